@@ -1,0 +1,1 @@
+//! Alkyl benchmark suite. Not implemented yet (issue 6).

@@ -1,0 +1,69 @@
+//! Running a raw program the way `alkyl run`, the conformance runner and the
+//! bpf_conformance plugin all do: verify, map a 512-byte stack and the input
+//! memory (read-write, address in `r1`, length in `r2`), run.
+
+use std::fmt;
+
+use alkyl_vm::{
+    run, verify, AccessPolicy, Exit, HelperError, HelperSet, Helpers, MapError, MemoryMap, Trap, VerifyError, INPUT_VADDR,
+    STACK_SIZE, STACK_VADDR,
+};
+
+/// Why a program produced no result.
+#[derive(Debug)]
+pub enum ExecError {
+    Verify(VerifyError),
+    Trap(Trap),
+    /// The input memory cannot be mapped (4 GiB or more).
+    Map(MapError),
+}
+
+impl fmt::Display for ExecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ExecError::Verify(e) => write!(f, "verification failed: {e}"),
+            ExecError::Trap(t) => write!(f, "{t}"),
+            ExecError::Map(e) => write!(f, "cannot map input memory: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ExecError {}
+
+/// Verifies and runs `code` over `input`.
+///
+/// # Errors
+/// The verifier's rejection or the trap that ended the run.
+pub fn execute<H: Helpers>(code: &[u8], input: &mut [u8], helpers: &mut H, budget: u64) -> Result<Exit, ExecError> {
+    let program = verify(code, helpers).map_err(ExecError::Verify)?;
+    let mut stack = [0u8; STACK_SIZE];
+    let len = input.len() as u64;
+    let mut mem = MemoryMap::new();
+    mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).map_err(ExecError::Map)?;
+    mem.map(INPUT_VADDR, input, AccessPolicy::ReadWrite).map_err(ExecError::Map)?;
+    run(&program, program.main(), &[INPUT_VADDR, len], &mut mem, helpers, budget).map_err(ExecError::Trap)
+}
+
+/// The helpers the public bpf_conformance plugins provide: id 5, "unwind",
+/// returns its argument and ends the run when that argument is zero.
+#[derive(Debug, Default)]
+pub struct ConformanceHelpers;
+
+/// Helper id of "unwind" in the bpf_conformance suite.
+pub const UNWIND: u32 = 5;
+
+impl HelperSet for ConformanceHelpers {
+    fn contains(&self, id: u32) -> bool {
+        id == UNWIND
+    }
+}
+
+impl Helpers for ConformanceHelpers {
+    fn call(&mut self, id: u32, args: [u64; 5], _: &mut MemoryMap<'_>) -> Result<u64, HelperError> {
+        match id {
+            UNWIND if args[0] == 0 => Err(HelperError::Aborted),
+            UNWIND => Ok(args[0]),
+            other => Err(HelperError::Unknown(other)),
+        }
+    }
+}

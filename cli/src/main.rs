@@ -1,0 +1,161 @@
+//! `alkyl`: the command-line tool for Alkyl scripts.
+
+mod conformance;
+mod exec;
+mod hex;
+mod program;
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use alkyl_vm::{NoHelpers, DEFAULT_BUDGET};
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use crate::exec::{execute, ConformanceHelpers};
+
+#[derive(Parser)]
+#[command(name = "alkyl", version, about = "Alkyl: verified eBPF scripts for tiny IoT devices")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Assemble eBPF text (the bpf_conformance syntax) into bytecode.
+    Asm {
+        /// Assembler source.
+        file: PathBuf,
+        /// Output file [default: FILE with extension .bin].
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Print bytecode as assembler text.
+    Disasm {
+        /// Raw bytecode.
+        file: PathBuf,
+    },
+    /// Run the preflight verifier: prints `ok` or the first rule broken.
+    Verify {
+        /// Program: raw bytecode, or assembler text (.s/.asm).
+        file: PathBuf,
+    },
+    /// Verify and run a program; prints r0 in hex.
+    Run(RunArgs),
+    /// The plugin protocol of the bpf_conformance runner: program hex on
+    /// stdin (or --program), memory hex as first argument; prints r0 in hex.
+    BpfConformancePlugin {
+        /// Input memory as hex.
+        memory: Option<String>,
+        /// Runner options (ignored, accepted for compatibility).
+        options: Option<String>,
+        /// Program as hex instead of stdin.
+        #[arg(long)]
+        program: Option<String>,
+    },
+    /// Run every test of a bpf_conformance checkout (developer tool).
+    Conformance {
+        /// Directory holding the suite's .data files.
+        dir: PathBuf,
+        /// Also list passing tests.
+        #[arg(short, long)]
+        verbose: bool,
+    },
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Program: raw bytecode, or assembler text (.s/.asm).
+    file: PathBuf,
+    /// Input memory as hex; mapped read-write, address in r1, length in r2.
+    #[arg(long, conflicts_with = "mem_file")]
+    mem: Option<String>,
+    /// Input memory from a file.
+    #[arg(long)]
+    mem_file: Option<PathBuf>,
+    /// Instruction budget.
+    #[arg(long, default_value_t = DEFAULT_BUDGET)]
+    budget: u64,
+    /// Print the number of executed instructions on stderr.
+    #[arg(long)]
+    stats: bool,
+}
+
+fn main() -> ExitCode {
+    match dispatch(Cli::parse().command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Asm { file, output } => {
+            let code = program::load(&file)?;
+            let output = output.unwrap_or_else(|| file.with_extension("bin"));
+            std::fs::write(&output, &code).with_context(|| format!("writing {}", output.display()))?;
+            eprintln!("wrote {} ({} instructions)", output.display(), code.len() / 8);
+        }
+        Command::Disasm { file } => {
+            let code = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let text = alkyl_translator::ebpf::disassemble(&code).map_err(|e| anyhow::anyhow!("{e}"))?;
+            std::io::stdout().write_all(text.as_bytes())?;
+        }
+        Command::Verify { file } => {
+            let code = program::load(&file)?;
+            match alkyl_vm::verify(&code, &NoHelpers) {
+                Ok(_) => println!("ok"),
+                Err(e) => bail!("{}", program::describe_verify_error(&code, &e)),
+            }
+        }
+        Command::Run(args) => return run(args),
+        Command::BpfConformancePlugin { memory, options: _, program } => {
+            let program = match program {
+                Some(p) => p,
+                None => {
+                    let mut s = String::new();
+                    std::io::stdin().read_to_string(&mut s)?;
+                    s
+                }
+            };
+            let code = hex::parse(&program).context("program hex")?;
+            let mut mem = hex::parse(memory.as_deref().unwrap_or("")).context("memory hex")?;
+            let exit = execute(&code, &mut mem, &mut ConformanceHelpers, DEFAULT_BUDGET)?;
+            println!("{:#x}", exit.r0);
+        }
+        Command::Conformance { dir, verbose } => {
+            let s = conformance::run_suite(&dir, verbose)?;
+            println!("{} passed, {} failed", s.passed, s.failed);
+            println!("negative: {} rejected, {} accepted", s.negative_rejected, s.negative_accepted);
+            if s.failed > 0 || s.negative_accepted > 0 {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run(args: RunArgs) -> Result<ExitCode> {
+    let code = program::load(&args.file)?;
+    let mut mem = match (&args.mem, &args.mem_file) {
+        (Some(h), _) => hex::parse(h).context("--mem")?,
+        (None, Some(f)) => std::fs::read(f).with_context(|| format!("reading {}", f.display()))?,
+        (None, None) => Vec::new(),
+    };
+    match execute(&code, &mut mem, &mut NoHelpers, args.budget) {
+        Ok(exit) => {
+            println!("{:#x}", exit.r0);
+            if args.stats {
+                eprintln!("executed {} instructions", exit.executed);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(exec::ExecError::Verify(e)) => bail!("{}", program::describe_verify_error(&code, &e)),
+        Err(e) => bail!("{e}"),
+    }
+}

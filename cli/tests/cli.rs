@@ -1,0 +1,135 @@
+//! The `alkyl` binary, driven as a user would.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn alkyl(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_alkyl")).args(args).output().expect("run alkyl")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("alkyl-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// Fletcher-32 as the rBPF paper defines it, natively, as the oracle.
+fn fletcher32(data: &[u8]) -> u32 {
+    let (mut c0, mut c1) = (0u32, 0u32);
+    for block in data[..data.len() / 2 * 2].chunks(2 * 359) {
+        for w in block.chunks(2) {
+            c0 += u16::from_le_bytes([w[0], w[1]]) as u32;
+            c1 += c0;
+        }
+        c0 %= 65535;
+        c1 %= 65535;
+    }
+    (c1 << 16) | c0
+}
+
+#[test]
+fn fletcher32_sample_runs_on_the_vm() {
+    let src = repo().join("apps/asm/fletcher32.s");
+    let input = repo().join("apps/data/sample-361.bin");
+    let expected = fletcher32(&std::fs::read(&input).unwrap());
+    let out = alkyl(&["run", src.to_str().unwrap(), "--mem-file", input.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), format!("{expected:#x}"));
+}
+
+#[test]
+fn fletcher32_matches_the_paper_when_its_input_is_present() {
+    let paper = repo().join("../shared/data/fletcher32-input.bin");
+    if !paper.exists() {
+        eprintln!("NOT RUN: {} is absent", paper.display());
+        return;
+    }
+    let src = repo().join("apps/asm/fletcher32.s");
+    let out = alkyl(&["run", src.to_str().unwrap(), "--mem-file", paper.to_str().unwrap()]);
+    assert_eq!(stdout(&out).trim(), "0x5bac8c3d", "{}", stderr(&out));
+}
+
+#[test]
+fn asm_disasm_round_trip_through_files() {
+    let src = repo().join("apps/asm/fletcher32.s");
+    let bin = scratch("f.bin");
+    let out = alkyl(&["asm", src.to_str().unwrap(), "-o", bin.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = alkyl(&["disasm", bin.to_str().unwrap()]);
+    assert!(text.status.success());
+    let again = scratch("f2.s");
+    std::fs::write(&again, stdout(&text)).unwrap();
+    let bin2 = scratch("f2.bin");
+    assert!(alkyl(&["asm", again.to_str().unwrap(), "-o", bin2.to_str().unwrap()]).status.success());
+    assert_eq!(std::fs::read(&bin).unwrap(), std::fs::read(&bin2).unwrap());
+}
+
+#[test]
+fn verify_reports_ok_or_the_rule_and_index() {
+    let good = scratch("good.s");
+    std::fs::write(&good, "mov %r0, 1\nexit\n").unwrap();
+    let out = alkyl(&["verify", good.to_str().unwrap()]);
+    assert!(out.status.success());
+    assert_eq!(stdout(&out).trim(), "ok");
+
+    let bad = scratch("bad.bin");
+    // mov r0, 1 ; jeq r0, 0, +5 ; exit
+    let code: Vec<u8> = [[0xb7, 0, 0, 0, 1, 0, 0, 0], [0x15, 0, 5, 0, 0, 0, 0, 0], [0x95, 0, 0, 0, 0, 0, 0, 0]].concat();
+    std::fs::write(&bad, code).unwrap();
+    let out = alkyl(&["verify", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("instruction 1") && err.contains("jump target 7"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one clear line: {err}");
+}
+
+#[test]
+fn run_traps_exit_nonzero_with_the_trap() {
+    let lp = scratch("loop.s");
+    std::fs::write(&lp, "l:\nja l\n").unwrap();
+    let out = alkyl(&["run", lp.to_str().unwrap(), "--budget", "1000"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("budget exhausted"), "{}", stderr(&out));
+
+    let oob = scratch("oob.s");
+    std::fs::write(&oob, "ldxw %r0, [%r1+2]\nexit\n").unwrap();
+    let out = alkyl(&["run", oob.to_str().unwrap(), "--mem", "01 02 03 04"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("out of region bounds"), "{}", stderr(&out));
+    let out = alkyl(&["run", oob.to_str().unwrap(), "--mem", "010203040506"]);
+    assert_eq!(stdout(&out).trim(), "0x6050403");
+}
+
+#[test]
+fn conformance_plugin_protocol() {
+    // Program on stdin, memory as the first argument, r0 in hex on stdout.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_alkyl"))
+        .args(["bpf-conformance-plugin", "05  06  07", ""])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // ldxb r0, [r1+2] ; exit
+    child.stdin.take().unwrap().write_all(b"71  10  02  00  00  00  00  00  95  00  00  00  00  00  00  00\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), "0x7");
+    // Errors go to stderr with a non-zero exit.
+    let out = alkyl(&["bpf-conformance-plugin", "", "--program", "0000000000000000"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("unknown opcode"));
+}

@@ -1,0 +1,2 @@
+//! Portable Alkyl device runtime. Not implemented yet (issue 4).
+#![no_std]

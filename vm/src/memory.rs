@@ -1,0 +1,421 @@
+//! The program's view of memory: a small table of host-granted regions.
+//!
+//! A program never sees a host pointer. Its registers hold *virtual
+//! addresses*: the upper 32 bits name a **segment** (1..=[`MAX_REGIONS`]),
+//! the lower 32 bits an offset inside the region mapped there. Segment 0 is
+//! never mapped, so a null pointer (and any small integer) faults.
+//!
+//! ```text
+//! 0x0000_0001_0000_0000  segment 1  (by convention: the stack, STACK_VADDR)
+//! 0x0000_0002_0000_0000  segment 2  (by convention: the input/context)
+//! ...
+//! ```
+//!
+//! Every access is checked here: the segment must be mapped, `offset + size`
+//! must lie inside the region, the region's [`AccessPolicy`] must allow the
+//! access, and atomics must be naturally aligned. Plain loads and stores may
+//! be unaligned (they are performed byte-wise by the host, which is safe on
+//! every target, Cortex-M included).
+//!
+//! # Invariants
+//! A successful check hands out a sub-slice of a region's backing slice;
+//! nothing outside the granted slices is ever reachable.
+
+use core::fmt;
+
+/// Maximum number of regions in one [`MemoryMap`].
+pub const MAX_REGIONS: usize = 8;
+
+/// Conventional address of the stack region (segment 1).
+pub const STACK_VADDR: u64 = segment_vaddr(1);
+/// Conventional address of the input / context region (segment 2).
+pub const INPUT_VADDR: u64 = segment_vaddr(2);
+/// Conventional address of a container's `.data` (segment 3).
+pub const DATA_VADDR: u64 = segment_vaddr(3);
+/// Conventional address of a container's `.rodata` (segment 4).
+pub const RODATA_VADDR: u64 = segment_vaddr(4);
+
+/// The virtual address at which segment `n` starts.
+pub const fn segment_vaddr(n: u32) -> u64 {
+    (n as u64) << 32
+}
+
+/// What a program may do with a region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccessPolicy {
+    ReadOnly,
+    WriteOnly,
+    ReadWrite,
+}
+
+impl AccessPolicy {
+    const fn allows(self, access: Access) -> bool {
+        matches!(
+            (self, access),
+            (AccessPolicy::ReadWrite, _)
+                | (AccessPolicy::ReadOnly, Access::Read)
+                | (AccessPolicy::WriteOnly, Access::Write)
+        )
+    }
+}
+
+/// The direction of a memory access.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+}
+
+/// Why an access was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultKind {
+    /// No region is mapped at this address.
+    Unmapped,
+    /// The access runs past the end of its region.
+    OutOfBounds,
+    /// The region's policy forbids this direction.
+    PolicyDenied,
+    /// An atomic access that is not naturally aligned.
+    Misaligned,
+}
+
+/// A refused memory access.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemFault {
+    pub addr: u64,
+    pub len: u64,
+    pub access: Access,
+    pub kind: FaultKind,
+}
+
+impl fmt::Display for MemFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.access {
+            Access::Read => "read",
+            Access::Write => "write",
+        };
+        let why = match self.kind {
+            FaultKind::Unmapped => "no region mapped",
+            FaultKind::OutOfBounds => "out of region bounds",
+            FaultKind::PolicyDenied => "region policy forbids it",
+            FaultKind::Misaligned => "misaligned atomic",
+        };
+        write!(f, "{what} of {} bytes at {:#x}: {why}", self.len, self.addr)
+    }
+}
+
+impl core::error::Error for MemFault {}
+
+/// Why a region could not be mapped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapError {
+    /// The address is not the start of a segment 1..=MAX_REGIONS.
+    BadAddress(u64),
+    /// A region is already mapped at this address.
+    Occupied(u64),
+    /// The backing slice is 4 GiB or larger.
+    TooLarge,
+}
+
+impl fmt::Display for MapError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MapError::BadAddress(a) => write!(f, "{a:#x} is not a segment start (1..={MAX_REGIONS} << 32)"),
+            MapError::Occupied(a) => write!(f, "a region is already mapped at {a:#x}"),
+            MapError::TooLarge => f.write_str("region larger than 4 GiB"),
+        }
+    }
+}
+
+impl core::error::Error for MapError {}
+
+/// Backing storage of one region.
+#[derive(Debug)]
+enum Backing<'a> {
+    Shared(&'a [u8]),
+    Exclusive(&'a mut [u8]),
+}
+
+#[derive(Debug)]
+struct Region<'a> {
+    backing: Backing<'a>,
+    policy: AccessPolicy,
+}
+
+impl Region<'_> {
+    fn len(&self) -> usize {
+        match &self.backing {
+            Backing::Shared(s) => s.len(),
+            Backing::Exclusive(s) => s.len(),
+        }
+    }
+}
+
+/// The regions a program may touch during one run.
+///
+/// The host builds one per run from slices it owns; the map borrows them for
+/// the run's duration, so the host cannot observe a half-finished run.
+#[derive(Debug)]
+pub struct MemoryMap<'a> {
+    slots: [Option<Region<'a>>; MAX_REGIONS],
+}
+
+impl Default for MemoryMap<'_> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<'a> MemoryMap<'a> {
+    /// An empty map.
+    pub const fn new() -> Self {
+        MemoryMap { slots: [const { None }; MAX_REGIONS] }
+    }
+
+    fn slot_for(vaddr: u64) -> Result<usize, MapError> {
+        let seg = (vaddr >> 32) as usize;
+        if vaddr as u32 != 0 || seg == 0 || seg > MAX_REGIONS {
+            return Err(MapError::BadAddress(vaddr));
+        }
+        Ok(seg - 1)
+    }
+
+    fn insert(&mut self, vaddr: u64, region: Region<'a>) -> Result<(), MapError> {
+        let slot = Self::slot_for(vaddr)?;
+        if u32::try_from(region.len()).is_err() {
+            return Err(MapError::TooLarge);
+        }
+        match &mut self.slots[slot] {
+            Some(_) => Err(MapError::Occupied(vaddr)),
+            empty => {
+                *empty = Some(region);
+                Ok(())
+            }
+        }
+    }
+
+    /// Maps `bytes` read-only at `vaddr`.
+    ///
+    /// # Errors
+    /// [`MapError`] when `vaddr` is not a free segment start or the slice is
+    /// 4 GiB or larger.
+    pub fn map_read_only(&mut self, vaddr: u64, bytes: &'a [u8]) -> Result<(), MapError> {
+        self.insert(vaddr, Region { backing: Backing::Shared(bytes), policy: AccessPolicy::ReadOnly })
+    }
+
+    /// Maps `bytes` at `vaddr` with `policy`.
+    ///
+    /// # Errors
+    /// As [`MemoryMap::map_read_only`].
+    pub fn map(&mut self, vaddr: u64, bytes: &'a mut [u8], policy: AccessPolicy) -> Result<(), MapError> {
+        self.insert(vaddr, Region { backing: Backing::Exclusive(bytes), policy })
+    }
+
+    /// Removes the region at `vaddr`, if any.
+    pub fn unmap(&mut self, vaddr: u64) {
+        if let Ok(slot) = Self::slot_for(vaddr) {
+            self.slots[slot] = None;
+        }
+    }
+
+    /// Length of the region mapped at segment start `vaddr`.
+    pub fn region_len(&self, vaddr: u64) -> Option<usize> {
+        let slot = Self::slot_for(vaddr).ok()?;
+        self.slots[slot].as_ref().map(Region::len)
+    }
+
+    /// Finds the region holding `[addr, addr + len)` and checks `access`.
+    /// Returns the region and the offset of `addr` inside it.
+    #[inline(always)]
+    fn locate(&self, addr: u64, len: u64, access: Access) -> Result<(&Region<'a>, usize), MemFault> {
+        let fault = |kind| MemFault { addr, len, access, kind };
+        let seg = (addr >> 32) as usize;
+        let region = match seg.checked_sub(1).and_then(|s| self.slots.get(s)) {
+            Some(Some(region)) => region,
+            _ => return Err(fault(FaultKind::Unmapped)),
+        };
+        let offset = addr as u32 as u64;
+        let size = region.len() as u64;
+        if len > size || offset > size - len {
+            return Err(fault(FaultKind::OutOfBounds));
+        }
+        if !region.policy.allows(access) {
+            return Err(fault(FaultKind::PolicyDenied));
+        }
+        Ok((region, offset as usize))
+    }
+
+    /// Borrows `len` readable bytes at `addr`.
+    ///
+    /// # Errors
+    /// A [`MemFault`] when the range is not entirely inside one readable
+    /// region.
+    #[inline]
+    pub fn read(&self, addr: u64, len: u64) -> Result<&[u8], MemFault> {
+        let (region, off) = self.locate(addr, len, Access::Read)?;
+        let bytes: &[u8] = match &region.backing {
+            Backing::Shared(s) => s,
+            Backing::Exclusive(s) => s,
+        };
+        // `locate` checked `off + len <= bytes.len()`; `get` keeps it total.
+        bytes
+            .get(off..off + len as usize)
+            .ok_or(MemFault { addr, len, access: Access::Read, kind: FaultKind::OutOfBounds })
+    }
+
+    /// Borrows `len` writable bytes at `addr`.
+    ///
+    /// # Errors
+    /// A [`MemFault`] when the range is not entirely inside one writable
+    /// region.
+    #[inline]
+    pub fn write(&mut self, addr: u64, len: u64) -> Result<&mut [u8], MemFault> {
+        let fault = |kind| MemFault { addr, len, access: Access::Write, kind };
+        let (_, off) = self.locate(addr, len, Access::Write)?;
+        let seg = (addr >> 32) as usize;
+        match self.slots.get_mut(seg.wrapping_sub(1)) {
+            Some(Some(Region { backing: Backing::Exclusive(s), .. })) => {
+                s.get_mut(off..off + len as usize).ok_or(fault(FaultKind::OutOfBounds))
+            }
+            // A shared backing is only ever mapped read-only.
+            _ => Err(fault(FaultKind::PolicyDenied)),
+        }
+    }
+
+    /// Borrows `len` bytes at `addr` that are both readable and writable
+    /// (atomics), checking natural alignment.
+    ///
+    /// # Errors
+    /// As [`MemoryMap::write`], plus [`FaultKind::Misaligned`].
+    #[inline]
+    pub fn read_write(&mut self, addr: u64, len: u64) -> Result<&mut [u8], MemFault> {
+        if len == 0 || addr % len != 0 {
+            return Err(MemFault { addr, len, access: Access::Write, kind: FaultKind::Misaligned });
+        }
+        self.read(addr, len)?;
+        self.write(addr, len)
+    }
+
+    /// Reads a little-endian value of `N` bytes at `addr`, zero-extended.
+    ///
+    /// # Errors
+    /// As [`MemoryMap::read`].
+    #[inline(always)]
+    pub fn load<const N: usize>(&self, addr: u64) -> Result<u64, MemFault> {
+        let bytes = self.read(addr, N as u64)?;
+        let mut buf = [0u8; 8];
+        buf[..N].copy_from_slice(bytes);
+        Ok(u64::from_le_bytes(buf))
+    }
+
+    /// Writes the low `N` bytes of `value` little-endian at `addr`.
+    ///
+    /// # Errors
+    /// As [`MemoryMap::write`].
+    #[inline(always)]
+    pub fn store<const N: usize>(&mut self, addr: u64, value: u64) -> Result<(), MemFault> {
+        let bytes = self.write(addr, N as u64)?;
+        bytes.copy_from_slice(&value.to_le_bytes()[..N]);
+        Ok(())
+    }
+
+    /// Reads a NUL-terminated string of at most `max` bytes (excluding the
+    /// NUL) starting at `addr`, for helpers such as `printf`.
+    ///
+    /// # Errors
+    /// A fault when no NUL is found inside the region within `max` bytes.
+    pub fn read_cstr(&self, addr: u64, max: u64) -> Result<&[u8], MemFault> {
+        let fault = MemFault { addr, len: max, access: Access::Read, kind: FaultKind::OutOfBounds };
+        let (region, off) = self.locate(addr, 0, Access::Read)?;
+        let bytes: &[u8] = match &region.backing {
+            Backing::Shared(s) => s,
+            Backing::Exclusive(s) => s,
+        };
+        let tail = bytes.get(off..).ok_or(fault)?;
+        let window = &tail[..tail.len().min(max as usize + 1)];
+        match window.iter().position(|&b| b == 0) {
+            Some(n) => Ok(&window[..n]),
+            None => Err(fault),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn load_store_inside_region() {
+        let mut buf = [0u8; 16];
+        let mut mem = MemoryMap::new();
+        mem.map(INPUT_VADDR, &mut buf, AccessPolicy::ReadWrite).unwrap();
+        mem.store::<4>(INPUT_VADDR + 12, 0xdead_beef).unwrap();
+        assert_eq!(mem.load::<4>(INPUT_VADDR + 12).unwrap(), 0xdead_beef);
+        assert_eq!(mem.load::<2>(INPUT_VADDR + 13).unwrap(), 0xadbe);
+    }
+
+    #[test]
+    fn bounds_are_exact() {
+        let mut buf = [0u8; 16];
+        let mut mem = MemoryMap::new();
+        mem.map(INPUT_VADDR, &mut buf, AccessPolicy::ReadWrite).unwrap();
+        assert!(mem.load::<8>(INPUT_VADDR + 8).is_ok());
+        let err = mem.load::<8>(INPUT_VADDR + 9).unwrap_err();
+        assert_eq!(err.kind, FaultKind::OutOfBounds);
+        // Offsets near 2^32 must not wrap into the region.
+        let err = mem.load::<8>(INPUT_VADDR + 0xffff_fffc).unwrap_err();
+        assert_eq!(err.kind, FaultKind::OutOfBounds);
+    }
+
+    #[test]
+    fn unmapped_segments_fault() {
+        let mem = MemoryMap::new();
+        for addr in [0, 8, STACK_VADDR, u64::MAX, segment_vaddr(MAX_REGIONS as u32 + 1)] {
+            assert_eq!(mem.load::<1>(addr).unwrap_err().kind, FaultKind::Unmapped);
+        }
+    }
+
+    #[test]
+    fn policies_are_enforced() {
+        let ro = [1u8; 4];
+        let mut wo = [0u8; 4];
+        let mut mem = MemoryMap::new();
+        mem.map_read_only(INPUT_VADDR, &ro).unwrap();
+        mem.map(DATA_VADDR, &mut wo, AccessPolicy::WriteOnly).unwrap();
+        assert_eq!(mem.store::<1>(INPUT_VADDR, 0).unwrap_err().kind, FaultKind::PolicyDenied);
+        assert_eq!(mem.load::<1>(DATA_VADDR).unwrap_err().kind, FaultKind::PolicyDenied);
+        assert!(mem.store::<4>(DATA_VADDR, 7).is_ok());
+        assert!(mem.load::<4>(INPUT_VADDR).is_ok());
+    }
+
+    #[test]
+    fn atomics_need_alignment() {
+        let mut buf = [0u8; 16];
+        let mut mem = MemoryMap::new();
+        mem.map(INPUT_VADDR, &mut buf, AccessPolicy::ReadWrite).unwrap();
+        assert!(mem.read_write(INPUT_VADDR + 8, 8).is_ok());
+        assert_eq!(mem.read_write(INPUT_VADDR + 4, 8).unwrap_err().kind, FaultKind::Misaligned);
+    }
+
+    #[test]
+    fn mapping_rules() {
+        let a = [0u8; 1];
+        let mut mem = MemoryMap::new();
+        assert_eq!(mem.map_read_only(0, &a), Err(MapError::BadAddress(0)));
+        assert_eq!(mem.map_read_only(STACK_VADDR + 1, &a), Err(MapError::BadAddress(STACK_VADDR + 1)));
+        mem.map_read_only(STACK_VADDR, &a).unwrap();
+        assert_eq!(mem.map_read_only(STACK_VADDR, &a), Err(MapError::Occupied(STACK_VADDR)));
+        mem.unmap(STACK_VADDR);
+        assert!(mem.map_read_only(STACK_VADDR, &a).is_ok());
+    }
+
+    #[test]
+    fn cstr_is_bounded() {
+        let s = *b"hi\0xx";
+        let mut mem = MemoryMap::new();
+        mem.map_read_only(INPUT_VADDR, &s).unwrap();
+        assert_eq!(mem.read_cstr(INPUT_VADDR, 64).unwrap(), b"hi");
+        assert!(mem.read_cstr(INPUT_VADDR + 3, 64).is_err());
+        assert!(mem.read_cstr(INPUT_VADDR, 1).is_err());
+    }
+}
