@@ -5,8 +5,8 @@
 use std::fmt;
 
 use alkyl_vm::{
-    run, verify, AccessPolicy, Exit, HelperError, HelperSet, Helpers, MapError, MemoryMap, Trap, VerifyError, INPUT_VADDR,
-    STACK_SIZE, STACK_VADDR,
+    run, verify, AccessPolicy, Exit, HelperError, HelperSet, Helpers, MapError, MemoryMap, Trap, VerifyError,
+    INPUT_VADDR, STACK_SIZE, STACK_VADDR,
 };
 
 /// Why a program produced no result.

@@ -87,7 +87,8 @@ fn verify_reports_ok_or_the_rule_and_index() {
 
     let bad = scratch("bad.bin");
     // mov r0, 1 ; jeq r0, 0, +5 ; exit
-    let code: Vec<u8> = [[0xb7, 0, 0, 0, 1, 0, 0, 0], [0x15, 0, 5, 0, 0, 0, 0, 0], [0x95, 0, 0, 0, 0, 0, 0, 0]].concat();
+    let code: Vec<u8> =
+        [[0xb7, 0, 0, 0, 1, 0, 0, 0], [0x15, 0, 5, 0, 0, 0, 0, 0], [0x95, 0, 0, 0, 0, 0, 0, 0]].concat();
     std::fs::write(&bad, code).unwrap();
     let out = alkyl(&["verify", bad.to_str().unwrap()]);
     assert!(!out.status.success());

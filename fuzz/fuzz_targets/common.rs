@@ -3,7 +3,7 @@
 //! that nothing outside the granted slices changed.
 
 use alkyl_vm::{
-    run, AccessPolicy, HelperError, HelperSet, Helpers, MemoryMap, Program, STACK_SIZE, INPUT_VADDR, STACK_VADDR,
+    run, AccessPolicy, HelperError, HelperSet, Helpers, MemoryMap, Program, INPUT_VADDR, STACK_SIZE, STACK_VADDR,
 };
 
 pub const GUARD: usize = 64;

@@ -204,16 +204,7 @@ impl Insn {
     pub const fn encode(&self) -> [u8; INSN_SIZE] {
         let off = self.off.to_le_bytes();
         let imm = self.imm.to_le_bytes();
-        [
-            self.opc,
-            (self.dst & 0x0f) | (self.src << 4),
-            off[0],
-            off[1],
-            imm[0],
-            imm[1],
-            imm[2],
-            imm[3],
-        ]
+        [self.opc, (self.dst & 0x0f) | (self.src << 4), off[0], off[1], imm[0], imm[1], imm[2], imm[3]]
     }
 
     /// The class bits of the opcode.

@@ -29,9 +29,7 @@ pub mod verify;
 
 pub use helper::{HelperError, HelperSet, Helpers, NoHelpers};
 pub use interp::{run, Exit, Trap, TrapKind, DEFAULT_BUDGET, MAX_CALL_DEPTH};
-pub use memory::{
-    AccessPolicy, MapError, MemFault, MemoryMap, DATA_VADDR, INPUT_VADDR, RODATA_VADDR, STACK_VADDR,
-};
+pub use memory::{AccessPolicy, MapError, MemFault, MemoryMap, DATA_VADDR, INPUT_VADDR, RODATA_VADDR, STACK_VADDR};
 pub use verify::{verify, Entry, Program, VerifyError, VerifyErrorKind};
 
 /// Size of the eBPF stack in bytes (RFC 9669 programs assume 512).

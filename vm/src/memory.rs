@@ -258,9 +258,12 @@ impl<'a> MemoryMap<'a> {
             Backing::Exclusive(s) => s,
         };
         // `locate` checked `off + len <= bytes.len()`; `get` keeps it total.
-        bytes
-            .get(off..off + len as usize)
-            .ok_or(MemFault { addr, len, access: Access::Read, kind: FaultKind::OutOfBounds })
+        bytes.get(off..off + len as usize).ok_or(MemFault {
+            addr,
+            len,
+            access: Access::Read,
+            kind: FaultKind::OutOfBounds,
+        })
     }
 
     /// Borrows `len` writable bytes at `addr`.

@@ -256,12 +256,7 @@ fn jump_target(code: &[u8], pc: usize, rel: i64) -> Result<(), VerifyErrorKind> 
     Ok(())
 }
 
-fn check_insn<S: HelperSet + ?Sized>(
-    code: &[u8],
-    pc: usize,
-    insn: &Insn,
-    helpers: &S,
-) -> Result<(), VerifyErrorKind> {
+fn check_insn<S: HelperSet + ?Sized>(code: &[u8], pc: usize, insn: &Insn, helpers: &S) -> Result<(), VerifyErrorKind> {
     let unknown = Err(VerifyErrorKind::UnknownOpcode { opcode: insn.opc });
     let (dst, src, off, imm) = (insn.dst, insn.src, insn.off as i64, insn.imm as i64);
     reg(dst)?;
@@ -292,8 +287,18 @@ fn check_insn<S: HelperSet + ?Sized>(
                         return Err(VerifyErrorKind::InvalidField(Field::Imm));
                     }
                 }
-                alu::ADD | alu::SUB | alu::MUL | alu::DIV | alu::OR | alu::AND | alu::LSH | alu::RSH
-                | alu::MOD | alu::XOR | alu::MOV | alu::ARSH => {
+                alu::ADD
+                | alu::SUB
+                | alu::MUL
+                | alu::DIV
+                | alu::OR
+                | alu::AND
+                | alu::LSH
+                | alu::RSH
+                | alu::MOD
+                | alu::XOR
+                | alu::MOV
+                | alu::ARSH => {
                     if by_reg {
                         zero(imm, Field::Imm)?;
                     } else {
@@ -366,8 +371,17 @@ fn check_insn<S: HelperSet + ?Sized>(
                     zero(off, Field::Offset)?;
                     zero(imm, Field::Imm)?;
                 }
-                jmp::JEQ | jmp::JGT | jmp::JGE | jmp::JSET | jmp::JNE | jmp::JSGT | jmp::JSGE | jmp::JLT
-                | jmp::JLE | jmp::JSLT | jmp::JSLE => {
+                jmp::JEQ
+                | jmp::JGT
+                | jmp::JGE
+                | jmp::JSET
+                | jmp::JNE
+                | jmp::JSGT
+                | jmp::JSGE
+                | jmp::JLT
+                | jmp::JLE
+                | jmp::JSLT
+                | jmp::JSLE => {
                     if by_reg {
                         zero(imm, Field::Imm)?;
                     } else {

@@ -98,9 +98,22 @@ fn byte_order() {
 fn conditional_jumps() {
     // Each case: condition that must be taken with r1 = -1, r2 = 1.
     let taken = [
-        "jeq %r1, -1", "jne %r1, %r2", "jgt %r1, %r2", "jge %r1, 1", "jlt %r2, %r1", "jle %r2, 1",
-        "jsgt %r2, %r1", "jsge %r2, -1", "jslt %r1, %r2", "jsle %r1, -1", "jset %r1, 2",
-        "jeq32 %r1, -1", "jgt32 %r1, 1", "jslt32 %r1, 0", "jset32 %r2, %r1", "jne32 %r1, 0",
+        "jeq %r1, -1",
+        "jne %r1, %r2",
+        "jgt %r1, %r2",
+        "jge %r1, 1",
+        "jlt %r2, %r1",
+        "jle %r2, 1",
+        "jsgt %r2, %r1",
+        "jsge %r2, -1",
+        "jslt %r1, %r2",
+        "jsle %r1, -1",
+        "jset %r1, 2",
+        "jeq32 %r1, -1",
+        "jgt32 %r1, 1",
+        "jslt32 %r1, 0",
+        "jset32 %r2, %r1",
+        "jne32 %r1, 0",
     ];
     for cond in taken {
         let src = format!("mov %r1, -1\nmov %r2, 1\nmov %r0, 0\n{cond}, yes\nexit\nyes:\nmov %r0, 1\nexit");
@@ -173,7 +186,10 @@ fn atomics() {
         assert_eq!(r0(&src), r1, "{op}: r1");
     }
     // 32-bit atomics touch only the low word and zero-extend fetched values.
-    assert_eq!(r0("stdw [%r10-8], -1\nmov %r1, 1\nlock add32 [%r10-8], %r1\nldxdw %r0, [%r10-8]\nexit"), 0xffff_ffff_0000_0000);
+    assert_eq!(
+        r0("stdw [%r10-8], -1\nmov %r1, 1\nlock add32 [%r10-8], %r1\nldxdw %r0, [%r10-8]\nexit"),
+        0xffff_ffff_0000_0000
+    );
     assert_eq!(r0("stdw [%r10-8], -1\nmov %r1, 1\nlock fetch add32 [%r10-8], %r1\nmov %r0, %r1\nexit"), 0xffff_ffff);
     // cmpxchg: stores src when r0 matches, always returns the old value in r0.
     let hit = "stdw [%r10-8], 5\nmov %r0, 5\nmov %r1, 9\nlock cmpxchg [%r10-8], %r1\nldxdw %r2, [%r10-8]\nlsh %r2, 8\nor %r0, %r2\nexit";
@@ -229,10 +245,14 @@ fn budget_ends_every_run() {
 fn memory_traps_carry_pc_and_address() {
     let t = trap("mov %r1, 0\nldxb %r0, [%r1+16]\nexit", &mut []);
     assert_eq!(t.pc, 1);
-    assert!(matches!(t.kind, TrapKind::Memory(f) if f.addr == 16 && f.kind == FaultKind::Unmapped && f.access == Access::Read));
+    assert!(
+        matches!(t.kind, TrapKind::Memory(f) if f.addr == 16 && f.kind == FaultKind::Unmapped && f.access == Access::Read)
+    );
     let mut mem = [0u8; 4];
     let t = trap("stw [%r1+1], 0\nexit", &mut mem);
-    assert!(matches!(t.kind, TrapKind::Memory(f) if f.addr == INPUT_VADDR + 1 && f.kind == FaultKind::OutOfBounds && f.access == Access::Write));
+    assert!(
+        matches!(t.kind, TrapKind::Memory(f) if f.addr == INPUT_VADDR + 1 && f.kind == FaultKind::OutOfBounds && f.access == Access::Write)
+    );
 }
 
 #[test]
@@ -267,7 +287,9 @@ fn helpers_see_memory_through_regions() {
     assert_eq!(exit.r0, 10);
     // A length one past the region is a trap, not a host read.
     let t = run_with("mov %r2, 5\ncall 1\nexit", &mut mem, &mut SumHelper, 100).unwrap_err();
-    assert!(matches!(t.kind, TrapKind::Helper { id: 1, error: HelperError::Memory(f) } if f.kind == FaultKind::OutOfBounds));
+    assert!(
+        matches!(t.kind, TrapKind::Helper { id: 1, error: HelperError::Memory(f) } if f.kind == FaultKind::OutOfBounds)
+    );
     // callx resolves the id at run time and checks it.
     let exit = run_with("mov %r2, 2\nmov %r3, 1\ncall %r3\nexit", &mut mem, &mut SumHelper, 100).unwrap();
     assert_eq!(exit.r0, 3);

@@ -60,7 +60,9 @@ fn rejects_unknown_opcodes() {
     let mut unknown = 0;
     for opc in 0..=255u8 {
         let insn = Insn::new(opc, 0, 0, 0, 0);
-        if let Err(VerifyError { pc: 0, kind: VerifyErrorKind::UnknownOpcode { opcode } }) = check(&[insn, Insn::default(), exit()]) {
+        if let Err(VerifyError { pc: 0, kind: VerifyErrorKind::UnknownOpcode { opcode } }) =
+            check(&[insn, Insn::default(), exit()])
+        {
             assert_eq!(opcode, opc);
             unknown += 1;
         }
@@ -68,7 +70,10 @@ fn rejects_unknown_opcodes() {
     // Legacy packet access, byte/half atomics, JMP32 call/exit... are unknown.
     for opc in [0x20u8, 0x28, 0x30, 0x40, 0xc3 - 0x08 + 0x10, 0x86, 0x96, 0x8c, 0x99, 0xdf, 0x00] {
         assert!(
-            matches!(check(&[Insn::new(opc, 0, 0, 0, 0), exit()]), Err(VerifyError { kind: VerifyErrorKind::UnknownOpcode { .. }, .. })),
+            matches!(
+                check(&[Insn::new(opc, 0, 0, 0, 0), exit()]),
+                Err(VerifyError { kind: VerifyErrorKind::UnknownOpcode { .. }, .. })
+            ),
             "{opc:#x} should be unknown"
         );
     }
