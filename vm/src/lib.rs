@@ -21,6 +21,7 @@
 #![deny(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+pub mod container;
 pub mod helper;
 pub mod interp;
 pub mod isa;

@@ -1,0 +1,173 @@
+//! A verified container, ready to run: what a host needs to map its regions
+//! and call its named entry points.
+
+use crate::helper::{HelperError, HelperSet, Helpers};
+use crate::memory::{AccessPolicy, MapError, MemoryMap, DATA_VADDR, RODATA_VADDR};
+use crate::verify::{verify, Entry, Program};
+use crate::STACK_SIZE;
+
+use super::error::LoadError;
+use super::wire::{Container, Function, HelperIds};
+
+/// A container whose `.text` passed verification and whose every function
+/// starts on an instruction. Borrows the container bytes; allocation-free.
+///
+/// ```
+/// # use alkyl_vm::container::Script;
+/// # use alkyl_vm::{run, MemoryMap, NoHelpers, AccessPolicy, STACK_VADDR};
+/// # fn demo(bytes: &[u8]) -> Result<u64, Box<dyn std::error::Error>> {
+/// let script = Script::load(bytes, &NoHelpers)?;
+/// let mut data = [0u8; 64]; // host-owned copy of .data (script.data_size() bytes)
+/// let data = &mut data[..script.data_size()];
+/// script.init_data(data);
+/// let mut stack = [0u8; 512];
+/// let mut mem = MemoryMap::new();
+/// mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite)?;
+/// script.map(&mut mem, data)?;
+/// let entry = script.entry(b"main").unwrap_or(script.program().main());
+/// let exit = run(script.program(), entry, &[], &mut mem, &mut script.restrict(&mut NoHelpers), 10_000)?;
+/// # Ok(exit.r0) }
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Script<'a> {
+    container: Container<&'a [u8]>,
+    program: Program<'a>,
+    helpers: Option<HelperIds<'a>>,
+    data: &'a [u8],
+    rodata: &'a [u8],
+}
+
+/// The helpers both the host and (when it declares any) the container allow.
+#[derive(Clone, Copy, Debug)]
+struct Allowed<'h, 'a, S: ?Sized> {
+    host: &'h S,
+    declared: Option<HelperIds<'a>>,
+}
+
+impl<S: HelperSet + ?Sized> HelperSet for Allowed<'_, '_, S> {
+    fn contains(&self, id: u32) -> bool {
+        self.host.contains(id) && self.declared.map_or(true, |d| d.contains(id))
+    }
+}
+
+/// The host's helpers narrowed to the ones the container declares; pass it
+/// to [`crate::run`] so that `callx` cannot reach an undeclared helper either.
+#[derive(Debug)]
+pub struct Restricted<'h, 'a, H: ?Sized> {
+    host: &'h mut H,
+    declared: Option<HelperIds<'a>>,
+}
+
+impl<H: HelperSet + ?Sized> HelperSet for Restricted<'_, '_, H> {
+    fn contains(&self, id: u32) -> bool {
+        self.host.contains(id) && self.declared.map_or(true, |d| d.contains(id))
+    }
+}
+
+impl<H: Helpers + ?Sized> Helpers for Restricted<'_, '_, H> {
+    fn call(&mut self, id: u32, args: [u64; 5], mem: &mut MemoryMap<'_>) -> Result<u64, HelperError> {
+        if !self.contains(id) {
+            return Err(HelperError::Unknown(id));
+        }
+        self.host.call(id, args, mem)
+    }
+}
+
+impl<'a> Script<'a> {
+    /// Parses and checks the container, then verifies `.text` allowing the
+    /// helpers in `host` that the container also declares (all of `host`'s
+    /// when it declares none).
+    ///
+    /// # Errors
+    /// [`LoadError`]: the container's broken rule, the verifier's, or a
+    /// function that starts inside an `lddw`.
+    pub fn load<S: HelperSet + ?Sized>(bytes: &'a [u8], host: &S) -> Result<Script<'a>, LoadError> {
+        let container = Container::new_checked(bytes)?;
+        let parts = container.parts();
+        let program = verify(parts.text, &Allowed { host, declared: parts.helpers })?;
+        for (index, f) in container.functions().enumerate() {
+            if program.entry(f.pc()).is_err() {
+                return Err(LoadError::BadEntry { index: index as u16 });
+            }
+        }
+        Ok(Script { container, program, helpers: parts.helpers, data: parts.data, rodata: parts.rodata })
+    }
+
+    /// The verified program.
+    pub fn program(&self) -> &Program<'a> {
+        &self.program
+    }
+
+    /// The container view (header fields, function table).
+    pub fn container(&self) -> &Container<&'a [u8]> {
+        &self.container
+    }
+
+    /// The application version from the header.
+    pub fn version(&self) -> u32 {
+        self.container.version()
+    }
+
+    /// The entry point named `name`.
+    pub fn entry(&self, name: &[u8]) -> Option<Entry> {
+        self.container.find_function(name).and_then(|f| self.program.entry(f.pc()).ok())
+    }
+
+    /// Every named entry point, in table order.
+    pub fn entries(&self) -> impl Iterator<Item = (Function<'_>, Entry)> + '_ {
+        self.container.functions().filter_map(|f| Some((f, self.program.entry(f.pc()).ok()?)))
+    }
+
+    /// Bytes of the `.data` region: initialised `.data` plus `.bss`.
+    pub fn data_size(&self) -> usize {
+        self.data.len() + self.container.bss_len() as usize
+    }
+
+    /// Initial `.data` bytes (without `.bss`).
+    pub fn data(&self) -> &'a [u8] {
+        self.data
+    }
+
+    /// `.rodata`, mapped read-only.
+    pub fn rodata(&self) -> &'a [u8] {
+        self.rodata
+    }
+
+    /// Stack bytes the script needs: its declaration, else [`STACK_SIZE`].
+    pub fn stack_size(&self) -> usize {
+        self.container.stack_size().map_or(STACK_SIZE, |s| s as usize)
+    }
+
+    /// The helpers the container declares (`None`: it declares none, so the
+    /// host's set alone applies).
+    pub fn declared_helpers(&self) -> Option<HelperIds<'a>> {
+        self.helpers
+    }
+
+    /// Fills `dst` with the initial `.data` and zeroes the `.bss` part.
+    /// Copies `min(dst.len(), data)` bytes; a `dst` of [`Script::data_size`]
+    /// bytes is exactly initialised.
+    pub fn init_data(&self, dst: &mut [u8]) {
+        let n = dst.len().min(self.data.len());
+        dst[..n].copy_from_slice(&self.data[..n]);
+        dst[n..].fill(0);
+    }
+
+    /// Maps `.rodata` read-only at [`RODATA_VADDR`] and the host-owned
+    /// `.data` copy read-write at [`DATA_VADDR`].
+    ///
+    /// # Errors
+    /// [`MapError`] when those segments are already mapped.
+    pub fn map<'m>(&self, mem: &mut MemoryMap<'m>, data: &'m mut [u8]) -> Result<(), MapError>
+    where
+        'a: 'm,
+    {
+        mem.map_read_only(RODATA_VADDR, self.rodata)?;
+        mem.map(DATA_VADDR, data, AccessPolicy::ReadWrite)
+    }
+
+    /// Narrows `host` to the helpers this script may call, for [`crate::run`].
+    pub fn restrict<'h, H: Helpers + ?Sized>(&self, host: &'h mut H) -> Restricted<'h, 'a, H> {
+        Restricted { host, declared: self.helpers }
+    }
+}
