@@ -5,3 +5,6 @@
 extern crate alloc;
 
 pub mod ebpf;
+pub mod container;
+#[cfg(feature = "elf")]
+pub mod elf;
