@@ -113,6 +113,10 @@ typedef struct alkyl_coap_ctx {
     uint64_t buf_len;
 } alkyl_coap_ctx_t;
 
+/* The layouts scripts and hosts share (also checked on the Rust side). */
+_Static_assert(sizeof(alkyl_phydat_t) == 8, "alkyl_phydat_t is 8 bytes");
+_Static_assert(sizeof(alkyl_coap_ctx_t) == 24, "alkyl_coap_ctx_t is 24 bytes");
+
 /* ---- helper declarations (Femto-Container names) ---------------------- */
 
 #ifdef __bpf__

@@ -1,0 +1,192 @@
+//! Building a CoAP response (RFC 7252) in the packet buffer region, the way
+//! RIOT's gcoap helpers do: the host maps the buffer holding the request,
+//! `resp_init` turns it into a response header, options and the payload
+//! marker are appended, and the script writes the payload itself.
+//!
+//! The builder's state lives here, on the host side; the script only holds
+//! an opaque handle in its [`crate::generated::alkyl_coap_ctx_t`].
+
+use alkyl_vm::{HelperError, MemoryMap};
+
+use crate::generated::{ALKYL_EBADMSG, ALKYL_EINVAL, ALKYL_ENOSPC};
+
+/// CoAP option number of Content-Format.
+pub const OPTION_CONTENT_FORMAT: u16 = 12;
+/// Byte offsets of the script-visible context (`alkyl_coap_ctx_t`).
+pub mod ctx {
+    pub const PKT: usize = 0;
+    pub const BUF: usize = 8;
+    pub const BUF_LEN: usize = 16;
+    pub const LEN: usize = 24;
+}
+
+/// One CoAP exchange a run may answer: where the packet buffer is mapped
+/// and how far the response has been built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CoapSession {
+    handle: u64,
+    buf: u64,
+    buf_len: usize,
+    state: State,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// The buffer holds the request.
+    Request,
+    /// A response header (and maybe options) is written up to `len`.
+    Building { code: u8, len: usize, last_option: u16 },
+    /// Options are finished; the payload starts at `payload`.
+    Finished { code: u8, payload: usize },
+}
+
+/// Script-visible outcome of a builder step.
+type Step = Result<i64, HelperError>;
+
+fn code(c: i32) -> Step {
+    Ok(c as i64)
+}
+
+/// What a finished response looks like, for the host to send.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CoapResponse {
+    /// Response code (class << 5 | detail).
+    pub code: u8,
+    /// Offset of the payload in the packet buffer (after the marker, if any).
+    pub payload_offset: usize,
+}
+
+impl CoapSession {
+    /// A session for the packet buffer mapped at `buf` (a segment start)
+    /// with `buf_len` bytes holding the request; `handle` is what the host
+    /// writes into the script's context `pkt` field.
+    pub fn new(handle: u64, buf: u64, buf_len: usize) -> Self {
+        CoapSession { handle, buf, buf_len, state: State::Request }
+    }
+
+    /// The 24-byte context to place in script memory (`alkyl_coap_ctx_t`).
+    pub fn context_bytes(&self) -> [u8; ctx::LEN] {
+        let mut b = [0u8; ctx::LEN];
+        b[ctx::PKT..ctx::PKT + 8].copy_from_slice(&self.handle.to_le_bytes());
+        b[ctx::BUF..ctx::BUF + 8].copy_from_slice(&self.buf.to_le_bytes());
+        b[ctx::BUF_LEN..ctx::BUF_LEN + 8].copy_from_slice(&(self.buf_len as u64).to_le_bytes());
+        b
+    }
+
+    /// The response the script built, if it called `gcoap_resp_init`.
+    pub fn response(&self) -> Option<CoapResponse> {
+        match self.state {
+            State::Request => None,
+            State::Building { code, len, .. } => Some(CoapResponse { code, payload_offset: len }),
+            State::Finished { code, payload } => Some(CoapResponse { code, payload_offset: payload }),
+        }
+    }
+
+    /// Checks that the script's context pointer names this session.
+    fn check_ctx(&self, mem: &MemoryMap<'_>, ctx_addr: u64) -> Result<bool, HelperError> {
+        let bytes = mem.read(ctx_addr, ctx::LEN as u64)?;
+        let mut pkt = [0u8; 8];
+        pkt.copy_from_slice(&bytes[ctx::PKT..ctx::PKT + 8]);
+        Ok(u64::from_le_bytes(pkt) == self.handle)
+    }
+
+    /// `gcoap_resp_init(ctx, code)`.
+    pub fn resp_init(&mut self, mem: &mut MemoryMap<'_>, ctx_addr: u64, resp_code: u64) -> Step {
+        if !self.check_ctx(mem, ctx_addr)? || resp_code > 0xff {
+            return code(ALKYL_EINVAL);
+        }
+        let Ok(head) = mem.read(self.buf, 4) else { return code(ALKYL_EBADMSG) };
+        let (ver, typ, tkl) = (head[0] >> 6, (head[0] >> 4) & 3, (head[0] & 0xf) as usize);
+        if ver != 1 || tkl > 8 || 4 + tkl > self.buf_len {
+            return code(ALKYL_EBADMSG);
+        }
+        // CON is answered with a piggybacked ACK; NON with NON.
+        let typ = if typ == 0 { 2 } else { 1 };
+        let head = mem.write(self.buf, 2)?;
+        head[0] = (1 << 6) | (typ << 4) | tkl as u8;
+        head[1] = resp_code as u8;
+        self.state = State::Building { code: resp_code as u8, len: 4 + tkl, last_option: 0 };
+        Ok(0)
+    }
+
+    /// `coap_opt_add_format(ctx, format)`: appends Content-Format; returns
+    /// the bytes written.
+    pub fn add_format(&mut self, mem: &mut MemoryMap<'_>, ctx_addr: u64, format: u64) -> Step {
+        if !self.check_ctx(mem, ctx_addr)? {
+            return code(ALKYL_EINVAL);
+        }
+        let State::Building { code: c, len, last_option } = self.state else { return code(ALKYL_EINVAL) };
+        let Ok(format) = u16::try_from(format) else { return code(ALKYL_EINVAL) };
+        if last_option > OPTION_CONTENT_FORMAT {
+            return code(ALKYL_EINVAL);
+        }
+        let mut opt = [0u8; 8];
+        let n = encode_option(&mut opt, OPTION_CONTENT_FORMAT - last_option, format);
+        if len + n > self.buf_len {
+            return code(ALKYL_ENOSPC);
+        }
+        mem.write(self.buf + len as u64, n as u64)?.copy_from_slice(&opt[..n]);
+        self.state = State::Building { code: c, len: len + n, last_option: OPTION_CONTENT_FORMAT };
+        Ok(n as i64)
+    }
+
+    /// `coap_opt_finish(ctx, flags)`: ends the options, adding the payload
+    /// marker when `flags` has `ALKYL_COAP_OPT_FINISH_PAYLOAD`; returns the
+    /// message length so far.
+    pub fn opt_finish(&mut self, mem: &mut MemoryMap<'_>, ctx_addr: u64, flags: u64) -> Step {
+        if !self.check_ctx(mem, ctx_addr)? {
+            return code(ALKYL_EINVAL);
+        }
+        let State::Building { code: c, len, .. } = self.state else { return code(ALKYL_EINVAL) };
+        let marker = flags & crate::generated::ALKYL_COAP_OPT_FINISH_PAYLOAD as u64 != 0;
+        let end = len + marker as usize;
+        if end > self.buf_len {
+            return code(ALKYL_ENOSPC);
+        }
+        if marker {
+            mem.write(self.buf + len as u64, 1)?[0] = 0xff;
+        }
+        self.state = State::Finished { code: c, payload: end };
+        Ok(end as i64)
+    }
+
+    /// `coap_get_pdu(ctx)`: the address where the payload goes.
+    pub fn get_pdu(&mut self, mem: &mut MemoryMap<'_>, ctx_addr: u64) -> Step {
+        if !self.check_ctx(mem, ctx_addr)? {
+            return code(ALKYL_EINVAL);
+        }
+        let at = match self.state {
+            State::Request => return code(ALKYL_EINVAL),
+            State::Building { len, .. } => len,
+            State::Finished { payload, .. } => payload,
+        };
+        Ok((self.buf + at as u64) as i64)
+    }
+}
+
+/// Encodes an option header and a minimal unsigned value; returns its length.
+fn encode_option(out: &mut [u8; 8], delta: u16, value: u16) -> usize {
+    let vlen = match value {
+        0 => 0,
+        1..=0xff => 1,
+        _ => 2,
+    };
+    let mut n = 1;
+    let nibble = match delta {
+        0..=12 => delta as u8,
+        13..=268 => {
+            out[1] = (delta - 13) as u8;
+            n = 2;
+            13
+        }
+        _ => {
+            out[1..3].copy_from_slice(&(delta - 269).to_be_bytes());
+            n = 3;
+            14
+        }
+    };
+    out[0] = (nibble << 4) | vlen as u8;
+    let be = value.to_be_bytes();
+    out[n..n + vlen].copy_from_slice(&be[2 - vlen..]);
+    n + vlen
+}

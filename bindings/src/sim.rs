@@ -1,0 +1,248 @@
+//! A simulated [`Platform`] for tests and `alkyl run`: a manual clock,
+//! scripted sensors, recording actuators, a bounded in-memory key-value
+//! store and a captured log. Fixed capacity, no allocation.
+
+use core::num::NonZeroU32;
+
+use crate::platform::{DeviceHandle, KvError, KvScope, Phydat, Platform, SaulError};
+
+/// Devices a [`SimPlatform`] holds.
+pub const SIM_DEVICES: usize = 8;
+/// Values one scripted sensor plays back.
+pub const SIM_SCRIPT_LEN: usize = 16;
+/// Key-value entries across all namespaces.
+pub const SIM_KV_CAPACITY: usize = 64;
+/// Bytes of log kept (later output is counted, not kept).
+pub const SIM_LOG_CAPACITY: usize = 4096;
+
+/// Why a device could not be added.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SimError {
+    /// All [`SIM_DEVICES`] slots are used.
+    TooManyDevices,
+    /// A script of no values or more than [`SIM_SCRIPT_LEN`].
+    ScriptLength,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Device {
+    class: u8,
+    /// Sensor playback: `script[..len]`, `next` is the next index; the last
+    /// value repeats.
+    script: [Phydat; SIM_SCRIPT_LEN],
+    len: usize,
+    next: usize,
+    dims: u8,
+    /// Actuators accept writes and report their last state on read.
+    actuator: bool,
+    writes: u32,
+}
+
+/// The simulated platform.
+#[derive(Debug)]
+pub struct SimPlatform {
+    now_us: u64,
+    devices: [Option<Device>; SIM_DEVICES],
+    kv: [Option<(KvScope, u32, u32)>; SIM_KV_CAPACITY],
+    kv_limit: usize,
+    log: [u8; SIM_LOG_CAPACITY],
+    log_len: usize,
+    log_dropped: usize,
+    echo: Option<fn(&[u8])>,
+}
+
+impl Default for SimPlatform {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SimPlatform {
+    /// An empty platform at time 0.
+    pub const fn new() -> Self {
+        SimPlatform {
+            now_us: 0,
+            devices: [None; SIM_DEVICES],
+            kv: [None; SIM_KV_CAPACITY],
+            kv_limit: SIM_KV_CAPACITY,
+            log: [0; SIM_LOG_CAPACITY],
+            log_len: 0,
+            log_dropped: 0,
+            echo: None,
+        }
+    }
+
+    /// Moves the clock forward.
+    pub fn advance_us(&mut self, us: u64) {
+        self.now_us = self.now_us.saturating_add(us);
+    }
+
+    /// Moves the clock forward.
+    pub fn advance_ms(&mut self, ms: u64) {
+        self.advance_us(ms.saturating_mul(1000));
+    }
+
+    fn add(&mut self, device: Device) -> Result<DeviceHandle, SimError> {
+        let slot = self.devices.iter().position(Option::is_none).ok_or(SimError::TooManyDevices)?;
+        self.devices[slot] = Some(device);
+        Ok(Self::handle(slot))
+    }
+
+    fn handle(slot: usize) -> DeviceHandle {
+        // slot < SIM_DEVICES, so slot + 1 is a small non-zero u32.
+        DeviceHandle(NonZeroU32::new(slot as u32 + 1).unwrap_or(NonZeroU32::MIN))
+    }
+
+    fn device(&mut self, h: DeviceHandle) -> Option<&mut Device> {
+        self.devices.get_mut(h.get() as usize - 1)?.as_mut()
+    }
+
+    /// Adds a sensor of `class` that returns `values` in turn (then the
+    /// last one forever), each with `dims` dimensions.
+    ///
+    /// # Errors
+    /// [`SimError`].
+    pub fn add_sensor(&mut self, class: u8, dims: u8, values: &[Phydat]) -> Result<DeviceHandle, SimError> {
+        if values.is_empty() || values.len() > SIM_SCRIPT_LEN {
+            return Err(SimError::ScriptLength);
+        }
+        let mut script = [Phydat::default(); SIM_SCRIPT_LEN];
+        script[..values.len()].copy_from_slice(values);
+        self.add(Device { class, script, len: values.len(), next: 0, dims: dims.clamp(1, 3), actuator: false, writes: 0 })
+    }
+
+    /// Adds an actuator of `class`, initially all zero.
+    ///
+    /// # Errors
+    /// [`SimError::TooManyDevices`].
+    pub fn add_actuator(&mut self, class: u8) -> Result<DeviceHandle, SimError> {
+        let script = [Phydat::default(); SIM_SCRIPT_LEN];
+        self.add(Device { class, script, len: 1, next: 0, dims: 1, actuator: true, writes: 0 })
+    }
+
+    /// An actuator's last written value and how many writes it received.
+    pub fn actuator_state(&self, h: DeviceHandle) -> Option<(Phydat, u32)> {
+        let d = self.devices.get(h.get() as usize - 1)?.as_ref().filter(|d| d.actuator)?;
+        Some((d.script[0], d.writes))
+    }
+
+    /// Limits the key-value store to `entries` (at most [`SIM_KV_CAPACITY`]).
+    pub fn set_kv_limit(&mut self, entries: usize) {
+        self.kv_limit = entries.min(SIM_KV_CAPACITY);
+    }
+
+    /// Number of stored keys across all namespaces.
+    pub fn kv_len(&self) -> usize {
+        self.kv.iter().flatten().count()
+    }
+
+    /// Also passes every log write to `sink` (e.g. stdout for `alkyl run`).
+    pub fn set_echo(&mut self, sink: fn(&[u8])) {
+        self.echo = Some(sink);
+    }
+
+    /// The captured log (the first [`SIM_LOG_CAPACITY`] bytes).
+    pub fn log_bytes(&self) -> &[u8] {
+        &self.log[..self.log_len]
+    }
+
+    /// Bytes logged beyond the capacity.
+    pub fn log_dropped(&self) -> usize {
+        self.log_dropped
+    }
+
+    /// Empties the captured log.
+    pub fn clear_log(&mut self) {
+        self.log_len = 0;
+        self.log_dropped = 0;
+    }
+
+    fn kv_slot(&self, scope: KvScope, key: u32) -> Option<usize> {
+        self.kv.iter().position(|e| matches!(e, Some((s, k, _)) if *s == scope && *k == key))
+    }
+}
+
+impl Platform for SimPlatform {
+    fn now_ms(&mut self) -> u64 {
+        self.now_us / 1000
+    }
+
+    fn now_us(&mut self) -> u64 {
+        self.now_us
+    }
+
+    fn sleep_until_us(&mut self, deadline_us: u64) {
+        self.now_us = self.now_us.max(deadline_us);
+    }
+
+    fn log(&mut self, bytes: &[u8]) {
+        let room = SIM_LOG_CAPACITY - self.log_len;
+        let n = bytes.len().min(room);
+        self.log[self.log_len..self.log_len + n].copy_from_slice(&bytes[..n]);
+        self.log_len += n;
+        self.log_dropped += bytes.len() - n;
+        if let Some(sink) = self.echo {
+            sink(bytes);
+        }
+    }
+
+    fn saul_find_nth(&mut self, pos: u32) -> Option<DeviceHandle> {
+        let slot = self.devices.iter().enumerate().filter(|(_, d)| d.is_some()).nth(pos as usize)?.0;
+        Some(Self::handle(slot))
+    }
+
+    fn saul_find_type(&mut self, class: u8) -> Option<DeviceHandle> {
+        let any_of = |c: u8| match class {
+            0x40 | 0x80 => c & 0xc0 == class, // ..._ANY: any device of the category
+            _ => c == class,
+        };
+        let slot = self.devices.iter().position(|d| d.is_some_and(|d| any_of(d.class)))?;
+        Some(Self::handle(slot))
+    }
+
+    fn saul_read(&mut self, dev: DeviceHandle) -> Result<(Phydat, u8), SaulError> {
+        let d = self.device(dev).ok_or(SaulError::NoDevice)?;
+        let value = d.script[d.next.min(d.len - 1)];
+        if !d.actuator && d.next + 1 < d.len {
+            d.next += 1;
+        }
+        Ok((value, d.dims))
+    }
+
+    fn saul_write(&mut self, dev: DeviceHandle, value: &Phydat) -> Result<u8, SaulError> {
+        let d = self.device(dev).ok_or(SaulError::NoDevice)?;
+        if !d.actuator {
+            return Err(SaulError::NotSupported);
+        }
+        d.script[0] = *value;
+        d.writes += 1;
+        Ok(d.dims)
+    }
+
+    fn kv_store(&mut self, scope: KvScope, key: u32, value: u32) -> Result<(), KvError> {
+        if let Some(i) = self.kv_slot(scope, key) {
+            self.kv[i] = Some((scope, key, value));
+            return Ok(());
+        }
+        if self.kv_len() >= self.kv_limit {
+            return Err(KvError::Full);
+        }
+        let free = self.kv.iter().position(Option::is_none).ok_or(KvError::Full)?;
+        self.kv[free] = Some((scope, key, value));
+        Ok(())
+    }
+
+    fn kv_fetch(&mut self, scope: KvScope, key: u32) -> Option<u32> {
+        self.kv_slot(scope, key).and_then(|i| self.kv[i]).map(|(_, _, v)| v)
+    }
+
+    fn kv_delete(&mut self, scope: KvScope, key: u32) -> bool {
+        match self.kv_slot(scope, key) {
+            Some(i) => {
+                self.kv[i] = None;
+                true
+            }
+            None => false,
+        }
+    }
+}
