@@ -1,10 +1,10 @@
 /* The rBPF paper's Listing 1: read the first sensor and answer the CoAP
- * request with its value as text. Triggered by a CoAP request; r1 holds the
- * address of the CoAP context. Returns the response length, or a CoAP code
- * the host sends as an empty response when no sensor can be read. */
+ * request with its value as text. Triggered by a CoAP request: r1/r2 hold
+ * the request payload (unused here), r3 the address of the CoAP context.
+ * Returns the response length, or a CoAP code when no sensor can be read. */
 #include "alkyl.h"
 
-long coap_resp(bpf_coap_ctx_t *gcoap)
+long coap_resp(const uint8_t *request, unsigned long request_len, bpf_coap_ctx_t *gcoap)
 {
     /* Find the first sensor (RIOT's saul_reg_find_nth is 0-based). */
     bpf_saul_reg_t *sens = bpf_saul_reg_find_nth(0);

@@ -103,8 +103,9 @@ typedef struct alkyl_phydat {
 #define ALKYL_COAP_CODE_NOT_FOUND        ((4 << 5) | 4)  /* 4.04 */
 #define ALKYL_COAP_CODE_INTERNAL_ERROR   ((5 << 5) | 0)  /* 5.00 */
 
-/* The context a CoAP-triggered script receives in r1 (its address; r2 is
- * its length). Layout-compatible with Femto-Container's bpf_coap_ctx_t on
+/* The context of a CoAP-triggered run. Such a run receives the request
+ * payload in r1 (address) and r2 (length), like any input, and the address
+ * of this context in r3. Layout-compatible with Femto-Container's bpf_coap_ctx_t on
  * the BPF target: three 8-byte fields. `pkt` is an opaque handle, `buf` the
  * address of the packet buffer region, `buf_len` its size. */
 typedef struct alkyl_coap_ctx {

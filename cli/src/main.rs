@@ -3,14 +3,16 @@
 mod conformance;
 mod exec;
 mod hex;
+mod host;
+mod pack;
 mod program;
 
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use alkyl_vm::{NoHelpers, DEFAULT_BUDGET};
-use anyhow::{bail, Context, Result};
+use alkyl_vm::DEFAULT_BUDGET;
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use crate::exec::{execute, ConformanceHelpers};
@@ -39,9 +41,15 @@ enum Command {
     },
     /// Run the preflight verifier: prints `ok` or the first rule broken.
     Verify {
-        /// Program: raw bytecode, or assembler text (.s/.asm).
+        /// Program: raw bytecode, assembler text (.s/.asm), a clang -target
+        /// bpf object (.o) or a container (.rbf).
         file: PathBuf,
+        /// Also check that this named entry point exists.
+        #[arg(long)]
+        entry: Option<String>,
     },
+    /// Pack a clang -target bpf object into a container (.rbf).
+    Pack(pack::PackArgs),
     /// Verify and run a program; prints r0 in hex.
     Run(RunArgs),
     /// The plugin protocol of the bpf_conformance runner: program hex on
@@ -67,8 +75,16 @@ enum Command {
 
 #[derive(Args)]
 struct RunArgs {
-    /// Program: raw bytecode, or assembler text (.s/.asm).
+    /// Program: raw bytecode, assembler text (.s/.asm), a clang -target bpf
+    /// object (.o) or a container (.rbf).
     file: PathBuf,
+    /// Entry point (a function name of a container or object).
+    #[arg(long)]
+    entry: Option<String>,
+    /// What r1 points to: the input, a {address, length} context, or a
+    /// CoAP request whose response is printed.
+    #[arg(long, value_enum, default_value_t = host::Context::Input)]
+    context: host::Context,
     /// Input memory as hex; mapped read-write, address in r1, length in r2.
     #[arg(long, conflicts_with = "mem_file")]
     mem: Option<String>,
@@ -106,13 +122,12 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             let text = alkyl_translator::ebpf::disassemble(&code).map_err(|e| anyhow::anyhow!("{e}"))?;
             std::io::stdout().write_all(text.as_bytes())?;
         }
-        Command::Verify { file } => {
-            let code = program::load(&file)?;
-            match alkyl_vm::verify(&code, &NoHelpers) {
-                Ok(_) => println!("ok"),
-                Err(e) => bail!("{}", program::describe_verify_error(&code, &e)),
-            }
+        Command::Verify { file, entry } => {
+            let loaded = program::load_any(&file)?;
+            pack::verify(&loaded, entry.as_deref())?;
+            println!("ok");
         }
+        Command::Pack(args) => pack::pack_command(&args)?,
         Command::Run(args) => return run(args),
         Command::BpfConformancePlugin { memory, options: _, program } => {
             let program = match program {
@@ -141,21 +156,27 @@ fn dispatch(command: Command) -> Result<ExitCode> {
 }
 
 fn run(args: RunArgs) -> Result<ExitCode> {
-    let code = program::load(&args.file)?;
+    let loaded = program::load_any(&args.file)?;
     let mut mem = match (&args.mem, &args.mem_file) {
         (Some(h), _) => hex::parse(h).context("--mem")?,
         (None, Some(f)) => std::fs::read(f).with_context(|| format!("reading {}", f.display()))?,
         (None, None) => Vec::new(),
     };
-    match execute(&code, &mut mem, &mut NoHelpers, args.budget) {
-        Ok(exit) => {
-            println!("{:#x}", exit.r0);
-            if args.stats {
-                eprintln!("executed {} instructions", exit.executed);
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(exec::ExecError::Verify(e)) => bail!("{}", program::describe_verify_error(&code, &e)),
-        Err(e) => bail!("{e}"),
+    // Script output (printf) goes to stdout as it happens.
+    let mut platform = host::demo_platform();
+    platform.set_echo(|b| {
+        let mut out = std::io::stdout();
+        let _ = out.write_all(b);
+        let _ = out.flush();
+    });
+    let report =
+        host::run_script(&loaded, args.entry.as_deref(), &mut mem, args.context, &mut platform, args.budget)?;
+    if let Some((code, payload)) = &report.coap {
+        println!("coap {}.{:02} payload {:?}", code >> 5, code & 0x1f, String::from_utf8_lossy(payload));
     }
+    println!("{:#x}", report.exit.r0);
+    if args.stats {
+        eprintln!("executed {} instructions", report.exit.executed);
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,0 +1,159 @@
+//! Running a script on the host the way `alkyl run` does: the real helpers
+//! (`alkyl_bindings::AlkylHelpers`) over the simulated platform, with a
+//! stack, the input, the container's `.data`/`.rodata`, and optionally a
+//! context or a CoAP exchange mapped as regions.
+//!
+//! Regions: stack at segment 1, input at segment 2 (read-write; address in
+//! `r1`, length in `r2`), `.data` 3, `.rodata` 4, CoAP packet buffer 5,
+//! context 6 (read-only).
+
+use alkyl_bindings::{AlkylHelpers, CoapSession, Phydat, SimPlatform, ALL_HELPERS, COAP_CTX_VADDR, COAP_PKT_VADDR};
+use alkyl_vm::container::Script;
+use alkyl_vm::{run, verify, AccessPolicy, Entry, Exit, MemoryMap, Program, INPUT_VADDR, STACK_SIZE, STACK_VADDR};
+use anyhow::{anyhow, bail, Context as _, Result};
+
+use crate::program::{describe_verify_error, load_script, Loaded};
+
+/// What `r1` points to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Context {
+    /// `r1` = input address, `r2` = its length (the default).
+    Input,
+    /// `r1` = address of `{ u64 input address; u32 length in 16-bit words }`
+    /// (the Fletcher32 benchmark's context).
+    Words,
+    /// As `words`, with the length in bytes.
+    Bytes,
+    /// A CoAP GET request: `r1`/`r2` the input as request payload, `r3` the
+    /// address of the CoAP context; the response built is printed.
+    Coap,
+}
+
+/// Size of the simulated CoAP packet buffer.
+pub const COAP_BUF_LEN: usize = 256;
+/// The request `--context coap` answers: CON GET, message id 0x1234, token ab cd.
+pub const COAP_REQUEST: [u8; 6] = [0x42, 0x01, 0x12, 0x34, 0xab, 0xcd];
+
+/// What a run produced.
+pub struct Report {
+    pub exit: Exit,
+    /// The CoAP response (code, payload), when the script built one.
+    pub coap: Option<(u8, Vec<u8>)>,
+}
+
+/// The devices `alkyl run` simulates, in SAUL order: a temperature sensor
+/// (21.50 °C, then 21.75, 22.00), a humidity sensor (45.0 %), an LED.
+pub fn demo_platform() -> SimPlatform {
+    let mut p = SimPlatform::new();
+    let temp = |v| Phydat { val: [v, 0, 0], unit: alkyl_bindings::generated::ALKYL_UNIT_TEMP_C as i8, scale: -2 };
+    let g = &alkyl_bindings::generated::ALKYL_SAUL_SENSE_TEMP;
+    // Three devices always fit an empty platform.
+    let _ = p.add_sensor(*g as u8, 1, &[temp(2150), temp(2175), temp(2200)]);
+    let hum = Phydat { val: [450, 0, 0], unit: 0, scale: -1 };
+    let _ = p.add_sensor(alkyl_bindings::generated::ALKYL_SAUL_SENSE_HUM as u8, 1, &[hum]);
+    let _ = p.add_actuator(alkyl_bindings::generated::ALKYL_SAUL_ACT_LED_RGB as u8);
+    p
+}
+
+/// Verifies `loaded` with every helper the host implements and runs it from
+/// `entry` (a function name; containers only) over `input`.
+///
+/// # Errors
+/// Load or verification failure, an unknown entry, or the trap that ended
+/// the run.
+pub fn run_script(
+    loaded: &Loaded,
+    entry: Option<&str>,
+    input: &mut [u8],
+    context: Context,
+    platform: &mut SimPlatform,
+    budget: u64,
+) -> Result<Report> {
+    let (program, entry_pc, script) = match loaded {
+        Loaded::Code(code) => {
+            if entry.is_some() {
+                bail!("--entry needs a container or an object file (bare bytecode has one entry)");
+            }
+            let program =
+                verify(code, &ALL_HELPERS).map_err(|e| anyhow!("{}", describe_verify_error(code, &e)))?;
+            (program, program.main(), None)
+        }
+        Loaded::Container(bytes) => {
+            let script = load_script(bytes)?;
+            let pc = match entry {
+                Some(name) => script.entry(name.as_bytes()).ok_or_else(|| {
+                    let names: Vec<String> =
+                        script.entries().map(|(f, _)| String::from_utf8_lossy(f.name).into_owned()).collect();
+                    anyhow!("no entry point `{name}` (the container has: {})", names.join(", "))
+                })?,
+                None => script.program().main(),
+            };
+            (*script.program(), pc, Some(script))
+        }
+    };
+    execute(&program, entry_pc, script.as_ref(), input, context, platform, budget)
+}
+
+fn execute(
+    program: &Program<'_>,
+    entry: Entry,
+    script: Option<&Script<'_>>,
+    input: &mut [u8],
+    context: Context,
+    platform: &mut SimPlatform,
+    budget: u64,
+) -> Result<Report> {
+    let stack_len = script.map_or(STACK_SIZE, |s| s.stack_size().max(STACK_SIZE));
+    let mut stack = vec![0u8; stack_len];
+    let mut data = vec![0u8; script.map_or(0, Script::data_size)];
+    if let Some(s) = script {
+        s.init_data(&mut data);
+    }
+    let input_len = input.len() as u64;
+    let mut packet = [0u8; COAP_BUF_LEN];
+    packet[..COAP_REQUEST.len()].copy_from_slice(&COAP_REQUEST);
+    let session = CoapSession::new(1, COAP_PKT_VADDR, COAP_BUF_LEN);
+    let ctx: Vec<u8> = match context {
+        Context::Input => Vec::new(),
+        Context::Words | Context::Bytes => {
+            let len = if context == Context::Words { input_len / 2 } else { input_len };
+            let len = u32::try_from(len).context("input too large for a 32-bit length")?;
+            [INPUT_VADDR.to_le_bytes().as_slice(), &len.to_le_bytes(), &[0; 4]].concat()
+        }
+        Context::Coap => session.context_bytes().to_vec(),
+    };
+    let args = match context {
+        Context::Input => vec![INPUT_VADDR, input_len],
+        Context::Words | Context::Bytes => vec![COAP_CTX_VADDR, ctx.len() as u64],
+        Context::Coap => vec![INPUT_VADDR, input_len, COAP_CTX_VADDR],
+    };
+
+    let mut helpers = AlkylHelpers::new(platform, 0);
+    if context == Context::Coap {
+        helpers = helpers.with_coap(session);
+    }
+    let result = {
+        let mut mem = MemoryMap::new();
+        mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite)?;
+        mem.map(INPUT_VADDR, input, AccessPolicy::ReadWrite)?;
+        if let Some(s) = script {
+            s.map(&mut mem, &mut data)?;
+        }
+        if !ctx.is_empty() {
+            mem.map_read_only(COAP_CTX_VADDR, &ctx)?;
+        }
+        if context == Context::Coap {
+            mem.map(COAP_PKT_VADDR, &mut packet, AccessPolicy::ReadWrite)?;
+        }
+        match script {
+            Some(s) => run(program, entry, &args, &mut mem, &mut s.restrict(&mut helpers), budget),
+            None => run(program, entry, &args, &mut mem, &mut helpers, budget),
+        }
+    };
+    let exit = result.map_err(|t| anyhow!("{t}"))?;
+    let coap = helpers.coap().and_then(CoapSession::response).map(|r| {
+        let end = (exit.r0 as usize).clamp(r.payload_offset, COAP_BUF_LEN);
+        (r.code, packet[r.payload_offset..end].to_vec())
+    });
+    Ok(Report { exit, coap })
+}

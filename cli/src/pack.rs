@@ -1,0 +1,70 @@
+//! `alkyl pack` and `alkyl verify`.
+
+use std::path::PathBuf;
+
+use alkyl_bindings::ALL_HELPERS;
+use alkyl_translator::container::measure;
+use alkyl_translator::elf::{pack, PackOptions};
+use alkyl_vm::container::Script;
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Args;
+
+use crate::program::{describe_verify_error, load_script, Loaded};
+
+#[derive(Args)]
+pub struct PackArgs {
+    /// Relocatable object from `clang -target bpf -O2 -c`.
+    file: PathBuf,
+    /// Output container [default: FILE with extension .rbf].
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// Application version written to the header.
+    #[arg(long, default_value_t = 0)]
+    app_version: u32,
+    /// Plain Femto-Container output (no Alkyl trailer: no declared helpers,
+    /// .bss written out as zeros).
+    #[arg(long)]
+    compat: bool,
+    /// Print the sizes of .text, the container and the container
+    /// heatshrink-compressed (window 8, lookahead 4).
+    #[arg(long)]
+    stats: bool,
+}
+
+pub fn pack_command(args: &PackArgs) -> Result<()> {
+    let elf = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let options = PackOptions { version: args.app_version, compat: args.compat };
+    let packed = pack(&elf, &options).map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
+    let bytes = packed.container.emit()?;
+    // The device's checks, before anything is written.
+    Script::load(&bytes, &ALL_HELPERS).map_err(|e| anyhow!("packed container does not load: {e}"))?;
+    let output = args.output.clone().unwrap_or_else(|| args.file.with_extension("rbf"));
+    std::fs::write(&output, &bytes).with_context(|| format!("writing {}", output.display()))?;
+    let names: Vec<&str> = packed.entries.iter().map(|(n, _)| n.as_str()).collect();
+    eprintln!("wrote {} ({} bytes; entry points: {})", output.display(), bytes.len(), names.join(", "));
+    if args.stats {
+        let s = measure(&bytes, packed.container.text.len()).map_err(|e| anyhow!("heatshrink: {e:?}"))?;
+        println!("text {} B, container {} B, heatshrink(8,4) {} B", s.text, s.container, s.compressed);
+    }
+    Ok(())
+}
+
+/// Verifies `loaded` against the helpers the host implements; checks
+/// `entry` exists when given.
+pub fn verify(loaded: &Loaded, entry: Option<&str>) -> Result<()> {
+    match loaded {
+        Loaded::Code(code) => {
+            if entry.is_some() {
+                bail!("--entry needs a container or an object file");
+            }
+            alkyl_vm::verify(code, &ALL_HELPERS).map_err(|e| anyhow!("{}", describe_verify_error(code, &e)))?;
+        }
+        Loaded::Container(bytes) => {
+            let script = load_script(bytes)?;
+            if let Some(name) = entry {
+                script.entry(name.as_bytes()).ok_or_else(|| anyhow!("no entry point `{name}`"))?;
+            }
+        }
+    }
+    Ok(())
+}
