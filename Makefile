@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # Debian packages the build, the example apps and the integration tests use.
 APT_PACKAGES := clang llvm libclang-dev libcoap3-bin
 
-.PHONY: all deps build run test conformance thumb fuzz clean
+.PHONY: all deps build run test conformance thumb fuzz clean apps sizes
 
 all: build
 
@@ -43,6 +43,27 @@ run: build
 test: deps
 	$(CARGO) test --workspace
 	$(CARGO) build --release -p alkyl-vm --target $(THUMB_TARGET)
+
+# Example apps (apps/c/*.c) with clang's BPF backend; flags in apps/bpf.flags
+# (-target bpf -mcpu=v3 -O2 -ffreestanding -I bindings/include), objects in
+# apps/build/ (git-ignored). `alkyl run apps/build/hello.o` runs one.
+APPS_C     := $(wildcard apps/c/*.c)
+APPS_OBJ   := $(patsubst apps/c/%.c,apps/build/%.o,$(APPS_C))
+BPF_CFLAGS := $(shell cat apps/bpf.flags)
+
+apps: deps $(APPS_OBJ)
+
+apps/build/%.o: apps/c/%.c apps/bpf.flags bindings/include/alkyl.h
+	@mkdir -p apps/build
+	clang $(BPF_CFLAGS) -c $< -o $@
+
+# Sizes of each app: .text, packed container, heatshrink-compressed
+# container (window 8, lookahead 4). Reported in docs/container.md.
+sizes: apps build
+	@for o in $(APPS_OBJ); do \
+	  printf '%-12s ' $$(basename $$o .o); \
+	  $(ALKYL) pack $$o -o $${o%.o}.rbf --stats 2>/dev/null || exit 1; \
+	done
 
 conformance: build
 	$(ALKYL) conformance $(BPF_CONFORMANCE_DIR)

@@ -1,0 +1,292 @@
+//! Containers: a fixture laid out byte by byte as Femto-Container's tools
+//! write it, every rule `Container::new_checked` enforces, and loading
+//! (helper sets, entry points, `.data`/`.rodata` regions).
+
+use alkyl_translator::container::{ContainerRepr, FunctionRepr, TrailerRepr};
+use alkyl_translator::ebpf::assemble;
+use alkyl_vm::container::{Container, ContainerError, ContainerErrorKind as K, Field, LoadError, Script};
+use alkyl_vm::{
+    run, AccessPolicy, HelperError, HelperSet, Helpers, MemoryMap, TrapKind, VerifyErrorKind, STACK_VADDR,
+};
+
+/// A container as Femto-Container's gen_rbf writes it (magic "rBPF",
+/// version 0, no flags, .data and .rodata padded to 8, names appended to
+/// .rodata, locations in bytes): .data holds 40, .rodata holds 2; `main`
+/// returns .data[0] + .rodata[0] using the 0xb8/0xd8 lddw forms.
+fn fixture() -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(b"rBPF");
+    // version, flags, data_len, rodata_len, text_len, functions
+    for v in [0u32, 0, 8, 16, 8 * 8, 1] {
+        b.extend_from_slice(&v.to_le_bytes());
+    }
+    b.extend_from_slice(&[40, 0, 0, 0, 0, 0, 0, 0]); // .data
+    b.extend_from_slice(&[2, 0, 0, 0, 0, 0, 0, 0]); // .rodata: the constant...
+    b.extend_from_slice(b"main\0\0\0\0"); // ...then the name, padded to 8
+    for insn in [
+        [0xb8, 0x01, 0, 0, 0, 0, 0, 0], // lddwd r1, .data + 0
+        [0, 0, 0, 0, 0, 0, 0, 0],
+        [0xd8, 0x02, 0, 0, 0, 0, 0, 0], // lddwr r2, .rodata + 0
+        [0, 0, 0, 0, 0, 0, 0, 0],
+        [0x61, 0x10, 0, 0, 0, 0, 0, 0], // ldxw r0, [r1]
+        [0x61, 0x23, 0, 0, 0, 0, 0, 0], // ldxw r3, [r2]
+        [0x0f, 0x30, 0, 0, 0, 0, 0, 0], // add r0, r3
+        [0x95, 0, 0, 0, 0, 0, 0, 0],    // exit
+    ] {
+        b.extend_from_slice(&insn);
+    }
+    b.extend_from_slice(&[8, 0, 0, 0, 0, 0]); // name at .rodata+8, flags 0, location 0
+    b
+}
+
+fn run_main(bytes: &[u8]) -> u64 {
+    let script = Script::load(bytes, &alkyl_vm::NoHelpers).unwrap();
+    let mut data = vec![0u8; script.data_size()];
+    script.init_data(&mut data);
+    let mut stack = [0u8; 512];
+    let mut mem = MemoryMap::new();
+    mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).unwrap();
+    script.map(&mut mem, &mut data).unwrap();
+    let entry = script.entry(b"main").unwrap();
+    run(script.program(), entry, &[], &mut mem, &mut script.restrict(&mut alkyl_vm::NoHelpers), 100).unwrap().r0
+}
+
+#[test]
+fn femto_container_fixture_loads_and_runs() {
+    let bytes = fixture();
+    let c = Container::new_checked(&bytes[..]).unwrap();
+    assert_eq!((c.version(), c.flags(), c.function_count()), (0, 0, 1));
+    assert_eq!(c.function(0).unwrap().name, b"main");
+    assert!(c.declared_helpers().is_none());
+    assert_eq!(run_main(&bytes), 42);
+}
+
+#[test]
+fn c_constant_magic_byte_order_is_accepted() {
+    let mut bytes = fixture();
+    bytes[..4].copy_from_slice(&0x7242_5046u32.to_le_bytes());
+    assert!(Container::new_checked(&bytes[..]).unwrap().has_native_c_magic());
+    assert_eq!(run_main(&bytes), 42);
+}
+
+#[test]
+fn repr_round_trips_the_fixture() {
+    let bytes = fixture();
+    let repr = ContainerRepr::parse(&bytes).unwrap();
+    assert_eq!(repr.buffer_len(), bytes.len());
+    assert_eq!(repr.emit().unwrap(), bytes);
+    assert_eq!(repr.function_name(0), Some(&b"main"[..]));
+}
+
+fn err(bytes: &[u8]) -> ContainerError {
+    Container::new_checked(bytes).unwrap_err()
+}
+
+fn kind(bytes: &[u8]) -> K {
+    err(bytes).kind
+}
+
+fn patch32(bytes: &mut [u8], at: usize, v: u32) {
+    bytes[at..at + 4].copy_from_slice(&v.to_le_bytes());
+}
+
+#[test]
+fn every_truncation_is_an_error() {
+    let bytes = fixture();
+    for n in 0..bytes.len() {
+        assert!(matches!(kind(&bytes[..n]), K::Truncated { .. }), "prefix of {n} bytes");
+    }
+    assert_eq!(err(&bytes[..10]), ContainerError { offset: 10, kind: K::Truncated { field: Field::Header, needed: 28 } });
+}
+
+#[test]
+fn header_rules() {
+    let good = fixture();
+    let mut b = good.clone();
+    b[0] = b'R';
+    assert_eq!(err(&b), ContainerError { offset: 0, kind: K::BadMagic { magic: *b"RBPF" } });
+
+    let mut b = good.clone();
+    patch32(&mut b, 8, 0x8000);
+    assert_eq!(err(&b), ContainerError { offset: 8, kind: K::UnknownFlags { flags: 0x8000 } });
+    patch32(&mut b, 8, 1);
+    assert_eq!(kind(&b), K::CompressedText);
+
+    let mut b = good.clone();
+    patch32(&mut b, 20, 0);
+    assert_eq!(kind(&b), K::EmptyText);
+    patch32(&mut b, 20, 12);
+    assert_eq!(kind(&b), K::TextNotMultipleOf8 { len: 12 });
+
+    // Lengths that overflow a u32 sum are just "truncated", never a wrap.
+    let mut b = good.clone();
+    patch32(&mut b, 12, u32::MAX);
+    patch32(&mut b, 16, u32::MAX);
+    assert!(matches!(kind(&b), K::Truncated { field: Field::Data, .. }));
+    let mut b = good.clone();
+    patch32(&mut b, 24, 257);
+    assert_eq!(kind(&b), K::TooManyFunctions { count: 257 });
+    let mut b = good.clone();
+    patch32(&mut b, 24, 2);
+    assert!(matches!(kind(&b), K::Truncated { field: Field::FunctionTable, .. }));
+
+    let mut b = good;
+    b.push(0);
+    assert_eq!(kind(&b), K::TrailingBytes { len: 1 });
+}
+
+#[test]
+fn function_table_rules() {
+    let good = fixture();
+    let table = good.len() - 6;
+    let with = |name: u16, flags: u16, loc: u16| {
+        let mut b = good.clone();
+        b[table..table + 2].copy_from_slice(&name.to_le_bytes());
+        b[table + 2..table + 4].copy_from_slice(&flags.to_le_bytes());
+        b[table + 4..].copy_from_slice(&loc.to_le_bytes());
+        b
+    };
+    assert_eq!(kind(&with(8, 1, 0)), K::FunctionFlags { index: 0, flags: 1 });
+    assert_eq!(kind(&with(8, 0, 64)), K::FunctionOutsideText { index: 0, location: 64 });
+    assert_eq!(kind(&with(8, 0, 4)), K::FunctionMisaligned { index: 0, location: 4 });
+    assert_eq!(kind(&with(16, 0, 0)), K::NameOutsideRodata { index: 0, offset: 16 });
+    assert_eq!(kind(&with(12, 0, 0)), K::EmptyName { index: 0 });
+    // A name that runs to the end of .rodata without a NUL.
+    let mut b = with(8, 0, 0);
+    b[44..52].copy_from_slice(b"mainmain");
+    assert_eq!(kind(&b), K::NameUnterminated { index: 0 });
+    // An entry on the second slot of an lddw passes the table checks but
+    // not loading.
+    let b = with(8, 0, 8);
+    Container::new_checked(&b[..]).unwrap();
+    assert_eq!(Script::load(&b, &alkyl_vm::NoHelpers).unwrap_err(), LoadError::BadEntry { index: 0 });
+}
+
+fn exit_text() -> Vec<u8> {
+    assemble("mov %r0, 7\nexit").unwrap()
+}
+
+fn with_functions(names: &[&str]) -> Vec<u8> {
+    let mut repr = ContainerRepr { text: exit_text(), ..ContainerRepr::default() };
+    for n in names {
+        repr.add_function(n, 0).unwrap();
+    }
+    repr.emit().unwrap()
+}
+
+#[test]
+fn duplicate_names_are_rejected() {
+    assert_eq!(kind(&with_functions(&["a", "b", "a"])), K::DuplicateName { index: 2 });
+    Container::new_checked(&with_functions(&["a", "b", "ab"])[..]).unwrap();
+}
+
+fn trailer(helpers: &[u32]) -> ContainerRepr {
+    ContainerRepr {
+        text: assemble("call 1\nexit").unwrap(),
+        trailer: Some(TrailerRepr { bss_len: 16, stack_size: 1024, helpers: helpers.to_vec() }),
+        data: vec![1, 2, 3],
+        ..ContainerRepr::default()
+    }
+}
+
+#[test]
+fn trailer_declares_memory_and_helpers() {
+    let bytes = trailer(&[1, 5]).emit().unwrap();
+    let script = Script::load(&bytes, &[1u32, 2, 5]).unwrap();
+    assert_eq!(script.data_size(), 3 + 16);
+    assert_eq!(script.stack_size(), 1024);
+    assert_eq!(script.declared_helpers().unwrap().iter().collect::<Vec<_>>(), [1, 5]);
+    let mut data = vec![0xee; script.data_size()];
+    script.init_data(&mut data);
+    assert_eq!(data[..4], [1, 2, 3, 0]);
+    assert!(data[3..].iter().all(|&b| b == 0), ".bss is zeroed");
+    assert_eq!(ContainerRepr::parse(&bytes).unwrap(), trailer(&[1, 5]));
+}
+
+#[test]
+fn trailer_rules() {
+    let good = trailer(&[1, 5]).emit().unwrap();
+    let at = good.len() - 24; // the trailer: 16 bytes + 2 ids
+    let mut b = good.clone();
+    b[at + 2] = 2;
+    assert_eq!(kind(&b), K::TrailerVersion { version: 2 });
+    let mut b = good.clone();
+    b[at + 3] = 1;
+    assert_eq!(kind(&b), K::TrailerReserved);
+    let mut b = good.clone();
+    b[at] = 20;
+    assert_eq!(kind(&b), K::TrailerLength { declared: 20, expected: 24 });
+    assert!(matches!(kind(&good[..good.len() - 1]), K::Truncated { field: Field::TrailerHelpers, .. }));
+    assert!(matches!(kind(&good[..at + 10]), K::Truncated { field: Field::Trailer, .. }));
+    let unsorted = trailer(&[5, 1]).emit().unwrap();
+    assert_eq!(kind(&unsorted), K::HelpersNotSorted { index: 1 });
+    let dup = trailer(&[1, 1]).emit().unwrap();
+    assert_eq!(kind(&dup), K::HelpersNotSorted { index: 1 });
+    let mut huge = trailer(&[1]);
+    huge.trailer.as_mut().unwrap().bss_len = u32::MAX;
+    assert_eq!(kind(&huge.emit().unwrap()), K::DataTooLarge);
+}
+
+/// Helpers 1 and 2 both exist on the host; 2 returns 22.
+struct Host;
+impl HelperSet for Host {
+    fn contains(&self, id: u32) -> bool {
+        id == 1 || id == 2
+    }
+}
+impl Helpers for Host {
+    fn call(&mut self, id: u32, _: [u64; 5], _: &mut MemoryMap<'_>) -> Result<u64, HelperError> {
+        Ok(id as u64 * 11)
+    }
+}
+
+#[test]
+fn allowed_helpers_are_the_intersection() {
+    // Declared {1}: a static call to 2 fails verification...
+    let mut repr = trailer(&[1]);
+    repr.text = assemble("call 2\nexit").unwrap();
+    let err = Script::load(&repr.emit().unwrap(), &Host).unwrap_err();
+    assert_eq!(err, LoadError::Verify(alkyl_vm::VerifyError { pc: 0, kind: VerifyErrorKind::HelperNotAllowed { id: 2 } }));
+    // ...declared {1, 3}: the host lacks 3, so a call to 3 fails too...
+    let mut repr = trailer(&[1, 3]);
+    repr.text = assemble("call 3\nexit").unwrap();
+    assert!(Script::load(&repr.emit().unwrap(), &Host).is_err());
+    // ...and callx to 2 traps at run time through `restrict`.
+    let mut repr = trailer(&[1]);
+    repr.text = assemble("mov %r3, 2\ncall %r3\nexit").unwrap();
+    let bytes = repr.emit().unwrap();
+    let script = Script::load(&bytes, &Host).unwrap();
+    let mut mem = MemoryMap::new();
+    let trap = run(script.program(), script.program().main(), &[], &mut mem, &mut script.restrict(&mut Host), 10)
+        .unwrap_err();
+    assert_eq!(trap.kind, TrapKind::HelperNotAllowed { id: 2 });
+    // Without a trailer the host's set alone applies.
+    let plain = ContainerRepr { text: assemble("call 2\nexit").unwrap(), ..ContainerRepr::default() }.emit().unwrap();
+    let script = Script::load(&plain, &Host).unwrap();
+    let r0 = run(script.program(), script.program().main(), &[], &mut mem, &mut script.restrict(&mut Host), 10);
+    assert_eq!(r0.unwrap().r0, 22);
+}
+
+#[test]
+fn entries_by_name() {
+    let mut repr = ContainerRepr { text: assemble("mov %r0, 1\nexit\nmov %r0, 2\nexit").unwrap(), ..Default::default() };
+    repr.add_function("one", 0).unwrap();
+    repr.add_function("two", 16).unwrap();
+    repr.pad_sections();
+    let bytes = repr.emit().unwrap();
+    let script = Script::load(&bytes, &alkyl_vm::NoHelpers).unwrap();
+    let names: Vec<_> = script.entries().map(|(f, e)| (f.name.to_vec(), e.pc())).collect();
+    assert_eq!(names, [(b"one".to_vec(), 0), (b"two".to_vec(), 2)]);
+    assert!(script.entry(b"three").is_none());
+    let mut mem = MemoryMap::new();
+    let two = script.entry(b"two").unwrap();
+    assert_eq!(run(script.program(), two, &[], &mut mem, &mut alkyl_vm::NoHelpers, 10).unwrap().r0, 2);
+    assert_eq!(repr.functions[1], FunctionRepr { name_offset: 4, location: 16 });
+}
+
+#[test]
+fn verification_errors_come_through_loading() {
+    let repr = ContainerRepr { text: vec![0xff, 0, 0, 0, 0, 0, 0, 0], ..Default::default() };
+    let err = Script::load(&repr.emit().unwrap(), &alkyl_vm::NoHelpers).unwrap_err();
+    assert!(matches!(err, LoadError::Verify(e) if e.kind == VerifyErrorKind::UnknownOpcode { opcode: 0xff }));
+}
