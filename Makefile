@@ -42,7 +42,7 @@ run: build
 
 test: deps
 	$(CARGO) test --workspace
-	$(CARGO) build --release -p alkyl-vm --target $(THUMB_TARGET)
+	$(CARGO) build --release -p alkyl-vm -p alkyl-bindings --target $(THUMB_TARGET)
 
 # Example apps (apps/c/*.c) with clang's BPF backend; flags in apps/bpf.flags
 # (-target bpf -mcpu=v3 -O2 -ffreestanding -I bindings/include), objects in
@@ -68,14 +68,15 @@ sizes: apps build
 conformance: build
 	$(ALKYL) conformance $(BPF_CONFORMANCE_DIR)
 
-# alkyl-vm must build for the nRF52840 (Cortex-M4F).
+# alkyl-vm and alkyl-bindings must build for the nRF52840 (Cortex-M4F).
 thumb: deps
-	$(CARGO) build --release -p alkyl-vm --target $(THUMB_TARGET)
+	$(CARGO) build --release -p alkyl-vm -p alkyl-bindings --target $(THUMB_TARGET)
 
 FUZZ_SECONDS ?= 60
+FUZZ_TARGET  ?= verify_run
 fuzz:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
-	cd fuzz && $(CARGO) +nightly fuzz run verify_run -- -max_total_time=$(FUZZ_SECONDS)
+	cd fuzz && $(CARGO) +nightly fuzz run $(FUZZ_TARGET) -- -max_total_time=$(FUZZ_SECONDS)
 
 clean:
 	$(CARGO) clean
