@@ -305,3 +305,59 @@ fn compat_output_is_a_plain_femto_container() {
     let out = run_entry(&script, "fletcher32", &mut data, &mut SimPlatform::new(), 0, Input::Words(&input));
     assert_eq!(out.exit.unwrap().r0 as u32, fletcher32(&input));
 }
+
+/// The `alkyl` binary on the apps, as a user runs it.
+fn alkyl(args: &[&str]) -> (bool, String, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_alkyl")).current_dir(repo()).args(args).output().unwrap();
+    (o.status.success(), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+fn object_file(name: &str) -> String {
+    compile(name);
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.o")).to_string_lossy().into_owned()
+}
+
+#[test]
+fn cli_packs_verifies_and_runs_objects_and_containers() {
+    let o = object_file("fletcher32");
+    let rbf = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-fletcher32.rbf").to_string_lossy().into_owned();
+    let (ok, out, err) = alkyl(&["pack", &o, "-o", &rbf, "--stats", "--app-version", "4"]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("text 328 B, container ") && out.contains("heatshrink(8,4)"), "{out}");
+    assert!(err.contains("entry points: fletcher32"), "{err}");
+    let sample = repo().join("apps/data/sample-361.bin");
+    let expected = format!("{:#x}\n", fletcher32(&std::fs::read(&sample).unwrap()));
+    for file in [&o, &rbf] {
+        assert_eq!(alkyl(&["verify", file, "--entry", "fletcher32"]).1, "ok\n");
+        let (ok, out, err) = alkyl(&["run", file, "--context", "words", "--mem-file", "apps/data/sample-361.bin"]);
+        assert!(ok, "{err}");
+        assert_eq!(out, expected);
+    }
+    let (ok, _, err) = alkyl(&["verify", &rbf, "--entry", "nope"]);
+    assert!(!ok && err.contains("no entry point `nope`"), "{err}");
+    let (ok, _, err) = alkyl(&["run", &rbf, "--entry", "main"]);
+    assert!(!ok && err.contains("the container has: fletcher32"), "{err}");
+}
+
+#[test]
+fn cli_runs_helpers_on_the_simulated_platform() {
+    let hello = object_file("hello");
+    let (ok, out, err) = alkyl(&["run", &hello, "--entry", "hello"]);
+    assert!(ok, "{err}");
+    assert_eq!(out, "hello from alkyl, run 1 (101)\ntemperature  present\nhumidity     present\nlight        absent\n0x1\n");
+    let coap = object_file("coap_sensor");
+    let (ok, out, err) = alkyl(&["run", &coap, "--context", "coap"]);
+    assert!(ok, "{err}");
+    assert_eq!(out, "coap 2.05 payload \"21.50\"\n0xd\n");
+    // Without a CoAP exchange the script passes a bad pointer to a helper: a trap.
+    let (ok, _, err) = alkyl(&["run", &coap]);
+    assert!(!ok && err.contains("helper 0x50: bad pointer argument"), "{err}");
+}
+
+#[test]
+fn cli_pack_names_what_it_cannot_handle() {
+    let bad = Path::new(env!("CARGO_TARGET_TMPDIR")).join("not-bpf.o");
+    std::fs::copy(env!("CARGO_BIN_EXE_alkyl"), &bad).unwrap();
+    let (ok, _, err) = alkyl(&["pack", bad.to_str().unwrap()]);
+    assert!(!ok && err.contains("not a relocatable eBPF object"), "{err}");
+}

@@ -125,6 +125,10 @@ fn global_and_static_calls_across_sections() {
     assert_eq!(run_twice(&p, "main_entry")[0], 70 + 1000);
     assert_eq!(run_twice(&p, "custom")[0], 42);
     assert_eq!(run_twice(&p, "other")[0], 1);
+    // main_entry -> local -> other -> twice: four frames deep.
+    let bytes = p.container.emit().unwrap();
+    let script = Script::load(&bytes, &Plus1000).unwrap();
+    assert_eq!(script.stack_size(), script.program().frame_size().max(8) as usize * 4);
 }
 
 #[test]

@@ -3,6 +3,7 @@
 
 use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
+use alloc::vec;
 use alloc::vec::Vec;
 
 use alkyl_vm::container::MAX_FUNCTIONS;
@@ -351,8 +352,6 @@ fn called_helpers(code: &[u8]) -> Result<Vec<u32>, PackError> {
 /// Stack bytes a verified program needs: one frame per level of the
 /// deepest chain of local calls (recursion counts as the VM's maximum).
 fn stack_need(code: &[u8], frame_size: u32, entries: &[usize]) -> u32 {
-    // Local call sites and their targets; the depth of a call chain is
-    // found by a bounded walk over "function starting at pc".
     let mut calls: Vec<(usize, usize)> = Vec::new();
     let mut pc = 0;
     while let Some(insn) = Insn::at(code, pc) {
@@ -361,25 +360,21 @@ fn stack_need(code: &[u8], frame_size: u32, entries: &[usize]) -> u32 {
         }
         pc += if op::is_wide(insn.opc) { 2 } else { 1 };
     }
-    // depth(f) = 1 + max depth of calls made between f and the next
-    // function start; functions start at 0 and at every call target.
-    let mut starts: Vec<usize> = calls.iter().map(|&(_, t)| t).collect();
+    // Functions start at 0, at every entry and at every call target; a
+    // call site belongs to the last function start before it.
+    let mut starts: Vec<usize> = calls.iter().map(|&(_, t)| t).chain(entries.iter().copied()).collect();
     starts.push(0);
-    starts.extend_from_slice(entries);
     starts.sort_unstable();
     starts.dedup();
-    fn depth(f: usize, starts: &[usize], calls: &[(usize, usize)], level: usize) -> usize {
-        if level > MAX_CALL_DEPTH {
-            return level;
+    let function_of = |pc: usize| starts.partition_point(|&s| s <= pc).saturating_sub(1);
+    let edges: Vec<(usize, usize)> = calls.iter().map(|&(site, target)| (function_of(site), function_of(target))).collect();
+    // Longest call chain by relaxation, capped: cycles stop at the cap.
+    let mut depth = vec![0usize; starts.len()];
+    for _ in 0..=MAX_CALL_DEPTH {
+        for &(from, to) in &edges {
+            depth[from] = depth[from].max((depth[to] + 1).min(MAX_CALL_DEPTH));
         }
-        let end = starts.iter().copied().find(|&s| s > f).unwrap_or(usize::MAX);
-        calls
-            .iter()
-            .filter(|&&(site, _)| site >= f && site < end)
-            .map(|&(_, t)| depth(t, starts, calls, level + 1))
-            .max()
-            .unwrap_or(level)
     }
-    let levels = starts.iter().map(|&f| depth(f, &starts, &calls, 0)).max().unwrap_or(0).min(MAX_CALL_DEPTH);
+    let levels = depth.into_iter().max().unwrap_or(0);
     (frame_size.max(8) as usize * (levels + 1)) as u32
 }
