@@ -27,6 +27,7 @@
 #![warn(missing_debug_implementations)]
 
 #[allow(non_camel_case_types, non_upper_case_globals, clippy::all, missing_docs)]
+#[rustfmt::skip] // bindgen output, compared byte for byte by tests/generated.rs
 pub mod generated;
 pub mod helpers;
 mod platform;

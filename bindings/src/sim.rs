@@ -108,7 +108,15 @@ impl SimPlatform {
         }
         let mut script = [Phydat::default(); SIM_SCRIPT_LEN];
         script[..values.len()].copy_from_slice(values);
-        self.add(Device { class, script, len: values.len(), next: 0, dims: dims.clamp(1, 3), actuator: false, writes: 0 })
+        self.add(Device {
+            class,
+            script,
+            len: values.len(),
+            next: 0,
+            dims: dims.clamp(1, 3),
+            actuator: false,
+            writes: 0,
+        })
     }
 
     /// Adds an actuator of `class`, initially all zero.

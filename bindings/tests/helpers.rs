@@ -52,7 +52,10 @@ fn printf_formats_like_c() {
     let s = RO; // "str"
     assert_eq!(printf("%d %u %x", [-5i64 as u64, 42, 255, 0]), "-5 42 ff");
     assert_eq!(printf("[%5d|%-5d|%05d]", [42, 42, -42i64 as u64, 0]), "[   42|42   |-0042]");
-    assert_eq!(printf("%lu %ld %X", [u64::MAX, i64::MIN as u64, 0xabc, 0]), "18446744073709551615 -9223372036854775808 ABC");
+    assert_eq!(
+        printf("%lu %ld %X", [u64::MAX, i64::MIN as u64, 0xabc, 0]),
+        "18446744073709551615 -9223372036854775808 ABC"
+    );
     assert_eq!(printf("%u", [u64::MAX, 0, 0, 0]), "4294967295", "no `l`: 32 bits");
     assert_eq!(printf("%hhd %hd", [0x1ff, 0x18000, 0, 0]), "-1 -32768");
     assert_eq!(printf("%c%c %% %#x %#o", [b'o' as u64, b'k' as u64, 16, 8]), "ok % 0x10 010");
@@ -105,8 +108,9 @@ fn memcpy_checks_both_ranges_and_handles_overlap() {
         expect.copy_within(src as usize..src as usize + 70, dest as usize);
         let mut mem = MemoryMap::new();
         mem.map(INPUT_VADDR, &mut buf, AccessPolicy::ReadWrite).unwrap();
-        AlkylHelpers::new(&mut p, 0).call(ALKYL_HELPER_MEMCPY, [INPUT_VADDR + dest, INPUT_VADDR + src, 70, 0, 0], &mut mem).unwrap();
-        drop(mem);
+        AlkylHelpers::new(&mut p, 0)
+            .call(ALKYL_HELPER_MEMCPY, [INPUT_VADDR + dest, INPUT_VADDR + src, 70, 0, 0], &mut mem)
+            .unwrap();
         assert_eq!(buf, expect, "dest {dest} src {src}");
     }
 }
@@ -166,11 +170,23 @@ fn sensors_and_actuators() {
     let value = [0x34, 0x12, 0, 0, 0, 0, 1, 0];
     assert_eq!(ok(call(&mut p, ALKYL_HELPER_SAUL_REG_WRITE, &value, [led.get() as u64, RO, 0, 0, 0]).0), 1);
     assert_eq!(p.actuator_state(led).unwrap(), (Phydat { val: [0x1234, 0, 0], unit: 1, scale: 0 }, 1));
-    assert_eq!(ok(call(&mut p, ALKYL_HELPER_SAUL_REG_WRITE_VALUE, &[], [led.get() as u64, -7i64 as u64, 0, 0, 0]).0), 1);
+    assert_eq!(
+        ok(call(&mut p, ALKYL_HELPER_SAUL_REG_WRITE_VALUE, &[], [led.get() as u64, -7i64 as u64, 0, 0, 0]).0),
+        1
+    );
     assert_eq!(p.actuator_state(led).unwrap(), (Phydat { val: [-7, 0, 0], unit: 0, scale: 0 }, 2));
-    assert_eq!(ok(call(&mut p, ALKYL_HELPER_SAUL_REG_WRITE_VALUE, &[], [led.get() as u64, 40_000, 0, 0, 0]).0), ALKYL_ERANGE as i64);
-    assert_eq!(ok(call(&mut p, ALKYL_HELPER_SAUL_REG_WRITE_VALUE, &[], [temp.get() as u64, 1, 0, 0, 0]).0), ALKYL_ENOTSUP as i64);
-    assert_eq!(fault(call(&mut p, ALKYL_HELPER_SAUL_REG_WRITE, &[0; 4], [led.get() as u64, RO, 0, 0, 0]).0), FaultKind::OutOfBounds);
+    assert_eq!(
+        ok(call(&mut p, ALKYL_HELPER_SAUL_REG_WRITE_VALUE, &[], [led.get() as u64, 40_000, 0, 0, 0]).0),
+        ALKYL_ERANGE as i64
+    );
+    assert_eq!(
+        ok(call(&mut p, ALKYL_HELPER_SAUL_REG_WRITE_VALUE, &[], [temp.get() as u64, 1, 0, 0, 0]).0),
+        ALKYL_ENOTSUP as i64
+    );
+    assert_eq!(
+        fault(call(&mut p, ALKYL_HELPER_SAUL_REG_WRITE, &[0; 4], [led.get() as u64, RO, 0, 0, 0]).0),
+        FaultKind::OutOfBounds
+    );
 }
 
 #[test]
@@ -190,7 +206,10 @@ fn clocks() {
     assert_eq!(u32::from_le_bytes(rw), 1_501_000);
     assert_eq!(p.now_us(), 1_501_000);
     // A deadline in the past does not wait.
-    assert_eq!(fault(call(&mut p, ALKYL_HELPER_ZTIMER_PERIODIC_WAKEUP, &[0; 4], [RO, 10, 0, 0, 0]).0), FaultKind::PolicyDenied);
+    assert_eq!(
+        fault(call(&mut p, ALKYL_HELPER_ZTIMER_PERIODIC_WAKEUP, &[0; 4], [RO, 10, 0, 0, 0]).0),
+        FaultKind::PolicyDenied
+    );
     assert_eq!(p.now_us(), 1_501_000);
 }
 
@@ -204,7 +223,10 @@ fn number_formatting() {
     assert_eq!(ok(call(&mut p, ALKYL_HELPER_FMT_S16_DFP, &[], [RW, 1, 9, 0, 0]).0), ALKYL_EINVAL as i64);
     let (r, rw) = call(&mut p, ALKYL_HELPER_FMT_U32_DEC, &[], [RW, 4_000_000_000, 0, 0, 0]);
     assert_eq!((ok(r), &rw[..10]), (10, &b"4000000000"[..]));
-    assert_eq!(fault(call(&mut p, ALKYL_HELPER_FMT_U32_DEC, &[], [RW + 60, 123456, 0, 0, 0]).0), FaultKind::OutOfBounds);
+    assert_eq!(
+        fault(call(&mut p, ALKYL_HELPER_FMT_U32_DEC, &[], [RW + 60, 123456, 0, 0, 0]).0),
+        FaultKind::OutOfBounds
+    );
 }
 
 #[test]
@@ -233,7 +255,6 @@ fn coap_response_building() {
     assert_eq!(c(ALKYL_HELPER_COAP_OPT_FINISH, RO, 1).unwrap(), 9);
     assert_eq!(c(ALKYL_HELPER_COAP_GET_PDU, RO, 0).unwrap() as u64, COAP_PKT_VADDR + 9);
     assert_eq!(c(ALKYL_HELPER_COAP_ADD_FORMAT, RO, 0).unwrap(), ALKYL_EINVAL as i64, "options are finished");
-    drop(mem);
     assert_eq!(packet[..9], [0x51, 0x84, 0xbe, 0xef, 0x77, 0xc1, 60, 0x00, 0xff]);
     let r = h.coap().unwrap().response().unwrap();
     assert_eq!((r.code, r.payload_offset), (0x84, 9));
@@ -254,7 +275,6 @@ fn coap_buffer_full_and_bad_requests() {
     assert_eq!(c(ALKYL_HELPER_COAP_ADD_FORMAT, RO, 300), ALKYL_ENOSPC as i64);
     assert_eq!(c(ALKYL_HELPER_COAP_OPT_FINISH, RO, 1), 5);
     assert_eq!(c(ALKYL_HELPER_COAP_OPT_FINISH, RO, 1), ALKYL_EINVAL as i64);
-    drop(mem);
     // A buffer that holds no CoAP request.
     let mut junk = [0xffu8; 8];
     let session = CoapSession::new(1, COAP_PKT_VADDR, junk.len());
@@ -263,7 +283,10 @@ fn coap_buffer_full_and_bad_requests() {
     let mut mem = MemoryMap::new();
     mem.map(COAP_PKT_VADDR, &mut junk, AccessPolicy::ReadWrite).unwrap();
     mem.map_read_only(RO, &ctx).unwrap();
-    assert_eq!(h.call(ALKYL_HELPER_GCOAP_RESP_INIT, [RO, 0x45, 0, 0, 0], &mut mem).unwrap() as i64, ALKYL_EBADMSG as i64);
+    assert_eq!(
+        h.call(ALKYL_HELPER_GCOAP_RESP_INIT, [RO, 0x45, 0, 0, 0], &mut mem).unwrap() as i64,
+        ALKYL_EBADMSG as i64
+    );
 }
 
 #[test]
@@ -274,10 +297,9 @@ fn every_declared_helper_is_implemented() {
     let mut p = SimPlatform::new();
     let h = AlkylHelpers::new(&mut p, 0);
     for id in 0..0x100u32 {
-        let listed = ALL_HELPERS.iter().any(|&h| h == id);
+        let listed = <[u32]>::contains(&ALL_HELPERS, &id);
         assert_eq!(h.contains(id), listed, "{id:#x}");
     }
-    drop(h);
     for id in ALL_HELPERS {
         let (r, _) = call(&mut p, id, &[0; 32], [RW, RW, 0, 0, 0]);
         assert!(!matches!(r, Err(HelperError::Unknown(_))), "{id:#x} is not dispatched");

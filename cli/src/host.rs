@@ -74,8 +74,7 @@ pub fn run_script(
             if entry.is_some() {
                 bail!("--entry needs a container or an object file (bare bytecode has one entry)");
             }
-            let program =
-                verify(code, &ALL_HELPERS).map_err(|e| anyhow!("{}", describe_verify_error(code, &e)))?;
+            let program = verify(code, &ALL_HELPERS).map_err(|e| anyhow!("{}", describe_verify_error(code, &e)))?;
             (program, program.main(), None)
         }
         Loaded::Container(bytes) => {

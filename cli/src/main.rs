@@ -169,8 +169,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         let _ = out.write_all(b);
         let _ = out.flush();
     });
-    let report =
-        host::run_script(&loaded, args.entry.as_deref(), &mut mem, args.context, &mut platform, args.budget)?;
+    let report = host::run_script(&loaded, args.entry.as_deref(), &mut mem, args.context, &mut platform, args.budget)?;
     if let Some((code, payload)) = &report.coap {
         println!("coap {}.{:02} payload {:?}", code >> 5, code & 0x1f, String::from_utf8_lossy(payload));
     }

@@ -50,7 +50,8 @@ pub fn load_any(path: &Path) -> Result<Loaded> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     match bytes.get(..4) {
         Some(b"\x7fELF") => {
-            let packed = pack(&bytes, &PackOptions::default()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            let packed =
+                pack(&bytes, &PackOptions::default()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             Ok(Loaded::Container(packed.container.emit()?))
         }
         Some(m) if m == MAGIC || m == MAGIC_NATIVE_C => Ok(Loaded::Container(bytes)),

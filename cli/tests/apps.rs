@@ -58,7 +58,14 @@ struct Outcome {
 
 /// Runs `entry` of a loaded script the way a device does; `data` is the
 /// host-owned .data copy (kept by the caller across runs).
-fn run_entry(script: &Script<'_>, entry: &str, data: &mut [u8], p: &mut SimPlatform, app: u32, input: Input) -> Outcome {
+fn run_entry(
+    script: &Script<'_>,
+    entry: &str,
+    data: &mut [u8],
+    p: &mut SimPlatform,
+    app: u32,
+    input: Input,
+) -> Outcome {
     let entry = script.entry(entry.as_bytes()).expect("entry point");
     let mut stack = vec![0u8; script.stack_size().max(512)];
     let mut input_bytes = Vec::new();
@@ -157,8 +164,11 @@ fn fletcher32_container_is_small() {
     assert_eq!(back.unwrap(), bytes);
 }
 
+/// A CoAP message: type, code, message id, token, options, payload.
+type CoapMessage = (u8, u8, u16, Vec<u8>, Vec<(u16, Vec<u8>)>, Vec<u8>);
+
 /// A minimal CoAP (RFC 7252) message parser, independent of the builder.
-fn parse_coap(msg: &[u8]) -> (u8, u8, u16, Vec<u8>, Vec<(u16, Vec<u8>)>, Vec<u8>) {
+fn parse_coap(msg: &[u8]) -> CoapMessage {
     let (ver, typ, tkl) = (msg[0] >> 6, (msg[0] >> 4) & 3, (msg[0] & 0xf) as usize);
     assert_eq!(ver, 1);
     let code = msg[1];
@@ -223,7 +233,8 @@ fn counter_increments_across_runs_and_apps() {
     );
     let mut p = SimPlatform::new();
     let mut data = vec![0; script.data_size()];
-    let mut inc = |p: &mut SimPlatform, app| run_entry(&script, "increment", &mut data, p, app, Input::None).exit.unwrap().r0;
+    let mut inc =
+        |p: &mut SimPlatform, app| run_entry(&script, "increment", &mut data, p, app, Input::None).exit.unwrap().r0;
     assert_eq!([inc(&mut p, 1), inc(&mut p, 1), inc(&mut p, 1)], [1, 2, 3]);
     assert_eq!(inc(&mut p, 2), 1, "another app has its own local counter");
     // The global counter counted all four runs.
@@ -309,7 +320,11 @@ fn compat_output_is_a_plain_femto_container() {
 /// The `alkyl` binary on the apps, as a user runs it.
 fn alkyl(args: &[&str]) -> (bool, String, String) {
     let o = Command::new(env!("CARGO_BIN_EXE_alkyl")).current_dir(repo()).args(args).output().unwrap();
-    (o.status.success(), String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 fn object_file(name: &str) -> String {
@@ -344,7 +359,10 @@ fn cli_runs_helpers_on_the_simulated_platform() {
     let hello = object_file("hello");
     let (ok, out, err) = alkyl(&["run", &hello, "--entry", "hello"]);
     assert!(ok, "{err}");
-    assert_eq!(out, "hello from alkyl, run 1 (101)\ntemperature  present\nhumidity     present\nlight        absent\n0x1\n");
+    assert_eq!(
+        out,
+        "hello from alkyl, run 1 (101)\ntemperature  present\nhumidity     present\nlight        absent\n0x1\n"
+    );
     let coap = object_file("coap_sensor");
     let (ok, out, err) = alkyl(&["run", &coap, "--context", "coap"]);
     assert!(ok, "{err}");

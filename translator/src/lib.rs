@@ -4,7 +4,7 @@
 
 extern crate alloc;
 
-pub mod ebpf;
 pub mod container;
+pub mod ebpf;
 #[cfg(feature = "elf")]
 pub mod elf;

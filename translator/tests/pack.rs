@@ -100,7 +100,10 @@ fn pointer_tables_in_rodata_and_data() {
     assert_eq!(run_twice(&p, "f")[0], ('a' as u64) + 9 + ('a' as u64));
     // Femto-Container output cannot express such tables.
     let o = object("tables2", "const char *const w[] = {\"a\", \"b\"}; int f(unsigned i) { return w[i & 1][0]; }", &[]);
-    assert!(matches!(pack(&o, &PackOptions { compat: true, ..Default::default() }), Err(PackError::AbsoluteInCompat { .. })));
+    assert!(matches!(
+        pack(&o, &PackOptions { compat: true, ..Default::default() }),
+        Err(PackError::AbsoluteInCompat { .. })
+    ));
 }
 
 #[test]
@@ -151,18 +154,22 @@ fn undefined_functions_are_named() {
 
 #[test]
 fn function_addresses_are_rejected() {
-    let o = object(
-        "fnptr",
-        "int g(void) { return 1; } int (*volatile p)(void); int f(void) { p = g; return 0; }",
-        &[],
+    let o = object("fnptr", "int g(void) { return 1; } int (*volatile p)(void); int f(void) { p = g; return 0; }", &[]);
+    assert!(
+        matches!(pack(&o, &PackOptions::default()), Err(PackError::UnsupportedTarget { .. })),
+        "{:?}",
+        pack(&o, &PackOptions::default())
     );
-    assert!(matches!(pack(&o, &PackOptions::default()), Err(PackError::UnsupportedTarget { .. })), "{:?}", pack(&o, &PackOptions::default()));
 }
 
 #[test]
 fn unknown_sections_are_named() {
     // An initialiser table: a section type scripts cannot have.
-    let o = object("ctor", "asm(\".section .ctors_x,\\\"aw\\\",@init_array\\n.quad 0\\n\"); int f(void) { return 0; }", &[]);
+    let o = object(
+        "ctor",
+        "asm(\".section .ctors_x,\\\"aw\\\",@init_array\\n.quad 0\\n\"); int f(void) { return 0; }",
+        &[],
+    );
     match pack(&o, &PackOptions::default()) {
         Err(e @ PackError::UnknownSection { .. }) => assert!(e.to_string().contains(".ctors_x"), "{e}"),
         other => panic!("{other:?}"),

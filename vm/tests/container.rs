@@ -5,9 +5,7 @@
 use alkyl_translator::container::{ContainerRepr, FunctionRepr, TrailerRepr};
 use alkyl_translator::ebpf::assemble;
 use alkyl_vm::container::{Container, ContainerError, ContainerErrorKind as K, Field, LoadError, Script};
-use alkyl_vm::{
-    run, AccessPolicy, HelperError, HelperSet, Helpers, MemoryMap, TrapKind, VerifyErrorKind, STACK_VADDR,
-};
+use alkyl_vm::{run, AccessPolicy, HelperError, HelperSet, Helpers, MemoryMap, TrapKind, VerifyErrorKind, STACK_VADDR};
 
 /// A container as Femto-Container's gen_rbf writes it (magic "rBPF",
 /// version 0, no flags, .data and .rodata padded to 8, names appended to
@@ -96,7 +94,10 @@ fn every_truncation_is_an_error() {
     for n in 0..bytes.len() {
         assert!(matches!(kind(&bytes[..n]), K::Truncated { .. }), "prefix of {n} bytes");
     }
-    assert_eq!(err(&bytes[..10]), ContainerError { offset: 10, kind: K::Truncated { field: Field::Header, needed: 28 } });
+    assert_eq!(
+        err(&bytes[..10]),
+        ContainerError { offset: 10, kind: K::Truncated { field: Field::Header, needed: 28 } }
+    );
 }
 
 #[test]
@@ -246,7 +247,10 @@ fn allowed_helpers_are_the_intersection() {
     let mut repr = trailer(&[1]);
     repr.text = assemble("call 2\nexit").unwrap();
     let err = Script::load(&repr.emit().unwrap(), &Host).unwrap_err();
-    assert_eq!(err, LoadError::Verify(alkyl_vm::VerifyError { pc: 0, kind: VerifyErrorKind::HelperNotAllowed { id: 2 } }));
+    assert_eq!(
+        err,
+        LoadError::Verify(alkyl_vm::VerifyError { pc: 0, kind: VerifyErrorKind::HelperNotAllowed { id: 2 } })
+    );
     // ...declared {1, 3}: the host lacks 3, so a call to 3 fails too...
     let mut repr = trailer(&[1, 3]);
     repr.text = assemble("call 3\nexit").unwrap();
@@ -257,8 +261,8 @@ fn allowed_helpers_are_the_intersection() {
     let bytes = repr.emit().unwrap();
     let script = Script::load(&bytes, &Host).unwrap();
     let mut mem = MemoryMap::new();
-    let trap = run(script.program(), script.program().main(), &[], &mut mem, &mut script.restrict(&mut Host), 10)
-        .unwrap_err();
+    let trap =
+        run(script.program(), script.program().main(), &[], &mut mem, &mut script.restrict(&mut Host), 10).unwrap_err();
     assert_eq!(trap.kind, TrapKind::HelperNotAllowed { id: 2 });
     // Without a trailer the host's set alone applies.
     let plain = ContainerRepr { text: assemble("call 2\nexit").unwrap(), ..ContainerRepr::default() }.emit().unwrap();
@@ -269,7 +273,8 @@ fn allowed_helpers_are_the_intersection() {
 
 #[test]
 fn entries_by_name() {
-    let mut repr = ContainerRepr { text: assemble("mov %r0, 1\nexit\nmov %r0, 2\nexit").unwrap(), ..Default::default() };
+    let mut repr =
+        ContainerRepr { text: assemble("mov %r0, 1\nexit\nmov %r0, 2\nexit").unwrap(), ..Default::default() };
     repr.add_function("one", 0).unwrap();
     repr.add_function("two", 16).unwrap();
     repr.pad_sections();

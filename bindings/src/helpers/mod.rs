@@ -169,9 +169,10 @@ impl<P: Platform + ?Sized> Helpers for AlkylHelpers<'_, P> {
                 }
             }
             g::ALKYL_HELPER_SAUL_REG_WRITE => {
-                let raw: &[u8; PHYDAT_SIZE] = mem.read(a[1], PHYDAT_SIZE as u64)?.try_into().map_err(|_| {
-                    HelperError::BadArgument { index: 1 }
-                })?;
+                let raw: &[u8; PHYDAT_SIZE] = mem
+                    .read(a[1], PHYDAT_SIZE as u64)?
+                    .try_into()
+                    .map_err(|_| HelperError::BadArgument { index: 1 })?;
                 let value = phydat_from_bytes(raw);
                 self.saul_write(a[0], &value)
             }

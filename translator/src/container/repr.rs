@@ -157,10 +157,8 @@ impl ContainerRepr {
     /// The name offset or the location does not fit 16 bits.
     pub fn add_function(&mut self, name: &str, location: usize) -> Result<(), EmitError> {
         let offset = self.rodata.len();
-        let name_offset =
-            u16::try_from(offset).map_err(|_| EmitError::NameOffset { name: name.into(), offset })?;
-        let location16 =
-            u16::try_from(location).map_err(|_| EmitError::Location { name: name.into(), location })?;
+        let name_offset = u16::try_from(offset).map_err(|_| EmitError::NameOffset { name: name.into(), offset })?;
+        let location16 = u16::try_from(location).map_err(|_| EmitError::Location { name: name.into(), location })?;
         self.rodata.extend_from_slice(name.as_bytes());
         self.rodata.push(0);
         self.functions.push(FunctionRepr { name_offset, location: location16 });

@@ -59,15 +59,24 @@ impl fmt::Display for PackError {
             UnknownSection { name, sh_type, flags } => {
                 write!(f, "section `{name}` (type {sh_type:#x}, flags {flags:#x}) is not supported")
             }
-            TextSize { section, size } => write!(f, "executable section `{section}` is {size} bytes, not a multiple of 8"),
+            TextSize { section, size } => {
+                write!(f, "executable section `{section}` is {size} bytes, not a multiple of 8")
+            }
             UnknownRelocation { section, offset, r_type } => {
-                write!(f, "{section}+{offset:#x}: relocation type {r_type} ({}) is not supported here", reloc_name(*r_type))
+                write!(
+                    f,
+                    "{section}+{offset:#x}: relocation type {r_type} ({}) is not supported here",
+                    reloc_name(*r_type)
+                )
             }
             BadRelocationSite { section, offset, expected } => {
                 write!(f, "{section}+{offset:#x}: relocation does not apply to {expected}")
             }
             UndefinedSymbol { name, section, offset } => {
-                write!(f, "{section}+{offset:#x}: `{name}` is not defined in this object (scripts cannot link libraries)")
+                write!(
+                    f,
+                    "{section}+{offset:#x}: `{name}` is not defined in this object (scripts cannot link libraries)"
+                )
             }
             UnsupportedTarget { name, section, offset, why } => write!(f, "{section}+{offset:#x}: `{name}`: {why}"),
             Overflow { section, offset } => write!(f, "{section}+{offset:#x}: relocated value does not fit"),

@@ -11,7 +11,9 @@ use alkyl_vm::isa::{self, op, Insn, INSN_SIZE};
 use alkyl_vm::{HelperSet, DATA_VADDR, MAX_CALL_DEPTH, RODATA_VADDR};
 use object::elf;
 use object::read::elf::{ElfFile64, FileHeader, SectionHeader};
-use object::{LittleEndian as LE, Object, ObjectSection, ObjectSymbol, RelocationFlags, RelocationTarget, SectionIndex};
+use object::{
+    LittleEndian as LE, Object, ObjectSection, ObjectSymbol, RelocationFlags, RelocationTarget, SectionIndex,
+};
 
 use super::error::PackError;
 use crate::container::{ContainerRepr, TrailerRepr};
@@ -204,7 +206,7 @@ fn layout(file: &ElfFile64<'_, LE>) -> Result<(BTreeMap<usize, Placed>, Output),
     Ok((placed, out))
 }
 
-fn out_section<'o>(out: &'o mut Output, kind: Kind) -> &'o mut Vec<u8> {
+fn out_section(out: &mut Output, kind: Kind) -> &mut Vec<u8> {
     match kind {
         Kind::Text => &mut out.text,
         Kind::Data | Kind::Bss => &mut out.data,
@@ -233,10 +235,10 @@ fn relocate(
         };
         let sym = file.symbol_by_index(sym_index).map_err(|e| PackError::Elf(e.to_string()))?;
         let sym_name = match sym.name() {
-            Ok("") | Err(_) => sym.section_index().and_then(|i| file.section_by_index(i).ok()).map_or_else(
-                || "?".to_string(),
-                |s| s.name().unwrap_or("?").to_string(),
-            ),
+            Ok("") | Err(_) => sym
+                .section_index()
+                .and_then(|i| file.section_by_index(i).ok())
+                .map_or_else(|| "?".to_string(), |s| s.name().unwrap_or("?").to_string()),
             Ok(n) => n.to_string(),
         };
         if sym.is_undefined() {
@@ -367,7 +369,8 @@ fn stack_need(code: &[u8], frame_size: u32, entries: &[usize]) -> u32 {
     starts.sort_unstable();
     starts.dedup();
     let function_of = |pc: usize| starts.partition_point(|&s| s <= pc).saturating_sub(1);
-    let edges: Vec<(usize, usize)> = calls.iter().map(|&(site, target)| (function_of(site), function_of(target))).collect();
+    let edges: Vec<(usize, usize)> =
+        calls.iter().map(|&(site, target)| (function_of(site), function_of(target))).collect();
     // Longest call chain by relaxation, capped: cycles stop at the cap.
     let mut depth = vec![0usize; starts.len()];
     for _ in 0..=MAX_CALL_DEPTH {

@@ -28,8 +28,7 @@ mod wire;
 pub use error::{ContainerError, ContainerErrorKind, Field, LoadError};
 pub use script::{Restricted, Script};
 pub use wire::{
-    field, Container, Function, HelperIds, Parts, FLAG_COMPRESSED, FLAG_TRAILER, MAGIC, MAGIC_NATIVE_C,
-    TRAILER_VERSION,
+    field, Container, Function, HelperIds, Parts, FLAG_COMPRESSED, FLAG_TRAILER, MAGIC, MAGIC_NATIVE_C, TRAILER_VERSION,
 };
 
 /// Most function-table entries a container may have.

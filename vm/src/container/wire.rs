@@ -182,9 +182,7 @@ impl<T: AsRef<[u8]>> Container<T> {
     /// Checks everything `new_checked` checks and returns the layout.
     fn check(b: &[u8]) -> Result<Layout, ContainerError> {
         let err = |offset: usize, kind| ContainerError { offset, kind };
-        let truncated = |field, needed: u64| {
-            err(b.len(), Kind::Truncated { field, needed })
-        };
+        let truncated = |field, needed: u64| err(b.len(), Kind::Truncated { field, needed });
         if b.len() < field::HEADER_LEN {
             return Err(truncated(Field::Header, field::HEADER_LEN as u64));
         }
@@ -243,16 +241,16 @@ impl<T: AsRef<[u8]>> Container<T> {
                 return Err(err(at + field::function::FLAGS.start, Kind::FunctionFlags { index: index16, flags }));
             }
             if location as usize >= text_len {
-                return Err(err(at + field::function::LOCATION.start, Kind::FunctionOutsideText {
-                    index: index16,
-                    location,
-                }));
+                return Err(err(
+                    at + field::function::LOCATION.start,
+                    Kind::FunctionOutsideText { index: index16, location },
+                ));
             }
             if location % 8 != 0 {
-                return Err(err(at + field::function::LOCATION.start, Kind::FunctionMisaligned {
-                    index: index16,
-                    location,
-                }));
+                return Err(err(
+                    at + field::function::LOCATION.start,
+                    Kind::FunctionMisaligned { index: index16, location },
+                ));
             }
             let name = name_at(rodata_bytes, name_offset).map_err(|kind| {
                 let kind = match kind {
