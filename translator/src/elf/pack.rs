@@ -244,14 +244,13 @@ fn relocate(
         if sym.is_undefined() {
             return Err(PackError::UndefinedSymbol { name: sym_name, section: sname.clone(), offset });
         }
-        let target = sym.section_index().and_then(|i| placed.get(&i.0).copied()).ok_or_else(|| {
-            PackError::UnsupportedTarget {
-                name: sym_name.clone(),
-                section: sname.clone(),
-                offset,
-                why: "symbol is not in a code or data section",
-            }
-        })?;
+        let unsupported =
+            |why| PackError::UnsupportedTarget { name: sym_name.clone(), section: sname.clone(), offset, why };
+        const FN_ADDRESS: &str = "the address of a function (eBPF has no indirect calls)";
+        let target = sym
+            .section_index()
+            .and_then(|i| placed.get(&i.0).copied())
+            .ok_or_else(|| unsupported("symbol is not in a code or data section"))?;
         let explicit = if reloc.has_implicit_addend() { 0 } else { reloc.addend() as u64 };
         let sym_off = target.base.wrapping_add(sym.address()).wrapping_add(explicit);
         let overflow = || PackError::Overflow { section: sname.clone(), offset };
@@ -269,14 +268,7 @@ fn relocate(
                 let opc = match target.kind {
                     Kind::Data | Kind::Bss => op::LDDW_DATA,
                     Kind::Rodata => op::LDDW_RODATA,
-                    Kind::Text => {
-                        return Err(PackError::UnsupportedTarget {
-                            name: sym_name,
-                            section: sname.clone(),
-                            offset,
-                            why: "the address of a function (eBPF has no indirect calls)",
-                        })
-                    }
+                    Kind::Text => return Err(unsupported(FN_ADDRESS)),
                 };
                 let addend = (lo.imm as u32 as u64) | ((hi.imm as u32 as u64) << 32);
                 let value = sym_off.wrapping_add(addend);
@@ -292,12 +284,7 @@ fn relocate(
                     return Err(fail_site("a local call (call with src = 1)"));
                 }
                 if target.kind != Kind::Text {
-                    return Err(PackError::UnsupportedTarget {
-                        name: sym_name,
-                        section: sname.clone(),
-                        offset,
-                        why: "a call to something that is not code",
-                    });
+                    return Err(unsupported("a call to something that is not code"));
                 }
                 // Implicit addend: imm counts slots from the symbol, minus one.
                 let target_byte = sym_off as i64 + (insn.imm as i64 + 1) * INSN_SIZE as i64;
@@ -315,14 +302,7 @@ fn relocate(
                 let segment = match target.kind {
                     Kind::Data | Kind::Bss => DATA_VADDR,
                     Kind::Rodata => RODATA_VADDR,
-                    Kind::Text => {
-                        return Err(PackError::UnsupportedTarget {
-                            name: sym_name,
-                            section: sname.clone(),
-                            offset,
-                            why: "the address of a function (eBPF has no indirect calls)",
-                        })
-                    }
+                    Kind::Text => return Err(unsupported(FN_ADDRESS)),
                 };
                 let value = segment + sym_off.wrapping_add(u64::from_le_bytes(raw));
                 cell.copy_from_slice(&value.to_le_bytes());
