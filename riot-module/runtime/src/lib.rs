@@ -1,2 +1,62 @@
-//! Portable Alkyl device runtime. Not implemented yet (issue 4).
+//! `alkyl-runtime`: the portable Alkyl device runtime (`no_std` + `alloc`).
+//!
+//! - an **app store** ([`Runtime`]): named apps with version, size, SHA-256,
+//!   entry points, declared triggers and their own key-value namespace,
+//!   within quotas ([`Config`]); atomic replacement;
+//! - **signed uploads** ([`envelope`]): Ed25519 ([`auth`]), heatshrink
+//!   ([`compress`]), anti-rollback and replay protection, Block1 reassembly
+//!   ([`upload`]);
+//! - the **CoAP API** ([`coap`]), as a `coap_handler::Handler`;
+//! - **triggers** ([`triggers`]): timers and sensor events, driven by
+//!   [`Runtime::poll`];
+//! - the **key-value store** ([`kv`]), persisted through [`Storage`].
+//!
+//! A device provides a [`Device`] (clock, SAUL, log) and a [`Storage`];
+//! every script run goes through one function (`exec::execute`).
+//!
+//! ```
+//! # use alkyl_runtime::{Authority, Config, RamStorage, Runtime};
+//! # fn demo<D: alkyl_runtime::Device>(device: D, trusted_key: [u8; 32], now_ms: u64) {
+//! let authority = Authority::read_only().trust(&trusted_key).expect("a valid Ed25519 key");
+//! let (mut runtime, _report) =
+//!     Runtime::new(Config::DEFAULT, authority, RamStorage::new(), device).expect("RAM storage lists");
+//! // Serve CoAP with `runtime` (a coap_handler::Handler); from the main loop:
+//! let next_poll_ms = runtime.poll(now_ms);
+//! # }
+//! ```
 #![no_std]
+#![deny(unsafe_code)]
+#![warn(missing_debug_implementations)]
+
+extern crate alloc;
+
+mod app;
+pub mod auth;
+pub mod coap;
+pub mod compress;
+mod config;
+mod device;
+pub mod envelope;
+mod error;
+mod exec;
+pub mod kv;
+mod name;
+mod runtime;
+mod storage;
+pub mod store;
+pub mod triggers;
+pub mod upload;
+
+#[cfg(test)]
+mod testkit;
+#[cfg(test)]
+mod tests;
+
+pub use app::{App, AppError, AppMeta, BuiltResponse, Cause, LastRun, RunOutput, RunStats};
+pub use auth::{AuthError, Authority, KeyId};
+pub use config::Config;
+pub use device::{Device, SaulInfo, SAUL_CAT_ACT, SAUL_CAT_SENSE};
+pub use error::{Expect, Rejection, TriggerProblem};
+pub use name::{check_app_name, check_entry_name, AppName, NameError, MAX_ENTRY_LEN, MAX_NAME_LEN};
+pub use runtime::{Applied, BootProblem, BootReport, Runtime, SensorReading};
+pub use storage::{RamStorage, Storage, StorageError};

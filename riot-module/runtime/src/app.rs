@@ -1,0 +1,246 @@
+//! An installed app: its verified script (kept together with the container
+//! bytes it borrows), its `.data` state, its metadata and run statistics.
+//!
+//! # Invariants
+//! An [`App`] exists only for a container that passed `Script::load` with
+//! the helpers the runtime implements, whose stack and `.data` needs fit the
+//! configured limits. Its `.data` buffer is exactly `data_size()` bytes.
+
+use alloc::boxed::Box;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt;
+
+use alkyl_bindings::ALL_HELPERS;
+use alkyl_vm::container::{LoadError, Script};
+use alkyl_vm::{Entry, Trap};
+use sha2::{Digest, Sha256};
+use yoke::{Yoke, Yokeable};
+
+use crate::envelope::{PayloadKind, TriggerRepr};
+use crate::name::AppName;
+
+/// A verified script borrowing its container bytes.
+#[derive(Yokeable)]
+pub(crate) struct Loaded<'a>(pub Script<'a>);
+
+/// Why a container could not become an app.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AppError {
+    /// The container is malformed or fails verification.
+    Load(LoadError),
+    /// The script declares more stack than the device grants.
+    Stack { needed: usize, max: usize },
+    /// Container plus `.data`/`.bss` exceed the per-app limit.
+    TooLarge { needed: usize, max: usize },
+    /// A trigger names an entry point the container does not have.
+    UnknownEntry { trigger: u8 },
+}
+
+impl fmt::Display for AppError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AppError::Load(LoadError::Verify(v)) => write!(f, "{v}"),
+            AppError::Load(e) => write!(f, "{e}"),
+            AppError::Stack { needed, max } => write!(f, "stack of {needed} bytes exceeds the limit of {max}"),
+            AppError::TooLarge { needed, max } => {
+                write!(f, "container and .data need {needed} bytes, the limit is {max}")
+            }
+            AppError::UnknownEntry { trigger } => write!(f, "trigger {trigger} names no entry point of the container"),
+        }
+    }
+}
+
+impl core::error::Error for AppError {}
+
+/// What started a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cause {
+    /// A CoAP request (`POST /apps/NAME/run`).
+    Coap,
+    /// Trigger `index` of the app's declared triggers.
+    Trigger { index: u8 },
+}
+
+/// What a successful run produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunOutput {
+    /// The return value.
+    pub r0: u64,
+    /// Instructions executed.
+    pub executed: u64,
+    /// The CoAP response the script built, if it built one.
+    pub response: Option<BuiltResponse>,
+}
+
+/// A CoAP response built by a script with the CoAP helpers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuiltResponse {
+    /// Response code (class << 5 | detail).
+    pub code: u8,
+    /// The Content-Format option, if the script added one.
+    pub content_format: Option<u16>,
+    pub payload: Vec<u8>,
+}
+
+/// The record of the last run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LastRun {
+    /// When it started (`Device::now_ms`).
+    pub at_ms: u64,
+    pub cause: Cause,
+    /// What it produced, or the trap that ended it.
+    pub outcome: Result<RunOutput, Trap>,
+}
+
+impl LastRun {
+    /// What `GET /apps/NAME/result` shows: the payload the script built,
+    /// else `r0` as `0x…`; for a trap, `error: …`.
+    pub fn result_text(&self) -> Vec<u8> {
+        match &self.outcome {
+            Ok(RunOutput { response: Some(r), .. }) => r.payload.clone(),
+            Ok(out) => alloc::format!("{:#x}", out.r0).into_bytes(),
+            Err(trap) => alloc::format!("error: {trap}").into_bytes(),
+        }
+    }
+}
+
+/// Runs and errors so far.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RunStats {
+    pub runs: u64,
+    pub traps: u64,
+    pub last: Option<LastRun>,
+    /// The last trap, kept when later runs succeed.
+    pub last_error: Option<(u64, Trap)>,
+}
+
+/// The metadata of an installed app.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppMeta {
+    pub name: AppName,
+    /// The installed version.
+    pub version: u32,
+    /// The highest sequence accepted for this name (the version, or a later
+    /// trigger command's number).
+    pub sequence: u32,
+    pub kind: PayloadKind,
+    pub triggers: Vec<TriggerRepr>,
+}
+
+/// An installed app.
+pub struct App {
+    pub(crate) meta: AppMeta,
+    hash: [u8; 32],
+    script: Yoke<Loaded<'static>, Box<[u8]>>,
+    /// `.data` and `.bss`, kept across runs (Femto-Container semantics).
+    pub(crate) data: Vec<u8>,
+    pub(crate) stats: RunStats,
+}
+
+impl fmt::Debug for App {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("App").field("meta", &self.meta).field("size", &self.container().len()).finish_non_exhaustive()
+    }
+}
+
+/// Limits an app must fit.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct AppLimits {
+    pub max_bytes: usize,
+    pub max_stack: usize,
+}
+
+impl App {
+    /// Loads and verifies `container`, checks the limits and that every
+    /// trigger names an existing entry, and initialises `.data`.
+    ///
+    /// # Errors
+    /// [`AppError`].
+    pub(crate) fn new(meta: AppMeta, container: Vec<u8>, limits: AppLimits) -> Result<App, AppError> {
+        let hash: [u8; 32] = Sha256::digest(&container).into();
+        let script: Yoke<Loaded<'static>, Box<[u8]>> =
+            Yoke::try_attach_to_cart(container.into_boxed_slice(), |bytes| {
+                Script::load(bytes, &ALL_HELPERS).map(Loaded)
+            })
+            .map_err(AppError::Load)?;
+        let s = &script.get().0;
+        let stack = s.stack_size();
+        if stack > limits.max_stack {
+            return Err(AppError::Stack { needed: stack, max: limits.max_stack });
+        }
+        let len = script.backing_cart().len();
+        let needed = len.saturating_add(s.data_size());
+        if needed > limits.max_bytes {
+            return Err(AppError::TooLarge { needed, max: limits.max_bytes });
+        }
+        for (i, t) in meta.triggers.iter().enumerate() {
+            if let Some(e) = &t.entry {
+                if s.entry(e.as_bytes()).is_none() {
+                    return Err(AppError::UnknownEntry { trigger: i as u8 });
+                }
+            }
+        }
+        let mut data = vec![0u8; s.data_size()];
+        s.init_data(&mut data);
+        Ok(App { meta, hash, script, data, stats: RunStats::default() })
+    }
+
+    /// The verified script.
+    pub fn script(&self) -> &Script<'_> {
+        &self.script.get().0
+    }
+
+    /// The container bytes.
+    pub fn container(&self) -> &[u8] {
+        self.script.backing_cart()
+    }
+
+    /// Bytes this app holds: container plus `.data`/`.bss`.
+    pub fn footprint(&self) -> usize {
+        self.container().len() + self.data.len()
+    }
+
+    /// SHA-256 of the container.
+    pub fn hash(&self) -> &[u8; 32] {
+        &self.hash
+    }
+
+    /// Metadata.
+    pub fn meta(&self) -> &AppMeta {
+        &self.meta
+    }
+
+    /// Run statistics.
+    pub fn stats(&self) -> &RunStats {
+        &self.stats
+    }
+
+    /// Names of the entry points, in table order.
+    pub fn entry_names(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        self.script().entries().map(|(f, _)| f.name)
+    }
+
+    /// The entry named `name`, or the first instruction for `None`.
+    pub fn entry(&self, name: Option<&[u8]>) -> Option<Entry> {
+        match name {
+            Some(n) => self.script().entry(n),
+            None => Some(self.script().program().main()),
+        }
+    }
+
+    /// The script and its `.data`, for a run.
+    pub(crate) fn run_parts(&mut self) -> (&Script<'_>, &mut [u8]) {
+        (&self.script.get().0, &mut self.data)
+    }
+
+    /// Records a run's outcome.
+    pub(crate) fn record(&mut self, run: LastRun) {
+        self.stats.runs = self.stats.runs.saturating_add(1);
+        if let Err(trap) = &run.outcome {
+            self.stats.traps = self.stats.traps.saturating_add(1);
+            self.stats.last_error = Some((run.at_ms, *trap));
+        }
+        self.stats.last = Some(run);
+    }
+}

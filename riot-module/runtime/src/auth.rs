@@ -1,0 +1,223 @@
+//! Who may change a device's apps: Ed25519 keys it trusts.
+//!
+//! An envelope names its signing key by [`KeyId`] (the first 8 bytes of
+//! the SHA-256 of the 32-byte public key) and ends with an Ed25519
+//! signature over every byte before it. [`Authority::check`] runs before
+//! anything else looks at the payload: no decompression, no parsing of
+//! containers for unauthenticated bytes.
+//!
+//! An authority without keys refuses every change
+//! ([`AuthError::MutationsDisabled`]). Development mode
+//! ([`Authority::allow_unsigned`]) additionally accepts envelopes whose key
+//! id is all zeros, without a signature check; envelopes naming a key are
+//! still checked.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use sha2::{Digest, Sha256};
+
+use crate::envelope::Envelope;
+
+/// The id of a signing key: the first 8 bytes of SHA-256(public key).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KeyId(pub [u8; 8]);
+
+impl KeyId {
+    /// The id envelopes carry when unsigned (development mode only).
+    pub const UNSIGNED: KeyId = KeyId([0; 8]);
+
+    /// The id of `public_key`.
+    pub fn of(public_key: &[u8; 32]) -> KeyId {
+        let digest = Sha256::digest(public_key);
+        let mut id = [0u8; 8];
+        id.copy_from_slice(&digest[..8]);
+        KeyId(id)
+    }
+}
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+/// Why an envelope was not accepted as authentic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthError {
+    /// The device trusts no key: it accepts no changes.
+    MutationsDisabled,
+    /// The envelope names a key the device does not trust.
+    UnknownKey(KeyId),
+    /// The signature does not verify with the named key.
+    BadSignature,
+}
+
+impl fmt::Display for AuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuthError::MutationsDisabled => f.write_str("no trusted key: changes are disabled"),
+            AuthError::UnknownKey(id) => write!(f, "unknown key {id}"),
+            AuthError::BadSignature => f.write_str("bad signature"),
+        }
+    }
+}
+
+impl core::error::Error for AuthError {}
+
+/// Why a public key was refused when configuring an [`Authority`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BadPublicKey;
+
+impl fmt::Display for BadPublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not a valid Ed25519 public key")
+    }
+}
+
+impl core::error::Error for BadPublicKey {}
+
+/// The keys a device trusts, and whether unsigned envelopes are accepted.
+#[derive(Clone, Debug, Default)]
+pub struct Authority {
+    keys: Vec<(KeyId, ed25519_compact::PublicKey)>,
+    allow_unsigned: bool,
+}
+
+impl Authority {
+    /// An authority that trusts nothing: every change is refused.
+    pub fn read_only() -> Authority {
+        Authority::default()
+    }
+
+    /// Trusts `public_key` too.
+    ///
+    /// # Errors
+    /// [`BadPublicKey`] for a point that is not a valid key (e.g. of small order).
+    pub fn trust(mut self, public_key: &[u8; 32]) -> Result<Authority, BadPublicKey> {
+        let key = ed25519_compact::PublicKey::new(*public_key);
+        key.validate().map_err(|_| BadPublicKey)?;
+        self.keys.push((KeyId::of(public_key), key));
+        Ok(self)
+    }
+
+    /// Development mode: also accept envelopes with [`KeyId::UNSIGNED`].
+    pub fn allow_unsigned(mut self) -> Authority {
+        self.allow_unsigned = true;
+        self
+    }
+
+    /// Whether any change can be accepted at all.
+    pub fn accepts_changes(&self) -> bool {
+        self.allow_unsigned || !self.keys.is_empty()
+    }
+
+    /// Whether unsigned envelopes are accepted.
+    pub fn allows_unsigned(&self) -> bool {
+        self.allow_unsigned
+    }
+
+    /// The ids of the trusted keys.
+    pub fn key_ids(&self) -> impl Iterator<Item = KeyId> + '_ {
+        self.keys.iter().map(|(id, _)| *id)
+    }
+
+    /// Checks that `envelope` (structurally checked) is authentic.
+    ///
+    /// # Errors
+    /// [`AuthError`].
+    pub fn check<T: AsRef<[u8]>>(&self, envelope: &Envelope<T>) -> Result<(), AuthError> {
+        if !self.accepts_changes() {
+            return Err(AuthError::MutationsDisabled);
+        }
+        let id = envelope.key_id();
+        if id == KeyId::UNSIGNED && self.allow_unsigned {
+            return Ok(());
+        }
+        let (_, key) = self.keys.iter().find(|(k, _)| *k == id).ok_or(AuthError::UnknownKey(id))?;
+        let signature = ed25519_compact::Signature::new(envelope.signature());
+        key.verify(envelope.signed_bytes(), &signature).map_err(|_| AuthError::BadSignature)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::{install_envelope, signed, TEST_SEED};
+    use alloc::string::ToString;
+
+    fn key() -> ed25519_compact::KeyPair {
+        ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new(TEST_SEED))
+    }
+
+    #[test]
+    fn key_id_is_sha256_prefix() {
+        // SHA-256 of 32 zero bytes starts 66687aadf862bd77.
+        assert_eq!(KeyId::of(&[0; 32]).to_string(), "66687aadf862bd77");
+    }
+
+    #[test]
+    fn read_only_refuses_everything() {
+        let bytes = signed(install_envelope("a", 1), &key());
+        let env = Envelope::new_checked(&bytes[..]).unwrap();
+        assert_eq!(Authority::read_only().check(&env), Err(AuthError::MutationsDisabled));
+    }
+
+    #[test]
+    fn signed_envelopes() {
+        let kp = key();
+        let auth = Authority::read_only().trust(&kp.pk).unwrap();
+        let bytes = signed(install_envelope("a", 1), &kp);
+        auth.check(&Envelope::new_checked(&bytes[..]).unwrap()).unwrap();
+
+        // Any flipped bit before the signature, or in it, breaks it.
+        for i in [0usize, 8, 20, 32, bytes.len() - 65, bytes.len() - 64, bytes.len() - 1] {
+            let mut t = bytes.clone();
+            t[i] ^= 0x01;
+            if let Ok(env) = Envelope::new_checked(&t[..]) {
+                assert_ne!(auth.check(&env), Ok(()), "bit flip at {i} accepted");
+            }
+        }
+        // Another key, not trusted.
+        let other = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([9; 32]));
+        let bytes = signed(install_envelope("a", 1), &other);
+        let env = Envelope::new_checked(&bytes[..]).unwrap();
+        assert_eq!(auth.check(&env), Err(AuthError::UnknownKey(KeyId::of(&other.pk))));
+        // An id of a trusted key with someone else's signature.
+        let mut forged = bytes.clone();
+        forged[crate::envelope::field::KEY_ID].copy_from_slice(&KeyId::of(&kp.pk).0);
+        let forged = {
+            let mut e = Envelope::new_unchecked(forged);
+            let sig = other.sk.sign(e.signed_bytes(), None);
+            e.set_signature(&sig);
+            e.into_inner()
+        };
+        assert_eq!(auth.check(&Envelope::new_checked(&forged[..]).unwrap()), Err(AuthError::BadSignature));
+    }
+
+    #[test]
+    fn unsigned_only_in_development_mode() {
+        let bytes = install_envelope("a", 1).to_bytes().unwrap();
+        let env = Envelope::new_checked(&bytes[..]).unwrap();
+        let kp = key();
+        let strict = Authority::read_only().trust(&kp.pk).unwrap();
+        assert_eq!(strict.check(&env), Err(AuthError::UnknownKey(KeyId::UNSIGNED)));
+        let dev = Authority::read_only().allow_unsigned();
+        assert!(dev.accepts_changes());
+        dev.check(&env).unwrap();
+        // A signed envelope is still checked in development mode.
+        let mut bad = signed(install_envelope("a", 1), &kp);
+        let n = bad.len();
+        bad[n - 1] ^= 1;
+        let dev = dev.trust(&kp.pk).unwrap();
+        assert_eq!(dev.check(&Envelope::new_checked(&bad[..]).unwrap()), Err(AuthError::BadSignature));
+    }
+
+    #[test]
+    fn invalid_public_keys_are_refused() {
+        // The identity point (small order).
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        assert_eq!(Authority::read_only().trust(&identity).err(), Some(BadPublicKey));
+    }
+}

@@ -1,0 +1,111 @@
+//! The runtime as a `coap_handler::Handler` (what riot-wrappers' gcoap
+//! integration and the host node serve) and a `coap_handler::Reporting`
+//! (its resources for `/.well-known/core`).
+//!
+//! All work happens in `extract_request_data` (the request is read in full,
+//! the change applied or the script run); the owned [`Response`] is only
+//! written in `build_response`, because gcoap builds the response in the
+//! buffer that held the request.
+
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::convert::Infallible;
+
+use coap_handler::{Attribute, Handler, Record, Reporting};
+use coap_message::{MinimalWritableMessage, MutableWritableMessage, ReadableMessage};
+
+use super::message::{format, Response};
+use crate::device::Device;
+use crate::runtime::Runtime;
+use crate::storage::Storage;
+
+/// Bytes of a response besides its payload, at most (header, token,
+/// options).
+const OVERHEAD: usize = 32;
+
+impl<S: Storage, D: Device> Handler for Runtime<S, D> {
+    type RequestData = Response;
+    type ExtractRequestError = Infallible;
+    type BuildResponseError<M: MinimalWritableMessage> = M::UnionError;
+
+    fn extract_request_data<M: ReadableMessage>(&mut self, request: &M) -> Result<Response, Infallible> {
+        Ok(self.handle(request))
+    }
+
+    fn estimate_length(&mut self, response: &Response) -> usize {
+        response.payload.len() + OVERHEAD
+    }
+
+    fn build_response<M: MutableWritableMessage>(
+        &mut self,
+        message: &mut M,
+        response: Response,
+    ) -> Result<(), M::UnionError> {
+        response.write(message)
+    }
+}
+
+/// One resource in `/.well-known/core`.
+#[derive(Clone)]
+pub struct Link {
+    path: Vec<String>,
+    attributes: Vec<Attribute>,
+}
+
+impl core::fmt::Debug for Link {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Link").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl Record for Link {
+    type PathElement = String;
+    type PathElements = vec::IntoIter<String>;
+    type Attributes = vec::IntoIter<Attribute>;
+
+    fn path(&self) -> Self::PathElements {
+        self.path.clone().into_iter()
+    }
+
+    fn rel(&self) -> Option<&str> {
+        None
+    }
+
+    fn attributes(&self) -> Self::Attributes {
+        self.attributes.clone().into_iter()
+    }
+}
+
+fn link(path: &[&str], attributes: &[Attribute]) -> Link {
+    Link { path: path.iter().map(|s| String::from(*s)).collect(), attributes: attributes.to_vec() }
+}
+
+impl<S: Storage, D: Device> Reporting for Runtime<S, D> {
+    type Record<'res>
+        = Link
+    where
+        Self: 'res;
+    type Reporter<'res>
+        = vec::IntoIter<Link>
+    where
+        Self: 'res;
+
+    fn report(&self) -> Self::Reporter<'_> {
+        let json = Attribute::Ct(format::JSON);
+        let mut links = vec![
+            link(&["apps"], &[json, Attribute::ResourceType("alkyl.apps")]),
+            link(&["sensors"], &[json, Attribute::ResourceType("alkyl.sensors")]),
+        ];
+        for app in self.apps() {
+            let n = app.meta().name.as_str();
+            links.push(link(&["apps", n], &[json, Attribute::ResourceType("alkyl.app")]));
+            links.push(link(&["apps", n, "run"], &[Attribute::ResourceType("alkyl.run")]));
+            links.push(link(
+                &["apps", n, "result"],
+                &[Attribute::Ct(format::TEXT), Attribute::Observable, Attribute::ResourceType("alkyl.result")],
+            ));
+        }
+        links.into_iter()
+    }
+}

@@ -1,0 +1,197 @@
+//! The resources of the API and what each method does. The table is in
+//! `docs/coap-api.md`.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt::Write as _;
+
+use coap_handler::{Attribute, Record as _, Reporting as _};
+use coap_message::ReadableMessage;
+use coap_numbers::code;
+
+use super::json::{self, AppDetail, AppSummary, SensorJson};
+use super::message::{format, Request, Response};
+use super::Block;
+use crate::app::Cause;
+use crate::device::Device;
+use crate::envelope::Operation;
+use crate::error::{Expect, Rejection};
+use crate::name::{check_entry_name, AppName};
+use crate::runtime::{Applied, Runtime};
+use crate::storage::Storage;
+use crate::upload::Progress;
+
+impl From<Rejection> for Response {
+    fn from(r: Rejection) -> Response {
+        let mut resp = Response::text(r.code(), &r);
+        resp.size1 = r.size1().and_then(|s| u32::try_from(s).ok());
+        resp
+    }
+}
+
+fn method_not_allowed() -> Response {
+    Response::text(code::METHOD_NOT_ALLOWED, "method not allowed on this resource")
+}
+
+impl<S: Storage, D: Device> Runtime<S, D> {
+    /// Answers one request. Never panics; every refusal is a response.
+    pub fn handle<M: ReadableMessage>(&mut self, m: &M) -> Response {
+        let req = match Request::parse(m) {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
+        let resp = self.route(&req, m.payload());
+        let success = resp.code >> 5 == 2;
+        if success && req.accept.is_some_and(|a| Some(a) != resp.content_format) {
+            return Response::text(code::NOT_ACCEPTABLE, "only the documented content format is available");
+        }
+        if success && req.code == code::GET {
+            resp.into_block(req.block2, self.config.max_response_payload)
+        } else {
+            resp
+        }
+    }
+
+    fn route(&mut self, req: &Request, payload: &[u8]) -> Response {
+        let path: Vec<&str> = req.path.iter().map(String::as_str).collect();
+        let get = req.code == code::GET;
+        match (path.as_slice(), req.code) {
+            ([".well-known", "core"], code::GET) => {
+                Response::with(code::CONTENT, format::LINK_FORMAT, self.link_format())
+            }
+            (["apps"], code::GET) => {
+                let list: Vec<AppSummary<'_>> = self.store.iter().map(AppSummary::of).collect();
+                Response::with(code::CONTENT, format::JSON, json::to_vec(&list))
+            }
+            (["apps", name], code::GET) => match self.named(name) {
+                Ok(app) => Response::with(code::CONTENT, format::JSON, json::to_vec(&AppDetail::of(app))),
+                Err(r) => r.into(),
+            },
+            (["apps", name], code::PUT) => self.mutate(req, payload, name, Operation::Install),
+            (["apps", name], code::DELETE) => self.mutate(req, payload, name, Operation::Delete),
+            (["apps", name, "triggers"], code::PUT) => self.mutate(req, payload, name, Operation::SetTriggers),
+            (["apps", name, "run"], code::POST) => self.run(name, None, payload),
+            (["apps", name, "run", entry], code::POST) => self.run(name, Some(entry), payload),
+            (["apps", name, "result"], code::GET) => match self.named(name) {
+                Ok(app) => {
+                    let text = app.stats().last.as_ref().map(|r| r.result_text()).unwrap_or_default();
+                    Response::with(code::CONTENT, format::TEXT, text)
+                }
+                Err(r) => r.into(),
+            },
+            (["sensors"], code::GET) => {
+                let readings = self.sensors();
+                let list: Vec<SensorJson<'_>> = readings.iter().map(SensorJson::of).collect();
+                Response::with(code::CONTENT, format::JSON, json::to_vec(&list))
+            }
+            ([".well-known", "core"] | ["apps"] | ["apps", _, "result"] | ["sensors"], _) => method_not_allowed(),
+            (["apps", _] | ["apps", _, "triggers"] | ["apps", _, "run"] | ["apps", _, "run", _], _) => {
+                method_not_allowed()
+            }
+            _ if get || !path.is_empty() => Response::text(code::NOT_FOUND, "no such resource"),
+            _ => method_not_allowed(),
+        }
+    }
+
+    fn named(&self, name: &str) -> Result<&crate::App, Rejection> {
+        let name = AppName::new(name.as_bytes()).map_err(Rejection::BadName)?;
+        self.store.get(&name).ok_or(Rejection::NoApp { sequence: self.store.sequence_of(&name) })
+    }
+
+    /// A signed change, maybe block-wise.
+    fn mutate(&mut self, req: &Request, payload: &[u8], name: &str, operation: Operation) -> Response {
+        let name = match AppName::new(name.as_bytes()) {
+            Ok(n) => n,
+            Err(e) => return Rejection::BadName(e).into(),
+        };
+        if !self.authority.accepts_changes() {
+            // Refuse before buffering anything.
+            return Rejection::Auth(crate::AuthError::MutationsDisabled).into();
+        }
+        let body = match req.block1 {
+            Some(block) => {
+                let now = self.device.now_ms();
+                match self.uploads.block(&req.path_string(), block, payload, req.size1, now) {
+                    Ok(Progress::Continue) => {
+                        let mut r = Response::empty(code::CONTINUE);
+                        r.block1 = Some(Block { more: true, ..block });
+                        return r;
+                    }
+                    Ok(Progress::Complete(body)) => body,
+                    Err(e) => return Rejection::Upload(e).into(),
+                }
+            }
+            None => payload.to_vec(),
+        };
+        let mut resp = match self.apply(&body, Expect { operation, name: &name }) {
+            Ok(Applied::Installed { version, replaced }) => {
+                let (c, verb) = if replaced { (code::CHANGED, "replaced") } else { (code::CREATED, "installed") };
+                Response::text(c, format_args!("{verb} {name} version {version}"))
+            }
+            Ok(Applied::Deleted) => Response::text(code::DELETED, format_args!("deleted {name}")),
+            Ok(Applied::TriggersSet) => Response::text(code::CHANGED, format_args!("triggers of {name} set")),
+            Err(r) => r.into(),
+        };
+        if let Some(b) = req.block1 {
+            resp.block1 = Some(Block { more: false, ..b });
+        }
+        resp
+    }
+
+    fn run(&mut self, name: &str, entry: Option<&str>, payload: &[u8]) -> Response {
+        let name = match AppName::new(name.as_bytes()) {
+            Ok(n) => n,
+            Err(e) => return Rejection::BadName(e).into(),
+        };
+        if entry.is_some_and(|e| check_entry_name(e.as_bytes()).is_err()) {
+            return Rejection::NoEntry.into();
+        }
+        let run = match self.invoke(&name, entry.map(str::as_bytes), payload, Cause::Coap, true) {
+            Ok(r) => r,
+            Err(r) => return r.into(),
+        };
+        match run.outcome {
+            Ok(out) => match out.response {
+                // A script may answer with any response code, not a method or
+                // an empty message.
+                Some(b) if matches!(b.code >> 5, 2 | 4 | 5) => {
+                    Response { content_format: b.content_format, payload: b.payload, ..Response::empty(b.code) }
+                }
+                Some(b) => Response::text(
+                    code::INTERNAL_SERVER_ERROR,
+                    format_args!("the script built a response with code {}.{:02}", b.code >> 5, b.code & 0x1f),
+                ),
+                None => Response::text(code::CONTENT, format_args!("{:#x}", out.r0)),
+            },
+            Err(trap) => Response::text(code::INTERNAL_SERVER_ERROR, trap),
+        }
+    }
+
+    /// `/.well-known/core` (RFC 6690) from the [`coap_handler::Reporting`] records.
+    fn link_format(&self) -> Vec<u8> {
+        let mut s = String::new();
+        for (i, record) in self.report().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            s.push('<');
+            for seg in record.path() {
+                s.push('/');
+                s.push_str(&seg);
+            }
+            s.push('>');
+            for attr in record.attributes() {
+                let _ = match attr {
+                    Attribute::Observable => write!(s, ";obs"),
+                    Attribute::ResourceType(r) => write!(s, ";rt=\"{r}\""),
+                    Attribute::Interface(r) => write!(s, ";if=\"{r}\""),
+                    Attribute::Title(r) => write!(s, ";title=\"{r}\""),
+                    Attribute::Ct(c) => write!(s, ";ct={c}"),
+                    Attribute::Sz(z) => write!(s, ";sz={z}"),
+                    _ => Ok(()),
+                };
+            }
+        }
+        s.into_bytes()
+    }
+}

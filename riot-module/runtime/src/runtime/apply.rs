@@ -1,0 +1,173 @@
+//! Applying a signed envelope: install/replace, delete, set-triggers.
+//!
+//! The checks run in this order, each refusing with its own [`Rejection`]
+//! and leaving everything unchanged: size, structure, operation and name
+//! as the request implies, authentication (before the payload is looked
+//! at), the name's sequence counter, payload kind, declared raw size,
+//! decompression, triggers against the device's limits, container checks
+//! and verification, quotas; then the record is saved, and only then the
+//! new app replaces the old one in RAM.
+
+use alloc::vec::Vec;
+
+use crate::app::{App, AppError, AppLimits, AppMeta};
+use crate::compress::inflate;
+use crate::device::Device;
+use crate::envelope::{Envelope, EnvelopeRepr, Operation, PayloadKind, TriggerRepr};
+use crate::error::{Expect, Rejection, TriggerProblem};
+use crate::kv::Namespace;
+use crate::storage::Storage;
+use crate::store::{app_key, AppRecord, RETIRED_KEY};
+
+use super::Runtime;
+
+/// What an accepted envelope did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// The app was installed (`replaced`: over an older version).
+    Installed { version: u32, replaced: bool },
+    /// The app was deleted.
+    Deleted,
+    /// The app's triggers were replaced.
+    TriggersSet,
+}
+
+impl<S: Storage, D: Device> Runtime<S, D> {
+    /// Applies a signed envelope, which must carry `expect`'s operation for
+    /// `expect`'s app.
+    ///
+    /// # Errors
+    /// [`Rejection`]; nothing changed then.
+    pub fn apply(&mut self, bytes: &[u8], expect: Expect<'_>) -> Result<Applied, Rejection> {
+        if bytes.len() > self.config.max_envelope_bytes {
+            return Err(Rejection::TooLarge { size: bytes.len(), max: self.config.max_envelope_bytes });
+        }
+        let envelope = Envelope::new_checked(bytes).map_err(Rejection::Malformed)?;
+        if envelope.operation() != Some(expect.operation) || envelope.name() != expect.name.as_str().as_bytes() {
+            return Err(Rejection::Mismatch);
+        }
+        self.authority.check(&envelope).map_err(Rejection::Auth)?;
+        let repr = EnvelopeRepr::parse(&envelope).map_err(Rejection::Malformed)?;
+        let current = self.store.sequence_of(&repr.name);
+        if repr.version <= current {
+            return Err(Rejection::NotNewer { version: repr.version, current });
+        }
+        match repr.operation {
+            Operation::Install => self.install(repr),
+            Operation::Delete => self.delete(repr),
+            Operation::SetTriggers => self.set_triggers(repr),
+        }
+    }
+
+    fn check_triggers(&self, triggers: &[TriggerRepr]) -> Result<(), Rejection> {
+        let max = self.config.max_triggers;
+        if triggers.len() > max {
+            return Err(Rejection::Triggers(TriggerProblem::Count { count: triggers.len(), max }));
+        }
+        let min = self.config.min_period_ms;
+        if let Some(index) = triggers.iter().position(|t| t.period_ms < min) {
+            return Err(Rejection::Triggers(TriggerProblem::Period { index, min }));
+        }
+        Ok(())
+    }
+
+    fn limits(&self) -> AppLimits {
+        AppLimits { max_bytes: self.config.max_app_bytes, max_stack: self.config.max_stack }
+    }
+
+    fn install(&mut self, repr: EnvelopeRepr) -> Result<Applied, Rejection> {
+        if repr.kind == PayloadKind::AlkylIr {
+            // Reserved for the on-device Alkyl IR translator: hook it in here
+            // (translate `container` below into a container, then go on).
+            return Err(Rejection::Unsupported(repr.kind));
+        }
+        let max = self.config.max_app_bytes;
+        if repr.raw_len as usize > max {
+            return Err(Rejection::TooLarge { size: repr.raw_len as usize, max });
+        }
+        let container: Vec<u8> = if repr.compressed {
+            inflate(&repr.payload, repr.raw_len, max).map_err(Rejection::Compression)?
+        } else {
+            repr.payload
+        };
+        self.check_triggers(&repr.triggers)?;
+        let meta = AppMeta {
+            name: repr.name,
+            version: repr.version,
+            sequence: repr.version,
+            kind: repr.kind,
+            triggers: repr.triggers,
+        };
+        let app = App::new(meta, container, self.limits()).map_err(|e| match e {
+            AppError::UnknownEntry { trigger } => {
+                Rejection::Triggers(TriggerProblem::Entry { index: trigger as usize })
+            }
+            e => Rejection::Verification(e),
+        })?;
+        self.store.check_fits(&app).map_err(Rejection::StoreFull)?;
+        let record = AppRecord::emit(&app.meta, app.container(), app.hash());
+        let name = app.meta.name.clone();
+        let replacing = self.store.get(&name).is_some();
+        if !replacing {
+            // A new name starts with an empty namespace (none should be
+            // stored; boot removes orphans, this makes sure).
+            self.storage.remove(&Namespace::App(name.clone()).storage_key()).map_err(Rejection::Storage)?;
+        }
+        self.storage.save(&app_key(&name), &record).map_err(Rejection::Storage)?;
+        // Committed. Everything below only tidies up.
+        let was_retired = self.store.retired.names.contains_key(&name);
+        let version = app.meta.version;
+        let triggers = app.meta.triggers.len();
+        if !replacing {
+            self.kv.drop_app(&name);
+        }
+        let replaced = self.store.put(app).is_some();
+        if was_retired {
+            // The installed record's sequence already supersedes the entry.
+            let _ = self.storage.save(RETIRED_KEY, &self.store.retired.emit());
+        }
+        self.schedule.reset(&name, triggers);
+        Ok(Applied::Installed { version, replaced })
+    }
+
+    fn delete(&mut self, repr: EnvelopeRepr) -> Result<Applied, Rejection> {
+        let name = repr.name;
+        if self.store.get(&name).is_none() {
+            return Err(Rejection::NoApp { sequence: self.store.sequence_of(&name) });
+        }
+        let mut retired = self.store.retired.clone();
+        retired.retire(name.clone(), repr.version, self.config.max_retired_names);
+        self.storage.save(RETIRED_KEY, &retired.emit()).map_err(Rejection::Storage)?;
+        // Committed: boot treats the app record as deleted from here on.
+        self.store.remove(&name, repr.version, self.config.max_retired_names);
+        let _ = self.storage.remove(&app_key(&name));
+        let _ = self.storage.remove(&Namespace::App(name.clone()).storage_key());
+        self.kv.drop_app(&name);
+        self.schedule.remove(&name);
+        Ok(Applied::Deleted)
+    }
+
+    fn set_triggers(&mut self, repr: EnvelopeRepr) -> Result<Applied, Rejection> {
+        let name = repr.name;
+        self.check_triggers(&repr.triggers)?;
+        let Some(app) = self.store.get(&name) else {
+            return Err(Rejection::NoApp { sequence: self.store.sequence_of(&name) });
+        };
+        if let Some(index) = repr
+            .triggers
+            .iter()
+            .position(|t| t.entry.as_ref().is_some_and(|e| app.script().entry(e.as_bytes()).is_none()))
+        {
+            return Err(Rejection::Triggers(TriggerProblem::Entry { index }));
+        }
+        let meta = AppMeta { sequence: repr.version, triggers: repr.triggers, ..app.meta.clone() };
+        let record = AppRecord::emit(&meta, app.container(), app.hash());
+        self.storage.save(&app_key(&name), &record).map_err(Rejection::Storage)?;
+        let count = meta.triggers.len();
+        if let Some(app) = self.store.apps.get_mut(&name) {
+            app.meta = meta;
+        }
+        self.schedule.reset(&name, count);
+        Ok(Applied::TriggersSet)
+    }
+}

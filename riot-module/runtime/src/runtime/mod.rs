@@ -1,0 +1,144 @@
+//! The runtime: an app store with its key-value store, uploads in progress
+//! and trigger schedule, over a [`Storage`] and a [`Device`].
+//!
+//! A device serves it two ways:
+//! - CoAP requests, through its `coap_handler::Handler` implementation
+//!   (`crate::coap`): RIOT's gcoap via riot-wrappers, or the host node;
+//! - [`Runtime::poll`]`(now_ms)` from its main loop, for timers, sensor
+//!   triggers and upload expiry; [`Runtime::poll_at`] says when to call it
+//!   next (smoltcp's `poll`/`poll_at`).
+//!
+//! # Guarantees
+//! Nothing a client sends or a script does panics the runtime or stops it:
+//! every refusal is a [`Rejection`], every script fault a recorded trap.
+//! A change is applied completely or not at all: a new app version is fully
+//! received, authenticated, decompressed and verified, and its record saved,
+//! before it replaces the old one in RAM.
+
+mod apply;
+mod boot;
+mod run;
+
+use alloc::vec::Vec;
+
+pub use apply::Applied;
+pub use boot::{BootProblem, BootReport};
+pub use run::SensorReading;
+
+use crate::app::App;
+use crate::auth::Authority;
+use crate::config::Config;
+use crate::device::Device;
+use crate::kv::{KvStore, Namespace};
+use crate::name::AppName;
+use crate::storage::Storage;
+use crate::store::AppStore;
+use crate::triggers::Schedule;
+use crate::upload::Uploads;
+#[allow(unused_imports)] // doc links
+use crate::Rejection;
+
+/// The device runtime.
+pub struct Runtime<S, D> {
+    pub(crate) config: Config,
+    pub(crate) authority: Authority,
+    pub(crate) storage: S,
+    pub(crate) device: D,
+    pub(crate) store: AppStore,
+    pub(crate) kv: KvStore,
+    pub(crate) uploads: Uploads,
+    pub(crate) schedule: Schedule,
+}
+
+impl<S, D> core::fmt::Debug for Runtime<S, D> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Runtime").field("config", &self.config).field("store", &self.store).finish_non_exhaustive()
+    }
+}
+
+impl<S: Storage, D: Device> Runtime<S, D> {
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The trusted keys.
+    pub fn authority(&self) -> &Authority {
+        &self.authority
+    }
+
+    /// The device.
+    pub fn device(&mut self) -> &mut D {
+        &mut self.device
+    }
+
+    /// The storage.
+    pub fn storage(&mut self) -> &mut S {
+        &mut self.storage
+    }
+
+    /// The app named `name`.
+    pub fn app(&self, name: &AppName) -> Option<&App> {
+        self.store.get(name)
+    }
+
+    /// Installed apps, by name.
+    pub fn apps(&self) -> impl Iterator<Item = &App> + '_ {
+        self.store.iter()
+    }
+
+    /// The number a change to `name` must exceed (its version or last
+    /// command number; for deleted names, the sequence they reached).
+    pub fn sequence_of(&self, name: &AppName) -> u32 {
+        self.store.sequence_of(name)
+    }
+
+    /// Bytes held by installed apps.
+    pub fn store_bytes(&self) -> usize {
+        self.store.bytes()
+    }
+
+    /// A value in the key-value store (`None` app: the global namespace).
+    pub fn kv_fetch(&self, app: Option<&AppName>, key: u32) -> Option<u32> {
+        let ns = app.map_or(Namespace::Global, |a| Namespace::App(a.clone()));
+        self.kv.fetch(&ns, key)
+    }
+
+    /// Block-wise uploads in progress.
+    pub fn uploads_in_progress(&self) -> usize {
+        self.uploads.len()
+    }
+
+    /// How many times `name` ran (to notice a new result, e.g. for Observe).
+    pub fn result_revision(&self, name: &AppName) -> Option<u64> {
+        self.store.get(name).map(|a| a.stats().runs)
+    }
+
+    /// When [`Runtime::poll`] should run next (ms since boot): `Some(0)`
+    /// when triggers were (re)configured since the last poll, `None` when
+    /// nothing is scheduled.
+    pub fn poll_at(&self) -> Option<u64> {
+        if self.schedule.has_unstarted() {
+            return Some(0);
+        }
+        let times = [self.schedule.next_due(), self.uploads.next_expiry()];
+        times.into_iter().flatten().min()
+    }
+
+    /// Persists changed key-value namespaces; a failed save is retried after
+    /// the next run.
+    pub(crate) fn persist_kv(&mut self) {
+        let dirty: Vec<Namespace> = self.kv.take_dirty();
+        for ns in dirty {
+            if let Namespace::App(name) = &ns {
+                if self.store.get(name).is_none() {
+                    continue;
+                }
+            }
+            let record = self.kv.encode(&ns);
+            if self.storage.save(&ns.storage_key(), &record).is_err() {
+                self.kv.mark_dirty(ns);
+            }
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Where a runtime keeps what must survive a restart: one record per app
+//! (metadata and container together), one per key-value namespace, and the
+//! retired-names table.
+//!
+//! A [`Storage`] maps short ASCII keys (`app.NAME`, `kv.NAME`,
+//! `kv.global`, `retired`; names are [`crate::AppName`]s, so keys are safe
+//! file names) to byte strings. The one promise it must keep:
+//! [`Storage::save`] replaces a record **atomically** — after a crash at
+//! any moment, a later [`Storage::load`] returns the old bytes or the new
+//! ones, never a mix. The runtime orders its writes so that any prefix of
+//! them leaves a consistent state (see `Runtime::new`).
+//!
+//! [`RamStorage`] keeps records in RAM (RIOT today; flash later); the host
+//! node writes files (write a temporary file, fsync, rename, fsync the
+//! directory).
+
+use alloc::collections::BTreeMap;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+/// Why a storage operation failed. Implementations report details through
+/// their own channel (a log); the runtime only needs the kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StorageError {
+    /// The medium refused the operation (I/O error).
+    Io,
+    /// No room left on the medium.
+    Full,
+}
+
+impl fmt::Display for StorageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StorageError::Io => "storage I/O error",
+            StorageError::Full => "storage full",
+        })
+    }
+}
+
+impl core::error::Error for StorageError {}
+
+/// Persistent records by key.
+pub trait Storage {
+    /// Every key with a record, in any order.
+    ///
+    /// # Errors
+    /// [`StorageError`].
+    fn keys(&mut self) -> Result<Vec<String>, StorageError>;
+
+    /// The record under `key`, if any.
+    ///
+    /// # Errors
+    /// [`StorageError`].
+    fn load(&mut self, key: &str) -> Result<Option<Vec<u8>>, StorageError>;
+
+    /// Replaces the record under `key` atomically (old or new after a crash).
+    ///
+    /// # Errors
+    /// [`StorageError`]; the old record is then still in place.
+    fn save(&mut self, key: &str, bytes: &[u8]) -> Result<(), StorageError>;
+
+    /// Removes the record under `key` (no error if absent).
+    ///
+    /// # Errors
+    /// [`StorageError`].
+    fn remove(&mut self, key: &str) -> Result<(), StorageError>;
+}
+
+/// Records in RAM, bounded by a byte capacity.
+#[derive(Clone, Debug, Default)]
+pub struct RamStorage {
+    records: BTreeMap<String, Vec<u8>>,
+    capacity: Option<usize>,
+}
+
+impl RamStorage {
+    /// Unbounded storage (the runtime's own quotas still apply).
+    pub fn new() -> RamStorage {
+        RamStorage::default()
+    }
+
+    /// Storage holding at most `capacity` bytes of records.
+    pub fn with_capacity(capacity: usize) -> RamStorage {
+        RamStorage { records: BTreeMap::new(), capacity: Some(capacity) }
+    }
+
+    /// Bytes used by all records.
+    pub fn used(&self) -> usize {
+        self.records.values().map(Vec::len).sum()
+    }
+}
+
+impl Storage for RamStorage {
+    fn keys(&mut self) -> Result<Vec<String>, StorageError> {
+        Ok(self.records.keys().cloned().collect())
+    }
+
+    fn load(&mut self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        Ok(self.records.get(key).cloned())
+    }
+
+    fn save(&mut self, key: &str, bytes: &[u8]) -> Result<(), StorageError> {
+        if let Some(cap) = self.capacity {
+            let old = self.records.get(key).map_or(0, Vec::len);
+            let used = self.used() - old;
+            if used.checked_add(bytes.len()).map_or(true, |n| n > cap) {
+                return Err(StorageError::Full);
+            }
+        }
+        self.records.insert(String::from(key), bytes.into());
+        Ok(())
+    }
+
+    fn remove(&mut self, key: &str) -> Result<(), StorageError> {
+        self.records.remove(key);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ram_storage() {
+        let mut s = RamStorage::with_capacity(10);
+        assert_eq!(s.load("a").unwrap(), None);
+        s.save("a", b"12345").unwrap();
+        s.save("b", b"12345").unwrap();
+        assert_eq!(s.save("c", b"1"), Err(StorageError::Full));
+        // Replacing counts the old record as freed.
+        s.save("a", b"abcde").unwrap();
+        assert_eq!(s.load("a").unwrap().as_deref(), Some(&b"abcde"[..]));
+        assert_eq!(s.keys().unwrap(), ["a", "b"]);
+        s.remove("a").unwrap();
+        s.remove("zzz").unwrap();
+        assert_eq!(s.keys().unwrap(), ["b"]);
+    }
+}

@@ -1,0 +1,732 @@
+//! Runtime tests: the store's rules (signature, rollback, replay), atomic
+//! replacement under every failure, quotas, the key-value store and its
+//! persistence, triggers on a manual clock, crash recovery at boot, and the
+//! CoAP API through real coap-lite messages.
+
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+
+use alkyl_vm::TrapKind;
+use coap_handler::Handler as _;
+use coap_lite::{CoapOption, MessageClass, Packet, RequestType};
+use coap_numbers::code;
+
+use crate::coap::Block;
+use crate::envelope::{Operation, PayloadKind, TriggerKind, TriggerRepr};
+use crate::storage::{RamStorage, Storage, StorageError};
+use crate::testkit::*;
+use crate::*;
+
+const COUNTER_ASM: &str = "
+    stw [%r10-8], 0
+    mov %r1, 1
+    mov %r2, %r10
+    sub %r2, 8
+    call 0x12
+    ldxw %r0, [%r10-8]
+    add %r0, 1
+    stxw [%r10-8], %r0
+    mov %r1, 1
+    mov %r2, %r0
+    call 0x10
+    jne %r0, 0, fail
+    ldxw %r0, [%r10-8]
+    exit
+fail:
+    mov %r0, 0xdead
+    exit
+";
+
+const FILL_ASM: &str = "
+    mov %r6, 0
+loop:
+    mov %r1, %r6
+    mov %r2, 7
+    call 0x10
+    jne %r0, 0, done
+    add %r6, 1
+    jlt %r6, 1000, loop
+done:
+    mov %r0, %r6
+    exit
+";
+
+const LOOP_ASM: &str = "
+    mov %r0, 0
+loop:
+    add %r0, 1
+    ja loop
+    exit
+";
+
+const BAD_POINTER_ASM: &str = "
+    mov %r1, 1
+    mov %r2, 0x1234
+    call 0x13
+    exit
+";
+
+const COAP_ASM: &str = "
+    mov %r6, %r3
+    mov %r1, %r6
+    mov %r2, 0x45
+    call 0x40
+    mov %r1, %r6
+    mov %r2, 50
+    call 0x42
+    mov %r1, %r6
+    mov %r2, 1
+    call 0x41
+    mov %r7, %r0
+    mov %r1, %r6
+    call 0x43
+    stb [%r0], 0x68
+    stb [%r0+1], 0x69
+    mov %r0, %r7
+    add %r0, 2
+    exit
+";
+
+/// Returns `val[0]` of the trigger event (or r2 when called otherwise).
+const EVENT_ASM: &str = "
+    ldxh %r0, [%r1+20]
+    exit
+";
+
+type Rt = Runtime<FlakyStorage, TestDevice>;
+
+fn name(s: &str) -> AppName {
+    AppName::new(s.as_bytes()).unwrap()
+}
+
+fn authority() -> Authority {
+    Authority::read_only().trust(&keypair().pk).unwrap()
+}
+
+fn runtime() -> Rt {
+    runtime_with(Config::DEFAULT)
+}
+
+fn runtime_with(config: Config) -> Rt {
+    Runtime::new(config, authority(), FlakyStorage::default(), TestDevice::new()).unwrap().0
+}
+
+/// Reboots: a new runtime over the same records.
+fn reboot(rt: Rt) -> (Rt, BootReport) {
+    let config = *rt.config();
+    let Runtime { storage, device, .. } = rt;
+    let storage = FlakyStorage { inner: storage.inner, ..FlakyStorage::default() };
+    Runtime::new(config, authority(), storage, device).unwrap()
+}
+
+fn install(rt: &mut Rt, n: &str, version: u32, container: Vec<u8>) -> Result<Applied, Rejection> {
+    let bytes = signed(install_of(n, version, container, true), &keypair());
+    rt.apply(&bytes, Expect { operation: Operation::Install, name: &name(n) })
+}
+
+fn run(rt: &mut Rt, n: &str, entry: Option<&str>, input: &[u8]) -> LastRun {
+    rt.invoke(&name(n), entry.map(str::as_bytes), input, Cause::Coap, false).unwrap()
+}
+
+fn r0(run: &LastRun) -> u64 {
+    run.outcome.as_ref().unwrap().r0
+}
+
+fn records(rt: &mut Rt) -> Vec<(String, Vec<u8>)> {
+    let s = &mut rt.storage().inner;
+    let keys = s.keys().unwrap();
+    keys.into_iter().map(|k| (k.clone(), s.load(&k).unwrap().unwrap())).collect()
+}
+
+#[test]
+fn install_run_replace() {
+    let mut rt = runtime();
+    assert_eq!(
+        install(&mut rt, "simple", 1, simple_container()),
+        Ok(Applied::Installed { version: 1, replaced: false })
+    );
+    assert_eq!(r0(&run(&mut rt, "simple", None, b"")), 42);
+    assert_eq!(r0(&run(&mut rt, "simple", Some("answer"), b"abc")), 3);
+    assert_eq!(r0(&run(&mut rt, "simple", Some("twice"), &[21])), 42);
+    assert_eq!(rt.invoke(&name("simple"), Some(b"nope"), b"", Cause::Coap, false), Err(Rejection::NoEntry));
+    assert!(matches!(rt.invoke(&name("other"), None, b"", Cause::Coap, false), Err(Rejection::NoApp { .. })));
+    let app = rt.app(&name("simple")).unwrap();
+    assert_eq!(app.stats().runs, 3);
+    assert_eq!(app.entry_names().collect::<Vec<_>>(), [&b"answer"[..], b"twice"]);
+    // Replace with the counter.
+    assert_eq!(
+        install(&mut rt, "simple", 2, container(COUNTER_ASM, &[])),
+        Ok(Applied::Installed { version: 2, replaced: true })
+    );
+    assert_eq!(r0(&run(&mut rt, "simple", None, b"")), 1);
+    assert_eq!(r0(&run(&mut rt, "simple", None, b"")), 2);
+    assert_eq!(rt.app(&name("simple")).unwrap().stats().runs, 2);
+}
+
+#[test]
+fn the_input_is_read_only() {
+    let mut rt = runtime();
+    install(&mut rt, "w", 1, container("stb [%r1], 1\nmov %r0, 0\nexit", &[])).unwrap();
+    let run = run(&mut rt, "w", None, b"x");
+    assert!(matches!(run.outcome, Err(alkyl_vm::Trap { pc: 0, kind: TrapKind::Memory(_) })));
+}
+
+#[test]
+fn uncompressed_and_unsigned_uploads() {
+    let mut rt =
+        Runtime::new(Config::DEFAULT, Authority::read_only().allow_unsigned(), RamStorage::new(), TestDevice::new())
+            .unwrap()
+            .0;
+    let bytes = install_envelope("a", 1).to_bytes().unwrap();
+    rt.apply(&bytes, Expect { operation: Operation::Install, name: &name("a") }).unwrap();
+    assert_eq!(rt.invoke(&name("a"), None, b"", Cause::Coap, false).unwrap().outcome.unwrap().r0, 42);
+}
+
+#[test]
+fn rollback_and_replay_are_refused() {
+    let mut rt = runtime();
+    install(&mut rt, "a", 5, simple_container()).unwrap();
+    for v in [0, 4, 5] {
+        assert_eq!(
+            install(&mut rt, "a", v, container(COUNTER_ASM, &[])),
+            Err(Rejection::NotNewer { version: v, current: 5 })
+        );
+    }
+    // A trigger command moves the counter on.
+    let set = signed(command(Operation::SetTriggers, "a", 6, vec![]), &keypair());
+    let expect = Expect { operation: Operation::SetTriggers, name: &name("a") };
+    assert_eq!(rt.apply(&set, expect), Ok(Applied::TriggersSet));
+    assert_eq!(rt.apply(&set, expect), Err(Rejection::NotNewer { version: 6, current: 6 }));
+    assert_eq!(rt.app(&name("a")).unwrap().meta().version, 5);
+    assert_eq!(rt.sequence_of(&name("a")), 6);
+    assert_eq!(install(&mut rt, "a", 6, simple_container()), Err(Rejection::NotNewer { version: 6, current: 6 }));
+    // Delete at 7; the same delete replayed, and old versions, are refused.
+    let del = signed(command(Operation::Delete, "a", 7, vec![]), &keypair());
+    let expect = Expect { operation: Operation::Delete, name: &name("a") };
+    assert_eq!(rt.apply(&del, expect), Ok(Applied::Deleted));
+    assert!(rt.app(&name("a")).is_none());
+    assert_eq!(rt.apply(&del, expect), Err(Rejection::NotNewer { version: 7, current: 7 }));
+    assert_eq!(install(&mut rt, "a", 5, simple_container()), Err(Rejection::NotNewer { version: 5, current: 7 }));
+    // Also after a reboot.
+    let (mut rt, report) = reboot(rt);
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    assert_eq!(install(&mut rt, "a", 7, simple_container()), Err(Rejection::NotNewer { version: 7, current: 7 }));
+    assert_eq!(install(&mut rt, "a", 8, simple_container()), Ok(Applied::Installed { version: 8, replaced: false }));
+}
+
+#[test]
+fn retired_names_beyond_the_table_raise_the_floor() {
+    let config = Config { max_retired_names: 2, ..Config::DEFAULT };
+    let mut rt = runtime_with(config);
+    for (i, n) in ["a", "b", "c"].iter().enumerate() {
+        let v = 10 * (i as u32 + 1);
+        install(&mut rt, n, v, simple_container()).unwrap();
+        let del = signed(command(Operation::Delete, n, v + 1, vec![]), &keypair());
+        rt.apply(&del, Expect { operation: Operation::Delete, name: &name(n) }).unwrap();
+    }
+    // "a" (sequence 11) was evicted into the floor: every unknown name must exceed 11.
+    assert_eq!(rt.sequence_of(&name("a")), 11);
+    assert_eq!(rt.sequence_of(&name("new")), 11);
+    assert_eq!(rt.sequence_of(&name("c")), 31);
+    assert!(install(&mut rt, "new", 11, simple_container()).is_err());
+    install(&mut rt, "new", 12, simple_container()).unwrap();
+}
+
+#[test]
+fn each_rejection_has_its_code() {
+    let mut rt = runtime();
+    let kp = keypair();
+    let n = name("a");
+    let install_expect = Expect { operation: Operation::Install, name: &n };
+    let good = signed(install_of("a", 1, simple_container(), true), &kp);
+    let codes = |r: Rejection| (r.code(), alloc::format!("{r}"));
+
+    let mut tampered = good.clone();
+    let i = tampered.len() - 70;
+    tampered[i] ^= 1;
+    let c = codes(rt.apply(&tampered, install_expect).unwrap_err());
+    assert_eq!(c, (code::FORBIDDEN, "bad signature".into()));
+
+    let other = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([1; 32]));
+    let c = codes(rt.apply(&signed(install_envelope("a", 1), &other), install_expect).unwrap_err());
+    assert_eq!(c.0, code::UNAUTHORIZED);
+    assert!(c.1.starts_with("unknown key "), "{}", c.1);
+
+    let unsigned = install_envelope("a", 1).to_bytes().unwrap();
+    assert_eq!(rt.apply(&unsigned, install_expect).unwrap_err().code(), code::UNAUTHORIZED);
+
+    let c = codes(rt.apply(&good[..good.len() - 1], install_expect).unwrap_err());
+    assert_eq!(c.0, code::BAD_REQUEST);
+    assert!(c.1.starts_with("malformed envelope: envelope byte"), "{}", c.1);
+
+    let big = vec![0u8; Config::DEFAULT.max_envelope_bytes + 1];
+    assert_eq!(rt.apply(&big, install_expect).unwrap_err().code(), code::REQUEST_ENTITY_TOO_LARGE);
+
+    // Declared raw size above the limit: refused before decompressing.
+    let mut bomb = install_of("a", 1, simple_container(), true);
+    bomb.raw_len = 1 << 30;
+    let c = codes(rt.apply(&signed(bomb, &kp), install_expect).unwrap_err());
+    assert_eq!(c, (code::REQUEST_ENTITY_TOO_LARGE, "oversize: 1073741824 bytes, the limit is 16384".into()));
+
+    // A stream that does not produce the declared size.
+    let mut short = install_of("a", 1, simple_container(), true);
+    short.raw_len += 5;
+    let c = codes(rt.apply(&signed(short, &kp), install_expect).unwrap_err());
+    assert_eq!(c.0, code::UNSUPPORTED_CONTENT_FORMAT);
+    assert!(c.1.starts_with("bad compression stream"), "{}", c.1);
+
+    // Verification failure: the pc and the rule.
+    let bad = container("ja +5\nexit", &[]);
+    let c = codes(install(&mut rt, "a", 1, bad).unwrap_err());
+    assert_eq!(c.0, code::UNPROCESSABLE_ENTITY);
+    assert!(c.1.starts_with("verification failed: instruction 0: "), "{}", c.1);
+    let c = codes(install(&mut rt, "a", 1, b"rBPF-not-a-container".to_vec()).unwrap_err());
+    assert_eq!(c.0, code::UNPROCESSABLE_ENTITY);
+
+    let mut ir = install_of("a", 1, simple_container(), false);
+    ir.kind = PayloadKind::AlkylIr;
+    let c = codes(rt.apply(&signed(ir, &kp), install_expect).unwrap_err());
+    assert_eq!(c, (code::NOT_IMPLEMENTED, "unsupported payload kind alkyl-ir".into()));
+
+    // The envelope must match the request.
+    let other_name = Expect { operation: Operation::Install, name: &name("b") };
+    assert_eq!(rt.apply(&good, other_name).unwrap_err(), Rejection::Mismatch);
+    let as_delete = Expect { operation: Operation::Delete, name: &n };
+    assert_eq!(rt.apply(&good, as_delete).unwrap_err(), Rejection::Mismatch);
+
+    // Triggers the device cannot honour.
+    let mut t = install_of("a", 1, simple_container(), true);
+    t.triggers = vec![TriggerRepr { kind: TriggerKind::Timer, sensor: 0, period_ms: 1, value: 0, entry: None }];
+    assert_eq!(rt.apply(&signed(t.clone(), &kp), install_expect).unwrap_err().code(), code::BAD_REQUEST);
+    t.triggers[0].period_ms = 100;
+    t.triggers[0].entry = Some("missing".into());
+    assert_eq!(
+        rt.apply(&signed(t, &kp), install_expect).unwrap_err(),
+        Rejection::Triggers(TriggerProblem::Entry { index: 0 })
+    );
+
+    rt.apply(&good, install_expect).unwrap();
+    assert_eq!(rt.apply(&good, install_expect).unwrap_err().code(), code::CONFLICT);
+
+    let read_only = Runtime::new(Config::DEFAULT, Authority::read_only(), RamStorage::new(), TestDevice::new());
+    let mut read_only = read_only.unwrap().0;
+    assert_eq!(read_only.apply(&good, install_expect).unwrap_err().code(), code::METHOD_NOT_ALLOWED);
+}
+
+#[test]
+fn quotas() {
+    let config = Config { max_apps: 2, max_total_bytes: 2000, max_app_bytes: 1000, ..Config::DEFAULT };
+    let mut rt = runtime_with(config);
+    install(&mut rt, "a", 1, simple_container()).unwrap();
+    install(&mut rt, "b", 1, simple_container()).unwrap();
+    let e = install(&mut rt, "c", 1, simple_container()).unwrap_err();
+    assert_eq!(e, Rejection::StoreFull(crate::store::QuotaError::Count { max: 2 }));
+    assert_eq!(e.code(), code::SERVICE_UNAVAILABLE);
+    // Replacing does not count as a new app.
+    install(&mut rt, "b", 2, container(COUNTER_ASM, &[])).unwrap();
+    // Per-app bytes: a big .data (bss) exceeds 1000 bytes.
+    let mut big = alkyl_translator::container::ContainerRepr::parse(&simple_container()).unwrap();
+    big.trailer = Some(alkyl_translator::container::TrailerRepr { bss_len: 5000, stack_size: 0, helpers: vec![] });
+    let e = install(&mut rt, "b", 3, big.emit().unwrap()).unwrap_err();
+    assert_eq!(e.code(), code::REQUEST_ENTITY_TOO_LARGE);
+    // A declared stack beyond the device's limit.
+    big.trailer = Some(alkyl_translator::container::TrailerRepr { bss_len: 0, stack_size: 1 << 20, helpers: vec![] });
+    assert_eq!(install(&mut rt, "b", 4, big.emit().unwrap()).unwrap_err().code(), code::REQUEST_ENTITY_TOO_LARGE);
+    // Total bytes: a bss of 900 fits one app but not the store.
+    let config = Config { max_total_bytes: 1500, ..config };
+    let mut rt = runtime_with(config);
+    big.trailer = Some(alkyl_translator::container::TrailerRepr { bss_len: 700, stack_size: 0, helpers: vec![] });
+    install(&mut rt, "a", 1, big.emit().unwrap()).unwrap();
+    let e = install(&mut rt, "b", 1, big.emit().unwrap()).unwrap_err();
+    assert!(matches!(e, Rejection::StoreFull(crate::store::QuotaError::Bytes { .. })), "{e:?}");
+}
+
+/// Every kind of failed replacement leaves the old version running and the
+/// records untouched.
+#[test]
+fn atomic_replace_under_every_failure() {
+    let kp = keypair();
+    let n = name("app");
+    let expect = Expect { operation: Operation::Install, name: &n };
+    let new = || install_of("app", 2, container(COUNTER_ASM, &[]), true);
+    let mut failures: Vec<(&str, Vec<u8>)> = Vec::new();
+    let mut tampered = signed(new(), &kp);
+    tampered[40] ^= 0x10;
+    failures.push(("tampered", tampered));
+    failures.push(("unsigned", new().to_bytes().unwrap()));
+    failures.push(("old", signed(install_of("app", 1, container(COUNTER_ASM, &[]), true), &kp)));
+    let good = signed(new(), &kp);
+    failures.push(("truncated", good[..good.len() / 2].to_vec()));
+    let mut bomb = new();
+    bomb.raw_len = u32::MAX;
+    failures.push(("bomb", signed(bomb, &kp)));
+    let mut short = new();
+    short.raw_len -= 1;
+    failures.push(("compression", signed(short, &kp)));
+    failures.push(("verify", signed(install_of("app", 2, container("ja +3\nexit", &[]), true), &kp)));
+    let mut ir = new();
+    ir.kind = PayloadKind::AlkylIr;
+    failures.push(("ir", signed(ir, &kp)));
+    let mut trig = new();
+    trig.triggers = vec![TriggerRepr { kind: TriggerKind::Timer, sensor: 0, period_ms: 1, value: 0, entry: None }];
+    failures.push(("triggers", signed(trig, &kp)));
+
+    for (what, bytes) in failures {
+        let mut rt = runtime();
+        install(&mut rt, "app", 1, simple_container()).unwrap();
+        let before = records(&mut rt);
+        assert!(rt.apply(&bytes, expect).is_err(), "{what} accepted");
+        assert_eq!(records(&mut rt), before, "{what} changed the store");
+        assert_eq!(r0(&run(&mut rt, "app", None, b"")), 42, "{what}: the old version no longer runs");
+        assert_eq!(rt.app(&n).unwrap().meta().version, 1);
+    }
+
+    // A storage failure at the commit leaves everything as it was too.
+    let mut rt = runtime();
+    install(&mut rt, "app", 1, simple_container()).unwrap();
+    let before = records(&mut rt);
+    rt.storage().fail_at = Some(rt.storage().writes);
+    assert_eq!(rt.apply(&good, expect), Err(Rejection::Storage(StorageError::Io)));
+    assert_eq!(records(&mut rt), before);
+    assert_eq!(r0(&run(&mut rt, "app", None, b"")), 42);
+    // And the next attempt succeeds.
+    rt.apply(&good, expect).unwrap();
+    assert_eq!(r0(&run(&mut rt, "app", None, b"")), 1);
+}
+
+#[test]
+fn failed_delete_changes_nothing() {
+    let mut rt = runtime();
+    install(&mut rt, "app", 1, simple_container()).unwrap();
+    let before = records(&mut rt);
+    let del = signed(command(Operation::Delete, "app", 2, vec![]), &keypair());
+    let expect = Expect { operation: Operation::Delete, name: &name("app") };
+    rt.storage().fail_at = Some(rt.storage().writes);
+    assert_eq!(rt.apply(&del, expect), Err(Rejection::Storage(StorageError::Io)));
+    assert_eq!(records(&mut rt), before);
+    assert!(rt.app(&name("app")).is_some());
+    assert_eq!(rt.apply(&del, expect), Ok(Applied::Deleted));
+    let nothing = signed(command(Operation::Delete, "zz", 2, vec![]), &keypair());
+    let e = rt.apply(&nothing, Expect { operation: Operation::Delete, name: &name("zz") }).unwrap_err();
+    assert_eq!(e.code(), code::NOT_FOUND);
+}
+
+#[test]
+fn interrupted_delete_is_finished_at_boot() {
+    let mut rt = runtime();
+    install(&mut rt, "app", 1, container(COUNTER_ASM, &[])).unwrap();
+    run(&mut rt, "app", None, b"");
+    let del = signed(command(Operation::Delete, "app", 2, vec![]), &keypair());
+    // The retired record is saved, then the app record's removal "crashes".
+    rt.storage().fail_at = Some(rt.storage().writes + 1);
+    rt.apply(&del, Expect { operation: Operation::Delete, name: &name("app") }).unwrap();
+    assert!(records(&mut rt).iter().any(|(k, _)| k == "app.app"));
+    let (mut rt, report) = reboot(rt);
+    assert_eq!(report.apps, 0);
+    assert_eq!(report.cleaned, ["app.app"]);
+    assert!(rt.app(&name("app")).is_none());
+    assert!(!records(&mut rt).iter().any(|(k, _)| k.starts_with("app.") || k == "kv.app"));
+}
+
+#[test]
+fn apps_and_kv_survive_reboots() {
+    let mut rt = runtime();
+    install(&mut rt, "counter", 1, container(COUNTER_ASM, &[])).unwrap();
+    let t = vec![TriggerRepr { kind: TriggerKind::Timer, sensor: 0, period_ms: 100, value: 0, entry: None }];
+    let set = signed(command(Operation::SetTriggers, "counter", 2, t.clone()), &keypair());
+    rt.apply(&set, Expect { operation: Operation::SetTriggers, name: &name("counter") }).unwrap();
+    for _ in 0..3 {
+        run(&mut rt, "counter", None, b"");
+    }
+    let (mut rt, report) = reboot(rt);
+    assert_eq!(report.apps, 1);
+    assert!(report.problems.is_empty());
+    let app = rt.app(&name("counter")).unwrap();
+    assert_eq!((app.meta().version, app.meta().sequence), (1, 2));
+    assert_eq!(app.meta().triggers, t);
+    assert_eq!(r0(&run(&mut rt, "counter", None, b"")), 4);
+    // A corrupted record is reported and left alone; the rest still boots.
+    rt.storage().inner.save("app.bad", b"ALKA garbage").unwrap();
+    rt.storage().inner.save("weird", b"").unwrap();
+    let (rt, report) = reboot(rt);
+    assert_eq!(report.apps, 1);
+    assert_eq!(report.problems.len(), 2, "{:?}", report.problems);
+    assert!(rt.app(&name("counter")).is_some());
+}
+
+#[test]
+fn kv_quotas_and_namespaces() {
+    let config = Config { kv_entries_per_app: 5, kv_global_entries: 3, ..Config::DEFAULT };
+    let mut rt = runtime_with(config);
+    install(&mut rt, "fill", 1, container(FILL_ASM, &[])).unwrap();
+    install(&mut rt, "fill2", 1, container(FILL_ASM, &[])).unwrap();
+    assert_eq!(r0(&run(&mut rt, "fill", None, b"")), 5);
+    assert_eq!(r0(&run(&mut rt, "fill2", None, b"")), 5);
+    assert_eq!(rt.kv_fetch(Some(&name("fill")), 4), Some(7));
+    assert_eq!(rt.kv_fetch(Some(&name("fill")), 5), None);
+    assert_eq!(rt.kv_fetch(None, 0), None);
+    // Deleting an app drops its namespace; a new app of that name starts empty.
+    let del = signed(command(Operation::Delete, "fill", 2, vec![]), &keypair());
+    rt.apply(&del, Expect { operation: Operation::Delete, name: &name("fill") }).unwrap();
+    assert_eq!(rt.kv_fetch(Some(&name("fill")), 4), None);
+    install(&mut rt, "fill", 3, container(COUNTER_ASM, &[])).unwrap();
+    assert_eq!(r0(&run(&mut rt, "fill", None, b"")), 1);
+    let (rt, _) = reboot(rt);
+    assert_eq!(rt.kv_fetch(Some(&name("fill2")), 4), Some(7));
+    assert_eq!(rt.kv_fetch(Some(&name("fill")), 1), Some(1));
+}
+
+#[test]
+fn traps_are_recorded_and_the_runtime_goes_on() {
+    let config = Config { budget: 10_000, ..Config::DEFAULT };
+    let mut rt = runtime_with(config);
+    install(&mut rt, "loop", 1, container(LOOP_ASM, &[])).unwrap();
+    install(&mut rt, "bad", 1, container(BAD_POINTER_ASM, &[])).unwrap();
+    install(&mut rt, "ok", 1, simple_container()).unwrap();
+    let r = run(&mut rt, "loop", None, b"");
+    assert_eq!(r.outcome.unwrap_err().kind, TrapKind::BudgetExhausted);
+    let r = run(&mut rt, "bad", None, b"");
+    assert!(matches!(r.outcome.unwrap_err().kind, TrapKind::Helper { id: 0x13, .. }));
+    let app = rt.app(&name("loop")).unwrap();
+    assert_eq!((app.stats().runs, app.stats().traps), (1, 1));
+    assert!(app.stats().last_error.is_some());
+    assert_eq!(r0(&run(&mut rt, "ok", None, b"")), 42);
+}
+
+#[test]
+fn timer_and_sensor_triggers() {
+    let mut rt = runtime();
+    let mut env = install_of("counter", 1, container(COUNTER_ASM, &[]), true);
+    env.triggers = vec![TriggerRepr { kind: TriggerKind::Timer, sensor: 0, period_ms: 100, value: 0, entry: None }];
+    rt.apply(&signed(env, &keypair()), Expect { operation: Operation::Install, name: &name("counter") }).unwrap();
+    let mut env = install_of("event", 1, container(EVENT_ASM, &[("on_event", 0)]), true);
+    env.triggers = vec![TriggerRepr {
+        kind: TriggerKind::Rising,
+        sensor: 0,
+        period_ms: 50,
+        value: 2200,
+        entry: Some("on_event".into()),
+    }];
+    rt.apply(&signed(env, &keypair()), Expect { operation: Operation::Install, name: &name("event") }).unwrap();
+    assert_eq!(rt.poll_at(), Some(0));
+    // Manual clock: 0..=1000 ms in 10 ms steps; the sensor rises at 500.
+    for ms in (0..=1000u64).step_by(10) {
+        rt.device().set_ms(ms);
+        if ms == 500 {
+            rt.device().set_temp(2250);
+        }
+        let next = rt.poll(ms).unwrap();
+        assert!(next > ms, "poll at {ms} asks for {next}");
+    }
+    let counter = rt.app(&name("counter")).unwrap();
+    assert_eq!(counter.stats().runs, 10);
+    assert_eq!(counter.stats().last.as_ref().unwrap().cause, Cause::Trigger { index: 0 });
+    assert_eq!(rt.kv_fetch(Some(&name("counter")), 1), Some(10));
+    let event = rt.app(&name("event")).unwrap();
+    assert_eq!(event.stats().runs, 1);
+    let last = event.stats().last.as_ref().unwrap();
+    assert_eq!(last.at_ms, 500);
+    assert_eq!(last.result_text(), b"0x8ca"); // 2250
+                                              // Deleting the app stops its triggers.
+    let del = signed(command(Operation::Delete, "counter", 2, vec![]), &keypair());
+    rt.apply(&del, Expect { operation: Operation::Delete, name: &name("counter") }).unwrap();
+    assert_eq!(rt.poll(2000), Some(2050));
+    assert_eq!(rt.app(&name("event")).unwrap().stats().runs, 1);
+}
+
+// ---- the CoAP API, through coap-lite messages ----
+
+fn req(method: RequestType, path: &str, payload: &[u8]) -> Packet {
+    let mut p = Packet::new();
+    p.header.code = MessageClass::Request(method);
+    for seg in path.split('/').filter(|s| !s.is_empty()) {
+        p.add_option(CoapOption::UriPath, seg.as_bytes().to_vec());
+    }
+    p.payload = payload.to_vec();
+    p
+}
+
+fn with_block1(mut p: Packet, b: Block) -> Packet {
+    let (v, n) = b.encode();
+    p.add_option(CoapOption::Block1, v[..n].to_vec());
+    p
+}
+
+/// Sends through the `coap_handler::Handler` interface, as a server does.
+fn send<S: Storage>(rt: &mut Runtime<S, TestDevice>, p: &Packet) -> Packet {
+    let data = rt.extract_request_data(p).unwrap();
+    let mut out = Packet::new();
+    rt.build_response(&mut out, data).unwrap();
+    out
+}
+
+fn code_of(p: &Packet) -> u8 {
+    u8::from(p.header.code)
+}
+
+fn text(p: &Packet) -> String {
+    String::from_utf8(p.payload.clone()).unwrap()
+}
+
+fn opt(p: &Packet, o: CoapOption) -> Option<Vec<u8>> {
+    p.get_option(o).and_then(|l| l.front().cloned())
+}
+
+#[test]
+fn coap_upload_block_wise_and_run() {
+    let mut rt = runtime();
+    let env = signed(install_of("coap", 1, container(COAP_ASM, &[]), true), &keypair());
+    let chunks: Vec<&[u8]> = env.chunks(32).collect();
+    for (i, c) in chunks.iter().enumerate() {
+        let more = i + 1 < chunks.len();
+        let p = with_block1(req(RequestType::Put, "/apps/coap", c), Block { num: i as u32, more, szx: 1 });
+        let r = send(&mut rt, &p);
+        let (v, n) = Block { num: i as u32, more, szx: 1 }.encode();
+        assert_eq!(opt(&r, CoapOption::Block1), Some(v[..n].to_vec()));
+        if more {
+            assert_eq!(code_of(&r), code::CONTINUE);
+        } else {
+            assert_eq!(code_of(&r), code::CREATED, "{}", text(&r));
+            assert_eq!(text(&r), "installed coap version 1");
+        }
+    }
+    let r = send(&mut rt, &req(RequestType::Post, "/apps/coap/run", b""));
+    assert_eq!(code_of(&r), code::CONTENT);
+    assert_eq!(text(&r), "hi");
+    assert_eq!(opt(&r, CoapOption::ContentFormat), Some(vec![50]));
+    let r = send(&mut rt, &req(RequestType::Get, "/apps/coap/result", b""));
+    assert_eq!(text(&r), "hi");
+}
+
+#[test]
+fn coap_resources() {
+    let mut rt = runtime();
+    install(&mut rt, "simple", 1, simple_container()).unwrap();
+    let r = send(&mut rt, &req(RequestType::Post, "/apps/simple/run/answer", b"12345"));
+    assert_eq!((code_of(&r), text(&r)), (code::CONTENT, "0x5".into()));
+    assert_eq!(opt(&r, CoapOption::ContentFormat), Some(vec![]));
+    let r = send(&mut rt, &req(RequestType::Get, "/apps", b""));
+    let size = simple_container().len();
+    assert_eq!(text(&r), alloc::format!(r#"[{{"name":"simple","version":1,"size":{size},"runs":1}}]"#));
+    let r = send(&mut rt, &req(RequestType::Get, "/apps/simple", b""));
+    let t = text(&r);
+    assert!(t.contains(r#""entries":["answer","twice"]"#), "{t}");
+    assert!(t.contains(r#""last_run":{"at_ms":0,"cause":"coap","r0":"0x5","executed":2,"result":"0x5"}"#), "{t}");
+    let r = send(&mut rt, &req(RequestType::Get, "/sensors", b""));
+    assert_eq!(
+        text(&r),
+        r#"[{"index":0,"name":"temp","class":130,"kind":"sensor","value":[2150],"scale":-2,"unit":2,"text":"21.50"},{"index":1,"name":"led","class":65,"kind":"actuator"}]"#
+    );
+    let r = send(&mut rt, &req(RequestType::Get, "/.well-known/core", b""));
+    assert_eq!(opt(&r, CoapOption::ContentFormat), Some(vec![40]));
+    assert!(text(&r).starts_with(r#"</apps>;ct=50;rt="alkyl.apps",</sensors>;ct=50"#), "{}", text(&r));
+    assert!(text(&r).contains(r#"</apps/simple/result>;ct=0;obs"#));
+
+    for (m, path, c) in [
+        (RequestType::Get, "/nothing", code::NOT_FOUND),
+        (RequestType::Get, "/apps/zz", code::NOT_FOUND),
+        (RequestType::Get, "/apps/BAD", code::BAD_REQUEST),
+        (RequestType::Post, "/apps/simple/run/nope", code::NOT_FOUND),
+        (RequestType::Post, "/apps/simple/run/9bad", code::NOT_FOUND),
+        (RequestType::Post, "/apps", code::METHOD_NOT_ALLOWED),
+        (RequestType::Get, "/apps/simple/run", code::METHOD_NOT_ALLOWED),
+        (RequestType::Delete, "/sensors", code::METHOD_NOT_ALLOWED),
+        (RequestType::Put, "/apps/simple", code::BAD_REQUEST),
+    ] {
+        let r = send(&mut rt, &req(m, path, b""));
+        assert_eq!(code_of(&r), c, "{path}: {}", text(&r));
+    }
+    let r = send(&mut rt, &req(RequestType::Get, "/apps/zz", b""));
+    assert_eq!(text(&r), "no such app (sequence 0)");
+    // Accept for another format.
+    let mut p = req(RequestType::Get, "/apps", b"");
+    p.add_option(CoapOption::Accept, vec![60]);
+    assert_eq!(code_of(&send(&mut rt, &p)), code::NOT_ACCEPTABLE);
+}
+
+#[test]
+fn coap_block2_listing() {
+    let config = Config { max_response_payload: 64, ..Config::DEFAULT };
+    let mut rt = runtime_with(config);
+    install(&mut rt, "simple", 1, simple_container()).unwrap();
+    let whole = {
+        let mut rt2 = runtime();
+        install(&mut rt2, "simple", 1, simple_container()).unwrap();
+        text(&send(&mut rt2, &req(RequestType::Get, "/apps/simple", b"")))
+    };
+    let mut got = String::new();
+    for num in 0.. {
+        let mut p = req(RequestType::Get, "/apps/simple", b"");
+        let (v, n) = Block { num, more: false, szx: 2 }.encode();
+        p.add_option(CoapOption::Block2, v[..n].to_vec());
+        let r = send(&mut rt, &p);
+        assert_eq!(code_of(&r), code::CONTENT);
+        got.push_str(&text(&r));
+        let b = Block::decode(&opt(&r, CoapOption::Block2).unwrap()).unwrap();
+        if !b.more {
+            break;
+        }
+    }
+    assert_eq!(got, whole);
+}
+
+#[test]
+fn coap_hostile_uploads() {
+    let mut rt = runtime();
+    install(&mut rt, "app", 1, simple_container()).unwrap();
+    let before = records(&mut rt);
+    let env = signed(install_of("app", 2, container(COUNTER_ASM, &[]), false), &keypair());
+    // Out of order: block 1 skipped.
+    let b0 = with_block1(req(RequestType::Put, "/apps/app", &env[..16]), Block { num: 0, more: true, szx: 0 });
+    assert_eq!(code_of(&send(&mut rt, &b0)), code::CONTINUE);
+    let b2 = with_block1(req(RequestType::Put, "/apps/app", &env[32..48]), Block { num: 2, more: true, szx: 0 });
+    assert_eq!(code_of(&send(&mut rt, &b2)), code::REQUEST_ENTITY_INCOMPLETE);
+    // Truncated: the last block never comes; it expires.
+    assert_eq!(code_of(&send(&mut rt, &b0)), code::CONTINUE);
+    assert_eq!(rt.uploads_in_progress(), 1);
+    rt.device().set_ms(Config::DEFAULT.upload_timeout_ms);
+    rt.poll(Config::DEFAULT.upload_timeout_ms);
+    assert_eq!(rt.uploads_in_progress(), 0);
+    let b1 = with_block1(req(RequestType::Put, "/apps/app", &env[16..32]), Block { num: 1, more: true, szx: 0 });
+    assert_eq!(code_of(&send(&mut rt, &b1)), code::REQUEST_ENTITY_INCOMPLETE);
+    // Oversize announced by Size1.
+    let mut big = with_block1(req(RequestType::Put, "/apps/app", &env[..16]), Block { num: 0, more: true, szx: 0 });
+    big.add_option(CoapOption::Size1, vec![0x01, 0x00, 0x00]);
+    let r = send(&mut rt, &big);
+    assert_eq!(code_of(&r), code::REQUEST_ENTITY_TOO_LARGE);
+    assert_eq!(opt(&r, CoapOption::Size1), Some(vec![0x40, 0x00]));
+    // A whole envelope that is garbage.
+    assert_eq!(code_of(&send(&mut rt, &req(RequestType::Put, "/apps/app", b"garbage"))), code::BAD_REQUEST);
+    assert_eq!(records(&mut rt), before);
+    let r = send(&mut rt, &req(RequestType::Post, "/apps/app/run", b""));
+    assert_eq!(text(&r), "0x2a");
+    // Delete through CoAP, with the signed command as payload.
+    let del = signed(command(Operation::Delete, "app", 2, vec![]), &keypair());
+    let r = send(&mut rt, &req(RequestType::Delete, "/apps/app", &del));
+    assert_eq!((code_of(&r), text(&r)), (code::DELETED, "deleted app".into()));
+    let r = send(&mut rt, &req(RequestType::Get, "/apps/app", b""));
+    assert_eq!(text(&r), "no such app (sequence 2)");
+}
+
+#[test]
+fn coap_refuses_changes_without_keys() {
+    let mut rt = Runtime::new(Config::DEFAULT, Authority::read_only(), RamStorage::new(), TestDevice::new()).unwrap().0;
+    let env = signed(install_envelope("a", 1), &keypair());
+    let b0 = with_block1(req(RequestType::Put, "/apps/a", &env[..16]), Block { num: 0, more: true, szx: 0 });
+    let r = send(&mut rt, &b0);
+    assert_eq!((code_of(&r), text(&r)), (code::METHOD_NOT_ALLOWED, "no trusted key: changes are disabled".into()));
+    assert_eq!(rt.uploads_in_progress(), 0);
+}
+
+#[test]
+fn coap_runs_report_traps() {
+    let config = Config { budget: 1000, ..Config::DEFAULT };
+    let mut rt = runtime_with(config);
+    install(&mut rt, "loop", 1, container(LOOP_ASM, &[])).unwrap();
+    let r = send(&mut rt, &req(RequestType::Post, "/apps/loop/run", b""));
+    assert_eq!(code_of(&r), code::INTERNAL_SERVER_ERROR);
+    assert_eq!(text(&r), "trap at instruction 2: instruction budget exhausted");
+    let r = send(&mut rt, &req(RequestType::Get, "/apps/loop/result", b""));
+    assert_eq!(text(&r), "error: trap at instruction 2: instruction budget exhausted");
+}
