@@ -114,9 +114,28 @@ typedef struct alkyl_coap_ctx {
     uint64_t buf_len;
 } alkyl_coap_ctx_t;
 
+/* ---- triggers ---------------------------------------------------------- */
+
+#define ALKYL_TRIGGER_TIMER    1  /* every period_ms */
+#define ALKYL_TRIGGER_RISING   2  /* a sensor's val[0] rose to the threshold or above */
+#define ALKYL_TRIGGER_FALLING  3  /* a sensor's val[0] fell below the threshold */
+#define ALKYL_TRIGGER_DELTA    4  /* a sensor's val[0] moved by at least the delta */
+
+/* What a run started by a timer or sensor trigger receives in r1 (address,
+ * read-only) and r2 (its length, 28). */
+typedef struct alkyl_trigger_event {
+    uint32_t kind;          /* ALKYL_TRIGGER_* */
+    uint32_t trigger;       /* index among the app's declared triggers */
+    uint32_t sensor;        /* SAUL position of the sensor (0 for timers) */
+    uint32_t now_ms;        /* when it fired, ms since boot (wraps) */
+    uint32_t count;         /* times this trigger fired, this one included */
+    alkyl_phydat_t value;   /* the reading that fired it (zeros for timers) */
+} alkyl_trigger_event_t;
+
 /* The layouts scripts and hosts share (also checked on the Rust side). */
 _Static_assert(sizeof(alkyl_phydat_t) == 8, "alkyl_phydat_t is 8 bytes");
 _Static_assert(sizeof(alkyl_coap_ctx_t) == 24, "alkyl_coap_ctx_t is 24 bytes");
+_Static_assert(sizeof(alkyl_trigger_event_t) == 28, "alkyl_trigger_event_t is 28 bytes");
 
 /* ---- helper declarations (Femto-Container names) ---------------------- */
 

@@ -60,6 +60,10 @@ pub const ALKYL_COAP_CODE_CHANGED: u32 = 68;
 pub const ALKYL_COAP_CODE_BAD_REQUEST: u32 = 128;
 pub const ALKYL_COAP_CODE_NOT_FOUND: u32 = 132;
 pub const ALKYL_COAP_CODE_INTERNAL_ERROR: u32 = 160;
+pub const ALKYL_TRIGGER_TIMER: u32 = 1;
+pub const ALKYL_TRIGGER_RISING: u32 = 2;
+pub const ALKYL_TRIGGER_FALLING: u32 = 3;
+pub const ALKYL_TRIGGER_DELTA: u32 = 4;
 #[repr(C)]
 #[derive(Debug, Default, Copy, Clone, PartialEq, Eq)]
 pub struct alkyl_phydat {
@@ -92,3 +96,25 @@ const _: () = {
     ["Offset of field: alkyl_coap_ctx::buf_len"][::core::mem::offset_of!(alkyl_coap_ctx, buf_len) - 16usize];
 };
 pub type alkyl_coap_ctx_t = alkyl_coap_ctx;
+#[repr(C)]
+#[derive(Debug, Default, Copy, Clone, PartialEq, Eq)]
+pub struct alkyl_trigger_event {
+    pub kind: u32,
+    pub trigger: u32,
+    pub sensor: u32,
+    pub now_ms: u32,
+    pub count: u32,
+    pub value: alkyl_phydat_t,
+}
+#[allow(clippy::unnecessary_operation, clippy::identity_op)]
+const _: () = {
+    ["Size of alkyl_trigger_event"][::core::mem::size_of::<alkyl_trigger_event>() - 28usize];
+    ["Alignment of alkyl_trigger_event"][::core::mem::align_of::<alkyl_trigger_event>() - 4usize];
+    ["Offset of field: alkyl_trigger_event::kind"][::core::mem::offset_of!(alkyl_trigger_event, kind) - 0usize];
+    ["Offset of field: alkyl_trigger_event::trigger"][::core::mem::offset_of!(alkyl_trigger_event, trigger) - 4usize];
+    ["Offset of field: alkyl_trigger_event::sensor"][::core::mem::offset_of!(alkyl_trigger_event, sensor) - 8usize];
+    ["Offset of field: alkyl_trigger_event::now_ms"][::core::mem::offset_of!(alkyl_trigger_event, now_ms) - 12usize];
+    ["Offset of field: alkyl_trigger_event::count"][::core::mem::offset_of!(alkyl_trigger_event, count) - 16usize];
+    ["Offset of field: alkyl_trigger_event::value"][::core::mem::offset_of!(alkyl_trigger_event, value) - 20usize];
+};
+pub type alkyl_trigger_event_t = alkyl_trigger_event;

@@ -1,6 +1,7 @@
 //! `alkyl`: the command-line tool for Alkyl scripts.
 
 mod conformance;
+mod device;
 mod exec;
 mod hex;
 mod host;
@@ -70,6 +71,76 @@ enum Command {
         /// Also list passing tests.
         #[arg(short, long)]
         verbose: bool,
+    },
+    /// Create an Ed25519 signing key: NAME.key (secret) and NAME.pub (for a device's --trusted-key).
+    Keygen {
+        /// Path and base name of the two files.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Pack, compress, sign and upload an app to a device (block-wise).
+    Upload(device::UploadArgs),
+    /// List the apps on a device.
+    Ls {
+        /// Print the device's JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        device: device::DeviceArgs,
+    },
+    /// Delete an app from a device (signed).
+    Rm {
+        name: String,
+        #[command(flatten)]
+        sign: device::SignArgs,
+        /// Sequence number of the command [default: the device's + 1].
+        #[arg(long)]
+        version: Option<u32>,
+        #[command(flatten)]
+        device: device::DeviceArgs,
+    },
+    /// Run an app on a device over CoAP; prints the response payload.
+    Invoke {
+        name: String,
+        /// Entry point [default: the first instruction].
+        entry: Option<String>,
+        /// Request payload from a file (the script gets it in r1/r2).
+        #[arg(long, conflicts_with = "payload")]
+        payload_file: Option<PathBuf>,
+        /// Request payload as text.
+        #[arg(long)]
+        payload: Option<String>,
+        #[command(flatten)]
+        device: device::DeviceArgs,
+    },
+    /// Replace an app's triggers (signed); no --trigger removes them all.
+    Triggers {
+        name: String,
+        /// timer:PERIOD_MS[@ENTRY] or rising|falling|delta:SENSOR:VALUE:PERIOD_MS[@ENTRY]; repeatable.
+        #[arg(long = "trigger")]
+        triggers: Vec<alkyl_runtime::envelope::TriggerRepr>,
+        #[command(flatten)]
+        sign: device::SignArgs,
+        #[arg(long)]
+        version: Option<u32>,
+        #[command(flatten)]
+        device: device::DeviceArgs,
+    },
+    /// Print an app's last result; --watch N observes it and prints N changes.
+    Result {
+        name: String,
+        #[arg(long, default_value_t = 0)]
+        watch: usize,
+        #[command(flatten)]
+        device: device::DeviceArgs,
+    },
+    /// List a device's sensors and actuators with their values.
+    Sensors {
+        /// Print the device's JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        device: device::DeviceArgs,
     },
 }
 
@@ -151,6 +222,23 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         }
+        Command::Keygen { out } => device::keygen(&out)?,
+        Command::Upload(args) => device::upload(&args)?,
+        Command::Ls { json, device } => device::ls(&device, json)?,
+        Command::Rm { name, sign, version, device } => device::rm(&name, &sign, version, &device)?,
+        Command::Invoke { name, entry, payload_file, payload, device } => {
+            let payload = match (payload_file, payload) {
+                (Some(f), _) => std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?,
+                (None, Some(p)) => p.into_bytes(),
+                (None, None) => Vec::new(),
+            };
+            device::invoke(&name, entry.as_deref(), &payload, &device)?;
+        }
+        Command::Triggers { name, triggers, sign, version, device } => {
+            device::triggers(&name, triggers, &sign, version, &device)?
+        }
+        Command::Result { name, watch, device } => device::result(&name, watch, &device)?,
+        Command::Sensors { json, device } => device::sensors(&device, json)?,
     }
     Ok(ExitCode::SUCCESS)
 }

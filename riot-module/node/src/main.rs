@@ -1,0 +1,115 @@
+//! `alkyl-node`: serve the Alkyl runtime over CoAP on a host.
+//!
+//! ```sh
+//! alkyl-node --listen 127.0.0.1:5683 --store DIR --trusted-key KEY.pub [--sensors FILE] [--allow-unsigned]
+//! ```
+//!
+//! The first line on standard output is `listening on coap://ADDR` (with
+//! the real port when `--listen` asks for port 0). SIGINT or SIGTERM stop
+//! it cleanly (everything is persisted as it happens).
+
+use std::net::UdpSocket;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use alkyl_node::device::{HostDevice, Stdout};
+use alkyl_node::keys::read_key;
+use alkyl_node::server::Server;
+use alkyl_node::sensors;
+use alkyl_node::store::FileStorage;
+use alkyl_runtime::{Authority, Config, KeyId, Runtime};
+use anyhow::{anyhow, Context, Result};
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(name = "alkyl-node", version, about = "The Alkyl device runtime on a host, served over CoAP (UDP)")]
+struct Args {
+    /// Address and port to serve on (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:5683")]
+    listen: String,
+    /// Directory of the persistent store (created if missing).
+    #[arg(long)]
+    store: PathBuf,
+    /// Public key (from `alkyl keygen`) whose signed uploads, deletions and
+    /// trigger changes are accepted; repeatable. Without any, the node
+    /// refuses every change.
+    #[arg(long)]
+    trusted_key: Vec<PathBuf>,
+    /// Simulated sensors and actuators (TOML); default: a temperature sensor
+    /// (21.50 °C), a humidity sensor (45.0 %) and an RGB LED.
+    #[arg(long)]
+    sensors: Option<PathBuf>,
+    /// DEVELOPMENT ONLY: also accept unsigned envelopes.
+    #[arg(long)]
+    allow_unsigned: bool,
+    /// Instructions per run.
+    #[arg(long, default_value_t = Config::DEFAULT.budget)]
+    budget: u64,
+}
+
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("alkyl-node: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> Result<()> {
+    let mut authority = Authority::read_only();
+    let mut ids = Vec::new();
+    for path in &args.trusted_key {
+        let key = read_key(path)?;
+        authority = authority.trust(&key).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+        ids.push(KeyId::of(&key).to_string());
+    }
+    if args.allow_unsigned {
+        authority = authority.allow_unsigned();
+    }
+    let devices = match &args.sensors {
+        Some(p) => sensors::load(p)?,
+        None => sensors::default_devices(),
+    };
+    let storage = FileStorage::open(&args.store).with_context(|| format!("opening store {}", args.store.display()))?;
+    let config = Config { budget: args.budget, ..Config::DEFAULT };
+    let device = HostDevice::new(devices, Stdout);
+    let (runtime, report) = Runtime::new(config, authority, storage, device)
+        .map_err(|e| anyhow!("reading store {}: {e}", args.store.display()))?;
+    let socket = UdpSocket::bind(&args.listen).with_context(|| format!("binding {}", args.listen))?;
+    let mut server = Server::new(socket, runtime);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop)).context("installing signal handlers")?;
+    }
+
+    println!("listening on coap://{}", server.local_addr()?);
+    println!("store {}: {} app(s) loaded", args.store.display(), report.apps);
+    for (key, problem) in &report.problems {
+        println!("store: {key} not loaded: {problem}");
+    }
+    for key in &report.cleaned {
+        println!("store: {key} removed (finishing an interrupted deletion)");
+    }
+    if ids.is_empty() && !args.allow_unsigned {
+        println!("no --trusted-key: refusing every change (uploads, deletions, trigger changes); serving reads and runs");
+    } else if !ids.is_empty() {
+        println!("trusted key(s): {}", ids.join(", "));
+    }
+    if args.allow_unsigned {
+        for _ in 0..3 {
+            eprintln!("alkyl-node: WARNING: --allow-unsigned: ANYONE who can reach this port can install and run code");
+        }
+    }
+    server.run(&stop).context("serving")?;
+    let s = server.stats;
+    println!(
+        "stopped: {} requests ({} duplicates, {} malformed datagrams), {} notifications",
+        s.requests, s.duplicates, s.malformed, s.notifications
+    );
+    Ok(())
+}

@@ -1,0 +1,154 @@
+//! The host's [`Storage`]: one file per record in a directory, replaced
+//! crash-safely.
+//!
+//! `save` writes `.KEY.tmp`, fsyncs it, renames it over `KEY` (atomic on
+//! POSIX file systems) and fsyncs the directory, so that after a crash at
+//! any moment (kill -9, power loss) the record is the old or the new one,
+//! never a mix; `remove` unlinks and fsyncs the directory. Leftover
+//! temporary files of an interrupted save are removed at open.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use alkyl_runtime::{Storage, StorageError};
+
+/// Records as files in a directory.
+#[derive(Debug)]
+pub struct FileStorage {
+    dir: PathBuf,
+}
+
+/// A key is safe as a file name: `[a-z0-9._-]`, not starting with `.`.
+fn valid_key(key: &str) -> bool {
+    !key.is_empty()
+        && !key.starts_with('.')
+        && key.bytes().all(|b| matches!(b, b'a'..=b'z' | b'0'..=b'9' | b'.' | b'_' | b'-'))
+}
+
+fn io(what: &str, path: &Path, e: &std::io::Error) -> StorageError {
+    eprintln!("alkyl-node: storage: {what} {}: {e}", path.display());
+    if e.raw_os_error() == Some(28) {
+        StorageError::Full
+    } else {
+        StorageError::Io
+    }
+}
+
+impl FileStorage {
+    /// Opens (creating) the directory and removes leftover temporary files.
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn open(dir: &Path) -> std::io::Result<FileStorage> {
+        fs::create_dir_all(dir)?;
+        for entry in fs::read_dir(dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') && name.ends_with(".tmp") {
+                fs::remove_file(entry.path())?;
+            }
+        }
+        Ok(FileStorage { dir: dir.to_path_buf() })
+    }
+
+    fn sync_dir(&self) -> Result<(), StorageError> {
+        File::open(&self.dir).and_then(|d| d.sync_all()).map_err(|e| io("syncing", &self.dir, &e))
+    }
+
+    fn path(&self, key: &str) -> Result<PathBuf, StorageError> {
+        if !valid_key(key) {
+            eprintln!("alkyl-node: storage: refusing key {key:?}");
+            return Err(StorageError::Io);
+        }
+        Ok(self.dir.join(key))
+    }
+}
+
+impl Storage for FileStorage {
+    fn keys(&mut self) -> Result<Vec<String>, StorageError> {
+        let entries = fs::read_dir(&self.dir).map_err(|e| io("listing", &self.dir, &e))?;
+        let mut keys = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| io("listing", &self.dir, &e))?;
+            if let Some(name) = entry.file_name().to_str() {
+                if valid_key(name) {
+                    keys.push(name.to_owned());
+                }
+            }
+        }
+        Ok(keys)
+    }
+
+    fn load(&mut self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        let path = self.path(key)?;
+        match fs::read(&path) {
+            Ok(b) => Ok(Some(b)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io("reading", &path, &e)),
+        }
+    }
+
+    fn save(&mut self, key: &str, bytes: &[u8]) -> Result<(), StorageError> {
+        let path = self.path(key)?;
+        let tmp = self.dir.join(format!(".{key}.tmp"));
+        let write = || -> std::io::Result<()> {
+            let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
+            f.write_all(bytes)?;
+            f.sync_all()
+        };
+        if let Err(e) = write() {
+            let _ = fs::remove_file(&tmp);
+            return Err(io("writing", &tmp, &e));
+        }
+        fs::rename(&tmp, &path).map_err(|e| io("renaming", &path, &e))?;
+        self.sync_dir()
+    }
+
+    fn remove(&mut self, key: &str) -> Result<(), StorageError> {
+        let path = self.path(key)?;
+        match fs::remove_file(&path) {
+            Ok(()) => self.sync_dir(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(io("removing", &path, &e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_in_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = FileStorage::open(dir.path()).unwrap();
+        assert_eq!(s.load("app.a").unwrap(), None);
+        s.save("app.a", b"one").unwrap();
+        s.save("app.a", b"two").unwrap();
+        s.save("kv.global", b"").unwrap();
+        assert_eq!(s.load("app.a").unwrap().as_deref(), Some(&b"two"[..]));
+        let mut keys = s.keys().unwrap();
+        keys.sort();
+        assert_eq!(keys, ["app.a", "kv.global"]);
+        s.remove("app.a").unwrap();
+        s.remove("app.a").unwrap();
+        assert_eq!(s.keys().unwrap(), ["kv.global"]);
+        // Keys that are not plain file names are refused.
+        for bad in ["../x", "a/b", ".hidden", "", "A"] {
+            assert_eq!(s.save(bad, b"x"), Err(StorageError::Io), "{bad}");
+        }
+    }
+
+    #[test]
+    fn leftovers_of_interrupted_saves_are_ignored_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".app.a.tmp"), b"half").unwrap();
+        std::fs::write(dir.path().join("app.a"), b"old").unwrap();
+        let mut s = FileStorage::open(dir.path()).unwrap();
+        assert_eq!(s.keys().unwrap(), ["app.a"]);
+        assert_eq!(s.load("app.a").unwrap().as_deref(), Some(&b"old"[..]));
+        assert!(!dir.path().join(".app.a.tmp").exists());
+    }
+}
