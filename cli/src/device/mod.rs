@@ -120,12 +120,7 @@ pub fn keygen(out: &Path) -> Result<()> {
     }
     std::fs::write(&public_path, format!("{}\n", hex::encode(public)))
         .with_context(|| format!("writing {}", public_path.display()))?;
-    println!(
-        "wrote {} and {} (key id {})",
-        secret_path.display(),
-        public_path.display(),
-        KeyId::of(&public)
-    );
+    println!("wrote {} and {} (key id {})", secret_path.display(), public_path.display(), KeyId::of(&public));
     Ok(())
 }
 

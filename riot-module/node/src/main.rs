@@ -16,8 +16,8 @@ use std::sync::Arc;
 
 use alkyl_node::device::{HostDevice, Stdout};
 use alkyl_node::keys::read_key;
-use alkyl_node::server::Server;
 use alkyl_node::sensors;
+use alkyl_node::server::Server;
 use alkyl_node::store::FileStorage;
 use alkyl_runtime::{Authority, Config, KeyId, Runtime};
 use anyhow::{anyhow, Context, Result};
@@ -96,7 +96,9 @@ fn run(args: Args) -> Result<()> {
         println!("store: {key} removed (finishing an interrupted deletion)");
     }
     if ids.is_empty() && !args.allow_unsigned {
-        println!("no --trusted-key: refusing every change (uploads, deletions, trigger changes); serving reads and runs");
+        println!(
+            "no --trusted-key: refusing every change (uploads, deletions, trigger changes); serving reads and runs"
+        );
     } else if !ids.is_empty() {
         println!("trusted key(s): {}", ids.join(", "));
     }

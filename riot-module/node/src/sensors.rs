@@ -190,9 +190,16 @@ pub struct SimDevice {
 
 #[derive(Clone, Debug)]
 pub enum SimKind {
-    Sensor { source: Source, unit: i8, scale: i8 },
+    Sensor {
+        source: Source,
+        unit: i8,
+        scale: i8,
+    },
     /// The last value written and the dimensions used.
-    Actuator { state: Phydat, dims: u8 },
+    Actuator {
+        state: Phydat,
+        dims: u8,
+    },
 }
 
 fn parse_rows(text: &str, what: &str) -> Result<Vec<Vec<i16>>> {
@@ -237,7 +244,8 @@ pub fn build(file: SensorsFile, base: &Path) -> Result<Vec<SimDevice>> {
     for s in file.sensor {
         let class = class_of(&s.class).with_context(|| format!("sensor `{}`", s.name))?;
         let unit = unit_of(&s.unit).with_context(|| format!("sensor `{}`", s.name))?;
-        let positive = |p: u64| if p == 0 { Err(anyhow!("sensor `{}`: period_ms must be positive", s.name)) } else { Ok(p) };
+        let positive =
+            |p: u64| if p == 0 { Err(anyhow!("sensor `{}`: period_ms must be positive", s.name)) } else { Ok(p) };
         let source = match s.source {
             SourceSpec::Constant { value } => Source::Constant(value),
             SourceSpec::Sine { mean, amplitude, period_ms } => {

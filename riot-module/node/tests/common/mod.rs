@@ -1,0 +1,368 @@
+//! Shared by the integration tests: a real `alkyl-node` process on a free
+//! loopback port, the real clients (`coap-client-notls`, `alkyl`), signed
+//! envelopes, example apps compiled with clang, and a raw UDP client for
+//! what well-behaved clients never send.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use alkyl_runtime::envelope::{Envelope, EnvelopeRepr, Operation, PayloadKind, TriggerRepr, SIGNATURE_LEN};
+use alkyl_runtime::{AppName, KeyId};
+use alkyl_translator::container::{compress, ContainerRepr};
+use coap_lite::{CoapOption, MessageClass, MessageType, Packet, RequestType};
+use ed25519_dalek::{Signer, SigningKey};
+
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+pub fn node_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_alkyl-node"))
+}
+
+/// The `alkyl` binary of this build (built here if `cargo test` did not
+/// build it, e.g. `cargo test -p alkyl-node`).
+pub fn alkyl_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let dir = node_bin().parent().unwrap().to_path_buf();
+        let bin = dir.join("alkyl");
+        let release = dir.ends_with("release");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(repo()).args(["build", "--quiet", "-p", "alkyl-cli", "--bin", "alkyl"]);
+        if release {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("running cargo to build the alkyl binary");
+        assert!(status.success(), "building the alkyl binary failed");
+        assert!(bin.exists(), "{} missing after cargo build", bin.display());
+        bin
+    })
+    .clone()
+}
+
+/// libcoap's command-line client; `make test` installs it (libcoap3-bin).
+pub fn coap_client_bin() -> &'static str {
+    static FOUND: OnceLock<()> = OnceLock::new();
+    FOUND.get_or_init(|| {
+        let ok = Command::new("coap-client-notls").arg("-h").output().is_ok();
+        assert!(ok, "coap-client-notls not found: `apt install libcoap3-bin` (`make test` installs it)");
+    });
+    "coap-client-notls"
+}
+
+/// A running `alkyl-node`.
+pub struct Node {
+    child: Option<Child>,
+    pub addr: SocketAddr,
+    pub lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Node {
+    /// Starts a node on a free loopback port over `store`, with `args`.
+    pub fn start(store: &Path, args: &[&str]) -> Node {
+        let mut child = Command::new(node_bin())
+            .args(["--listen", "127.0.0.1:0", "--store"])
+            .arg(store)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting alkyl-node");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        let stdout = child.stdout.take().unwrap();
+        let sink = Arc::clone(&lines);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(a) = line.strip_prefix("listening on coap://") {
+                    let _ = tx.send(a.to_string());
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let stderr = child.stderr.take().unwrap();
+        let sink = Arc::clone(&lines);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(format!("stderr: {line}"));
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(a) => a.parse().unwrap(),
+            Err(_) => {
+                let _ = child.kill();
+                panic!("alkyl-node did not start: {:?}", lines.lock().unwrap());
+            }
+        };
+        Node { child: Some(child), addr, lines }
+    }
+
+    pub fn uri(&self) -> String {
+        format!("coap://{}", self.addr)
+    }
+
+    pub fn log(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+
+    /// Waits until a log line contains `text`.
+    pub fn wait_for_line(&self, text: &str, timeout: Duration) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < timeout {
+            if self.log().iter().any(|l| l.contains(text)) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// SIGKILL, no chance to clean up.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM and wait; returns the exit status's success.
+    pub fn stop(&mut self) -> bool {
+        let Some(mut c) = self.child.take() else { return false };
+        let _ = Command::new("kill").arg("-TERM").arg(c.id().to_string()).status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(Some(s)) = c.try_wait() {
+                return s.success();
+            }
+            if Instant::now() > deadline {
+                let _ = c.kill();
+                let _ = c.wait();
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&mut self) -> bool {
+        self.child.as_mut().is_some_and(|c| matches!(c.try_wait(), Ok(None)))
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+/// Output of a command as text (stdout + stderr) and its success.
+pub fn text(o: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+}
+
+/// Runs `coap-client-notls` with `args` (a timeout keeps a dead node from
+/// hanging the test).
+pub fn coap_client(args: &[&str]) -> Output {
+    Command::new(coap_client_bin()).args(["-B", "10"]).args(args).output().expect("running coap-client-notls")
+}
+
+/// Runs `alkyl` with `args`.
+pub fn alkyl(args: &[&str]) -> Output {
+    Command::new(alkyl_bin()).current_dir(repo()).args(args).output().expect("running alkyl")
+}
+
+/// Compiles apps/c/NAME.c into `dir`; returns the object path.
+pub fn compile_app(name: &str, dir: &Path) -> PathBuf {
+    let flags = std::fs::read_to_string(repo().join("apps/bpf.flags")).unwrap();
+    let out = dir.join(format!("{name}.o"));
+    let status = Command::new("clang")
+        .current_dir(repo())
+        .args(flags.split_whitespace())
+        .arg("-c")
+        .arg(format!("apps/c/{name}.c"))
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .expect("clang is needed to build the example apps (apt install clang; `make test` does)");
+    assert!(status.success(), "clang failed on apps/c/{name}.c");
+    out
+}
+
+/// A container from assembler text (instruction 0 is the entry).
+pub fn asm_container(asm: &str) -> Vec<u8> {
+    let text = alkyl_translator::ebpf::assemble(asm).unwrap();
+    ContainerRepr { text, ..ContainerRepr::default() }.emit().unwrap()
+}
+
+/// A signing key from a fixed seed, and its files in `dir` (KEY.key, KEY.pub).
+pub fn test_key(dir: &Path, seed: u8) -> (SigningKey, PathBuf, PathBuf) {
+    let key = SigningKey::from_bytes(&[seed; 32]);
+    let secret = dir.join(format!("key{seed}.key"));
+    let public = dir.join(format!("key{seed}.pub"));
+    std::fs::write(&secret, format!("{}\n", hex::encode([seed; 32]))).unwrap();
+    std::fs::write(&public, format!("{}\n", hex::encode(key.verifying_key().to_bytes()))).unwrap();
+    (key, secret, public)
+}
+
+/// An install envelope of `container`, compressed, signed by `key` (or
+/// unsigned).
+pub fn install(name: &str, version: u32, container: &[u8], key: Option<&SigningKey>) -> Vec<u8> {
+    install_with(name, version, container, Vec::new(), key)
+}
+
+pub fn install_with(
+    name: &str,
+    version: u32,
+    container: &[u8],
+    triggers: Vec<TriggerRepr>,
+    key: Option<&SigningKey>,
+) -> Vec<u8> {
+    let repr = EnvelopeRepr {
+        operation: Operation::Install,
+        kind: PayloadKind::Container,
+        compressed: true,
+        version,
+        raw_len: container.len() as u32,
+        name: AppName::new(name.as_bytes()).unwrap(),
+        key_id: KeyId::UNSIGNED,
+        triggers,
+        payload: compress(container).unwrap(),
+        signature: [0; SIGNATURE_LEN],
+    };
+    seal(repr, key)
+}
+
+/// A delete command.
+pub fn delete(name: &str, version: u32, key: Option<&SigningKey>) -> Vec<u8> {
+    let repr = EnvelopeRepr {
+        operation: Operation::Delete,
+        kind: PayloadKind::None,
+        compressed: false,
+        version,
+        raw_len: 0,
+        name: AppName::new(name.as_bytes()).unwrap(),
+        key_id: KeyId::UNSIGNED,
+        triggers: Vec::new(),
+        payload: Vec::new(),
+        signature: [0; SIGNATURE_LEN],
+    };
+    seal(repr, key)
+}
+
+fn seal(mut repr: EnvelopeRepr, key: Option<&SigningKey>) -> Vec<u8> {
+    if let Some(k) = key {
+        repr.key_id = KeyId::of(&k.verifying_key().to_bytes());
+    }
+    let mut e = Envelope::new_unchecked(repr.to_bytes().unwrap());
+    if let Some(k) = key {
+        let sig = k.sign(e.signed_bytes()).to_bytes();
+        e.set_signature(&sig);
+    }
+    e.into_inner()
+}
+
+/// The store directory's files and contents.
+pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap()))
+        .collect()
+}
+
+/// A raw UDP client for hand-made requests.
+pub struct Raw {
+    pub socket: UdpSocket,
+    pub node: SocketAddr,
+    mid: u16,
+}
+
+impl Raw {
+    pub fn new(node: SocketAddr) -> Raw {
+        let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        socket.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        Raw { socket, node, mid: 0x100 }
+    }
+
+    /// Sends bytes; returns the reply, if one comes within `wait`.
+    pub fn send_bytes(&self, bytes: &[u8], wait: Duration) -> Option<Vec<u8>> {
+        self.socket.set_read_timeout(Some(wait)).unwrap();
+        self.socket.send_to(bytes, self.node).unwrap();
+        let mut buf = [0u8; 2048];
+        match self.socket.recv_from(&mut buf) {
+            Ok((n, _)) => Some(buf[..n].to_vec()),
+            Err(_) => None,
+        }
+    }
+
+    /// Reads and drops whatever is queued on the socket.
+    pub fn drain(&self) {
+        std::thread::sleep(Duration::from_millis(200));
+        self.socket.set_nonblocking(true).unwrap();
+        let mut buf = [0u8; 2048];
+        while self.socket.recv_from(&mut buf).is_ok() {}
+        self.socket.set_nonblocking(false).unwrap();
+    }
+
+    /// A CON request; returns the response packet.
+    pub fn request(
+        &mut self,
+        method: RequestType,
+        path: &str,
+        options: &[(CoapOption, Vec<u8>)],
+        payload: &[u8],
+    ) -> Packet {
+        self.mid = self.mid.wrapping_add(1);
+        let p = request_packet(self.mid, method, path, options, payload);
+        let reply = self.send_bytes(&p.to_bytes().unwrap(), Duration::from_secs(5)).expect("no response");
+        let r = Packet::from_bytes(&reply).unwrap();
+        assert_eq!(r.header.message_id, self.mid);
+        r
+    }
+
+    /// Whether the node answers a GET /apps with 2.05.
+    pub fn alive(&mut self) -> bool {
+        let r = self.request(RequestType::Get, "apps", &[], b"");
+        u8::from(r.header.code) == 0x45
+    }
+}
+
+pub fn request_packet(
+    mid: u16,
+    method: RequestType,
+    path: &str,
+    options: &[(CoapOption, Vec<u8>)],
+    payload: &[u8],
+) -> Packet {
+    let mut p = Packet::new();
+    p.header.set_version(1);
+    p.header.set_type(MessageType::Confirmable);
+    p.header.code = MessageClass::Request(method);
+    p.header.message_id = mid;
+    p.set_token(vec![0xa1, mid as u8]);
+    for seg in path.split('/').filter(|s| !s.is_empty()) {
+        p.add_option(CoapOption::UriPath, seg.as_bytes().to_vec());
+    }
+    for (o, v) in options {
+        p.add_option(*o, v.clone());
+    }
+    p.payload = payload.to_vec();
+    p
+}
+
+pub fn code(p: &Packet) -> String {
+    let c = u8::from(p.header.code);
+    format!("{}.{:02}", c >> 5, c & 0x1f)
+}
+
+pub fn payload_text(p: &Packet) -> String {
+    String::from_utf8_lossy(&p.payload).into_owned()
+}
