@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # Debian packages the build, the example apps and the integration tests use.
 APT_PACKAGES := clang llvm libclang-dev libcoap3-bin
 
-.PHONY: all deps build run test conformance thumb fuzz clean apps sizes
+.PHONY: all deps build run test conformance thumb fuzz clean apps sizes bench-coap
 
 all: build
 
@@ -27,11 +27,14 @@ deps:
 	@rustup target list --installed 2>/dev/null | grep -qx $(THUMB_TARGET) || rustup target add $(THUMB_TARGET)
 
 build: deps
-	$(CARGO) build --release --bin alkyl
+	$(CARGO) build --release --bin alkyl --bin alkyl-node
 
 # The main job, end to end: assemble Fletcher32 and run it on the VM over the
-# project's own input and, when present, the rBPF paper's input.
-run: build
+# project's own input and, when present, the rBPF paper's input; then the
+# device demo (scripts/demo.sh): alkyl-node on loopback with simulated
+# sensors and a fresh key, the example apps uploaded signed and compressed,
+# run over CoAP, a sensor-triggered run, a clean shutdown.
+run: build apps
 	@echo "== alkyl: Fletcher32 (apps/asm/fletcher32.s) on the verified VM"
 	$(ALKYL) verify apps/asm/fletcher32.s
 	$(ALKYL) run apps/asm/fletcher32.s --mem-file apps/data/sample-361.bin --stats
@@ -39,10 +42,11 @@ run: build
 	  echo "== the paper's input (expected 0x5bac8c3d)"; \
 	  $(ALKYL) run apps/asm/fletcher32.s --mem-file $(PAPER_INPUT) --stats; \
 	fi
+	@scripts/demo.sh
 
 test: deps
 	$(CARGO) test --workspace
-	$(CARGO) build --release -p alkyl-vm -p alkyl-bindings --target $(THUMB_TARGET)
+	$(CARGO) build --release -p alkyl-vm -p alkyl-bindings -p alkyl-runtime --target $(THUMB_TARGET)
 
 # Example apps (apps/c/*.c) with clang's BPF backend; flags in apps/bpf.flags
 # (-target bpf -mcpu=v3 -O2 -ffreestanding -I bindings/include), objects in
@@ -68,15 +72,25 @@ sizes: apps build
 conformance: build
 	$(ALKYL) conformance $(BPF_CONFORMANCE_DIR)
 
-# alkyl-vm and alkyl-bindings must build for the nRF52840 (Cortex-M4F).
+# alkyl-vm, alkyl-bindings and alkyl-runtime must build for the nRF52840 (Cortex-M4F).
 thumb: deps
-	$(CARGO) build --release -p alkyl-vm -p alkyl-bindings --target $(THUMB_TARGET)
+	$(CARGO) build --release -p alkyl-vm -p alkyl-bindings -p alkyl-runtime --target $(THUMB_TARGET)
 
 FUZZ_SECONDS ?= 60
 FUZZ_TARGET  ?= verify_run
 fuzz:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
-	cd fuzz && $(CARGO) +nightly fuzz run $(FUZZ_TARGET) -- -max_total_time=$(FUZZ_SECONDS)
+	@mkdir -p fuzz/corpus/$(FUZZ_TARGET)
+	cd fuzz && $(CARGO) +nightly fuzz run $(FUZZ_TARGET) corpus/$(FUZZ_TARGET) \
+	  $(patsubst fuzz/%,%,$(wildcard fuzz/seeds/$(FUZZ_TARGET))) -- -max_total_time=$(FUZZ_SECONDS)
+
+# CoAP throughput and latency: POST /apps/NAME/run on alkyl-node next to
+# libcoap's coap-server-notls, same load generator (docs/benchmarks.md, CoAP).
+BENCH_CLIENTS ?= 4
+BENCH_SECONDS ?= 5
+bench-coap: build
+	$(CARGO) build --release --bin alkyl-coap-load
+	BENCH_CLIENTS=$(BENCH_CLIENTS) BENCH_SECONDS=$(BENCH_SECONDS) scripts/bench-coap.sh
 
 clean:
 	$(CARGO) clean

@@ -71,6 +71,11 @@ pub struct UploadArgs {
     /// Block1 block size in bytes (16..1024, a power of two).
     #[arg(long, default_value_t = 256)]
     pub block_size: usize,
+    /// Write the signed envelope to this file instead of uploading it (for
+    /// any CoAP client: `coap-client-notls -m put -f FILE coap://.../apps/NAME`);
+    /// needs --version.
+    #[arg(long, requires = "version")]
+    pub out: Option<PathBuf>,
     #[command(flatten)]
     pub device: DeviceArgs,
 }
@@ -163,7 +168,7 @@ fn send_envelope(client: &mut Client, method: RequestType, path: &str, envelope:
         indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    bar.set_message(format!("{path}"));
+    bar.set_message(path.to_string());
     let reply = client.send_blockwise(method, path, envelope, szx, |done| bar.set_position(done as u64));
     bar.finish_and_clear();
     reply
@@ -174,10 +179,12 @@ pub fn upload(args: &UploadArgs) -> Result<()> {
     let name = AppName::new(args.name.as_bytes()).map_err(|e| anyhow!("app {e}"))?;
     let szx = szx_of(args.block_size)?;
     let container = container_of(&args.file)?;
-    let mut client = args.device.client()?;
     let version = match args.version {
         Some(v) => v,
-        None => current_sequence(&mut client, name.as_str())?.checked_add(1).context("sequence exhausted")?,
+        None => {
+            let mut client = args.device.client()?;
+            current_sequence(&mut client, name.as_str())?.checked_add(1).context("sequence exhausted")?
+        }
     };
     let raw_len = u32::try_from(container.len()).context("container too large")?;
     let compressed = if args.no_compress { None } else { Some(compress(&container).map_err(|e| anyhow!("{e:?}"))?) };
@@ -198,6 +205,12 @@ pub fn upload(args: &UploadArgs) -> Result<()> {
         signature: [0; SIGNATURE_LEN],
     };
     let envelope = seal(repr, &args.sign)?;
+    if let Some(out) = &args.out {
+        std::fs::write(out, &envelope).with_context(|| format!("writing {}", out.display()))?;
+        println!("wrote {} ({} bytes: {name} version {version})", out.display(), envelope.len());
+        return Ok(());
+    }
+    let mut client = args.device.client()?;
     let reply = send_envelope(&mut client, RequestType::Put, &format!("apps/{name}"), &envelope, szx)?.success()?;
     println!(
         "{} {} ({} bytes sent for a {}-byte container{})",

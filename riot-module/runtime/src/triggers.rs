@@ -26,6 +26,13 @@ use crate::name::AppName;
 /// Bytes of the event a triggered run receives.
 pub const EVENT_LEN: usize = 28;
 
+// The event and the kinds are the ones `alkyl.h` promises scripts.
+const _: () = assert!(core::mem::size_of::<alkyl_bindings::generated::alkyl_trigger_event_t>() == EVENT_LEN);
+const _: () = assert!(TriggerKind::Timer as u32 == alkyl_bindings::generated::ALKYL_TRIGGER_TIMER);
+const _: () = assert!(TriggerKind::Rising as u32 == alkyl_bindings::generated::ALKYL_TRIGGER_RISING);
+const _: () = assert!(TriggerKind::Falling as u32 == alkyl_bindings::generated::ALKYL_TRIGGER_FALLING);
+const _: () = assert!(TriggerKind::Delta as u32 == alkyl_bindings::generated::ALKYL_TRIGGER_DELTA);
+
 /// The state of one trigger.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct State {
@@ -85,8 +92,8 @@ impl Schedule {
         self.states.retain(|(a, _), _| a != app);
     }
 
-    /// The earliest due time (`Some(0)`-like "now" for unstarted triggers is
-    /// reported as `None` start: the caller polls at once after changes).
+    /// The earliest due time of the started triggers (unstarted ones are
+    /// reported by [`Schedule::has_unstarted`]: poll at once).
     pub fn next_due(&self) -> Option<u64> {
         self.states.values().filter_map(|s| s.next_ms).min()
     }
