@@ -730,3 +730,20 @@ fn coap_runs_report_traps() {
     let r = send(&mut rt, &req(RequestType::Get, "/apps/loop/result", b""));
     assert_eq!(text(&r), "error: trap at instruction 2: instruction budget exhausted");
 }
+
+#[test]
+fn shared_handler_behind_a_lock() {
+    use crate::coap::Shared;
+    use coap_handler::Reporting as _;
+    let mut rt = runtime();
+    install(&mut rt, "simple", 1, simple_container()).unwrap();
+    let cell = core::cell::RefCell::new(rt);
+    let mut handler = Shared(&cell);
+    let data = handler.extract_request_data(&req(RequestType::Post, "/apps/simple/run/answer", b"abc")).unwrap();
+    // The lock is free again while the response is written, and for poll().
+    cell.borrow_mut().poll(0);
+    let mut out = Packet::new();
+    handler.build_response(&mut out, data).unwrap();
+    assert_eq!(text(&out), "0x3");
+    assert_eq!(handler.report().count(), 5);
+}

@@ -109,3 +109,67 @@ impl<S: Storage, D: Device> Reporting for Runtime<S, D> {
         links.into_iter()
     }
 }
+
+/// Exclusive access to a runtime that the CoAP server and the device's main
+/// loop (which calls [`Runtime::poll`]) share. On RIOT, implement it for a
+/// `&riot_wrappers::mutex::Mutex<Runtime<..>>` (`self.lock()`); single-threaded
+/// hosts and tests can use a `&RefCell`.
+pub trait Lock {
+    type Storage: Storage;
+    type Device: Device;
+
+    /// Runs `f` with the runtime locked.
+    fn with<R>(&self, f: impl FnOnce(&mut Runtime<Self::Storage, Self::Device>) -> R) -> R;
+}
+
+impl<S: Storage, D: Device> Lock for &core::cell::RefCell<Runtime<S, D>> {
+    type Storage = S;
+    type Device = D;
+
+    fn with<R>(&self, f: impl FnOnce(&mut Runtime<S, D>) -> R) -> R {
+        f(&mut self.borrow_mut())
+    }
+}
+
+/// The CoAP handler of a runtime behind a [`Lock`]: the lock is held while
+/// the request is processed (`extract_request_data`), not while the owned
+/// response is written.
+#[derive(Debug)]
+pub struct Shared<L>(pub L);
+
+impl<L: Lock> Handler for Shared<L> {
+    type RequestData = Response;
+    type ExtractRequestError = Infallible;
+    type BuildResponseError<M: MinimalWritableMessage> = M::UnionError;
+
+    fn extract_request_data<M: ReadableMessage>(&mut self, request: &M) -> Result<Response, Infallible> {
+        Ok(self.0.with(|rt| rt.handle(request)))
+    }
+
+    fn estimate_length(&mut self, response: &Response) -> usize {
+        response.payload.len() + OVERHEAD
+    }
+
+    fn build_response<M: MutableWritableMessage>(
+        &mut self,
+        message: &mut M,
+        response: Response,
+    ) -> Result<(), M::UnionError> {
+        response.write(message)
+    }
+}
+
+impl<L: Lock> Reporting for Shared<L> {
+    type Record<'res>
+        = Link
+    where
+        Self: 'res;
+    type Reporter<'res>
+        = vec::IntoIter<Link>
+    where
+        Self: 'res;
+
+    fn report(&self) -> Self::Reporter<'_> {
+        self.0.with(|rt| rt.report().collect::<Vec<_>>()).into_iter()
+    }
+}

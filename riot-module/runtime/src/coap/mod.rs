@@ -23,5 +23,5 @@ mod message;
 mod routes;
 
 pub use block::Block;
-pub use handler::Link;
+pub use handler::{Link, Lock, Shared};
 pub use message::{format, uint, Request, Response, MAX_PATH_SEGMENTS, MAX_SEGMENT_LEN};
