@@ -110,14 +110,18 @@ const UNITS: &[(&str, u32)] = &[
     ("lux", g::ALKYL_UNIT_LUX),
 ];
 
+fn lookup(table: &[(&str, u32)], what: &str, name: &str) -> Result<u32> {
+    table
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| anyhow!("unknown {what} `{name}` (known: {})", names(table)))
+}
+
 fn class_of(c: &ClassSpec) -> Result<u8> {
     match c {
         ClassSpec::Number(n) => Ok(*n),
-        ClassSpec::Name(s) => CLASSES
-            .iter()
-            .find(|(n, _)| n == s)
-            .map(|(_, v)| *v as u8)
-            .ok_or_else(|| anyhow!("unknown class `{s}` (known: {})", names(CLASSES))),
+        ClassSpec::Name(s) => Ok(lookup(CLASSES, "class", s)? as u8),
     }
 }
 
@@ -125,11 +129,7 @@ fn unit_of(u: &Option<UnitSpec>) -> Result<i8> {
     match u {
         None => Ok(g::ALKYL_UNIT_UNDEF as i8),
         Some(UnitSpec::Number(n)) => Ok(*n),
-        Some(UnitSpec::Name(s)) => UNITS
-            .iter()
-            .find(|(n, _)| n == s)
-            .map(|(_, v)| *v as i8)
-            .ok_or_else(|| anyhow!("unknown unit `{s}` (known: {})", names(UNITS))),
+        Some(UnitSpec::Name(s)) => Ok(lookup(UNITS, "unit", s)? as i8),
     }
 }
 

@@ -8,22 +8,6 @@ use std::time::Duration;
 
 use common::*;
 
-const COUNTER_ASM: &str = "
-    stw [%r10-8], 0
-    mov %r1, 1
-    mov %r2, %r10
-    sub %r2, 8
-    call 0x12
-    ldxw %r0, [%r10-8]
-    add %r0, 1
-    stxw [%r10-8], %r0
-    mov %r1, 1
-    mov %r2, %r0
-    call 0x10
-    ldxw %r0, [%r10-8]
-    exit
-";
-
 #[test]
 fn libcoap_client() {
     let tmp = tempfile::tempdir().unwrap();

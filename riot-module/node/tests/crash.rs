@@ -21,22 +21,6 @@ fn variant(which: u32) -> Vec<u8> {
     asm_container(&format!("{filler}mov %r0, {which}\nexit"))
 }
 
-const COUNTER_ASM: &str = "
-    stw [%r10-8], 0
-    mov %r1, 1
-    mov %r2, %r10
-    sub %r2, 8
-    call 0x12
-    ldxw %r0, [%r10-8]
-    add %r0, 1
-    stxw [%r10-8], %r0
-    mov %r1, 1
-    mov %r2, %r0
-    call 0x10
-    ldxw %r0, [%r10-8]
-    exit
-";
-
 #[test]
 fn kill9_during_uploads() {
     let tmp = tempfile::tempdir().unwrap();

@@ -13,22 +13,6 @@ use alkyl_runtime::coap::Block;
 use coap_lite::{CoapOption, MessageType, Packet, RequestType};
 use common::*;
 
-const COUNTER_ASM: &str = "
-    stw [%r10-8], 0
-    mov %r1, 1
-    mov %r2, %r10
-    sub %r2, 8
-    call 0x12
-    ldxw %r0, [%r10-8]
-    add %r0, 1
-    stxw [%r10-8], %r0
-    mov %r1, 1
-    mov %r2, %r0
-    call 0x10
-    ldxw %r0, [%r10-8]
-    exit
-";
-
 fn block1(num: u32, more: bool, szx: u8) -> (CoapOption, Vec<u8>) {
     let (v, n) = Block { num, more, szx }.encode();
     (CoapOption::Block1, v[..n].to_vec())

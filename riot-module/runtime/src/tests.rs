@@ -18,25 +18,8 @@ use crate::storage::{RamStorage, Storage, StorageError};
 use crate::testkit::*;
 use crate::*;
 
-const COUNTER_ASM: &str = "
-    stw [%r10-8], 0
-    mov %r1, 1
-    mov %r2, %r10
-    sub %r2, 8
-    call 0x12
-    ldxw %r0, [%r10-8]
-    add %r0, 1
-    stxw [%r10-8], %r0
-    mov %r1, 1
-    mov %r2, %r0
-    call 0x10
-    jne %r0, 0, fail
-    ldxw %r0, [%r10-8]
-    exit
-fail:
-    mov %r0, 0xdead
-    exit
-";
+/// The counter of `apps/asm/counter.s`: returns 1, 2, 3... (key 1 of its namespace).
+const COUNTER_ASM: &str = include_str!("../../../apps/asm/counter.s");
 
 const FILL_ASM: &str = "
     mov %r6, 0

@@ -18,6 +18,9 @@ use alkyl_translator::container::{compress, ContainerRepr};
 use coap_lite::{CoapOption, MessageClass, MessageType, Packet, RequestType};
 use ed25519_dalek::{Signer, SigningKey};
 
+/// The counter of `apps/asm/counter.s`: returns 1, 2, 3... (key 1 of its namespace).
+pub const COUNTER_ASM: &str = include_str!("../../../../apps/asm/counter.s");
+
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
 }
