@@ -5,7 +5,9 @@
 use alkyl_vm::{Exit, DEFAULT_BUDGET};
 use coap_handler::{Attribute, Handler, Reporting};
 use coap_handler_implementations::{new_dispatcher, HandlerBuilder, ReportingHandlerBuilder};
-use coap_message::{Code as _, MessageOption, OptionNumber as _, MinimalWritableMessage, MutableWritableMessage, ReadableMessage};
+use coap_message::{
+    Code as _, MessageOption, MinimalWritableMessage, MutableWritableMessage, OptionNumber as _, ReadableMessage,
+};
 use coap_message_utils::{Error, OptionsExt};
 use coap_numbers::{code, option};
 
@@ -60,11 +62,7 @@ impl Handler for RunResource {
         }
         // Uri-Host and Uri-Port say how the client reached us, nothing about
         // the request (libcoap sends Uri-Port on non-default ports).
-        request
-            .options()
-            .ignore_uri_host()
-            .filter(|o| o.number() != option::URI_PORT)
-            .ignore_elective_others()?;
+        request.options().ignore_uri_host().filter(|o| o.number() != option::URI_PORT).ignore_elective_others()?;
         Ok(match self.program {
             Program::Builtin(code) => execute(code, request.payload(), DEFAULT_BUDGET),
             Program::Posted => execute(request.payload(), &[], DEFAULT_BUDGET),
@@ -89,11 +87,12 @@ impl Handler for RunResource {
             Err(e @ RunError::Trap(_)) => (code::UNPROCESSABLE_ENTITY, TextBuf::format(format_args!("{e}"))),
         };
         response.set_code(M::Code::new(status).map_err(M::convert_code_error)?);
-        response.add_option_uint(
-            M::OptionNumber::new(option::CONTENT_FORMAT).map_err(M::convert_option_number_error)?,
-            0u8, // text/plain; charset=utf-8
-        )
-        .map_err(M::convert_add_option_error)?;
+        response
+            .add_option_uint(
+                M::OptionNumber::new(option::CONTENT_FORMAT).map_err(M::convert_option_number_error)?,
+                0u8, // text/plain; charset=utf-8
+            )
+            .map_err(M::convert_add_option_error)?;
         response.set_payload(text.as_bytes()).map_err(M::convert_set_payload_error)?;
         Ok(())
     }
