@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # Debian packages the build, the example apps and the integration tests use.
 APT_PACKAGES := clang llvm libclang-dev libcoap3-bin
 
-.PHONY: all deps build run test conformance thumb fuzz clean apps sizes
+.PHONY: all deps build run test conformance thumb fuzz riot clean apps sizes
 
 all: build
 
@@ -71,6 +71,16 @@ conformance: build
 # alkyl-vm and alkyl-bindings must build for the nRF52840 (Cortex-M4F).
 thumb: deps
 	$(CARGO) build --release -p alkyl-vm -p alkyl-bindings --target $(THUMB_TARGET)
+
+# RIOT firmware (riot-module/riot): needs a RIOT checkout, c2rust and the
+# board's toolchain (see riot-module/riot/README.md); not part of test or CI.
+#   make riot RIOTBASE=/path/to/RIOT [BOARD=nrf52840dk|native64]
+BOARD ?= nrf52840dk
+riot:
+	@if [ -z "$(RIOTBASE)" ]; then \
+	  echo "make riot: RIOTBASE is not set. Pass RIOTBASE=/path/to/RIOT (a RIOT checkout);" \
+	       "see riot-module/riot/README.md." >&2; exit 1; fi
+	$(MAKE) -C riot-module/riot BOARD=$(BOARD) RIOTBASE=$(abspath $(RIOTBASE))
 
 FUZZ_SECONDS ?= 60
 FUZZ_TARGET  ?= verify_run
