@@ -33,3 +33,6 @@ pub use opcode::Op;
 pub use trap::IrTrap;
 pub use validate::{validate, Body, Step, ValidateError, ValidateErrorKind, Validated};
 pub use width::Width;
+pub mod translate;
+
+pub use translate::{translate, EntryPoint, TranslateError, TranslateErrorKind, TranslatedModule};
