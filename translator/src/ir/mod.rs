@@ -36,3 +36,7 @@ pub use width::Width;
 pub mod translate;
 
 pub use translate::{translate, EntryPoint, TranslateError, TranslateErrorKind, TranslatedModule};
+pub mod exec;
+pub mod sim;
+#[cfg(feature = "std")]
+pub mod testkit;

@@ -22,15 +22,16 @@ impl Lower<'_> {
     /// access always traps (an unconditional jump to the stub was emitted).
     fn check_memory(&mut self, addr: &Operand, n: u64) -> R<bool> {
         let size = self.memory_size();
-        let trap = self.trap(IrTrap::MemoryOutOfBounds);
         match addr.val {
             Val::Imm(a) => {
                 if a.checked_add(n).is_none_or(|end| end > size) {
+                    let trap = self.trap(IrTrap::MemoryOutOfBounds);
                     self.e.ja(trap);
                     return Ok(false);
                 }
             }
             _ => {
+                let trap = self.trap(IrTrap::MemoryOutOfBounds);
                 if size < n {
                     self.e.ja(trap);
                     return Ok(false);
@@ -110,12 +111,12 @@ impl Lower<'_> {
         let addr = self.s.pop()?;
         self.s.pin(&addr);
         let n = w.bytes();
-        let trap = self.trap(IrTrap::InputOutOfBounds);
         let pref = Some(super::frame::home(self.s.height()));
         let result = match addr.val {
             // Offsets below 2^32 stay inside the input segment, where the
             // VM's own region check decides; larger ones trap here.
             Val::Imm(a) if a > u32::MAX as u64 => {
+                let trap = self.trap(IrTrap::InputOutOfBounds);
                 self.e.ja(trap);
                 Val::Imm(0)
             }
@@ -128,6 +129,7 @@ impl Lower<'_> {
             _ => {
                 let r = self.s.to_reg(self.e, &addr)?;
                 if addr.width == Width::W64 {
+                    let trap = self.trap(IrTrap::InputOutOfBounds);
                     self.e.alu(Class::B64, alu::MOV, SCRATCH, r);
                     self.e.alu_imm(Class::B64, alu::RSH, SCRATCH, 32);
                     self.e.jcc_imm(Class::B64, cond::JNE, SCRATCH, 0, trap);
@@ -285,15 +287,26 @@ impl Lower<'_> {
                 },
                 ArgKind::MemPtr { len } => {
                     let size = self.memory_size();
-                    let trap = self.trap(IrTrap::MemoryOutOfBounds);
+                    let trap = match a.val {
+                        Val::Imm(x) if x + len as u64 <= size => None,
+                        _ => Some(self.trap(IrTrap::MemoryOutOfBounds)),
+                    };
+                    let trap = match trap {
+                        Some(t) => t,
+                        None => {
+                            if let Val::Imm(x) = a.val {
+                                self.e.lddw(op::LDDW_DATA, reg, x);
+                            }
+                            continue;
+                        }
+                    };
                     match a.val {
                         Val::Imm(x) if x + len as u64 > size => {
                             self.e.ja(trap);
                             reachable = false;
                         }
-                        Val::Imm(x) => self.e.lddw(op::LDDW_DATA, reg, x),
-                        Val::At(l) if size < len as u64 => {
-                            let _ = l;
+                        Val::Imm(_) => {}
+                        Val::At(_) if size < len as u64 => {
                             self.e.ja(trap);
                             reachable = false;
                         }
