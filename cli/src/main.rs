@@ -3,6 +3,7 @@
 mod conformance;
 mod exec;
 mod hex;
+mod ir;
 mod program;
 
 use std::io::{Read, Write};
@@ -55,6 +56,9 @@ enum Command {
         #[arg(long)]
         program: Option<String>,
     },
+    /// Alkyl IR: assemble, disassemble, validate, translate to eBPF, run.
+    #[command(subcommand)]
+    Ir(ir::IrCommand),
     /// Run every test of a bpf_conformance checkout (developer tool).
     Conformance {
         /// Directory holding the suite's .data files.
@@ -114,6 +118,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             }
         }
         Command::Run(args) => return run(args),
+        Command::Ir(command) => return ir::dispatch(command),
         Command::BpfConformancePlugin { memory, options: _, program } => {
             let program = match program {
                 Some(p) => p,

@@ -55,3 +55,12 @@ loop:
     assert_eq!(o, Ok(105));
     assert_eq!(v, Ended::Returned(105));
 }
+
+#[test]
+fn show_fletcher() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../apps/ir/fletcher32.air")).unwrap();
+    let bytes = text::assemble(&text).unwrap();
+    let v = ir::validate(Module::parse(&bytes).unwrap()).unwrap();
+    let t = ir::translate(&v).unwrap();
+    println!("{}", alkyl_translator::ebpf::disassemble(&t.text).unwrap());
+}

@@ -282,8 +282,12 @@ impl ValueStack {
                 None => {
                     // Only cycles remain: park one source in a temporary.
                     let s = pending[0].1;
-                    let involved: Vec<Loc> = pending.iter().flat_map(|&(d, s)| [d, s]).collect();
-                    let t = match self.free_reg_avoiding(&involved) {
+                    // Not a source still needed, and not a destination: one
+                    // already written holds its new value (its use count
+                    // still describes the state before the move).
+                    let mut avoid: Vec<Loc> = pending.iter().flat_map(|&(d, s)| [d, s]).collect();
+                    avoid.extend_from_slice(&dests);
+                    let t = match self.free_reg_avoiding(&avoid) {
                         Some(r) => Loc::Reg(r),
                         None => Loc::Slot(CYCLE_SLOT),
                     };
