@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # Debian packages the build, the example apps and the integration tests use.
 APT_PACKAGES := clang llvm libclang-dev libcoap3-bin
 
-.PHONY: all deps build run test conformance thumb fuzz clean
+.PHONY: all deps build run test conformance thumb fuzz clean diff-ir fuzz-ir bench-ir
 
 all: build
 
@@ -43,6 +43,7 @@ run: build
 test: deps
 	$(CARGO) test --workspace
 	$(CARGO) build --release -p alkyl-vm --target $(THUMB_TARGET)
+	$(CARGO) build -p alkyl-translator --no-default-features --target $(THUMB_TARGET)
 
 conformance: build
 	$(ALKYL) conformance $(BPF_CONFORMANCE_DIR)
@@ -55,6 +56,20 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	cd fuzz && $(CARGO) +nightly fuzz run verify_run -- -max_total_time=$(FUZZ_SECONDS)
+
+# Alkyl IR: the differential sweep at scale (interpreter vs translation on
+# the VM; `make test` runs 400 programs), its fuzzers, and its numbers.
+DIFF_CASES ?= 100000
+diff-ir:
+	ALKYL_DIFF_CASES=$(DIFF_CASES) $(CARGO) test --release -p alkyl-translator --test ir_differential -- --nocapture
+
+fuzz-ir:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && $(CARGO) +nightly fuzz run ir_diff -- -max_total_time=$(FUZZ_SECONDS)
+	cd fuzz && $(CARGO) +nightly fuzz run ir_parse -- -max_total_time=$(FUZZ_SECONDS)
+
+bench-ir: deps
+	$(CARGO) run --release -p alkyl-benches --bin ir_numbers
 
 clean:
 	$(CARGO) clean
