@@ -77,7 +77,8 @@ fn load(path: &Path) -> Result<Vec<u8>> {
     if bytes.starts_with(&MAGIC) {
         return Ok(bytes);
     }
-    let source = String::from_utf8(bytes).with_context(|| format!("{} is neither a module nor text", path.display()))?;
+    let source =
+        String::from_utf8(bytes).with_context(|| format!("{} is neither a module nor text", path.display()))?;
     text::assemble(&source).map_err(|e| anyhow!("{}: {e}", path.display()))
 }
 

@@ -145,3 +145,15 @@ fn a_length_past_the_input_traps() {
     let mut f = Pair::new(&bytes, SimDevice::new()).unwrap();
     assert_eq!(f.call("fletcher32", &[10], &[1, 2, 3, 4]).unwrap(), Err(IrTrap::InputOutOfBounds));
 }
+
+#[test]
+fn compile_is_the_upload_path() {
+    use alkyl_translator::ir::{compile, CompileError};
+    let bytes = app("smartlock.air");
+    let t = compile(&bytes).unwrap();
+    assert_eq!(t.functions.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["SetPin", "KeyPressed"]);
+    alkyl_vm::verify(&t.text, t.helpers.as_slice()).unwrap();
+    assert!(matches!(compile(&bytes[..10]), Err(CompileError::Parse(_))));
+    let invalid = assemble(".public f\n ADD\n STOP\n").unwrap();
+    assert!(matches!(compile(&invalid), Err(CompileError::Validate(_))));
+}

@@ -15,8 +15,8 @@ fn round_trip(bytes: &[u8]) {
 
 #[test]
 fn fixture_assembles_to_known_bytes() {
-    let bytes = assemble(".memory 2\n.global n w8 7\n.public f w16\n  BITS8\n  GLOAD n\n  PUSH -1\n  ADD\n  RETURN\n")
-        .unwrap();
+    let bytes =
+        assemble(".memory 2\n.global n w8 7\n.public f w16\n  BITS8\n  GLOAD n\n  PUSH -1\n  ADD\n  RETURN\n").unwrap();
     #[rustfmt::skip]
     let expected = [
         b'A', b'K', b'I', b'R', 1,

@@ -22,8 +22,14 @@ fn every_rule_has_a_position_and_a_reason() {
     use Width::*;
     assert_eq!(reject(".public f\n  .byte 0x0c\n  STOP\n"), (0, K::UnknownOpcode(0x0c)));
     assert_eq!(reject(".public f\n  STOP\n  .byte 0x60\n"), (1, K::TruncatedImmediate));
-    assert_eq!(reject(".public f\n  .byte 0x60\n  .byte 0x16\n  .byte 0x00\n  RETURN\n"), (0, K::NonCanonicalImmediate));
-    assert_eq!(reject(".public f\n  BITS8\n  PUSH 256\n  RETURN\n"), (1, K::ImmediateTooWide { value: 256, width: W8 }));
+    assert_eq!(
+        reject(".public f\n  .byte 0x60\n  .byte 0x16\n  .byte 0x00\n  RETURN\n"),
+        (0, K::NonCanonicalImmediate)
+    );
+    assert_eq!(
+        reject(".public f\n  BITS8\n  PUSH 256\n  RETURN\n"),
+        (1, K::ImmediateTooWide { value: 256, width: W8 })
+    );
     assert_eq!(reject(".public f\n  PUSH 1\n  ADD\n  RETURN\n"), (2, K::StackUnderflow { needed: 2, height: 1 }));
     assert_eq!(reject(".public f\n  SWAP1\n  STOP\n"), (0, K::StackUnderflow { needed: 2, height: 0 }));
     let deep = format!(".public f\n{}  STOP\n", "  PUSH0\n".repeat(33));
@@ -32,10 +38,7 @@ fn every_rule_has_a_position_and_a_reason() {
         reject(".public f w8\n  ARG 0\n  PUSH 1\n  ADD\n  RETURN\n"),
         (4, K::WidthMismatch { depth: 1, expected: W32, found: W8 })
     );
-    assert_eq!(
-        reject(".public f w64\n  ARG 0\n  ZEXT\n  RETURN\n"),
-        (2, K::BadConversion { from: W64, to: W32 })
-    );
+    assert_eq!(reject(".public f w64\n  ARG 0\n  ZEXT\n  RETURN\n"), (2, K::BadConversion { from: W64, to: W32 }));
     assert_eq!(reject(".public f w8\n  ARG 0\n  TRUNC\n  RETURN\n"), (2, K::BadConversion { from: W8, to: W32 }));
     assert_eq!(reject(".public f\n  JUMP 3\n  PUSH0\n  STOP\n"), (0, K::BadJumpTarget { target: 3 }));
     assert_eq!(reject(".public f\n  JUMP 2\n  STOP\n"), (0, K::BadJumpTarget { target: 2 }));

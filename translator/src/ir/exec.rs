@@ -7,8 +7,8 @@ use alkyl_vm::{
     STACK_VADDR,
 };
 
-use super::trap::IrTrap;
 use super::translate::{EntryPoint, TranslatedModule};
+use super::trap::IrTrap;
 
 /// How a run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,9 +70,8 @@ pub fn run_entry<H: Helpers>(
     mem.map_read_only(INPUT_VADDR, input).map_err(ExecError::Map)?;
     Ok(match run(&program, start, args, &mut mem, helpers, budget) {
         Ok(exit) => VmRun { ended: Ended::Returned(exit.r0), executed: exit.executed },
-        Err(trap) => VmRun {
-            ended: IrTrap::from_vm(&trap).map_or(Ended::Unexplained(trap), Ended::Trapped),
-            executed: 0,
-        },
+        Err(trap) => {
+            VmRun { ended: IrTrap::from_vm(&trap).map_or(Ended::Unexplained(trap), Ended::Trapped), executed: 0 }
+        }
     })
 }

@@ -221,9 +221,8 @@ impl Instance {
                             range(&self.memory, a as u64, *len as u64).ok_or(IrTrap::MemoryOutOfBounds)?;
                         }
                     }
-                    let r = host
-                        .syscall(sc.id, &args[..n], &mut self.memory)
-                        .map_err(|_| IrTrap::Syscall { id: sc.id })?;
+                    let r =
+                        host.syscall(sc.id, &args[..n], &mut self.memory).map_err(|_| IrTrap::Syscall { id: sc.id })?;
                     stack.push(Word { width: Width::W32, value: r as u64 });
                 }
                 op => {

@@ -9,9 +9,13 @@
 //!   └── text::assemble / text::disassemble          └──interp::Instance::call (the reference oracle)
 //! ```
 //!
-//! Everything here is `no_std` + `alloc`, so a device can validate and
-//! translate an uploaded module itself.
+//! Everything but `testkit` is `no_std` + `alloc`, so a device can
+//! validate and translate an uploaded module itself ([`compile`]); the
+//! reference interpreter, the simulated device (`sim`) and the VM runner
+//! (`exec`) serve tests, the CLI and the benchmarks.
 
+pub mod compile;
+pub mod exec;
 pub mod insn;
 pub mod interp;
 pub mod layout;
@@ -19,24 +23,23 @@ pub mod limits;
 pub mod module;
 pub mod opcode;
 pub mod semantics;
+pub mod sim;
 pub mod syscall;
+#[cfg(feature = "std")]
+pub mod testkit;
 pub mod text;
+pub mod translate;
 pub mod trap;
 pub mod validate;
 pub mod varint;
 pub mod width;
 
+pub use compile::{compile, CompileError};
 pub use interp::{Completion, Host, Instance, SyscallRefused};
 pub use layout::DataLayout;
 pub use module::{Function, FunctionKind, Global, IrError, IrErrorKind, Module};
 pub use opcode::Op;
+pub use translate::{translate, EntryPoint, TranslateError, TranslateErrorKind, TranslatedModule};
 pub use trap::IrTrap;
 pub use validate::{validate, Body, Step, ValidateError, ValidateErrorKind, Validated};
 pub use width::Width;
-pub mod translate;
-
-pub use translate::{translate, EntryPoint, TranslateError, TranslateErrorKind, TranslatedModule};
-pub mod exec;
-pub mod sim;
-#[cfg(feature = "std")]
-pub mod testkit;

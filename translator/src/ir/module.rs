@@ -314,7 +314,12 @@ mod tests {
         let m = Module {
             memory_size: 16,
             globals: vec![Global { width: Width::W8, init: 7 }, Global { width: Width::W64, init: u64::MAX }],
-            functions: vec![Function { kind: FunctionKind::DeviceEvent, name: "Key", params: vec![Width::W8], code: &code }],
+            functions: vec![Function {
+                kind: FunctionKind::DeviceEvent,
+                name: "Key",
+                params: vec![Width::W8],
+                code: &code,
+            }],
         };
         let mut out = Vec::new();
         m.emit(&mut out);

@@ -83,16 +83,14 @@ impl IrTrap {
     /// when the VM trap has no IR meaning (a translator bug).
     pub fn from_vm(trap: &Trap) -> Option<IrTrap> {
         match trap.kind {
-            TrapKind::Memory(f) if f.kind == FaultKind::Unmapped && f.addr >> 32 == 0 && f.len == 1 => {
-                match f.addr {
-                    a if a < TRAP_BASE => Some(IrTrap::Revert(a as u16)),
-                    a if a == TRAP_BASE => Some(IrTrap::Invalid),
-                    a if a == TRAP_BASE + 1 => Some(IrTrap::MemoryOutOfBounds),
-                    a if a == TRAP_BASE + 2 => Some(IrTrap::InputOutOfBounds),
-                    a if a == TRAP_BASE + 3 => Some(IrTrap::StorageFull),
-                    _ => None,
-                }
-            }
+            TrapKind::Memory(f) if f.kind == FaultKind::Unmapped && f.addr >> 32 == 0 && f.len == 1 => match f.addr {
+                a if a < TRAP_BASE => Some(IrTrap::Revert(a as u16)),
+                a if a == TRAP_BASE => Some(IrTrap::Invalid),
+                a if a == TRAP_BASE + 1 => Some(IrTrap::MemoryOutOfBounds),
+                a if a == TRAP_BASE + 2 => Some(IrTrap::InputOutOfBounds),
+                a if a == TRAP_BASE + 3 => Some(IrTrap::StorageFull),
+                _ => None,
+            },
             TrapKind::Memory(f) if f.addr >> 32 == INPUT_VADDR >> 32 && f.kind == FaultKind::OutOfBounds => {
                 Some(IrTrap::InputOutOfBounds)
             }

@@ -124,10 +124,9 @@ impl fmt::Display for ValidateErrorKind {
             K::InconsistentHeight { dest, expected, found } => {
                 write!(f, "JUMPDEST at {dest} is reached with {expected} and with {found} stack values")
             }
-            K::InconsistentWidth { dest, depth, expected, found } => write!(
-                f,
-                "JUMPDEST at {dest} is reached with {expected} and with {found} at depth {depth}"
-            ),
+            K::InconsistentWidth { dest, depth, expected, found } => {
+                write!(f, "JUMPDEST at {dest} is reached with {expected} and with {found} at depth {depth}")
+            }
             K::NoSuchArg { index, arity } => write!(f, "ARG {index} of a function with {arity} parameter(s)"),
             K::NoSuchGlobal { index, count } => write!(f, "global {index} of {count}"),
             K::UnknownSyscall(id) => write!(f, "unknown syscall {id:#x}"),
@@ -156,8 +155,11 @@ impl core::error::Error for ValidateError {}
 pub fn validate(module: Module<'_>) -> Result<Validated<'_>, ValidateError> {
     let mut bodies = Vec::with_capacity(module.functions.len());
     for (index, _) in module.functions.iter().enumerate() {
-        let body = validate_function(&module, index)
-            .map_err(|(pos, kind)| ValidateError { function: index, pos: pos as usize, kind })?;
+        let body = validate_function(&module, index).map_err(|(pos, kind)| ValidateError {
+            function: index,
+            pos: pos as usize,
+            kind,
+        })?;
         bodies.push(body);
     }
     Ok(Validated { module, bodies })

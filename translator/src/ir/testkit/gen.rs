@@ -283,7 +283,11 @@ impl Gen<'_, '_> {
                 if self.c.below(2) == 0 {
                     self.emit("SWAP1");
                 }
-                emit!(self, ["ADD", "SUB", "MUL", "DIV", "MOD", "SDIV", "SMOD", "AND", "SHL", "SHR", "SAR", "LT", "SGT", "EQ"][self.c.below(14) as usize]);
+                emit!(
+                    self,
+                    ["ADD", "SUB", "MUL", "DIV", "MOD", "SDIV", "SMOD", "AND", "SHL", "SHR", "SAR", "LT", "SGT", "EQ"]
+                        [self.c.below(14) as usize]
+                );
                 self.stack.pop();
             }
             10 if self.operands(1, floor) => {

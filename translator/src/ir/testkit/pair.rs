@@ -107,7 +107,10 @@ impl<'m> Pair<'m> {
         }
         let image = self.instance.data_image(&self.valid);
         if image != self.data {
-            return Err(format!("{name}{args:?}: memory/globals differ:\n interpreter {image:?}\n VM          {:?}", self.data));
+            return Err(format!(
+                "{name}{args:?}: memory/globals differ:\n interpreter {image:?}\n VM          {:?}",
+                self.data
+            ));
         }
         if self.oracle_device != self.vm_device {
             return Err(format!(

@@ -10,8 +10,8 @@ use crate::ir::limits::{MAX_FUNCTIONS, MAX_GLOBALS, MAX_MEMORY, MAX_NAME_LEN, MA
 use crate::ir::module::{is_identifier, Function, FunctionKind, Global, Module};
 use crate::ir::opcode::{ImmKind, Op};
 use crate::ir::syscall;
-use crate::ir::varint;
 use crate::ir::validate::ENTRY_MODE;
+use crate::ir::varint;
 use crate::ir::width::Width;
 
 /// An immediate as written.

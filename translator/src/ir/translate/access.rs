@@ -24,7 +24,7 @@ impl Lower<'_> {
         let size = self.memory_size();
         match addr.val {
             Val::Imm(a) => {
-                if a.checked_add(n).is_none_or(|end| end > size) {
+                if a.checked_add(n).map_or(true, |end| end > size) {
                     let trap = self.trap(IrTrap::MemoryOutOfBounds);
                     self.e.ja(trap);
                     return Ok(false);
@@ -36,7 +36,7 @@ impl Lower<'_> {
                     self.e.ja(trap);
                     return Ok(false);
                 }
-                let r = self.s.to_reg(self.e, addr)?;
+                let r = self.s.reg_of(self.e, addr)?;
                 self.e.jcc_imm(Class::B64, cond::JGT, r, (size - n) as i32, trap);
             }
         }
@@ -48,7 +48,7 @@ impl Lower<'_> {
         match addr.val {
             Val::Imm(a) => self.e.lddw(op::LDDW_DATA, reg, a),
             _ => {
-                let r = self.s.to_reg(self.e, addr)?;
+                let r = self.s.reg_of(self.e, addr)?;
                 self.e.lddw(op::LDDW_DATA, reg, 0);
                 self.e.alu(Class::B64, alu::ADD, reg, r);
             }
@@ -81,7 +81,7 @@ impl Lower<'_> {
                 return Ok(Err(x as u32 as i32));
             }
         }
-        Ok(Ok(self.s.to_reg(self.e, v)?))
+        Ok(Ok(self.s.reg_of(self.e, v)?))
     }
 
     fn store(&mut self, bytes: u32, base: u8, src: Result<u8, i32>) {
@@ -127,7 +127,7 @@ impl Lower<'_> {
                 Val::At(Loc::Reg(t))
             }
             _ => {
-                let r = self.s.to_reg(self.e, &addr)?;
+                let r = self.s.reg_of(self.e, &addr)?;
                 if addr.width == Width::W64 {
                     let trap = self.trap(IrTrap::InputOutOfBounds);
                     self.e.alu(Class::B64, alu::MOV, SCRATCH, r);

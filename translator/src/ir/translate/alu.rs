@@ -113,13 +113,10 @@ impl Lower<'_> {
     fn arith(&mut self, op: Op, w: Width, a: Operand, b: Operand) -> R<u8> {
         let c = class(w);
         let commutative = matches!(op, Op::Add | Op::Mul | Op::And | Op::Or | Op::Xor);
-        let (x, y) = if commutative && self.s.owned_reg(&a).is_none() && self.s.owned_reg(&b).is_some() {
-            (b, a)
-        } else if commutative && a.val_imm().is_some() {
-            (b, a)
-        } else {
-            (a, b)
-        };
+        // Commutative: compute in `b`'s register when only it can be
+        // overwritten, and keep an immediate as the source operand.
+        let b_better = self.s.owned_reg(&a).is_none() && self.s.owned_reg(&b).is_some();
+        let (x, y) = if commutative && (b_better || a.val_imm().is_some()) { (b, a) } else { (a, b) };
         let d = self.writable_copy(&x)?;
         let code = alu_op(op);
         let divisor = match y.val_imm().and_then(|v| imm(c, v)) {
@@ -128,7 +125,7 @@ impl Lower<'_> {
                 None
             }
             None => {
-                let ry = self.s.to_reg(self.e, &y)?;
+                let ry = self.s.reg_of(self.e, &y)?;
                 self.e.alu(c, code, d, ry);
                 Some(ry)
             }
@@ -162,7 +159,7 @@ impl Lower<'_> {
                 t
             }
             _ => {
-                let r = self.s.to_reg(self.e, &b)?;
+                let r = self.s.reg_of(self.e, &b)?;
                 if narrow {
                     let t = self.s.alloc_reg(self.e, None)?;
                     self.e.movsx(Class::B32, t, r, w.bits() as i16);
@@ -193,7 +190,7 @@ impl Lower<'_> {
         match a.val {
             Val::Imm(v) => self.e.alu_imm(c, code, d, (v & (w.bits() as u64 - 1)) as i32),
             _ => {
-                let ra = self.s.to_reg(self.e, &a)?;
+                let ra = self.s.reg_of(self.e, &a)?;
                 if narrow {
                     let t = self.s.alloc_reg(self.e, None)?;
                     self.e.alu(Class::B32, alu::MOV, t, ra);
@@ -227,7 +224,7 @@ impl Lower<'_> {
             (Val::Imm(v), _) if imm_of(v).is_some() => (b, a, mirror(cc)),
             _ => (a, b, cc),
         };
-        let mut rx = self.s.to_reg(self.e, &x)?;
+        let mut rx = self.s.reg_of(self.e, &x)?;
         if narrow_signed {
             let t = self.s.alloc_reg(self.e, None)?;
             self.e.movsx(Class::B32, t, rx, w.bits() as i16);
@@ -237,7 +234,7 @@ impl Lower<'_> {
         let ry = match y_imm {
             Some(_) => 0,
             None => {
-                let r = self.s.to_reg(self.e, &y)?;
+                let r = self.s.reg_of(self.e, &y)?;
                 if narrow_signed {
                     let t = self.s.alloc_reg(self.e, None)?;
                     self.e.movsx(Class::B32, t, r, w.bits() as i16);
@@ -266,7 +263,7 @@ impl Lower<'_> {
             return Ok(());
         }
         self.s.pin(&a);
-        let ra = self.s.to_reg(self.e, &a)?;
+        let ra = self.s.reg_of(self.e, &a)?;
         let pref = Some(self.next_home());
         let t = self.s.alloc_reg(self.e, pref)?;
         self.e.load_imm(t, 1);
@@ -312,7 +309,7 @@ impl Lower<'_> {
             return Ok(());
         }
         self.s.pin(&a);
-        let src = self.s.to_reg(self.e, &a)?;
+        let src = self.s.reg_of(self.e, &a)?;
         let d = match self.s.owned_reg(&a) {
             Some(r) => r,
             None => {

@@ -46,17 +46,7 @@ pub(super) fn translate_function(
     for &d in body.dest_types.keys() {
         dests.insert(d, e.new_label());
     }
-    let mut l = Lower {
-        e,
-        s: ValueStack::new(),
-        module,
-        layout,
-        helpers,
-        body,
-        index,
-        dests,
-        traps: BTreeMap::new(),
-    };
+    let mut l = Lower { e, s: ValueStack::new(), module, layout, helpers, body, index, dests, traps: BTreeMap::new() };
     let fail = |pos: u32| move |kind| TranslateError { function: index, pos, kind };
     l.prologue();
     let mut i = 0;
@@ -66,7 +56,8 @@ pub(super) fn translate_function(
             if falls_in {
                 l.s.flush(l.e, &mut []).map_err(fail(step.pos))?;
             }
-            let label = *l.dests.get(&i).ok_or(fail(step.pos)(TranslateErrorKind::Internal("JUMPDEST without types")))?;
+            let label =
+                *l.dests.get(&i).ok_or(fail(step.pos)(TranslateErrorKind::Internal("JUMPDEST without types")))?;
             l.e.pin(label);
             let types = body.dest_types.get(&i).map(|t| t.as_slice()).unwrap_or(&[]);
             l.s.reset_to_homes(types);

@@ -110,7 +110,6 @@ pub fn translate(module: &Validated<'_>) -> Result<TranslatedModule, TranslateEr
     }
     let text: Vec<u8> = e.insns.iter().flat_map(|i| i.encode()).collect();
     let helpers: Vec<u32> = helpers.into_iter().collect();
-    alkyl_vm::verify(&text, helpers.as_slice())
-        .map_err(|err| whole(TranslateErrorKind::Unverifiable(err)))?;
+    alkyl_vm::verify(&text, helpers.as_slice()).map_err(|err| whole(TranslateErrorKind::Unverifiable(err)))?;
     Ok(TranslatedModule { text, data: layout.initial_image(&module.module), rodata: Vec::new(), functions, helpers })
 }

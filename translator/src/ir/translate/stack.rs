@@ -202,7 +202,7 @@ impl ValueStack {
 
     /// The register holding `op`, loading it into a busy temporary when it
     /// is an immediate or in a slot.
-    pub fn to_reg(&mut self, e: &mut Emitter, op: &Operand) -> R<u8> {
+    pub fn reg_of(&mut self, e: &mut Emitter, op: &Operand) -> R<u8> {
         match op.val {
             Val::At(Loc::Reg(r)) => Ok(r),
             Val::At(Loc::Slot(s)) => {
@@ -242,18 +242,18 @@ impl ValueStack {
     pub fn flush(&mut self, e: &mut Emitter, keep: &mut [&mut Operand]) -> R<()> {
         let dests: Vec<Loc> = (0..self.stack.len()).map(home).filter(|&h| !self.is_in_place(h)).collect();
         // Relocate held operands out of the way.
-        for i in 0..keep.len() {
-            if let Val::At(l) = keep[i].val {
+        for held in keep.iter_mut() {
+            if let Val::At(l) = held.val {
                 if dests.contains(&l) {
                     let to = match self.free_reg_avoiding(&dests) {
                         Some(r) => Loc::Reg(r),
-                        None => Loc::Slot(
-                            self.free_slot(None, &dests).ok_or(TranslateErrorKind::Internal("no free slot"))?,
-                        ),
+                        None => {
+                            Loc::Slot(self.free_slot(None, &dests).ok_or(TranslateErrorKind::Internal("no free slot"))?)
+                        }
                     };
                     emit_move(e, to, l);
                     // Only this held operand moves; others referring to `l` stay.
-                    keep[i].val = Val::At(to);
+                    held.val = Val::At(to);
                     self.rc[l.index()] -= 1;
                     self.rc[to.index()] += 1;
                     if let Loc::Reg(r) = to {
