@@ -166,6 +166,32 @@ impl Op {
         }
     }
 
+    /// True for the operations that pop `a` and `b` of the mode's width and
+    /// push one result ([`super::semantics::binary`]).
+    pub const fn is_binary(self) -> bool {
+        matches!(
+            self,
+            Op::Add
+                | Op::Mul
+                | Op::Sub
+                | Op::Div
+                | Op::Sdiv
+                | Op::Mod
+                | Op::Smod
+                | Op::Lt
+                | Op::Gt
+                | Op::Slt
+                | Op::Sgt
+                | Op::Eq
+                | Op::And
+                | Op::Or
+                | Op::Xor
+                | Op::Shl
+                | Op::Shr
+                | Op::Sar
+        )
+    }
+
     /// True for instructions after which control never reaches the next one.
     pub const fn is_terminator(self) -> bool {
         matches!(self, Op::Stop | Op::Jump | Op::Return | Op::Revert | Op::Invalid)

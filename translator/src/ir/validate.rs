@@ -304,24 +304,7 @@ fn validate_function(module: &Module<'_>, index: usize) -> Result<Body, Fail> {
             let m = s.mode;
             match s.op {
                 Op::Stop | Op::Invalid => break,
-                Op::Add
-                | Op::Mul
-                | Op::Sub
-                | Op::Div
-                | Op::Sdiv
-                | Op::Mod
-                | Op::Smod
-                | Op::Lt
-                | Op::Gt
-                | Op::Slt
-                | Op::Sgt
-                | Op::Eq
-                | Op::And
-                | Op::Or
-                | Op::Xor
-                | Op::Shl
-                | Op::Shr
-                | Op::Sar => {
+                op if op.is_binary() => {
                     t.pop_n(2, m)?;
                     t.push(m)?;
                 }
@@ -403,7 +386,8 @@ fn validate_function(module: &Module<'_>, index: usize) -> Result<Body, Fail> {
                     t.pop_any()?;
                     break;
                 }
-                Op::Unknown(b) => return Err(t.fail(ValidateErrorKind::UnknownOpcode(b))),
+                // Unknown opcodes (decoding already rejected them).
+                other => return Err(t.fail(ValidateErrorKind::UnknownOpcode(other.byte()))),
             }
             max_depth = max_depth.max(t.stack.len());
             i += 1;

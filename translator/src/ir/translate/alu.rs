@@ -69,6 +69,13 @@ impl Lower<'_> {
         Ok(t)
     }
 
+    /// A fresh register holding `r`'s 8/16-bit value sign-extended to 32 bits.
+    fn sign_extended_copy(&mut self, r: u8, w: Width) -> R<u8> {
+        let t = self.s.alloc_reg(self.e, None)?;
+        self.e.movsx(Class::B32, t, r, w.bits() as i16);
+        Ok(t)
+    }
+
     fn push_reg(&mut self, r: u8, w: Width) {
         self.s.push(Operand { val: Val::At(Loc::Reg(r)), width: w });
     }
@@ -161,9 +168,7 @@ impl Lower<'_> {
             _ => {
                 let r = self.s.reg_of(self.e, &b)?;
                 if narrow {
-                    let t = self.s.alloc_reg(self.e, None)?;
-                    self.e.movsx(Class::B32, t, r, w.bits() as i16);
-                    t
+                    self.sign_extended_copy(r, w)?
                 } else {
                     r
                 }
@@ -226,9 +231,7 @@ impl Lower<'_> {
         };
         let mut rx = self.s.reg_of(self.e, &x)?;
         if narrow_signed {
-            let t = self.s.alloc_reg(self.e, None)?;
-            self.e.movsx(Class::B32, t, rx, w.bits() as i16);
-            rx = t;
+            rx = self.sign_extended_copy(rx, w)?;
         }
         let y_imm = y.val_imm().and_then(imm_of);
         let ry = match y_imm {
@@ -236,9 +239,7 @@ impl Lower<'_> {
             None => {
                 let r = self.s.reg_of(self.e, &y)?;
                 if narrow_signed {
-                    let t = self.s.alloc_reg(self.e, None)?;
-                    self.e.movsx(Class::B32, t, r, w.bits() as i16);
-                    t
+                    self.sign_extended_copy(r, w)?
                 } else {
                     r
                 }

@@ -216,19 +216,7 @@ impl Lower<'_> {
                 let slot = ARG_SLOT + st.imm as u8;
                 self.s.push(Operand { val: Val::At(Loc::Slot(slot)), width: pw });
             }
-            Op::Add
-            | Op::Mul
-            | Op::Sub
-            | Op::Div
-            | Op::Sdiv
-            | Op::Mod
-            | Op::Smod
-            | Op::And
-            | Op::Or
-            | Op::Xor
-            | Op::Shl
-            | Op::Shr
-            | Op::Sar => self.binary(st.op, w)?,
+            op if op.is_binary() => self.binary(st.op, w)?,
             Op::Not => self.not(w)?,
             Op::Zext | Op::Sext | Op::Trunc => self.convert(st.op, w)?,
             Op::Mload => self.mload(w)?,
@@ -239,7 +227,7 @@ impl Lower<'_> {
             Op::Sload => self.sload(w)?,
             Op::Sstore => self.sstore(w)?,
             Op::Syscall => self.syscall(st.imm)?,
-            Op::Unknown(_) => return Err(TranslateErrorKind::Internal("unknown opcode after validation")),
+            _ => return Err(TranslateErrorKind::Internal("unknown opcode after validation")),
         }
         Ok(1)
     }
