@@ -102,9 +102,8 @@ impl SimDevice {
         let arg = |i: usize| args.get(i).copied().unwrap_or(0);
         let r: i32 = match id {
             0x10 | 0x11 => {
-                let (map, cap) =
-                    if id == 0x10 { (&mut self.local, self.capacity) } else { (&mut self.global, self.capacity) };
-                if Self::store(map, cap, arg(0), arg(1)) {
+                let map = if id == 0x10 { &mut self.local } else { &mut self.global };
+                if Self::store(map, self.capacity, arg(0), arg(1)) {
                     0
                 } else {
                     -1

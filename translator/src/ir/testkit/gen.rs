@@ -310,7 +310,7 @@ impl Gen<'_, '_> {
                 self.set_mode(w);
             }
             13 if self.room(2) => self.memory_access(floor),
-            14 if self.room(2) => self.input_access(floor),
+            14 if self.room(2) => self.input_access(),
             15 if self.room(2) => self.storage_access(floor),
             16 if h > floor && !self.globals.is_empty() => {
                 let g = self.c.below(self.globals.len() as u32) as usize;
@@ -359,7 +359,7 @@ impl Gen<'_, '_> {
         }
     }
 
-    fn input_access(&mut self, _floor: usize) {
+    fn input_access(&mut self) {
         self.address(16);
         self.emit("INLOAD");
     }
@@ -456,10 +456,10 @@ impl Gen<'_, '_> {
     /// `cond JUMPI else; then [JUMP end]; else: JUMPDEST [other]; end:`.
     fn conditional(&mut self, depth: u32, floor: usize, may_end: bool) -> bool {
         self.condition(floor);
-        self.emit_jumpi_and_bodies(depth, floor, may_end)
+        self.emit_jumpi_and_bodies(depth, may_end)
     }
 
-    fn emit_jumpi_and_bodies(&mut self, depth: u32, _floor: usize, may_end: bool) -> bool {
+    fn emit_jumpi_and_bodies(&mut self, depth: u32, may_end: bool) -> bool {
         let l_else = self.label();
         emit!(self, format!("JUMPI {l_else}"));
         self.stack.pop();

@@ -87,7 +87,7 @@ fn format_insn(i: &Insn, targets: &BTreeSet<u32>, globals: usize) -> String {
             _ => format!("{} {}", i.op, i.imm),
         },
         ImmKind::Value => match i.op {
-            Op::Gload | Op::Gstore if (i.imm as usize) < globals && i.imm <= usize::MAX as u64 => {
+            Op::Gload | Op::Gstore if i.imm < globals as u64 => {
                 format!("{} g{}", i.op, i.imm)
             }
             Op::Syscall => match syscall::by_id(i.imm) {

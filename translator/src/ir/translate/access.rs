@@ -286,35 +286,20 @@ impl Lower<'_> {
                     Val::At(l) => emit_move(self.e, Loc::Reg(reg), l),
                 },
                 ArgKind::MemPtr { len } => {
-                    let size = self.memory_size();
-                    let trap = match a.val {
-                        Val::Imm(x) if x + len as u64 <= size => None,
-                        _ => Some(self.trap(IrTrap::MemoryOutOfBounds)),
-                    };
-                    let trap = match trap {
-                        Some(t) => t,
-                        None => {
-                            if let Val::Imm(x) = a.val {
-                                self.e.lddw(op::LDDW_DATA, reg, x);
-                            }
-                            continue;
-                        }
-                    };
+                    let (size, len) = (self.memory_size(), len as u64);
                     match a.val {
-                        Val::Imm(x) if x + len as u64 > size => {
-                            self.e.ja(trap);
-                            reachable = false;
-                        }
-                        Val::Imm(_) => {}
-                        Val::At(_) if size < len as u64 => {
-                            self.e.ja(trap);
-                            reachable = false;
-                        }
-                        Val::At(l) => {
+                        Val::Imm(x) if x + len <= size => self.e.lddw(op::LDDW_DATA, reg, x),
+                        Val::At(l) if len <= size => {
+                            let trap = self.trap(IrTrap::MemoryOutOfBounds);
                             emit_move(self.e, Loc::Reg(reg), l);
-                            self.e.jcc_imm(Class::B64, cond::JGT, reg, (size - len as u64) as i32, trap);
+                            self.e.jcc_imm(Class::B64, cond::JGT, reg, (size - len) as i32, trap);
                             self.e.lddw(op::LDDW_DATA, SCRATCH, 0);
                             self.e.alu(Class::B64, alu::ADD, reg, SCRATCH);
+                        }
+                        _ => {
+                            let trap = self.trap(IrTrap::MemoryOutOfBounds);
+                            self.e.ja(trap);
+                            reachable = false;
                         }
                     }
                 }

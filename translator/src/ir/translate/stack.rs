@@ -193,9 +193,10 @@ impl ValueStack {
         }
         self.rc[to.index()] += self.rc[from.index()];
         self.rc[from.index()] = 0;
-        if let Loc::Reg(r) = to {
-            if self.busy & (1 << from_reg(from)) != 0 {
-                self.busy |= 1 << r;
+        // A held operand that was busy in its old register stays busy.
+        if let (Loc::Reg(f), Loc::Reg(t)) = (from, to) {
+            if self.busy & (1 << f) != 0 {
+                self.busy |= 1 << t;
             }
         }
     }
@@ -324,13 +325,6 @@ impl ValueStack {
         self.stack = widths.iter().enumerate().map(|(k, &w)| Operand { val: Val::At(home(k)), width: w }).collect();
         self.busy = 0;
         self.recount(&[]);
-    }
-}
-
-fn from_reg(l: Loc) -> u8 {
-    match l {
-        Loc::Reg(r) => r,
-        Loc::Slot(_) => 15,
     }
 }
 
