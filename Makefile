@@ -11,7 +11,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # Debian packages the build, the example apps and the integration tests use.
 APT_PACKAGES := clang llvm libclang-dev libcoap3-bin
 
-.PHONY: all deps build run test conformance thumb fuzz riot clean apps sizes
+.PHONY: all deps build run test conformance thumb fuzz riot clean apps sizes diff-ir fuzz-ir bench-ir
 
 all: build
 
@@ -42,7 +42,7 @@ run: build
 
 test: deps
 	$(CARGO) test --workspace
-	$(CARGO) build --release -p alkyl-vm -p alkyl-bindings --target $(THUMB_TARGET)
+	@$(MAKE) --no-print-directory thumb
 
 # Example apps (apps/c/*.c) with clang's BPF backend; flags in apps/bpf.flags
 # (-target bpf -mcpu=v3 -O2 -ffreestanding -I bindings/include), objects in
@@ -68,9 +68,11 @@ sizes: apps build
 conformance: build
 	$(ALKYL) conformance $(BPF_CONFORMANCE_DIR)
 
-# alkyl-vm and alkyl-bindings must build for the nRF52840 (Cortex-M4F).
+# The device crates must build for the nRF52840 (Cortex-M4F): the VM, the
+# helpers, and the IR translator without std.
 thumb: deps
 	$(CARGO) build --release -p alkyl-vm -p alkyl-bindings --target $(THUMB_TARGET)
+	$(CARGO) build --release -p alkyl-translator --no-default-features --target $(THUMB_TARGET)
 
 # RIOT firmware (riot-module/riot): needs a RIOT checkout, c2rust and the
 # board's toolchain (see riot-module/riot/README.md); not part of test or CI.
@@ -87,6 +89,20 @@ FUZZ_TARGET  ?= verify_run
 fuzz:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	cd fuzz && $(CARGO) +nightly fuzz run $(FUZZ_TARGET) -- -max_total_time=$(FUZZ_SECONDS)
+
+# Alkyl IR: the differential sweep at scale (interpreter vs translation on
+# the VM; `make test` runs 400 programs), its fuzzers, and its numbers.
+DIFF_CASES ?= 100000
+diff-ir:
+	ALKYL_DIFF_CASES=$(DIFF_CASES) $(CARGO) test --release -p alkyl-translator --test ir_differential -- --nocapture
+
+fuzz-ir:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && $(CARGO) +nightly fuzz run ir_diff -- -max_total_time=$(FUZZ_SECONDS)
+	cd fuzz && $(CARGO) +nightly fuzz run ir_parse -- -max_total_time=$(FUZZ_SECONDS)
+
+bench-ir: deps
+	$(CARGO) run --release -p alkyl-benches --bin ir_numbers
 
 clean:
 	$(CARGO) clean

@@ -5,6 +5,7 @@ mod exec;
 mod hex;
 mod host;
 mod pack;
+mod ir;
 mod program;
 
 use std::io::{Read, Write};
@@ -63,6 +64,9 @@ enum Command {
         #[arg(long)]
         program: Option<String>,
     },
+    /// Alkyl IR: assemble, disassemble, validate, translate to eBPF, run.
+    #[command(subcommand)]
+    Ir(ir::IrCommand),
     /// Run every test of a bpf_conformance checkout (developer tool).
     Conformance {
         /// Directory holding the suite's .data files.
@@ -129,6 +133,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         }
         Command::Pack(args) => pack::pack_command(&args)?,
         Command::Run(args) => return run(args),
+        Command::Ir(command) => return ir::dispatch(command),
         Command::BpfConformancePlugin { memory, options: _, program } => {
             let program = match program {
                 Some(p) => p,
