@@ -13,7 +13,7 @@ use alkyl_vm::{NoHelpers, DEFAULT_BUDGET};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use crate::exec::{execute, ConformanceHelpers};
+use crate::exec::{execute_on, ConformanceHelpers, Engine};
 
 #[derive(Parser)]
 #[command(name = "alkyl", version, about = "Alkyl: verified eBPF scripts for tiny IoT devices")]
@@ -54,6 +54,9 @@ enum Command {
         /// Program as hex instead of stdin.
         #[arg(long)]
         program: Option<String>,
+        /// Interpreter to run the program on.
+        #[arg(long, value_enum, default_value_t = Engine::Reference)]
+        engine: Engine,
     },
     /// Run every test of a bpf_conformance checkout (developer tool).
     Conformance {
@@ -62,6 +65,9 @@ enum Command {
         /// Also list passing tests.
         #[arg(short, long)]
         verbose: bool,
+        /// Interpreter to run the tests on.
+        #[arg(long, value_enum, default_value_t = Engine::Reference)]
+        engine: Engine,
     },
 }
 
@@ -81,6 +87,9 @@ struct RunArgs {
     /// Print the number of executed instructions on stderr.
     #[arg(long)]
     stats: bool,
+    /// Interpreter to run the program on.
+    #[arg(long, value_enum, default_value_t = Engine::Reference)]
+    engine: Engine,
 }
 
 fn main() -> ExitCode {
@@ -114,7 +123,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             }
         }
         Command::Run(args) => return run(args),
-        Command::BpfConformancePlugin { memory, options: _, program } => {
+        Command::BpfConformancePlugin { memory, options: _, program, engine } => {
             let program = match program {
                 Some(p) => p,
                 None => {
@@ -125,11 +134,11 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             };
             let code = hex::parse(&program).context("program hex")?;
             let mut mem = hex::parse(memory.as_deref().unwrap_or("")).context("memory hex")?;
-            let exit = execute(&code, &mut mem, &mut ConformanceHelpers, DEFAULT_BUDGET)?;
+            let exit = execute_on(engine, &code, &mut mem, &mut ConformanceHelpers, DEFAULT_BUDGET)?;
             println!("{:#x}", exit.r0);
         }
-        Command::Conformance { dir, verbose } => {
-            let s = conformance::run_suite(&dir, verbose)?;
+        Command::Conformance { dir, verbose, engine } => {
+            let s = conformance::run_suite_on(&dir, verbose, engine)?;
             println!("{} passed, {} failed", s.passed, s.failed);
             println!("negative: {} rejected, {} accepted", s.negative_rejected, s.negative_accepted);
             if s.failed > 0 || s.negative_accepted > 0 {
@@ -147,7 +156,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         (None, Some(f)) => std::fs::read(f).with_context(|| format!("reading {}", f.display()))?,
         (None, None) => Vec::new(),
     };
-    match execute(&code, &mut mem, &mut NoHelpers, args.budget) {
+    match execute_on(args.engine, &code, &mut mem, &mut NoHelpers, args.budget) {
         Ok(exit) => {
             println!("{:#x}", exit.r0);
             if args.stats {

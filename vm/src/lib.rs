@@ -21,6 +21,8 @@
 #![deny(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+#[cfg(feature = "fast")]
+pub mod fast;
 pub mod helper;
 pub mod interp;
 pub mod isa;
