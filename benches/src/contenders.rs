@@ -109,21 +109,21 @@ impl Contender for AlkylRef {
 
 /// The fast engine on the translated program.
 pub struct AlkylFast {
-    program: Program<'static>,
-    ops: Vec<Op>,
+    program: fast::FastProgram<'static, 'static>,
     buf: Vec<u8>,
 }
 
 impl AlkylFast {
-    /// Verifies and translates the kernel's eBPF.
+    /// Verifies and translates the kernel's eBPF. The translated form lives
+    /// as long as the process (one per kernel), as it would on a device.
     ///
     /// # Errors
     /// The verifier's or translator's rejection.
     pub fn new(kernel: &Kernel) -> Result<Self, String> {
         let program = alkyl_vm::verify(kernel.ebpf, &NoHelpers).map_err(|e| e.to_string())?;
-        let mut ops = vec![Op::EMPTY; fast::storage_len(&program)];
-        fast::translate(&program, &mut ops).map_err(|e| e.to_string())?;
-        Ok(AlkylFast { program, ops, buf: Vec::new() })
+        let ops: &'static mut [Op] = Box::leak(vec![Op::EMPTY; fast::storage_len(&program)].into_boxed_slice());
+        let program = fast::translate(&program, ops).map_err(|e| e.to_string())?;
+        Ok(AlkylFast { program, buf: Vec::new() })
     }
 }
 
@@ -131,16 +131,11 @@ impl Contender for AlkylFast {
     fn run(&mut self, input: &[u8]) -> Result<u32, String> {
         self.buf.clear();
         self.buf.extend_from_slice(input);
-        // Re-translating per run would be cheap but is not what a device
-        // does: the translated form is kept; only the view is rebuilt.
-        let program = &self.program;
-        let ops = &mut self.ops;
-        let translated = fast::translate(program, ops).map_err(|e| e.to_string())?;
-        with_memory(&mut self.buf, |mem, args| {
-            fast::run_fast(&translated, program.main(), &args, mem, &mut NoHelpers, BUDGET)
-        })?
-        .map(|e| e.r0 as u32)
-        .map_err(|t| t.to_string())
+        let p = &self.program;
+        let entry = p.program().main();
+        with_memory(&mut self.buf, |mem, args| fast::run_fast(p, entry, &args, mem, &mut NoHelpers, BUDGET))?
+            .map(|e| e.r0 as u32)
+            .map_err(|t| t.to_string())
     }
 }
 

@@ -2,7 +2,8 @@
 //! prints a table of medians and ratios to native, and writes
 //! `target/bench/results.json`.
 //!
-//! Usage: `alkyl-bench [--quick] [--out PATH]`.
+//! Usage: `alkyl-bench [--quick] [--kernel NAME] [--out PATH]` (`--kernel`
+//! runs one kernel, for quick iterations; the full run is what we report).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,12 +48,18 @@ fn today() -> String {
 fn bench() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
     let mut plan = Plan::STANDARD;
+    let mut only: Option<String> = None;
     let mut out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench/results.json");
     while let Some(a) = args.next() {
         match a.as_str() {
             "--quick" => plan = Plan::QUICK,
             "--out" => out = args.next().ok_or("--out needs a path")?.into(),
-            other => return Err(format!("unknown argument {other} (usage: alkyl-bench [--quick] [--out PATH])")),
+            "--kernel" => only = Some(args.next().ok_or("--kernel needs a name")?),
+            other => {
+                return Err(format!(
+                    "unknown argument {other} (usage: alkyl-bench [--quick] [--kernel NAME] [--out PATH])"
+                ))
+            }
         }
     }
     let method = format!(
@@ -72,6 +79,9 @@ fn bench() -> Result<(), String> {
     let mut kernels_json = Map::new();
     let mut sizes_json = Map::new();
     for kernel in kernels::all() {
+        if only.as_ref().is_some_and(|k| k != kernel.name) {
+            continue;
+        }
         let input = kernels::input(&kernel)?;
         let want = kernels::run_native(&kernel, &mut Vec::new(), &input);
         if kernel.name == "fletcher32" && want != kernels::PAPER_FLETCHER32 {
