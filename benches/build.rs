@@ -7,22 +7,10 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+include!("kernels/compile.rs");
+
 /// The kernels, by file stem; each defines `KERNEL(<stem>)`.
 const KERNELS: &[&str] = &["fletcher32", "crc32", "fnv1a", "bubble_sort", "kv_store"];
-
-fn run(cmd: &mut Command) {
-    let status =
-        cmd.status().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e} (is clang/lld installed? `make bench-deps`)"));
-    assert!(status.success(), "{cmd:?} failed with {status}");
-}
-
-/// Turns a clang BPF object into the bytes Alkyl loads. Today: the raw
-/// `.text` section (the kernels use no globals, rodata or helpers, so no
-/// relocation is needed). After the container work lands this is the one
-/// place to switch to `alkyl pack app.o -o app.rbf`.
-fn ebpf_program(object: &Path, out: &Path) {
-    run(Command::new("llvm-objcopy").args(["-O", "binary", "--only-section=.text"]).arg(object).arg(out));
-}
 
 fn main() {
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
@@ -34,18 +22,19 @@ fn main() {
         let src = dir.join(format!("{k}.c"));
         native.file(&src);
         let object = out.join(format!("{k}.bpf.o"));
-        // v3: 32-bit subregisters and JMP32, which clang uses for `u32` code.
-        run(Command::new("clang").args(["-target", "bpf", "-mcpu=v3", "-O2", "-c"]).arg(&src).arg("-o").arg(&object));
+        compile_ebpf(&src, &object);
         ebpf_program(&object, &out.join(format!("{k}.bpf")));
-        run(Command::new("clang")
-            .args(["--target=wasm32", "-nostdlib", "-fno-builtin", "-O2", "-Wl,--no-entry", "-Wl,--strip-all"])
-            // No libc: -fno-builtin keeps clang from calling memset.
-            .arg(format!("-Wl,--export={k}"))
-            // 4 pages: the shadow stack sits in the first, inputs go above it.
-            .arg("-Wl,--initial-memory=262144")
-            .arg(&src)
-            .arg("-o")
-            .arg(out.join(format!("{k}.wasm"))));
+        run_tool(
+            Command::new("clang")
+                // No libc: -fno-builtin keeps clang from calling memset.
+                .args(["--target=wasm32", "-nostdlib", "-fno-builtin", "-O2", "-Wl,--no-entry", "-Wl,--strip-all"])
+                .arg(format!("-Wl,--export={k}"))
+                // 4 pages: the shadow stack sits in the first, inputs go above it.
+                .arg("-Wl,--initial-memory=262144")
+                .arg(&src)
+                .arg("-o")
+                .arg(out.join(format!("{k}.wasm"))),
+        );
     }
     native.compile("alkyl_kernels");
 }

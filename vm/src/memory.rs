@@ -305,10 +305,32 @@ impl<'a> MemoryMap<'a> {
     /// As [`MemoryMap::read`].
     #[inline(always)]
     pub fn load<const N: usize>(&self, addr: u64) -> Result<u64, MemFault> {
-        let bytes = self.read(addr, N as u64)?;
+        match self.try_load::<N>(addr) {
+            Some(v) => Ok(v),
+            None => Err(self.read_fault(addr, N as u64)),
+        }
+    }
+
+    /// [`MemoryMap::load`] without the reason for a refusal: `None` exactly
+    /// when `load` fails (then [`MemoryMap::fault`] tells why). The checks
+    /// are those of [`MemoryMap::read`], in native-width arithmetic: mapped
+    /// segment, readable policy, `offset + N` inside the region.
+    #[inline(always)]
+    pub fn try_load<const N: usize>(&self, addr: u64) -> Option<u64> {
+        let seg = (addr >> 32) as usize;
+        let region = self.slots.get(seg.wrapping_sub(1))?.as_ref()?;
+        let bytes: &[u8] = match &region.backing {
+            Backing::Shared(s) => s,
+            Backing::Exclusive(s) => s,
+        };
+        let off = addr as u32 as usize;
+        let b = bytes.get(off..off.wrapping_add(N))?;
+        if !region.policy.allows(Access::Read) {
+            return None;
+        }
         let mut buf = [0u8; 8];
-        buf[..N].copy_from_slice(bytes);
-        Ok(u64::from_le_bytes(buf))
+        buf[..N].copy_from_slice(b);
+        Some(u64::from_le_bytes(buf))
     }
 
     /// Writes the low `N` bytes of `value` little-endian at `addr`.
@@ -317,9 +339,62 @@ impl<'a> MemoryMap<'a> {
     /// As [`MemoryMap::write`].
     #[inline(always)]
     pub fn store<const N: usize>(&mut self, addr: u64, value: u64) -> Result<(), MemFault> {
-        let bytes = self.write(addr, N as u64)?;
-        bytes.copy_from_slice(&value.to_le_bytes()[..N]);
-        Ok(())
+        if self.try_store::<N>(addr, value) {
+            Ok(())
+        } else {
+            Err(self.write_fault(addr, N as u64))
+        }
+    }
+
+    /// [`MemoryMap::store`] without the reason for a refusal: `false`
+    /// exactly when `store` fails (nothing is written then).
+    #[inline(always)]
+    pub fn try_store<const N: usize>(&mut self, addr: u64, value: u64) -> bool {
+        let seg = (addr >> 32) as usize;
+        if let Some(Some(Region { backing: Backing::Exclusive(bytes), policy })) =
+            self.slots.get_mut(seg.wrapping_sub(1))
+        {
+            let off = addr as u32 as usize;
+            if let (true, Some(b)) = (policy.allows(Access::Write), bytes.get_mut(off..off.wrapping_add(N))) {
+                b.copy_from_slice(&value.to_le_bytes()[..N]);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Why an access of `len` bytes at `addr` in direction `access` is
+    /// refused, as the trap it causes; for callers of
+    /// [`MemoryMap::try_load`] and [`MemoryMap::try_store`]. Kept out of
+    /// line: it is the cold path.
+    #[cold]
+    #[inline(never)]
+    pub fn fault(&mut self, addr: u64, len: u64, access: Access) -> crate::interp::TrapKind {
+        crate::interp::TrapKind::Memory(match access {
+            Access::Read => self.read_fault(addr, len),
+            Access::Write => self.write_fault(addr, len),
+        })
+    }
+
+    /// The fault `read(addr, len)` reports.
+    #[cold]
+    #[inline(never)]
+    fn read_fault(&self, addr: u64, len: u64) -> MemFault {
+        match self.read(addr, len) {
+            Err(f) => f,
+            // Not reached after a failed fast path; keeps this total.
+            Ok(_) => MemFault { addr, len, access: Access::Read, kind: FaultKind::OutOfBounds },
+        }
+    }
+
+    /// The fault `write(addr, len)` reports.
+    #[cold]
+    #[inline(never)]
+    fn write_fault(&mut self, addr: u64, len: u64) -> MemFault {
+        match self.write(addr, len) {
+            Err(f) => f,
+            Ok(_) => MemFault { addr, len, access: Access::Write, kind: FaultKind::OutOfBounds },
+        }
     }
 
     /// Reads a NUL-terminated string of at most `max` bytes (excluding the

@@ -6,9 +6,44 @@
 //! `i..i+n` and continues at `i+n`; the ops at `i+1..i+n` still translate
 //! their own slots, so a jump into the middle of a fused sequence is correct.
 
-/// Registers are named by their number (`0..=10`); the interpreter masks
-/// with 15 over a 16-entry file, so an index can never be out of bounds.
-pub(crate) type Reg = u8;
+/// A register number. As an enum of sixteen values it indexes the
+/// interpreter's 16-entry register file with no bounds check and no mask
+/// (the verifier keeps programs to `r0..=r10`; `r11..r15` are never used).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+#[rustfmt::skip]
+pub(crate) enum Reg { R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, R11, R12, R13, R14, R15 }
+
+impl Reg {
+    /// The register named by the low four bits of `n`.
+    pub(crate) const fn new(n: u8) -> Reg {
+        const ALL: [Reg; 16] = [
+            Reg::R0,
+            Reg::R1,
+            Reg::R2,
+            Reg::R3,
+            Reg::R4,
+            Reg::R5,
+            Reg::R6,
+            Reg::R7,
+            Reg::R8,
+            Reg::R9,
+            Reg::R10,
+            Reg::R11,
+            Reg::R12,
+            Reg::R13,
+            Reg::R14,
+            Reg::R15,
+        ];
+        ALL[(n & 15) as usize]
+    }
+
+    /// Index into a 16-entry register file.
+    #[inline(always)]
+    pub(crate) const fn ix(self) -> usize {
+        self as usize
+    }
+}
 
 /// One translated slot: what to do, and what a jump to this slot costs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,6 +179,16 @@ pub(crate) enum Kind {
         imm: i32,
     },
     Rsh32I {
+        d: Reg,
+        imm: i32,
+    },
+    /// Unsigned `div32`/`mod32` by a non-zero immediate (zero divisors stay
+    /// generic: they have RFC 9669's special results).
+    Div32I {
+        d: Reg,
+        imm: i32,
+    },
+    Mod32I {
         d: Reg,
         imm: i32,
     },

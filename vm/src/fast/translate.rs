@@ -9,7 +9,7 @@
 
 use core::fmt;
 
-use super::op::{Kind, Op};
+use super::op::{Kind, Op, Reg};
 use crate::isa::{alu, class, jmp, mode, op, size, source, Insn};
 use crate::memory::{DATA_VADDR, RODATA_VADDR};
 use crate::verify::Program;
@@ -132,8 +132,8 @@ fn target(pc: usize, rel: i64) -> u16 {
     (pc as i64 + 1 + rel) as u16
 }
 
-fn reg_pair(i: &Insn) -> (u8, u8) {
-    (i.dst, i.src)
+fn reg_pair(i: &Insn) -> (Reg, Reg) {
+    (Reg::new(i.dst), Reg::new(i.src))
 }
 
 /// Two-slot patterns (the interpreter knows each one's width).
@@ -149,20 +149,21 @@ fn fuse(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
     const LDXB: u8 = class::LDX | mode::MEM | size::B;
     const LDXH: u8 = class::LDX | mode::MEM | size::H;
     let (d, s) = reg_pair(a);
+    let (bd, bs) = reg_pair(b);
     let kind = match (a.opc, b.opc) {
         // `mov d, a` then `add d, x`, with x not d itself (off 0: plain mov).
-        (MOV64X, ADD64X) if a.off == 0 && b.dst == d && b.src != d => Kind::Add64Rrr { d, a: s, b: b.src },
-        (MOV32X, ADD32X) if a.off == 0 && b.dst == d && b.src != d => Kind::Add32Rrr { d, a: s, b: b.src },
-        (MOV64X, ADD64K) if a.off == 0 && b.dst == d => Kind::Add64Rri { d, a: s, imm: b.imm },
-        (MOV32X, ADD32K) if a.off == 0 && b.dst == d => Kind::Add32Rri { d, a: s, imm: b.imm },
-        (LDXB, ADD32X) if b.src == d => Kind::LdxBAdd32 { d, s, off: a.off, acc: b.dst },
-        (LDXH, ADD32X) if b.src == d => Kind::LdxHAdd32 { d, s, off: a.off, acc: b.dst },
-        (ADD32K, JNE32K) if b.dst == d && b.imm == 0 => {
+        (MOV64X, ADD64X) if a.off == 0 && bd == d && bs != d => Kind::Add64Rrr { d, a: s, b: bs },
+        (MOV32X, ADD32X) if a.off == 0 && bd == d && bs != d => Kind::Add32Rrr { d, a: s, b: bs },
+        (MOV64X, ADD64K) if a.off == 0 && bd == d => Kind::Add64Rri { d, a: s, imm: b.imm },
+        (MOV32X, ADD32K) if a.off == 0 && bd == d => Kind::Add32Rri { d, a: s, imm: b.imm },
+        (LDXB, ADD32X) if bs == d => Kind::LdxBAdd32 { d, s, off: a.off, acc: bd },
+        (LDXH, ADD32X) if bs == d => Kind::LdxHAdd32 { d, s, off: a.off, acc: bd },
+        (ADD32K, JNE32K) if bd == d && b.imm == 0 => {
             Kind::Add32IJne0 { d, imm: a.imm, t: target(pc + 1, b.off as i64) }
         }
         (MOV32X, JNE32K) if a.off == 0 => {
             let imm = i16::try_from(b.imm).ok()?;
-            Kind::Mov32RJne32I { d, s, a: b.dst, imm, t: target(pc + 1, b.off as i64) }
+            Kind::Mov32RJne32I { d, s, a: bd, imm, t: target(pc + 1, b.off as i64) }
         }
         _ => return None,
     };
@@ -171,7 +172,8 @@ fn fuse(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
 
 /// The specialised form of one instruction, or [`Kind::Generic`].
 fn single(i: &Insn, code: &[u8], pc: usize) -> Kind {
-    let (d, s, imm, off) = (i.dst, i.src, i.imm, i.off);
+    let (d, s) = reg_pair(i);
+    let (imm, off) = (i.imm, i.off);
     let t = target(pc, off as i64);
     macro_rules! alu {
         ($imm:ident, $reg:ident) => {
@@ -230,12 +232,14 @@ fn single(i: &Insn, code: &[u8], pc: usize) -> Kind {
             alu::XOR => alu!(Xor32I, Xor32R),
             alu::LSH => alu!(Lsh32I, Lsh32R),
             alu::RSH => alu!(Rsh32I, Rsh32R),
+            alu::DIV if i.opc & source::MASK == source::K && imm != 0 => Kind::Div32I { d, imm },
+            alu::MOD if i.opc & source::MASK == source::K && imm != 0 => Kind::Mod32I { d, imm },
             _ => Kind::Generic,
         },
         class::JMP => match i.opc {
             op::JA => Kind::Ja { t },
             op::EXIT => Kind::Exit,
-            op::CALL if s == crate::isa::call::LOCAL => Kind::CallLocal { t: target(pc, imm as i64) },
+            op::CALL if i.src == crate::isa::call::LOCAL => Kind::CallLocal { t: target(pc, imm as i64) },
             op::CALL => Kind::CallHelper { id: imm as u32 },
             op::CALLX => Kind::CallX { d },
             _ => match op {
