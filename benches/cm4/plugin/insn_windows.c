@@ -6,7 +6,8 @@
  * the first instruction at `start` snapshots the counter, executing the one
  * at `end` prints "window N: C" with C the instructions from the first
  * instruction of `start` up to, not including, the first of `end`. At exit
- * it prints the total.
+ * it prints the total. With `hist=N` it also prints the N addresses executed
+ * most often inside windows (a profile of the interpreter's hot paths).
  *
  * Debian's QEMU (7.2) loads plugins but ships no qemu-plugin.h, so the few
  * declarations of the documented plugin API (version 1) this file needs are
@@ -48,6 +49,31 @@ static uint64_t started; /* count when the window opened */
 static bool open;
 static unsigned windows;
 static uint64_t start_addr, end_addr;
+static uint64_t hist_n;
+
+/* Per-address execution counts inside windows (hist mode): an open-
+ * addressed table keyed by instruction address. */
+#define HIST_SLOTS 65536
+static struct { uint64_t pc, n; } hist[HIST_SLOTS];
+
+static void on_insn(unsigned int vcpu, void *udata) {
+    (void)vcpu;
+    if (!open)
+        return;
+    uint64_t pc = (uint64_t)(uintptr_t)udata;
+    for (uint64_t i = (pc >> 1) % HIST_SLOTS, k = 0; k < HIST_SLOTS; i = (i + 1) % HIST_SLOTS, k++) {
+        if (hist[i].pc == pc || hist[i].pc == 0) {
+            hist[i].pc = pc;
+            hist[i].n++;
+            return;
+        }
+    }
+}
+
+static int by_count(const void *a, const void *b) {
+    const uint64_t x = ((const uint64_t *)a)[1], y = ((const uint64_t *)b)[1];
+    return x < y ? 1 : x > y ? -1 : 0;
+}
 
 static void on_start(unsigned int vcpu, void *udata) {
     (void)vcpu, (void)udata;
@@ -81,6 +107,8 @@ static void on_translate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
         if (pc == end_addr)
             qemu_plugin_register_vcpu_insn_exec_cb(insn, on_end, QEMU_PLUGIN_CB_NO_REGS, NULL);
         qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64, &count, 1);
+        if (hist_n)
+            qemu_plugin_register_vcpu_insn_exec_cb(insn, on_insn, QEMU_PLUGIN_CB_NO_REGS, (void *)(uintptr_t)pc);
     }
 }
 
@@ -89,6 +117,13 @@ static void on_atexit(qemu_plugin_id_t id, void *udata) {
     char line[64];
     snprintf(line, sizeof line, "total: %" PRIu64 "\n", count);
     qemu_plugin_outs(line);
+    if (hist_n) {
+        qsort(hist, HIST_SLOTS, sizeof hist[0], by_count);
+        for (uint64_t i = 0; i < hist_n && i < HIST_SLOTS && hist[i].n; i++) {
+            snprintf(line, sizeof line, "hot %#" PRIx64 ": %" PRIu64 "\n", hist[i].pc, hist[i].n);
+            qemu_plugin_outs(line);
+        }
+    }
 }
 
 static bool parse_addr(const char *arg, const char *key, uint64_t *out) {
@@ -103,8 +138,9 @@ static bool parse_addr(const char *arg, const char *key, uint64_t *out) {
 QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, char **argv) {
     (void)info;
     for (int i = 0; i < argc; i++) {
-        if (!parse_addr(argv[i], "start", &start_addr) && !parse_addr(argv[i], "end", &end_addr)) {
-            fprintf(stderr, "insn_windows: unknown argument %s (want start=ADDR,end=ADDR)\n", argv[i]);
+        if (!parse_addr(argv[i], "start", &start_addr) && !parse_addr(argv[i], "end", &end_addr) &&
+            !(strncmp(argv[i], "hist=", 5) == 0 && (hist_n = strtoull(argv[i] + 5, NULL, 0), 1))) {
+            fprintf(stderr, "insn_windows: unknown argument %s (want start=ADDR,end=ADDR[,hist=N])\n", argv[i]);
             return -1;
         }
     }

@@ -97,7 +97,10 @@ fn exec<H: Helpers + ?Sized>(
     r[FRAME_REG as usize] = initial_frame_pointer(mem);
     let mut depth = 0usize;
     let mut pc = entry.pc();
-    let mut left = budget;
+    // The budget is spent from `fuel`, a 32-bit slice of it (cheap to test
+    // on a 32-bit core); `reserve` holds the rest and refills it.
+    let mut reserve = budget;
+    let mut fuel = 0u32;
 
     // `r!(d)` is register `d` (a `Reg`: in range by construction).
     macro_rules! r {
@@ -117,15 +120,22 @@ fn exec<H: Helpers + ?Sized>(
     // A trap leaves the loop with its kind (`pc` names the instruction).
     let mut next = pc;
     let kind: TrapKind = 'run: loop {
-        let Some(cost) = ops.get(next).map(|op| op.cost as u64) else {
+        let Some(cost) = ops.get(next).map(|op| op.cost) else {
             pc = next;
             break 'run TrapKind::IllegalInstruction;
         };
         pc = next;
-        if left < cost {
-            break 'run TrapKind::BudgetExhausted;
+        if fuel < cost {
+            // Refill: move everything that fits in 32 bits (at least `cost`,
+            // or there is not enough budget left at all).
+            let total = reserve + fuel as u64;
+            if total < cost as u64 {
+                break 'run TrapKind::BudgetExhausted;
+            }
+            fuel = total.min(u32::MAX as u64) as u32;
+            reserve = total - fuel as u64;
         }
-        left -= cost;
+        fuel -= cost;
         next = loop {
             let Some(op) = ops.get(pc) else { break 'run TrapKind::IllegalInstruction };
             // A load or store: the value, or leave with the precise fault.
@@ -445,7 +455,7 @@ fn exec<H: Helpers + ?Sized>(
                 }
                 Kind::Exit => {
                     if depth == 0 {
-                        return Ok(Exit { r0: r[0], executed: budget - left });
+                        return Ok(Exit { r0: r[0], executed: budget - reserve - fuel as u64 });
                     }
                     depth -= 1;
                     let Some(f) = frames.get(depth).copied() else { break 'run TrapKind::IllegalInstruction };
