@@ -8,23 +8,35 @@ THUMB_TARGET        := thumbv7em-none-eabihf
 ALKYL               := target/release/alkyl
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
-# Debian packages the build, the example apps and the integration tests use.
-APT_PACKAGES := clang llvm libclang-dev libcoap3-bin
+# Debian packages the build, the example apps and the integration tests use
+# (lld: wasm-ld, for the benchmark kernels' Wasm form, built by `make test`).
+APT_PACKAGES := clang llvm libclang-dev libcoap3-bin lld
+# ... and what the benchmarks add: bindgen (the wasm3 crate's build), QEMU,
+# the Arm cross toolchain and newlib (Cortex-M4 image and C kernel).
+BENCH_APT_PACKAGES := bindgen qemu-system-arm gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi
 
-.PHONY: all deps build run test conformance thumb fuzz clean
+.PHONY: all deps bench-deps build run test conformance thumb fuzz bench bench-cm4 clean
 
 all: build
 
-# Installs what is missing, and only that (fast when already set up).
-deps:
-	@missing=""; for p in $(APT_PACKAGES); do \
+# Installs the Debian packages in $(1) that are missing, and only those.
+define apt_install
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
+endef
+
+# Installs what is missing, and only that (fast when already set up).
+deps:
+	$(call apt_install,$(APT_PACKAGES))
 	@rustup target list --installed 2>/dev/null | grep -qx $(THUMB_TARGET) || rustup target add $(THUMB_TARGET)
+
+bench-deps: deps
+	$(call apt_install,$(BENCH_APT_PACKAGES))
 
 build: deps
 	$(CARGO) build --release --bin alkyl
@@ -55,6 +67,19 @@ FUZZ_SECONDS ?= 60
 fuzz:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	cd fuzz && $(CARGO) +nightly fuzz run verify_run -- -max_total_time=$(FUZZ_SECONDS)
+
+# Host benchmark suite: every kernel on native, Alkyl (fast and reference),
+# rbpf (interpreter, JIT), wasmi and wasm3; table + target/bench/results.json.
+bench: bench-deps
+	$(CARGO) run --release -p alkyl-benches --features peers --bin alkyl-bench
+
+# Cortex-M4 (QEMU mps2-an386): instruction counts, flash and RAM of the VM;
+# table + target/bench/cm4.json. The counting plugin is built here.
+BENCH_PLUGIN := target/bench/libinsn_windows.so
+bench-cm4: bench-deps
+	@mkdir -p target/bench
+	$(CC) -O2 -Wall -Wextra -shared -fPIC -o $(BENCH_PLUGIN) benches/cm4/plugin/insn_windows.c
+	$(CARGO) run --release -p alkyl-benches --bin alkyl-bench-cm4 -- --plugin $(BENCH_PLUGIN)
 
 clean:
 	$(CARGO) clean

@@ -14,18 +14,22 @@ mod rt;
 
 use core::hint::black_box;
 
-use alkyl_vm::{verify, AccessPolicy, MemoryMap, NoHelpers, Program, INPUT_VADDR, STACK_SIZE, STACK_VADDR};
+#[cfg(any(feature = "engine-fast", feature = "engine-ref"))]
+use alkyl_vm::{verify, AccessPolicy, MemoryMap, NoHelpers, INPUT_VADDR, STACK_SIZE, STACK_VADDR};
 
 include!(concat!(env!("OUT_DIR"), "/consts.rs"));
 
 static EBPF: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/fletcher32.bpf"));
 const EXPECTED: u32 = 0x5bac_8c3d;
+#[cfg(any(feature = "engine-fast", feature = "engine-ref"))]
 const BUDGET: u64 = 1_000_000;
 
+#[cfg(not(feature = "size-image"))]
 extern "C" {
     fn alkyl_native_fletcher32(buf: *mut u8, len: u32) -> u32;
 }
 
+#[cfg(not(feature = "size-image"))]
 /// Opens a measurement window.
 #[no_mangle]
 #[inline(never)]
@@ -35,6 +39,7 @@ pub extern "C" fn alkyl_bench_start() {
     unsafe { core::arch::asm!("", options(nostack)) };
 }
 
+#[cfg(not(feature = "size-image"))]
 /// Closes a measurement window.
 #[no_mangle]
 #[inline(never)]
@@ -45,6 +50,7 @@ pub extern "C" fn alkyl_bench_end() {
     unsafe { core::arch::asm!("nop", options(nostack)) };
 }
 
+#[cfg(not(feature = "size-image"))]
 /// Runs `f` inside a named window and returns its result.
 fn window<R>(name: &str, f: impl FnOnce() -> R) -> R {
     println!("window: {name}");
@@ -54,6 +60,7 @@ fn window<R>(name: &str, f: impl FnOnce() -> R) -> R {
     r
 }
 
+#[cfg(not(feature = "size-image"))]
 /// Fletcher32 in Rust, the same algorithm as `kernels/fletcher32.c`.
 #[inline(never)]
 fn fletcher32_rust(data: &[u8]) -> u32 {
@@ -77,7 +84,7 @@ struct Input([u8; INPUT.len()]);
 /// run. What a host does per event.
 #[inline(never)]
 #[cfg(feature = "engine-ref")]
-fn run_ref(program: &Program<'_>, input: &[u8]) -> u64 {
+fn run_ref(program: &alkyl_vm::Program<'_>, input: &[u8]) -> u64 {
     let mut stack = [0u8; STACK_SIZE];
     let mut mem = MemoryMap::new();
     let mapped = mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).is_ok()
@@ -104,8 +111,47 @@ fn run_fast(program: &alkyl_vm::fast::FastProgram<'_, '_>, input: &[u8]) -> u64 
     }
 }
 
+/// The VM's windows: verify (and translate), one checksum per engine, and
+/// each engine's stack high-water mark.
+#[cfg(all(not(feature = "size-image"), any(feature = "engine-fast", feature = "engine-ref")))]
+fn alkyl(input: &[u8], ok: &mut bool) {
+    let program = window("alkyl_verify", || verify(black_box(EBPF), &NoHelpers));
+    let Ok(program) = program else {
+        println!("verification failed");
+        *ok = false;
+        return;
+    };
+    #[cfg(feature = "engine-fast")]
+    {
+        let mut ops = [alkyl_vm::fast::Op::EMPTY; EBPF_SLOTS];
+        let fast = window("alkyl_translate", || alkyl_vm::fast::translate(&program, &mut ops));
+        let Ok(fast) = fast else {
+            println!("translation failed");
+            *ok = false;
+            return;
+        };
+        let v = window("alkyl_fast", || run_fast(&fast, black_box(input)));
+        check("alkyl_fast", v, ok);
+        let (v, used) = stack_use(|| run_fast(&fast, input));
+        check("alkyl_fast (stack run)", v, ok);
+        println!("stack alkyl_fast: {used}");
+        println!("ops alkyl_fast: {}", core::mem::size_of_val(&ops));
+    }
+    #[cfg(feature = "engine-ref")]
+    {
+        let v = window("alkyl_ref", || run_ref(&program, black_box(input)));
+        check("alkyl_ref", v, ok);
+        let (v, used) = stack_use(|| run_ref(&program, input));
+        check("alkyl_ref (stack run)", v, ok);
+        println!("stack alkyl_ref: {used}");
+    }
+    println!("memorymap: {}", core::mem::size_of::<MemoryMap<'_>>());
+}
+
+#[cfg(all(not(feature = "size-image"), any(feature = "engine-fast", feature = "engine-ref")))]
 const PAINT: u32 = 0xa5a5_a5a5;
 
+#[cfg(all(not(feature = "size-image"), any(feature = "engine-fast", feature = "engine-ref")))]
 /// Bytes of stack `f` uses below the caller's stack pointer: paint the free
 /// stack, run, find the lowest word that changed.
 #[inline(never)]
@@ -129,12 +175,14 @@ fn stack_use<R>(f: impl FnOnce() -> R) -> (R, usize) {
     (r, sp - low)
 }
 
+#[cfg(not(feature = "size-image"))]
 fn check(name: &str, got: u64, ok: &mut bool) {
     let good = got == EXPECTED as u64;
     println!("result {name}: {got:#x} {}", if good { "ok" } else { "WRONG" });
     *ok &= good;
 }
 
+#[cfg(not(feature = "size-image"))]
 pub fn main() -> bool {
     let mut ok = true;
     let mut buf = Input(INPUT);
@@ -150,35 +198,37 @@ pub fn main() -> bool {
     let r = window("native_rust", || fletcher32_rust(black_box(input)));
     check("native_rust", r as u64, &mut ok);
 
-    let program = window("alkyl_verify", || verify(black_box(EBPF), &NoHelpers));
-    let Ok(program) = program else {
-        println!("verification failed");
+    #[cfg(any(feature = "engine-fast", feature = "engine-ref"))]
+    alkyl(input, &mut ok);
+    ok
+}
+
+/// The size image: only what a device links to run a script (verify once,
+/// translate once for the fast engine, map and run per event), so that the
+/// difference to the image without an engine is the VM's flash.
+#[cfg(feature = "size-image")]
+pub fn main() -> bool {
+    let buf = Input(INPUT);
+    let input: &[u8] = black_box(&buf.0);
+    #[cfg(any(feature = "engine-fast", feature = "engine-ref"))]
+    let Ok(program) = verify(black_box(EBPF), &NoHelpers) else {
         return false;
     };
     #[cfg(feature = "engine-fast")]
     {
         let mut ops = [alkyl_vm::fast::Op::EMPTY; EBPF_SLOTS];
-        let fast = window("alkyl_translate", || alkyl_vm::fast::translate(&program, &mut ops));
-        let Ok(fast) = fast else {
-            println!("translation failed");
+        let Ok(fast) = alkyl_vm::fast::translate(&program, &mut ops) else {
             return false;
         };
-        let v = window("alkyl_fast", || run_fast(&fast, black_box(input)));
-        check("alkyl_fast", v, &mut ok);
-        let (v, used) = stack_use(|| run_fast(&fast, input));
-        check("alkyl_fast (stack run)", v, &mut ok);
-        println!("stack alkyl_fast: {used}");
-        println!("ops alkyl_fast: {}", core::mem::size_of_val(&ops));
+        if run_fast(&fast, input) != EXPECTED as u64 {
+            return false;
+        }
     }
     #[cfg(feature = "engine-ref")]
-    {
-        let v = window("alkyl_ref", || run_ref(&program, black_box(input)));
-        check("alkyl_ref", v, &mut ok);
-        let (v, used) = stack_use(|| run_ref(&program, input));
-        check("alkyl_ref (stack run)", v, &mut ok);
-        println!("stack alkyl_ref: {used}");
+    if run_ref(&program, input) != EXPECTED as u64 {
+        return false;
     }
-    println!("memorymap: {}", core::mem::size_of::<MemoryMap<'_>>());
-    let _ = &program;
-    ok
+    #[cfg(not(any(feature = "engine-fast", feature = "engine-ref")))]
+    black_box((EBPF, input, EXPECTED, EBPF_SLOTS));
+    true
 }

@@ -1,3 +1,4 @@
+#![cfg_attr(feature = "size-image", allow(dead_code))] // the size image prints nothing
 //! The minimal runtime of the image: the nRF52840's 64-entry vector table
 //! (initial SP, reset, 14 system exceptions, 48 peripheral interrupts, as
 //! on the real chip; cortex-m-rt's default would be 240 entries), reset
@@ -51,11 +52,13 @@ unsafe extern "C" fn reset() -> ! {
 }
 
 /// The lowest address of the main stack (the top of `.bss`).
+#[allow(dead_code)] // unused in the size image without a VM
 pub fn stack_bottom() -> usize {
     addr_of!(_stack_bottom) as usize
 }
 
 /// The current stack pointer.
+#[allow(dead_code)] // unused in the size image without a VM
 #[inline(always)]
 pub fn stack_pointer() -> usize {
     let sp: usize;
@@ -134,8 +137,17 @@ macro_rules! println {
     }};
 }
 
+#[cfg(not(feature = "size-image"))]
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     println!("panic: {info}");
+    exit(false)
+}
+
+/// The size image panics as deployed firmware does (panic-halt style): no
+/// message formatting, so `core::fmt` is not linked on its account.
+#[cfg(feature = "size-image")]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
     exit(false)
 }
