@@ -124,6 +124,15 @@ fn fused_forms_compute_what_their_parts_do() {
         "mov %r0, 0\nmov32 %r6, 5\nloop:\nadd %r0, 3\nadd32 %r6, -1\njne32 %r6, 0, loop\nexit",
         "mov %r0, 0\nmov %r6, 4\nloop:\nadd %r0, 1\nsub %r6, 1\nmov32 %r4, %r0\njne32 %r6, 0, loop\nmov %r0, %r4\nexit",
         "mov %r6, 2\nloop:\nadd %r6, -1\nmov32 %r6, %r6\njne32 %r6, 0, loop\nmov %r0, %r6\nexit",
+        // load-accumulate-advance, and where it must not fuse (pointer
+        // overwritten by the load or the accumulator)
+        "mov %r3, 0\nmov %r6, 4\nloop:\nldxh %r0, [%r1+0]\nadd32 %r3, %r0\nadd %r1, 2\nsub %r6, 1\njne %r6, 0, loop\nmov %r0, %r3\nexit",
+        "mov %r3, 0\nldxb %r0, [%r1+1]\nadd32 %r3, %r0\nadd %r1, -1\nldxb %r2, [%r1+0]\nadd %r3, %r2\nmov %r0, %r3\nexit",
+        "ldxb %r1, [%r1+0]\nadd32 %r3, %r1\nadd %r1, 1\nmov %r0, %r1\nexit",
+        "mov %r3, 0\nldxh %r0, [%r1+0]\nadd32 %r1, %r0\nadd %r1, 2\nmov %r0, %r1\nexit",
+        // counted latch with a copy, and where the copy hits the counter
+        "mov %r0, 0\nmov32 %r6, 3\nloop:\nadd %r0, 5\nadd32 %r6, -1\nmov32 %r4, %r0\njne32 %r6, 0, loop\nmov %r0, %r4\nexit",
+        "mov %r0, 7\nmov32 %r6, 3\nadd32 %r6, -1\nmov32 %r6, %r0\njne32 %r6, 0, out\nmov %r0, 1\nout:\nexit",
         // lddw of every form, wide and narrow values
         "lddw %r0, 0x123456789abcdef0\nexit",
         "lddw %r0, 5\nlddw %r1, -5\nadd %r0, %r1\nexit",
@@ -345,13 +354,23 @@ fn random_program(rng: &mut Rng, n: usize) -> Vec<u8> {
         let (d, s) = (rng.below(10) as u8, rng.below(11) as u8);
         let k = rng.below(8) as i32 - 3;
         let rel = (rng.below(n as u64 + 1) as i64 - insns.len() as i64 - 1) as i16;
-        match rng.below(10) {
+        match rng.below(12) {
             0 => insns.extend([Insn::new(0xbf, d, s, 0, 0), Insn::new(0x0f, d, rng.below(11) as u8, 0, 0)]),
             1 => insns.extend([Insn::new(0xbc, d, s, 0, 0), Insn::new(0x04, d, 0, 0, k)]),
             2 => insns
                 .extend([Insn::new(0x69, d, 1, rng.below(8) as i16, 0), Insn::new(0x0c, rng.below(10) as u8, d, 0, 0)]),
             3 => insns.extend([Insn::new(0x04, d, 0, 0, k), Insn::new(0x56, d, 0, rel - 1, 0)]),
             4 => insns.extend([Insn::new(0xbc, d, s, 0, 0), Insn::new(0x56, rng.below(11) as u8, 0, rel - 1, k)]),
+            5 => insns.extend([
+                Insn::new(0x69 + 8 * (rng.below(2) as u8), d, s, rng.below(4) as i16, 0),
+                Insn::new(0x0c, rng.below(10) as u8, d, 0, 0),
+                Insn::new(0x07, s.min(9), 0, 0, k),
+            ]),
+            6 => insns.extend([
+                Insn::new(0x04, d, 0, 0, k),
+                Insn::new(0xbc, rng.below(10) as u8, s, 0, 0),
+                Insn::new(0x56, d, 0, rel - 2, 0),
+            ]),
             _ => {
                 let mut i = random_insn(rng);
                 if i.class() == 0x05 || i.class() == 0x06 {

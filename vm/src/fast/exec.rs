@@ -120,10 +120,11 @@ fn exec<H: Helpers + ?Sized>(
     // A trap leaves the loop with its kind (`pc` names the instruction).
     let mut next = pc;
     let kind: TrapKind = 'run: loop {
-        let Some(cost) = ops.get(next).map(|op| op.cost) else {
+        let Some(mut op) = ops.get(next) else {
             pc = next;
             break 'run TrapKind::IllegalInstruction;
         };
+        let cost = op.cost;
         pc = next;
         if fuel < cost {
             // Refill: move everything that fits in 32 bits (at least `cost`,
@@ -136,8 +137,8 @@ fn exec<H: Helpers + ?Sized>(
             reserve = total - fuel as u64;
         }
         fuel -= cost;
+        // The op just charged is the first to run.
         next = loop {
-            let Some(op) = ops.get(pc) else { break 'run TrapKind::IllegalInstruction };
             // A load or store: the value, or leave with the precise fault.
             macro_rules! load {
                 ($n:literal, $a:expr) => {{
@@ -338,6 +339,20 @@ fn exec<H: Helpers + ?Sized>(
                     r!(acc) = (r!(acc) as u32).wrapping_add(v as u32) as u64;
                     2
                 }
+                Kind::LdxBAdd32Inc { d, s, off, acc, inc } => {
+                    let v = load!(1, addr!(s, off));
+                    r!(d) = v;
+                    r!(acc) = (r!(acc) as u32).wrapping_add(v as u32) as u64;
+                    r!(s) = r!(s).wrapping_add(inc as i64 as u64);
+                    3
+                }
+                Kind::LdxHAdd32Inc { d, s, off, acc, inc } => {
+                    let v = load!(2, addr!(s, off));
+                    r!(d) = v;
+                    r!(acc) = (r!(acc) as u32).wrapping_add(v as u32) as u64;
+                    r!(s) = r!(s).wrapping_add(inc as i64 as u64);
+                    3
+                }
                 Kind::Lddw { d, lo } => {
                     let Some(Op { kind: Kind::Wide { hi }, .. }) = ops.get(pc + 1) else {
                         break 'run TrapKind::IllegalInstruction;
@@ -420,6 +435,12 @@ fn exec<H: Helpers + ?Sized>(
                     r!(d) = v as u64;
                     break if v != 0 { t as usize } else { pc + 2 };
                 }
+                Kind::Add32IMovJne0 { d, imm, x, y, t } => {
+                    let v = (r!(d) as u32).wrapping_add(imm as i32 as u32);
+                    r!(d) = v as u64;
+                    r!(x) = r!(y) as u32 as u64;
+                    break if v != 0 { t as usize } else { pc + 3 };
+                }
                 Kind::Mov32RJne32I { d, s, a, imm, t } => {
                     r!(d) = r!(s) as u32 as u64;
                     break if r!(a) as u32 != imm as i32 as u32 { t as usize } else { pc + 2 };
@@ -475,6 +496,10 @@ fn exec<H: Helpers + ?Sized>(
                 Kind::Wide { .. } | Kind::Illegal => break 'run TrapKind::IllegalInstruction,
             };
             pc += width;
+            op = match ops.get(pc) {
+                Some(op) => op,
+                None => break 'run TrapKind::IllegalInstruction,
+            };
         };
     };
     Err(Trap { pc, kind })

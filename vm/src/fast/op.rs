@@ -264,6 +264,22 @@ pub(crate) enum Kind {
         off: i16,
         acc: Reg,
     },
+    /// Fused `ldxb/ldxh d, [s + off]; add32 acc, d; add s, inc` (load,
+    /// accumulate, advance the pointer: a reduction loop's body), 3 slots.
+    LdxBAdd32Inc {
+        d: Reg,
+        s: Reg,
+        off: i16,
+        acc: Reg,
+        inc: i8,
+    },
+    LdxHAdd32Inc {
+        d: Reg,
+        s: Reg,
+        off: i16,
+        acc: Reg,
+        inc: i8,
+    },
     /// `lddw` (any of its forms, segment base added at translation); the
     /// high half of the value is the [`Kind::Wide`] in the next slot.
     Lddw {
@@ -445,6 +461,15 @@ pub(crate) enum Kind {
     Add32IJne0 {
         d: Reg,
         imm: i32,
+        t: u16,
+    },
+    /// Fused `add32 d, imm; mov32 x, y; jne32 d, 0` (a counted loop's
+    /// latch with the copy clang places before it), 3 slots.
+    Add32IMovJne0 {
+        d: Reg,
+        imm: i16,
+        x: Reg,
+        y: Reg,
         t: u16,
     },
     /// Fused `mov32 d, s; jne32 a, imm` (the copy clang puts before a loop's

@@ -87,7 +87,9 @@ pub fn translate<'p, 'o>(program: &Program<'p>, storage: &'o mut [Op]) -> Result
             continue;
         }
         let next = Insn::at(code, pc + 1);
-        let kind = fuse(&insn, next.as_ref(), pc).unwrap_or_else(|| single(&insn, code, pc));
+        let kind = fuse3(&insn, next.as_ref(), Insn::at(code, pc + 2).as_ref(), pc)
+            .or_else(|| fuse(&insn, next.as_ref(), pc))
+            .unwrap_or_else(|| single(&insn, code, pc));
         local_calls |= is_local_call(&insn);
         if let (Kind::Lddw { .. }, Some(second)) = (kind, ops.get_mut(pc + 1)) {
             // The high half of the value as loaded (segment base included).
@@ -134,6 +136,39 @@ fn target(pc: usize, rel: i64) -> u16 {
 
 fn reg_pair(i: &Insn) -> (Reg, Reg) {
     (Reg::new(i.dst), Reg::new(i.src))
+}
+
+/// Three-slot patterns (the interpreter knows each one's width).
+fn fuse3(a: &Insn, b: Option<&Insn>, c: Option<&Insn>, pc: usize) -> Option<Kind> {
+    let (b, c) = (b?, c?);
+    const LDXB: u8 = class::LDX | mode::MEM | size::B;
+    const LDXH: u8 = class::LDX | mode::MEM | size::H;
+    const ADD32X: u8 = class::ALU | alu::ADD | source::X;
+    const ADD32K: u8 = class::ALU | alu::ADD | source::K;
+    const ADD64K: u8 = class::ALU64 | alu::ADD | source::K;
+    const MOV32X: u8 = class::ALU | alu::MOV | source::X;
+    const JNE32K: u8 = class::JMP32 | jmp::JNE | source::K;
+    let (d, s) = reg_pair(a);
+    let (bd, bs) = reg_pair(b);
+    let (cd, _) = reg_pair(c);
+    Some(match (a.opc, b.opc, c.opc) {
+        // The pointer must survive the load and the add to be advanced.
+        (LDXB | LDXH, ADD32X, ADD64K) if bs == d && cd == s && s != d && s != bd => {
+            let inc = i8::try_from(c.imm).ok()?;
+            let (off, acc) = (a.off, bd);
+            if a.opc == LDXB {
+                Kind::LdxBAdd32Inc { d, s, off, acc, inc }
+            } else {
+                Kind::LdxHAdd32Inc { d, s, off, acc, inc }
+            }
+        }
+        // The copy must not overwrite the counter the branch tests.
+        (ADD32K, MOV32X, JNE32K) if b.off == 0 && bd != d && cd == d && c.imm == 0 => {
+            let imm = i16::try_from(a.imm).ok()?;
+            Kind::Add32IMovJne0 { d, imm, x: bd, y: bs, t: target(pc + 2, c.off as i64) }
+        }
+        _ => return None,
+    })
 }
 
 /// Two-slot patterns (the interpreter knows each one's width).
