@@ -17,9 +17,9 @@ use crate::isa::{class, jmp, mode, op, size, source, Insn, FRAME_REG, REG_COUNT}
 use crate::memory::{Access, MemoryMap};
 use crate::verify::Entry;
 
-/// Registers live in a 16-entry file indexed by [`Reg`], which lets the
-/// compiler drop bounds checks; `r11..r15` are never touched.
-const FILE: usize = 16;
+/// The register file (`r0..=r10`), indexed by [`Reg`], which lets the
+/// compiler drop bounds checks.
+const FILE: usize = REG_COUNT;
 
 #[derive(Clone, Copy, Default)]
 struct Frame {
@@ -560,8 +560,7 @@ fn generic(insn: &Insn, r: &mut [u64; FILE], mem: &mut MemoryMap<'_>) -> Result<
         }
         class::STX if insn.opc & mode::MASK == mode::ATOMIC => {
             let addr = r[d].wrapping_add(off);
-            let file: &mut [u64; REG_COUNT] = (&mut r[..REG_COUNT]).try_into().map_err(|_| illegal)?;
-            atomic_op(insn.imm, insn.opc & size::MASK, addr, s, file, mem).map_err(TrapKind::Memory)?;
+            atomic_op(insn.imm, insn.opc & size::MASK, addr, s, r, mem).map_err(TrapKind::Memory)?;
         }
         _ => return Err(illegal),
     }

@@ -6,39 +6,28 @@
 //! `i..i+n` and continues at `i+n`; the ops at `i+1..i+n` still translate
 //! their own slots, so a jump into the middle of a fused sequence is correct.
 
-/// A register number. As an enum of sixteen values it indexes the
-/// interpreter's 16-entry register file with no bounds check and no mask
-/// (the verifier keeps programs to `r0..=r10`; `r11..r15` are never used).
+/// A register number. As an enum of the eleven registers it indexes the
+/// interpreter's register file with no bounds check and no mask.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 #[rustfmt::skip]
-pub(crate) enum Reg { R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, R11, R12, R13, R14, R15 }
+pub(crate) enum Reg { R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10 }
 
 impl Reg {
-    /// The register named by the low four bits of `n`.
+    /// Register `n`. The verifier keeps register numbers to `0..=10`; any
+    /// other value (never seen in a verified program) names `r10`, which
+    /// no translated instruction writes.
     pub(crate) const fn new(n: u8) -> Reg {
-        const ALL: [Reg; 16] = [
-            Reg::R0,
-            Reg::R1,
-            Reg::R2,
-            Reg::R3,
-            Reg::R4,
-            Reg::R5,
-            Reg::R6,
-            Reg::R7,
-            Reg::R8,
-            Reg::R9,
-            Reg::R10,
-            Reg::R11,
-            Reg::R12,
-            Reg::R13,
-            Reg::R14,
-            Reg::R15,
-        ];
-        ALL[(n & 15) as usize]
+        const ALL: [Reg; 11] =
+            [Reg::R0, Reg::R1, Reg::R2, Reg::R3, Reg::R4, Reg::R5, Reg::R6, Reg::R7, Reg::R8, Reg::R9, Reg::R10];
+        if (n as usize) < ALL.len() {
+            ALL[n as usize]
+        } else {
+            Reg::R10
+        }
     }
 
-    /// Index into a 16-entry register file.
+    /// Index into the register file.
     #[inline(always)]
     pub(crate) const fn ix(self) -> usize {
         self as usize
