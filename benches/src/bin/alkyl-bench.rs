@@ -3,7 +3,9 @@
 //! `target/bench/results.json`.
 //!
 //! Usage: `alkyl-bench [--quick] [--kernel NAME] [--out PATH]` (`--kernel`
-//! runs one kernel, for quick iterations; the full run is what we report).
+//! runs one kernel, for quick iterations; the full run is what we report), or
+//! `alkyl-bench --repeat KERNEL CONTENDER N` (N checked runs, no timing: for
+//! counting instructions with callgrind).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,6 +47,24 @@ fn today() -> String {
         .unwrap_or_else(|| "unknown date".into())
 }
 
+/// Loads `kernel` on `contender` and runs it `n` times, checking each
+/// result: a fixed amount of work for `valgrind --tool=callgrind`, whose
+/// instruction counts (unlike timings) do not depend on the machine's load.
+fn repeat(kernel: &str, contender: &str, n: u64) -> Result<(), String> {
+    let k = kernels::all().into_iter().find(|k| k.name == kernel).ok_or(format!("no kernel {kernel}"))?;
+    let input = kernels::input(&k)?;
+    let want = kernels::run_native(&k, &mut Vec::new(), &input);
+    let mut c = contenders::load(contender, &k)?;
+    for _ in 0..n {
+        let got = c.run(&input)?;
+        if got != want {
+            return Err(format!("{contender} computes {got:#x} for {kernel}, native {want:#x}"));
+        }
+    }
+    println!("{kernel} on {contender}: {n} runs, {want:#x}");
+    Ok(())
+}
+
 fn bench() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
     let mut plan = Plan::STANDARD;
@@ -55,6 +75,13 @@ fn bench() -> Result<(), String> {
             "--quick" => plan = Plan::QUICK,
             "--out" => out = args.next().ok_or("--out needs a path")?.into(),
             "--kernel" => only = Some(args.next().ok_or("--kernel needs a name")?),
+            "--repeat" => {
+                // For instruction counting under valgrind: no timing, no files.
+                let kernel = args.next().ok_or("--repeat needs KERNEL CONTENDER N")?;
+                let contender = args.next().ok_or("--repeat needs KERNEL CONTENDER N")?;
+                let n: u64 = args.next().and_then(|n| n.parse().ok()).ok_or("--repeat needs a count")?;
+                return repeat(&kernel, &contender, n);
+            }
             other => {
                 return Err(format!(
                     "unknown argument {other} (usage: alkyl-bench [--quick] [--kernel NAME] [--out PATH])"
