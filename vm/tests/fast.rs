@@ -136,6 +136,11 @@ fn fused_forms_compute_what_their_parts_do() {
         // lddw of every form, wide and narrow values
         "lddw %r0, 0x123456789abcdef0\nexit",
         "lddw %r0, 5\nlddw %r1, -5\nadd %r0, %r1\nexit",
+        // single-operand and signed-shift forms
+        "lddw %r0, 0x8000000000000005\nneg %r0\nexit",
+        "lddw %r0, 0x1234567880000005\nneg32 %r0\nexit",
+        "lddw %r0, -77\narsh %r0, 3\nexit",
+        "lddw %r0, 0x12345678f0000000\narsh32 %r0, 4\nexit",
     ];
     for src in cases {
         agree(&asm(src), &[1, 2, 3, 4, 5, 6, 7, 8], 10_000);

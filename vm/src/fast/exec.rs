@@ -266,6 +266,22 @@ fn exec<H: Helpers + ?Sized>(
                     r!(d) = (r!(d) as u32).wrapping_shr(imm as u32 & 31) as u64;
                     1
                 }
+                Kind::Neg64 { d } => {
+                    r!(d) = r!(d).wrapping_neg();
+                    1
+                }
+                Kind::Neg32 { d } => {
+                    r!(d) = (r!(d) as u32).wrapping_neg() as u64;
+                    1
+                }
+                Kind::Arsh64I { d, imm } => {
+                    r!(d) = (r!(d) as i64).wrapping_shr(imm as u32 & 63) as u64;
+                    1
+                }
+                Kind::Arsh32I { d, imm } => {
+                    r!(d) = (r!(d) as i32).wrapping_shr(imm as u32 & 31) as u32 as u64;
+                    1
+                }
                 Kind::Div32I { d, imm } => {
                     r!(d) = (r!(d) as u32).checked_div(imm as u32).unwrap_or(0) as u64;
                     1

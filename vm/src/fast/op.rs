@@ -171,6 +171,20 @@ pub(crate) enum Kind {
         d: Reg,
         imm: i32,
     },
+    Neg64 {
+        d: Reg,
+    },
+    Neg32 {
+        d: Reg,
+    },
+    Arsh64I {
+        d: Reg,
+        imm: i32,
+    },
+    Arsh32I {
+        d: Reg,
+        imm: i32,
+    },
     /// Unsigned `div32`/`mod32` by a non-zero immediate (zero divisors stay
     /// generic: they have RFC 9669's special results).
     Div32I {

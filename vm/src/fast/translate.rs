@@ -255,6 +255,8 @@ fn single(i: &Insn, code: &[u8], pc: usize) -> Kind {
             alu::XOR => alu!(Xor64I, Xor64R),
             alu::LSH => alu!(Lsh64I, Lsh64R),
             alu::RSH => alu!(Rsh64I, Rsh64R),
+            alu::NEG => Kind::Neg64 { d },
+            alu::ARSH if i.opc & source::MASK == source::K => Kind::Arsh64I { d, imm },
             _ => Kind::Generic,
         },
         class::ALU if off == 0 => match op {
@@ -267,6 +269,8 @@ fn single(i: &Insn, code: &[u8], pc: usize) -> Kind {
             alu::XOR => alu!(Xor32I, Xor32R),
             alu::LSH => alu!(Lsh32I, Lsh32R),
             alu::RSH => alu!(Rsh32I, Rsh32R),
+            alu::NEG => Kind::Neg32 { d },
+            alu::ARSH if i.opc & source::MASK == source::K => Kind::Arsh32I { d, imm },
             alu::DIV if i.opc & source::MASK == source::K && imm != 0 => Kind::Div32I { d, imm },
             alu::MOD if i.opc & source::MASK == source::K && imm != 0 => Kind::Mod32I { d, imm },
             _ => Kind::Generic,
