@@ -271,6 +271,31 @@ mod peers {
     }
 }
 
+/// Loads `kernel` for contender `name` and drops it again: what "load"
+/// costs (parse, verify, translate or compile, instantiate), for timing.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_once(name: &str, kernel: &Kernel, ops: &mut Vec<Op>) -> Result<(), String> {
+    match name {
+        "native" => Ok(()),
+        "alkyl_ref" => alkyl_vm::verify(kernel.ebpf, &NoHelpers).map(drop).map_err(|e| e.to_string()),
+        "alkyl" => {
+            let program = alkyl_vm::verify(kernel.ebpf, &NoHelpers).map_err(|e| e.to_string())?;
+            ops.clear();
+            ops.resize(fast::storage_len(&program), Op::EMPTY);
+            fast::translate(&program, ops).map(drop).map_err(|e| e.to_string())
+        }
+        #[cfg(feature = "peers")]
+        "wasm3" => peers::wasm3_load_once(kernel),
+        // The others own no leaked state: building and dropping is a load.
+        _ => load(name, kernel).map(drop),
+    }
+}
+
+#[cfg(feature = "peers")]
+pub use peers::wasm3_load_once;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,28 +330,3 @@ mod tests {
         assert_eq!(load("alkyl", &k).unwrap().run(&input).unwrap(), kernels::PAPER_FLETCHER32);
     }
 }
-
-/// Loads `kernel` for contender `name` and drops it again: what "load"
-/// costs (parse, verify, translate or compile, instantiate), for timing.
-///
-/// # Errors
-/// As [`load`].
-pub fn load_once(name: &str, kernel: &Kernel, ops: &mut Vec<Op>) -> Result<(), String> {
-    match name {
-        "native" => Ok(()),
-        "alkyl_ref" => alkyl_vm::verify(kernel.ebpf, &NoHelpers).map(drop).map_err(|e| e.to_string()),
-        "alkyl" => {
-            let program = alkyl_vm::verify(kernel.ebpf, &NoHelpers).map_err(|e| e.to_string())?;
-            ops.clear();
-            ops.resize(fast::storage_len(&program), Op::EMPTY);
-            fast::translate(&program, ops).map(drop).map_err(|e| e.to_string())
-        }
-        #[cfg(feature = "peers")]
-        "wasm3" => peers::wasm3_load_once(kernel),
-        // The others own no leaked state: building and dropping is a load.
-        _ => load(name, kernel).map(drop),
-    }
-}
-
-#[cfg(feature = "peers")]
-pub use peers::wasm3_load_once;
