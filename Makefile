@@ -56,17 +56,24 @@ test: deps
 	$(CARGO) test --workspace
 	$(CARGO) build --release -p alkyl-vm --target $(THUMB_TARGET)
 
+# On both engines: the reference interpreter and the fast engine.
 conformance: build
 	$(ALKYL) conformance $(BPF_CONFORMANCE_DIR)
+	$(ALKYL) conformance $(BPF_CONFORMANCE_DIR) --engine fast
 
 # alkyl-vm must build for the nRF52840 (Cortex-M4F).
 thumb: deps
 	$(CARGO) build --release -p alkyl-vm --target $(THUMB_TARGET)
 
 FUZZ_SECONDS ?= 60
+# verify_run: arbitrary bytes; run_valid: mostly-valid programs;
+# fast_vs_ref: the fast engine against the reference interpreter.
+FUZZ_TARGETS ?= verify_run run_valid fast_vs_ref
 fuzz:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
-	cd fuzz && $(CARGO) +nightly fuzz run verify_run -- -max_total_time=$(FUZZ_SECONDS)
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  $(CARGO) +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
 
 # Host benchmark suite: every kernel on native, Alkyl (fast and reference),
 # rbpf (interpreter, JIT), wasmi and wasm3; table + target/bench/results.json.
