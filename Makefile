@@ -8,23 +8,35 @@ THUMB_TARGET        := thumbv7em-none-eabihf
 ALKYL               := target/release/alkyl
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
-# Debian packages the build, the example apps and the integration tests use.
-APT_PACKAGES := clang llvm libclang-dev libcoap3-bin
+# Debian packages the build, the example apps and the integration tests use
+# (lld: wasm-ld, for the benchmark kernels' Wasm form, built by `make test`).
+APT_PACKAGES := clang llvm libclang-dev libcoap3-bin lld
+# ... and what the benchmarks add: bindgen (the wasm3 crate's build), QEMU,
+# the Arm cross toolchain and newlib (Cortex-M4 image and C kernel).
+BENCH_APT_PACKAGES := bindgen qemu-system-arm gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi
 
-.PHONY: all deps build run test conformance thumb fuzz clean apps sizes bench-coap
+.PHONY: all deps bench-deps build run test conformance thumb fuzz riot clean apps sizes diff-ir fuzz-ir bench-ir bench bench-cm4 bench-coap
 
 all: build
 
-# Installs what is missing, and only that (fast when already set up).
-deps:
-	@missing=""; for p in $(APT_PACKAGES); do \
+# Installs the Debian packages in $(1) that are missing, and only those.
+define apt_install
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
 	fi
+endef
+
+# Installs what is missing, and only that (fast when already set up).
+deps:
+	$(call apt_install,$(APT_PACKAGES))
 	@rustup target list --installed 2>/dev/null | grep -qx $(THUMB_TARGET) || rustup target add $(THUMB_TARGET)
+
+bench-deps: deps
+	$(call apt_install,$(BENCH_APT_PACKAGES))
 
 build: deps
 	$(CARGO) build --release --bin alkyl --bin alkyl-node
@@ -46,7 +58,7 @@ run: build apps
 
 test: deps
 	$(CARGO) test --workspace
-	$(CARGO) build --release -p alkyl-vm -p alkyl-bindings -p alkyl-runtime --target $(THUMB_TARGET)
+	@$(MAKE) --no-print-directory thumb
 
 # Example apps (apps/c/*.c) with clang's BPF backend; flags in apps/bpf.flags
 # (-target bpf -mcpu=v3 -O2 -ffreestanding -I bindings/include), objects in
@@ -69,20 +81,69 @@ sizes: apps build
 	  $(ALKYL) pack $$o -o $${o%.o}.rbf --stats 2>/dev/null || exit 1; \
 	done
 
+# On both engines: the reference interpreter and the fast engine.
 conformance: build
 	$(ALKYL) conformance $(BPF_CONFORMANCE_DIR)
+	$(ALKYL) conformance $(BPF_CONFORMANCE_DIR) --engine fast
 
-# alkyl-vm, alkyl-bindings and alkyl-runtime must build for the nRF52840 (Cortex-M4F).
+# The device crates must build for the nRF52840 (Cortex-M4F): the VM, the
+# helpers, the device runtime, and the IR translator without std.
 thumb: deps
 	$(CARGO) build --release -p alkyl-vm -p alkyl-bindings -p alkyl-runtime --target $(THUMB_TARGET)
+	$(CARGO) build --release -p alkyl-translator --no-default-features --target $(THUMB_TARGET)
+
+# RIOT firmware (riot-module/riot): needs a RIOT checkout, c2rust and the
+# board's toolchain (see riot-module/riot/README.md); not part of test or CI.
+#   make riot RIOTBASE=/path/to/RIOT [BOARD=nrf52840dk|native64]
+BOARD ?= nrf52840dk
+riot:
+	@if [ -z "$(RIOTBASE)" ]; then \
+	  echo "make riot: RIOTBASE is not set. Pass RIOTBASE=/path/to/RIOT (a RIOT checkout);" \
+	       "see riot-module/riot/README.md." >&2; exit 1; fi
+	$(MAKE) -C riot-module/riot BOARD=$(BOARD) RIOTBASE=$(abspath $(RIOTBASE))
 
 FUZZ_SECONDS ?= 60
-FUZZ_TARGET  ?= verify_run
+# verify_run: arbitrary bytes; run_valid: mostly-valid programs;
+# fast_vs_ref: the fast engine against the reference interpreter;
+# container: container parse+verify; envelope: upload envelopes through the
+# runtime; coap_request: datagram sequences through the CoAP handler and
+# Block1. (`make fuzz FUZZ_TARGETS=container`.) fuzz/seeds/TARGET, when
+# present, seeds the corpus.
+FUZZ_TARGETS ?= verify_run run_valid fast_vs_ref container envelope coap_request
 fuzz:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
-	@mkdir -p fuzz/corpus/$(FUZZ_TARGET)
-	cd fuzz && $(CARGO) +nightly fuzz run $(FUZZ_TARGET) corpus/$(FUZZ_TARGET) \
-	  $(patsubst fuzz/%,%,$(wildcard fuzz/seeds/$(FUZZ_TARGET))) -- -max_total_time=$(FUZZ_SECONDS)
+	cd fuzz && for t in $(FUZZ_TARGETS); do \
+	  mkdir -p corpus/$$t; \
+	  $(CARGO) +nightly fuzz run $$t corpus/$$t $$(test -d seeds/$$t && echo seeds/$$t) \
+	    -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
+
+# Alkyl IR: the differential sweep at scale (interpreter vs translation on
+# the VM; `make test` runs 400 programs), its fuzzers, and its numbers.
+DIFF_CASES ?= 100000
+diff-ir:
+	ALKYL_DIFF_CASES=$(DIFF_CASES) $(CARGO) test --release -p alkyl-translator --test ir_differential -- --nocapture
+
+fuzz-ir:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && $(CARGO) +nightly fuzz run ir_diff -- -max_total_time=$(FUZZ_SECONDS)
+	cd fuzz && $(CARGO) +nightly fuzz run ir_parse -- -max_total_time=$(FUZZ_SECONDS)
+
+bench-ir: deps
+	$(CARGO) run --release -p alkyl-benches --bin ir_numbers
+
+# Host benchmark suite: every kernel on native, Alkyl (fast and reference),
+# rbpf (interpreter, JIT), wasmi and wasm3; table + target/bench/results.json.
+bench: bench-deps
+	$(CARGO) run --release -p alkyl-benches --features peers --bin alkyl-bench
+
+# Cortex-M4 (QEMU mps2-an386): instruction counts, flash and RAM of the VM;
+# table + target/bench/cm4.json. The counting plugin is built here.
+BENCH_PLUGIN := target/bench/libinsn_windows.so
+bench-cm4: bench-deps
+	@mkdir -p target/bench
+	$(CC) -O2 -Wall -Wextra -shared -fPIC -o $(BENCH_PLUGIN) benches/cm4/plugin/insn_windows.c
+	$(CARGO) run --release -p alkyl-benches --bin alkyl-bench-cm4 -- --plugin $(BENCH_PLUGIN)
 
 # CoAP throughput and latency: POST /apps/NAME/run on alkyl-node next to
 # libcoap's coap-server-notls, same load generator (docs/benchmarks.md, CoAP).

@@ -1,1 +1,13 @@
-//! Alkyl benchmark suite. Not implemented yet (issue 6).
+//! The Alkyl benchmark suite: small C kernels compiled natively, to eBPF and
+//! to Wasm (see `build.rs`), run side by side on native code, both Alkyl
+//! engines and peer VMs (`rbpf`, `wasmi`, `wasm3`; feature `peers`).
+//!
+//! `cargo run --release -p alkyl-benches --features peers --bin alkyl-bench`
+//! (or `make bench`) prints the table and writes `target/bench/results.json`.
+//! The library is split by phase: [`kernels`] (what runs), [`contenders`]
+//! (who runs it), [`harness`] (how it is timed), [`sizes`] (script sizes).
+
+pub mod contenders;
+pub mod harness;
+pub mod kernels;
+pub mod sizes;

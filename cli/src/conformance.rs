@@ -15,7 +15,7 @@ use alkyl_translator::ebpf::assemble;
 use alkyl_vm::DEFAULT_BUDGET;
 use anyhow::{bail, Context, Result};
 
-use crate::exec::{execute, ConformanceHelpers};
+use crate::exec::{execute_on, ConformanceHelpers, Engine};
 use crate::hex;
 
 /// The sections of one `.data` file.
@@ -104,7 +104,7 @@ enum Outcome {
 /// Assembles and runs one test file. `Err` is a problem with the file
 /// itself: unparsable, an assembler error, bytes that differ from the
 /// reference.
-fn evaluate(path: &Path, reference: &HashMap<String, String>) -> Result<(TestFile, Outcome)> {
+fn evaluate(path: &Path, reference: &HashMap<String, String>, engine: Engine) -> Result<(TestFile, Outcome)> {
     let text = fs::read_to_string(path)?;
     let test = parse(&text)?;
     let code = match (&test.asm, &test.raw) {
@@ -126,7 +126,7 @@ fn evaluate(path: &Path, reference: &HashMap<String, String>) -> Result<(TestFil
         }
     }
     let mut mem = test.mem.clone();
-    let outcome = match execute(&code, &mut mem, &mut ConformanceHelpers, DEFAULT_BUDGET) {
+    let outcome = match execute_on(engine, &code, &mut mem, &mut ConformanceHelpers, DEFAULT_BUDGET) {
         Ok(exit) => Outcome::Returned(exit.r0),
         Err(e) => Outcome::Failed(e.to_string()),
     };
@@ -134,8 +134,8 @@ fn evaluate(path: &Path, reference: &HashMap<String, String>) -> Result<(TestFil
 }
 
 /// A positive test passes when it meets its expectation exactly.
-fn check(path: &Path, reference: &HashMap<String, String>) -> Result<()> {
-    let (test, outcome) = evaluate(path, reference)?;
+fn check(path: &Path, reference: &HashMap<String, String>, engine: Engine) -> Result<()> {
+    let (test, outcome) = evaluate(path, reference, engine)?;
     match (outcome, test.result, &test.error) {
         (Outcome::Failed(_), _, Some(_)) => Ok(()),
         (Outcome::Returned(r0), _, Some(_)) => bail!("expected an error, got r0 = {r0:#x}"),
@@ -150,8 +150,8 @@ fn check(path: &Path, reference: &HashMap<String, String>) -> Result<()> {
 /// assembler, the verifier or a trap, a result that differs from the one
 /// claimed, or a clean run where the file claims an error. Returns the
 /// reason it was rejected, or `None` when it was accepted.
-fn rejection(path: &Path) -> Option<String> {
-    match evaluate(path, &HashMap::new()) {
+fn rejection(path: &Path, engine: Engine) -> Option<String> {
+    match evaluate(path, &HashMap::new(), engine) {
         Err(e) => Some(format!("{e:#}")),
         Ok((_, Outcome::Failed(e))) => Some(e),
         Ok((test, Outcome::Returned(r0))) => match (test.result, test.error) {
@@ -186,7 +186,16 @@ pub struct Summary {
 ///
 /// # Errors
 /// When `dir` cannot be read.
+#[allow(dead_code)]
 pub fn run_suite(dir: &Path, verbose: bool) -> Result<Summary> {
+    run_suite_on(dir, verbose, Engine::Reference)
+}
+
+/// [`run_suite`] on the chosen engine.
+///
+/// # Errors
+/// As [`run_suite`].
+pub fn run_suite_on(dir: &Path, verbose: bool, engine: Engine) -> Result<Summary> {
     let reference: HashMap<String, String> = match fs::read_to_string(dir.join("reference-bytecode.json")) {
         Ok(text) => serde_json::from_str(&text).context("reference-bytecode.json")?,
         Err(_) => HashMap::new(),
@@ -194,7 +203,7 @@ pub fn run_suite(dir: &Path, verbose: bool) -> Result<Summary> {
     let mut summary = Summary::default();
     for path in data_files(dir)? {
         let name = path.file_name().unwrap_or_default().to_string_lossy();
-        match check(&path, &reference) {
+        match check(&path, &reference, engine) {
             Ok(()) => {
                 summary.passed += 1;
                 if verbose {
@@ -211,7 +220,7 @@ pub fn run_suite(dir: &Path, verbose: bool) -> Result<Summary> {
     if negative.is_dir() {
         for path in data_files(&negative)? {
             let name = path.file_name().unwrap_or_default().to_string_lossy();
-            match rejection(&path) {
+            match rejection(&path, engine) {
                 None => {
                     summary.negative_accepted += 1;
                     println!("FAIL negative/{name}: accepted");

@@ -4,10 +4,21 @@
 
 use std::fmt;
 
+use alkyl_vm::fast::{self, Op};
 use alkyl_vm::{
-    run, verify, AccessPolicy, Exit, HelperError, HelperSet, Helpers, MapError, MemoryMap, Trap, VerifyError,
-    INPUT_VADDR, STACK_SIZE, STACK_VADDR,
+    run, verify, AccessPolicy, Entry, Exit, HelperError, HelperSet, Helpers, MapError, MemoryMap, Program, Trap,
+    VerifyError, INPUT_VADDR, STACK_SIZE, STACK_VADDR,
 };
+
+/// Which interpreter runs a program.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Engine {
+    /// The reference interpreter (`alkyl_vm::run`): decodes every slot as it runs.
+    #[default]
+    Reference,
+    /// The fast engine (`alkyl_vm::fast`): translated once at load.
+    Fast,
+}
 
 /// Why a program produced no result.
 #[derive(Debug)]
@@ -16,6 +27,8 @@ pub enum ExecError {
     Trap(Trap),
     /// The input memory cannot be mapped (4 GiB or more).
     Map(MapError),
+    /// The fast engine could not translate the program.
+    Translate(fast::TranslateError),
 }
 
 impl fmt::Display for ExecError {
@@ -24,6 +37,7 @@ impl fmt::Display for ExecError {
             ExecError::Verify(e) => write!(f, "verification failed: {e}"),
             ExecError::Trap(t) => write!(f, "{t}"),
             ExecError::Map(e) => write!(f, "cannot map input memory: {e}"),
+            ExecError::Translate(e) => write!(f, "translation failed: {e}"),
         }
     }
 }
@@ -34,14 +48,56 @@ impl std::error::Error for ExecError {}
 ///
 /// # Errors
 /// The verifier's rejection or the trap that ended the run.
+// The reference-engine shorthand other commands use.
+#[allow(dead_code)]
 pub fn execute<H: Helpers>(code: &[u8], input: &mut [u8], helpers: &mut H, budget: u64) -> Result<Exit, ExecError> {
+    execute_on(Engine::Reference, code, input, helpers, budget)
+}
+
+/// [`execute`] on the chosen engine.
+///
+/// # Errors
+/// As [`execute`].
+pub fn execute_on<H: Helpers>(
+    engine: Engine,
+    code: &[u8],
+    input: &mut [u8],
+    helpers: &mut H,
+    budget: u64,
+) -> Result<Exit, ExecError> {
     let program = verify(code, helpers).map_err(ExecError::Verify)?;
     let mut stack = [0u8; STACK_SIZE];
     let len = input.len() as u64;
     let mut mem = MemoryMap::new();
     mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).map_err(ExecError::Map)?;
     mem.map(INPUT_VADDR, input, AccessPolicy::ReadWrite).map_err(ExecError::Map)?;
-    run(&program, program.main(), &[INPUT_VADDR, len], &mut mem, helpers, budget).map_err(ExecError::Trap)
+    run_on(engine, &program, program.main(), &[INPUT_VADDR, len], &mut mem, helpers, budget)
+}
+
+/// Runs a verified `program` from `entry` on `engine`: the one place both
+/// engines are dispatched from.
+///
+/// # Errors
+/// The trap that ended the run, or the fast engine's translation error.
+pub fn run_on<H: Helpers + ?Sized>(
+    engine: Engine,
+    program: &Program<'_>,
+    entry: Entry,
+    args: &[u64],
+    mem: &mut MemoryMap<'_>,
+    helpers: &mut H,
+    budget: u64,
+) -> Result<Exit, ExecError> {
+    match engine {
+        Engine::Reference => run(program, entry, args, mem, helpers, budget),
+        Engine::Fast => {
+            let mut storage = vec![Op::EMPTY; fast::storage_len(program)];
+            // Storage is sized by `storage_len`, so translation cannot fail.
+            let translated = fast::translate(program, &mut storage).map_err(ExecError::Translate)?;
+            fast::run_fast(&translated, entry, args, mem, helpers, budget)
+        }
+    }
+    .map_err(ExecError::Trap)
 }
 
 /// The helpers the public bpf_conformance plugins provide: id 5, "unwind",

@@ -9,9 +9,10 @@
 
 use alkyl_bindings::{AlkylHelpers, CoapSession, Phydat, SimPlatform, ALL_HELPERS, COAP_CTX_VADDR, COAP_PKT_VADDR};
 use alkyl_vm::container::Script;
-use alkyl_vm::{run, verify, AccessPolicy, Entry, Exit, MemoryMap, Program, INPUT_VADDR, STACK_SIZE, STACK_VADDR};
+use alkyl_vm::{verify, AccessPolicy, Entry, Exit, MemoryMap, Program, INPUT_VADDR, STACK_SIZE, STACK_VADDR};
 use anyhow::{anyhow, bail, Context as _, Result};
 
+use crate::exec::{run_on, Engine};
 use crate::program::{describe_verify_error, load_script, Loaded};
 
 /// What `r1` points to.
@@ -68,6 +69,7 @@ pub fn run_script(
     context: Context,
     platform: &mut SimPlatform,
     budget: u64,
+    engine: Engine,
 ) -> Result<Report> {
     let (program, entry_pc, script) = match loaded {
         Loaded::Code(code) => {
@@ -90,7 +92,7 @@ pub fn run_script(
             (*script.program(), pc, Some(script))
         }
     };
-    execute(&program, entry_pc, script.as_ref(), input, context, platform, budget)
+    execute(&program, entry_pc, script.as_ref(), input, context, platform, budget, engine)
 }
 
 fn execute(
@@ -101,6 +103,7 @@ fn execute(
     context: Context,
     platform: &mut SimPlatform,
     budget: u64,
+    engine: Engine,
 ) -> Result<Report> {
     let stack_len = script.map_or(STACK_SIZE, |s| s.stack_size().max(STACK_SIZE));
     let mut stack = vec![0u8; stack_len];
@@ -145,8 +148,8 @@ fn execute(
             mem.map(COAP_PKT_VADDR, &mut packet, AccessPolicy::ReadWrite)?;
         }
         match script {
-            Some(s) => run(program, entry, &args, &mut mem, &mut s.restrict(&mut helpers), budget),
-            None => run(program, entry, &args, &mut mem, &mut helpers, budget),
+            Some(s) => run_on(engine, program, entry, &args, &mut mem, &mut s.restrict(&mut helpers), budget),
+            None => run_on(engine, program, entry, &args, &mut mem, &mut helpers, budget),
         }
     };
     let exit = result.map_err(|t| anyhow!("{t}"))?;

@@ -5,6 +5,7 @@ mod device;
 mod exec;
 mod hex;
 mod host;
+mod ir;
 mod pack;
 mod program;
 
@@ -16,7 +17,7 @@ use alkyl_vm::DEFAULT_BUDGET;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
-use crate::exec::{execute, ConformanceHelpers};
+use crate::exec::{execute_on, ConformanceHelpers, Engine};
 
 #[derive(Parser)]
 #[command(name = "alkyl", version, about = "Alkyl: verified eBPF scripts for tiny IoT devices")]
@@ -63,7 +64,13 @@ enum Command {
         /// Program as hex instead of stdin.
         #[arg(long)]
         program: Option<String>,
+        /// Interpreter to run the program on.
+        #[arg(long, value_enum, default_value_t = Engine::Reference)]
+        engine: Engine,
     },
+    /// Alkyl IR: assemble, disassemble, validate, translate to eBPF, run.
+    #[command(subcommand)]
+    Ir(ir::IrCommand),
     /// Run every test of a bpf_conformance checkout (developer tool).
     Conformance {
         /// Directory holding the suite's .data files.
@@ -71,6 +78,9 @@ enum Command {
         /// Also list passing tests.
         #[arg(short, long)]
         verbose: bool,
+        /// Interpreter to run the tests on.
+        #[arg(long, value_enum, default_value_t = Engine::Reference)]
+        engine: Engine,
     },
     /// Create an Ed25519 signing key: NAME.key (secret) and NAME.pub (for a device's --trusted-key).
     Keygen {
@@ -168,6 +178,9 @@ struct RunArgs {
     /// Print the number of executed instructions on stderr.
     #[arg(long)]
     stats: bool,
+    /// Interpreter to run the program on.
+    #[arg(long, value_enum, default_value_t = Engine::Reference)]
+    engine: Engine,
 }
 
 fn main() -> ExitCode {
@@ -200,7 +213,8 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         }
         Command::Pack(args) => pack::pack_command(&args)?,
         Command::Run(args) => return run(args),
-        Command::BpfConformancePlugin { memory, options: _, program } => {
+        Command::Ir(command) => return ir::dispatch(command),
+        Command::BpfConformancePlugin { memory, options: _, program, engine } => {
             let program = match program {
                 Some(p) => p,
                 None => {
@@ -211,11 +225,11 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             };
             let code = hex::parse(&program).context("program hex")?;
             let mut mem = hex::parse(memory.as_deref().unwrap_or("")).context("memory hex")?;
-            let exit = execute(&code, &mut mem, &mut ConformanceHelpers, DEFAULT_BUDGET)?;
+            let exit = execute_on(engine, &code, &mut mem, &mut ConformanceHelpers, DEFAULT_BUDGET)?;
             println!("{:#x}", exit.r0);
         }
-        Command::Conformance { dir, verbose } => {
-            let s = conformance::run_suite(&dir, verbose)?;
+        Command::Conformance { dir, verbose, engine } => {
+            let s = conformance::run_suite_on(&dir, verbose, engine)?;
             println!("{} passed, {} failed", s.passed, s.failed);
             println!("negative: {} rejected, {} accepted", s.negative_rejected, s.negative_accepted);
             if s.failed > 0 || s.negative_accepted > 0 {
@@ -257,7 +271,15 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         let _ = out.write_all(b);
         let _ = out.flush();
     });
-    let report = host::run_script(&loaded, args.entry.as_deref(), &mut mem, args.context, &mut platform, args.budget)?;
+    let report = host::run_script(
+        &loaded,
+        args.entry.as_deref(),
+        &mut mem,
+        args.context,
+        &mut platform,
+        args.budget,
+        args.engine,
+    )?;
     if let Some((code, payload)) = &report.coap {
         println!("coap {}.{:02} payload {:?}", code >> 5, code & 0x1f, String::from_utf8_lossy(payload));
     }

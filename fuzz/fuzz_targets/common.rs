@@ -1,6 +1,7 @@
 //! Shared harness: map a stack and a guarded input region, run with a small
 //! budget and helpers that dereference their pointer arguments, then check
-//! that nothing outside the granted slices changed.
+//! that nothing outside the granted slices changed. Each target uses a part.
+#![allow(dead_code)]
 
 use alkyl_vm::{
     run, AccessPolicy, HelperError, HelperSet, Helpers, MemoryMap, Program, INPUT_VADDR, STACK_SIZE, STACK_VADDR,
@@ -32,6 +33,11 @@ impl Helpers for FuzzHelpers {
 }
 
 pub fn run_guarded(program: &Program<'_>, input: &[u8]) {
+    run_guarded_on(program, input, false)
+}
+
+/// [`run_guarded`] on the reference (`fast == false`) or the fast engine.
+pub fn run_guarded_on(program: &Program<'_>, input: &[u8], fast: bool) {
     let mut backing = vec![CANARY; GUARD + input.len() + GUARD];
     backing[GUARD..GUARD + input.len()].copy_from_slice(input);
     let mut stack = [0u8; STACK_SIZE + 2 * GUARD];
@@ -46,10 +52,63 @@ pub fn run_guarded(program: &Program<'_>, input: &[u8]) {
         let mut mem = MemoryMap::new();
         mem.map(STACK_VADDR, sregion, AccessPolicy::ReadWrite).unwrap();
         mem.map(INPUT_VADDR, region, AccessPolicy::ReadWrite).unwrap();
-        let _ = run(program, program.main(), &[INPUT_VADDR, len], &mut mem, &mut FuzzHelpers, 10_000);
+        let args = [INPUT_VADDR, len];
+        let _ = if fast {
+            let mut ops = vec![alkyl_vm::fast::Op::EMPTY; alkyl_vm::fast::storage_len(program)];
+            let translated = alkyl_vm::fast::translate(program, &mut ops).expect("storage is sized by storage_len");
+            alkyl_vm::fast::run_fast(&translated, program.main(), &args, &mut mem, &mut FuzzHelpers, 10_000)
+        } else {
+            run(program, program.main(), &args, &mut mem, &mut FuzzHelpers, 10_000)
+        };
     }
     assert!(backing[..GUARD].iter().all(|&b| b == CANARY), "write below the input region");
     assert!(backing[GUARD + input.len()..].iter().all(|&b| b == CANARY), "write above the input region");
     assert!(stack[..GUARD].iter().all(|&b| b == CANARY), "write below the stack");
     assert!(stack[GUARD + STACK_SIZE..].iter().all(|&b| b == CANARY), "write above the stack");
+}
+
+/// What one engine did with a program: its result and the memory after.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub result: Result<alkyl_vm::Exit, alkyl_vm::Trap>,
+    pub input: Vec<u8>,
+    pub stack: Vec<u8>,
+}
+
+/// Runs `program` on one engine over a copy of `input` (fast: translated
+/// first), with the same regions, helpers and budget as `run_guarded`.
+pub fn run_engine(program: &Program<'_>, input: &[u8], fast: bool, budget: u64) -> Outcome {
+    let mut input = input.to_vec();
+    let mut stack = vec![0u8; STACK_SIZE];
+    let len = input.len() as u64;
+    let result = {
+        let mut mem = MemoryMap::new();
+        mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).unwrap();
+        mem.map(INPUT_VADDR, &mut input, AccessPolicy::ReadWrite).unwrap();
+        let args = [INPUT_VADDR, len];
+        if fast {
+            let mut ops = vec![alkyl_vm::fast::Op::EMPTY; alkyl_vm::fast::storage_len(program)];
+            let translated = alkyl_vm::fast::translate(program, &mut ops).expect("storage is sized by storage_len");
+            alkyl_vm::fast::run_fast(&translated, program.main(), &args, &mut mem, &mut FuzzHelpers, budget)
+        } else {
+            run(program, program.main(), &args, &mut mem, &mut FuzzHelpers, budget)
+        }
+    };
+    Outcome { result, input, stack }
+}
+
+/// The fast engine must do exactly what the reference does: same result
+/// (`r0`, executed count, or trap with its pc), same memory afterwards. The
+/// one documented difference: under budget exhaustion the fast engine stops
+/// at the start of the straight-line run it cannot pay for, so only the
+/// trap kind is compared then.
+pub fn check_engines_agree(program: &Program<'_>, input: &[u8], budget: u64) {
+    let reference = run_engine(program, input, false, budget);
+    let fast = run_engine(program, input, true, budget);
+    match (&reference.result, &fast.result) {
+        (Err(a), Err(b)) if a.kind == alkyl_vm::TrapKind::BudgetExhausted => {
+            assert_eq!(b.kind, alkyl_vm::TrapKind::BudgetExhausted, "reference {a}, fast {b}");
+        }
+        _ => assert_eq!(reference, fast, "engines differ"),
+    }
 }

@@ -8,3 +8,4 @@ pub mod container;
 pub mod ebpf;
 #[cfg(feature = "elf")]
 pub mod elf;
+pub mod ir;

@@ -287,9 +287,12 @@ pub fn alu64(op: u8, off: i16, a: u64, b: u64, imm: i32) -> Option<u64> {
         alu::MUL => a.wrapping_mul(b),
         alu::DIV if off == 1 => match b {
             0 => 0,
-            _ => (a as i64).wrapping_div(b as i64) as u64,
+            _ => sdivmod64(a as i64, b as i64).0 as u64,
         },
-        alu::DIV => a.checked_div(b).unwrap_or(0),
+        alu::DIV => match b {
+            0 => 0,
+            _ => udivmod64(a, b).0,
+        },
         alu::OR => a | b,
         alu::AND => a & b,
         alu::LSH => a.wrapping_shl(b as u32 & 63),
@@ -297,9 +300,12 @@ pub fn alu64(op: u8, off: i16, a: u64, b: u64, imm: i32) -> Option<u64> {
         alu::NEG => a.wrapping_neg(),
         alu::MOD if off == 1 => match b {
             0 => a,
-            _ => (a as i64).wrapping_rem(b as i64) as u64,
+            _ => sdivmod64(a as i64, b as i64).1 as u64,
         },
-        alu::MOD => a.checked_rem(b).unwrap_or(a),
+        alu::MOD => match b {
+            0 => a,
+            _ => udivmod64(a, b).1,
+        },
         alu::XOR => a ^ b,
         alu::MOV => match off {
             8 => sign_extend(b, size::B),
@@ -312,6 +318,50 @@ pub fn alu64(op: u8, off: i16, a: u64, b: u64, imm: i32) -> Option<u64> {
         alu::END => byte_swap(a, imm)?,
         _ => return None,
     })
+}
+
+/// Unsigned 64-bit quotient and remainder; `b` must not be zero.
+///
+/// On 64-bit hosts this is the hardware division. On 32-bit cores (the
+/// Cortex-M4) the compiler's 64-bit division routine costs about 1 KiB of
+/// flash, so this uses the core's 32-bit divider when both operands fit and
+/// a 64-step shift-and-subtract loop otherwise (64-bit division is rare in
+/// scripts; flash is not).
+#[inline(never)]
+pub fn udivmod64(a: u64, b: u64) -> (u64, u64) {
+    if cfg!(target_pointer_width = "64") || (a | b) >> 32 == 0 {
+        return match (a.checked_div(b), a.checked_rem(b)) {
+            (Some(q), Some(r)) => (q, r),
+            _ => (0, a),
+        };
+    }
+    soft_udivmod64(a, b)
+}
+
+/// Restoring division, one quotient bit per step; `b` must not be zero.
+fn soft_udivmod64(a: u64, b: u64) -> (u64, u64) {
+    let (mut q, mut r) = (0u64, 0u64);
+    for i in (0..64).rev() {
+        // `r < b` before the shift, so `2r + bit` may exceed 64 bits only
+        // when `carry` is set, and then it certainly exceeds `b`.
+        let carry = r >> 63;
+        r = (r << 1) | ((a >> i) & 1);
+        if carry != 0 || r >= b {
+            r = r.wrapping_sub(b);
+            q |= 1 << i;
+        }
+    }
+    (q, r)
+}
+
+/// Signed 64-bit quotient and remainder (RFC 9669: `INT_MIN / -1 =
+/// INT_MIN`, `INT_MIN % -1 = 0`, the remainder takes the dividend's sign);
+/// `b` must not be zero.
+pub fn sdivmod64(a: i64, b: i64) -> (i64, i64) {
+    let (q, r) = udivmod64(a.unsigned_abs(), b.unsigned_abs());
+    let q = if (a < 0) != (b < 0) { (q as i64).wrapping_neg() } else { q as i64 };
+    let r = if a < 0 { (r as i64).wrapping_neg() } else { r as i64 };
+    (q, r)
 }
 
 /// 32-bit ALU semantics: operate on the low halves, zero-extend the result.
@@ -454,4 +504,35 @@ pub fn atomic_op(
         reg[src] = old;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod division_tests {
+    use super::*;
+
+    /// The shift-and-subtract path is what 32-bit targets run; check it on
+    /// the host against the hardware for values that force it.
+    #[test]
+    fn soft_division_matches_hardware() {
+        let values = [
+            1u64,
+            2,
+            3,
+            7,
+            0xffff_ffff,
+            0x1_0000_0000,
+            0x8000_0000_0000_0000,
+            u64::MAX,
+            u64::MAX - 1,
+            0x1234_5678_9abc_def0,
+        ];
+        for &a in &values {
+            for &b in &values {
+                assert_eq!(soft_udivmod64(a, b), (a / b, a % b), "{a:#x} / {b:#x}");
+                assert_eq!(udivmod64(a, b), (a / b, a % b));
+                let (sa, sb) = (a as i64, b as i64);
+                assert_eq!(sdivmod64(sa, sb), (sa.wrapping_div(sb), sa.wrapping_rem(sb)), "{sa} / {sb}");
+            }
+        }
+    }
 }

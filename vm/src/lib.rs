@@ -22,6 +22,8 @@
 #![warn(missing_debug_implementations)]
 
 pub mod container;
+#[cfg(feature = "fast")]
+pub mod fast;
 pub mod helper;
 pub mod interp;
 pub mod isa;

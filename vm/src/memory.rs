@@ -136,10 +136,28 @@ enum Backing<'a> {
     Exclusive(&'a mut [u8]),
 }
 
+/// One slot of the map. An unmapped slot has no policy and an empty
+/// backing, so the fast accessors need no separate "is it mapped" test:
+/// every access to it is out of its (empty) bounds.
 #[derive(Debug)]
 struct Region<'a> {
     backing: Backing<'a>,
-    policy: AccessPolicy,
+    policy: Option<AccessPolicy>,
+    /// `policy` as two flags, for the fast accessors (a test of a flag is
+    /// cheaper than a `match` on a Cortex-M).
+    readable: bool,
+    writable: bool,
+}
+
+impl<'a> Region<'a> {
+    const UNMAPPED: Region<'static> =
+        Region { backing: Backing::Shared(&[]), policy: None, readable: false, writable: false };
+
+    const fn new(backing: Backing<'a>, policy: AccessPolicy) -> Self {
+        let readable = policy.allows(Access::Read);
+        let writable = policy.allows(Access::Write);
+        Region { backing, policy: Some(policy), readable, writable }
+    }
 }
 
 impl Region<'_> {
@@ -157,7 +175,7 @@ impl Region<'_> {
 /// the run's duration, so the host cannot observe a half-finished run.
 #[derive(Debug)]
 pub struct MemoryMap<'a> {
-    slots: [Option<Region<'a>>; MAX_REGIONS],
+    slots: [Region<'a>; MAX_REGIONS],
 }
 
 impl Default for MemoryMap<'_> {
@@ -169,7 +187,7 @@ impl Default for MemoryMap<'_> {
 impl<'a> MemoryMap<'a> {
     /// An empty map.
     pub const fn new() -> Self {
-        MemoryMap { slots: [const { None }; MAX_REGIONS] }
+        MemoryMap { slots: [const { Region::UNMAPPED }; MAX_REGIONS] }
     }
 
     fn slot_for(vaddr: u64) -> Result<usize, MapError> {
@@ -186,9 +204,9 @@ impl<'a> MemoryMap<'a> {
             return Err(MapError::TooLarge);
         }
         match &mut self.slots[slot] {
-            Some(_) => Err(MapError::Occupied(vaddr)),
+            Region { policy: Some(_), .. } => Err(MapError::Occupied(vaddr)),
             empty => {
-                *empty = Some(region);
+                *empty = region;
                 Ok(())
             }
         }
@@ -200,7 +218,7 @@ impl<'a> MemoryMap<'a> {
     /// [`MapError`] when `vaddr` is not a free segment start or the slice is
     /// 4 GiB or larger.
     pub fn map_read_only(&mut self, vaddr: u64, bytes: &'a [u8]) -> Result<(), MapError> {
-        self.insert(vaddr, Region { backing: Backing::Shared(bytes), policy: AccessPolicy::ReadOnly })
+        self.insert(vaddr, Region::new(Backing::Shared(bytes), AccessPolicy::ReadOnly))
     }
 
     /// Maps `bytes` at `vaddr` with `policy`.
@@ -208,20 +226,21 @@ impl<'a> MemoryMap<'a> {
     /// # Errors
     /// As [`MemoryMap::map_read_only`].
     pub fn map(&mut self, vaddr: u64, bytes: &'a mut [u8], policy: AccessPolicy) -> Result<(), MapError> {
-        self.insert(vaddr, Region { backing: Backing::Exclusive(bytes), policy })
+        self.insert(vaddr, Region::new(Backing::Exclusive(bytes), policy))
     }
 
     /// Removes the region at `vaddr`, if any.
     pub fn unmap(&mut self, vaddr: u64) {
         if let Ok(slot) = Self::slot_for(vaddr) {
-            self.slots[slot] = None;
+            self.slots[slot] = Region::UNMAPPED;
         }
     }
 
     /// Length of the region mapped at segment start `vaddr`.
     pub fn region_len(&self, vaddr: u64) -> Option<usize> {
         let slot = Self::slot_for(vaddr).ok()?;
-        self.slots[slot].as_ref().map(Region::len)
+        let region = &self.slots[slot];
+        region.policy.map(|_| region.len())
     }
 
     /// Finds the region holding `[addr, addr + len)` and checks `access`.
@@ -230,8 +249,8 @@ impl<'a> MemoryMap<'a> {
     fn locate(&self, addr: u64, len: u64, access: Access) -> Result<(&Region<'a>, usize), MemFault> {
         let fault = |kind| MemFault { addr, len, access, kind };
         let seg = (addr >> 32) as usize;
-        let region = match seg.checked_sub(1).and_then(|s| self.slots.get(s)) {
-            Some(Some(region)) => region,
+        let (region, policy) = match seg.checked_sub(1).and_then(|s| self.slots.get(s)) {
+            Some(region @ Region { policy: Some(policy), .. }) => (region, *policy),
             _ => return Err(fault(FaultKind::Unmapped)),
         };
         let offset = addr as u32 as u64;
@@ -239,7 +258,7 @@ impl<'a> MemoryMap<'a> {
         if len > size || offset > size - len {
             return Err(fault(FaultKind::OutOfBounds));
         }
-        if !region.policy.allows(access) {
+        if !policy.allows(access) {
             return Err(fault(FaultKind::PolicyDenied));
         }
         Ok((region, offset as usize))
@@ -277,7 +296,7 @@ impl<'a> MemoryMap<'a> {
         let (_, off) = self.locate(addr, len, Access::Write)?;
         let seg = (addr >> 32) as usize;
         match self.slots.get_mut(seg.wrapping_sub(1)) {
-            Some(Some(Region { backing: Backing::Exclusive(s), .. })) => {
+            Some(Region { backing: Backing::Exclusive(s), .. }) => {
                 s.get_mut(off..off + len as usize).ok_or(fault(FaultKind::OutOfBounds))
             }
             // A shared backing is only ever mapped read-only.
@@ -305,10 +324,32 @@ impl<'a> MemoryMap<'a> {
     /// As [`MemoryMap::read`].
     #[inline(always)]
     pub fn load<const N: usize>(&self, addr: u64) -> Result<u64, MemFault> {
-        let bytes = self.read(addr, N as u64)?;
+        match self.try_load::<N>(addr) {
+            Some(v) => Ok(v),
+            None => Err(self.read_fault(addr, N as u64)),
+        }
+    }
+
+    /// [`MemoryMap::load`] without the reason for a refusal: `None` exactly
+    /// when `load` fails (then [`MemoryMap::fault`] tells why). The checks
+    /// are those of [`MemoryMap::read`], in native-width arithmetic: mapped
+    /// segment, readable policy, `offset + N` inside the region.
+    #[inline(always)]
+    pub fn try_load<const N: usize>(&self, addr: u64) -> Option<u64> {
+        let seg = (addr >> 32) as usize;
+        let region = self.slots.get(seg.wrapping_sub(1))?;
+        let bytes: &[u8] = match &region.backing {
+            Backing::Shared(s) => s,
+            Backing::Exclusive(s) => s,
+        };
+        let off = addr as u32 as usize;
+        let b = bytes.get(off..off.wrapping_add(N))?;
+        if !region.readable {
+            return None;
+        }
         let mut buf = [0u8; 8];
-        buf[..N].copy_from_slice(bytes);
-        Ok(u64::from_le_bytes(buf))
+        buf[..N].copy_from_slice(b);
+        Some(u64::from_le_bytes(buf))
     }
 
     /// Writes the low `N` bytes of `value` little-endian at `addr`.
@@ -317,9 +358,62 @@ impl<'a> MemoryMap<'a> {
     /// As [`MemoryMap::write`].
     #[inline(always)]
     pub fn store<const N: usize>(&mut self, addr: u64, value: u64) -> Result<(), MemFault> {
-        let bytes = self.write(addr, N as u64)?;
-        bytes.copy_from_slice(&value.to_le_bytes()[..N]);
-        Ok(())
+        if self.try_store::<N>(addr, value) {
+            Ok(())
+        } else {
+            Err(self.write_fault(addr, N as u64))
+        }
+    }
+
+    /// [`MemoryMap::store`] without the reason for a refusal: `false`
+    /// exactly when `store` fails (nothing is written then).
+    #[inline(always)]
+    pub fn try_store<const N: usize>(&mut self, addr: u64, value: u64) -> bool {
+        let seg = (addr >> 32) as usize;
+        if let Some(Region { backing: Backing::Exclusive(bytes), writable: true, .. }) =
+            self.slots.get_mut(seg.wrapping_sub(1))
+        {
+            let off = addr as u32 as usize;
+            if let Some(b) = bytes.get_mut(off..off.wrapping_add(N)) {
+                b.copy_from_slice(&value.to_le_bytes()[..N]);
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Why an access of `len` bytes at `addr` in direction `access` is
+    /// refused, as the trap it causes; for callers of
+    /// [`MemoryMap::try_load`] and [`MemoryMap::try_store`]. Kept out of
+    /// line: it is the cold path.
+    #[cold]
+    #[inline(never)]
+    pub fn fault(&mut self, addr: u64, len: u64, access: Access) -> crate::interp::TrapKind {
+        crate::interp::TrapKind::Memory(match access {
+            Access::Read => self.read_fault(addr, len),
+            Access::Write => self.write_fault(addr, len),
+        })
+    }
+
+    /// The fault `read(addr, len)` reports.
+    #[cold]
+    #[inline(never)]
+    fn read_fault(&self, addr: u64, len: u64) -> MemFault {
+        match self.read(addr, len) {
+            Err(f) => f,
+            // Not reached after a failed fast path; keeps this total.
+            Ok(_) => MemFault { addr, len, access: Access::Read, kind: FaultKind::OutOfBounds },
+        }
+    }
+
+    /// The fault `write(addr, len)` reports.
+    #[cold]
+    #[inline(never)]
+    fn write_fault(&mut self, addr: u64, len: u64) -> MemFault {
+        match self.write(addr, len) {
+            Err(f) => f,
+            Ok(_) => MemFault { addr, len, access: Access::Write, kind: FaultKind::OutOfBounds },
+        }
     }
 
     /// Reads a NUL-terminated string of at most `max` bytes (excluding the

@@ -1,0 +1,234 @@
+//! Fletcher32 over the rBPF paper's 361-byte input on a Cortex-M4: native C
+//! (arm-none-eabi-gcc -Os), native Rust, and the Alkyl VM (fast engine and
+//! reference interpreter) on the kernel's eBPF form.
+//!
+//! Each measured piece runs between calls of `alkyl_bench_start` and
+//! `alkyl_bench_end`; the QEMU plugin in `plugin/` counts the instructions
+//! executed in between. The image names each window on semihosting output
+//! before it runs (`window: NAME`), checks every result, measures the stack
+//! high-water mark of the VM runs, and exits with status 1 on any mismatch.
+#![no_std]
+#![no_main]
+
+mod rt;
+
+use core::hint::black_box;
+
+#[cfg(any(feature = "engine-fast", feature = "engine-ref"))]
+use alkyl_vm::{verify, AccessPolicy, MemoryMap, NoHelpers, INPUT_VADDR, STACK_SIZE, STACK_VADDR};
+
+include!(concat!(env!("OUT_DIR"), "/consts.rs"));
+
+static EBPF: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/fletcher32.bpf"));
+const EXPECTED: u32 = 0x5bac_8c3d;
+#[cfg(any(feature = "engine-fast", feature = "engine-ref"))]
+const BUDGET: u64 = 1_000_000;
+
+#[cfg(not(feature = "size-image"))]
+extern "C" {
+    fn alkyl_native_fletcher32(buf: *mut u8, len: u32) -> u32;
+}
+
+#[cfg(not(feature = "size-image"))]
+/// Opens a measurement window.
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn alkyl_bench_start() {
+    // An empty asm statement that may touch memory: no work moves across.
+    // SAFETY: no instructions.
+    unsafe { core::arch::asm!("", options(nostack)) };
+}
+
+#[cfg(not(feature = "size-image"))]
+/// Closes a measurement window.
+#[no_mangle]
+#[inline(never)]
+pub extern "C" fn alkyl_bench_end() {
+    // A different body from `alkyl_bench_start`, so the linker cannot fold
+    // the two markers into one address.
+    // SAFETY: one `nop`.
+    unsafe { core::arch::asm!("nop", options(nostack)) };
+}
+
+#[cfg(not(feature = "size-image"))]
+/// Runs `f` inside a named window and returns its result.
+fn window<R>(name: &str, f: impl FnOnce() -> R) -> R {
+    println!("window: {name}");
+    alkyl_bench_start();
+    let r = black_box(f());
+    alkyl_bench_end();
+    r
+}
+
+#[cfg(not(feature = "size-image"))]
+/// Fletcher32 in Rust, the same algorithm as `kernels/fletcher32.c`.
+#[inline(never)]
+fn fletcher32_rust(data: &[u8]) -> u32 {
+    let (mut c0, mut c1) = (0u32, 0u32);
+    for block in data[..data.len() / 2 * 2].chunks(2 * 359) {
+        for w in block.chunks_exact(2) {
+            c0 += u16::from_le_bytes([w[0], w[1]]) as u32;
+            c1 += c0;
+        }
+        c0 %= 65535;
+        c1 %= 65535;
+    }
+    (c1 << 16) | c0
+}
+
+/// Word-aligned input buffer (the kernel loads 16-bit words).
+#[repr(C, align(4))]
+struct Input([u8; INPUT.len()]);
+
+/// One checksum on the reference interpreter: map the stack and the input,
+/// run. What a host does per event.
+#[inline(never)]
+#[cfg(feature = "engine-ref")]
+fn run_ref(program: &alkyl_vm::Program<'_>, input: &[u8]) -> u64 {
+    let mut stack = [0u8; STACK_SIZE];
+    let mut mem = MemoryMap::new();
+    let mapped = mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).is_ok()
+        && mem.map_read_only(INPUT_VADDR, input).is_ok();
+    let args = [INPUT_VADDR, input.len() as u64];
+    match alkyl_vm::run(program, program.main(), &args, &mut mem, &mut NoHelpers, BUDGET) {
+        Ok(exit) if mapped => exit.r0,
+        _ => u64::MAX,
+    }
+}
+
+/// One checksum on the fast engine (translated at load).
+#[inline(never)]
+#[cfg(feature = "engine-fast")]
+fn run_fast(program: &alkyl_vm::fast::FastProgram<'_, '_>, input: &[u8]) -> u64 {
+    let mut stack = [0u8; STACK_SIZE];
+    let mut mem = MemoryMap::new();
+    let mapped = mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).is_ok()
+        && mem.map_read_only(INPUT_VADDR, input).is_ok();
+    let args = [INPUT_VADDR, input.len() as u64];
+    match alkyl_vm::fast::run_fast(program, program.program().main(), &args, &mut mem, &mut NoHelpers, BUDGET) {
+        Ok(exit) if mapped => exit.r0,
+        _ => u64::MAX,
+    }
+}
+
+/// The VM's windows: verify (and translate), one checksum per engine, and
+/// each engine's stack high-water mark.
+#[cfg(all(not(feature = "size-image"), any(feature = "engine-fast", feature = "engine-ref")))]
+fn alkyl(input: &[u8], ok: &mut bool) {
+    let program = window("alkyl_verify", || verify(black_box(EBPF), &NoHelpers));
+    let Ok(program) = program else {
+        println!("verification failed");
+        *ok = false;
+        return;
+    };
+    #[cfg(feature = "engine-fast")]
+    {
+        let mut ops = [alkyl_vm::fast::Op::EMPTY; EBPF_SLOTS];
+        let fast = window("alkyl_translate", || alkyl_vm::fast::translate(&program, &mut ops));
+        let Ok(fast) = fast else {
+            println!("translation failed");
+            *ok = false;
+            return;
+        };
+        let v = window("alkyl_fast", || run_fast(&fast, black_box(input)));
+        check("alkyl_fast", v, ok);
+        let (v, used) = stack_use(|| run_fast(&fast, input));
+        check("alkyl_fast (stack run)", v, ok);
+        println!("stack alkyl_fast: {used}");
+        println!("ops alkyl_fast: {}", core::mem::size_of_val(&ops));
+    }
+    #[cfg(feature = "engine-ref")]
+    {
+        let v = window("alkyl_ref", || run_ref(&program, black_box(input)));
+        check("alkyl_ref", v, ok);
+        let (v, used) = stack_use(|| run_ref(&program, input));
+        check("alkyl_ref (stack run)", v, ok);
+        println!("stack alkyl_ref: {used}");
+    }
+    println!("memorymap: {}", core::mem::size_of::<MemoryMap<'_>>());
+}
+
+#[cfg(all(not(feature = "size-image"), any(feature = "engine-fast", feature = "engine-ref")))]
+const PAINT: u32 = 0xa5a5_a5a5;
+
+#[cfg(all(not(feature = "size-image"), any(feature = "engine-fast", feature = "engine-ref")))]
+/// Bytes of stack `f` uses below the caller's stack pointer: paint the free
+/// stack, run, find the lowest word that changed.
+#[inline(never)]
+fn stack_use<R>(f: impl FnOnce() -> R) -> (R, usize) {
+    let bottom = rt::stack_bottom();
+    let sp = rt::stack_pointer();
+    // Leave a margin below sp for this function's own calls into `f`.
+    let limit = sp - 64;
+    let mut p = bottom;
+    while p < limit {
+        // SAFETY: [bottom, sp - 64) is free stack below this frame.
+        unsafe { core::ptr::write_volatile(p as *mut u32, PAINT) };
+        p += 4;
+    }
+    let r = black_box(f());
+    let mut low = bottom;
+    // SAFETY: as above; reading back the painted words.
+    while low < limit && unsafe { core::ptr::read_volatile(low as *const u32) } == PAINT {
+        low += 4;
+    }
+    (r, sp - low)
+}
+
+#[cfg(not(feature = "size-image"))]
+fn check(name: &str, got: u64, ok: &mut bool) {
+    let good = got == EXPECTED as u64;
+    println!("result {name}: {got:#x} {}", if good { "ok" } else { "WRONG" });
+    *ok &= good;
+}
+
+#[cfg(not(feature = "size-image"))]
+pub fn main() -> bool {
+    let mut ok = true;
+    let mut buf = Input(INPUT);
+    let input: &[u8] = &buf.0;
+    println!("fletcher32 over {} bytes; eBPF {} slots", input.len(), EBPF_SLOTS);
+    window("empty", || ());
+    let c = window("native_c", || {
+        // SAFETY: the C kernel reads `len` bytes at `buf` (kernels/fletcher32.c).
+        unsafe { alkyl_native_fletcher32(black_box(buf.0.as_mut_ptr()), buf.0.len() as u32) }
+    });
+    check("native_c", c as u64, &mut ok);
+    let input: &[u8] = &buf.0;
+    let r = window("native_rust", || fletcher32_rust(black_box(input)));
+    check("native_rust", r as u64, &mut ok);
+
+    #[cfg(any(feature = "engine-fast", feature = "engine-ref"))]
+    alkyl(input, &mut ok);
+    ok
+}
+
+/// The size image: only what a device links to run a script (verify once,
+/// translate once for the fast engine, map and run per event), so that the
+/// difference to the image without an engine is the VM's flash.
+#[cfg(feature = "size-image")]
+pub fn main() -> bool {
+    let buf = Input(INPUT);
+    let input: &[u8] = black_box(&buf.0);
+    #[cfg(any(feature = "engine-fast", feature = "engine-ref"))]
+    let Ok(program) = verify(black_box(EBPF), &NoHelpers) else {
+        return false;
+    };
+    #[cfg(feature = "engine-fast")]
+    {
+        let mut ops = [alkyl_vm::fast::Op::EMPTY; EBPF_SLOTS];
+        let Ok(fast) = alkyl_vm::fast::translate(&program, &mut ops) else {
+            return false;
+        };
+        if run_fast(&fast, input) != EXPECTED as u64 {
+            return false;
+        }
+    }
+    #[cfg(feature = "engine-ref")]
+    if run_ref(&program, input) != EXPECTED as u64 {
+        return false;
+    }
+    #[cfg(not(any(feature = "engine-fast", feature = "engine-ref")))]
+    black_box((EBPF, input, EXPECTED, EBPF_SLOTS));
+    true
+}

@@ -1,0 +1,201 @@
+//! `alkyl-bench`: runs every kernel on every contender in one process,
+//! prints a table of medians and ratios to native, and writes
+//! `target/bench/results.json`.
+//!
+//! Usage: `alkyl-bench [--quick] [--kernel NAME] [--out PATH]` (`--kernel`
+//! runs one kernel, for quick iterations; the full run is what we report), or
+//! `alkyl-bench --repeat KERNEL CONTENDER N` (N checked runs, no timing: for
+//! counting instructions with callgrind).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use alkyl_benches::harness::{measure, Plan};
+use alkyl_benches::{contenders, kernels, sizes};
+use serde_json::{json, Map, Value};
+
+fn main() -> ExitCode {
+    match bench() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    format!("{cpu}, {cores} cores visible")
+}
+
+fn today() -> String {
+    std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|| "unknown date".into())
+}
+
+/// Loads `kernel` on `contender` and runs it `n` times, checking each
+/// result: a fixed amount of work for `valgrind --tool=callgrind`, whose
+/// instruction counts (unlike timings) do not depend on the machine's load.
+fn repeat(kernel: &str, contender: &str, n: u64) -> Result<(), String> {
+    let k = kernels::all().into_iter().find(|k| k.name == kernel).ok_or(format!("no kernel {kernel}"))?;
+    let input = kernels::input(&k)?;
+    let want = kernels::run_native(&k, &mut Vec::new(), &input);
+    let mut c = contenders::load(contender, &k)?;
+    for _ in 0..n {
+        let got = c.run(&input)?;
+        if got != want {
+            return Err(format!("{contender} computes {got:#x} for {kernel}, native {want:#x}"));
+        }
+    }
+    println!("{kernel} on {contender}: {n} runs, {want:#x}");
+    Ok(())
+}
+
+fn bench() -> Result<(), String> {
+    let mut args = std::env::args().skip(1);
+    let mut plan = Plan::STANDARD;
+    let mut only: Option<String> = None;
+    let mut out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench/results.json");
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--quick" => plan = Plan::QUICK,
+            "--out" => out = args.next().ok_or("--out needs a path")?.into(),
+            "--kernel" => only = Some(args.next().ok_or("--kernel needs a name")?),
+            "--repeat" => {
+                // For instruction counting under valgrind: no timing, no files.
+                let kernel = args.next().ok_or("--repeat needs KERNEL CONTENDER N")?;
+                let contender = args.next().ok_or("--repeat needs KERNEL CONTENDER N")?;
+                let n: u64 = args.next().and_then(|n| n.parse().ok()).ok_or("--repeat needs a count")?;
+                return repeat(&kernel, &contender, n);
+            }
+            other => {
+                return Err(format!(
+                    "unknown argument {other} (usage: alkyl-bench [--quick] [--kernel NAME] [--out PATH])"
+                ))
+            }
+        }
+    }
+    let method = format!(
+        "one process; per contender: load once, check the result equals native, warm up {} ms, then {} samples of \
+         ~{} ms each; ns/op is the median over samples; ratio = contender ns / native ns of this run. Every op \
+         copies the input into the contender's memory first (all contenders alike). Load = parse/verify/translate \
+         or compile/instantiate, median of a quick plan.",
+        plan.warm_up.as_millis(),
+        plan.samples,
+        plan.sample_time.as_millis()
+    );
+    println!("machine: {}\ndate:    {}\nmethod:  {method}\n", machine(), today());
+    println!(
+        "{:<12} {:<10} {:>12} {:>9} {:>12} {:>10}",
+        "kernel", "contender", "median ns", "x native", "load ns", "result"
+    );
+    let mut kernels_json = Map::new();
+    let mut sizes_json = Map::new();
+    for kernel in kernels::all() {
+        if only.as_ref().is_some_and(|k| k != kernel.name) {
+            continue;
+        }
+        let input = kernels::input(&kernel)?;
+        let want = kernels::run_native(&kernel, &mut Vec::new(), &input);
+        if kernel.name == "fletcher32" && want != kernels::PAPER_FLETCHER32 {
+            return Err(format!(
+                "native fletcher32 of the paper's input is {want:#x}, not {:#x}",
+                kernels::PAPER_FLETCHER32
+            ));
+        }
+        let mut row = Map::new();
+        let mut native_ns = None;
+        let mut ops = Vec::new();
+        for name in contenders::NAMES {
+            let mut c = contenders::load(name, &kernel)?;
+            let got = c.run(&input)?;
+            if got != want {
+                return Err(format!("{name} computes {got:#x} for {}, native {want:#x}", kernel.name));
+            }
+            let t = measure(plan, || c.run(&input));
+            let load = measure(Plan::QUICK, || contenders::load_once(name, &kernel, &mut ops));
+            let base = *native_ns.get_or_insert(t.median_ns);
+            let ratio = t.median_ns / base;
+            println!(
+                "{:<12} {:<10} {:>12.1} {:>9.2} {:>12.0} {:>10}",
+                kernel.name,
+                name,
+                t.median_ns,
+                ratio,
+                load.median_ns,
+                format!("{got:#x}")
+            );
+            let mut entry = json!({"ns": t.median_ns, "min_ns": t.min_ns, "max_ns": t.max_ns, "samples": t.samples});
+            if *name != "native" {
+                entry["ratio"] = json!(ratio);
+                entry["load_ns"] = json!(load.median_ns);
+            }
+            row.insert(name.to_string(), entry);
+        }
+        kernels_json.insert(kernel.name.to_string(), Value::Object(row));
+        let ebpf_hs = sizes::heatshrink(kernel.ebpf).len();
+        let wasm_hs = sizes::heatshrink(kernel.wasm).len();
+        sizes_json.insert(
+            kernel.name.to_string(),
+            json!({
+                "ebpf_bytes": kernel.ebpf.len(),
+                "ebpf_slots": kernel.ebpf.len() / 8,
+                "ebpf_heatshrink_bytes": ebpf_hs,
+                "wasm_bytes": kernel.wasm.len(),
+                "wasm_heatshrink_bytes": wasm_hs,
+                "translated_bytes": kernel.ebpf.len() / 8 * std::mem::size_of::<alkyl_vm::fast::Op>(),
+            }),
+        );
+        println!();
+    }
+    println!("script sizes (bytes; heatshrink window 2^{} lookahead 2^{}):", sizes::WINDOW_SZ2, sizes::LOOKAHEAD_SZ2);
+    println!("{:<12} {:>6} {:>10} {:>6} {:>10} {:>11}", "kernel", "eBPF", "eBPF hs", "Wasm", "Wasm hs", "translated");
+    for (name, s) in &sizes_json {
+        println!(
+            "{:<12} {:>6} {:>10} {:>6} {:>10} {:>11}",
+            name,
+            s["ebpf_bytes"],
+            s["ebpf_heatshrink_bytes"],
+            s["wasm_bytes"],
+            s["wasm_heatshrink_bytes"],
+            s["translated_bytes"]
+        );
+    }
+    let doc = json!({
+        "machine": machine(),
+        "date": today(),
+        "method": method,
+        "contenders": {
+            "native": "C kernel, cc crate -O2, linked in",
+            "alkyl": "alkyl_vm::fast (translated at load), on clang -target bpf -mcpu=v3 -O2",
+            "alkyl_ref": "alkyl_vm::run, the reference interpreter, same bytecode",
+            "rbpf": "rbpf 0.4 EbpfVmRaw interpreter, same bytecode plus `mov r2, len`",
+            "rbpf_jit": "rbpf 0.4 x86-64 JIT (reference only: not an interpreter)",
+            "wasmi": "wasmi 2 (default config), clang --target=wasm32 -O2",
+            "wasm3": "wasm3 0.3 crate (wasm3 C interpreter), same Wasm",
+        },
+        "kernels": kernels_json,
+        "sizes": sizes_json,
+    });
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    }
+    let text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
+    std::fs::write(&out, text + "\n").map_err(|e| format!("writing {}: {e}", out.display()))?;
+    println!("\nwrote {}", out.display());
+    Ok(())
+}

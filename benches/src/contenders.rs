@@ -1,0 +1,332 @@
+//! Who runs a kernel: native code, the two Alkyl engines and (feature
+//! `peers`) the `rbpf` interpreter and x86-64 JIT, `wasmi` and `wasm3`.
+//!
+//! Each contender is built once per kernel ("load": parse, verify,
+//! translate or compile, instantiate), then `run` copies the input into the
+//! contender's own memory and calls the kernel with `(buf, len)`.
+
+use alkyl_vm::fast::{self, Op};
+use alkyl_vm::{AccessPolicy, MemoryMap, NoHelpers, Program, INPUT_VADDR, STACK_SIZE, STACK_VADDR};
+
+use crate::kernels::{run_native, Kernel};
+
+/// Budget given to every Alkyl run: far above what any kernel needs.
+pub const BUDGET: u64 = 100_000_000;
+
+/// A loaded kernel, ready to run.
+pub trait Contender {
+    /// Runs the kernel over a fresh copy of `input`.
+    ///
+    /// # Errors
+    /// A trap or error of the VM, as text.
+    fn run(&mut self, input: &[u8]) -> Result<u32, String>;
+}
+
+/// The contenders, in table order, with the name used in results.json.
+pub const NAMES: &[&str] = &[
+    "native",
+    "alkyl",
+    "alkyl_ref",
+    #[cfg(feature = "peers")]
+    "rbpf",
+    #[cfg(feature = "peers")]
+    "rbpf_jit",
+    #[cfg(feature = "peers")]
+    "wasmi",
+    #[cfg(feature = "peers")]
+    "wasm3",
+];
+
+/// Loads `kernel` for contender `name`.
+///
+/// # Errors
+/// The contender refused the program (verifier, parser), as text.
+pub fn load(name: &str, kernel: &Kernel) -> Result<Box<dyn Contender>, String> {
+    Ok(match name {
+        "native" => Box::new(Native { kernel: *kernel, buf: Vec::new() }),
+        "alkyl" => Box::new(AlkylFast::new(kernel)?),
+        "alkyl_ref" => Box::new(AlkylRef::new(kernel)?),
+        #[cfg(feature = "peers")]
+        "rbpf" => Box::new(peers::Rbpf::new(kernel, false)?),
+        #[cfg(feature = "peers")]
+        "rbpf_jit" => Box::new(peers::Rbpf::new(kernel, true)?),
+        #[cfg(feature = "peers")]
+        "wasmi" => Box::new(peers::Wasmi::new(kernel)?),
+        #[cfg(feature = "peers")]
+        "wasm3" => Box::new(peers::Wasm3::new(kernel)?),
+        other => return Err(format!("unknown contender {other}")),
+    })
+}
+
+struct Native {
+    kernel: Kernel,
+    buf: Vec<u8>,
+}
+
+impl Contender for Native {
+    fn run(&mut self, input: &[u8]) -> Result<u32, String> {
+        Ok(run_native(&self.kernel, &mut self.buf, input))
+    }
+}
+
+/// Maps a 512-byte stack and `buf` (read-write) and runs `f` over the map.
+fn with_memory<R>(buf: &mut [u8], f: impl FnOnce(&mut MemoryMap<'_>, [u64; 2]) -> R) -> Result<R, String> {
+    let mut stack = [0u8; STACK_SIZE];
+    let len = buf.len() as u64;
+    let mut mem = MemoryMap::new();
+    mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).map_err(|e| e.to_string())?;
+    mem.map(INPUT_VADDR, buf, AccessPolicy::ReadWrite).map_err(|e| e.to_string())?;
+    Ok(f(&mut mem, [INPUT_VADDR, len]))
+}
+
+/// The reference interpreter on the verified bytecode.
+pub struct AlkylRef {
+    program: Program<'static>,
+    buf: Vec<u8>,
+}
+
+impl AlkylRef {
+    /// Verifies the kernel's eBPF.
+    ///
+    /// # Errors
+    /// The verifier's rejection.
+    pub fn new(kernel: &Kernel) -> Result<Self, String> {
+        let program = alkyl_vm::verify(kernel.ebpf, &NoHelpers).map_err(|e| e.to_string())?;
+        Ok(AlkylRef { program, buf: Vec::new() })
+    }
+}
+
+impl Contender for AlkylRef {
+    fn run(&mut self, input: &[u8]) -> Result<u32, String> {
+        self.buf.clear();
+        self.buf.extend_from_slice(input);
+        let p = &self.program;
+        with_memory(&mut self.buf, |mem, args| alkyl_vm::run(p, p.main(), &args, mem, &mut NoHelpers, BUDGET))?
+            .map(|e| e.r0 as u32)
+            .map_err(|t| t.to_string())
+    }
+}
+
+/// The fast engine on the translated program.
+pub struct AlkylFast {
+    program: fast::FastProgram<'static, 'static>,
+    buf: Vec<u8>,
+}
+
+impl AlkylFast {
+    /// Verifies and translates the kernel's eBPF. The translated form lives
+    /// as long as the process (one per kernel), as it would on a device.
+    ///
+    /// # Errors
+    /// The verifier's or translator's rejection.
+    pub fn new(kernel: &Kernel) -> Result<Self, String> {
+        let program = alkyl_vm::verify(kernel.ebpf, &NoHelpers).map_err(|e| e.to_string())?;
+        let ops: &'static mut [Op] = Box::leak(vec![Op::EMPTY; fast::storage_len(&program)].into_boxed_slice());
+        let program = fast::translate(&program, ops).map_err(|e| e.to_string())?;
+        Ok(AlkylFast { program, buf: Vec::new() })
+    }
+}
+
+impl Contender for AlkylFast {
+    fn run(&mut self, input: &[u8]) -> Result<u32, String> {
+        self.buf.clear();
+        self.buf.extend_from_slice(input);
+        let p = &self.program;
+        let entry = p.program().main();
+        with_memory(&mut self.buf, |mem, args| fast::run_fast(p, entry, &args, mem, &mut NoHelpers, BUDGET))?
+            .map(|e| e.r0 as u32)
+            .map_err(|t| t.to_string())
+    }
+}
+
+#[cfg(feature = "peers")]
+mod peers {
+    //! The peer VMs, driven through their public APIs.
+
+    use super::Contender;
+    use crate::kernels::Kernel;
+
+    /// Where the Wasm kernels find their input: the fourth 64 KiB page, well
+    /// above the shadow stack clang places in the first.
+    const WASM_INPUT: usize = 3 * 65536;
+
+    /// `rbpf`'s `EbpfVmRaw` passes the buffer in `r1` but no length: a
+    /// `mov r2, len` is prepended (one extra instruction per run; jumps are
+    /// relative, so the program is otherwise unchanged).
+    pub struct Rbpf {
+        vm: rbpf::EbpfVmRaw<'static>,
+        jit: bool,
+        len: u32,
+        kernel: Kernel,
+        buf: Vec<u8>,
+    }
+
+    impl Rbpf {
+        pub fn new(kernel: &Kernel, jit: bool) -> Result<Self, String> {
+            Self::with_len(kernel, crate::kernels::input(kernel)?.len() as u32, jit)
+        }
+
+        /// As [`Rbpf::new`] for inputs of `len` bytes.
+        pub fn with_len(kernel: &Kernel, len: u32, jit: bool) -> Result<Self, String> {
+            let mut code = vec![0xb7, 0x02, 0, 0];
+            code.extend_from_slice(&len.to_le_bytes());
+            code.extend_from_slice(kernel.ebpf);
+            // rbpf keeps a reference to the program for the VM's lifetime.
+            let code: &'static [u8] = Box::leak(code.into_boxed_slice());
+            let mut vm = rbpf::EbpfVmRaw::new(Some(code)).map_err(|e| format!("rbpf: {e}"))?;
+            if jit {
+                vm.jit_compile().map_err(|e| format!("rbpf jit: {e}"))?;
+            }
+            Ok(Rbpf { vm, jit, len, kernel: *kernel, buf: Vec::new() })
+        }
+    }
+
+    impl Contender for Rbpf {
+        fn run(&mut self, input: &[u8]) -> Result<u32, String> {
+            if input.len() as u32 != self.len {
+                // The length is part of the program: reload for this one
+                // (tests only; the benchmark always runs one length).
+                *self = Rbpf::with_len(&self.kernel, input.len() as u32, self.jit)?;
+            }
+            self.buf.clear();
+            self.buf.extend_from_slice(input);
+            let r = if self.jit {
+                // SAFETY: the program passed rbpf's verifier and was compiled
+                // by its JIT; the kernels only touch `buf[..len]` (their C
+                // source), which is live and exclusive during the call.
+                unsafe { self.vm.execute_program_jit(&mut self.buf) }
+            } else {
+                self.vm.execute_program(&mut self.buf)
+            };
+            r.map(|v| v as u32).map_err(|e| format!("rbpf: {e}"))
+        }
+    }
+
+    pub struct Wasmi {
+        store: wasmi::Store<()>,
+        func: wasmi::TypedFunc<(i32, i32), i32>,
+        memory: wasmi::Memory,
+    }
+
+    impl Wasmi {
+        pub fn new(kernel: &Kernel) -> Result<Self, String> {
+            let engine = wasmi::Engine::default();
+            let module = wasmi::Module::new(&engine, kernel.wasm).map_err(|e| format!("wasmi: {e}"))?;
+            let mut store = wasmi::Store::new(&engine, ());
+            let linker = wasmi::Linker::<()>::new(&engine);
+            let instance = linker.instantiate_and_start(&mut store, &module).map_err(|e| format!("wasmi: {e}"))?;
+            let func =
+                instance.get_typed_func::<(i32, i32), i32>(&store, kernel.name).map_err(|e| format!("wasmi: {e}"))?;
+            let memory = instance.get_memory(&store, "memory").ok_or("wasmi: no exported memory")?;
+            Ok(Wasmi { store, func, memory })
+        }
+    }
+
+    impl Contender for Wasmi {
+        fn run(&mut self, input: &[u8]) -> Result<u32, String> {
+            let mem = self.memory.data_mut(&mut self.store);
+            mem.get_mut(WASM_INPUT..WASM_INPUT + input.len()).ok_or("wasmi: input too large")?.copy_from_slice(input);
+            let r = self.func.call(&mut self.store, (WASM_INPUT as i32, input.len() as i32));
+            r.map(|v| v as u32).map_err(|e| format!("wasmi: {e}"))
+        }
+    }
+
+    pub struct Wasm3 {
+        // Field order: the function borrows the runtime, which borrows the
+        // environment; both are leaked (one per kernel, for the process).
+        func: wasm3::Function<'static, (i32, i32), i32>,
+        runtime: &'static wasm3::Runtime,
+    }
+
+    impl Wasm3 {
+        pub fn new(kernel: &Kernel) -> Result<Self, String> {
+            let env: &'static wasm3::Environment =
+                Box::leak(Box::new(wasm3::Environment::new().map_err(|e| format!("wasm3: {e}"))?));
+            let runtime: &'static wasm3::Runtime =
+                Box::leak(Box::new(env.create_runtime(64 * 1024).map_err(|e| format!("wasm3: {e}"))?));
+            runtime.parse_and_load_module(kernel.wasm.to_vec()).map_err(|e| format!("wasm3: {e}"))?;
+            let func = runtime.find_function::<(i32, i32), i32>(kernel.name).map_err(|e| format!("wasm3: {e}"))?;
+            Ok(Wasm3 { func, runtime })
+        }
+    }
+
+    /// Environment, runtime, parse and load, then drop (not leaked).
+    pub fn wasm3_load_once(kernel: &Kernel) -> Result<(), String> {
+        let env = wasm3::Environment::new().map_err(|e| format!("wasm3: {e}"))?;
+        let runtime = env.create_runtime(64 * 1024).map_err(|e| format!("wasm3: {e}"))?;
+        runtime.parse_and_load_module(kernel.wasm.to_vec()).map_err(|e| format!("wasm3: {e}"))?;
+        runtime.find_function::<(i32, i32), i32>(kernel.name).map(drop).map_err(|e| format!("wasm3: {e}"))
+    }
+
+    impl Contender for Wasm3 {
+        fn run(&mut self, input: &[u8]) -> Result<u32, String> {
+            // SAFETY: wasm3 hands out its linear memory as a raw slice; no
+            // wasm code runs while we hold it, and the slice is used only
+            // for this bounds-checked copy.
+            let mem = unsafe { &mut *self.runtime.memory_mut() };
+            mem.get_mut(WASM_INPUT..WASM_INPUT + input.len()).ok_or("wasm3: input too large")?.copy_from_slice(input);
+            let r = self.func.call(WASM_INPUT as i32, input.len() as i32);
+            r.map(|v| v as u32).map_err(|e| format!("wasm3: {e}"))
+        }
+    }
+}
+
+/// Loads `kernel` for contender `name` and drops it again: what "load"
+/// costs (parse, verify, translate or compile, instantiate), for timing.
+///
+/// # Errors
+/// As [`load`].
+pub fn load_once(name: &str, kernel: &Kernel, ops: &mut Vec<Op>) -> Result<(), String> {
+    match name {
+        "native" => Ok(()),
+        "alkyl_ref" => alkyl_vm::verify(kernel.ebpf, &NoHelpers).map(drop).map_err(|e| e.to_string()),
+        "alkyl" => {
+            let program = alkyl_vm::verify(kernel.ebpf, &NoHelpers).map_err(|e| e.to_string())?;
+            ops.clear();
+            ops.resize(fast::storage_len(&program), Op::EMPTY);
+            fast::translate(&program, ops).map(drop).map_err(|e| e.to_string())
+        }
+        #[cfg(feature = "peers")]
+        "wasm3" => peers::wasm3_load_once(kernel),
+        // The others own no leaked state: building and dropping is a load.
+        _ => load(name, kernel).map(drop),
+    }
+}
+
+#[cfg(feature = "peers")]
+pub use peers::wasm3_load_once;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kernels;
+
+    /// Every kernel gives the native result on every contender built here,
+    /// on its benchmark input and on other lengths.
+    #[test]
+    fn every_contender_agrees_with_native() {
+        for k in kernels::all() {
+            let mut inputs = vec![kernels::input(&k).unwrap()];
+            if !k.mutates && k.name != "kv_store" {
+                inputs.extend([0usize, 1, 2, 7, 100, 999].map(|n| kernels::bytes(n, 9)));
+            }
+            for input in &inputs {
+                let want = run_native(&k, &mut Vec::new(), input);
+                for name in NAMES {
+                    let mut c = load(name, &k).unwrap_or_else(|e| panic!("{name} loading {}: {e}", k.name));
+                    let got = c.run(input).unwrap_or_else(|e| panic!("{name} on {}: {e}", k.name));
+                    assert_eq!(got, want, "{name} on {} ({} bytes)", k.name, input.len());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn fletcher32_of_the_papers_input() {
+        let k = kernels::all()[0];
+        let input = kernels::input(&k).unwrap();
+        assert_eq!(input.len(), 361);
+        assert_eq!(run_native(&k, &mut Vec::new(), &input), kernels::PAPER_FLETCHER32);
+        assert_eq!(load("alkyl", &k).unwrap().run(&input).unwrap(), kernels::PAPER_FLETCHER32);
+    }
+}

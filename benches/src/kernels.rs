@@ -1,0 +1,103 @@
+//! The kernels: their three compiled forms and their inputs.
+
+use std::path::PathBuf;
+
+/// One benchmark kernel: `u32 name(u8 *buf, u32 len)` in three forms.
+#[derive(Clone, Copy)]
+pub struct Kernel {
+    pub name: &'static str,
+    /// The native build (C, `cc` at -O2), linked into this binary.
+    pub native: unsafe extern "C" fn(*mut u8, u32) -> u32,
+    /// eBPF bytecode (clang -target bpf -mcpu=v3 -O2, `.text`).
+    pub ebpf: &'static [u8],
+    /// A Wasm module exporting `name` and `memory`.
+    pub wasm: &'static [u8],
+    /// True when the kernel writes its buffer (the harness restores the
+    /// input before every run, for every contender alike).
+    pub mutates: bool,
+}
+
+macro_rules! kernel {
+    ($name:ident, $native:ident, $mutates:expr) => {{
+        extern "C" {
+            fn $native(buf: *mut u8, len: u32) -> u32;
+        }
+        Kernel {
+            name: stringify!($name),
+            native: $native,
+            ebpf: include_bytes!(concat!(env!("OUT_DIR"), "/", stringify!($name), ".bpf")),
+            wasm: include_bytes!(concat!(env!("OUT_DIR"), "/", stringify!($name), ".wasm")),
+            mutates: $mutates,
+        }
+    }};
+}
+
+/// Every kernel of the suite, the paper's Fletcher32 first.
+pub fn all() -> [Kernel; 5] {
+    [
+        kernel!(fletcher32, alkyl_native_fletcher32, false),
+        kernel!(crc32, alkyl_native_crc32, false),
+        kernel!(fnv1a, alkyl_native_fnv1a, false),
+        kernel!(bubble_sort, alkyl_native_bubble_sort, true),
+        kernel!(kv_store, alkyl_native_kv_store, true),
+    ]
+}
+
+/// Fletcher32 of the rBPF paper's input.
+pub const PAPER_FLETCHER32: u32 = 0x5bac_8c3d;
+
+/// Where the rBPF paper's 361-byte input lives: `$ALKYL_PAPER_INPUT`, else
+/// `../shared/data/fletcher32-input.bin` next to the repository.
+pub fn paper_input_path() -> PathBuf {
+    match std::env::var_os("ALKYL_PAPER_INPUT") {
+        Some(p) => PathBuf::from(p),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/fletcher32-input.bin"),
+    }
+}
+
+/// Deterministic pseudo-random bytes (xorshift32), so every run and every
+/// contender sees the same input.
+pub fn bytes(len: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+/// The benchmark input of `kernel`.
+///
+/// # Errors
+/// When the paper's input (Fletcher32) cannot be read.
+pub fn input(kernel: &Kernel) -> Result<Vec<u8>, String> {
+    Ok(match kernel.name {
+        "fletcher32" => {
+            let path = paper_input_path();
+            std::fs::read(&path).map_err(|e| format!("reading the paper's input {}: {e}", path.display()))?
+        }
+        "crc32" => bytes(256, 1),
+        "fnv1a" => bytes(1024, 2),
+        "bubble_sort" => bytes(64, 3),
+        // 96 keys drawn from 40 values (duplicates count), then the table.
+        "kv_store" => {
+            let mut b: Vec<u8> = bytes(96, 4).iter().flat_map(|&k| [k % 40, 0]).collect();
+            b.resize(b.len() + 256, 0);
+            b
+        }
+        other => return Err(format!("no input defined for kernel {other}")),
+    })
+}
+
+/// Runs the native build on a copy of `input`.
+pub fn run_native(kernel: &Kernel, buf: &mut Vec<u8>, input: &[u8]) -> u32 {
+    buf.clear();
+    buf.extend_from_slice(input);
+    // SAFETY: the kernels read and write only `buf[..len]` (their C source
+    // is in `kernels/`), and `buf` is a live, exclusive allocation of `len`
+    // bytes for the duration of the call.
+    unsafe { (kernel.native)(buf.as_mut_ptr(), buf.len() as u32) }
+}

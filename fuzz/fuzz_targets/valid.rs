@@ -1,0 +1,135 @@
+//! Turning fuzzer bytes into mostly-valid programs: each 8-byte slot is
+//! coerced onto a valid opcode, valid registers, zero reserved fields and
+//! in-range jump targets, so nearly every input verifies and the fuzzer
+//! explores the interpreters rather than the verifier's first checks.
+
+use alkyl_vm::isa::{alu, class, jmp, mode, op, source, Insn, INSN_SIZE};
+use alkyl_vm::VerifyErrorKind;
+
+/// Every single-slot opcode the verifier accepts, plus `lddw` (0x18).
+const OPCODES: &[u8] = &[
+    0x04, 0x0c, 0x14, 0x1c, 0x24, 0x2c, 0x34, 0x3c, 0x44, 0x4c, 0x54, 0x5c, 0x64, 0x6c, 0x74, 0x7c, 0x84, 0x94, 0x9c,
+    0xa4, 0xac, 0xb4, 0xbc, 0xc4, 0xcc, 0xd4, 0xdc, 0x07, 0x0f, 0x17, 0x1f, 0x27, 0x2f, 0x37, 0x3f, 0x47, 0x4f, 0x57,
+    0x5f, 0x67, 0x6f, 0x77, 0x7f, 0x87, 0x97, 0x9f, 0xa7, 0xaf, 0xb7, 0xbf, 0xc7, 0xcf, 0xd7, 0x05, 0x15, 0x1d, 0x25,
+    0x2d, 0x35, 0x3d, 0x45, 0x4d, 0x55, 0x5d, 0x65, 0x6d, 0x75, 0x7d, 0xa5, 0xad, 0xb5, 0xbd, 0xc5, 0xcd, 0xd5, 0xdd,
+    0x85, 0x8d, 0x95, 0x06, 0x16, 0x1e, 0x26, 0x2e, 0x36, 0x3e, 0x46, 0x4e, 0x56, 0x5e, 0x66, 0x6e, 0x76, 0x7e, 0xa6,
+    0xae, 0xb6, 0xbe, 0xc6, 0xce, 0xd6, 0xde, 0x61, 0x69, 0x71, 0x79, 0x81, 0x89, 0x91, 0x62, 0x6a, 0x72, 0x7a, 0x63,
+    0x6b, 0x73, 0x7b, 0xc3, 0xdb, 0x18,
+];
+const ATOMICS: &[i32] = &[0x00, 0x01, 0x40, 0x41, 0x50, 0x51, 0xa0, 0xa1, 0xe1, 0xf1];
+
+fn pick<T: Copy>(table: &[T], v: i64) -> T {
+    table[v.rem_euclid(table.len() as i64) as usize]
+}
+
+/// Coerces the slot at `pc` of a program of `slots` slots.
+fn coerce(raw: &[u8; INSN_SIZE], slots: usize, pc: usize) -> Insn {
+    let mut i = Insn::decode(raw);
+    i.opc = pick(OPCODES, raw[0] as i64);
+    i.dst %= 10;
+    i.src %= 11;
+    let rel = |v: i64| v.rem_euclid(slots as i64) - pc as i64 - 1;
+    let by_reg = i.opc & source::MASK == source::X;
+    match i.class() {
+        class::ALU | class::ALU64 => {
+            let o = i.opc & alu::MASK;
+            if by_reg {
+                i.imm = 0
+            } else {
+                i.src = 0
+            }
+            i.off = match o {
+                alu::DIV | alu::MOD => i.off & 1,
+                alu::MOV if by_reg && i.class() == class::ALU64 => pick(&[0, 8, 16, 32], i.off as i64),
+                alu::MOV if by_reg => pick(&[0, 8, 16], i.off as i64),
+                _ => 0,
+            };
+            if o == alu::NEG {
+                i.imm = 0;
+            }
+            if o == alu::END {
+                i.src = 0;
+                i.imm = pick(&[16, 32, 64], i.imm as i64);
+            }
+        }
+        class::JMP | class::JMP32 => match i.opc & jmp::MASK {
+            jmp::JA => {
+                (i.dst, i.src) = (0, 0);
+                if i.class() == class::JMP32 {
+                    (i.off, i.imm) = (0, rel(i.imm as i64) as i32);
+                } else {
+                    (i.off, i.imm) = (rel(i.off as i64) as i16, 0);
+                }
+            }
+            jmp::CALL if by_reg => (i.src, i.off, i.imm) = (0, 0, 0),
+            jmp::CALL => {
+                (i.dst, i.off) = (0, 0);
+                i.src %= 2;
+                i.imm = if i.src == 1 { rel(i.imm as i64) as i32 } else { 1 + (i.imm & 1) };
+            }
+            jmp::EXIT => (i.dst, i.src, i.off, i.imm) = (0, 0, 0, 0),
+            _ => {
+                if by_reg {
+                    i.imm = 0
+                } else {
+                    i.src = 0
+                }
+                i.off = rel(i.off as i64) as i16;
+            }
+        },
+        class::LDX => i.imm = 0,
+        class::ST => i.src = 0,
+        class::STX if i.opc & mode::MASK == mode::ATOMIC => {
+            i.imm = pick(ATOMICS, i.imm as i64);
+            i.src %= 10;
+        }
+        class::STX => i.imm = 0,
+        _ => (i.src, i.off) = (0, 0), // lddw
+    }
+    i
+}
+
+/// The bytecode of a verified program built from `raw` (at most 512 slots
+/// plus a final `exit`), or `None` when no such program could be made.
+pub fn program(raw: &[u8]) -> Option<Vec<u8>> {
+    let slots = raw.len() / INSN_SIZE;
+    if slots == 0 || slots > 512 {
+        return None;
+    }
+    let total = slots + 1; // plus the final exit
+    let mut insns: Vec<Insn> = Vec::with_capacity(total);
+    let mut pc = 0;
+    while pc < slots {
+        let chunk: &[u8; INSN_SIZE] = raw[pc * INSN_SIZE..][..INSN_SIZE].try_into().unwrap();
+        let insn = coerce(chunk, total, pc);
+        insns.push(insn);
+        pc += 1;
+        if op::is_wide(insn.opc) {
+            let hi = i32::from_le_bytes(
+                raw.get(pc * INSN_SIZE + 4..pc * INSN_SIZE + 8).and_then(|b| b.try_into().ok()).unwrap_or([0; 4]),
+            );
+            insns.push(Insn::new(0, 0, 0, 0, hi));
+            pc += 1;
+        }
+    }
+    insns.truncate(slots);
+    if insns.last().is_some_and(|i| op::is_wide(i.opc)) {
+        insns.pop();
+        insns.push(Insn::new(0xb7, 0, 0, 0, 0));
+    }
+    insns.push(Insn::new(op::EXIT, 0, 0, 0, 0));
+    // Repair what coercion cannot see locally (jumps into an lddw's second
+    // slot): replace the offender with `mov r0, imm` and verify again.
+    for _ in 0..32 {
+        let code: Vec<u8> = insns.iter().flat_map(|i| i.encode()).collect();
+        match alkyl_vm::verify(&code, &crate::common::FuzzHelpers) {
+            Ok(_) => return Some(code),
+            Err(e) if e.kind != VerifyErrorKind::FallsOffEnd && e.pc < insns.len() => {
+                let imm = insns[e.pc].imm;
+                insns[e.pc] = Insn::new(0xb7, 0, 0, 0, imm);
+            }
+            Err(_) => return None,
+        }
+    }
+    None
+}

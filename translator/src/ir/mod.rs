@@ -1,0 +1,45 @@
+//! Alkyl IR: the stack-based, EVM-like intermediate representation of the
+//! AlkyVM paper, and its translation to verified eBPF.
+//!
+//! The specification is `docs/alkyl-ir.md`. Data flows one way:
+//!
+//! ```text
+//! bytes ──Module::parse──▶ Module ──validate──▶ Validated ──translate──▶ TranslatedModule (eBPF)
+//!   ▲                                               │
+//!   └── text::assemble / text::disassemble          └──interp::Instance::call (the reference oracle)
+//! ```
+//!
+//! Everything but `testkit` is `no_std` + `alloc`, so a device can
+//! validate and translate an uploaded module itself ([`compile`]); the
+//! reference interpreter, the simulated device (`sim`) and the VM runner
+//! (`exec`) serve tests, the CLI and the benchmarks.
+
+pub mod compile;
+pub mod exec;
+pub mod insn;
+pub mod interp;
+pub mod layout;
+pub mod limits;
+pub mod module;
+pub mod opcode;
+pub mod semantics;
+pub mod sim;
+pub mod syscall;
+#[cfg(feature = "std")]
+pub mod testkit;
+pub mod text;
+pub mod translate;
+pub mod trap;
+pub mod validate;
+pub mod varint;
+pub mod width;
+
+pub use compile::{compile, CompileError};
+pub use interp::{Completion, Host, Instance, SyscallRefused};
+pub use layout::DataLayout;
+pub use module::{Function, FunctionKind, Global, IrError, IrErrorKind, Module};
+pub use opcode::Op;
+pub use translate::{translate, EntryPoint, TranslateError, TranslateErrorKind, TranslatedModule};
+pub use trap::IrTrap;
+pub use validate::{validate, Body, Step, ValidateError, ValidateErrorKind, Validated};
+pub use width::Width;

@@ -1,0 +1,58 @@
+//! The differential check of a generated program: every call, run by the
+//! reference interpreter and, translated, by the VM, must agree ([`Pair`]).
+
+use alloc::format;
+use alloc::string::String;
+
+use crate::ir::sim::SimDevice;
+use crate::ir::IrTrap;
+
+use super::gen::Program;
+use super::pair::{assemble, Pair};
+
+/// IR instructions the interpreter may execute per generated call
+/// (generated programs need far fewer; running out is counted).
+pub const GENERATED_FUEL: u64 = 100_000;
+
+/// What a checked program did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    /// Calls compared.
+    pub calls: u32,
+    /// Calls that trapped (on both sides, with the same trap).
+    pub traps: u32,
+    /// Calls the interpreter could not finish within its fuel.
+    pub inconclusive: u32,
+}
+
+/// The device every differential run starts from: a small key-value store
+/// (so `SSTORE` sometimes fails), a non-zero clock.
+pub fn start_device() -> SimDevice {
+    let mut d = SimDevice::new();
+    d.capacity = 4;
+    d.clock_ms = 0x1234_5678;
+    d
+}
+
+/// Runs `program`'s calls of `f` on both sides.
+///
+/// # Errors
+/// A description of the first disagreement, or of a generated program the
+/// toolchain rejects (a generator or toolchain bug too).
+pub fn check(program: &Program) -> Result<Outcome, String> {
+    let bytes = assemble(&program.text)?;
+    let mut pair = Pair::new(&bytes, start_device())?;
+    let mut outcome = Outcome::default();
+    for (n, (args, input)) in program.calls.iter().enumerate() {
+        match pair.call_with_fuel("f", args, input, GENERATED_FUEL).map_err(|e| format!("call {n}: {e}"))? {
+            Err(IrTrap::OutOfFuel) => {
+                outcome.inconclusive += 1;
+                return Ok(outcome);
+            }
+            Err(_) => outcome.traps += 1,
+            Ok(_) => {}
+        }
+        outcome.calls += 1;
+    }
+    Ok(outcome)
+}

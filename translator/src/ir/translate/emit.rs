@@ -1,0 +1,212 @@
+//! The eBPF code buffer: instructions, labels and jump fixups.
+//!
+//! Labels are created, pinned to a slot, and patched at the end; every
+//! patched offset is checked to fit its 16-bit field.
+
+use alloc::vec::Vec;
+
+use alkyl_vm::isa::{alu, class, jmp, mode, op, size, source, Insn};
+
+use super::error::TranslateErrorKind;
+
+/// A jump target inside the function being translated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Label(u32);
+
+/// 32-bit or 64-bit class of an ALU or jump instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    B32,
+    B64,
+}
+
+/// Instructions of one program, with labels.
+#[derive(Default)]
+pub struct Emitter {
+    pub insns: Vec<Insn>,
+    labels: Vec<Option<u32>>,
+    fixups: Vec<(u32, Label)>,
+}
+
+impl Emitter {
+    /// Current slot index.
+    pub fn here(&self) -> u32 {
+        self.insns.len() as u32
+    }
+
+    pub fn new_label(&mut self) -> Label {
+        self.labels.push(None);
+        Label(self.labels.len() as u32 - 1)
+    }
+
+    /// Pins `label` to the next instruction.
+    pub fn pin(&mut self, label: Label) {
+        let here = self.here();
+        if let Some(l) = self.labels.get_mut(label.0 as usize) {
+            *l = Some(here);
+        }
+    }
+
+    fn push(&mut self, insn: Insn) {
+        self.insns.push(insn);
+    }
+
+    pub fn alu(&mut self, c: Class, op: u8, dst: u8, src: u8) {
+        let cl = if c == Class::B64 { class::ALU64 } else { class::ALU };
+        self.push(Insn::new(cl | op | source::X, dst, src, 0, 0));
+    }
+
+    pub fn alu_imm(&mut self, c: Class, op: u8, dst: u8, imm: i32) {
+        let cl = if c == Class::B64 { class::ALU64 } else { class::ALU };
+        self.push(Insn::new(cl | op | source::K, dst, 0, 0, imm));
+    }
+
+    /// Signed division/modulo (`off = 1`).
+    pub fn alu_signed(&mut self, c: Class, op: u8, dst: u8, src: u8) {
+        let cl = if c == Class::B64 { class::ALU64 } else { class::ALU };
+        self.push(Insn::new(cl | op | source::X, dst, src, 1, 0));
+    }
+
+    /// `dst = sign_extend(src, bits)` (`bits` = 8, 16, or 32 for B64).
+    pub fn movsx(&mut self, c: Class, dst: u8, src: u8, bits: i16) {
+        let cl = if c == Class::B64 { class::ALU64 } else { class::ALU };
+        self.push(Insn::new(cl | alu::MOV | source::X, dst, src, bits, 0));
+    }
+
+    /// `dst = v` in as few instructions as possible.
+    pub fn load_imm(&mut self, dst: u8, v: u64) {
+        if v as i64 == v as i32 as i64 {
+            self.alu_imm(Class::B64, alu::MOV, dst, v as i32);
+        } else if v <= u32::MAX as u64 {
+            self.alu_imm(Class::B32, alu::MOV, dst, v as u32 as i32);
+        } else {
+            self.lddw(op::LDDW, dst, v);
+        }
+    }
+
+    /// A two-slot `lddw` of any flavour (plain, `.data`-, `.rodata`-relative).
+    pub fn lddw(&mut self, opc: u8, dst: u8, v: u64) {
+        self.push(Insn::new(opc, dst, 0, 0, v as u32 as i32));
+        self.push(Insn::new(0, 0, 0, 0, (v >> 32) as u32 as i32));
+    }
+
+    /// Load of `bytes` (1, 2, 4, 8) zero-extended.
+    pub fn load(&mut self, bytes: u32, dst: u8, base: u8, off: i16) {
+        self.push(Insn::new(class::LDX | mode::MEM | size_of(bytes), dst, base, off, 0));
+    }
+
+    pub fn store_reg(&mut self, bytes: u32, base: u8, off: i16, src: u8) {
+        self.push(Insn::new(class::STX | mode::MEM | size_of(bytes), base, src, off, 0));
+    }
+
+    pub fn store_imm(&mut self, bytes: u32, base: u8, off: i16, imm: i32) {
+        self.push(Insn::new(class::ST | mode::MEM | size_of(bytes), base, 0, off, imm));
+    }
+
+    pub fn call(&mut self, helper: u32) {
+        self.push(Insn::new(op::CALL, 0, 0, 0, helper as i32));
+    }
+
+    pub fn exit(&mut self) {
+        self.push(Insn::new(op::EXIT, 0, 0, 0, 0));
+    }
+
+    pub fn ja(&mut self, target: Label) {
+        self.fixups.push((self.here(), target));
+        self.push(Insn::new(op::JA, 0, 0, 0, 0));
+    }
+
+    /// Conditional jump `if dst <cond> src goto target`.
+    pub fn jcc(&mut self, c: Class, cond: u8, dst: u8, src: u8, target: Label) {
+        let cl = if c == Class::B64 { class::JMP } else { class::JMP32 };
+        self.fixups.push((self.here(), target));
+        self.push(Insn::new(cl | cond | source::X, dst, src, 0, 0));
+    }
+
+    /// Conditional jump `if dst <cond> imm goto target`.
+    pub fn jcc_imm(&mut self, c: Class, cond: u8, dst: u8, imm: i32, target: Label) {
+        let cl = if c == Class::B64 { class::JMP } else { class::JMP32 };
+        self.fixups.push((self.here(), target));
+        self.push(Insn::new(cl | cond | source::K, dst, 0, 0, imm));
+    }
+
+    /// Conditional skip of the next `n` slots: `if dst <cond> imm goto +n`.
+    pub fn skip_imm(&mut self, c: Class, cond: u8, dst: u8, imm: i32, n: i16) {
+        let cl = if c == Class::B64 { class::JMP } else { class::JMP32 };
+        self.push(Insn::new(cl | cond | source::K, dst, 0, n, imm));
+    }
+
+    /// Conditional skip on two registers.
+    pub fn skip(&mut self, c: Class, cond: u8, dst: u8, src: u8, n: i16) {
+        let cl = if c == Class::B64 { class::JMP } else { class::JMP32 };
+        self.push(Insn::new(cl | cond | source::X, dst, src, n, 0));
+    }
+
+    /// Resolves every jump to its label.
+    ///
+    /// # Errors
+    /// A label never pinned, or an offset that does not fit 16 bits.
+    pub fn patch(&mut self) -> Result<(), TranslateErrorKind> {
+        for &(at, label) in &self.fixups {
+            let target = self
+                .labels
+                .get(label.0 as usize)
+                .copied()
+                .flatten()
+                .ok_or(TranslateErrorKind::Internal("jump to a label that was never pinned"))?;
+            let rel = target as i64 - (at as i64 + 1);
+            let off = i16::try_from(rel).map_err(|_| TranslateErrorKind::BranchTooFar { distance: rel })?;
+            if let Some(insn) = self.insns.get_mut(at as usize) {
+                insn.off = off;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn size_of(bytes: u32) -> u8 {
+    match bytes {
+        1 => size::B,
+        2 => size::H,
+        4 => size::W,
+        _ => size::DW,
+    }
+}
+
+/// Condition codes, re-exported for the lowering code.
+pub mod cond {
+    pub use alkyl_vm::isa::jmp::{JEQ, JGT, JLT, JNE, JSGE, JSGT, JSLT};
+}
+
+/// The condition that holds when `cond` holds with its operands swapped
+/// (`a < b` ⇔ `b > a`).
+pub const fn mirror(cond: u8) -> u8 {
+    match cond {
+        jmp::JLT => jmp::JGT,
+        jmp::JGT => jmp::JLT,
+        jmp::JLE => jmp::JGE,
+        jmp::JGE => jmp::JLE,
+        jmp::JSLT => jmp::JSGT,
+        jmp::JSGT => jmp::JSLT,
+        jmp::JSLE => jmp::JSGE,
+        jmp::JSGE => jmp::JSLE,
+        other => other,
+    }
+}
+
+/// The negation of `cond` (`a < b` ⇔ `!(a >= b)`).
+pub const fn negate(cond: u8) -> u8 {
+    match cond {
+        jmp::JLT => jmp::JGE,
+        jmp::JGE => jmp::JLT,
+        jmp::JGT => jmp::JLE,
+        jmp::JLE => jmp::JGT,
+        jmp::JSLT => jmp::JSGE,
+        jmp::JSGE => jmp::JSLT,
+        jmp::JSGT => jmp::JSLE,
+        jmp::JSLE => jmp::JSGT,
+        jmp::JEQ => jmp::JNE,
+        jmp::JNE => jmp::JEQ,
+        other => other,
+    }
+}

@@ -1,0 +1,51 @@
+//! Why a validated module could not be translated.
+
+use core::fmt;
+
+use alkyl_vm::VerifyError;
+
+/// What went wrong.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TranslateErrorKind {
+    /// A jump spans more than ±32767 eBPF instructions.
+    BranchTooFar { distance: i64 },
+    /// The program exceeds the VM's 65,536 instruction slots.
+    ProgramTooLong { slots: usize },
+    /// The output failed the VM's verifier. The translator never emits such
+    /// code knowingly: this reports a translator bug instead of shipping
+    /// a program that would be rejected on the device.
+    Unverifiable(VerifyError),
+    /// A translator invariant did not hold (a bug, reported rather than a panic).
+    Internal(&'static str),
+}
+
+/// A translation failure in function `function` at IR byte `pos`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TranslateError {
+    pub function: usize,
+    pub pos: u32,
+    pub kind: TranslateErrorKind,
+}
+
+impl fmt::Display for TranslateErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TranslateErrorKind::BranchTooFar { distance } => {
+                write!(f, "a jump spans {distance} eBPF instructions (at most 32767)")
+            }
+            TranslateErrorKind::ProgramTooLong { slots } => {
+                write!(f, "the translation needs {slots} eBPF instructions (at most 65536)")
+            }
+            TranslateErrorKind::Unverifiable(e) => write!(f, "translation rejected by the VM verifier: {e}"),
+            TranslateErrorKind::Internal(what) => write!(f, "translator invariant broken: {what}"),
+        }
+    }
+}
+
+impl fmt::Display for TranslateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "function {} at byte {}: {}", self.function, self.pos, self.kind)
+    }
+}
+
+impl core::error::Error for TranslateError {}

@@ -1,0 +1,82 @@
+//! Where translated values live: registers and 8-byte slots of the eBPF
+//! stack frame, and the *home* of every IR stack position.
+//!
+//! ```text
+//! r0            scratch of the translator (moves, traps, helper results)
+//! r1..r9        values; r6..r9 survive helper calls, r1..r5 do not
+//! r10           frame pointer (read-only)
+//!
+//! [r10 -   8*(s+1)]   slot s, s in 0..GENERAL_SLOTS: spilled values and homes
+//! ARG_SLOT + n        parameter n (stored once at entry)
+//! CYCLE_SLOT          breaks cycles of a parallel move when no register is free
+//! KV_SLOT, KV_SLOT+1  out-parameters of fetch_local
+//! ```
+//!
+//! At every block boundary (a jump, a `JUMPDEST`), IR stack position `k`
+//! is in its home [`home`]`(k)`: the first [`REG_HOMES`] positions in
+//! registers (r6..r9 first, as the bottom of the stack tends to hold
+//! long-lived values), the rest in slots. `r5` is never a home, so after a
+//! boundary move at least `r0` and `r5` are free for a conditional jump's
+//! operands.
+
+use crate::ir::limits::{MAX_PARAMS, MAX_STACK_DEPTH};
+
+/// A location holding a 64-bit value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Loc {
+    Reg(u8),
+    Slot(u8),
+}
+
+/// The translator's scratch register.
+pub const SCRATCH: u8 = 0;
+/// The frame pointer.
+pub const FP: u8 = 10;
+/// Registers a helper call does not clobber.
+pub const CALLEE_SAVED: [u8; 4] = [6, 7, 8, 9];
+/// Homes of the first IR stack positions.
+pub const REG_HOME_LIST: [u8; 8] = [6, 7, 8, 9, 1, 2, 3, 4];
+/// Number of positions homed in registers.
+pub const REG_HOMES: usize = REG_HOME_LIST.len();
+
+/// Slots for spilled values and homes. Every live value has a location,
+/// and at most `MAX_STACK_DEPTH` positions plus a few operands are live.
+pub const GENERAL_SLOTS: u8 = (MAX_STACK_DEPTH + 8) as u8;
+/// First parameter slot.
+pub const ARG_SLOT: u8 = GENERAL_SLOTS;
+/// Slot that breaks parallel-move cycles.
+pub const CYCLE_SLOT: u8 = ARG_SLOT + MAX_PARAMS as u8;
+/// Two slots for `fetch_local`'s out-parameter (low and high cell).
+pub const KV_SLOT: u8 = CYCLE_SLOT + 1;
+/// Number of slots in the frame.
+pub const SLOT_COUNT: u8 = KV_SLOT + 2;
+/// Bytes of eBPF stack a translated function uses (fits the VM's 512).
+pub const FRAME_BYTES: usize = SLOT_COUNT as usize * 8;
+const _: () = assert!(FRAME_BYTES <= alkyl_vm::STACK_SIZE);
+
+/// Number of distinct locations (registers r0..r9, then slots).
+pub const LOC_COUNT: usize = 10 + SLOT_COUNT as usize;
+
+impl Loc {
+    /// Dense index, for per-location tables.
+    pub const fn index(self) -> usize {
+        match self {
+            Loc::Reg(r) => r as usize,
+            Loc::Slot(s) => 10 + s as usize,
+        }
+    }
+
+    /// The `r10`-relative offset of a slot.
+    pub const fn slot_offset(slot: u8) -> i16 {
+        -8 * (slot as i16 + 1)
+    }
+}
+
+/// The home of IR stack position `k` (0 = bottom).
+pub const fn home(k: usize) -> Loc {
+    if k < REG_HOMES {
+        Loc::Reg(REG_HOME_LIST[k])
+    } else {
+        Loc::Slot((k - REG_HOMES) as u8)
+    }
+}

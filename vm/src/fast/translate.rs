@@ -1,0 +1,325 @@
+//! Load-time translation of a verified [`Program`] into [`Op`]s.
+//!
+//! One backward pass over the slots: each slot is decoded once, given its
+//! specialised form (operand kind and width decided here, not per run),
+//! fused with the next slot when the pair is a known pattern, and given the
+//! cost of the straight-line run that starts at it (read from the
+//! already-translated next slot). No scratch memory beyond the caller's
+//! `ops` slice is needed, and the pass is linear in the program's length.
+
+use core::fmt;
+
+use super::op::{Kind, Op, Reg};
+use crate::isa::{alu, class, jmp, mode, op, size, source, Insn};
+use crate::memory::{DATA_VADDR, RODATA_VADDR};
+use crate::verify::Program;
+
+/// Why a program could not be translated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TranslateError {
+    /// The caller's storage holds fewer ops than the program has slots.
+    StorageTooSmall { needed: usize, given: usize },
+}
+
+impl fmt::Display for TranslateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TranslateError::StorageTooSmall { needed, given } => {
+                write!(f, "translation needs storage for {needed} ops, {given} given")
+            }
+        }
+    }
+}
+
+impl core::error::Error for TranslateError {}
+
+/// A [`Program`] with its translated form; run it with [`super::run_fast`].
+#[derive(Clone, Copy, Debug)]
+pub struct FastProgram<'p, 'o> {
+    pub(crate) program: Program<'p>,
+    pub(crate) ops: &'o [Op],
+    pub(crate) local_calls: bool,
+}
+
+impl<'p> FastProgram<'p, '_> {
+    /// The verified program this was translated from (its entry points are
+    /// valid here too).
+    pub const fn program(&self) -> &Program<'p> {
+        &self.program
+    }
+
+    /// Ops in use (one per slot).
+    pub const fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Never true: a verified program has at least one slot.
+    pub const fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
+
+/// Ops of storage [`translate`] needs for `program`: one per slot.
+pub const fn storage_len(program: &Program<'_>) -> usize {
+    program.slots()
+}
+
+/// Translates `program` into `storage` (at least [`storage_len`] ops).
+///
+/// # Errors
+/// [`TranslateError::StorageTooSmall`]; a verified program is otherwise
+/// always translatable.
+///
+/// # Panics
+/// Never.
+pub fn translate<'p, 'o>(program: &Program<'p>, storage: &'o mut [Op]) -> Result<FastProgram<'p, 'o>, TranslateError> {
+    let code = program.code();
+    let slots = program.slots();
+    let given = storage.len();
+    let Some(ops) = storage.get_mut(..slots) else {
+        return Err(TranslateError::StorageTooSmall { needed: slots, given });
+    };
+    let mut local_calls = false;
+    for pc in (0..slots).rev() {
+        let Some(insn) = Insn::at(code, pc) else { continue };
+        if pc > 0 && matches!(Insn::at(code, pc - 1), Some(prev) if op::is_wide(prev.opc)) {
+            ops[pc] = Op { kind: Kind::Wide { hi: insn.imm }, cost: 0 };
+            continue;
+        }
+        let next = Insn::at(code, pc + 1);
+        let kind = fuse3(&insn, next.as_ref(), Insn::at(code, pc + 2).as_ref(), pc)
+            .or_else(|| fuse(&insn, next.as_ref(), pc))
+            .unwrap_or_else(|| single(&insn, code, pc));
+        local_calls |= is_local_call(&insn);
+        if let (Kind::Lddw { .. }, Some(second)) = (kind, ops.get_mut(pc + 1)) {
+            // The high half of the value as loaded (segment base included).
+            second.kind = Kind::Wide { hi: (lddw_value(&insn, code, pc) >> 32) as i32 };
+        }
+        // Cost of the straight-line run from here: ends at a control
+        // transfer, else continues at the slot after this instruction.
+        let after = pc + if op::is_wide(insn.opc) { 2 } else { 1 };
+        let cost = if ends_run(&insn) { 1 } else { 1 + ops.get(after).map_or(0, |o| o.cost) };
+        ops[pc] = Op { kind, cost };
+    }
+    Ok(FastProgram { program: *program, ops, local_calls })
+}
+
+/// Control transfers end a straight-line run: the budget is charged again
+/// wherever control lands after them. Helper calls return to the next slot
+/// and do not.
+fn ends_run(insn: &Insn) -> bool {
+    let c = insn.class();
+    let helper_call = insn.opc & jmp::MASK == jmp::CALL && !is_local_call(insn);
+    (c == class::JMP || c == class::JMP32) && !helper_call
+}
+
+fn is_local_call(insn: &Insn) -> bool {
+    insn.opc == op::CALL && insn.src == crate::isa::call::LOCAL
+}
+
+/// The value an `lddw` (plain or segment-relative) at `pc` loads.
+fn lddw_value(i: &Insn, code: &[u8], pc: usize) -> u64 {
+    let hi = Insn::at(code, pc + 1).map_or(0, |h| h.imm);
+    let raw = (i.imm as u32 as u64) | ((hi as u32 as u64) << 32);
+    match i.opc {
+        op::LDDW_DATA => DATA_VADDR.wrapping_add(raw),
+        op::LDDW_RODATA => RODATA_VADDR.wrapping_add(raw),
+        _ => raw,
+    }
+}
+
+/// The absolute target of a jump with relative offset `rel` at `pc`, as a
+/// `u16` (the verifier keeps programs within 2^16 slots and targets inside).
+fn target(pc: usize, rel: i64) -> u16 {
+    (pc as i64 + 1 + rel) as u16
+}
+
+fn reg_pair(i: &Insn) -> (Reg, Reg) {
+    (Reg::new(i.dst), Reg::new(i.src))
+}
+
+/// Three-slot patterns (the interpreter knows each one's width).
+fn fuse3(a: &Insn, b: Option<&Insn>, c: Option<&Insn>, pc: usize) -> Option<Kind> {
+    let (b, c) = (b?, c?);
+    const LDXB: u8 = class::LDX | mode::MEM | size::B;
+    const LDXH: u8 = class::LDX | mode::MEM | size::H;
+    const ADD32X: u8 = class::ALU | alu::ADD | source::X;
+    const ADD32K: u8 = class::ALU | alu::ADD | source::K;
+    const ADD64K: u8 = class::ALU64 | alu::ADD | source::K;
+    const MOV32X: u8 = class::ALU | alu::MOV | source::X;
+    const JNE32K: u8 = class::JMP32 | jmp::JNE | source::K;
+    let (d, s) = reg_pair(a);
+    let (bd, bs) = reg_pair(b);
+    let (cd, _) = reg_pair(c);
+    Some(match (a.opc, b.opc, c.opc) {
+        // The pointer must survive the load and the add to be advanced.
+        (LDXB | LDXH, ADD32X, ADD64K) if bs == d && cd == s && s != d && s != bd => {
+            let inc = i8::try_from(c.imm).ok()?;
+            let (off, acc) = (a.off, bd);
+            if a.opc == LDXB {
+                Kind::LdxBAdd32Inc { d, s, off, acc, inc }
+            } else {
+                Kind::LdxHAdd32Inc { d, s, off, acc, inc }
+            }
+        }
+        // The copy must not overwrite the counter the branch tests.
+        (ADD32K, MOV32X, JNE32K) if b.off == 0 && bd != d && cd == d && c.imm == 0 => {
+            let imm = i16::try_from(a.imm).ok()?;
+            Kind::Add32IMovJne0 { d, imm, x: bd, y: bs, t: target(pc + 2, c.off as i64) }
+        }
+        _ => return None,
+    })
+}
+
+/// Two-slot patterns (the interpreter knows each one's width).
+fn fuse(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
+    let b = b?;
+    const MOV64X: u8 = class::ALU64 | alu::MOV | source::X;
+    const MOV32X: u8 = class::ALU | alu::MOV | source::X;
+    const ADD64X: u8 = class::ALU64 | alu::ADD | source::X;
+    const ADD32X: u8 = class::ALU | alu::ADD | source::X;
+    const ADD64K: u8 = class::ALU64 | alu::ADD | source::K;
+    const ADD32K: u8 = class::ALU | alu::ADD | source::K;
+    const JNE32K: u8 = class::JMP32 | jmp::JNE | source::K;
+    const LDXB: u8 = class::LDX | mode::MEM | size::B;
+    const LDXH: u8 = class::LDX | mode::MEM | size::H;
+    let (d, s) = reg_pair(a);
+    let (bd, bs) = reg_pair(b);
+    let kind = match (a.opc, b.opc) {
+        // `mov d, a` then `add d, x`, with x not d itself (off 0: plain mov).
+        (MOV64X, ADD64X) if a.off == 0 && bd == d && bs != d => Kind::Add64Rrr { d, a: s, b: bs },
+        (MOV32X, ADD32X) if a.off == 0 && bd == d && bs != d => Kind::Add32Rrr { d, a: s, b: bs },
+        (MOV64X, ADD64K) if a.off == 0 && bd == d => Kind::Add64Rri { d, a: s, imm: b.imm },
+        (MOV32X, ADD32K) if a.off == 0 && bd == d => Kind::Add32Rri { d, a: s, imm: b.imm },
+        (LDXB, ADD32X) if bs == d => Kind::LdxBAdd32 { d, s, off: a.off, acc: bd },
+        (LDXH, ADD32X) if bs == d => Kind::LdxHAdd32 { d, s, off: a.off, acc: bd },
+        (ADD32K, JNE32K) if bd == d && b.imm == 0 => {
+            Kind::Add32IJne0 { d, imm: a.imm, t: target(pc + 1, b.off as i64) }
+        }
+        (MOV32X, JNE32K) if a.off == 0 => {
+            let imm = i16::try_from(b.imm).ok()?;
+            Kind::Mov32RJne32I { d, s, a: bd, imm, t: target(pc + 1, b.off as i64) }
+        }
+        _ => return None,
+    };
+    Some(kind)
+}
+
+/// The specialised form of one instruction, or [`Kind::Generic`].
+fn single(i: &Insn, code: &[u8], pc: usize) -> Kind {
+    let (d, s) = reg_pair(i);
+    let (imm, off) = (i.imm, i.off);
+    let t = target(pc, off as i64);
+    macro_rules! alu {
+        ($imm:ident, $reg:ident) => {
+            if i.opc & source::MASK == source::X {
+                Kind::$reg { d, s }
+            } else {
+                Kind::$imm { d, imm }
+            }
+        };
+    }
+    macro_rules! jcc {
+        ($imm:ident, $reg:ident) => {
+            if i.opc & source::MASK == source::X {
+                Kind::$reg { d, s, t }
+            } else {
+                Kind::$imm { d, imm, t }
+            }
+        };
+        // Register forms of `>`/`>=` swap operands into `<`/`<=`.
+        ($imm:ident, $reg:ident, swap) => {
+            if i.opc & source::MASK == source::X {
+                Kind::$reg { a: s, b: d, t }
+            } else {
+                Kind::$imm { d, imm, t }
+            }
+        };
+        ($imm:ident, $reg:ident, keep) => {
+            if i.opc & source::MASK == source::X {
+                Kind::$reg { a: d, b: s, t }
+            } else {
+                Kind::$imm { d, imm, t }
+            }
+        };
+    }
+    let op = i.opc & alu::MASK;
+    match i.class() {
+        class::ALU64 if off == 0 => match op {
+            alu::MOV => alu!(Mov64I, Mov64R),
+            alu::ADD => alu!(Add64I, Add64R),
+            alu::SUB => alu!(Sub64I, Sub64R),
+            alu::MUL => alu!(Mul64I, Mul64R),
+            alu::AND => alu!(And64I, And64R),
+            alu::OR => alu!(Or64I, Or64R),
+            alu::XOR => alu!(Xor64I, Xor64R),
+            alu::LSH => alu!(Lsh64I, Lsh64R),
+            alu::RSH => alu!(Rsh64I, Rsh64R),
+            alu::NEG => Kind::Neg64 { d },
+            alu::ARSH if i.opc & source::MASK == source::K => Kind::Arsh64I { d, imm },
+            _ => Kind::Generic,
+        },
+        class::ALU if off == 0 => match op {
+            alu::MOV => alu!(Mov32I, Mov32R),
+            alu::ADD => alu!(Add32I, Add32R),
+            alu::SUB => alu!(Sub32I, Sub32R),
+            alu::MUL => alu!(Mul32I, Mul32R),
+            alu::AND => alu!(And32I, And32R),
+            alu::OR => alu!(Or32I, Or32R),
+            alu::XOR => alu!(Xor32I, Xor32R),
+            alu::LSH => alu!(Lsh32I, Lsh32R),
+            alu::RSH => alu!(Rsh32I, Rsh32R),
+            alu::NEG => Kind::Neg32 { d },
+            alu::ARSH if i.opc & source::MASK == source::K => Kind::Arsh32I { d, imm },
+            alu::DIV if i.opc & source::MASK == source::K && imm != 0 => Kind::Div32I { d, imm },
+            alu::MOD if i.opc & source::MASK == source::K && imm != 0 => Kind::Mod32I { d, imm },
+            _ => Kind::Generic,
+        },
+        class::JMP => match i.opc {
+            op::JA => Kind::Ja { t },
+            op::EXIT => Kind::Exit,
+            op::CALL if i.src == crate::isa::call::LOCAL => Kind::CallLocal { t: target(pc, imm as i64) },
+            op::CALL => Kind::CallHelper { id: imm as u32 },
+            op::CALLX => Kind::CallX { d },
+            _ => match op {
+                jmp::JEQ => jcc!(Jeq64I, Jeq64R),
+                jmp::JNE => jcc!(Jne64I, Jne64R),
+                jmp::JLT => jcc!(Jlt64I, Jlt64R, keep),
+                jmp::JLE => jcc!(Jle64I, Jle64R, keep),
+                jmp::JGT => jcc!(Jgt64I, Jlt64R, swap),
+                jmp::JGE => jcc!(Jge64I, Jle64R, swap),
+                _ => Kind::Generic,
+            },
+        },
+        class::JMP32 => match op {
+            jmp::JEQ => jcc!(Jeq32I, Jeq32R),
+            jmp::JNE => jcc!(Jne32I, Jne32R),
+            jmp::JLT => jcc!(Jlt32I, Jlt32R, keep),
+            jmp::JLE => jcc!(Jle32I, Jle32R, keep),
+            jmp::JGT => jcc!(Jgt32I, Jlt32R, swap),
+            jmp::JGE => jcc!(Jge32I, Jle32R, swap),
+            // ja32 and the signed and jset conditions.
+            _ => Kind::Generic,
+        },
+        class::LDX if i.opc & mode::MASK == mode::MEM => match i.opc & size::MASK {
+            size::B => Kind::LdxB { d, s, off },
+            size::H => Kind::LdxH { d, s, off },
+            size::W => Kind::LdxW { d, s, off },
+            _ => Kind::LdxDw { d, s, off },
+        },
+        class::STX if i.opc & mode::MASK == mode::MEM => match i.opc & size::MASK {
+            size::B => Kind::StxB { d, s, off },
+            size::H => Kind::StxH { d, s, off },
+            size::W => Kind::StxW { d, s, off },
+            _ => Kind::StxDw { d, s, off },
+        },
+        class::ST => match i.opc & size::MASK {
+            size::B => Kind::StB { d, off, imm },
+            size::H => Kind::StH { d, off, imm },
+            size::W => Kind::StW { d, off, imm },
+            _ => Kind::StDw { d, off, imm },
+        },
+        class::LD => Kind::Lddw { d, lo: lddw_value(i, code, pc) as u32 as i32 },
+        _ => Kind::Generic,
+    }
+}

@@ -1,0 +1,418 @@
+//! The fast engine against the reference interpreter: hand-written programs
+//! that reach every specialised and fused form, the budget contract, and a
+//! seeded random differential run over thousands of verified programs.
+#![cfg(feature = "fast")]
+
+use alkyl_translator::ebpf::assemble;
+use alkyl_vm::fast::{run_fast, storage_len, translate, Op, TranslateError};
+use alkyl_vm::isa::{Insn, INSN_SIZE};
+use alkyl_vm::{
+    run, verify, AccessPolicy, Exit, HelperError, HelperSet, Helpers, MemoryMap, Program, Trap, TrapKind, INPUT_VADDR,
+    STACK_SIZE, STACK_VADDR,
+};
+
+/// Helper 1 sums `r2` bytes at `r1`; helper 2 fills `r2` bytes at `r1`
+/// with `r3`; helper 3 refuses.
+struct TestHelpers;
+
+impl HelperSet for TestHelpers {
+    fn contains(&self, id: u32) -> bool {
+        (1..=3).contains(&id)
+    }
+}
+
+impl Helpers for TestHelpers {
+    fn call(&mut self, id: u32, a: [u64; 5], mem: &mut MemoryMap<'_>) -> Result<u64, HelperError> {
+        match id {
+            1 => Ok(mem.read(a[0], a[1])?.iter().map(|&b| b as u64).sum()),
+            2 => {
+                mem.write(a[0], a[1])?.fill(a[2] as u8);
+                Ok(0)
+            }
+            3 => Err(HelperError::BadArgument { index: 0 }),
+            _ => Err(HelperError::Unknown(id)),
+        }
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Outcome {
+    result: Result<Exit, Trap>,
+    input: Vec<u8>,
+    stack: Vec<u8>,
+}
+
+fn run_on(program: &Program<'_>, fast: bool, input: &[u8], budget: u64) -> Outcome {
+    let mut input = input.to_vec();
+    let mut stack = vec![0u8; STACK_SIZE];
+    let len = input.len() as u64;
+    let result = {
+        let mut mem = MemoryMap::new();
+        mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).unwrap();
+        mem.map(INPUT_VADDR, &mut input, AccessPolicy::ReadWrite).unwrap();
+        let args = [INPUT_VADDR, len];
+        if fast {
+            let mut storage = vec![Op::EMPTY; storage_len(program)];
+            let translated = translate(program, &mut storage).unwrap();
+            run_fast(&translated, program.main(), &args, &mut mem, &mut TestHelpers, budget)
+        } else {
+            run(program, program.main(), &args, &mut mem, &mut TestHelpers, budget)
+        }
+    };
+    Outcome { result, input, stack }
+}
+
+/// Runs `code` on both engines and checks they agree: same result and the
+/// same memory afterwards. A budget trap may land earlier on the fast
+/// engine (documented), so only its kind is compared, not its memory.
+fn agree(code: &[u8], input: &[u8], budget: u64) -> Outcome {
+    let program = verify(code, &TestHelpers).unwrap_or_else(|e| panic!("verify: {e}"));
+    let reference = run_on(&program, false, input, budget);
+    let fast = run_on(&program, true, input, budget);
+    match (&reference.result, &fast.result) {
+        (Err(a), Err(b)) if a.kind == TrapKind::BudgetExhausted => {
+            assert_eq!(b.kind, TrapKind::BudgetExhausted, "{code:02x?}");
+        }
+        _ => assert_eq!(reference, fast, "engines differ on {code:02x?}"),
+    }
+    reference
+}
+
+fn asm(src: &str) -> Vec<u8> {
+    assemble(src).unwrap_or_else(|e| panic!("assembling {src:?}: {e}"))
+}
+
+fn fletcher32_native(data: &[u8]) -> u32 {
+    let (mut c0, mut c1) = (0u32, 0u32);
+    for block in data[..data.len() / 2 * 2].chunks(2 * 359) {
+        for w in block.chunks(2) {
+            c0 += u16::from_le_bytes([w[0], w[1]]) as u32;
+            c1 += c0;
+        }
+        c0 %= 65535;
+        c1 %= 65535;
+    }
+    (c1 << 16) | c0
+}
+
+#[test]
+fn fletcher32_matches_on_both_engines() {
+    let code = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../apps/asm/fletcher32.s")).unwrap();
+    let code = asm(&code);
+    for len in [0usize, 1, 2, 3, 361, 720, 1000, 2000] {
+        let data: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
+        let out = agree(&code, &data, 1_000_000);
+        assert_eq!(out.result.unwrap().r0, fletcher32_native(&data) as u64, "len {len}");
+    }
+}
+
+#[test]
+fn fused_forms_compute_what_their_parts_do() {
+    let cases = [
+        // three-address adds, including the source equal to the mov's source
+        "mov %r1, 7\nmov %r2, 5\nmov %r0, %r1\nadd %r0, %r2\nexit",
+        "mov %r1, -1\nmov32 %r0, %r1\nadd32 %r0, %r1\nexit",
+        "mov %r1, 3\nmov %r0, %r1\nadd %r0, %r1\nexit",
+        // `add d, d` is not fused (the mov changes d first)
+        "mov %r1, 3\nmov %r0, %r1\nadd %r0, %r0\nexit",
+        "mov %r0, %r10\nadd %r0, -8\nexit",
+        "mov %r1, -1\nmov32 %r0, %r1\nadd32 %r0, 2\nexit",
+        // load and accumulate, also into the loaded register itself
+        "mov %r3, -1\nldxh %r0, [%r1+2]\nadd32 %r3, %r0\nmov %r0, %r3\nexit",
+        "ldxb %r0, [%r1+1]\nadd32 %r0, %r0\nexit",
+        // counted loop latch and the copy-then-branch latch
+        "mov %r0, 0\nmov32 %r6, 5\nloop:\nadd %r0, 3\nadd32 %r6, -1\njne32 %r6, 0, loop\nexit",
+        "mov %r0, 0\nmov %r6, 4\nloop:\nadd %r0, 1\nsub %r6, 1\nmov32 %r4, %r0\njne32 %r6, 0, loop\nmov %r0, %r4\nexit",
+        "mov %r6, 2\nloop:\nadd %r6, -1\nmov32 %r6, %r6\njne32 %r6, 0, loop\nmov %r0, %r6\nexit",
+        // load-accumulate-advance, and where it must not fuse (pointer
+        // overwritten by the load or the accumulator)
+        "mov %r3, 0\nmov %r6, 4\nloop:\nldxh %r0, [%r1+0]\nadd32 %r3, %r0\nadd %r1, 2\nsub %r6, 1\njne %r6, 0, loop\nmov %r0, %r3\nexit",
+        "mov %r3, 0\nldxb %r0, [%r1+1]\nadd32 %r3, %r0\nadd %r1, -1\nldxb %r2, [%r1+0]\nadd %r3, %r2\nmov %r0, %r3\nexit",
+        "ldxb %r1, [%r1+0]\nadd32 %r3, %r1\nadd %r1, 1\nmov %r0, %r1\nexit",
+        "mov %r3, 0\nldxh %r0, [%r1+0]\nadd32 %r1, %r0\nadd %r1, 2\nmov %r0, %r1\nexit",
+        // counted latch with a copy, and where the copy hits the counter
+        "mov %r0, 0\nmov32 %r6, 3\nloop:\nadd %r0, 5\nadd32 %r6, -1\nmov32 %r4, %r0\njne32 %r6, 0, loop\nmov %r0, %r4\nexit",
+        "mov %r0, 7\nmov32 %r6, 3\nadd32 %r6, -1\nmov32 %r6, %r0\njne32 %r6, 0, out\nmov %r0, 1\nout:\nexit",
+        // lddw of every form, wide and narrow values
+        "lddw %r0, 0x123456789abcdef0\nexit",
+        "lddw %r0, 5\nlddw %r1, -5\nadd %r0, %r1\nexit",
+        // single-operand and signed-shift forms
+        "lddw %r0, 0x8000000000000005\nneg %r0\nexit",
+        "lddw %r0, 0x1234567880000005\nneg32 %r0\nexit",
+        "lddw %r0, -77\narsh %r0, 3\nexit",
+        "lddw %r0, 0x12345678f0000000\narsh32 %r0, 4\nexit",
+    ];
+    for src in cases {
+        agree(&asm(src), &[1, 2, 3, 4, 5, 6, 7, 8], 10_000);
+    }
+}
+
+#[test]
+fn every_alu_and_jump_form_agrees() {
+    let ops64 = ["mov", "add", "sub", "mul", "div", "sdiv", "mod", "smod", "or", "and", "lsh", "rsh", "arsh", "xor"];
+    let values = [0i64, 1, -1, 7, -9, 31, 33, 63, 64, 0x7fff_ffff, -0x8000_0000];
+    for op in ops64 {
+        for suffix in ["", "32"] {
+            for &a in &values {
+                for &b in &values {
+                    let imm = format!("lddw %r0, {a}\n{op}{suffix} %r0, {b}\nexit");
+                    let reg = format!("lddw %r0, {a}\nlddw %r1, {b}\n{op}{suffix} %r0, %r1\nexit");
+                    agree(&asm(&imm), &[], 100);
+                    agree(&asm(&reg), &[], 100);
+                }
+            }
+        }
+    }
+    let conds = ["jeq", "jne", "jgt", "jge", "jlt", "jle", "jsgt", "jsge", "jslt", "jsle", "jset"];
+    for cond in conds {
+        for suffix in ["", "32"] {
+            for &a in &values {
+                for &b in &values {
+                    let imm =
+                        format!("lddw %r1, {a}\nmov %r0, 1\n{cond}{suffix} %r1, {b}, out\nmov %r0, 2\nout:\nexit");
+                    let reg = format!(
+                        "lddw %r1, {a}\nlddw %r2, {b}\nmov %r0, 1\n{cond}{suffix} %r1, %r2, out\nmov %r0, 2\nout:\nexit"
+                    );
+                    agree(&asm(&imm), &[], 100);
+                    agree(&asm(&reg), &[], 100);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn memory_helpers_calls_and_traps_agree() {
+    let input: Vec<u8> = (0..64).collect();
+    let cases = [
+        // stores of every width, then reads back
+        "stb [%r1+0], -1\nsth [%r1+2], -2\nstw [%r1+4], -3\nstdw [%r1+8], -4\nldxdw %r0, [%r1+8]\nexit",
+        "mov %r2, 0x1234\nstxb [%r10-1], %r2\nstxh [%r10-4], %r2\nstxw [%r10-8], %r2\nstxdw [%r10-16], %r2\nldxw %r0, [%r10-8]\nexit",
+        "ldxsb %r0, [%r1+63]\nldxsh %r2, [%r1+62]\nadd %r0, %r2\nexit",
+        "mov %r2, 5\nstxdw [%r10-8], %r2\nmov %r3, 2\nlock add [%r10-8], %r3\nldxdw %r0, [%r10-8]\nexit",
+        "mov %r0, 5\nstxdw [%r10-8], %r0\nmov %r3, 9\nlock cmpxchg [%r10-8], %r3\nldxdw %r0, [%r10-8]\nexit",
+        // faults: in a fused load-accumulate, in a plain load, in a store
+        "mov %r3, 0\nldxh %r0, [%r1+63]\nadd32 %r3, %r0\nexit",
+        "ldxw %r0, [%r1-1]\nexit",
+        "stw [%r10+0], 1\nexit",
+        "mov %r1, 0\nldxb %r0, [%r1+0]\nexit",
+        // helpers by id and by register, one refusing, one not allowed
+        "mov %r2, 16\ncall 1\nexit",
+        "mov %r2, 8\nmov %r3, 0x5a\ncall 2\nldxb %r0, [%r1+7]\nexit",
+        "call 3\nexit",
+        // local calls: callee-saved registers, frame pointer, depth limit
+        "mov %r6, 1\ncall local f\nadd %r0, %r6\nexit\nf:\nmov %r6, 40\nstxdw [%r10-8], %r6\nmov %r0, %r10\nexit",
+        "call local f\nexit\nf:\ncall local f\nexit",
+        // ja32
+        "mov %r0, 1\nja32 skip\nmov %r0, 2\nskip:\nexit",
+    ];
+    for src in cases {
+        agree(&asm(src), &input, 10_000);
+    }
+    // callx (no assembler mnemonic): helper 1, then a helper not allowed.
+    for id in [1, 9] {
+        let code: Vec<u8> = [
+            Insn::new(0xb7, 6, 0, 0, id),
+            Insn::new(0xb7, 2, 0, 0, 4),
+            Insn::new(0x8d, 6, 0, 0, 0),
+            Insn::new(0x95, 0, 0, 0, 0),
+        ]
+        .iter()
+        .flat_map(|i| i.encode())
+        .collect();
+        agree(&code, &input, 100);
+    }
+}
+
+/// The budget contract: a run that needs `n` instructions completes with
+/// `executed == n` under any budget `>= n` and traps with `BudgetExhausted`
+/// under any smaller budget, on both engines.
+#[test]
+fn budget_is_exact_for_completed_runs() {
+    let programs = [
+        "mov %r0, 0\nmov %r6, 10\nloop:\nadd %r0, %r6\nsub %r6, 1\njne %r6, 0, loop\nexit",
+        "mov %r6, 3\ncall local f\nexit\nf:\nadd %r6, -1\njeq %r6, 0, out\ncall local f\nout:\nexit",
+        "lddw %r0, 0x100000000\nmov %r2, 1\ncall 1\nexit",
+    ];
+    for src in programs {
+        let code = asm(src);
+        let full = agree(&code, &[9; 8], 1_000_000).result.unwrap().executed;
+        for budget in 0..full + 3 {
+            let out = agree(&code, &[9; 8], budget);
+            match out.result {
+                Ok(exit) => {
+                    assert!(budget >= full, "{src}: completed under budget {budget} < {full}");
+                    assert_eq!(exit.executed, full);
+                }
+                Err(t) => {
+                    assert!(budget < full, "{src}: trapped under budget {budget} >= {full}");
+                    assert_eq!(t.kind, TrapKind::BudgetExhausted);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn fast_budget_trap_lands_at_the_start_of_the_unpaid_run() {
+    let code = asm("mov %r0, 1\nja next\nnext:\nmov %r0, 2\nmov %r0, 3\nexit");
+    let program = verify(&code, &TestHelpers).unwrap();
+    // Slots 0-1 cost 2, slots 2-4 cost 3: with a budget of 3 the fast
+    // engine stops at slot 2; the reference runs one more instruction.
+    let fast = run_on(&program, true, &[], 3).result.unwrap_err();
+    assert_eq!(fast, Trap { pc: 2, kind: TrapKind::BudgetExhausted });
+    let reference = run_on(&program, false, &[], 3).result.unwrap_err();
+    assert_eq!(reference, Trap { pc: 3, kind: TrapKind::BudgetExhausted });
+}
+
+#[test]
+fn storage_too_small_is_an_error() {
+    let code = asm("mov %r0, 1\nexit");
+    let program = verify(&code, &TestHelpers).unwrap();
+    let mut storage = [Op::EMPTY; 1];
+    assert_eq!(translate(&program, &mut storage).unwrap_err(), TranslateError::StorageTooSmall { needed: 2, given: 1 });
+}
+
+/// xorshift64*: a small deterministic generator for the random corpus.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Opcodes the generator draws from; fused pairs are emitted on purpose.
+const OPCODES: &[u8] = &[
+    0x04, 0x0c, 0x14, 0x1c, 0x24, 0x2c, 0x34, 0x3c, 0x44, 0x4c, 0x54, 0x5c, 0x64, 0x6c, 0x74, 0x7c, 0x84, 0x94, 0x9c,
+    0xa4, 0xac, 0xb4, 0xbc, 0xc4, 0xcc, 0xd4, 0xdc, 0x07, 0x0f, 0x17, 0x1f, 0x27, 0x2f, 0x37, 0x3f, 0x47, 0x4f, 0x57,
+    0x5f, 0x67, 0x6f, 0x77, 0x7f, 0x87, 0x97, 0x9f, 0xa7, 0xaf, 0xb7, 0xbf, 0xc7, 0xcf, 0xd7, 0x05, 0x15, 0x1d, 0x25,
+    0x2d, 0x35, 0x3d, 0x45, 0x4d, 0x55, 0x5d, 0x65, 0x6d, 0x75, 0x7d, 0xa5, 0xad, 0xb5, 0xbd, 0xc5, 0xcd, 0xd5, 0xdd,
+    0x85, 0x95, 0x06, 0x16, 0x1e, 0x26, 0x2e, 0x36, 0x3e, 0x46, 0x4e, 0x56, 0x5e, 0x66, 0x6e, 0x76, 0x7e, 0xa6, 0xae,
+    0xb6, 0xbe, 0xc6, 0xce, 0xd6, 0xde, 0x61, 0x69, 0x71, 0x79, 0x81, 0x89, 0x91, 0x62, 0x6a, 0x72, 0x7a, 0x63, 0x6b,
+    0x73, 0x7b, 0xc3, 0xdb, 0x18,
+];
+
+fn random_insn(rng: &mut Rng) -> Insn {
+    let opc = OPCODES[rng.below(OPCODES.len() as u64) as usize];
+    // Small registers and offsets so that loads and stores often hit.
+    let small = [0i32, 1, -1, 2, 8, -8, 16, 31, 32, 63, 255, 0x7fff_ffff, -0x8000_0000];
+    let imm = if rng.below(3) == 0 { rng.next() as i32 } else { small[rng.below(small.len() as u64) as usize] };
+    let mut i = Insn::new(opc, rng.below(10) as u8, rng.below(11) as u8, rng.below(17) as i16 - 8, imm);
+    // Coerce the fields the verifier insists on, so most programs verify.
+    let by_reg = opc & 0x08 != 0;
+    match i.class() {
+        0x04 | 0x07 => {
+            let op = opc & 0xf0;
+            if by_reg {
+                i.imm = 0
+            } else {
+                i.src = 0
+            }
+            i.off = match op {
+                0x30 | 0x90 => i.off & 1,
+                0xb0 if by_reg => [0, 8, 16, 32][rng.below(if i.class() == 0x07 { 4 } else { 3 }) as usize],
+                _ => 0,
+            };
+            if op == 0x80 {
+                i.imm = 0;
+            }
+            if op == 0xd0 {
+                i.src = 0;
+                i.imm = [16, 32, 64][rng.below(3) as usize];
+            }
+        }
+        0x01 => i.imm = 0,
+        0x02 => i.src = 0,
+        0x03 if opc & 0xe0 == 0xc0 => {
+            i.imm = [0x00, 0x01, 0x40, 0x41, 0x50, 0x51, 0xa0, 0xa1, 0xe1, 0xf1][rng.below(10) as usize];
+            i.src %= 10;
+        }
+        0x03 => i.imm = 0,
+        0x05 | 0x06 => {
+            if by_reg {
+                i.imm = 0
+            } else {
+                i.src = 0
+            }
+            if opc == 0x95 {
+                (i.dst, i.src, i.off, i.imm) = (0, 0, 0, 0);
+            }
+        }
+        _ => (i.src, i.off) = (0, 0),
+    }
+    i
+}
+
+/// A random program of `n` slots: random instructions, often the fused
+/// pairs, jumps kept in range, ending with `exit`. Invalid ones are left for
+/// the verifier to reject.
+fn random_program(rng: &mut Rng, n: usize) -> Vec<u8> {
+    let mut insns = Vec::with_capacity(n + 1);
+    while insns.len() < n {
+        let (d, s) = (rng.below(10) as u8, rng.below(11) as u8);
+        let k = rng.below(8) as i32 - 3;
+        let rel = (rng.below(n as u64 + 1) as i64 - insns.len() as i64 - 1) as i16;
+        match rng.below(12) {
+            0 => insns.extend([Insn::new(0xbf, d, s, 0, 0), Insn::new(0x0f, d, rng.below(11) as u8, 0, 0)]),
+            1 => insns.extend([Insn::new(0xbc, d, s, 0, 0), Insn::new(0x04, d, 0, 0, k)]),
+            2 => insns
+                .extend([Insn::new(0x69, d, 1, rng.below(8) as i16, 0), Insn::new(0x0c, rng.below(10) as u8, d, 0, 0)]),
+            3 => insns.extend([Insn::new(0x04, d, 0, 0, k), Insn::new(0x56, d, 0, rel - 1, 0)]),
+            4 => insns.extend([Insn::new(0xbc, d, s, 0, 0), Insn::new(0x56, rng.below(11) as u8, 0, rel - 1, k)]),
+            5 => insns.extend([
+                Insn::new(0x69 + 8 * (rng.below(2) as u8), d, s, rng.below(4) as i16, 0),
+                Insn::new(0x0c, rng.below(10) as u8, d, 0, 0),
+                Insn::new(0x07, s.min(9), 0, 0, k),
+            ]),
+            6 => insns.extend([
+                Insn::new(0x04, d, 0, 0, k),
+                Insn::new(0xbc, rng.below(10) as u8, s, 0, 0),
+                Insn::new(0x56, d, 0, rel - 2, 0),
+            ]),
+            _ => {
+                let mut i = random_insn(rng);
+                if i.class() == 0x05 || i.class() == 0x06 {
+                    i.off = rel;
+                    if i.opc == 0x85 {
+                        (i.src, i.dst, i.off) = (rng.below(2) as u8, 0, 0);
+                        i.imm = if i.src == 1 { rel as i32 } else { 1 + rng.below(3) as i32 };
+                    }
+                }
+                insns.push(i);
+                if i.opc == 0x18 {
+                    insns.push(Insn::new(0, 0, 0, 0, rng.next() as i32));
+                }
+            }
+        }
+    }
+    insns.push(Insn::new(0x95, 0, 0, 0, 0));
+    insns.iter().flat_map(|i| i.encode()).collect()
+}
+
+#[test]
+fn random_programs_agree() {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let (mut verified, mut completed) = (0, 0);
+    for round in 0..20_000 {
+        let code = random_program(&mut rng, 2 + round % 40);
+        if verify(&code, &TestHelpers).is_err() {
+            continue;
+        }
+        verified += 1;
+        let input: Vec<u8> = (0..32).map(|_| rng.next() as u8).collect();
+        if agree(&code, &input, 2_000).result.is_ok() {
+            completed += 1;
+        }
+        assert_eq!(code.len() % INSN_SIZE, 0);
+    }
+    // The corpus must exercise the engines, not just the verifier.
+    assert!(verified > 5_000, "only {verified} programs verified");
+    assert!(completed > 1_000, "only {completed} programs completed");
+}
