@@ -18,8 +18,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; else BOLD= PLAIN=; fi
+step() { printf '\n%s== %s%s\n' "$BOLD" "$*" "$PLAIN"; }
 show() { printf '$ %s\n' "$*"; "$@"; }
+# As show, keeping the output's last line in $LAST.
+capture() { printf '$ %s\n' "$*"; local out; out=$("$@"); printf '%s\n' "$out"; LAST=${out##*$'\n'}; }
 fail() { echo "demo failed: $*" >&2; echo "--- node log:" >&2; cat "$TMP/node.log" >&2; exit 1; }
 
 step "a fresh signing key"
@@ -50,13 +53,15 @@ show "$ALKYL" ls "${D[@]}"
 show "$ALKYL" sensors "${D[@]}"
 
 step "run them over CoAP (POST /apps/NAME/run[/ENTRY]; the request payload is r1/r2)"
-F=$(show "$ALKYL" invoke fletcher32 --payload-file apps/data/sample-361.bin "${D[@]}" | tee /dev/stderr | tail -1)
+capture "$ALKYL" invoke fletcher32 --payload-file apps/data/sample-361.bin "${D[@]}"
+F=$LAST
 [ "$F" = "0xd4ce696f" ] || fail "fletcher32 returned $F"
-S=$(show "$ALKYL" invoke sensor "${D[@]}" | tee /dev/stderr | tail -1)
+capture "$ALKYL" invoke sensor "${D[@]}"
+S=$LAST
 case "$S" in [0-9]*.[0-9][0-9]) ;; *) fail "coap_sensor answered '$S'";; esac
 for want in 0x1 0x2 0x3; do
-    C=$(show "$ALKYL" invoke counter increment "${D[@]}" | tee /dev/stderr | tail -1)
-    [ "$C" = "$want" ] || fail "counter returned $C, expected $want"
+    capture "$ALKYL" invoke counter increment "${D[@]}"
+    [ "$LAST" = "$want" ] || fail "counter returned $LAST, expected $want"
 done
 show "$ALKYL" invoke hello hello "${D[@]}"
 
