@@ -297,13 +297,21 @@ pub fn ls(device: &DeviceArgs, json: bool) -> Result<()> {
     Ok(())
 }
 
+/// Largest run input `invoke` sends (one CoAP message of at most 1152 bytes
+/// with room for the header and options).
+const MAX_RUN_INPUT: usize = 1024;
+
 /// `alkyl invoke`: prints the response payload; a refusal or trap fails.
 pub fn invoke(name: &str, entry: Option<&str>, payload: &[u8], device: &DeviceArgs) -> Result<()> {
     let path = match entry {
         Some(e) => format!("apps/{name}/run/{e}"),
         None => format!("apps/{name}/run"),
     };
-    let reply = device.client()?.send_blockwise(RequestType::Post, &path, payload, 6, |_| {})?;
+    // A run's input is one message (the device refuses block-wise runs).
+    if payload.len() > MAX_RUN_INPUT {
+        bail!("a payload of {} bytes does not fit one CoAP message (at most {MAX_RUN_INPUT})", payload.len());
+    }
+    let reply = device.client()?.request(RequestType::Post, &path, &[], payload)?;
     if !reply.ok() {
         bail!("{} {}", reply.code_text(), reply.text());
     }

@@ -693,6 +693,19 @@ fn coap_hostile_uploads() {
 }
 
 #[test]
+fn coap_runs_take_one_message() {
+    let mut rt = runtime();
+    install(&mut rt, "simple", 1, simple_container()).unwrap();
+    let p =
+        with_block1(req(RequestType::Post, "/apps/simple/run/answer", &[0; 16]), Block { num: 0, more: true, szx: 0 });
+    assert_eq!(code_of(&send(&mut rt, &p)), code::REQUEST_ENTITY_TOO_LARGE);
+    assert_eq!(rt.app(&name("simple")).unwrap().stats().runs, 0);
+    let p =
+        with_block1(req(RequestType::Post, "/apps/simple/run/answer", &[0; 5]), Block { num: 0, more: false, szx: 0 });
+    assert_eq!(text(&send(&mut rt, &p)), "0x5");
+}
+
+#[test]
 fn coap_refuses_changes_without_keys() {
     let mut rt = Runtime::new(Config::DEFAULT, Authority::read_only(), RamStorage::new(), TestDevice::new()).unwrap().0;
     let env = signed(install_envelope("a", 1), &keypair());

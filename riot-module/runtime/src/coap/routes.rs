@@ -70,6 +70,15 @@ impl<S: Storage, D: Device> Runtime<S, D> {
             (["apps", name], code::PUT) => self.mutate(req, payload, name, Operation::Install),
             (["apps", name], code::DELETE) => self.mutate(req, payload, name, Operation::Delete),
             (["apps", name, "triggers"], code::PUT) => self.mutate(req, payload, name, Operation::SetTriggers),
+            // A run's input is one message: a block of a larger one would run
+            // the script on part of it.
+            (["apps", _, "run"] | ["apps", _, "run", _], code::POST)
+                if req.block1.is_some_and(|b| b.num != 0 || b.more) =>
+            {
+                let mut r = Response::text(code::REQUEST_ENTITY_TOO_LARGE, "a run's input must fit one message");
+                r.size1 = Some(payload.len() as u32);
+                r
+            }
             (["apps", name, "run"], code::POST) => self.run(name, None, payload),
             (["apps", name, "run", entry], code::POST) => self.run(name, Some(entry), payload),
             (["apps", name, "result"], code::GET) => match self.named(name) {
