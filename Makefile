@@ -149,7 +149,9 @@ bench-cm4: bench-deps
 # libcoap's coap-server-notls, same load generator (docs/benchmarks.md, CoAP).
 BENCH_CLIENTS ?= 4
 BENCH_SECONDS ?= 5
+# (python3 picks a free port for coap-server-notls).
 bench-coap: build
+	$(call apt_install,python3)
 	$(CARGO) build --release --bin alkyl-coap-load
 	BENCH_CLIENTS=$(BENCH_CLIENTS) BENCH_SECONDS=$(BENCH_SECONDS) scripts/bench-coap.sh
 
