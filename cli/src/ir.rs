@@ -160,14 +160,15 @@ fn translate(file: &Path, output: Option<PathBuf>, disasm: bool, stats: bool) ->
     std::fs::write(&output, &container).with_context(|| format!("writing {}", output.display()))?;
     let names: Vec<&str> = valid.module.functions.iter().map(|f| f.name).collect();
     let t = c.trailer.clone().unwrap_or_default();
+    let helpers: Vec<String> = t.helpers.iter().map(|h| format!("{h:#x}")).collect();
     eprintln!(
-        "wrote {} ({} bytes: {} eBPF instructions, .data {} + .bss {} bytes, helpers {:x?}; entry points: {})",
+        "wrote {} ({} bytes: {} eBPF instructions, .data {} + .bss {} bytes, helpers [{}]; entry points: {})",
         output.display(),
         container.len(),
         c.text.len() / 8,
         c.data.len(),
         t.bss_len,
-        t.helpers,
+        helpers.join(", "),
         names.join(", ")
     );
     if stats {
