@@ -38,7 +38,9 @@ pub use helpers::{AlkylHelpers, ALL_HELPERS};
 pub use platform::{
     phydat_from_bytes, phydat_to_bytes, DeviceHandle, KvError, KvScope, Phydat, Platform, SaulError, PHYDAT_SIZE,
 };
-pub use sim::{SimError, SimPlatform, SIM_DEVICES, SIM_KV_CAPACITY, SIM_LOG_CAPACITY, SIM_SCRIPT_LEN};
+pub use sim::{
+    ActuatorWrite, SimError, SimPlatform, SIM_DEVICES, SIM_KV_CAPACITY, SIM_LOG_CAPACITY, SIM_SCRIPT_LEN, SIM_WRITE_LOG,
+};
 
 /// Conventional address of the CoAP packet buffer region (segment 5).
 pub const COAP_PKT_VADDR: u64 = alkyl_vm::memory::segment_vaddr(5);

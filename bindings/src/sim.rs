@@ -1,9 +1,17 @@
 //! A simulated [`Platform`] for tests and `alkyl run`: a manual clock,
 //! scripted sensors, recording actuators, a bounded in-memory key-value
 //! store and a captured log. Fixed capacity, no allocation.
+//!
+//! Two platforms compare equal when nothing a script or an observer can
+//! see tells them apart (clock, devices, actuator writes, key-value
+//! contents, log), which is what the Alkyl IR differential tests check
+//! after every call: the reference interpreter and the VM's helpers each
+//! drive their own copy.
 
+use core::fmt;
 use core::num::NonZeroU32;
 
+use crate::generated as g;
 use crate::platform::{DeviceHandle, KvError, KvScope, Phydat, Platform, SaulError};
 
 /// Devices a [`SimPlatform`] holds.
@@ -14,6 +22,8 @@ pub const SIM_SCRIPT_LEN: usize = 16;
 pub const SIM_KV_CAPACITY: usize = 64;
 /// Bytes of log kept (later output is counted, not kept).
 pub const SIM_LOG_CAPACITY: usize = 4096;
+/// Actuator writes recorded in order (later ones are counted, not kept).
+pub const SIM_WRITE_LOG: usize = 64;
 
 /// Why a device could not be added.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,7 +34,7 @@ pub enum SimError {
     ScriptLength,
 }
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Device {
     class: u8,
     /// Sensor playback: `script[..len]`, `next` is the next index; the last
@@ -38,8 +48,15 @@ struct Device {
     writes: u32,
 }
 
+/// One write to an actuator, as recorded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ActuatorWrite {
+    pub device: DeviceHandle,
+    pub value: Phydat,
+}
+
 /// The simulated platform.
-#[derive(Debug)]
+#[derive(Clone)]
 pub struct SimPlatform {
     now_us: u64,
     devices: [Option<Device>; SIM_DEVICES],
@@ -48,6 +65,9 @@ pub struct SimPlatform {
     log: [u8; SIM_LOG_CAPACITY],
     log_len: usize,
     log_dropped: usize,
+    writes: [ActuatorWrite; SIM_WRITE_LOG],
+    writes_len: usize,
+    writes_dropped: usize,
     echo: Option<fn(&[u8])>,
 }
 
@@ -68,8 +88,27 @@ impl SimPlatform {
             log: [0; SIM_LOG_CAPACITY],
             log_len: 0,
             log_dropped: 0,
+            writes: [ActuatorWrite { device: DeviceHandle(NonZeroU32::MIN), value: PHYDAT_ZERO }; SIM_WRITE_LOG],
+            writes_len: 0,
+            writes_dropped: 0,
             echo: None,
         }
+    }
+
+    /// The devices `alkyl run` and the Alkyl IR tests simulate, in SAUL
+    /// order (handles 1 to 4): a temperature sensor (21.50 °C, then 21.75,
+    /// 22.00), a humidity sensor (45.0 %), an RGB LED and a switch (the
+    /// smart lock's buzzer and lock).
+    pub fn demo() -> Self {
+        let mut p = SimPlatform::new();
+        let temp = |v| Phydat { val: [v, 0, 0], unit: g::ALKYL_UNIT_TEMP_C as i8, scale: -2 };
+        let hum = Phydat { val: [450, 0, 0], unit: 0, scale: -1 };
+        // Four devices always fit an empty platform, and both scripts fit.
+        let _ = p.add_sensor(g::ALKYL_SAUL_SENSE_TEMP as u8, 1, &[temp(2150), temp(2175), temp(2200)]);
+        let _ = p.add_sensor(g::ALKYL_SAUL_SENSE_HUM as u8, 1, &[hum]);
+        let _ = p.add_actuator(g::ALKYL_SAUL_ACT_LED_RGB as u8);
+        let _ = p.add_actuator(g::ALKYL_SAUL_ACT_SWITCH as u8);
+        p
     }
 
     /// Moves the clock forward.
@@ -134,6 +173,16 @@ impl SimPlatform {
         Some((d.script[0], d.writes))
     }
 
+    /// Every actuator write so far, in order (the first [`SIM_WRITE_LOG`]).
+    pub fn actuator_writes(&self) -> &[ActuatorWrite] {
+        &self.writes[..self.writes_len]
+    }
+
+    /// Actuator writes beyond [`SIM_WRITE_LOG`].
+    pub fn actuator_writes_dropped(&self) -> usize {
+        self.writes_dropped
+    }
+
     /// Limits the key-value store to `entries` (at most [`SIM_KV_CAPACITY`]).
     pub fn set_kv_limit(&mut self, entries: usize) {
         self.kv_limit = entries.min(SIM_KV_CAPACITY);
@@ -165,8 +214,57 @@ impl SimPlatform {
         self.log_dropped = 0;
     }
 
+    fn kv_entries(&self) -> impl Iterator<Item = (KvScope, u32, u32)> + '_ {
+        self.kv.iter().flatten().copied()
+    }
+
     fn kv_slot(&self, scope: KvScope, key: u32) -> Option<usize> {
         self.kv.iter().position(|e| matches!(e, Some((s, k, _)) if *s == scope && *k == key))
+    }
+}
+
+/// `Phydat::default()`, usable in a `const fn`.
+const PHYDAT_ZERO: Phydat = Phydat { val: [0; 3], unit: 0, scale: 0 };
+
+/// Equal when indistinguishable: same clock, devices, actuator writes,
+/// key-value contents (in whatever slots), limit and log. The echo sink is
+/// not compared.
+impl PartialEq for SimPlatform {
+    fn eq(&self, other: &Self) -> bool {
+        self.now_us == other.now_us
+            && self.devices == other.devices
+            && self.kv_limit == other.kv_limit
+            && self.kv_len() == other.kv_len()
+            && self.kv_entries().all(|e| other.kv_entries().any(|o| o == e))
+            && self.log_bytes() == other.log_bytes()
+            && self.log_dropped == other.log_dropped
+            && self.actuator_writes() == other.actuator_writes()
+            && self.writes_dropped == other.writes_dropped
+    }
+}
+
+impl Eq for SimPlatform {}
+
+/// The state that matters, without the unused capacity.
+impl fmt::Debug for SimPlatform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        struct Entries<I>(I);
+        impl<I: Iterator + Clone> fmt::Debug for Entries<I>
+        where
+            I::Item: fmt::Debug,
+        {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_list().entries(self.0.clone()).finish()
+            }
+        }
+        f.debug_struct("SimPlatform")
+            .field("now_us", &self.now_us)
+            .field("devices", &Entries(self.devices.iter().flatten()))
+            .field("kv", &Entries(self.kv.iter().flatten()))
+            .field("kv_limit", &self.kv_limit)
+            .field("actuator_writes", &self.actuator_writes())
+            .field("log", &core::str::from_utf8(self.log_bytes()).unwrap_or("<not UTF-8>"))
+            .finish_non_exhaustive()
     }
 }
 
@@ -224,7 +322,15 @@ impl Platform for SimPlatform {
         }
         d.script[0] = *value;
         d.writes += 1;
-        Ok(d.dims)
+        let dims = d.dims;
+        match self.writes.get_mut(self.writes_len) {
+            Some(slot) => {
+                *slot = ActuatorWrite { device: dev, value: *value };
+                self.writes_len += 1;
+            }
+            None => self.writes_dropped += 1,
+        }
+        Ok(dims)
     }
 
     fn kv_store(&mut self, scope: KvScope, key: u32, value: u32) -> Result<(), KvError> {

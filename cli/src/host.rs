@@ -1,13 +1,15 @@
 //! Running a script on the host the way `alkyl run` does: the real helpers
-//! (`alkyl_bindings::AlkylHelpers`) over the simulated platform, with a
-//! stack, the input, the container's `.data`/`.rodata`, and optionally a
-//! context or a CoAP exchange mapped as regions.
+//! (`alkyl_bindings::AlkylHelpers`) over the simulated platform
+//! (`SimPlatform::demo`: a temperature sensor, a humidity sensor, an LED
+//! and a switch), with a stack, the input, the container's
+//! `.data`/`.rodata`, and optionally a context or a CoAP exchange mapped as
+//! regions.
 //!
 //! Regions: stack at segment 1, input at segment 2 (read-write; address in
 //! `r1`, length in `r2`), `.data` 3, `.rodata` 4, CoAP packet buffer 5,
 //! context 6 (read-only).
 
-use alkyl_bindings::{AlkylHelpers, CoapSession, Phydat, SimPlatform, ALL_HELPERS, COAP_CTX_VADDR, COAP_PKT_VADDR};
+use alkyl_bindings::{AlkylHelpers, CoapSession, SimPlatform, ALL_HELPERS, COAP_CTX_VADDR, COAP_PKT_VADDR};
 use alkyl_vm::container::Script;
 use alkyl_vm::{verify, AccessPolicy, Entry, Exit, MemoryMap, Program, INPUT_VADDR, STACK_SIZE, STACK_VADDR};
 use anyhow::{anyhow, bail, Context as _, Result};
@@ -40,20 +42,6 @@ pub struct Report {
     pub exit: Exit,
     /// The CoAP response (code, payload), when the script built one.
     pub coap: Option<(u8, Vec<u8>)>,
-}
-
-/// The devices `alkyl run` simulates, in SAUL order: a temperature sensor
-/// (21.50 °C, then 21.75, 22.00), a humidity sensor (45.0 %), an LED.
-pub fn demo_platform() -> SimPlatform {
-    let mut p = SimPlatform::new();
-    let temp = |v| Phydat { val: [v, 0, 0], unit: alkyl_bindings::generated::ALKYL_UNIT_TEMP_C as i8, scale: -2 };
-    let g = &alkyl_bindings::generated::ALKYL_SAUL_SENSE_TEMP;
-    // Three devices always fit an empty platform.
-    let _ = p.add_sensor(*g as u8, 1, &[temp(2150), temp(2175), temp(2200)]);
-    let hum = Phydat { val: [450, 0, 0], unit: 0, scale: -1 };
-    let _ = p.add_sensor(alkyl_bindings::generated::ALKYL_SAUL_SENSE_HUM as u8, 1, &[hum]);
-    let _ = p.add_actuator(alkyl_bindings::generated::ALKYL_SAUL_ACT_LED_RGB as u8);
-    p
 }
 
 /// Verifies `loaded` with every helper the host implements and runs it from

@@ -1,15 +1,19 @@
 //! `alkyl ir …`: Alkyl IR tools — assemble, disassemble, validate,
-//! translate to eBPF, and run (translated on the VM, optionally checked
-//! against the reference interpreter) on a simulated device.
+//! translate into a container, and run a sequence of calls (translated on
+//! the VM, optionally checked against the reference interpreter) on the
+//! simulated demo platform. `alkyl run` and `alkyl verify` take IR files
+//! too (`program::load_any` compiles them with [`compile`]).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use alkyl_bindings::{AlkylHelpers, SimPlatform, ALL_HELPERS};
+use alkyl_translator::container::{measure, ContainerRepr};
 use alkyl_translator::ir::exec::{run_entry, Ended};
 use alkyl_translator::ir::module::MAGIC;
-use alkyl_translator::ir::sim::SimDevice;
 use alkyl_translator::ir::testkit::Pair;
-use alkyl_translator::ir::{text, translate, validate, Module};
+use alkyl_translator::ir::{call_input, compile_validated, text, validate, Module, Validated};
+use alkyl_vm::container::Script;
 use alkyl_vm::DEFAULT_BUDGET;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
@@ -29,17 +33,22 @@ pub enum IrCommand {
     Disasm { file: PathBuf },
     /// Validate a module (text or binary): `ok`, or the rule broken and where.
     Check { file: PathBuf },
-    /// Translate a module to eBPF.
+    /// Translate a module into a verified container (`alkyl run`/`verify` take it).
     Translate {
         file: PathBuf,
-        /// Output file for the eBPF program [default: FILE with extension .bin].
+        /// Output container [default: FILE with extension .rbf].
         #[arg(short, long)]
         output: Option<PathBuf>,
         /// Print the eBPF disassembly and the entry points.
         #[arg(long)]
         disasm: bool,
+        /// Print the sizes of the module, the container and the container
+        /// heatshrink-compressed (window 8, lookahead 4).
+        #[arg(long)]
+        stats: bool,
     },
-    /// Translate and run calls on the VM over a simulated device.
+    /// Translate and run a sequence of calls on the VM over the simulated
+    /// demo platform; state persists between calls.
     Run(RunArgs),
 }
 
@@ -48,18 +57,19 @@ pub struct RunArgs {
     /// Module: IR text or binary.
     file: PathBuf,
     /// A call, `NAME` or `NAME:ARG,ARG,...` (decimal, 0x hex or 'c'); repeat
-    /// for a sequence of events. State persists between calls.
+    /// for a sequence of events. The arguments are the input's first
+    /// 8-byte slots.
     #[arg(long = "call", required = true)]
     calls: Vec<String>,
-    /// Call input as hex (what `INLOAD` reads).
+    /// Input bytes after the arguments, as hex.
     #[arg(long, conflicts_with = "input_file")]
     input: Option<String>,
-    /// Call input from a file.
+    /// Input bytes after the arguments, from a file.
     #[arg(long)]
     input_file: Option<PathBuf>,
-    /// The device clock (now_ms) in milliseconds.
+    /// Move the device clock (now_ms) forward by this many milliseconds first.
     #[arg(long, default_value_t = 0)]
-    clock: u32,
+    clock: u64,
     /// Also run the reference interpreter and fail on any disagreement.
     #[arg(long)]
     check: bool,
@@ -71,8 +81,23 @@ pub struct RunArgs {
     stats: bool,
 }
 
+/// True for an IR file: `.air` text, or a binary module (its magic).
+///
+/// # Errors
+/// An unreadable file.
+pub fn is_ir(path: &Path) -> Result<bool> {
+    if path.extension().is_some_and(|e| e == "air") {
+        return Ok(true);
+    }
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(bytes.starts_with(&MAGIC))
+}
+
 /// Reads a module: binary when it starts with the magic, else IR text.
-fn load(path: &Path) -> Result<Vec<u8>> {
+///
+/// # Errors
+/// An unreadable file or the assembler's error with its line.
+pub fn load(path: &Path) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     if bytes.starts_with(&MAGIC) {
         return Ok(bytes);
@@ -80,6 +105,26 @@ fn load(path: &Path) -> Result<Vec<u8>> {
     let source =
         String::from_utf8(bytes).with_context(|| format!("{} is neither a module nor text", path.display()))?;
     text::assemble(&source).map_err(|e| anyhow!("{}: {e}", path.display()))
+}
+
+/// Parses and validates; a validation error names the function.
+fn validated(bytes: &[u8]) -> Result<Validated<'_>> {
+    let module = Module::parse(bytes).map_err(|e| anyhow!("{e}"))?;
+    let names: Vec<String> = module.functions.iter().map(|f| f.name.to_string()).collect();
+    validate(module).map_err(|e| {
+        let name = names.get(e.function).map_or("?", String::as_str);
+        anyhow!("function `{name}` at byte {}: {}", e.pos, e.kind)
+    })
+}
+
+/// Module bytes → a container that loads with every helper the host
+/// implements (the device's upload path, `ir::compile`, with errors that
+/// name the function).
+///
+/// # Errors
+/// The first stage that refuses the module.
+pub fn compile(bytes: &[u8]) -> Result<Vec<u8>> {
+    compile_validated(&validated(bytes)?, &ALL_HELPERS).map_err(|e| anyhow!("{e}"))
 }
 
 pub fn dispatch(command: IrCommand) -> Result<ExitCode> {
@@ -96,75 +141,93 @@ pub fn dispatch(command: IrCommand) -> Result<ExitCode> {
         }
         IrCommand::Check { file } => {
             let bytes = load(&file)?;
-            let module = Module::parse(&bytes).map_err(|e| anyhow!("{e}"))?;
-            let names: Vec<String> = module.functions.iter().map(|f| f.name.to_string()).collect();
-            match validate(module) {
-                Ok(_) => println!("ok: {}", names.join(", ")),
-                Err(e) => {
-                    let name = names.get(e.function).map_or("?", String::as_str);
-                    bail!("function `{name}` at byte {}: {}", e.pos, e.kind);
-                }
-            }
+            let valid = validated(&bytes)?;
+            let names: Vec<&str> = valid.module.functions.iter().map(|f| f.name).collect();
+            println!("ok: {}", names.join(", "));
         }
-        IrCommand::Translate { file, output, disasm } => {
-            let bytes = load(&file)?;
-            let valid = validate(Module::parse(&bytes).map_err(|e| anyhow!("{e}"))?).map_err(|e| anyhow!("{e}"))?;
-            let t = translate(&valid).map_err(|e| anyhow!("{e}"))?;
-            let output = output.unwrap_or_else(|| file.with_extension("bin"));
-            std::fs::write(&output, t.package()).with_context(|| format!("writing {}", output.display()))?;
-            eprintln!(
-                "wrote {} ({} eBPF instructions, .data {} bytes, helpers {:x?})",
-                output.display(),
-                t.text.len() / 8,
-                t.data.len(),
-                t.helpers
-            );
-            if disasm {
-                for f in &t.functions {
-                    println!("; {} {}/{} at instruction {}", f.kind.keyword(), f.name, f.arity, f.pc);
-                }
-                print!("{}", alkyl_translator::ebpf::disassemble(&t.text).map_err(|e| anyhow!("{e}"))?);
-            }
-        }
+        IrCommand::Translate { file, output, disasm, stats } => translate(&file, output, disasm, stats)?,
         IrCommand::Run(args) => return run(args),
     }
     Ok(ExitCode::SUCCESS)
 }
 
+fn translate(file: &Path, output: Option<PathBuf>, disasm: bool, stats: bool) -> Result<()> {
+    let bytes = load(file)?;
+    let valid = validated(&bytes)?;
+    let container = compile_validated(&valid, &ALL_HELPERS).map_err(|e| anyhow!("{e}"))?;
+    let c = ContainerRepr::parse(&container).map_err(|e| anyhow!("{e}"))?;
+    let output = output.unwrap_or_else(|| file.with_extension("rbf"));
+    std::fs::write(&output, &container).with_context(|| format!("writing {}", output.display()))?;
+    let names: Vec<&str> = valid.module.functions.iter().map(|f| f.name).collect();
+    let t = c.trailer.clone().unwrap_or_default();
+    let helpers: Vec<String> = t.helpers.iter().map(|h| format!("{h:#x}")).collect();
+    eprintln!(
+        "wrote {} ({} bytes: {} eBPF instructions, .data {} + .bss {} bytes, helpers [{}]; entry points: {})",
+        output.display(),
+        container.len(),
+        c.text.len() / 8,
+        c.data.len(),
+        t.bss_len,
+        helpers.join(", "),
+        names.join(", ")
+    );
+    if stats {
+        let ir = measure(&bytes, 0).map_err(|e| anyhow!("heatshrink: {e:?}"))?;
+        let s = measure(&container, c.text.len()).map_err(|e| anyhow!("heatshrink: {e:?}"))?;
+        println!(
+            "IR {} B, heatshrink(8,4) {} B; container {} B (text {} B), heatshrink(8,4) {} B",
+            ir.container, ir.compressed, s.container, s.text, s.compressed
+        );
+    }
+    if disasm {
+        for (i, f) in valid.module.functions.iter().enumerate() {
+            let pc = c.functions.get(i).map_or(0, |e| e.location / 8);
+            println!("; {} {}/{} at instruction {pc}", f.kind.keyword(), f.name, f.params.len());
+        }
+        print!("{}", alkyl_translator::ebpf::disassemble(&c.text).map_err(|e| anyhow!("{e}"))?);
+    }
+    Ok(())
+}
+
 /// Parses `NAME:ARG,ARG`.
 fn parse_call(spec: &str) -> Result<(String, Vec<u64>)> {
     let (name, args) = spec.split_once(':').unwrap_or((spec, ""));
-    let args = args
-        .split(',')
-        .filter(|a| !a.is_empty())
-        .map(|a| {
-            if let Some(c) = a.strip_prefix('\'').and_then(|c| c.strip_suffix('\'')) {
-                return c.bytes().next().map(u64::from).ok_or_else(|| anyhow!("empty character in `{spec}`"));
-            }
-            match a.strip_prefix("0x") {
-                Some(h) => u64::from_str_radix(h, 16),
-                None => a.parse(),
-            }
-            .map_err(|_| anyhow!("bad argument `{a}` in `{spec}`"))
-        })
-        .collect::<Result<Vec<u64>>>()?;
+    let args = args.split(',').filter(|a| !a.is_empty()).map(parse_arg).collect::<Result<Vec<u64>>>()?;
     Ok((name.to_string(), args))
 }
 
+/// One argument: decimal, `0x` hex, or a character in quotes (`'1'`).
+///
+/// # Errors
+/// Anything else.
+pub fn parse_arg(a: &str) -> Result<u64> {
+    if let Some(c) = a.strip_prefix('\'').and_then(|c| c.strip_suffix('\'')) {
+        return c.bytes().next().map(u64::from).ok_or_else(|| anyhow!("empty character argument"));
+    }
+    match a.strip_prefix("0x") {
+        Some(h) => u64::from_str_radix(h, 16),
+        None => a.parse(),
+    }
+    .map_err(|_| anyhow!("bad argument `{a}` (decimal, 0x hex or 'c')"))
+}
+
+/// The app number the calls run as (its local key-value namespace), as `alkyl run`.
+const APP: u32 = 0;
+
 fn run(args: RunArgs) -> Result<ExitCode> {
     let bytes = load(&args.file)?;
-    let input = match (&args.input, &args.input_file) {
+    let rest = match (&args.input, &args.input_file) {
         (Some(h), _) => hex::parse(h).context("--input")?,
         (None, Some(f)) => std::fs::read(f).with_context(|| format!("reading {}", f.display()))?,
         (None, None) => Vec::new(),
     };
-    let mut device = SimDevice::new();
-    device.clock_ms = args.clock;
+    let mut platform = SimPlatform::demo();
+    platform.advance_ms(args.clock);
     let calls = args.calls.iter().map(|c| parse_call(c)).collect::<Result<Vec<_>>>()?;
     if args.check {
-        let mut pair = Pair::new(&bytes, device).map_err(|e| anyhow!(e))?;
+        let mut pair = Pair::new(&bytes, platform).map_err(|e| anyhow!(e))?;
         for (name, a) in &calls {
-            match pair.call(name, a, &input).map_err(|e| anyhow!("MISMATCH: {e}"))? {
+            match pair.call(name, a, &rest).map_err(|e| anyhow!("MISMATCH: {e}"))? {
                 Ok(v) => println!("{name}: {v:#x}"),
                 Err(t) => println!("{name}: trap: {t}"),
             }
@@ -172,16 +235,19 @@ fn run(args: RunArgs) -> Result<ExitCode> {
                 eprintln!("{name}: executed {} eBPF instructions ({} IR steps)", pair.last_executed, pair.last_steps);
             }
         }
-        print_writes(&pair.vm_device);
+        print_writes(&pair.device);
         return Ok(ExitCode::SUCCESS);
     }
-    let valid = validate(Module::parse(&bytes).map_err(|e| anyhow!("{e}"))?).map_err(|e| anyhow!("{e}"))?;
-    let t = translate(&valid).map_err(|e| anyhow!("{e}"))?;
-    let mut data = t.data.clone();
+    let container = compile(&bytes)?;
+    let script = Script::load(&container, &ALL_HELPERS).map_err(|e| anyhow!("{e}"))?;
+    let mut data = vec![0; script.data_size()];
+    script.init_data(&mut data);
     let mut failed = false;
     for (name, a) in &calls {
-        let entry = t.function(name).ok_or_else(|| anyhow!("no function `{name}`"))?;
-        let r = run_entry(&t, entry, a, &mut data, &input, &mut device, args.budget).map_err(|e| anyhow!("{e}"))?;
+        let entry = script.entry(name.as_bytes()).ok_or_else(|| anyhow!("no function `{name}`"))?;
+        let input = call_input(a, &rest);
+        let mut helpers = AlkylHelpers::new(&mut platform, APP);
+        let r = run_entry(&script, entry, &mut data, &input, &mut helpers, args.budget)?;
         match r.ended {
             Ended::Returned(v) => println!("{name}: {v:#x}"),
             Ended::Trapped(trap) => {
@@ -194,12 +260,12 @@ fn run(args: RunArgs) -> Result<ExitCode> {
             eprintln!("{name}: executed {} eBPF instructions", r.executed);
         }
     }
-    print_writes(&device);
+    print_writes(&platform);
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }
 
-fn print_writes(device: &SimDevice) {
-    for (handle, value) in &device.writes {
-        println!("actuator {handle} <- {value}");
+fn print_writes(platform: &SimPlatform) {
+    for w in platform.actuator_writes() {
+        println!("actuator {} <- {}", w.device.get(), w.value.val[0]);
     }
 }

@@ -44,7 +44,8 @@ enum Command {
     /// Run the preflight verifier: prints `ok` or the first rule broken.
     Verify {
         /// Program: raw bytecode, assembler text (.s/.asm), a clang -target
-        /// bpf object (.o) or a container (.rbf).
+        /// bpf object (.o), Alkyl IR (.air text or a binary module) or a
+        /// container (.rbf).
         file: PathBuf,
         /// Also check that this named entry point exists.
         #[arg(long)]
@@ -157,16 +158,23 @@ enum Command {
 #[derive(Args)]
 struct RunArgs {
     /// Program: raw bytecode, assembler text (.s/.asm), a clang -target bpf
-    /// object (.o) or a container (.rbf).
+    /// object (.o), Alkyl IR (.air text or a binary module) or a container
+    /// (.rbf).
     file: PathBuf,
-    /// Entry point (a function name of a container or object).
+    /// Entry point (a function name of a container, object or IR module).
     #[arg(long)]
     entry: Option<String>,
+    /// An argument, as an 8-byte little-endian slot at the start of the
+    /// input (decimal, 0x hex or 'c'; repeat in order): how Alkyl IR
+    /// functions receive their parameters.
+    #[arg(long = "arg")]
+    args: Vec<String>,
     /// What r1 points to: the input, a {address, length} context, or a
     /// CoAP request whose response is printed.
     #[arg(long, value_enum, default_value_t = host::Context::Input)]
     context: host::Context,
-    /// Input memory as hex; mapped read-write, address in r1, length in r2.
+    /// Input memory as hex (after the --arg slots); mapped read-write,
+    /// address in r1, length in r2.
     #[arg(long, conflicts_with = "mem_file")]
     mem: Option<String>,
     /// Input memory from a file.
@@ -259,13 +267,15 @@ fn dispatch(command: Command) -> Result<ExitCode> {
 
 fn run(args: RunArgs) -> Result<ExitCode> {
     let loaded = program::load_any(&args.file)?;
-    let mut mem = match (&args.mem, &args.mem_file) {
+    let mem = match (&args.mem, &args.mem_file) {
         (Some(h), _) => hex::parse(h).context("--mem")?,
         (None, Some(f)) => std::fs::read(f).with_context(|| format!("reading {}", f.display()))?,
         (None, None) => Vec::new(),
     };
+    let slots = args.args.iter().map(|a| ir::parse_arg(a)).collect::<Result<Vec<u64>>>()?;
+    let mut mem = alkyl_translator::ir::call_input(&slots, &mem);
     // Script output (printf) goes to stdout as it happens.
-    let mut platform = host::demo_platform();
+    let mut platform = alkyl_bindings::SimPlatform::demo();
     platform.set_echo(|b| {
         let mut out = std::io::stdout();
         let _ = out.write_all(b);

@@ -1,6 +1,8 @@
 //! Loading programs from files, whatever form they come in: assembler text
 //! (`.s`, `.asm`), clang `-target bpf` objects (ELF, packed on the fly),
-//! containers (`rBPF` magic) and raw bytecode.
+//! Alkyl IR (text `.air` or a binary module, `AKIR` magic: compiled on the
+//! fly into a container, as a device does with an upload), containers
+//! (`rBPF` magic) and raw bytecode.
 
 use std::path::Path;
 
@@ -38,14 +40,19 @@ pub fn load(path: &Path) -> Result<Vec<u8>> {
     }
 }
 
-/// Reads any program form: assembler text by extension; ELF objects and
-/// containers by their magic bytes; anything else as raw bytecode.
+/// Reads any program form: assembler text and IR text by extension; ELF
+/// objects, IR modules and containers by their magic bytes; anything else
+/// as raw bytecode.
 ///
 /// # Errors
-/// Unreadable file, the assembler's or the packer's error.
+/// Unreadable file, the assembler's, the packer's or the IR compiler's error.
 pub fn load_any(path: &Path) -> Result<Loaded> {
     if is_assembly(path) {
         return load(path).map(Loaded::Code);
+    }
+    if crate::ir::is_ir(path)? {
+        let module = crate::ir::load(path)?;
+        return crate::ir::compile(&module).map(Loaded::Container).with_context(|| path.display().to_string());
     }
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     match bytes.get(..4) {

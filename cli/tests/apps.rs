@@ -2,6 +2,10 @@
 //! backend → `pack` → container checks and verification → a run on the VM
 //! with the real helpers over the simulated platform, checking real results.
 //! The flags come from apps/bpf.flags, which `make apps` uses too.
+//!
+//! The Alkyl IR apps (apps/ir/*.air) go through the same harness once
+//! compiled (`ir::compile`, the device's upload path): their containers
+//! load and run exactly as the packed C apps do.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -9,6 +13,8 @@ use std::process::Command;
 use alkyl_bindings::{AlkylHelpers, CoapSession, Phydat, SimPlatform, ALL_HELPERS, COAP_CTX_VADDR, COAP_PKT_VADDR};
 use alkyl_translator::container::{measure, ContainerRepr};
 use alkyl_translator::elf::{pack, PackOptions};
+use alkyl_translator::ir::call_input;
+use alkyl_translator::ir::testkit::oracle;
 use alkyl_vm::container::Script;
 use alkyl_vm::{run, AccessPolicy, Exit, MemoryMap, Trap, INPUT_VADDR, STACK_VADDR};
 
@@ -47,6 +53,8 @@ enum Input<'a> {
     Words(&'a [u8]),
     /// r1/r2 = an empty request payload, r3 = a CoAP context.
     Coap,
+    /// r1/r2 = these bytes (the run convention of every script).
+    Bytes(Vec<u8>),
     None,
 }
 
@@ -84,6 +92,10 @@ fn run_entry(
         Input::Coap => {
             ctx.extend_from_slice(&session.context_bytes());
             vec![INPUT_VADDR, 0, COAP_CTX_VADDR]
+        }
+        Input::Bytes(bytes) => {
+            input_bytes = bytes;
+            vec![INPUT_VADDR, input_bytes.len() as u64]
         }
         Input::None => vec![],
     };
@@ -144,13 +156,10 @@ fn fletcher32_matches_the_native_oracle_on_the_projects_input() {
 
 #[test]
 fn fletcher32_matches_the_paper_when_its_input_is_present() {
-    let path = repo().join("../shared/data/fletcher32-input.bin");
-    let Ok(input) = std::fs::read(&path) else {
-        eprintln!("note: {} absent; the paper's value is not checked", path.display());
-        return;
-    };
-    assert_eq!(fletcher_over(&input), 0x5bac_8c3d);
-    assert_eq!(fletcher32(&input), 0x5bac_8c3d);
+    let Some(path) = oracle::paper_input("the C Fletcher-32 on the paper's input") else { return };
+    let input = std::fs::read(path).unwrap();
+    assert_eq!(fletcher_over(&input), oracle::PAPER_FLETCHER32);
+    assert_eq!(fletcher32(&input), oracle::PAPER_FLETCHER32);
 }
 
 #[test]
@@ -378,4 +387,104 @@ fn cli_pack_names_what_it_cannot_handle() {
     std::fs::copy(env!("CARGO_BIN_EXE_alkyl"), &bad).unwrap();
     let (ok, _, err) = alkyl(&["pack", bad.to_str().unwrap()]);
     assert!(!ok && err.contains("not a relocatable eBPF object"), "{err}");
+}
+
+// The Alkyl IR apps, compiled into containers.
+
+/// apps/ir/NAME.air compiled as a device compiles an upload.
+fn ir_container(name: &str) -> Vec<u8> {
+    let text = std::fs::read_to_string(repo().join("apps/ir").join(format!("{name}.air"))).unwrap();
+    alkyl_translator::ir::compile(&alkyl_translator::ir::text::assemble(&text).unwrap()).unwrap()
+}
+
+fn ir_fletcher_over(input: &[u8]) -> u32 {
+    let bytes = ir_container("fletcher32");
+    let script = Script::load(&bytes, &ALL_HELPERS).unwrap();
+    let mut data = vec![0; script.data_size()];
+    let call = Input::Bytes(call_input(&[input.len() as u64], input));
+    run_entry(&script, "fletcher32", &mut data, &mut SimPlatform::new(), 0, call).exit.unwrap().r0 as u32
+}
+
+#[test]
+fn ir_fletcher32_container_matches_the_native_oracle() {
+    let input = std::fs::read(repo().join("apps/data/sample-361.bin")).unwrap();
+    assert_eq!(ir_fletcher_over(&input), oracle::fletcher32(&input));
+    for input in [vec![], vec![1, 2], (0..2000u32).map(|i| (i * 7) as u8).collect(), vec![0xff; 1000]] {
+        assert_eq!(ir_fletcher_over(&input), oracle::fletcher32(&input), "input of {} bytes", input.len());
+    }
+    if let Some(path) = oracle::paper_input("the IR Fletcher-32 container on the paper's input") {
+        assert_eq!(ir_fletcher_over(&std::fs::read(path).unwrap()), oracle::PAPER_FLETCHER32);
+    }
+}
+
+/// The smart lock's container on the demo board, one app run per event,
+/// `.data` kept between runs as a device keeps it.
+struct Lock {
+    bytes: Vec<u8>,
+    data: Vec<u8>,
+    platform: SimPlatform,
+}
+
+impl Lock {
+    fn new() -> Lock {
+        let bytes = ir_container("smartlock");
+        let script = Script::load(&bytes, &ALL_HELPERS).unwrap();
+        let mut data = vec![0; script.data_size()];
+        script.init_data(&mut data);
+        Lock { bytes, data, platform: SimPlatform::demo() }
+    }
+
+    fn call(&mut self, entry: &str, args: &[u64]) -> u64 {
+        let script = Script::load(&self.bytes, &ALL_HELPERS).unwrap();
+        let input = Input::Bytes(call_input(args, &[]));
+        run_entry(&script, entry, &mut self.data, &mut self.platform, 3, input).exit.unwrap().r0
+    }
+
+    fn press(&mut self, keys: &[u8]) -> Vec<u64> {
+        keys.iter().map(|&k| self.call("KeyPressed", &[k as u64])).collect()
+    }
+
+    /// (handle, value) of every actuator write.
+    fn writes(&self) -> Vec<(u32, i16)> {
+        self.platform.actuator_writes().iter().map(|w| (w.device.get(), w.value.val[0])).collect()
+    }
+}
+
+/// The demo board's LED (the lock's buzzer) and switch (the lock).
+const BUZZER: u32 = 3;
+const SWITCH: u32 = 4;
+
+#[test]
+fn ir_smartlock_container_runs_event_sequences() {
+    let pin = u32::from_le_bytes(*b"1234") as u64;
+    let mut lock = Lock::new();
+    lock.platform.advance_ms(1_000);
+    assert_eq!(lock.call("SetPin", &[pin, 61_000]), 0);
+    // The right pin unlocks.
+    assert_eq!(lock.press(b"1234"), [0, 0, 0, 1]);
+    assert_eq!(lock.writes(), [(SWITCH, 1)]);
+    // A wrong pin beeps, and the next attempt starts afresh.
+    assert_eq!(lock.press(b"1243"), [0, 0, 0, 2]);
+    assert_eq!(lock.press(b"1234"), [0, 0, 0, 1]);
+    assert_eq!(lock.writes(), [(SWITCH, 1), (BUZZER, 1), (SWITCH, 1)]);
+    // At the deadline the right pin is refused (a beep), until a new pin comes.
+    lock.platform.advance_ms(60_000);
+    assert_eq!(lock.press(b"1234"), [0, 0, 0, 2]);
+    assert_eq!(lock.call("SetPin", &[pin, 120_000]), 0);
+    assert_eq!(lock.press(b"1234"), [0, 0, 0, 1]);
+    assert_eq!(lock.writes(), [(SWITCH, 1), (BUZZER, 1), (SWITCH, 1), (BUZZER, 1), (SWITCH, 1)]);
+}
+
+#[test]
+fn ir_containers_declare_their_helpers_and_memory() {
+    let lock = ir_container("smartlock");
+    let script = Script::load(&lock, &ALL_HELPERS).unwrap();
+    assert_eq!(script.declared_helpers().unwrap().iter().collect::<Vec<_>>(), [0x20, 0x30, 0x31, 0x34]);
+    assert_eq!(script.entries().map(|(f, _)| f.name).collect::<Vec<_>>(), [&b"SetPin"[..], b"KeyPressed"]);
+    // A host without SAUL helpers refuses it at load, as it would a C app.
+    assert!(Script::load(&lock, &[0x20u32, 0x30, 0x31]).is_err());
+    let fletcher = ir_container("fletcher32");
+    let script = Script::load(&fletcher, &alkyl_vm::NoHelpers).unwrap();
+    assert_eq!(script.declared_helpers().unwrap().iter().count(), 0);
+    assert_eq!(script.data_size(), 0);
 }

@@ -26,19 +26,7 @@ fn scratch(name: &str) -> PathBuf {
     dir.join(name)
 }
 
-/// Fletcher-32 as the rBPF paper defines it, natively, as the oracle.
-fn fletcher32(data: &[u8]) -> u32 {
-    let (mut c0, mut c1) = (0u32, 0u32);
-    for block in data[..data.len() / 2 * 2].chunks(2 * 359) {
-        for w in block.chunks(2) {
-            c0 += u16::from_le_bytes([w[0], w[1]]) as u32;
-            c1 += c0;
-        }
-        c0 %= 65535;
-        c1 %= 65535;
-    }
-    (c1 << 16) | c0
-}
+use alkyl_translator::ir::testkit::oracle::{self, fletcher32};
 
 #[test]
 fn fletcher32_sample_runs_on_the_vm() {
@@ -52,14 +40,10 @@ fn fletcher32_sample_runs_on_the_vm() {
 
 #[test]
 fn fletcher32_matches_the_paper_when_its_input_is_present() {
-    let paper = repo().join("../shared/data/fletcher32-input.bin");
-    if !paper.exists() {
-        eprintln!("NOT RUN: {} is absent", paper.display());
-        return;
-    }
+    let Some(paper) = oracle::paper_input("apps/asm/fletcher32.s on the paper's input") else { return };
     let src = repo().join("apps/asm/fletcher32.s");
     let out = alkyl(&["run", src.to_str().unwrap(), "--mem-file", paper.to_str().unwrap()]);
-    assert_eq!(stdout(&out).trim(), "0x5bac8c3d", "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), format!("{:#x}", oracle::PAPER_FLETCHER32), "{}", stderr(&out));
 }
 
 #[test]
@@ -173,14 +157,50 @@ fn check_reports_function_position_and_reason() {
 }
 
 #[test]
-fn translate_writes_verified_ebpf() {
-    let out_bin = scratch("f.bin");
-    let out = alkyl(&["ir", "translate", &app("fletcher32.air"), "-o", out_bin.to_str().unwrap(), "--disasm"]);
+fn translate_writes_a_container_that_runs_as_any_script() {
+    let rbf = scratch("fletcher32.rbf");
+    let out = alkyl(&["ir", "translate", &app("fletcher32.air"), "-o", rbf.to_str().unwrap(), "--disasm", "--stats"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("; public fletcher32/1 at instruction 0"), "{}", stdout(&out));
     assert!(stdout(&out).contains("jlt32"), "{}", stdout(&out));
-    let verified = alkyl(&["verify", out_bin.to_str().unwrap()]);
+    assert!(stdout(&out).contains("heatshrink(8,4)"), "{}", stdout(&out));
+    assert_eq!(&std::fs::read(&rbf).unwrap()[..4], b"rBPF");
+    let verified = alkyl(&["verify", rbf.to_str().unwrap(), "--entry", "fletcher32"]);
     assert_eq!(stdout(&verified).trim(), "ok", "{}", stderr(&verified));
+    // The argument is the input's first slot; the data follow it.
+    let sample = repo().join("apps/data/sample-361.bin");
+    let expected = fletcher32(&std::fs::read(&sample).unwrap());
+    let run = ["run", rbf.to_str().unwrap(), "--entry", "fletcher32", "--arg", "361"];
+    let out = alkyl(&[&run[..], &["--mem-file", sample.to_str().unwrap()]].concat());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(stdout(&out).trim(), format!("{expected:#x}"));
+}
+
+#[test]
+fn run_and_verify_take_ir_text_and_modules() {
+    let sample = repo().join("apps/data/sample-361.bin");
+    let expected = format!("{:#x}", fletcher32(&std::fs::read(&sample).unwrap()));
+    let module = scratch("fletcher32.akir");
+    assert!(alkyl(&["ir", "asm", &app("fletcher32.air"), "-o", module.to_str().unwrap()]).status.success());
+    // Detected by extension (.air) and by magic (a binary module named anything).
+    let odd_name = scratch("fletcher32.module");
+    std::fs::copy(&module, &odd_name).unwrap();
+    for file in [app("fletcher32.air"), module.to_str().unwrap().into(), odd_name.to_str().unwrap().into()] {
+        let out = alkyl(&["verify", &file]);
+        assert_eq!(stdout(&out).trim(), "ok", "{file}: {}", stderr(&out));
+        let run = ["run", &file, "--entry", "fletcher32", "--arg", "361", "--mem-file", sample.to_str().unwrap()];
+        let out = alkyl(&run);
+        assert_eq!(stdout(&out).trim(), expected, "{file}: {}", stderr(&out));
+    }
+    // The lock's SetPin as one run: r0 = 0 (state does not persist across runs).
+    let out = alkyl(&["run", &app("smartlock.air"), "--entry", "SetPin", "--arg", "0x34333231", "--arg", "60000"]);
+    assert_eq!(stdout(&out).trim(), "0x0", "{}", stderr(&out));
+    // An invalid module is refused with the function and position.
+    let bad = scratch("bad-run.air");
+    std::fs::write(&bad, ".public f\n ADD\n STOP\n").unwrap();
+    let out = alkyl(&["verify", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("function `f` at byte 0"), "{}", stderr(&out));
 }
 
 #[test]
@@ -224,7 +244,7 @@ fn run_the_lock_as_a_sequence_of_events() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "SetPin: 0x0\nKeyPressed: 0x0\nKeyPressed: 0x0\nKeyPressed: 0x0\nKeyPressed: 0x1\nactuator 1 <- 1\n"
+        "SetPin: 0x0\nKeyPressed: 0x0\nKeyPressed: 0x0\nKeyPressed: 0x0\nKeyPressed: 0x1\nactuator 4 <- 1\n"
     );
 }
 

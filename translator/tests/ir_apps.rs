@@ -1,9 +1,11 @@
 //! The apps written in Alkyl IR (apps/ir/), run as event sequences on the
-//! reference interpreter and, translated, on the VM, in lockstep.
+//! reference interpreter and, compiled into a container, on the VM with
+//! the Alkyl helpers, in lockstep, over the simulated demo platform.
 
 use std::path::{Path, PathBuf};
 
-use alkyl_translator::ir::sim::SimDevice;
+use alkyl_bindings::SimPlatform;
+use alkyl_translator::ir::testkit::oracle::{self, fletcher32};
 use alkyl_translator::ir::testkit::pair::assemble;
 use alkyl_translator::ir::testkit::Pair;
 use alkyl_translator::ir::IrTrap;
@@ -17,9 +19,14 @@ fn app(name: &str) -> Vec<u8> {
     assemble(&text).unwrap()
 }
 
-/// Lock handle (the switch) and buzzer handle of `SimDevice::new()`.
-const LOCK: u32 = 1;
-const BUZZER: u32 = 2;
+/// Lock handle (the switch) and buzzer handle (the LED) of `SimPlatform::demo()`.
+const LOCK: u32 = 4;
+const BUZZER: u32 = 3;
+
+/// Every actuator write so far: (handle, value).
+fn writes(p: &SimPlatform) -> Vec<(u32, i16)> {
+    p.actuator_writes().iter().map(|w| (w.device.get(), w.value.val[0])).collect()
+}
 
 fn pin(keys: &[u8; 4]) -> u64 {
     u32::from_le_bytes(*keys) as u64
@@ -32,52 +39,52 @@ fn press(lock: &mut Pair<'_>, keys: &[u8]) -> Vec<u64> {
 #[test]
 fn right_pin_unlocks() {
     let bytes = app("smartlock.air");
-    let mut lock = Pair::new(&bytes, SimDevice::new()).unwrap();
-    lock.set_clock(1_000);
+    let mut lock = Pair::new(&bytes, SimPlatform::demo()).unwrap();
+    lock.advance_ms(1_000);
     assert_eq!(lock.call("SetPin", &[pin(b"1234"), 61_000], &[]).unwrap(), Ok(0));
     assert_eq!(press(&mut lock, b"1234"), [0, 0, 0, 1]);
-    assert_eq!(lock.vm_device.writes, [(LOCK, 1)]);
+    assert_eq!(writes(&lock.device), [(LOCK, 1)]);
 }
 
 #[test]
 fn wrong_pin_beeps_and_resets() {
     let bytes = app("smartlock.air");
-    let mut lock = Pair::new(&bytes, SimDevice::new()).unwrap();
+    let mut lock = Pair::new(&bytes, SimPlatform::demo()).unwrap();
     lock.call("SetPin", &[pin(b"1234"), 61_000], &[]).unwrap().unwrap();
     assert_eq!(press(&mut lock, b"1235"), [0, 0, 0, 2]);
     assert_eq!(press(&mut lock, b"9234"), [0, 0, 0, 2]);
     // The attempt after a wrong one starts afresh.
     assert_eq!(press(&mut lock, b"1234"), [0, 0, 0, 1]);
-    assert_eq!(lock.vm_device.writes, [(BUZZER, 1), (BUZZER, 1), (LOCK, 1)]);
+    assert_eq!(writes(&lock.device), [(BUZZER, 1), (BUZZER, 1), (LOCK, 1)]);
 }
 
 #[test]
 fn expired_pin_refuses() {
     let bytes = app("smartlock.air");
-    let mut lock = Pair::new(&bytes, SimDevice::new()).unwrap();
-    lock.set_clock(5_000);
+    let mut lock = Pair::new(&bytes, SimPlatform::demo()).unwrap();
+    lock.advance_ms(5_000);
     lock.call("SetPin", &[pin(b"4711"), 6_000], &[]).unwrap().unwrap();
     assert_eq!(press(&mut lock, b"47"), [0, 0]);
-    lock.set_clock(6_000); // the deadline itself is too late
+    lock.advance_ms(1_000); // now 6,000: the deadline itself is too late
     assert_eq!(press(&mut lock, b"11"), [0, 2]);
     assert_eq!(press(&mut lock, b"4711"), [0, 0, 0, 2]);
     // A new pin from the gateway works again.
     lock.call("SetPin", &[pin(b"4711"), 60_000], &[]).unwrap().unwrap();
     assert_eq!(press(&mut lock, b"4711"), [0, 0, 0, 1]);
-    assert_eq!(lock.vm_device.writes, [(BUZZER, 1), (BUZZER, 1), (LOCK, 1)]);
+    assert_eq!(writes(&lock.device), [(BUZZER, 1), (BUZZER, 1), (LOCK, 1)]);
 }
 
 #[test]
 fn no_pin_set_refuses() {
     let bytes = app("smartlock.air");
-    let mut lock = Pair::new(&bytes, SimDevice::new()).unwrap();
+    let mut lock = Pair::new(&bytes, SimPlatform::demo()).unwrap();
     assert_eq!(press(&mut lock, &[0, 0, 0, 0]), [0, 0, 0, 2]);
 }
 
 #[test]
 fn set_pin_mid_attempt_restarts_it() {
     let bytes = app("smartlock.air");
-    let mut lock = Pair::new(&bytes, SimDevice::new()).unwrap();
+    let mut lock = Pair::new(&bytes, SimPlatform::demo()).unwrap();
     lock.call("SetPin", &[pin(b"1111"), 60_000], &[]).unwrap().unwrap();
     assert_eq!(press(&mut lock, b"12"), [0, 0]);
     lock.call("SetPin", &[pin(b"2222"), 60_000], &[]).unwrap().unwrap();
@@ -87,32 +94,26 @@ fn set_pin_mid_attempt_restarts_it() {
 #[test]
 fn missing_actuator_reverts() {
     let bytes = app("smartlock.air");
-    let mut device = SimDevice::new();
-    device.registry.clear();
-    let mut lock = Pair::new(&bytes, device).unwrap();
+    // A board without a switch (no lock to open): the first attempt reverts.
+    let mut lock = Pair::new(&bytes, SimPlatform::new()).unwrap();
     lock.call("SetPin", &[pin(b"1234"), 60_000], &[]).unwrap().unwrap();
     assert_eq!(press(&mut lock, b"123"), [0, 0, 0]);
     assert_eq!(lock.call("KeyPressed", &[b'4' as u64], &[]).unwrap(), Err(IrTrap::Revert(0xac7)));
-    assert!(lock.vm_device.writes.is_empty());
+    assert!(writes(&lock.device).is_empty());
 }
 
-/// Fletcher-32 as the rBPF paper defines it, natively: the oracle.
-fn fletcher32(data: &[u8]) -> u32 {
-    let (mut c0, mut c1) = (0u32, 0u32);
-    for block in data[..data.len() / 2 * 2].chunks(2 * 359) {
-        for w in block.chunks(2) {
-            c0 += u16::from_le_bytes([w[0], w[1]]) as u32;
-            c1 += c0;
-        }
-        c0 %= 65535;
-        c1 %= 65535;
-    }
-    (c1 << 16) | c0
+#[test]
+fn a_keypress_without_its_argument_traps() {
+    let bytes = app("smartlock.air");
+    let mut lock = Pair::new(&bytes, SimPlatform::demo()).unwrap();
+    assert_eq!(lock.call("KeyPressed", &[], &[]).unwrap(), Err(IrTrap::InputOutOfBounds));
+    // One byte is all a w8 parameter reads of its slot.
+    assert_eq!(lock.call("KeyPressed", &[], b"1").unwrap(), Ok(0));
 }
 
 fn fletcher_ir(input: &[u8]) -> u64 {
     let bytes = app("fletcher32.air");
-    let mut f = Pair::new(&bytes, SimDevice::new()).unwrap();
+    let mut f = Pair::new(&bytes, SimPlatform::demo()).unwrap();
     f.call("fletcher32", &[input.len() as u64], input).unwrap().unwrap()
 }
 
@@ -130,30 +131,35 @@ fn fletcher32_matches_the_native_oracle() {
 
 #[test]
 fn fletcher32_matches_the_paper_when_its_input_is_present() {
-    let paper = repo().join("../shared/data/fletcher32-input.bin");
-    if !paper.exists() {
-        eprintln!("NOT RUN: {} is absent", paper.display());
-        return;
-    }
+    let Some(paper) = oracle::paper_input("the IR Fletcher-32 on the paper's input") else { return };
     let input = std::fs::read(paper).unwrap();
-    assert_eq!(fletcher_ir(&input), 0x5bac_8c3d);
+    assert_eq!(fletcher_ir(&input), oracle::PAPER_FLETCHER32 as u64);
 }
 
 #[test]
 fn a_length_past_the_input_traps() {
     let bytes = app("fletcher32.air");
-    let mut f = Pair::new(&bytes, SimDevice::new()).unwrap();
+    let mut f = Pair::new(&bytes, SimPlatform::demo()).unwrap();
     assert_eq!(f.call("fletcher32", &[10], &[1, 2, 3, 4]).unwrap(), Err(IrTrap::InputOutOfBounds));
 }
 
 #[test]
 fn compile_is_the_upload_path() {
     use alkyl_translator::ir::{compile, CompileError};
+    use alkyl_vm::container::Script;
     let bytes = app("smartlock.air");
-    let t = compile(&bytes).unwrap();
-    assert_eq!(t.functions.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["SetPin", "KeyPressed"]);
-    alkyl_vm::verify(&t.text, t.helpers.as_slice()).unwrap();
+    let container = compile(&bytes).unwrap();
+    let script = Script::load(&container, &alkyl_bindings::ALL_HELPERS).unwrap();
+    let names: Vec<&[u8]> = script.entries().map(|(f, _)| f.name).collect();
+    assert_eq!(names, [&b"SetPin"[..], b"KeyPressed"]);
+    // Exactly the helpers the translation calls: now_ms, find_nth, find_type, write_value.
+    assert_eq!(script.declared_helpers().unwrap().iter().collect::<Vec<_>>(), [0x20, 0x30, 0x31, 0x34]);
+    // The globals are .data (16 bytes with padding), the 4-byte pin memory .bss.
+    assert_eq!((script.data().len(), script.data_size()), (16, 20));
     assert!(matches!(compile(&bytes[..10]), Err(CompileError::Parse(_))));
     let invalid = assemble(".public f\n ADD\n STOP\n").unwrap();
-    assert!(matches!(compile(&invalid), Err(CompileError::Validate(_))));
+    match compile(&invalid) {
+        Err(CompileError::Validate(e)) => assert_eq!((e.function, e.pos), (0, 0)),
+        other => panic!("{other:?}"),
+    }
 }

@@ -4,8 +4,8 @@
 //! the interpreter agrees, checked by `Pair`); plus the translation's
 //! performance properties, measured as executed instructions.
 
+use alkyl_bindings::{KvScope, Platform, SimPlatform};
 use alkyl_translator::ir::semantics;
-use alkyl_translator::ir::sim::SimDevice;
 use alkyl_translator::ir::testkit::pair::assemble;
 use alkyl_translator::ir::testkit::Pair;
 use alkyl_translator::ir::{IrTrap, Op, Width};
@@ -32,7 +32,7 @@ fn binary_operations_match_the_specification() {
             // a = ARG 1 (top), b = ARG 0: both in registers.
             let regs = assemble(&format!(".public f w{bits} w{bits}\n BITS{bits}\n ARG 0\n ARG 1\n {name}\n RETURN\n"))
                 .unwrap();
-            let mut pair = Pair::new(&regs, SimDevice::new()).unwrap();
+            let mut pair = Pair::new(&regs, SimPlatform::demo()).unwrap();
             for &a in &edges(w) {
                 for &b in &edges(w) {
                     let want = semantics::binary(op, w, a, b).unwrap();
@@ -42,7 +42,7 @@ fn binary_operations_match_the_specification() {
                     let b_imm = format!(".public f w{bits}\n BITS{bits}\n PUSH {b}\n ARG 0\n {name}\n RETURN\n");
                     for (src, arg) in [(a_imm, b), (b_imm, a)] {
                         let bytes = assemble(&src).unwrap();
-                        let mut p = Pair::new(&bytes, SimDevice::new()).unwrap();
+                        let mut p = Pair::new(&bytes, SimPlatform::demo()).unwrap();
                         assert_eq!(p.call("f", &[arg], &[]).unwrap(), Ok(want), "{src}");
                     }
                 }
@@ -62,7 +62,7 @@ fn comparisons_fused_into_branches_match_the_specification() {
                     ".public f w{bits} w{bits}\n BITS{bits}\n ARG 0\n ARG 1\n {name}\n{negate} JUMPI yes\n PUSH 10\n RETURN\nyes:\n JUMPDEST\n PUSH 20\n RETURN\n"
                 );
                 let bytes = assemble(&src).unwrap();
-                let mut pair = Pair::new(&bytes, SimDevice::new()).unwrap();
+                let mut pair = Pair::new(&bytes, SimPlatform::demo()).unwrap();
                 for &a in &edges(w) {
                     for &b in &edges(w) {
                         let holds = semantics::binary(op, w, a, b) == Some(1);
@@ -86,7 +86,7 @@ fn conversions_match_the_specification() {
                 let op = Op::from_mnemonic(name).unwrap();
                 let src = format!(".public f w{}\n BITS{}\n ARG 0\n {name}\n RETURN\n", from.bits(), to.bits());
                 let bytes = assemble(&src).unwrap();
-                let mut pair = Pair::new(&bytes, SimDevice::new()).unwrap();
+                let mut pair = Pair::new(&bytes, SimPlatform::demo()).unwrap();
                 for v in edges(Width::W64) {
                     let want = semantics::convert(op, from, to, from.wrap(v)).unwrap();
                     assert_eq!(pair.call("f", &[v], &[]).unwrap(), Ok(want), "{src} {v:#x}");
@@ -106,16 +106,17 @@ fn traps_keep_their_meaning_through_the_vm() {
         (".memory 4\n.public f\n PUSH 1\n MLOAD\n RETURN\n", Err(IrTrap::MemoryOutOfBounds)),
         (".memory 4\n.public f\n PUSH 7\n PUSH 3\n MSTORE8\n PUSH 0\n MLOAD\n RETURN\n", Ok(0x0700_0000)),
         (".public f w64\n BITS64\n ARG 0\n INLOAD\n RETURN\n", Err(IrTrap::InputOutOfBounds)),
-        (".public f\n PUSH 0\n INLOAD\n RETURN\n", Err(IrTrap::InputOutOfBounds)),
-        (
-            ".public f\n PUSH 0x10000\n PUSH 1\n SYSCALL saul_reg_write_value\n RETURN\n",
-            Err(IrTrap::Syscall { id: 0x34 }),
-        ),
+        // The input is the one 8-byte argument slot.
+        (".public f\n PUSH 4\n INLOAD\n RETURN\n", Ok(0)),
+        (".public f\n PUSH 5\n INLOAD\n RETURN\n", Err(IrTrap::InputOutOfBounds)),
+        (".public f w8 w8\n ARG 1\n RETURN\n", Err(IrTrap::InputOutOfBounds)),
+        // Helpers report bad handles as return codes (ENODEV), not traps.
+        (".public f\n PUSH 0x10000\n PUSH 1\n SYSCALL saul_reg_write_value\n RETURN\n", Ok((-19i32) as u32 as u64)),
         (".memory 4\n.public f\n PUSH 1\n PUSH 1\n SYSCALL saul_reg_read\n RETURN\n", Err(IrTrap::MemoryOutOfBounds)),
     ];
     for (src, want) in cases {
         let bytes = assemble(src).unwrap();
-        let mut pair = Pair::new(&bytes, SimDevice::new()).unwrap();
+        let mut pair = Pair::new(&bytes, SimPlatform::demo()).unwrap();
         assert_eq!(pair.call("f", &[0x1234], &[]).unwrap(), *want, "{src}");
     }
 }
@@ -123,13 +124,14 @@ fn traps_keep_their_meaning_through_the_vm() {
 #[test]
 fn storage_full_traps_after_the_cells_that_fit() {
     let bytes = assemble(".public f\n BITS64\n PUSH 0x1122334455667788\n PUSH 7\n SSTORE\n STOP\n").unwrap();
-    let mut device = SimDevice::new();
-    device.capacity = 1;
-    let mut pair = Pair::new(&bytes, device).unwrap();
+    let mut platform = SimPlatform::demo();
+    platform.set_kv_limit(1);
+    let mut pair = Pair::new(&bytes, platform).unwrap();
     // The low cell is stored, the high one is refused.
     assert_eq!(pair.call("f", &[], &[]).unwrap(), Err(IrTrap::StorageFull));
-    assert_eq!(pair.vm_device.local.get(&7), Some(&0x5566_7788));
-    assert_eq!(pair.vm_device.local.get(&8), None);
+    let local = KvScope::Local(alkyl_translator::ir::testkit::pair::APP);
+    assert_eq!(pair.device.kv_fetch(local, 7), Some(0x5566_7788));
+    assert_eq!(pair.device.kv_fetch(local, 8), None);
 }
 
 /// Fletcher-32's inner loop: one word costs 7 eBPF instructions (load
@@ -139,11 +141,33 @@ fn storage_full_traps_after_the_cells_that_fit() {
 fn fletcher_inner_loop_costs_seven_instructions_per_word() {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../apps/ir/fletcher32.air")).unwrap();
     let bytes = assemble(&text).unwrap();
-    let mut pair = Pair::new(&bytes, SimDevice::new()).unwrap();
+    let mut pair = Pair::new(&bytes, SimPlatform::demo()).unwrap();
     let input = vec![0x5au8; 600];
     pair.call("fletcher32", &[200], &input).unwrap().unwrap();
     let short = pair.last_executed;
     pair.call("fletcher32", &[600], &input).unwrap().unwrap();
     let long = pair.last_executed;
     assert_eq!((long - short) / 200, 7, "{short} vs {long}");
+}
+
+/// A function table locates entries by a 16-bit byte offset: a function
+/// that would start past eBPF instruction 8191 is refused at translation,
+/// never packed into a container that cannot name it.
+#[test]
+fn an_entry_beyond_the_function_tables_reach_is_an_error() {
+    use alkyl_translator::ir::{compile, CompileError, TranslateErrorKind};
+    // Each GLOAD/GSTORE pair is six eBPF slots (lddw + load, lddw + store).
+    let body = " GLOAD g\n GSTORE g\n".repeat(1400);
+    let source = format!(".global g w32 0\n.public big\n{body} STOP\n.public late\n STOP\n");
+    match compile(&assemble(&source).unwrap()) {
+        Err(CompileError::Translate(e)) => {
+            assert_eq!(e.function, 1);
+            assert!(matches!(e.kind, TranslateErrorKind::EntryTooFar { pc } if pc > 8191), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // Half as long, it fits.
+    let body = " GLOAD g\n GSTORE g\n".repeat(700);
+    assert!(compile(&assemble(&format!(".global g w32 0\n.public big\n{body} STOP\n.public late\n STOP\n")).unwrap())
+        .is_ok());
 }

@@ -2,10 +2,17 @@
 //!
 //! For the smart lock and Fletcher-32 written in Alkyl IR (apps/ir/):
 //! module size (raw, and heatshrink-compressed with window 8, lookahead 4),
-//! translated eBPF size, eBPF instructions executed by the translation
-//! against clang -O2's eBPF for the same function written in C (compiled
-//! here with `clang -target bpf -O2 -c`, `.text` taken with llvm-objcopy),
-//! and translation time and peak heap memory on the host.
+//! the size of the container the device stores (raw and compressed), the
+//! translated `.text`, eBPF instructions executed by the translation
+//! against clang -O2's eBPF for the same functions written in C (compiled
+//! here with `clang -target bpf -O2 -c` and packed into a container by
+//! `alkyl pack`'s packer), and the cost of compiling a module on the host
+//! (time and peak heap).
+//!
+//! Both forms run the same way: loaded with `Script::load`, called through
+//! the run convention of every script (`ir::exec::run_entry`: arguments in
+//! the input's first 8-byte slots), with the Alkyl helpers over the
+//! simulated demo platform.
 //!
 //! A benchmark, not a test: it prints a report (and fails only when a tool
 //! it needs is broken, or when the runs it measures disagree).
@@ -16,13 +23,16 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
-use alkyl_translator::ir::sim::SimDevice;
+use alkyl_bindings::{AlkylHelpers, SimPlatform, ALL_HELPERS};
+use alkyl_translator::container::compress;
+use alkyl_translator::elf::{pack, PackOptions};
+use alkyl_translator::ir::exec::{run_entry, Ended};
 use alkyl_translator::ir::testkit::pair::assemble;
 use alkyl_translator::ir::testkit::Pair;
-use alkyl_translator::ir::{translate, validate, Module};
-use alkyl_vm::{run, verify, AccessPolicy, MemoryMap, INPUT_VADDR, STACK_SIZE, STACK_VADDR};
+use alkyl_translator::ir::{call_input, compile};
+use alkyl_vm::container::Script;
 
-/// Counts live heap bytes and their peak, to measure what translation
+/// Counts live heap bytes and their peak, to measure what compiling
 /// allocates. Delegates every call to the system allocator unchanged.
 struct Counting;
 
@@ -53,42 +63,43 @@ fn repo() -> PathBuf {
 }
 
 fn heatshrink(bytes: &[u8]) -> usize {
-    let mut out = vec![0u8; bytes.len() * 2 + 64];
-    let cfg = heatshrink::Config::new(8, 4).expect("heatshrink config");
-    heatshrink::encode(bytes, &mut out, &cfg).expect("heatshrink").len()
+    compress(bytes).expect("heatshrink").len()
 }
 
-/// Median translation time (validate + translate, from module bytes) and
-/// peak heap bytes during one translation.
-fn translation_cost(bytes: &[u8]) -> (f64, usize) {
+/// Median time of `ir::compile` (parse, validate, translate, write the
+/// container, load it with the verifier: the device's upload path) and
+/// peak heap bytes during one.
+fn compile_cost(bytes: &[u8]) -> (f64, usize) {
     let mut times = Vec::new();
     for _ in 0..201 {
         let start = Instant::now();
-        let v = validate(Module::parse(bytes).unwrap()).unwrap();
-        let t = translate(&v).unwrap();
+        let c = compile(bytes).unwrap();
         times.push(start.elapsed().as_secs_f64() * 1e6);
-        std::hint::black_box(t);
+        std::hint::black_box(c);
     }
     times.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let base = LIVE.load(Ordering::Relaxed);
     PEAK.store(base, Ordering::Relaxed);
-    let v = validate(Module::parse(bytes).unwrap()).unwrap();
-    let t = translate(&v).unwrap();
+    let c = compile(bytes).unwrap();
     let peak = PEAK.load(Ordering::Relaxed) - base;
-    drop((t, v));
+    drop(c);
     (times[times.len() / 2], peak)
 }
 
-/// Compiles C to eBPF with clang and returns `.text`, or why not.
+/// Compiles C to eBPF with clang (the flags of apps/bpf.flags, with
+/// `-mcpu=cpu`) and packs the object into a container, or says why not.
 fn clang(name: &str, source: &str, cpu: &str) -> Result<Vec<u8>, String> {
     let dir = std::env::temp_dir().join(format!("alkyl-bench-ir-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let c = dir.join(format!("{name}.c"));
     let o = dir.join(format!("{name}-{cpu}.o"));
-    let text = dir.join(format!("{name}-{cpu}.text"));
     std::fs::write(&c, source).map_err(|e| e.to_string())?;
+    let flags = std::fs::read_to_string(repo().join("apps/bpf.flags")).map_err(|e| e.to_string())?;
     let status = Command::new("clang")
-        .args(["-target", "bpf", "-O2", &format!("-mcpu={cpu}"), "-c"])
+        .current_dir(repo())
+        .args(flags.split_whitespace().filter(|f| !f.starts_with("-mcpu=")))
+        .arg(format!("-mcpu={cpu}"))
+        .arg("-c")
         .arg(&c)
         .arg("-o")
         .arg(&o)
@@ -97,40 +108,51 @@ fn clang(name: &str, source: &str, cpu: &str) -> Result<Vec<u8>, String> {
     if !status.success() {
         return Err(format!("clang failed on {name}"));
     }
-    let status = Command::new("llvm-objcopy")
-        .args(["-O", "binary", "--only-section=.text"])
-        .arg(&o)
-        .arg(&text)
-        .status()
-        .map_err(|e| format!("llvm-objcopy: {e}"))?;
-    if !status.success() {
-        return Err(String::from("llvm-objcopy failed"));
-    }
-    std::fs::read(&text).map_err(|e| e.to_string())
+    let elf = std::fs::read(&o).map_err(|e| e.to_string())?;
+    let packed = pack(&elf, &PackOptions::default()).map_err(|e| e.to_string())?;
+    packed.container.emit().map_err(|e| e.to_string())
 }
 
-/// Runs clang's code with `r1` = the context region (read-write), `r2..` = args.
-fn run_c(code: &[u8], context: &mut [u8], args: &[u64], device: &mut SimDevice) -> (u64, u64) {
-    let program = verify(code, device as &SimDevice).unwrap_or_else(|e| panic!("clang's code fails the verifier: {e}"));
-    let mut stack = [0u8; STACK_SIZE];
-    let mut mem = MemoryMap::new();
-    mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).unwrap();
-    mem.map(INPUT_VADDR, context, AccessPolicy::ReadWrite).unwrap();
-    let mut regs = vec![INPUT_VADDR];
-    regs.extend_from_slice(args);
-    let exit = run(&program, program.main(), &regs, &mut mem, device, 10_000_000).expect("clang's code traps");
-    (exit.r0, exit.executed)
+/// A container on a platform, with its `.data` kept between calls.
+struct Device {
+    container: Vec<u8>,
+    data: Vec<u8>,
+    platform: SimPlatform,
+}
+
+impl Device {
+    fn new(container: Vec<u8>, platform: SimPlatform) -> Device {
+        let script = Script::load(&container, &ALL_HELPERS).expect("the container loads");
+        let mut data = vec![0; script.data_size()];
+        script.init_data(&mut data);
+        Device { container, data, platform }
+    }
+
+    /// Calls `entry` with `args` in the input's first slots, then `rest`:
+    /// (r0, executed instructions).
+    fn call(&mut self, entry: &str, args: &[u64], rest: &[u8]) -> (u64, u64) {
+        let script = Script::load(&self.container, &ALL_HELPERS).unwrap();
+        let pc = script.entry(entry.as_bytes()).unwrap_or_else(|| panic!("no entry {entry}"));
+        let input = call_input(args, rest);
+        let mut helpers = AlkylHelpers::new(&mut self.platform, 0);
+        let run = run_entry(&script, pc, &mut self.data, &input, &mut helpers, 10_000_000).unwrap();
+        match run.ended {
+            Ended::Returned(r0) => (r0, run.executed),
+            other => panic!("{entry} ended with {other:?}"),
+        }
+    }
 }
 
 const FLETCHER_C: &str = r#"
-/* No libc for the bpf target: the fixed-width types by hand. */
-typedef unsigned char uint8_t; typedef unsigned short uint16_t; typedef unsigned int uint32_t; typedef int int32_t;
-/* Fletcher-32 as apps/ir/fletcher32.air computes it. */
-uint32_t fletcher32(const uint8_t *data, uint32_t len)
+#include "alkyl.h"
+/* Fletcher-32 as apps/ir/fletcher32.air computes it, under the same run
+   convention: the byte count in the input's first 8-byte slot, the data
+   after it. */
+uint32_t fletcher32(const uint8_t *in, unsigned long in_len)
 {
     uint32_t c0 = 0, c1 = 0;
-    uint32_t words = len / 2;
-    const uint16_t *w = (const uint16_t *)data;
+    uint32_t words = *(const uint32_t *)in / 2;
+    const uint16_t *w = (const uint16_t *)(in + 8);
     while (words) {
         uint32_t block = words > 359 ? 359 : words;
         words -= block;
@@ -145,56 +167,44 @@ uint32_t fletcher32(const uint8_t *data, uint32_t len)
 }
 "#;
 
-const LOCK_C_HEADER: &str = r#"
-/* No libc for the bpf target: the fixed-width types by hand. */
-typedef unsigned char uint8_t; typedef unsigned short uint16_t; typedef unsigned int uint32_t; typedef int int32_t;
-/* The smart lock of apps/ir/smartlock.air; its state is the context. */
-struct lock { uint8_t pin[4]; uint32_t expires; uint8_t index; uint8_t valid; uint32_t buzzer; };
-static uint32_t (*now_ms)(void) = (void *)0x20;
-static uint32_t (*saul_reg_find_nth)(int pos) = (void *)0x30;
-static uint32_t (*saul_reg_find_type)(uint8_t type) = (void *)0x31;
-static int (*saul_reg_write_value)(uint32_t handle, int32_t value) = (void *)0x34;
-"#;
+const LOCK_C: &str = r#"
+#include "alkyl.h"
+/* The smart lock of apps/ir/smartlock.air, state in globals, arguments
+   in the input's 8-byte slots as the IR receives them. */
+static uint8_t pin[4];
+static uint32_t expires;
+static uint8_t key_index;
+static uint8_t valid = 1;
+static uint32_t buzzer = 2;
 
-const SET_PIN_C: &str = r#"
-int set_pin(struct lock *s, uint32_t pin, uint32_t expires)
+int SetPin(const uint8_t *in, unsigned long len)
 {
-    s->pin[0] = pin; s->pin[1] = pin >> 8; s->pin[2] = pin >> 16; s->pin[3] = pin >> 24;
-    s->expires = expires;
-    s->valid = 1;
-    s->index = 0;
+    uint32_t p = *(const uint32_t *)in;
+    pin[0] = p; pin[1] = p >> 8; pin[2] = p >> 16; pin[3] = p >> 24;
+    expires = *(const uint32_t *)(in + 8);
+    valid = 1;
+    key_index = 0;
     return 0;
 }
-"#;
 
-const KEY_PRESSED_C: &str = r#"
-int key_pressed(struct lock *s, uint32_t key)
+int KeyPressed(const uint8_t *in, unsigned long len)
 {
-    if (!(now_ms() < s->expires))
-        s->valid = 0;
-    if (s->pin[s->index & 3] != (uint8_t)key)
-        s->valid = 0;
-    s->index++;
-    if (s->index != 4)
+    if (!(bpf_now_ms() < expires))
+        valid = 0;
+    if (pin[key_index & 3] != in[0])
+        valid = 0;
+    if (++key_index != 4)
         return 0;
-    s->index = 0;
-    uint8_t valid = s->valid;
-    s->valid = 1;
-    uint32_t handle = valid ? saul_reg_find_type(0x44) : saul_reg_find_nth(s->buzzer);
-    if (!handle)
+    key_index = 0;
+    uint8_t ok = valid;
+    valid = 1;
+    bpf_saul_reg_t *dev = ok ? bpf_saul_reg_find_type(ALKYL_SAUL_ACT_SWITCH) : bpf_saul_reg_find_nth(buzzer);
+    if (!dev)
         return -1;
-    saul_reg_write_value(handle, 1);
-    return valid ? 1 : 2;
+    bpf_saul_reg_write_value(dev, 1);
+    return ok ? 1 : 2;
 }
 "#;
-
-/// The lock's state as the C code lays it out.
-fn lock_context() -> Vec<u8> {
-    let mut c = vec![0u8; 20];
-    c[9] = 1; // valid
-    c[12..16].copy_from_slice(&1u32.to_le_bytes()); // buzzer
-    c
-}
 
 struct Row {
     name: &'static str,
@@ -212,37 +222,50 @@ fn main() {
     };
 
     println!("# Alkyl IR measurements\n");
-    println!("## Sizes and translation cost\n");
-    println!("| app | IR bytes | IR heatshrink(8,4) | eBPF .text bytes (insns) | .data bytes | translation time (median) | translation peak heap |");
-    println!("|---|---|---|---|---|---|---|");
+    println!("## Sizes and compile cost\n");
+    println!("| app | IR bytes | IR heatshrink(8,4) | container bytes | container heatshrink(8,4) | eBPF .text bytes (insns) | .data + .bss bytes | compile time (median) | compile peak heap |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     for (name, src) in [("smart lock", &lock_src), ("Fletcher-32", &fletcher_src)] {
         let bytes = assemble(src).unwrap();
-        let v = validate(Module::parse(&bytes).unwrap()).unwrap();
-        let t = translate(&v).unwrap();
-        let (time, peak) = translation_cost(&bytes);
+        let container = compile(&bytes).unwrap();
+        let script = Script::load(&container, &ALL_HELPERS).unwrap();
+        let text = script.program().code().len();
+        let (time, peak) = compile_cost(&bytes);
         println!(
-            "| {name} | {} | {} | {} ({}) | {} | {:.1} µs | {} B |",
+            "| {name} | {} | {} | {} | {} | {} ({}) | {} + {} | {:.1} µs | {} B |",
             bytes.len(),
             heatshrink(&bytes),
-            t.text.len(),
-            t.text.len() / 8,
-            t.data.len(),
+            container.len(),
+            heatshrink(&container),
+            text,
+            text / 8,
+            script.data().len(),
+            script.data_size() - script.data().len(),
             time,
             peak
         );
     }
+    println!("\nFor comparison, the C apps packed by `alkyl pack` (same flags, -mcpu=v3):\n");
+    println!("| app | container bytes | container heatshrink(8,4) |");
+    println!("|---|---|---|");
+    for (name, src) in [("smart lock (C)", LOCK_C), ("Fletcher-32 (C)", FLETCHER_C)] {
+        match clang("sizes", src, "v3") {
+            Ok(c) => println!("| {name} | {} | {} |", c.len(), heatshrink(&c)),
+            Err(e) => println!("| {name} | n/a ({e}) | |"),
+        }
+    }
 
-    // Executed instructions.
+    // Executed instructions: the IR checked against the interpreter (Pair),
+    // the C containers on the same harness.
     let mut rows = Vec::new();
     let fletcher = assemble(&fletcher_src).unwrap();
-    let mut pair = Pair::new(&fletcher, SimDevice::new()).unwrap();
+    let mut pair = Pair::new(&fletcher, SimPlatform::demo()).unwrap();
     let want = pair.call("fletcher32", &[input.len() as u64], &input).unwrap().unwrap();
     let ir_fletcher = pair.last_executed;
     let mut clang_fletcher = Vec::new();
     for cpu in ["v1", "v3"] {
-        let r = clang("fletcher32", FLETCHER_C, cpu).map(|code| {
-            let mut ctx = input.clone();
-            let (r0, executed) = run_c(&code, &mut ctx, &[input.len() as u64], &mut SimDevice::new());
+        let r = clang("fletcher32", FLETCHER_C, cpu).map(|c| {
+            let (r0, executed) = Device::new(c, SimPlatform::demo()).call("fletcher32", &[input.len() as u64], &input);
             assert_eq!(r0, want, "clang's Fletcher-32 disagrees");
             executed
         });
@@ -257,8 +280,8 @@ fn main() {
         e.extend(b"12341235".iter().map(|&k| ("KeyPressed", vec![k as u64])));
         e
     };
-    let mut pair = Pair::new(&lock, SimDevice::new()).unwrap();
-    pair.set_clock(1_000);
+    let mut pair = Pair::new(&lock, SimPlatform::demo()).unwrap();
+    pair.advance_ms(1_000);
     let mut ir_results = Vec::new();
     let mut ir_lock = 0;
     for (name, args) in &events {
@@ -267,20 +290,21 @@ fn main() {
     }
     let mut clang_lock = Vec::new();
     for cpu in ["v1", "v3"] {
-        let set_pin = clang("set_pin", &format!("{LOCK_C_HEADER}{SET_PIN_C}"), cpu);
-        let key = clang("key_pressed", &format!("{LOCK_C_HEADER}{KEY_PRESSED_C}"), cpu);
-        let r = set_pin.and_then(|s| key.map(|k| (s, k))).map(|(set_pin, key)| {
-            let mut ctx = lock_context();
-            let mut device = SimDevice::new();
-            device.clock_ms = 1_000;
+        let r = clang("lock", LOCK_C, cpu).map(|c| {
+            let mut platform = SimPlatform::demo();
+            platform.advance_ms(1_000);
+            let mut device = Device::new(c, platform);
             let mut total = 0;
             for ((name, args), want) in events.iter().zip(&ir_results) {
-                let code = if *name == "SetPin" { &set_pin } else { &key };
-                let (r0, executed) = run_c(code, &mut ctx, args, &mut device);
+                let (r0, executed) = device.call(name, args, &[]);
                 assert_eq!(r0 as u32 as u64, *want, "clang's {name} disagrees");
                 total += executed;
             }
-            assert_eq!(device.writes, pair.vm_device.writes, "clang's lock drives other actuators");
+            assert_eq!(
+                device.platform.actuator_writes(),
+                pair.device.actuator_writes(),
+                "clang's lock drives other actuators"
+            );
             total
         });
         clang_lock.push((cpu.to_string(), r));

@@ -1,20 +1,35 @@
 //! The whole device-side path in one call: module bytes → parse →
-//! validate → translate (which runs the VM verifier on its output). This
-//! is what a runtime accepting Alkyl IR uploads calls before storing the
-//! eBPF; it needs only `alloc`.
+//! validate → translate → container → load (the VM's container checks and
+//! verifier, exactly as the device will load it). This is what a runtime
+//! accepting Alkyl IR uploads calls before storing the container; it needs
+//! only `alloc`.
 
+use alloc::vec::Vec;
 use core::fmt;
 
-use super::module::{IrError, Module};
-use super::translate::{translate, TranslateError, TranslatedModule};
-use super::validate::{validate, ValidateError};
+use alkyl_vm::container::{LoadError, Script};
+use alkyl_vm::{HelperSet, VerifyError};
 
-/// Why uploaded module bytes were refused, by stage.
+use super::module::{IrError, Module};
+use super::translate::{translate, TranslateError};
+use super::validate::{validate, ValidateError, Validated};
+
+/// Why uploaded module bytes were refused, by stage, each with its position.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CompileError {
+    /// Not a well-formed module: byte offset and reason.
     Parse(IrError),
+    /// A function breaks a validation rule: function index, byte offset in
+    /// its code, and the rule.
     Validate(ValidateError),
+    /// The module does not fit the VM or the container format.
     Translate(TranslateError),
+    /// The VM verifier rejected the translation: instruction index and
+    /// rule. Never expected (a translator bug), reported rather than stored.
+    Verify(VerifyError),
+    /// The container did not load for another reason (a malformed field, an
+    /// entry inside an `lddw`): also a translator bug.
+    Load(LoadError),
 }
 
 impl fmt::Display for CompileError {
@@ -23,21 +38,41 @@ impl fmt::Display for CompileError {
             CompileError::Parse(e) => write!(f, "malformed module: {e}"),
             CompileError::Validate(e) => write!(f, "invalid module: {e}"),
             CompileError::Translate(e) => write!(f, "cannot translate: {e}"),
+            CompileError::Verify(e) => write!(f, "translation rejected by the verifier: {e}"),
+            CompileError::Load(e) => write!(f, "translation does not load: {e}"),
         }
     }
 }
 
 impl core::error::Error for CompileError {}
 
-/// Parses, validates and translates `bytes`.
+/// Parses, validates and translates `bytes` into a container, and loads
+/// it as the device will, with the helpers of `alkyl_bindings`
+/// (`ALL_HELPERS`): the returned bytes are a container that
+/// `Script::load` accepts.
 ///
 /// # Errors
 /// The first stage that refuses the module, with its position.
 ///
 /// # Panics
 /// Never.
-pub fn compile(bytes: &[u8]) -> Result<TranslatedModule, CompileError> {
+pub fn compile(bytes: &[u8]) -> Result<Vec<u8>, CompileError> {
     let module = Module::parse(bytes).map_err(CompileError::Parse)?;
     let valid = validate(module).map_err(CompileError::Validate)?;
-    translate(&valid).map_err(CompileError::Translate)
+    compile_validated(&valid, &alkyl_bindings::ALL_HELPERS)
+}
+
+/// [`compile`] from a validated module, loading with the helpers `host`
+/// implements (tools that keep the module, e.g. to run the reference
+/// interpreter beside the translation).
+///
+/// # Errors
+/// As [`compile`], from the translation on.
+pub fn compile_validated<S: HelperSet + ?Sized>(valid: &Validated<'_>, host: &S) -> Result<Vec<u8>, CompileError> {
+    let container = translate(valid).and_then(|t| t.package()).map_err(CompileError::Translate)?;
+    match Script::load(&container, host) {
+        Ok(_) => Ok(container),
+        Err(LoadError::Verify(e)) => Err(CompileError::Verify(e)),
+        Err(e) => Err(CompileError::Load(e)),
+    }
 }

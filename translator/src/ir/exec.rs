@@ -1,13 +1,16 @@
-//! Running a translated entry point on the VM the way a device does: a
-//! 512-byte stack, the module's `.data` read-write at `DATA_VADDR`, the
-//! call input read-only at `INPUT_VADDR`, parameters in `r1..`.
+//! Running an entry point of a loaded container the way a device runs any
+//! script (`docs/helpers.md`, run conventions): the stack (512 bytes, or
+//! the container's declared need if larger), the call input read-only at
+//! `INPUT_VADDR` with its address in `r1` and its length in `r2`, the
+//! host's `.data` copy read-write at `DATA_VADDR`, `.rodata` read-only,
+//! and the host's helpers narrowed to the ones the container declares.
+//! The outcome is decoded into Alkyl IR terms.
 
-use alkyl_vm::{
-    run, verify, AccessPolicy, Helpers, MapError, MemoryMap, Trap, VerifyError, DATA_VADDR, INPUT_VADDR, STACK_SIZE,
-    STACK_VADDR,
-};
+use alloc::vec;
 
-use super::translate::{EntryPoint, TranslatedModule};
+use alkyl_vm::container::Script;
+use alkyl_vm::{run, AccessPolicy, Entry, Helpers, MapError, MemoryMap, Trap, INPUT_VADDR, STACK_SIZE, STACK_VADDR};
+
 use super::trap::IrTrap;
 
 /// How a run ended.
@@ -25,50 +28,31 @@ pub enum Ended {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct VmRun {
     pub ended: Ended,
-    /// eBPF instructions executed.
+    /// eBPF instructions executed (0 when the run trapped).
     pub executed: u64,
 }
 
-/// Why a run could not start.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExecError {
-    Verify(VerifyError),
-    Map(MapError),
-}
-
-impl core::fmt::Display for ExecError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            ExecError::Verify(e) => write!(f, "verification failed: {e}"),
-            ExecError::Map(e) => write!(f, "cannot map memory: {e}"),
-        }
-    }
-}
-
-impl core::error::Error for ExecError {}
-
-/// Verifies `module.text` and runs `entry` with `args`; `data` is the
-/// module's `.data` (kept between calls by the caller).
+/// Runs `entry` of `script` over `input`. `data` is the host's copy of the
+/// `.data` region (`script.data_size()` bytes, initialised with
+/// `script.init_data`), kept by the caller between calls as a device does.
 ///
 /// # Errors
-/// The program fails verification or a region cannot be mapped.
-pub fn run_entry<H: Helpers>(
-    module: &TranslatedModule,
-    entry: &EntryPoint,
-    args: &[u64],
+/// A region cannot be mapped (`data` or `input` of 4 GiB or more).
+pub fn run_entry<H: Helpers + ?Sized>(
+    script: &Script<'_>,
+    entry: Entry,
     data: &mut [u8],
     input: &[u8],
     helpers: &mut H,
     budget: u64,
-) -> Result<VmRun, ExecError> {
-    let program = verify(&module.text, module.helpers.as_slice()).map_err(ExecError::Verify)?;
-    let start = program.entry(entry.pc as usize).map_err(ExecError::Verify)?;
-    let mut stack = [0u8; STACK_SIZE];
+) -> Result<VmRun, MapError> {
+    let mut stack = vec![0u8; script.stack_size().max(STACK_SIZE)];
     let mut mem = MemoryMap::new();
-    mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).map_err(ExecError::Map)?;
-    mem.map(DATA_VADDR, data, AccessPolicy::ReadWrite).map_err(ExecError::Map)?;
-    mem.map_read_only(INPUT_VADDR, input).map_err(ExecError::Map)?;
-    Ok(match run(&program, start, args, &mut mem, helpers, budget) {
+    mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite)?;
+    mem.map_read_only(INPUT_VADDR, input)?;
+    script.map(&mut mem, data)?;
+    let args = [INPUT_VADDR, input.len() as u64];
+    Ok(match run(script.program(), entry, &args, &mut mem, &mut script.restrict(helpers), budget) {
         Ok(exit) => VmRun { ended: Ended::Returned(exit.r0), executed: exit.executed },
         Err(trap) => {
             VmRun { ended: IrTrap::from_vm(&trap).map_or(Ended::Unexplained(trap), Ended::Trapped), executed: 0 }

@@ -4,16 +4,19 @@
 //! The specification is `docs/alkyl-ir.md`. Data flows one way:
 //!
 //! ```text
-//! bytes ──Module::parse──▶ Module ──validate──▶ Validated ──translate──▶ TranslatedModule (eBPF)
-//!   ▲                                               │
-//!   └── text::assemble / text::disassemble          └──interp::Instance::call (the reference oracle)
+//! bytes ──Module::parse──▶ Module ──validate──▶ Validated ──translate──▶ TranslatedModule ──package──▶ container
+//!   ▲                                               │                                                    (rBPF, runs
+//!   └── text::assemble / text::disassemble          └──interp::Instance::call (the reference oracle)     as any script)
 //! ```
 //!
 //! Everything but `testkit` is `no_std` + `alloc`, so a device can
-//! validate and translate an uploaded module itself ([`compile`]); the
-//! reference interpreter, the simulated device (`sim`) and the VM runner
-//! (`exec`) serve tests, the CLI and the benchmarks.
+//! validate and translate an uploaded module into a verified container
+//! itself ([`compile`]). The reference interpreter and the container runner
+//! (`exec`) serve tests, the CLI and the benchmarks; both reach the device
+//! through `alkyl_bindings` (the interpreter through its `Platform`, the VM
+//! through `AlkylHelpers` over the same `Platform`).
 
+pub mod call;
 pub mod compile;
 pub mod exec;
 pub mod insn;
@@ -23,7 +26,6 @@ pub mod limits;
 pub mod module;
 pub mod opcode;
 pub mod semantics;
-pub mod sim;
 pub mod syscall;
 #[cfg(feature = "std")]
 pub mod testkit;
@@ -34,8 +36,9 @@ pub mod validate;
 pub mod varint;
 pub mod width;
 
-pub use compile::{compile, CompileError};
-pub use interp::{Completion, Host, Instance, SyscallRefused};
+pub use call::call_input;
+pub use compile::{compile, compile_validated, CompileError};
+pub use interp::{Completion, Instance};
 pub use layout::DataLayout;
 pub use module::{Function, FunctionKind, Global, IrError, IrErrorKind, Module};
 pub use opcode::Op;

@@ -36,7 +36,10 @@ pub enum IrTrap {
     InputOutOfBounds,
     /// `SSTORE` refused by the key-value store (full).
     StorageFull,
-    /// A syscall's helper refused its arguments.
+    /// The device's helper for a syscall trapped. The Alkyl helpers never
+    /// do for a translation (its buffers are checked before the call and
+    /// platform operations report failures as return codes), so neither
+    /// does the reference interpreter; a host with other helpers might.
     Syscall { id: u32 },
     /// The instruction budget (fuel) ran out.
     OutOfFuel,

@@ -265,6 +265,10 @@ fn validate_function(module: &Module<'_>, index: usize) -> Result<Body, Fail> {
     }
 
     let mut dest_types: BTreeMap<usize, Vec<Width>> = BTreeMap::new();
+    if steps.first().is_some_and(|s| s.op == Op::Jumpdest) {
+        // The call itself enters a leading JUMPDEST, with an empty stack.
+        dest_types.insert(0, Vec::new());
+    }
     let mut visited = vec![false; steps.len()];
     let mut work: Vec<(usize, Vec<Width>)> = vec![(0, Vec::new())];
     let mut max_depth = 0;

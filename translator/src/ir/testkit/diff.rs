@@ -4,7 +4,8 @@
 use alloc::format;
 use alloc::string::String;
 
-use crate::ir::sim::SimDevice;
+use alkyl_bindings::SimPlatform;
+
 use crate::ir::IrTrap;
 
 use super::gen::Program;
@@ -25,13 +26,14 @@ pub struct Outcome {
     pub inconclusive: u32,
 }
 
-/// The device every differential run starts from: a small key-value store
-/// (so `SSTORE` sometimes fails), a non-zero clock.
-pub fn start_device() -> SimDevice {
-    let mut d = SimDevice::new();
-    d.capacity = 4;
-    d.clock_ms = 0x1234_5678;
-    d
+/// The platform every differential run starts from: the demo devices (two
+/// scripted sensors, two actuators), a small key-value store (so `SSTORE`
+/// sometimes fails), a non-zero clock.
+pub fn start_platform() -> SimPlatform {
+    let mut p = SimPlatform::demo();
+    p.set_kv_limit(4);
+    p.advance_ms(0x1234_5678);
+    p
 }
 
 /// Runs `program`'s calls of `f` on both sides.
@@ -41,7 +43,7 @@ pub fn start_device() -> SimDevice {
 /// toolchain rejects (a generator or toolchain bug too).
 pub fn check(program: &Program) -> Result<Outcome, String> {
     let bytes = assemble(&program.text)?;
-    let mut pair = Pair::new(&bytes, start_device())?;
+    let mut pair = Pair::new(&bytes, start_platform())?;
     let mut outcome = Outcome::default();
     for (n, (args, input)) in program.calls.iter().enumerate() {
         match pair.call_with_fuel("f", args, input, GENERATED_FUEL).map_err(|e| format!("call {n}: {e}"))? {

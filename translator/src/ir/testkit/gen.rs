@@ -59,7 +59,8 @@ impl<'a> Choices<'a> {
 #[derive(Clone, Debug)]
 pub struct Program {
     pub text: String,
-    /// Calls of function `f`: arguments and input bytes.
+    /// Calls of function `f`: arguments, and the input bytes after them
+    /// (`crate::ir::call_input`).
     pub calls: Vec<(Vec<u64>, Vec<u8>)>,
 }
 
@@ -107,7 +108,10 @@ pub fn generate(bytes: &[u8]) -> Program {
     out.push('\n');
     let mut calls = Vec::new();
     for _ in 0..1 + c.below(2) {
-        let args = params.iter().map(|_| interesting(&mut c)).collect();
+        // Sometimes fewer arguments than parameters: `ARG` then reads the
+        // bytes after them, or traps past the input's end.
+        let given = if c.below(8) == 0 { c.below(params.len() as u32 + 1) as usize } else { params.len() };
+        let args = params.iter().take(given).map(|_| interesting(&mut c)).collect();
         let len = if c.below(6) == 0 { c.below(8) } else { 16 };
         let input = (0..len).map(|_| c.below(256) as u8).collect();
         calls.push((args, input));
@@ -381,30 +385,50 @@ impl Gen<'_, '_> {
         if self.mode != Width::W32 {
             self.set_mode(Width::W32);
         }
-        match self.c.below(6) {
+        // Device positions and handles: none (0), the two sensors, the two
+        // actuators of `SimPlatform::demo`, then nothing; and a few that
+        // are out of every range.
+        match self.c.below(10) {
             0 => self.emit("SYSCALL now_ms"),
             1 => {
-                emit!(self, format!("PUSH {}", self.c.below(4)));
+                emit!(self, format!("PUSH {}", [0u32, 1, 2, 3, 4, 0xffff_ffff][self.c.below(6) as usize]));
                 self.emit("SYSCALL saul_reg_find_nth");
             }
             2 => {
-                emit!(self, format!("PUSH {}", [0x44, 0x41, 0x99][self.c.below(3) as usize]));
+                let class = [0x44u32, 0x41, 0x99, 0x40, 0x80, 0x82, 0x144][self.c.below(7) as usize];
+                emit!(self, format!("PUSH {class}"));
                 self.emit("SYSCALL saul_reg_find_type");
             }
             3 if self.operands(1, floor) => {
                 // handle, value: the value is the top of the stack.
-                emit!(self, format!("PUSH {}", [1u32, 2, 3, 0x10000][self.c.below(4) as usize]));
+                emit!(self, format!("PUSH {}", [0u32, 1, 3, 4, 9, 0x10000][self.c.below(6) as usize]));
                 self.emit("SWAP1");
                 self.emit("SYSCALL saul_reg_write_value");
                 self.stack.pop();
             }
-            4 => {
+            4 | 5 => {
                 emit!(self, format!("PUSH {}", self.c.below(6)));
                 emit!(self, format!("PUSH {}", self.c.below(self.memory + 4)));
-                self.emit("SYSCALL fetch_local");
+                emit!(self, if self.c.below(2) == 0 { "SYSCALL fetch_local" } else { "SYSCALL fetch_global" });
+            }
+            6 if self.operands(1, floor) => {
+                // key, value: the value is the top of the stack.
+                emit!(self, format!("PUSH {}", self.c.below(6)));
+                self.emit("SWAP1");
+                emit!(self, if self.c.below(2) == 0 { "SYSCALL store_global" } else { "SYSCALL store_local" });
+                self.stack.pop();
+            }
+            7 => {
+                emit!(self, format!("PUSH {}", self.c.below(6)));
+                emit!(self, if self.c.below(2) == 0 { "SYSCALL delete_local" } else { "SYSCALL delete_global" });
+            }
+            8 => {
+                emit!(self, format!("PUSH {}", self.c.below(6)));
+                emit!(self, format!("PUSH {}", self.c.below(self.memory + 4)));
+                self.emit("SYSCALL saul_reg_write");
             }
             _ => {
-                emit!(self, format!("PUSH {}", self.c.below(3)));
+                emit!(self, format!("PUSH {}", self.c.below(6)));
                 emit!(self, format!("PUSH {}", self.c.below(self.memory + 4)));
                 self.emit("SYSCALL saul_reg_read");
             }

@@ -8,6 +8,7 @@ use super::emit::{cond, Class};
 use super::frame::{Loc, FP, KV_SLOT, SCRATCH};
 use super::function::{Lower, R};
 use super::stack::{emit_move, Operand, Val};
+use crate::ir::call::arg_offset;
 use crate::ir::syscall::{self, ArgKind, FETCH_LOCAL, STORE_LOCAL};
 use crate::ir::trap::IrTrap;
 use crate::ir::width::Width;
@@ -15,6 +16,11 @@ use crate::ir::width::Width;
 impl Lower<'_> {
     fn memory_size(&self) -> u64 {
         self.module.module.memory_size as u64
+    }
+
+    /// `.data` offset of linear memory.
+    fn memory_base(&self) -> u64 {
+        self.layout.memory as u64
     }
 
     /// Traps unless `[addr, addr + n)` lies inside linear memory. For a
@@ -43,13 +49,14 @@ impl Lower<'_> {
         Ok(true)
     }
 
-    /// `reg = .data + addr` (linear memory starts at `.data` offset 0).
+    /// `reg = address of memory[addr]` (a checked `addr`).
     fn memory_address(&mut self, reg: u8, addr: &Operand) -> R<()> {
+        let base = self.memory_base();
         match addr.val {
-            Val::Imm(a) => self.e.lddw(op::LDDW_DATA, reg, a),
+            Val::Imm(a) => self.e.lddw(op::LDDW_DATA, reg, base + a),
             _ => {
                 let r = self.s.reg_of(self.e, addr)?;
-                self.e.lddw(op::LDDW_DATA, reg, 0);
+                self.e.lddw(op::LDDW_DATA, reg, base);
                 self.e.alu(Class::B64, alu::ADD, reg, r);
             }
         }
@@ -109,6 +116,17 @@ impl Lower<'_> {
 
     pub(super) fn inload(&mut self, w: Width) -> R<()> {
         let addr = self.s.pop()?;
+        self.input_load(w, addr)
+    }
+
+    /// `ARG n`: the parameter's width of bytes at input slot `n` (the
+    /// calling convention, `crate::ir::call`): an `INLOAD` at a constant.
+    pub(super) fn arg(&mut self, n: u64, w: Width) -> R<()> {
+        self.input_load(w, Operand { val: Val::Imm(arg_offset(n)), width: Width::W64 })
+    }
+
+    /// Pushes the `w`-wide word at input offset `addr`.
+    fn input_load(&mut self, w: Width, addr: Operand) -> R<()> {
         self.s.pin(&addr);
         let n = w.bytes();
         let pref = Some(super::frame::home(self.s.height()));
@@ -209,8 +227,9 @@ impl Lower<'_> {
         self.e.call(id);
     }
 
-    /// `SLOAD`: `fetch_local` of one cell (two for a 64-bit word); an
-    /// absent cell reads as 0.
+    /// `SLOAD`: `fetch_local` of one cell (two for a 64-bit word). The
+    /// helper writes 0 for an absent cell (Femto-Container semantics,
+    /// `docs/helpers.md`), which is what `SLOAD` reads.
     pub(super) fn sload(&mut self, w: Width) -> R<()> {
         let mut key = self.s.pop()?;
         self.s.evict_for_call(self.e, &mut [&mut key])?;
@@ -221,8 +240,6 @@ impl Lower<'_> {
             self.e.alu(Class::B64, alu::MOV, 2, FP);
             self.e.alu_imm(Class::B64, alu::ADD, 2, Loc::slot_offset(slot) as i32);
             self.call(FETCH_LOCAL);
-            self.e.skip_imm(Class::B32, cond::JSGE, 0, 0, 1);
-            self.e.store_imm(4, FP, Loc::slot_offset(slot), 0);
         }
         self.s.release(key);
         let pref = Some(super::frame::home(self.s.height()));
@@ -286,14 +303,14 @@ impl Lower<'_> {
                     Val::At(l) => emit_move(self.e, Loc::Reg(reg), l),
                 },
                 ArgKind::MemPtr { len } => {
-                    let (size, len) = (self.memory_size(), len as u64);
+                    let (size, len, base) = (self.memory_size(), len as u64, self.memory_base());
                     match a.val {
-                        Val::Imm(x) if x + len <= size => self.e.lddw(op::LDDW_DATA, reg, x),
+                        Val::Imm(x) if x + len <= size => self.e.lddw(op::LDDW_DATA, reg, base + x),
                         Val::At(l) if len <= size => {
                             let trap = self.trap(IrTrap::MemoryOutOfBounds);
                             emit_move(self.e, Loc::Reg(reg), l);
                             self.e.jcc_imm(Class::B64, cond::JGT, reg, (size - len) as i32, trap);
-                            self.e.lddw(op::LDDW_DATA, SCRATCH, 0);
+                            self.e.lddw(op::LDDW_DATA, SCRATCH, base);
                             self.e.alu(Class::B64, alu::ADD, reg, SCRATCH);
                         }
                         _ => {

@@ -175,7 +175,7 @@ fn size_of(bytes: u32) -> u8 {
 
 /// Condition codes, re-exported for the lowering code.
 pub mod cond {
-    pub use alkyl_vm::isa::jmp::{JEQ, JGT, JLT, JNE, JSGE, JSGT, JSLT};
+    pub use alkyl_vm::isa::jmp::{JEQ, JGT, JLT, JNE, JSGT, JSLT};
 }
 
 /// The condition that holds when `cond` holds with its operands swapped

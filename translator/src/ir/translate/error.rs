@@ -2,8 +2,6 @@
 
 use core::fmt;
 
-use alkyl_vm::VerifyError;
-
 /// What went wrong.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TranslateErrorKind {
@@ -11,10 +9,9 @@ pub enum TranslateErrorKind {
     BranchTooFar { distance: i64 },
     /// The program exceeds the VM's 65,536 instruction slots.
     ProgramTooLong { slots: usize },
-    /// The output failed the VM's verifier. The translator never emits such
-    /// code knowingly: this reports a translator bug instead of shipping
-    /// a program that would be rejected on the device.
-    Unverifiable(VerifyError),
+    /// The function starts at eBPF instruction `pc`, beyond what a
+    /// container's function table can locate (byte offsets are 16-bit).
+    EntryTooFar { pc: u32 },
     /// A translator invariant did not hold (a bug, reported rather than a panic).
     Internal(&'static str),
 }
@@ -36,7 +33,9 @@ impl fmt::Display for TranslateErrorKind {
             TranslateErrorKind::ProgramTooLong { slots } => {
                 write!(f, "the translation needs {slots} eBPF instructions (at most 65536)")
             }
-            TranslateErrorKind::Unverifiable(e) => write!(f, "translation rejected by the VM verifier: {e}"),
+            TranslateErrorKind::EntryTooFar { pc } => {
+                write!(f, "the function starts at eBPF instruction {pc}; a container locates entries up to 8191")
+            }
             TranslateErrorKind::Internal(what) => write!(f, "translator invariant broken: {what}"),
         }
     }

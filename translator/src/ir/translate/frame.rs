@@ -7,7 +7,6 @@
 //! r10           frame pointer (read-only)
 //!
 //! [r10 -   8*(s+1)]   slot s, s in 0..GENERAL_SLOTS: spilled values and homes
-//! ARG_SLOT + n        parameter n (stored once at entry)
 //! CYCLE_SLOT          breaks cycles of a parallel move when no register is free
 //! KV_SLOT, KV_SLOT+1  out-parameters of fetch_local
 //! ```
@@ -18,8 +17,10 @@
 //! long-lived values), the rest in slots. `r5` is never a home, so after a
 //! boundary move at least `r0` and `r5` are free for a conditional jump's
 //! operands.
+//!
+//! Parameters need no slots: `ARG n` reads the call input (`crate::ir::call`).
 
-use crate::ir::limits::{MAX_PARAMS, MAX_STACK_DEPTH};
+use crate::ir::limits::MAX_STACK_DEPTH;
 
 /// A location holding a 64-bit value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -42,10 +43,8 @@ pub const REG_HOMES: usize = REG_HOME_LIST.len();
 /// Slots for spilled values and homes. Every live value has a location,
 /// and at most `MAX_STACK_DEPTH` positions plus a few operands are live.
 pub const GENERAL_SLOTS: u8 = (MAX_STACK_DEPTH + 8) as u8;
-/// First parameter slot.
-pub const ARG_SLOT: u8 = GENERAL_SLOTS;
 /// Slot that breaks parallel-move cycles.
-pub const CYCLE_SLOT: u8 = ARG_SLOT + MAX_PARAMS as u8;
+pub const CYCLE_SLOT: u8 = GENERAL_SLOTS;
 /// Two slots for `fetch_local`'s out-parameter (low and high cell).
 pub const KV_SLOT: u8 = CYCLE_SLOT + 1;
 /// Number of slots in the frame.

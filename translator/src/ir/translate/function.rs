@@ -7,7 +7,7 @@ use alkyl_vm::isa::alu;
 
 use super::emit::{cond, mirror, negate, Class, Emitter, Label};
 use super::error::{TranslateError, TranslateErrorKind};
-use super::frame::{home, Loc, ARG_SLOT, FP, SCRATCH};
+use super::frame::{home, Loc, SCRATCH};
 use super::stack::{emit_move, Operand, Val, ValueStack};
 use crate::ir::layout::DataLayout;
 use crate::ir::opcode::Op;
@@ -48,7 +48,6 @@ pub(super) fn translate_function(
     }
     let mut l = Lower { e, s: ValueStack::new(), module, layout, helpers, body, index, dests, traps: BTreeMap::new() };
     let fail = |pos: u32| move |kind| TranslateError { function: index, pos, kind };
-    l.prologue();
     let mut i = 0;
     let mut falls_in = true;
     while let Some(&step) = body.steps.get(i) {
@@ -75,20 +74,6 @@ pub(super) fn translate_function(
 }
 
 impl Lower<'_> {
-    /// Stores each parameter, truncated to its width, in its slot.
-    fn prologue(&mut self) {
-        let params = &self.module.module.functions[self.index].params;
-        for (n, &w) in params.iter().enumerate() {
-            let r = n as u8 + 1;
-            match w {
-                Width::W8 | Width::W16 => self.e.alu_imm(Class::B32, alu::AND, r, w.mask() as i32),
-                Width::W32 => self.e.alu(Class::B32, alu::MOV, r, r),
-                Width::W64 => {}
-            }
-            self.e.store_reg(8, FP, Loc::slot_offset(ARG_SLOT + n as u8), r);
-        }
-    }
-
     /// The label of a trap stub.
     pub fn trap(&mut self, t: IrTrap) -> Label {
         let addr = t.fault_address().unwrap_or(crate::ir::trap::TRAP_BASE);
@@ -213,8 +198,7 @@ impl Lower<'_> {
                     .get(st.imm as usize)
                     .copied()
                     .ok_or(TranslateErrorKind::Internal("no such ARG"))?;
-                let slot = ARG_SLOT + st.imm as u8;
-                self.s.push(Operand { val: Val::At(Loc::Slot(slot)), width: pw });
+                self.arg(st.imm, pw)?;
             }
             op if op.is_binary() => self.binary(st.op, w)?,
             Op::Not => self.not(w)?,

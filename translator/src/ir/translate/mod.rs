@@ -9,15 +9,18 @@
 //! become immediates or fold away; 8/16/32-bit words use 32-bit ALU
 //! instructions. Linear memory and globals live in `.data`
 //! ([`DataLayout`]), addressed with the `.data`-relative `lddw`.
+//! [`TranslatedModule::package`] writes the result as a script container,
+//! which loads and runs as any other script (`crate::ir::compile` also
+//! verifies it).
 //!
 //! # Guarantee
-//! [`translate`] either returns a module whose `text` the VM verifier
-//! accepts with [`TranslatedModule::helpers`] allowed — it runs the
-//! verifier itself before returning — or a [`TranslateError`]. Run on the
-//! VM with `data` mapped read-write at `DATA_VADDR` and the call input at
-//! `INPUT_VADDR`, an entry point behaves as the reference interpreter
-//! does: same result, same trap ([`crate::ir::IrTrap::from_vm`]), same
-//! effects on memory, globals, storage and syscalls.
+//! [`translate`] either returns a module that [`TranslatedModule::package`]
+//! can write, or a [`TranslateError`]. Loaded from that container and run
+//! by the run convention of every script (`crate::ir::call`), an entry
+//! point behaves as the reference interpreter does: same result, same trap
+//! ([`crate::ir::IrTrap::from_vm`]), same effects on memory, globals,
+//! storage and syscalls. The VM verifier accepts the code (a translator bug
+//! otherwise, reported by `compile` as a verification error).
 
 mod access;
 mod alu;
@@ -31,6 +34,7 @@ use alloc::collections::BTreeSet;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
+use alkyl_vm::isa::INSN_SIZE;
 use alkyl_vm::verify::MAX_SLOTS;
 
 pub use error::{TranslateError, TranslateErrorKind};
@@ -40,6 +44,7 @@ use self::emit::Emitter;
 use super::layout::DataLayout;
 use super::module::FunctionKind;
 use super::validate::Validated;
+use crate::container::{ContainerRepr, TrailerRepr};
 
 /// An entry point of the translated program.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,7 +53,7 @@ pub struct EntryPoint {
     pub kind: FunctionKind,
     /// Instruction index of the entry in `text`.
     pub pc: u32,
-    /// Number of parameters (passed in `r1..`).
+    /// Number of parameters (input slots `ARG` reads).
     pub arity: u8,
 }
 
@@ -57,12 +62,13 @@ pub struct EntryPoint {
 pub struct TranslatedModule {
     /// eBPF bytecode, all functions.
     pub text: Vec<u8>,
-    /// Initial `.data`: linear memory (zero), then globals.
+    /// Initial `.data`: the globals, padded to a multiple of 8 ([`DataLayout`]).
     pub data: Vec<u8>,
-    /// Initial `.rodata` (Alkyl IR has no read-only data yet: empty).
-    pub rodata: Vec<u8>,
+    /// Zero-initialised bytes after `.data`: linear memory.
+    pub bss_len: u32,
     pub functions: Vec<EntryPoint>,
-    /// Helper ids the program calls (the set to verify it with).
+    /// Helper ids the program calls, ascending: the container declares
+    /// exactly these.
     pub helpers: Vec<u32>,
 }
 
@@ -72,21 +78,53 @@ impl TranslatedModule {
         self.functions.iter().find(|f| f.name == name)
     }
 
-    /// The bytes to ship to a device. **The seam with the container format**:
-    /// today the raw eBPF `.text` (the caller maps `data` itself); once the
-    /// Femto-Container layout lands, this becomes the container (`.data`,
-    /// `.rodata`, `.text`, function table) and nothing else changes.
-    pub fn package(&self) -> Vec<u8> {
-        self.text.clone()
+    /// The container (`docs/container.md`): `.data` (the globals), the
+    /// function names in `.rodata`, `.text`, one function-table entry per
+    /// function under its IR name, and the Alkyl trailer declaring linear
+    /// memory as `.bss`, the frame as the stack need, and exactly the
+    /// helpers the code calls.
+    ///
+    /// # Errors
+    /// None for a module [`translate`] returned (it checks every field
+    /// limit); [`TranslateErrorKind::Internal`] otherwise.
+    pub fn container(&self) -> Result<ContainerRepr, TranslateError> {
+        let mut c = ContainerRepr {
+            data: self.data.clone(),
+            text: self.text.clone(),
+            trailer: Some(TrailerRepr {
+                bss_len: self.bss_len,
+                stack_size: FRAME_BYTES as u32,
+                helpers: self.helpers.clone(),
+            }),
+            ..ContainerRepr::default()
+        };
+        for f in &self.functions {
+            c.add_function(&f.name, f.pc as usize * INSN_SIZE).map_err(|_| CONTAINER_OVERFLOW)?;
+        }
+        c.pad_sections();
+        Ok(c)
+    }
+
+    /// The container's bytes: what a device stores and runs.
+    ///
+    /// # Errors
+    /// As [`TranslatedModule::container`].
+    pub fn package(&self) -> Result<Vec<u8>, TranslateError> {
+        self.container()?.emit().map_err(|_| CONTAINER_OVERFLOW)
     }
 }
+
+/// A container field that does not fit: never for a module [`translate`]
+/// returned.
+const CONTAINER_OVERFLOW: TranslateError =
+    TranslateError { function: 0, pos: 0, kind: TranslateErrorKind::Internal("container field overflow") };
 
 /// Translates every function of a validated module.
 ///
 /// # Errors
-/// A [`TranslateError`] when the program would not fit the VM (too long,
-/// a branch too far), or — a translator bug, reported instead of shipped —
-/// when the output does not pass the VM verifier.
+/// A [`TranslateError`] when the program would not fit the VM or the
+/// container (too long, a branch too far, a function starting beyond the
+/// function table's reach).
 ///
 /// # Panics
 /// Never.
@@ -108,8 +146,18 @@ pub fn translate(module: &Validated<'_>) -> Result<TranslatedModule, TranslateEr
     if e.insns.len() > MAX_SLOTS {
         return Err(whole(TranslateErrorKind::ProgramTooLong { slots: e.insns.len() }));
     }
+    for (index, f) in functions.iter().enumerate() {
+        // The function table locates entries by a 16-bit byte offset.
+        if f.pc as usize * INSN_SIZE > u16::MAX as usize {
+            return Err(TranslateError { function: index, pos: 0, kind: TranslateErrorKind::EntryTooFar { pc: f.pc } });
+        }
+    }
     let text: Vec<u8> = e.insns.iter().flat_map(|i| i.encode()).collect();
-    let helpers: Vec<u32> = helpers.into_iter().collect();
-    alkyl_vm::verify(&text, helpers.as_slice()).map_err(|err| whole(TranslateErrorKind::Unverifiable(err)))?;
-    Ok(TranslatedModule { text, data: layout.initial_image(&module.module), rodata: Vec::new(), functions, helpers })
+    Ok(TranslatedModule {
+        text,
+        data: layout.initial_data(&module.module),
+        bss_len: layout.bss_len(),
+        functions,
+        helpers: helpers.into_iter().collect(),
+    })
 }

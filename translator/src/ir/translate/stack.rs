@@ -10,8 +10,7 @@
 //!
 //! # Invariants
 //! - `rc[l]` counts the operands (on the stack or held by the lowering of
-//!   the current instruction) that refer to location `l`, plus one for each
-//!   parameter slot, which is never written.
+//!   the current instruction) that refer to location `l`.
 //! - A location is written only when it is free (`rc == 0`), or when the
 //!   only operand referring to it is the one being consumed (in place).
 //! - Held operands in registers are marked busy, so allocation and
@@ -23,8 +22,7 @@ use alkyl_vm::isa::alu;
 
 use super::emit::{Class, Emitter};
 use super::error::TranslateErrorKind;
-use super::frame::{home, Loc, ARG_SLOT, CALLEE_SAVED, CYCLE_SLOT, FP, GENERAL_SLOTS, LOC_COUNT, SCRATCH};
-use crate::ir::limits::MAX_PARAMS;
+use super::frame::{home, Loc, CALLEE_SAVED, CYCLE_SLOT, FP, GENERAL_SLOTS, LOC_COUNT, SCRATCH};
 use crate::ir::width::Width;
 
 /// Where an operand's value is.
@@ -74,9 +72,6 @@ impl ValueStack {
     /// Recomputes `rc` from the stack and the held operands `keep`.
     fn recount(&mut self, keep: &[Operand]) {
         self.rc = [0; LOC_COUNT];
-        for n in 0..MAX_PARAMS as u8 {
-            self.rc[Loc::Slot(ARG_SLOT + n).index()] = 1;
-        }
         for op in self.stack.iter().chain(keep) {
             if let Val::At(l) = op.val {
                 self.rc[l.index()] += 1;

@@ -7,12 +7,20 @@
 //! the call with [`IrTrap::Malformed`] rather than a panic).
 //!
 //! State that outlives a call — linear memory and globals — lives in an
-//! [`Instance`]; the key-value store, the clock and the actuators belong to
-//! the [`Host`].
+//! [`Instance`]. Everything beyond the module (the key-value store, the
+//! clock, sensors and actuators) is an `alkyl_bindings::Platform`: the
+//! same trait the VM's helpers (`AlkylHelpers`) run on, so the interpreter
+//! and a translation share one model of the device ([`device`] gives the
+//! syscalls their meaning over it).
+
+mod device;
 
 use alloc::vec;
 use alloc::vec::Vec;
 
+use alkyl_bindings::Platform;
+
+use super::call::arg_offset;
 use super::layout::DataLayout;
 use super::opcode::Op;
 use super::semantics;
@@ -21,25 +29,6 @@ use super::trap::IrTrap;
 use super::validate::Validated;
 use super::width::Width;
 
-/// A syscall's helper refused its arguments.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SyscallRefused;
-
-/// What the IR reaches outside itself.
-pub trait Host {
-    /// The 32-bit cell `key` of the per-app key-value store, if present.
-    fn storage_load(&mut self, key: u32) -> Option<u32>;
-    /// Stores a cell; `false` when the store is full.
-    fn storage_store(&mut self, key: u32, value: u32) -> bool;
-    /// Performs syscall `id` of the table ([`syscall::SYSCALLS`]) with its
-    /// 32-bit arguments. A [`ArgKind::MemPtr`] argument is an offset into
-    /// `memory` whose range the interpreter has checked.
-    ///
-    /// # Errors
-    /// [`SyscallRefused`] traps the call (`IrTrap::Syscall`).
-    fn syscall(&mut self, id: u32, args: &[u32], memory: &mut [u8]) -> Result<u32, SyscallRefused>;
-}
-
 /// A word on the stack: its width and its canonical value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Word {
@@ -47,9 +36,12 @@ pub struct Word {
     pub value: u64,
 }
 
-/// The state of a module between calls: linear memory and globals.
+/// The state of a module installed as app number `app` (the runtime's
+/// numbering; it selects the local key-value namespace): linear memory and
+/// globals, kept between calls.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Instance {
+    pub app: u32,
     pub memory: Vec<u8>,
     pub globals: Vec<Word>,
 }
@@ -64,10 +56,12 @@ pub struct Completion {
 }
 
 impl Instance {
-    /// A fresh instance: zeroed memory, globals at their initial values.
-    pub fn new(module: &Validated<'_>) -> Instance {
+    /// A fresh instance of `module` as app `app`: zeroed memory, globals at
+    /// their initial values.
+    pub fn new(module: &Validated<'_>, app: u32) -> Instance {
         let m = &module.module;
         Instance {
+            app,
             memory: vec![0; m.memory_size as usize],
             globals: m.globals.iter().map(|g| Word { width: g.width, value: g.init }).collect(),
         }
@@ -77,7 +71,8 @@ impl Instance {
     pub fn data_image(&self, module: &Validated<'_>) -> Vec<u8> {
         let layout = DataLayout::of(&module.module);
         let mut image = vec![0u8; layout.size as usize];
-        image[..self.memory.len()].copy_from_slice(&self.memory);
+        let base = layout.memory as usize;
+        image[base..base + self.memory.len()].copy_from_slice(&self.memory);
         for (g, &off) in self.globals.iter().zip(&layout.globals) {
             let n = g.width.bytes() as usize;
             image[off as usize..off as usize + n].copy_from_slice(&g.value.to_le_bytes()[..n]);
@@ -85,8 +80,8 @@ impl Instance {
         image
     }
 
-    /// Calls function `function` with `args` (each truncated to its
-    /// parameter's width) over the call input `input`, executing at most
+    /// Calls function `function` over the call input `input` (its
+    /// arguments first: [`super::call`]) on `platform`, executing at most
     /// `fuel` instructions.
     ///
     /// # Errors
@@ -95,23 +90,16 @@ impl Instance {
     ///
     /// # Panics
     /// Never.
-    pub fn call<H: Host + ?Sized>(
+    pub fn call<P: Platform + ?Sized>(
         &mut self,
         module: &Validated<'_>,
         function: usize,
-        args: &[u64],
         input: &[u8],
-        host: &mut H,
+        platform: &mut P,
         fuel: u64,
     ) -> Result<Completion, IrTrap> {
         let f = module.module.functions.get(function).ok_or(IrTrap::Malformed)?;
         let body = module.bodies.get(function).ok_or(IrTrap::Malformed)?;
-        let params: Vec<Word> = f
-            .params
-            .iter()
-            .enumerate()
-            .map(|(i, &w)| Word { width: w, value: w.wrap(args.get(i).copied().unwrap_or(0)) })
-            .collect();
         let mut stack: Vec<Word> = Vec::new();
         let mut pc = 0usize;
         let mut steps = 0u64;
@@ -167,9 +155,9 @@ impl Instance {
                 Op::Sload => {
                     // Cells are 32 bits; a 64-bit word spans cells k and k+1.
                     let key = pop_w(&mut stack, w)? as u32;
-                    let lo = host.storage_load(key).unwrap_or(0) as u64;
+                    let lo = device::storage_load(platform, self.app, key) as u64;
                     let value = if w == Width::W64 {
-                        lo | (host.storage_load(key.wrapping_add(1)).unwrap_or(0) as u64) << 32
+                        lo | (device::storage_load(platform, self.app, key.wrapping_add(1)) as u64) << 32
                     } else {
                         lo
                     };
@@ -178,10 +166,12 @@ impl Instance {
                 Op::Sstore => {
                     let key = pop_w(&mut stack, w)? as u32;
                     let value = pop_w(&mut stack, w)?;
-                    if !host.storage_store(key, value as u32) {
+                    if !device::storage_store(platform, self.app, key, value as u32) {
                         return Err(IrTrap::StorageFull);
                     }
-                    if w == Width::W64 && !host.storage_store(key.wrapping_add(1), (value >> 32) as u32) {
+                    if w == Width::W64
+                        && !device::storage_store(platform, self.app, key.wrapping_add(1), (value >> 32) as u32)
+                    {
                         return Err(IrTrap::StorageFull);
                     }
                 }
@@ -203,7 +193,12 @@ impl Instance {
                     let other = top.checked_sub(n as usize).ok_or(IrTrap::Malformed)?;
                     stack.swap(top, other);
                 }
-                Op::Arg => stack.push(*params.get(s.imm as usize).ok_or(IrTrap::Malformed)?),
+                Op::Arg => {
+                    // Argument n: the low bytes of input slot n, in the parameter's width.
+                    let pw = *f.params.get(s.imm as usize).ok_or(IrTrap::Malformed)?;
+                    let bytes = range(input, arg_offset(s.imm), pw.bytes() as u64).ok_or(IrTrap::InputOutOfBounds)?;
+                    stack.push(Word { width: pw, value: read_le(&input[bytes]) });
+                }
                 Op::Gload => stack.push(*self.globals.get(s.imm as usize).ok_or(IrTrap::Malformed)?),
                 Op::Gstore => {
                     let g = self.globals.get_mut(s.imm as usize).ok_or(IrTrap::Malformed)?;
@@ -221,8 +216,7 @@ impl Instance {
                             range(&self.memory, a as u64, *len as u64).ok_or(IrTrap::MemoryOutOfBounds)?;
                         }
                     }
-                    let r =
-                        host.syscall(sc.id, &args[..n], &mut self.memory).map_err(|_| IrTrap::Syscall { id: sc.id })?;
+                    let r = device::syscall(platform, self.app, sc, &args[..n], &mut self.memory)?;
                     stack.push(Word { width: Width::W32, value: r as u64 });
                 }
                 op => {
