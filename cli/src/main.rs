@@ -121,6 +121,11 @@ enum Command {
         /// Request payload as text.
         #[arg(long)]
         payload: Option<String>,
+        /// An argument, as an 8-byte little-endian slot before the payload
+        /// (decimal, 0x hex or 'c'; repeat in order): how Alkyl IR functions
+        /// receive their parameters.
+        #[arg(long = "arg")]
+        args: Vec<String>,
         #[command(flatten)]
         device: device::DeviceArgs,
     },
@@ -191,6 +196,12 @@ struct RunArgs {
     engine: Engine,
 }
 
+/// A run's input: the `--arg` values as 8-byte slots, then `data`.
+fn call_input(args: &[String], data: &[u8]) -> Result<Vec<u8>> {
+    let slots = args.iter().map(|a| ir::parse_arg(a)).collect::<Result<Vec<u64>>>()?;
+    Ok(alkyl_translator::ir::call_input(&slots, data))
+}
+
 fn main() -> ExitCode {
     match dispatch(Cli::parse().command) {
         Ok(code) => code,
@@ -248,13 +259,13 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Upload(args) => device::upload(&args)?,
         Command::Ls { json, device } => device::ls(&device, json)?,
         Command::Rm { name, sign, version, device } => device::rm(&name, &sign, version, &device)?,
-        Command::Invoke { name, entry, payload_file, payload, device } => {
+        Command::Invoke { name, entry, payload_file, payload, args, device } => {
             let payload = match (payload_file, payload) {
                 (Some(f), _) => std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?,
                 (None, Some(p)) => p.into_bytes(),
                 (None, None) => Vec::new(),
             };
-            device::invoke(&name, entry.as_deref(), &payload, &device)?;
+            device::invoke(&name, entry.as_deref(), &call_input(&args, &payload)?, &device)?;
         }
         Command::Triggers { name, triggers, sign, version, device } => {
             device::triggers(&name, triggers, &sign, version, &device)?
@@ -272,8 +283,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         (None, Some(f)) => std::fs::read(f).with_context(|| format!("reading {}", f.display()))?,
         (None, None) => Vec::new(),
     };
-    let slots = args.args.iter().map(|a| ir::parse_arg(a)).collect::<Result<Vec<u64>>>()?;
-    let mut mem = alkyl_translator::ir::call_input(&slots, &mem);
+    let mut mem = call_input(&args.args, &mem)?;
     // Script output (printf) goes to stdout as it happens.
     let mut platform = alkyl_bindings::SimPlatform::demo();
     platform.set_echo(|b| {

@@ -152,8 +152,8 @@ fn compile_is_the_upload_path() {
     let script = Script::load(&container, &alkyl_bindings::ALL_HELPERS).unwrap();
     let names: Vec<&[u8]> = script.entries().map(|(f, _)| f.name).collect();
     assert_eq!(names, [&b"SetPin"[..], b"KeyPressed"]);
-    // Exactly the helpers the translation calls: now_ms, find_nth, find_type, write_value.
-    assert_eq!(script.declared_helpers().unwrap().iter().collect::<Vec<_>>(), [0x20, 0x30, 0x31, 0x34]);
+    // Exactly the helpers the translation calls: now_ms, find_type, write_value.
+    assert_eq!(script.declared_helpers().unwrap().iter().collect::<Vec<_>>(), [0x20, 0x31, 0x34]);
     // The globals are .data (16 bytes with padding), the 4-byte pin memory .bss.
     assert_eq!((script.data().len(), script.data_size()), (16, 20));
     assert!(matches!(compile(&bytes[..10]), Err(CompileError::Parse(_))));

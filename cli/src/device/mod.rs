@@ -143,6 +143,19 @@ fn current_sequence(client: &mut Client, name: &str) -> Result<u32> {
         .ok_or_else(|| anyhow!("{} {text}", reply.code_text()))
 }
 
+/// What to upload for `file`: Alkyl IR modules (`.air` text or binary) go
+/// as IR, which the device translates and verifies itself; everything else
+/// as a container.
+fn payload_of(file: &Path) -> Result<(PayloadKind, Vec<u8>)> {
+    if crate::ir::is_ir(file)? {
+        let module = crate::ir::load(file)?;
+        // The device's own checks, before anything is sent.
+        crate::ir::compile(&module).with_context(|| file.display().to_string())?;
+        return Ok((PayloadKind::AlkylIr, module));
+    }
+    Ok((PayloadKind::Container, container_of(file)?))
+}
+
 /// The container to upload for `file`.
 fn container_of(file: &Path) -> Result<Vec<u8>> {
     let bytes = match load_any(file)? {
@@ -178,7 +191,7 @@ fn send_envelope(client: &mut Client, method: RequestType, path: &str, envelope:
 pub fn upload(args: &UploadArgs) -> Result<()> {
     let name = AppName::new(args.name.as_bytes()).map_err(|e| anyhow!("app {e}"))?;
     let szx = szx_of(args.block_size)?;
-    let container = container_of(&args.file)?;
+    let (kind, container) = payload_of(&args.file)?;
     let version = match args.version {
         Some(v) => v,
         None => {
@@ -194,7 +207,7 @@ pub fn upload(args: &UploadArgs) -> Result<()> {
     };
     let repr = EnvelopeRepr {
         operation: Operation::Install,
-        kind: PayloadKind::Container,
+        kind,
         compressed: is_compressed,
         version,
         raw_len,

@@ -200,7 +200,7 @@ fn apps_survive_a_restart() {
         raw.request(coap_lite::RequestType::Post, "apps/c/run", &[], b"");
     }
     assert!(node.stop(), "no clean exit: {:?}", node.log());
-    assert!(node.log().iter().any(|l| l.starts_with("stopped: ")), "{:?}", node.log());
+    assert!(node.wait_for_line("stopped: ", Duration::from_secs(5)), "{:?}", node.log());
     let node = Node::start(&store, &args);
     assert!(node.wait_for_line("1 app(s) loaded", Duration::from_secs(5)), "{:?}", node.log());
     let mut raw = Raw::new(node.addr);
@@ -223,4 +223,54 @@ fn without_a_key_changes_are_refused() {
     assert!(dev.wait_for_line("WARNING: --allow-unsigned", Duration::from_secs(5)));
     let o = coap_client(&["-m", "put", "-f", env.to_str().unwrap(), &format!("{}/apps/x", dev.uri())]);
     assert!(text(&o).contains("installed x version 1"), "{}", text(&o));
+}
+
+/// The AlkyVM smart lock, uploaded as Alkyl IR: the node translates and
+/// verifies it, then runs its public and device-event functions over CoAP.
+#[test]
+fn alkyl_ir_smart_lock() {
+    let tmp = tempfile::tempdir().unwrap();
+    let keybase = tmp.path().join("dev");
+    assert!(alkyl(&["keygen", "--out", keybase.to_str().unwrap()]).status.success());
+    let (secret, public) = (tmp.path().join("dev.key"), tmp.path().join("dev.pub"));
+    let node = Node::start(
+        &tmp.path().join("store"),
+        &[
+            "--trusted-key",
+            public.to_str().unwrap(),
+            "--sensors",
+            repo().join("apps/demo-sensors.toml").to_str().unwrap(),
+        ],
+    );
+    let dev = node.uri();
+    let lock = repo().join("apps/ir/smartlock.air");
+    let o = alkyl(&["upload", "lock", lock.to_str().unwrap(), "--key", secret.to_str().unwrap(), "--device", &dev]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("installed lock version 1"), "{}", text(&o));
+    let o = coap_client(&["-m", "get", &format!("{dev}/apps/lock")]);
+    let meta = text(&o);
+    assert!(meta.contains("alkyl-ir") && meta.contains("SetPin") && meta.contains("KeyPressed"), "{meta}");
+
+    let call = |entry: &str, args: &[&str]| {
+        let mut a = vec!["invoke", "lock", entry, "--device", &dev];
+        for v in args {
+            a.extend_from_slice(&["--arg", v]);
+        }
+        let o = alkyl(&a);
+        assert!(o.status.success(), "{entry} {args:?}: {}", text(&o));
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    // The pin "1234" (first key in the low byte), valid for an hour.
+    assert_eq!(call("SetPin", &["0x34333231", "3600000000"]), "0x0");
+    let keys = |pin: &str| pin.chars().map(|c| call("KeyPressed", &[&format!("'{c}'")])).collect::<Vec<_>>();
+    assert_eq!(keys("1299"), ["0x0", "0x0", "0x0", "0x2"], "a wrong pin beeps");
+    assert!(node.log().iter().any(|l| l.contains("[actuator led]")), "no beep: {:?}", node.log());
+    assert_eq!(keys("1234"), ["0x0", "0x0", "0x0", "0x1"], "the right pin unlocks");
+    assert!(node.log().iter().any(|l| l.contains("[actuator heater]")), "no unlock: {:?}", node.log());
+
+    // An IR module the device cannot accept is refused with its reason.
+    let bad = tmp.path().join("bad.air");
+    std::fs::write(&bad, ".public f w32\n    BITS32\n    ADD\n    RETURN\n").unwrap();
+    let o = alkyl(&["upload", "lock", bad.to_str().unwrap(), "--key", secret.to_str().unwrap(), "--device", &dev]);
+    assert!(!o.status.success());
 }

@@ -33,6 +33,10 @@ pub enum Rejection {
     Unsupported(PayloadKind),
     /// The container is malformed or fails verification. 4.22
     Verification(AppError),
+    /// The Alkyl IR module is malformed, invalid or cannot be translated
+    /// (with the function, position and rule). 4.22
+    #[cfg(feature = "ir")]
+    Ir(alkyl_translator::ir::CompileError),
     /// Triggers the device cannot honour (count, period, entry). 4.00
     Triggers(TriggerProblem),
     /// The envelope is for another app or operation than the request. 4.00
@@ -93,6 +97,8 @@ impl Rejection {
                 code::REQUEST_ENTITY_TOO_LARGE
             }
             Rejection::Verification(_) => code::UNPROCESSABLE_ENTITY,
+            #[cfg(feature = "ir")]
+            Rejection::Ir(_) => code::UNPROCESSABLE_ENTITY,
             Rejection::NoApp { .. } | Rejection::NoEntry => code::NOT_FOUND,
             Rejection::StoreFull(_) => code::SERVICE_UNAVAILABLE,
             Rejection::Storage(_) => code::INTERNAL_SERVER_ERROR,
@@ -131,6 +137,8 @@ impl fmt::Display for Rejection {
                 write!(f, "oversize: {e}")
             }
             Rejection::Verification(e) => write!(f, "verification failed: {e}"),
+            #[cfg(feature = "ir")]
+            Rejection::Ir(e) => write!(f, "Alkyl IR rejected: {e}"),
             Rejection::Triggers(t) => write!(f, "bad triggers: {t}"),
             Rejection::Mismatch => f.write_str("the envelope is for another app or operation"),
             Rejection::BadName(e) => write!(f, "bad app {e}"),

@@ -267,10 +267,12 @@ fn each_rejection_has_its_code() {
     let c = codes(install(&mut rt, "a", 1, b"rBPF-not-a-container".to_vec()).unwrap_err());
     assert_eq!(c.0, code::UNPROCESSABLE_ENTITY);
 
+    // A container sent as Alkyl IR is not an IR module.
     let mut ir = install_of("a", 1, simple_container(), false);
     ir.kind = PayloadKind::AlkylIr;
     let c = codes(rt.apply(&signed(ir, &kp), install_expect).unwrap_err());
-    assert_eq!(c, (code::NOT_IMPLEMENTED, "unsupported payload kind alkyl-ir".into()));
+    assert_eq!(c.0, code::UNPROCESSABLE_ENTITY);
+    assert!(c.1.starts_with("Alkyl IR rejected: malformed module"), "{}", c.1);
 
     // The envelope must match the request.
     let other_name = Expect { operation: Operation::Install, name: &name("b") };
@@ -742,4 +744,52 @@ fn shared_handler_behind_a_lock() {
     handler.build_response(&mut out, data).unwrap();
     assert_eq!(text(&out), "0x3");
     assert_eq!(handler.report().count(), 5);
+}
+
+/// Assembles Alkyl IR text into a binary module.
+fn ir_module(source: &str) -> Vec<u8> {
+    alkyl_translator::ir::text::assemble(source).expect("IR assembles")
+}
+
+#[test]
+fn alkyl_ir_uploads_are_translated_verified_and_run_on_the_device() {
+    let kp = keypair();
+    let mut rt = runtime();
+    let fletcher = ir_module(include_str!("../../../apps/ir/fletcher32.air"));
+    let mut repr = install_of("f32", 1, fletcher.clone(), true);
+    repr.kind = PayloadKind::AlkylIr;
+    let expect = Expect { operation: Operation::Install, name: &name("f32") };
+    assert_eq!(rt.apply(&signed(repr, &kp), expect), Ok(Applied::Installed { version: 1, replaced: false }));
+
+    // What is stored and run is the translated container, and the entry
+    // point is the IR function's name; its argument is the first 8-byte slot.
+    let app = rt.app(&name("f32")).unwrap();
+    assert_eq!(app.meta().kind, PayloadKind::AlkylIr);
+    assert!(app.container().starts_with(b"rBPF"));
+    let data: Vec<u8> = (0..200u32).map(|i| (i * 37 + 11) as u8).collect();
+    let mut input = (data.len() as u64).to_le_bytes().to_vec();
+    input.extend_from_slice(&data);
+    let out = run(&mut rt, "f32", Some("fletcher32"), &input);
+    assert_eq!(r0(&out), alkyl_translator::ir::testkit::oracle::fletcher32(&data) as u64);
+
+    // The stored container survives a reboot (it is re-verified there).
+    let (mut rt, boot) = reboot(rt);
+    assert!(boot.problems.is_empty() && boot.apps == 1, "{boot:?}");
+    let out = run(&mut rt, "f32", Some("fletcher32"), &input);
+    assert_eq!(r0(&out), alkyl_translator::ir::testkit::oracle::fletcher32(&data) as u64);
+
+    // An invalid module is refused with the function, position and rule,
+    // and the installed version keeps running.
+    let bad = ir_module(".public f w32\n    BITS32\n    ADD\n    RETURN\n");
+    let mut repr = install_of("f32", 2, bad, false);
+    repr.kind = PayloadKind::AlkylIr;
+    let rejection = rt.apply(&signed(repr, &kp), expect).unwrap_err();
+    assert_eq!(rejection.code(), code::UNPROCESSABLE_ENTITY);
+    let text = alloc::format!("{rejection}");
+    assert!(text.starts_with("Alkyl IR rejected: invalid module"), "{text}");
+    assert_eq!(rt.app(&name("f32")).unwrap().meta().version, 1);
+    assert_eq!(
+        r0(&run(&mut rt, "f32", Some("fletcher32"), &input)),
+        alkyl_translator::ir::testkit::oracle::fletcher32(&data) as u64
+    );
 }

@@ -76,19 +76,18 @@ impl<S: Storage, D: Device> Runtime<S, D> {
     }
 
     fn install(&mut self, repr: EnvelopeRepr) -> Result<Applied, Rejection> {
-        if repr.kind == PayloadKind::AlkylIr {
-            // Reserved for the on-device Alkyl IR translator: hook it in here
-            // (translate `container` below into a container, then go on).
-            return Err(Rejection::Unsupported(repr.kind));
-        }
         let max = self.config.max_app_bytes;
         if repr.raw_len as usize > max {
             return Err(Rejection::TooLarge { size: repr.raw_len as usize, max });
         }
-        let container: Vec<u8> = if repr.compressed {
+        let payload: Vec<u8> = if repr.compressed {
             inflate(&repr.payload, repr.raw_len, max).map_err(Rejection::Compression)?
         } else {
             repr.payload
+        };
+        let container = match repr.kind {
+            PayloadKind::AlkylIr => translate_ir(&payload)?,
+            _ => payload,
         };
         self.check_triggers(&repr.triggers)?;
         let meta = AppMeta {
@@ -170,4 +169,17 @@ impl<S: Storage, D: Device> Runtime<S, D> {
         self.schedule.reset(&name, count);
         Ok(Applied::TriggersSet)
     }
+}
+
+/// Translates an Alkyl IR module into a verified container on the device;
+/// the container is what gets stored and run.
+#[cfg(feature = "ir")]
+fn translate_ir(module: &[u8]) -> Result<Vec<u8>, Rejection> {
+    alkyl_translator::ir::compile(module).map_err(Rejection::Ir)
+}
+
+/// Without the `ir` feature, IR uploads are refused as not implemented.
+#[cfg(not(feature = "ir"))]
+fn translate_ir(_: &[u8]) -> Result<Vec<u8>, Rejection> {
+    Err(Rejection::Unsupported(PayloadKind::AlkylIr))
 }
