@@ -67,19 +67,32 @@ pub struct Client {
     timeout: Duration,
 }
 
-/// Parses `coap://HOST:PORT` (default port 5683).
+/// Parses `coap://HOST[:PORT]` (default port 5683). HOST is a name, an IPv4
+/// address or a bracketed IPv6 address; a link-local IPv6 address takes its
+/// zone (interface name or index) after `%`, written `%25` in a URI
+/// (RFC 6874) or plain: `coap://[fe80::1%25tap0]`, `coap://[fe80::1%tap0]:5683`.
 ///
 /// # Errors
 /// Anything else.
 pub fn parse_device(uri: &str) -> Result<SocketAddr> {
     let rest = uri.strip_prefix("coap://").with_context(|| format!("{uri}: expected coap://HOST:PORT"))?;
     let rest = rest.trim_end_matches('/');
-    let with_port = if rest.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) && !rest.ends_with(']') {
-        rest.to_string()
+    let bad_port = || anyhow::anyhow!("{uri}: bad port");
+    let (host, port) = if let Some(bracketed) = rest.strip_prefix('[') {
+        let (host, after) = bracketed.split_once(']').with_context(|| format!("{uri}: no closing ]"))?;
+        let port = match after {
+            "" => 5683,
+            p => p.strip_prefix(':').and_then(|p| p.parse().ok()).ok_or_else(bad_port)?,
+        };
+        (host.replacen("%25", "%", 1), port)
     } else {
-        format!("{rest}:5683")
+        match rest.rsplit_once(':') {
+            Some((host, p)) => (host.to_string(), p.parse().map_err(|_| bad_port())?),
+            None => (rest.to_string(), 5683),
+        }
     };
-    with_port.to_socket_addrs()?.next().with_context(|| format!("{uri}: no address"))
+    // A zone (`fe80::1%tap0`) is resolved by getaddrinfo, not by SocketAddr's parser.
+    (host.as_str(), port).to_socket_addrs()?.next().with_context(|| format!("{uri}: no address"))
 }
 
 impl Client {
@@ -296,6 +309,19 @@ mod tests {
         assert_eq!(parse_device("coap://127.0.0.1").unwrap(), "127.0.0.1:5683".parse().unwrap());
         assert_eq!(parse_device("coap://127.0.0.1:9/").unwrap(), "127.0.0.1:9".parse().unwrap());
         assert_eq!(parse_device("coap://[::1]:7").unwrap(), "[::1]:7".parse().unwrap());
+        assert_eq!(parse_device("coap://[::1]").unwrap(), "[::1]:5683".parse().unwrap());
         assert!(parse_device("http://x").is_err());
+        assert!(parse_device("coap://[::1").is_err());
+        assert!(parse_device("coap://[::1]x").is_err());
+        assert!(parse_device("coap://127.0.0.1:x").is_err());
+        // Link-local addresses with a zone: numeric, or an interface name
+        // (`lo` exists on every Linux host), `%` written `%25` or plain.
+        let SocketAddr::V6(a) = parse_device("coap://[fe80::1%252]:9").unwrap() else { panic!("not IPv6") };
+        assert_eq!((a.ip().segments()[0], a.scope_id(), a.port()), (0xfe80, 2, 9));
+        let SocketAddr::V6(lo) = parse_device("coap://[fe80::1%25lo]").unwrap() else { panic!("not IPv6") };
+        assert!(lo.scope_id() != 0);
+        assert_eq!(lo.port(), 5683);
+        assert_eq!(parse_device("coap://[fe80::1%lo]:5683").unwrap(), SocketAddr::V6(lo));
+        assert!(parse_device("coap://[fe80::1%no-such-interface0]").is_err());
     }
 }

@@ -23,7 +23,8 @@ use crate::program::{load_any, load_script, Loaded};
 /// Where the device is.
 #[derive(Args, Clone)]
 pub struct DeviceArgs {
-    /// The device: coap://HOST[:PORT].
+    /// The device: coap://HOST[:PORT]; IPv6 in brackets, with a zone for
+    /// link-local addresses: coap://[fe80::1%25tap0] (or %tap0).
     #[arg(long, default_value = "coap://127.0.0.1:5683")]
     pub device: String,
     /// Initial retransmission timeout in milliseconds (doubles on each of 4 retries).

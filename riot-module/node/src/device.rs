@@ -6,7 +6,7 @@ use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
 use alkyl_bindings::{DeviceHandle, Phydat, SaulError};
-use alkyl_runtime::{AppName, Device, SaulInfo, SAUL_CAT_ACT, SAUL_CAT_SENSE};
+use alkyl_runtime::{class_matches, write_dims, AppName, Device, SaulInfo};
 
 use crate::sensors::{SimDevice, SimKind};
 
@@ -94,8 +94,7 @@ impl<L: Log> Device for HostDevice<L> {
 
     fn saul_find_type(&mut self, class: u8) -> Option<DeviceHandle> {
         // `*_ANY` (category bits only) matches every device of the category.
-        let matches = |c: u8| c == class || ((class == SAUL_CAT_ACT || class == SAUL_CAT_SENSE) && c & 0xc0 == class);
-        self.devices.iter().position(|d| matches(d.class)).and_then(handle)
+        self.devices.iter().position(|d| class_matches(class, d.class)).and_then(handle)
     }
 
     fn saul_read(&mut self, dev: DeviceHandle) -> Result<(Phydat, u8), SaulError> {
@@ -115,7 +114,7 @@ impl<L: Log> Device for HostDevice<L> {
         let name = d.name.clone();
         let SimKind::Actuator { state, dims } = &mut d.kind else { return Err(SaulError::NotSupported) };
         // RGB LEDs take three dimensions; other actuators one.
-        let used = if d.class == alkyl_bindings::generated::ALKYL_SAUL_ACT_LED_RGB as u8 { 3 } else { 1 };
+        let used = write_dims(d.class);
         let old = (*state, *dims);
         *state = *value;
         *dims = used;

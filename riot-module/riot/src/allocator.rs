@@ -1,8 +1,10 @@
-//! The global allocator: RIOT's `malloc`, for crates that use `alloc` (the
-//! portable runtime will). The VM itself never allocates.
+//! The global allocator: RIOT's `malloc`, for the portable runtime (apps,
+//! uploads, key-value store, responses). The VM itself never allocates.
+//! It counts the bytes Rust holds, for the firmware's memory report.
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::ffi::c_void;
+use core::sync::atomic::{AtomicUsize, Ordering};
 
 extern "C" {
     fn malloc(size: usize) -> *mut c_void;
@@ -15,6 +17,15 @@ extern "C" {
 const MALLOC_ALIGN: usize = 8;
 
 struct RiotMalloc;
+
+/// Bytes currently allocated through Rust, and the most ever at once.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+/// (bytes allocated now, peak) — requested sizes, without malloc's overhead.
+pub fn usage() -> (usize, usize) {
+    (LIVE.load(Ordering::Relaxed), PEAK.load(Ordering::Relaxed))
+}
 
 #[global_allocator]
 static ALLOCATOR: RiotMalloc = RiotMalloc;
@@ -30,14 +41,20 @@ static ALLOCATOR: RiotMalloc = RiotMalloc;
 #[allow(unsafe_code)]
 unsafe impl GlobalAlloc for RiotMalloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if layout.align() <= MALLOC_ALIGN {
+        let p: *mut u8 = if layout.align() <= MALLOC_ALIGN {
             malloc(layout.size()).cast()
         } else {
             memalign(layout.align(), layout.size()).cast()
+        };
+        if !p.is_null() {
+            let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+            PEAK.fetch_max(live, Ordering::Relaxed);
         }
+        p
     }
 
-    unsafe fn dealloc(&self, ptr: *mut u8, _layout: Layout) {
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
         free(ptr.cast())
     }
 }

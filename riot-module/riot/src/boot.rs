@@ -1,8 +1,13 @@
 //! What the firmware does and reports once at start.
 
-use alkyl_vm::DEFAULT_BUDGET;
-use riot_wrappers::{gnrc, println, saul, ztimer};
+use alloc::format;
+use alloc::vec::Vec;
+use core::fmt::Write as _;
 
+use alkyl_vm::DEFAULT_BUDGET;
+use riot_wrappers::{gnrc, println, saul, thread, ztimer};
+
+use crate::allocator;
 use crate::builtin::{FLETCHER32, SAMPLE_FLETCHER32, SAMPLE_INPUT};
 use crate::execution::execute;
 
@@ -51,5 +56,47 @@ pub fn list_addresses() {
             }
             Err(_) => println!("    (no IPv6)"),
         }
+    }
+}
+
+/// Heap and stack high-water marks, printed when they grow (checked every
+/// few seconds from the main loop; stack figures need `DEVELHELP`).
+#[derive(Default)]
+pub struct Usage {
+    checked_ms: u64,
+    heap_peak: usize,
+    stacks: Vec<usize>,
+}
+
+/// How often [`Usage::check`] looks.
+const USAGE_EVERY_MS: u64 = 5_000;
+
+impl Usage {
+    pub fn check(&mut self, now_ms: u64) {
+        if now_ms < self.checked_ms + USAGE_EVERY_MS {
+            return;
+        }
+        self.checked_ms = now_ms;
+        let (live, peak) = allocator::usage();
+        let mut grew = peak > self.heap_peak;
+        self.heap_peak = peak;
+        let stats: Vec<_> = thread::KernelPID::all_pids().map(|p| (p, p.stack_stats().ok())).collect();
+        self.stacks.resize(stats.len(), 0);
+        for ((_, s), seen) in stats.iter().zip(&mut self.stacks) {
+            if let Some(s) = s {
+                grew |= s.used() > *seen;
+                *seen = s.used();
+            }
+        }
+        if !grew {
+            return;
+        }
+        let mut line = format!("usage: heap {live} B (peak {peak} B); stack used/size:");
+        for (pid, s) in &stats {
+            if let Some(s) = s {
+                let _ = write!(line, " {} {}/{}", pid.get_name().unwrap_or("?"), s.used(), s.size());
+            }
+        }
+        println!("{}", line);
     }
 }

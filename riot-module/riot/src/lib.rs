@@ -1,56 +1,150 @@
 //! Alkyl on RIOT OS: the firmware's application crate.
 //!
 //! Thin glue between RIOT (through `riot-wrappers`: gcoap, SAUL, ztimer,
-//! stdio) and the Alkyl VM. On boot it runs the built-in Fletcher32 program
-//! as a self-test, lists the SAUL devices, and then serves one CoAP
-//! [`Handler`](coap_handler::Handler) tree through gcoap:
+//! stdio) and the portable device runtime (`alkyl-runtime`), which serves
+//! the same CoAP API as `alkyl-node` (`docs/coap-api.md`). At boot it:
 //!
-//! - `POST /alkyl/run`: the built-in Fletcher32 program over the request
-//!   payload (read-only, address in `r1`, length in `r2`).
-//! - `POST /alkyl/exec`: the payload *is* an eBPF program (raw 8-byte
-//!   slots), run with an empty input.
-//!
-//! Both answer 2.04 with `r0` as text `0x…`, 4.00 with the verifier's
-//! diagnostic, or 4.22 with the trap. The tree is built in [`coap::tree`];
-//! the portable runtime (`alkyl-runtime`) will replace it with its own tree,
-//! registered in the same single place in [`main`].
+//! 1. runs the built-in Fletcher32 program on the VM as a self-test;
+//! 2. lists the SAUL devices (on native boards, after registering the
+//!    simulated ones of `sim.rs`);
+//! 3. starts the runtime ([`Runtime::new`]) over RAM storage, with the
+//!    public key compiled in from `ALKYL_TRUSTED_KEY` (none: every change is
+//!    refused) and the quotas in [`CONFIG`];
+//! 4. registers the runtime with gcoap as one catch-all handler, behind a
+//!    mutex it shares with the main loop;
+//! 5. loops: [`Runtime::poll`] (timers, sensor triggers, upload expiry),
+//!    then sleeps until the next due time, at most [`MAX_IDLE_MS`].
 #![no_std]
 #![deny(unsafe_code)]
+
+extern crate alloc;
 
 mod allocator;
 mod boot;
 mod builtin;
-mod coap;
+mod device;
 mod execution;
 #[cfg(target_os = "linux")]
 mod native;
-mod text;
+#[cfg(target_os = "linux")]
+mod sim;
 
+use alkyl_runtime::coap::{Lock, Shared};
+use alkyl_runtime::{Authority, Config, Device as _, KeyId, RamStorage, Runtime};
+use riot_wrappers::coap_handler::v0_2::GcoapHandler;
+use riot_wrappers::mutex::Mutex;
 use riot_wrappers::{gcoap, println, riot_main, ztimer};
+
+use crate::device::RiotDevice;
+
+mod key {
+    include!(concat!(env!("OUT_DIR"), "/trusted_key.rs"));
+}
 
 riot_main!(main);
 
+/// Quotas for an nRF52840 (256 KiB RAM, of which the heap gets what RIOT,
+/// GNRC, gcoap and the thread stacks leave: 217 KiB). Worst case, the
+/// runtime's heap holds the installed apps twice (in the store and in
+/// [`RamStorage`]: 2 × 32 KiB), two uploads in progress (2 × 16 KiB), one
+/// install's working copies (about 3 × 16 KiB) and the key-value store
+/// (8 × 32 + 64 entries).
+pub const CONFIG: Config = Config {
+    max_apps: 8,
+    max_app_bytes: 16 * 1024,
+    max_total_bytes: 32 * 1024,
+    max_envelope_bytes: 16 * 1024,
+    max_uploads: 2,
+    ..Config::DEFAULT
+};
+
+/// Bytes of records [`RamStorage`] holds: the apps' containers and
+/// metadata, and the key-value records.
+const STORAGE_BYTES: usize = CONFIG.max_total_bytes + 8 * 1024;
+
+/// Longest sleep of the main loop: how late a trigger that a request
+/// configured may start, and how often the clocks are read (at least once
+/// per 32-bit wrap; see `alkyl_runtime::Widen32`).
+pub const MAX_IDLE_MS: u64 = 100;
+
+type Rt = Runtime<RamStorage, RiotDevice>;
+
+/// The runtime behind RIOT's mutex: gcoap's thread handles requests with it
+/// locked; the main thread polls with it locked.
+struct Locked<'a>(&'a Mutex<Rt>);
+
+impl Lock for Locked<'_> {
+    type Storage = RamStorage;
+    type Device = RiotDevice;
+
+    fn with<R>(&self, f: impl FnOnce(&mut Rt) -> R) -> R {
+        f(&mut self.0.lock())
+    }
+}
+
 fn main() {
     println!("Alkyl {} on RIOT", env!("CARGO_PKG_VERSION"));
+    #[cfg(target_os = "linux")]
+    sim::register();
     boot::self_test();
     boot::list_sensors();
 
-    let mut handler = riot_wrappers::coap_handler::v0_2::GcoapHandler(coap::tree());
+    let authority = match key::TRUSTED_KEY {
+        // build.rs checked the key; refusing changes is the safe fallback.
+        Some(k) => match Authority::read_only().trust(&k) {
+            Ok(a) => {
+                println!("trusted key: {}", KeyId::of(&k));
+                a
+            }
+            Err(e) => {
+                println!("trusted key {}: {}: refusing every change", KeyId::of(&k), e);
+                Authority::read_only()
+            }
+        },
+        None => {
+            println!("no trusted key (built without ALKYL_TRUSTED_KEY): refusing every change (uploads, deletions, trigger changes); serving reads and runs");
+            Authority::read_only()
+        }
+    };
+    let storage = RamStorage::with_capacity(STORAGE_BYTES);
+    // RAM storage lists infallibly.
+    let Ok((runtime, report)) = Runtime::new(CONFIG, authority, storage, RiotDevice::new()) else {
+        panic!("storage failed to list its records")
+    };
+    println!(
+        "runtime: {} app(s) (RAM storage: apps are lost at reset); quotas: {} apps, {} B per app, {} B in all",
+        report.apps, CONFIG.max_apps, CONFIG.max_app_bytes, CONFIG.max_total_bytes
+    );
+    let runtime = Mutex::new(runtime);
+
+    let mut handler = GcoapHandler(Shared(Locked(&runtime)));
+    // gcoap puts a new listener first, so this one also answers
+    // /.well-known/core (from the runtime's links, Block2-capable).
     let mut listener = gcoap::SingleHandlerListener::new_catch_all(&mut handler);
 
     gcoap::scope(|greg| {
         greg.register(&mut listener);
-        println!("CoAP server ready: POST /alkyl/run, POST /alkyl/exec");
+        println!("CoAP server ready: /.well-known/core, /apps, /apps/NAME[/run|/result|/triggers], /sensors");
 
         let msec = ztimer::Clock::msec();
-        // Addresses are assigned (SLAAC, link-local DAD) shortly after boot.
+        // Addresses are assigned (link-local DAD, SLAAC) shortly after boot.
         msec.sleep(ztimer::Ticks(2_000));
         boot::list_addresses();
 
+        let mut report = boot::Usage::default();
         // main must not return while the handler is registered: gcoap
         // cannot unregister it.
         loop {
-            msec.sleep(ztimer::Ticks(60_000));
+            let (now, next) = Locked(&runtime).with(|rt| {
+                // Reading both clocks here keeps their 64-bit extension
+                // right (the microsecond one wraps every 71.6 minutes).
+                rt.device().now_us();
+                let now = rt.device().now_ms();
+                (now, rt.poll(now))
+            });
+            let wait = next.map_or(MAX_IDLE_MS, |t| t.saturating_sub(now)).clamp(1, MAX_IDLE_MS);
+            msec.sleep(ztimer::Ticks(wait as u32));
+            report.check(now);
         }
     })
 }

@@ -35,6 +35,51 @@ impl SaulInfo {
     }
 }
 
+/// Whether a device of class `class` answers a search for `wanted`
+/// ([`Device::saul_find_type`]): the same class, or any device of the
+/// category when `wanted` is `SAUL_ACT_ANY` or `SAUL_SENSE_ANY`.
+pub fn class_matches(wanted: u8, class: u8) -> bool {
+    class == wanted || ((wanted == SAUL_CAT_ACT || wanted == SAUL_CAT_SENSE) && class & 0xc0 == wanted)
+}
+
+/// How many dimensions a write to an actuator of class `class` carries:
+/// three for an RGB LED (`SAUL_ACT_LED_RGB`), one otherwise.
+pub fn write_dims(class: u8) -> u8 {
+    if class == alkyl_bindings::generated::ALKYL_SAUL_ACT_LED_RGB as u8 {
+        3
+    } else {
+        1
+    }
+}
+
+/// Widens a wrapping 32-bit tick counter (RIOT's `ztimer_now`: 49.7 days
+/// in milliseconds, 71.6 minutes in microseconds) to a 64-bit count since
+/// the first reading.
+///
+/// Correct as long as it sees the counter at least once per wrap period
+/// (a device's main loop reads its clocks every few seconds at most).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Widen32 {
+    last: u32,
+    high: u64,
+}
+
+impl Widen32 {
+    /// A widener whose count starts at the first reading's value.
+    pub const fn new() -> Widen32 {
+        Widen32 { last: 0, high: 0 }
+    }
+
+    /// The 64-bit count for the counter reading `now`.
+    pub fn widen(&mut self, now: u32) -> u64 {
+        if now < self.last {
+            self.high = self.high.wrapping_add(1 << 32);
+        }
+        self.last = now;
+        self.high | now as u64
+    }
+}
+
 /// The device services the runtime and its scripts use. Every method is
 /// infallible or returns a recoverable error.
 pub trait Device {
@@ -134,5 +179,35 @@ impl<D: Device + ?Sized> Platform for RunPlatform<'_, D> {
     fn kv_delete(&mut self, scope: KvScope, key: u32) -> bool {
         let ns = self.namespace(scope);
         self.kv.delete(&ns, key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes() {
+        // SAUL_SENSE_TEMP, SAUL_SENSE_ANY, SAUL_ACT_ANY, SAUL_ACT_LED_RGB.
+        assert!(class_matches(0x82, 0x82));
+        assert!(!class_matches(0x82, 0x83));
+        assert!(class_matches(0x80, 0x82));
+        assert!(!class_matches(0x80, 0x41));
+        assert!(class_matches(0x40, 0x41));
+        assert!(!class_matches(0x41, 0x44));
+        assert!(!class_matches(0x40, 0x00));
+        assert_eq!(write_dims(0x41), 3);
+        assert_eq!(write_dims(0x44), 1);
+    }
+
+    #[test]
+    fn widening() {
+        let mut w = Widen32::new();
+        assert_eq!(w.widen(5), 5);
+        assert_eq!(w.widen(5), 5);
+        assert_eq!(w.widen(u32::MAX), u32::MAX as u64);
+        assert_eq!(w.widen(3), (1 << 32) + 3);
+        assert_eq!(w.widen(u32::MAX - 1), (1 << 32) + u32::MAX as u64 - 1);
+        assert_eq!(w.widen(0), 2 << 32);
     }
 }

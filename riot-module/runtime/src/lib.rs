@@ -55,7 +55,7 @@ mod tests;
 pub use app::{App, AppError, AppMeta, BuiltResponse, Cause, LastRun, RunOutput, RunStats};
 pub use auth::{AuthError, Authority, KeyId};
 pub use config::Config;
-pub use device::{Device, SaulInfo, SAUL_CAT_ACT, SAUL_CAT_SENSE};
+pub use device::{class_matches, write_dims, Device, SaulInfo, Widen32, SAUL_CAT_ACT, SAUL_CAT_SENSE};
 pub use error::{Expect, Rejection, TriggerProblem};
 pub use name::{check_app_name, check_entry_name, AppName, NameError, MAX_ENTRY_LEN, MAX_NAME_LEN};
 pub use runtime::{Applied, BootProblem, BootReport, Runtime, SensorReading};
