@@ -264,9 +264,9 @@ fn alkyl_ir_smart_lock() {
     assert_eq!(call("SetPin", &["0x34333231", "3600000000"]), "0x0");
     let keys = |pin: &str| pin.chars().map(|c| call("KeyPressed", &[&format!("'{c}'")])).collect::<Vec<_>>();
     assert_eq!(keys("1299"), ["0x0", "0x0", "0x0", "0x2"], "a wrong pin beeps");
-    assert!(node.log().iter().any(|l| l.contains("[actuator led]")), "no beep: {:?}", node.log());
+    assert!(node.wait_for_line("[actuator led]", Duration::from_secs(5)), "no beep: {:?}", node.log());
     assert_eq!(keys("1234"), ["0x0", "0x0", "0x0", "0x1"], "the right pin unlocks");
-    assert!(node.log().iter().any(|l| l.contains("[actuator heater]")), "no unlock: {:?}", node.log());
+    assert!(node.wait_for_line("[actuator heater]", Duration::from_secs(5)), "no unlock: {:?}", node.log());
 
     // An IR module the device cannot accept is refused with its reason.
     let bad = tmp.path().join("bad.air");
