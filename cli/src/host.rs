@@ -50,14 +50,20 @@ pub struct Report {
 /// # Errors
 /// Load or verification failure, an unknown entry, or the trap that ended
 /// the run.
+/// How to run: what `r1` points to, the instruction budget, the engine.
+#[derive(Clone, Copy, Debug)]
+pub struct RunSettings {
+    pub context: Context,
+    pub budget: u64,
+    pub engine: Engine,
+}
+
 pub fn run_script(
     loaded: &Loaded,
     entry: Option<&str>,
     input: &mut [u8],
-    context: Context,
     platform: &mut SimPlatform,
-    budget: u64,
-    engine: Engine,
+    settings: RunSettings,
 ) -> Result<Report> {
     let (program, entry_pc, script) = match loaded {
         Loaded::Code(code) => {
@@ -80,7 +86,7 @@ pub fn run_script(
             (*script.program(), pc, Some(script))
         }
     };
-    execute(&program, entry_pc, script.as_ref(), input, context, platform, budget, engine)
+    execute(&program, entry_pc, script.as_ref(), input, platform, settings)
 }
 
 fn execute(
@@ -88,11 +94,10 @@ fn execute(
     entry: Entry,
     script: Option<&Script<'_>>,
     input: &mut [u8],
-    context: Context,
     platform: &mut SimPlatform,
-    budget: u64,
-    engine: Engine,
+    settings: RunSettings,
 ) -> Result<Report> {
+    let RunSettings { context, budget, engine } = settings;
     let stack_len = script.map_or(STACK_SIZE, |s| s.stack_size().max(STACK_SIZE));
     let mut stack = vec![0u8; stack_len];
     let mut data = vec![0u8; script.map_or(0, Script::data_size)];

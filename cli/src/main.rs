@@ -295,10 +295,8 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         &loaded,
         args.entry.as_deref(),
         &mut mem,
-        args.context,
         &mut platform,
-        args.budget,
-        args.engine,
+        host::RunSettings { context: args.context, budget: args.budget, engine: args.engine },
     )?;
     if let Some((code, payload)) = &report.coap {
         println!("coap {}.{:02} payload {:?}", code >> 5, code & 0x1f, String::from_utf8_lossy(payload));
