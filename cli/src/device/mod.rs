@@ -226,8 +226,9 @@ pub fn upload(args: &UploadArgs) -> Result<()> {
     }
     let mut client = args.device.client()?;
     let reply = send_envelope(&mut client, RequestType::Put, &format!("apps/{name}"), &envelope, szx)?.success()?;
+    let what = if kind == PayloadKind::AlkylIr { "Alkyl IR module" } else { "container" };
     println!(
-        "{} {} ({} bytes sent for a {}-byte container{})",
+        "{} {} ({} bytes sent for a {}-byte {what}{})",
         reply.code_text(),
         reply.text(),
         envelope.len(),

@@ -91,6 +91,31 @@ pub struct LastRun {
     pub cause: Cause,
     /// What it produced, or the trap that ended it.
     pub outcome: Result<RunOutput, Trap>,
+    /// How the app was uploaded: traps of Alkyl IR apps are also reported
+    /// in IR terms.
+    pub kind: PayloadKind,
+}
+
+/// A trap as the device reports it: the VM's trap, and for an app uploaded
+/// as Alkyl IR (with the `ir` feature), what it means in the IR, e.g.
+/// `trap at instruction 91: memory fault: … (Alkyl IR: REVERT 0xac7)`.
+#[derive(Clone, Copy, Debug)]
+pub struct TrapText<'a> {
+    pub trap: &'a Trap,
+    pub kind: PayloadKind,
+}
+
+impl core::fmt::Display for TrapText<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}", self.trap)?;
+        #[cfg(feature = "ir")]
+        if self.kind == PayloadKind::AlkylIr {
+            if let Some(ir) = alkyl_translator::ir::IrTrap::from_vm(self.trap) {
+                write!(f, " (Alkyl IR: {ir})")?;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl LastRun {
@@ -100,7 +125,7 @@ impl LastRun {
         match &self.outcome {
             Ok(RunOutput { response: Some(r), .. }) => r.payload.clone(),
             Ok(out) => alloc::format!("{:#x}", out.r0).into_bytes(),
-            Err(trap) => alloc::format!("error: {trap}").into_bytes(),
+            Err(trap) => alloc::format!("error: {}", TrapText { trap, kind: self.kind }).into_bytes(),
         }
     }
 }

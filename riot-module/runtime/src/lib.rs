@@ -52,7 +52,7 @@ mod testkit;
 #[cfg(test)]
 mod tests;
 
-pub use app::{App, AppError, AppMeta, BuiltResponse, Cause, LastRun, RunOutput, RunStats};
+pub use app::{App, AppError, AppMeta, BuiltResponse, Cause, LastRun, RunOutput, RunStats, TrapText};
 pub use auth::{AuthError, Authority, KeyId};
 pub use config::Config;
 pub use device::{class_matches, write_dims, Device, SaulInfo, Widen32, SAUL_CAT_ACT, SAUL_CAT_SENSE};

@@ -793,3 +793,18 @@ fn alkyl_ir_uploads_are_translated_verified_and_run_on_the_device() {
         alkyl_translator::ir::testkit::oracle::fletcher32(&data) as u64
     );
 }
+
+#[test]
+fn traps_of_alkyl_ir_apps_are_reported_in_ir_terms() {
+    let kp = keypair();
+    let mut rt = runtime();
+    let module = ir_module(".public r w32\n    BITS32\n    PUSH 0xac7\n    REVERT\n");
+    let mut repr = install_of("r", 1, module, false);
+    repr.kind = PayloadKind::AlkylIr;
+    let expect = Expect { operation: Operation::Install, name: &name("r") };
+    rt.apply(&signed(repr, &kp), expect).unwrap();
+    let out = run(&mut rt, "r", Some("r"), &[]);
+    assert!(out.outcome.is_err());
+    let text = String::from_utf8(out.result_text()).unwrap();
+    assert!(text.starts_with("error: trap at instruction ") && text.ends_with("(Alkyl IR: REVERT 0xac7)"), "{text}");
+}

@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 use alkyl_bindings::helpers::fmt::s16_dfp;
 use serde::Serialize;
 
-use crate::app::{App, Cause, LastRun};
+use crate::app::{App, Cause, LastRun, TrapText};
 use crate::envelope::{TriggerKind, TriggerRepr};
 use crate::runtime::SensorReading;
 
@@ -95,7 +95,8 @@ impl RunJson {
                 error: None,
             },
             Err(t) => {
-                RunJson { at_ms: run.at_ms, cause, r0: None, executed: None, result, error: Some(format!("{t}")) }
+                let error = Some(format!("{}", TrapText { trap: t, kind: run.kind }));
+                RunJson { at_ms: run.at_ms, cause, r0: None, executed: None, result, error }
             }
         }
     }
@@ -148,7 +149,9 @@ impl<'a> AppDetail<'a> {
             runs: stats.runs,
             traps: stats.traps,
             last_run: stats.last.as_ref().map(RunJson::of),
-            last_error: stats.last_error.map(|(at_ms, t)| ErrorJson { at_ms, error: format!("{t}") }),
+            last_error: stats
+                .last_error
+                .map(|(at_ms, t)| ErrorJson { at_ms, error: format!("{}", TrapText { trap: &t, kind: meta.kind }) }),
         }
     }
 }

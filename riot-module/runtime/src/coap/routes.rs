@@ -12,7 +12,7 @@ use coap_numbers::code;
 use super::json::{self, AppDetail, AppSummary, SensorJson};
 use super::message::{format, Request, Response};
 use super::Block;
-use crate::app::Cause;
+use crate::app::{Cause, TrapText};
 use crate::device::Device;
 use crate::envelope::Operation;
 use crate::error::{Expect, Rejection};
@@ -172,7 +172,7 @@ impl<S: Storage, D: Device> Runtime<S, D> {
                 ),
                 None => Response::text(code::CONTENT, format_args!("{:#x}", out.r0)),
             },
-            Err(trap) => Response::text(code::INTERNAL_SERVER_ERROR, trap),
+            Err(trap) => Response::text(code::INTERNAL_SERVER_ERROR, TrapText { trap: &trap, kind: run.kind }),
         }
     }
 

@@ -62,6 +62,7 @@ impl<S: Storage, D: Device> Runtime<S, D> {
             app: name,
             max_sleep_us: self.config.max_sleep_us,
         };
+        let kind = app.meta().kind;
         let (script, data) = app.run_parts();
         let outcome = execute(script, data, inv, &mut platform);
         let run = LastRun {
@@ -72,6 +73,7 @@ impl<S: Storage, D: Device> Runtime<S, D> {
                 executed: exit.executed,
                 response: outcome.response,
             }),
+            kind,
         };
         app.record(run.clone());
         self.persist_kv();
