@@ -73,11 +73,44 @@ pub struct Exit {
     pub executed: u64,
 }
 
-#[derive(Clone, Copy, Default)]
-struct Frame {
-    ret: usize,
-    saved: [u64; 4],
-    fp: u64,
+/// Bytes a local call keeps between the caller's frame and the callee's:
+/// the caller's `r6..=r9`, saved there (not in the host) until `exit`.
+/// See `docs/isa.md`, "Local calls".
+pub const CALL_SAVE_BYTES: u64 = 32;
+
+/// Enters a local call made with frame pointer `fp`: checks that the
+/// callee's frame and the save area below the caller's frame are writable
+/// (`frame_size + CALL_SAVE_BYTES` bytes ending `frame_size` bytes below
+/// `fp`), stores `saved` (the caller's `r6..=r9`) in the save area, and
+/// returns the callee's frame pointer (the save area's start).
+///
+/// # Errors
+/// The fault of that check: a call whose frame does not fit in the stack
+/// traps at the call.
+pub(crate) fn push_frame(mem: &mut MemoryMap<'_>, fp: u64, frame_size: u64, saved: [u64; 4]) -> Result<u64, MemFault> {
+    let callee = fp.wrapping_sub(frame_size).wrapping_sub(CALL_SAVE_BYTES);
+    let area = mem.write(callee.wrapping_sub(frame_size), frame_size + CALL_SAVE_BYTES)?;
+    let save_at = area.len().saturating_sub(CALL_SAVE_BYTES as usize);
+    for (cell, v) in area[save_at..].chunks_exact_mut(8).zip(saved) {
+        cell.copy_from_slice(&v.to_le_bytes());
+    }
+    Ok(callee)
+}
+
+/// Leaves a local call whose frame pointer is `fp`: reads the caller's
+/// `r6..=r9` back from the save area and returns them with the caller's
+/// frame pointer.
+///
+/// # Errors
+/// A fault when the save area is no longer readable (a helper unmapped
+/// the stack).
+pub(crate) fn pop_frame(mem: &MemoryMap<'_>, fp: u64, frame_size: u64) -> Result<([u64; 4], u64), MemFault> {
+    let area = mem.read(fp, CALL_SAVE_BYTES)?;
+    let mut saved = [0u64; 4];
+    for (v, cell) in saved.iter_mut().zip(area.chunks_exact(8)) {
+        *v = crate::memory::le_value(cell);
+    }
+    Ok((saved, fp.wrapping_add(CALL_SAVE_BYTES).wrapping_add(frame_size)))
 }
 
 /// The initial frame pointer: the top of the region mapped at
@@ -111,7 +144,9 @@ pub fn run<H: Helpers + ?Sized>(
         *r = *a;
     }
     reg[FRAME_REG as usize] = initial_frame_pointer(mem);
-    let mut frames = [Frame::default(); MAX_CALL_DEPTH];
+    // Return addresses of the active local calls (the verifier keeps pcs
+    // below 2^16); the rest of a frame lives in the eBPF stack.
+    let mut frames = [0u16; MAX_CALL_DEPTH];
     let mut depth = 0usize;
     let mut pc = entry.pc();
     let mut executed: u64 = 0;
@@ -166,11 +201,11 @@ pub fn run<H: Helpers + ?Sized>(
                         if depth == 0 {
                             return Ok(Exit { r0: reg[0], executed });
                         }
+                        let (saved, fp) = pop_frame(mem, reg[FRAME_REG as usize], frame_size).map_err(mem_trap)?;
                         depth -= 1;
-                        let f = frames[depth];
-                        reg[6..10].copy_from_slice(&f.saved);
-                        reg[FRAME_REG as usize] = f.fp;
-                        pc = f.ret;
+                        reg[6..10].copy_from_slice(&saved);
+                        reg[FRAME_REG as usize] = fp;
+                        pc = frames[depth] as usize;
                     }
                     jmp::CALL if by_reg => {
                         let id = reg[d];
@@ -184,10 +219,11 @@ pub fn run<H: Helpers + ?Sized>(
                         if depth >= MAX_CALL_DEPTH {
                             return Err(trap(TrapKind::CallDepthExceeded));
                         }
-                        let fp = reg[FRAME_REG as usize];
-                        frames[depth] = Frame { ret: pc, saved: [reg[6], reg[7], reg[8], reg[9]], fp };
+                        let saved = [reg[6], reg[7], reg[8], reg[9]];
+                        let fp = push_frame(mem, reg[FRAME_REG as usize], frame_size, saved).map_err(mem_trap)?;
+                        frames[depth] = pc as u16;
                         depth += 1;
-                        reg[FRAME_REG as usize] = fp.wrapping_sub(frame_size);
+                        reg[FRAME_REG as usize] = fp;
                         pc = (pc as i64 + insn.imm as i64) as usize;
                     }
                     jmp::CALL => {
