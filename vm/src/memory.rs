@@ -477,20 +477,19 @@ pub(crate) fn le_value_n<const N: usize>(b: &[u8]) -> u64 {
     u64::from_le_bytes(buf)
 }
 
-/// The little-endian value of up to 8 bytes, zero-extended.
-#[inline(always)]
+/// The little-endian value of up to 8 bytes, zero-extended. A byte loop,
+/// not a copy of runtime length: that would pull an inlined `memcpy` into
+/// every caller (about 1 KB of flash in the reference interpreter).
 pub(crate) fn le_value(b: &[u8]) -> u64 {
-    let mut buf = [0u8; 8];
-    let n = b.len().min(8);
-    buf[..n].copy_from_slice(&b[..n]);
-    u64::from_le_bytes(buf)
+    b.iter().take(8).rev().fold(0, |v, &x| (v << 8) | x as u64)
 }
 
-/// Writes the low `b.len()` (at most 8) bytes of `v` little-endian.
-#[inline(always)]
+/// Writes the low `b.len()` (at most 8) bytes of `v` little-endian; a byte
+/// loop, see [`le_value`].
 pub(crate) fn put_le(b: &mut [u8], v: u64) {
-    let n = b.len().min(8);
-    b[..n].copy_from_slice(&v.to_le_bytes()[..n]);
+    for (i, x) in b.iter_mut().take(8).enumerate() {
+        *x = (v >> (8 * i)) as u8;
+    }
 }
 
 #[cfg(test)]

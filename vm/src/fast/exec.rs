@@ -14,7 +14,7 @@ use super::translate::{run_cost, FastProgram};
 use super::window::Windows;
 use crate::helper::Helpers;
 use crate::interp::{
-    alu32, alu64, atomic_op, compare32, compare64, initial_frame_pointer, pop_frame, push_frame, sign_extend, Exit,
+    alu32, alu64, atomic_op, atomic_writes, compare32, compare64, initial_frame_pointer, pop_frame, push_frame, sign_extend, Exit,
     Trap, TrapKind, MAX_CALL_DEPTH,
 };
 use crate::isa::{class, jmp, mode, op, size, source, Insn};
@@ -701,7 +701,7 @@ impl<H: Helpers + ?Sized> Cold<'_, '_, H> {
     fn call_local(&mut self, pc: usize, r: &mut Regs, win: &mut Windows<'_, '_>) -> Result<(), TrapKind> {
         let Some(ret) = self.frames.get_mut(self.depth) else { return Err(TrapKind::CallDepthExceeded) };
         let saved = [r.get(Reg::R6), r.get(Reg::R7), r.get(Reg::R8), r.get(Reg::R9)];
-        let pushed = push_frame(win.map(), r.get(Reg::R10), self.frame_size, saved);
+        let pushed = push_frame(win.map(), r.get(Reg::R10), self.frame_size, &saved);
         win.lend_stack();
         r.set(Reg::R10, pushed.map_err(TrapKind::Memory)?);
         // The verifier keeps every pc below 2^16, and a call is never the
@@ -714,9 +714,10 @@ impl<H: Helpers + ?Sized> Cold<'_, '_, H> {
     /// `exit` from a local call: pop the frame, return the slot to resume.
     #[inline(never)]
     fn exit_local(&mut self, r: &mut Regs, win: &mut Windows<'_, '_>) -> Result<usize, TrapKind> {
-        let popped = pop_frame(win.map(), r.get(Reg::R10), self.frame_size);
+        let mut saved = [0u64; 4];
+        let popped = pop_frame(win.map(), r.get(Reg::R10), self.frame_size, &mut saved);
         win.lend_stack();
-        let (saved, fp) = popped.map_err(TrapKind::Memory)?;
+        let fp = popped.map_err(TrapKind::Memory)?;
         for (i, v) in saved.into_iter().enumerate() {
             r.set(Reg::new(6 + i as u8), v);
         }
@@ -774,11 +775,13 @@ fn generic(insn: &Insn, r: &mut Regs, win: &mut Windows<'_, '_>) -> Result<Flow,
         }
         class::STX if insn.opc & mode::MASK == mode::ATOMIC => {
             let addr = r.get(d).wrapping_add(off);
-            let mut file = r.to_array();
-            let result = atomic_op(insn.imm, insn.opc & size::MASK, addr, s.ix(), &mut file, win.map());
+            let (operand, r0) = (r.get(s), r.get(Reg::R0));
+            let result = atomic_op(insn.imm, insn.opc & size::MASK, addr, operand, r0, win.map());
             win.lend_stack();
-            result.map_err(TrapKind::Memory)?;
-            r.set_from(&file);
+            let old = result.map_err(TrapKind::Memory)?;
+            if let Some(w) = atomic_writes(insn.imm, insn.src) {
+                r.set(Reg::new(w), old);
+            }
         }
         _ => return Err(illegal),
     }

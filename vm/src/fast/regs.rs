@@ -78,17 +78,3 @@ impl Regs {
         self.hi[r.ix()] = 0;
     }
 }
-
-impl Regs {
-    /// All eleven registers as `u64`s.
-    pub(crate) fn to_array(&self) -> [u64; REG_COUNT] {
-        core::array::from_fn(|i| self.get(Reg::new(i as u8)))
-    }
-
-    /// Sets `r0..=r9` from `a` (`r10` is never written but by calls).
-    pub(crate) fn set_from(&mut self, a: &[u64; REG_COUNT]) {
-        for (i, &v) in a.iter().enumerate().take(10) {
-            self.set(Reg::new(i as u8), v);
-        }
-    }
-}
