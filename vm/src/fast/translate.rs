@@ -417,3 +417,57 @@ fn single(i: &Insn, code: &[u8], pc: usize) -> Kind {
         _ => Kind::Generic,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The interpreter's unchecked op fetch relies on `first_escape`: it
+    /// must catch every way an op could send control past the end.
+    #[test]
+    fn first_escape_catches_ops_that_leave_the_program() {
+        let exit = Op { kind: Kind::Exit };
+        let r = Reg::R1;
+        let wide = Op { kind: Kind::LdxHSum2 { d: Reg::R0, s: r, off: 0, acc: Reg::R3, inc: 2, x: Reg::R4 } };
+        // A five-slot op with only two slots after it.
+        assert_eq!(first_escape(&[wide, exit, exit], &[]), Some(0));
+        // ... and with exactly enough.
+        assert_eq!(first_escape(&[wide, exit, exit, exit, exit, exit], &[]), None);
+        // A plain op in the last slot falls off the end.
+        assert_eq!(first_escape(&[exit, Op { kind: Kind::Mov64I { d: r, imm: 0 } }], &[]), Some(1));
+        // Jump, fused latch and call targets outside.
+        assert_eq!(first_escape(&[Op { kind: Kind::Ja { t: 2 } }, exit], &[]), Some(0));
+        let latch = Op { kind: Kind::Add32IMovJne0 { d: r, imm: -1, x: Reg::R2, y: Reg::R3, t: 0 } };
+        assert_eq!(first_escape(&[latch, exit, exit], &[]), Some(0));
+        assert_eq!(first_escape(&[latch, exit, exit, exit], &[]), None);
+        assert_eq!(first_escape(&[Op { kind: Kind::CallLocal { t: 9 } }, exit], &[]), Some(0));
+        // A generic op is decoded from the bytecode: a conditional jump
+        // whose target lies past the end.
+        let jset = crate::isa::Insn::new(crate::isa::class::JMP | crate::isa::jmp::JSET, 1, 0, 5, 1).encode();
+        assert_eq!(first_escape(&[Op { kind: Kind::Generic }, exit], &jset), Some(0));
+        // Traps and `exit` never continue.
+        assert_eq!(first_escape(&[Op::EMPTY, Op { kind: Kind::Wide { hi: 0 } }, exit], &[]), None);
+    }
+
+    /// Every verified program translates without tripping the check.
+    #[test]
+    fn verified_programs_never_escape() {
+        let exit = [0x95u8, 0, 0, 0, 0, 0, 0, 0];
+        // `ldxh; add32; add; mov32; add32` just before the final `exit`.
+        let mut code = [0u8; 48];
+        for (slot, insn) in code.chunks_exact_mut(8).zip([
+            crate::isa::Insn::new(0x69, 0, 1, 0, 0),
+            crate::isa::Insn::new(0x0c, 3, 0, 0, 0),
+            crate::isa::Insn::new(0x07, 1, 0, 0, 2),
+            crate::isa::Insn::new(0xbc, 0, 3, 0, 0),
+            crate::isa::Insn::new(0x0c, 0, 4, 0, 0),
+        ]) {
+            slot.copy_from_slice(&insn.encode());
+        }
+        code[40..].copy_from_slice(&exit);
+        let program = crate::verify(&code, &crate::NoHelpers).unwrap();
+        let mut ops = [Op::EMPTY; 6];
+        let fast = translate(&program, &mut ops).unwrap();
+        assert!(matches!(fast.ops[0].kind, Kind::LdxHSum2 { .. }));
+    }
+}
