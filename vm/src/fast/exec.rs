@@ -22,9 +22,10 @@ use crate::memory::{Access, MemoryMap};
 use crate::verify::Entry;
 
 /// Fuel is kept in 32 bits (cheap on a 32-bit core) and refilled from the
-/// rest of the budget; it never exceeds this, so the one-instruction
-/// refunds of the `lddw`s of a run (at most 2^16) cannot overflow it.
-const FUEL_CAP: u32 = u32::MAX - (1 << 17);
+/// rest of the budget; it never exceeds this, so fuel minus the longest run
+/// (at most 2^16), plus the one-instruction refunds of a run's `lddw`s, is
+/// always a valid `i32` (see `mark` in `exec`).
+const FUEL_CAP: u32 = 1 << 30;
 
 /// Runs a translated program from `entry`; the fast counterpart of
 /// [`crate::run`], with the same arguments and results.
@@ -117,13 +118,15 @@ fn exec<H: Helpers + ?Sized>(
     let mut pc = entry.pc();
     // The budget is spent from `fuel` (see `FUEL_CAP`); `reserve` holds
     // the rest. During a straight-line run, `mark` is the fuel left when it
-    // started plus the slot it started at, so one variable tracks both: a
-    // transfer at slot `end` leaves `mark - (end + 1)` fuel.
+    // started, minus `max_run`, plus the slot it started at: one variable
+    // for all three, so that a transfer at slot `end` computes the fuel left
+    // minus `max_run` as `mark - (end + 1)` and tests its sign (negative:
+    // less than a run's worth is left, check exactly).
     let mut reserve = budget;
     let Some(fuel) = refuel(0, &mut reserve, max_run, code, pc) else {
         return Err(Trap { pc, kind: TrapKind::BudgetExhausted });
     };
-    let mut mark = fuel + pc as u32;
+    let mut mark = fuel.wrapping_sub(max_run).wrapping_add(pc as u32);
 
     // Register `d` (a `Reg`: in range by construction), whole or its low
     // half; `set32!` writes a 32-bit result zero-extended.
@@ -161,7 +164,8 @@ fn exec<H: Helpers + ?Sized>(
     // `run_start` to the transfer's own) and moves `pc` (`goto!`). A trap
     // leaves `'run` with its kind (`pc` names the instruction).
     let kind: TrapKind = 'run: loop {
-        // The fuel left after the run that ends with the transfer at `end`.
+        // The fuel left after the run that ends with the transfer at `end`,
+        // minus `max_run`.
         macro_rules! charge {
             ($end:expr) => {
                 mark.wrapping_sub($end as u32 + 1)
@@ -171,15 +175,15 @@ fn exec<H: Helpers + ?Sized>(
         // the run, make sure the next one can be paid for, start it.
         macro_rules! goto {
             ($end:expr, $target:expr) => {{
-                let mut fuel = charge!($end);
+                let mut over = charge!($end);
                 pc = $target;
-                if fuel < max_run {
-                    match refuel(fuel, &mut reserve, max_run, code, pc) {
-                        Some(f) => fuel = f,
+                if (over as i32) < 0 {
+                    match refuel(over.wrapping_add(max_run), &mut reserve, max_run, code, pc) {
+                        Some(f) => over = f.wrapping_sub(max_run),
                         None => break 'run TrapKind::BudgetExhausted,
                     }
                 }
-                mark = fuel.wrapping_add(pc as u32);
+                mark = over.wrapping_add(pc as u32);
                 continue 'run;
             }};
         }
@@ -637,7 +641,7 @@ fn exec<H: Helpers + ?Sized>(
                 },
                 Kind::Exit => {
                     if cold.depth == 0 {
-                        let fuel = charge!(pc);
+                        let fuel = charge!(pc).wrapping_add(max_run);
                         return Ok(Exit { r0: r.get(Reg::R0), executed: cold.budget - reserve - fuel as u64 });
                     }
                     match cold.exit_local(&mut r, &mut win) {
