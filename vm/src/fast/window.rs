@@ -24,7 +24,7 @@
 //!   dropped (every way out of a run).
 
 use crate::interp::TrapKind;
-use crate::memory::{le_value_n, Access, Lent, MemoryMap, STACK_VADDR};
+use crate::memory::{le_value, le_value_n, put_le, Access, Lent, MemoryMap, STACK_VADDR};
 
 /// Writes the low `N` bytes of `v` into `b` when it is `Some`; whether it
 /// was.
@@ -144,24 +144,19 @@ impl<'m, 'a> Windows<'m, 'a> {
         put_le_n::<N>(self.stack.get_mut(at..at.wrapping_add(N)), v)
     }
 
-    /// Reads `N` bytes at `addr` from either window.
-    #[inline(always)]
-    fn load_any<const N: usize>(&self, addr: u64) -> Option<u64> {
-        if (addr >> 32) as u32 == self.stack_seg {
-            let off = addr as u32 as usize;
-            return Some(le_value_n::<N>(self.stack.get(off..off.wrapping_add(N))?));
-        }
-        self.load::<N>(addr)
-    }
-
-    /// Writes `N` bytes at `addr` into either window.
-    #[inline(always)]
-    fn store_any<const N: usize>(&mut self, addr: u64, v: u64) -> bool {
-        if (addr >> 32) as u32 == self.stack_seg {
-            let off = addr as u32 as usize;
-            return put_le_n::<N>(self.stack.get_mut(off..off.wrapping_add(N)), v);
-        }
-        self.store::<N>(addr, v)
+    /// The bytes of a read-write window (the stack's, or an exclusive data
+    /// window) that hold `[addr, addr + n)`, for the slow path.
+    fn window_bytes(&mut self, addr: u64, n: u8) -> Option<&mut [u8]> {
+        let seg = (addr >> 32) as u32;
+        let off = addr as u32 as usize;
+        let bytes: &mut [u8] = if seg == self.stack_seg {
+            self.stack
+        } else if let (true, View::Exclusive(s)) = (seg == self.data_seg, &mut self.data) {
+            s
+        } else {
+            return None;
+        };
+        bytes.get_mut(off..off.wrapping_add(n as usize))
     }
 
     /// Moves the data window to segment `seg` (when it is not already in a
@@ -182,31 +177,46 @@ impl<'m, 'a> Windows<'m, 'a> {
         self.data_seg = seg;
     }
 
-    /// A load that missed the data window: lend its region and retry, else ask
-    /// the map. `None` exactly when the load faults.
+    /// A load that missed the data window: lend its region and retry, else
+    /// ask the map. `None` exactly when the load faults.
     #[cold]
     #[inline(never)]
     pub(crate) fn load_slow(&mut self, addr: u64, n: u8) -> Option<u64> {
         self.lend_data((addr >> 32) as u32);
-        match n {
-            1 => self.load_any::<1>(addr).or_else(|| self.map.try_load::<1>(addr)),
-            2 => self.load_any::<2>(addr).or_else(|| self.map.try_load::<2>(addr)),
-            4 => self.load_any::<4>(addr).or_else(|| self.map.try_load::<4>(addr)),
-            _ => self.load_any::<8>(addr).or_else(|| self.map.try_load::<8>(addr)),
+        let seg = (addr >> 32) as u32;
+        if seg == self.data_seg {
+            if let View::Shared(s) = &self.data {
+                let off = addr as u32 as usize;
+                return s.get(off..off.wrapping_add(n as usize)).map(le_value);
+            }
+        }
+        match self.window_bytes(addr, n) {
+            Some(b) => Some(le_value(b)),
+            None => self.map.read(addr, n as u64).ok().map(le_value),
         }
     }
 
-    /// A store that missed the data window: lend its region and retry, else ask
-    /// the map. False exactly when the store faults (nothing written).
+    /// A store that missed the data window: lend its region and retry, else
+    /// ask the map. False exactly when the store faults (nothing written).
     #[cold]
     #[inline(never)]
     pub(crate) fn store_slow(&mut self, addr: u64, n: u8, v: u64) -> bool {
         self.lend_data((addr >> 32) as u32);
-        match n {
-            1 => self.store_any::<1>(addr, v) || self.map.try_store::<1>(addr, v),
-            2 => self.store_any::<2>(addr, v) || self.map.try_store::<2>(addr, v),
-            4 => self.store_any::<4>(addr, v) || self.map.try_store::<4>(addr, v),
-            _ => self.store_any::<8>(addr, v) || self.map.try_store::<8>(addr, v),
+        let seg = (addr >> 32) as u32;
+        let shared = seg == self.data_seg && matches!(self.data, View::Shared(_));
+        let target = if shared { None } else { self.window_bytes(addr, n) };
+        match target {
+            Some(b) => {
+                put_le(b, v);
+                true
+            }
+            None => match self.map.write(addr, n as u64) {
+                Ok(b) => {
+                    put_le(b, v);
+                    true
+                }
+                Err(_) => false,
+            },
         }
     }
 
