@@ -331,7 +331,7 @@ pub fn sign_extend(v: u64, sz: u8) -> u64 {
 /// forms on their sign extension) and zero-extends its result; `END`
 /// works on the whole register (`by_reg`: to big endian). `None` for an
 /// operation the verifier rejects.
-#[inline(never)]
+#[inline]
 pub fn alu(op: u8, off: i16, a: u64, b: u64, imm: i32, wide: bool, by_reg: bool) -> Option<u64> {
     if op == alu::END {
         return if wide || by_reg { byte_swap(a, imm) } else { truncate(a, imm) };
@@ -460,7 +460,7 @@ fn truncate(v: u64, width: i32) -> Option<u64> {
 /// Conditional jump predicates (RFC 9669 section 4.3); `wide` is JMP
 /// (64-bit operands), else JMP32 (the low halves). `None` for a condition
 /// the verifier rejects.
-#[inline(never)]
+#[inline]
 pub fn compare(cond: u8, a: u64, b: u64, wide: bool) -> Option<bool> {
     let mask = if wide { u64::MAX } else { u32::MAX as u64 };
     let (a, b) = (a & mask, b & mask);
