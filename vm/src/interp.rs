@@ -177,16 +177,22 @@ pub fn run<H: Helpers + ?Sized>(
         *r = *a;
     }
     vm.reg[FRAME_REG as usize] = initial_frame_pointer(mem);
-    let mut executed: u64 = 0;
+    // The budget left is `fuel` (32 bits, cheap on a 32-bit core) plus
+    // `reserve`, which refills it.
+    let (mut fuel, mut reserve) = (0u32, budget);
     loop {
         let here = vm.pc;
-        if executed >= budget {
-            return Err(Trap { pc: here, kind: TrapKind::BudgetExhausted });
+        if fuel == 0 {
+            if reserve == 0 {
+                return Err(Trap { pc: here, kind: TrapKind::BudgetExhausted });
+            }
+            fuel = reserve.min(u32::MAX as u64) as u32;
+            reserve -= fuel as u64;
         }
-        executed += 1;
+        fuel -= 1;
         match vm.step(mem, helpers) {
             Ok(None) => {}
-            Ok(Some(r0)) => return Ok(Exit { r0, executed }),
+            Ok(Some(r0)) => return Ok(Exit { r0, executed: budget - reserve - fuel as u64 }),
             Err(kind) => return Err(Trap { pc: here, kind }),
         }
     }
