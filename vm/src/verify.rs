@@ -279,61 +279,74 @@ mod rules {
 
     pub const UNKNOWN: u16 = 0xffff;
     const ALU: u16 = WRITES | Z_UNUSED;
-    /// Indexed by [`super::rule`].
-    pub const TABLE: [u16; 17] = [
+    /// Indexed by [`super::rule`]. Two rows depend on the class, which
+    /// [`super::check_insn`] adjusts: the sign-extending move (ALU64 also
+    /// allows offset 32) and `ja` (JMP32's `ja32` jumps by `imm` and needs
+    /// `off` zero instead).
+    pub const TABLE: [u16; 16] = [
         UNKNOWN,
-        ALU | Z_OFF,                                // 1: ALU
-        ALU | OFF_DIV,                              // 2: div, mod
-        ALU | OFF_MOVSX,                            // 3: mov32 reg
-        ALU | OFF_MOVSX | OFF_MOVSX64,              // 4: mov64 reg
-        WRITES | Z_SRC | Z_OFF | Z_IMM,             // 5: neg
-        WRITES | Z_SRC | Z_OFF | END,               // 6: endianness
-        Z_DST | Z_SRC | Z_IMM | JUMP_OFF,           // 7: ja
-        Z_DST | Z_SRC | Z_OFF | JUMP_IMM,           // 8: ja32
-        Z_SRC | Z_OFF | Z_IMM,                      // 9: callx
-        Z_DST | Z_OFF | CALL,                       // 10: call
-        Z_DST | Z_SRC | Z_OFF | Z_IMM,              // 11: exit
-        Z_UNUSED | JUMP_OFF,                        // 12: conditional jump
-        WRITES | Z_SRC | Z_OFF | LDDW,              // 13: lddw
-        WRITES | Z_IMM,                             // 14: ldx
-        Z_SRC,                                      // 15: st
-        Z_IMM,                                      // 16: stx
+        ALU | Z_OFF,                      // 1: ALU
+        ALU | OFF_DIV,                    // 2: div, mod
+        ALU | OFF_MOVSX,                  // 3: mov reg (ALU64: | OFF_MOVSX64)
+        WRITES | Z_SRC | Z_OFF | Z_IMM,   // 4: neg
+        WRITES | Z_SRC | Z_OFF | END,     // 5: endianness
+        Z_DST | Z_SRC | Z_IMM | JUMP_OFF, // 6: ja (JMP32: Z_OFF, JUMP_IMM)
+        Z_SRC | Z_OFF | Z_IMM,            // 7: callx
+        Z_DST | Z_OFF | CALL,             // 8: call
+        Z_DST | Z_SRC | Z_OFF | Z_IMM,    // 9: exit
+        Z_UNUSED | JUMP_OFF,              // 10: conditional jump
+        WRITES | Z_SRC | Z_OFF | LDDW,    // 11: lddw
+        WRITES | Z_IMM,                   // 12: ldx
+        Z_SRC,                            // 13: st
+        Z_IMM,                            // 14: stx
+        ATOMIC,                           // 15: atomics
     ];
-    /// Atomics have their own index past the table.
-    pub const ATOMIC_RULE: usize = 17;
 }
 
-/// The rule (an index into [`rules::TABLE`], 0 for unknown opcodes, or
-/// [`rules::ATOMIC_RULE`]) of opcode `opc`.
-fn rule(opc: u8) -> usize {
+/// The rule of every opcode, two to a byte, computed at compile time by
+/// [`rule`] (128 bytes of table are smaller than the code that decides).
+const RULES: [u8; 128] = {
+    let mut t = [0u8; 128];
+    let mut i = 0;
+    while i < 256 {
+        t[i / 2] |= (rule(i as u8) as u8) << (4 * (i % 2));
+        i += 1;
+    }
+    t
+};
+
+/// The rule (an index into [`rules::TABLE`], 0 for unknown opcodes) of
+/// opcode `opc`.
+const fn rule(opc: u8) -> usize {
     let op = opc & alu::MASK;
     let x = opc & source::MASK == source::X;
     let sz = opc & size::MASK;
     let m = opc & mode::MASK;
     match opc & class::MASK {
         c @ (class::ALU | class::ALU64) => match op {
-            alu::NEG if !x => 5,
-            alu::END if !(x && c == class::ALU64) => 6,
+            alu::NEG if !x => 4,
+            alu::END if !(x && c == class::ALU64) => 5,
             alu::NEG | alu::END | 0xe0 | 0xf0 => 0,
             alu::DIV | alu::MOD => 2,
-            alu::MOV if x => 3 + (c == class::ALU64) as usize,
+            alu::MOV if x => 3,
             _ => 1,
         },
         c @ (class::JMP | class::JMP32) => {
             let is32 = c == class::JMP32;
             match op {
-                jmp::JA if !x => 7 + is32 as usize,
-                jmp::CALL if !is32 => 9 + !x as usize,
-                jmp::EXIT if !is32 && !x => 11,
+                jmp::JA if !x => 6,
+                jmp::CALL if !is32 && x => 7,
+                jmp::CALL if !is32 => 8,
+                jmp::EXIT if !is32 && !x => 9,
                 jmp::JA | jmp::CALL | jmp::EXIT | 0xe0 | 0xf0 => 0,
-                _ => 12,
+                _ => 10,
             }
         }
-        class::LD if op::is_wide(opc) => 13,
-        class::LDX if m == mode::MEM || (m == mode::MEMSX && sz != size::DW) => 14,
-        class::ST if m == mode::MEM => 15,
-        class::STX if m == mode::MEM => 16,
-        class::STX if m == mode::ATOMIC && (sz == size::W || sz == size::DW) => rules::ATOMIC_RULE,
+        class::LD if op::is_wide(opc) => 11,
+        class::LDX if m == mode::MEM || (m == mode::MEMSX && sz != size::DW) => 12,
+        class::ST if m == mode::MEM => 13,
+        class::STX if m == mode::MEM => 14,
+        class::STX if m == mode::ATOMIC && (sz == size::W || sz == size::DW) => 15,
         _ => 0,
     }
 }
@@ -343,13 +356,15 @@ fn check_insn<S: HelperSet + ?Sized>(code: &[u8], pc: usize, insn: &Insn, helper
     let (dst, src, off, imm) = (insn.dst, insn.src, insn.off, insn.imm);
     reg(dst)?;
     reg(src)?;
-    let index = rule(insn.opc);
-    let flags = match index {
-        ATOMIC_RULE => ATOMIC,
-        i => TABLE.get(i).copied().unwrap_or(UNKNOWN),
-    };
+    let index = (RULES[insn.opc as usize / 2] >> (4 * (insn.opc % 2))) & 0xf;
+    let mut flags = TABLE[index as usize];
     if flags == UNKNOWN {
         return Err(VerifyErrorKind::UnknownOpcode { opcode: insn.opc });
+    }
+    match (index, insn.class()) {
+        (3, class::ALU64) => flags |= OFF_MOVSX64,
+        (6, class::JMP32) => flags = Z_DST | Z_SRC | Z_OFF | JUMP_IMM,
+        _ => {}
     }
     let has = |f: u16| flags & f != 0;
     if has(WRITES) {
