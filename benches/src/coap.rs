@@ -136,9 +136,11 @@ impl CoapBench {
                 (Engine::Fast, Some(p)) => {
                     fast::run_fast(p, self.entry, &args, &mut mem, helpers, budget).map_err(|t| t.to_string())?.r0
                 }
-                _ => alkyl_vm::run(self.script.program(), self.entry, &args, &mut mem, helpers, budget)
-                    .map_err(|t| t.to_string())?
-                    .r0,
+                _ => {
+                    alkyl_vm::run(self.script.program(), self.entry, &args, &mut mem, helpers, budget)
+                        .map_err(|t| t.to_string())?
+                        .r0
+                }
             }
         };
         let message = packet.get(..len as usize).ok_or(format!("response length {len}"))?.to_vec();
@@ -159,7 +161,8 @@ fn native<H: Helpers + ?Sized>(mem: &mut MemoryMap<'_>, h: &mut H) -> Result<u64
     }
     h.call(g::ALKYL_HELPER_GCOAP_RESP_INIT, [ctx, g::ALKYL_COAP_CODE_CONTENT as u64, 0, 0, 0], mem)?;
     h.call(g::ALKYL_HELPER_COAP_ADD_FORMAT, [ctx, g::ALKYL_COAP_FORMAT_TEXT as u64, 0, 0, 0], mem)?;
-    let pdu_len = h.call(g::ALKYL_HELPER_COAP_OPT_FINISH, [ctx, g::ALKYL_COAP_OPT_FINISH_PAYLOAD as u64, 0, 0, 0], mem)?;
+    let pdu_len =
+        h.call(g::ALKYL_HELPER_COAP_OPT_FINISH, [ctx, g::ALKYL_COAP_OPT_FINISH_PAYLOAD as u64, 0, 0, 0], mem)?;
     let payload = h.call(g::ALKYL_HELPER_COAP_GET_PDU, [ctx, 0, 0, 0, 0], mem)?;
     let phydat = mem.read(m, 8)?;
     let val = i16::from_le_bytes([phydat[0], phydat[1]]) as i64 as u64;

@@ -146,8 +146,7 @@ impl AlkylFast {
     /// The loader's or translator's rejection.
     pub fn new(kernel: &Kernel) -> Result<Self, String> {
         let (script, entry) = load_script(kernel)?;
-        let ops: &'static mut [Op] =
-            Box::leak(vec![Op::EMPTY; fast::storage_len(script.program())].into_boxed_slice());
+        let ops: &'static mut [Op] = Box::leak(vec![Op::EMPTY; fast::storage_len(script.program())].into_boxed_slice());
         let program = fast::translate(script.program(), ops).map_err(|e| e.to_string())?;
         Ok(AlkylFast { script, program, entry, buf: Vec::new() })
     }

@@ -508,7 +508,14 @@ pub fn compare32(cond: u8, a: u32, b: u32) -> Option<bool> {
 ///
 /// # Errors
 /// The fault, with nothing written.
-pub fn atomic_op(code: i32, sz: u8, addr: u64, operand: u64, r0: u64, mem: &mut MemoryMap<'_>) -> Result<u64, MemFault> {
+pub fn atomic_op(
+    code: i32,
+    sz: u8,
+    addr: u64,
+    operand: u64,
+    r0: u64,
+    mem: &mut MemoryMap<'_>,
+) -> Result<u64, MemFault> {
     let wide = sz == size::DW;
     let len = if wide { 8 } else { 4 };
     if addr % len != 0 {

@@ -428,6 +428,7 @@ impl<'a> MemoryMap<'a> {
 }
 
 /// A region lent out of a [`MemoryMap`] (see [`MemoryMap::lend`]).
+#[cfg(feature = "fast")]
 #[derive(Debug)]
 pub(crate) enum Lent<'a> {
     /// A read-only shared slice (a copy of the map's reference).
@@ -437,6 +438,7 @@ pub(crate) enum Lent<'a> {
     Exclusive(&'a mut [u8]),
 }
 
+#[cfg(feature = "fast")]
 impl<'a> MemoryMap<'a> {
     /// Lends the region at segment `seg` to an engine that wants to reach it
     /// without a table lookup per access: read-only shared regions as a copy

@@ -113,7 +113,8 @@ fn coap_section(plan: Plan) -> Result<(Value, Value), String> {
     );
     println!();
     let container = kernels::pack_once(coap::NAME, coap::OBJECT)?;
-    let script = alkyl_vm::container::Script::load(container, &alkyl_bindings::ALL_HELPERS).map_err(|e| e.to_string())?;
+    let script =
+        alkyl_vm::container::Script::load(container, &alkyl_bindings::ALL_HELPERS).map_err(|e| e.to_string())?;
     let text = script.program().code();
     let size = json!({
         "ebpf_bytes": text.len(),

@@ -7,8 +7,8 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use alkyl_vm::container::MAX_FUNCTIONS;
-use alkyl_vm::isa::{self, op, Insn, INSN_SIZE};
 use alkyl_vm::interp::CALL_SAVE_BYTES;
+use alkyl_vm::isa::{self, op, Insn, INSN_SIZE};
 use alkyl_vm::{HelperSet, DATA_VADDR, MAX_CALL_DEPTH, RODATA_VADDR};
 use object::elf;
 use object::read::elf::{ElfFile64, FileHeader, SectionHeader};

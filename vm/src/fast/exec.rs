@@ -14,8 +14,8 @@ use super::translate::{run_cost, FastProgram};
 use super::window::Windows;
 use crate::helper::Helpers;
 use crate::interp::{
-    alu32, alu64, atomic_op, atomic_writes, compare32, compare64, initial_frame_pointer, pop_frame, push_frame, sign_extend, Exit,
-    Trap, TrapKind, MAX_CALL_DEPTH,
+    alu32, alu64, atomic_op, atomic_writes, compare32, compare64, initial_frame_pointer, pop_frame, push_frame,
+    sign_extend, Exit, Trap, TrapKind, MAX_CALL_DEPTH,
 };
 use crate::isa::{class, jmp, mode, op, size, source, Insn};
 use crate::memory::{Access, MemoryMap};
