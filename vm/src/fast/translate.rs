@@ -196,9 +196,13 @@ fn fuse5(code: &[u8], pc: usize) -> Option<Kind> {
     const ADD32X: u8 = class::ALU | alu::ADD | source::X;
     const ADD64K: u8 = class::ALU64 | alu::ADD | source::K;
     const MOV32X: u8 = class::ALU | alu::MOV | source::X;
-    let [a, b, c, m, e] = core::array::from_fn(|i| Insn::at(code, pc + i));
-    let (a, b, c, m, e) = (a?, b?, c?, m?, e?);
-    if !matches!(a.opc, LDXB | LDXH) || (b.opc, c.opc, m.opc, e.opc) != (ADD32X, ADD64K, MOV32X, ADD32X) {
+    let a = Insn::at(code, pc)?;
+    if !matches!(a.opc, LDXB | LDXH) {
+        return None;
+    }
+    let [b, c, m, e] = core::array::from_fn(|i| Insn::at(code, pc + 1 + i));
+    let (b, c, m, e) = (b?, c?, m?, e?);
+    if (b.opc, c.opc, m.opc, e.opc) != (ADD32X, ADD64K, MOV32X, ADD32X) {
         return None;
     }
     let (d, s) = reg_pair(&a);
