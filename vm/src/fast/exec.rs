@@ -198,9 +198,12 @@ fn exec<H: Helpers + ?Sized>(
             // decoded from the same bytecode `first_escape` decoded), or on
             // `exit` a return slot pushed by `Cold::call_local`, which is the
             // call's own fallthrough successor. Measured: the unchecked fetch
-            // saves 2,412 of 16,339 instructions per Fletcher32 checksum on
-            // the Cortex-M4 (the bounds check and the register it holds
-            // make LLVM spill around every op); see docs/benchmarks.md.
+            // saves 2,057 of 15,458 instructions per Fletcher32 checksum on
+            // the Cortex-M4 (16.6x -> 14.4x native C: the bounds check and
+            // the register it holds make LLVM spill around every op) and
+            // 1,867 of 12,218 on x86-64; see docs/benchmarks.md. Attacked by
+            // `first_escape_catches_ops_that_leave_the_program`,
+            // `entry_of_another_program_traps` and the differential fuzzer.
             #[allow(unsafe_code)]
             let op = unsafe { ops.get_unchecked(pc) };
             // Continue with the op `$w` slots on: `$w` is the op's width (the
