@@ -58,6 +58,7 @@ run: build apps
 
 test: deps
 	$(CARGO) test --workspace
+	$(CARGO) test -p alkyl-vm --no-default-features   # the compact build
 	@$(MAKE) --no-print-directory thumb
 
 # Example apps (apps/c/*.c) with clang's BPF backend; flags in apps/bpf.flags

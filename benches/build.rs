@@ -1,7 +1,9 @@
 //! Compiles every C kernel in `kernels/` three ways: natively (the `cc`
-//! crate, linked in), to eBPF (`clang -target bpf`) and to Wasm
-//! (`clang --target=wasm32`, linked by `wasm-ld`). The eBPF and Wasm forms
-//! land in `OUT_DIR` and are embedded with `include_bytes!`.
+//! crate, linked in), to eBPF (`clang -target bpf`: the object, which the
+//! suite packs into a container, and its `.text`, which rbpf runs) and to
+//! Wasm (`clang --target=wasm32`, linked by `wasm-ld`), plus the helper-heavy
+//! kernel `apps/c/coap_sensor.c` (eBPF only). Everything lands in `OUT_DIR`
+//! and is embedded with `include_bytes!`.
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -37,4 +39,20 @@ fn main() {
         );
     }
     native.compile("alkyl_kernels");
+
+    // The helper-heavy kernel: the example app answering a CoAP request
+    // with a sensor reading, with the flags `make apps` uses.
+    println!("cargo:rerun-if-changed=../apps/c/coap_sensor.c");
+    println!("cargo:rerun-if-changed=../apps/bpf.flags");
+    println!("cargo:rerun-if-changed=../bindings/include/alkyl.h");
+    let flags = std::fs::read_to_string("../apps/bpf.flags").expect("apps/bpf.flags");
+    run_tool(
+        Command::new("clang")
+            .current_dir("..")
+            .args(flags.split_whitespace())
+            .arg("-c")
+            .arg("apps/c/coap_sensor.c")
+            .arg("-o")
+            .arg(out.join("coap_sensor.bpf.o")),
+    );
 }

@@ -17,10 +17,11 @@ fn compile_ebpf(src: &std::path::Path, object: &std::path::Path) {
     );
 }
 
-/// Turns a clang BPF object into the bytes Alkyl loads. Today: the raw
-/// `.text` section (the kernels use no globals, rodata or helpers, so no
-/// relocation is needed). Once the container work lands, this is the one
-/// place to switch to `alkyl pack app.o -o app.rbf`.
+/// The raw `.text` of a clang BPF object: what rbpf runs, and what the
+/// Cortex-M4 image embeds (the kernels use no globals, rodata or helpers,
+/// so no relocation is needed, and it is byte for byte the text of the
+/// container `alkyl pack` makes of the object; the host suite loads that
+/// container and checks the two agree).
 fn ebpf_program(object: &std::path::Path, out: &std::path::Path) {
     run_tool(std::process::Command::new("llvm-objcopy").args(["-O", "binary", "--only-section=.text"]).arg(object).arg(out));
 }

@@ -8,8 +8,11 @@ pub struct Kernel {
     pub name: &'static str,
     /// The native build (C, `cc` at -O2), linked into this binary.
     pub native: unsafe extern "C" fn(*mut u8, u32) -> u32,
-    /// eBPF bytecode (clang -target bpf -mcpu=v3 -O2, `.text`).
+    /// eBPF bytecode (clang -target bpf -mcpu=v3 -O2, `.text`): what rbpf
+    /// runs.
     pub ebpf: &'static [u8],
+    /// The clang BPF object; [`Kernel::container`] packs it.
+    pub ebpf_object: &'static [u8],
     /// A Wasm module exporting `name` and `memory`.
     pub wasm: &'static [u8],
     /// True when the kernel writes its buffer (the harness restores the
@@ -26,6 +29,7 @@ macro_rules! kernel {
             name: stringify!($name),
             native: $native,
             ebpf: include_bytes!(concat!(env!("OUT_DIR"), "/", stringify!($name), ".bpf")),
+            ebpf_object: include_bytes!(concat!(env!("OUT_DIR"), "/", stringify!($name), ".bpf.o")),
             wasm: include_bytes!(concat!(env!("OUT_DIR"), "/", stringify!($name), ".wasm")),
             mutates: $mutates,
         }
@@ -41,6 +45,41 @@ pub fn all() -> [Kernel; 5] {
         kernel!(bubble_sort, alkyl_native_bubble_sort, true),
         kernel!(kv_store, alkyl_native_kv_store, true),
     ]
+}
+
+impl Kernel {
+    /// The kernel as Alkyl loads it: its object packed into a container
+    /// (`alkyl_translator::elf::pack`, what `alkyl pack` does), once per
+    /// process.
+    ///
+    /// # Errors
+    /// The packer's rejection, as text.
+    pub fn container(&self) -> Result<&'static [u8], String> {
+        pack_once(self.name, self.ebpf_object)
+    }
+}
+
+/// Packs `object` into a container, caching the bytes by `name` for the
+/// life of the process (the benchmark loads each kernel many times).
+///
+/// # Errors
+/// The packer's rejection, as text.
+pub fn pack_once(name: &'static str, object: &[u8]) -> Result<&'static [u8], String> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static PACKED: OnceLock<Mutex<HashMap<&'static str, &'static [u8]>>> = OnceLock::new();
+    let mut cache = PACKED.get_or_init(Default::default).lock().map_err(|e| e.to_string())?;
+    if let Some(bytes) = cache.get(name) {
+        return Ok(bytes);
+    }
+    // The ELF reader needs its input aligned, which an `include_bytes!`
+    // slice need not be: parse a heap copy.
+    let object = object.to_vec();
+    let packed = alkyl_translator::elf::pack(&object, &alkyl_translator::elf::PackOptions::default())
+        .map_err(|e| format!("packing {name}: {e}"))?;
+    let bytes: &'static [u8] = Box::leak(packed.container.emit().map_err(|e| e.to_string())?.into_boxed_slice());
+    cache.insert(name, bytes);
+    Ok(bytes)
 }
 
 /// Fletcher32 of the rBPF paper's input.

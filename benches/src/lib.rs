@@ -5,8 +5,10 @@
 //! `cargo run --release -p alkyl-benches --features peers --bin alkyl-bench`
 //! (or `make bench`) prints the table and writes `target/bench/results.json`.
 //! The library is split by phase: [`kernels`] (what runs), [`contenders`]
-//! (who runs it), [`harness`] (how it is timed), [`sizes`] (script sizes).
+//! (who runs it), [`harness`] (how it is timed), [`sizes`] (script sizes),
+//! [`coap`] (the helper-heavy kernel, which has its own contenders).
 
+pub mod coap;
 pub mod contenders;
 pub mod harness;
 pub mod kernels;

@@ -89,6 +89,54 @@ fn coerce(raw: &[u8; INSN_SIZE], slots: usize, pc: usize) -> Insn {
     i
 }
 
+/// Overwrites some runs of slots with the instruction sequences the fast
+/// engine fuses (clang's loop shapes), with registers, offsets and targets
+/// taken from the fuzzer's bytes, so that the fused forms, their
+/// non-fusing near misses (shared registers) and their placement right
+/// before the final `exit` are explored, not left to chance.
+fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
+    let n = insns.len();
+    let mut pc = 0;
+    while pc < n {
+        let b = &raw[pc * INSN_SIZE..][..INSN_SIZE];
+        let (sel, r) = (b[1], |i: usize| b[2 + i] % 10);
+        let (d, s, acc, x) = (r(0), r(1), r(2), r(3));
+        let rel = |at: usize| (b[6] as usize % total) as i64 - at as i64 - 1;
+        let off = (b[7] % 8) as i16 - 2;
+        let ldx = if b[7] & 0x80 != 0 { 0x71 } else { 0x69 };
+        let seq: Vec<Insn> = match sel % 16 {
+            0 => vec![
+                Insn::new(ldx, d, s, off, 0),
+                Insn::new(0x0c, acc, d, 0, 0),
+                Insn::new(0x07, s, 0, 0, (b[6] % 5) as i32 - 1),
+                Insn::new(0xbc, d, acc, 0, 0),
+                Insn::new(0x0c, d, x, 0, 0),
+            ],
+            1 => vec![Insn::new(ldx, d, s, off, 0), Insn::new(0x0c, acc, d, 0, 0), Insn::new(0x07, s, 0, 0, 2)],
+            2 => vec![
+                Insn::new(0x04, d, 0, 0, -1),
+                Insn::new(0xbc, x, acc, 0, 0),
+                Insn::new(0x56, d, 0, rel(pc + 2) as i16, 0),
+            ],
+            3 => vec![Insn::new(0x04, d, 0, 0, -1), Insn::new(0x56, d, 0, rel(pc + 1) as i16, 0)],
+            4 => vec![Insn::new(0xbc, d, s, 0, 0), Insn::new(0x56, acc, 0, rel(pc + 1) as i16, b[6] as i32 % 4)],
+            5 => vec![Insn::new(0xbf, d, s, 0, 0), Insn::new(0x0f, d, acc, 0, 0)],
+            6 => vec![Insn::new(0xbc, d, s, 0, 0), Insn::new(0x04, d, 0, 0, off as i32)],
+            7 => vec![Insn::new(0x79 - 8 * (b[7] % 4), d, 10, -8 * (1 + (b[6] % 8) as i16), 0)],
+            8 => vec![Insn::new(0x7b - 8 * (b[7] % 4), 10, s, -8 * (1 + (b[6] % 8) as i16), 0)],
+            _ => Vec::new(),
+        };
+        let fits = pc + seq.len() <= n
+            && insns[pc.saturating_sub(1)..pc + seq.len()].iter().all(|i| !op::is_wide(i.opc) && i.opc != 0);
+        if !seq.is_empty() && fits {
+            insns[pc..pc + seq.len()].copy_from_slice(&seq);
+            pc += seq.len();
+        } else {
+            pc += 1;
+        }
+    }
+}
+
 /// The bytecode of a verified program built from `raw` (at most 512 slots
 /// plus a final `exit`), or `None` when no such program could be made.
 pub fn program(raw: &[u8]) -> Option<Vec<u8>> {
@@ -113,6 +161,7 @@ pub fn program(raw: &[u8]) -> Option<Vec<u8>> {
         }
     }
     insns.truncate(slots);
+    plant_fusions(raw, &mut insns, total);
     if insns.last().is_some_and(|i| op::is_wide(i.opc)) {
         insns.pop();
         insns.push(Insn::new(0xb7, 0, 0, 0, 0));

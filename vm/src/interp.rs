@@ -1,15 +1,21 @@
 //! The reference interpreter: executes a verified [`Program`] slot by slot.
 //!
-//! It is written for clarity first; every guarantee the VM gives is enforced
-//! here: memory only through the [`MemoryMap`], a finite instruction budget,
-//! a bounded call depth, and no panic on any verified program (the arms
-//! verification excludes return [`TrapKind::IllegalInstruction`]).
+//! It is written for clarity and for flash: one decode, one ALU for 32- and
+//! 64-bit operations (a 32-bit op is the 64-bit one on zero-extended, or for
+//! signed forms sign-extended, operands, its result masked), one compare,
+//! one sized load and store path through [`MemoryMap::read`] and
+//! [`MemoryMap::write`]. Every guarantee the VM gives is enforced here:
+//! memory only through the [`MemoryMap`], a finite instruction budget, a
+//! bounded call depth, and no panic on any verified program (the arms
+//! verification excludes return [`TrapKind::IllegalInstruction`]). It is the
+//! oracle the fast engine is tested against, and the whole interpreter of
+//! a build without the `fast` feature.
 
 use core::fmt;
 
 use crate::helper::{HelperError, Helpers};
-use crate::isa::{alu, atomic, class, jmp, mode, op, size, source, Insn, FRAME_REG, REG_COUNT};
-use crate::memory::{MemFault, MemoryMap, DATA_VADDR, RODATA_VADDR, STACK_VADDR};
+use crate::isa::{alu, atomic, call, class, jmp, mode, op, size, source, Insn, FRAME_REG, REG_COUNT};
+use crate::memory::{le_value, put_le, Access, FaultKind, MemFault, MemoryMap, DATA_VADDR, RODATA_VADDR, STACK_VADDR};
 use crate::verify::{Entry, Program};
 
 /// Instructions a run may execute when the host does not say otherwise.
@@ -73,11 +79,66 @@ pub struct Exit {
     pub executed: u64,
 }
 
-#[derive(Clone, Copy, Default)]
-struct Frame {
-    ret: usize,
-    saved: [u64; 4],
-    fp: u64,
+/// Bytes a local call keeps between the caller's frame and the callee's:
+/// the caller's `r6..=r9`, saved there (not in the host) until `exit`.
+/// See `docs/isa.md`, "Local calls".
+pub const CALL_SAVE_BYTES: u64 = 32;
+
+/// Enters a local call made with frame pointer `fp`: checks that the
+/// callee's frame and the save area below the caller's frame are writable
+/// (`frame_size + CALL_SAVE_BYTES` bytes ending `frame_size` bytes below
+/// `fp`), stores `saved` (the caller's `r6..=r9`, 8 bytes each) in the save
+/// area, and returns the callee's frame pointer (the save area's start).
+///
+/// # Errors
+/// The fault of that check: a call whose frame does not fit in the stack
+/// traps at the call.
+pub(crate) fn push_frame(mem: &mut MemoryMap<'_>, fp: u64, frame_size: u64, saved: &[u64]) -> Result<u64, MemFault> {
+    let callee = fp.wrapping_sub(frame_size).wrapping_sub(CALL_SAVE_BYTES);
+    mem.write(callee.wrapping_sub(frame_size), frame_size + CALL_SAVE_BYTES)?;
+    let mut at = callee;
+    for &v in saved {
+        store_le(mem, at, 8, v)?;
+        at = at.wrapping_add(8);
+    }
+    Ok(callee)
+}
+
+/// Leaves a local call whose frame pointer is `fp`: reads the caller's
+/// `r6..=r9` back from the save area into `saved` and returns the caller's
+/// frame pointer.
+///
+/// # Errors
+/// A fault when the save area is no longer readable (a helper unmapped
+/// the stack); `saved` may then be partly written.
+pub(crate) fn pop_frame(mem: &MemoryMap<'_>, fp: u64, frame_size: u64, saved: &mut [u64]) -> Result<u64, MemFault> {
+    let mut at = fp;
+    for v in saved {
+        *v = load_le(mem, at, 8)?;
+        at = at.wrapping_add(8);
+    }
+    Ok(fp.wrapping_add(CALL_SAVE_BYTES).wrapping_add(frame_size))
+}
+
+/// Reads `n` (at most 8) bytes at `addr`, little-endian, zero-extended: the
+/// one load path of the reference interpreter (loads, returns, atomics).
+///
+/// # Errors
+/// The fault of [`MemoryMap::read`].
+#[inline(never)]
+pub fn load_le(mem: &MemoryMap<'_>, addr: u64, n: u64) -> Result<u64, MemFault> {
+    Ok(le_value(mem.read(addr, n)?))
+}
+
+/// Writes the low `n` (at most 8) bytes of `v` at `addr`, little-endian:
+/// the one store path of the reference interpreter.
+///
+/// # Errors
+/// The fault of [`MemoryMap::write`].
+#[inline(never)]
+pub fn store_le(mem: &mut MemoryMap<'_>, addr: u64, n: u64, v: u64) -> Result<(), MemFault> {
+    put_le(mem.write(addr, n)?, v);
+    Ok(())
 }
 
 /// The initial frame pointer: the top of the region mapped at
@@ -104,170 +165,162 @@ pub fn run<H: Helpers + ?Sized>(
     helpers: &mut H,
     budget: u64,
 ) -> Result<Exit, Trap> {
-    let code = program.code();
-    let frame_size = program.frame_size() as u64;
-    let mut reg = [0u64; REG_COUNT];
-    for (r, a) in reg[1..6].iter_mut().zip(args) {
+    let mut vm = Machine {
+        code: program.code(),
+        frame_size: program.frame_size() as u64,
+        reg: [0; REG_COUNT],
+        frames: [0; MAX_CALL_DEPTH],
+        depth: 0,
+        pc: entry.pc(),
+    };
+    for (r, a) in vm.reg[1..6].iter_mut().zip(args) {
         *r = *a;
     }
-    reg[FRAME_REG as usize] = initial_frame_pointer(mem);
-    let mut frames = [Frame::default(); MAX_CALL_DEPTH];
-    let mut depth = 0usize;
-    let mut pc = entry.pc();
-    let mut executed: u64 = 0;
-
+    vm.reg[FRAME_REG as usize] = initial_frame_pointer(mem);
+    // The budget left is `fuel` (32 bits, cheap on a 32-bit core) plus
+    // `reserve`, which refills it.
+    let (mut fuel, mut reserve) = (0u32, budget);
     loop {
-        let here = pc;
-        let trap = |kind| Trap { pc: here, kind };
-        let mem_trap = |f: MemFault| Trap { pc: here, kind: TrapKind::Memory(f) };
-        if executed >= budget {
-            return Err(trap(TrapKind::BudgetExhausted));
+        let here = vm.pc;
+        if fuel == 0 {
+            if reserve == 0 {
+                return Err(Trap { pc: here, kind: TrapKind::BudgetExhausted });
+            }
+            fuel = reserve.min(u32::MAX as u64) as u32;
+            reserve -= fuel as u64;
         }
-        executed += 1;
-        let Some(insn) = Insn::at(code, pc) else {
-            return Err(trap(TrapKind::IllegalInstruction));
-        };
-        pc += 1;
-        let d = insn.dst as usize & 0xf;
-        let s = insn.src as usize & 0xf;
-        if d >= REG_COUNT || s >= REG_COUNT {
-            return Err(trap(TrapKind::IllegalInstruction));
-        }
-        let imm64 = insn.imm as i64 as u64;
-        let off = insn.off as i64 as u64;
-
-        match insn.class() {
-            class::ALU64 => {
-                let b = if insn.opc & source::MASK == source::X { reg[s] } else { imm64 };
-                let op = insn.opc & alu::MASK;
-                reg[d] = match alu64(op, insn.off, reg[d], b, insn.imm) {
-                    Some(v) => v,
-                    None => return Err(trap(TrapKind::IllegalInstruction)),
-                };
-            }
-            class::ALU => {
-                let b = if insn.opc & source::MASK == source::X { reg[s] as u32 } else { insn.imm as u32 };
-                let op = insn.opc & alu::MASK;
-                let by_reg = insn.opc & source::MASK == source::X;
-                reg[d] = match alu32(op, insn.off, reg[d], b, insn.imm, by_reg) {
-                    Some(v) => v,
-                    None => return Err(trap(TrapKind::IllegalInstruction)),
-                };
-            }
-            class::JMP | class::JMP32 => {
-                let is32 = insn.class() == class::JMP32;
-                let by_reg = insn.opc & source::MASK == source::X;
-                match insn.opc & jmp::MASK {
-                    jmp::JA => {
-                        let rel = if is32 { insn.imm as i64 } else { insn.off as i64 };
-                        pc = (pc as i64 + rel) as usize;
-                    }
-                    jmp::EXIT => {
-                        if depth == 0 {
-                            return Ok(Exit { r0: reg[0], executed });
-                        }
-                        depth -= 1;
-                        let f = frames[depth];
-                        reg[6..10].copy_from_slice(&f.saved);
-                        reg[FRAME_REG as usize] = f.fp;
-                        pc = f.ret;
-                    }
-                    jmp::CALL if by_reg => {
-                        let id = reg[d];
-                        let id32 = match u32::try_from(id) {
-                            Ok(i) if helpers.contains(i) => i,
-                            _ => return Err(trap(TrapKind::HelperNotAllowed { id })),
-                        };
-                        reg[0] = call_helper(helpers, id32, &reg, mem).map_err(trap)?;
-                    }
-                    jmp::CALL if insn.src == crate::isa::call::LOCAL => {
-                        if depth >= MAX_CALL_DEPTH {
-                            return Err(trap(TrapKind::CallDepthExceeded));
-                        }
-                        let fp = reg[FRAME_REG as usize];
-                        frames[depth] = Frame { ret: pc, saved: [reg[6], reg[7], reg[8], reg[9]], fp };
-                        depth += 1;
-                        reg[FRAME_REG as usize] = fp.wrapping_sub(frame_size);
-                        pc = (pc as i64 + insn.imm as i64) as usize;
-                    }
-                    jmp::CALL => {
-                        let id = insn.imm as u32;
-                        reg[0] = call_helper(helpers, id, &reg, mem).map_err(trap)?;
-                    }
-                    cond => {
-                        let taken = if is32 {
-                            let b = if by_reg { reg[s] as u32 } else { insn.imm as u32 };
-                            compare32(cond, reg[d] as u32, b)
-                        } else {
-                            let b = if by_reg { reg[s] } else { imm64 };
-                            compare64(cond, reg[d], b)
-                        };
-                        match taken {
-                            Some(true) => pc = (pc as i64 + insn.off as i64) as usize,
-                            Some(false) => {}
-                            None => return Err(trap(TrapKind::IllegalInstruction)),
-                        }
-                    }
-                }
-            }
-            class::LDX => {
-                let addr = reg[s].wrapping_add(off);
-                let sz = insn.opc & size::MASK;
-                let v = match sz {
-                    size::B => mem.load::<1>(addr),
-                    size::H => mem.load::<2>(addr),
-                    size::W => mem.load::<4>(addr),
-                    _ => mem.load::<8>(addr),
-                }
-                .map_err(mem_trap)?;
-                reg[d] = if insn.opc & mode::MASK == mode::MEMSX { sign_extend(v, sz) } else { v };
-            }
-            class::ST | class::STX => {
-                let addr = reg[d].wrapping_add(off);
-                let sz = insn.opc & size::MASK;
-                if insn.opc & mode::MASK == mode::ATOMIC {
-                    atomic_op(insn.imm, sz, addr, s, &mut reg, mem).map_err(mem_trap)?;
-                } else {
-                    let v = if insn.class() == class::ST { imm64 } else { reg[s] };
-                    match sz {
-                        size::B => mem.store::<1>(addr, v),
-                        size::H => mem.store::<2>(addr, v),
-                        size::W => mem.store::<4>(addr, v),
-                        _ => mem.store::<8>(addr, v),
-                    }
-                    .map_err(mem_trap)?;
-                }
-            }
-            class::LD => {
-                let Some(hi) = Insn::at(code, pc) else {
-                    return Err(trap(TrapKind::IllegalInstruction));
-                };
-                pc += 1;
-                let value = (insn.imm as u32 as u64) | ((hi.imm as u32 as u64) << 32);
-                reg[d] = match insn.opc {
-                    op::LDDW => value,
-                    op::LDDW_DATA => DATA_VADDR.wrapping_add(value),
-                    op::LDDW_RODATA => RODATA_VADDR.wrapping_add(value),
-                    _ => return Err(trap(TrapKind::IllegalInstruction)),
-                };
-            }
-            _ => return Err(trap(TrapKind::IllegalInstruction)),
+        fuel -= 1;
+        match vm.step(mem, helpers) {
+            Ok(None) => {}
+            Ok(Some(r0)) => return Ok(Exit { r0, executed: budget - reserve - fuel as u64 }),
+            Err(kind) => return Err(Trap { pc: here, kind }),
         }
     }
 }
 
-fn call_helper<H: Helpers + ?Sized>(
-    helpers: &mut H,
-    id: u32,
-    reg: &[u64; REG_COUNT],
-    mem: &mut MemoryMap<'_>,
-) -> Result<u64, TrapKind> {
-    let args = [reg[1], reg[2], reg[3], reg[4], reg[5]];
-    helpers.call(id, args, mem).map_err(|error| TrapKind::Helper { id, error })
+/// The interpreter's state: registers, the return slots of the active
+/// local calls (the rest of a frame lives in the eBPF stack), the pc.
+struct Machine<'c> {
+    code: &'c [u8],
+    frame_size: u64,
+    reg: [u64; REG_COUNT],
+    frames: [u16; MAX_CALL_DEPTH],
+    depth: usize,
+    pc: usize,
+}
+
+impl Machine<'_> {
+    /// Register `r` (an out-of-range number, which verification excludes,
+    /// reads as zero and is never written).
+    fn get(&self, r: u8) -> u64 {
+        self.reg.get(r as usize).copied().unwrap_or(0)
+    }
+
+    fn set(&mut self, r: u8, v: u64) {
+        if let Some(slot) = self.reg.get_mut(r as usize) {
+            *slot = v;
+        }
+    }
+
+    /// Executes the instruction at `pc`: `Some(r0)` when the program
+    /// returns from its entry.
+    fn step<H: Helpers + ?Sized>(&mut self, mem: &mut MemoryMap<'_>, helpers: &mut H) -> Result<Option<u64>, TrapKind> {
+        let illegal = TrapKind::IllegalInstruction;
+        let insn = Insn::at(self.code, self.pc).ok_or(illegal)?;
+        self.pc += 1;
+        let (d, s) = (insn.dst, insn.src);
+        let by_reg = insn.opc & source::MASK == source::X;
+        let b = if by_reg { self.get(s) } else { insn.imm as i64 as u64 };
+        let addr = |base: u64| base.wrapping_add(insn.off as i64 as u64);
+        let sz = insn.opc & size::MASK;
+        let n = size::bytes(sz) as u64;
+        let op = insn.opc & alu::MASK;
+        let class = insn.class();
+        match class {
+            class::ALU | class::ALU64 => {
+                let v = alu(op, insn.off, self.get(d), b, insn.imm, class == class::ALU64, by_reg).ok_or(illegal)?;
+                self.set(d, v);
+            }
+            class::JMP | class::JMP32 => match op {
+                jmp::JA => {
+                    let rel = if class == class::JMP32 { insn.imm as i64 } else { insn.off as i64 };
+                    self.pc = (self.pc as i64 + rel) as usize;
+                }
+                jmp::EXIT => {
+                    if self.depth == 0 {
+                        return Ok(Some(self.reg[0]));
+                    }
+                    let fp = self.reg[FRAME_REG as usize];
+                    self.reg[FRAME_REG as usize] = pop_frame(mem, fp, self.frame_size, &mut self.reg[6..10])?;
+                    self.depth -= 1;
+                    self.pc = self.frames.get(self.depth).copied().ok_or(illegal)? as usize;
+                }
+                jmp::CALL if !by_reg && s == call::LOCAL => {
+                    let slot = self.frames.get_mut(self.depth).ok_or(TrapKind::CallDepthExceeded)?;
+                    // The verifier keeps pcs below 2^16 (and a call is never
+                    // the last slot).
+                    *slot = self.pc as u16;
+                    let fp = self.reg[FRAME_REG as usize];
+                    self.reg[FRAME_REG as usize] = push_frame(mem, fp, self.frame_size, &self.reg[6..10])?;
+                    self.depth += 1;
+                    self.pc = (self.pc as i64 + insn.imm as i64) as usize;
+                }
+                jmp::CALL => {
+                    // `call imm`, or `callx` with the id in `dst`, checked here.
+                    let id = if by_reg { self.get(d) } else { insn.imm as u32 as u64 };
+                    let id = match u32::try_from(id) {
+                        Ok(i) if !by_reg || helpers.contains(i) => i,
+                        _ => return Err(TrapKind::HelperNotAllowed { id }),
+                    };
+                    let args = [self.reg[1], self.reg[2], self.reg[3], self.reg[4], self.reg[5]];
+                    self.reg[0] = helpers.call(id, args, mem).map_err(|error| TrapKind::Helper { id, error })?;
+                }
+                cond => {
+                    if compare(cond, self.get(d), b, class == class::JMP).ok_or(illegal)? {
+                        self.pc = (self.pc as i64 + insn.off as i64) as usize;
+                    }
+                }
+            },
+            class::LDX => {
+                let v = load_le(mem, addr(self.get(s)), n)?;
+                self.set(d, if insn.opc & mode::MASK == mode::MEMSX { sign_extend(v, sz) } else { v });
+            }
+            class::ST | class::STX if insn.opc & mode::MASK == mode::ATOMIC => {
+                let old = atomic_op(insn.imm, sz, addr(self.get(d)), self.get(s), self.reg[0], mem)?;
+                if let Some(r) = atomic_writes(insn.imm, s) {
+                    self.set(r, old);
+                }
+            }
+            class::ST | class::STX => {
+                // (The source bit is part of the size field here.)
+                let v = if class == class::ST { insn.imm as i64 as u64 } else { self.get(s) };
+                store_le(mem, addr(self.get(d)), n, v)?;
+            }
+            _ => {
+                // `lddw` and its segment-relative forms: two slots.
+                let hi = Insn::at(self.code, self.pc).ok_or(illegal)?;
+                self.pc += 1;
+                let value = (insn.imm as u32 as u64) | ((hi.imm as u32 as u64) << 32);
+                let base = match insn.opc {
+                    op::LDDW => 0,
+                    op::LDDW_DATA => DATA_VADDR,
+                    op::LDDW_RODATA => RODATA_VADDR,
+                    _ => return Err(illegal),
+                };
+                self.set(d, base.wrapping_add(value));
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl From<MemFault> for TrapKind {
+    fn from(f: MemFault) -> Self {
+        TrapKind::Memory(f)
+    }
 }
 
 /// Sign-extends the low `size` bytes of `v`.
-#[inline(always)]
 pub fn sign_extend(v: u64, sz: u8) -> u64 {
     match sz {
         size::B => v as u8 as i8 as i64 as u64,
@@ -277,35 +330,51 @@ pub fn sign_extend(v: u64, sz: u8) -> u64 {
     }
 }
 
-/// 64-bit ALU semantics (RFC 9669 section 4.1). `off` selects the signed
-/// division/modulo and sign-extending move variants.
-#[inline(always)]
-pub fn alu64(op: u8, off: i16, a: u64, b: u64, imm: i32) -> Option<u64> {
-    Some(match op {
+/// ALU semantics (RFC 9669 section 4.1) for both widths: `op` is the
+/// operation code, `b` the operand (register or sign-extended immediate),
+/// `off` selects the signed division/modulo and sign-extending move forms,
+/// `wide` is ALU64. A 32-bit operation works on the low halves (the signed
+/// forms on their sign extension) and zero-extends its result; `END`
+/// works on the whole register (`by_reg`: to big endian). `None` for an
+/// operation the verifier rejects.
+#[inline]
+pub fn alu(op: u8, off: i16, a: u64, b: u64, imm: i32, wide: bool, by_reg: bool) -> Option<u64> {
+    if op == alu::END {
+        return if wide || by_reg { byte_swap(a, imm) } else { truncate(a, imm) };
+    }
+    let mask = if wide { u64::MAX } else { u32::MAX as u64 };
+    let (a, b) = (a & mask, b & mask);
+    let signed = |v: u64| if wide { v as i64 } else { v as u32 as i32 as i64 };
+    let shift = b as u32 & if wide { 63 } else { 31 };
+    let r = match op {
         alu::ADD => a.wrapping_add(b),
         alu::SUB => a.wrapping_sub(b),
         alu::MUL => a.wrapping_mul(b),
-        alu::DIV if off == 1 => match b {
-            0 => 0,
-            _ => sdivmod64(a as i64, b as i64).0 as u64,
-        },
-        alu::DIV => match b {
-            0 => 0,
-            _ => udivmod64(a, b).0,
-        },
+        alu::DIV | alu::MOD if b == 0 => {
+            if op == alu::DIV {
+                0
+            } else {
+                a
+            }
+        }
+        alu::DIV | alu::MOD => {
+            let (q, r) = if off == 1 {
+                let (q, r) = sdivmod64(signed(a), signed(b));
+                (q as u64, r as u64)
+            } else {
+                udivmod64(a, b)
+            };
+            if op == alu::DIV {
+                q
+            } else {
+                r
+            }
+        }
         alu::OR => a | b,
         alu::AND => a & b,
-        alu::LSH => a.wrapping_shl(b as u32 & 63),
-        alu::RSH => a.wrapping_shr(b as u32 & 63),
+        alu::LSH => a << shift,
+        alu::RSH => a >> shift,
         alu::NEG => a.wrapping_neg(),
-        alu::MOD if off == 1 => match b {
-            0 => a,
-            _ => sdivmod64(a as i64, b as i64).1 as u64,
-        },
-        alu::MOD => match b {
-            0 => a,
-            _ => udivmod64(a, b).1,
-        },
         alu::XOR => a ^ b,
         alu::MOV => match off {
             8 => sign_extend(b, size::B),
@@ -313,11 +382,20 @@ pub fn alu64(op: u8, off: i16, a: u64, b: u64, imm: i32) -> Option<u64> {
             32 => sign_extend(b, size::W),
             _ => b,
         },
-        alu::ARSH => ((a as i64).wrapping_shr(b as u32 & 63)) as u64,
-        // ALU64 END is the unconditional byte swap.
-        alu::END => byte_swap(a, imm)?,
+        alu::ARSH => (signed(a) >> shift) as u64,
         _ => return None,
-    })
+    };
+    Some(r & mask)
+}
+
+/// 64-bit ALU semantics: [`alu`] with `wide`.
+pub fn alu64(op: u8, off: i16, a: u64, b: u64, imm: i32) -> Option<u64> {
+    alu(op, off, a, b, imm, true, false)
+}
+
+/// 32-bit ALU semantics: [`alu`] without `wide`.
+pub fn alu32(op: u8, off: i16, a: u64, b: u32, imm: i32, by_reg: bool) -> Option<u64> {
+    alu(op, off, a, b as u64, imm, false, by_reg)
 }
 
 /// Unsigned 64-bit quotient and remainder; `b` must not be zero.
@@ -364,48 +442,8 @@ pub fn sdivmod64(a: i64, b: i64) -> (i64, i64) {
     (q, r)
 }
 
-/// 32-bit ALU semantics: operate on the low halves, zero-extend the result.
-#[inline(always)]
-pub fn alu32(op: u8, off: i16, a64: u64, b: u32, imm: i32, by_reg: bool) -> Option<u64> {
-    let a = a64 as u32;
-    let r: u32 = match op {
-        alu::ADD => a.wrapping_add(b),
-        alu::SUB => a.wrapping_sub(b),
-        alu::MUL => a.wrapping_mul(b),
-        alu::DIV if off == 1 => match b {
-            0 => 0,
-            _ => (a as i32).wrapping_div(b as i32) as u32,
-        },
-        alu::DIV => a.checked_div(b).unwrap_or(0),
-        alu::OR => a | b,
-        alu::AND => a & b,
-        alu::LSH => a.wrapping_shl(b & 31),
-        alu::RSH => a.wrapping_shr(b & 31),
-        alu::NEG => a.wrapping_neg(),
-        alu::MOD if off == 1 => match b {
-            0 => a,
-            _ => (a as i32).wrapping_rem(b as i32) as u32,
-        },
-        alu::MOD => a.checked_rem(b).unwrap_or(a),
-        alu::XOR => a ^ b,
-        alu::MOV => match off {
-            8 => b as u8 as i8 as i32 as u32,
-            16 => b as u16 as i16 as i32 as u32,
-            _ => b,
-        },
-        alu::ARSH => ((a as i32).wrapping_shr(b & 31)) as u32,
-        // END operates on the full register: to-LE truncates, to-BE swaps.
-        alu::END => {
-            return if by_reg { byte_swap(a64, imm) } else { truncate(a64, imm) };
-        }
-        _ => return None,
-    };
-    Some(r as u64)
-}
-
 /// Converts to big endian (`be16/32/64`, `bswap16/32/64`): the VM is
 /// little-endian on every host, so this is an unconditional swap.
-#[inline(always)]
 fn byte_swap(v: u64, width: i32) -> Option<u64> {
     match width {
         16 => Some((v as u16).swap_bytes() as u64),
@@ -416,7 +454,6 @@ fn byte_swap(v: u64, width: i32) -> Option<u64> {
 }
 
 /// Converts to little endian (`le16/32/64`): truncation only.
-#[inline(always)]
 fn truncate(v: u64, width: i32) -> Option<u64> {
     match width {
         16 => Some(v as u16 as u64),
@@ -426,84 +463,90 @@ fn truncate(v: u64, width: i32) -> Option<u64> {
     }
 }
 
-/// Conditional jump predicates on 64-bit operands.
-#[inline(always)]
+/// Conditional jump predicates (RFC 9669 section 4.3); `wide` is JMP
+/// (64-bit operands), else JMP32 (the low halves). `None` for a condition
+/// the verifier rejects.
+#[inline]
+pub fn compare(cond: u8, a: u64, b: u64, wide: bool) -> Option<bool> {
+    let mask = if wide { u64::MAX } else { u32::MAX as u64 };
+    let (a, b) = (a & mask, b & mask);
+    let signed = |v: u64| if wide { v as i64 } else { v as u32 as i32 as i64 };
+    let (sa, sb) = (signed(a), signed(b));
+    Some(match cond {
+        jmp::JEQ => a == b,
+        jmp::JGT => a > b,
+        jmp::JGE => a >= b,
+        jmp::JSET => a & b != 0,
+        jmp::JNE => a != b,
+        jmp::JSGT => sa > sb,
+        jmp::JSGE => sa >= sb,
+        jmp::JLT => a < b,
+        jmp::JLE => a <= b,
+        jmp::JSLT => sa < sb,
+        jmp::JSLE => sa <= sb,
+        _ => return None,
+    })
+}
+
+/// [`compare`] on 64-bit operands.
 pub fn compare64(cond: u8, a: u64, b: u64) -> Option<bool> {
-    Some(match cond {
-        jmp::JEQ => a == b,
-        jmp::JGT => a > b,
-        jmp::JGE => a >= b,
-        jmp::JSET => a & b != 0,
-        jmp::JNE => a != b,
-        jmp::JSGT => (a as i64) > (b as i64),
-        jmp::JSGE => (a as i64) >= (b as i64),
-        jmp::JLT => a < b,
-        jmp::JLE => a <= b,
-        jmp::JSLT => (a as i64) < (b as i64),
-        jmp::JSLE => (a as i64) <= (b as i64),
-        _ => return None,
-    })
+    compare(cond, a, b, true)
 }
 
-/// Conditional jump predicates on 32-bit operands.
-#[inline(always)]
+/// [`compare`] on 32-bit operands.
 pub fn compare32(cond: u8, a: u32, b: u32) -> Option<bool> {
-    Some(match cond {
-        jmp::JEQ => a == b,
-        jmp::JGT => a > b,
-        jmp::JGE => a >= b,
-        jmp::JSET => a & b != 0,
-        jmp::JNE => a != b,
-        jmp::JSGT => (a as i32) > (b as i32),
-        jmp::JSGE => (a as i32) >= (b as i32),
-        jmp::JLT => a < b,
-        jmp::JLE => a <= b,
-        jmp::JSLT => (a as i32) < (b as i32),
-        jmp::JSLE => (a as i32) <= (b as i32),
-        _ => return None,
-    })
+    compare(cond, a as u64, b as u64, false)
 }
 
-/// Performs an atomic read-modify-write (RFC 9669 section 5.3). The access
-/// must be naturally aligned; see [`MemoryMap::read_write`].
+/// Performs an atomic read-modify-write (RFC 9669 section 5.3) of the
+/// word (`sz` W) or double word at `addr`, with `operand` (the `src`
+/// register) and, for `cmpxchg`, `r0`; returns the old value, which the
+/// caller writes to `r0` (`cmpxchg`) or `src` (fetch forms, see
+/// [`atomic_writes`]). The access must be naturally aligned, readable and
+/// writable; the checks and their faults are those of
+/// [`MemoryMap::read_write`], in its order.
+///
+/// # Errors
+/// The fault, with nothing written.
 pub fn atomic_op(
     code: i32,
     sz: u8,
     addr: u64,
-    src: usize,
-    reg: &mut [u64; REG_COUNT],
+    operand: u64,
+    r0: u64,
     mem: &mut MemoryMap<'_>,
-) -> Result<(), MemFault> {
+) -> Result<u64, MemFault> {
     let wide = sz == size::DW;
     let len = if wide { 8 } else { 4 };
-    let cell = mem.read_write(addr, len)?;
-    let mut buf = [0u8; 8];
-    buf[..cell.len()].copy_from_slice(cell);
-    let old = u64::from_le_bytes(buf);
+    if addr % len != 0 {
+        return Err(MemFault { addr, len, access: Access::Write, kind: FaultKind::Misaligned });
+    }
+    let old = load_le(mem, addr, len)?;
     let mask = if wide { u64::MAX } else { u32::MAX as u64 };
-    let operand = reg[src] & mask;
+    let operand = operand & mask;
     let new = match code & !atomic::FETCH {
         atomic::ADD => old.wrapping_add(operand),
         atomic::OR => old | operand,
         atomic::AND => old & operand,
         atomic::XOR => old ^ operand,
         _ if code == atomic::XCHG => operand,
-        _ if code == atomic::CMPXCHG => {
-            if old == reg[0] & mask {
-                operand
-            } else {
-                old
-            }
-        }
+        _ if code == atomic::CMPXCHG && old == r0 & mask => operand,
         _ => old,
-    } & mask;
-    cell.copy_from_slice(&new.to_le_bytes()[..len as usize]);
+    };
+    store_le(mem, addr, len, new)?;
+    Ok(old)
+}
+
+/// Which register an atomic with operation `code` and source `src` writes
+/// the old value to, if any: `r0` for `cmpxchg`, `src` for fetch forms.
+pub fn atomic_writes(code: i32, src: u8) -> Option<u8> {
     if code == atomic::CMPXCHG {
-        reg[0] = old;
+        Some(0)
     } else if code & atomic::FETCH != 0 {
-        reg[src] = old;
+        Some(src)
+    } else {
+        None
     }
-    Ok(())
 }
 
 #[cfg(test)]

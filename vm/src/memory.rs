@@ -129,42 +129,51 @@ impl fmt::Display for MapError {
 
 impl core::error::Error for MapError {}
 
-/// Backing storage of one region.
+/// One slot of the map: what is mapped there and how it may be used. The
+/// policy lives in the variant, so a slot is a slice and one byte (12 bytes
+/// on a 32-bit core).
 #[derive(Debug)]
-enum Backing<'a> {
+enum Region<'a> {
+    Unmapped,
+    /// A shared slice: always read-only.
     Shared(&'a [u8]),
-    Exclusive(&'a mut [u8]),
-}
-
-/// One slot of the map. An unmapped slot has no policy and an empty
-/// backing, so the fast accessors need no separate "is it mapped" test:
-/// every access to it is out of its (empty) bounds.
-#[derive(Debug)]
-struct Region<'a> {
-    backing: Backing<'a>,
-    policy: Option<AccessPolicy>,
-    /// `policy` as two flags, for the fast accessors (a test of a flag is
-    /// cheaper than a `match` on a Cortex-M).
-    readable: bool,
-    writable: bool,
-}
-
-impl<'a> Region<'a> {
-    const UNMAPPED: Region<'static> =
-        Region { backing: Backing::Shared(&[]), policy: None, readable: false, writable: false };
-
-    const fn new(backing: Backing<'a>, policy: AccessPolicy) -> Self {
-        let readable = policy.allows(Access::Read);
-        let writable = policy.allows(Access::Write);
-        Region { backing, policy: Some(policy), readable, writable }
-    }
+    /// An exclusive slice and what the program may do with it.
+    Exclusive(&'a mut [u8], AccessPolicy),
 }
 
 impl Region<'_> {
-    fn len(&self) -> usize {
-        match &self.backing {
-            Backing::Shared(s) => s.len(),
-            Backing::Exclusive(s) => s.len(),
+    const fn policy(&self) -> Option<AccessPolicy> {
+        match self {
+            Region::Unmapped => None,
+            Region::Shared(_) => Some(AccessPolicy::ReadOnly),
+            Region::Exclusive(_, p) => Some(*p),
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Region::Unmapped => &[],
+            Region::Shared(s) => s,
+            Region::Exclusive(s, _) => s,
+        }
+    }
+
+    /// The bytes, when the policy allows reading them.
+    #[inline(always)]
+    fn readable(&self) -> Option<&[u8]> {
+        match self {
+            Region::Shared(s) => Some(s),
+            Region::Exclusive(s, p) if *p != AccessPolicy::WriteOnly => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The bytes, when the policy allows writing them.
+    #[inline(always)]
+    fn writable(&mut self) -> Option<&mut [u8]> {
+        match self {
+            Region::Exclusive(s, p) if *p != AccessPolicy::ReadOnly => Some(s),
+            _ => None,
         }
     }
 }
@@ -187,7 +196,7 @@ impl Default for MemoryMap<'_> {
 impl<'a> MemoryMap<'a> {
     /// An empty map.
     pub const fn new() -> Self {
-        MemoryMap { slots: [const { Region::UNMAPPED }; MAX_REGIONS] }
+        MemoryMap { slots: [const { Region::Unmapped }; MAX_REGIONS] }
     }
 
     fn slot_for(vaddr: u64) -> Result<usize, MapError> {
@@ -200,16 +209,14 @@ impl<'a> MemoryMap<'a> {
 
     fn insert(&mut self, vaddr: u64, region: Region<'a>) -> Result<(), MapError> {
         let slot = Self::slot_for(vaddr)?;
-        if u32::try_from(region.len()).is_err() {
+        if u32::try_from(region.bytes().len()).is_err() {
             return Err(MapError::TooLarge);
         }
-        match &mut self.slots[slot] {
-            Region { policy: Some(_), .. } => Err(MapError::Occupied(vaddr)),
-            empty => {
-                *empty = region;
-                Ok(())
-            }
+        if !matches!(self.slots[slot], Region::Unmapped) {
+            return Err(MapError::Occupied(vaddr));
         }
+        self.slots[slot] = region;
+        Ok(())
     }
 
     /// Maps `bytes` read-only at `vaddr`.
@@ -218,7 +225,7 @@ impl<'a> MemoryMap<'a> {
     /// [`MapError`] when `vaddr` is not a free segment start or the slice is
     /// 4 GiB or larger.
     pub fn map_read_only(&mut self, vaddr: u64, bytes: &'a [u8]) -> Result<(), MapError> {
-        self.insert(vaddr, Region::new(Backing::Shared(bytes), AccessPolicy::ReadOnly))
+        self.insert(vaddr, Region::Shared(bytes))
     }
 
     /// Maps `bytes` at `vaddr` with `policy`.
@@ -226,13 +233,13 @@ impl<'a> MemoryMap<'a> {
     /// # Errors
     /// As [`MemoryMap::map_read_only`].
     pub fn map(&mut self, vaddr: u64, bytes: &'a mut [u8], policy: AccessPolicy) -> Result<(), MapError> {
-        self.insert(vaddr, Region::new(Backing::Exclusive(bytes), policy))
+        self.insert(vaddr, Region::Exclusive(bytes, policy))
     }
 
     /// Removes the region at `vaddr`, if any.
     pub fn unmap(&mut self, vaddr: u64) {
         if let Ok(slot) = Self::slot_for(vaddr) {
-            self.slots[slot] = Region::UNMAPPED;
+            self.slots[slot] = Region::Unmapped;
         }
     }
 
@@ -240,7 +247,7 @@ impl<'a> MemoryMap<'a> {
     pub fn region_len(&self, vaddr: u64) -> Option<usize> {
         let slot = Self::slot_for(vaddr).ok()?;
         let region = &self.slots[slot];
-        region.policy.map(|_| region.len())
+        region.policy().map(|_| region.bytes().len())
     }
 
     /// Finds the region holding `[addr, addr + len)` and checks `access`.
@@ -249,12 +256,12 @@ impl<'a> MemoryMap<'a> {
     fn locate(&self, addr: u64, len: u64, access: Access) -> Result<(&Region<'a>, usize), MemFault> {
         let fault = |kind| MemFault { addr, len, access, kind };
         let seg = (addr >> 32) as usize;
-        let (region, policy) = match seg.checked_sub(1).and_then(|s| self.slots.get(s)) {
-            Some(region @ Region { policy: Some(policy), .. }) => (region, *policy),
-            _ => return Err(fault(FaultKind::Unmapped)),
+        let region = seg.checked_sub(1).and_then(|s| self.slots.get(s));
+        let Some((region, Some(policy))) = region.map(|r| (r, r.policy())) else {
+            return Err(fault(FaultKind::Unmapped));
         };
         let offset = addr as u32 as u64;
-        let size = region.len() as u64;
+        let size = region.bytes().len() as u64;
         if len > size || offset > size - len {
             return Err(fault(FaultKind::OutOfBounds));
         }
@@ -272,10 +279,7 @@ impl<'a> MemoryMap<'a> {
     #[inline]
     pub fn read(&self, addr: u64, len: u64) -> Result<&[u8], MemFault> {
         let (region, off) = self.locate(addr, len, Access::Read)?;
-        let bytes: &[u8] = match &region.backing {
-            Backing::Shared(s) => s,
-            Backing::Exclusive(s) => s,
-        };
+        let bytes = region.bytes();
         // `locate` checked `off + len <= bytes.len()`; `get` keeps it total.
         bytes.get(off..off + len as usize).ok_or(MemFault {
             addr,
@@ -295,12 +299,10 @@ impl<'a> MemoryMap<'a> {
         let fault = |kind| MemFault { addr, len, access: Access::Write, kind };
         let (_, off) = self.locate(addr, len, Access::Write)?;
         let seg = (addr >> 32) as usize;
-        match self.slots.get_mut(seg.wrapping_sub(1)) {
-            Some(Region { backing: Backing::Exclusive(s), .. }) => {
-                s.get_mut(off..off + len as usize).ok_or(fault(FaultKind::OutOfBounds))
-            }
-            // A shared backing is only ever mapped read-only.
-            _ => Err(fault(FaultKind::PolicyDenied)),
+        match self.slots.get_mut(seg.wrapping_sub(1)).and_then(Region::writable) {
+            Some(s) => s.get_mut(off..off + len as usize).ok_or(fault(FaultKind::OutOfBounds)),
+            // `locate` allowed the write, so this is not reached.
+            None => Err(fault(FaultKind::PolicyDenied)),
         }
     }
 
@@ -337,19 +339,9 @@ impl<'a> MemoryMap<'a> {
     #[inline(always)]
     pub fn try_load<const N: usize>(&self, addr: u64) -> Option<u64> {
         let seg = (addr >> 32) as usize;
-        let region = self.slots.get(seg.wrapping_sub(1))?;
-        let bytes: &[u8] = match &region.backing {
-            Backing::Shared(s) => s,
-            Backing::Exclusive(s) => s,
-        };
+        let bytes = self.slots.get(seg.wrapping_sub(1))?.readable()?;
         let off = addr as u32 as usize;
-        let b = bytes.get(off..off.wrapping_add(N))?;
-        if !region.readable {
-            return None;
-        }
-        let mut buf = [0u8; 8];
-        buf[..N].copy_from_slice(b);
-        Some(u64::from_le_bytes(buf))
+        Some(le_value_n::<N>(bytes.get(off..off.wrapping_add(N))?))
     }
 
     /// Writes the low `N` bytes of `value` little-endian at `addr`.
@@ -370,16 +362,17 @@ impl<'a> MemoryMap<'a> {
     #[inline(always)]
     pub fn try_store<const N: usize>(&mut self, addr: u64, value: u64) -> bool {
         let seg = (addr >> 32) as usize;
-        if let Some(Region { backing: Backing::Exclusive(bytes), writable: true, .. }) =
-            self.slots.get_mut(seg.wrapping_sub(1))
-        {
-            let off = addr as u32 as usize;
-            if let Some(b) = bytes.get_mut(off..off.wrapping_add(N)) {
-                b.copy_from_slice(&value.to_le_bytes()[..N]);
-                return true;
+        let Some(bytes) = self.slots.get_mut(seg.wrapping_sub(1)).and_then(Region::writable) else {
+            return false;
+        };
+        let off = addr as u32 as usize;
+        match bytes.get_mut(off..off.wrapping_add(N)) {
+            Some(b) => {
+                put_le(b, value);
+                true
             }
+            None => false,
         }
-        false
     }
 
     /// Why an access of `len` bytes at `addr` in direction `access` is
@@ -424,16 +417,80 @@ impl<'a> MemoryMap<'a> {
     pub fn read_cstr(&self, addr: u64, max: u64) -> Result<&[u8], MemFault> {
         let fault = MemFault { addr, len: max, access: Access::Read, kind: FaultKind::OutOfBounds };
         let (region, off) = self.locate(addr, 0, Access::Read)?;
-        let bytes: &[u8] = match &region.backing {
-            Backing::Shared(s) => s,
-            Backing::Exclusive(s) => s,
-        };
+        let bytes = region.bytes();
         let tail = bytes.get(off..).ok_or(fault)?;
         let window = &tail[..tail.len().min(max as usize + 1)];
         match window.iter().position(|&b| b == 0) {
             Some(n) => Ok(&window[..n]),
             None => Err(fault),
         }
+    }
+}
+
+/// A region lent out of a [`MemoryMap`] (see [`MemoryMap::lend`]).
+#[cfg(feature = "fast")]
+#[derive(Debug)]
+pub(crate) enum Lent<'a> {
+    /// A read-only shared slice (a copy of the map's reference).
+    Shared(&'a [u8]),
+    /// A read-write exclusive slice, taken out of the map until it is given
+    /// back with [`MemoryMap::give_back`].
+    Exclusive(&'a mut [u8]),
+}
+
+#[cfg(feature = "fast")]
+impl<'a> MemoryMap<'a> {
+    /// Lends the region at segment `seg` to an engine that wants to reach it
+    /// without a table lookup per access: read-only shared regions as a copy
+    /// of their reference, read-write exclusive ones by moving the slice out
+    /// (the slot keeps its policy and an empty slice until
+    /// [`MemoryMap::give_back`]). Other regions (write-only, read-only
+    /// exclusive, unmapped) are not lent: their accesses go through the map.
+    ///
+    /// # Invariants
+    /// While a slice is lent, the map behaves as if the region were empty;
+    /// the borrower gives it back before anyone else (a helper, a fault
+    /// report, the host) looks at the map.
+    pub(crate) fn lend(&mut self, seg: u32) -> Option<Lent<'a>> {
+        let slot = self.slots.get_mut((seg as usize).wrapping_sub(1))?;
+        match slot {
+            Region::Shared(s) => Some(Lent::Shared(s)),
+            Region::Exclusive(s, AccessPolicy::ReadWrite) => Some(Lent::Exclusive(core::mem::take(s))),
+            _ => None,
+        }
+    }
+
+    /// Puts back a slice taken by [`MemoryMap::lend`] from segment `seg`.
+    pub(crate) fn give_back(&mut self, seg: u32, bytes: &'a mut [u8]) {
+        if let Some(Region::Exclusive(s, _)) = self.slots.get_mut((seg as usize).wrapping_sub(1)) {
+            *s = bytes;
+        }
+    }
+}
+
+/// The little-endian value of `N` (at most 8) bytes, zero-extended; `b`
+/// holds exactly `N` bytes when it comes from a range of that length.
+#[inline(always)]
+pub(crate) fn le_value_n<const N: usize>(b: &[u8]) -> u64 {
+    let mut buf = [0u8; 8];
+    if let (Some(dst), Some(src)) = (buf.get_mut(..N), b.get(..N)) {
+        dst.copy_from_slice(src);
+    }
+    u64::from_le_bytes(buf)
+}
+
+/// The little-endian value of up to 8 bytes, zero-extended. A byte loop,
+/// not a copy of runtime length: that would pull an inlined `memcpy` into
+/// every caller (about 1 KB of flash in the reference interpreter).
+pub(crate) fn le_value(b: &[u8]) -> u64 {
+    b.iter().take(8).rev().fold(0, |v, &x| (v << 8) | x as u64)
+}
+
+/// Writes the low `b.len()` (at most 8) bytes of `v` little-endian; a byte
+/// loop, see [`le_value`].
+pub(crate) fn put_le(b: &mut [u8], v: u64) {
+    for (i, x) in b.iter_mut().take(8).enumerate() {
+        *x = (v >> (8 * i)) as u8;
     }
 }
 

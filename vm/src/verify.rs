@@ -16,7 +16,7 @@
 use core::fmt;
 
 use crate::helper::HelperSet;
-use crate::isa::{self, alu, atomic, class, jmp, mode, op, size, source, Insn, FRAME_REG, INSN_SIZE};
+use crate::isa::{self, alu, atomic, class, jmp, mode, op, size, slot_count, source, Insn, FRAME_REG, INSN_SIZE};
 
 /// Largest program accepted, in slots. Keeps every pc and jump target in
 /// `u16` range for compact pre-decoded forms.
@@ -201,7 +201,8 @@ pub fn verify<'a, S: HelperSet + ?Sized>(code: &'a [u8], helpers: &S) -> Result<
         return Err(VerifyError { pc: MAX_SLOTS, kind: VerifyErrorKind::TooLong { slots } });
     }
 
-    let mut frame = FrameTracker::new();
+    let mut frame = FrameTracker { copies: [UNKNOWN; isa::REG_COUNT], deepest: 0 };
+    frame.forget();
     let mut pc = 0;
     let mut last = Insn::default();
     while let Some(insn) = Insn::at(code, pc) {
@@ -220,7 +221,7 @@ pub fn verify<'a, S: HelperSet + ?Sized>(code: &'a [u8], helpers: &S) -> Result<
 }
 
 fn reg(r: u8) -> Result<(), VerifyErrorKind> {
-    if r as usize > FRAME_REG as usize {
+    if r > FRAME_REG {
         Err(VerifyErrorKind::InvalidRegister { reg: r })
     } else {
         Ok(())
@@ -228,7 +229,6 @@ fn reg(r: u8) -> Result<(), VerifyErrorKind> {
 }
 
 fn writable(r: u8) -> Result<(), VerifyErrorKind> {
-    reg(r)?;
     if r == FRAME_REG {
         Err(VerifyErrorKind::FrameRegisterWrite)
     } else {
@@ -236,18 +236,13 @@ fn writable(r: u8) -> Result<(), VerifyErrorKind> {
     }
 }
 
-fn zero(value: i64, field: Field) -> Result<(), VerifyErrorKind> {
-    if value != 0 {
-        Err(VerifyErrorKind::ReservedField(field))
-    } else {
-        Ok(())
-    }
+fn invalid(field: Field) -> Result<(), VerifyErrorKind> {
+    Err(VerifyErrorKind::InvalidField(field))
 }
 
 fn jump_target(code: &[u8], pc: usize, rel: i64) -> Result<(), VerifyErrorKind> {
     let target = pc as i64 + 1 + rel;
-    let slots = (code.len() / INSN_SIZE) as i64;
-    if !(0..slots).contains(&target) {
+    if !(0..slot_count(code) as i64).contains(&target) {
         return Err(VerifyErrorKind::JumpOutOfBounds { target });
     }
     if lands_in_lddw(code, target as usize) {
@@ -256,200 +251,187 @@ fn jump_target(code: &[u8], pc: usize, rel: i64) -> Result<(), VerifyErrorKind> 
     Ok(())
 }
 
+/// What an opcode requires of its other fields: a small table, indexed by
+/// [`rule`], of flags checked in a fixed order by [`check_insn`].
+mod rules {
+    /// The instruction writes `dst` (which must not be `r10`).
+    pub const WRITES: u16 = 1 << 0;
+    /// Fields that must be zero (checked in this order).
+    pub const Z_DST: u16 = 1 << 1;
+    pub const Z_SRC: u16 = 1 << 2;
+    pub const Z_OFF: u16 = 1 << 3;
+    pub const Z_IMM: u16 = 1 << 4;
+    /// `imm` when the operand is a register, else `src`, must be zero.
+    pub const Z_UNUSED: u16 = 1 << 5;
+    /// Defined offsets: signed division (0, 1), sign-extending moves
+    /// (0, 8, 16, and 32 for ALU64).
+    pub const OFF_DIV: u16 = 1 << 6;
+    pub const OFF_MOVSX: u16 = 1 << 7;
+    pub const OFF_MOVSX64: u16 = 1 << 8;
+    /// A jump by `off`, or by `imm`.
+    pub const JUMP_OFF: u16 = 1 << 9;
+    pub const JUMP_IMM: u16 = 1 << 10;
+    /// Rules of their own: endianness width, call kind, `lddw`, atomics.
+    pub const END: u16 = 1 << 11;
+    pub const CALL: u16 = 1 << 12;
+    pub const LDDW: u16 = 1 << 13;
+    pub const ATOMIC: u16 = 1 << 14;
+
+    pub const UNKNOWN: u16 = 0xffff;
+    const ALU: u16 = WRITES | Z_UNUSED;
+    /// Indexed by [`super::rule`]. Two rows depend on the class, which
+    /// [`super::check_insn`] adjusts: the sign-extending move (ALU64 also
+    /// allows offset 32) and `ja` (JMP32's `ja32` jumps by `imm` and needs
+    /// `off` zero instead).
+    pub const TABLE: [u16; 16] = [
+        UNKNOWN,
+        ALU | Z_OFF,                      // 1: ALU
+        ALU | OFF_DIV,                    // 2: div, mod
+        ALU | OFF_MOVSX,                  // 3: mov reg (ALU64: | OFF_MOVSX64)
+        WRITES | Z_SRC | Z_OFF | Z_IMM,   // 4: neg
+        WRITES | Z_SRC | Z_OFF | END,     // 5: endianness
+        Z_DST | Z_SRC | Z_IMM | JUMP_OFF, // 6: ja (JMP32: Z_OFF, JUMP_IMM)
+        Z_SRC | Z_OFF | Z_IMM,            // 7: callx
+        Z_DST | Z_OFF | CALL,             // 8: call
+        Z_DST | Z_SRC | Z_OFF | Z_IMM,    // 9: exit
+        Z_UNUSED | JUMP_OFF,              // 10: conditional jump
+        WRITES | Z_SRC | Z_OFF | LDDW,    // 11: lddw
+        WRITES | Z_IMM,                   // 12: ldx
+        Z_SRC,                            // 13: st
+        Z_IMM,                            // 14: stx
+        ATOMIC,                           // 15: atomics
+    ];
+}
+
+/// The rule of every opcode, two to a byte, computed at compile time by
+/// [`rule`] (128 bytes of table are smaller than the code that decides).
+const RULES: [u8; 128] = {
+    let mut t = [0u8; 128];
+    let mut i = 0;
+    while i < 256 {
+        t[i / 2] |= (rule(i as u8) as u8) << (4 * (i % 2));
+        i += 1;
+    }
+    t
+};
+
+/// The rule (an index into [`rules::TABLE`], 0 for unknown opcodes) of
+/// opcode `opc`.
+const fn rule(opc: u8) -> usize {
+    let op = opc & alu::MASK;
+    let x = opc & source::MASK == source::X;
+    let sz = opc & size::MASK;
+    let m = opc & mode::MASK;
+    match opc & class::MASK {
+        c @ (class::ALU | class::ALU64) => match op {
+            alu::NEG if !x => 4,
+            alu::END if !(x && c == class::ALU64) => 5,
+            alu::NEG | alu::END | 0xe0 | 0xf0 => 0,
+            alu::DIV | alu::MOD => 2,
+            alu::MOV if x => 3,
+            _ => 1,
+        },
+        c @ (class::JMP | class::JMP32) => {
+            let is32 = c == class::JMP32;
+            match op {
+                jmp::JA if !x => 6,
+                jmp::CALL if !is32 && x => 7,
+                jmp::CALL if !is32 => 8,
+                jmp::EXIT if !is32 && !x => 9,
+                jmp::JA | jmp::CALL | jmp::EXIT | 0xe0 | 0xf0 => 0,
+                _ => 10,
+            }
+        }
+        class::LD if op::is_wide(opc) => 11,
+        class::LDX if m == mode::MEM || (m == mode::MEMSX && sz != size::DW) => 12,
+        class::ST if m == mode::MEM => 13,
+        class::STX if m == mode::MEM => 14,
+        class::STX if m == mode::ATOMIC && (sz == size::W || sz == size::DW) => 15,
+        _ => 0,
+    }
+}
+
 fn check_insn<S: HelperSet + ?Sized>(code: &[u8], pc: usize, insn: &Insn, helpers: &S) -> Result<(), VerifyErrorKind> {
-    let unknown = Err(VerifyErrorKind::UnknownOpcode { opcode: insn.opc });
-    let (dst, src, off, imm) = (insn.dst, insn.src, insn.off as i64, insn.imm as i64);
+    use rules::*;
+    let (dst, src, off, imm) = (insn.dst, insn.src, insn.off, insn.imm);
     reg(dst)?;
     reg(src)?;
-    match insn.class() {
-        class::ALU | class::ALU64 => {
-            let is64 = insn.class() == class::ALU64;
-            let op = insn.opc & alu::MASK;
-            let by_reg = insn.opc & source::MASK == source::X;
-            writable(dst)?;
-            match op {
-                alu::NEG => {
-                    if by_reg {
-                        return unknown;
-                    }
-                    zero(src as i64, Field::Src)?;
-                    zero(off, Field::Offset)?;
-                    zero(imm, Field::Imm)?;
-                }
-                alu::END => {
-                    // ALU64 | END | X is not defined (bswap has no "to BE" form).
-                    if is64 && by_reg {
-                        return unknown;
-                    }
-                    zero(src as i64, Field::Src)?;
-                    zero(off, Field::Offset)?;
-                    if !matches!(imm, 16 | 32 | 64) {
-                        return Err(VerifyErrorKind::InvalidField(Field::Imm));
-                    }
-                }
-                alu::ADD
-                | alu::SUB
-                | alu::MUL
-                | alu::DIV
-                | alu::OR
-                | alu::AND
-                | alu::LSH
-                | alu::RSH
-                | alu::MOD
-                | alu::XOR
-                | alu::MOV
-                | alu::ARSH => {
-                    if by_reg {
-                        zero(imm, Field::Imm)?;
-                    } else {
-                        zero(src as i64, Field::Src)?;
-                    }
-                    let off_ok = match op {
-                        alu::DIV | alu::MOD => off == 0 || off == 1,
-                        alu::MOV if by_reg => matches!(off, 0 | 8 | 16) || (is64 && off == 32),
-                        _ => off == 0,
-                    };
-                    if !off_ok {
-                        return Err(if matches!(op, alu::DIV | alu::MOD) || (op == alu::MOV && by_reg) {
-                            VerifyErrorKind::InvalidField(Field::Offset)
-                        } else {
-                            VerifyErrorKind::ReservedField(Field::Offset)
-                        });
-                    }
-                }
-                _ => return unknown,
+    let index = (RULES[insn.opc as usize / 2] >> (4 * (insn.opc % 2))) & 0xf;
+    let mut flags = TABLE[index as usize];
+    if flags == UNKNOWN {
+        return Err(VerifyErrorKind::UnknownOpcode { opcode: insn.opc });
+    }
+    match (index, insn.class()) {
+        (3, class::ALU64) => flags |= OFF_MOVSX64,
+        (6, class::JMP32) => flags = Z_DST | Z_SRC | Z_OFF | JUMP_IMM,
+        _ => {}
+    }
+    let has = |f: u16| flags & f != 0;
+    if has(WRITES) {
+        writable(dst)?;
+    }
+    if has(LDDW) && insn.opc == op::LDDW && src != isa::lddw::IMM64 {
+        return invalid(Field::Src);
+    }
+    let unused = if insn.opc & source::MASK == source::X { Z_IMM } else { Z_SRC };
+    let zero = flags | if has(Z_UNUSED) { unused } else { 0 };
+    let reserved = |field| Err(VerifyErrorKind::ReservedField(field));
+    if zero & Z_DST != 0 && dst != 0 {
+        return reserved(Field::Dst);
+    }
+    if zero & Z_SRC != 0 && src != 0 {
+        return reserved(Field::Src);
+    }
+    if zero & Z_OFF != 0 && off != 0 {
+        return reserved(Field::Offset);
+    }
+    if zero & Z_IMM != 0 && imm != 0 {
+        return reserved(Field::Imm);
+    }
+    let off_ok = match off {
+        0 => true,
+        1 => has(OFF_DIV),
+        8 | 16 => has(OFF_MOVSX),
+        32 => has(OFF_MOVSX64),
+        _ => false,
+    };
+    if has(OFF_DIV | OFF_MOVSX) && !off_ok {
+        return invalid(Field::Offset);
+    }
+    if has(END) && !matches!(imm, 16 | 32 | 64) {
+        return invalid(Field::Imm);
+    }
+    if has(CALL) {
+        match src {
+            isa::call::HELPER if !helpers.contains(imm as u32) => {
+                return Err(VerifyErrorKind::HelperNotAllowed { id: imm as u32 })
             }
+            isa::call::HELPER => {}
+            isa::call::LOCAL => jump_target(code, pc, imm as i64)?,
+            _ => return invalid(Field::Src),
         }
-        class::JMP | class::JMP32 => {
-            let is32 = insn.class() == class::JMP32;
-            let op = insn.opc & jmp::MASK;
-            let by_reg = insn.opc & source::MASK == source::X;
-            match op {
-                jmp::JA => {
-                    if by_reg {
-                        return unknown;
-                    }
-                    zero(dst as i64, Field::Dst)?;
-                    zero(src as i64, Field::Src)?;
-                    if is32 {
-                        zero(off, Field::Offset)?;
-                        jump_target(code, pc, imm)?;
-                    } else {
-                        zero(imm, Field::Imm)?;
-                        jump_target(code, pc, off)?;
-                    }
-                }
-                jmp::CALL => {
-                    if is32 {
-                        return unknown;
-                    }
-                    zero(off, Field::Offset)?;
-                    if by_reg {
-                        // callx: helper id in dst, checked at run time.
-                        zero(src as i64, Field::Src)?;
-                        zero(imm, Field::Imm)?;
-                    } else {
-                        zero(dst as i64, Field::Dst)?;
-                        match src {
-                            isa::call::HELPER => {
-                                let id = insn.imm as u32;
-                                if !helpers.contains(id) {
-                                    return Err(VerifyErrorKind::HelperNotAllowed { id });
-                                }
-                            }
-                            isa::call::LOCAL => jump_target(code, pc, imm)?,
-                            _ => return Err(VerifyErrorKind::InvalidField(Field::Src)),
-                        }
-                    }
-                }
-                jmp::EXIT => {
-                    if is32 || by_reg {
-                        return unknown;
-                    }
-                    zero(dst as i64, Field::Dst)?;
-                    zero(src as i64, Field::Src)?;
-                    zero(off, Field::Offset)?;
-                    zero(imm, Field::Imm)?;
-                }
-                jmp::JEQ
-                | jmp::JGT
-                | jmp::JGE
-                | jmp::JSET
-                | jmp::JNE
-                | jmp::JSGT
-                | jmp::JSGE
-                | jmp::JLT
-                | jmp::JLE
-                | jmp::JSLT
-                | jmp::JSLE => {
-                    if by_reg {
-                        zero(imm, Field::Imm)?;
-                    } else {
-                        zero(src as i64, Field::Src)?;
-                    }
-                    jump_target(code, pc, off)?;
-                }
-                _ => return unknown,
-            }
+    }
+    if has(LDDW) {
+        match Insn::at(code, pc + 1) {
+            None => return Err(VerifyErrorKind::IncompleteLddw),
+            Some(i) if i.opc | i.dst | i.src != 0 || i.off != 0 => return Err(VerifyErrorKind::MalformedLddw),
+            Some(_) => {}
         }
-        class::LD => {
-            if !op::is_wide(insn.opc) {
-                return unknown;
-            }
-            writable(dst)?;
-            if insn.opc == op::LDDW && src != isa::lddw::IMM64 {
-                return Err(VerifyErrorKind::InvalidField(Field::Src));
-            }
-            zero(src as i64, Field::Src)?;
-            zero(off, Field::Offset)?;
-            let second = match Insn::at(code, pc + 1) {
-                Some(i) => i,
-                None => return Err(VerifyErrorKind::IncompleteLddw),
-            };
-            if second.opc != 0 || second.dst != 0 || second.src != 0 || second.off != 0 {
-                return Err(VerifyErrorKind::MalformedLddw);
-            }
+    }
+    if has(ATOMIC) {
+        let known = matches!(imm & !atomic::FETCH, atomic::ADD | atomic::OR | atomic::AND | atomic::XOR)
+            || imm == atomic::XCHG
+            || imm == atomic::CMPXCHG;
+        if !known {
+            return invalid(Field::Imm);
         }
-        class::LDX => {
-            let m = insn.opc & mode::MASK;
-            let sz = insn.opc & size::MASK;
-            match m {
-                mode::MEM => {}
-                mode::MEMSX if sz != size::DW => {}
-                _ => return unknown,
-            }
-            writable(dst)?;
-            zero(imm, Field::Imm)?;
+        // A fetch writes `src` (cmpxchg writes `r0`, always writable).
+        if imm != atomic::CMPXCHG && imm & atomic::FETCH != 0 {
+            writable(src)?;
         }
-        class::ST => {
-            if insn.opc & mode::MASK != mode::MEM {
-                return unknown;
-            }
-            zero(src as i64, Field::Src)?;
-        }
-        class::STX => {
-            let sz = insn.opc & size::MASK;
-            match insn.opc & mode::MASK {
-                mode::MEM => zero(imm, Field::Imm)?,
-                mode::ATOMIC if sz == size::W || sz == size::DW => {
-                    let a = insn.imm;
-                    let base = a & !atomic::FETCH;
-                    let ok = matches!(base, atomic::ADD | atomic::OR | atomic::AND | atomic::XOR)
-                        || a == atomic::XCHG
-                        || a == atomic::CMPXCHG;
-                    if !ok {
-                        return Err(VerifyErrorKind::InvalidField(Field::Imm));
-                    }
-                    if a == atomic::CMPXCHG {
-                        // r0 receives the old value; r0 is always writable.
-                    } else if a & atomic::FETCH != 0 {
-                        writable(src)?;
-                    }
-                }
-                _ => return unknown,
-            }
-        }
-        _ => return unknown,
+    }
+    if has(JUMP_OFF | JUMP_IMM) {
+        jump_target(code, pc, if has(JUMP_IMM) { imm as i64 } else { off as i64 })?;
     }
     Ok(())
 }
@@ -462,82 +444,81 @@ fn check_insn<S: HelperSet + ?Sized>(code: &[u8], pc: usize, insn: &Insn, helper
 /// The estimate only decides where a local call's frame starts; it has no
 /// bearing on memory safety, which the region checks provide.
 struct FrameTracker {
-    /// `Some(k)` when register `i` is known to hold `r10 + k`.
-    copies: [Option<i64>; isa::REG_COUNT],
-    deepest: i64,
+    /// `copies[i]` is `k` when register `i` is known to hold `r10 + k`,
+    /// else [`UNKNOWN`] (offsets saturate at the `i32` range: beyond it
+    /// no frame fits in any stack anyway).
+    copies: [i32; isa::REG_COUNT],
+    /// The deepest offset below `r10` seen, in bytes.
+    deepest: u32,
 }
 
+/// A register that holds no known `r10 + k`.
+const UNKNOWN: i32 = i32::MIN;
+
 impl FrameTracker {
-    fn new() -> Self {
-        let mut copies = [None; isa::REG_COUNT];
-        copies[FRAME_REG as usize] = Some(0);
-        FrameTracker { copies, deepest: 0 }
+    /// End of straight-line code: only `r10` is known.
+    fn forget(&mut self) {
+        for (i, k) in self.copies.iter_mut().enumerate() {
+            *k = if i == FRAME_REG as usize { 0 } else { UNKNOWN };
+        }
     }
 
-    fn note(&mut self, depth: i64) {
-        if depth < 0 {
-            self.deepest = self.deepest.max(-depth);
+    fn base(&self, r: u8) -> i32 {
+        self.copies.get(r as usize).copied().unwrap_or(UNKNOWN)
+    }
+
+    /// Notes an address `r10 + k` (or nothing, for an unknown base).
+    fn note(&mut self, k: i32, off: i32) {
+        let at = k.saturating_add(off);
+        if k != UNKNOWN && at < 0 {
+            self.deepest = self.deepest.max(at.unsigned_abs());
+        }
+    }
+
+    fn set(&mut self, r: u8, k: i32) {
+        if r < FRAME_REG {
+            self.copies[r as usize] = k;
         }
     }
 
     fn observe(&mut self, insn: &Insn) {
-        let (dst, src) = (insn.dst as usize, insn.src as usize);
-        let (off, imm) = (insn.off as i64, insn.imm as i64);
-        let base = |r: usize| self.copies.get(r).copied().flatten();
-        match insn.class() {
-            class::LDX => {
-                if let Some(k) = base(src) {
-                    self.note(k + off);
+        const MOV64X: u8 = class::ALU64 | alu::MOV | source::X;
+        const ADD64K: u8 = class::ALU64 | alu::ADD | source::K;
+        const SUB64K: u8 = class::ALU64 | alu::SUB | source::K;
+        let (opc, dst, src, off) = (insn.opc, insn.dst, insn.src, insn.off as i32);
+        let class = insn.class();
+        // A load's or store's address `base + off`.
+        match class {
+            class::LDX => self.note(self.base(src), off),
+            class::ST | class::STX => self.note(self.base(dst), off),
+            _ => {}
+        }
+        // What `dst` holds afterwards, for the instructions that write it.
+        let k = self.base(dst);
+        let value = match opc {
+            MOV64X if off == 0 => self.base(src),
+            ADD64K | SUB64K if k != UNKNOWN => {
+                let imm = if opc == ADD64K { insn.imm } else { insn.imm.wrapping_neg() };
+                let k = k.saturating_add(imm).max(UNKNOWN + 1);
+                self.note(k, 0);
+                k
+            }
+            _ => UNKNOWN,
+        };
+        match class {
+            class::ALU | class::ALU64 | class::LD | class::LDX => self.set(dst, value),
+            // An atomic fetch writes `src` (cmpxchg: `r0`).
+            class::STX if opc & mode::MASK == mode::ATOMIC => {
+                if let Some(r) = crate::interp::atomic_writes(insn.imm, src) {
+                    self.set(r, UNKNOWN);
                 }
-                self.set(dst, None);
             }
-            class::ST | class::STX => {
-                if let Some(k) = base(dst) {
-                    self.note(k + off);
-                }
-                if insn.class() == class::STX && insn.opc & mode::MASK == mode::ATOMIC {
-                    if insn.imm == atomic::CMPXCHG {
-                        self.set(0, None);
-                    } else if insn.imm & atomic::FETCH != 0 {
-                        self.set(src, None);
-                    }
-                }
-            }
-            class::ALU64 if insn.opc == class::ALU64 | alu::MOV | source::X && insn.off == 0 => {
-                let v = base(src);
-                self.set(dst, v);
-            }
-            class::ALU64 if insn.opc == class::ALU64 | alu::ADD | source::K => {
-                let v = base(dst).map(|k| k + imm);
-                if let Some(k) = v {
-                    self.note(k);
-                }
-                self.set(dst, v);
-            }
-            class::ALU64 if insn.opc == class::ALU64 | alu::SUB | source::K => {
-                let v = base(dst).map(|k| k - imm);
-                if let Some(k) = v {
-                    self.note(k);
-                }
-                self.set(dst, v);
-            }
-            class::ALU | class::ALU64 | class::LD => self.set(dst, None),
-            class::JMP | class::JMP32 => {
-                // End of straight-line code: forget all copies.
-                *self = FrameTracker { deepest: self.deepest, ..FrameTracker::new() };
-            }
+            class::JMP | class::JMP32 => self.forget(),
             _ => {}
         }
     }
 
-    fn set(&mut self, r: usize, v: Option<i64>) {
-        if r < FRAME_REG as usize {
-            self.copies[r] = v;
-        }
-    }
-
     fn frame_size(&self) -> u32 {
-        let rounded = (self.deepest + 7) & !7;
-        rounded.clamp(0, u32::MAX as i64) as u32
+        self.deepest.saturating_add(7) & !7
     }
 }

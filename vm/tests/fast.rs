@@ -133,6 +133,16 @@ fn fused_forms_compute_what_their_parts_do() {
         // counted latch with a copy, and where the copy hits the counter
         "mov %r0, 0\nmov32 %r6, 3\nloop:\nadd %r0, 5\nadd32 %r6, -1\nmov32 %r4, %r0\njne32 %r6, 0, loop\nmov %r0, %r4\nexit",
         "mov %r0, 7\nmov32 %r6, 3\nadd32 %r6, -1\nmov32 %r6, %r0\njne32 %r6, 0, out\nmov %r0, 1\nout:\nexit",
+        // the two-sum checksum step (Fletcher's loop body), for bytes and
+        // half-words, and where it must not fuse (registers shared)
+        "mov %r3, 1\nmov %r4, 2\nmov %r6, 3\nloop:\nldxh %r0, [%r1+0]\nadd32 %r3, %r0\nadd %r1, 2\nmov32 %r0, %r3\nadd32 %r0, %r4\nadd32 %r6, -1\nmov32 %r4, %r0\njne32 %r6, 0, loop\nlsh %r0, 32\nor %r0, %r3\nexit",
+        "mov %r3, -1\nmov %r4, 9\nldxb %r0, [%r1+3]\nadd32 %r3, %r0\nadd %r1, -1\nmov32 %r0, %r3\nadd32 %r0, %r4\nlsh %r0, 8\nadd %r0, %r1\nexit",
+        "mov %r3, 5\nldxh %r0, [%r1+0]\nadd32 %r3, %r0\nadd %r1, 2\nmov32 %r0, %r3\nadd32 %r0, %r3\nexit",
+        "mov %r3, 5\nldxh %r0, [%r1+0]\nadd32 %r3, %r0\nadd %r1, 2\nmov32 %r0, %r3\nadd32 %r0, %r1\nexit",
+        // every fused form as the last thing before the final exit
+        "mov %r0, %r1\nadd %r0, %r2\nexit",
+        "mov %r3, 0\nldxh %r0, [%r1+0]\nadd32 %r3, %r0\nadd %r1, 2\nexit",
+        "mov %r3, 0\nmov %r4, 1\nldxb %r0, [%r1+0]\nadd32 %r3, %r0\nadd %r1, 1\nmov32 %r0, %r3\nadd32 %r0, %r4\nexit",
         // lddw of every form, wide and narrow values
         "lddw %r0, 0x123456789abcdef0\nexit",
         "lddw %r0, 5\nlddw %r1, -5\nadd %r0, %r1\nexit",
@@ -265,6 +275,132 @@ fn fast_budget_trap_lands_at_the_start_of_the_unpaid_run() {
     assert_eq!(reference, Trap { pc: 3, kind: TrapKind::BudgetExhausted });
 }
 
+/// The fast engine lends regions out of the map into its windows: every
+/// policy, region switches, segment 0 and faults after a window was lent
+/// must look exactly as they do through the map.
+#[test]
+fn memory_windows_agree_with_the_map_on_every_policy() {
+    use alkyl_vm::memory::segment_vaddr;
+    let programs = [
+        // read, write, read back, in the input region (segment 2)
+        "ldxw %r0, [%r1+4]\nstw [%r1+8], 7\nldxdw %r2, [%r1+8]\nadd %r0, %r2\nexit",
+        // alternate between the input, segment 3 and the stack
+        "mov %r0, 0\nmov %r6, 4\nloop:\nldxb %r2, [%r1+0]\nadd %r0, %r2\nlddw %r3, 0x300000000\nldxb %r2, [%r3+1]\nadd %r0, %r2\nstxdw [%r10-8], %r0\nldxdw %r0, [%r10-8]\nsub %r6, 1\njne %r6, 0, loop\nexit",
+        // a write to segment 3, then the input, then segment 3 again
+        "lddw %r3, 0x300000000\nstb [%r3+2], 9\nldxb %r0, [%r1+0]\nldxb %r2, [%r3+2]\nadd %r0, %r2\nexit",
+        // segment 0 (a null pointer) before and after windows are lent
+        "mov %r2, 0\nldxb %r0, [%r2+0]\nexit",
+        "ldxb %r0, [%r1+0]\nmov %r2, 0\nldxb %r0, [%r2+0]\nexit",
+        "ldxb %r0, [%r1+0]\nmov %r2, 0\nstb [%r2+0], 1\nexit",
+        // out of bounds after the window is lent, at both ends
+        "ldxb %r0, [%r1+0]\nldxw %r0, [%r1+30]\nexit",
+        "ldxb %r0, [%r1+0]\nldxb %r0, [%r1-1]\nexit",
+        // a pointer into the stack that is not r10 (the data window path)
+        "mov %r2, %r10\nadd %r2, -16\nstdw [%r2+0], 3\nldxdw %r0, [%r10-16]\nexit",
+        "mov %r2, %r10\nstb [%r2+0], 3\nexit",
+        // helpers see the lent regions given back
+        "stb [%r10-1], 4\nmov %r1, %r10\nadd %r1, -1\nmov %r2, 1\ncall 1\nldxb %r2, [%r10-1]\nadd %r0, %r2\nexit",
+    ];
+    let policies = [AccessPolicy::ReadWrite, AccessPolicy::ReadOnly, AccessPolicy::WriteOnly];
+    for src in programs {
+        let code = asm(src);
+        let program = verify(&code, &TestHelpers).unwrap();
+        for input_policy in policies {
+            for other_policy in policies {
+                for stack_policy in policies {
+                    let mut results = Vec::new();
+                    for fast in [false, true] {
+                        let mut input: Vec<u8> = (0..32).collect();
+                        let mut other = vec![0x11u8; 4];
+                        let mut stack = vec![0u8; STACK_SIZE];
+                        let result = {
+                            let mut mem = MemoryMap::new();
+                            mem.map(STACK_VADDR, &mut stack, stack_policy).unwrap();
+                            mem.map(INPUT_VADDR, &mut input, input_policy).unwrap();
+                            mem.map(segment_vaddr(3), &mut other, other_policy).unwrap();
+                            let args = [INPUT_VADDR, 32];
+                            if fast {
+                                let mut storage = vec![Op::EMPTY; storage_len(&program)];
+                                let translated = translate(&program, &mut storage).unwrap();
+                                run_fast(&translated, program.main(), &args, &mut mem, &mut TestHelpers, 1000)
+                            } else {
+                                run(&program, program.main(), &args, &mut mem, &mut TestHelpers, 1000)
+                            }
+                        };
+                        results.push((result, input, other, stack));
+                    }
+                    assert_eq!(results[0], results[1], "{src} with {input_policy:?}/{other_policy:?}/{stack_policy:?}");
+                }
+            }
+        }
+    }
+    // A region mapped shared (read-only) rather than exclusive.
+    let code = asm("ldxw %r0, [%r1+0]\nstw [%r1+0], 1\nexit");
+    let program = verify(&code, &TestHelpers).unwrap();
+    let input = [1u8, 2, 3, 4];
+    let mut results = Vec::new();
+    for fast in [false, true] {
+        let mut stack = vec![0u8; STACK_SIZE];
+        let mut mem = MemoryMap::new();
+        mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).unwrap();
+        mem.map_read_only(INPUT_VADDR, &input).unwrap();
+        let args = [INPUT_VADDR, 4];
+        results.push(if fast {
+            let mut storage = vec![Op::EMPTY; storage_len(&program)];
+            let translated = translate(&program, &mut storage).unwrap();
+            run_fast(&translated, program.main(), &args, &mut mem, &mut TestHelpers, 100)
+        } else {
+            run(&program, program.main(), &args, &mut mem, &mut TestHelpers, 100)
+        });
+    }
+    assert_eq!(results[0], results[1]);
+    assert!(matches!(results[0], Err(Trap { pc: 1, kind: TrapKind::Memory(_) })));
+}
+
+/// Local calls keep `r6..r9` in a 32-byte save area between the caller's
+/// and the callee's frames (`docs/isa.md`, "Local calls"), on both engines.
+#[test]
+fn local_call_frames_and_save_areas_are_where_the_isa_says() {
+    // Frame size 8: the callee's r10 is 8 + 32 below the caller's, and the
+    // save area at the callee's r10 holds r6..r9.
+    let src = "mov %r6, 6\nmov %r7, 7\nmov %r8, 8\nmov %r9, 9\nstdw [%r10-8], 1\nmov %r1, %r10\ncall local f\nexit\n\
+               f:\nmov %r0, %r1\nsub %r0, %r10\nldxdw %r2, [%r10+0]\nldxdw %r3, [%r10+24]\nlsh %r0, 16\nlsh %r2, 8\nor %r0, %r2\nor %r0, %r3\n\
+               mov %r6, 0\nexit";
+    let out = agree(&asm(src), &[], 1000);
+    assert_eq!(out.result.unwrap().r0, (40 << 16) | (6 << 8) | 9);
+    // The save area is in the stack, just below the caller's frame.
+    let top = STACK_SIZE - 8;
+    assert_eq!(&out.stack[top - 32..top - 24], &6u64.to_le_bytes());
+    assert_eq!(&out.stack[top - 8..top], &9u64.to_le_bytes());
+    // A callee that overwrites its caller's saved r6 gets it back changed.
+    let src = "mov %r6, 1\nstdw [%r10-8], 0\ncall local f\nmov %r0, %r6\nexit\nf:\nstdw [%r10+0], 42\nexit";
+    assert_eq!(agree(&asm(src), &[], 1000).result.unwrap().r0, 42);
+    // A frame that does not fit traps at the call: with frames of 96 bytes
+    // and save areas of 32, the fourth nested call (slot 3) would put its
+    // callee's frame below the bottom of the 512-byte stack.
+    let src = "call local f\nexit\nf:\nstdw [%r10-96], 0\ncall local f\nexit";
+    let t = agree(&asm(src), &[], 1000).result.unwrap_err();
+    assert!(matches!(t, Trap { pc: 3, kind: TrapKind::Memory(_) }), "{t:?}");
+}
+
+/// An entry point of another (longer) program is refused, not followed:
+/// the fast engine's op fetch relies on the entry being inside the ops.
+#[test]
+fn entry_of_another_program_traps() {
+    let long = asm("mov %r0, 1\nmov %r0, 2\nmov %r0, 3\nexit");
+    let short = asm("mov %r0, 1\nexit");
+    let long = verify(&long, &TestHelpers).unwrap();
+    let short = verify(&short, &TestHelpers).unwrap();
+    let entry = long.entry(3).unwrap();
+    let mut storage = vec![Op::EMPTY; storage_len(&short)];
+    let translated = translate(&short, &mut storage).unwrap();
+    let mut stack = vec![0u8; STACK_SIZE];
+    let mut mem = MemoryMap::new();
+    mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).unwrap();
+    let t = run_fast(&translated, entry, &[], &mut mem, &mut TestHelpers, 100).unwrap_err();
+    assert_eq!(t, Trap { pc: 3, kind: TrapKind::IllegalInstruction });
+}
+
 #[test]
 fn storage_too_small_is_an_error() {
     let code = asm("mov %r0, 1\nexit");
@@ -359,7 +495,7 @@ fn random_program(rng: &mut Rng, n: usize) -> Vec<u8> {
         let (d, s) = (rng.below(10) as u8, rng.below(11) as u8);
         let k = rng.below(8) as i32 - 3;
         let rel = (rng.below(n as u64 + 1) as i64 - insns.len() as i64 - 1) as i16;
-        match rng.below(12) {
+        match rng.below(13) {
             0 => insns.extend([Insn::new(0xbf, d, s, 0, 0), Insn::new(0x0f, d, rng.below(11) as u8, 0, 0)]),
             1 => insns.extend([Insn::new(0xbc, d, s, 0, 0), Insn::new(0x04, d, 0, 0, k)]),
             2 => insns
@@ -376,6 +512,17 @@ fn random_program(rng: &mut Rng, n: usize) -> Vec<u8> {
                 Insn::new(0xbc, rng.below(10) as u8, s, 0, 0),
                 Insn::new(0x56, d, 0, rel - 2, 0),
             ]),
+            // the two-sum step, with registers often (not always) distinct
+            7 => {
+                let (acc, x) = (rng.below(10) as u8, rng.below(10) as u8);
+                insns.extend([
+                    Insn::new(0x69 + 8 * (rng.below(2) as u8), d, s, rng.below(4) as i16, 0),
+                    Insn::new(0x0c, acc, d, 0, 0),
+                    Insn::new(0x07, s.min(9), 0, 0, k),
+                    Insn::new(0xbc, d, acc, 0, 0),
+                    Insn::new(0x0c, d, x, 0, 0),
+                ])
+            }
             _ => {
                 let mut i = random_insn(rng);
                 if i.class() == 0x05 || i.class() == 0x06 {

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use alkyl_benches::harness::{measure, Plan};
-use alkyl_benches::{contenders, kernels, sizes};
+use alkyl_benches::{coap, contenders, kernels, sizes};
 use serde_json::{json, Map, Value};
 
 fn main() -> ExitCode {
@@ -51,6 +51,15 @@ fn today() -> String {
 /// result: a fixed amount of work for `valgrind --tool=callgrind`, whose
 /// instruction counts (unlike timings) do not depend on the machine's load.
 fn repeat(kernel: &str, contender: &str, n: u64) -> Result<(), String> {
+    if kernel == coap::NAME {
+        let engine = coap::Engine::of(contender).ok_or(format!("{contender} does not run {kernel}"))?;
+        let mut bench = coap::CoapBench::new(engine)?;
+        for _ in 0..n {
+            bench.run()?;
+        }
+        println!("{kernel} on {contender}: {n} runs");
+        return Ok(());
+    }
     let k = kernels::all().into_iter().find(|k| k.name == kernel).ok_or(format!("no kernel {kernel}"))?;
     let input = kernels::input(&k)?;
     let want = kernels::run_native(&k, &mut Vec::new(), &input);
@@ -63,6 +72,61 @@ fn repeat(kernel: &str, contender: &str, n: u64) -> Result<(), String> {
     }
     println!("{kernel} on {contender}: {n} runs, {want:#x}");
     Ok(())
+}
+
+/// The helper-heavy kernel: its own contenders (see `coap.rs`), timed like
+/// the others; returns its results.json row and sizes.
+fn coap_section(plan: Plan) -> Result<(Value, Value), String> {
+    let mut row = Map::new();
+    let mut native_ns = None;
+    for name in coap::CONTENDERS {
+        let engine = coap::Engine::of(name).ok_or("contender")?;
+        let mut bench = coap::CoapBench::new(engine)?;
+        bench.run()?;
+        let t = measure(plan, || bench.run());
+        let load = measure(Plan::QUICK, || coap::CoapBench::new(engine).map(drop));
+        let base = *native_ns.get_or_insert(t.median_ns);
+        let ratio = t.median_ns / base;
+        println!(
+            "{:<12} {:<10} {:>12.1} {:>9.2} {:>12.0} {:>10}",
+            coap::NAME,
+            name,
+            t.median_ns,
+            ratio,
+            load.median_ns,
+            "\"21.50\""
+        );
+        let mut entry = json!({"ns": t.median_ns, "min_ns": t.min_ns, "max_ns": t.max_ns, "samples": t.samples});
+        if *name != "native" {
+            entry["ratio"] = json!(ratio);
+            entry["load_ns"] = json!(load.median_ns);
+        }
+        row.insert(name.to_string(), entry);
+    }
+    for (name, why) in coap::EXCLUDED {
+        println!("{:<12} {:<10} excluded: {why}", coap::NAME, name);
+        row.insert(name.to_string(), json!({"excluded": why}));
+    }
+    row.insert(
+        "native_means".into(),
+        json!("the script's seven helper calls with the same arguments, made from Rust over the same regions"),
+    );
+    println!();
+    let container = kernels::pack_once(coap::NAME, coap::OBJECT)?;
+    let script =
+        alkyl_vm::container::Script::load(container, &alkyl_bindings::ALL_HELPERS).map_err(|e| e.to_string())?;
+    let text = script.program().code();
+    let size = json!({
+        "ebpf_bytes": text.len(),
+        "ebpf_slots": text.len() / 8,
+        "ebpf_heatshrink_bytes": sizes::heatshrink(text).len(),
+        "container_bytes": container.len(),
+        "container_heatshrink_bytes": sizes::heatshrink(container).len(),
+        "wasm_bytes": null,
+        "wasm_heatshrink_bytes": null,
+        "translated_bytes": text.len() / 8 * std::mem::size_of::<alkyl_vm::fast::Op>(),
+    });
+    Ok((Value::Object(row), size))
 }
 
 fn bench() -> Result<(), String> {
@@ -147,32 +211,47 @@ fn bench() -> Result<(), String> {
             row.insert(name.to_string(), entry);
         }
         kernels_json.insert(kernel.name.to_string(), Value::Object(row));
-        let ebpf_hs = sizes::heatshrink(kernel.ebpf).len();
-        let wasm_hs = sizes::heatshrink(kernel.wasm).len();
+        let container = kernel.container()?;
         sizes_json.insert(
             kernel.name.to_string(),
             json!({
                 "ebpf_bytes": kernel.ebpf.len(),
                 "ebpf_slots": kernel.ebpf.len() / 8,
-                "ebpf_heatshrink_bytes": ebpf_hs,
+                "ebpf_heatshrink_bytes": sizes::heatshrink(kernel.ebpf).len(),
+                "container_bytes": container.len(),
+                "container_heatshrink_bytes": sizes::heatshrink(container).len(),
                 "wasm_bytes": kernel.wasm.len(),
-                "wasm_heatshrink_bytes": wasm_hs,
+                "wasm_heatshrink_bytes": sizes::heatshrink(kernel.wasm).len(),
                 "translated_bytes": kernel.ebpf.len() / 8 * std::mem::size_of::<alkyl_vm::fast::Op>(),
             }),
         );
         println!();
     }
+    if only.as_ref().map_or(true, |k| k == coap::NAME) {
+        let (row, size) = coap_section(plan)?;
+        kernels_json.insert(coap::NAME.to_string(), row);
+        sizes_json.insert(coap::NAME.to_string(), size);
+    }
     println!("script sizes (bytes; heatshrink window 2^{} lookahead 2^{}):", sizes::WINDOW_SZ2, sizes::LOOKAHEAD_SZ2);
-    println!("{:<12} {:>6} {:>10} {:>6} {:>10} {:>11}", "kernel", "eBPF", "eBPF hs", "Wasm", "Wasm hs", "translated");
+    println!(
+        "{:<12} {:>6} {:>8} {:>10} {:>13} {:>6} {:>8} {:>11}",
+        "kernel", ".text", ".text hs", "container", "container hs", "Wasm", "Wasm hs", "translated"
+    );
     for (name, s) in &sizes_json {
+        let v = |k: &str| match &s[k] {
+            Value::Null => "-".to_string(),
+            v => v.to_string(),
+        };
         println!(
-            "{:<12} {:>6} {:>10} {:>6} {:>10} {:>11}",
+            "{:<12} {:>6} {:>8} {:>10} {:>13} {:>6} {:>8} {:>11}",
             name,
-            s["ebpf_bytes"],
-            s["ebpf_heatshrink_bytes"],
-            s["wasm_bytes"],
-            s["wasm_heatshrink_bytes"],
-            s["translated_bytes"]
+            v("ebpf_bytes"),
+            v("ebpf_heatshrink_bytes"),
+            v("container_bytes"),
+            v("container_heatshrink_bytes"),
+            v("wasm_bytes"),
+            v("wasm_heatshrink_bytes"),
+            v("translated_bytes")
         );
     }
     let doc = json!({
@@ -181,8 +260,8 @@ fn bench() -> Result<(), String> {
         "method": method,
         "contenders": {
             "native": "C kernel, cc crate -O2, linked in",
-            "alkyl": "alkyl_vm::fast (translated at load), on clang -target bpf -mcpu=v3 -O2",
-            "alkyl_ref": "alkyl_vm::run, the reference interpreter, same bytecode",
+            "alkyl": "alkyl_vm::fast (translated at load), on the container alkyl_translator::elf::pack makes of the clang -target bpf -mcpu=v3 -O2 object, loaded with alkyl_vm::container::Script",
+            "alkyl_ref": "alkyl_vm::run, the reference interpreter, same container",
             "rbpf": "rbpf 0.4 EbpfVmRaw interpreter, same bytecode plus `mov r2, len`",
             "rbpf_jit": "rbpf 0.4 x86-64 JIT (reference only: not an interpreter)",
             "wasmi": "wasmi 2 (default config), clang --target=wasm32 -O2",

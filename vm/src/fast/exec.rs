@@ -1,46 +1,48 @@
 //! The fast engine's interpreter: a `match` over translated [`Op`]s.
 //!
 //! Every guarantee of the reference interpreter holds: memory only through
-//! the [`MemoryMap`] (each load and store checked, exactly as there), the
-//! call depth bound, helpers checked, no panic (out-of-range slots and
-//! impossible arms trap with `IllegalInstruction`). The budget is charged
-//! per straight-line run rather than per instruction; see [`run_fast`].
+//! the [`MemoryMap`] (each load and store checked, through the windows of
+//! [`super::window`], which lend regions out of the map and check exactly
+//! as it does), the call depth bound, helpers checked, no panic
+//! (out-of-range slots and impossible arms trap with `IllegalInstruction`).
+//! The budget is checked per straight-line run rather than per
+//! instruction; see [`run_fast`].
 
 use super::op::{Kind, Op, Reg};
-use super::translate::FastProgram;
+use super::regs::Regs;
+use super::translate::{run_cost, FastProgram};
+use super::window::Windows;
 use crate::helper::Helpers;
 use crate::interp::{
-    alu32, alu64, atomic_op, compare32, compare64, initial_frame_pointer, sign_extend, Exit, Trap, TrapKind,
-    MAX_CALL_DEPTH,
+    alu32, alu64, atomic_op, atomic_writes, compare32, compare64, initial_frame_pointer, pop_frame, push_frame,
+    sign_extend, Exit, Trap, TrapKind, MAX_CALL_DEPTH,
 };
-use crate::isa::{class, jmp, mode, op, size, source, Insn, FRAME_REG, REG_COUNT};
+use crate::isa::{class, jmp, mode, op, size, source, Insn};
 use crate::memory::{Access, MemoryMap};
 use crate::verify::Entry;
 
-/// The register file (`r0..=r10`), indexed by [`Reg`], which lets the
-/// compiler drop bounds checks.
-const FILE: usize = REG_COUNT;
-
-#[derive(Clone, Copy, Default)]
-struct Frame {
-    ret: usize,
-    saved: [u64; 4],
-    fp: u64,
-}
+/// Fuel is kept in 32 bits (cheap on a 32-bit core) and refilled from the
+/// rest of the budget; it never exceeds this, so fuel minus the longest run
+/// (at most 2^16), plus the one-instruction refunds of a run's `lddw`s, is
+/// always a valid `i32` (see `mark` in `exec`).
+const FUEL_CAP: u32 = 1 << 30;
 
 /// Runs a translated program from `entry`; the fast counterpart of
 /// [`crate::run`], with the same arguments and results.
 ///
 /// # Budget
 /// When control arrives at a slot by a jump, a call, a return or the start
-/// of the run, the whole straight-line run from there up to the next
-/// control transfer is charged at once. So a run that completes executes
-/// exactly the instructions the reference interpreter does and reports the
-/// same [`Exit::executed`]; a run that cannot complete within `budget`
-/// traps with `BudgetExhausted` at the first slot of the straight-line run
-/// it cannot pay for (the reference interpreter traps at the first
-/// instruction past the budget, possibly later in that run). Both engines
-/// never execute more than `budget` instructions.
+/// of the run, the engine makes sure the whole straight-line run from there
+/// up to the next control transfer can be paid for, and charges it when it
+/// reaches that transfer. While more fuel is left than the program's
+/// longest run, that needs one compare; below it, the run's exact cost is
+/// looked up. So a run that completes executes exactly the instructions the
+/// reference interpreter does and reports the same [`Exit::executed`]; a
+/// run that cannot complete within `budget` traps with `BudgetExhausted`
+/// at the first slot of the straight-line run it cannot pay for (the
+/// reference interpreter traps at the first instruction past the budget,
+/// possibly later in that run). Both engines never execute more than
+/// `budget` instructions.
 ///
 /// # Errors
 /// A [`Trap`] with the slot index of the instruction that caused it.
@@ -55,11 +57,15 @@ pub fn run_fast<H: Helpers + ?Sized>(
     helpers: &mut H,
     budget: u64,
 ) -> Result<Exit, Trap> {
+    if entry.pc() >= program.ops.len() {
+        // An entry of another program: `exec`'s op fetch relies on this.
+        return Err(Trap { pc: entry.pc(), kind: TrapKind::IllegalInstruction });
+    }
     if program.local_calls {
         run_with_frames(program, entry, args, mem, helpers, budget)
     } else {
-        // Programs without local calls need no frame storage: their stack
-        // footprint stays small (RAM per instance on a microcontroller).
+        // Programs without local calls need no return addresses: their
+        // stack footprint stays small (RAM per instance on a device).
         exec(program, entry, args, mem, helpers, budget, &mut [])
     }
 }
@@ -73,8 +79,20 @@ fn run_with_frames<H: Helpers + ?Sized>(
     helpers: &mut H,
     budget: u64,
 ) -> Result<Exit, Trap> {
-    let mut frames = [Frame::default(); MAX_CALL_DEPTH];
+    let mut frames = [0u16; MAX_CALL_DEPTH];
     exec(program, entry, args, mem, helpers, budget, &mut frames)
+}
+
+/// Makes sure the straight-line run at `pc` can be paid for: refills
+/// `fuel` from `reserve` and returns it, or `None` when the budget cannot
+/// pay for the run.
+#[cold]
+#[inline(never)]
+fn refuel(fuel: u32, reserve: &mut u64, max_run: u32, code: &[u8], pc: usize) -> Option<u32> {
+    let total = *reserve + fuel as u64;
+    let fuel = total.min(FUEL_CAP as u64) as u32;
+    *reserve = total - fuel as u64;
+    (fuel >= max_run || fuel >= run_cost(code, pc)).then_some(fuel)
 }
 
 #[inline(never)]
@@ -85,28 +103,54 @@ fn exec<H: Helpers + ?Sized>(
     mem: &mut MemoryMap<'_>,
     helpers: &mut H,
     budget: u64,
-    frames: &mut [Frame],
+    frames: &mut [u16],
 ) -> Result<Exit, Trap> {
     let ops: &[Op] = program.ops;
     let code = program.program.code();
-    let frame_size = program.program.frame_size() as u64;
-    let mut r = [0u64; FILE];
-    for (reg, a) in r[1..6].iter_mut().zip(args) {
-        *reg = *a;
+    let max_run = program.max_run;
+    let mut r = Regs::new();
+    for (i, a) in args.iter().take(5).enumerate() {
+        r.set(Reg::new(i as u8 + 1), *a);
     }
-    r[FRAME_REG as usize] = initial_frame_pointer(mem);
-    let mut depth = 0usize;
+    r.set(Reg::R10, initial_frame_pointer(mem));
+    let mut win = Windows::new(mem);
+    let mut cold = Cold { code, frame_size: program.program.frame_size() as u64, helpers, frames, depth: 0, budget };
     let mut pc = entry.pc();
-    // The budget is spent from `fuel`, a 32-bit slice of it (cheap to test
-    // on a 32-bit core); `reserve` holds the rest and refills it.
+    // The budget is spent from `fuel` (see `FUEL_CAP`); `reserve` holds
+    // the rest. During a straight-line run, `mark` is the fuel left when it
+    // started, minus `max_run`, plus the slot it started at: one variable
+    // for all three, so that a transfer at slot `end` computes the fuel left
+    // minus `max_run` as `mark - (end + 1)` and tests its sign (negative:
+    // less than a run's worth is left, check exactly).
     let mut reserve = budget;
-    let mut fuel = 0u32;
+    let Some(fuel) = refuel(0, &mut reserve, max_run, code, pc) else {
+        return Err(Trap { pc, kind: TrapKind::BudgetExhausted });
+    };
+    let mut mark = fuel.wrapping_sub(max_run).wrapping_add(pc as u32);
 
-    // `r!(d)` is register `d` (a `Reg`: in range by construction).
+    // Register `d` (a `Reg`: in range by construction), whole or its low
+    // half; `set32!` writes a 32-bit result zero-extended.
     macro_rules! r {
         ($reg:expr) => {
-            r[$reg.ix()]
+            r.get($reg)
         };
+    }
+    macro_rules! r32 {
+        ($reg:expr) => {
+            r.get32($reg)
+        };
+    }
+    macro_rules! set {
+        ($reg:expr, $v:expr) => {{
+            let v = $v;
+            r.set($reg, v)
+        }};
+    }
+    macro_rules! set32 {
+        ($reg:expr, $v:expr) => {{
+            let v = $v;
+            r.set32($reg, v)
+        }};
     }
     macro_rules! addr {
         ($base:expr, $off:expr) => {
@@ -114,409 +158,509 @@ fn exec<H: Helpers + ?Sized>(
         };
     }
 
-    // Every arm either continues with the next op (`pc` advanced, same
-    // straight-line run, nothing charged) or yields the slot control moves
-    // to; the shared code after the `match` charges the run starting there.
-    // A trap leaves the loop with its kind (`pc` names the instruction).
-    let mut next = pc;
+    // Control arrives at `pc` at the top of `'run`: the straight-line run
+    // from there is checked against the budget, then ops execute until a
+    // control transfer charges the run (`charge!`, the slots from
+    // `run_start` to the transfer's own) and moves `pc` (`goto!`). A trap
+    // leaves `'run` with its kind (`pc` names the instruction).
     let kind: TrapKind = 'run: loop {
-        let Some(mut op) = ops.get(next) else {
-            pc = next;
-            break 'run TrapKind::IllegalInstruction;
-        };
-        let cost = op.cost;
-        pc = next;
-        if fuel < cost {
-            // Refill: move everything that fits in 32 bits (at least `cost`,
-            // or there is not enough budget left at all).
-            let total = reserve + fuel as u64;
-            if total < cost as u64 {
-                break 'run TrapKind::BudgetExhausted;
-            }
-            fuel = total.min(u32::MAX as u64) as u32;
-            reserve = total - fuel as u64;
+        // The fuel left after the run that ends with the transfer at `end`,
+        // minus `max_run`.
+        macro_rules! charge {
+            ($end:expr) => {
+                mark.wrapping_sub($end as u32 + 1)
+            };
         }
-        fuel -= cost;
-        // The op just charged is the first to run.
-        next = loop {
+        // Control moves to `target` after the transfer at slot `end`: charge
+        // the run, make sure the next one can be paid for, start it.
+        macro_rules! goto {
+            ($end:expr, $target:expr) => {{
+                let mut over = charge!($end);
+                pc = $target;
+                if (over as i32) < 0 {
+                    match refuel(over.wrapping_add(max_run), &mut reserve, max_run, code, pc) {
+                        Some(f) => over = f.wrapping_sub(max_run),
+                        None => break 'run TrapKind::BudgetExhausted,
+                    }
+                }
+                mark = over.wrapping_add(pc as u32);
+                continue 'run;
+            }};
+        }
+        loop {
+            // SAFETY: `pc < ops.len()`. `translate` checked that every
+            // successor of every op lies inside `ops` (`first_escape`), the
+            // run started at a checked entry, and `pc` only ever becomes a
+            // successor of the op just executed: `pc + op.kind.width()`
+            // (`next!` and the fused jumps' fallthrough, asserted in debug
+            // builds), a
+            // jump or call target taken from the op (or, for a generic op,
+            // decoded from the same bytecode `first_escape` decoded), or on
+            // `exit` a return slot pushed by `Cold::call_local`, which is the
+            // call's own fallthrough successor. Measured: the unchecked fetch
+            // saves 2,057 of 15,458 instructions per Fletcher32 checksum on
+            // the Cortex-M4 (16.6x -> 14.4x native C: the bounds check and
+            // the register it holds make LLVM spill around every op) and
+            // 1,867 of 12,218 on x86-64; see docs/benchmarks.md. Attacked by
+            // `first_escape_catches_ops_that_leave_the_program`,
+            // `entry_of_another_program_traps` and the differential fuzzer.
+            #[allow(unsafe_code)]
+            let op = unsafe { ops.get_unchecked(pc) };
+            // Continue with the op `$w` slots on: `$w` is the op's width (the
+            // one `translate` checked; see the SAFETY note above).
+            macro_rules! next {
+                ($w:literal) => {{
+                    debug_assert_eq!($w, op.kind.width());
+                    pc += $w;
+                }};
+            }
             // A load or store: the value, or leave with the precise fault.
             macro_rules! load {
                 ($n:literal, $a:expr) => {{
                     let a = $a;
-                    match mem.try_load::<$n>(a) {
+                    match win.load::<$n>(a) {
                         Some(v) => v,
-                        None => break 'run mem.fault(a, $n, Access::Read),
+                        None => match win.load_slow(a, $n) {
+                            Some(v) => v,
+                            None => break 'run win.fault(a, $n, Access::Read),
+                        },
                     }
                 }};
             }
             macro_rules! store {
                 ($n:literal, $a:expr, $v:expr) => {{
-                    let a = $a;
-                    if !mem.try_store::<$n>(a, $v) {
-                        break 'run mem.fault(a, $n, Access::Write);
+                    let (a, v) = ($a, $v);
+                    if !win.store::<$n>(a, v) && !win.store_slow(a, $n, v) {
+                        break 'run win.fault(a, $n, Access::Write);
                     }
                 }};
             }
-            let width = match op.kind {
+            // The same, at `r10 + off` (the stack window first).
+            macro_rules! load_fp {
+                ($n:literal, $off:expr) => {{
+                    match win.load_fp::<$n>(r.get(Reg::R10), $off) {
+                        Some(v) => v,
+                        None => {
+                            let a = r.get(Reg::R10).wrapping_add($off as i64 as u64);
+                            match win.load_slow(a, $n) {
+                                Some(v) => v,
+                                None => break 'run win.fault(a, $n, Access::Read),
+                            }
+                        }
+                    }
+                }};
+            }
+            macro_rules! store_fp {
+                ($n:literal, $off:expr, $v:expr) => {{
+                    let v = $v;
+                    if !win.store_fp::<$n>(r.get(Reg::R10), $off, v) {
+                        let a = r.get(Reg::R10).wrapping_add($off as i64 as u64);
+                        if !win.store_slow(a, $n, v) {
+                            break 'run win.fault(a, $n, Access::Write);
+                        }
+                    }
+                }};
+            }
+            match op.kind {
                 Kind::Mov64I { d, imm } => {
-                    r!(d) = imm as i64 as u64;
-                    1
+                    set!(d, imm as i64 as u64);
+                    next!(1);
                 }
                 Kind::Add64I { d, imm } => {
-                    r!(d) = r!(d).wrapping_add(imm as i64 as u64);
-                    1
+                    set!(d, r!(d).wrapping_add(imm as i64 as u64));
+                    next!(1);
                 }
                 Kind::Sub64I { d, imm } => {
-                    r!(d) = r!(d).wrapping_sub(imm as i64 as u64);
-                    1
+                    set!(d, r!(d).wrapping_sub(imm as i64 as u64));
+                    next!(1);
                 }
                 Kind::Mul64I { d, imm } => {
-                    r!(d) = r!(d).wrapping_mul(imm as i64 as u64);
-                    1
+                    set!(d, r!(d).wrapping_mul(imm as i64 as u64));
+                    next!(1);
                 }
                 Kind::And64I { d, imm } => {
-                    r!(d) &= imm as i64 as u64;
-                    1
+                    set!(d, r!(d) & imm as i64 as u64);
+                    next!(1);
                 }
                 Kind::Or64I { d, imm } => {
-                    r!(d) |= imm as i64 as u64;
-                    1
+                    set!(d, r!(d) | imm as i64 as u64);
+                    next!(1);
                 }
                 Kind::Xor64I { d, imm } => {
-                    r!(d) ^= imm as i64 as u64;
-                    1
+                    set!(d, r!(d) ^ imm as i64 as u64);
+                    next!(1);
                 }
                 Kind::Lsh64I { d, imm } => {
-                    r!(d) = r!(d).wrapping_shl(imm as u32 & 63);
-                    1
+                    set!(d, r!(d).wrapping_shl(imm as u32 & 63));
+                    next!(1);
                 }
                 Kind::Rsh64I { d, imm } => {
-                    r!(d) = r!(d).wrapping_shr(imm as u32 & 63);
-                    1
+                    set!(d, r!(d).wrapping_shr(imm as u32 & 63));
+                    next!(1);
                 }
                 Kind::Mov64R { d, s } => {
-                    r!(d) = r!(s);
-                    1
+                    set!(d, r!(s));
+                    next!(1);
                 }
                 Kind::Add64R { d, s } => {
-                    r!(d) = r!(d).wrapping_add(r!(s));
-                    1
+                    set!(d, r!(d).wrapping_add(r!(s)));
+                    next!(1);
                 }
                 Kind::Sub64R { d, s } => {
-                    r!(d) = r!(d).wrapping_sub(r!(s));
-                    1
+                    set!(d, r!(d).wrapping_sub(r!(s)));
+                    next!(1);
                 }
                 Kind::Mul64R { d, s } => {
-                    r!(d) = r!(d).wrapping_mul(r!(s));
-                    1
+                    set!(d, r!(d).wrapping_mul(r!(s)));
+                    next!(1);
                 }
                 Kind::And64R { d, s } => {
-                    r!(d) &= r!(s);
-                    1
+                    set!(d, r!(d) & r!(s));
+                    next!(1);
                 }
                 Kind::Or64R { d, s } => {
-                    r!(d) |= r!(s);
-                    1
+                    set!(d, r!(d) | r!(s));
+                    next!(1);
                 }
                 Kind::Xor64R { d, s } => {
-                    r!(d) ^= r!(s);
-                    1
+                    set!(d, r!(d) ^ r!(s));
+                    next!(1);
                 }
                 Kind::Lsh64R { d, s } => {
-                    r!(d) = r!(d).wrapping_shl(r!(s) as u32 & 63);
-                    1
+                    set!(d, r!(d).wrapping_shl(r32!(s) & 63));
+                    next!(1);
                 }
                 Kind::Rsh64R { d, s } => {
-                    r!(d) = r!(d).wrapping_shr(r!(s) as u32 & 63);
-                    1
+                    set!(d, r!(d).wrapping_shr(r32!(s) & 63));
+                    next!(1);
                 }
                 Kind::Mov32I { d, imm } => {
-                    r!(d) = imm as u32 as u64;
-                    1
+                    set32!(d, imm as u32);
+                    next!(1);
                 }
                 Kind::Add32I { d, imm } => {
-                    r!(d) = (r!(d) as u32).wrapping_add(imm as u32) as u64;
-                    1
+                    set32!(d, r32!(d).wrapping_add(imm as u32));
+                    next!(1);
                 }
                 Kind::Sub32I { d, imm } => {
-                    r!(d) = (r!(d) as u32).wrapping_sub(imm as u32) as u64;
-                    1
+                    set32!(d, r32!(d).wrapping_sub(imm as u32));
+                    next!(1);
                 }
                 Kind::Mul32I { d, imm } => {
-                    r!(d) = (r!(d) as u32).wrapping_mul(imm as u32) as u64;
-                    1
+                    set32!(d, r32!(d).wrapping_mul(imm as u32));
+                    next!(1);
                 }
                 Kind::And32I { d, imm } => {
-                    r!(d) = (r!(d) as u32 & imm as u32) as u64;
-                    1
+                    set32!(d, r32!(d) & imm as u32);
+                    next!(1);
                 }
                 Kind::Or32I { d, imm } => {
-                    r!(d) = (r!(d) as u32 | imm as u32) as u64;
-                    1
+                    set32!(d, r32!(d) | imm as u32);
+                    next!(1);
                 }
                 Kind::Xor32I { d, imm } => {
-                    r!(d) = (r!(d) as u32 ^ imm as u32) as u64;
-                    1
+                    set32!(d, r32!(d) ^ imm as u32);
+                    next!(1);
                 }
                 Kind::Lsh32I { d, imm } => {
-                    r!(d) = (r!(d) as u32).wrapping_shl(imm as u32 & 31) as u64;
-                    1
+                    set32!(d, r32!(d).wrapping_shl(imm as u32 & 31));
+                    next!(1);
                 }
                 Kind::Rsh32I { d, imm } => {
-                    r!(d) = (r!(d) as u32).wrapping_shr(imm as u32 & 31) as u64;
-                    1
+                    set32!(d, r32!(d).wrapping_shr(imm as u32 & 31));
+                    next!(1);
                 }
                 Kind::Neg64 { d } => {
-                    r!(d) = r!(d).wrapping_neg();
-                    1
+                    set!(d, r!(d).wrapping_neg());
+                    next!(1);
                 }
                 Kind::Neg32 { d } => {
-                    r!(d) = (r!(d) as u32).wrapping_neg() as u64;
-                    1
+                    set32!(d, r32!(d).wrapping_neg());
+                    next!(1);
                 }
                 Kind::Arsh64I { d, imm } => {
-                    r!(d) = (r!(d) as i64).wrapping_shr(imm as u32 & 63) as u64;
-                    1
+                    set!(d, (r!(d) as i64).wrapping_shr(imm as u32 & 63) as u64);
+                    next!(1);
                 }
                 Kind::Arsh32I { d, imm } => {
-                    r!(d) = (r!(d) as i32).wrapping_shr(imm as u32 & 31) as u32 as u64;
-                    1
+                    set32!(d, (r!(d) as i32).wrapping_shr(imm as u32 & 31) as u32);
+                    next!(1);
                 }
                 Kind::Div32I { d, imm } => {
-                    r!(d) = (r!(d) as u32).checked_div(imm as u32).unwrap_or(0) as u64;
-                    1
+                    set32!(d, r32!(d).checked_div(imm as u32).unwrap_or(0));
+                    next!(1);
                 }
                 Kind::Mod32I { d, imm } => {
-                    let a = r!(d) as u32;
-                    r!(d) = a.checked_rem(imm as u32).unwrap_or(a) as u64;
-                    1
+                    let a = r32!(d);
+                    set32!(d, a.checked_rem(imm as u32).unwrap_or(a));
+                    next!(1);
                 }
                 Kind::Mov32R { d, s } => {
-                    r!(d) = r!(s) as u32 as u64;
-                    1
+                    set32!(d, r32!(s));
+                    next!(1);
                 }
                 Kind::Add32R { d, s } => {
-                    r!(d) = (r!(d) as u32).wrapping_add(r!(s) as u32) as u64;
-                    1
+                    set32!(d, r32!(d).wrapping_add(r32!(s)));
+                    next!(1);
                 }
                 Kind::Sub32R { d, s } => {
-                    r!(d) = (r!(d) as u32).wrapping_sub(r!(s) as u32) as u64;
-                    1
+                    set32!(d, r32!(d).wrapping_sub(r32!(s)));
+                    next!(1);
                 }
                 Kind::Mul32R { d, s } => {
-                    r!(d) = (r!(d) as u32).wrapping_mul(r!(s) as u32) as u64;
-                    1
+                    set32!(d, r32!(d).wrapping_mul(r32!(s)));
+                    next!(1);
                 }
                 Kind::And32R { d, s } => {
-                    r!(d) = (r!(d) as u32 & r!(s) as u32) as u64;
-                    1
+                    set32!(d, r32!(d) & r32!(s));
+                    next!(1);
                 }
                 Kind::Or32R { d, s } => {
-                    r!(d) = (r!(d) as u32 | r!(s) as u32) as u64;
-                    1
+                    set32!(d, r32!(d) | r32!(s));
+                    next!(1);
                 }
                 Kind::Xor32R { d, s } => {
-                    r!(d) = (r!(d) as u32 ^ r!(s) as u32) as u64;
-                    1
+                    set32!(d, r32!(d) ^ r32!(s));
+                    next!(1);
                 }
                 Kind::Lsh32R { d, s } => {
-                    r!(d) = (r!(d) as u32).wrapping_shl(r!(s) as u32 & 31) as u64;
-                    1
+                    set32!(d, r32!(d).wrapping_shl(r32!(s) & 31));
+                    next!(1);
                 }
                 Kind::Rsh32R { d, s } => {
-                    r!(d) = (r!(d) as u32).wrapping_shr(r!(s) as u32 & 31) as u64;
-                    1
+                    set32!(d, r32!(d).wrapping_shr(r32!(s) & 31));
+                    next!(1);
                 }
                 Kind::Add64Rrr { d, a, b } => {
-                    r!(d) = r!(a).wrapping_add(r!(b));
-                    2
+                    set!(d, r!(a).wrapping_add(r!(b)));
+                    next!(2);
                 }
                 Kind::Add32Rrr { d, a, b } => {
-                    r!(d) = (r!(a) as u32).wrapping_add(r!(b) as u32) as u64;
-                    2
+                    set32!(d, r32!(a).wrapping_add(r32!(b)));
+                    next!(2);
                 }
                 Kind::Add64Rri { d, a, imm } => {
-                    r!(d) = r!(a).wrapping_add(imm as i64 as u64);
-                    2
+                    set!(d, r!(a).wrapping_add(imm as i64 as u64));
+                    next!(2);
                 }
                 Kind::Add32Rri { d, a, imm } => {
-                    r!(d) = (r!(a) as u32).wrapping_add(imm as u32) as u64;
-                    2
+                    set32!(d, r32!(a).wrapping_add(imm as u32));
+                    next!(2);
                 }
                 Kind::LdxBAdd32 { d, s, off, acc } => {
                     let v = load!(1, addr!(s, off));
-                    r!(d) = v;
-                    r!(acc) = (r!(acc) as u32).wrapping_add(v as u32) as u64;
-                    2
+                    set!(d, v);
+                    set32!(acc, r32!(acc).wrapping_add(v as u32));
+                    next!(2);
                 }
                 Kind::LdxHAdd32 { d, s, off, acc } => {
                     let v = load!(2, addr!(s, off));
-                    r!(d) = v;
-                    r!(acc) = (r!(acc) as u32).wrapping_add(v as u32) as u64;
-                    2
+                    set!(d, v);
+                    set32!(acc, r32!(acc).wrapping_add(v as u32));
+                    next!(2);
                 }
                 Kind::LdxBAdd32Inc { d, s, off, acc, inc } => {
                     let v = load!(1, addr!(s, off));
-                    r!(d) = v;
-                    r!(acc) = (r!(acc) as u32).wrapping_add(v as u32) as u64;
-                    r!(s) = r!(s).wrapping_add(inc as i64 as u64);
-                    3
+                    set!(d, v);
+                    set32!(acc, r32!(acc).wrapping_add(v as u32));
+                    set!(s, r!(s).wrapping_add(inc as i64 as u64));
+                    next!(3);
                 }
                 Kind::LdxHAdd32Inc { d, s, off, acc, inc } => {
                     let v = load!(2, addr!(s, off));
-                    r!(d) = v;
-                    r!(acc) = (r!(acc) as u32).wrapping_add(v as u32) as u64;
-                    r!(s) = r!(s).wrapping_add(inc as i64 as u64);
-                    3
+                    set!(d, v);
+                    set32!(acc, r32!(acc).wrapping_add(v as u32));
+                    set!(s, r!(s).wrapping_add(inc as i64 as u64));
+                    next!(3);
+                }
+                Kind::LdxBSum2 { d, s, off, acc, inc, x } => {
+                    let v = load!(1, addr!(s, off)) as u32;
+                    let a = r32!(acc).wrapping_add(v);
+                    set32!(acc, a);
+                    set!(s, r!(s).wrapping_add(inc as i64 as u64));
+                    set32!(d, a.wrapping_add(r32!(x)));
+                    next!(5);
+                }
+                Kind::LdxHSum2 { d, s, off, acc, inc, x } => {
+                    let v = load!(2, addr!(s, off)) as u32;
+                    let a = r32!(acc).wrapping_add(v);
+                    set32!(acc, a);
+                    set!(s, r!(s).wrapping_add(inc as i64 as u64));
+                    set32!(d, a.wrapping_add(r32!(x)));
+                    next!(5);
                 }
                 Kind::Lddw { d, lo } => {
-                    let Some(Op { kind: Kind::Wide { hi }, .. }) = ops.get(pc + 1) else {
+                    let Some(Op { kind: Kind::Wide { hi } }) = ops.get(pc + 1) else {
                         break 'run TrapKind::IllegalInstruction;
                     };
-                    r!(d) = (lo as u32 as u64) | ((*hi as u32 as u64) << 32);
-                    2
+                    set!(d, (lo as u32 as u64) | ((*hi as u32 as u64) << 32));
+                    // Two slots, one instruction: the run's charge counts slots.
+                    mark = mark.wrapping_add(1);
+                    next!(2);
                 }
                 Kind::LdxB { d, s, off } => {
-                    r!(d) = load!(1, addr!(s, off));
-                    1
+                    set!(d, load!(1, addr!(s, off)));
+                    next!(1);
                 }
                 Kind::LdxH { d, s, off } => {
-                    r!(d) = load!(2, addr!(s, off));
-                    1
+                    set!(d, load!(2, addr!(s, off)));
+                    next!(1);
                 }
                 Kind::LdxW { d, s, off } => {
-                    r!(d) = load!(4, addr!(s, off));
-                    1
+                    set!(d, load!(4, addr!(s, off)));
+                    next!(1);
                 }
                 Kind::LdxDw { d, s, off } => {
-                    r!(d) = load!(8, addr!(s, off));
-                    1
+                    set!(d, load!(8, addr!(s, off)));
+                    next!(1);
                 }
                 Kind::StxB { d, s, off } => {
                     store!(1, addr!(d, off), r!(s));
-                    1
+                    next!(1);
                 }
                 Kind::StxH { d, s, off } => {
                     store!(2, addr!(d, off), r!(s));
-                    1
+                    next!(1);
                 }
                 Kind::StxW { d, s, off } => {
                     store!(4, addr!(d, off), r!(s));
-                    1
+                    next!(1);
                 }
                 Kind::StxDw { d, s, off } => {
                     store!(8, addr!(d, off), r!(s));
-                    1
+                    next!(1);
                 }
                 Kind::StB { d, off, imm } => {
                     store!(1, addr!(d, off), imm as i64 as u64);
-                    1
+                    next!(1);
                 }
                 Kind::StH { d, off, imm } => {
                     store!(2, addr!(d, off), imm as i64 as u64);
-                    1
+                    next!(1);
                 }
                 Kind::StW { d, off, imm } => {
                     store!(4, addr!(d, off), imm as i64 as u64);
-                    1
+                    next!(1);
                 }
                 Kind::StDw { d, off, imm } => {
                     store!(8, addr!(d, off), imm as i64 as u64);
-                    1
+                    next!(1);
                 }
-                // Control transfers: yield where control goes.
-                Kind::Ja { t } => break t as usize,
-                Kind::Jeq64I { d, imm, t } => break if r!(d) == imm as i64 as u64 { t as usize } else { pc + 1 },
-                Kind::Jne64I { d, imm, t } => break if r!(d) != imm as i64 as u64 { t as usize } else { pc + 1 },
-                Kind::Jlt64I { d, imm, t } => break if r!(d) < imm as i64 as u64 { t as usize } else { pc + 1 },
-                Kind::Jle64I { d, imm, t } => break if r!(d) <= imm as i64 as u64 { t as usize } else { pc + 1 },
-                Kind::Jgt64I { d, imm, t } => break if r!(d) > imm as i64 as u64 { t as usize } else { pc + 1 },
-                Kind::Jge64I { d, imm, t } => break if r!(d) >= imm as i64 as u64 { t as usize } else { pc + 1 },
-                Kind::Jeq64R { d, s, t } => break if r!(d) == r!(s) { t as usize } else { pc + 1 },
-                Kind::Jne64R { d, s, t } => break if r!(d) != r!(s) { t as usize } else { pc + 1 },
-                Kind::Jlt64R { a, b, t } => break if r!(a) < r!(b) { t as usize } else { pc + 1 },
-                Kind::Jle64R { a, b, t } => break if r!(a) <= r!(b) { t as usize } else { pc + 1 },
-                Kind::Jeq32I { d, imm, t } => break if r!(d) as u32 == imm as u32 { t as usize } else { pc + 1 },
-                Kind::Jne32I { d, imm, t } => break if r!(d) as u32 != imm as u32 { t as usize } else { pc + 1 },
-                Kind::Jlt32I { d, imm, t } => break if (r!(d) as u32) < imm as u32 { t as usize } else { pc + 1 },
-                Kind::Jle32I { d, imm, t } => break if r!(d) as u32 <= imm as u32 { t as usize } else { pc + 1 },
-                Kind::Jgt32I { d, imm, t } => break if r!(d) as u32 > imm as u32 { t as usize } else { pc + 1 },
-                Kind::Jge32I { d, imm, t } => break if r!(d) as u32 >= imm as u32 { t as usize } else { pc + 1 },
-                Kind::Jeq32R { d, s, t } => break if r!(d) as u32 == r!(s) as u32 { t as usize } else { pc + 1 },
-                Kind::Jne32R { d, s, t } => break if r!(d) as u32 != r!(s) as u32 { t as usize } else { pc + 1 },
-                Kind::Jlt32R { a, b, t } => break if (r!(a) as u32) < r!(b) as u32 { t as usize } else { pc + 1 },
-                Kind::Jle32R { a, b, t } => break if r!(a) as u32 <= r!(b) as u32 { t as usize } else { pc + 1 },
+                Kind::LdxBFp { d, off } => {
+                    set!(d, load_fp!(1, off));
+                    next!(1);
+                }
+                Kind::LdxHFp { d, off } => {
+                    set!(d, load_fp!(2, off));
+                    next!(1);
+                }
+                Kind::LdxWFp { d, off } => {
+                    set!(d, load_fp!(4, off));
+                    next!(1);
+                }
+                Kind::LdxDwFp { d, off } => {
+                    set!(d, load_fp!(8, off));
+                    next!(1);
+                }
+                Kind::StxBFp { s, off } => {
+                    store_fp!(1, off, r!(s));
+                    next!(1);
+                }
+                Kind::StxHFp { s, off } => {
+                    store_fp!(2, off, r!(s));
+                    next!(1);
+                }
+                Kind::StxWFp { s, off } => {
+                    store_fp!(4, off, r!(s));
+                    next!(1);
+                }
+                Kind::StxDwFp { s, off } => {
+                    store_fp!(8, off, r!(s));
+                    next!(1);
+                }
+                Kind::StWFp { off, imm } => {
+                    store_fp!(4, off, imm as i64 as u64);
+                    next!(1);
+                }
+                Kind::StDwFp { off, imm } => {
+                    store_fp!(8, off, imm as i64 as u64);
+                    next!(1);
+                }
+                // Control transfers: charge the run, go where control goes.
+                Kind::Ja { t } => goto!(pc, t as usize),
+                Kind::Jeq64I { d, imm, t } => goto!(pc, if r!(d) == imm as i64 as u64 { t as usize } else { pc + 1 }),
+                Kind::Jne64I { d, imm, t } => goto!(pc, if r!(d) != imm as i64 as u64 { t as usize } else { pc + 1 }),
+                Kind::Jlt64I { d, imm, t } => goto!(pc, if r!(d) < imm as i64 as u64 { t as usize } else { pc + 1 }),
+                Kind::Jle64I { d, imm, t } => goto!(pc, if r!(d) <= imm as i64 as u64 { t as usize } else { pc + 1 }),
+                Kind::Jgt64I { d, imm, t } => goto!(pc, if r!(d) > imm as i64 as u64 { t as usize } else { pc + 1 }),
+                Kind::Jge64I { d, imm, t } => goto!(pc, if r!(d) >= imm as i64 as u64 { t as usize } else { pc + 1 }),
+                Kind::Jeq64R { d, s, t } => goto!(pc, if r!(d) == r!(s) { t as usize } else { pc + 1 }),
+                Kind::Jne64R { d, s, t } => goto!(pc, if r!(d) != r!(s) { t as usize } else { pc + 1 }),
+                Kind::Jlt64R { a, b, t } => goto!(pc, if r!(a) < r!(b) { t as usize } else { pc + 1 }),
+                Kind::Jle64R { a, b, t } => goto!(pc, if r!(a) <= r!(b) { t as usize } else { pc + 1 }),
+                Kind::Jeq32I { d, imm, t } => goto!(pc, if r32!(d) == imm as u32 { t as usize } else { pc + 1 }),
+                Kind::Jne32I { d, imm, t } => goto!(pc, if r32!(d) != imm as u32 { t as usize } else { pc + 1 }),
+                Kind::Jlt32I { d, imm, t } => goto!(pc, if r32!(d) < imm as u32 { t as usize } else { pc + 1 }),
+                Kind::Jle32I { d, imm, t } => goto!(pc, if r32!(d) <= imm as u32 { t as usize } else { pc + 1 }),
+                Kind::Jgt32I { d, imm, t } => goto!(pc, if r32!(d) > imm as u32 { t as usize } else { pc + 1 }),
+                Kind::Jge32I { d, imm, t } => goto!(pc, if r32!(d) >= imm as u32 { t as usize } else { pc + 1 }),
+                Kind::Jeq32R { d, s, t } => goto!(pc, if r32!(d) == r32!(s) { t as usize } else { pc + 1 }),
+                Kind::Jne32R { d, s, t } => goto!(pc, if r32!(d) != r32!(s) { t as usize } else { pc + 1 }),
+                Kind::Jlt32R { a, b, t } => goto!(pc, if r32!(a) < r32!(b) { t as usize } else { pc + 1 }),
+                Kind::Jle32R { a, b, t } => goto!(pc, if r32!(a) <= r32!(b) { t as usize } else { pc + 1 }),
                 Kind::Add32IJne0 { d, imm, t } => {
-                    let v = (r!(d) as u32).wrapping_add(imm as u32);
-                    r!(d) = v as u64;
-                    break if v != 0 { t as usize } else { pc + 2 };
+                    let v = r32!(d).wrapping_add(imm as u32);
+                    set!(d, v as u64);
+                    debug_assert_eq!(2, op.kind.width());
+                    goto!(pc + 1, if v != 0 { t as usize } else { pc + 2 });
                 }
                 Kind::Add32IMovJne0 { d, imm, x, y, t } => {
-                    let v = (r!(d) as u32).wrapping_add(imm as i32 as u32);
-                    r!(d) = v as u64;
-                    r!(x) = r!(y) as u32 as u64;
-                    break if v != 0 { t as usize } else { pc + 3 };
+                    let v = r32!(d).wrapping_add(imm as i32 as u32);
+                    set!(d, v as u64);
+                    set32!(x, r32!(y));
+                    debug_assert_eq!(3, op.kind.width());
+                    goto!(pc + 2, if v != 0 { t as usize } else { pc + 3 });
                 }
                 Kind::Mov32RJne32I { d, s, a, imm, t } => {
-                    r!(d) = r!(s) as u32 as u64;
-                    break if r!(a) as u32 != imm as i32 as u32 { t as usize } else { pc + 2 };
+                    set32!(d, r32!(s));
+                    debug_assert_eq!(2, op.kind.width());
+                    goto!(pc + 1, if r32!(a) != imm as i32 as u32 { t as usize } else { pc + 2 });
                 }
                 Kind::CallHelper { id } => {
-                    let args = [r[1], r[2], r[3], r[4], r[5]];
-                    r[0] = match helpers.call(id, args, mem) {
-                        Ok(v) => v,
-                        Err(error) => break 'run TrapKind::Helper { id, error },
-                    };
-                    1
+                    if let Err(kind) = cold.call_helper(id as u64, false, &mut r, &mut win) {
+                        break 'run kind;
+                    }
+                    next!(1);
                 }
                 Kind::CallX { d } => {
-                    let id = r!(d);
-                    let id32 = match u32::try_from(id) {
-                        Ok(i) if helpers.contains(i) => i,
-                        _ => break 'run TrapKind::HelperNotAllowed { id },
-                    };
-                    let args = [r[1], r[2], r[3], r[4], r[5]];
-                    r[0] = match helpers.call(id32, args, mem) {
-                        Ok(v) => v,
-                        Err(error) => break 'run TrapKind::Helper { id: id32, error },
-                    };
-                    1
-                }
-                Kind::CallLocal { t } => {
-                    let Some(frame) = frames.get_mut(depth) else { break 'run TrapKind::CallDepthExceeded };
-                    let fp = r[FRAME_REG as usize];
-                    *frame = Frame { ret: pc + 1, saved: [r[6], r[7], r[8], r[9]], fp };
-                    depth += 1;
-                    r[FRAME_REG as usize] = fp.wrapping_sub(frame_size);
-                    break t as usize;
-                }
-                Kind::Exit => {
-                    if depth == 0 {
-                        return Ok(Exit { r0: r[0], executed: budget - reserve - fuel as u64 });
+                    if let Err(kind) = cold.call_helper(r!(d), true, &mut r, &mut win) {
+                        break 'run kind;
                     }
-                    depth -= 1;
-                    let Some(f) = frames.get(depth).copied() else { break 'run TrapKind::IllegalInstruction };
-                    r[6..10].copy_from_slice(&f.saved);
-                    r[FRAME_REG as usize] = f.fp;
-                    break f.ret;
+                    next!(1);
                 }
-                Kind::Generic => {
-                    let Some(insn) = Insn::at(code, pc) else { break 'run TrapKind::IllegalInstruction };
-                    match generic(&insn, &mut r, mem) {
-                        Ok(Flow::Next) => 1,
-                        Ok(Flow::Jump(rel)) => break (pc as i64 + 1 + rel) as usize,
-                        Ok(Flow::Fallthrough) => break pc + 1,
+                Kind::CallLocal { t } => match cold.call_local(pc, &mut r, &mut win) {
+                    Ok(()) => goto!(pc, t as usize),
+                    Err(kind) => break 'run kind,
+                },
+                Kind::Exit => {
+                    if cold.depth == 0 {
+                        let fuel = charge!(pc).wrapping_add(max_run);
+                        return Ok(Exit { r0: r.get(Reg::R0), executed: cold.budget - reserve - fuel as u64 });
+                    }
+                    match cold.exit_local(&mut r, &mut win) {
+                        Ok(ret) => goto!(pc, ret),
                         Err(kind) => break 'run kind,
                     }
                 }
+                Kind::Generic => match cold.generic(pc, &mut r, &mut win) {
+                    Ok(Flow::Next) => pc += 1,
+                    Ok(Flow::Jump(rel)) => goto!(pc, (pc as i64 + 1 + rel) as usize),
+                    Ok(Flow::Fallthrough) => goto!(pc, pc + 1),
+                    Err(kind) => break 'run kind,
+                },
                 Kind::Wide { .. } | Kind::Illegal => break 'run TrapKind::IllegalInstruction,
-            };
-            pc += width;
-            op = match ops.get(pc) {
-                Some(op) => op,
-                None => break 'run TrapKind::IllegalInstruction,
-            };
-        };
+            }
+        }
     };
     Err(Trap { pc, kind })
 }
@@ -531,31 +675,97 @@ enum Flow {
     Jump(i64),
 }
 
+/// What the interpreter loop needs only on its rare paths (kept out of its
+/// registers): helper and local calls, returns, generic instructions.
+struct Cold<'c, 'f, H: ?Sized> {
+    code: &'c [u8],
+    frame_size: u64,
+    helpers: &'c mut H,
+    /// Return slots of the active local calls.
+    frames: &'f mut [u16],
+    depth: usize,
+    budget: u64,
+}
+
+impl<H: Helpers + ?Sized> Cold<'_, '_, H> {
+    /// Calls helper `id` (`callx`: `dynamic`, checked against the allowed
+    /// set here) with `r1..=r5`; the result goes to `r0`.
+    #[inline(never)]
+    fn call_helper(&mut self, id: u64, dynamic: bool, r: &mut Regs, win: &mut Windows<'_, '_>) -> Result<(), TrapKind> {
+        let id32 = match u32::try_from(id) {
+            Ok(i) if !dynamic || self.helpers.contains(i) => i,
+            _ => return Err(TrapKind::HelperNotAllowed { id }),
+        };
+        let args = [r.get(Reg::R1), r.get(Reg::R2), r.get(Reg::R3), r.get(Reg::R4), r.get(Reg::R5)];
+        let result = self.helpers.call(id32, args, win.map());
+        win.lend_stack();
+        r.set(Reg::R0, result.map_err(|error| TrapKind::Helper { id: id32, error })?);
+        Ok(())
+    }
+
+    /// A local call at slot `pc`: push the frame (see `docs/isa.md`).
+    #[inline(never)]
+    fn call_local(&mut self, pc: usize, r: &mut Regs, win: &mut Windows<'_, '_>) -> Result<(), TrapKind> {
+        let Some(ret) = self.frames.get_mut(self.depth) else { return Err(TrapKind::CallDepthExceeded) };
+        let saved = [r.get(Reg::R6), r.get(Reg::R7), r.get(Reg::R8), r.get(Reg::R9)];
+        let pushed = push_frame(win.map(), r.get(Reg::R10), self.frame_size, &saved);
+        win.lend_stack();
+        r.set(Reg::R10, pushed.map_err(TrapKind::Memory)?);
+        // The verifier keeps every pc below 2^16, and a call is never the
+        // last slot.
+        *ret = (pc + 1) as u16;
+        self.depth += 1;
+        Ok(())
+    }
+
+    /// `exit` from a local call: pop the frame, return the slot to resume.
+    #[inline(never)]
+    fn exit_local(&mut self, r: &mut Regs, win: &mut Windows<'_, '_>) -> Result<usize, TrapKind> {
+        let mut saved = [0u64; 4];
+        let popped = pop_frame(win.map(), r.get(Reg::R10), self.frame_size, &mut saved);
+        win.lend_stack();
+        let fp = popped.map_err(TrapKind::Memory)?;
+        for (i, v) in saved.into_iter().enumerate() {
+            r.set(Reg::new(6 + i as u8), v);
+        }
+        r.set(Reg::R10, fp);
+        self.depth = self.depth.wrapping_sub(1);
+        self.frames.get(self.depth).map(|&ret| ret as usize).ok_or(TrapKind::IllegalInstruction)
+    }
+
+    /// The instruction at `pc`, which has no specialised form.
+    #[inline(never)]
+    fn generic(&mut self, pc: usize, r: &mut Regs, win: &mut Windows<'_, '_>) -> Result<Flow, TrapKind> {
+        let insn = Insn::at(self.code, pc).ok_or(TrapKind::IllegalInstruction)?;
+        generic(&insn, r, win)
+    }
+}
+
 /// Executes one instruction that has no specialised form, with the
 /// reference interpreter's semantic functions.
-#[inline(never)]
-fn generic(insn: &Insn, r: &mut [u64; FILE], mem: &mut MemoryMap<'_>) -> Result<Flow, TrapKind> {
-    let (d, s) = (Reg::new(insn.dst).ix(), Reg::new(insn.src).ix());
+fn generic(insn: &Insn, r: &mut Regs, win: &mut Windows<'_, '_>) -> Result<Flow, TrapKind> {
+    let (d, s) = (Reg::new(insn.dst), Reg::new(insn.src));
     let by_reg = insn.opc & source::MASK == source::X;
     let imm64 = insn.imm as i64 as u64;
     let off = insn.off as i64 as u64;
     let illegal = TrapKind::IllegalInstruction;
     match insn.class() {
         class::ALU64 => {
-            let b = if by_reg { r[s] } else { imm64 };
-            r[d] = alu64(insn.opc & crate::isa::alu::MASK, insn.off, r[d], b, insn.imm).ok_or(illegal)?;
+            let b = if by_reg { r.get(s) } else { imm64 };
+            r.set(d, alu64(insn.opc & crate::isa::alu::MASK, insn.off, r.get(d), b, insn.imm).ok_or(illegal)?);
         }
         class::ALU => {
-            let b = if by_reg { r[s] as u32 } else { insn.imm as u32 };
-            r[d] = alu32(insn.opc & crate::isa::alu::MASK, insn.off, r[d], b, insn.imm, by_reg).ok_or(illegal)?;
+            let b = if by_reg { r.get32(s) } else { insn.imm as u32 };
+            let v = alu32(insn.opc & crate::isa::alu::MASK, insn.off, r.get(d), b, insn.imm, by_reg).ok_or(illegal)?;
+            r.set(d, v);
         }
         class::JMP32 if insn.opc == op::JA32 => return Ok(Flow::Jump(insn.imm as i64)),
         class::JMP | class::JMP32 => {
             let cond = insn.opc & jmp::MASK;
             let taken = if insn.class() == class::JMP32 {
-                compare32(cond, r[d] as u32, if by_reg { r[s] as u32 } else { insn.imm as u32 })
+                compare32(cond, r.get32(d), if by_reg { r.get32(s) } else { insn.imm as u32 })
             } else {
-                compare64(cond, r[d], if by_reg { r[s] } else { imm64 })
+                compare64(cond, r.get(d), if by_reg { r.get(s) } else { imm64 })
             };
             return match taken {
                 Some(true) => Ok(Flow::Jump(insn.off as i64)),
@@ -564,19 +774,21 @@ fn generic(insn: &Insn, r: &mut [u64; FILE], mem: &mut MemoryMap<'_>) -> Result<
             };
         }
         class::LDX if insn.opc & mode::MASK == mode::MEMSX => {
-            let addr = r[s].wrapping_add(off);
+            let addr = r.get(s).wrapping_add(off);
             let sz = insn.opc & size::MASK;
-            let v = match sz {
-                size::B => mem.load::<1>(addr),
-                size::H => mem.load::<2>(addr),
-                _ => mem.load::<4>(addr),
-            }
-            .map_err(TrapKind::Memory)?;
-            r[d] = sign_extend(v, sz);
+            let n = size::bytes(sz);
+            let v = win.load_slow(addr, n).ok_or_else(|| win.fault(addr, n as u64, Access::Read))?;
+            r.set(d, sign_extend(v, sz));
         }
         class::STX if insn.opc & mode::MASK == mode::ATOMIC => {
-            let addr = r[d].wrapping_add(off);
-            atomic_op(insn.imm, insn.opc & size::MASK, addr, s, r, mem).map_err(TrapKind::Memory)?;
+            let addr = r.get(d).wrapping_add(off);
+            let (operand, r0) = (r.get(s), r.get(Reg::R0));
+            let result = atomic_op(insn.imm, insn.opc & size::MASK, addr, operand, r0, win.map());
+            win.lend_stack();
+            let old = result.map_err(TrapKind::Memory)?;
+            if let Some(w) = atomic_writes(insn.imm, insn.src) {
+                r.set(Reg::new(w), old);
+            }
         }
         _ => return Err(illegal),
     }

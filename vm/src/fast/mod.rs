@@ -27,7 +27,9 @@
 
 mod exec;
 mod op;
+mod regs;
 mod translate;
+mod window;
 
 pub use exec::run_fast;
 pub use op::Op;

@@ -1,11 +1,11 @@
 //! Load-time translation of a verified [`Program`] into [`Op`]s.
 //!
 //! One backward pass over the slots: each slot is decoded once, given its
-//! specialised form (operand kind and width decided here, not per run),
-//! fused with the next slot when the pair is a known pattern, and given the
-//! cost of the straight-line run that starts at it (read from the
-//! already-translated next slot). No scratch memory beyond the caller's
-//! `ops` slice is needed, and the pass is linear in the program's length.
+//! specialised form (operand kind and width decided here, not per run) and
+//! fused with the next slots when they form a known pattern; the pass also
+//! finds the longest straight-line run (see [`super::run_fast`], *Budget*).
+//! No scratch memory beyond the caller's `ops` slice is needed, and the
+//! pass is linear in the program's length.
 
 use core::fmt;
 
@@ -19,6 +19,10 @@ use crate::verify::Program;
 pub enum TranslateError {
     /// The caller's storage holds fewer ops than the program has slots.
     StorageTooSmall { needed: usize, given: usize },
+    /// The op at `pc` could continue outside the program. Not reachable
+    /// for a [`Program`] that passed verification (it is the invariant the
+    /// interpreter's op fetch relies on, checked here once per load).
+    Unverified { pc: usize },
 }
 
 impl fmt::Display for TranslateError {
@@ -27,6 +31,7 @@ impl fmt::Display for TranslateError {
             TranslateError::StorageTooSmall { needed, given } => {
                 write!(f, "translation needs storage for {needed} ops, {given} given")
             }
+            TranslateError::Unverified { pc } => write!(f, "op {pc} could continue outside the program"),
         }
     }
 }
@@ -39,6 +44,9 @@ pub struct FastProgram<'p, 'o> {
     pub(crate) program: Program<'p>,
     pub(crate) ops: &'o [Op],
     pub(crate) local_calls: bool,
+    /// Instructions in the longest straight-line run of the program: while
+    /// more fuel than this is left, no run needs its own budget check.
+    pub(crate) max_run: u32,
 }
 
 impl<'p> FastProgram<'p, '_> {
@@ -68,7 +76,8 @@ pub const fn storage_len(program: &Program<'_>) -> usize {
 ///
 /// # Errors
 /// [`TranslateError::StorageTooSmall`]; a verified program is otherwise
-/// always translatable.
+/// always translatable ([`TranslateError::Unverified`] is the check of an
+/// invariant verification guarantees).
 ///
 /// # Panics
 /// Never.
@@ -80,14 +89,18 @@ pub fn translate<'p, 'o>(program: &Program<'p>, storage: &'o mut [Op]) -> Result
         return Err(TranslateError::StorageTooSmall { needed: slots, given });
     };
     let mut local_calls = false;
+    // Cost of the straight-line run starting at the slot after `pc` (for
+    // the second slot of an `lddw`: at the slot after it), and the largest.
+    let (mut next_cost, mut max_run) = (0u32, 0u32);
     for pc in (0..slots).rev() {
         let Some(insn) = Insn::at(code, pc) else { continue };
         if pc > 0 && matches!(Insn::at(code, pc - 1), Some(prev) if op::is_wide(prev.opc)) {
-            ops[pc] = Op { kind: Kind::Wide { hi: insn.imm }, cost: 0 };
+            ops[pc] = Op { kind: Kind::Wide { hi: insn.imm } };
             continue;
         }
         let next = Insn::at(code, pc + 1);
-        let kind = fuse3(&insn, next.as_ref(), Insn::at(code, pc + 2).as_ref(), pc)
+        let kind = fuse5(code, pc)
+            .or_else(|| fuse3(&insn, next.as_ref(), Insn::at(code, pc + 2).as_ref(), pc))
             .or_else(|| fuse(&insn, next.as_ref(), pc))
             .unwrap_or_else(|| single(&insn, code, pc));
         local_calls |= is_local_call(&insn);
@@ -95,13 +108,51 @@ pub fn translate<'p, 'o>(program: &Program<'p>, storage: &'o mut [Op]) -> Result
             // The high half of the value as loaded (segment base included).
             second.kind = Kind::Wide { hi: (lddw_value(&insn, code, pc) >> 32) as i32 };
         }
-        // Cost of the straight-line run from here: ends at a control
-        // transfer, else continues at the slot after this instruction.
-        let after = pc + if op::is_wide(insn.opc) { 2 } else { 1 };
-        let cost = if ends_run(&insn) { 1 } else { 1 + ops.get(after).map_or(0, |o| o.cost) };
-        ops[pc] = Op { kind, cost };
+        // The run from here ends at a control transfer, else continues
+        // with the instruction after this one.
+        next_cost = if ends_run(&insn) { 1 } else { next_cost.saturating_add(1) };
+        max_run = max_run.max(next_cost);
+        ops[pc] = Op { kind };
     }
-    Ok(FastProgram { program: *program, ops, local_calls })
+    if let Some(pc) = first_escape(ops, code) {
+        return Err(TranslateError::Unverified { pc });
+    }
+    Ok(FastProgram { program: *program, ops, local_calls, max_run })
+}
+
+/// The first op whose successors are not all inside `ops`, if any.
+///
+/// # Invariants
+/// When this finds none, an interpreter that starts at a slot inside
+/// `ops` and only ever moves to a successor of the op it executed (see
+/// [`Kind::successors`]: the fallthrough `pc + width`, a jump or call
+/// target, or, on `exit`, the fallthrough of the call it returns from)
+/// never holds a slot outside `ops`: what `run_fast`'s op fetch relies on.
+/// For a verified program it holds because the last slot is an `exit` or
+/// an unconditional jump (nothing falls off the end, and fused ops cover
+/// only slots before their last instruction's successor) and every jump
+/// and call target is inside the program.
+pub(crate) fn first_escape(ops: &[Op], code: &[u8]) -> Option<usize> {
+    let inside = |s: Option<usize>| s.map_or(true, |s| s < ops.len());
+    ops.iter().enumerate().position(|(pc, op)| {
+        let (next, target) = op.kind.successors(code, pc);
+        !(inside(next) && inside(target))
+    })
+}
+
+/// Instructions in the straight-line run that starts at `pc`: up to and
+/// including the next control transfer (an `lddw` counts once). The
+/// engine's exact budget check near the end of the budget.
+pub(crate) fn run_cost(code: &[u8], mut pc: usize) -> u32 {
+    let mut cost = 0u32;
+    while let Some(insn) = Insn::at(code, pc) {
+        cost += 1;
+        if ends_run(&insn) {
+            break;
+        }
+        pc += if op::is_wide(insn.opc) { 2 } else { 1 };
+    }
+    cost
 }
 
 /// Control transfers end a straight-line run: the budget is charged again
@@ -138,6 +189,38 @@ fn reg_pair(i: &Insn) -> (Reg, Reg) {
     (Reg::new(i.dst), Reg::new(i.src))
 }
 
+/// Five-slot patterns (the interpreter knows each one's width).
+fn fuse5(code: &[u8], pc: usize) -> Option<Kind> {
+    const LDXB: u8 = class::LDX | mode::MEM | size::B;
+    const LDXH: u8 = class::LDX | mode::MEM | size::H;
+    const ADD32X: u8 = class::ALU | alu::ADD | source::X;
+    const ADD64K: u8 = class::ALU64 | alu::ADD | source::K;
+    const MOV32X: u8 = class::ALU | alu::MOV | source::X;
+    let a = Insn::at(code, pc)?;
+    if !matches!(a.opc, LDXB | LDXH) {
+        return None;
+    }
+    let [b, c, m, e] = core::array::from_fn(|i| Insn::at(code, pc + 1 + i));
+    let (b, c, m, e) = (b?, c?, m?, e?);
+    if (b.opc, c.opc, m.opc, e.opc) != (ADD32X, ADD64K, MOV32X, ADD32X) {
+        return None;
+    }
+    let (d, s) = reg_pair(&a);
+    let (acc, x) = (Reg::new(b.dst), Reg::new(e.src));
+    let shape = b.src == a.dst && c.dst == a.src && (m.dst, m.src, m.off) == (a.dst, b.dst, 0) && e.dst == a.dst;
+    let distinct = d != s && d != acc && d != x && s != acc && s != x && acc != x;
+    let inc = i8::try_from(c.imm).ok()?;
+    if !shape || !distinct || d == Reg::R10 || s == Reg::R10 || acc == Reg::R10 {
+        return None;
+    }
+    let off = a.off;
+    Some(if a.opc == LDXB {
+        Kind::LdxBSum2 { d, s, off, acc, inc, x }
+    } else {
+        Kind::LdxHSum2 { d, s, off, acc, inc, x }
+    })
+}
+
 /// Three-slot patterns (the interpreter knows each one's width).
 fn fuse3(a: &Insn, b: Option<&Insn>, c: Option<&Insn>, pc: usize) -> Option<Kind> {
     let (b, c) = (b?, c?);
@@ -162,8 +245,9 @@ fn fuse3(a: &Insn, b: Option<&Insn>, c: Option<&Insn>, pc: usize) -> Option<Kind
                 Kind::LdxHAdd32Inc { d, s, off, acc, inc }
             }
         }
-        // The copy must not overwrite the counter the branch tests.
-        (ADD32K, MOV32X, JNE32K) if b.off == 0 && bd != d && cd == d && c.imm == 0 => {
+        // The copy must not touch the counter the branch tests (the
+        // interpreter reads both operands before it writes).
+        (ADD32K, MOV32X, JNE32K) if b.off == 0 && bd != d && bs != d && bd != bs && cd == d && c.imm == 0 => {
             let imm = i16::try_from(a.imm).ok()?;
             Kind::Add32IMovJne0 { d, imm, x: bd, y: bs, t: target(pc + 2, c.off as i64) }
         }
@@ -301,6 +385,20 @@ fn single(i: &Insn, code: &[u8], pc: usize) -> Kind {
             // ja32 and the signed and jset conditions.
             _ => Kind::Generic,
         },
+        class::LDX if i.opc & mode::MASK == mode::MEM && s == Reg::R10 => match i.opc & size::MASK {
+            size::B => Kind::LdxBFp { d, off },
+            size::H => Kind::LdxHFp { d, off },
+            size::W => Kind::LdxWFp { d, off },
+            _ => Kind::LdxDwFp { d, off },
+        },
+        class::STX if i.opc & mode::MASK == mode::MEM && d == Reg::R10 => match i.opc & size::MASK {
+            size::B => Kind::StxBFp { s, off },
+            size::H => Kind::StxHFp { s, off },
+            size::W => Kind::StxWFp { s, off },
+            _ => Kind::StxDwFp { s, off },
+        },
+        class::ST if d == Reg::R10 && i.opc & size::MASK == size::W => Kind::StWFp { off, imm },
+        class::ST if d == Reg::R10 && i.opc & size::MASK == size::DW => Kind::StDwFp { off, imm },
         class::LDX if i.opc & mode::MASK == mode::MEM => match i.opc & size::MASK {
             size::B => Kind::LdxB { d, s, off },
             size::H => Kind::LdxH { d, s, off },
@@ -321,5 +419,59 @@ fn single(i: &Insn, code: &[u8], pc: usize) -> Kind {
         },
         class::LD => Kind::Lddw { d, lo: lddw_value(i, code, pc) as u32 as i32 },
         _ => Kind::Generic,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The interpreter's unchecked op fetch relies on `first_escape`: it
+    /// must catch every way an op could send control past the end.
+    #[test]
+    fn first_escape_catches_ops_that_leave_the_program() {
+        let exit = Op { kind: Kind::Exit };
+        let r = Reg::R1;
+        let wide = Op { kind: Kind::LdxHSum2 { d: Reg::R0, s: r, off: 0, acc: Reg::R3, inc: 2, x: Reg::R4 } };
+        // A five-slot op with only two slots after it.
+        assert_eq!(first_escape(&[wide, exit, exit], &[]), Some(0));
+        // ... and with exactly enough.
+        assert_eq!(first_escape(&[wide, exit, exit, exit, exit, exit], &[]), None);
+        // A plain op in the last slot falls off the end.
+        assert_eq!(first_escape(&[exit, Op { kind: Kind::Mov64I { d: r, imm: 0 } }], &[]), Some(1));
+        // Jump, fused latch and call targets outside.
+        assert_eq!(first_escape(&[Op { kind: Kind::Ja { t: 2 } }, exit], &[]), Some(0));
+        let latch = Op { kind: Kind::Add32IMovJne0 { d: r, imm: -1, x: Reg::R2, y: Reg::R3, t: 0 } };
+        assert_eq!(first_escape(&[latch, exit, exit], &[]), Some(0));
+        assert_eq!(first_escape(&[latch, exit, exit, exit], &[]), None);
+        assert_eq!(first_escape(&[Op { kind: Kind::CallLocal { t: 9 } }, exit], &[]), Some(0));
+        // A generic op is decoded from the bytecode: a conditional jump
+        // whose target lies past the end.
+        let jset = crate::isa::Insn::new(crate::isa::class::JMP | crate::isa::jmp::JSET, 1, 0, 5, 1).encode();
+        assert_eq!(first_escape(&[Op { kind: Kind::Generic }, exit], &jset), Some(0));
+        // Traps and `exit` never continue.
+        assert_eq!(first_escape(&[Op::EMPTY, Op { kind: Kind::Wide { hi: 0 } }, exit], &[]), None);
+    }
+
+    /// Every verified program translates without tripping the check.
+    #[test]
+    fn verified_programs_never_escape() {
+        let exit = [0x95u8, 0, 0, 0, 0, 0, 0, 0];
+        // `ldxh; add32; add; mov32; add32` just before the final `exit`.
+        let mut code = [0u8; 48];
+        for (slot, insn) in code.chunks_exact_mut(8).zip([
+            crate::isa::Insn::new(0x69, 0, 1, 0, 0),
+            crate::isa::Insn::new(0x0c, 3, 0, 0, 0),
+            crate::isa::Insn::new(0x07, 1, 0, 0, 2),
+            crate::isa::Insn::new(0xbc, 0, 3, 0, 0),
+            crate::isa::Insn::new(0x0c, 0, 4, 0, 0),
+        ]) {
+            slot.copy_from_slice(&insn.encode());
+        }
+        code[40..].copy_from_slice(&exit);
+        let program = crate::verify(&code, &crate::NoHelpers).unwrap();
+        let mut ops = [Op::EMPTY; 6];
+        let fast = translate(&program, &mut ops).unwrap();
+        assert!(matches!(fast.ops[0].kind, Kind::LdxHSum2 { .. }));
     }
 }
