@@ -59,6 +59,7 @@ run: build apps
 test: deps
 	$(CARGO) test --workspace
 	$(CARGO) test -p alkyl-vm --no-default-features   # the compact build
+	$(CARGO) test -p alkyl-runtime --no-default-features --features ir   # runtime on it
 	@$(MAKE) --no-print-directory thumb
 
 # Example apps (apps/c/*.c) with clang's BPF backend; flags in apps/bpf.flags

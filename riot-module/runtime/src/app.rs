@@ -1,10 +1,14 @@
 //! An installed app: its verified script (kept together with the container
-//! bytes it borrows), its `.data` state, its metadata and run statistics.
+//! bytes it borrows), with feature `fast` the script translated for the
+//! fast engine (once, at install), its `.data` state, its metadata and run
+//! statistics.
 //!
 //! # Invariants
 //! An [`App`] exists only for a container that passed `Script::load` with
 //! the helpers the runtime implements, whose stack and `.data` needs fit the
 //! configured limits. Its `.data` buffer is exactly `data_size()` bytes.
+//! With `fast`, its ops are the translation of its program (checked by
+//! `alkyl_vm::fast::attach`).
 
 use alloc::boxed::Box;
 use alloc::vec;
@@ -13,6 +17,8 @@ use core::fmt;
 
 use alkyl_bindings::ALL_HELPERS;
 use alkyl_vm::container::{LoadError, Script};
+#[cfg(feature = "fast")]
+use alkyl_vm::fast::{FastProgram, Op, TranslateError};
 use alkyl_vm::{Entry, Trap};
 use sha2::{Digest, Sha256};
 use yoke::{Yoke, Yokeable};
@@ -20,15 +26,69 @@ use yoke::{Yoke, Yokeable};
 use crate::envelope::{PayloadKind, TriggerRepr};
 use crate::name::AppName;
 
-/// A verified script borrowing its container bytes.
+/// A verified script borrowing its container bytes (and with `fast`, its
+/// translation borrowing the ops in the [`Cart`]).
 #[derive(Yokeable)]
-pub(crate) struct Loaded<'a>(pub Script<'a>);
+pub(crate) struct Loaded<'a> {
+    pub script: Script<'a>,
+    #[cfg(feature = "fast")]
+    pub fast: FastProgram<'a, 'a>,
+}
+
+/// What a [`Loaded`] borrows: the container and, with `fast`, the ops
+/// translated from its program.
+pub(crate) struct Cart {
+    container: Box<[u8]>,
+    #[cfg(feature = "fast")]
+    ops: Box<[Op]>,
+}
+
+impl Cart {
+    /// Verifies `container` and translates its program.
+    fn new(container: Vec<u8>) -> Result<Cart, AppError> {
+        let container = container.into_boxed_slice();
+        #[cfg(feature = "fast")]
+        {
+            let script = Script::load(&container, &ALL_HELPERS).map_err(AppError::Load)?;
+            let program = script.program();
+            let mut ops = vec![Op::EMPTY; alkyl_vm::fast::storage_len(program)].into_boxed_slice();
+            alkyl_vm::fast::translate(program, &mut ops).map_err(AppError::Translate)?;
+            Ok(Cart { container, ops })
+        }
+        #[cfg(not(feature = "fast"))]
+        Ok(Cart { container })
+    }
+
+    /// The script, verified again, with its translation checked against it.
+    fn load(&self) -> Result<Loaded<'_>, AppError> {
+        let script = Script::load(&self.container, &ALL_HELPERS).map_err(AppError::Load)?;
+        #[cfg(feature = "fast")]
+        {
+            let fast = alkyl_vm::fast::attach(script.program(), &self.ops).map_err(AppError::Translate)?;
+            Ok(Loaded { script, fast })
+        }
+        #[cfg(not(feature = "fast"))]
+        Ok(Loaded { script })
+    }
+
+    /// Bytes held: the container and the translated ops.
+    fn len(&self) -> usize {
+        #[cfg(feature = "fast")]
+        return self.container.len() + core::mem::size_of_val(&*self.ops);
+        #[cfg(not(feature = "fast"))]
+        self.container.len()
+    }
+}
 
 /// Why a container could not become an app.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AppError {
     /// The container is malformed or fails verification.
     Load(LoadError),
+    /// The fast engine could not translate the verified program (a broken
+    /// invariant of the VM, reported rather than trusted).
+    #[cfg(feature = "fast")]
+    Translate(TranslateError),
     /// The script declares more stack than the device grants.
     Stack { needed: usize, max: usize },
     /// Container plus `.data`/`.bss` exceed the per-app limit.
@@ -42,6 +102,8 @@ impl fmt::Display for AppError {
         match self {
             AppError::Load(LoadError::Verify(v)) => write!(f, "{v}"),
             AppError::Load(e) => write!(f, "{e}"),
+            #[cfg(feature = "fast")]
+            AppError::Translate(e) => write!(f, "{e}"),
             AppError::Stack { needed, max } => write!(f, "stack of {needed} bytes exceeds the limit of {max}"),
             AppError::TooLarge { needed, max } => {
                 write!(f, "container and .data need {needed} bytes, the limit is {max}")
@@ -157,7 +219,7 @@ pub struct AppMeta {
 pub struct App {
     pub(crate) meta: AppMeta,
     hash: [u8; 32],
-    script: Yoke<Loaded<'static>, Box<[u8]>>,
+    script: Yoke<Loaded<'static>, Box<Cart>>,
     /// `.data` and `.bss`, kept across runs (Femto-Container semantics).
     pub(crate) data: Vec<u8>,
     pub(crate) stats: RunStats,
@@ -184,18 +246,14 @@ impl App {
     /// [`AppError`].
     pub(crate) fn new(meta: AppMeta, container: Vec<u8>, limits: AppLimits) -> Result<App, AppError> {
         let hash: [u8; 32] = Sha256::digest(&container).into();
-        let script: Yoke<Loaded<'static>, Box<[u8]>> =
-            Yoke::try_attach_to_cart(container.into_boxed_slice(), |bytes| {
-                Script::load(bytes, &ALL_HELPERS).map(Loaded)
-            })
-            .map_err(AppError::Load)?;
-        let s = &script.get().0;
+        let script: Yoke<Loaded<'static>, Box<Cart>> =
+            Yoke::try_attach_to_cart(Box::new(Cart::new(container)?), |cart| cart.load())?;
+        let s = &script.get().script;
         let stack = s.stack_size();
         if stack > limits.max_stack {
             return Err(AppError::Stack { needed: stack, max: limits.max_stack });
         }
-        let len = script.backing_cart().len();
-        let needed = len.saturating_add(s.data_size());
+        let needed = script.backing_cart().len().saturating_add(s.data_size());
         if needed > limits.max_bytes {
             return Err(AppError::TooLarge { needed, max: limits.max_bytes });
         }
@@ -213,17 +271,18 @@ impl App {
 
     /// The verified script.
     pub fn script(&self) -> &Script<'_> {
-        &self.script.get().0
+        &self.script.get().script
     }
 
     /// The container bytes.
     pub fn container(&self) -> &[u8] {
-        self.script.backing_cart()
+        &self.script.backing_cart().container
     }
 
-    /// Bytes this app holds: container plus `.data`/`.bss`.
+    /// Bytes this app holds: container, `.data`/`.bss` and (feature
+    /// `fast`) the translated ops, 8 bytes per instruction slot.
     pub fn footprint(&self) -> usize {
-        self.container().len() + self.data.len()
+        self.script.backing_cart().len() + self.data.len()
     }
 
     /// SHA-256 of the container.
@@ -255,8 +314,8 @@ impl App {
     }
 
     /// The script and its `.data`, for a run.
-    pub(crate) fn run_parts(&mut self) -> (&Script<'_>, &mut [u8]) {
-        (&self.script.get().0, &mut self.data)
+    pub(crate) fn run_parts(&mut self) -> (&Loaded<'_>, &mut [u8]) {
+        (self.script.get(), &mut self.data)
     }
 
     /// Records a run's outcome.

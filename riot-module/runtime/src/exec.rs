@@ -1,6 +1,8 @@
 //! Running a script: the one place every run goes through (CoAP requests,
-//! timers, sensor events), so that another engine can replace the
-//! interpreter by changing [`execute`] alone.
+//! timers, sensor events). With feature `fast` (default) a run uses the
+//! fast engine on the ops translated at install; without, the compact
+//! reference interpreter (`alkyl_vm::run`). Both give the same results and
+//! faults; they differ only in where a budget trap lands (`docs/isa.md`).
 //!
 //! Regions, as `alkyl run` maps them (`docs/helpers.md`):
 //! stack at segment 1 (`max(512, declared)` bytes), the input **read-only**
@@ -11,10 +13,9 @@
 use alloc::vec;
 
 use alkyl_bindings::{AlkylHelpers, CoapSession, Platform, COAP_CTX_VADDR, COAP_PKT_VADDR};
-use alkyl_vm::container::Script;
-use alkyl_vm::{run, AccessPolicy, Entry, Exit, MemoryMap, Trap, TrapKind, INPUT_VADDR, STACK_SIZE, STACK_VADDR};
+use alkyl_vm::{AccessPolicy, Entry, Exit, MemoryMap, Trap, TrapKind, INPUT_VADDR, STACK_SIZE, STACK_VADDR};
 
-use crate::app::BuiltResponse;
+use crate::app::{BuiltResponse, Loaded};
 
 /// CoAP option number of Content-Format.
 const CONTENT_FORMAT: u16 = 12;
@@ -45,14 +46,15 @@ pub(crate) struct Outcome {
     pub response: Option<BuiltResponse>,
 }
 
-/// Runs `script` from `inv.entry` with `data` as its `.data` region, the
+/// Runs `loaded` from `inv.entry` with `data` as its `.data` region, the
 /// real helpers over `platform`. Never panics; a fault is a [`Trap`].
 pub(crate) fn execute<P: Platform + ?Sized>(
-    script: &Script<'_>,
+    loaded: &Loaded<'_>,
     data: &mut [u8],
     inv: Invocation<'_>,
     platform: &mut P,
 ) -> Outcome {
+    let script = &loaded.script;
     let mut stack = vec![0u8; script.stack_size().max(STACK_SIZE)];
     let mut packet = vec![0u8; inv.coap_buffer.unwrap_or(0)];
     let session = CoapSession::new(COAP_HANDLE, COAP_PKT_VADDR, packet.len());
@@ -78,7 +80,19 @@ pub(crate) fn execute<P: Platform + ?Sized>(
                 None => Ok(()),
             });
         match mapped {
-            Ok(()) => run(script.program(), inv.entry, &args, &mut mem, &mut script.restrict(&mut helpers), inv.budget),
+            #[cfg(feature = "fast")]
+            Ok(()) => alkyl_vm::fast::run_fast(
+                &loaded.fast,
+                inv.entry,
+                &args,
+                &mut mem,
+                &mut script.restrict(&mut helpers),
+                inv.budget,
+            ),
+            #[cfg(not(feature = "fast"))]
+            Ok(()) => {
+                alkyl_vm::run(script.program(), inv.entry, &args, &mut mem, &mut script.restrict(&mut helpers), inv.budget)
+            }
             // Distinct segments into an empty map: cannot fail; kept as a trap.
             Err(_) => Err(Trap { pc: inv.entry.pc(), kind: TrapKind::IllegalInstruction }),
         }

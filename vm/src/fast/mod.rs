@@ -33,4 +33,4 @@ mod window;
 
 pub use exec::run_fast;
 pub use op::Op;
-pub use translate::{storage_len, translate, FastProgram, TranslateError};
+pub use translate::{attach, storage_len, translate, FastProgram, TranslateError};

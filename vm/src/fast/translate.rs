@@ -23,6 +23,9 @@ pub enum TranslateError {
     /// for a [`Program`] that passed verification (it is the invariant the
     /// interpreter's op fetch relies on, checked here once per load).
     Unverified { pc: usize },
+    /// [`attach`]: the op at `pc` is not the translation of slot `pc`
+    /// (`pc` = the program's length: more ops than slots).
+    Mismatch { pc: usize },
 }
 
 impl fmt::Display for TranslateError {
@@ -32,6 +35,7 @@ impl fmt::Display for TranslateError {
                 write!(f, "translation needs storage for {needed} ops, {given} given")
             }
             TranslateError::Unverified { pc } => write!(f, "op {pc} could continue outside the program"),
+            TranslateError::Mismatch { pc } => write!(f, "op {pc} is not the translation of this program"),
         }
     }
 }
@@ -82,20 +86,72 @@ pub const fn storage_len(program: &Program<'_>) -> usize {
 /// # Panics
 /// Never.
 pub fn translate<'p, 'o>(program: &Program<'p>, storage: &'o mut [Op]) -> Result<FastProgram<'p, 'o>, TranslateError> {
-    let code = program.code();
     let slots = program.slots();
     let given = storage.len();
     let Some(ops) = storage.get_mut(..slots) else {
         return Err(TranslateError::StorageTooSmall { needed: slots, given });
     };
+    let (local_calls, max_run) = each_slot(program, |pc, kind| {
+        if let Some(op) = ops.get_mut(pc) {
+            op.kind = kind;
+        }
+        Ok(())
+    })?;
+    if let Some(pc) = first_escape(ops, program.code()) {
+        return Err(TranslateError::Unverified { pc });
+    }
+    Ok(FastProgram { program: *program, ops, local_calls, max_run })
+}
+
+/// Pairs `program` with `ops` that [`translate`] made from it earlier, so
+/// that a host can translate once at install and keep the ops next to the
+/// program (e.g. both owned by one self-referential app record) instead of
+/// translating per run.
+///
+/// The ops are checked, not trusted: `attach` translates every slot again
+/// and compares, so it costs what [`translate`] costs (do it at load, not
+/// per run), and a [`FastProgram`] from `attach` is exactly the one
+/// `translate` would give.
+///
+/// # Errors
+/// [`TranslateError::StorageTooSmall`] for fewer ops than slots,
+/// [`TranslateError::Mismatch`] for more, or for an op that is not the
+/// translation of its slot.
+pub fn attach<'p, 'o>(program: &Program<'p>, ops: &'o [Op]) -> Result<FastProgram<'p, 'o>, TranslateError> {
+    let slots = program.slots();
+    if ops.len() < slots {
+        return Err(TranslateError::StorageTooSmall { needed: slots, given: ops.len() });
+    }
+    if ops.len() > slots {
+        return Err(TranslateError::Mismatch { pc: slots });
+    }
+    let (local_calls, max_run) = each_slot(program, |pc, kind| match ops.get(pc) {
+        Some(op) if op.kind == kind => Ok(()),
+        _ => Err(TranslateError::Mismatch { pc }),
+    })?;
+    if let Some(pc) = first_escape(ops, program.code()) {
+        return Err(TranslateError::Unverified { pc });
+    }
+    Ok(FastProgram { program: *program, ops, local_calls, max_run })
+}
+
+/// The translation pass: hands the op of every slot to `slot`, last slot
+/// first, and returns whether the program makes local calls and the
+/// length of its longest straight-line run.
+fn each_slot(
+    program: &Program<'_>,
+    mut slot: impl FnMut(usize, Kind) -> Result<(), TranslateError>,
+) -> Result<(bool, u32), TranslateError> {
+    let code = program.code();
     let mut local_calls = false;
     // Cost of the straight-line run starting at the slot after `pc` (for
     // the second slot of an `lddw`: at the slot after it), and the largest.
     let (mut next_cost, mut max_run) = (0u32, 0u32);
-    for pc in (0..slots).rev() {
+    for pc in (0..program.slots()).rev() {
         let Some(insn) = Insn::at(code, pc) else { continue };
-        if pc > 0 && matches!(Insn::at(code, pc - 1), Some(prev) if op::is_wide(prev.opc)) {
-            ops[pc] = Op { kind: Kind::Wide { hi: insn.imm } };
+        if let Some(prev) = pc.checked_sub(1).and_then(|p| Insn::at(code, p)).filter(|p| op::is_wide(p.opc)) {
+            // The high half of the value as loaded (segment base included).
+            slot(pc, Kind::Wide { hi: (lddw_value(&prev, code, pc - 1) >> 32) as i32 })?;
             continue;
         }
         let next = Insn::at(code, pc + 1);
@@ -104,20 +160,13 @@ pub fn translate<'p, 'o>(program: &Program<'p>, storage: &'o mut [Op]) -> Result
             .or_else(|| fuse(&insn, next.as_ref(), pc))
             .unwrap_or_else(|| single(&insn, code, pc));
         local_calls |= is_local_call(&insn);
-        if let (Kind::Lddw { .. }, Some(second)) = (kind, ops.get_mut(pc + 1)) {
-            // The high half of the value as loaded (segment base included).
-            second.kind = Kind::Wide { hi: (lddw_value(&insn, code, pc) >> 32) as i32 };
-        }
         // The run from here ends at a control transfer, else continues
         // with the instruction after this one.
         next_cost = if ends_run(&insn) { 1 } else { next_cost.saturating_add(1) };
         max_run = max_run.max(next_cost);
-        ops[pc] = Op { kind };
+        slot(pc, kind)?;
     }
-    if let Some(pc) = first_escape(ops, code) {
-        return Err(TranslateError::Unverified { pc });
-    }
-    Ok(FastProgram { program: *program, ops, local_calls, max_run })
+    Ok((local_calls, max_run))
 }
 
 /// The first op whose successors are not all inside `ops`, if any.
@@ -473,5 +522,49 @@ mod tests {
         let mut ops = [Op::EMPTY; 6];
         let fast = translate(&program, &mut ops).unwrap();
         assert!(matches!(fast.ops[0].kind, Kind::LdxHSum2 { .. }));
+    }
+
+    #[test]
+    fn attach_accepts_only_the_programs_own_translation() {
+        use crate::isa::Insn;
+        // lddw r1, DATA+8 (segment-relative: its `Wide` holds the segment),
+        // a local call, mov r0, 1; exit; and the callee: mov r0, 2; exit.
+        let insns = [
+            Insn::new(crate::isa::op::LDDW_DATA, 1, 0, 0, 8),
+            Insn::new(0, 0, 0, 0, 0),
+            Insn::new(0x85, 0, crate::isa::call::LOCAL, 0, 2),
+            Insn::new(0xb7, 0, 0, 0, 1),
+            Insn::new(0x95, 0, 0, 0, 0),
+            Insn::new(0xb7, 0, 0, 0, 2),
+            Insn::new(0x95, 0, 0, 0, 0),
+        ];
+        let mut code = [0u8; 56];
+        for (slot, insn) in code.chunks_exact_mut(8).zip(insns) {
+            slot.copy_from_slice(&insn.encode());
+        }
+        let program = crate::verify(&code, &crate::NoHelpers).unwrap();
+        let mut storage = [Op::EMPTY; 7];
+        let fast = translate(&program, &mut storage).unwrap();
+        let (local_calls, max_run) = (fast.local_calls, fast.max_run);
+        assert!(local_calls);
+        assert!(matches!(storage[1].kind, Kind::Wide { hi } if hi as u64 == crate::DATA_VADDR >> 32));
+
+        let again = attach(&program, &storage).unwrap();
+        assert_eq!((again.local_calls, again.max_run, again.ops), (local_calls, max_run, &storage[..]));
+        // Too few, too many, or any op changed: refused, naming the op.
+        assert_eq!(attach(&program, &storage[..6]).unwrap_err(), TranslateError::StorageTooSmall { needed: 7, given: 6 });
+        let mut longer = [Op::EMPTY; 8];
+        longer[..7].copy_from_slice(&storage);
+        assert_eq!(attach(&program, &longer).unwrap_err(), TranslateError::Mismatch { pc: 7 });
+        for pc in 0..7 {
+            let mut bad = storage;
+            bad[pc] = if bad[pc] == Op::EMPTY { Op { kind: Kind::Exit } } else { Op::EMPTY };
+            assert_eq!(attach(&program, &bad).unwrap_err(), TranslateError::Mismatch { pc }, "op {pc}");
+        }
+        // Another program's ops, of the same length, are not this one's.
+        let mut code2 = code;
+        code2[3 * 8 + 4] = 7; // mov r0, 7
+        let program2 = crate::verify(&code2, &crate::NoHelpers).unwrap();
+        assert_eq!(attach(&program2, &storage).unwrap_err(), TranslateError::Mismatch { pc: 3 });
     }
 }

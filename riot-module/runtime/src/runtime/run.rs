@@ -63,8 +63,8 @@ impl<S: Storage, D: Device> Runtime<S, D> {
             max_sleep_us: self.config.max_sleep_us,
         };
         let kind = app.meta().kind;
-        let (script, data) = app.run_parts();
-        let outcome = execute(script, data, inv, &mut platform);
+        let (loaded, data) = app.run_parts();
+        let outcome = execute(loaded, data, inv, &mut platform);
         let run = LastRun {
             at_ms,
             cause,

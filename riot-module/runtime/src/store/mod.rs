@@ -2,8 +2,8 @@
 //! and the quotas (app count, bytes).
 //!
 //! # Invariants
-//! - At most `Config::max_apps` apps; the sum of their footprints (container
-//!   plus `.data`) is at most `Config::max_total_bytes`.
+//! - At most `Config::max_apps` apps; the sum of their footprints (container,
+//!   `.data` and the fast engine's ops) is at most `Config::max_total_bytes`.
 //! - Every name has one sequence counter: an installed app's `sequence`, or
 //!   for other names [`Retired::sequence_of`]. A change is accepted only with
 //!   a higher number, so versions never go back, even across a delete.
