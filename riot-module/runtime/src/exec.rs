@@ -90,9 +90,14 @@ pub(crate) fn execute<P: Platform + ?Sized>(
                 inv.budget,
             ),
             #[cfg(not(feature = "fast"))]
-            Ok(()) => {
-                alkyl_vm::run(script.program(), inv.entry, &args, &mut mem, &mut script.restrict(&mut helpers), inv.budget)
-            }
+            Ok(()) => alkyl_vm::run(
+                script.program(),
+                inv.entry,
+                &args,
+                &mut mem,
+                &mut script.restrict(&mut helpers),
+                inv.budget,
+            ),
             // Distinct segments into an empty map: cannot fail; kept as a trap.
             Err(_) => Err(Trap { pc: inv.entry.pc(), kind: TrapKind::IllegalInstruction }),
         }

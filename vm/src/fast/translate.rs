@@ -552,7 +552,10 @@ mod tests {
         let again = attach(&program, &storage).unwrap();
         assert_eq!((again.local_calls, again.max_run, again.ops), (local_calls, max_run, &storage[..]));
         // Too few, too many, or any op changed: refused, naming the op.
-        assert_eq!(attach(&program, &storage[..6]).unwrap_err(), TranslateError::StorageTooSmall { needed: 7, given: 6 });
+        assert_eq!(
+            attach(&program, &storage[..6]).unwrap_err(),
+            TranslateError::StorageTooSmall { needed: 7, given: 6 }
+        );
         let mut longer = [Op::EMPTY; 8];
         longer[..7].copy_from_slice(&storage);
         assert_eq!(attach(&program, &longer).unwrap_err(), TranslateError::Mismatch { pc: 7 });
