@@ -87,35 +87,42 @@ pub const CALL_SAVE_BYTES: u64 = 32;
 /// Enters a local call made with frame pointer `fp`: checks that the
 /// callee's frame and the save area below the caller's frame are writable
 /// (`frame_size + CALL_SAVE_BYTES` bytes ending `frame_size` bytes below
-/// `fp`), stores `saved` (the caller's `r6..=r9`, 8 bytes each) in the save
-/// area, and returns the callee's frame pointer (the save area's start).
+/// `fp`), stores `saved(i)` (the caller's `r6..=r9`, `i` in `0..4`, 8 bytes
+/// each) in the save area, and returns the callee's frame pointer (the
+/// save area's start).
 ///
 /// # Errors
 /// The fault of that check: a call whose frame does not fit in the stack
 /// traps at the call.
-pub(crate) fn push_frame(mem: &mut MemoryMap<'_>, fp: u64, frame_size: u64, saved: &[u64]) -> Result<u64, MemFault> {
+pub(crate) fn push_frame(
+    mem: &mut MemoryMap<'_>,
+    fp: u64,
+    frame_size: u64,
+    saved: impl Fn(usize) -> u64,
+) -> Result<u64, MemFault> {
     let callee = fp.wrapping_sub(frame_size).wrapping_sub(CALL_SAVE_BYTES);
     mem.write(callee.wrapping_sub(frame_size), frame_size + CALL_SAVE_BYTES)?;
-    let mut at = callee;
-    for &v in saved {
-        store_le(mem, at, 8, v)?;
-        at = at.wrapping_add(8);
+    for i in 0..4 {
+        store_le(mem, callee.wrapping_add(8 * i as u64), 8, saved(i))?;
     }
     Ok(callee)
 }
 
 /// Leaves a local call whose frame pointer is `fp`: reads the caller's
-/// `r6..=r9` back from the save area into `saved` and returns the caller's
-/// frame pointer.
+/// `r6..=r9` back from the save area, handing each to `restore(i, value)`
+/// (`i` in `0..4`), and returns the caller's frame pointer.
 ///
 /// # Errors
 /// A fault when the save area is no longer readable (a helper unmapped
-/// the stack); `saved` may then be partly written.
-pub(crate) fn pop_frame(mem: &MemoryMap<'_>, fp: u64, frame_size: u64, saved: &mut [u64]) -> Result<u64, MemFault> {
-    let mut at = fp;
-    for v in saved {
-        *v = load_le(mem, at, 8)?;
-        at = at.wrapping_add(8);
+/// the stack); some registers may then have been restored.
+pub(crate) fn pop_frame(
+    mem: &MemoryMap<'_>,
+    fp: u64,
+    frame_size: u64,
+    mut restore: impl FnMut(usize, u64),
+) -> Result<u64, MemFault> {
+    for i in 0..4 {
+        restore(i, load_le(mem, fp.wrapping_add(8 * i as u64), 8)?);
     }
     Ok(fp.wrapping_add(CALL_SAVE_BYTES).wrapping_add(frame_size))
 }
@@ -126,8 +133,8 @@ pub(crate) fn pop_frame(mem: &MemoryMap<'_>, fp: u64, frame_size: u64, saved: &m
 /// # Errors
 /// The fault of [`MemoryMap::read`].
 #[inline(never)]
-pub fn load_le(mem: &MemoryMap<'_>, addr: u64, n: u64) -> Result<u64, MemFault> {
-    Ok(le_value(mem.read(addr, n)?))
+pub fn load_le(mem: &MemoryMap<'_>, addr: u64, n: u8) -> Result<u64, MemFault> {
+    Ok(le_value(mem.read(addr, n as u64)?))
 }
 
 /// Writes the low `n` (at most 8) bytes of `v` at `addr`, little-endian:
@@ -136,8 +143,8 @@ pub fn load_le(mem: &MemoryMap<'_>, addr: u64, n: u64) -> Result<u64, MemFault> 
 /// # Errors
 /// The fault of [`MemoryMap::write`].
 #[inline(never)]
-pub fn store_le(mem: &mut MemoryMap<'_>, addr: u64, n: u64, v: u64) -> Result<(), MemFault> {
-    put_le(mem.write(addr, n)?, v);
+pub fn store_le(mem: &mut MemoryMap<'_>, addr: u64, n: u8, v: u64) -> Result<(), MemFault> {
+    put_le(mem.write(addr, n as u64)?, v);
     Ok(())
 }
 
@@ -167,32 +174,26 @@ pub fn run<H: Helpers + ?Sized>(
 ) -> Result<Exit, Trap> {
     let mut vm = Machine {
         code: program.code(),
-        frame_size: program.frame_size() as u64,
-        reg: [0; REG_COUNT],
+        frame_size: program.frame_size(),
+        reg: [[0; 2]; REG_COUNT],
         frames: [0; MAX_CALL_DEPTH],
         depth: 0,
         pc: entry.pc(),
     };
-    for (r, a) in vm.reg[1..6].iter_mut().zip(args) {
-        *r = *a;
+    for (r, a) in (1..6).zip(args) {
+        vm.set(r, *a);
     }
-    vm.reg[FRAME_REG as usize] = initial_frame_pointer(mem);
-    // The budget left is `fuel` (32 bits, cheap on a 32-bit core) plus
-    // `reserve`, which refills it.
-    let (mut fuel, mut reserve) = (0u32, budget);
+    vm.set(FRAME_REG, initial_frame_pointer(mem));
+    let mut left = budget;
     loop {
         let here = vm.pc;
-        if fuel == 0 {
-            if reserve == 0 {
-                return Err(Trap { pc: here, kind: TrapKind::BudgetExhausted });
-            }
-            fuel = reserve.min(u32::MAX as u64) as u32;
-            reserve -= fuel as u64;
+        if left == 0 {
+            return Err(Trap { pc: here, kind: TrapKind::BudgetExhausted });
         }
-        fuel -= 1;
+        left -= 1;
         match vm.step(mem, helpers) {
             Ok(None) => {}
-            Ok(Some(r0)) => return Ok(Exit { r0, executed: budget - reserve - fuel as u64 }),
+            Ok(Some(r0)) => return Ok(Exit { r0, executed: budget - left }),
             Err(kind) => return Err(Trap { pc: here, kind }),
         }
     }
@@ -200,10 +201,14 @@ pub fn run<H: Helpers + ?Sized>(
 
 /// The interpreter's state: registers, the return slots of the active
 /// local calls (the rest of a frame lives in the eBPF stack), the pc.
+/// A register is kept as two 32-bit halves (low first) and the frame size
+/// as 32 bits: the machine is then 4-byte aligned, so zeroing it at the
+/// start of a run uses the same `memclr4` builtin as the host's own code
+/// instead of pulling in `memclr8` (174 bytes of flash on the Cortex-M4).
 struct Machine<'c> {
     code: &'c [u8],
-    frame_size: u64,
-    reg: [u64; REG_COUNT],
+    frame_size: u32,
+    reg: [[u32; 2]; REG_COUNT],
     frames: [u16; MAX_CALL_DEPTH],
     depth: usize,
     pc: usize,
@@ -213,12 +218,12 @@ impl Machine<'_> {
     /// Register `r` (an out-of-range number, which verification excludes,
     /// reads as zero and is never written).
     fn get(&self, r: u8) -> u64 {
-        self.reg.get(r as usize).copied().unwrap_or(0)
+        self.reg.get(r as usize).map_or(0, |&[lo, hi]| lo as u64 | (hi as u64) << 32)
     }
 
     fn set(&mut self, r: u8, v: u64) {
         if let Some(slot) = self.reg.get_mut(r as usize) {
-            *slot = v;
+            *slot = [v as u32, (v >> 32) as u32];
         }
     }
 
@@ -233,7 +238,7 @@ impl Machine<'_> {
         let b = if by_reg { self.get(s) } else { insn.imm as i64 as u64 };
         let addr = |base: u64| base.wrapping_add(insn.off as i64 as u64);
         let sz = insn.opc & size::MASK;
-        let n = size::bytes(sz) as u64;
+        let n = size::bytes(sz);
         let op = insn.opc & alu::MASK;
         let class = insn.class();
         match class {
@@ -248,10 +253,11 @@ impl Machine<'_> {
                 }
                 jmp::EXIT => {
                     if self.depth == 0 {
-                        return Ok(Some(self.reg[0]));
+                        return Ok(Some(self.get(0)));
                     }
-                    let fp = self.reg[FRAME_REG as usize];
-                    self.reg[FRAME_REG as usize] = pop_frame(mem, fp, self.frame_size, &mut self.reg[6..10])?;
+                    let (fp, size) = (self.get(FRAME_REG), self.frame_size as u64);
+                    let fp = pop_frame(mem, fp, size, |i, v| self.set(6 + i as u8, v))?;
+                    self.set(FRAME_REG, fp);
                     self.depth -= 1;
                     self.pc = self.frames.get(self.depth).copied().ok_or(illegal)? as usize;
                 }
@@ -260,8 +266,8 @@ impl Machine<'_> {
                     // The verifier keeps pcs below 2^16 (and a call is never
                     // the last slot).
                     *slot = self.pc as u16;
-                    let fp = self.reg[FRAME_REG as usize];
-                    self.reg[FRAME_REG as usize] = push_frame(mem, fp, self.frame_size, &self.reg[6..10])?;
+                    let fp = push_frame(mem, self.get(FRAME_REG), self.frame_size as u64, |i| self.get(6 + i as u8))?;
+                    self.set(FRAME_REG, fp);
                     self.depth += 1;
                     self.pc = (self.pc as i64 + insn.imm as i64) as usize;
                 }
@@ -272,8 +278,9 @@ impl Machine<'_> {
                         Ok(i) if !by_reg || helpers.contains(i) => i,
                         _ => return Err(TrapKind::HelperNotAllowed { id }),
                     };
-                    let args = [self.reg[1], self.reg[2], self.reg[3], self.reg[4], self.reg[5]];
-                    self.reg[0] = helpers.call(id, args, mem).map_err(|error| TrapKind::Helper { id, error })?;
+                    let args = [self.get(1), self.get(2), self.get(3), self.get(4), self.get(5)];
+                    let r0 = helpers.call(id, args, mem).map_err(|error| TrapKind::Helper { id, error })?;
+                    self.set(0, r0);
                 }
                 cond => {
                     if compare(cond, self.get(d), b, class == class::JMP).ok_or(illegal)? {
@@ -286,7 +293,7 @@ impl Machine<'_> {
                 self.set(d, if insn.opc & mode::MASK == mode::MEMSX { sign_extend(v, sz) } else { v });
             }
             class::ST | class::STX if insn.opc & mode::MASK == mode::ATOMIC => {
-                let old = atomic_op(insn.imm, sz, addr(self.get(d)), self.get(s), self.reg[0], mem)?;
+                let old = atomic_op(insn.imm, sz, addr(self.get(d)), self.get(s), self.get(0), mem)?;
                 if let Some(r) = atomic_writes(insn.imm, s) {
                     self.set(r, old);
                 }
@@ -417,16 +424,20 @@ pub fn udivmod64(a: u64, b: u64) -> (u64, u64) {
 }
 
 /// Restoring division, one quotient bit per step; `b` must not be zero.
+/// The dividend is shifted out of `q` at the top while the quotient bits
+/// are shifted in at the bottom: constant shifts only, which a 32-bit core
+/// does in a few instructions.
 fn soft_udivmod64(a: u64, b: u64) -> (u64, u64) {
-    let (mut q, mut r) = (0u64, 0u64);
-    for i in (0..64).rev() {
+    let (mut q, mut r) = (a, 0u64);
+    for _ in 0..64 {
         // `r < b` before the shift, so `2r + bit` may exceed 64 bits only
         // when `carry` is set, and then it certainly exceeds `b`.
         let carry = r >> 63;
-        r = (r << 1) | ((a >> i) & 1);
+        r = (r << 1) | (q >> 63);
+        q <<= 1;
         if carry != 0 || r >= b {
             r = r.wrapping_sub(b);
-            q |= 1 << i;
+            q |= 1;
         }
     }
     (q, r)
@@ -468,22 +479,21 @@ fn truncate(v: u64, width: i32) -> Option<u64> {
 /// the verifier rejects.
 #[inline]
 pub fn compare(cond: u8, a: u64, b: u64, wide: bool) -> Option<bool> {
-    let mask = if wide { u64::MAX } else { u32::MAX as u64 };
-    let (a, b) = (a & mask, b & mask);
-    let signed = |v: u64| if wide { v as i64 } else { v as u32 as i32 as i64 };
-    let (sa, sb) = (signed(a), signed(b));
+    // JMP32 compares the low halves: moved to the top, they order (signed
+    // and unsigned), equal and intersect as the 32-bit values do.
+    let (a, b) = if wide { (a, b) } else { (a << 32, b << 32) };
+    // A signed order is the unsigned order with the sign bits flipped.
+    let signed = matches!(cond, jmp::JSGT | jmp::JSGE | jmp::JSLT | jmp::JSLE);
+    let flip = if signed { 1 << 63 } else { 0 };
+    let (a, b) = (a ^ flip, b ^ flip);
+    // `a < b` is `b > a`.
+    let (x, y) = if matches!(cond, jmp::JLT | jmp::JLE | jmp::JSLT | jmp::JSLE) { (b, a) } else { (a, b) };
     Some(match cond {
         jmp::JEQ => a == b,
-        jmp::JGT => a > b,
-        jmp::JGE => a >= b,
         jmp::JSET => a & b != 0,
         jmp::JNE => a != b,
-        jmp::JSGT => sa > sb,
-        jmp::JSGE => sa >= sb,
-        jmp::JLT => a < b,
-        jmp::JLE => a <= b,
-        jmp::JSLT => sa < sb,
-        jmp::JSLE => sa <= sb,
+        jmp::JGT | jmp::JSGT | jmp::JLT | jmp::JSLT => x > y,
+        jmp::JGE | jmp::JSGE | jmp::JLE | jmp::JSLE => x >= y,
         _ => return None,
     })
 }
@@ -517,9 +527,9 @@ pub fn atomic_op(
     mem: &mut MemoryMap<'_>,
 ) -> Result<u64, MemFault> {
     let wide = sz == size::DW;
-    let len = if wide { 8 } else { 4 };
-    if addr % len != 0 {
-        return Err(MemFault { addr, len, access: Access::Write, kind: FaultKind::Misaligned });
+    let len: u8 = if wide { 8 } else { 4 };
+    if addr % len as u64 != 0 {
+        return Err(MemFault { addr, len: len as u64, access: Access::Write, kind: FaultKind::Misaligned });
     }
     let old = load_le(mem, addr, len)?;
     let mask = if wide { u64::MAX } else { u32::MAX as u64 };

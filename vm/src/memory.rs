@@ -251,24 +251,24 @@ impl<'a> MemoryMap<'a> {
     }
 
     /// Finds the region holding `[addr, addr + len)` and checks `access`.
-    /// Returns the region and the offset of `addr` inside it.
+    /// Returns the region's bytes from `addr` on (at least `len` of them).
     #[inline(always)]
-    fn locate(&self, addr: u64, len: u64, access: Access) -> Result<(&Region<'a>, usize), MemFault> {
+    fn locate(&self, addr: u64, len: u64, access: Access) -> Result<&[u8], MemFault> {
         let fault = |kind| MemFault { addr, len, access, kind };
         let seg = (addr >> 32) as usize;
-        let region = seg.checked_sub(1).and_then(|s| self.slots.get(s));
-        let Some((region, Some(policy))) = region.map(|r| (r, r.policy())) else {
-            return Err(fault(FaultKind::Unmapped));
+        let (bytes, allowed) = match self.slots.get(seg.wrapping_sub(1)) {
+            Some(Region::Shared(s)) => (*s, access == Access::Read),
+            Some(Region::Exclusive(s, p)) => (&**s, p.allows(access)),
+            _ => return Err(fault(FaultKind::Unmapped)),
         };
-        let offset = addr as u32 as u64;
-        let size = region.bytes().len() as u64;
-        if len > size || offset > size - len {
+        // `offset + len <= size`, without overflow.
+        let Some(tail) = bytes.get(addr as u32 as usize..).filter(|t| len <= t.len() as u64) else {
             return Err(fault(FaultKind::OutOfBounds));
-        }
-        if !policy.allows(access) {
+        };
+        if !allowed {
             return Err(fault(FaultKind::PolicyDenied));
         }
-        Ok((region, offset as usize))
+        Ok(tail)
     }
 
     /// Borrows `len` readable bytes at `addr`.
@@ -278,15 +278,9 @@ impl<'a> MemoryMap<'a> {
     /// region.
     #[inline]
     pub fn read(&self, addr: u64, len: u64) -> Result<&[u8], MemFault> {
-        let (region, off) = self.locate(addr, len, Access::Read)?;
-        let bytes = region.bytes();
-        // `locate` checked `off + len <= bytes.len()`; `get` keeps it total.
-        bytes.get(off..off + len as usize).ok_or(MemFault {
-            addr,
-            len,
-            access: Access::Read,
-            kind: FaultKind::OutOfBounds,
-        })
+        let tail = self.locate(addr, len, Access::Read)?;
+        // `locate` checked `len <= tail.len()`; `get` keeps it total.
+        tail.get(..len as usize).ok_or(MemFault { addr, len, access: Access::Read, kind: FaultKind::OutOfBounds })
     }
 
     /// Borrows `len` writable bytes at `addr`.
@@ -297,13 +291,15 @@ impl<'a> MemoryMap<'a> {
     #[inline]
     pub fn write(&mut self, addr: u64, len: u64) -> Result<&mut [u8], MemFault> {
         let fault = |kind| MemFault { addr, len, access: Access::Write, kind };
-        let (_, off) = self.locate(addr, len, Access::Write)?;
-        let seg = (addr >> 32) as usize;
-        match self.slots.get_mut(seg.wrapping_sub(1)).and_then(Region::writable) {
-            Some(s) => s.get_mut(off..off + len as usize).ok_or(fault(FaultKind::OutOfBounds)),
-            // `locate` allowed the write, so this is not reached.
-            None => Err(fault(FaultKind::PolicyDenied)),
+        self.locate(addr, len, Access::Write)?;
+        let (seg, off) = ((addr >> 32) as usize, addr as u32 as usize);
+        // `locate` allowed the write: the slot is exclusive, writable, and
+        // holds `[off, off + len)`; the checks here only keep this total.
+        match self.slots.get_mut(seg.wrapping_sub(1)) {
+            Some(Region::Exclusive(s, _)) => s.get_mut(off..).and_then(|t| t.get_mut(..len as usize)),
+            _ => None,
         }
+        .ok_or(fault(FaultKind::PolicyDenied))
     }
 
     /// Borrows `len` bytes at `addr` that are both readable and writable
@@ -416,9 +412,7 @@ impl<'a> MemoryMap<'a> {
     /// A fault when no NUL is found inside the region within `max` bytes.
     pub fn read_cstr(&self, addr: u64, max: u64) -> Result<&[u8], MemFault> {
         let fault = MemFault { addr, len: max, access: Access::Read, kind: FaultKind::OutOfBounds };
-        let (region, off) = self.locate(addr, 0, Access::Read)?;
-        let bytes = region.bytes();
-        let tail = bytes.get(off..).ok_or(fault)?;
+        let tail = self.locate(addr, 0, Access::Read)?;
         let window = &tail[..tail.len().min(max as usize + 1)];
         match window.iter().position(|&b| b == 0) {
             Some(n) => Ok(&window[..n]),
@@ -488,9 +482,10 @@ pub(crate) fn le_value(b: &[u8]) -> u64 {
 
 /// Writes the low `b.len()` (at most 8) bytes of `v` little-endian; a byte
 /// loop, see [`le_value`].
-pub(crate) fn put_le(b: &mut [u8], v: u64) {
-    for (i, x) in b.iter_mut().take(8).enumerate() {
-        *x = (v >> (8 * i)) as u8;
+pub(crate) fn put_le(b: &mut [u8], mut v: u64) {
+    for x in b.iter_mut().take(8) {
+        *x = v as u8;
+        v >>= 8;
     }
 }
 

@@ -406,8 +406,8 @@ fn check_insn<S: HelperSet + ?Sized>(code: &[u8], pc: usize, insn: &Insn, helper
             isa::call::HELPER if !helpers.contains(imm as u32) => {
                 return Err(VerifyErrorKind::HelperNotAllowed { id: imm as u32 })
             }
-            isa::call::HELPER => {}
-            isa::call::LOCAL => jump_target(code, pc, imm as i64)?,
+            // (A local call's target is checked with the jumps' below.)
+            isa::call::HELPER | isa::call::LOCAL => {}
             _ => return invalid(Field::Src),
         }
     }
@@ -430,8 +430,9 @@ fn check_insn<S: HelperSet + ?Sized>(code: &[u8], pc: usize, insn: &Insn, helper
             writable(src)?;
         }
     }
-    if has(JUMP_OFF | JUMP_IMM) {
-        jump_target(code, pc, if has(JUMP_IMM) { imm as i64 } else { off as i64 })?;
+    let local_call = has(CALL) && src == isa::call::LOCAL;
+    if has(JUMP_OFF | JUMP_IMM) || local_call {
+        jump_target(code, pc, if has(JUMP_OFF) { off as i64 } else { imm as i64 })?;
     }
     Ok(())
 }

@@ -708,7 +708,7 @@ impl<H: Helpers + ?Sized> Cold<'_, '_, H> {
     fn call_local(&mut self, pc: usize, r: &mut Regs, win: &mut Windows<'_, '_>) -> Result<(), TrapKind> {
         let Some(ret) = self.frames.get_mut(self.depth) else { return Err(TrapKind::CallDepthExceeded) };
         let saved = [r.get(Reg::R6), r.get(Reg::R7), r.get(Reg::R8), r.get(Reg::R9)];
-        let pushed = push_frame(win.map(), r.get(Reg::R10), self.frame_size, &saved);
+        let pushed = push_frame(win.map(), r.get(Reg::R10), self.frame_size, |i| saved.get(i).copied().unwrap_or(0));
         win.lend_stack();
         r.set(Reg::R10, pushed.map_err(TrapKind::Memory)?);
         // The verifier keeps every pc below 2^16, and a call is never the
@@ -722,7 +722,11 @@ impl<H: Helpers + ?Sized> Cold<'_, '_, H> {
     #[inline(never)]
     fn exit_local(&mut self, r: &mut Regs, win: &mut Windows<'_, '_>) -> Result<usize, TrapKind> {
         let mut saved = [0u64; 4];
-        let popped = pop_frame(win.map(), r.get(Reg::R10), self.frame_size, &mut saved);
+        let popped = pop_frame(win.map(), r.get(Reg::R10), self.frame_size, |i, v| {
+            if let Some(s) = saved.get_mut(i) {
+                *s = v;
+            }
+        });
         win.lend_stack();
         let fp = popped.map_err(TrapKind::Memory)?;
         for (i, v) in saved.into_iter().enumerate() {
