@@ -588,4 +588,77 @@ mod division_tests {
             }
         }
     }
+
+    /// A fixed pseudo-random sweep (xorshift) over all magnitudes.
+    fn sweep() -> impl Iterator<Item = (u64, u64)> {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        (0..20_000).map(move |_| {
+            let (a, b) = (next(), next());
+            // Random widths, so small and equal-magnitude operands occur.
+            (a >> (a % 64), b >> (b % 64))
+        })
+    }
+
+    #[test]
+    fn soft_division_matches_hardware_on_a_sweep() {
+        for (a, b) in sweep().filter(|&(_, b)| b != 0) {
+            assert_eq!(soft_udivmod64(a, b), (a / b, a % b), "{a:#x} / {b:#x}");
+        }
+    }
+
+    /// `compare` (sign flips, operands moved to the top for JMP32, `<` as
+    /// a swapped `>`) against the plain definition of every condition.
+    #[test]
+    fn compare_matches_its_definition() {
+        fn model(cond: u8, a: u64, b: u64, wide: bool) -> Option<bool> {
+            let (ua, ub, sa, sb) = if wide {
+                (a, b, a as i64, b as i64)
+            } else {
+                (a as u32 as u64, b as u32 as u64, a as i32 as i64, b as i32 as i64)
+            };
+            Some(match cond {
+                jmp::JEQ => ua == ub,
+                jmp::JNE => ua != ub,
+                jmp::JSET => ua & ub != 0,
+                jmp::JGT => ua > ub,
+                jmp::JGE => ua >= ub,
+                jmp::JLT => ua < ub,
+                jmp::JLE => ua <= ub,
+                jmp::JSGT => sa > sb,
+                jmp::JSGE => sa >= sb,
+                jmp::JSLT => sa < sb,
+                jmp::JSLE => sa <= sb,
+                _ => return None,
+            })
+        }
+        let conds = [
+            jmp::JEQ,
+            jmp::JNE,
+            jmp::JSET,
+            jmp::JGT,
+            jmp::JGE,
+            jmp::JLT,
+            jmp::JLE,
+            jmp::JSGT,
+            jmp::JSGE,
+            jmp::JSLT,
+            jmp::JSLE,
+        ];
+        let edges = [0u64, 1, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff, 1 << 32, i64::MAX as u64, 1 << 63, u64::MAX];
+        let pairs = edges.iter().flat_map(|&a| edges.iter().map(move |&b| (a, b))).chain(sweep());
+        for (a, b) in pairs.chain([(5, 5), (u64::MAX, u64::MAX)]) {
+            for &cond in &conds {
+                for wide in [true, false] {
+                    assert_eq!(compare(cond, a, b, wide), model(cond, a, b, wide), "{cond:#x} {a:#x} {b:#x} {wide}");
+                }
+            }
+        }
+        assert_eq!(compare(jmp::JA, 1, 2, true), None);
+    }
 }
