@@ -13,9 +13,9 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 APT_PACKAGES := clang llvm libclang-dev libcoap3-bin lld
 # ... and what the benchmarks add: bindgen (the wasm3 crate's build), QEMU,
 # the Arm cross toolchain and newlib (Cortex-M4 image and C kernel).
-BENCH_APT_PACKAGES := bindgen qemu-system-arm gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi
+BENCH_APT_PACKAGES := bindgen qemu-system-arm gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi valgrind
 
-.PHONY: all deps bench-deps build run test conformance thumb fuzz riot clean apps sizes diff-ir fuzz-ir bench-ir bench bench-cm4 bench-coap
+.PHONY: all deps bench-deps build run test conformance thumb fuzz riot clean apps sizes diff-ir fuzz-ir bench-ir bench bench-insns bench-cm4 bench-coap
 
 all: build
 
@@ -139,6 +139,12 @@ bench-ir: deps
 # rbpf (interpreter, JIT), wasmi and wasm3; table + target/bench/results.json.
 bench: bench-deps
 	$(CARGO) run --release -p alkyl-benches --features peers --bin alkyl-bench
+
+# Host instructions per run (callgrind; independent of the machine's load):
+# the table in docs/benchmarks.md. KERNELS=..., CONTENDERS=..., RUNS=50.
+bench-insns: bench-deps
+	$(CARGO) build --release -p alkyl-benches --features peers --bin alkyl-bench
+	scripts/bench-insns.sh
 
 # Cortex-M4 (QEMU mps2-an386): instruction counts, flash and RAM of the VM;
 # table + target/bench/cm4.json. The counting plugin is built here.
