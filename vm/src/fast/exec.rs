@@ -482,10 +482,13 @@ fn exec<H: Helpers + ?Sized>(
                     next!(5);
                 }
                 Kind::LdxHSum2 { d, s, off, acc, inc, x } => {
-                    let v = load!(2, addr!(s, off)) as u32;
+                    // `s` moves on before the load: a fault ends the run,
+                    // and no register is seen after a fault.
+                    let at = addr!(s, off);
+                    set!(s, r!(s).wrapping_add(inc as i64 as u64));
+                    let v = load!(2, at) as u32;
                     let a = r32!(acc).wrapping_add(v);
                     set32!(acc, a);
-                    set!(s, r!(s).wrapping_add(inc as i64 as u64));
                     set32!(d, a.wrapping_add(r32!(x)));
                     next!(5);
                 }
