@@ -7,35 +7,22 @@
 //! compiled (`ir::compile`, the device's upload path): their containers
 //! load and run exactly as the packed C apps do.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use alkyl_bindings::{AlkylHelpers, CoapSession, Phydat, SimPlatform, ALL_HELPERS, COAP_CTX_VADDR, COAP_PKT_VADDR};
 use alkyl_translator::container::{measure, ContainerRepr};
 use alkyl_translator::elf::{pack, PackOptions};
 use alkyl_translator::ir::call_input;
+use alkyl_translator::ir::testkit::clang::{compile_bpf, repo};
 use alkyl_translator::ir::testkit::oracle;
 use alkyl_vm::container::Script;
 use alkyl_vm::{run, AccessPolicy, Exit, MemoryMap, Trap, INPUT_VADDR, STACK_VADDR};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
 /// Compiles apps/c/NAME.c with the flags of apps/bpf.flags.
 fn compile(name: &str) -> Vec<u8> {
-    let flags = std::fs::read_to_string(repo().join("apps/bpf.flags")).unwrap();
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.o"));
-    let status = Command::new("clang")
-        .current_dir(repo())
-        .args(flags.split_whitespace())
-        .arg("-c")
-        .arg(format!("apps/c/{name}.c"))
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .expect("clang is needed to build the example apps (apt install clang; `make test` does)");
-    assert!(status.success(), "clang failed on apps/c/{name}.c");
+    compile_bpf(Path::new(&format!("apps/c/{name}.c")), &out, &[]).unwrap_or_else(|e| panic!("{e}"));
     std::fs::read(out).unwrap()
 }
 

@@ -2,16 +2,12 @@
 //! small C source with `clang -target bpf -O2` (the flags of
 //! apps/bpf.flags) and checks the packed container by running it.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use alkyl_translator::elf::{pack, PackError, PackOptions, Packed};
+use alkyl_translator::ir::testkit::clang::compile_bpf;
 use alkyl_vm::container::Script;
 use alkyl_vm::{run, AccessPolicy, HelperError, HelperSet, Helpers, MemoryMap, STACK_VADDR};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
 
 /// Compiles `source` with clang's BPF backend (plus `extra` flags).
 fn object(name: &str, source: &str, extra: &[&str]) -> Vec<u8> {
@@ -19,18 +15,7 @@ fn object(name: &str, source: &str, extra: &[&str]) -> Vec<u8> {
     let c = dir.join(format!("{name}.c"));
     let o = dir.join(format!("{name}.o"));
     std::fs::write(&c, source).unwrap();
-    let flags = std::fs::read_to_string(repo().join("apps/bpf.flags")).unwrap();
-    let status = Command::new("clang")
-        .current_dir(repo())
-        .args(flags.split_whitespace())
-        .args(extra)
-        .arg("-c")
-        .arg(&c)
-        .arg("-o")
-        .arg(&o)
-        .status()
-        .expect("clang is needed (apt install clang; `make test` does)");
-    assert!(status.success(), "clang failed on {name}");
+    compile_bpf(&c, &o, extra).unwrap_or_else(|e| panic!("{name}: {e}"));
     std::fs::read(o).unwrap()
 }
 

@@ -18,8 +18,6 @@
 //! it needs is broken, or when the runs it measures disagree).
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
@@ -27,6 +25,7 @@ use alkyl_bindings::{AlkylHelpers, SimPlatform, ALL_HELPERS};
 use alkyl_translator::container::compress;
 use alkyl_translator::elf::{pack, PackOptions};
 use alkyl_translator::ir::exec::{run_entry, Ended};
+use alkyl_translator::ir::testkit::clang::{compile_bpf, repo};
 use alkyl_translator::ir::testkit::pair::assemble;
 use alkyl_translator::ir::testkit::Pair;
 use alkyl_translator::ir::{call_input, compile};
@@ -57,10 +56,6 @@ unsafe impl GlobalAlloc for Counting {
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
 
 fn heatshrink(bytes: &[u8]) -> usize {
     compress(bytes).expect("heatshrink").len()
@@ -94,20 +89,7 @@ fn clang(name: &str, source: &str, cpu: &str) -> Result<Vec<u8>, String> {
     let c = dir.join(format!("{name}.c"));
     let o = dir.join(format!("{name}-{cpu}.o"));
     std::fs::write(&c, source).map_err(|e| e.to_string())?;
-    let flags = std::fs::read_to_string(repo().join("apps/bpf.flags")).map_err(|e| e.to_string())?;
-    let status = Command::new("clang")
-        .current_dir(repo())
-        .args(flags.split_whitespace().filter(|f| !f.starts_with("-mcpu=")))
-        .arg(format!("-mcpu={cpu}"))
-        .arg("-c")
-        .arg(&c)
-        .arg("-o")
-        .arg(&o)
-        .status()
-        .map_err(|e| format!("clang: {e}"))?;
-    if !status.success() {
-        return Err(format!("clang failed on {name}"));
-    }
+    compile_bpf(&c, &o, &[&format!("-mcpu={cpu}")]).map_err(|e| format!("{name}: {e}"))?;
     let elf = std::fs::read(&o).map_err(|e| e.to_string())?;
     let packed = pack(&elf, &PackOptions::default()).map_err(|e| e.to_string())?;
     packed.container.emit().map_err(|e| e.to_string())

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use alkyl_runtime::envelope::{Envelope, EnvelopeRepr, Operation, PayloadKind, TriggerRepr, SIGNATURE_LEN};
 use alkyl_runtime::{AppName, KeyId};
 use alkyl_translator::container::{compress, ContainerRepr};
+use alkyl_translator::ir::testkit::clang::compile_bpf;
 use coap_lite::{CoapOption, MessageClass, MessageType, Packet, RequestType};
 use ed25519_dalek::{Signer, SigningKey};
 
@@ -184,18 +185,8 @@ pub fn alkyl(args: &[&str]) -> Output {
 
 /// Compiles apps/c/NAME.c into `dir`; returns the object path.
 pub fn compile_app(name: &str, dir: &Path) -> PathBuf {
-    let flags = std::fs::read_to_string(repo().join("apps/bpf.flags")).unwrap();
     let out = dir.join(format!("{name}.o"));
-    let status = Command::new("clang")
-        .current_dir(repo())
-        .args(flags.split_whitespace())
-        .arg("-c")
-        .arg(format!("apps/c/{name}.c"))
-        .arg("-o")
-        .arg(&out)
-        .status()
-        .expect("clang is needed to build the example apps (apt install clang; `make test` does)");
-    assert!(status.success(), "clang failed on apps/c/{name}.c");
+    compile_bpf(Path::new(&format!("apps/c/{name}.c")), &out, &[]).unwrap_or_else(|e| panic!("{e}"));
     out
 }
 

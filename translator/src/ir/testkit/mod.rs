@@ -2,8 +2,10 @@
 //! app tests, the CLI and the benchmarks: a generator of well-formed
 //! programs, a [`Pair`] that runs a module on the reference interpreter
 //! and, translated, on the VM in lockstep, and native oracles for the
-//! apps. (`std` only; nothing here runs on a device.)
+//! apps, and clang's BPF backend with the project's flags. (`std` only;
+//! nothing here runs on a device.)
 
+pub mod clang;
 pub mod diff;
 pub mod gen;
 pub mod oracle;
