@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::*;
@@ -86,15 +87,14 @@ fn libcoap_observe() {
     assert!(values.windows(2).all(|w| w[1] > w[0]), "notifications not increasing: {values:?}");
 }
 
-#[test]
-fn alkyl_client() {
-    let tmp = tempfile::tempdir().unwrap();
-    let keybase = tmp.path().join("dev");
-    let o = alkyl(&["keygen", "--out", keybase.to_str().unwrap()]);
+/// A node in `tmp` trusting a fresh key made by `alkyl keygen`, with the
+/// demo sensors; returns it and the secret key's path.
+fn keyed_demo_node(tmp: &Path) -> (Node, PathBuf) {
+    let o = alkyl(&["keygen", "--out", tmp.join("dev").to_str().unwrap()]);
     assert!(o.status.success(), "{}", text(&o));
-    let (secret, public) = (tmp.path().join("dev.key"), tmp.path().join("dev.pub"));
+    let (secret, public) = (tmp.join("dev.key"), tmp.join("dev.pub"));
     let node = Node::start(
-        &tmp.path().join("store"),
+        &tmp.join("store"),
         &[
             "--trusted-key",
             public.to_str().unwrap(),
@@ -102,6 +102,13 @@ fn alkyl_client() {
             repo().join("apps/demo-sensors.toml").to_str().unwrap(),
         ],
     );
+    (node, secret)
+}
+
+#[test]
+fn alkyl_client() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (node, secret) = keyed_demo_node(tmp.path());
     let dev = node.uri();
     let k = secret.to_str().unwrap();
     let up = |name: &str, file: &str, extra: &[&str]| {
@@ -230,18 +237,7 @@ fn without_a_key_changes_are_refused() {
 #[test]
 fn alkyl_ir_smart_lock() {
     let tmp = tempfile::tempdir().unwrap();
-    let keybase = tmp.path().join("dev");
-    assert!(alkyl(&["keygen", "--out", keybase.to_str().unwrap()]).status.success());
-    let (secret, public) = (tmp.path().join("dev.key"), tmp.path().join("dev.pub"));
-    let node = Node::start(
-        &tmp.path().join("store"),
-        &[
-            "--trusted-key",
-            public.to_str().unwrap(),
-            "--sensors",
-            repo().join("apps/demo-sensors.toml").to_str().unwrap(),
-        ],
-    );
+    let (node, secret) = keyed_demo_node(tmp.path());
     let dev = node.uri();
     let lock = repo().join("apps/ir/smartlock.air");
     let o = alkyl(&["upload", "lock", lock.to_str().unwrap(), "--key", secret.to_str().unwrap(), "--device", &dev]);
