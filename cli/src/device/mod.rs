@@ -268,18 +268,7 @@ fn command(
         Some(v) => v,
         None => current_sequence(&mut client, name.as_str())?.checked_add(1).context("sequence exhausted")?,
     };
-    let repr = EnvelopeRepr {
-        operation,
-        kind: PayloadKind::None,
-        compressed: false,
-        version,
-        raw_len: 0,
-        name: name.clone(),
-        key_id: KeyId::UNSIGNED,
-        triggers,
-        payload: Vec::new(),
-        signature: [0; SIGNATURE_LEN],
-    };
+    let repr = EnvelopeRepr::command(operation, name.clone(), version, triggers);
     let envelope = seal(repr, sign)?;
     let (method, path) = match operation {
         Operation::Delete => (RequestType::Delete, format!("apps/{name}")),

@@ -199,18 +199,7 @@ pub fn install_of(name: &str, version: u32, container: Vec<u8>, compressed: bool
 
 /// An unsigned command envelope.
 pub fn command(op: Operation, name: &str, version: u32, triggers: Vec<TriggerRepr>) -> EnvelopeRepr {
-    EnvelopeRepr {
-        operation: op,
-        kind: PayloadKind::None,
-        compressed: false,
-        version,
-        raw_len: 0,
-        name: AppName::new(name.as_bytes()).unwrap(),
-        key_id: KeyId::UNSIGNED,
-        triggers,
-        payload: Vec::new(),
-        signature: [0; SIGNATURE_LEN],
-    }
+    EnvelopeRepr::command(op, AppName::new(name.as_bytes()).unwrap(), version, triggers)
 }
 
 /// Emits `repr` signed by `kp` (its key id set accordingly).

@@ -236,18 +236,7 @@ pub fn install_with(
 
 /// A delete command.
 pub fn delete(name: &str, version: u32, key: Option<&SigningKey>) -> Vec<u8> {
-    let repr = EnvelopeRepr {
-        operation: Operation::Delete,
-        kind: PayloadKind::None,
-        compressed: false,
-        version,
-        raw_len: 0,
-        name: AppName::new(name.as_bytes()).unwrap(),
-        key_id: KeyId::UNSIGNED,
-        triggers: Vec::new(),
-        payload: Vec::new(),
-        signature: [0; SIGNATURE_LEN],
-    };
+    let repr = EnvelopeRepr::command(Operation::Delete, AppName::new(name.as_bytes()).unwrap(), version, Vec::new());
     seal(repr, key)
 }
 

@@ -30,6 +30,24 @@ pub struct EnvelopeRepr {
 }
 
 impl EnvelopeRepr {
+    /// An unsigned command (delete, set triggers) without payload, for
+    /// `name` with sequence number `version`; sign it by setting `key_id`
+    /// and `signature` over `signed_bytes`.
+    pub fn command(operation: Operation, name: AppName, version: u32, triggers: Vec<TriggerRepr>) -> EnvelopeRepr {
+        EnvelopeRepr {
+            operation,
+            kind: PayloadKind::None,
+            compressed: false,
+            version,
+            raw_len: 0,
+            name,
+            key_id: KeyId::UNSIGNED,
+            triggers,
+            payload: Vec::new(),
+            signature: [0; SIGNATURE_LEN],
+        }
+    }
+
     /// Parses a view, checking every rule first.
     ///
     /// # Errors
