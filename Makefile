@@ -5,7 +5,12 @@ BPF_CONFORMANCE_DIR ?= ../shared/conformance/bpf_conformance
 PAPER_INPUT         ?= ../shared/data/fletcher32-input.bin
 CARGO               ?= cargo
 THUMB_TARGET        := thumbv7em-none-eabihf
-ALKYL               := target/release/alkyl
+# Cargo's target directory (CARGO_TARGET_DIR when set, as CI's copy of the
+# clone does to reuse one build).
+TARGET_DIR          := $(or $(CARGO_TARGET_DIR),target)
+ALKYL               := $(TARGET_DIR)/release/alkyl
+export ALKYL
+export NODE_BIN     := $(TARGET_DIR)/release/alkyl-node
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # Debian packages the build, the example apps and the integration tests use

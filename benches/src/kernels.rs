@@ -85,12 +85,23 @@ pub fn pack_once(name: &'static str, object: &[u8]) -> Result<&'static [u8], Str
 /// Fletcher32 of the rBPF paper's input.
 pub const PAPER_FLETCHER32: u32 = 0x5bac_8c3d;
 
-/// Where the rBPF paper's 361-byte input lives: `$ALKYL_PAPER_INPUT`, else
-/// `../shared/data/fletcher32-input.bin` next to the repository.
-pub fn paper_input_path() -> PathBuf {
-    match std::env::var_os("ALKYL_PAPER_INPUT") {
-        Some(p) => PathBuf::from(p),
+/// Fletcher32 of the project's own 361-byte input, `apps/data/sample-361.bin`.
+pub const SAMPLE_FLETCHER32: u32 = 0xd4ce_696f;
+
+/// The Fletcher32 benchmark input: the rBPF paper's 361 bytes
+/// (`$ALKYL_PAPER_INPUT`, else `../shared/data/fletcher32-input.bin` next to
+/// the repository) when present, else the project's own 361-byte sample
+/// (`apps/data/sample-361.bin`, which every clone has) — with the checksum
+/// each must give.
+pub fn fletcher32_input() -> (PathBuf, u32) {
+    let paper = match std::env::var_os("ALKYL_PAPER_INPUT") {
+        Some(p) => return (PathBuf::from(p), PAPER_FLETCHER32),
         None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/fletcher32-input.bin"),
+    };
+    if paper.is_file() {
+        (paper, PAPER_FLETCHER32)
+    } else {
+        (PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../apps/data/sample-361.bin"), SAMPLE_FLETCHER32)
     }
 }
 
@@ -111,12 +122,12 @@ pub fn bytes(len: usize, seed: u32) -> Vec<u8> {
 /// The benchmark input of `kernel`.
 ///
 /// # Errors
-/// When the paper's input (Fletcher32) cannot be read.
+/// When the Fletcher32 input ([`fletcher32_input`]) cannot be read.
 pub fn input(kernel: &Kernel) -> Result<Vec<u8>, String> {
     Ok(match kernel.name {
         "fletcher32" => {
-            let path = paper_input_path();
-            std::fs::read(&path).map_err(|e| format!("reading the paper's input {}: {e}", path.display()))?
+            let (path, _) = fletcher32_input();
+            std::fs::read(&path).map_err(|e| format!("reading the Fletcher32 input {}: {e}", path.display()))?
         }
         "crc32" => bytes(256, 1),
         "fnv1a" => bytes(1024, 2),

@@ -20,7 +20,6 @@ use alkyl_vm::{verify, AccessPolicy, MemoryMap, NoHelpers, INPUT_VADDR, STACK_SI
 include!(concat!(env!("OUT_DIR"), "/consts.rs"));
 
 static EBPF: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/fletcher32.bpf"));
-const EXPECTED: u32 = 0x5bac_8c3d;
 #[cfg(any(feature = "engine-fast", feature = "engine-ref"))]
 const BUDGET: u64 = 1_000_000;
 
