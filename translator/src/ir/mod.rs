@@ -16,6 +16,7 @@
 //! through `alkyl_bindings` (the interpreter through its `Platform`, the VM
 //! through `AlkylHelpers` over the same `Platform`).
 
+pub mod builder;
 pub mod call;
 pub mod compile;
 pub mod exec;
@@ -40,7 +41,8 @@ pub use call::call_input;
 pub use compile::{compile, compile_validated, CompileError};
 pub use interp::{Completion, Instance};
 pub use layout::DataLayout;
-pub use module::{Function, FunctionKind, Global, IrError, IrErrorKind, Module};
+pub use builder::{FunctionBuilder, Label, ModuleBuilder};
+pub use module::{Function, FunctionKind, Global, IrError, IrErrorKind, Module, Profile};
 pub use opcode::Op;
 pub use translate::{translate, EntryPoint, TranslateError, TranslateErrorKind, TranslatedModule};
 pub use trap::IrTrap;
