@@ -104,3 +104,50 @@ pub fn helper_id(name: &str) -> u32 {
 pub fn needs_scratch(d: &SysDef) -> bool {
     matches!(d.lower, Lower::SensorRead | Lower::Load { .. })
 }
+
+/// The SystemCalls behind a trace of helper calls (id, arguments), by
+/// their source names: how `alkyl ir run` reports what a call did. The
+/// sequences a SystemCall compiles to are recognized (`Unlock` is
+/// `saul_reg_find_type(0x44)` then `saul_reg_write_value(h, 1)`, …); a
+/// helper outside them is named as the helper.
+pub fn describe(trace: &[(u32, [u64; 5])]) -> Vec<String> {
+    let name_of = |id: u32| {
+        alkyl_translator::ir::syscall::by_id(id as u64).map_or_else(|| format!("helper {id:#x}"), |s| s.name.to_string())
+    };
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < trace.len() {
+        let (id, args) = trace[i];
+        let next = trace.get(i + 1).map(|(n, a)| (name_of(*n), *a));
+        let name = name_of(id);
+        let (text, used) = match (name.as_str(), next) {
+            ("saul_reg_find_type", Some((n, a))) if n == "saul_reg_write_value" => {
+                let (class, value) = (args[0] as u8, a[1] as u32);
+                let s = match (class, value) {
+                    (SAUL_ACT_SWITCH, 1) => "Unlock",
+                    (SAUL_ACT_SWITCH, 0) => "Lock",
+                    (SAUL_BEEPER, 1) => "IncorrectBeep",
+                    _ => "ActuatorWrite",
+                };
+                (s.to_string(), 2)
+            }
+            ("saul_reg_find_type", Some((n, _))) if n == "saul_reg_read" => ("SensorRead".to_string(), 2),
+            (n, _) => {
+                let s = match n {
+                    "now_ms" => "Now",
+                    "fetch_local" => "Load",
+                    "fetch_global" => "LoadShared",
+                    "store_local" => "Store",
+                    "store_global" => "StoreShared",
+                    "delete_local" => "Delete",
+                    "delete_global" => "DeleteShared",
+                    other => other,
+                };
+                (s.to_string(), 1)
+            }
+        };
+        out.push(text);
+        i += used;
+    }
+    out
+}
