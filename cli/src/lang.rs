@@ -23,7 +23,10 @@ pub fn is_source(path: &Path) -> bool {
 pub fn compile(path: &Path) -> Result<Vec<u8>> {
     let src = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let name = path.display().to_string();
-    let c = alkyl_lang::compile_file(&name, &src).map_err(|d| anyhow!("{}", d.trim_end()))?;
+    let c = alkyl_lang::compile_file(&name, &src).map_err(|d| {
+        let d = d.trim_end();
+        anyhow!("{}", d.strip_prefix("error: ").unwrap_or(d))
+    })?;
     if !c.warnings.is_empty() {
         eprint!("{}", alkyl_lang::render(&name, &src, &c.warnings));
     }
