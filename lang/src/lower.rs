@@ -42,6 +42,8 @@ pub struct LowerError {
 enum Slot {
     Stack(usize),
     Global(u32),
+    /// Linear memory at this offset, once the 256 globals are taken.
+    Memory(u32),
 }
 
 /// Lowers a checked program into module bytes.
@@ -56,6 +58,10 @@ pub fn lower(prog: &TProgram) -> Result<Vec<u8>, LowerError> {
         gmap.push(g.ty.width().map(|w| m.global(w, g.init)));
     }
     let mut pool: HashMap<(Width, usize), u32> = HashMap::new();
+    // Locals beyond the globals spill to memory after the program's own
+    // (entry functions never run nested, so they share the area).
+    let spill_base = prog.memory_size.div_ceil(8) * 8;
+    let mut spill_end = prog.memory_size;
     for (fid, f) in prog.funcs.iter().enumerate() {
         let kind = match f.kind {
             FnKind::Plain => continue,
@@ -70,6 +76,7 @@ pub fn lower(prog: &TProgram) -> Result<Vec<u8>, LowerError> {
             // Slots: the first `stack_count` locals by priority on the stack.
             let mut slots = vec![Slot::Global(0); flat.locals.len()];
             let mut per_width: HashMap<Width, usize> = HashMap::new();
+            let mut spill = spill_base;
             for (rank, &l) in order.iter().enumerate() {
                 let w = flat.locals[l].width().unwrap_or(Width::W32);
                 slots[l] = if rank < stack_count {
@@ -78,12 +85,27 @@ pub fn lower(prog: &TProgram) -> Result<Vec<u8>, LowerError> {
                     let k = per_width.entry(w).or_insert(0);
                     *k += 1;
                     let key = (w, *k - 1);
-                    let id = *pool.entry(key).or_insert_with(|| m.global(w, 0));
-                    Slot::Global(id)
+                    match pool.get(&key) {
+                        Some(&id) => Slot::Global(id),
+                        None if m.globals.len() < 256 => {
+                            let id = m.global(w, 0);
+                            pool.insert(key, id);
+                            Slot::Global(id)
+                        }
+                        None => {
+                            spill += 8;
+                            Slot::Memory(spill - 8)
+                        }
+                    }
                 };
             }
+            if spill as u64 > 65536 {
+                return Err(err("too many locals (linear memory is full)".into()));
+            }
+            spill_end = spill_end.max(spill);
             let params = f.params.iter().map(|t| t.width().unwrap_or(Width::W32)).collect();
             let mut g = Gen::new(prog, &gmap, FunctionBuilder::new(kind, &f.name, params), slots);
+            g.local_widths = flat.locals.iter().map(|&t| width(t)).collect();
             g.function(&flat, &order[..stack_count]);
             if !g.too_deep {
                 break g.f;
@@ -95,9 +117,7 @@ pub fn lower(prog: &TProgram) -> Result<Vec<u8>, LowerError> {
         };
         m.functions.push(built);
     }
-    if m.globals.len() > 256 {
-        return Err(LowerError { function: String::new(), message: "more than 256 globals (with hidden ones)".into() });
-    }
+    m.memory_size = spill_end;
     m.finish().map_err(|e| LowerError { function: String::new(), message: e.to_string() })
 }
 
@@ -199,6 +219,7 @@ struct Gen<'a> {
     loops: Vec<(L, L)>,
     inlines: Vec<(L, Option<LocalId>)>,
     too_deep: bool,
+    local_widths: Vec<Width>,
 }
 
 fn width(t: Ty) -> Width {
@@ -223,6 +244,7 @@ impl<'a> Gen<'a> {
             loops: Vec::new(),
             inlines: Vec::new(),
             too_deep: false,
+            local_widths: Vec::new(),
         }
     }
 
@@ -284,11 +306,19 @@ impl<'a> Gen<'a> {
         L { label, idx: self.labels.len() - 1 }
     }
 
+    /// Records a jump to `l` (also from dead code, so that heights stay
+    /// right through dead regions; only a live jump makes `l` live).
+    fn target(&mut self, l: L) {
+        let (live, h) = &mut self.labels[l.idx];
+        *live |= !self.dead;
+        h.get_or_insert(self.height);
+    }
+
     fn jump(&mut self, l: L) {
         if !self.dead {
             self.f.jump(Op::Jump, l.label);
-            self.labels[l.idx] = (true, Some(self.height));
         }
+        self.target(l);
         self.dead = true;
     }
 
@@ -296,20 +326,20 @@ impl<'a> Gen<'a> {
         self.height = self.height.saturating_sub(1);
         if !self.dead {
             self.f.jump(Op::Jumpi, l.label);
-            self.labels[l.idx] = (true, Some(self.height));
         }
+        self.target(l);
     }
 
     fn bind(&mut self, l: L) {
         let (live, h) = self.labels[l.idx];
         if self.dead {
+            if let Some(h) = h {
+                self.height = h;
+            }
             if !live {
                 return;
             }
             self.dead = false;
-            if let Some(h) = h {
-                self.height = h;
-            }
         }
         self.f.bind(l.label);
     }
@@ -328,21 +358,35 @@ impl<'a> Gen<'a> {
 
     fn read_local(&mut self, l: LocalId) {
         match self.slots.get(l).copied() {
-            Some(Slot::Stack(p)) => self.dup(self.height - p),
+            Some(Slot::Stack(p)) => self.dup(self.height.saturating_sub(p)),
             Some(Slot::Global(g)) => self.emit(Op::Gload, g as u64, 0, 1),
+            Some(Slot::Memory(a)) => {
+                self.push(Width::W32, a as u64);
+                self.mode(self.local_width(l));
+                self.op(Op::Mload, 1, 1);
+            }
             None => self.too_deep = true,
         }
+    }
+
+    fn local_width(&self, l: LocalId) -> Width {
+        self.local_widths.get(l).copied().unwrap_or(Width::W32)
     }
 
     /// Stores the top of the stack into local `l`.
     fn write_local(&mut self, l: LocalId) {
         match self.slots.get(l).copied() {
             Some(Slot::Stack(p)) => {
-                let n = self.height - 1 - p;
+                let n = self.height.saturating_sub(p + 1);
                 self.swap(n);
                 self.op(Op::Pop, 1, 0);
             }
             Some(Slot::Global(g)) => self.emit(Op::Gstore, g as u64, 1, 0),
+            Some(Slot::Memory(a)) => {
+                self.push(Width::W32, a as u64);
+                self.mode(self.local_width(l));
+                self.op(Op::Mstore, 2, 0);
+            }
             None => self.too_deep = true,
         }
     }
