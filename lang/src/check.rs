@@ -953,6 +953,18 @@ impl<'p> Checker<'p> {
             let a = a.into_iter().next().ok_or(())?;
             return Ok(Ex { e: TExpr::new(TK::Decrypt(Box::new(a)), Ty::Str), lit: None, span });
         }
+        let input = match name {
+            "input8" => Some(IntTy::U8),
+            "input16" => Some(IntTy::U16),
+            "input32" => Some(IntTy::U32),
+            "input64" => Some(IntTy::U64),
+            _ => None,
+        };
+        if let (Some(t), false) = (input, self.func_names.contains_key(name)) {
+            let a = self.args(name, &[Ty::Int(IntTy::U32)], args, span)?;
+            let a = a.into_iter().next().ok_or(())?;
+            return Ok(Ex { e: TExpr::new(TK::Input(Box::new(a)), Ty::Int(t)), lit: None, span });
+        }
         let Some(&f) = self.func_names.get(name) else {
             let mut d = Diagnostic::error(name_span, format!("unknown function `{name}`"), "expected a function");
             if self.protos.contains_key(name) {

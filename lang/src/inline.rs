@@ -91,7 +91,7 @@ impl Cx<'_> {
                 self.expr(a)?;
                 self.expr(b)
             }
-            TK::Unary(_, a) | TK::Convert(a) | TK::Decrypt(a) => self.expr(a),
+            TK::Unary(_, a) | TK::Convert(a) | TK::Decrypt(a) | TK::Input(a) => self.expr(a),
             TK::Cond(a, b, c) => {
                 self.expr(a)?;
                 self.expr(b)?;
@@ -184,7 +184,7 @@ fn shift_expr(e: &mut TExpr, off: usize) {
             shift_expr(a, off);
             shift_expr(b, off);
         }
-        TK::Unary(_, a) | TK::Convert(a) | TK::Decrypt(a) => shift_expr(a, off),
+        TK::Unary(_, a) | TK::Convert(a) | TK::Decrypt(a) | TK::Input(a) => shift_expr(a, off),
         TK::Cond(a, b, c) => {
             shift_expr(a, off);
             shift_expr(b, off);

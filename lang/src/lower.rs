@@ -158,7 +158,9 @@ fn priority(f: &TFunc) -> Vec<LocalId> {
     fn expr(e: &TExpr, d: u32, w: &mut [u64]) {
         match &e.kind {
             TK::Local(l) => bump(w, *l, d),
-            TK::Index { index, .. } | TK::Unary(_, index) | TK::Convert(index) | TK::Decrypt(index) => expr(index, d, w),
+            TK::Index { index, .. } | TK::Unary(_, index) | TK::Convert(index) | TK::Decrypt(index) | TK::Input(index) => {
+                expr(index, d, w)
+            }
             TK::StrIndex(a, b) | TK::Binary(_, a, b) | TK::Logical(_, a, b) => {
                 expr(a, d, w);
                 expr(b, d, w);
@@ -330,6 +332,8 @@ impl<'a> Gen<'a> {
         self.target(l);
     }
 
+    /// Binds a label that only forward jumps target: without any, no
+    /// `JUMPDEST` is needed (fewer blocks for the translator).
     fn bind(&mut self, l: L) {
         let (live, h) = self.labels[l.idx];
         if self.dead {
@@ -341,7 +345,18 @@ impl<'a> Gen<'a> {
             }
             self.dead = false;
         }
-        self.f.bind(l.label);
+        if live {
+            self.f.bind(l.label);
+        }
+    }
+
+    /// Binds a loop head, which backward jumps will target.
+    fn bind_head(&mut self, l: L) {
+        if !self.dead {
+            self.labels[l.idx].0 = true;
+            self.labels[l.idx].1 = Some(self.height);
+            self.f.bind(l.label);
+        }
     }
 
     fn end_with(&mut self, op: Op, pops: usize) {
@@ -460,7 +475,7 @@ impl<'a> Gen<'a> {
                 if let (Some(c), false) = (cond, do_while) {
                     self.cond(c, brk, false);
                 }
-                self.bind(top);
+                self.bind_head(top);
                 self.loops.push((brk, cont));
                 self.stmts(body);
                 self.loops.pop();
@@ -490,7 +505,7 @@ impl<'a> Gen<'a> {
                     g.jumpi(target);
                 };
                 test(self, brk, false);
-                self.bind(top);
+                self.bind_head(top);
                 self.loops.push((brk, cont));
                 self.stmts(body);
                 self.loops.pop();
@@ -612,8 +627,33 @@ impl<'a> Gen<'a> {
         }
     }
 
+    /// `x = x op e` on a stack local, `e` not writing `x`: computed in
+    /// `x`'s own stack slot (the way hand-written IR updates a loop
+    /// variable), so the translator keeps `x` in its register.
+    fn update_in_place(&mut self, l: LocalId, v: &TExpr) -> bool {
+        let Some(Slot::Stack(p)) = self.slots.get(l).copied() else { return false };
+        let TK::Binary(op, a, b) = &v.kind else { return false };
+        if op.is_comparison() || !matches!(a.kind, TK::Local(x) if x == l) || writes_local(b, l) {
+            return false;
+        }
+        self.value(b); // [.. x .. e]
+        let n = self.height.saturating_sub(p + 1);
+        self.swap(n); // [.. e .. x]
+        self.dup(n + 1); // [.. e .. x e]
+        let (ir, swap) = arith_op(*op, signed(v.ty));
+        if swap {
+            self.swap(1);
+        }
+        self.mode(width(v.ty));
+        self.op(ir, 2, 1); // [.. e .. x op e]
+        self.swap(n);
+        self.op(Op::Pop, 1, 0);
+        true
+    }
+
     fn assign(&mut self, p: &TPlace, v: &TExpr, keep: bool) {
         match p {
+            TPlace::Local(l) if !keep && self.update_in_place(*l, v) => {}
             TPlace::Local(l) => {
                 self.value(v);
                 if keep {
@@ -712,24 +752,9 @@ impl<'a> Gen<'a> {
             TK::Binary(op, a, b) => {
                 self.value(a);
                 self.value(b);
-                let s = signed(e.ty);
                 self.mode(width(e.ty));
-                let ir = match op {
-                    BinOp::Add => Op::Add,
-                    BinOp::Mul => Op::Mul,
-                    BinOp::And => Op::And,
-                    BinOp::Or => Op::Or,
-                    BinOp::Xor => Op::Xor,
-                    BinOp::Shl => Op::Shl,
-                    BinOp::Shr if s => Op::Sar,
-                    BinOp::Shr => Op::Shr,
-                    BinOp::Sub => Op::Sub,
-                    BinOp::Div if s => Op::Sdiv,
-                    BinOp::Div => Op::Div,
-                    BinOp::Rem if s => Op::Smod,
-                    _ => Op::Mod,
-                };
-                if matches!(op, BinOp::Sub | BinOp::Div | BinOp::Rem) {
+                let (ir, swap) = arith_op(*op, signed(e.ty));
+                if swap {
                     self.swap(1);
                 }
                 self.op(ir, 2, 1);
@@ -793,6 +818,11 @@ impl<'a> Gen<'a> {
                 }
             }
             TK::BlockTimestamp => self.gateway("gw_block_timestamp"),
+            TK::Input(off) => {
+                self.value(off);
+                self.mode(width(e.ty));
+                self.op(Op::Inload, 1, 1);
+            }
             TK::Decrypt(a) => {
                 self.value(a);
                 self.gateway("gw_decrypt");
@@ -975,4 +1005,55 @@ pub fn mode_blocks(module: &[u8]) -> [usize; 4] {
         }
     }
     counts
+}
+
+/// Whether evaluating `e` may store into local `l`.
+fn writes_local(e: &TExpr, l: LocalId) -> bool {
+    fn stmts(ss: &[TStmt], l: LocalId) -> bool {
+        ss.iter().any(|s| match s {
+            TStmt::Expr(e) | TStmt::Return(Some(e)) => writes_local(e, l),
+            TStmt::If(c, t, e) => writes_local(c, l) || stmts(t, l) || stmts(e, l),
+            TStmt::Loop { cond, body, step, .. } => {
+                cond.as_ref().is_some_and(|c| writes_local(c, l)) || stmts(body, l) || stmts(step, l)
+            }
+            TStmt::ForEach { var, count, body } => *var == l || *count == l || stmts(body, l),
+            TStmt::Block(b) => stmts(b, l),
+            _ => false,
+        })
+    }
+    match &e.kind {
+        TK::Assign(p, v) => matches!(**p, TPlace::Local(x) if x == l) || writes_local(v, l) || match &**p {
+            TPlace::Index { index, .. } => writes_local(index, l),
+            _ => false,
+        },
+        TK::Const(_) | TK::Local(_) | TK::Global(_) | TK::BlockTimestamp => false,
+        TK::Index { index, .. } => writes_local(index, l),
+        TK::StrIndex(a, b) | TK::Binary(_, a, b) | TK::Logical(_, a, b) => writes_local(a, l) || writes_local(b, l),
+        TK::Unary(_, a) | TK::Convert(a) | TK::Decrypt(a) | TK::Input(a) => writes_local(a, l),
+        TK::Cond(a, b, c) => writes_local(a, l) || writes_local(b, l) || writes_local(c, l),
+        TK::Seq(es) | TK::Sys(_, es) | TK::Call(_, es) => es.iter().any(|e| writes_local(e, l)),
+        TK::DeviceCall { device, args, .. } => writes_local(device, l) || args.iter().any(|e| writes_local(e, l)),
+        TK::Inline { body, ret } => *ret == Some(l) || stmts(body, l),
+    }
+}
+
+/// The IR instruction of an arithmetic operator, and whether the operands
+/// (left pushed first) must be swapped: the IR's `SUB`, `DIV`, `MOD` take
+/// the top of the stack as their left operand, shifts take it as the amount.
+fn arith_op(op: BinOp, signed: bool) -> (Op, bool) {
+    match op {
+        BinOp::Add => (Op::Add, false),
+        BinOp::Mul => (Op::Mul, false),
+        BinOp::And => (Op::And, false),
+        BinOp::Or => (Op::Or, false),
+        BinOp::Xor => (Op::Xor, false),
+        BinOp::Shl => (Op::Shl, false),
+        BinOp::Shr if signed => (Op::Sar, false),
+        BinOp::Shr => (Op::Shr, false),
+        BinOp::Sub => (Op::Sub, true),
+        BinOp::Div if signed => (Op::Sdiv, true),
+        BinOp::Div => (Op::Div, true),
+        BinOp::Rem if signed => (Op::Smod, true),
+        _ => (Op::Mod, true),
+    }
 }

@@ -109,6 +109,9 @@ pub enum TK {
     DeviceCall { device: Box<TExpr>, name: String, args: Vec<TExpr> },
     BlockTimestamp,
     Decrypt(Box<TExpr>),
+    /// `input8(off)` … `input64(off)`: the little-endian word of this
+    /// expression's width at byte `off` (uint32_t) of the call input.
+    Input(Box<TExpr>),
     /// An inlined call (after [`crate::inline`]): the parameters' assignments
     /// and the body; `return` inside returns from here, into `ret`.
     Inline { body: Vec<TStmt>, ret: Option<LocalId> },
