@@ -45,6 +45,8 @@ struct Checker<'p> {
     protos: HashMap<String, Proto>,
     gateway: bool,
     uses_scratch: bool,
+    /// Names of the functions with a body.
+    defined: std::collections::HashSet<String>,
     // Per function:
     scopes: Vec<HashMap<String, LocalId>>,
     locals: Vec<Ty>,
@@ -72,6 +74,14 @@ pub fn check(program: &Program) -> Result<(TProgram, Vec<Diagnostic>), Vec<Diagn
         protos: HashMap::new(),
         gateway,
         uses_scratch: false,
+        defined: program
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item::Function(f) if f.body.is_some() => Some(f.name.clone()),
+                _ => None,
+            })
+            .collect(),
         scopes: Vec::new(),
         locals: Vec::new(),
         nparams: 0,
@@ -240,18 +250,18 @@ impl<'p> Checker<'p> {
     }
 
     fn declare(&mut self, f: &'p FuncDecl) {
-        if self.global_names.contains_key(&f.name)
-            || self.func_names.contains_key(&f.name)
-            || self.protos.contains_key(&f.name)
-        {
+        if f.body.is_some() && self.func_names.contains_key(&f.name) || self.global_names.contains_key(&f.name) || self.protos.contains_key(&f.name) {
             return self.err(f.name_span, format!("`{}` is declared twice", f.name), "a second declaration");
+        }
+        if f.body.is_none() && self.defined.contains(&f.name) {
+            return; // a prototype of a function defined in this file
         }
         if f.body.is_none() {
             if !self.gateway || f.kind != FnKind::Public {
                 return self.err(
                     f.span,
-                    format!("`{}` has no body", f.name),
-                    "only a gateway script declares device functions (`public` prototypes)",
+                    format!("`{}` is declared but never defined", f.name),
+                    "expected a body: only a gateway script declares device functions (`public` prototypes)",
                 );
             }
             for p in &f.params {
@@ -331,20 +341,20 @@ impl<'p> Checker<'p> {
     fn block(&mut self, stmts: &[Stmt]) -> Vec<TStmt> {
         self.scopes.push(HashMap::new());
         let mut out = Vec::new();
-        let mut dead = false;
+        let (mut dead, mut warned) = (false, false);
         for s in stmts {
-            if dead {
-                if !matches!(s.kind, StmtKind::Empty) {
-                    self.diags.push(Diagnostic::warning(s.span, "unreachable code", "this statement never runs").note(
-                        "it follows a `return`, `break`, `continue` or a loop that never ends; it is not compiled",
-                    ));
-                    break;
-                }
-                continue;
+            if dead && !warned && !matches!(s.kind, StmtKind::Empty) {
+                self.diags.push(Diagnostic::warning(s.span, "unreachable code", "this statement never runs").note(
+                    "it follows a `return`, `break`, `continue` or a loop that never ends; it is checked, not compiled",
+                ));
+                warned = true;
             }
+            // Unreachable statements are checked all the same, then dropped.
             if let Some(t) = self.stmt(s) {
-                dead = diverges(std::slice::from_ref(&t));
-                out.push(t);
+                if !dead {
+                    dead = diverges(std::slice::from_ref(&t));
+                    out.push(t);
+                }
             }
         }
         self.scopes.pop();
@@ -456,8 +466,9 @@ impl<'p> Checker<'p> {
                     None
                 }
                 (Some(e), ret) => {
-                    let v = self.expr(e).and_then(|x| self.coerce(x, ret, "the returned value")).ok()?;
-                    Some(TStmt::Return(Some(v)))
+                    // On an error, still a return (no "can end without returning" on top).
+                    let v = self.expr(e).and_then(|x| self.coerce(x, ret, "the returned value"));
+                    Some(TStmt::Return(Some(v.unwrap_or_else(|()| TExpr::konst(0, ret)))))
                 }
             },
         }

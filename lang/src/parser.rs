@@ -7,9 +7,10 @@ use crate::diag::{Diagnostic, Span};
 use crate::lexer::{lex, Tok};
 use crate::types::Ty;
 
-/// Nesting deeper than this (parentheses, blocks, operators) is refused,
-/// so no input can exhaust the compiler's stack.
-pub const MAX_NESTING: usize = 128;
+/// Trees deeper than this (nested parentheses, blocks and statements, and
+/// chains of operators, `a + b + …`, which make trees as deep as they are
+/// long) are refused, so no input can exhaust the compiler's stack.
+pub const MAX_NESTING: usize = 256;
 
 type R<T> = Result<T, Diagnostic>;
 
@@ -95,7 +96,11 @@ impl Parser {
     fn enter(&mut self) -> R<()> {
         self.depth += 1;
         if self.depth > MAX_NESTING {
-            return Err(Diagnostic::error(self.span(), "nesting too deep", format!("at most {MAX_NESTING} levels")));
+            return Err(Diagnostic::error(
+                self.span(),
+                "nesting too deep",
+                format!("at most {MAX_NESTING} levels of nesting and chained operators"),
+            ));
         }
         Ok(())
     }
@@ -397,6 +402,15 @@ impl Parser {
     }
 
     fn expr_bp_inner(&mut self, min: u8) -> R<Expr> {
+        let saved = self.depth;
+        let r = self.chain(min);
+        self.depth = saved;
+        r
+    }
+
+    /// An operand and the infix operators after it: each operator makes
+    /// the tree one level deeper, and counts as nesting.
+    fn chain(&mut self, min: u8) -> R<Expr> {
         let mut lhs = self.unary()?;
         loop {
             let Some(t) = self.peek().cloned() else { break };
@@ -405,6 +419,7 @@ impl Parser {
                 break;
             }
             self.at += 1;
+            self.enter()?;
             if t == Tok::Question {
                 let a = self.expr_bp(0)?;
                 self.expect(Tok::Colon)?;
@@ -478,8 +493,18 @@ impl Parser {
     }
 
     fn postfix(&mut self) -> R<Expr> {
+        let saved = self.depth;
+        let r = self.postfix_chain();
+        self.depth = saved;
+        r
+    }
+
+    fn postfix_chain(&mut self) -> R<Expr> {
         let mut e = self.primary()?;
         loop {
+            if matches!(self.peek(), Some(Tok::LBracket | Tok::PlusPlus | Tok::MinusMinus | Tok::Dot)) {
+                self.enter()?;
+            }
             match self.peek() {
                 Some(Tok::LBracket) => {
                     self.at += 1;
