@@ -76,7 +76,13 @@ pub enum StmtKind {
     DoWhile(Box<Stmt>, Expr),
     For(Option<Box<Stmt>>, Option<Expr>, Option<Expr>, Box<Stmt>),
     /// `for each (var in devices) body`.
-    ForEach { var: String, var_span: Span, collection: String, collection_span: Span, body: Box<Stmt> },
+    ForEach {
+        var: String,
+        var_span: Span,
+        collection: String,
+        collection_span: Span,
+        body: Box<Stmt>,
+    },
     Break,
     Continue,
     Return(Option<Expr>),
@@ -158,20 +164,37 @@ pub enum ExprKind {
     /// `this.x`: the global `x`, even where a parameter or local shadows it.
     This(String),
     Index(Box<Expr>, Box<Expr>),
-    Call { name: String, name_span: Span, args: Vec<Expr> },
+    Call {
+        name: String,
+        name_span: Span,
+        args: Vec<Expr>,
+    },
     /// `device.F(args)` (gateway scripts).
-    Method { recv: Box<Expr>, name: String, name_span: Span, args: Vec<Expr> },
+    Method {
+        recv: Box<Expr>,
+        name: String,
+        name_span: Span,
+        args: Vec<Expr>,
+    },
     /// `block.timestamp` (gateway scripts).
     Member(Box<Expr>, String),
     /// `SystemCall(Name, args)`.
-    SysCall { name: String, name_span: Span, args: Vec<Expr> },
+    SysCall {
+        name: String,
+        name_span: Span,
+        args: Vec<Expr>,
+    },
     Unary(UnOp, Box<Expr>),
     Binary(BinOp, Box<Expr>, Box<Expr>),
     /// `&&` (true) or `||` (false).
     Logical(bool, Box<Expr>, Box<Expr>),
     /// `place = value`, or `place op= value`.
     Assign(Option<BinOp>, Box<Expr>, Box<Expr>),
-    IncDec { pre: bool, inc: bool, place: Box<Expr> },
+    IncDec {
+        pre: bool,
+        inc: bool,
+        place: Box<Expr>,
+    },
     Cond(Box<Expr>, Box<Expr>, Box<Expr>),
     Cast(Ty, Box<Expr>),
 }

@@ -250,7 +250,10 @@ impl<'p> Checker<'p> {
     }
 
     fn declare(&mut self, f: &'p FuncDecl) {
-        if f.body.is_some() && self.func_names.contains_key(&f.name) || self.global_names.contains_key(&f.name) || self.protos.contains_key(&f.name) {
+        if f.body.is_some() && self.func_names.contains_key(&f.name)
+            || self.global_names.contains_key(&f.name)
+            || self.protos.contains_key(&f.name)
+        {
             return self.err(f.name_span, format!("`{}` is declared twice", f.name), "a second declaration");
         }
         if f.body.is_none() && self.defined.contains(&f.name) {
@@ -319,7 +322,11 @@ impl<'p> Checker<'p> {
         let body = f.body.as_ref().map(|b| self.block(&b.stmts)).unwrap_or_default();
         if f.ret != Ty::Void && !diverges(&body) {
             let end = f.body.as_ref().map_or(f.span, |b| Span { start: b.span.end.saturating_sub(1), end: b.span.end });
-            self.err(end, format!("`{}` can end without returning a value", f.name), format!("expected `return` of a {}", f.ret));
+            self.err(
+                end,
+                format!("`{}` can end without returning a value", f.name),
+                format!("expected `return` of a {}", f.ret),
+            );
         }
         TFunc {
             name: f.name.clone(),
@@ -381,9 +388,7 @@ impl<'p> Checker<'p> {
             StmtKind::Expr(e) => {
                 // `x++;` as a statement is `++x;`.
                 let r = match &e.kind {
-                    ExprKind::IncDec { inc, place, .. } => {
-                        self.incdec(true, *inc, place, e.span).map(|x| x.e)
-                    }
+                    ExprKind::IncDec { inc, place, .. } => self.incdec(true, *inc, place, e.span).map(|x| x.e),
                     _ => self.expr(e).map(|x| self.settle(x)),
                 };
                 r.ok().map(TStmt::Expr)
@@ -511,10 +516,9 @@ impl<'p> Checker<'p> {
         }
         match x.e.ty {
             Ty::Bool => Ok(x.e),
-            Ty::Int(i) => Ok(TExpr::new(
-                TK::Binary(BinOp::Ne, Box::new(x.e), Box::new(TExpr::konst(0, Ty::Int(i)))),
-                Ty::Bool,
-            )),
+            Ty::Int(i) => {
+                Ok(TExpr::new(TK::Binary(BinOp::Ne, Box::new(x.e), Box::new(TExpr::konst(0, Ty::Int(i)))), Ty::Bool))
+            }
             t => {
                 self.err(x.span, format!("a {t} is not a condition"), "expected a bool or an integer");
                 Err(())
@@ -558,7 +562,8 @@ impl<'p> Checker<'p> {
         if ok {
             return Ok(convert(x.e, to));
         }
-        let mut d = Diagnostic::error(x.span, format!("{what}: expected a {to}, found a {from}"), format!("expected a {to}"));
+        let mut d =
+            Diagnostic::error(x.span, format!("{what}: expected a {to}, found a {from}"), format!("expected a {to}"));
         if let (Ty::Int(a), Ty::Int(b)) = (from, to) {
             if b.bits < a.bits {
                 d = d.note(format!("implicit narrowing is an error; write a cast: ({to})…"));
@@ -644,7 +649,11 @@ impl<'p> Checker<'p> {
                         match e.ty {
                             Ty::Int(_) => ex(TExpr::new(TK::Unary(*op, Box::new(e.clone())), e.ty)),
                             t => {
-                                self.err(x.span, format!("`{}` on a {t}", if *op == UnOp::Neg { "-" } else { "~" }), "expected an integer");
+                                self.err(
+                                    x.span,
+                                    format!("`{}` on a {t}", if *op == UnOp::Neg { "-" } else { "~" }),
+                                    "expected an integer",
+                                );
                                 Err(())
                             }
                         }
@@ -800,8 +809,7 @@ impl<'p> Checker<'p> {
         match &e.kind {
             ExprKind::Name(n) => {
                 if let Some(l) = self.lookup_local(n) {
-                    if l < self.nparams && matches!(self.cur_kind, FnKind::Public | FnKind::DeviceEvent | FnKind::On)
-                    {
+                    if l < self.nparams && matches!(self.cur_kind, FnKind::Public | FnKind::DeviceEvent | FnKind::On) {
                         let kind = match self.cur_kind {
                             FnKind::Public => "public",
                             FnKind::DeviceEvent => "deviceevent",
@@ -1005,13 +1013,21 @@ impl<'p> Checker<'p> {
         }
         let d = self.expr(recv)?;
         if d.e.ty != Ty::Device {
-            self.err(d.span, format!("a {} has no functions", d.e.ty), "expected a device (`for each (device in devices)`)");
+            self.err(
+                d.span,
+                format!("a {} has no functions", d.e.ty),
+                "expected a device (`for each (device in devices)`)",
+            );
             return Err(());
         }
         let Some(p) = self.protos.get(name).cloned() else {
             self.diags.push(
-                Diagnostic::error(name_span, format!("unknown device function `{name}`"), "expected a declared device function")
-                    .note(format!("declare it: `public void {name}(…);`")),
+                Diagnostic::error(
+                    name_span,
+                    format!("unknown device function `{name}`"),
+                    "expected a declared device function",
+                )
+                .note(format!("declare it: `public void {name}(…);`")),
             );
             return Err(());
         };

@@ -48,7 +48,13 @@ impl Diagnostic {
     }
 
     pub fn warning(span: Span, message: impl Into<String>, label: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Warning, span, message: message.into(), label: label.into(), notes: Vec::new() }
+        Diagnostic {
+            severity: Severity::Warning,
+            span,
+            message: message.into(),
+            label: label.into(),
+            notes: Vec::new(),
+        }
     }
 
     pub fn note(mut self, note: impl Into<String>) -> Diagnostic {

@@ -158,9 +158,11 @@ fn priority(f: &TFunc) -> Vec<LocalId> {
     fn expr(e: &TExpr, d: u32, w: &mut [u64]) {
         match &e.kind {
             TK::Local(l) => bump(w, *l, d),
-            TK::Index { index, .. } | TK::Unary(_, index) | TK::Convert(index) | TK::Decrypt(index) | TK::Input(index) => {
-                expr(index, d, w)
-            }
+            TK::Index { index, .. }
+            | TK::Unary(_, index)
+            | TK::Convert(index)
+            | TK::Decrypt(index)
+            | TK::Input(index) => expr(index, d, w),
             TK::StrIndex(a, b) | TK::Binary(_, a, b) | TK::Logical(_, a, b) => {
                 expr(a, d, w);
                 expr(b, d, w);
@@ -194,8 +196,8 @@ fn priority(f: &TFunc) -> Vec<LocalId> {
     }
     stmts(&f.body, 0, &mut w);
     // Parameters are read once at entry: count it.
-    for (i, x) in w.iter_mut().enumerate().take(f.params.len()) {
-        *x += 1 + i as u64 * 0;
+    for x in w.iter_mut().take(f.params.len()) {
+        *x += 1;
     }
     let mut order: Vec<LocalId> = (0..f.locals.len()).collect();
     order.sort_by_key(|&l| std::cmp::Reverse(w[l]));
@@ -222,6 +224,8 @@ struct Gen<'a> {
     inlines: Vec<(L, Option<LocalId>)>,
     too_deep: bool,
     local_widths: Vec<Width>,
+    /// A `GSTORE` not written yet (see [`Gen::emit`]).
+    pending_store: Option<u64>,
 }
 
 fn width(t: Ty) -> Width {
@@ -247,17 +251,41 @@ impl<'a> Gen<'a> {
             inlines: Vec::new(),
             too_deep: false,
             local_widths: Vec::new(),
+            pending_store: None,
         }
     }
 
     // ---- emission ----
 
+    /// Writes a `GSTORE` held back by [`Gen::emit`].
+    fn flush(&mut self) {
+        if let Some(g) = self.pending_store.take() {
+            self.f.op_imm(Op::Gstore, g);
+        }
+    }
+
     fn emit(&mut self, op: Op, imm: u64, pops: usize, pushes: usize) {
         if !self.dead {
-            if op.imm_kind() == alkyl_translator::ir::opcode::ImmKind::None {
-                self.f.op(op);
-            } else {
-                self.f.op_imm(op, imm);
+            // `GSTORE g` then `GLOAD g` (`g++; if (g == …)`) is `DUP1 GSTORE g`:
+            // the value stays on the stack instead of a reload.
+            match (op, self.pending_store) {
+                (Op::Gload, Some(g)) if g == imm => {
+                    self.pending_store = None;
+                    self.f.op(Op::Dup(1));
+                    self.f.op_imm(Op::Gstore, g);
+                }
+                (Op::Gstore, _) => {
+                    self.flush();
+                    self.pending_store = Some(imm);
+                }
+                _ => {
+                    self.flush();
+                    if op.imm_kind() == alkyl_translator::ir::opcode::ImmKind::None {
+                        self.f.op(op);
+                    } else {
+                        self.f.op_imm(op, imm);
+                    }
+                }
             }
         }
         self.height = self.height.saturating_sub(pops) + pushes;
@@ -268,6 +296,7 @@ impl<'a> Gen<'a> {
 
     fn mode(&mut self, w: Width) {
         if !self.dead && self.mode != w {
+            self.flush();
             self.f.op(Op::bits(w));
             self.mode = w;
         }
@@ -318,6 +347,7 @@ impl<'a> Gen<'a> {
 
     fn jump(&mut self, l: L) {
         if !self.dead {
+            self.flush();
             self.f.jump(Op::Jump, l.label);
         }
         self.target(l);
@@ -327,6 +357,7 @@ impl<'a> Gen<'a> {
     fn jumpi(&mut self, l: L) {
         self.height = self.height.saturating_sub(1);
         if !self.dead {
+            self.flush();
             self.f.jump(Op::Jumpi, l.label);
         }
         self.target(l);
@@ -346,6 +377,7 @@ impl<'a> Gen<'a> {
             self.dead = false;
         }
         if live {
+            self.flush();
             self.f.bind(l.label);
         }
     }
@@ -355,6 +387,7 @@ impl<'a> Gen<'a> {
         if !self.dead {
             self.labels[l.idx].0 = true;
             self.labels[l.idx].1 = Some(self.height);
+            self.flush();
             self.f.bind(l.label);
         }
     }
@@ -1022,10 +1055,14 @@ fn writes_local(e: &TExpr, l: LocalId) -> bool {
         })
     }
     match &e.kind {
-        TK::Assign(p, v) => matches!(**p, TPlace::Local(x) if x == l) || writes_local(v, l) || match &**p {
-            TPlace::Index { index, .. } => writes_local(index, l),
-            _ => false,
-        },
+        TK::Assign(p, v) => {
+            matches!(**p, TPlace::Local(x) if x == l)
+                || writes_local(v, l)
+                || match &**p {
+                    TPlace::Index { index, .. } => writes_local(index, l),
+                    _ => false,
+                }
+        }
         TK::Const(_) | TK::Local(_) | TK::Global(_) | TK::BlockTimestamp => false,
         TK::Index { index, .. } => writes_local(index, l),
         TK::StrIndex(a, b) | TK::Binary(_, a, b) | TK::Logical(_, a, b) => writes_local(a, l) || writes_local(b, l),

@@ -469,7 +469,9 @@ impl Parser {
             Some(Tok::Tilde) => Some(Box::new(un(UnOp::BitNot))),
             Some(Tok::Bang) => Some(Box::new(un(UnOp::Not))),
             Some(Tok::Plus) => Some(Box::new(|e: Expr| e.kind)),
-            Some(Tok::PlusPlus) => Some(Box::new(|e: Expr| ExprKind::IncDec { pre: true, inc: true, place: Box::new(e) })),
+            Some(Tok::PlusPlus) => {
+                Some(Box::new(|e: Expr| ExprKind::IncDec { pre: true, inc: true, place: Box::new(e) }))
+            }
             Some(Tok::MinusMinus) => {
                 Some(Box::new(|e: Expr| ExprKind::IncDec { pre: true, inc: false, place: Box::new(e) }))
             }

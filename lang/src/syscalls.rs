@@ -112,7 +112,8 @@ pub fn needs_scratch(d: &SysDef) -> bool {
 /// helper outside them is named as the helper.
 pub fn describe(trace: &[(u32, [u64; 5])]) -> Vec<String> {
     let name_of = |id: u32| {
-        alkyl_translator::ir::syscall::by_id(id as u64).map_or_else(|| format!("helper {id:#x}"), |s| s.name.to_string())
+        alkyl_translator::ir::syscall::by_id(id as u64)
+            .map_or_else(|| format!("helper {id:#x}"), |s| s.name.to_string())
     };
     let mut out = Vec::new();
     let mut i = 0;

@@ -54,9 +54,18 @@ pub enum TStmt {
     If(TExpr, Vec<TStmt>, Vec<TStmt>),
     /// `while`, `for` (the step runs after the body and on `continue`) and
     /// `do … while` (the condition is tested after the body).
-    Loop { cond: Option<TExpr>, body: Vec<TStmt>, step: Vec<TStmt>, do_while: bool },
+    Loop {
+        cond: Option<TExpr>,
+        body: Vec<TStmt>,
+        step: Vec<TStmt>,
+        do_while: bool,
+    },
     /// `for each (device in devices)`: `var` takes 0 .. device count.
-    ForEach { var: LocalId, count: LocalId, body: Vec<TStmt> },
+    ForEach {
+        var: LocalId,
+        count: LocalId,
+        body: Vec<TStmt>,
+    },
     Break,
     Continue,
     Return(Option<TExpr>),
@@ -74,7 +83,12 @@ pub enum TPlace {
     Local(LocalId),
     Global(GlobalId),
     /// An element of a global array.
-    Index { arr: GlobalId, elem: Elem, len: u32, index: Box<TExpr> },
+    Index {
+        arr: GlobalId,
+        elem: Elem,
+        len: u32,
+        index: Box<TExpr>,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -84,7 +98,12 @@ pub enum TK {
     Local(LocalId),
     Global(GlobalId),
     /// A global array's element.
-    Index { arr: GlobalId, elem: Elem, len: u32, index: Box<TExpr> },
+    Index {
+        arr: GlobalId,
+        elem: Elem,
+        len: u32,
+        index: Box<TExpr>,
+    },
     /// Byte `index` of a `char*` (index ≥ 8 reverts).
     StrIndex(Box<TExpr>, Box<TExpr>),
     /// `Neg`/`BitNot` at the type; `Not` on bool.
@@ -106,7 +125,11 @@ pub enum TK {
     Call(FuncId, Vec<TExpr>),
     Sys(SysId, Vec<TExpr>),
     /// `device.F(args)`: args converted to the prototype's parameter types.
-    DeviceCall { device: Box<TExpr>, name: String, args: Vec<TExpr> },
+    DeviceCall {
+        device: Box<TExpr>,
+        name: String,
+        args: Vec<TExpr>,
+    },
     BlockTimestamp,
     Decrypt(Box<TExpr>),
     /// `input8(off)` … `input64(off)`: the little-endian word of this
@@ -114,7 +137,10 @@ pub enum TK {
     Input(Box<TExpr>),
     /// An inlined call (after [`crate::inline`]): the parameters' assignments
     /// and the body; `return` inside returns from here, into `ret`.
-    Inline { body: Vec<TStmt>, ret: Option<LocalId> },
+    Inline {
+        body: Vec<TStmt>,
+        ret: Option<LocalId>,
+    },
 }
 
 impl TExpr {

@@ -87,7 +87,10 @@ fn wrong_programs_give_their_expected_diagnostics() {
         let expected: Vec<(&str, &str, &str)> = src
             .lines()
             .filter_map(|l| {
-                let (kind, rest) = l.strip_prefix("// error: ").map(|r| ("error", r)).or_else(|| l.strip_prefix("// warning: ").map(|r| ("warning", r)))?;
+                let (kind, rest) = l
+                    .strip_prefix("// error: ")
+                    .map(|r| ("error", r))
+                    .or_else(|| l.strip_prefix("// warning: ").map(|r| ("warning", r)))?;
                 let (pos, msg) = rest.split_once(": ")?;
                 Some((kind, pos, msg))
             })

@@ -15,7 +15,8 @@ fn cases(default: u64) -> u64 {
 
 #[test]
 fn generated_programs_agree() {
-    let seed = std::env::var("DIFF_LANG_SEED").ok().and_then(|v| u64::from_str_radix(v.trim_start_matches("0x"), 16).ok());
+    let seed =
+        std::env::var("DIFF_LANG_SEED").ok().and_then(|v| u64::from_str_radix(v.trim_start_matches("0x"), 16).ok());
     let (programs, calls, traps) = common::sweep(seed.unwrap_or(0xa1c7_1a46), cases(3000));
     eprintln!("diff-lang: {programs} programs, {calls} calls ({traps} reverted), 0 mismatches");
 }

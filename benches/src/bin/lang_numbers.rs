@@ -152,7 +152,6 @@ int KeyPressed(const uint8_t *in, unsigned long len)
 }
 "#;
 
-
 /// Executed instructions of a call sequence on the IR pair (checked
 /// against the interpreter), with the results.
 fn ir_run(module: &[u8], events: &[(&str, Vec<u64>)], rest: &[u8], advance: u64) -> (u64, Vec<u64>, SimPlatform) {
@@ -167,7 +166,13 @@ fn ir_run(module: &[u8], events: &[(&str, Vec<u64>)], rest: &[u8], advance: u64)
     (total, results, pair.device)
 }
 
-fn clang_run(source: &str, cpu: &str, events: &[(&str, Vec<u64>)], rest: &[u8], advance: u64) -> Result<(u64, Vec<u64>), String> {
+fn clang_run(
+    source: &str,
+    cpu: &str,
+    events: &[(&str, Vec<u64>)],
+    rest: &[u8],
+    advance: u64,
+) -> Result<(u64, Vec<u64>), String> {
     let c = clang("bench", source, cpu)?;
     let mut platform = SimPlatform::demo();
     platform.advance_ms(advance);
@@ -223,8 +228,12 @@ fn main() {
     }
 
     println!("\n## eBPF instructions executed\n");
-    println!("Fletcher-32 over {input_name}; the lock: SetPin, then keys 1234 (unlocks) and 1235 (beeps), 1 s after boot.\n");
-    println!("| workload | Alkyl | hand-written IR | ratio | clang -O2 -mcpu=v1 | ratio | clang -O2 -mcpu=v3 | ratio |");
+    println!(
+        "Fletcher-32 over {input_name}; the lock: SetPin, then keys 1234 (unlocks) and 1235 (beeps), 1 s after boot.\n"
+    );
+    println!(
+        "| workload | Alkyl | hand-written IR | ratio | clang -O2 -mcpu=v1 | ratio | clang -O2 -mcpu=v3 | ratio |"
+    );
     println!("|---|---|---|---|---|---|---|---|");
     let lock_events: Vec<(&str, Vec<u64>)> = {
         let mut e = vec![("SetPin", vec![u32::from_le_bytes(*b"1234") as u64, 60_000])];
@@ -233,8 +242,24 @@ fn main() {
     };
     let fletcher_events = vec![("fletcher32", vec![input.len() as u64])];
     let workloads = [
-        ("smart lock (paper's listing)", "apps/alkyl/smartlock.alkyl", &hand_lock, LOCK_C, &lock_events, &[][..], false),
-        ("smart lock (IR lock's conventions)", "apps/alkyl/smartlock-expiry.alkyl", &hand_lock, LOCK_C, &lock_events, &[][..], true),
+        (
+            "smart lock (paper's listing)",
+            "apps/alkyl/smartlock.alkyl",
+            &hand_lock,
+            LOCK_C,
+            &lock_events,
+            &[][..],
+            false,
+        ),
+        (
+            "smart lock (IR lock's conventions)",
+            "apps/alkyl/smartlock-expiry.alkyl",
+            &hand_lock,
+            LOCK_C,
+            &lock_events,
+            &[][..],
+            true,
+        ),
         ("Fletcher-32", "apps/alkyl/fletcher32.alkyl", &hand_fletcher, FLETCHER_C, &fletcher_events, &input[..], true),
     ];
     for (name, path, hand, c_src, events, rest, same_results) in workloads {

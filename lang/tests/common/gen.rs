@@ -121,7 +121,8 @@ impl Bop {
     }
 }
 
-const ARITH: [Bop; 10] = [Bop::Add, Bop::Sub, Bop::Mul, Bop::Div, Bop::Rem, Bop::And, Bop::Or, Bop::Xor, Bop::Shl, Bop::Shr];
+const ARITH: [Bop; 10] =
+    [Bop::Add, Bop::Sub, Bop::Mul, Bop::Div, Bop::Rem, Bop::And, Bop::Or, Bop::Xor, Bop::Shl, Bop::Shr];
 const CMP: [Bop; 6] = [Bop::Lt, Bop::Gt, Bop::Le, Bop::Ge, Bop::Eq, Bop::Ne];
 
 #[derive(Clone, Debug)]
@@ -149,7 +150,11 @@ pub enum E {
     Cast(Box<X>),
     Call(usize, Vec<X>),
     Assign(Place, Box<X>),
-    IncDec { pre: bool, inc: bool, place: Place },
+    IncDec {
+        pre: bool,
+        inc: bool,
+        place: Place,
+    },
     Arr(usize, Box<X>),
     StrIdx(Box<X>, Box<X>),
 }
@@ -379,7 +384,8 @@ impl Gen<'_> {
         if self.r.chance(5) {
             return e; // anything: often out of bounds
         }
-        let masked = X { e: E::Bin(Bop::And, T::I(t), Box::new(e), Box::new(X { e: E::Lit(7), t: T::I(t) })), t: T::I(t) };
+        let masked =
+            X { e: E::Bin(Bop::And, T::I(t), Box::new(e), Box::new(X { e: E::Lit(7), t: T::I(t) })), t: T::I(t) };
         let lenx = X { e: E::Lit(len as u64), t: T::I(t) };
         let rem = X { e: E::Bin(Bop::Rem, T::I(t), Box::new(masked), Box::new(lenx)), t: T::I(t) };
         // Signed: -x % len can be negative; make it unsigned first.
@@ -425,8 +431,18 @@ impl Gen<'_> {
             },
             5 | 6 => {
                 let c = self.cond(cx, 3);
-                let t = { let n = 1 + self.r.below(3) as usize; self.block(cx, depth - 1, n) };
-                let e = if self.r.chance(50) { { let n = 1 + self.r.below(2) as usize; self.block(cx, depth - 1, n) } } else { vec![] };
+                let t = {
+                    let n = 1 + self.r.below(3) as usize;
+                    self.block(cx, depth - 1, n)
+                };
+                let e = if self.r.chance(50) {
+                    {
+                        let n = 1 + self.r.below(2) as usize;
+                        self.block(cx, depth - 1, n)
+                    }
+                } else {
+                    vec![]
+                };
                 S::If(c, t, e)
             }
             7 => {
@@ -434,7 +450,10 @@ impl Gen<'_> {
                 cx.scope.push(Vec::new());
                 let var = self.new_local(cx, T::I(It { bits: 8, signed: false }), false);
                 cx.loop_depth += 1;
-                let body = { let n = 1 + self.r.below(3) as usize; self.block(cx, depth - 1, n) };
+                let body = {
+                    let n = 1 + self.r.below(3) as usize;
+                    self.block(cx, depth - 1, n)
+                };
                 cx.loop_depth -= 1;
                 cx.scope.pop();
                 S::For { var, n, body }
@@ -446,7 +465,10 @@ impl Gen<'_> {
                 // No `continue` in do-while bodies: the counter is in the condition.
                 let saved = cx.loop_depth;
                 cx.loop_depth = usize::MAX / 2;
-                let body = { let n = 1 + self.r.below(3) as usize; self.block(cx, depth - 1, n) };
+                let body = {
+                    let n = 1 + self.r.below(3) as usize;
+                    self.block(cx, depth - 1, n)
+                };
                 cx.loop_depth = saved - 1;
                 S::DoWhile { var, n, body }
             }
@@ -541,7 +563,11 @@ impl Gen<'_> {
             (_, 2) => self.lit(t),
             (T::Bool, 3..=6) => {
                 let (a, b, ot) = self.operands(cx, depth);
-                let op = if ot == T::Bool { [Bop::Eq, Bop::Ne][self.r.below(2) as usize] } else { CMP[self.r.below(6) as usize] };
+                let op = if ot == T::Bool {
+                    [Bop::Eq, Bop::Ne][self.r.below(2) as usize]
+                } else {
+                    CMP[self.r.below(6) as usize]
+                };
                 X { e: E::Bin(op, ot, Box::new(a), Box::new(b)), t }
             }
             (T::Bool, 7) => {
@@ -565,7 +591,16 @@ impl Gen<'_> {
                     let a = self.expr_of(cx, t, depth - 1);
                     let at = T::I(self.int_type());
                     let b = if self.r.chance(50) {
-                        X { e: E::Lit(self.r.below(80) & match at { T::I(i) => i.mask(), _ => 0 }), t: at }
+                        X {
+                            e: E::Lit(
+                                self.r.below(80)
+                                    & match at {
+                                        T::I(i) => i.mask(),
+                                        _ => 0,
+                                    },
+                            ),
+                            t: at,
+                        }
                     } else {
                         self.expr_of(cx, at, depth - 1)
                     };
@@ -603,7 +638,15 @@ impl Gen<'_> {
                     X { e: E::Lit(self.r.below(8)), t: T::I(it) }
                 } else {
                     let e = self.expr_of(cx, T::I(it), depth - 1);
-                    X { e: E::Bin(Bop::And, T::I(it), Box::new(e), Box::new(X { e: E::Lit(if self.r.chance(90) { 7 } else { 15 }), t: T::I(it) })), t: T::I(it) }
+                    X {
+                        e: E::Bin(
+                            Bop::And,
+                            T::I(it),
+                            Box::new(e),
+                            Box::new(X { e: E::Lit(if self.r.chance(90) { 7 } else { 15 }), t: T::I(it) }),
+                        ),
+                        t: T::I(it),
+                    }
                 };
                 X { e: E::StrIdx(Box::new(s), Box::new(i)), t }
             }
@@ -887,7 +930,10 @@ pub struct State {
 
 impl State {
     pub fn new(p: &Program) -> State {
-        State { globals: p.globals.iter().map(|g| g.1).collect(), arrays: p.arrays.iter().map(|a| vec![0; a.1 as usize]).collect() }
+        State {
+            globals: p.globals.iter().map(|g| g.1).collect(),
+            arrays: p.arrays.iter().map(|a| vec![0; a.1 as usize]).collect(),
+        }
     }
 }
 
@@ -975,10 +1021,12 @@ pub fn call(p: &Program, st: &mut State, args: &[u64]) -> Outcome {
         })
         .collect();
     match run(p, st, f, params) {
-        Ok(v) => Outcome::Value(v & match p.funcs[f].ret {
-            T::I(i) => i.mask(),
-            _ => u64::MAX,
-        }),
+        Ok(v) => Outcome::Value(
+            v & match p.funcs[f].ret {
+                T::I(i) => i.mask(),
+                _ => u64::MAX,
+            },
+        ),
         Err(code) => Outcome::Revert(code),
     }
 }
@@ -1128,10 +1176,13 @@ fn shift(op: Bop, t: It, a: u64, b: u64, bt: It) -> u64 {
 fn eval(p: &Program, st: &mut State, f: &Func, fr: &mut Frame, x: &X) -> Ev<u64> {
     Ok(match &x.e {
         E::Lit(v) => *v,
-        E::Bare(v) => (*v as u64) & match x.t {
-            T::I(i) => i.mask(),
-            _ => u64::MAX,
-        },
+        E::Bare(v) => {
+            (*v as u64)
+                & match x.t {
+                    T::I(i) => i.mask(),
+                    _ => u64::MAX,
+                }
+        }
         E::Local(i) => fr.locals[*i],
         E::Global(i) => st.globals[*i],
         E::Neg(a) => {

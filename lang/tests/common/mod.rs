@@ -20,8 +20,8 @@ pub fn sweep(seed: u64, count: u64) -> (u64, u64, u64) {
         let compiled = std::panic::catch_unwind(|| alkyl_lang::compile_file("gen.alkyl", &src))
             .unwrap_or_else(|_| panic!("program {i} (seed {seed:#x}): the compiler panicked on\n{src}"))
             .unwrap_or_else(|e| panic!("program {i} (seed {seed:#x}) does not compile:\n{e}\n{src}"));
-        let mut pair = Pair::new(&compiled.module, SimPlatform::new())
-            .unwrap_or_else(|e| panic!("program {i}: {e}\n{src}"));
+        let mut pair =
+            Pair::new(&compiled.module, SimPlatform::new()).unwrap_or_else(|e| panic!("program {i}: {e}\n{src}"));
         let mut state = gen::State::new(&prog);
         for _ in 0..3 {
             let nparams = prog.funcs.last().map_or(0, |f| f.params.len());

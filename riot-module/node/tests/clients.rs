@@ -296,7 +296,8 @@ fn alkyl_language_smart_lock() {
         assert!(o.status.success(), "{app} {entry} {args:?}: {}", text(&o));
         String::from_utf8_lossy(&o.stdout).trim().to_string()
     };
-    let keys = |app: &str, pin: &str| pin.chars().map(|c| call(app, "KeyPressed", &[&format!("'{c}'")])).collect::<Vec<_>>();
+    let keys =
+        |app: &str, pin: &str| pin.chars().map(|c| call(app, "KeyPressed", &[&format!("'{c}'")])).collect::<Vec<_>>();
     // The pin as a string argument (a char*), valid for an hour.
     assert_eq!(call("lock", "SetPin", &["\"1234\"", "3600000000"]), "0x0");
     assert_eq!(keys("lock", "1299"), ["0x0", "0x0", "0x0", "0x2"], "a wrong pin beeps");

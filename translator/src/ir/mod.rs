@@ -37,11 +37,11 @@ pub mod validate;
 pub mod varint;
 pub mod width;
 
+pub use builder::{FunctionBuilder, Label, ModuleBuilder};
 pub use call::call_input;
 pub use compile::{compile, compile_validated, CompileError};
 pub use interp::{Completion, Instance};
 pub use layout::DataLayout;
-pub use builder::{FunctionBuilder, Label, ModuleBuilder};
 pub use module::{Function, FunctionKind, Global, IrError, IrErrorKind, Module, Profile};
 pub use opcode::Op;
 pub use translate::{translate, EntryPoint, TranslateError, TranslateErrorKind, TranslatedModule};
