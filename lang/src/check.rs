@@ -507,10 +507,10 @@ impl<'p> Checker<'p> {
     /// An expression that must be a condition: bool, or an integer (≠ 0).
     fn cond(&mut self, e: &Expr) -> R<TExpr> {
         let x = self.expr(e)?;
-        self.to_bool(x)
+        self.as_condition(x)
     }
 
-    fn to_bool(&mut self, x: Ex) -> R<TExpr> {
+    fn as_condition(&mut self, x: Ex) -> R<TExpr> {
         if let Some(v) = x.lit {
             return Ok(TExpr::konst((v != 0) as u64, Ty::Bool));
         }
@@ -637,7 +637,7 @@ impl<'p> Checker<'p> {
                 let x = self.expr(a)?;
                 match op {
                     UnOp::Not => {
-                        let b = self.to_bool(x)?;
+                        let b = self.as_condition(x)?;
                         ex(TExpr::new(TK::Unary(UnOp::Not, Box::new(b)), Ty::Bool))
                     }
                     UnOp::Neg if x.lit.is_some() => {

@@ -412,8 +412,7 @@ impl Parser {
     /// the tree one level deeper, and counts as nesting.
     fn chain(&mut self, min: u8) -> R<Expr> {
         let mut lhs = self.unary()?;
-        loop {
-            let Some(t) = self.peek().cloned() else { break };
+        while let Some(t) = self.peek().cloned() {
             let Some((l, r)) = Self::infix(&t) else { break };
             if l < min {
                 break;

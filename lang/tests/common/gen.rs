@@ -631,7 +631,7 @@ impl Gen<'_> {
                 let idx = self.index(cx, self.prog.arrays[a].1);
                 X { e: E::Arr(a, Box::new(idx)), t }
             }
-            (T::I(ti), 10) if ti == (It { bits: 8, signed: false }) => {
+            (T::I(It { bits: 8, signed: false }), 10) => {
                 let s = self.expr_of(cx, T::Str, 0);
                 let it = It { bits: 8, signed: false };
                 let i = if self.r.chance(90) {
@@ -659,7 +659,7 @@ impl Gen<'_> {
             (_, 12) => {
                 // A call of an earlier helper returning `t` (or cast).
                 let n = self.prog.funcs.len();
-                if n > 0 && !cx.entry || n > 0 {
+                if n > 0 {
                     let f = self.r.below(n as u64) as usize;
                     let params = self.prog.funcs[f].params.clone();
                     let ret = self.prog.funcs[f].ret;
