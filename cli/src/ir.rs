@@ -236,9 +236,23 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     if args.check {
         let mut pair = Pair::new(&bytes, platform).map_err(|e| anyhow!(e))?;
         for (name, a) in &calls {
+            // The SystemCalls, from a traced run of the VM on copies of its state.
+            let names = if crate::lang::is_source(&args.file) {
+                let script = Script::load(&pair.container, &ALL_HELPERS).map_err(|e| anyhow!("{e}"))?;
+                let entry = script.entry(name.as_bytes()).ok_or_else(|| anyhow!("no function `{name}`"))?;
+                let (mut data, mut platform) = (pair.data.clone(), pair.device.clone());
+                let mut helpers = crate::lang::Traced::new(AlkylHelpers::new(&mut platform, APP));
+                run_entry(&script, entry, &mut data, &call_input(a, &rest), &mut helpers, args.budget)?;
+                alkyl_lang::syscalls::describe(&helpers.trace)
+            } else {
+                Vec::new()
+            };
             match pair.call(name, a, &rest).map_err(|e| anyhow!("MISMATCH: {e}"))? {
                 Ok(v) => println!("{name}: {v:#x}"),
                 Err(t) => println!("{name}: trap: {t}"),
+            }
+            for n in names {
+                println!("SystemCall {n}");
             }
             if args.stats {
                 eprintln!("{name}: executed {} eBPF instructions ({} IR steps)", pair.last_executed, pair.last_steps);
