@@ -9,6 +9,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::{self, Write as _};
 
+use alkyl_bindings::helpers::coap::encode_uint;
 use coap_message::{MessageOption, MinimalWritableMessage, ReadableMessage};
 use coap_numbers::{code, option};
 
@@ -42,10 +43,9 @@ pub struct Request {
     pub accept: Option<u16>,
 }
 
-/// Decodes an unsigned option value of at most 4 bytes.
-pub fn uint(value: &[u8]) -> Option<u32> {
-    (value.len() <= 4).then(|| value.iter().fold(0u32, |a, &b| (a << 8) | b as u32))
-}
+/// Decodes an unsigned option value of at most 4 bytes (the bindings'
+/// option codec, which writes the responses scripts build).
+pub use alkyl_bindings::helpers::coap::decode_uint as uint;
 
 impl Request {
     /// Reads code and options. Unknown critical options, malformed values
@@ -154,23 +154,16 @@ impl Response {
 
     /// The options in ascending order, values minimally encoded.
     fn options(&self) -> impl Iterator<Item = (u16, ([u8; 4], usize))> + '_ {
-        let u = |v: u32| {
-            let b = v.to_be_bytes();
-            let n = 4 - (v.leading_zeros() / 8) as usize;
-            let mut out = [0u8; 4];
-            out[..n].copy_from_slice(&b[4 - n..]);
-            (out, n)
-        };
         let block = |b: &Block| {
             let (v, n) = b.encode();
             ([v[0], v[1], v[2], 0], n)
         };
         [
-            self.content_format.map(|f| (option::CONTENT_FORMAT, u(f as u32))),
+            self.content_format.map(|f| (option::CONTENT_FORMAT, encode_uint(f as u32))),
             self.block2.as_ref().map(|b| (option::BLOCK2, block(b))),
             self.block1.as_ref().map(|b| (option::BLOCK1, block(b))),
-            self.size2.map(|s| (option::SIZE2, u(s))),
-            self.size1.map(|s| (option::SIZE1, u(s))),
+            self.size2.map(|s| (option::SIZE2, encode_uint(s))),
+            self.size1.map(|s| (option::SIZE1, encode_uint(s))),
         ]
         .into_iter()
         .flatten()
