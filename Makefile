@@ -94,9 +94,11 @@ conformance: build
 	$(ALKYL) conformance $(BPF_CONFORMANCE_DIR) --engine fast
 
 # The device crates must build for the nRF52840 (Cortex-M4F): the VM, the
-# helpers, the device runtime, and the IR translator without std.
+# helpers, the device runtime, the protocol crate without alloc (its core),
+# and the IR translator without std.
 thumb: deps
 	$(CARGO) build --release -p alkyl-vm -p alkyl-bindings -p alkyl-runtime --target $(THUMB_TARGET)
+	$(CARGO) build --release -p alkyl-protocol --target $(THUMB_TARGET)
 	$(CARGO) build --release -p alkyl-translator --no-default-features --target $(THUMB_TARGET)
 
 # RIOT firmware (riot-module/riot): needs a RIOT checkout, c2rust and the
