@@ -47,7 +47,7 @@ impl fmt::Display for InflateError {
 
 impl core::error::Error for InflateError {}
 
-/// Why [`compress`] failed: the encoder ran out of output room, which the
+/// Why `compress` failed: the encoder ran out of output room, which the
 /// worst-case sizing rules out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CompressError;

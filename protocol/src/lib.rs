@@ -4,7 +4,7 @@
 //!
 //! - [`envelope`]: the signed upload/command envelope — the zero-copy view
 //!   [`envelope::Envelope`] (no allocation) and the owned
-//!   [`envelope::EnvelopeRepr`] (`alloc`);
+//!   `envelope::EnvelopeRepr` (`alloc`);
 //! - [`name`]: app and entry-point name rules;
 //! - [`key`]: how a [`KeyId`] is derived from an Ed25519 public key (who
 //!   signs and who verifies is the caller's choice: the CLI signs with

@@ -1,7 +1,7 @@
-//! App and entry-point names (the checks allocate nothing; [`AppName`],
+//! App and entry-point names (the checks allocate nothing; `AppName`,
 //! the owned checked name, needs feature `alloc`).
 //!
-//! An [`AppName`] is 1 to [`MAX_NAME_LEN`] bytes of `a-z 0-9 _ -`, not
+//! An `AppName` is 1 to [`MAX_NAME_LEN`] bytes of `a-z 0-9 _ -`, not
 //! starting with `-` or `_`: safe as a URI path segment, a file name and a
 //! JSON string without escaping. Entry names follow the C identifiers clang
 //! writes into a container's function table.

@@ -14,9 +14,9 @@
 //! highest it has seen for that name (anti-rollback and replay protection).
 //!
 //! [`Envelope::new_checked`] checks every field (never panics, never
-//! allocates); [`EnvelopeRepr`] (feature `alloc`) is the owned form with
+//! allocates); `EnvelopeRepr` (feature `alloc`) is the owned form with
 //! `parse`, `emit` and `buffer_len`, and signs through a caller-supplied
-//! signing function ([`EnvelopeRepr::to_signed_bytes`]). The byte-level
+//! signing function (`EnvelopeRepr::to_signed_bytes`). The byte-level
 //! layout is in `docs/coap-api.md`.
 
 mod error;
