@@ -4,6 +4,9 @@
 //! (`SimPlatform`). Every call is compared: result or trap, memory and
 //! globals, and the platforms (key-value stores, actuator writes, clock,
 //! sensors, log).
+//!
+//! `alkyl ir run --check` runs modules this way; the differential tests and
+//! fuzzers (`alkyl-testkit`) drive it with generated programs.
 
 use alloc::format;
 use alloc::string::String;
