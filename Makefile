@@ -106,7 +106,7 @@ conformance: build
 # helpers, the device runtime, and the IR translator without std.
 thumb: deps
 	$(CARGO) build --release -p alkyl-vm -p alkyl-bindings -p alkyl-runtime --target $(THUMB_TARGET)
-	$(CARGO) build --release -p alkyl-translator --no-default-features --target $(THUMB_TARGET)
+	$(CARGO) build --release -p alkyl-translator --target $(THUMB_TARGET)
 
 # RIOT firmware (riot-module/riot): needs a RIOT checkout, c2rust and the
 # board's toolchain (see riot-module/riot/README.md); not part of test or CI.

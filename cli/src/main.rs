@@ -241,7 +241,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         }
         Command::Disasm { file } => {
             let code = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let text = alkyl_translator::ebpf::disassemble(&code).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let text = alkyl_asm::disassemble(&code).map_err(|e| anyhow::anyhow!("{e}"))?;
             std::io::stdout().write_all(text.as_bytes())?;
         }
         Command::Verify { file, entry } => {

@@ -8,9 +8,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use alkyl_pack::compress;
 use alkyl_runtime::envelope::{Envelope, EnvelopeRepr, Operation, PayloadKind, TriggerRepr, SIGNATURE_LEN};
 use alkyl_runtime::{AppName, KeyId};
-use alkyl_translator::container::{compress, ContainerRepr};
+use alkyl_vm::container::ContainerRepr;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use coap_lite::{CoapOption, RequestType};
@@ -161,7 +162,12 @@ fn payload_of(file: &Path) -> Result<(PayloadKind, Vec<u8>)> {
 fn container_of(file: &Path) -> Result<Vec<u8>> {
     let bytes = match load_any(file)? {
         Loaded::Container(bytes) => bytes,
-        Loaded::Code(text) => ContainerRepr { text, ..ContainerRepr::default() }.emit()?,
+        Loaded::Code(text) => {
+            let repr = ContainerRepr { text: &text, ..ContainerRepr::default() };
+            let mut bytes = vec![0; repr.buffer_len()];
+            repr.emit(&mut bytes)?;
+            bytes
+        }
     };
     // The device's own checks, before anything is sent.
     load_script(&bytes)?;

@@ -1,5 +1,5 @@
 //! Heatshrink decompression of upload payloads (window 2^8, lookahead 2^4:
-//! the parameters `alkyl_translator::container::compress` uses).
+//! the parameters `alkyl_pack::compress` uses).
 //!
 //! The output size is declared in the (signed) envelope and bounded by the
 //! device's quota *before* anything is decompressed; a stream that produces
@@ -81,7 +81,7 @@ pub fn inflate(stream: &[u8], declared: u32, max: usize) -> Result<Vec<u8>, Infl
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alkyl_translator::container::compress;
+    use alkyl_pack::compress;
 
     #[test]
     fn round_trip() {

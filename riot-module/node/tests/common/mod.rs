@@ -12,10 +12,11 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use alkyl_pack::compress;
 use alkyl_runtime::envelope::{Envelope, EnvelopeRepr, Operation, PayloadKind, TriggerRepr, SIGNATURE_LEN};
 use alkyl_runtime::{AppName, KeyId};
-use alkyl_translator::container::{compress, ContainerRepr};
-use alkyl_translator::ir::testkit::clang::compile_bpf;
+use alkyl_testkit::clang::compile_bpf;
+use alkyl_vm::container::ContainerRepr;
 use coap_lite::{CoapOption, MessageClass, MessageType, Packet, RequestType};
 use ed25519_dalek::{Signer, SigningKey};
 
@@ -192,8 +193,11 @@ pub fn compile_app(name: &str, dir: &Path) -> PathBuf {
 
 /// A container from assembler text (instruction 0 is the entry).
 pub fn asm_container(asm: &str) -> Vec<u8> {
-    let text = alkyl_translator::ebpf::assemble(asm).unwrap();
-    ContainerRepr { text, ..ContainerRepr::default() }.emit().unwrap()
+    let text = alkyl_asm::assemble(asm).unwrap();
+    let repr = ContainerRepr { text: &text, ..ContainerRepr::default() };
+    let mut bytes = vec![0; repr.buffer_len()];
+    repr.emit(&mut bytes).unwrap();
+    bytes
 }
 
 /// A signing key from a fixed seed, and its files in `dir` (KEY.key, KEY.pub).
