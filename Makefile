@@ -88,10 +88,19 @@ sizes: apps build
 	  $(ALKYL) pack $$o -o $${o%.o}.rbf --stats 2>/dev/null || exit 1; \
 	done
 
-# On both engines: the reference interpreter and the fast engine.
+# On both engines: the reference interpreter and the fast engine, first by
+# our own runner (`alkyl conformance`: also checks the assembler against the
+# suite's reference bytecode and the negative cases), then by the suite's own
+# C++ runner with `alkyl` as its plugin, as users of the suite run it
+# (built once from BPF_CONFORMANCE_RUNNER_DIR into the target directory).
+BPF_CONFORMANCE_RUNNER_DIR ?= $(dir $(BPF_CONFORMANCE_DIR))bpf_conformance-runner
+CONFORMANCE_APT_PACKAGES := cmake g++ libboost-dev libboost-program-options-dev libboost-filesystem-dev
 conformance: build
+	$(call apt_install,$(CONFORMANCE_APT_PACKAGES))
 	$(ALKYL) conformance $(BPF_CONFORMANCE_DIR)
 	$(ALKYL) conformance $(BPF_CONFORMANCE_DIR) --engine fast
+	RUNNER_SRC=$(BPF_CONFORMANCE_RUNNER_DIR) SUITE=$(BPF_CONFORMANCE_DIR) TARGET_DIR=$(TARGET_DIR) \
+	  scripts/bpf-conformance-runner.sh
 
 # The device crates must build for the nRF52840 (Cortex-M4F): the VM, the
 # helpers, the device runtime, the protocol crate without alloc (its core),
@@ -99,7 +108,7 @@ conformance: build
 thumb: deps
 	$(CARGO) build --release -p alkyl-vm -p alkyl-bindings -p alkyl-runtime --target $(THUMB_TARGET)
 	$(CARGO) build --release -p alkyl-protocol --target $(THUMB_TARGET)
-	$(CARGO) build --release -p alkyl-translator --no-default-features --target $(THUMB_TARGET)
+	$(CARGO) build --release -p alkyl-translator --target $(THUMB_TARGET)
 
 # RIOT firmware (riot-module/riot): needs a RIOT checkout, c2rust and the
 # board's toolchain (see riot-module/riot/README.md); not part of test or CI.

@@ -9,7 +9,7 @@ use std::time::Duration;
 use alkyl_protocol::client::{Client, CoapOption, Reply, RequestType};
 use alkyl_protocol::envelope::{EnvelopeRepr, Operation, PayloadKind, TriggerRepr};
 use alkyl_protocol::{AppName, KeyId};
-use alkyl_translator::container::ContainerRepr;
+use alkyl_vm::container::ContainerRepr;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use ed25519_dalek::{Signer, SigningKey};
@@ -154,7 +154,12 @@ fn payload_of(file: &Path) -> Result<(PayloadKind, Vec<u8>)> {
 fn container_of(file: &Path) -> Result<Vec<u8>> {
     let bytes = match load_any(file)? {
         Loaded::Container(bytes) => bytes,
-        Loaded::Code(text) => ContainerRepr { text, ..ContainerRepr::default() }.emit()?,
+        Loaded::Code(text) => {
+            let repr = ContainerRepr { text: &text, ..ContainerRepr::default() };
+            let mut bytes = vec![0; repr.buffer_len()];
+            repr.emit(&mut bytes)?;
+            bytes
+        }
     };
     // The device's own checks, before anything is sent.
     load_script(&bytes)?;

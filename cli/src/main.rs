@@ -203,13 +203,32 @@ fn call_input(args: &[String], data: &[u8]) -> Result<Vec<u8>> {
 }
 
 fn main() -> ExitCode {
-    match dispatch(Cli::parse().command) {
+    match dispatch(Cli::parse_from(runner_order(std::env::args_os().collect())).command) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// The subcommand the bpf_conformance runner's `--plugin_options` names.
+const PLUGIN_COMMAND: &str = "bpf-conformance-plugin";
+
+/// The bpf_conformance runner starts its plugin as `PLUGIN MEMORY-HEX
+/// OPTIONS...` (the memory hex, when the test has any, before the
+/// `--plugin_options` words), so `--plugin_path alkyl --plugin_options
+/// bpf-conformance-plugin` reaches us as `alkyl 01ff.. bpf-conformance-plugin
+/// [--engine fast]`. Puts the subcommand first; leaves every other command
+/// line as it is.
+fn runner_order(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let Some(at) = args.iter().position(|a| a == PLUGIN_COMMAND) else { return args };
+    let before_is_hex = args[1..at].iter().all(|a| a.to_str().is_some_and(|a| hex::parse(a).is_ok()));
+    if at > 1 && before_is_hex {
+        let command = args.remove(at);
+        args.insert(1, command);
+    }
+    args
 }
 
 fn dispatch(command: Command) -> Result<ExitCode> {
@@ -222,7 +241,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         }
         Command::Disasm { file } => {
             let code = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let text = alkyl_translator::ebpf::disassemble(&code).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let text = alkyl_asm::disassemble(&code).map_err(|e| anyhow::anyhow!("{e}"))?;
             std::io::stdout().write_all(text.as_bytes())?;
         }
         Command::Verify { file, entry } => {

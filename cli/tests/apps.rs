@@ -11,12 +11,13 @@ use std::path::Path;
 use std::process::Command;
 
 use alkyl_bindings::{AlkylHelpers, CoapSession, Phydat, SimPlatform, ALL_HELPERS, COAP_CTX_VADDR, COAP_PKT_VADDR};
-use alkyl_translator::container::{measure, ContainerRepr};
-use alkyl_translator::elf::{pack, PackOptions};
+use alkyl_pack::measure;
+use alkyl_pack::{pack, PackOptions};
+use alkyl_testkit::clang::{compile_bpf, repo};
+use alkyl_testkit::oracle;
 use alkyl_translator::ir::call_input;
-use alkyl_translator::ir::testkit::clang::{compile_bpf, repo};
-use alkyl_translator::ir::testkit::oracle;
 use alkyl_vm::container::Script;
+use alkyl_vm::container::{Container, ContainerRepr};
 use alkyl_vm::{run, AccessPolicy, Exit, MemoryMap, Trap, INPUT_VADDR, STACK_VADDR};
 
 /// Compiles apps/c/NAME.c with the flags of apps/bpf.flags.
@@ -29,8 +30,8 @@ fn compile(name: &str) -> Vec<u8> {
 /// Compiles and packs an app; checks the container parses back identically.
 fn container(name: &str) -> Vec<u8> {
     let packed = pack(&compile(name), &PackOptions::default()).unwrap();
-    let bytes = packed.container.emit().unwrap();
-    assert_eq!(ContainerRepr::parse(&bytes).unwrap(), packed.container);
+    let bytes = packed.to_bytes().unwrap();
+    assert_eq!(ContainerRepr::parse(&Container::new_checked(&bytes[..]).unwrap()), packed.container());
     bytes
 }
 
@@ -305,7 +306,7 @@ fn every_app_declares_only_helpers_the_host_implements() {
 #[test]
 fn compat_output_is_a_plain_femto_container() {
     let packed = pack(&compile("fletcher32"), &PackOptions { version: 3, compat: true }).unwrap();
-    let bytes = packed.container.emit().unwrap();
+    let bytes = packed.to_bytes().unwrap();
     assert_eq!(&bytes[..4], b"rBPF");
     assert_eq!(u32::from_le_bytes(bytes[4..8].try_into().unwrap()), 3, "version");
     assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 0, "no flags");

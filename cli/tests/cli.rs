@@ -26,7 +26,7 @@ fn scratch(name: &str) -> PathBuf {
     dir.join(name)
 }
 
-use alkyl_translator::ir::testkit::oracle::{self, fletcher32};
+use alkyl_testkit::oracle::{self, fletcher32};
 
 #[test]
 fn fletcher32_sample_runs_on_the_vm() {
@@ -113,6 +113,26 @@ fn conformance_plugin_protocol() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out).trim(), "0x7");
+    // The runner's own order: memory hex before the `--plugin_options`
+    // words (`--plugin_path alkyl --plugin_options "bpf-conformance-plugin
+    // --engine fast"`), on both engines.
+    for options in [&["bpf-conformance-plugin"][..], &["bpf-conformance-plugin", "--engine", "fast"]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_alkyl"))
+            .arg("05060708")
+            .args(options)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // ldxb r0, [r1+3] ; exit
+        child.stdin.take().unwrap().write_all(b"71 10 03 00 00 00 00 00 95 00 00 00 00 00 00 00\n").unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{options:?}: {}", stderr(&out));
+        assert_eq!(stdout(&out).trim(), "0x8", "{options:?}");
+    }
+    // A word before the subcommand that is not hex is not moved.
+    assert!(!alkyl(&["nothex", "bpf-conformance-plugin", "--program", "9500000000000000"]).status.success());
     // Errors go to stderr with a non-zero exit.
     let out = alkyl(&["bpf-conformance-plugin", "", "--program", "0000000000000000"]);
     assert!(!out.status.success());

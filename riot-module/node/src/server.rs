@@ -22,8 +22,9 @@ pub const EXCHANGE_LIFETIME: Duration = Duration::from_secs(247);
 pub const DEDUP_CAPACITY: usize = 4096;
 /// Most observers at once.
 pub const MAX_OBSERVERS: usize = 64;
-/// Largest datagram read.
-const MAX_DATAGRAM: usize = 2048;
+/// Largest datagram served; a larger request gets 4.13 with this in Size1
+/// (`docs/coap-api.md`, Limits).
+pub const MAX_DATAGRAM: usize = 2048;
 /// Longest the loop sleeps in `recv` (so it notices a shutdown request).
 const MAX_WAIT: Duration = Duration::from_millis(200);
 
@@ -87,7 +88,9 @@ impl<S: Storage, D: Device> Server<S, D> {
     /// # Errors
     /// Socket errors other than timeouts.
     pub fn run(&mut self, stop: &AtomicBool) -> std::io::Result<()> {
-        let mut buf = vec![0u8; MAX_DATAGRAM];
+        // One byte more than served, so an oversized datagram is seen as
+        // one (recv truncates silently) instead of being served cut.
+        let mut buf = vec![0u8; MAX_DATAGRAM + 1];
         while !stop.load(Ordering::Relaxed) {
             let now = self.runtime.device().now_ms();
             if self.runtime.poll_at().is_some_and(|t| t <= now) {
@@ -98,11 +101,13 @@ impl<S: Storage, D: Device> Server<S, D> {
                 Some(t) => Duration::from_millis(t.saturating_sub(self.runtime.device().now_ms())),
                 None => MAX_WAIT,
             };
-            // A zero timeout means "block" for std: poll again at once instead.
-            if wait.is_zero() {
-                continue;
+            // Triggers due at once never starve the socket: take a pending
+            // datagram without waiting, then poll again. (A zero timeout
+            // means "block" for std, hence non-blocking mode.)
+            self.socket.set_nonblocking(wait.is_zero())?;
+            if !wait.is_zero() {
+                self.socket.set_read_timeout(Some(wait.min(MAX_WAIT)))?;
             }
-            self.socket.set_read_timeout(Some(wait.min(MAX_WAIT)))?;
             match self.socket.recv_from(&mut buf) {
                 Ok((n, peer)) => {
                     if let Some(reply) = self.datagram(&buf[..n], peer) {
@@ -127,6 +132,10 @@ impl<S: Storage, D: Device> Server<S, D> {
 
     /// Handles one datagram; returns what to send back.
     pub fn datagram(&mut self, bytes: &[u8], peer: SocketAddr) -> Option<Vec<u8>> {
+        if bytes.len() > MAX_DATAGRAM {
+            self.stats.malformed += 1;
+            return self.too_large(bytes);
+        }
         let packet = match Packet::from_bytes(bytes) {
             Ok(p) if p.header.get_version() == 1 => p,
             _ => {
@@ -171,6 +180,36 @@ impl<S: Storage, D: Device> Server<S, D> {
         };
         self.remember(peer, mid, bytes.clone());
         Some(bytes)
+    }
+
+    /// 4.13 Request Entity Too Large, with the limit in Size1 (RFC 7252
+    /// §5.9.2.9), for an oversized request whose header and token can be
+    /// read; nothing for anything else. The request is not served, not even
+    /// in part.
+    fn too_large(&mut self, bytes: &[u8]) -> Option<Vec<u8>> {
+        let (first, code, mid) = (bytes[0], bytes[1], u16::from_be_bytes([bytes[2], bytes[3]]));
+        let (version, kind, tkl) = (first >> 6, (first >> 4) & 3, usize::from(first & 0x0f));
+        // Only requests (class 0, a method) with a valid token length.
+        if version != 1 || kind > 1 || code >> 5 != 0 || code == 0 || tkl > 8 {
+            return None;
+        }
+        let mut response = Packet::new();
+        response.header.set_version(1);
+        if kind == 0 {
+            response.header.set_type(MessageType::Acknowledgement);
+            response.header.message_id = mid;
+        } else {
+            response.header.set_type(MessageType::NonConfirmable);
+            response.header.message_id = self.fresh_mid();
+        }
+        response.set_token(bytes[4..4 + tkl].to_vec());
+        response.header.code = MessageClass::from(coap_numbers::code::REQUEST_ENTITY_TOO_LARGE);
+        let size1 = (MAX_DATAGRAM as u32).to_be_bytes();
+        let first = size1.iter().position(|&b| b != 0).unwrap_or(4);
+        response.add_option(CoapOption::Size1, size1[first..].to_vec());
+        response.payload =
+            format!("request too large: at most {MAX_DATAGRAM} bytes a datagram (use Block1)").into_bytes();
+        response.to_bytes().ok()
     }
 
     fn respond(&mut self, request: &Packet, peer: SocketAddr) -> Packet {

@@ -9,7 +9,7 @@ use core::num::NonZeroU32;
 use alkyl_bindings::{DeviceHandle, Phydat, SaulError};
 use alkyl_protocol::envelope::{EnvelopeRepr, Operation, PayloadKind, TriggerRepr};
 use alkyl_protocol::AppName;
-use alkyl_translator::container::ContainerRepr;
+use alkyl_vm::container::{ContainerRepr, FunctionRepr, Table};
 
 use crate::device::{Device, SaulInfo};
 use crate::storage::{RamStorage, Storage, StorageError};
@@ -148,12 +148,20 @@ impl Storage for FlakyStorage {
 /// A container from assembler text, with named functions at instruction
 /// indexes.
 pub fn container(asm: &str, functions: &[(&str, usize)]) -> Vec<u8> {
-    let text = alkyl_translator::ebpf::assemble(asm).unwrap();
-    let mut c = ContainerRepr { version: 0, text, ..ContainerRepr::default() };
-    for (name, pc) in functions {
-        c.add_function(name, pc * 8).unwrap();
-    }
-    c.emit().unwrap()
+    let text = alkyl_asm::assemble(asm).unwrap();
+    let mut rodata = Vec::new();
+    let functions: Vec<_> = functions
+        .iter()
+        .map(|(name, pc)| FunctionRepr::append_name(&mut rodata, name.as_bytes(), pc * 8).unwrap())
+        .collect();
+    emit(&ContainerRepr { text: &text, rodata: &rodata, functions: Table::Values(&functions), ..Default::default() })
+}
+
+/// The bytes of `repr`.
+pub fn emit(repr: &ContainerRepr<'_>) -> Vec<u8> {
+    let mut bytes = vec![0; repr.buffer_len()];
+    repr.emit(&mut bytes).unwrap();
+    bytes
 }
 
 /// `r0 = 42` at instruction 0; `answer` returns r2 (the input length);

@@ -7,6 +7,7 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
+use alkyl_vm::container::{Container, ContainerRepr, TrailerRepr};
 use alkyl_vm::TrapKind;
 use coap_handler::Handler as _;
 use coap_lite::{CoapOption, MessageClass, Packet, RequestType};
@@ -311,19 +312,20 @@ fn quotas() {
     // Replacing does not count as a new app.
     install(&mut rt, "b", 2, container(COUNTER_ASM, &[])).unwrap();
     // Per-app bytes: a big .data (bss) exceeds 1000 bytes.
-    let mut big = alkyl_translator::container::ContainerRepr::parse(&simple_container()).unwrap();
-    big.trailer = Some(alkyl_translator::container::TrailerRepr { bss_len: 5000, stack_size: 0, helpers: vec![] });
-    let e = install(&mut rt, "b", 3, big.emit().unwrap()).unwrap_err();
+    let simple = simple_container();
+    let mut big = ContainerRepr::parse(&Container::new_checked(&simple[..]).unwrap());
+    big.trailer = Some(TrailerRepr { bss_len: 5000, stack_size: 0, ..TrailerRepr::default() });
+    let e = install(&mut rt, "b", 3, emit(&big)).unwrap_err();
     assert_eq!(e.code(), code::REQUEST_ENTITY_TOO_LARGE);
     // A declared stack beyond the device's limit.
-    big.trailer = Some(alkyl_translator::container::TrailerRepr { bss_len: 0, stack_size: 1 << 20, helpers: vec![] });
-    assert_eq!(install(&mut rt, "b", 4, big.emit().unwrap()).unwrap_err().code(), code::REQUEST_ENTITY_TOO_LARGE);
+    big.trailer = Some(TrailerRepr { bss_len: 0, stack_size: 1 << 20, ..TrailerRepr::default() });
+    assert_eq!(install(&mut rt, "b", 4, emit(&big)).unwrap_err().code(), code::REQUEST_ENTITY_TOO_LARGE);
     // Total bytes: a bss of 900 fits one app but not the store.
     let config = Config { max_total_bytes: 1500, ..config };
     let mut rt = runtime_with(config);
-    big.trailer = Some(alkyl_translator::container::TrailerRepr { bss_len: 700, stack_size: 0, helpers: vec![] });
-    install(&mut rt, "a", 1, big.emit().unwrap()).unwrap();
-    let e = install(&mut rt, "b", 1, big.emit().unwrap()).unwrap_err();
+    big.trailer = Some(TrailerRepr { bss_len: 700, stack_size: 0, ..TrailerRepr::default() });
+    install(&mut rt, "a", 1, emit(&big)).unwrap();
+    let e = install(&mut rt, "b", 1, emit(&big)).unwrap_err();
     assert!(matches!(e, Rejection::StoreFull(crate::store::QuotaError::Bytes { .. })), "{e:?}");
 }
 
@@ -774,13 +776,13 @@ fn alkyl_ir_uploads_are_translated_verified_and_run_on_the_device() {
     let mut input = (data.len() as u64).to_le_bytes().to_vec();
     input.extend_from_slice(&data);
     let out = run(&mut rt, "f32", Some("fletcher32"), &input);
-    assert_eq!(r0(&out), alkyl_translator::ir::testkit::oracle::fletcher32(&data) as u64);
+    assert_eq!(r0(&out), alkyl_testkit::oracle::fletcher32(&data) as u64);
 
     // The stored container survives a reboot (it is re-verified there).
     let (mut rt, boot) = reboot(rt);
     assert!(boot.problems.is_empty() && boot.apps == 1, "{boot:?}");
     let out = run(&mut rt, "f32", Some("fletcher32"), &input);
-    assert_eq!(r0(&out), alkyl_translator::ir::testkit::oracle::fletcher32(&data) as u64);
+    assert_eq!(r0(&out), alkyl_testkit::oracle::fletcher32(&data) as u64);
 
     // An invalid module is refused with the function, position and rule,
     // and the installed version keeps running.
@@ -792,10 +794,7 @@ fn alkyl_ir_uploads_are_translated_verified_and_run_on_the_device() {
     let text = alloc::format!("{rejection}");
     assert!(text.starts_with("Alkyl IR rejected: invalid module"), "{text}");
     assert_eq!(rt.app(&name("f32")).unwrap().meta().version, 1);
-    assert_eq!(
-        r0(&run(&mut rt, "f32", Some("fletcher32"), &input)),
-        alkyl_translator::ir::testkit::oracle::fletcher32(&data) as u64
-    );
+    assert_eq!(r0(&run(&mut rt, "f32", Some("fletcher32"), &input)), alkyl_testkit::oracle::fletcher32(&data) as u64);
 }
 
 #[test]

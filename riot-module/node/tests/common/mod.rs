@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use alkyl_protocol::client::{self, Client};
 use alkyl_protocol::envelope::{EnvelopeRepr, Operation, PayloadKind, TriggerRepr};
 use alkyl_protocol::AppName;
-use alkyl_translator::container::ContainerRepr;
-use alkyl_translator::ir::testkit::clang::compile_bpf;
+use alkyl_testkit::clang::compile_bpf;
+use alkyl_vm::container::ContainerRepr;
 use coap_lite::{CoapOption, Packet, RequestType};
 use ed25519_dalek::{Signer, SigningKey};
 
@@ -193,8 +193,11 @@ pub fn compile_app(name: &str, dir: &Path) -> PathBuf {
 
 /// A container from assembler text (instruction 0 is the entry).
 pub fn asm_container(asm: &str) -> Vec<u8> {
-    let text = alkyl_translator::ebpf::assemble(asm).unwrap();
-    ContainerRepr { text, ..ContainerRepr::default() }.emit().unwrap()
+    let text = alkyl_asm::assemble(asm).unwrap();
+    let repr = ContainerRepr { text: &text, ..ContainerRepr::default() };
+    let mut bytes = vec![0; repr.buffer_len()];
+    repr.emit(&mut bytes).unwrap();
+    bytes
 }
 
 /// A signing key from a fixed seed, and its files in `dir` (KEY.key, KEY.pub).

@@ -4,10 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// The repository root (the parent of the translator crate).
+/// The repository root (the parent of the testkit crate).
 pub fn repo() -> PathBuf {
-    let translator = Path::new(env!("CARGO_MANIFEST_DIR"));
-    translator.parent().unwrap_or(translator).to_path_buf()
+    let testkit = Path::new(env!("CARGO_MANIFEST_DIR"));
+    testkit.parent().unwrap_or(testkit).to_path_buf()
 }
 
 /// Compiles the C file `source` into the eBPF object `out` with the flags

@@ -4,6 +4,9 @@
 //! (`SimPlatform`). Every call is compared: result or trap, memory and
 //! globals, and the platforms (key-value stores, actuator writes, clock,
 //! sensors, log).
+//!
+//! `alkyl ir run --check` runs modules this way; the differential tests and
+//! fuzzers (`alkyl-testkit`) drive it with generated programs.
 
 use alloc::format;
 use alloc::string::String;
@@ -14,7 +17,7 @@ use alkyl_bindings::{AlkylHelpers, SimPlatform, ALL_HELPERS};
 use alkyl_vm::container::Script;
 
 use crate::ir::exec::{run_entry, Ended};
-use crate::ir::{call_input, compile_validated, text, validate, Instance, IrTrap, Module, Validated};
+use crate::ir::{call_input, compile_validated, validate, Instance, IrTrap, Module, Validated};
 
 /// IR instructions the interpreter may execute per call.
 pub const ORACLE_FUEL: u64 = 1_000_000;
@@ -39,14 +42,6 @@ pub struct Pair<'m> {
     pub last_executed: u64,
     /// IR instructions the last call executed (0 when it trapped).
     pub last_steps: u64,
-}
-
-/// Assembles IR text into module bytes (keep them alive for [`Pair::new`]).
-///
-/// # Errors
-/// The assembler's error, as text.
-pub fn assemble(source: &str) -> Result<Vec<u8>, String> {
-    text::assemble(source).map_err(|e| format!("assembler: {e}"))
 }
 
 impl<'m> Pair<'m> {

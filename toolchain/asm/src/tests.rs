@@ -319,27 +319,15 @@ fn table_names_are_unique_and_aliases_never_print() {
     }
 }
 
-/// xorshift64: a deterministic generator, so failures reproduce.
-struct Rng(u64);
+#[path = "../tests/common/rng.rs"]
+mod rng;
+use rng::Rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    /// Small values often, since they are the interesting ones.
-    fn value(&mut self) -> i64 {
-        match self.below(4) {
-            0 => self.below(8) as i64 - 4,
-            _ => self.next() as i64,
-        }
+/// Small values often, since they are the interesting ones.
+fn value(rng: &mut Rng) -> i64 {
+    match rng.below(4) {
+        0 => rng.below(8) as i64 - 4,
+        _ => rng.next() as i64,
     }
 }
 
@@ -355,14 +343,14 @@ fn random_insn(rng: &mut Rng, m: &mnemonic::Mnemonic) -> Vec<Insn> {
         insn.src = rng.below(11) as u8;
     }
     if used.off {
-        insn.off = rng.value() as i16;
+        insn.off = value(rng) as i16;
     }
     if used.imm {
-        insn.imm = rng.value() as i32;
+        insn.imm = value(rng) as i32;
     }
     let mut slots = Vec::from([insn]);
     if m.shape == Shape::Wide {
-        slots.push(Insn::new(0, 0, 0, 0, rng.value() as i32));
+        slots.push(Insn::new(0, 0, 0, 0, value(rng) as i32));
     }
     slots
 }
@@ -401,7 +389,7 @@ fn every_row_with_random_fields_prints_its_own_encoding() {
 
 #[test]
 fn the_module_docs_example_assembles() {
-    let docs = include_str!("mod.rs");
+    let docs = include_str!("lib.rs");
     let example: String = docs
         .lines()
         .skip_while(|line| *line != "//! ```text")

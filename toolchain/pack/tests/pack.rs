@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use alkyl_translator::elf::{pack, PackError, PackOptions, Packed};
-use alkyl_translator::ir::testkit::clang::compile_bpf;
+use alkyl_pack::{pack, PackError, PackOptions, Packed};
+use alkyl_testkit::clang::compile_bpf;
 use alkyl_vm::container::Script;
 use alkyl_vm::{run, AccessPolicy, HelperError, HelperSet, Helpers, MemoryMap, STACK_VADDR};
 
@@ -38,7 +38,7 @@ impl Helpers for Plus1000 {
 
 /// Runs `entry` twice with the same .data copy; returns both r0.
 fn run_twice(p: &Packed, entry: &str) -> [u64; 2] {
-    let bytes = p.container.emit().unwrap();
+    let bytes = p.to_bytes().unwrap();
     let script = Script::load(&bytes, &Plus1000).unwrap();
     let mut data = vec![0u8; script.data_size()];
     script.init_data(&mut data);
@@ -69,7 +69,7 @@ fn data_bss_rodata_and_merged_strings() {
     );
     // counter 5 -> 5 + table[1] = 25; hits 2; 'y' = 121. Then 25 + table[1] = 45, hits 4.
     assert_eq!(run_twice(&p, "f"), [25 + 2 + 121, 45 + 4 + 121]);
-    assert!(p.container.trailer.as_ref().unwrap().bss_len >= 4);
+    assert!(p.container().trailer.unwrap().bss_len >= 4);
 }
 
 #[test]
@@ -115,7 +115,7 @@ fn global_and_static_calls_across_sections() {
     assert_eq!(run_twice(&p, "other")[0], 1);
     // main_entry -> local -> other -> twice: four frames deep, with the
     // VM's save area for r6..r9 between each two.
-    let bytes = p.container.emit().unwrap();
+    let bytes = p.to_bytes().unwrap();
     let script = Script::load(&bytes, &Plus1000).unwrap();
     let save = alkyl_vm::interp::CALL_SAVE_BYTES as usize;
     assert_eq!(script.stack_size(), script.program().frame_size().max(8) as usize * 4 + save * 3);
@@ -126,7 +126,7 @@ fn debug_info_and_btf_are_ignored() {
     let src = "int v = 3; int f(void) { return v * 2; }";
     let plain = pack(&object("plain", src, &[]), &PackOptions::default()).unwrap();
     let debug = pack(&object("debug", src, &["-g"]), &PackOptions::default()).unwrap();
-    assert_eq!(plain.container, debug.container, "-g adds .BTF/.debug_* sections only");
+    assert_eq!(plain.container(), debug.container(), "-g adds .BTF/.debug_* sections only");
     assert_eq!(run_twice(&debug, "f"), [6, 6]);
 }
 
@@ -187,8 +187,8 @@ fn not_an_object() {
 fn compat_writes_bss_as_zeros() {
     let o = object("bss", "int z[8]; int f(void) { z[3]++; return z[3]; }", &[]);
     let c = pack(&o, &PackOptions { compat: true, ..Default::default() }).unwrap();
-    assert!(c.container.trailer.is_none());
-    assert!(c.container.data.len() >= 32);
-    assert!(c.container.data.iter().all(|&b| b == 0));
+    assert!(c.container().trailer.is_none());
+    assert!(c.container().data.len() >= 32);
+    assert!(c.container().data.iter().all(|&b| b == 0));
     assert_eq!(run_twice(&c, "f"), [1, 2]);
 }

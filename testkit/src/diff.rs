@@ -1,15 +1,12 @@
 //! The differential check of a generated program: every call, run by the
 //! reference interpreter and, translated, by the VM, must agree ([`Pair`]).
 
-use alloc::format;
-use alloc::string::String;
-
 use alkyl_bindings::SimPlatform;
+use alkyl_translator::ir::lockstep::Pair;
+use alkyl_translator::ir::IrTrap;
 
-use crate::ir::IrTrap;
-
-use super::gen::Program;
-use super::pair::{assemble, Pair};
+use crate::assemble;
+use crate::gen::Program;
 
 /// IR instructions the interpreter may execute per generated call
 /// (generated programs need far fewer; running out is counted).

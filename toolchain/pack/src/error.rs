@@ -5,7 +5,7 @@ use core::fmt;
 
 use alkyl_vm::VerifyError;
 
-use crate::container::EmitError;
+use alkyl_vm::container::EmitError;
 
 /// A packing failure; names the section, symbol or relocation at fault.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,14 +40,8 @@ pub enum PackError {
     AbsoluteInCompat { section: String, offset: u64 },
     /// The packed `.text` does not verify.
     Verify(VerifyError),
-    /// The container cannot be written.
-    Emit(EmitError),
-}
-
-impl From<EmitError> for PackError {
-    fn from(e: EmitError) -> Self {
-        PackError::Emit(e)
-    }
+    /// A function's name or start does not fit the function table.
+    Entry { name: String, error: EmitError },
 }
 
 impl fmt::Display for PackError {
@@ -90,7 +84,7 @@ impl fmt::Display for PackError {
                 "{section}+{offset:#x}: a pointer stored in data needs Alkyl addresses (not possible with --compat)"
             ),
             Verify(e) => write!(f, "packed code does not verify: {e}"),
-            Emit(e) => write!(f, "{e}"),
+            Entry { name, error } => write!(f, "function `{name}`: {error}"),
         }
     }
 }

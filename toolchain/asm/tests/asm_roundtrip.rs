@@ -3,41 +3,29 @@
 //! without a text form come back through `.raw`), and neither direction
 //! panics on garbage.
 
-use alkyl_translator::ebpf::{assemble, disassemble, DisasmError};
+use alkyl_asm::{assemble, disassemble, DisasmError};
 
-/// xorshift64: deterministic, so a failure reproduces.
-struct Rng(u64);
+#[path = "common/rng.rs"]
+mod rng;
+use rng::Rng;
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
+/// One slot, biased towards encodings that have a text form: small
+/// registers and mostly-zero offset and immediate.
+fn slot(rng: &mut Rng) -> [u8; 8] {
+    let mut slot = rng.next().to_le_bytes();
+    if rng.below(4) != 0 {
+        let src = if rng.below(2) == 0 { 0 } else { rng.below(11) as u8 };
+        slot[1] = src << 4 | rng.below(11) as u8;
     }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
+    if rng.below(4) != 0 {
+        slot[2..4].fill(0);
     }
-
-    /// One slot, biased towards encodings that have a text form: small
-    /// registers and mostly-zero offset and immediate.
-    fn slot(&mut self) -> [u8; 8] {
-        let mut slot = self.next().to_le_bytes();
-        if self.below(4) != 0 {
-            let src = if self.below(2) == 0 { 0 } else { self.below(11) as u8 };
-            slot[1] = src << 4 | self.below(11) as u8;
-        }
-        if self.below(4) != 0 {
-            slot[2..4].fill(0);
-        }
-        match self.below(4) {
-            0 | 1 => slot[4..8].fill(0),
-            2 => slot[4..8].copy_from_slice(&[16u32, 32, 64, 1][self.below(4) as usize].to_le_bytes()),
-            _ => {}
-        }
-        slot
+    match rng.below(4) {
+        0 | 1 => slot[4..8].fill(0),
+        2 => slot[4..8].copy_from_slice(&[16u32, 32, 64, 1][rng.below(4)].to_le_bytes()),
+        _ => {}
     }
+    slot
 }
 
 #[test]
@@ -48,7 +36,7 @@ fn arbitrary_bytecode_round_trips() {
     for round in 0..2000 {
         let mut code = Vec::new();
         for _ in 0..1 + rng.below(24) {
-            code.extend_from_slice(&rng.slot());
+            code.extend_from_slice(&slot(&mut rng));
         }
         let text = disassemble(&code).expect("whole slots");
         total += code.len() / 8;
@@ -127,7 +115,7 @@ fn garbage_text_never_panics_and_what_assembles_round_trips() {
         let mut text = String::new();
         for _ in 0..1 + rng.below(4) {
             for _ in 0..rng.below(6) {
-                text.push_str(WORDS[rng.below(WORDS.len() as u64) as usize]);
+                text.push_str(WORDS[rng.below(WORDS.len())]);
                 text.push(if rng.below(3) == 0 { ',' } else { ' ' });
             }
             text.push('\n');

@@ -1,12 +1,12 @@
-//! Layout, relocation and container assembly. See the module docs of
-//! `crate::elf` for the rules.
+//! Layout, relocation and container assembly. See the crate docs for the
+//! rules.
 
 use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
 
-use alkyl_vm::container::MAX_FUNCTIONS;
+use alkyl_vm::container::{pad_section, ContainerRepr, EmitError, FunctionRepr, Table, TrailerRepr, MAX_FUNCTIONS};
 use alkyl_vm::interp::CALL_SAVE_BYTES;
 use alkyl_vm::isa::{self, op, Insn, INSN_SIZE};
 use alkyl_vm::{HelperSet, DATA_VADDR, MAX_CALL_DEPTH, RODATA_VADDR};
@@ -17,7 +17,6 @@ use object::{
 };
 
 use super::error::PackError;
-use crate::container::{ContainerRepr, TrailerRepr};
 
 /// How to pack.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -29,14 +28,55 @@ pub struct PackOptions {
     pub compat: bool,
 }
 
-/// A packed script.
+/// A packed script: the container's sections, owned ([`Packed::container`]
+/// borrows them; [`Packed::to_bytes`] writes the container).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Packed {
-    pub container: ContainerRepr,
-    /// The helper ids `.text` calls, ascending.
+    /// Application version written to the header.
+    pub version: u32,
+    /// `.data`, padded to 8 (with `--compat`, `.bss` written out as zeros).
+    pub data: Vec<u8>,
+    /// `.rodata`, then the function names, padded to 8.
+    pub rodata: Vec<u8>,
+    pub text: Vec<u8>,
+    /// The function table: one entry per global function.
+    pub functions: Vec<FunctionRepr>,
+    /// `.bss` bytes and stack need for the trailer (`None`: `--compat`, no
+    /// trailer).
+    pub trailer: Option<(u32, u32)>,
+    /// The helper ids `.text` calls, ascending (declared in the trailer).
     pub helpers: Vec<u32>,
     /// The global functions, as (name, instruction index).
     pub entries: Vec<(String, usize)>,
+}
+
+impl Packed {
+    /// The container, borrowing the sections.
+    pub fn container(&self) -> ContainerRepr<'_> {
+        ContainerRepr {
+            version: self.version,
+            data: &self.data,
+            rodata: &self.rodata,
+            text: &self.text,
+            functions: Table::Values(&self.functions),
+            trailer: self.trailer.map(|(bss_len, stack_size)| TrailerRepr {
+                bss_len,
+                stack_size,
+                helpers: Table::Values(&self.helpers),
+            }),
+        }
+    }
+
+    /// The container's bytes.
+    ///
+    /// # Errors
+    /// A section larger than its length field.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, EmitError> {
+        let container = self.container();
+        let mut bytes = vec![0; container.buffer_len()];
+        container.emit(&mut bytes)?;
+        Ok(bytes)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -137,21 +177,31 @@ pub fn pack(elf_bytes: &[u8], options: &PackOptions) -> Result<Packed, PackError
 
     let data_len = out.data.len() as u64;
     let bss_len = out.bss_end.saturating_sub(data_len);
-    let mut container = ContainerRepr { version: options.version, ..ContainerRepr::default() };
-    if options.compat {
+    let trailer = if options.compat {
         out.data.resize(out.bss_end.max(data_len) as usize, 0);
+        None
     } else {
         let bss_len = u32::try_from(bss_len).map_err(|_| PackError::Overflow { section: ".bss".into(), offset: 0 })?;
-        container.trailer = Some(TrailerRepr { bss_len, stack_size: stack, helpers: helpers.clone() });
-    }
-    container.data = out.data;
-    container.rodata = out.rodata;
-    container.text = out.text;
+        Some((bss_len, stack))
+    };
+    let mut functions = Vec::with_capacity(entries.len());
     for (name, pc) in &entries {
-        container.add_function(name, pc * INSN_SIZE)?;
+        let entry = FunctionRepr::append_name(&mut out.rodata, name.as_bytes(), pc * INSN_SIZE)
+            .map_err(|e| PackError::Entry { name: name.clone(), error: e })?;
+        functions.push(entry);
     }
-    container.pad_sections();
-    Ok(Packed { container, helpers, entries })
+    pad_section(&mut out.data);
+    pad_section(&mut out.rodata);
+    Ok(Packed {
+        version: options.version,
+        data: out.data,
+        rodata: out.rodata,
+        text: out.text,
+        functions,
+        trailer,
+        helpers,
+        entries,
+    })
 }
 
 /// Classifies every section and places the kept ones.

@@ -11,13 +11,10 @@
 //! out-of-range memory and input accesses, storage, syscalls, early
 //! `RETURN`/`STOP`/`REVERT`, and deep stacks that spill.
 
-use alloc::format;
-use alloc::string::String;
-use alloc::vec::Vec;
-use core::fmt::Write;
+use std::fmt::Write;
 
-use crate::ir::limits::MAX_STACK_DEPTH;
-use crate::ir::width::Width;
+use alkyl_translator::ir::limits::MAX_STACK_DEPTH;
+use alkyl_translator::ir::width::Width;
 
 /// Choices read from a byte string; 0 once it is exhausted.
 pub struct Choices<'a> {
@@ -60,7 +57,7 @@ impl<'a> Choices<'a> {
 pub struct Program {
     pub text: String,
     /// Calls of function `f`: arguments, and the input bytes after them
-    /// (`crate::ir::call_input`).
+    /// (`alkyl_translator::ir::call_input`).
     pub calls: Vec<(Vec<u64>, Vec<u8>)>,
 }
 

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use alkyl_translator::ebpf::{assemble, disassemble, format_insn, AsmErrorKind, OperandKind};
+use alkyl_asm::{assemble, disassemble, format_insn, AsmErrorKind, OperandKind};
 use alkyl_vm::isa::{Insn, INSN_SIZE};
 
 struct Suite {
@@ -28,7 +28,7 @@ struct Suite {
 impl Suite {
     /// The suite, or `None` (after saying why) when it is not installed.
     fn find(test: &str) -> Option<Suite> {
-        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("translator/ has a parent");
+        let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         match std::env::var_os("BPF_CONFORMANCE_DIR") {
             Some(dir) => {
                 let dir = workspace.join(dir);

@@ -1,5 +1,6 @@
-//! The ELF packer: relocatable objects from `clang -target bpf -O2 -c`
-//! become containers (`alkyl pack app.o -o app.rbf`).
+//! `alkyl-pack`: the ELF packer. Relocatable objects from `clang -target
+//! bpf -O2 -c` become containers (`alkyl pack app.o -o app.rbf`), and
+//! [`measure`] gives the sizes `alkyl pack --stats` reports.
 //!
 //! # What it handles
 //! - **Sections, by their flags** (not their names): executable
@@ -29,8 +30,15 @@
 //! container is returned, and its helper calls become the declared helper
 //! set of the trailer.
 
+#![deny(unsafe_code)]
+
+// The code is alloc-only; std comes with the crate.
+extern crate alloc;
+
 mod error;
 mod pack;
+mod stats;
 
 pub use error::PackError;
 pub use pack::{pack, PackOptions, Packed};
+pub use stats::{measure, Sizes};

@@ -1,4 +1,4 @@
-//! eBPF assembler and disassembler, in the text syntax of the
+//! `alkyl-asm`: the eBPF assembler and disassembler, in the text syntax of the
 //! [bpf_conformance] suite.
 //!
 //! # Syntax
@@ -62,7 +62,7 @@
 //! # Example
 //!
 //! ```
-//! use alkyl_translator::ebpf::{assemble, disassemble};
+//! use alkyl_asm::{assemble, disassemble};
 //!
 //! let code = assemble("mov %r0, 0\nloop:\nadd %r0, 1\njlt %r0, 10, loop\nexit")?;
 //! assert_eq!(&code[..8], &[0xb7, 0, 0, 0, 0, 0, 0, 0]);
@@ -71,6 +71,11 @@
 //! ```
 //!
 //! [bpf_conformance]: https://github.com/Alan-Jowett/bpf_conformance
+
+#![deny(unsafe_code)]
+
+// The code is alloc-only (it was no_std); std comes with the crate.
+extern crate alloc;
 
 mod asm;
 mod disasm;
