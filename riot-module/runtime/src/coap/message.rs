@@ -189,15 +189,11 @@ impl Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use coap_lite::{CoapOption, MessageClass, Packet, RequestType};
+    use alkyl_protocol::client::request_packet;
+    use coap_lite::{CoapOption, Packet, RequestType};
 
     fn request(path: &str) -> Packet {
-        let mut p = Packet::new();
-        p.header.code = MessageClass::Request(RequestType::Get);
-        for seg in path.split('/').filter(|s| !s.is_empty()) {
-            p.add_option(CoapOption::UriPath, seg.as_bytes().to_vec());
-        }
-        p
+        request_packet(0, &[], RequestType::Get, path, &[], b"")
     }
 
     #[test]
