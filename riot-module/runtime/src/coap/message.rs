@@ -95,7 +95,7 @@ impl Request {
 }
 
 /// A response to send.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Response {
     pub code: u8,
     pub content_format: Option<u16>,
@@ -109,15 +109,7 @@ pub struct Response {
 impl Response {
     /// A response with a code only.
     pub fn empty(code: u8) -> Response {
-        Response {
-            code,
-            content_format: None,
-            block2: None,
-            block1: None,
-            size2: None,
-            size1: None,
-            payload: Vec::new(),
-        }
+        Response { code, ..Response::default() }
     }
 
     /// A `text/plain` response.
