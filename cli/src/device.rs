@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use alkyl_protocol::client::{Client, CoapOption, Reply, RequestType};
 use alkyl_protocol::envelope::{EnvelopeRepr, Operation, PayloadKind, TriggerRepr};
-use alkyl_protocol::{AppName, KeyId};
+use alkyl_protocol::{AppName, Block, KeyId};
 use alkyl_vm::container::ContainerRepr;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
@@ -166,13 +166,6 @@ fn container_of(file: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn szx_of(block_size: usize) -> Result<u8> {
-    match block_size {
-        16 | 32 | 64 | 128 | 256 | 512 | 1024 => Ok(block_size.trailing_zeros() as u8 - 4),
-        _ => bail!("--block-size must be a power of two in 16..=1024"),
-    }
-}
-
 /// Sends a signed envelope block-wise with a progress bar.
 fn send_envelope(client: &mut Client, method: RequestType, path: &str, envelope: &[u8], szx: u8) -> Result<Reply> {
     let bar = indicatif::ProgressBar::new(envelope.len() as u64);
@@ -189,7 +182,7 @@ fn send_envelope(client: &mut Client, method: RequestType, path: &str, envelope:
 /// `alkyl upload`.
 pub fn upload(args: &UploadArgs) -> Result<()> {
     let name = AppName::new(args.name.as_bytes()).map_err(|e| anyhow!("app {e}"))?;
-    let szx = szx_of(args.block_size)?;
+    let szx = Block::szx_of_size(args.block_size).context("--block-size must be a power of two in 16..=1024")?;
     let (kind, container) = payload_of(&args.file)?;
     let version = match args.version {
         Some(v) => v,
