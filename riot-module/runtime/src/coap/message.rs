@@ -9,7 +9,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::{self, Write as _};
 
-use alkyl_bindings::helpers::coap::encode_uint;
+// Option values: the bindings' codec (which writes the responses scripts build).
+use alkyl_bindings::helpers::coap::{decode_uint, encode_uint};
 use coap_message::{MessageOption, MinimalWritableMessage, ReadableMessage};
 use coap_numbers::{code, option};
 
@@ -43,10 +44,6 @@ pub struct Request {
     pub accept: Option<u16>,
 }
 
-/// Decodes an unsigned option value of at most 4 bytes (the bindings'
-/// option codec, which writes the responses scripts build).
-pub use alkyl_bindings::helpers::coap::decode_uint as uint;
-
 impl Request {
     /// Reads code and options. Unknown critical options, malformed values
     /// and oversized paths become the response to send instead.
@@ -69,8 +66,8 @@ impl Request {
                 }
                 option::BLOCK1 => r.block1 = Some(Block::decode(v).ok_or_else(bad)?),
                 option::BLOCK2 => r.block2 = Some(Block::decode(v).ok_or_else(bad)?),
-                option::SIZE1 => r.size1 = Some(uint(v).ok_or_else(bad)?),
-                option::ACCEPT => r.accept = Some(uint(v).and_then(|a| u16::try_from(a).ok()).ok_or_else(bad)?),
+                option::SIZE1 => r.size1 = Some(decode_uint(v).ok_or_else(bad)?),
+                option::ACCEPT => r.accept = Some(decode_uint(v).and_then(|a| u16::try_from(a).ok()).ok_or_else(bad)?),
                 // Understood and ignored: the host and port a client addressed,
                 // query parameters (no resource takes any).
                 option::URI_HOST | option::URI_PORT | option::URI_QUERY => {}

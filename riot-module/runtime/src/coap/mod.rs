@@ -23,4 +23,4 @@ mod routes;
 
 pub use alkyl_protocol::Block;
 pub use handler::{Link, Lock, Shared};
-pub use message::{format, uint, Request, Response, MAX_PATH_SEGMENTS, MAX_SEGMENT_LEN};
+pub use message::{format, Request, Response, MAX_PATH_SEGMENTS, MAX_SEGMENT_LEN};
