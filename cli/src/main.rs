@@ -134,7 +134,7 @@ enum Command {
         name: String,
         /// timer:PERIOD_MS[@ENTRY] or rising|falling|delta:SENSOR:VALUE:PERIOD_MS[@ENTRY]; repeatable.
         #[arg(long = "trigger")]
-        triggers: Vec<alkyl_runtime::envelope::TriggerRepr>,
+        triggers: Vec<alkyl_protocol::envelope::TriggerRepr>,
         #[command(flatten)]
         sign: device::SignArgs,
         #[arg(long)]

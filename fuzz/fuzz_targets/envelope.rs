@@ -6,8 +6,9 @@
 //! runs every entry point within its budget without panicking.
 #![no_main]
 
-use alkyl_runtime::envelope::{Envelope, EnvelopeRepr, Operation};
-use alkyl_runtime::{AppName, Cause, Expect};
+use alkyl_protocol::envelope::{Envelope, EnvelopeRepr, Operation};
+use alkyl_protocol::AppName;
+use alkyl_runtime::{Cause, Expect};
 use libfuzzer_sys::fuzz_target;
 
 #[path = "runtime_common.rs"]

@@ -22,8 +22,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use alkyl_bindings::{AlkylHelpers, SimPlatform, ALL_HELPERS};
-use alkyl_pack::compress;
 use alkyl_pack::{pack, PackOptions};
+use alkyl_protocol::compress::compress;
 use alkyl_testkit::assemble;
 use alkyl_testkit::clang::{compile_bpf, repo};
 use alkyl_translator::ir::exec::{run_entry, Ended};

@@ -12,13 +12,12 @@
 
 use alloc::vec;
 
+use alkyl_bindings::helpers::coap::content_format;
 use alkyl_bindings::{AlkylHelpers, CoapSession, Platform, COAP_CTX_VADDR, COAP_PKT_VADDR};
 use alkyl_vm::{AccessPolicy, Entry, Exit, MemoryMap, Trap, TrapKind, INPUT_VADDR, STACK_SIZE, STACK_VADDR};
 
 use crate::app::{BuiltResponse, Loaded};
 
-/// CoAP option number of Content-Format.
-const CONTENT_FORMAT: u16 = 12;
 /// The request header a CoAP run's packet buffer starts with: version 1,
 /// CON, no token, POST, message id 0. `gcoap_resp_init` turns it into the
 /// response header; the runtime sends the code, options and payload the
@@ -115,68 +114,13 @@ fn built_response(packet: &[u8], code: u8, payload_offset: usize, r0: u64) -> Bu
     let end = usize::try_from(r0).unwrap_or(usize::MAX).clamp(payload_offset.min(packet.len()), packet.len());
     let start = payload_offset.min(end);
     let options_end = payload_offset.min(packet.len());
-    let content_format = options(packet.get(REQUEST_HEADER.len()..options_end).unwrap_or(&[]))
-        .find(|(n, _)| *n == CONTENT_FORMAT)
-        .and_then(|(_, v)| (v.len() <= 2).then(|| v.iter().fold(0u16, |a, &b| (a << 8) | b as u16)));
+    let content_format = content_format(packet.get(REQUEST_HEADER.len()..options_end).unwrap_or(&[]));
     BuiltResponse { code, content_format, payload: packet[start..end].to_vec() }
-}
-
-/// The options encoded in `bytes` (RFC 7252 §3.1), up to a payload marker
-/// or the first malformed one.
-fn options(bytes: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
-    let mut at = 0usize;
-    let mut number = 0u16;
-    core::iter::from_fn(move || {
-        let head = *bytes.get(at)?;
-        if head == 0xff {
-            return None;
-        }
-        at += 1;
-        let mut ext = |nibble: u8| -> Option<u16> {
-            match nibble {
-                13 => {
-                    let v = *bytes.get(at)? as u16 + 13;
-                    at += 1;
-                    Some(v)
-                }
-                14 => {
-                    let v = u16::from_be_bytes([*bytes.get(at)?, *bytes.get(at + 1)?]).checked_add(269)?;
-                    at += 2;
-                    Some(v)
-                }
-                15 => None,
-                n => Some(n as u16),
-            }
-        };
-        let delta = ext(head >> 4)?;
-        let len = ext(head & 0xf)? as usize;
-        number = number.checked_add(delta)?;
-        let value = bytes.get(at..at.checked_add(len)?)?;
-        at += len;
-        Some((number, value))
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloc::vec::Vec;
-
-    #[test]
-    fn option_walker() {
-        // Content-Format 0 (empty value), then option 15 "ab", marker.
-        let bytes = [0xc0, 0x32, b'a', b'b', 0xff, 1, 2];
-        let v: Vec<_> = options(&bytes).collect();
-        assert_eq!(v, [(12u16, &[][..]), (15, &b"ab"[..])]);
-        // Extended delta (13 + 1 = 14... 27 = 13 + 14) with a 1-byte value.
-        let bytes = [0xd1, 14, 0x42];
-        assert_eq!(options(&bytes).collect::<Vec<_>>(), [(27u16, &[0x42u8][..])]);
-        // Truncated values and reserved nibbles stop the walk.
-        assert_eq!(options(&[0xc2, 1]).count(), 0);
-        assert_eq!(options(&[0xf0]).count(), 0);
-        assert_eq!(options(&[0xe0, 0xff]).count(), 0);
-        assert_eq!(options(&[]).count(), 0);
-    }
 
     #[test]
     fn built_response_bounds() {

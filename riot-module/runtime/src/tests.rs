@@ -7,10 +7,11 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
+use alkyl_protocol::client::{block_option, request_packet};
 use alkyl_vm::container::{Container, ContainerRepr, TrailerRepr};
 use alkyl_vm::TrapKind;
 use coap_handler::Handler as _;
-use coap_lite::{CoapOption, MessageClass, Packet, RequestType};
+use coap_lite::{CoapOption, Packet, RequestType};
 use coap_numbers::code;
 
 use crate::coap::Block;
@@ -525,18 +526,12 @@ fn timer_and_sensor_triggers() {
 // ---- the CoAP API, through coap-lite messages ----
 
 fn req(method: RequestType, path: &str, payload: &[u8]) -> Packet {
-    let mut p = Packet::new();
-    p.header.code = MessageClass::Request(method);
-    for seg in path.split('/').filter(|s| !s.is_empty()) {
-        p.add_option(CoapOption::UriPath, seg.as_bytes().to_vec());
-    }
-    p.payload = payload.to_vec();
-    p
+    request_packet(0, &[], method, path, &[], payload)
 }
 
 fn with_block1(mut p: Packet, b: Block) -> Packet {
-    let (v, n) = b.encode();
-    p.add_option(CoapOption::Block1, v[..n].to_vec());
+    let (option, value) = block_option(CoapOption::Block1, b);
+    p.add_option(option, value);
     p
 }
 

@@ -41,4 +41,4 @@ mod stats;
 
 pub use error::PackError;
 pub use pack::{pack, PackOptions, Packed};
-pub use stats::{compress, decompress, measure, Sizes, HEATSHRINK_LOOKAHEAD, HEATSHRINK_WINDOW};
+pub use stats::{measure, Sizes};

@@ -49,6 +49,11 @@ impl Block {
         (self.num as usize).checked_mul(self.size())
     }
 
+    /// The size exponent of blocks of exactly `bytes` (16, 32, ... 1024).
+    pub fn szx_of_size(bytes: usize) -> Option<u8> {
+        (0..=6u8).find(|&s| 16usize << s == bytes)
+    }
+
     /// The largest size exponent whose blocks hold at most `bytes`.
     pub fn szx_for(bytes: usize) -> u8 {
         (0..=6u8).rev().find(|&s| 16usize << s <= bytes).unwrap_or(0)
@@ -83,5 +88,11 @@ mod tests {
         assert_eq!(Block::szx_for(1000), 5);
         assert_eq!(Block::szx_for(5000), 6);
         assert_eq!(Block::szx_for(3), 0);
+        assert_eq!(Block::szx_of_size(16), Some(0));
+        assert_eq!(Block::szx_of_size(256), Some(4));
+        assert_eq!(Block::szx_of_size(1024), Some(6));
+        for bad in [0, 8, 100, 2048] {
+            assert_eq!(Block::szx_of_size(bad), None, "{bad}");
+        }
     }
 }

@@ -4,8 +4,29 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::*;
-use crate::name::NameError;
-use crate::testkit::{command, install_envelope, install_of, simple_container};
+use crate::name::{AppName, NameError};
+
+/// A payload standing for a container (the envelope does not look inside).
+fn simple_container() -> Vec<u8> {
+    (0..120u32).map(|i| (i * 7 % 11) as u8).collect()
+}
+
+fn install_of(name: &str, version: u32, payload: Vec<u8>, compressed: bool) -> EnvelopeRepr {
+    let r = EnvelopeRepr::install(AppName::new(name.as_bytes()).unwrap(), version, PayloadKind::Container, payload);
+    if compressed {
+        r.compress().unwrap()
+    } else {
+        r
+    }
+}
+
+fn install_envelope(name: &str, version: u32) -> EnvelopeRepr {
+    install_of(name, version, simple_container(), false)
+}
+
+fn command(op: Operation, name: &str, version: u32, triggers: Vec<TriggerRepr>) -> EnvelopeRepr {
+    EnvelopeRepr::command(op, AppName::new(name.as_bytes()).unwrap(), version, triggers)
+}
 
 fn triggers() -> Vec<TriggerRepr> {
     vec![
@@ -195,6 +216,33 @@ fn hostile_bytes_never_panic() {
             assert_eq!(r.to_bytes().unwrap(), b);
         }
     }
+}
+
+#[test]
+fn signed_bytes_name_the_key() {
+    let r = install_envelope("a", 1);
+    let public = [3u8; 32];
+    let bytes = r
+        .to_signed_bytes(&public, |m| {
+            let mut sig = [0u8; SIGNATURE_LEN];
+            sig[0] = m.len() as u8;
+            sig
+        })
+        .unwrap();
+    let view = Envelope::new_checked(&bytes[..]).unwrap();
+    assert_eq!(view.key_id(), crate::KeyId::of(&public));
+    assert_eq!(view.signature()[0], view.signed_bytes().len() as u8);
+    assert_eq!(view.signed_bytes(), &bytes[..r.signed_len()]);
+}
+
+#[test]
+fn checked_views_borrow_their_triggers() {
+    let b = sample().to_bytes().unwrap();
+    let view = Envelope::new_checked(&b[..]).unwrap();
+    let t: Vec<Trigger<'_>> = view.triggers().collect();
+    assert_eq!(t.len(), 4);
+    assert_eq!(t[0].entry, Some("answer"));
+    assert_eq!(t.iter().map(Trigger::to_repr).collect::<Vec<_>>(), triggers());
 }
 
 #[test]

@@ -2,9 +2,9 @@
 //! the byte-level layout.
 
 use super::error::{EnvelopeError, EnvelopeErrorKind as Kind, ShapeError};
-use super::trigger::TriggerRepr;
+use super::trigger::Trigger;
 use super::{Operation, PayloadKind, FLAG_COMPRESSED, FORMAT, MAGIC, MAX_TRIGGERS, SIGNATURE_LEN};
-use crate::auth::KeyId;
+use crate::key::KeyId;
 use crate::name::check_app_name;
 
 /// Byte offsets of the fixed header (integers little-endian).
@@ -136,7 +136,7 @@ impl<T: AsRef<[u8]>> Envelope<T> {
         }
         let mut at = name_end;
         for index in 0..count {
-            let (_, len) = TriggerRepr::parse(&b[at..], at, index)?;
+            let (_, len) = Trigger::parse(&b[at..], at, index)?;
             at += len;
         }
         let payload_len = le32(b, field::PAYLOAD_LEN);
@@ -213,13 +213,13 @@ impl<T: AsRef<[u8]>> Envelope<T> {
         self.bytes().get(field::HEADER_LEN..field::HEADER_LEN + len).unwrap_or(&[])
     }
 
-    /// The trigger records, parsed. Stops at the first bad record (none in
-    /// a checked view).
-    pub fn triggers(&self) -> impl Iterator<Item = TriggerRepr> + '_ {
+    /// The trigger records, parsed (borrowing the entry names). Stops at
+    /// the first bad record (none in a checked view).
+    pub fn triggers(&self) -> impl Iterator<Item = Trigger<'_>> + '_ {
         let count = self.byte(field::TRIGGER_COUNT);
         let mut at = field::HEADER_LEN + self.byte(field::NAME_LEN) as usize;
         (0..count).map_while(move |index| {
-            let (t, len) = TriggerRepr::parse(self.bytes().get(at..)?, at, index).ok()?;
+            let (t, len) = Trigger::parse(self.bytes().get(at..)?, at, index).ok()?;
             at += len;
             Some(t)
         })

@@ -4,6 +4,7 @@
 //! kind (1) | sensor (1) | entry_len (1) | reserved (1) | period_ms (4) | value (4, i32) | entry name
 //! ```
 
+#[cfg(feature = "alloc")]
 use alloc::string::String;
 use core::fmt;
 
@@ -73,9 +74,10 @@ impl TriggerKind {
     }
 }
 
-/// One declared trigger.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct TriggerRepr {
+/// One checked trigger record, borrowed from the bytes it was read from
+/// (what a checked [`super::Envelope`] yields, without allocating).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Trigger<'a> {
     pub kind: TriggerKind,
     /// SAUL position of the sensor (0 for timers).
     pub sensor: u8,
@@ -83,36 +85,18 @@ pub struct TriggerRepr {
     pub period_ms: u32,
     /// Threshold or delta, compared with the sensor's raw `val[0]`.
     pub value: i32,
-    /// Entry point to run; `None`: the program's first instruction.
-    pub entry: Option<String>,
+    /// Entry point to run (an identifier); `None`: the program's first
+    /// instruction.
+    pub entry: Option<&'a str>,
 }
 
-impl TriggerRepr {
-    /// Bytes of this record.
-    pub fn buffer_len(&self) -> usize {
-        field::ENTRY + self.entry.as_ref().map_or(0, String::len)
-    }
-
-    /// Writes the record into `out` (exactly [`TriggerRepr::buffer_len`] bytes).
-    /// Lengths are not checked here; the envelope's emit checks the result.
-    pub(crate) fn emit(&self, out: &mut [u8]) {
-        let entry = self.entry.as_deref().unwrap_or("").as_bytes();
-        out[field::KIND] = self.kind as u8;
-        out[field::SENSOR] = self.sensor;
-        out[field::ENTRY_LEN] = entry.len().min(255) as u8;
-        out[field::RESERVED] = 0;
-        out[field::PERIOD_MS].copy_from_slice(&self.period_ms.to_le_bytes());
-        out[field::VALUE].copy_from_slice(&self.value.to_le_bytes());
-        let n = entry.len().min(out.len() - field::ENTRY);
-        out[field::ENTRY..field::ENTRY + n].copy_from_slice(&entry[..n]);
-    }
-
+impl<'a> Trigger<'a> {
     /// Parses and checks the record at the start of `bytes` (at envelope
-    /// offset `at`); returns it and its length.
+    /// offset `at`, the `index`-th record); returns it and its length.
     ///
     /// # Errors
     /// [`EnvelopeError`] with the offset of the broken field.
-    pub(crate) fn parse(bytes: &[u8], at: usize, index: u8) -> Result<(TriggerRepr, usize), EnvelopeError> {
+    pub fn parse(bytes: &'a [u8], at: usize, index: u8) -> Result<(Trigger<'a>, usize), EnvelopeError> {
         let err = |off: usize, kind| EnvelopeError { offset: at + off, kind };
         let fixed: &[u8; field::ENTRY] = bytes
             .get(..field::ENTRY)
@@ -143,13 +127,77 @@ impl TriggerRepr {
                 .get(field::ENTRY..field::ENTRY + entry_len)
                 .ok_or(err(0, Kind::Truncated { needed: (at + field::ENTRY + entry_len) as u64 }))?;
             check_entry_name(name).map_err(|error| err(field::ENTRY, Kind::TriggerEntry { index, error }))?;
-            // An identifier is ASCII.
-            Some(name.iter().map(|&b| b as char).collect())
+            // An identifier is ASCII, hence UTF-8.
+            Some(core::str::from_utf8(name).map_err(|_| {
+                err(field::ENTRY, Kind::TriggerEntry { index, error: crate::name::NameError::Char { index: 0 } })
+            })?)
         };
-        Ok((TriggerRepr { kind, sensor, period_ms, value, entry }, field::ENTRY + entry_len))
+        Ok((Trigger { kind, sensor, period_ms, value, entry }, field::ENTRY + entry_len))
+    }
+
+    /// The owned form.
+    #[cfg(feature = "alloc")]
+    pub fn to_repr(&self) -> TriggerRepr {
+        TriggerRepr {
+            kind: self.kind,
+            sensor: self.sensor,
+            period_ms: self.period_ms,
+            value: self.value,
+            entry: self.entry.map(String::from),
+        }
     }
 }
 
+/// One declared trigger, owned.
+#[cfg(feature = "alloc")]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TriggerRepr {
+    pub kind: TriggerKind,
+    /// SAUL position of the sensor (0 for timers).
+    pub sensor: u8,
+    /// Period in milliseconds (timer period, or how often the sensor is read).
+    pub period_ms: u32,
+    /// Threshold or delta, compared with the sensor's raw `val[0]`.
+    pub value: i32,
+    /// Entry point to run; `None`: the program's first instruction.
+    pub entry: Option<String>,
+}
+
+#[cfg(feature = "alloc")]
+impl TriggerRepr {
+    /// Bytes of this record.
+    pub fn buffer_len(&self) -> usize {
+        field::ENTRY + self.entry.as_ref().map_or(0, String::len)
+    }
+
+    /// Writes the record into `out` (exactly [`TriggerRepr::buffer_len`] bytes).
+    /// Lengths are not checked here; the envelope's emit checks the result.
+    ///
+    /// # Panics
+    /// If `out` is shorter than [`field::ENTRY`].
+    pub fn emit(&self, out: &mut [u8]) {
+        let entry = self.entry.as_deref().unwrap_or("").as_bytes();
+        out[field::KIND] = self.kind as u8;
+        out[field::SENSOR] = self.sensor;
+        out[field::ENTRY_LEN] = entry.len().min(255) as u8;
+        out[field::RESERVED] = 0;
+        out[field::PERIOD_MS].copy_from_slice(&self.period_ms.to_le_bytes());
+        out[field::VALUE].copy_from_slice(&self.value.to_le_bytes());
+        let n = entry.len().min(out.len() - field::ENTRY);
+        out[field::ENTRY..field::ENTRY + n].copy_from_slice(&entry[..n]);
+    }
+
+    /// Parses and checks the record at the start of `bytes` (at envelope
+    /// offset `at`); returns it and its length. See [`Trigger::parse`].
+    ///
+    /// # Errors
+    /// [`EnvelopeError`] with the offset of the broken field.
+    pub fn parse(bytes: &[u8], at: usize, index: u8) -> Result<(TriggerRepr, usize), EnvelopeError> {
+        Trigger::parse(bytes, at, index).map(|(t, len)| (t.to_repr(), len))
+    }
+}
+
+#[cfg(feature = "alloc")]
 impl fmt::Display for TriggerRepr {
     /// The command-line syntax: `timer:PERIOD[@ENTRY]`,
     /// `KIND:SENSOR:VALUE:PERIOD[@ENTRY]`.
@@ -177,6 +225,7 @@ impl fmt::Display for TriggerSyntaxError {
 
 impl core::error::Error for TriggerSyntaxError {}
 
+#[cfg(feature = "alloc")]
 impl core::str::FromStr for TriggerRepr {
     type Err = TriggerSyntaxError;
 

@@ -1,23 +1,18 @@
 //! The device commands: `keygen`, `upload`, `ls`, `rm`, `invoke`,
 //! `sensors`, `triggers`, `result` — a CoAP client of the API in
-//! `docs/coap-api.md`.
-
-mod client;
+//! `docs/coap-api.md` (envelopes and the client are `alkyl_protocol`'s).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use alkyl_pack::compress;
-use alkyl_runtime::envelope::{Envelope, EnvelopeRepr, Operation, PayloadKind, TriggerRepr, SIGNATURE_LEN};
-use alkyl_runtime::{AppName, KeyId};
+use alkyl_protocol::client::{Client, CoapOption, Reply, RequestType};
+use alkyl_protocol::envelope::{EnvelopeRepr, Operation, PayloadKind, TriggerRepr};
+use alkyl_protocol::{AppName, Block, KeyId};
 use alkyl_vm::container::ContainerRepr;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
-use coap_lite::{CoapOption, RequestType};
 use ed25519_dalek::{Signer, SigningKey};
-
-pub use client::{Client, Reply};
 
 use crate::program::{load_any, load_script, Loaded};
 
@@ -35,7 +30,7 @@ pub struct DeviceArgs {
 
 impl DeviceArgs {
     fn client(&self) -> Result<Client> {
-        Client::new(&self.device, Duration::from_millis(self.timeout_ms))
+        Ok(Client::new(&self.device, Duration::from_millis(self.timeout_ms))?)
     }
 }
 
@@ -92,19 +87,16 @@ fn signing_key(path: &Path) -> Result<SigningKey> {
     Ok(SigningKey::from_bytes(&seed))
 }
 
-/// Emits `repr`, signed with the key in `sign` (or unsigned).
-fn seal(mut repr: EnvelopeRepr, sign: &SignArgs) -> Result<Vec<u8>> {
-    let key = match &sign.key {
-        Some(path) => Some(signing_key(path)?),
-        None => None,
+/// Emits `repr` (unsigned), signed with the key in `sign` (or unsigned).
+fn seal(repr: EnvelopeRepr, sign: &SignArgs) -> Result<Vec<u8>> {
+    let bytes = match &sign.key {
+        Some(path) => {
+            let key = signing_key(path)?;
+            repr.to_signed_bytes(&key.verifying_key().to_bytes(), |m| key.sign(m).to_bytes())
+        }
+        None => repr.to_bytes(),
     };
-    repr.key_id = key.as_ref().map_or(KeyId::UNSIGNED, |k| KeyId::of(&k.verifying_key().to_bytes()));
-    let mut env = Envelope::new_unchecked(repr.to_bytes().map_err(|e| anyhow!("{e}"))?);
-    if let Some(k) = key {
-        let signature = k.sign(env.signed_bytes()).to_bytes();
-        env.set_signature(&signature);
-    }
-    Ok(env.into_inner())
+    Ok(bytes?)
 }
 
 /// `alkyl keygen --out NAME`: writes NAME.key (secret seed, mode 0600) and NAME.pub.
@@ -174,13 +166,6 @@ fn container_of(file: &Path) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn szx_of(block_size: usize) -> Result<u8> {
-    match block_size {
-        16 | 32 | 64 | 128 | 256 | 512 | 1024 => Ok(block_size.trailing_zeros() as u8 - 4),
-        _ => bail!("--block-size must be a power of two in 16..=1024"),
-    }
-}
-
 /// Sends a signed envelope block-wise with a progress bar.
 fn send_envelope(client: &mut Client, method: RequestType, path: &str, envelope: &[u8], szx: u8) -> Result<Reply> {
     let bar = indicatif::ProgressBar::new(envelope.len() as u64);
@@ -191,13 +176,13 @@ fn send_envelope(client: &mut Client, method: RequestType, path: &str, envelope:
     bar.set_message(path.to_string());
     let reply = client.send_blockwise(method, path, envelope, szx, |done| bar.set_position(done as u64));
     bar.finish_and_clear();
-    reply
+    Ok(reply?)
 }
 
 /// `alkyl upload`.
 pub fn upload(args: &UploadArgs) -> Result<()> {
     let name = AppName::new(args.name.as_bytes()).map_err(|e| anyhow!("app {e}"))?;
-    let szx = szx_of(args.block_size)?;
+    let szx = Block::szx_of_size(args.block_size).context("--block-size must be a power of two in 16..=1024")?;
     let (kind, container) = payload_of(&args.file)?;
     let version = match args.version {
         Some(v) => v,
@@ -206,24 +191,17 @@ pub fn upload(args: &UploadArgs) -> Result<()> {
             current_sequence(&mut client, name.as_str())?.checked_add(1).context("sequence exhausted")?
         }
     };
-    let raw_len = u32::try_from(container.len()).context("container too large")?;
-    let compressed = if args.no_compress { None } else { Some(compress(&container).map_err(|e| anyhow!("{e:?}"))?) };
-    let (payload, is_compressed) = match compressed {
-        Some(z) if z.len() < container.len() => (z, true),
-        _ => (container.clone(), false),
-    };
-    let repr = EnvelopeRepr {
-        operation: Operation::Install,
-        kind,
-        compressed: is_compressed,
-        version,
-        raw_len,
-        name: name.clone(),
-        key_id: KeyId::UNSIGNED,
-        triggers: args.triggers.clone(),
-        payload,
-        signature: [0; SIGNATURE_LEN],
-    };
+    u32::try_from(container.len()).context("container too large")?;
+    let mut repr = EnvelopeRepr::install(name.clone(), version, kind, container.clone());
+    repr.triggers = args.triggers.clone();
+    if !args.no_compress {
+        // Compressed only when it is smaller.
+        let z = repr.clone().compress()?;
+        if z.payload.len() < repr.payload.len() {
+            repr = z;
+        }
+    }
+    let is_compressed = repr.compressed;
     let envelope = seal(repr, &args.sign)?;
     if let Some(out) = &args.out {
         std::fs::write(out, &envelope).with_context(|| format!("writing {}", out.display()))?;

@@ -1,10 +1,12 @@
-//! App and entry-point names.
+//! App and entry-point names (the checks allocate nothing; `AppName`,
+//! the owned checked name, needs feature `alloc`).
 //!
-//! An [`AppName`] is 1 to [`MAX_NAME_LEN`] bytes of `a-z 0-9 _ -`, not
+//! An `AppName` is 1 to [`MAX_NAME_LEN`] bytes of `a-z 0-9 _ -`, not
 //! starting with `-` or `_`: safe as a URI path segment, a file name and a
 //! JSON string without escaping. Entry names follow the C identifiers clang
 //! writes into a container's function table.
 
+#[cfg(feature = "alloc")]
 use alloc::string::String;
 use core::fmt;
 
@@ -34,9 +36,11 @@ impl fmt::Display for NameError {
 impl core::error::Error for NameError {}
 
 /// A validated app name.
+#[cfg(feature = "alloc")]
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct AppName(String);
 
+#[cfg(feature = "alloc")]
 impl AppName {
     /// Checks `bytes` and copies them.
     ///
@@ -54,6 +58,7 @@ impl AppName {
     }
 }
 
+#[cfg(feature = "alloc")]
 impl fmt::Display for AppName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

@@ -1,5 +1,6 @@
-//! Heatshrink decompression of upload payloads (window 2^8, lookahead 2^4:
-//! the parameters `alkyl_pack::compress` uses).
+//! Heatshrink compression of upload payloads, with its parameters defined
+//! here once: window 2^[`WINDOW`], lookahead 2^[`LOOKAHEAD`] (the tools
+//! compress with them, a device inflates with them).
 //!
 //! The output size is declared in the (signed) envelope and bounded by the
 //! device's quota *before* anything is decompressed; a stream that produces
@@ -7,8 +8,8 @@
 //! no checksum, so "produces exactly the declared size" is the stream check;
 //! the container's own checks and the verifier follow.
 
-use alloc::vec;
-use alloc::vec::Vec;
+#[cfg(feature = "alloc")]
+use alloc::{vec, vec::Vec};
 use core::fmt;
 
 /// Heatshrink window size, log2.
@@ -46,25 +47,41 @@ impl fmt::Display for InflateError {
 
 impl core::error::Error for InflateError {}
 
-fn config() -> heatshrink::Config {
+/// Why `compress` failed: the encoder ran out of output room, which the
+/// worst-case sizing rules out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CompressError;
+
+impl fmt::Display for CompressError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("heatshrink encoder out of room")
+    }
+}
+
+impl core::error::Error for CompressError {}
+
+/// The heatshrink configuration of uploads.
+pub fn config() -> heatshrink::Config {
     // Both values are in heatshrink's accepted range (4..=16 window, lookahead < window).
     heatshrink::Config::new(WINDOW, LOOKAHEAD).unwrap_or_default()
 }
 
-/// Decompresses `stream`, which must produce exactly `declared` bytes, at
-/// most `max`.
+/// Decompresses `stream` into `out`; it must produce exactly `declared`
+/// bytes, and `out` must hold one byte more (heatshrink reports "output
+/// full" when the buffer is exactly consumed, and a stream that fills the
+/// spare byte is too long). Returns the bytes written (`declared`).
 ///
 /// # Errors
-/// [`InflateError`]; the size is checked before any allocation.
-pub fn inflate(stream: &[u8], declared: u32, max: usize) -> Result<Vec<u8>, InflateError> {
+/// [`InflateError`]: `TooLarge` (before decoding) when `out` cannot hold
+/// `declared + 1` bytes.
+pub fn inflate_into(stream: &[u8], declared: u32, out: &mut [u8]) -> Result<usize, InflateError> {
     let want = declared as usize;
+    let max = out.len().saturating_sub(1);
     if want > max {
         return Err(InflateError::TooLarge { declared, max });
     }
-    // One spare byte: heatshrink reports "output full" when the buffer is
-    // exactly consumed, and a stream that fills the spare byte is too long.
-    let mut out = vec![0u8; want + 1];
-    let produced = match heatshrink::decode(stream, &mut out, &config()) {
+    let out = &mut out[..want + 1];
+    let produced = match heatshrink::decode(stream, out, &config()) {
         Ok(o) => o.len(),
         Err(heatshrink::DecodeError::OutputFull) => return Err(InflateError::Overflow { declared }),
     };
@@ -74,14 +91,43 @@ pub fn inflate(stream: &[u8], declared: u32, max: usize) -> Result<Vec<u8>, Infl
     if produced < want {
         return Err(InflateError::Short { declared, produced });
     }
-    out.truncate(want);
+    Ok(want)
+}
+
+/// Decompresses `stream`, which must produce exactly `declared` bytes, at
+/// most `max`.
+///
+/// # Errors
+/// [`InflateError`]; the size is checked before any allocation.
+#[cfg(feature = "alloc")]
+pub fn inflate(stream: &[u8], declared: u32, max: usize) -> Result<Vec<u8>, InflateError> {
+    if declared as usize > max {
+        return Err(InflateError::TooLarge { declared, max });
+    }
+    let mut out = vec![0u8; declared as usize + 1];
+    let n = inflate_into(stream, declared, &mut out)?;
+    out.truncate(n);
+    Ok(out)
+}
+
+/// Heatshrink-compresses `bytes` with the upload parameters.
+///
+/// # Errors
+/// Never in practice: the output buffer is sized for the worst case
+/// (9 bits per input byte).
+#[cfg(feature = "alloc")]
+pub fn compress(bytes: &[u8]) -> Result<Vec<u8>, CompressError> {
+    // Worst case: every byte a literal (1 flag bit + 8 bits), plus slack.
+    let mut out = vec![0u8; bytes.len() + bytes.len() / 8 + 16];
+    let n = heatshrink::encode(bytes, &mut out, &config()).map_err(|_| CompressError)?.len();
+    out.truncate(n);
     Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alkyl_pack::compress;
+    use alloc::vec::Vec;
 
     #[test]
     fn round_trip() {
@@ -135,5 +181,23 @@ mod tests {
                 let _ = inflate(&bytes, declared, 4096);
             }
         }
+    }
+
+    #[test]
+    fn inflate_into_a_caller_buffer() {
+        let data = b"abcabcabcabcabcabcabc".to_vec();
+        let z = compress(&data).unwrap();
+        let mut out = [0u8; 64];
+        assert_eq!(inflate_into(&z, data.len() as u32, &mut out), Ok(data.len()));
+        assert_eq!(&out[..data.len()], &data[..]);
+        // No room for the spare byte: refused before decoding.
+        let mut exact = [0u8; 21];
+        assert_eq!(inflate_into(&z, 21, &mut exact), Err(InflateError::TooLarge { declared: 21, max: 20 }));
+    }
+
+    #[test]
+    fn noise_round_trips() {
+        let noise: Vec<u8> = (0..1000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        assert_eq!(inflate(&compress(&noise).unwrap(), 1000, 2000).unwrap(), noise);
     }
 }

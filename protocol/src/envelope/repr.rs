@@ -4,10 +4,11 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::error::{EnvelopeError, EnvelopeErrorKind as Kind};
-use super::trigger::TriggerRepr;
+use super::trigger::{Trigger, TriggerRepr};
 use super::wire::{field, Envelope};
 use super::{Operation, PayloadKind, FLAG_COMPRESSED, FORMAT, MAGIC, SIGNATURE_LEN};
-use crate::auth::KeyId;
+use crate::compress::{compress, CompressError};
+use crate::key::KeyId;
 use crate::name::AppName;
 
 /// Every field of an envelope.
@@ -15,7 +16,7 @@ use crate::name::AppName;
 pub struct EnvelopeRepr {
     pub operation: Operation,
     pub kind: PayloadKind,
-    /// The payload is heatshrink-compressed (window 8, lookahead 4).
+    /// The payload is heatshrink-compressed ([`crate::compress`]).
     pub compressed: bool,
     /// App version (install) or command sequence number.
     pub version: u32,
@@ -30,6 +31,39 @@ pub struct EnvelopeRepr {
 }
 
 impl EnvelopeRepr {
+    /// An unsigned, uncompressed install of `payload` (of `kind`) as app
+    /// `name` version `version`, without triggers; compress it with
+    /// [`EnvelopeRepr::compress`], sign it with
+    /// [`EnvelopeRepr::to_signed_bytes`].
+    pub fn install(name: AppName, version: u32, kind: PayloadKind, payload: Vec<u8>) -> EnvelopeRepr {
+        EnvelopeRepr {
+            operation: Operation::Install,
+            kind,
+            compressed: false,
+            version,
+            // Too large a payload is refused by `emit`.
+            raw_len: u32::try_from(payload.len()).unwrap_or(u32::MAX),
+            name,
+            key_id: KeyId::UNSIGNED,
+            triggers: Vec::new(),
+            payload,
+            signature: [0; SIGNATURE_LEN],
+        }
+    }
+
+    /// The same envelope with its (uncompressed) payload heatshrink-compressed.
+    /// A payload that is already compressed is left alone.
+    ///
+    /// # Errors
+    /// [`CompressError`] (never in practice).
+    pub fn compress(mut self) -> Result<EnvelopeRepr, CompressError> {
+        if !self.compressed {
+            self.payload = compress(&self.payload)?;
+            self.compressed = true;
+        }
+        Ok(self)
+    }
+
     /// An unsigned command (delete, set triggers) without payload, for
     /// `name` with sequence number `version`; sign it by setting `key_id`
     /// and `signature` over `signed_bytes`.
@@ -65,7 +99,7 @@ impl EnvelopeRepr {
             raw_len: envelope.raw_len(),
             name,
             key_id: envelope.key_id(),
-            triggers: envelope.triggers().collect(),
+            triggers: envelope.triggers().map(|t: Trigger<'_>| t.to_repr()).collect(),
             payload: envelope.payload().into(),
             signature: envelope.signature(),
         })
@@ -146,6 +180,25 @@ impl EnvelopeRepr {
     pub fn to_bytes(&self) -> Result<Vec<u8>, EnvelopeError> {
         let mut env = Envelope::new_unchecked(vec![0u8; self.buffer_len()]);
         self.emit(&mut env)?;
+        Ok(env.into_inner())
+    }
+
+    /// Emits the envelope signed: `key_id` becomes the id of `public_key`,
+    /// and `sign` (the caller's Ed25519 implementation) signs the bytes
+    /// before the signature.
+    ///
+    /// # Errors
+    /// As [`EnvelopeRepr::emit`].
+    pub fn to_signed_bytes(
+        &self,
+        public_key: &[u8; 32],
+        sign: impl FnOnce(&[u8]) -> [u8; SIGNATURE_LEN],
+    ) -> Result<Vec<u8>, EnvelopeError> {
+        let mut repr = self.clone();
+        repr.key_id = KeyId::of(public_key);
+        let mut env = Envelope::new_unchecked(repr.to_bytes()?);
+        let signature = sign(env.signed_bytes());
+        env.set_signature(&signature);
         Ok(env.into_inner())
     }
 }

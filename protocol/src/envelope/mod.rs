@@ -14,10 +14,13 @@
 //! highest it has seen for that name (anti-rollback and replay protection).
 //!
 //! [`Envelope::new_checked`] checks every field (never panics, never
-//! allocates); [`EnvelopeRepr`] is the owned form with `parse`, `emit` and
-//! `buffer_len`. The byte-level layout is in `docs/coap-api.md`.
+//! allocates); `EnvelopeRepr` (feature `alloc`) is the owned form with
+//! `parse`, `emit` and `buffer_len`, and signs through a caller-supplied
+//! signing function (`EnvelopeRepr::to_signed_bytes`). The byte-level
+//! layout is in `docs/coap-api.md`.
 
 mod error;
+#[cfg(feature = "alloc")]
 mod repr;
 #[cfg(test)]
 mod tests;
@@ -25,15 +28,18 @@ mod trigger;
 mod wire;
 
 pub use error::{EnvelopeError, EnvelopeErrorKind, ShapeError};
+#[cfg(feature = "alloc")]
 pub use repr::EnvelopeRepr;
-pub use trigger::{field as trigger_field, TriggerKind, TriggerRepr, TriggerSyntaxError};
+#[cfg(feature = "alloc")]
+pub use trigger::TriggerRepr;
+pub use trigger::{field as trigger_field, Trigger, TriggerKind, TriggerSyntaxError};
 pub use wire::{field, Envelope};
 
 /// The first four bytes.
 pub const MAGIC: [u8; 4] = *b"ALKE";
 /// The format version this runtime reads and writes.
 pub const FORMAT: u8 = 1;
-/// Flag: the payload is heatshrink-compressed (window 8, lookahead 4).
+/// Flag: the payload is heatshrink-compressed ([`crate::compress`]).
 pub const FLAG_COMPRESSED: u8 = 0x01;
 /// Bytes of the Ed25519 signature that ends every envelope.
 pub const SIGNATURE_LEN: usize = 64;
