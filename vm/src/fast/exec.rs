@@ -277,9 +277,10 @@ fn exec<H: Helpers + ?Sized>(
                     }
                 }};
             }
-            // The arm of an op of width `$w`: its body, then `pc` moves to a
-            // successor as its flow says (the ones `Kind::successors` names:
-            // both come from the op's row in `super::table`).
+            // The arm of an op of width `$w`: its body (empty for all flows
+            // but `next` and `branch`), then `pc` moves to a successor as its
+            // flow says (the ones `Kind::successors` names: both come from
+            // the op's row in `super::table`).
             macro_rules! flow {
                 (next, $w:literal, $body:block) => {{
                     $body;
@@ -290,16 +291,19 @@ fn exec<H: Helpers + ?Sized>(
                     let taken: bool = $body;
                     goto!(pc + ($w - 1), if taken { $t as usize } else { pc + $w })
                 }};
-                (jump $t:ident, $w:literal, $body:block) => {
+                (jump $t:ident, $w:literal, $body:block) => {{
+                    $body;
                     goto!(pc + ($w - 1), $t as usize)
-                };
-                (call $t:ident, $w:literal, $body:block) => {
+                }};
+                (call $t:ident, $w:literal, $body:block) => {{
+                    $body;
                     match cold.call_local(pc + $w, &mut r, &mut win) {
                         Ok(()) => goto!(pc + ($w - 1), $t as usize),
                         Err(kind) => break 'run kind,
                     }
-                };
+                }};
                 (exit, $w:literal, $body:block) => {{
+                    $body;
                     if cold.depth == 0 {
                         let fuel = charge!(pc).wrapping_add(max_run);
                         return Ok(Exit { r0: r.get(Reg::R0), executed: cold.budget - reserve - fuel as u64 });
@@ -309,17 +313,19 @@ fn exec<H: Helpers + ?Sized>(
                         Err(kind) => break 'run kind,
                     }
                 }};
-                (trap, $w:literal, $body:block) => {
-                    break 'run TrapKind::IllegalInstruction
-                };
-                (decoded, $w:literal, $body:block) => {
+                (trap, $w:literal, $body:block) => {{
+                    $body;
+                    break 'run TrapKind::IllegalInstruction;
+                }};
+                (decoded, $w:literal, $body:block) => {{
+                    $body;
                     match cold.generic(pc, &mut r, &mut win) {
                         Ok(Flow::Next) => pc += $w,
                         Ok(Flow::Jump(rel)) => goto!(pc, (pc as i64 + 1 + rel) as usize),
                         Ok(Flow::Fallthrough) => goto!(pc, pc + $w),
                         Err(kind) => break 'run kind,
                     }
-                };
+                }};
             }
             // One arm per row of the table.
             macro_rules! dispatch {
