@@ -238,13 +238,19 @@ fn reg_pair(i: &Insn) -> (Reg, Reg) {
     (Reg::new(i.dst), Reg::new(i.src))
 }
 
+// The opcodes of the fused patterns below.
+const LDXB: u8 = class::LDX | mode::MEM | size::B;
+const LDXH: u8 = class::LDX | mode::MEM | size::H;
+const MOV64X: u8 = class::ALU64 | alu::MOV | source::X;
+const MOV32X: u8 = class::ALU | alu::MOV | source::X;
+const ADD64X: u8 = class::ALU64 | alu::ADD | source::X;
+const ADD32X: u8 = class::ALU | alu::ADD | source::X;
+const ADD64K: u8 = class::ALU64 | alu::ADD | source::K;
+const ADD32K: u8 = class::ALU | alu::ADD | source::K;
+const JNE32K: u8 = class::JMP32 | jmp::JNE | source::K;
+
 /// Five-slot patterns (the interpreter knows each one's width).
 fn fuse5(code: &[u8], pc: usize) -> Option<Kind> {
-    const LDXB: u8 = class::LDX | mode::MEM | size::B;
-    const LDXH: u8 = class::LDX | mode::MEM | size::H;
-    const ADD32X: u8 = class::ALU | alu::ADD | source::X;
-    const ADD64K: u8 = class::ALU64 | alu::ADD | source::K;
-    const MOV32X: u8 = class::ALU | alu::MOV | source::X;
     let a = Insn::at(code, pc)?;
     if !matches!(a.opc, LDXB | LDXH) {
         return None;
@@ -273,13 +279,6 @@ fn fuse5(code: &[u8], pc: usize) -> Option<Kind> {
 /// Three-slot patterns (the interpreter knows each one's width).
 fn fuse3(a: &Insn, b: Option<&Insn>, c: Option<&Insn>, pc: usize) -> Option<Kind> {
     let (b, c) = (b?, c?);
-    const LDXB: u8 = class::LDX | mode::MEM | size::B;
-    const LDXH: u8 = class::LDX | mode::MEM | size::H;
-    const ADD32X: u8 = class::ALU | alu::ADD | source::X;
-    const ADD32K: u8 = class::ALU | alu::ADD | source::K;
-    const ADD64K: u8 = class::ALU64 | alu::ADD | source::K;
-    const MOV32X: u8 = class::ALU | alu::MOV | source::X;
-    const JNE32K: u8 = class::JMP32 | jmp::JNE | source::K;
     let (d, s) = reg_pair(a);
     let (bd, bs) = reg_pair(b);
     let (cd, _) = reg_pair(c);
@@ -307,15 +306,6 @@ fn fuse3(a: &Insn, b: Option<&Insn>, c: Option<&Insn>, pc: usize) -> Option<Kind
 /// Two-slot patterns (the interpreter knows each one's width).
 fn fuse(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
     let b = b?;
-    const MOV64X: u8 = class::ALU64 | alu::MOV | source::X;
-    const MOV32X: u8 = class::ALU | alu::MOV | source::X;
-    const ADD64X: u8 = class::ALU64 | alu::ADD | source::X;
-    const ADD32X: u8 = class::ALU | alu::ADD | source::X;
-    const ADD64K: u8 = class::ALU64 | alu::ADD | source::K;
-    const ADD32K: u8 = class::ALU | alu::ADD | source::K;
-    const JNE32K: u8 = class::JMP32 | jmp::JNE | source::K;
-    const LDXB: u8 = class::LDX | mode::MEM | size::B;
-    const LDXH: u8 = class::LDX | mode::MEM | size::H;
     let (d, s) = reg_pair(a);
     let (bd, bs) = reg_pair(b);
     let kind = match (a.opc, b.opc) {
@@ -343,94 +333,65 @@ fn single(i: &Insn, code: &[u8], pc: usize) -> Kind {
     let (d, s) = reg_pair(i);
     let (imm, off) = (i.imm, i.off);
     let t = target(pc, off as i64);
+    let by_reg = i.opc & source::MASK == source::X;
+    let wide = matches!(i.class(), class::ALU64 | class::JMP);
+    // The member of a family (`super::table`) for this width and operand.
     macro_rules! alu {
-        ($imm:ident, $reg:ident) => {
-            if i.opc & source::MASK == source::X {
-                Kind::$reg { d, s }
-            } else {
-                Kind::$imm { d, imm }
+        ($i64:ident $r64:ident $i32:ident $r32:ident) => {
+            match (wide, by_reg) {
+                (true, false) => Kind::$i64 { d, imm },
+                (true, true) => Kind::$r64 { d, s },
+                (false, false) => Kind::$i32 { d, imm },
+                (false, true) => Kind::$r32 { d, s },
             }
         };
     }
+    // The register forms compare `x` with `y`: `(d, s)`, or `(s, d)` for
+    // `>`/`>=`, which become `<`/`<=`.
     macro_rules! jcc {
-        ($imm:ident, $reg:ident) => {
-            if i.opc & source::MASK == source::X {
-                Kind::$reg { d, s, t }
-            } else {
-                Kind::$imm { d, imm, t }
-            }
-        };
-        // Register forms of `>`/`>=` swap operands into `<`/`<=`.
-        ($imm:ident, $reg:ident, swap) => {
-            if i.opc & source::MASK == source::X {
-                Kind::$reg { a: s, b: d, t }
-            } else {
-                Kind::$imm { d, imm, t }
-            }
-        };
-        ($imm:ident, $reg:ident, keep) => {
-            if i.opc & source::MASK == source::X {
-                Kind::$reg { a: d, b: s, t }
-            } else {
-                Kind::$imm { d, imm, t }
+        ($i64:ident $i32:ident, $r64:ident $r32:ident ($x:ident, $y:ident)) => {
+            match (wide, by_reg) {
+                (true, false) => Kind::$i64 { d, imm, t },
+                (true, true) => Kind::$r64 { a: $x, b: $y, t },
+                (false, false) => Kind::$i32 { d, imm, t },
+                (false, true) => Kind::$r32 { a: $x, b: $y, t },
             }
         };
     }
     let op = i.opc & alu::MASK;
     match i.class() {
-        class::ALU64 if off == 0 => match op {
-            alu::MOV => alu!(Mov64I, Mov64R),
-            alu::ADD => alu!(Add64I, Add64R),
-            alu::SUB => alu!(Sub64I, Sub64R),
-            alu::MUL => alu!(Mul64I, Mul64R),
-            alu::AND => alu!(And64I, And64R),
-            alu::OR => alu!(Or64I, Or64R),
-            alu::XOR => alu!(Xor64I, Xor64R),
-            alu::LSH => alu!(Lsh64I, Lsh64R),
-            alu::RSH => alu!(Rsh64I, Rsh64R),
-            alu::NEG => Kind::Neg64 { d },
-            alu::ARSH if i.opc & source::MASK == source::K => Kind::Arsh64I { d, imm },
-            _ => Kind::Generic,
-        },
-        class::ALU if off == 0 => match op {
-            alu::MOV => alu!(Mov32I, Mov32R),
-            alu::ADD => alu!(Add32I, Add32R),
-            alu::SUB => alu!(Sub32I, Sub32R),
-            alu::MUL => alu!(Mul32I, Mul32R),
-            alu::AND => alu!(And32I, And32R),
-            alu::OR => alu!(Or32I, Or32R),
-            alu::XOR => alu!(Xor32I, Xor32R),
-            alu::LSH => alu!(Lsh32I, Lsh32R),
-            alu::RSH => alu!(Rsh32I, Rsh32R),
+        class::ALU64 | class::ALU if off == 0 => match op {
+            alu::MOV => alu!(Mov64I Mov64R Mov32I Mov32R),
+            alu::ADD => alu!(Add64I Add64R Add32I Add32R),
+            alu::SUB => alu!(Sub64I Sub64R Sub32I Sub32R),
+            alu::MUL => alu!(Mul64I Mul64R Mul32I Mul32R),
+            alu::AND => alu!(And64I And64R And32I And32R),
+            alu::OR => alu!(Or64I Or64R Or32I Or32R),
+            alu::XOR => alu!(Xor64I Xor64R Xor32I Xor32R),
+            alu::LSH => alu!(Lsh64I Lsh64R Lsh32I Lsh32R),
+            alu::RSH => alu!(Rsh64I Rsh64R Rsh32I Rsh32R),
+            alu::NEG if wide => Kind::Neg64 { d },
             alu::NEG => Kind::Neg32 { d },
-            alu::ARSH if i.opc & source::MASK == source::K => Kind::Arsh32I { d, imm },
-            alu::DIV if i.opc & source::MASK == source::K && imm != 0 => Kind::Div32I { d, imm },
-            alu::MOD if i.opc & source::MASK == source::K && imm != 0 => Kind::Mod32I { d, imm },
+            alu::ARSH if !by_reg && wide => Kind::Arsh64I { d, imm },
+            alu::ARSH if !by_reg => Kind::Arsh32I { d, imm },
+            alu::DIV if !wide && !by_reg && imm != 0 => Kind::Div32I { d, imm },
+            alu::MOD if !wide && !by_reg && imm != 0 => Kind::Mod32I { d, imm },
             _ => Kind::Generic,
         },
-        class::JMP => match i.opc {
-            op::JA => Kind::Ja { t },
-            op::EXIT => Kind::Exit,
-            op::CALL if i.src == crate::isa::call::LOCAL => Kind::CallLocal { t: target(pc, imm as i64) },
-            op::CALL => Kind::CallHelper { id: imm as u32 },
-            op::CALLX => Kind::CallX { d },
-            _ => match op {
-                jmp::JEQ => jcc!(Jeq64I, Jeq64R),
-                jmp::JNE => jcc!(Jne64I, Jne64R),
-                jmp::JLT => jcc!(Jlt64I, Jlt64R, keep),
-                jmp::JLE => jcc!(Jle64I, Jle64R, keep),
-                jmp::JGT => jcc!(Jgt64I, Jlt64R, swap),
-                jmp::JGE => jcc!(Jge64I, Jle64R, swap),
-                _ => Kind::Generic,
-            },
-        },
-        class::JMP32 => match op {
-            jmp::JEQ => jcc!(Jeq32I, Jeq32R),
-            jmp::JNE => jcc!(Jne32I, Jne32R),
-            jmp::JLT => jcc!(Jlt32I, Jlt32R, keep),
-            jmp::JLE => jcc!(Jle32I, Jle32R, keep),
-            jmp::JGT => jcc!(Jgt32I, Jlt32R, swap),
-            jmp::JGE => jcc!(Jge32I, Jle32R, swap),
+        class::JMP if i.opc == op::JA => Kind::Ja { t },
+        class::JMP if i.opc == op::EXIT => Kind::Exit,
+        class::JMP if i.opc == op::CALL && i.src == crate::isa::call::LOCAL => {
+            Kind::CallLocal { t: target(pc, imm as i64) }
+        }
+        class::JMP if i.opc == op::CALL => Kind::CallHelper { id: imm as u32 },
+        class::JMP if i.opc == op::CALLX => Kind::CallX { d },
+        class::JMP | class::JMP32 => match op {
+            jmp::JEQ => jcc!(Jeq64I Jeq32I, Jeq64R Jeq32R (d, s)),
+            jmp::JNE => jcc!(Jne64I Jne32I, Jne64R Jne32R (d, s)),
+            jmp::JLT => jcc!(Jlt64I Jlt32I, Jlt64R Jlt32R (d, s)),
+            jmp::JLE => jcc!(Jle64I Jle32I, Jle64R Jle32R (d, s)),
+            jmp::JGT => jcc!(Jgt64I Jgt32I, Jlt64R Jlt32R (s, d)),
+            jmp::JGE => jcc!(Jge64I Jge32I, Jle64R Jle32R (s, d)),
             // ja32 and the signed and jset conditions.
             _ => Kind::Generic,
         },
