@@ -117,7 +117,7 @@ fn global_and_static_calls_across_sections() {
     // VM's save area for r6..r9 between each two.
     let bytes = p.container.emit().unwrap();
     let script = Script::load(&bytes, &Plus1000).unwrap();
-    let save = alkyl_vm::interp::CALL_SAVE_BYTES as usize;
+    let save = alkyl_vm::abi::CALL_SAVE_BYTES as usize;
     assert_eq!(script.stack_size(), script.program().frame_size().max(8) as usize * 4 + save * 3);
 }
 

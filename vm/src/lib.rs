@@ -17,10 +17,28 @@
 //! let exit = run(&program, program.main(), &[], &mut mem, &mut NoHelpers, 100).unwrap();
 //! assert_eq!(exit.r0, 42);
 //! ```
+//!
+//! # Layers
+//! The modules form a stack; a module uses only those below it, never one
+//! above (no import cycles):
+//!
+//! | layer | modules |
+//! |---|---|
+//! | 1 | [`abi`] (segment addresses, stack size, call save area, call depth), [`isa`] (encoding) |
+//! | 2 | [`memory`] (regions and their checks) |
+//! | 3 | [`helper`] (host calls, over a [`MemoryMap`]) |
+//! | 4 | [`trap`] (how a run ends) |
+//! | 5 | `semantics` (crate-private: what each instruction does, shared by both engines) |
+//! | 6 | [`verify`] (the load-time checks) |
+//! | 7 | [`interp`] (the reference interpreter), `fast` (feature `fast`: the fast engine) |
+//! | 8 | [`container`] (the container view and loader) |
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+// Modules in dependency order: each uses only those above it (the
+// `fast` engine, the invocation API and the container loader sit on top).
+pub mod abi;
 pub mod container;
 #[cfg(feature = "fast")]
 pub mod fast;
@@ -28,12 +46,16 @@ pub mod helper;
 pub mod interp;
 pub mod isa;
 pub mod memory;
+mod semantics;
+pub mod trap;
 pub mod verify;
 
+pub use abi::{
+    segment_vaddr, CALL_SAVE_BYTES, DATA_VADDR, DEFAULT_BUDGET, INPUT_VADDR, MAX_CALL_DEPTH, MAX_REGIONS, RODATA_VADDR,
+    STACK_SIZE, STACK_VADDR,
+};
 pub use helper::{HelperError, HelperSet, Helpers, NoHelpers};
-pub use interp::{run, Exit, Trap, TrapKind, DEFAULT_BUDGET, MAX_CALL_DEPTH};
-pub use memory::{AccessPolicy, MapError, MemFault, MemoryMap, DATA_VADDR, INPUT_VADDR, RODATA_VADDR, STACK_VADDR};
+pub use interp::run;
+pub use memory::{AccessPolicy, MapError, MemFault, MemoryMap};
+pub use trap::{Exit, Trap, TrapKind};
 pub use verify::{verify, Entry, Program, VerifyError, VerifyErrorKind};
-
-/// Size of the eBPF stack in bytes (RFC 9669 programs assume 512).
-pub const STACK_SIZE: usize = 512;

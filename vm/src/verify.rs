@@ -510,7 +510,7 @@ impl FrameTracker {
             class::ALU | class::ALU64 | class::LD | class::LDX => self.set(dst, value),
             // An atomic fetch writes `src` (cmpxchg: `r0`).
             class::STX if opc & mode::MASK == mode::ATOMIC => {
-                if let Some(r) = crate::interp::atomic_writes(insn.imm, src) {
+                if let Some(r) = crate::semantics::atomic_writes(insn.imm, src) {
                     self.set(r, UNKNOWN);
                 }
             }

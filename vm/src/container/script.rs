@@ -1,10 +1,11 @@
 //! A verified container, ready to run: what a host needs to map its regions
 //! and call its named entry points.
 
+use crate::abi::STACK_SIZE;
+use crate::abi::{DATA_VADDR, RODATA_VADDR};
 use crate::helper::{HelperError, HelperSet, Helpers};
-use crate::memory::{AccessPolicy, MapError, MemoryMap, DATA_VADDR, RODATA_VADDR};
+use crate::memory::{AccessPolicy, MapError, MemoryMap};
 use crate::verify::{verify, Entry, Program};
-use crate::STACK_SIZE;
 
 use super::error::LoadError;
 use super::wire::{Container, Function, HelperIds};

@@ -10,8 +10,8 @@
 use core::fmt;
 
 use super::op::{Kind, Op, Reg};
+use crate::abi::{DATA_VADDR, RODATA_VADDR};
 use crate::isa::{alu, class, jmp, mode, op, size, source, Insn};
-use crate::memory::{DATA_VADDR, RODATA_VADDR};
 use crate::verify::Program;
 
 /// Why a program could not be translated.
