@@ -32,6 +32,7 @@
 //! | 6 | [`verify`] (the load-time checks) |
 //! | 7 | [`interp`] (the reference interpreter), `fast` (feature `fast`: the fast engine) |
 //! | 8 | [`container`] (the container view and loader) |
+//! | 9 | [`invoke`] (the one way hosts run a program: regions, `r1..=r5`, either engine) |
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_debug_implementations)]
@@ -44,6 +45,7 @@ pub mod container;
 pub mod fast;
 pub mod helper;
 pub mod interp;
+pub mod invoke;
 pub mod isa;
 pub mod memory;
 mod semantics;
@@ -56,6 +58,7 @@ pub use abi::{
 };
 pub use helper::{HelperError, HelperSet, Helpers, NoHelpers};
 pub use interp::run;
+pub use invoke::{Executable, Invocation};
 pub use memory::{AccessPolicy, MapError, MemFault, MemoryMap};
 pub use trap::{Exit, Trap, TrapKind};
 pub use verify::{verify, Entry, Program, VerifyError, VerifyErrorKind};

@@ -19,7 +19,7 @@ use alkyl_bindings::ALL_HELPERS;
 use alkyl_vm::container::{LoadError, Script};
 #[cfg(feature = "fast")]
 use alkyl_vm::fast::{FastProgram, Op, TranslateError};
-use alkyl_vm::{Entry, Trap};
+use alkyl_vm::{Entry, Executable, Trap};
 use sha2::{Digest, Sha256};
 use yoke::{Yoke, Yokeable};
 
@@ -33,6 +33,17 @@ pub(crate) struct Loaded<'a> {
     pub script: Script<'a>,
     #[cfg(feature = "fast")]
     pub fast: FastProgram<'a, 'a>,
+}
+
+impl Loaded<'_> {
+    /// What runs: the translation with `fast`, else the verified program.
+    #[inline]
+    pub fn executable(&self) -> Executable<'_, '_> {
+        #[cfg(feature = "fast")]
+        return Executable::Fast(self.fast);
+        #[cfg(not(feature = "fast"))]
+        Executable::Reference(*self.script.program())
+    }
 }
 
 /// What a [`Loaded`] borrows: the container and, with `fast`, the ops

@@ -1,19 +1,19 @@
 //! Running a script: the one place every run goes through (CoAP requests,
-//! timers, sensor events). With feature `fast` (default) a run uses the
-//! fast engine on the ops translated at install; without, the compact
-//! reference interpreter (`alkyl_vm::run`). Both give the same results and
-//! faults; they differ only in where a budget trap lands (`docs/isa.md`).
+//! timers, sensor events). A run uses the app's [`alkyl_vm::Executable`]:
+//! with feature `fast` (default) the fast engine on the ops translated at
+//! install; without, the compact reference interpreter.
 //!
-//! Regions, as `alkyl run` maps them (`docs/helpers.md`):
-//! stack at segment 1 (`max(512, declared)` bytes), the input **read-only**
-//! at segment 2 (address in `r1`, length in `r2`), `.data` at 3, `.rodata`
-//! at 4; for CoAP runs the packet buffer at 5 (read-write) and the
-//! `alkyl_coap_ctx_t` at 6 (read-only, address in `r3`).
+//! Regions and registers follow `alkyl_vm::invoke`'s convention
+//! (`docs/isa.md`, "Invocation"): stack (`max(512, declared)` bytes), the
+//! input read-only (`r1`/`r2`), `.data`, `.rodata`; for CoAP runs the
+//! packet buffer at `COAP_PKT_VADDR` (read-write) and the
+//! `alkyl_coap_ctx_t` at `COAP_CTX_VADDR` (read-only, `r3`).
 
 use alloc::vec;
 
 use alkyl_bindings::{AlkylHelpers, CoapSession, Platform, COAP_CTX_VADDR, COAP_PKT_VADDR};
-use alkyl_vm::{AccessPolicy, Entry, Exit, MemoryMap, Trap, TrapKind, INPUT_VADDR, STACK_SIZE, STACK_VADDR};
+use alkyl_vm::container::Script;
+use alkyl_vm::{Entry, Exit, Invocation, MapError, Trap, TrapKind, STACK_SIZE};
 
 use crate::app::{BuiltResponse, Loaded};
 
@@ -29,7 +29,7 @@ const COAP_HANDLE: u64 = 1;
 
 /// One run to do.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Invocation<'i> {
+pub(crate) struct RunRequest<'i> {
     pub entry: Entry,
     /// Mapped read-only at `INPUT_VADDR`; `r1`/`r2`.
     pub input: &'i [u8],
@@ -51,7 +51,7 @@ pub(crate) struct Outcome {
 pub(crate) fn execute<P: Platform + ?Sized>(
     loaded: &Loaded<'_>,
     data: &mut [u8],
-    inv: Invocation<'_>,
+    inv: RunRequest<'_>,
     platform: &mut P,
 ) -> Outcome {
     let script = &loaded.script;
@@ -60,53 +60,39 @@ pub(crate) fn execute<P: Platform + ?Sized>(
     let session = CoapSession::new(COAP_HANDLE, COAP_PKT_VADDR, packet.len());
     let ctx = session.context_bytes();
     let mut helpers = AlkylHelpers::new(platform, 0);
-    let mut args = vec![INPUT_VADDR, inv.input.len() as u64];
     if inv.coap_buffer.is_some() {
         let n = REQUEST_HEADER.len().min(packet.len());
         packet[..n].copy_from_slice(&REQUEST_HEADER[..n]);
         helpers = helpers.with_coap(session);
-        args.push(COAP_CTX_VADDR);
     }
-    let result = {
-        let mut mem = MemoryMap::new();
-        let mapped = mem
-            .map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite)
-            .and_then(|()| mem.map_read_only(INPUT_VADDR, inv.input))
-            .and_then(|()| script.map(&mut mem, data))
-            .and_then(|()| match inv.coap_buffer {
-                Some(_) => mem
-                    .map(COAP_PKT_VADDR, &mut packet, AccessPolicy::ReadWrite)
-                    .and_then(|()| mem.map_read_only(COAP_CTX_VADDR, &ctx)),
-                None => Ok(()),
-            });
-        match mapped {
-            #[cfg(feature = "fast")]
-            Ok(()) => alkyl_vm::fast::run_fast(
-                &loaded.fast,
-                inv.entry,
-                &args,
-                &mut mem,
-                &mut script.restrict(&mut helpers),
-                inv.budget,
-            ),
-            #[cfg(not(feature = "fast"))]
-            Ok(()) => alkyl_vm::run(
-                script.program(),
-                inv.entry,
-                &args,
-                &mut mem,
-                &mut script.restrict(&mut helpers),
-                inv.budget,
-            ),
-            // Distinct segments into an empty map: cannot fail; kept as a trap.
-            Err(_) => Err(Trap { pc: inv.entry.pc(), kind: TrapKind::IllegalInstruction }),
-        }
+    let coap = inv.coap_buffer.map(|_| (&mut packet[..], &ctx[..]));
+    let result = match regions(&mut stack, inv.input, script, data, coap) {
+        Ok(mut run) => loaded.executable().run(inv.entry, &mut run, &mut script.restrict(&mut helpers), inv.budget),
+        // Distinct segments into an empty map: cannot fail; kept as a trap.
+        Err(_) => Err(Trap { pc: inv.entry.pc(), kind: TrapKind::IllegalInstruction }),
     };
     let response = match (&result, helpers.coap().and_then(CoapSession::response)) {
         (Ok(exit), Some(r)) => Some(built_response(&packet, r.code, r.payload_offset, exit.r0)),
         _ => None,
     };
     Outcome { result, response }
+}
+
+/// The invocation of a run: stack, input, the script's regions and, for a
+/// CoAP run, the packet buffer and the context (`r3`).
+fn regions<'m>(
+    stack: &'m mut [u8],
+    input: &'m [u8],
+    script: &Script<'m>,
+    data: &'m mut [u8],
+    coap: Option<(&'m mut [u8], &'m [u8])>,
+) -> Result<Invocation<'m>, MapError> {
+    let mut run = Invocation::new(stack, input)?;
+    run.script(script, data)?;
+    if let Some((packet, ctx)) = coap {
+        run.region(COAP_PKT_VADDR, packet)?.context(COAP_CTX_VADDR, ctx)?;
+    }
+    Ok(run)
 }
 
 /// The response in `packet`: options from after the header to the payload

@@ -11,7 +11,7 @@ use alkyl_bindings::{DeviceHandle, Phydat};
 use crate::app::{Cause, LastRun, RunOutput};
 use crate::device::{Device, RunPlatform, SaulInfo};
 use crate::error::Rejection;
-use crate::exec::{execute, Invocation};
+use crate::exec::{execute, RunRequest};
 use crate::name::AppName;
 use crate::storage::Storage;
 
@@ -50,7 +50,7 @@ impl<S: Storage, D: Device> Runtime<S, D> {
         let app = self.store.apps.get_mut(name).ok_or(Rejection::NoApp { sequence })?;
         let entry = app.entry(entry).ok_or(Rejection::NoEntry)?;
         let at_ms = self.device.now_ms();
-        let inv = Invocation {
+        let inv = RunRequest {
             entry,
             input: payload,
             coap_buffer: coap.then_some(self.config.coap_buffer_len),

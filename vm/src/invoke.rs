@@ -1,0 +1,274 @@
+//! One way to run a program: an [`Invocation`] the host fills with its
+//! buffers, run by an [`Executable`] (either engine).
+//!
+//! # The invocation convention
+//! `docs/isa.md`, "Invocation", is the description; this module is its one
+//! implementation. An invocation maps
+//!
+//! | segment | address | region | policy |
+//! |---|---|---|---|
+//! | 1 | [`STACK_VADDR`] | the stack (`r10` at its top) | read-write |
+//! | 2 | [`INPUT_VADDR`] | the input | read-only ([`Invocation::new`]), or read-write when the host asks ([`Invocation::with_writable_input`]) |
+//! | 3 | [`DATA_VADDR`] | the host's copy of `.data` ([`Invocation::data`]) | read-write |
+//! | 4 | [`RODATA_VADDR`] | `.rodata` ([`Invocation::rodata`]) | read-only |
+//! | any free one | the host's | a context ([`Invocation::context`]) | read-only |
+//! | any free one | the host's | an extra buffer ([`Invocation::region`]) | read-write |
+//!
+//! and starts the program with `r1` = [`INPUT_VADDR`], `r2` = the input's
+//! length, `r3` = the context's address (0 without one), `r4` = `r5` = 0.
+//! The VM gives the extra segments no meaning: the CoAP packet buffer and
+//! context addresses, for example, are the bindings'.
+
+use crate::abi::{DATA_VADDR, INPUT_VADDR, RODATA_VADDR, STACK_VADDR};
+use crate::container::Script;
+use crate::helper::Helpers;
+use crate::memory::{AccessPolicy, MapError, MemoryMap};
+use crate::trap::{Exit, Trap};
+use crate::verify::{Entry, Program};
+
+/// The regions and arguments of one run, filled by the host with buffers
+/// it owns (borrowed for `'m`, the run's duration). See the module docs
+/// for the convention.
+#[derive(Debug)]
+pub struct Invocation<'m> {
+    mem: MemoryMap<'m>,
+    args: [u64; 5],
+}
+
+impl<'m> Invocation<'m> {
+    /// `stack` read-write at [`STACK_VADDR`], `input` **read-only** at
+    /// [`INPUT_VADDR`]; `r1`/`r2` = its address and length.
+    ///
+    /// # Errors
+    /// [`MapError::TooLarge`] for a buffer of 4 GiB or more.
+    pub fn new(stack: &'m mut [u8], input: &'m [u8]) -> Result<Self, MapError> {
+        let len = input.len() as u64;
+        let mut mem = MemoryMap::new();
+        mem.map(STACK_VADDR, stack, AccessPolicy::ReadWrite)?;
+        mem.map_read_only(INPUT_VADDR, input)?;
+        Ok(Invocation { mem, args: [INPUT_VADDR, len, 0, 0, 0] })
+    }
+
+    /// As [`Invocation::new`], with the input mapped **read-write**: the
+    /// program may change it and the host reads the result back after the
+    /// run (`alkyl run --mem`, the conformance suite's memory). Devices do
+    /// not use it.
+    ///
+    /// # Errors
+    /// As [`Invocation::new`].
+    pub fn with_writable_input(stack: &'m mut [u8], input: &'m mut [u8]) -> Result<Self, MapError> {
+        let len = input.len() as u64;
+        let mut mem = MemoryMap::new();
+        mem.map(STACK_VADDR, stack, AccessPolicy::ReadWrite)?;
+        mem.map(INPUT_VADDR, input, AccessPolicy::ReadWrite)?;
+        Ok(Invocation { mem, args: [INPUT_VADDR, len, 0, 0, 0] })
+    }
+
+    /// Maps the host's copy of `.data` read-write at [`DATA_VADDR`].
+    ///
+    /// # Errors
+    /// [`MapError`] when it is already mapped or 4 GiB or larger.
+    pub fn data(&mut self, data: &'m mut [u8]) -> Result<&mut Self, MapError> {
+        self.mem.map(DATA_VADDR, data, AccessPolicy::ReadWrite)?;
+        Ok(self)
+    }
+
+    /// Maps `.rodata` read-only at [`RODATA_VADDR`].
+    ///
+    /// # Errors
+    /// As [`Invocation::data`].
+    pub fn rodata(&mut self, rodata: &'m [u8]) -> Result<&mut Self, MapError> {
+        self.mem.map_read_only(RODATA_VADDR, rodata)?;
+        Ok(self)
+    }
+
+    /// A container's regions: its `.rodata` and `data`, the host's copy of
+    /// its `.data` (see [`Script::init_data`]).
+    ///
+    /// # Errors
+    /// As [`Invocation::data`].
+    pub fn script<'a: 'm>(&mut self, script: &Script<'a>, data: &'m mut [u8]) -> Result<&mut Self, MapError> {
+        self.rodata(script.rodata())?.data(data)
+    }
+
+    /// Maps `context` read-only at `vaddr` (a free segment start) and puts
+    /// its address in `r3`.
+    ///
+    /// # Errors
+    /// [`MapError`] when `vaddr` is not a free segment start or the slice
+    /// is 4 GiB or larger.
+    pub fn context(&mut self, vaddr: u64, context: &'m [u8]) -> Result<&mut Self, MapError> {
+        self.mem.map_read_only(vaddr, context)?;
+        self.args[2] = vaddr;
+        Ok(self)
+    }
+
+    /// Maps `bytes` read-write at `vaddr` (a free segment start), with no
+    /// register pointing to it: the program learns the address from the
+    /// host's ABI (a context field, a bindings constant).
+    ///
+    /// # Errors
+    /// As [`Invocation::context`].
+    pub fn region(&mut self, vaddr: u64, bytes: &'m mut [u8]) -> Result<&mut Self, MapError> {
+        self.mem.map(vaddr, bytes, AccessPolicy::ReadWrite)?;
+        Ok(self)
+    }
+
+    /// `r1..=r5` at the start of the run.
+    pub fn args(&self) -> [u64; 5] {
+        self.args
+    }
+
+    /// The regions mapped so far.
+    pub fn memory(&self) -> &MemoryMap<'m> {
+        &self.mem
+    }
+
+    /// The regions, for a host that works on them outside a run (a
+    /// native baseline calling helpers directly).
+    pub fn memory_mut(&mut self) -> &mut MemoryMap<'m> {
+        &mut self.mem
+    }
+}
+
+/// A verified program ready to run on one of the engines: the reference
+/// interpreter ([`crate::run`]) or, with feature `fast`, the fast engine
+/// ([`crate::fast::run_fast`], on the program's translation). Both give
+/// the same results and faults; they differ only in where a budget trap
+/// lands (`docs/isa.md`).
+#[derive(Clone, Copy, Debug)]
+pub enum Executable<'p, 'o> {
+    Reference(Program<'p>),
+    #[cfg(feature = "fast")]
+    Fast(crate::fast::FastProgram<'p, 'o>),
+    #[doc(hidden)]
+    #[cfg(not(feature = "fast"))]
+    _Ops(core::marker::PhantomData<&'o ()>, core::convert::Infallible),
+}
+
+impl<'p> Executable<'p, '_> {
+    /// The verified program (its entry points are valid on either engine).
+    #[inline]
+    pub fn program(&self) -> &Program<'p> {
+        match self {
+            Executable::Reference(p) => p,
+            #[cfg(feature = "fast")]
+            Executable::Fast(f) => f.program(),
+            #[cfg(not(feature = "fast"))]
+            Executable::_Ops(_, never) => match *never {},
+        }
+    }
+
+    /// Runs from `entry` over the regions and arguments of `invocation`
+    /// with at most `budget` instructions; `helpers` as the verifier was
+    /// told (narrow a container's with [`Script::restrict`]).
+    ///
+    /// # Errors
+    /// The [`Trap`] that ended the run.
+    ///
+    /// # Panics
+    /// Never.
+    #[inline]
+    pub fn run<H: Helpers + ?Sized>(
+        &self,
+        entry: Entry,
+        invocation: &mut Invocation<'_>,
+        helpers: &mut H,
+        budget: u64,
+    ) -> Result<Exit, Trap> {
+        let args = invocation.args;
+        let mem = &mut invocation.mem;
+        match self {
+            Executable::Reference(p) => crate::interp::run(p, entry, &args, mem, helpers, budget),
+            #[cfg(feature = "fast")]
+            Executable::Fast(f) => crate::fast::run_fast(f, entry, &args, mem, helpers, budget),
+            #[cfg(not(feature = "fast"))]
+            Executable::_Ops(_, never) => match *never {},
+        }
+    }
+}
+
+impl<'p> From<Program<'p>> for Executable<'p, '_> {
+    fn from(program: Program<'p>) -> Self {
+        Executable::Reference(program)
+    }
+}
+
+#[cfg(feature = "fast")]
+impl<'p, 'o> From<crate::fast::FastProgram<'p, 'o>> for Executable<'p, 'o> {
+    fn from(program: crate::fast::FastProgram<'p, 'o>) -> Self {
+        Executable::Fast(program)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::abi::segment_vaddr;
+    use crate::helper::NoHelpers;
+    use crate::memory::FaultKind;
+    use crate::trap::TrapKind;
+    use crate::verify::verify;
+
+    /// `stxb [r1], 7 ; mov r0, r2 ; add r0, r3 ; exit` (writes its input,
+    /// returns length + context address).
+    const WRITES_INPUT: [u8; 32] = [
+        0x72, 0x01, 0, 0, 7, 0, 0, 0, // stb [r1+0], 7
+        0xbf, 0x20, 0, 0, 0, 0, 0, 0, // mov r0, r2
+        0x0f, 0x30, 0, 0, 0, 0, 0, 0, // add r0, r3
+        0x95, 0, 0, 0, 0, 0, 0, 0, // exit
+    ];
+
+    fn engines(program: Program<'_>, mut each: impl FnMut(Executable<'_, '_>)) {
+        each(Executable::from(program));
+        #[cfg(feature = "fast")]
+        {
+            let mut ops = [crate::fast::Op::EMPTY; 4];
+            each(Executable::from(crate::fast::translate(&program, &mut ops).unwrap()));
+        }
+    }
+
+    #[test]
+    fn input_is_read_only_by_default() {
+        let program = verify(&WRITES_INPUT, &NoHelpers).unwrap();
+        engines(program, |exe| {
+            let (mut stack, input) = ([0u8; 64], [1u8; 3]);
+            let mut inv = Invocation::new(&mut stack, &input).unwrap();
+            assert_eq!(inv.args(), [INPUT_VADDR, 3, 0, 0, 0]);
+            let trap = exe.run(exe.program().main(), &mut inv, &mut NoHelpers, 100).unwrap_err();
+            assert!(matches!(trap.kind, TrapKind::Memory(m) if m.kind == FaultKind::PolicyDenied), "{trap}");
+        });
+    }
+
+    #[test]
+    fn writable_input_is_explicit_and_the_host_sees_the_write() {
+        let program = verify(&WRITES_INPUT, &NoHelpers).unwrap();
+        engines(program, |exe| {
+            let (mut stack, mut input) = ([0u8; 64], [1u8; 3]);
+            {
+                let mut inv = Invocation::with_writable_input(&mut stack, &mut input).unwrap();
+                let exit = exe.run(exe.program().main(), &mut inv, &mut NoHelpers, 100).unwrap();
+                assert_eq!(exit.r0, 3);
+            }
+            assert_eq!(input, [7, 1, 1]);
+        });
+    }
+
+    #[test]
+    fn context_goes_to_r3_and_segments_stay_distinct() {
+        let program = verify(&WRITES_INPUT, &NoHelpers).unwrap();
+        engines(program, |exe| {
+            let (mut stack, mut input, ctx, mut extra) = ([0u8; 64], [0u8; 2], [0u8; 8], [0u8; 4]);
+            let mut inv = Invocation::with_writable_input(&mut stack, &mut input).unwrap();
+            let ctx_at = segment_vaddr(6);
+            inv.context(ctx_at, &ctx).unwrap().region(segment_vaddr(5), &mut extra).unwrap();
+            assert_eq!(inv.args(), [INPUT_VADDR, 2, ctx_at, 0, 0]);
+            assert!(inv.memory().region_len(segment_vaddr(5)).is_some());
+            let exit = exe.run(exe.program().main(), &mut inv, &mut NoHelpers, 100).unwrap();
+            assert_eq!(exit.r0, 2 + ctx_at);
+        });
+        let (mut stack, input, mut other) = ([0u8; 64], [0u8; 2], [0u8; 2]);
+        let mut inv = Invocation::new(&mut stack, &input).unwrap();
+        assert_eq!(inv.region(INPUT_VADDR, &mut other).unwrap_err(), MapError::Occupied(INPUT_VADDR));
+    }
+}
