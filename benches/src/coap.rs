@@ -19,7 +19,7 @@ use alkyl_bindings::generated as g;
 use alkyl_bindings::{AlkylHelpers, CoapSession, Phydat, SimPlatform, ALL_HELPERS, COAP_CTX_VADDR, COAP_PKT_VADDR};
 use alkyl_vm::container::Script;
 use alkyl_vm::fast::{self, Op};
-use alkyl_vm::{Entry, Executable, Helpers, Invocation, MemoryMap, STACK_SIZE, STACK_VADDR};
+use alkyl_vm::{Entry, Executable, Helpers, Invocation, MemoryMap, Runnable, STACK_SIZE, STACK_VADDR};
 
 use crate::kernels::pack_once;
 

@@ -7,7 +7,7 @@
 
 use alkyl_vm::container::Script;
 use alkyl_vm::fast::{self, Op};
-use alkyl_vm::{Entry, Executable, Invocation, NoHelpers, STACK_SIZE};
+use alkyl_vm::{Entry, Executable, Invocation, NoHelpers, Runnable, STACK_SIZE};
 
 use crate::kernels::{run_native, Kernel};
 

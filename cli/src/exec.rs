@@ -10,8 +10,8 @@ use std::fmt;
 
 use alkyl_vm::fast::{self, Op};
 use alkyl_vm::{
-    verify, Entry, Executable, Exit, HelperError, HelperSet, Helpers, Invocation, MapError, MemoryMap, Program, Trap,
-    VerifyError, STACK_SIZE,
+    verify, Entry, Executable, Exit, HelperError, HelperSet, Helpers, Invocation, MapError, MemoryMap, Program,
+    Runnable, Trap, VerifyError, STACK_SIZE,
 };
 
 /// Which interpreter runs a program.

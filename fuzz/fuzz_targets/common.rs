@@ -3,7 +3,7 @@
 //! that nothing outside the granted slices changed. Each target uses a part.
 #![allow(dead_code)]
 
-use alkyl_vm::{Executable, HelperError, HelperSet, Helpers, Invocation, MemoryMap, Program, STACK_SIZE};
+use alkyl_vm::{Executable, HelperError, HelperSet, Helpers, Invocation, MemoryMap, Program, Runnable, STACK_SIZE};
 
 pub const GUARD: usize = 64;
 pub const CANARY: u8 = 0xa5;

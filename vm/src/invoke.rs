@@ -1,5 +1,6 @@
 //! One way to run a program: an [`Invocation`] the host fills with its
-//! buffers, run by an [`Executable`] (either engine).
+//! buffers, run by a [`Runnable`]: one engine's program, or an
+//! [`Executable`] (either engine, chosen at run time).
 //!
 //! # The invocation convention
 //! `docs/isa.md`, "Invocation", is the description; this module is its one
@@ -41,6 +42,7 @@ impl<'m> Invocation<'m> {
     ///
     /// # Errors
     /// [`MapError::TooLarge`] for a buffer of 4 GiB or more.
+    #[inline]
     pub fn new(stack: &'m mut [u8], input: &'m [u8]) -> Result<Self, MapError> {
         let len = input.len() as u64;
         let mut mem = MemoryMap::new();
@@ -56,6 +58,7 @@ impl<'m> Invocation<'m> {
     ///
     /// # Errors
     /// As [`Invocation::new`].
+    #[inline]
     pub fn with_writable_input(stack: &'m mut [u8], input: &'m mut [u8]) -> Result<Self, MapError> {
         let len = input.len() as u64;
         let mut mem = MemoryMap::new();
@@ -68,6 +71,7 @@ impl<'m> Invocation<'m> {
     ///
     /// # Errors
     /// [`MapError`] when it is already mapped or 4 GiB or larger.
+    #[inline]
     pub fn data(&mut self, data: &'m mut [u8]) -> Result<&mut Self, MapError> {
         self.mem.map(DATA_VADDR, data, AccessPolicy::ReadWrite)?;
         Ok(self)
@@ -77,6 +81,7 @@ impl<'m> Invocation<'m> {
     ///
     /// # Errors
     /// As [`Invocation::data`].
+    #[inline]
     pub fn rodata(&mut self, rodata: &'m [u8]) -> Result<&mut Self, MapError> {
         self.mem.map_read_only(RODATA_VADDR, rodata)?;
         Ok(self)
@@ -87,6 +92,7 @@ impl<'m> Invocation<'m> {
     ///
     /// # Errors
     /// As [`Invocation::data`].
+    #[inline]
     pub fn script<'a: 'm>(&mut self, script: &Script<'a>, data: &'m mut [u8]) -> Result<&mut Self, MapError> {
         self.rodata(script.rodata())?.data(data)
     }
@@ -97,6 +103,7 @@ impl<'m> Invocation<'m> {
     /// # Errors
     /// [`MapError`] when `vaddr` is not a free segment start or the slice
     /// is 4 GiB or larger.
+    #[inline]
     pub fn context(&mut self, vaddr: u64, context: &'m [u8]) -> Result<&mut Self, MapError> {
         self.mem.map_read_only(vaddr, context)?;
         self.args[2] = vaddr;
@@ -109,55 +116,42 @@ impl<'m> Invocation<'m> {
     ///
     /// # Errors
     /// As [`Invocation::context`].
+    #[inline]
     pub fn region(&mut self, vaddr: u64, bytes: &'m mut [u8]) -> Result<&mut Self, MapError> {
         self.mem.map(vaddr, bytes, AccessPolicy::ReadWrite)?;
         Ok(self)
     }
 
     /// `r1..=r5` at the start of the run.
+    #[inline]
     pub fn args(&self) -> [u64; 5] {
         self.args
     }
 
     /// The regions mapped so far.
+    #[inline]
     pub fn memory(&self) -> &MemoryMap<'m> {
         &self.mem
     }
 
     /// The regions, for a host that works on them outside a run (a
     /// native baseline calling helpers directly).
+    #[inline]
     pub fn memory_mut(&mut self) -> &mut MemoryMap<'m> {
         &mut self.mem
     }
 }
 
-/// A verified program ready to run on one of the engines: the reference
-/// interpreter ([`crate::run`]) or, with feature `fast`, the fast engine
-/// ([`crate::fast::run_fast`], on the program's translation). Both give
-/// the same results and faults; they differ only in where a budget trap
-/// lands (`docs/isa.md`).
-#[derive(Clone, Copy, Debug)]
-pub enum Executable<'p, 'o> {
-    Reference(Program<'p>),
-    #[cfg(feature = "fast")]
-    Fast(crate::fast::FastProgram<'p, 'o>),
-    #[doc(hidden)]
-    #[cfg(not(feature = "fast"))]
-    _Ops(core::marker::PhantomData<&'o ()>, core::convert::Infallible),
-}
-
-impl<'p> Executable<'p, '_> {
+/// A verified program ready to run an [`Invocation`] on one engine: a
+/// [`Program`] on the reference interpreter ([`crate::run`]), a
+/// [`crate::fast::FastProgram`] (feature `fast`) on the fast engine, or an
+/// [`Executable`], either, chosen at run time. A host whose engine is fixed
+/// when it is built uses the engine's type directly, so that only that
+/// engine is linked; both give the same results and faults, and differ
+/// only in where a budget trap lands (`docs/isa.md`).
+pub trait Runnable {
     /// The verified program (its entry points are valid on either engine).
-    #[inline]
-    pub fn program(&self) -> &Program<'p> {
-        match self {
-            Executable::Reference(p) => p,
-            #[cfg(feature = "fast")]
-            Executable::Fast(f) => f.program(),
-            #[cfg(not(feature = "fast"))]
-            Executable::_Ops(_, never) => match *never {},
-        }
-    }
+    fn program(&self) -> Program<'_>;
 
     /// Runs from `entry` over the regions and arguments of `invocation`
     /// with at most `budget` instructions; `helpers` as the verifier was
@@ -168,20 +162,82 @@ impl<'p> Executable<'p, '_> {
     ///
     /// # Panics
     /// Never.
-    #[inline]
-    pub fn run<H: Helpers + ?Sized>(
+    fn run<H: Helpers + ?Sized>(
+        &self,
+        entry: Entry,
+        invocation: &mut Invocation<'_>,
+        helpers: &mut H,
+        budget: u64,
+    ) -> Result<Exit, Trap>;
+}
+
+impl Runnable for Program<'_> {
+    fn program(&self) -> Program<'_> {
+        *self
+    }
+
+    fn run<H: Helpers + ?Sized>(
         &self,
         entry: Entry,
         invocation: &mut Invocation<'_>,
         helpers: &mut H,
         budget: u64,
     ) -> Result<Exit, Trap> {
-        let args = invocation.args;
-        let mem = &mut invocation.mem;
+        crate::interp::run(self, entry, &invocation.args, &mut invocation.mem, helpers, budget)
+    }
+}
+
+#[cfg(feature = "fast")]
+impl Runnable for crate::fast::FastProgram<'_, '_> {
+    fn program(&self) -> Program<'_> {
+        *crate::fast::FastProgram::program(self)
+    }
+
+    fn run<H: Helpers + ?Sized>(
+        &self,
+        entry: Entry,
+        invocation: &mut Invocation<'_>,
+        helpers: &mut H,
+        budget: u64,
+    ) -> Result<Exit, Trap> {
+        crate::fast::run_fast(self, entry, &invocation.args, &mut invocation.mem, helpers, budget)
+    }
+}
+
+/// Either engine, chosen at run time (`alkyl run --engine`, the
+/// benchmarks, the differential fuzz targets).
+#[derive(Clone, Copy, Debug)]
+pub enum Executable<'p, 'o> {
+    Reference(Program<'p>),
+    #[cfg(feature = "fast")]
+    Fast(crate::fast::FastProgram<'p, 'o>),
+    #[doc(hidden)]
+    #[cfg(not(feature = "fast"))]
+    _Ops(core::marker::PhantomData<&'o ()>, core::convert::Infallible),
+}
+
+impl Runnable for Executable<'_, '_> {
+    fn program(&self) -> Program<'_> {
         match self {
-            Executable::Reference(p) => crate::interp::run(p, entry, &args, mem, helpers, budget),
+            Executable::Reference(p) => *p,
             #[cfg(feature = "fast")]
-            Executable::Fast(f) => crate::fast::run_fast(f, entry, &args, mem, helpers, budget),
+            Executable::Fast(f) => Runnable::program(f),
+            #[cfg(not(feature = "fast"))]
+            Executable::_Ops(_, never) => match *never {},
+        }
+    }
+
+    fn run<H: Helpers + ?Sized>(
+        &self,
+        entry: Entry,
+        invocation: &mut Invocation<'_>,
+        helpers: &mut H,
+        budget: u64,
+    ) -> Result<Exit, Trap> {
+        match self {
+            Executable::Reference(p) => p.run(entry, invocation, helpers, budget),
+            #[cfg(feature = "fast")]
+            Executable::Fast(f) => f.run(entry, invocation, helpers, budget),
             #[cfg(not(feature = "fast"))]
             Executable::_Ops(_, never) => match *never {},
         }

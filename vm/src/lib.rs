@@ -24,7 +24,7 @@
 //!
 //! | layer | modules |
 //! |---|---|
-//! | 1 | [`abi`] (segment addresses, stack size, call save area, call depth), [`isa`] (encoding) |
+//! | 1 | [`abi`] (segment addresses, stack size, call save area, call depth), [`isa`] (encoding), [`storage`] (what a verified program may own) |
 //! | 2 | [`memory`] (regions and their checks) |
 //! | 3 | [`helper`] (host calls, over a [`MemoryMap`]) |
 //! | 4 | [`trap`] (how a run ends) |
@@ -36,6 +36,9 @@
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_debug_implementations)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
 
 // Modules in dependency order: each uses only those above it (the
 // `fast` engine, the invocation API and the container loader sit on top).
@@ -49,6 +52,7 @@ pub mod invoke;
 pub mod isa;
 pub mod memory;
 mod semantics;
+pub mod storage;
 pub mod trap;
 pub mod verify;
 
@@ -58,7 +62,7 @@ pub use abi::{
 };
 pub use helper::{HelperError, HelperSet, Helpers, NoHelpers};
 pub use interp::run;
-pub use invoke::{Executable, Invocation};
+pub use invoke::{Executable, Invocation, Runnable};
 pub use memory::{AccessPolicy, MapError, MemFault, MemoryMap};
 pub use trap::{Exit, Trap, TrapKind};
 pub use verify::{verify, Entry, Program, VerifyError, VerifyErrorKind};

@@ -15,7 +15,7 @@ mod rt;
 use core::hint::black_box;
 
 #[cfg(any(feature = "engine-fast", feature = "engine-ref"))]
-use alkyl_vm::{verify, Executable, Invocation, NoHelpers, STACK_SIZE};
+use alkyl_vm::{verify, Invocation, NoHelpers, Runnable, STACK_SIZE};
 
 include!(concat!(env!("OUT_DIR"), "/consts.rs"));
 
@@ -81,15 +81,18 @@ struct Input([u8; INPUT.len()]);
 
 /// One checksum: the stack and the input mapped by the invocation
 /// convention, run. What a host does per event. Inlined into each engine's
-/// wrapper, so each image links only the engine it names.
+/// wrapper.
 #[inline(always)]
 #[cfg(any(feature = "engine-fast", feature = "engine-ref"))]
-fn checksum(executable: Executable<'_, '_>, input: &[u8]) -> u64 {
+fn checksum(engine: &impl Runnable, input: &[u8]) -> u64 {
     let mut stack = [0u8; STACK_SIZE];
-    let Ok(mut invocation) = Invocation::new(&mut stack, input) else {
+    // Bound in place: moving the invocation out of the `Result` would copy
+    // its region table at every checksum.
+    let mut invocation = Invocation::new(&mut stack, input);
+    let Ok(invocation) = invocation.as_mut() else {
         return u64::MAX;
     };
-    match executable.run(executable.program().main(), &mut invocation, &mut NoHelpers, BUDGET) {
+    match engine.run(engine.program().main(), invocation, &mut NoHelpers, BUDGET) {
         Ok(exit) => exit.r0,
         Err(_) => u64::MAX,
     }
@@ -99,14 +102,14 @@ fn checksum(executable: Executable<'_, '_>, input: &[u8]) -> u64 {
 #[inline(never)]
 #[cfg(feature = "engine-ref")]
 fn run_ref(program: &alkyl_vm::Program<'_>, input: &[u8]) -> u64 {
-    checksum(Executable::Reference(*program), input)
+    checksum(program, input)
 }
 
 /// One checksum on the fast engine (translated at load).
 #[inline(never)]
 #[cfg(feature = "engine-fast")]
 fn run_fast(program: &alkyl_vm::fast::FastProgram<'_, '_>, input: &[u8]) -> u64 {
-    checksum(Executable::Fast(*program), input)
+    checksum(program, input)
 }
 
 /// The VM's windows: verify (and translate), one checksum per engine, and

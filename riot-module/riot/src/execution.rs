@@ -5,7 +5,7 @@
 
 use core::fmt;
 
-use alkyl_vm::{verify, Executable, Exit, Invocation, MapError, NoHelpers, Trap, VerifyError, STACK_SIZE};
+use alkyl_vm::{verify, Exit, Invocation, MapError, NoHelpers, Runnable, Trap, VerifyError, STACK_SIZE};
 
 /// Why a run produced no result.
 #[derive(Clone, Copy, Debug)]
@@ -40,6 +40,5 @@ pub fn execute(code: &[u8], input: &[u8], budget: u64) -> Result<Exit, RunError>
     let program = verify(code, &NoHelpers).map_err(RunError::Verify)?;
     let mut stack = [0u8; STACK_SIZE];
     let mut run = Invocation::new(&mut stack, input).map_err(RunError::Map)?;
-    let executable = Executable::Reference(program);
-    executable.run(program.main(), &mut run, &mut NoHelpers, budget).map_err(RunError::Trap)
+    program.run(program.main(), &mut run, &mut NoHelpers, budget).map_err(RunError::Trap)
 }

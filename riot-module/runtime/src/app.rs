@@ -19,7 +19,7 @@ use alkyl_bindings::ALL_HELPERS;
 use alkyl_vm::container::{LoadError, Script};
 #[cfg(feature = "fast")]
 use alkyl_vm::fast::{FastProgram, Op, TranslateError};
-use alkyl_vm::{Entry, Executable, Trap};
+use alkyl_vm::{Entry, Runnable, Trap};
 use sha2::{Digest, Sha256};
 use yoke::{Yoke, Yokeable};
 
@@ -36,13 +36,18 @@ pub(crate) struct Loaded<'a> {
 }
 
 impl Loaded<'_> {
-    /// What runs: the translation with `fast`, else the verified program.
-    #[inline]
-    pub fn executable(&self) -> Executable<'_, '_> {
-        #[cfg(feature = "fast")]
-        return Executable::Fast(self.fast);
-        #[cfg(not(feature = "fast"))]
-        Executable::Reference(*self.script.program())
+    /// What runs: the translation with `fast`, else the verified program
+    /// (one engine linked, chosen when the runtime is built).
+    #[cfg(feature = "fast")]
+    pub fn executable(&self) -> &(impl Runnable + '_) {
+        &self.fast
+    }
+
+    /// What runs: the translation with `fast`, else the verified program
+    /// (one engine linked, chosen when the runtime is built).
+    #[cfg(not(feature = "fast"))]
+    pub fn executable(&self) -> &(impl Runnable + '_) {
+        self.script.program()
     }
 }
 
@@ -337,5 +342,58 @@ impl App {
             self.stats.last_error = Some((run.at_ms, *trap));
         }
         self.stats.last = Some(run);
+    }
+}
+
+#[cfg(test)]
+mod install_time {
+    extern crate std;
+
+    use super::*;
+    use crate::envelope::PayloadKind;
+    use crate::name::AppName;
+    use crate::runtime::apply::app_of;
+    use std::time::Instant;
+
+    /// Median time of `n` installs (verify, translate, `.data`) of `payload`
+    /// as an app of `kind`: what an upload or a boot reload costs the
+    /// device besides signature and storage. Run with
+    /// `cargo test --release -p alkyl-runtime --lib install_time -- --ignored --nocapture`.
+    fn median_install_ns(kind: PayloadKind, payload: &[u8], n: usize) -> u128 {
+        let limits = AppLimits { max_bytes: 1 << 20, max_stack: 4096 };
+        let mut times: Vec<u128> = (0..n)
+            .map(|_| {
+                let meta = AppMeta {
+                    name: AppName::new(b"timed").unwrap(),
+                    version: 1,
+                    sequence: 1,
+                    kind,
+                    triggers: Vec::new(),
+                };
+                let payload = payload.to_vec();
+                let start = Instant::now();
+                let app = app_of(meta, payload, limits).expect("installs");
+                let t = start.elapsed().as_nanos();
+                drop(app);
+                t
+            })
+            .collect();
+        times.sort_unstable();
+        times[n / 2]
+    }
+
+    #[test]
+    #[ignore = "a measurement: run in release with --nocapture"]
+    fn install_time() {
+        let fletcher = crate::testkit::container(include_str!("../../../apps/asm/fletcher32.s"), &[("fletcher32", 0)]);
+        let n = 2001;
+        let f = median_install_ns(PayloadKind::Container, &fletcher, n);
+        std::println!("install fletcher32 (container, {} B): median {f} ns over {n}", fletcher.len());
+        #[cfg(feature = "ir")]
+        {
+            let lock = alkyl_translator::ir::text::assemble(include_str!("../../../apps/ir/smartlock.air")).unwrap();
+            let l = median_install_ns(PayloadKind::AlkylIr, &lock, n);
+            std::println!("install smart lock (Alkyl IR, {} B): median {l} ns over {n}", lock.len());
+        }
     }
 }

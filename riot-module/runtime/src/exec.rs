@@ -1,5 +1,5 @@
 //! Running a script: the one place every run goes through (CoAP requests,
-//! timers, sensor events). A run uses the app's [`alkyl_vm::Executable`]:
+//! timers, sensor events). A run uses the app's [`alkyl_vm::Runnable`]:
 //! with feature `fast` (default) the fast engine on the ops translated at
 //! install; without, the compact reference interpreter.
 //!
@@ -13,7 +13,7 @@ use alloc::vec;
 
 use alkyl_bindings::{AlkylHelpers, CoapSession, Platform, COAP_CTX_VADDR, COAP_PKT_VADDR};
 use alkyl_vm::container::Script;
-use alkyl_vm::{Entry, Exit, Invocation, MapError, Trap, TrapKind, STACK_SIZE};
+use alkyl_vm::{Entry, Exit, Invocation, MapError, Runnable, Trap, TrapKind, STACK_SIZE};
 
 use crate::app::{BuiltResponse, Loaded};
 

@@ -9,7 +9,7 @@
 use alloc::vec;
 
 use alkyl_vm::container::Script;
-use alkyl_vm::{Entry, Executable, Helpers, Invocation, MapError, Trap, STACK_SIZE};
+use alkyl_vm::{Entry, Helpers, Invocation, MapError, Runnable, Trap, STACK_SIZE};
 
 use super::trap::IrTrap;
 
@@ -49,8 +49,7 @@ pub fn run_entry<H: Helpers + ?Sized>(
     let mut stack = vec![0u8; script.stack_size().max(STACK_SIZE)];
     let mut run = Invocation::new(&mut stack, input)?;
     run.script(script, data)?;
-    let program = Executable::Reference(*script.program());
-    Ok(match program.run(entry, &mut run, &mut script.restrict(helpers), budget) {
+    Ok(match script.program().run(entry, &mut run, &mut script.restrict(helpers), budget) {
         Ok(exit) => VmRun { ended: Ended::Returned(exit.r0), executed: exit.executed },
         Err(trap) => {
             VmRun { ended: IrTrap::from_vm(&trap).map_or(Ended::Unexplained(trap), Ended::Trapped), executed: 0 }

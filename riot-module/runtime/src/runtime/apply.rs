@@ -85,10 +85,6 @@ impl<S: Storage, D: Device> Runtime<S, D> {
         } else {
             repr.payload
         };
-        let container = match repr.kind {
-            PayloadKind::AlkylIr => translate_ir(&payload)?,
-            _ => payload,
-        };
         self.check_triggers(&repr.triggers)?;
         let meta = AppMeta {
             name: repr.name,
@@ -97,12 +93,7 @@ impl<S: Storage, D: Device> Runtime<S, D> {
             kind: repr.kind,
             triggers: repr.triggers,
         };
-        let app = App::new(meta, container, self.limits()).map_err(|e| match e {
-            AppError::UnknownEntry { trigger } => {
-                Rejection::Triggers(TriggerProblem::Entry { index: trigger as usize })
-            }
-            e => Rejection::Verification(e),
-        })?;
+        let app = app_of(meta, payload, self.limits())?;
         self.store.check_fits(&app).map_err(Rejection::StoreFull)?;
         let record = AppRecord::emit(&app.meta, app.container(), app.hash());
         let name = app.meta.name.clone();
@@ -169,6 +160,20 @@ impl<S: Storage, D: Device> Runtime<S, D> {
         self.schedule.reset(&name, count);
         Ok(Applied::TriggersSet)
     }
+}
+
+/// The app an install makes of its (inflated) payload: for Alkyl IR, the
+/// module translated into a container on the device (the container is
+/// what gets stored and run).
+pub(crate) fn app_of(meta: AppMeta, payload: Vec<u8>, limits: AppLimits) -> Result<App, Rejection> {
+    let container = match meta.kind {
+        PayloadKind::AlkylIr => translate_ir(&payload)?,
+        _ => payload,
+    };
+    App::new(meta, container, limits).map_err(|e| match e {
+        AppError::UnknownEntry { trigger } => Rejection::Triggers(TriggerProblem::Entry { index: trigger as usize }),
+        e => Rejection::Verification(e),
+    })
 }
 
 /// Translates an Alkyl IR module into a verified container on the device;

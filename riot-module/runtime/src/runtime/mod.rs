@@ -15,7 +15,7 @@
 //! received, authenticated, decompressed and verified, and its record saved,
 //! before it replaces the old one in RAM.
 
-mod apply;
+pub(crate) mod apply;
 mod boot;
 mod run;
 
