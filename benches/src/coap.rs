@@ -82,7 +82,7 @@ impl Engine {
 /// (fast engine) its translation, and the platform the runs share.
 pub struct CoapBench {
     engine: Engine,
-    script: Script<'static>,
+    script: Script<&'static [u8]>,
     entry: Entry,
     executable: Executable<'static, 'static>,
     platform: SimPlatform,
@@ -99,10 +99,10 @@ impl CoapBench {
         let executable = match engine {
             Engine::Fast => {
                 let ops: &'static mut [Op] =
-                    Box::leak(vec![Op::EMPTY; fast::storage_len(script.program())].into_boxed_slice());
-                Executable::Fast(fast::translate(script.program(), ops).map_err(|e| e.to_string())?)
+                    Box::leak(vec![Op::EMPTY; fast::storage_len(&script.program())].into_boxed_slice());
+                Executable::Fast(fast::translate(&script.borrowed_program(), ops).map_err(|e| e.to_string())?)
             }
-            _ => Executable::Reference(*script.program()),
+            _ => Executable::Reference(script.borrowed_program()),
         };
         Ok(CoapBench { engine, script, entry, executable, platform: platform() })
     }

@@ -71,7 +71,7 @@ impl Contender for Native {
 }
 
 /// The kernel's container, loaded (parsed and verified), and its entry.
-fn load_script(kernel: &Kernel) -> Result<(Script<'static>, Entry), String> {
+fn load_script(kernel: &Kernel) -> Result<(Script<&'static [u8]>, Entry), String> {
     let script = Script::load(kernel.container()?, &NoHelpers).map_err(|e| e.to_string())?;
     if script.program().code() != kernel.ebpf {
         return Err(format!("{}: the container's text differs from the object's .text", kernel.name));
@@ -83,7 +83,7 @@ fn load_script(kernel: &Kernel) -> Result<(Script<'static>, Entry), String> {
 /// An Alkyl engine on the kernel's container: the reference interpreter,
 /// or the fast engine on the container translated at load.
 pub struct Alkyl {
-    script: Script<'static>,
+    script: Script<&'static [u8]>,
     executable: Executable<'static, 'static>,
     entry: Entry,
     buf: Vec<u8>,
@@ -100,10 +100,10 @@ impl Alkyl {
         let (script, entry) = load_script(kernel)?;
         let executable = if fast {
             let ops: &'static mut [Op] =
-                Box::leak(vec![Op::EMPTY; fast::storage_len(script.program())].into_boxed_slice());
-            Executable::Fast(fast::translate(script.program(), ops).map_err(|e| e.to_string())?)
+                Box::leak(vec![Op::EMPTY; fast::storage_len(&script.program())].into_boxed_slice());
+            Executable::Fast(fast::translate(&script.borrowed_program(), ops).map_err(|e| e.to_string())?)
         } else {
-            Executable::Reference(*script.program())
+            Executable::Reference(script.borrowed_program())
         };
         Ok(Alkyl { script, executable, entry, buf: Vec::new() })
     }
@@ -273,8 +273,8 @@ pub fn load_once(name: &str, kernel: &Kernel, ops: &mut Vec<Op>) -> Result<(), S
         "alkyl" => {
             let script = Script::load(kernel.container()?, &NoHelpers).map_err(|e| e.to_string())?;
             ops.clear();
-            ops.resize(fast::storage_len(script.program()), Op::EMPTY);
-            fast::translate(script.program(), ops).map(drop).map_err(|e| e.to_string())
+            ops.resize(fast::storage_len(&script.program()), Op::EMPTY);
+            fast::translate(&script.program(), ops).map(drop).map_err(|e| e.to_string())
         }
         #[cfg(feature = "peers")]
         "wasm3" => peers::wasm3_load_once(kernel),

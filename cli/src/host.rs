@@ -92,7 +92,7 @@ pub fn run_script(
                 })?,
                 None => script.program().main(),
             };
-            (*script.program(), pc, Some(script))
+            (script.borrowed_program(), pc, Some(script))
         }
     };
     execute(&program, entry_pc, script.as_ref(), input, platform, settings)
@@ -101,7 +101,7 @@ pub fn run_script(
 fn execute(
     program: &Program<'_>,
     entry: Entry,
-    script: Option<&Script<'_>>,
+    script: Option<&Script<&[u8]>>,
     input: &mut [u8],
     platform: &mut SimPlatform,
     settings: RunSettings,

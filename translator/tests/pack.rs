@@ -48,7 +48,7 @@ fn run_twice(p: &Packed, entry: &str) -> [u64; 2] {
         mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).unwrap();
         script.map(&mut mem, &mut data).unwrap();
         let e = script.entry(entry.as_bytes()).unwrap();
-        run(script.program(), e, &[], &mut mem, &mut script.restrict(&mut Plus1000), 10_000).unwrap().r0
+        run(&script.program(), e, &[], &mut mem, &mut script.restrict(&mut Plus1000), 10_000).unwrap().r0
     })
 }
 

@@ -24,6 +24,7 @@ use crate::abi::{DATA_VADDR, INPUT_VADDR, RODATA_VADDR, STACK_VADDR};
 use crate::container::Script;
 use crate::helper::Helpers;
 use crate::memory::{AccessPolicy, MapError, MemoryMap};
+use crate::storage::Stable;
 use crate::trap::{Exit, Trap};
 use crate::verify::{Entry, Program};
 
@@ -93,7 +94,7 @@ impl<'m> Invocation<'m> {
     /// # Errors
     /// As [`Invocation::data`].
     #[inline]
-    pub fn script<'a: 'm>(&mut self, script: &Script<'a>, data: &'m mut [u8]) -> Result<&mut Self, MapError> {
+    pub fn script<B: Stable<u8>>(&mut self, script: &'m Script<B>, data: &'m mut [u8]) -> Result<&mut Self, MapError> {
         self.rodata(script.rodata())?.data(data)
     }
 

@@ -15,13 +15,15 @@ mod sealed {
 
 /// Storage whose `as_ref()` returns the same slice on every call while it
 /// is not mutated: `&[T]`, `&mut [T]`, `[T; N]` and, with feature `alloc`,
-/// `Box<[T]>` and `Vec<T>`.
+/// `Box<[T]>` and `Vec<T>`; and a shared borrow of any of them.
 pub trait Stable<T>: sealed::Sealed + AsRef<[T]> {}
 
 impl<T> sealed::Sealed for &[T] {}
 impl<T> Stable<T> for &[T] {}
 impl<T> sealed::Sealed for &mut [T] {}
 impl<T> Stable<T> for &mut [T] {}
+impl<S: sealed::Sealed + ?Sized> sealed::Sealed for &S {}
+impl<T, S: Stable<T>> Stable<T> for &S {}
 impl<T, const N: usize> sealed::Sealed for [T; N] {}
 impl<T, const N: usize> Stable<T> for [T; N] {}
 

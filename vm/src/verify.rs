@@ -140,6 +140,12 @@ impl Entry {
 }
 
 impl<'a> Program<'a> {
+    /// `code` with the `frame_size` [`verify`] found for it: a program that
+    /// already passed (kept by a [`crate::container::Script`] as offsets).
+    pub(crate) const fn verified(code: &'a [u8], frame_size: u32) -> Program<'a> {
+        Program { code, frame_size }
+    }
+
     /// The verified bytecode.
     pub const fn code(&self) -> &'a [u8] {
         self.code

@@ -10,6 +10,7 @@
 //! `alkyl_coap_ctx_t` at `COAP_CTX_VADDR` (read-only, `r3`).
 
 use alloc::vec;
+use alloc::vec::Vec;
 
 use alkyl_bindings::{AlkylHelpers, CoapSession, Platform, COAP_CTX_VADDR, COAP_PKT_VADDR};
 use alkyl_vm::container::Script;
@@ -49,12 +50,12 @@ pub(crate) struct Outcome {
 /// Runs `loaded` from `inv.entry` with `data` as its `.data` region, the
 /// real helpers over `platform`. Never panics; a fault is a [`Trap`].
 pub(crate) fn execute<P: Platform + ?Sized>(
-    loaded: &Loaded<'_>,
+    loaded: &Loaded,
     data: &mut [u8],
     inv: RunRequest<'_>,
     platform: &mut P,
 ) -> Outcome {
-    let script = &loaded.script;
+    let script = loaded.script();
     let mut stack = vec![0u8; script.stack_size().max(STACK_SIZE)];
     let mut packet = vec![0u8; inv.coap_buffer.unwrap_or(0)];
     let session = CoapSession::new(COAP_HANDLE, COAP_PKT_VADDR, packet.len());
@@ -83,7 +84,7 @@ pub(crate) fn execute<P: Platform + ?Sized>(
 fn regions<'m>(
     stack: &'m mut [u8],
     input: &'m [u8],
-    script: &Script<'m>,
+    script: &'m Script<Vec<u8>>,
     data: &'m mut [u8],
     coap: Option<(&'m mut [u8], &'m [u8])>,
 ) -> Result<Invocation<'m>, MapError> {

@@ -9,6 +9,7 @@
 use alloc::vec;
 
 use alkyl_vm::container::Script;
+use alkyl_vm::storage::Stable;
 use alkyl_vm::{Entry, Helpers, Invocation, MapError, Runnable, Trap, STACK_SIZE};
 
 use super::trap::IrTrap;
@@ -38,8 +39,8 @@ pub struct VmRun {
 ///
 /// # Errors
 /// A region cannot be mapped (`data` or `input` of 4 GiB or more).
-pub fn run_entry<H: Helpers + ?Sized>(
-    script: &Script<'_>,
+pub fn run_entry<B: Stable<u8>, H: Helpers + ?Sized>(
+    script: &Script<B>,
     entry: Entry,
     data: &mut [u8],
     input: &[u8],

@@ -9,8 +9,9 @@
 //! instruction; see [`run_fast`].
 
 use super::op::{Kind, Op, Reg};
+use super::program::FastProgram;
 use super::regs::Regs;
-use super::translate::{run_cost, FastProgram};
+use super::translate::run_cost;
 use super::window::Windows;
 use crate::abi::MAX_CALL_DEPTH;
 use crate::helper::Helpers;

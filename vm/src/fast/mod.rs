@@ -27,10 +27,12 @@
 
 mod exec;
 mod op;
+mod program;
 mod regs;
 mod translate;
 mod window;
 
 pub use exec::run_fast;
 pub use op::Op;
-pub use translate::{attach, storage_len, translate, FastProgram, TranslateError};
+pub use program::{FastProgram, FastScript};
+pub use translate::{storage_len, translate, TranslateError};
