@@ -17,6 +17,7 @@ use alkyl_vm::container::Script;
 use alkyl_vm::{Entry, Exit, Invocation, MapError, Runnable, Trap, TrapKind, STACK_SIZE};
 
 use crate::app::{BuiltResponse, Loaded};
+use crate::config::Config;
 
 /// CoAP option number of Content-Format.
 const CONTENT_FORMAT: u16 = 12;
@@ -39,6 +40,29 @@ pub(crate) struct RunRequest<'i> {
     pub budget: u64,
 }
 
+/// The buffers every run uses, owned by the runtime and allocated once
+/// (sized by its [`Config`]): the stack and the CoAP packet buffer. Each
+/// run zeroes the part it maps, so no run sees another's bytes.
+#[derive(Debug)]
+pub(crate) struct RunBuffers {
+    stack: Vec<u8>,
+    packet: Vec<u8>,
+}
+
+impl RunBuffers {
+    /// A stack of `max(512, config.max_stack)` bytes (an installed app
+    /// needs at most that) and a packet buffer of `config.coap_buffer_len`.
+    pub fn new(config: &Config) -> RunBuffers {
+        RunBuffers { stack: vec![0; config.max_stack.max(STACK_SIZE)], packet: vec![0; config.coap_buffer_len] }
+    }
+
+    /// Where the stack lives (tests: it is allocated once).
+    #[cfg(test)]
+    pub fn stack_ptr(&self) -> *const u8 {
+        self.stack.as_ptr()
+    }
+}
+
 /// What a run did.
 #[derive(Debug)]
 pub(crate) struct Outcome {
@@ -48,16 +72,32 @@ pub(crate) struct Outcome {
 }
 
 /// Runs `loaded` from `inv.entry` with `data` as its `.data` region, the
-/// real helpers over `platform`. Never panics; a fault is a [`Trap`].
+/// run's stack and packet buffer from `buffers`, the real helpers over
+/// `platform`. Never panics; a fault is a [`Trap`] (a stack or packet
+/// buffer larger than `buffers` holds, which the app limits exclude,
+/// included).
 pub(crate) fn execute<P: Platform + ?Sized>(
     loaded: &Loaded,
     data: &mut [u8],
     inv: RunRequest<'_>,
+    buffers: &mut RunBuffers,
     platform: &mut P,
 ) -> Outcome {
     let script = loaded.script();
-    let mut stack = vec![0u8; script.stack_size().max(STACK_SIZE)];
-    let mut packet = vec![0u8; inv.coap_buffer.unwrap_or(0)];
+    let (stack, packet) = match (
+        buffers.stack.get_mut(..script.stack_size().max(STACK_SIZE)),
+        buffers.packet.get_mut(..inv.coap_buffer.unwrap_or(0)),
+    ) {
+        (Some(stack), Some(packet)) => (stack, packet),
+        _ => {
+            return Outcome {
+                result: Err(Trap { pc: inv.entry.pc(), kind: TrapKind::IllegalInstruction }),
+                response: None,
+            }
+        }
+    };
+    stack.fill(0);
+    packet.fill(0);
     let session = CoapSession::new(COAP_HANDLE, COAP_PKT_VADDR, packet.len());
     let ctx = session.context_bytes();
     let mut helpers = AlkylHelpers::new(platform, 0);
@@ -67,13 +107,13 @@ pub(crate) fn execute<P: Platform + ?Sized>(
         helpers = helpers.with_coap(session);
     }
     let coap = inv.coap_buffer.map(|_| (&mut packet[..], &ctx[..]));
-    let result = match regions(&mut stack, inv.input, script, data, coap) {
+    let result = match regions(stack, inv.input, script, data, coap) {
         Ok(mut run) => loaded.executable().run(inv.entry, &mut run, &mut script.restrict(&mut helpers), inv.budget),
         // Distinct segments into an empty map: cannot fail; kept as a trap.
         Err(_) => Err(Trap { pc: inv.entry.pc(), kind: TrapKind::IllegalInstruction }),
     };
     let response = match (&result, helpers.coap().and_then(CoapSession::response)) {
-        (Ok(exit), Some(r)) => Some(built_response(&packet, r.code, r.payload_offset, exit.r0)),
+        (Ok(exit), Some(r)) => Some(built_response(packet, r.code, r.payload_offset, exit.r0)),
         _ => None,
     };
     Outcome { result, response }
