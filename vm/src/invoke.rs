@@ -177,6 +177,11 @@ impl Runnable for Program<'_> {
         *self
     }
 
+    // Measured (`make bench-insns`, `make bench-cm4`): on a 64-bit host the
+    // interpreter's loop compiled out of line runs Fletcher32 in 12 % fewer
+    // instructions than folded into a host's dispatch; on the Cortex-M4
+    // (opt-level "s") inlining is 9 % better.
+    #[cfg_attr(target_pointer_width = "64", inline(never))]
     fn run<H: Helpers + ?Sized>(
         &self,
         entry: Entry,
