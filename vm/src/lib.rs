@@ -29,7 +29,7 @@
 //! | 3 | [`helper`] (host calls, over a [`MemoryMap`]) |
 //! | 4 | [`trap`] (how a run ends) |
 //! | 5 | `semantics` (crate-private: what each instruction does, shared by both engines) |
-//! | 6 | [`verify`] (the load-time checks) |
+//! | 6 | [`mod@verify`] (the load-time checks) |
 //! | 7 | [`interp`] (the reference interpreter), `fast` (feature `fast`: the fast engine) |
 //! | 8 | [`container`] (the container view and loader) |
 //! | 9 | [`invoke`] (the one way hosts run a program: regions, `r1..=r5`, either engine) |
