@@ -210,6 +210,41 @@ impl Runnable for crate::fast::FastProgram<'_, '_> {
     }
 }
 
+/// A script runs on the reference interpreter.
+impl<B: Stable<u8>> Runnable for Script<B> {
+    fn program(&self) -> Program<'_> {
+        Script::program(self)
+    }
+
+    fn run<H: Helpers + ?Sized>(
+        &self,
+        entry: Entry,
+        invocation: &mut Invocation<'_>,
+        helpers: &mut H,
+        budget: u64,
+    ) -> Result<Exit, Trap> {
+        Script::program(self).run(entry, invocation, helpers, budget)
+    }
+}
+
+/// A translated script runs on the fast engine.
+#[cfg(feature = "fast")]
+impl<B: Stable<u8>, O: Stable<crate::fast::Op>> Runnable for crate::fast::FastScript<B, O> {
+    fn program(&self) -> Program<'_> {
+        self.script().program()
+    }
+
+    fn run<H: Helpers + ?Sized>(
+        &self,
+        entry: Entry,
+        invocation: &mut Invocation<'_>,
+        helpers: &mut H,
+        budget: u64,
+    ) -> Result<Exit, Trap> {
+        crate::fast::FastScript::program(self).run(entry, invocation, helpers, budget)
+    }
+}
+
 /// Either engine, chosen at run time (`alkyl run --engine`, the
 /// benchmarks, the differential fuzz targets).
 #[derive(Clone, Copy, Debug)]

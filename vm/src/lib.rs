@@ -30,8 +30,8 @@
 //! | 4 | [`trap`] (how a run ends) |
 //! | 5 | `semantics` (crate-private: what each instruction does, shared by both engines) |
 //! | 6 | [`mod@verify`] (the load-time checks) |
-//! | 7 | [`interp`] (the reference interpreter), `fast` (feature `fast`: the fast engine) |
-//! | 8 | [`container`] (the container view and loader) |
+//! | 7 | [`container`] (the container view and the verified, owning or borrowing, `Script`) |
+//! | 8 | [`interp`] (the reference interpreter), `fast` (feature `fast`: the fast engine and `FastScript`) |
 //! | 9 | [`invoke`] (the one way hosts run a program: regions, `r1..=r5`, either engine) |
 #![no_std]
 #![deny(unsafe_code)]
@@ -40,8 +40,7 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
-// Modules in dependency order: each uses only those above it (the
-// `fast` engine, the invocation API and the container loader sit on top).
+// Modules in layer order (see "Layers" above).
 pub mod abi;
 pub mod container;
 #[cfg(feature = "fast")]

@@ -3,10 +3,8 @@
 
 use crate::abi::{DATA_VADDR, RODATA_VADDR, STACK_SIZE};
 use crate::helper::{HelperError, HelperSet, Helpers};
-use crate::invoke::{Invocation, Runnable};
 use crate::memory::{AccessPolicy, MapError, MemoryMap};
 use crate::storage::Stable;
-use crate::trap::{Exit, Trap};
 use crate::verify::{verify, Entry, Program};
 
 use super::error::LoadError;
@@ -187,22 +185,5 @@ impl<'a> Script<&'a [u8]> {
     /// own lifetime rather than the script's.
     pub fn borrowed_program(&self) -> Program<'a> {
         Program::verified(self.container.parts().text, self.frame_size)
-    }
-}
-
-/// A script runs on the reference interpreter.
-impl<B: Stable<u8>> Runnable for Script<B> {
-    fn program(&self) -> Program<'_> {
-        Script::program(self)
-    }
-
-    fn run<H: Helpers + ?Sized>(
-        &self,
-        entry: Entry,
-        invocation: &mut Invocation<'_>,
-        helpers: &mut H,
-        budget: u64,
-    ) -> Result<Exit, Trap> {
-        Script::program(self).run(entry, invocation, helpers, budget)
     }
 }

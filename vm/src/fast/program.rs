@@ -5,11 +5,8 @@
 use super::op::Op;
 use super::translate::{storage_len, translate, TranslateError};
 use crate::container::Script;
-use crate::helper::Helpers;
-use crate::invoke::{Invocation, Runnable};
 use crate::storage::Stable;
-use crate::trap::{Exit, Trap};
-use crate::verify::{Entry, Program};
+use crate::verify::Program;
 
 /// A [`Program`] with its translated form; run it with [`super::run_fast`].
 ///
@@ -113,22 +110,5 @@ impl<B: Stable<u8>, O: Stable<Op>> FastScript<B, O> {
     /// The script and the ops storage, given back.
     pub fn into_parts(self) -> (Script<B>, O) {
         (self.script, self.ops)
-    }
-}
-
-/// A translated script runs on the fast engine.
-impl<B: Stable<u8>, O: Stable<Op>> Runnable for FastScript<B, O> {
-    fn program(&self) -> Program<'_> {
-        self.script.program()
-    }
-
-    fn run<H: Helpers + ?Sized>(
-        &self,
-        entry: Entry,
-        invocation: &mut Invocation<'_>,
-        helpers: &mut H,
-        budget: u64,
-    ) -> Result<Exit, Trap> {
-        FastScript::program(self).run(entry, invocation, helpers, budget)
     }
 }
