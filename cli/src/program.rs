@@ -83,7 +83,7 @@ pub fn describe_verify_error(code: &[u8], e: &VerifyError) -> String {
 ///
 /// # Errors
 /// The container's broken rule, the verifier's, or a bad entry.
-pub fn load_script(bytes: &[u8]) -> Result<alkyl_vm::container::Script<'_>> {
+pub fn load_script(bytes: &[u8]) -> Result<alkyl_vm::container::Script<&[u8]>> {
     use alkyl_vm::container::{Container, LoadError, Script};
     Script::load(bytes, &alkyl_bindings::ALL_HELPERS).map_err(|e| match e {
         LoadError::Verify(v) => {

@@ -54,8 +54,8 @@ struct Outcome {
 
 /// Runs `entry` of a loaded script the way a device does; `data` is the
 /// host-owned .data copy (kept by the caller across runs).
-fn run_entry(
-    script: &Script<'_>,
+fn run_entry<B: alkyl_vm::storage::Stable<u8>>(
+    script: &Script<B>,
     entry: &str,
     data: &mut [u8],
     p: &mut SimPlatform,
@@ -97,7 +97,7 @@ fn run_entry(
             mem.map_read_only(COAP_CTX_VADDR, &ctx).unwrap();
         }
         mem.map(COAP_PKT_VADDR, &mut packet, AccessPolicy::ReadWrite).unwrap();
-        run(script.program(), entry, &args, &mut mem, &mut script.restrict(&mut helpers), 100_000)
+        run(&script.program(), entry, &args, &mut mem, &mut script.restrict(&mut helpers), 100_000)
     };
     let coap = helpers.coap().and_then(CoapSession::response).map(|r| {
         let len = exit.as_ref().map_or(0, |e| e.r0 as usize).min(packet.len());

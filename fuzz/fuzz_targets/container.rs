@@ -41,10 +41,10 @@ fn check(bytes: &[u8]) {
         mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).unwrap();
         mem.map(INPUT_VADDR, &mut input, AccessPolicy::ReadWrite).unwrap();
         script.map(&mut mem, &mut data).unwrap();
-        let _ = run(script.program(), entry, &[INPUT_VADDR, 16], &mut mem, &mut script.restrict(&mut common::FuzzHelpers), 10_000);
+        let _ = run(&script.program(), entry, &[INPUT_VADDR, 16], &mut mem, &mut script.restrict(&mut common::FuzzHelpers), 10_000);
     }
     // The guarded harness too, for the main entry.
-    common::run_guarded(script.program(), &[]);
+    common::run_guarded(&script.program(), &[]);
 }
 
 fuzz_target!(|data: &[u8]| {

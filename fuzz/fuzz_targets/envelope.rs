@@ -33,9 +33,9 @@ fuzz_target!(|data: &[u8]| {
     runtime_common::check_invariants(&rt);
     if applied.is_ok() && operation == Operation::Install {
         let entries: Vec<Vec<u8>> = rt.app(&name).unwrap().entry_names().map(<[u8]>::to_vec).collect();
-        let _ = rt.invoke(&name, None, data, Cause::Coap, true);
+        let _ = rt.invoke(&name, None, data, Cause::Coap, true, 0);
         for e in entries {
-            let _ = rt.invoke(&name, Some(&e), b"", Cause::Coap, false);
+            let _ = rt.invoke(&name, Some(&e), b"", Cause::Coap, false, 0);
         }
         // Its triggers fire on a manual clock.
         for t in (0..2000).step_by(100) {

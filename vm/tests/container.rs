@@ -49,7 +49,7 @@ fn run_main(bytes: &[u8]) -> u64 {
     mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).unwrap();
     script.map(&mut mem, &mut data).unwrap();
     let entry = script.entry(b"main").unwrap();
-    run(script.program(), entry, &[], &mut mem, &mut script.restrict(&mut alkyl_vm::NoHelpers), 100).unwrap().r0
+    run(&script.program(), entry, &[], &mut mem, &mut script.restrict(&mut alkyl_vm::NoHelpers), 100).unwrap().r0
 }
 
 #[test]
@@ -377,13 +377,13 @@ fn allowed_helpers_are_the_intersection() {
     let bytes = emit(&ContainerRepr { text: &callx_2, ..trailer(&[1]) });
     let script = Script::load(&bytes, &Host).unwrap();
     let mut mem = MemoryMap::new();
-    let trap =
-        run(script.program(), script.program().main(), &[], &mut mem, &mut script.restrict(&mut Host), 10).unwrap_err();
+    let trap = run(&script.program(), script.program().main(), &[], &mut mem, &mut script.restrict(&mut Host), 10)
+        .unwrap_err();
     assert_eq!(trap.kind, TrapKind::HelperNotAllowed { id: 2 });
     // Without a trailer the host's set alone applies.
     let plain = emit(&ContainerRepr { text: &call_2, ..ContainerRepr::default() });
     let script = Script::load(&plain, &Host).unwrap();
-    let r0 = run(script.program(), script.program().main(), &[], &mut mem, &mut script.restrict(&mut Host), 10);
+    let r0 = run(&script.program(), script.program().main(), &[], &mut mem, &mut script.restrict(&mut Host), 10);
     assert_eq!(r0.unwrap().r0, 22);
 }
 
@@ -405,7 +405,7 @@ fn entries_by_name() {
     assert!(script.entry(b"three").is_none());
     let mut mem = MemoryMap::new();
     let two = script.entry(b"two").unwrap();
-    assert_eq!(run(script.program(), two, &[], &mut mem, &mut alkyl_vm::NoHelpers, 10).unwrap().r0, 2);
+    assert_eq!(run(&script.program(), two, &[], &mut mem, &mut alkyl_vm::NoHelpers, 10).unwrap().r0, 2);
     assert_eq!(repr.functions.get(1), Some(FunctionRepr { name_offset: 4, location: 16 }));
 }
 

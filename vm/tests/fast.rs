@@ -267,7 +267,7 @@ fn fast_budget_trap_lands_at_the_start_of_the_unpaid_run() {
 /// must look exactly as they do through the map.
 #[test]
 fn memory_windows_agree_with_the_map_on_every_policy() {
-    use alkyl_vm::memory::segment_vaddr;
+    use alkyl_vm::abi::segment_vaddr;
     let programs = [
         // read, write, read back, in the input region (segment 2)
         "ldxw %r0, [%r1+4]\nstw [%r1+8], 7\nldxdw %r2, [%r1+8]\nadd %r0, %r2\nexit",

@@ -111,7 +111,8 @@ fn install(rt: &mut Rt, n: &str, version: u32, container: Vec<u8>) -> Result<App
 }
 
 fn run(rt: &mut Rt, n: &str, entry: Option<&str>, input: &[u8]) -> LastRun {
-    rt.invoke(&name(n), entry.map(str::as_bytes), input, Cause::Coap, false).unwrap()
+    let now = rt.device().now_ms();
+    rt.invoke(&name(n), entry.map(str::as_bytes), input, Cause::Coap, false, now).unwrap()
 }
 
 fn r0(run: &LastRun) -> u64 {
@@ -134,8 +135,8 @@ fn install_run_replace() {
     assert_eq!(r0(&run(&mut rt, "simple", None, b"")), 42);
     assert_eq!(r0(&run(&mut rt, "simple", Some("answer"), b"abc")), 3);
     assert_eq!(r0(&run(&mut rt, "simple", Some("twice"), &[21])), 42);
-    assert_eq!(rt.invoke(&name("simple"), Some(b"nope"), b"", Cause::Coap, false), Err(Rejection::NoEntry));
-    assert!(matches!(rt.invoke(&name("other"), None, b"", Cause::Coap, false), Err(Rejection::NoApp { .. })));
+    assert_eq!(rt.invoke(&name("simple"), Some(b"nope"), b"", Cause::Coap, false, 0), Err(Rejection::NoEntry));
+    assert!(matches!(rt.invoke(&name("other"), None, b"", Cause::Coap, false, 0), Err(Rejection::NoApp { .. })));
     let app = rt.app(&name("simple")).unwrap();
     assert_eq!(app.stats().runs, 3);
     assert_eq!(app.entry_names().collect::<Vec<_>>(), [&b"answer"[..], b"twice"]);
@@ -147,6 +148,26 @@ fn install_run_replace() {
     assert_eq!(r0(&run(&mut rt, "simple", None, b"")), 1);
     assert_eq!(r0(&run(&mut rt, "simple", None, b"")), 2);
     assert_eq!(rt.app(&name("simple")).unwrap().stats().runs, 2);
+}
+
+/// The runtime's stack and packet buffer are reused across runs (no
+/// allocation per run), and each run finds them zeroed: a run cannot read
+/// what an earlier one (of this app or another) left there.
+#[test]
+fn run_buffers_are_reused_and_zeroed() {
+    let mut rt = runtime();
+    // `dirty` leaves a word at the stack's top; `peek` returns what it
+    // finds there.
+    let asm = "stdw [%r10-8], 0x55\nmov %r0, 0\nexit\nldxdw %r0, [%r10-8]\nexit";
+    install(&mut rt, "a", 1, container(asm, &[("dirty", 0), ("peek", 3)])).unwrap();
+    install(&mut rt, "b", 1, container(asm, &[("dirty", 0), ("peek", 3)])).unwrap();
+    assert_eq!(r0(&run(&mut rt, "a", Some("dirty"), b"")), 0);
+    assert_eq!(r0(&run(&mut rt, "a", Some("peek"), b"")), 0);
+    assert_eq!(r0(&run(&mut rt, "a", Some("dirty"), b"")), 0);
+    assert_eq!(r0(&run(&mut rt, "b", Some("peek"), b"")), 0);
+    let before = rt.buffers.stack_ptr();
+    run(&mut rt, "a", Some("dirty"), b"");
+    assert_eq!(rt.buffers.stack_ptr(), before, "the stack is allocated once");
 }
 
 #[test]
@@ -165,7 +186,7 @@ fn uncompressed_and_unsigned_uploads() {
             .0;
     let bytes = install_envelope("a", 1).to_bytes().unwrap();
     rt.apply(&bytes, Expect { operation: Operation::Install, name: &name("a") }).unwrap();
-    assert_eq!(rt.invoke(&name("a"), None, b"", Cause::Coap, false).unwrap().outcome.unwrap().r0, 42);
+    assert_eq!(rt.invoke(&name("a"), None, b"", Cause::Coap, false, 0).unwrap().outcome.unwrap().r0, 42);
 }
 
 #[test]

@@ -7,7 +7,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use alkyl_vm::container::{pad_section, ContainerRepr, EmitError, FunctionRepr, Table, TrailerRepr, MAX_FUNCTIONS};
-use alkyl_vm::interp::CALL_SAVE_BYTES;
+use alkyl_vm::abi::CALL_SAVE_BYTES;
 use alkyl_vm::isa::{self, op, Insn, INSN_SIZE};
 use alkyl_vm::{HelperSet, DATA_VADDR, MAX_CALL_DEPTH, RODATA_VADDR};
 use object::elf;
@@ -385,7 +385,7 @@ fn called_helpers(code: &[u8]) -> Result<Vec<u32>, PackError> {
 /// Stack bytes a verified program needs: one frame per level of the
 /// deepest chain of local calls (recursion counts as the VM's maximum),
 /// and between each caller's and callee's frame the VM's save area for
-/// `r6..=r9` (`alkyl_vm::interp::CALL_SAVE_BYTES`).
+/// `r6..=r9` (`alkyl_vm::abi::CALL_SAVE_BYTES`).
 fn stack_need(code: &[u8], frame_size: u32, entries: &[usize]) -> u32 {
     let mut calls: Vec<(usize, usize)> = Vec::new();
     let mut pc = 0;

@@ -48,7 +48,7 @@ fn run_twice(p: &Packed, entry: &str) -> [u64; 2] {
         mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).unwrap();
         script.map(&mut mem, &mut data).unwrap();
         let e = script.entry(entry.as_bytes()).unwrap();
-        run(script.program(), e, &[], &mut mem, &mut script.restrict(&mut Plus1000), 10_000).unwrap().r0
+        run(&script.program(), e, &[], &mut mem, &mut script.restrict(&mut Plus1000), 10_000).unwrap().r0
     })
 }
 
@@ -117,7 +117,7 @@ fn global_and_static_calls_across_sections() {
     // VM's save area for r6..r9 between each two.
     let bytes = p.to_bytes().unwrap();
     let script = Script::load(&bytes, &Plus1000).unwrap();
-    let save = alkyl_vm::interp::CALL_SAVE_BYTES as usize;
+    let save = alkyl_vm::abi::CALL_SAVE_BYTES as usize;
     assert_eq!(script.stack_size(), script.program().frame_size().max(8) as usize * 4 + save * 3);
 }
 

@@ -286,6 +286,11 @@ impl<T: AsRef<[u8]>> Container<T> {
         self.buffer
     }
 
+    /// The whole container, as stored.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes()
+    }
+
     fn bytes(&self) -> &[u8] {
         self.buffer.as_ref()
     }

@@ -11,16 +11,19 @@
 //! instruction; see [`run_fast`].
 
 use super::op::{Kind, Op, Reg};
+use super::program::FastProgram;
 use super::regs::Regs;
-use super::translate::{run_cost, FastProgram};
+use super::translate::run_cost;
 use super::window::Windows;
+use crate::abi::MAX_CALL_DEPTH;
 use crate::helper::Helpers;
-use crate::interp::{
-    alu32, alu64, atomic_op, atomic_writes, compare32, compare64, initial_frame_pointer, pop_frame, push_frame,
-    sign_extend, Exit, Trap, TrapKind, MAX_CALL_DEPTH,
-};
 use crate::isa::{class, jmp, mode, op, size, source, Insn};
 use crate::memory::{Access, MemoryMap};
+use crate::semantics::{
+    alu32, alu64, atomic_op, atomic_writes, compare32, compare64, initial_frame_pointer, pop_frame, push_frame,
+    sign_extend,
+};
+use crate::trap::{Exit, Trap, TrapKind};
 use crate::verify::Entry;
 
 /// Fuel is kept in 32 bits (cheap on a 32-bit core) and refilled from the

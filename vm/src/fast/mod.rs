@@ -38,6 +38,7 @@
 
 mod exec;
 mod op;
+mod program;
 mod regs;
 mod table;
 mod translate;
@@ -45,4 +46,5 @@ mod window;
 
 pub use exec::run_fast;
 pub use op::Op;
-pub use translate::{attach, storage_len, translate, FastProgram, TranslateError};
+pub use program::{FastProgram, FastScript};
+pub use translate::{storage_len, translate, TranslateError};

@@ -257,7 +257,7 @@ pub(crate) use {expand, for_each_op};
 mod tests {
     use super::super::op::{every_kind, Kind, Op};
     use super::super::translate::{first_escape, translate};
-    use crate::interp::Trap;
+    use crate::trap::Trap;
     use crate::isa::Insn;
     use crate::{AccessPolicy, MemoryMap, NoHelpers, TrapKind, STACK_SIZE, STACK_VADDR};
 

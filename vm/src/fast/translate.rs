@@ -10,8 +10,9 @@
 use core::fmt;
 
 use super::op::{Kind, Op, Reg};
+use super::program::FastProgram;
+use crate::abi::{DATA_VADDR, RODATA_VADDR};
 use crate::isa::{alu, class, jmp, mode, op, size, source, Insn};
-use crate::memory::{DATA_VADDR, RODATA_VADDR};
 use crate::verify::Program;
 
 /// Why a program could not be translated.
@@ -23,9 +24,6 @@ pub enum TranslateError {
     /// for a [`Program`] that passed verification (it is the invariant the
     /// interpreter's op fetch relies on, checked here once per load).
     Unverified { pc: usize },
-    /// [`attach`]: the op at `pc` is not the translation of slot `pc`
-    /// (`pc` = the program's length: more ops than slots).
-    Mismatch { pc: usize },
 }
 
 impl fmt::Display for TranslateError {
@@ -35,41 +33,11 @@ impl fmt::Display for TranslateError {
                 write!(f, "translation needs storage for {needed} ops, {given} given")
             }
             TranslateError::Unverified { pc } => write!(f, "op {pc} could continue outside the program"),
-            TranslateError::Mismatch { pc } => write!(f, "op {pc} is not the translation of this program"),
         }
     }
 }
 
 impl core::error::Error for TranslateError {}
-
-/// A [`Program`] with its translated form; run it with [`super::run_fast`].
-#[derive(Clone, Copy, Debug)]
-pub struct FastProgram<'p, 'o> {
-    pub(crate) program: Program<'p>,
-    pub(crate) ops: &'o [Op],
-    pub(crate) local_calls: bool,
-    /// Instructions in the longest straight-line run of the program: while
-    /// more fuel than this is left, no run needs its own budget check.
-    pub(crate) max_run: u32,
-}
-
-impl<'p> FastProgram<'p, '_> {
-    /// The verified program this was translated from (its entry points are
-    /// valid here too).
-    pub const fn program(&self) -> &Program<'p> {
-        &self.program
-    }
-
-    /// Ops in use (one per slot).
-    pub const fn len(&self) -> usize {
-        self.ops.len()
-    }
-
-    /// Never true: a verified program has at least one slot.
-    pub const fn is_empty(&self) -> bool {
-        self.ops.is_empty()
-    }
-}
 
 /// Ops of storage [`translate`] needs for `program`: one per slot.
 pub const fn storage_len(program: &Program<'_>) -> usize {
@@ -96,38 +64,6 @@ pub fn translate<'p, 'o>(program: &Program<'p>, storage: &'o mut [Op]) -> Result
             op.kind = kind;
         }
         Ok(())
-    })?;
-    if let Some(pc) = first_escape(ops, program.code()) {
-        return Err(TranslateError::Unverified { pc });
-    }
-    Ok(FastProgram { program: *program, ops, local_calls, max_run })
-}
-
-/// Pairs `program` with `ops` that [`translate`] made from it earlier, so
-/// that a host can translate once at install and keep the ops next to the
-/// program (e.g. both owned by one self-referential app record) instead of
-/// translating per run.
-///
-/// The ops are checked, not trusted: `attach` translates every slot again
-/// and compares, so it costs what [`translate`] costs (do it at load, not
-/// per run), and a [`FastProgram`] from `attach` is exactly the one
-/// `translate` would give.
-///
-/// # Errors
-/// [`TranslateError::StorageTooSmall`] for fewer ops than slots,
-/// [`TranslateError::Mismatch`] for more, or for an op that is not the
-/// translation of its slot.
-pub fn attach<'p, 'o>(program: &Program<'p>, ops: &'o [Op]) -> Result<FastProgram<'p, 'o>, TranslateError> {
-    let slots = program.slots();
-    if ops.len() < slots {
-        return Err(TranslateError::StorageTooSmall { needed: slots, given: ops.len() });
-    }
-    if ops.len() > slots {
-        return Err(TranslateError::Mismatch { pc: slots });
-    }
-    let (local_calls, max_run) = each_slot(program, |pc, kind| match ops.get(pc) {
-        Some(op) if op.kind == kind => Ok(()),
-        _ => Err(TranslateError::Mismatch { pc }),
     })?;
     if let Some(pc) = first_escape(ops, program.code()) {
         return Err(TranslateError::Unverified { pc });
@@ -486,7 +422,7 @@ mod tests {
     }
 
     #[test]
-    fn attach_accepts_only_the_programs_own_translation() {
+    fn translation_records_local_calls_and_wide_segments() {
         use crate::isa::Insn;
         // lddw r1, DATA+8 (segment-relative: its `Wide` holds the segment),
         // a local call, mov r0, 1; exit; and the callee: mov r0, 2; exit.
@@ -506,29 +442,7 @@ mod tests {
         let program = crate::verify(&code, &crate::NoHelpers).unwrap();
         let mut storage = [Op::EMPTY; 7];
         let fast = translate(&program, &mut storage).unwrap();
-        let (local_calls, max_run) = (fast.local_calls, fast.max_run);
-        assert!(local_calls);
+        assert!(fast.local_calls);
         assert!(matches!(storage[1].kind, Kind::Wide { hi } if hi as u64 == crate::DATA_VADDR >> 32));
-
-        let again = attach(&program, &storage).unwrap();
-        assert_eq!((again.local_calls, again.max_run, again.ops), (local_calls, max_run, &storage[..]));
-        // Too few, too many, or any op changed: refused, naming the op.
-        assert_eq!(
-            attach(&program, &storage[..6]).unwrap_err(),
-            TranslateError::StorageTooSmall { needed: 7, given: 6 }
-        );
-        let mut longer = [Op::EMPTY; 8];
-        longer[..7].copy_from_slice(&storage);
-        assert_eq!(attach(&program, &longer).unwrap_err(), TranslateError::Mismatch { pc: 7 });
-        for pc in 0..7 {
-            let mut bad = storage;
-            bad[pc] = if bad[pc] == Op::EMPTY { Op { kind: Kind::Exit } } else { Op::EMPTY };
-            assert_eq!(attach(&program, &bad).unwrap_err(), TranslateError::Mismatch { pc }, "op {pc}");
-        }
-        // Another program's ops, of the same length, are not this one's.
-        let mut code2 = code;
-        code2[3 * 8 + 4] = 7; // mov r0, 7
-        let program2 = crate::verify(&code2, &crate::NoHelpers).unwrap();
-        assert_eq!(attach(&program2, &storage).unwrap_err(), TranslateError::Mismatch { pc: 3 });
     }
 }
