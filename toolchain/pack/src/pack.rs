@@ -6,8 +6,8 @@ use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
 
-use alkyl_vm::container::{pad_section, ContainerRepr, EmitError, FunctionRepr, Table, TrailerRepr, MAX_FUNCTIONS};
 use alkyl_vm::abi::CALL_SAVE_BYTES;
+use alkyl_vm::container::{pad_section, ContainerRepr, EmitError, FunctionRepr, Table, TrailerRepr, MAX_FUNCTIONS};
 use alkyl_vm::isa::{self, op, Insn, INSN_SIZE};
 use alkyl_vm::{HelperSet, DATA_VADDR, MAX_CALL_DEPTH, RODATA_VADDR};
 use object::elf;

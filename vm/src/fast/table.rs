@@ -257,8 +257,8 @@ pub(crate) use {expand, for_each_op};
 mod tests {
     use super::super::op::{every_kind, Kind, Op};
     use super::super::translate::{first_escape, translate};
-    use crate::trap::Trap;
     use crate::isa::Insn;
+    use crate::trap::Trap;
     use crate::{AccessPolicy, MemoryMap, NoHelpers, TrapKind, STACK_SIZE, STACK_VADDR};
 
     /// Slots of the test programs; every jump and call targets `TARGET`.
