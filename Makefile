@@ -103,10 +103,12 @@ conformance: build
 	  scripts/bpf-conformance-runner.sh
 
 # The device crates must build for the nRF52840 (Cortex-M4F): the VM, the
-# helpers, the device runtime, and the IR translator without std.
+# helpers, the device runtime, the protocol crate without alloc (its core),
+# and the IR translator without std.
 thumb: deps
 	$(CARGO) build --release -p alkyl-vm -p alkyl-bindings -p alkyl-runtime --target $(THUMB_TARGET)
-	$(CARGO) build --release -p alkyl-translator --no-default-features --target $(THUMB_TARGET)
+	$(CARGO) build --release -p alkyl-protocol --target $(THUMB_TARGET)
+	$(CARGO) build --release -p alkyl-translator --target $(THUMB_TARGET)
 
 # RIOT firmware (riot-module/riot): needs a RIOT checkout, c2rust and the
 # board's toolchain (see riot-module/riot/README.md); not part of test or CI.

@@ -19,7 +19,7 @@ use alkyl_bindings::generated as g;
 use alkyl_bindings::{AlkylHelpers, CoapSession, Phydat, SimPlatform, ALL_HELPERS, COAP_CTX_VADDR, COAP_PKT_VADDR};
 use alkyl_vm::container::Script;
 use alkyl_vm::fast::{self, Op};
-use alkyl_vm::{AccessPolicy, Entry, Helpers, MemoryMap, INPUT_VADDR, STACK_SIZE, STACK_VADDR};
+use alkyl_vm::{Entry, Executable, Helpers, Invocation, MemoryMap, Runnable, STACK_SIZE, STACK_VADDR};
 
 use crate::kernels::pack_once;
 
@@ -82,9 +82,9 @@ impl Engine {
 /// (fast engine) its translation, and the platform the runs share.
 pub struct CoapBench {
     engine: Engine,
-    script: Script<'static>,
+    script: Script<&'static [u8]>,
     entry: Entry,
-    translated: Option<fast::FastProgram<'static, 'static>>,
+    executable: Executable<'static, 'static>,
     platform: SimPlatform,
 }
 
@@ -96,15 +96,15 @@ impl CoapBench {
     pub fn new(engine: Engine) -> Result<Self, String> {
         let script = Script::load(pack_once(NAME, OBJECT)?, &ALL_HELPERS).map_err(|e| e.to_string())?;
         let entry = script.entry(b"coap_resp").ok_or("coap_sensor: no entry point coap_resp")?;
-        let translated = match engine {
+        let executable = match engine {
             Engine::Fast => {
                 let ops: &'static mut [Op] =
-                    Box::leak(vec![Op::EMPTY; fast::storage_len(script.program())].into_boxed_slice());
-                Some(fast::translate(script.program(), ops).map_err(|e| e.to_string())?)
+                    Box::leak(vec![Op::EMPTY; fast::storage_len(&script.program())].into_boxed_slice());
+                Executable::Fast(fast::translate(&script.borrowed_program(), ops).map_err(|e| e.to_string())?)
             }
-            _ => None,
+            _ => Executable::Reference(script.borrowed_program()),
         };
-        Ok(CoapBench { engine, script, entry, translated, platform: platform() })
+        Ok(CoapBench { engine, script, entry, executable, platform: platform() })
     }
 
     /// Answers one request, the way a device does per event (fresh stack,
@@ -121,26 +121,15 @@ impl CoapBench {
         let mut data = [0u8; 0];
         let mut helpers = AlkylHelpers::new(&mut self.platform, 0).with_coap(session);
         let len = {
-            let mut mem = MemoryMap::new();
             let e = |e: alkyl_vm::MapError| e.to_string();
-            mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).map_err(e)?;
-            mem.map_read_only(INPUT_VADDR, &[]).map_err(e)?;
-            mem.map_read_only(COAP_CTX_VADDR, &ctx).map_err(e)?;
-            mem.map(COAP_PKT_VADDR, &mut packet, AccessPolicy::ReadWrite).map_err(e)?;
-            self.script.map(&mut mem, &mut data).map_err(e)?;
-            let args = [INPUT_VADDR, 0, COAP_CTX_VADDR];
+            let mut run = Invocation::new(&mut stack, &[]).map_err(e)?;
+            run.context(COAP_CTX_VADDR, &ctx).map_err(e)?.region(COAP_PKT_VADDR, &mut packet).map_err(e)?;
+            run.script(&self.script, &mut data).map_err(e)?;
             let helpers = &mut self.script.restrict(&mut helpers);
             let budget = crate::contenders::BUDGET;
-            match (self.engine, &self.translated) {
-                (Engine::Native, _) => native(&mut mem, helpers).map_err(|e| format!("native: {e}"))?,
-                (Engine::Fast, Some(p)) => {
-                    fast::run_fast(p, self.entry, &args, &mut mem, helpers, budget).map_err(|t| t.to_string())?.r0
-                }
-                _ => {
-                    alkyl_vm::run(self.script.program(), self.entry, &args, &mut mem, helpers, budget)
-                        .map_err(|t| t.to_string())?
-                        .r0
-                }
+            match self.engine {
+                Engine::Native => native(run.memory_mut(), helpers).map_err(|e| format!("native: {e}"))?,
+                _ => self.executable.run(self.entry, &mut run, helpers, budget).map_err(|t| t.to_string())?.r0,
             }
         };
         let message = packet.get(..len as usize).ok_or(format!("response length {len}"))?.to_vec();

@@ -7,7 +7,7 @@
 
 use alkyl_vm::container::Script;
 use alkyl_vm::fast::{self, Op};
-use alkyl_vm::{AccessPolicy, Entry, MemoryMap, NoHelpers, INPUT_VADDR, STACK_SIZE, STACK_VADDR};
+use alkyl_vm::{Entry, Executable, Invocation, NoHelpers, Runnable, STACK_SIZE};
 
 use crate::kernels::{run_native, Kernel};
 
@@ -45,8 +45,8 @@ pub const NAMES: &[&str] = &[
 pub fn load(name: &str, kernel: &Kernel) -> Result<Box<dyn Contender>, String> {
     Ok(match name {
         "native" => Box::new(Native { kernel: *kernel, buf: Vec::new() }),
-        "alkyl" => Box::new(AlkylFast::new(kernel)?),
-        "alkyl_ref" => Box::new(AlkylRef::new(kernel)?),
+        "alkyl" => Box::new(Alkyl::new(kernel, true)?),
+        "alkyl_ref" => Box::new(Alkyl::new(kernel, false)?),
         #[cfg(feature = "peers")]
         "rbpf" => Box::new(peers::Rbpf::new(kernel, false)?),
         #[cfg(feature = "peers")]
@@ -70,26 +70,8 @@ impl Contender for Native {
     }
 }
 
-/// Maps a 512-byte stack, `buf` (read-write) and the script's own regions
-/// (its `.data`/`.rodata`, empty for these kernels), and runs `f` over the
-/// map: what a host does per event.
-fn with_memory<R>(
-    script: &Script<'_>,
-    buf: &mut [u8],
-    f: impl FnOnce(&mut MemoryMap<'_>, [u64; 2]) -> R,
-) -> Result<R, String> {
-    let mut stack = [0u8; STACK_SIZE];
-    let mut data = [0u8; 0];
-    let len = buf.len() as u64;
-    let mut mem = MemoryMap::new();
-    mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).map_err(|e| e.to_string())?;
-    mem.map(INPUT_VADDR, buf, AccessPolicy::ReadWrite).map_err(|e| e.to_string())?;
-    script.map(&mut mem, &mut data).map_err(|e| e.to_string())?;
-    Ok(f(&mut mem, [INPUT_VADDR, len]))
-}
-
 /// The kernel's container, loaded (parsed and verified), and its entry.
-fn load_script(kernel: &Kernel) -> Result<(Script<'static>, Entry), String> {
+fn load_script(kernel: &Kernel) -> Result<(Script<&'static [u8]>, Entry), String> {
     let script = Script::load(kernel.container()?, &NoHelpers).map_err(|e| e.to_string())?;
     if script.program().code() != kernel.ebpf {
         return Err(format!("{}: the container's text differs from the object's .text", kernel.name));
@@ -98,70 +80,50 @@ fn load_script(kernel: &Kernel) -> Result<(Script<'static>, Entry), String> {
     Ok((script, entry))
 }
 
-/// The reference interpreter on the kernel's container.
-pub struct AlkylRef {
-    script: Script<'static>,
+/// An Alkyl engine on the kernel's container: the reference interpreter,
+/// or the fast engine on the container translated at load.
+pub struct Alkyl {
+    script: Script<&'static [u8]>,
+    executable: Executable<'static, 'static>,
     entry: Entry,
     buf: Vec<u8>,
 }
 
-impl AlkylRef {
-    /// Loads the kernel's container.
-    ///
-    /// # Errors
-    /// The loader's (verifier's) rejection.
-    pub fn new(kernel: &Kernel) -> Result<Self, String> {
-        let (script, entry) = load_script(kernel)?;
-        Ok(AlkylRef { script, entry, buf: Vec::new() })
-    }
-}
-
-impl Contender for AlkylRef {
-    fn run(&mut self, input: &[u8]) -> Result<u32, String> {
-        self.buf.clear();
-        self.buf.extend_from_slice(input);
-        let (s, entry) = (&self.script, self.entry);
-        with_memory(s, &mut self.buf, |mem, args| {
-            alkyl_vm::run(s.program(), entry, &args, mem, &mut s.restrict(&mut NoHelpers), BUDGET)
-        })?
-        .map(|e| e.r0 as u32)
-        .map_err(|t| t.to_string())
-    }
-}
-
-/// The fast engine on the kernel's container, translated at load.
-pub struct AlkylFast {
-    script: Script<'static>,
-    program: fast::FastProgram<'static, 'static>,
-    entry: Entry,
-    buf: Vec<u8>,
-}
-
-impl AlkylFast {
-    /// Loads and translates the kernel's container. The translated form
-    /// lives as long as the process (one per kernel), as it would on a
-    /// device.
+impl Alkyl {
+    /// Loads the kernel's container (and with `fast`, translates it: the
+    /// translated form lives as long as the process, one per kernel, as it
+    /// would on a device).
     ///
     /// # Errors
     /// The loader's or translator's rejection.
-    pub fn new(kernel: &Kernel) -> Result<Self, String> {
+    pub fn new(kernel: &Kernel, fast: bool) -> Result<Self, String> {
         let (script, entry) = load_script(kernel)?;
-        let ops: &'static mut [Op] = Box::leak(vec![Op::EMPTY; fast::storage_len(script.program())].into_boxed_slice());
-        let program = fast::translate(script.program(), ops).map_err(|e| e.to_string())?;
-        Ok(AlkylFast { script, program, entry, buf: Vec::new() })
+        let executable = if fast {
+            let ops: &'static mut [Op] =
+                Box::leak(vec![Op::EMPTY; fast::storage_len(&script.program())].into_boxed_slice());
+            Executable::Fast(fast::translate(&script.borrowed_program(), ops).map_err(|e| e.to_string())?)
+        } else {
+            Executable::Reference(script.borrowed_program())
+        };
+        Ok(Alkyl { script, executable, entry, buf: Vec::new() })
     }
 }
 
-impl Contender for AlkylFast {
+impl Contender for Alkyl {
+    /// Copies the input into the run's buffer and runs over a 512-byte
+    /// stack, that buffer (mapped read-write) and the script's own regions
+    /// (its `.data`/`.rodata`, empty for these kernels): what a host does
+    /// per event.
     fn run(&mut self, input: &[u8]) -> Result<u32, String> {
         self.buf.clear();
         self.buf.extend_from_slice(input);
-        let (s, p, entry) = (&self.script, &self.program, self.entry);
-        with_memory(s, &mut self.buf, |mem, args| {
-            fast::run_fast(p, entry, &args, mem, &mut s.restrict(&mut NoHelpers), BUDGET)
-        })?
-        .map(|e| e.r0 as u32)
-        .map_err(|t| t.to_string())
+        let mut stack = [0u8; STACK_SIZE];
+        let mut data = [0u8; 0];
+        let mut run = Invocation::with_writable_input(&mut stack, &mut self.buf).map_err(|e| e.to_string())?;
+        run.script(&self.script, &mut data).map_err(|e| e.to_string())?;
+        let mut helpers = NoHelpers;
+        let helpers = &mut self.script.restrict(&mut helpers);
+        self.executable.run(self.entry, &mut run, helpers, BUDGET).map(|e| e.r0 as u32).map_err(|t| t.to_string())
     }
 }
 
@@ -311,8 +273,8 @@ pub fn load_once(name: &str, kernel: &Kernel, ops: &mut Vec<Op>) -> Result<(), S
         "alkyl" => {
             let script = Script::load(kernel.container()?, &NoHelpers).map_err(|e| e.to_string())?;
             ops.clear();
-            ops.resize(fast::storage_len(script.program()), Op::EMPTY);
-            fast::translate(script.program(), ops).map(drop).map_err(|e| e.to_string())
+            ops.resize(fast::storage_len(&script.program()), Op::EMPTY);
+            fast::translate(&script.program(), ops).map(drop).map_err(|e| e.to_string())
         }
         #[cfg(feature = "peers")]
         "wasm3" => peers::wasm3_load_once(kernel),

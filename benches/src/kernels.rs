@@ -49,7 +49,7 @@ pub fn all() -> [Kernel; 5] {
 
 impl Kernel {
     /// The kernel as Alkyl loads it: its object packed into a container
-    /// (`alkyl_translator::elf::pack`, what `alkyl pack` does), once per
+    /// (`alkyl_pack::pack`, what `alkyl pack` does), once per
     /// process.
     ///
     /// # Errors
@@ -75,9 +75,9 @@ pub fn pack_once(name: &'static str, object: &[u8]) -> Result<&'static [u8], Str
     // The ELF reader needs its input aligned, which an `include_bytes!`
     // slice need not be: parse a heap copy.
     let object = object.to_vec();
-    let packed = alkyl_translator::elf::pack(&object, &alkyl_translator::elf::PackOptions::default())
-        .map_err(|e| format!("packing {name}: {e}"))?;
-    let bytes: &'static [u8] = Box::leak(packed.container.emit().map_err(|e| e.to_string())?.into_boxed_slice());
+    let packed =
+        alkyl_pack::pack(&object, &alkyl_pack::PackOptions::default()).map_err(|e| format!("packing {name}: {e}"))?;
+    let bytes: &'static [u8] = Box::leak(packed.to_bytes().map_err(|e| e.to_string())?.into_boxed_slice());
     cache.insert(name, bytes);
     Ok(bytes)
 }

@@ -1,33 +1,21 @@
 //! Script sizes, and heatshrink compression (the rBPF paper's suggestion for
-//! shrinking fixed-width eBPF bytecode; window 2^8, lookahead 2^4 — the
-//! settings small devices use).
+//! shrinking fixed-width eBPF bytecode), with the upload parameters of
+//! `alkyl_protocol::compress` (window 2^8, lookahead 2^4 — the settings
+//! small devices use).
 
+use alkyl_protocol::compress::{compress, inflate};
 /// heatshrink window and lookahead (log2).
-pub const WINDOW_SZ2: u8 = 8;
-pub const LOOKAHEAD_SZ2: u8 = 4;
+pub use alkyl_protocol::compress::{LOOKAHEAD as LOOKAHEAD_SZ2, WINDOW as WINDOW_SZ2};
 
-fn config() -> heatshrink::Config {
-    // Both values are inside heatshrink's 1..=16 range.
-    heatshrink::Config::new(WINDOW_SZ2, LOOKAHEAD_SZ2).unwrap_or_default()
-}
-
-/// `bytes` compressed with heatshrink (w8, l4).
+/// `bytes` compressed as uploads are.
 pub fn heatshrink(bytes: &[u8]) -> Vec<u8> {
-    // LZSS output is at most 9/8 of the input plus a byte.
-    let mut out = vec![0u8; bytes.len() + bytes.len() / 8 + 16];
-    let n = heatshrink::encode(bytes, &mut out, &config()).map(<[u8]>::len).unwrap_or(bytes.len());
-    out.truncate(n);
-    out
+    compress(bytes).unwrap_or_else(|_| bytes.to_vec())
 }
 
-/// The inverse of [`heatshrink`], for checking that sizes are real.
+/// The inverse of [`heatshrink`], for checking that sizes are real (empty
+/// when the stream does not produce exactly `original_len` bytes).
 pub fn unheatshrink(bytes: &[u8], original_len: usize) -> Vec<u8> {
-    // heatshrink 0.2's decoder reports a full buffer before it notices the
-    // input is spent, so give it room past the expected end.
-    let mut out = vec![0u8; original_len + 64];
-    let n = heatshrink::decode(bytes, &mut out, &config()).map(<[u8]>::len).unwrap_or(0);
-    out.truncate(n);
-    out
+    u32::try_from(original_len).ok().and_then(|n| inflate(bytes, n, original_len).ok()).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -43,11 +43,11 @@ pub use sim::{
 };
 
 /// Conventional address of the CoAP packet buffer region (segment 5).
-pub const COAP_PKT_VADDR: u64 = alkyl_vm::memory::segment_vaddr(5);
+pub const COAP_PKT_VADDR: u64 = alkyl_vm::abi::segment_vaddr(5);
 
 /// Conventional address of the CoAP context (`alkyl_coap_ctx_t`) of a
 /// CoAP-triggered run (segment 6, read-only; its address is passed in `r3`).
-pub const COAP_CTX_VADDR: u64 = alkyl_vm::memory::segment_vaddr(6);
+pub const COAP_CTX_VADDR: u64 = alkyl_vm::abi::segment_vaddr(6);
 
 /// Size of the script-visible CoAP context (`alkyl_coap_ctx_t`).
 pub const COAP_CTX_SIZE: usize = helpers::coap::ctx::LEN;

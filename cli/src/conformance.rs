@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use alkyl_translator::ebpf::assemble;
+use alkyl_asm::assemble;
 use alkyl_vm::DEFAULT_BUDGET;
 use anyhow::{bail, Context, Result};
 

@@ -1,13 +1,17 @@
 //! Running a raw program the way `alkyl run`, the conformance runner and the
-//! bpf_conformance plugin all do: verify, map a 512-byte stack and the input
-//! memory (read-write, address in `r1`, length in `r2`), run.
+//! bpf_conformance plugin all do: verify, then run over a 512-byte stack and
+//! the input memory by the invocation convention (`docs/isa.md`,
+//! "Invocation": address in `r1`, length in `r2`) with one difference the
+//! CLI asks for explicitly: the input is mapped **read-write**
+//! ([`Invocation::with_writable_input`]), as the conformance suite's
+//! programs write their memory.
 
 use std::fmt;
 
 use alkyl_vm::fast::{self, Op};
 use alkyl_vm::{
-    run, verify, AccessPolicy, Entry, Exit, HelperError, HelperSet, Helpers, MapError, MemoryMap, Program, Trap,
-    VerifyError, INPUT_VADDR, STACK_SIZE, STACK_VADDR,
+    verify, Entry, Executable, Exit, HelperError, HelperSet, Helpers, Invocation, MapError, MemoryMap, Program,
+    Runnable, Trap, VerifyError, STACK_SIZE,
 };
 
 /// Which interpreter runs a program.
@@ -67,15 +71,12 @@ pub fn execute_on<H: Helpers>(
 ) -> Result<Exit, ExecError> {
     let program = verify(code, helpers).map_err(ExecError::Verify)?;
     let mut stack = [0u8; STACK_SIZE];
-    let len = input.len() as u64;
-    let mut mem = MemoryMap::new();
-    mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).map_err(ExecError::Map)?;
-    mem.map(INPUT_VADDR, input, AccessPolicy::ReadWrite).map_err(ExecError::Map)?;
-    run_on(engine, &program, program.main(), &[INPUT_VADDR, len], &mut mem, helpers, budget)
+    let mut run = Invocation::with_writable_input(&mut stack, input).map_err(ExecError::Map)?;
+    run_on(engine, &program, program.main(), &mut run, helpers, budget)
 }
 
-/// Runs a verified `program` from `entry` on `engine`: the one place both
-/// engines are dispatched from.
+/// Runs a verified `program` from `entry` on `engine` over `run`: the one
+/// place the CLI picks an engine.
 ///
 /// # Errors
 /// The trap that ended the run, or the fast engine's translation error.
@@ -83,21 +84,20 @@ pub fn run_on<H: Helpers + ?Sized>(
     engine: Engine,
     program: &Program<'_>,
     entry: Entry,
-    args: &[u64],
-    mem: &mut MemoryMap<'_>,
+    run: &mut Invocation<'_>,
     helpers: &mut H,
     budget: u64,
 ) -> Result<Exit, ExecError> {
-    match engine {
-        Engine::Reference => run(program, entry, args, mem, helpers, budget),
+    let mut storage = Vec::new();
+    let executable = match engine {
+        Engine::Reference => Executable::Reference(*program),
         Engine::Fast => {
-            let mut storage = vec![Op::EMPTY; fast::storage_len(program)];
+            storage.resize(fast::storage_len(program), Op::EMPTY);
             // Storage is sized by `storage_len`, so translation cannot fail.
-            let translated = fast::translate(program, &mut storage).map_err(ExecError::Translate)?;
-            fast::run_fast(&translated, entry, args, mem, helpers, budget)
+            Executable::Fast(fast::translate(program, &mut storage).map_err(ExecError::Translate)?)
         }
-    }
-    .map_err(ExecError::Trap)
+    };
+    executable.run(entry, run, helpers, budget).map_err(ExecError::Trap)
 }
 
 /// The helpers the public bpf_conformance plugins provide: id 5, "unwind",

@@ -5,13 +5,17 @@
 //! `.data`/`.rodata`, and optionally a context or a CoAP exchange mapped as
 //! regions.
 //!
-//! Regions: stack at segment 1, input at segment 2 (read-write; address in
-//! `r1`, length in `r2`), `.data` 3, `.rodata` 4, CoAP packet buffer 5,
-//! context 6 (read-only).
+//! Regions and registers by the invocation convention (`docs/isa.md`,
+//! "Invocation"), with the input read-write (`--mem` is the program's to
+//! change): stack at segment 1, input at 2 (`r1`/`r2`), `.data` 3,
+//! `.rodata` 4; for `--context coap` the packet buffer at 5 and the
+//! context at 6 (read-only, `r3`); for `--context words|bytes` the
+//! `{address, length}` struct is the input and the bytes it describes
+//! are at 5 ([`DESCRIBED_VADDR`]).
 
 use alkyl_bindings::{AlkylHelpers, CoapSession, SimPlatform, ALL_HELPERS, COAP_CTX_VADDR, COAP_PKT_VADDR};
 use alkyl_vm::container::Script;
-use alkyl_vm::{verify, AccessPolicy, Entry, Exit, MemoryMap, Program, INPUT_VADDR, STACK_SIZE, STACK_VADDR};
+use alkyl_vm::{segment_vaddr, verify, Entry, Exit, Invocation, Program, STACK_SIZE};
 use anyhow::{anyhow, bail, Context as _, Result};
 
 use crate::exec::{run_on, Engine};
@@ -22,8 +26,8 @@ use crate::program::{describe_verify_error, load_script, Loaded};
 pub enum Context {
     /// `r1` = input address, `r2` = its length (the default).
     Input,
-    /// `r1` = address of `{ u64 input address; u32 length in 16-bit words }`
-    /// (the Fletcher32 benchmark's context).
+    /// `r1` = address of `{ u64 data address; u32 length in 16-bit words }`
+    /// over the input bytes (the Fletcher32 benchmark's context; `r2` = 16).
     Words,
     /// As `words`, with the length in bytes.
     Bytes,
@@ -31,6 +35,11 @@ pub enum Context {
     /// address of the CoAP context; the response built is printed.
     Coap,
 }
+
+/// Where `--context words|bytes` maps the input its `{address, length}`
+/// struct describes (read-write); the struct itself is the invocation's
+/// input (`r1`/`r2`).
+pub const DESCRIBED_VADDR: u64 = segment_vaddr(5);
 
 /// Size of the simulated CoAP packet buffer.
 pub const COAP_BUF_LEN: usize = 256;
@@ -83,7 +92,7 @@ pub fn run_script(
                 })?,
                 None => script.program().main(),
             };
-            (*script.program(), pc, Some(script))
+            (script.borrowed_program(), pc, Some(script))
         }
     };
     execute(&program, entry_pc, script.as_ref(), input, platform, settings)
@@ -92,7 +101,7 @@ pub fn run_script(
 fn execute(
     program: &Program<'_>,
     entry: Entry,
-    script: Option<&Script<'_>>,
+    script: Option<&Script<&[u8]>>,
     input: &mut [u8],
     platform: &mut SimPlatform,
     settings: RunSettings,
@@ -113,14 +122,9 @@ fn execute(
         Context::Words | Context::Bytes => {
             let len = if context == Context::Words { input_len / 2 } else { input_len };
             let len = u32::try_from(len).context("input too large for a 32-bit length")?;
-            [INPUT_VADDR.to_le_bytes().as_slice(), &len.to_le_bytes(), &[0; 4]].concat()
+            [DESCRIBED_VADDR.to_le_bytes().as_slice(), &len.to_le_bytes(), &[0; 4]].concat()
         }
         Context::Coap => session.context_bytes().to_vec(),
-    };
-    let args = match context {
-        Context::Input => vec![INPUT_VADDR, input_len],
-        Context::Words | Context::Bytes => vec![COAP_CTX_VADDR, ctx.len() as u64],
-        Context::Coap => vec![INPUT_VADDR, input_len, COAP_CTX_VADDR],
     };
 
     let mut helpers = AlkylHelpers::new(platform, 0);
@@ -128,21 +132,25 @@ fn execute(
         helpers = helpers.with_coap(session);
     }
     let result = {
-        let mut mem = MemoryMap::new();
-        mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite)?;
-        mem.map(INPUT_VADDR, input, AccessPolicy::ReadWrite)?;
+        // `--mem` is the program's to change: mapped read-write (the
+        // invocation's explicit option), also where a context describes it.
+        let mut run = match context {
+            Context::Words | Context::Bytes => {
+                let mut run = Invocation::new(&mut stack, &ctx)?;
+                run.region(DESCRIBED_VADDR, input)?;
+                run
+            }
+            Context::Input | Context::Coap => Invocation::with_writable_input(&mut stack, input)?,
+        };
         if let Some(s) = script {
-            s.map(&mut mem, &mut data)?;
-        }
-        if !ctx.is_empty() {
-            mem.map_read_only(COAP_CTX_VADDR, &ctx)?;
+            run.script(s, &mut data)?;
         }
         if context == Context::Coap {
-            mem.map(COAP_PKT_VADDR, &mut packet, AccessPolicy::ReadWrite)?;
+            run.context(COAP_CTX_VADDR, &ctx)?.region(COAP_PKT_VADDR, &mut packet)?;
         }
         match script {
-            Some(s) => run_on(engine, program, entry, &args, &mut mem, &mut s.restrict(&mut helpers), budget),
-            None => run_on(engine, program, entry, &args, &mut mem, &mut helpers, budget),
+            Some(s) => run_on(engine, program, entry, &mut run, &mut s.restrict(&mut helpers), budget),
+            None => run_on(engine, program, entry, &mut run, &mut helpers, budget),
         }
     };
     let exit = result.map_err(|t| anyhow!("{t}"))?;

@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use alkyl_bindings::{AlkylHelpers, SimPlatform, ALL_HELPERS};
-use alkyl_translator::container::{measure, ContainerRepr};
+use alkyl_pack::measure;
 use alkyl_translator::ir::exec::{run_entry, Ended};
+use alkyl_translator::ir::lockstep::Pair;
 use alkyl_translator::ir::module::MAGIC;
-use alkyl_translator::ir::testkit::Pair;
 use alkyl_translator::ir::{call_input, compile_validated, text, validate, Module, Validated};
-use alkyl_vm::container::Script;
+use alkyl_vm::container::{Container, ContainerRepr, Script};
 use alkyl_vm::DEFAULT_BUDGET;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
@@ -160,11 +160,12 @@ fn translate(file: &Path, output: Option<PathBuf>, disasm: bool, stats: bool) ->
     let bytes = load(file)?;
     let valid = validated(&bytes)?;
     let container = compile_validated(&valid, &ALL_HELPERS).map_err(|e| anyhow!("{e}"))?;
-    let c = ContainerRepr::parse(&container).map_err(|e| anyhow!("{e}"))?;
+    let view = Container::new_checked(&container[..]).map_err(|e| anyhow!("{e}"))?;
+    let c = ContainerRepr::parse(&view);
     let output = output.unwrap_or_else(|| file.with_extension("rbf"));
     std::fs::write(&output, &container).with_context(|| format!("writing {}", output.display()))?;
     let names: Vec<&str> = valid.module.functions.iter().map(|f| f.name).collect();
-    let t = c.trailer.clone().unwrap_or_default();
+    let t = c.trailer.unwrap_or_default();
     let helpers: Vec<String> = t.helpers.iter().map(|h| format!("{h:#x}")).collect();
     eprintln!(
         "wrote {} ({} bytes: {} eBPF instructions, .data {} + .bss {} bytes, helpers [{}]; entry points: {})",
@@ -189,7 +190,7 @@ fn translate(file: &Path, output: Option<PathBuf>, disasm: bool, stats: bool) ->
             let pc = c.functions.get(i).map_or(0, |e| e.location / 8);
             println!("; {} {}/{} at instruction {pc}", f.kind.keyword(), f.name, f.params.len());
         }
-        print!("{}", alkyl_translator::ebpf::disassemble(&c.text).map_err(|e| anyhow!("{e}"))?);
+        print!("{}", alkyl_asm::disassemble(c.text).map_err(|e| anyhow!("{e}"))?);
     }
     Ok(())
 }

@@ -137,7 +137,7 @@ enum Command {
         name: String,
         /// timer:PERIOD_MS[@ENTRY] or rising|falling|delta:SENSOR:VALUE:PERIOD_MS[@ENTRY]; repeatable.
         #[arg(long = "trigger")]
-        triggers: Vec<alkyl_runtime::envelope::TriggerRepr>,
+        triggers: Vec<alkyl_protocol::envelope::TriggerRepr>,
         #[command(flatten)]
         sign: device::SignArgs,
         #[arg(long)]
@@ -244,7 +244,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         }
         Command::Disasm { file } => {
             let code = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let text = alkyl_translator::ebpf::disassemble(&code).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let text = alkyl_asm::disassemble(&code).map_err(|e| anyhow::anyhow!("{e}"))?;
             std::io::stdout().write_all(text.as_bytes())?;
         }
         Command::Verify { file, entry } => {

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use alkyl_bindings::ALL_HELPERS;
-use alkyl_translator::container::measure;
-use alkyl_translator::elf::{pack, PackOptions};
+use alkyl_pack::measure;
+use alkyl_pack::{pack, PackOptions};
 use alkyl_vm::container::Script;
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
@@ -35,7 +35,7 @@ pub fn pack_command(args: &PackArgs) -> Result<()> {
     let elf = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let options = PackOptions { version: args.app_version, compat: args.compat };
     let packed = pack(&elf, &options).map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
-    let bytes = packed.container.emit()?;
+    let bytes = packed.to_bytes()?;
     // The device's checks, before anything is written.
     Script::load(&bytes, &ALL_HELPERS).map_err(|e| anyhow!("packed container does not load: {e}"))?;
     let output = args.output.clone().unwrap_or_else(|| args.file.with_extension("rbf"));
@@ -43,7 +43,7 @@ pub fn pack_command(args: &PackArgs) -> Result<()> {
     let names: Vec<&str> = packed.entries.iter().map(|(n, _)| n.as_str()).collect();
     eprintln!("wrote {} ({} bytes; entry points: {})", output.display(), bytes.len(), names.join(", "));
     if args.stats {
-        let s = measure(&bytes, packed.container.text.len()).map_err(|e| anyhow!("heatshrink: {e:?}"))?;
+        let s = measure(&bytes, packed.text.len()).map_err(|e| anyhow!("heatshrink: {e:?}"))?;
         println!("text {} B, container {} B, heatshrink(8,4) {} B", s.text, s.container, s.compressed);
     }
     Ok(())

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use alkyl_translator::elf::{pack, PackOptions};
+use alkyl_pack::{pack, PackOptions};
 use alkyl_vm::container::{MAGIC, MAGIC_NATIVE_C};
 use alkyl_vm::isa::Insn;
 use alkyl_vm::VerifyError;
@@ -34,7 +34,7 @@ pub fn load(path: &Path) -> Result<Vec<u8>> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     if is_assembly(path) {
         let text = String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8", path.display()))?;
-        alkyl_translator::ebpf::assemble(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        alkyl_asm::assemble(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
     } else {
         Ok(bytes)
     }
@@ -59,7 +59,7 @@ pub fn load_any(path: &Path) -> Result<Loaded> {
         Some(b"\x7fELF") => {
             let packed =
                 pack(&bytes, &PackOptions::default()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            Ok(Loaded::Container(packed.container.emit()?))
+            Ok(Loaded::Container(packed.to_bytes()?))
         }
         Some(m) if m == MAGIC || m == MAGIC_NATIVE_C => Ok(Loaded::Container(bytes)),
         _ => Ok(Loaded::Code(bytes)),
@@ -71,7 +71,7 @@ pub fn describe_verify_error(code: &[u8], e: &VerifyError) -> String {
     match Insn::at(code, e.pc) {
         Some(insn) => {
             let next = Insn::at(code, e.pc + 1);
-            let text = alkyl_translator::ebpf::format_insn(&insn, next.as_ref());
+            let text = alkyl_asm::format_insn(&insn, next.as_ref());
             format!("{e} (`{text}`)")
         }
         None => e.to_string(),
@@ -83,7 +83,7 @@ pub fn describe_verify_error(code: &[u8], e: &VerifyError) -> String {
 ///
 /// # Errors
 /// The container's broken rule, the verifier's, or a bad entry.
-pub fn load_script(bytes: &[u8]) -> Result<alkyl_vm::container::Script<'_>> {
+pub fn load_script(bytes: &[u8]) -> Result<alkyl_vm::container::Script<&[u8]>> {
     use alkyl_vm::container::{Container, LoadError, Script};
     Script::load(bytes, &alkyl_bindings::ALL_HELPERS).map_err(|e| match e {
         LoadError::Verify(v) => {

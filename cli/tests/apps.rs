@@ -11,12 +11,13 @@ use std::path::Path;
 use std::process::Command;
 
 use alkyl_bindings::{AlkylHelpers, CoapSession, Phydat, SimPlatform, ALL_HELPERS, COAP_CTX_VADDR, COAP_PKT_VADDR};
-use alkyl_translator::container::{measure, ContainerRepr};
-use alkyl_translator::elf::{pack, PackOptions};
+use alkyl_pack::measure;
+use alkyl_pack::{pack, PackOptions};
+use alkyl_testkit::clang::{compile_bpf, repo};
+use alkyl_testkit::oracle;
 use alkyl_translator::ir::call_input;
-use alkyl_translator::ir::testkit::clang::{compile_bpf, repo};
-use alkyl_translator::ir::testkit::oracle;
 use alkyl_vm::container::Script;
+use alkyl_vm::container::{Container, ContainerRepr};
 use alkyl_vm::{run, AccessPolicy, Exit, MemoryMap, Trap, INPUT_VADDR, STACK_VADDR};
 
 /// Compiles apps/c/NAME.c with the flags of apps/bpf.flags.
@@ -29,8 +30,8 @@ fn compile(name: &str) -> Vec<u8> {
 /// Compiles and packs an app; checks the container parses back identically.
 fn container(name: &str) -> Vec<u8> {
     let packed = pack(&compile(name), &PackOptions::default()).unwrap();
-    let bytes = packed.container.emit().unwrap();
-    assert_eq!(ContainerRepr::parse(&bytes).unwrap(), packed.container);
+    let bytes = packed.to_bytes().unwrap();
+    assert_eq!(ContainerRepr::parse(&Container::new_checked(&bytes[..]).unwrap()), packed.container());
     bytes
 }
 
@@ -53,8 +54,8 @@ struct Outcome {
 
 /// Runs `entry` of a loaded script the way a device does; `data` is the
 /// host-owned .data copy (kept by the caller across runs).
-fn run_entry(
-    script: &Script<'_>,
+fn run_entry<B: alkyl_vm::storage::Stable<u8>>(
+    script: &Script<B>,
     entry: &str,
     data: &mut [u8],
     p: &mut SimPlatform,
@@ -96,7 +97,7 @@ fn run_entry(
             mem.map_read_only(COAP_CTX_VADDR, &ctx).unwrap();
         }
         mem.map(COAP_PKT_VADDR, &mut packet, AccessPolicy::ReadWrite).unwrap();
-        run(script.program(), entry, &args, &mut mem, &mut script.restrict(&mut helpers), 100_000)
+        run(&script.program(), entry, &args, &mut mem, &mut script.restrict(&mut helpers), 100_000)
     };
     let coap = helpers.coap().and_then(CoapSession::response).map(|r| {
         let len = exit.as_ref().map_or(0, |e| e.r0 as usize).min(packet.len());
@@ -156,7 +157,11 @@ fn fletcher32_container_is_small() {
     let sizes = measure(&bytes, text).unwrap();
     // The goal of issue 3 (rBPF paper: 456 B raw).
     assert!(sizes.compressed <= 200, "{sizes:?}");
-    let back = alkyl_translator::container::decompress(&alkyl_translator::container::compress(&bytes).unwrap(), 4096);
+    let back = alkyl_protocol::compress::inflate(
+        &alkyl_protocol::compress::compress(&bytes).unwrap(),
+        bytes.len() as u32,
+        4096,
+    );
     assert_eq!(back.unwrap(), bytes);
 }
 
@@ -301,7 +306,7 @@ fn every_app_declares_only_helpers_the_host_implements() {
 #[test]
 fn compat_output_is_a_plain_femto_container() {
     let packed = pack(&compile("fletcher32"), &PackOptions { version: 3, compat: true }).unwrap();
-    let bytes = packed.container.emit().unwrap();
+    let bytes = packed.to_bytes().unwrap();
     assert_eq!(&bytes[..4], b"rBPF");
     assert_eq!(u32::from_le_bytes(bytes[4..8].try_into().unwrap()), 3, "version");
     assert_eq!(u32::from_le_bytes(bytes[8..12].try_into().unwrap()), 0, "no flags");

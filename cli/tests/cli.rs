@@ -26,7 +26,7 @@ fn scratch(name: &str) -> PathBuf {
     dir.join(name)
 }
 
-use alkyl_translator::ir::testkit::oracle::{self, fletcher32};
+use alkyl_testkit::oracle::{self, fletcher32};
 
 #[test]
 fn fletcher32_sample_runs_on_the_vm() {

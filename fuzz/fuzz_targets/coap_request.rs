@@ -45,21 +45,11 @@ fuzz_target!(|data: &[u8]| {
 });
 
 fn install_seed(rt: &mut runtime_common::FuzzRuntime) {
-    use alkyl_runtime::envelope::{EnvelopeRepr, Operation, PayloadKind, SIGNATURE_LEN};
-    use alkyl_runtime::{AppName, Expect, KeyId};
+    use alkyl_protocol::envelope::{EnvelopeRepr, Operation, PayloadKind};
+    use alkyl_protocol::AppName;
+    use alkyl_runtime::Expect;
     let name = AppName::new(b"a").unwrap();
-    let repr = EnvelopeRepr {
-        operation: Operation::Install,
-        kind: PayloadKind::Container,
-        compressed: false,
-        version: 1,
-        raw_len: SEED_APP.len() as u32,
-        name: name.clone(),
-        key_id: KeyId::UNSIGNED,
-        triggers: Vec::new(),
-        payload: SEED_APP.to_vec(),
-        signature: [0; SIGNATURE_LEN],
-    };
+    let repr = EnvelopeRepr::install(name.clone(), 1, PayloadKind::Container, SEED_APP.to_vec());
     rt.apply(&repr.to_bytes().unwrap(), Expect { operation: Operation::Install, name: &name })
         .expect("seed app installs");
 }

@@ -3,9 +3,7 @@
 //! that nothing outside the granted slices changed. Each target uses a part.
 #![allow(dead_code)]
 
-use alkyl_vm::{
-    run, AccessPolicy, HelperError, HelperSet, Helpers, MemoryMap, Program, INPUT_VADDR, STACK_SIZE, STACK_VADDR,
-};
+use alkyl_vm::{Executable, HelperError, HelperSet, Helpers, Invocation, MemoryMap, Program, Runnable, STACK_SIZE};
 
 pub const GUARD: usize = 64;
 pub const CANARY: u8 = 0xa5;
@@ -32,6 +30,19 @@ impl Helpers for FuzzHelpers {
     }
 }
 
+/// Calls `f` with `program` on the reference (`fast == false`) or the fast
+/// engine (translated first). The input is mapped read-write
+/// (`Invocation::with_writable_input`): the harness checks what a program
+/// may write.
+fn on_engine<R>(program: &Program<'_>, fast: bool, f: impl FnOnce(Executable<'_, '_>) -> R) -> R {
+    if fast {
+        let mut ops = vec![alkyl_vm::fast::Op::EMPTY; alkyl_vm::fast::storage_len(program)];
+        f(Executable::Fast(alkyl_vm::fast::translate(program, &mut ops).expect("storage is sized by storage_len")))
+    } else {
+        f(Executable::Reference(*program))
+    }
+}
+
 pub fn run_guarded(program: &Program<'_>, input: &[u8]) {
     run_guarded_on(program, input, false)
 }
@@ -48,18 +59,8 @@ pub fn run_guarded_on(program: &Program<'_>, input: &[u8], fast: bool) {
         let (region, _) = rest.split_at_mut(input.len());
         let (_, srest) = stack.split_at_mut(GUARD);
         let (sregion, _) = srest.split_at_mut(STACK_SIZE);
-        let len = region.len() as u64;
-        let mut mem = MemoryMap::new();
-        mem.map(STACK_VADDR, sregion, AccessPolicy::ReadWrite).unwrap();
-        mem.map(INPUT_VADDR, region, AccessPolicy::ReadWrite).unwrap();
-        let args = [INPUT_VADDR, len];
-        let _ = if fast {
-            let mut ops = vec![alkyl_vm::fast::Op::EMPTY; alkyl_vm::fast::storage_len(program)];
-            let translated = alkyl_vm::fast::translate(program, &mut ops).expect("storage is sized by storage_len");
-            alkyl_vm::fast::run_fast(&translated, program.main(), &args, &mut mem, &mut FuzzHelpers, 10_000)
-        } else {
-            run(program, program.main(), &args, &mut mem, &mut FuzzHelpers, 10_000)
-        };
+        let mut run = Invocation::with_writable_input(sregion, region).unwrap();
+        let _ = on_engine(program, fast, |exe| exe.run(program.main(), &mut run, &mut FuzzHelpers, 10_000));
     }
     assert!(backing[..GUARD].iter().all(|&b| b == CANARY), "write below the input region");
     assert!(backing[GUARD + input.len()..].iter().all(|&b| b == CANARY), "write above the input region");
@@ -80,19 +81,9 @@ pub struct Outcome {
 pub fn run_engine(program: &Program<'_>, input: &[u8], fast: bool, budget: u64) -> Outcome {
     let mut input = input.to_vec();
     let mut stack = vec![0u8; STACK_SIZE];
-    let len = input.len() as u64;
     let result = {
-        let mut mem = MemoryMap::new();
-        mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).unwrap();
-        mem.map(INPUT_VADDR, &mut input, AccessPolicy::ReadWrite).unwrap();
-        let args = [INPUT_VADDR, len];
-        if fast {
-            let mut ops = vec![alkyl_vm::fast::Op::EMPTY; alkyl_vm::fast::storage_len(program)];
-            let translated = alkyl_vm::fast::translate(program, &mut ops).expect("storage is sized by storage_len");
-            alkyl_vm::fast::run_fast(&translated, program.main(), &args, &mut mem, &mut FuzzHelpers, budget)
-        } else {
-            run(program, program.main(), &args, &mut mem, &mut FuzzHelpers, budget)
-        }
+        let mut run = Invocation::with_writable_input(&mut stack, &mut input).unwrap();
+        on_engine(program, fast, |exe| exe.run(program.main(), &mut run, &mut FuzzHelpers, budget))
     };
     Outcome { result, input, stack }
 }

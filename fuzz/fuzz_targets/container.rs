@@ -2,11 +2,13 @@
 //! must never panic; a loaded script's every entry point must run without
 //! panic and without touching memory outside its regions (guarded like
 //! `verify_run`), and `.data`/`.rodata` must be exactly the declared sizes.
+//! Every checked container round-trips through `ContainerRepr`: emitting
+//! what was parsed gives the same bytes (the magic normalised to `rBPF`).
 //! Half the inputs get a valid header prefix so the fuzzer reaches the
 //! tables and the trailer quickly.
 #![no_main]
 
-use alkyl_vm::container::{Container, Script};
+use alkyl_vm::container::{Container, ContainerRepr, Script, MAGIC};
 use alkyl_vm::{run, AccessPolicy, MemoryMap, INPUT_VADDR, STACK_SIZE, STACK_VADDR};
 use libfuzzer_sys::fuzz_target;
 
@@ -20,6 +22,10 @@ fn check(bytes: &[u8]) {
     for f in c.functions() {
         assert!(!f.name.is_empty() && (f.location as usize) < c.text().len());
     }
+    let repr = ContainerRepr::parse(&c);
+    let mut emitted = vec![0u8; repr.buffer_len()];
+    repr.emit(&mut emitted).unwrap();
+    assert_eq!((&emitted[..4], &emitted[4..]), (&MAGIC[..], &bytes[4..]));
     let Ok(script) = Script::load(bytes, &common::FuzzHelpers) else { return };
     assert_eq!(script.data_size(), c.data().len() + c.bss_len() as usize);
     let entries: Vec<_> = script.entries().map(|(_, e)| e).chain([script.program().main()]).collect();
@@ -35,10 +41,10 @@ fn check(bytes: &[u8]) {
         mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).unwrap();
         mem.map(INPUT_VADDR, &mut input, AccessPolicy::ReadWrite).unwrap();
         script.map(&mut mem, &mut data).unwrap();
-        let _ = run(script.program(), entry, &[INPUT_VADDR, 16], &mut mem, &mut script.restrict(&mut common::FuzzHelpers), 10_000);
+        let _ = run(&script.program(), entry, &[INPUT_VADDR, 16], &mut mem, &mut script.restrict(&mut common::FuzzHelpers), 10_000);
     }
     // The guarded harness too, for the main entry.
-    common::run_guarded(script.program(), &[]);
+    common::run_guarded(&script.program(), &[]);
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -6,8 +6,9 @@
 //! runs every entry point within its budget without panicking.
 #![no_main]
 
-use alkyl_runtime::envelope::{Envelope, EnvelopeRepr, Operation};
-use alkyl_runtime::{AppName, Cause, Expect};
+use alkyl_protocol::envelope::{Envelope, EnvelopeRepr, Operation};
+use alkyl_protocol::AppName;
+use alkyl_runtime::{Cause, Expect};
 use libfuzzer_sys::fuzz_target;
 
 #[path = "runtime_common.rs"]
@@ -32,9 +33,9 @@ fuzz_target!(|data: &[u8]| {
     runtime_common::check_invariants(&rt);
     if applied.is_ok() && operation == Operation::Install {
         let entries: Vec<Vec<u8>> = rt.app(&name).unwrap().entry_names().map(<[u8]>::to_vec).collect();
-        let _ = rt.invoke(&name, None, data, Cause::Coap, true);
+        let _ = rt.invoke(&name, None, data, Cause::Coap, true, 0);
         for e in entries {
-            let _ = rt.invoke(&name, Some(&e), b"", Cause::Coap, false);
+            let _ = rt.invoke(&name, Some(&e), b"", Cause::Coap, false, 0);
         }
         // Its triggers fire on a manual clock.
         for t in (0..2000).step_by(100) {

@@ -1,8 +1,7 @@
 //! Differential: the fast engine against the reference interpreter on
 //! mostly-valid programs (see `valid.rs`), and the fast engine alone inside
 //! guard bytes (nothing outside its regions may change). Any difference in
-//! result, trap position or memory is a crash, and so is a translation that
-//! `attach` does not accept back.
+//! result, trap position or memory is a crash.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -18,11 +17,8 @@ fuzz_target!(|data: &[u8]| {
     let (input, raw) = rest.split_at(n);
     let Some(code) = valid::program(raw) else { return };
     let Ok(program) = alkyl_vm::verify(&code, &common::FuzzHelpers) else { return };
-    // Ops kept from translation are accepted back by `attach` (what the
-    // device runtime does at install), and only for their own program.
     let mut ops = vec![alkyl_vm::fast::Op::EMPTY; alkyl_vm::fast::storage_len(&program)];
     alkyl_vm::fast::translate(&program, &mut ops).expect("a verified program translates");
-    alkyl_vm::fast::attach(&program, &ops).expect("a program's own ops attach");
     common::run_guarded_on(&program, input, true);
     common::check_engines_agree(&program, input, 10_000);
     // The exact budget a completed run needed must suffice on both engines,

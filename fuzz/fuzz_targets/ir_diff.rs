@@ -4,7 +4,7 @@
 //! memory, globals, device effects).
 #![no_main]
 
-use alkyl_translator::ir::testkit::{check, generate};
+use alkyl_testkit::{check, generate};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -5,7 +5,8 @@
 use std::num::NonZeroU32;
 
 use alkyl_bindings::{DeviceHandle, Phydat, SaulError};
-use alkyl_runtime::{AppName, Authority, Config, Device, RamStorage, Runtime, SaulInfo};
+use alkyl_protocol::AppName;
+use alkyl_runtime::{Authority, Config, Device, RamStorage, Runtime, SaulInfo};
 
 #[derive(Default)]
 pub struct FuzzDevice {

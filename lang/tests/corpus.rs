@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use alkyl_bindings::SimPlatform;
-use alkyl_translator::ir::testkit::pair::Pair;
+use alkyl_translator::ir::lockstep::Pair;
 
 fn files(dir: &str) -> Vec<(String, String)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus").join(dir);

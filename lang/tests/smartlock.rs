@@ -9,7 +9,8 @@
 //! compared on every result and effect, expired pins included.
 
 use alkyl_bindings::SimPlatform;
-use alkyl_translator::ir::testkit::pair::{assemble, Pair};
+use alkyl_testkit::assemble;
+use alkyl_translator::ir::lockstep::Pair;
 
 fn root(p: &str) -> String {
     format!("{}/../{p}", env!("CARGO_MANIFEST_DIR"))

@@ -17,7 +17,7 @@ fn main() {
     let source = manifest.join("../../apps/asm/fletcher32.s");
     println!("cargo:rerun-if-changed={}", source.display());
     let text = fs::read_to_string(&source).unwrap_or_else(|e| panic!("reading {}: {e}", source.display()));
-    let code = alkyl_translator::ebpf::assemble(&text).unwrap_or_else(|e| panic!("{}: {e}", source.display()));
+    let code = alkyl_asm::assemble(&text).unwrap_or_else(|e| panic!("{}: {e}", source.display()));
     let out = out_dir.join("fletcher32.bin");
     fs::write(&out, code).unwrap_or_else(|e| panic!("writing {}: {e}", out.display()));
 

@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use alkyl_bindings::SimPlatform;
-use alkyl_translator::ir::testkit::oracle::{self, fletcher32};
-use alkyl_translator::ir::testkit::pair::assemble;
-use alkyl_translator::ir::testkit::Pair;
+use alkyl_testkit::assemble;
+use alkyl_testkit::oracle::{self, fletcher32};
+use alkyl_translator::ir::lockstep::Pair;
 use alkyl_translator::ir::IrTrap;
 
 fn repo() -> PathBuf {

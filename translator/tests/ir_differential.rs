@@ -5,7 +5,7 @@
 //! `ALKYL_DIFF_CASES` sets how many programs each test runs (default 400;
 //! `make diff-ir` runs many more in release mode).
 
-use alkyl_translator::ir::testkit::{check, generate, Outcome};
+use alkyl_testkit::{check, generate, Outcome};
 use proptest::prelude::*;
 
 fn cases() -> u32 {

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeSet;
 
+use alkyl_testkit::generate;
 use alkyl_translator::ir::opcode::Op;
-use alkyl_translator::ir::testkit::generate;
 
 fn pseudo_random_bytes(seed: &mut u64, n: usize) -> Vec<u8> {
     (0..n)

@@ -4,8 +4,8 @@
 //! interpreter's answer.
 
 use alkyl_bindings::SimPlatform;
-use alkyl_translator::ir::testkit::pair::assemble;
-use alkyl_translator::ir::testkit::Pair;
+use alkyl_testkit::assemble;
+use alkyl_translator::ir::lockstep::Pair;
 use alkyl_translator::ir::IrTrap;
 
 fn agree(source: &str, calls: &[(&[u64], &[u8])]) -> Vec<Result<u64, IrTrap>> {

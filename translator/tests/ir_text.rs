@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use alkyl_translator::ir::testkit::generate;
+use alkyl_testkit::generate;
 use alkyl_translator::ir::text::{assemble, disassemble, AsmErrorKind};
 use alkyl_translator::ir::{insn, Module, Op};
 

@@ -5,9 +5,9 @@
 //! performance properties, measured as executed instructions.
 
 use alkyl_bindings::{KvScope, Platform, SimPlatform};
+use alkyl_testkit::assemble;
+use alkyl_translator::ir::lockstep::Pair;
 use alkyl_translator::ir::semantics;
-use alkyl_translator::ir::testkit::pair::assemble;
-use alkyl_translator::ir::testkit::Pair;
 use alkyl_translator::ir::{IrTrap, Op, Width};
 
 const BINARY: [&str; 18] = [
@@ -129,7 +129,7 @@ fn storage_full_traps_after_the_cells_that_fit() {
     let mut pair = Pair::new(&bytes, platform).unwrap();
     // The low cell is stored, the high one is refused.
     assert_eq!(pair.call("f", &[], &[]).unwrap(), Err(IrTrap::StorageFull));
-    let local = KvScope::Local(alkyl_translator::ir::testkit::pair::APP);
+    let local = KvScope::Local(alkyl_translator::ir::lockstep::APP);
     assert_eq!(pair.device.kv_fetch(local, 7), Some(0x5566_7788));
     assert_eq!(pair.device.kv_fetch(local, 8), None);
 }

@@ -17,23 +17,51 @@
 //! let exit = run(&program, program.main(), &[], &mut mem, &mut NoHelpers, 100).unwrap();
 //! assert_eq!(exit.r0, 42);
 //! ```
+//!
+//! # Layers
+//! The modules form a stack; a module uses only those below it, never one
+//! above (no import cycles):
+//!
+//! | layer | modules |
+//! |---|---|
+//! | 1 | [`abi`] (segment addresses, stack size, call save area, call depth), [`isa`] (encoding), [`storage`] (what a verified program may own) |
+//! | 2 | [`memory`] (regions and their checks) |
+//! | 3 | [`helper`] (host calls, over a [`MemoryMap`]) |
+//! | 4 | [`trap`] (how a run ends) |
+//! | 5 | `semantics` (crate-private: what each instruction does, shared by both engines) |
+//! | 6 | [`mod@verify`] (the load-time checks) |
+//! | 7 | [`container`] (the container view and the verified, owning or borrowing, `Script`) |
+//! | 8 | [`interp`] (the reference interpreter), `fast` (feature `fast`: the fast engine and `FastScript`) |
+//! | 9 | [`invoke`] (the one way hosts run a program: regions, `r1..=r5`, either engine) |
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
+// Modules in layer order (see "Layers" above).
+pub mod abi;
 pub mod container;
 #[cfg(feature = "fast")]
 pub mod fast;
 pub mod helper;
 pub mod interp;
+pub mod invoke;
 pub mod isa;
 pub mod memory;
+mod semantics;
+pub mod storage;
+pub mod trap;
 pub mod verify;
 
+pub use abi::{
+    segment_vaddr, CALL_SAVE_BYTES, DATA_VADDR, DEFAULT_BUDGET, INPUT_VADDR, MAX_CALL_DEPTH, MAX_REGIONS, RODATA_VADDR,
+    STACK_SIZE, STACK_VADDR,
+};
 pub use helper::{HelperError, HelperSet, Helpers, NoHelpers};
-pub use interp::{run, Exit, Trap, TrapKind, DEFAULT_BUDGET, MAX_CALL_DEPTH};
-pub use memory::{AccessPolicy, MapError, MemFault, MemoryMap, DATA_VADDR, INPUT_VADDR, RODATA_VADDR, STACK_VADDR};
+pub use interp::run;
+pub use invoke::{Executable, Invocation, Runnable};
+pub use memory::{AccessPolicy, MapError, MemFault, MemoryMap};
+pub use trap::{Exit, Trap, TrapKind};
 pub use verify::{verify, Entry, Program, VerifyError, VerifyErrorKind};
-
-/// Size of the eBPF stack in bytes (RFC 9669 programs assume 512).
-pub const STACK_SIZE: usize = 512;

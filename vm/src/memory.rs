@@ -23,22 +23,7 @@
 
 use core::fmt;
 
-/// Maximum number of regions in one [`MemoryMap`].
-pub const MAX_REGIONS: usize = 8;
-
-/// Conventional address of the stack region (segment 1).
-pub const STACK_VADDR: u64 = segment_vaddr(1);
-/// Conventional address of the input / context region (segment 2).
-pub const INPUT_VADDR: u64 = segment_vaddr(2);
-/// Conventional address of a container's `.data` (segment 3).
-pub const DATA_VADDR: u64 = segment_vaddr(3);
-/// Conventional address of a container's `.rodata` (segment 4).
-pub const RODATA_VADDR: u64 = segment_vaddr(4);
-
-/// The virtual address at which segment `n` starts.
-pub const fn segment_vaddr(n: u32) -> u64 {
-    (n as u64) << 32
-}
+use crate::abi::MAX_REGIONS;
 
 /// What a program may do with a region.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -371,23 +356,10 @@ impl<'a> MemoryMap<'a> {
         }
     }
 
-    /// Why an access of `len` bytes at `addr` in direction `access` is
-    /// refused, as the trap it causes; for callers of
-    /// [`MemoryMap::try_load`] and [`MemoryMap::try_store`]. Kept out of
-    /// line: it is the cold path.
-    #[cold]
-    #[inline(never)]
-    pub fn fault(&mut self, addr: u64, len: u64, access: Access) -> crate::interp::TrapKind {
-        crate::interp::TrapKind::Memory(match access {
-            Access::Read => self.read_fault(addr, len),
-            Access::Write => self.write_fault(addr, len),
-        })
-    }
-
     /// The fault `read(addr, len)` reports.
     #[cold]
     #[inline(never)]
-    fn read_fault(&self, addr: u64, len: u64) -> MemFault {
+    pub(crate) fn read_fault(&self, addr: u64, len: u64) -> MemFault {
         match self.read(addr, len) {
             Err(f) => f,
             // Not reached after a failed fast path; keeps this total.
@@ -398,7 +370,7 @@ impl<'a> MemoryMap<'a> {
     /// The fault `write(addr, len)` reports.
     #[cold]
     #[inline(never)]
-    fn write_fault(&mut self, addr: u64, len: u64) -> MemFault {
+    pub(crate) fn write_fault(&mut self, addr: u64, len: u64) -> MemFault {
         match self.write(addr, len) {
             Err(f) => f,
             Ok(_) => MemFault { addr, len, access: Access::Write, kind: FaultKind::OutOfBounds },
@@ -492,6 +464,7 @@ pub(crate) fn put_le(b: &mut [u8], mut v: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::abi::{segment_vaddr, DATA_VADDR, INPUT_VADDR, STACK_VADDR};
 
     #[test]
     fn load_store_inside_region() {

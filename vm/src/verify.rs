@@ -140,6 +140,12 @@ impl Entry {
 }
 
 impl<'a> Program<'a> {
+    /// `code` with the `frame_size` [`verify`] found for it: a program that
+    /// already passed (kept by a [`crate::container::Script`] as offsets).
+    pub(crate) const fn verified(code: &'a [u8], frame_size: u32) -> Program<'a> {
+        Program { code, frame_size }
+    }
+
     /// The verified bytecode.
     pub const fn code(&self) -> &'a [u8] {
         self.code
@@ -510,7 +516,7 @@ impl FrameTracker {
             class::ALU | class::ALU64 | class::LD | class::LDX => self.set(dst, value),
             // An atomic fetch writes `src` (cmpxchg: `r0`).
             class::STX if opc & mode::MASK == mode::ATOMIC => {
-                if let Some(r) = crate::interp::atomic_writes(insn.imm, src) {
+                if let Some(r) = crate::semantics::atomic_writes(insn.imm, src) {
                     self.set(r, UNKNOWN);
                 }
             }

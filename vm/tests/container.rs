@@ -1,10 +1,13 @@
 //! Containers: a fixture laid out byte by byte as Femto-Container's tools
 //! write it, every rule `Container::new_checked` enforces, and loading
-//! (helper sets, entry points, `.data`/`.rodata` regions).
+//! (helper sets, entry points, `.data`/`.rodata` regions); the writer
+//! (`ContainerRepr`): parse, emit, round trips, field limits.
 
-use alkyl_translator::container::{ContainerRepr, FunctionRepr, TrailerRepr};
-use alkyl_translator::ebpf::assemble;
-use alkyl_vm::container::{Container, ContainerError, ContainerErrorKind as K, Field, LoadError, Script};
+use alkyl_asm::assemble;
+use alkyl_vm::container::{
+    pad_section, Container, ContainerError, ContainerErrorKind as K, ContainerRepr, EmitError, Field, FunctionRepr,
+    LoadError, Script, Table, TrailerRepr, MAGIC,
+};
 use alkyl_vm::{run, AccessPolicy, HelperError, HelperSet, Helpers, MemoryMap, TrapKind, VerifyErrorKind, STACK_VADDR};
 
 /// A container as Femto-Container's gen_rbf writes it (magic "rBPF",
@@ -46,7 +49,7 @@ fn run_main(bytes: &[u8]) -> u64 {
     mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).unwrap();
     script.map(&mut mem, &mut data).unwrap();
     let entry = script.entry(b"main").unwrap();
-    run(script.program(), entry, &[], &mut mem, &mut script.restrict(&mut alkyl_vm::NoHelpers), 100).unwrap().r0
+    run(&script.program(), entry, &[], &mut mem, &mut script.restrict(&mut alkyl_vm::NoHelpers), 100).unwrap().r0
 }
 
 #[test]
@@ -67,13 +70,130 @@ fn c_constant_magic_byte_order_is_accepted() {
     assert_eq!(run_main(&bytes), 42);
 }
 
+/// The Repr of checked container bytes.
+fn parse(bytes: &[u8]) -> ContainerRepr<'_> {
+    ContainerRepr::parse(&Container::new_checked(bytes).unwrap())
+}
+
+/// The bytes of `repr`, as tools that want a `Vec` emit them.
+fn emit(repr: &ContainerRepr<'_>) -> Vec<u8> {
+    let mut bytes = vec![0; repr.buffer_len()];
+    repr.emit(&mut bytes).unwrap();
+    bytes
+}
+
 #[test]
 fn repr_round_trips_the_fixture() {
     let bytes = fixture();
-    let repr = ContainerRepr::parse(&bytes).unwrap();
+    let repr = parse(&bytes);
     assert_eq!(repr.buffer_len(), bytes.len());
-    assert_eq!(repr.emit().unwrap(), bytes);
+    assert_eq!(emit(&repr), bytes);
     assert_eq!(repr.function_name(0), Some(&b"main"[..]));
+    assert_eq!(repr.functions.get(0), Some(FunctionRepr { name_offset: 8, location: 0 }));
+}
+
+/// Sections and entries laid out as gen_rbf does: names appended to
+/// `.rodata`, `.data` and `.rodata` padded to 8.
+struct Sample {
+    data: Vec<u8>,
+    rodata: Vec<u8>,
+    text: Vec<u8>,
+    functions: Vec<FunctionRepr>,
+}
+
+impl Sample {
+    fn new() -> Sample {
+        let mut s = Sample {
+            data: vec![1, 2, 3],
+            rodata: b"const".to_vec(),
+            text: assemble("mov %r0, 1\nexit\nmov %r0, 2\nexit").unwrap(),
+            functions: Vec::new(),
+        };
+        for (name, location) in [("first", 0), ("second", 16)] {
+            s.functions.push(FunctionRepr::append_name(&mut s.rodata, name.as_bytes(), location).unwrap());
+        }
+        pad_section(&mut s.data);
+        pad_section(&mut s.rodata);
+        s
+    }
+
+    fn repr(&self) -> ContainerRepr<'_> {
+        ContainerRepr {
+            version: 7,
+            data: &self.data,
+            rodata: &self.rodata,
+            text: &self.text,
+            functions: Table::Values(&self.functions),
+            trailer: Some(TrailerRepr { bss_len: 9, stack_size: 64, helpers: Table::Values(&[1, 0x12, 0x40]) }),
+        }
+    }
+}
+
+#[test]
+fn repr_emit_parse_round_trip() {
+    let sample = Sample::new();
+    let repr = sample.repr();
+    let bytes = emit(&repr);
+    assert_eq!(bytes.len(), repr.buffer_len());
+    assert_eq!(&bytes[..4], b"rBPF");
+    let parsed = parse(&bytes);
+    assert_eq!(parsed, repr);
+    assert!(matches!(parsed.functions, Table::Wire(_)), "parsing borrows the table");
+    assert_eq!(emit(&parsed), bytes);
+    assert_eq!(parsed.function_name(1), Some(&b"second"[..]));
+    assert_eq!(parsed.trailer.unwrap().helpers.iter().collect::<Vec<_>>(), [1, 0x12, 0x40]);
+    assert_eq!(repr.data.len() % 8, 0);
+    assert_eq!(repr.rodata.len() % 8, 0);
+}
+
+#[test]
+fn repr_round_trips_every_checked_mutation() {
+    // One byte changed anywhere, in containers with and without a trailer:
+    // whatever still checks emits back to the same bytes (magic normalised).
+    let sample = Sample::new();
+    let mut checked = 0;
+    for base in [fixture(), emit(&sample.repr())] {
+        for at in 0..base.len() {
+            for v in [0, 1, 8, 0x46, 0x80, 0xff] {
+                let mut b = base.clone();
+                b[at] = v;
+                let Ok(c) = Container::new_checked(&b[..]) else { continue };
+                let e = emit(&ContainerRepr::parse(&c));
+                assert_eq!((&e[..4], &e[4..]), (&MAGIC[..], &b[4..]), "byte {at} = {v:#x}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 300, "{checked} mutations checked");
+}
+
+#[test]
+fn repr_names_are_appended_after_rodata() {
+    let sample = Sample::new();
+    assert_eq!(&sample.rodata[..5], b"const");
+    assert_eq!(
+        sample.functions,
+        [FunctionRepr { name_offset: 5, location: 0 }, FunctionRepr { name_offset: 11, location: 16 }]
+    );
+}
+
+#[test]
+fn repr_field_limits_are_errors() {
+    let mut rodata = vec![0; 70_000];
+    assert_eq!(FunctionRepr::append_name(&mut rodata, b"late", 0), Err(EmitError::NameOffset { offset: 70_000 }));
+    assert_eq!(rodata.len(), 70_000, "nothing appended");
+    let mut rodata = Vec::new();
+    assert_eq!(FunctionRepr::append_name(&mut rodata, b"far", 1 << 16), Err(EmitError::Location { location: 1 << 16 }));
+    let helpers: Vec<u32> = (0..20_000).collect();
+    let repr = ContainerRepr {
+        trailer: Some(TrailerRepr { helpers: Table::Values(&helpers), ..TrailerRepr::default() }),
+        ..ContainerRepr::default()
+    };
+    let mut bytes = vec![0; repr.buffer_len()];
+    assert!(matches!(repr.emit(&mut bytes), Err(EmitError::TooLarge { what: "helper list", .. })));
+    let repr = ContainerRepr::default();
+    let mut short = [0u8; 27];
+    assert_eq!(repr.emit(&mut short), Err(EmitError::BufferLength { needed: 28, len: 27 }));
 }
 
 fn err(bytes: &[u8]) -> ContainerError {
@@ -163,16 +283,12 @@ fn function_table_rules() {
     assert_eq!(Script::load(&b, &alkyl_vm::NoHelpers).unwrap_err(), LoadError::BadEntry { index: 0 });
 }
 
-fn exit_text() -> Vec<u8> {
-    assemble("mov %r0, 7\nexit").unwrap()
-}
-
 fn with_functions(names: &[&str]) -> Vec<u8> {
-    let mut repr = ContainerRepr { text: exit_text(), ..ContainerRepr::default() };
-    for n in names {
-        repr.add_function(n, 0).unwrap();
-    }
-    repr.emit().unwrap()
+    let text = assemble("mov %r0, 7\nexit").unwrap();
+    let mut rodata = Vec::new();
+    let functions: Vec<_> =
+        names.iter().map(|n| FunctionRepr::append_name(&mut rodata, n.as_bytes(), 0).unwrap()).collect();
+    emit(&ContainerRepr { text: &text, rodata: &rodata, functions: Table::Values(&functions), ..Default::default() })
 }
 
 #[test]
@@ -181,18 +297,21 @@ fn duplicate_names_are_rejected() {
     Container::new_checked(&with_functions(&["a", "b", "ab"])[..]).unwrap();
 }
 
-fn trailer(helpers: &[u32]) -> ContainerRepr {
+/// `call 1; exit`.
+const CALL_1: &[u8] = &[0x85, 0, 0, 0, 1, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0];
+
+fn trailer(helpers: &[u32]) -> ContainerRepr<'_> {
     ContainerRepr {
-        text: assemble("call 1\nexit").unwrap(),
-        trailer: Some(TrailerRepr { bss_len: 16, stack_size: 1024, helpers: helpers.to_vec() }),
-        data: vec![1, 2, 3],
+        text: CALL_1,
+        trailer: Some(TrailerRepr { bss_len: 16, stack_size: 1024, helpers: Table::Values(helpers) }),
+        data: &[1, 2, 3],
         ..ContainerRepr::default()
     }
 }
 
 #[test]
 fn trailer_declares_memory_and_helpers() {
-    let bytes = trailer(&[1, 5]).emit().unwrap();
+    let bytes = emit(&trailer(&[1, 5]));
     let script = Script::load(&bytes, &[1u32, 2, 5]).unwrap();
     assert_eq!(script.data_size(), 3 + 16);
     assert_eq!(script.stack_size(), 1024);
@@ -201,12 +320,12 @@ fn trailer_declares_memory_and_helpers() {
     script.init_data(&mut data);
     assert_eq!(data[..4], [1, 2, 3, 0]);
     assert!(data[3..].iter().all(|&b| b == 0), ".bss is zeroed");
-    assert_eq!(ContainerRepr::parse(&bytes).unwrap(), trailer(&[1, 5]));
+    assert_eq!(parse(&bytes), trailer(&[1, 5]));
 }
 
 #[test]
 fn trailer_rules() {
-    let good = trailer(&[1, 5]).emit().unwrap();
+    let good = emit(&trailer(&[1, 5]));
     let at = good.len() - 24; // the trailer: 16 bytes + 2 ids
     let mut b = good.clone();
     b[at + 2] = 2;
@@ -219,13 +338,13 @@ fn trailer_rules() {
     assert_eq!(kind(&b), K::TrailerLength { declared: 20, expected: 24 });
     assert!(matches!(kind(&good[..good.len() - 1]), K::Truncated { field: Field::TrailerHelpers, .. }));
     assert!(matches!(kind(&good[..at + 10]), K::Truncated { field: Field::Trailer, .. }));
-    let unsorted = trailer(&[5, 1]).emit().unwrap();
+    let unsorted = emit(&trailer(&[5, 1]));
     assert_eq!(kind(&unsorted), K::HelpersNotSorted { index: 1 });
-    let dup = trailer(&[1, 1]).emit().unwrap();
+    let dup = emit(&trailer(&[1, 1]));
     assert_eq!(kind(&dup), K::HelpersNotSorted { index: 1 });
     let mut huge = trailer(&[1]);
     huge.trailer.as_mut().unwrap().bss_len = u32::MAX;
-    assert_eq!(kind(&huge.emit().unwrap()), K::DataTooLarge);
+    assert_eq!(kind(&emit(&huge)), K::DataTooLarge);
 }
 
 /// Helpers 1 and 2 both exist on the host; 2 returns 22.
@@ -244,54 +363,55 @@ impl Helpers for Host {
 #[test]
 fn allowed_helpers_are_the_intersection() {
     // Declared {1}: a static call to 2 fails verification...
-    let mut repr = trailer(&[1]);
-    repr.text = assemble("call 2\nexit").unwrap();
-    let err = Script::load(&repr.emit().unwrap(), &Host).unwrap_err();
+    let call_2 = assemble("call 2\nexit").unwrap();
+    let err = Script::load(&emit(&ContainerRepr { text: &call_2, ..trailer(&[1]) }), &Host).unwrap_err();
     assert_eq!(
         err,
         LoadError::Verify(alkyl_vm::VerifyError { pc: 0, kind: VerifyErrorKind::HelperNotAllowed { id: 2 } })
     );
     // ...declared {1, 3}: the host lacks 3, so a call to 3 fails too...
-    let mut repr = trailer(&[1, 3]);
-    repr.text = assemble("call 3\nexit").unwrap();
-    assert!(Script::load(&repr.emit().unwrap(), &Host).is_err());
+    let call_3 = assemble("call 3\nexit").unwrap();
+    assert!(Script::load(&emit(&ContainerRepr { text: &call_3, ..trailer(&[1, 3]) }), &Host).is_err());
     // ...and callx to 2 traps at run time through `restrict`.
-    let mut repr = trailer(&[1]);
-    repr.text = assemble("mov %r3, 2\ncall %r3\nexit").unwrap();
-    let bytes = repr.emit().unwrap();
+    let callx_2 = assemble("mov %r3, 2\ncall %r3\nexit").unwrap();
+    let bytes = emit(&ContainerRepr { text: &callx_2, ..trailer(&[1]) });
     let script = Script::load(&bytes, &Host).unwrap();
     let mut mem = MemoryMap::new();
-    let trap =
-        run(script.program(), script.program().main(), &[], &mut mem, &mut script.restrict(&mut Host), 10).unwrap_err();
+    let trap = run(&script.program(), script.program().main(), &[], &mut mem, &mut script.restrict(&mut Host), 10)
+        .unwrap_err();
     assert_eq!(trap.kind, TrapKind::HelperNotAllowed { id: 2 });
     // Without a trailer the host's set alone applies.
-    let plain = ContainerRepr { text: assemble("call 2\nexit").unwrap(), ..ContainerRepr::default() }.emit().unwrap();
+    let plain = emit(&ContainerRepr { text: &call_2, ..ContainerRepr::default() });
     let script = Script::load(&plain, &Host).unwrap();
-    let r0 = run(script.program(), script.program().main(), &[], &mut mem, &mut script.restrict(&mut Host), 10);
+    let r0 = run(&script.program(), script.program().main(), &[], &mut mem, &mut script.restrict(&mut Host), 10);
     assert_eq!(r0.unwrap().r0, 22);
 }
 
 #[test]
 fn entries_by_name() {
-    let mut repr =
-        ContainerRepr { text: assemble("mov %r0, 1\nexit\nmov %r0, 2\nexit").unwrap(), ..Default::default() };
-    repr.add_function("one", 0).unwrap();
-    repr.add_function("two", 16).unwrap();
-    repr.pad_sections();
-    let bytes = repr.emit().unwrap();
+    let text = assemble("mov %r0, 1\nexit\nmov %r0, 2\nexit").unwrap();
+    let mut rodata = Vec::new();
+    let functions = [
+        FunctionRepr::append_name(&mut rodata, b"one", 0).unwrap(),
+        FunctionRepr::append_name(&mut rodata, b"two", 16).unwrap(),
+    ];
+    pad_section(&mut rodata);
+    let repr =
+        ContainerRepr { text: &text, rodata: &rodata, functions: Table::Values(&functions), ..Default::default() };
+    let bytes = emit(&repr);
     let script = Script::load(&bytes, &alkyl_vm::NoHelpers).unwrap();
     let names: Vec<_> = script.entries().map(|(f, e)| (f.name.to_vec(), e.pc())).collect();
     assert_eq!(names, [(b"one".to_vec(), 0), (b"two".to_vec(), 2)]);
     assert!(script.entry(b"three").is_none());
     let mut mem = MemoryMap::new();
     let two = script.entry(b"two").unwrap();
-    assert_eq!(run(script.program(), two, &[], &mut mem, &mut alkyl_vm::NoHelpers, 10).unwrap().r0, 2);
-    assert_eq!(repr.functions[1], FunctionRepr { name_offset: 4, location: 16 });
+    assert_eq!(run(&script.program(), two, &[], &mut mem, &mut alkyl_vm::NoHelpers, 10).unwrap().r0, 2);
+    assert_eq!(repr.functions.get(1), Some(FunctionRepr { name_offset: 4, location: 16 }));
 }
 
 #[test]
 fn verification_errors_come_through_loading() {
-    let repr = ContainerRepr { text: vec![0xff, 0, 0, 0, 0, 0, 0, 0], ..Default::default() };
-    let err = Script::load(&repr.emit().unwrap(), &alkyl_vm::NoHelpers).unwrap_err();
+    let repr = ContainerRepr { text: &[0xff, 0, 0, 0, 0, 0, 0, 0], ..Default::default() };
+    let err = Script::load(&emit(&repr), &alkyl_vm::NoHelpers).unwrap_err();
     assert!(matches!(err, LoadError::Verify(e) if e.kind == VerifyErrorKind::UnknownOpcode { opcode: 0xff }));
 }

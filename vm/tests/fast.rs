@@ -3,7 +3,7 @@
 //! seeded random differential run over thousands of verified programs.
 #![cfg(feature = "fast")]
 
-use alkyl_translator::ebpf::assemble;
+use alkyl_asm::assemble;
 use alkyl_vm::fast::{run_fast, storage_len, translate, Op, TranslateError};
 use alkyl_vm::isa::{Insn, INSN_SIZE};
 use alkyl_vm::{
@@ -89,11 +89,7 @@ fn fletcher32_matches_on_both_engines() {
     for len in [0usize, 1, 2, 3, 361, 720, 1000, 2000] {
         let data: Vec<u8> = (0..len).map(|i| (i * 7 + 3) as u8).collect();
         let out = agree(&code, &data, 1_000_000);
-        assert_eq!(
-            out.result.unwrap().r0,
-            alkyl_translator::ir::testkit::oracle::fletcher32(&data) as u64,
-            "len {len}"
-        );
+        assert_eq!(out.result.unwrap().r0, alkyl_testkit::oracle::fletcher32(&data) as u64, "len {len}");
     }
 }
 
@@ -271,7 +267,7 @@ fn fast_budget_trap_lands_at_the_start_of_the_unpaid_run() {
 /// must look exactly as they do through the map.
 #[test]
 fn memory_windows_agree_with_the_map_on_every_policy() {
-    use alkyl_vm::memory::segment_vaddr;
+    use alkyl_vm::abi::segment_vaddr;
     let programs = [
         // read, write, read back, in the input region (segment 2)
         "ldxw %r0, [%r1+4]\nstw [%r1+8], 7\nldxdw %r2, [%r1+8]\nadd %r0, %r2\nexit",

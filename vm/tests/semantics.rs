@@ -1,6 +1,6 @@
 //! Behaviour of every instruction class, written as assembler text.
 
-use alkyl_translator::ebpf::assemble;
+use alkyl_asm::assemble;
 use alkyl_vm::memory::{Access, FaultKind};
 use alkyl_vm::{
     run, verify, AccessPolicy, Exit, HelperError, HelperSet, Helpers, MemoryMap, NoHelpers, Trap, TrapKind,

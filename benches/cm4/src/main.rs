@@ -15,7 +15,7 @@ mod rt;
 use core::hint::black_box;
 
 #[cfg(any(feature = "engine-fast", feature = "engine-ref"))]
-use alkyl_vm::{verify, AccessPolicy, MemoryMap, NoHelpers, INPUT_VADDR, STACK_SIZE, STACK_VADDR};
+use alkyl_vm::{verify, Invocation, NoHelpers, Runnable, STACK_SIZE};
 
 include!(concat!(env!("OUT_DIR"), "/consts.rs"));
 
@@ -79,35 +79,37 @@ fn fletcher32_rust(data: &[u8]) -> u32 {
 #[repr(C, align(4))]
 struct Input([u8; INPUT.len()]);
 
-/// One checksum on the reference interpreter: map the stack and the input,
-/// run. What a host does per event.
+/// One checksum: the stack and the input mapped by the invocation
+/// convention, run. What a host does per event. Inlined into each engine's
+/// wrapper.
+#[inline(always)]
+#[cfg(any(feature = "engine-fast", feature = "engine-ref"))]
+fn checksum(engine: &impl Runnable, input: &[u8]) -> u64 {
+    let mut stack = [0u8; STACK_SIZE];
+    // Bound in place: moving the invocation out of the `Result` would copy
+    // its region table at every checksum.
+    let mut invocation = Invocation::new(&mut stack, input);
+    let Ok(invocation) = invocation.as_mut() else {
+        return u64::MAX;
+    };
+    match engine.run(engine.program().main(), invocation, &mut NoHelpers, BUDGET) {
+        Ok(exit) => exit.r0,
+        Err(_) => u64::MAX,
+    }
+}
+
+/// One checksum on the reference interpreter.
 #[inline(never)]
 #[cfg(feature = "engine-ref")]
 fn run_ref(program: &alkyl_vm::Program<'_>, input: &[u8]) -> u64 {
-    let mut stack = [0u8; STACK_SIZE];
-    let mut mem = MemoryMap::new();
-    let mapped = mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).is_ok()
-        && mem.map_read_only(INPUT_VADDR, input).is_ok();
-    let args = [INPUT_VADDR, input.len() as u64];
-    match alkyl_vm::run(program, program.main(), &args, &mut mem, &mut NoHelpers, BUDGET) {
-        Ok(exit) if mapped => exit.r0,
-        _ => u64::MAX,
-    }
+    checksum(program, input)
 }
 
 /// One checksum on the fast engine (translated at load).
 #[inline(never)]
 #[cfg(feature = "engine-fast")]
 fn run_fast(program: &alkyl_vm::fast::FastProgram<'_, '_>, input: &[u8]) -> u64 {
-    let mut stack = [0u8; STACK_SIZE];
-    let mut mem = MemoryMap::new();
-    let mapped = mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).is_ok()
-        && mem.map_read_only(INPUT_VADDR, input).is_ok();
-    let args = [INPUT_VADDR, input.len() as u64];
-    match alkyl_vm::fast::run_fast(program, program.program().main(), &args, &mut mem, &mut NoHelpers, BUDGET) {
-        Ok(exit) if mapped => exit.r0,
-        _ => u64::MAX,
-    }
+    checksum(program, input)
 }
 
 /// The VM's windows: verify (and translate), one checksum per engine, and
@@ -144,7 +146,7 @@ fn alkyl(input: &[u8], ok: &mut bool) {
         check("alkyl_ref (stack run)", v, ok);
         println!("stack alkyl_ref: {used}");
     }
-    println!("memorymap: {}", core::mem::size_of::<MemoryMap<'_>>());
+    println!("memorymap: {}", core::mem::size_of::<alkyl_vm::MemoryMap<'_>>());
 }
 
 #[cfg(all(not(feature = "size-image"), any(feature = "engine-fast", feature = "engine-ref")))]

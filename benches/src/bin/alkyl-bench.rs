@@ -261,7 +261,7 @@ fn bench() -> Result<(), String> {
         "method": method,
         "contenders": {
             "native": "C kernel, cc crate -O2, linked in",
-            "alkyl": "alkyl_vm::fast (translated at load), on the container alkyl_translator::elf::pack makes of the clang -target bpf -mcpu=v3 -O2 object, loaded with alkyl_vm::container::Script",
+            "alkyl": "alkyl_vm::fast (translated at load), on the container alkyl_pack::pack makes of the clang -target bpf -mcpu=v3 -O2 object, loaded with alkyl_vm::container::Script",
             "alkyl_ref": "alkyl_vm::run, the reference interpreter, same container",
             "rbpf": "rbpf 0.4 EbpfVmRaw interpreter, same bytecode plus `mov r2, len`",
             "rbpf_jit": "rbpf 0.4 x86-64 JIT (reference only: not an interpreter)",

@@ -14,12 +14,12 @@
 use std::time::Instant;
 
 use alkyl_bindings::{AlkylHelpers, SimPlatform, ALL_HELPERS};
-use alkyl_translator::container::compress;
-use alkyl_translator::elf::{pack, PackOptions};
+use alkyl_pack::{pack, PackOptions};
+use alkyl_protocol::compress::compress;
+use alkyl_testkit::assemble;
+use alkyl_testkit::clang::{compile_bpf, repo};
 use alkyl_translator::ir::exec::{run_entry, Ended};
-use alkyl_translator::ir::testkit::clang::{compile_bpf, repo};
-use alkyl_translator::ir::testkit::pair::assemble;
-use alkyl_translator::ir::testkit::Pair;
+use alkyl_translator::ir::lockstep::Pair;
 use alkyl_translator::ir::{call_input, compile};
 use alkyl_vm::container::Script;
 
@@ -56,7 +56,7 @@ fn clang(name: &str, source: &str, cpu: &str) -> Result<Vec<u8>, String> {
     compile_bpf(&c, &o, &[&format!("-mcpu={cpu}")]).map_err(|e| format!("{name}: {e}"))?;
     let elf = std::fs::read(&o).map_err(|e| e.to_string())?;
     let packed = pack(&elf, &PackOptions::default()).map_err(|e| e.to_string())?;
-    packed.container.emit().map_err(|e| e.to_string())
+    packed.to_bytes().map_err(|e| e.to_string())
 }
 
 /// A container on a platform, with its `.data` kept between calls.

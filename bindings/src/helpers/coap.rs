@@ -5,6 +5,12 @@
 //!
 //! The builder's state lives here, on the host side; the script only holds
 //! an opaque handle in its [`crate::generated::alkyl_coap_ctx_t`].
+//!
+//! The option codec (RFC 7252 §3.1, §3.2) is here too, writer and reader
+//! side by side: [`options`] reads back what the builder wrote (the runtime
+//! takes the built response's Content-Format from the packet with it), and
+//! [`encode_uint`]/[`decode_uint`] are the option-value rules the runtime's
+//! CoAP API uses as well.
 
 use alkyl_vm::{HelperError, MemoryMap};
 
@@ -166,11 +172,7 @@ impl CoapSession {
 
 /// Encodes an option header and a minimal unsigned value; returns its length.
 fn encode_option(out: &mut [u8; 8], delta: u16, value: u16) -> usize {
-    let vlen = match value {
-        0 => 0,
-        1..=0xff => 1,
-        _ => 2,
-    };
+    let (be, vlen) = encode_uint(value as u32);
     let mut n = 1;
     let nibble = match delta {
         0..=12 => delta as u8,
@@ -186,7 +188,126 @@ fn encode_option(out: &mut [u8; 8], delta: u16, value: u16) -> usize {
         }
     };
     out[0] = (nibble << 4) | vlen as u8;
-    let be = value.to_be_bytes();
-    out[n..n + vlen].copy_from_slice(&be[2 - vlen..]);
+    out[n..n + vlen].copy_from_slice(&be[..vlen]);
     n + vlen
+}
+
+/// Encodes an unsigned option value in its shortest form (RFC 7252 §3.2:
+/// big-endian, no leading zero bytes, zero is empty); returns the buffer and
+/// the length used.
+pub fn encode_uint(value: u32) -> ([u8; 4], usize) {
+    let n = 4 - (value.leading_zeros() / 8) as usize;
+    let mut out = [0u8; 4];
+    out[..n].copy_from_slice(&value.to_be_bytes()[4 - n..]);
+    (out, n)
+}
+
+/// Decodes an unsigned option value of at most 4 bytes.
+pub fn decode_uint(value: &[u8]) -> Option<u32> {
+    (value.len() <= 4).then(|| value.iter().fold(0u32, |a, &b| (a << 8) | b as u32))
+}
+
+/// The options encoded in `bytes` (RFC 7252 §3.1) as `(number, value)`, up
+/// to a payload marker or the first malformed one.
+pub fn options(bytes: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    let mut at = 0usize;
+    let mut number = 0u16;
+    core::iter::from_fn(move || {
+        let head = *bytes.get(at)?;
+        if head == 0xff {
+            return None;
+        }
+        at += 1;
+        let mut ext = |nibble: u8| -> Option<u16> {
+            match nibble {
+                13 => {
+                    let v = *bytes.get(at)? as u16 + 13;
+                    at += 1;
+                    Some(v)
+                }
+                14 => {
+                    let v = u16::from_be_bytes([*bytes.get(at)?, *bytes.get(at + 1)?]).checked_add(269)?;
+                    at += 2;
+                    Some(v)
+                }
+                15 => None,
+                n => Some(n as u16),
+            }
+        };
+        let delta = ext(head >> 4)?;
+        let len = ext(head & 0xf)? as usize;
+        number = number.checked_add(delta)?;
+        let value = bytes.get(at..at.checked_add(len)?)?;
+        at += len;
+        Some((number, value))
+    })
+}
+
+/// The Content-Format among the options in `bytes` (as [`options`] reads
+/// them; a value longer than 2 bytes is no format).
+pub fn content_format(bytes: &[u8]) -> Option<u16> {
+    options(bytes)
+        .find(|(n, _)| *n == OPTION_CONTENT_FORMAT)
+        .and_then(|(_, v)| (v.len() <= 2).then(|| v.iter().fold(0u16, |a, &b| (a << 8) | b as u16)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn collect(bytes: &[u8]) -> ([(u16, [u8; 4], usize); 4], usize) {
+        let mut out = [(0u16, [0u8; 4], 0usize); 4];
+        let mut n = 0;
+        for (number, value) in options(bytes).take(4) {
+            out[n].0 = number;
+            out[n].1[..value.len().min(4)].copy_from_slice(&value[..value.len().min(4)]);
+            out[n].2 = value.len();
+            n += 1;
+        }
+        (out, n)
+    }
+
+    #[test]
+    fn option_walker() {
+        // Content-Format 0 (empty value), then option 15 "ab", marker.
+        let bytes = [0xc0, 0x32, b'a', b'b', 0xff, 1, 2];
+        let (v, n) = collect(&bytes);
+        assert_eq!(n, 2);
+        assert_eq!((v[0].0, v[0].2), (12, 0));
+        assert_eq!((v[1].0, &v[1].1[..v[1].2]), (15, &b"ab"[..]));
+        // Extended delta (13 + 1 = 14... 27 = 13 + 14) with a 1-byte value.
+        let (v, n) = collect(&[0xd1, 14, 0x42]);
+        assert_eq!((n, v[0].0, v[0].1[0], v[0].2), (1, 27, 0x42, 1));
+        // Truncated values and reserved nibbles stop the walk.
+        assert_eq!(options(&[0xc2, 1]).count(), 0);
+        assert_eq!(options(&[0xf0]).count(), 0);
+        assert_eq!(options(&[0xe0, 0xff]).count(), 0);
+        assert_eq!(options(&[]).count(), 0);
+    }
+
+    #[test]
+    fn the_reader_reads_what_the_writer_writes() {
+        for (last, number, value) in [(0u16, 12u16, 0u16), (0, 12, 50), (0, 12, 0x1234), (0, 300, 7), (0, 20, 255)] {
+            let mut out = [0u8; 8];
+            let n = encode_option(&mut out, number - last, value);
+            let mut it = options(&out[..n]);
+            let (got, v) = it.next().unwrap();
+            assert_eq!((got, decode_uint(v)), (number, Some(value as u32)));
+            assert!(it.next().is_none());
+        }
+        let mut out = [0u8; 8];
+        let n = encode_option(&mut out, OPTION_CONTENT_FORMAT, 50);
+        assert_eq!(content_format(&out[..n]), Some(50));
+        assert_eq!(content_format(&[0xc3, 0, 0, 50]), None);
+    }
+
+    #[test]
+    fn uint_values() {
+        for v in [0u32, 1, 0xff, 0x100, 0xffff, 0x1_0000, u32::MAX] {
+            let (b, n) = encode_uint(v);
+            assert_eq!(n, if v == 0 { 0 } else { 4 - v.leading_zeros() as usize / 8 });
+            assert_eq!(decode_uint(&b[..n]), Some(v));
+        }
+        assert_eq!(decode_uint(&[1, 2, 3, 4, 5]), None);
+    }
 }

@@ -1,7 +1,7 @@
 pub mod gen;
 
 use alkyl_bindings::SimPlatform;
-use alkyl_translator::ir::testkit::pair::Pair;
+use alkyl_translator::ir::lockstep::Pair;
 use alkyl_translator::ir::IrTrap;
 
 /// Runs `count` generated programs from `seed`: each compiled, then called

@@ -11,6 +11,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use alkyl_protocol::client::request_packet;
 use alkyl_runtime::{AppName, Device, Runtime, Storage};
 use coap_handler::Handler;
 use coap_lite::{CoapOption, MessageClass, MessageType, Packet, RequestType};
@@ -276,11 +277,7 @@ impl<S: Storage, D: Device> Server<S, D> {
                 i += 1;
                 continue;
             }
-            let mut get = Packet::new();
-            get.header.code = MessageClass::Request(RequestType::Get);
-            for seg in &self.observers[i].path {
-                get.add_option(CoapOption::UriPath, seg.as_bytes().to_vec());
-            }
+            let get = request_packet(0, &[], RequestType::Get, &self.observers[i].path.join("/"), &[], b"");
             let mid = self.fresh_mid();
             let o = &mut self.observers[i];
             o.revision = revision;

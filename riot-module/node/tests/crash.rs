@@ -95,14 +95,9 @@ fn kill9_during_uploads() {
                     for (i, c) in chunks.iter().enumerate() {
                         mid = mid.wrapping_add(1);
                         let more = i + 1 < chunks.len();
-                        let (b, n) = alkyl_runtime::coap::Block { num: i as u32, more, szx: 2 }.encode();
-                        let p = request_packet(
-                            mid,
-                            RequestType::Put,
-                            "apps/flip",
-                            &[(coap_lite::CoapOption::Block1, b[..n].to_vec())],
-                            c,
-                        );
+                        let block = alkyl_protocol::Block { num: i as u32, more, szx: 2 };
+                        let option = alkyl_protocol::client::block_option(coap_lite::CoapOption::Block1, block);
+                        let p = request_packet(mid, RequestType::Put, "apps/flip", &[option], c);
                         let Some(reply) = raw.send_bytes(&p.to_bytes().unwrap(), Duration::from_millis(500)) else {
                             return sent;
                         };

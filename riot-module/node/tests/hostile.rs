@@ -9,13 +9,13 @@ mod common;
 
 use std::time::Duration;
 
-use alkyl_runtime::coap::Block;
+use alkyl_protocol::client::block_option;
+use alkyl_protocol::Block;
 use coap_lite::{CoapOption, MessageType, Packet, RequestType};
 use common::*;
 
 fn block1(num: u32, more: bool, szx: u8) -> (CoapOption, Vec<u8>) {
-    let (v, n) = Block { num, more, szx }.encode();
-    (CoapOption::Block1, v[..n].to_vec())
+    block_option(CoapOption::Block1, Block { num, more, szx })
 }
 
 struct Fixture {
@@ -189,16 +189,12 @@ fn hostile_uploads() {
         assert!(payload_text(&r).starts_with("verification failed: instruction 0: "), "{}", payload_text(&r));
     });
     f.check("decompression bomb", |f| {
-        use alkyl_runtime::envelope::{Envelope, EnvelopeRepr};
+        use alkyl_protocol::envelope::{Envelope, EnvelopeRepr};
         let env = install("app", 2, &v2, None);
         let mut repr = EnvelopeRepr::parse(&Envelope::new_checked(&env[..]).unwrap()).unwrap();
         repr.raw_len = 100_000_000;
-        repr.key_id = alkyl_runtime::KeyId::of(&f.key.verifying_key().to_bytes());
-        let mut e = Envelope::new_unchecked(repr.to_bytes().unwrap());
-        use ed25519_dalek::Signer;
-        let sig = f.key.sign(e.signed_bytes()).to_bytes();
-        e.set_signature(&sig);
-        let r = f.put("apps/app", &e.into_inner());
+        let bomb = seal(repr, Some(&f.key));
+        let r = f.put("apps/app", &bomb);
         assert_eq!(code(&r), "4.13", "{}", payload_text(&r));
     });
     f.check("malformed envelope", |f| {

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use alkyl_runtime::envelope::{TriggerKind, TriggerRepr};
+use alkyl_protocol::envelope::{TriggerKind, TriggerRepr};
 use coap_lite::{CoapOption, MessageType, Packet, RequestType};
 use common::*;
 

@@ -1,13 +1,11 @@
-//! One verified run of an eBPF program over an input, as `alkyl run` does it:
-//! a 512-byte stack at `STACK_VADDR`, the input read-only at `INPUT_VADDR`
-//! (address in `r1`, length in `r2`), no helpers, a bounded budget.
+//! One verified run of an eBPF program over an input by the invocation
+//! convention (`alkyl_vm::Invocation`): a 512-byte stack, the input
+//! read-only (address in `r1`, length in `r2`), no helpers, a bounded
+//! budget, on the reference interpreter.
 
 use core::fmt;
 
-use alkyl_vm::{
-    run, verify, AccessPolicy, Exit, MapError, MemoryMap, NoHelpers, Trap, VerifyError, INPUT_VADDR, STACK_SIZE,
-    STACK_VADDR,
-};
+use alkyl_vm::{verify, Exit, Invocation, MapError, NoHelpers, Runnable, Trap, VerifyError, STACK_SIZE};
 
 /// Why a run produced no result.
 #[derive(Clone, Copy, Debug)]
@@ -41,9 +39,6 @@ impl fmt::Display for RunError {
 pub fn execute(code: &[u8], input: &[u8], budget: u64) -> Result<Exit, RunError> {
     let program = verify(code, &NoHelpers).map_err(RunError::Verify)?;
     let mut stack = [0u8; STACK_SIZE];
-    let mut mem = MemoryMap::new();
-    mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).map_err(RunError::Map)?;
-    mem.map_read_only(INPUT_VADDR, input).map_err(RunError::Map)?;
-    let args = [INPUT_VADDR, input.len() as u64];
-    run(&program, program.main(), &args, &mut mem, &mut NoHelpers, budget).map_err(RunError::Trap)
+    let mut run = Invocation::new(&mut stack, input).map_err(RunError::Map)?;
+    program.run(program.main(), &mut run, &mut NoHelpers, budget).map_err(RunError::Trap)
 }

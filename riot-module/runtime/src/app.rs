@@ -1,16 +1,15 @@
-//! An installed app: its verified script (kept together with the container
-//! bytes it borrows), with feature `fast` the script translated for the
-//! fast engine (once, at install), its `.data` state, its metadata and run
-//! statistics.
+//! An installed app: its verified script, owning its container, with
+//! feature `fast` together with its translation for the fast engine
+//! (verified once and translated once, at install or boot reload), its
+//! `.data` state, its metadata and run statistics.
 //!
 //! # Invariants
 //! An [`App`] exists only for a container that passed `Script::load` with
 //! the helpers the runtime implements, whose stack and `.data` needs fit the
 //! configured limits. Its `.data` buffer is exactly `data_size()` bytes.
-//! With `fast`, its ops are the translation of its program (checked by
-//! `alkyl_vm::fast::attach`).
+//! With `fast`, its ops are the translation of its program (made by
+//! `FastScript::translate` from the same, owned, container).
 
-use alloc::boxed::Box;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
@@ -18,65 +17,51 @@ use core::fmt;
 use alkyl_bindings::ALL_HELPERS;
 use alkyl_vm::container::{LoadError, Script};
 #[cfg(feature = "fast")]
-use alkyl_vm::fast::{FastProgram, Op, TranslateError};
-use alkyl_vm::{Entry, Trap};
+use alkyl_vm::fast::{FastScript, Op, TranslateError};
+use alkyl_vm::{Entry, Runnable, Trap};
 use sha2::{Digest, Sha256};
-use yoke::{Yoke, Yokeable};
 
 use crate::envelope::{PayloadKind, TriggerRepr};
 use crate::name::AppName;
 
-/// A verified script borrowing its container bytes (and with `fast`, its
-/// translation borrowing the ops in the [`Cart`]).
-#[derive(Yokeable)]
-pub(crate) struct Loaded<'a> {
-    pub script: Script<'a>,
-    #[cfg(feature = "fast")]
-    pub fast: FastProgram<'a, 'a>,
-}
+/// An installed app's program: the verified script owning its container
+/// and, with `fast`, the ops translated from it.
+#[cfg(feature = "fast")]
+pub(crate) struct Loaded(FastScript<Vec<u8>, alloc::boxed::Box<[Op]>>);
 
-/// What a [`Loaded`] borrows: the container and, with `fast`, the ops
-/// translated from its program.
-pub(crate) struct Cart {
-    container: Box<[u8]>,
-    #[cfg(feature = "fast")]
-    ops: Box<[Op]>,
-}
+/// An installed app's program: the verified script owning its container.
+#[cfg(not(feature = "fast"))]
+pub(crate) struct Loaded(Script<Vec<u8>>);
 
-impl Cart {
-    /// Verifies `container` and translates its program.
-    fn new(container: Vec<u8>) -> Result<Cart, AppError> {
-        let container = container.into_boxed_slice();
+impl Loaded {
+    /// Translates (with `fast`) a verified script: no verification here.
+    fn new(script: Script<Vec<u8>>) -> Result<Loaded, AppError> {
         #[cfg(feature = "fast")]
-        {
-            let script = Script::load(&container, &ALL_HELPERS).map_err(AppError::Load)?;
-            let program = script.program();
-            let mut ops = vec![Op::EMPTY; alkyl_vm::fast::storage_len(program)].into_boxed_slice();
-            alkyl_vm::fast::translate(program, &mut ops).map_err(AppError::Translate)?;
-            Ok(Cart { container, ops })
-        }
+        return FastScript::translate_boxed(script).map(Loaded).map_err(AppError::Translate);
         #[cfg(not(feature = "fast"))]
-        Ok(Cart { container })
+        Ok(Loaded(script))
     }
 
-    /// The script, verified again, with its translation checked against it.
-    fn load(&self) -> Result<Loaded<'_>, AppError> {
-        let script = Script::load(&self.container, &ALL_HELPERS).map_err(AppError::Load)?;
+    /// The verified script.
+    pub fn script(&self) -> &Script<Vec<u8>> {
         #[cfg(feature = "fast")]
-        {
-            let fast = alkyl_vm::fast::attach(script.program(), &self.ops).map_err(AppError::Translate)?;
-            Ok(Loaded { script, fast })
-        }
+        return self.0.script();
         #[cfg(not(feature = "fast"))]
-        Ok(Loaded { script })
+        &self.0
+    }
+
+    /// What runs: the translation with `fast`, else the verified program
+    /// (one engine linked, chosen when the runtime is built).
+    pub fn executable(&self) -> &(impl Runnable + '_) {
+        &self.0
     }
 
     /// Bytes held: the container and the translated ops.
     fn len(&self) -> usize {
         #[cfg(feature = "fast")]
-        return self.container.len() + core::mem::size_of_val(&*self.ops);
+        return self.script().container().len() + self.0.ops_bytes();
         #[cfg(not(feature = "fast"))]
-        self.container.len()
+        self.script().container().len()
     }
 }
 
@@ -219,7 +204,7 @@ pub struct AppMeta {
 pub struct App {
     pub(crate) meta: AppMeta,
     hash: [u8; 32],
-    script: Yoke<Loaded<'static>, Box<Cart>>,
+    loaded: Loaded,
     /// `.data` and `.bss`, kept across runs (Femto-Container semantics).
     pub(crate) data: Vec<u8>,
     pub(crate) stats: RunStats,
@@ -245,15 +230,25 @@ impl App {
     /// # Errors
     /// [`AppError`].
     pub(crate) fn new(meta: AppMeta, container: Vec<u8>, limits: AppLimits) -> Result<App, AppError> {
-        let hash: [u8; 32] = Sha256::digest(&container).into();
-        let script: Yoke<Loaded<'static>, Box<Cart>> =
-            Yoke::try_attach_to_cart(Box::new(Cart::new(container)?), |cart| cart.load())?;
-        let s = &script.get().script;
+        let script = Script::load(container, &ALL_HELPERS).map_err(AppError::Load)?;
+        App::from_script(meta, script, limits)
+    }
+
+    /// [`App::new`] from a script already loaded (verified) from its
+    /// container, e.g. by the Alkyl IR compiler: not verified again; with
+    /// `fast`, translated here, once.
+    ///
+    /// # Errors
+    /// [`AppError`], except `Load`.
+    pub(crate) fn from_script(meta: AppMeta, script: Script<Vec<u8>>, limits: AppLimits) -> Result<App, AppError> {
+        let hash: [u8; 32] = Sha256::digest(script.container().as_bytes()).into();
+        let loaded = Loaded::new(script)?;
+        let s = loaded.script();
         let stack = s.stack_size();
         if stack > limits.max_stack {
             return Err(AppError::Stack { needed: stack, max: limits.max_stack });
         }
-        let needed = script.backing_cart().len().saturating_add(s.data_size());
+        let needed = loaded.len().saturating_add(s.data_size());
         if needed > limits.max_bytes {
             return Err(AppError::TooLarge { needed, max: limits.max_bytes });
         }
@@ -266,23 +261,23 @@ impl App {
         }
         let mut data = vec![0u8; s.data_size()];
         s.init_data(&mut data);
-        Ok(App { meta, hash, script, data, stats: RunStats::default() })
+        Ok(App { meta, hash, loaded, data, stats: RunStats::default() })
     }
 
     /// The verified script.
-    pub fn script(&self) -> &Script<'_> {
-        &self.script.get().script
+    pub fn script(&self) -> &Script<Vec<u8>> {
+        self.loaded.script()
     }
 
     /// The container bytes.
     pub fn container(&self) -> &[u8] {
-        &self.script.backing_cart().container
+        self.script().container().as_bytes()
     }
 
     /// Bytes this app holds: container, `.data`/`.bss` and (feature
     /// `fast`) the translated ops, 8 bytes per instruction slot.
     pub fn footprint(&self) -> usize {
-        self.script.backing_cart().len() + self.data.len()
+        self.loaded.len() + self.data.len()
     }
 
     /// SHA-256 of the container.
@@ -314,8 +309,8 @@ impl App {
     }
 
     /// The script and its `.data`, for a run.
-    pub(crate) fn run_parts(&mut self) -> (&Loaded<'_>, &mut [u8]) {
-        (self.script.get(), &mut self.data)
+    pub(crate) fn run_parts(&mut self) -> (&Loaded, &mut [u8]) {
+        (&self.loaded, &mut self.data)
     }
 
     /// Records a run's outcome.
@@ -326,5 +321,58 @@ impl App {
             self.stats.last_error = Some((run.at_ms, *trap));
         }
         self.stats.last = Some(run);
+    }
+}
+
+#[cfg(test)]
+mod install_time {
+    extern crate std;
+
+    use super::*;
+    use crate::envelope::PayloadKind;
+    use crate::name::AppName;
+    use crate::runtime::apply::Prepared;
+    use std::time::Instant;
+
+    /// Median time of `n` installs (verify, translate, `.data`) of `payload`
+    /// as an app of `kind`: what an upload or a boot reload costs the
+    /// device besides signature and storage. Run with
+    /// `cargo test --release -p alkyl-runtime --lib install_time -- --ignored --nocapture`.
+    fn median_install_ns(kind: PayloadKind, payload: &[u8], n: usize) -> u128 {
+        let limits = AppLimits { max_bytes: 1 << 20, max_stack: 4096 };
+        let mut times: Vec<u128> = (0..n)
+            .map(|_| {
+                let meta = AppMeta {
+                    name: AppName::new(b"timed").unwrap(),
+                    version: 1,
+                    sequence: 1,
+                    kind,
+                    triggers: Vec::new(),
+                };
+                let payload = payload.to_vec();
+                let start = Instant::now();
+                let app = Prepared::of(kind, payload).and_then(|p| p.into_app(meta, limits)).expect("installs");
+                let t = start.elapsed().as_nanos();
+                drop(app);
+                t
+            })
+            .collect();
+        times.sort_unstable();
+        times[n / 2]
+    }
+
+    #[test]
+    #[ignore = "a measurement: run in release with --nocapture"]
+    fn install_time() {
+        let fletcher = crate::testkit::container(include_str!("../../../apps/asm/fletcher32.s"), &[("fletcher32", 0)]);
+        let n = 2001;
+        let f = median_install_ns(PayloadKind::Container, &fletcher, n);
+        std::println!("install fletcher32 (container, {} B): median {f} ns over {n}", fletcher.len());
+        #[cfg(feature = "ir")]
+        {
+            let lock = alkyl_translator::ir::text::assemble(include_str!("../../../apps/ir/smartlock.air")).unwrap();
+            let l = median_install_ns(PayloadKind::AlkylIr, &lock, n);
+            std::println!("install smart lock (Alkyl IR, {} B): median {l} ns over {n}", lock.len());
+        }
     }
 }

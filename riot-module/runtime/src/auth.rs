@@ -1,7 +1,8 @@
 //! Who may change a device's apps: Ed25519 keys it trusts.
 //!
 //! An envelope names its signing key by [`KeyId`] (the first 8 bytes of
-//! the SHA-256 of the 32-byte public key) and ends with an Ed25519
+//! the SHA-256 of the 32-byte public key: `alkyl_protocol::key`) and ends
+//! with an Ed25519
 //! signature over every byte before it. [`Authority::check`] runs before
 //! anything else looks at the payload: no decompression, no parsing of
 //! containers for unauthenticated bytes.
@@ -15,32 +16,8 @@
 use alloc::vec::Vec;
 use core::fmt;
 
-use sha2::{Digest, Sha256};
-
-use crate::envelope::Envelope;
-
-/// The id of a signing key: the first 8 bytes of SHA-256(public key).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct KeyId(pub [u8; 8]);
-
-impl KeyId {
-    /// The id envelopes carry when unsigned (development mode only).
-    pub const UNSIGNED: KeyId = KeyId([0; 8]);
-
-    /// The id of `public_key`.
-    pub fn of(public_key: &[u8; 32]) -> KeyId {
-        let digest = Sha256::digest(public_key);
-        let mut id = [0u8; 8];
-        id.copy_from_slice(&digest[..8]);
-        KeyId(id)
-    }
-}
-
-impl fmt::Display for KeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
-    }
-}
+use alkyl_protocol::envelope::Envelope;
+use alkyl_protocol::KeyId;
 
 /// Why an envelope was not accepted as authentic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,16 +121,9 @@ impl Authority {
 mod tests {
     use super::*;
     use crate::testkit::{install_envelope, signed, TEST_SEED};
-    use alloc::string::ToString;
 
     fn key() -> ed25519_compact::KeyPair {
         ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new(TEST_SEED))
-    }
-
-    #[test]
-    fn key_id_is_sha256_prefix() {
-        // SHA-256 of 32 zero bytes starts 66687aadf862bd77.
-        assert_eq!(KeyId::of(&[0; 32]).to_string(), "66687aadf862bd77");
     }
 
     #[test]
@@ -185,7 +155,7 @@ mod tests {
         assert_eq!(auth.check(&env), Err(AuthError::UnknownKey(KeyId::of(&other.pk))));
         // An id of a trusted key with someone else's signature.
         let mut forged = bytes.clone();
-        forged[crate::envelope::field::KEY_ID].copy_from_slice(&KeyId::of(&kp.pk).0);
+        forged[alkyl_protocol::envelope::field::KEY_ID].copy_from_slice(&KeyId::of(&kp.pk).0);
         let forged = {
             let mut e = Envelope::new_unchecked(forged);
             let sig = other.sk.sign(e.signed_bytes(), None);

@@ -1,24 +1,25 @@
 //! Running a script: the one place every run goes through (CoAP requests,
-//! timers, sensor events). With feature `fast` (default) a run uses the
-//! fast engine on the ops translated at install; without, the compact
-//! reference interpreter (`alkyl_vm::run`). Both give the same results and
-//! faults; they differ only in where a budget trap lands (`docs/isa.md`).
+//! timers, sensor events). A run uses the app's [`alkyl_vm::Runnable`]:
+//! with feature `fast` (default) the fast engine on the ops translated at
+//! install; without, the compact reference interpreter.
 //!
-//! Regions, as `alkyl run` maps them (`docs/helpers.md`):
-//! stack at segment 1 (`max(512, declared)` bytes), the input **read-only**
-//! at segment 2 (address in `r1`, length in `r2`), `.data` at 3, `.rodata`
-//! at 4; for CoAP runs the packet buffer at 5 (read-write) and the
-//! `alkyl_coap_ctx_t` at 6 (read-only, address in `r3`).
+//! Regions and registers follow `alkyl_vm::invoke`'s convention
+//! (`docs/isa.md`, "Invocation"): stack (`max(512, declared)` bytes), the
+//! input read-only (`r1`/`r2`), `.data`, `.rodata`; for CoAP runs the
+//! packet buffer at `COAP_PKT_VADDR` (read-write) and the
+//! `alkyl_coap_ctx_t` at `COAP_CTX_VADDR` (read-only, `r3`).
 
 use alloc::vec;
+use alloc::vec::Vec;
 
+use alkyl_bindings::helpers::coap::content_format;
 use alkyl_bindings::{AlkylHelpers, CoapSession, Platform, COAP_CTX_VADDR, COAP_PKT_VADDR};
-use alkyl_vm::{AccessPolicy, Entry, Exit, MemoryMap, Trap, TrapKind, INPUT_VADDR, STACK_SIZE, STACK_VADDR};
+use alkyl_vm::container::Script;
+use alkyl_vm::{Entry, Exit, Invocation, MapError, Runnable, Trap, TrapKind, STACK_SIZE};
 
 use crate::app::{BuiltResponse, Loaded};
+use crate::config::Config;
 
-/// CoAP option number of Content-Format.
-const CONTENT_FORMAT: u16 = 12;
 /// The request header a CoAP run's packet buffer starts with: version 1,
 /// CON, no token, POST, message id 0. `gcoap_resp_init` turns it into the
 /// response header; the runtime sends the code, options and payload the
@@ -29,13 +30,36 @@ const COAP_HANDLE: u64 = 1;
 
 /// One run to do.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Invocation<'i> {
+pub(crate) struct RunRequest<'i> {
     pub entry: Entry,
     /// Mapped read-only at `INPUT_VADDR`; `r1`/`r2`.
     pub input: &'i [u8],
     /// A CoAP packet buffer of this size (and the context in `r3`), or none.
     pub coap_buffer: Option<usize>,
     pub budget: u64,
+}
+
+/// The buffers every run uses, owned by the runtime and allocated once
+/// (sized by its [`Config`]): the stack and the CoAP packet buffer. Each
+/// run zeroes the part it maps, so no run sees another's bytes.
+#[derive(Debug)]
+pub(crate) struct RunBuffers {
+    stack: Vec<u8>,
+    packet: Vec<u8>,
+}
+
+impl RunBuffers {
+    /// A stack of `max(512, config.max_stack)` bytes (an installed app
+    /// needs at most that) and a packet buffer of `config.coap_buffer_len`.
+    pub fn new(config: &Config) -> RunBuffers {
+        RunBuffers { stack: vec![0; config.max_stack.max(STACK_SIZE)], packet: vec![0; config.coap_buffer_len] }
+    }
+
+    /// Where the stack lives (tests: it is allocated once).
+    #[cfg(test)]
+    pub fn stack_ptr(&self) -> *const u8 {
+        self.stack.as_ptr()
+    }
 }
 
 /// What a run did.
@@ -47,66 +71,68 @@ pub(crate) struct Outcome {
 }
 
 /// Runs `loaded` from `inv.entry` with `data` as its `.data` region, the
-/// real helpers over `platform`. Never panics; a fault is a [`Trap`].
+/// run's stack and packet buffer from `buffers`, the real helpers over
+/// `platform`. Never panics; a fault is a [`Trap`] (a stack or packet
+/// buffer larger than `buffers` holds, which the app limits exclude,
+/// included).
 pub(crate) fn execute<P: Platform + ?Sized>(
-    loaded: &Loaded<'_>,
+    loaded: &Loaded,
     data: &mut [u8],
-    inv: Invocation<'_>,
+    inv: RunRequest<'_>,
+    buffers: &mut RunBuffers,
     platform: &mut P,
 ) -> Outcome {
-    let script = &loaded.script;
-    let mut stack = vec![0u8; script.stack_size().max(STACK_SIZE)];
-    let mut packet = vec![0u8; inv.coap_buffer.unwrap_or(0)];
+    let script = loaded.script();
+    let (stack, packet) = match (
+        buffers.stack.get_mut(..script.stack_size().max(STACK_SIZE)),
+        buffers.packet.get_mut(..inv.coap_buffer.unwrap_or(0)),
+    ) {
+        (Some(stack), Some(packet)) => (stack, packet),
+        _ => {
+            return Outcome {
+                result: Err(Trap { pc: inv.entry.pc(), kind: TrapKind::IllegalInstruction }),
+                response: None,
+            }
+        }
+    };
+    stack.fill(0);
+    packet.fill(0);
     let session = CoapSession::new(COAP_HANDLE, COAP_PKT_VADDR, packet.len());
     let ctx = session.context_bytes();
     let mut helpers = AlkylHelpers::new(platform, 0);
-    let mut args = vec![INPUT_VADDR, inv.input.len() as u64];
     if inv.coap_buffer.is_some() {
         let n = REQUEST_HEADER.len().min(packet.len());
         packet[..n].copy_from_slice(&REQUEST_HEADER[..n]);
         helpers = helpers.with_coap(session);
-        args.push(COAP_CTX_VADDR);
     }
-    let result = {
-        let mut mem = MemoryMap::new();
-        let mapped = mem
-            .map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite)
-            .and_then(|()| mem.map_read_only(INPUT_VADDR, inv.input))
-            .and_then(|()| script.map(&mut mem, data))
-            .and_then(|()| match inv.coap_buffer {
-                Some(_) => mem
-                    .map(COAP_PKT_VADDR, &mut packet, AccessPolicy::ReadWrite)
-                    .and_then(|()| mem.map_read_only(COAP_CTX_VADDR, &ctx)),
-                None => Ok(()),
-            });
-        match mapped {
-            #[cfg(feature = "fast")]
-            Ok(()) => alkyl_vm::fast::run_fast(
-                &loaded.fast,
-                inv.entry,
-                &args,
-                &mut mem,
-                &mut script.restrict(&mut helpers),
-                inv.budget,
-            ),
-            #[cfg(not(feature = "fast"))]
-            Ok(()) => alkyl_vm::run(
-                script.program(),
-                inv.entry,
-                &args,
-                &mut mem,
-                &mut script.restrict(&mut helpers),
-                inv.budget,
-            ),
-            // Distinct segments into an empty map: cannot fail; kept as a trap.
-            Err(_) => Err(Trap { pc: inv.entry.pc(), kind: TrapKind::IllegalInstruction }),
-        }
+    let coap = inv.coap_buffer.map(|_| (&mut packet[..], &ctx[..]));
+    let result = match regions(stack, inv.input, script, data, coap) {
+        Ok(mut run) => loaded.executable().run(inv.entry, &mut run, &mut script.restrict(&mut helpers), inv.budget),
+        // Distinct segments into an empty map: cannot fail; kept as a trap.
+        Err(_) => Err(Trap { pc: inv.entry.pc(), kind: TrapKind::IllegalInstruction }),
     };
     let response = match (&result, helpers.coap().and_then(CoapSession::response)) {
-        (Ok(exit), Some(r)) => Some(built_response(&packet, r.code, r.payload_offset, exit.r0)),
+        (Ok(exit), Some(r)) => Some(built_response(packet, r.code, r.payload_offset, exit.r0)),
         _ => None,
     };
     Outcome { result, response }
+}
+
+/// The invocation of a run: stack, input, the script's regions and, for a
+/// CoAP run, the packet buffer and the context (`r3`).
+fn regions<'m>(
+    stack: &'m mut [u8],
+    input: &'m [u8],
+    script: &'m Script<Vec<u8>>,
+    data: &'m mut [u8],
+    coap: Option<(&'m mut [u8], &'m [u8])>,
+) -> Result<Invocation<'m>, MapError> {
+    let mut run = Invocation::new(stack, input)?;
+    run.script(script, data)?;
+    if let Some((packet, ctx)) = coap {
+        run.region(COAP_PKT_VADDR, packet)?.context(COAP_CTX_VADDR, ctx)?;
+    }
+    Ok(run)
 }
 
 /// The response in `packet`: options from after the header to the payload
@@ -115,68 +141,13 @@ fn built_response(packet: &[u8], code: u8, payload_offset: usize, r0: u64) -> Bu
     let end = usize::try_from(r0).unwrap_or(usize::MAX).clamp(payload_offset.min(packet.len()), packet.len());
     let start = payload_offset.min(end);
     let options_end = payload_offset.min(packet.len());
-    let content_format = options(packet.get(REQUEST_HEADER.len()..options_end).unwrap_or(&[]))
-        .find(|(n, _)| *n == CONTENT_FORMAT)
-        .and_then(|(_, v)| (v.len() <= 2).then(|| v.iter().fold(0u16, |a, &b| (a << 8) | b as u16)));
+    let content_format = content_format(packet.get(REQUEST_HEADER.len()..options_end).unwrap_or(&[]));
     BuiltResponse { code, content_format, payload: packet[start..end].to_vec() }
-}
-
-/// The options encoded in `bytes` (RFC 7252 §3.1), up to a payload marker
-/// or the first malformed one.
-fn options(bytes: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
-    let mut at = 0usize;
-    let mut number = 0u16;
-    core::iter::from_fn(move || {
-        let head = *bytes.get(at)?;
-        if head == 0xff {
-            return None;
-        }
-        at += 1;
-        let mut ext = |nibble: u8| -> Option<u16> {
-            match nibble {
-                13 => {
-                    let v = *bytes.get(at)? as u16 + 13;
-                    at += 1;
-                    Some(v)
-                }
-                14 => {
-                    let v = u16::from_be_bytes([*bytes.get(at)?, *bytes.get(at + 1)?]).checked_add(269)?;
-                    at += 2;
-                    Some(v)
-                }
-                15 => None,
-                n => Some(n as u16),
-            }
-        };
-        let delta = ext(head >> 4)?;
-        let len = ext(head & 0xf)? as usize;
-        number = number.checked_add(delta)?;
-        let value = bytes.get(at..at.checked_add(len)?)?;
-        at += len;
-        Some((number, value))
-    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloc::vec::Vec;
-
-    #[test]
-    fn option_walker() {
-        // Content-Format 0 (empty value), then option 15 "ab", marker.
-        let bytes = [0xc0, 0x32, b'a', b'b', 0xff, 1, 2];
-        let v: Vec<_> = options(&bytes).collect();
-        assert_eq!(v, [(12u16, &[][..]), (15, &b"ab"[..])]);
-        // Extended delta (13 + 1 = 14... 27 = 13 + 14) with a 1-byte value.
-        let bytes = [0xd1, 14, 0x42];
-        assert_eq!(options(&bytes).collect::<Vec<_>>(), [(27u16, &[0x42u8][..])]);
-        // Truncated values and reserved nibbles stop the walk.
-        assert_eq!(options(&[0xc2, 1]).count(), 0);
-        assert_eq!(options(&[0xf0]).count(), 0);
-        assert_eq!(options(&[0xe0, 0xff]).count(), 0);
-        assert_eq!(options(&[]).count(), 0);
-    }
 
     #[test]
     fn built_response_bounds() {

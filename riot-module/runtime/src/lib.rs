@@ -3,9 +3,10 @@
 //! - an **app store** ([`Runtime`]): named apps with version, size, SHA-256,
 //!   entry points, declared triggers and their own key-value namespace,
 //!   within quotas ([`Config`]); atomic replacement;
-//! - **signed uploads** ([`envelope`]): Ed25519 ([`auth`]), heatshrink
-//!   ([`compress`]), anti-rollback and replay protection, Block1 reassembly
-//!   ([`upload`]);
+//! - **signed uploads**: envelopes, names, key ids and the heatshrink
+//!   parameters are `alkyl_protocol`'s (shared with the tools); here the
+//!   Ed25519 check ([`auth`]), anti-rollback and replay protection, Block1
+//!   reassembly ([`upload`]);
 //! - the **CoAP API** ([`coap`]), as a `coap_handler::Handler`;
 //! - **triggers** ([`triggers`]): timers and sensor events, driven by
 //!   [`Runtime::poll`];
@@ -33,30 +34,32 @@ extern crate alloc;
 mod app;
 pub mod auth;
 pub mod coap;
-pub mod compress;
 mod config;
 mod device;
-pub mod envelope;
 mod error;
 mod exec;
 pub mod kv;
-mod name;
 mod runtime;
 mod storage;
 pub mod store;
 pub mod triggers;
 pub mod upload;
 
+// The wire protocol, shared with the tools, used by path inside the crate
+// (`crate::envelope`, `crate::name`, `crate::compress`).
+use alkyl_protocol::{compress, envelope, name};
+
 #[cfg(test)]
 mod testkit;
 #[cfg(test)]
 mod tests;
 
+pub use alkyl_protocol::KeyId;
+pub use alkyl_protocol::{check_app_name, check_entry_name, AppName, NameError, MAX_ENTRY_LEN, MAX_NAME_LEN};
 pub use app::{App, AppError, AppMeta, BuiltResponse, Cause, LastRun, RunOutput, RunStats, TrapText};
-pub use auth::{AuthError, Authority, KeyId};
+pub use auth::{AuthError, Authority};
 pub use config::Config;
 pub use device::{class_matches, write_dims, Device, SaulInfo, Widen32, SAUL_CAT_ACT, SAUL_CAT_SENSE};
 pub use error::{Expect, Rejection, TriggerProblem};
-pub use name::{check_app_name, check_entry_name, AppName, NameError, MAX_ENTRY_LEN, MAX_NAME_LEN};
 pub use runtime::{Applied, BootProblem, BootReport, Runtime, SensorReading};
 pub use storage::{RamStorage, Storage, StorageError};

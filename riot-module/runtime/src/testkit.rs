@@ -7,12 +7,11 @@ use alloc::vec::Vec;
 use core::num::NonZeroU32;
 
 use alkyl_bindings::{DeviceHandle, Phydat, SaulError};
-use alkyl_translator::container::{compress, ContainerRepr};
+use alkyl_protocol::envelope::{EnvelopeRepr, Operation, PayloadKind, TriggerRepr};
+use alkyl_protocol::AppName;
+use alkyl_vm::container::{ContainerRepr, FunctionRepr, Table};
 
-use crate::auth::KeyId;
 use crate::device::{Device, SaulInfo};
-use crate::envelope::{Envelope, EnvelopeRepr, Operation, PayloadKind, TriggerRepr, SIGNATURE_LEN};
-use crate::name::AppName;
 use crate::storage::{RamStorage, Storage, StorageError};
 
 /// Seed of the test signing key.
@@ -149,12 +148,20 @@ impl Storage for FlakyStorage {
 /// A container from assembler text, with named functions at instruction
 /// indexes.
 pub fn container(asm: &str, functions: &[(&str, usize)]) -> Vec<u8> {
-    let text = alkyl_translator::ebpf::assemble(asm).unwrap();
-    let mut c = ContainerRepr { version: 0, text, ..ContainerRepr::default() };
-    for (name, pc) in functions {
-        c.add_function(name, pc * 8).unwrap();
-    }
-    c.emit().unwrap()
+    let text = alkyl_asm::assemble(asm).unwrap();
+    let mut rodata = Vec::new();
+    let functions: Vec<_> = functions
+        .iter()
+        .map(|(name, pc)| FunctionRepr::append_name(&mut rodata, name.as_bytes(), pc * 8).unwrap())
+        .collect();
+    emit(&ContainerRepr { text: &text, rodata: &rodata, functions: Table::Values(&functions), ..Default::default() })
+}
+
+/// The bytes of `repr`.
+pub fn emit(repr: &ContainerRepr<'_>) -> Vec<u8> {
+    let mut bytes = vec![0; repr.buffer_len()];
+    repr.emit(&mut bytes).unwrap();
+    bytes
 }
 
 /// `r0 = 42` at instruction 0; `answer` returns r2 (the input length);
@@ -181,19 +188,11 @@ pub fn install_envelope(name: &str, version: u32) -> EnvelopeRepr {
 
 /// An unsigned install envelope of `container`, maybe compressed.
 pub fn install_of(name: &str, version: u32, container: Vec<u8>, compressed: bool) -> EnvelopeRepr {
-    let raw_len = container.len() as u32;
-    let payload = if compressed { compress(&container).unwrap() } else { container };
-    EnvelopeRepr {
-        operation: Operation::Install,
-        kind: PayloadKind::Container,
-        compressed,
-        version,
-        raw_len,
-        name: AppName::new(name.as_bytes()).unwrap(),
-        key_id: KeyId::UNSIGNED,
-        triggers: Vec::new(),
-        payload,
-        signature: [0; SIGNATURE_LEN],
+    let r = EnvelopeRepr::install(AppName::new(name.as_bytes()).unwrap(), version, PayloadKind::Container, container);
+    if compressed {
+        r.compress().unwrap()
+    } else {
+        r
     }
 }
 
@@ -203,10 +202,6 @@ pub fn command(op: Operation, name: &str, version: u32, triggers: Vec<TriggerRep
 }
 
 /// Emits `repr` signed by `kp` (its key id set accordingly).
-pub fn signed(mut repr: EnvelopeRepr, kp: &ed25519_compact::KeyPair) -> Vec<u8> {
-    repr.key_id = KeyId::of(&kp.pk);
-    let mut e = Envelope::new_unchecked(repr.to_bytes().unwrap());
-    let sig = kp.sk.sign(e.signed_bytes(), None);
-    e.set_signature(&sig);
-    e.into_inner()
+pub fn signed(repr: EnvelopeRepr, kp: &ed25519_compact::KeyPair) -> Vec<u8> {
+    repr.to_signed_bytes(&kp.pk, |m| *kp.sk.sign(m, None)).unwrap()
 }

@@ -7,9 +7,11 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
+use alkyl_protocol::client::{block_option, request_packet};
+use alkyl_vm::container::{Container, ContainerRepr, TrailerRepr};
 use alkyl_vm::TrapKind;
 use coap_handler::Handler as _;
-use coap_lite::{CoapOption, MessageClass, Packet, RequestType};
+use coap_lite::{CoapOption, Packet, RequestType};
 use coap_numbers::code;
 
 use crate::coap::Block;
@@ -109,7 +111,8 @@ fn install(rt: &mut Rt, n: &str, version: u32, container: Vec<u8>) -> Result<App
 }
 
 fn run(rt: &mut Rt, n: &str, entry: Option<&str>, input: &[u8]) -> LastRun {
-    rt.invoke(&name(n), entry.map(str::as_bytes), input, Cause::Coap, false).unwrap()
+    let now = rt.device().now_ms();
+    rt.invoke(&name(n), entry.map(str::as_bytes), input, Cause::Coap, false, now).unwrap()
 }
 
 fn r0(run: &LastRun) -> u64 {
@@ -132,8 +135,8 @@ fn install_run_replace() {
     assert_eq!(r0(&run(&mut rt, "simple", None, b"")), 42);
     assert_eq!(r0(&run(&mut rt, "simple", Some("answer"), b"abc")), 3);
     assert_eq!(r0(&run(&mut rt, "simple", Some("twice"), &[21])), 42);
-    assert_eq!(rt.invoke(&name("simple"), Some(b"nope"), b"", Cause::Coap, false), Err(Rejection::NoEntry));
-    assert!(matches!(rt.invoke(&name("other"), None, b"", Cause::Coap, false), Err(Rejection::NoApp { .. })));
+    assert_eq!(rt.invoke(&name("simple"), Some(b"nope"), b"", Cause::Coap, false, 0), Err(Rejection::NoEntry));
+    assert!(matches!(rt.invoke(&name("other"), None, b"", Cause::Coap, false, 0), Err(Rejection::NoApp { .. })));
     let app = rt.app(&name("simple")).unwrap();
     assert_eq!(app.stats().runs, 3);
     assert_eq!(app.entry_names().collect::<Vec<_>>(), [&b"answer"[..], b"twice"]);
@@ -145,6 +148,26 @@ fn install_run_replace() {
     assert_eq!(r0(&run(&mut rt, "simple", None, b"")), 1);
     assert_eq!(r0(&run(&mut rt, "simple", None, b"")), 2);
     assert_eq!(rt.app(&name("simple")).unwrap().stats().runs, 2);
+}
+
+/// The runtime's stack and packet buffer are reused across runs (no
+/// allocation per run), and each run finds them zeroed: a run cannot read
+/// what an earlier one (of this app or another) left there.
+#[test]
+fn run_buffers_are_reused_and_zeroed() {
+    let mut rt = runtime();
+    // `dirty` leaves a word at the stack's top; `peek` returns what it
+    // finds there.
+    let asm = "stdw [%r10-8], 0x55\nmov %r0, 0\nexit\nldxdw %r0, [%r10-8]\nexit";
+    install(&mut rt, "a", 1, container(asm, &[("dirty", 0), ("peek", 3)])).unwrap();
+    install(&mut rt, "b", 1, container(asm, &[("dirty", 0), ("peek", 3)])).unwrap();
+    assert_eq!(r0(&run(&mut rt, "a", Some("dirty"), b"")), 0);
+    assert_eq!(r0(&run(&mut rt, "a", Some("peek"), b"")), 0);
+    assert_eq!(r0(&run(&mut rt, "a", Some("dirty"), b"")), 0);
+    assert_eq!(r0(&run(&mut rt, "b", Some("peek"), b"")), 0);
+    let before = rt.buffers.stack_ptr();
+    run(&mut rt, "a", Some("dirty"), b"");
+    assert_eq!(rt.buffers.stack_ptr(), before, "the stack is allocated once");
 }
 
 #[test]
@@ -163,7 +186,7 @@ fn uncompressed_and_unsigned_uploads() {
             .0;
     let bytes = install_envelope("a", 1).to_bytes().unwrap();
     rt.apply(&bytes, Expect { operation: Operation::Install, name: &name("a") }).unwrap();
-    assert_eq!(rt.invoke(&name("a"), None, b"", Cause::Coap, false).unwrap().outcome.unwrap().r0, 42);
+    assert_eq!(rt.invoke(&name("a"), None, b"", Cause::Coap, false, 0).unwrap().outcome.unwrap().r0, 42);
 }
 
 #[test]
@@ -311,19 +334,20 @@ fn quotas() {
     // Replacing does not count as a new app.
     install(&mut rt, "b", 2, container(COUNTER_ASM, &[])).unwrap();
     // Per-app bytes: a big .data (bss) exceeds 1000 bytes.
-    let mut big = alkyl_translator::container::ContainerRepr::parse(&simple_container()).unwrap();
-    big.trailer = Some(alkyl_translator::container::TrailerRepr { bss_len: 5000, stack_size: 0, helpers: vec![] });
-    let e = install(&mut rt, "b", 3, big.emit().unwrap()).unwrap_err();
+    let simple = simple_container();
+    let mut big = ContainerRepr::parse(&Container::new_checked(&simple[..]).unwrap());
+    big.trailer = Some(TrailerRepr { bss_len: 5000, stack_size: 0, ..TrailerRepr::default() });
+    let e = install(&mut rt, "b", 3, emit(&big)).unwrap_err();
     assert_eq!(e.code(), code::REQUEST_ENTITY_TOO_LARGE);
     // A declared stack beyond the device's limit.
-    big.trailer = Some(alkyl_translator::container::TrailerRepr { bss_len: 0, stack_size: 1 << 20, helpers: vec![] });
-    assert_eq!(install(&mut rt, "b", 4, big.emit().unwrap()).unwrap_err().code(), code::REQUEST_ENTITY_TOO_LARGE);
+    big.trailer = Some(TrailerRepr { bss_len: 0, stack_size: 1 << 20, ..TrailerRepr::default() });
+    assert_eq!(install(&mut rt, "b", 4, emit(&big)).unwrap_err().code(), code::REQUEST_ENTITY_TOO_LARGE);
     // Total bytes: a bss of 900 fits one app but not the store.
     let config = Config { max_total_bytes: 1500, ..config };
     let mut rt = runtime_with(config);
-    big.trailer = Some(alkyl_translator::container::TrailerRepr { bss_len: 700, stack_size: 0, helpers: vec![] });
-    install(&mut rt, "a", 1, big.emit().unwrap()).unwrap();
-    let e = install(&mut rt, "b", 1, big.emit().unwrap()).unwrap_err();
+    big.trailer = Some(TrailerRepr { bss_len: 700, stack_size: 0, ..TrailerRepr::default() });
+    install(&mut rt, "a", 1, emit(&big)).unwrap();
+    let e = install(&mut rt, "b", 1, emit(&big)).unwrap_err();
     assert!(matches!(e, Rejection::StoreFull(crate::store::QuotaError::Bytes { .. })), "{e:?}");
 }
 
@@ -523,18 +547,12 @@ fn timer_and_sensor_triggers() {
 // ---- the CoAP API, through coap-lite messages ----
 
 fn req(method: RequestType, path: &str, payload: &[u8]) -> Packet {
-    let mut p = Packet::new();
-    p.header.code = MessageClass::Request(method);
-    for seg in path.split('/').filter(|s| !s.is_empty()) {
-        p.add_option(CoapOption::UriPath, seg.as_bytes().to_vec());
-    }
-    p.payload = payload.to_vec();
-    p
+    request_packet(0, &[], method, path, &[], payload)
 }
 
 fn with_block1(mut p: Packet, b: Block) -> Packet {
-    let (v, n) = b.encode();
-    p.add_option(CoapOption::Block1, v[..n].to_vec());
+    let (option, value) = block_option(CoapOption::Block1, b);
+    p.add_option(option, value);
     p
 }
 
@@ -774,13 +792,13 @@ fn alkyl_ir_uploads_are_translated_verified_and_run_on_the_device() {
     let mut input = (data.len() as u64).to_le_bytes().to_vec();
     input.extend_from_slice(&data);
     let out = run(&mut rt, "f32", Some("fletcher32"), &input);
-    assert_eq!(r0(&out), alkyl_translator::ir::testkit::oracle::fletcher32(&data) as u64);
+    assert_eq!(r0(&out), alkyl_testkit::oracle::fletcher32(&data) as u64);
 
     // The stored container survives a reboot (it is re-verified there).
     let (mut rt, boot) = reboot(rt);
     assert!(boot.problems.is_empty() && boot.apps == 1, "{boot:?}");
     let out = run(&mut rt, "f32", Some("fletcher32"), &input);
-    assert_eq!(r0(&out), alkyl_translator::ir::testkit::oracle::fletcher32(&data) as u64);
+    assert_eq!(r0(&out), alkyl_testkit::oracle::fletcher32(&data) as u64);
 
     // An invalid module is refused with the function, position and rule,
     // and the installed version keeps running.
@@ -792,10 +810,7 @@ fn alkyl_ir_uploads_are_translated_verified_and_run_on_the_device() {
     let text = alloc::format!("{rejection}");
     assert!(text.starts_with("Alkyl IR rejected: invalid module"), "{text}");
     assert_eq!(rt.app(&name("f32")).unwrap().meta().version, 1);
-    assert_eq!(
-        r0(&run(&mut rt, "f32", Some("fletcher32"), &input)),
-        alkyl_translator::ir::testkit::oracle::fletcher32(&data) as u64
-    );
+    assert_eq!(r0(&run(&mut rt, "f32", Some("fletcher32"), &input)), alkyl_testkit::oracle::fletcher32(&data) as u64);
 }
 
 #[test]

@@ -57,9 +57,19 @@ impl core::error::Error for CompileError {}
 /// # Panics
 /// Never.
 pub fn compile(bytes: &[u8]) -> Result<Vec<u8>, CompileError> {
+    compile_script(bytes).map(Script::into_inner)
+}
+
+/// [`compile`], keeping what the load found: the container as a verified
+/// [`Script`] that owns it, so a device stores and runs it without
+/// verifying it again.
+///
+/// # Errors
+/// As [`compile`].
+pub fn compile_script(bytes: &[u8]) -> Result<Script<Vec<u8>>, CompileError> {
     let module = Module::parse(bytes).map_err(CompileError::Parse)?;
     let valid = validate(module).map_err(CompileError::Validate)?;
-    compile_validated(&valid, &alkyl_bindings::ALL_HELPERS)
+    compile_validated_script(&valid, &alkyl_bindings::ALL_HELPERS)
 }
 
 /// [`compile`] from a validated module, loading with the helpers `host`
@@ -69,10 +79,20 @@ pub fn compile(bytes: &[u8]) -> Result<Vec<u8>, CompileError> {
 /// # Errors
 /// As [`compile`], from the translation on.
 pub fn compile_validated<S: HelperSet + ?Sized>(valid: &Validated<'_>, host: &S) -> Result<Vec<u8>, CompileError> {
+    compile_validated_script(valid, host).map(Script::into_inner)
+}
+
+/// [`compile_validated`], keeping the verified [`Script`].
+///
+/// # Errors
+/// As [`compile_validated`].
+pub fn compile_validated_script<S: HelperSet + ?Sized>(
+    valid: &Validated<'_>,
+    host: &S,
+) -> Result<Script<Vec<u8>>, CompileError> {
     let container = translate(valid).and_then(|t| t.package()).map_err(CompileError::Translate)?;
-    match Script::load(&container, host) {
-        Ok(_) => Ok(container),
-        Err(LoadError::Verify(e)) => Err(CompileError::Verify(e)),
-        Err(e) => Err(CompileError::Load(e)),
-    }
+    Script::load(container, host).map_err(|e| match e {
+        LoadError::Verify(e) => CompileError::Verify(e),
+        e => CompileError::Load(e),
+    })
 }

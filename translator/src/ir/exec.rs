@@ -1,15 +1,16 @@
 //! Running an entry point of a loaded container the way a device runs any
-//! script (`docs/helpers.md`, run conventions): the stack (512 bytes, or
-//! the container's declared need if larger), the call input read-only at
-//! `INPUT_VADDR` with its address in `r1` and its length in `r2`, the
-//! host's `.data` copy read-write at `DATA_VADDR`, `.rodata` read-only,
-//! and the host's helpers narrowed to the ones the container declares.
+//! script (`alkyl_vm::Invocation`, `docs/isa.md` "Invocation"): the stack
+//! (512 bytes, or the container's declared need if larger), the call input
+//! read-only (`r1`/`r2`), the host's `.data` copy, `.rodata`, and the
+//! host's helpers narrowed to the ones the container declares; on the
+//! reference interpreter.
 //! The outcome is decoded into Alkyl IR terms.
 
 use alloc::vec;
 
 use alkyl_vm::container::Script;
-use alkyl_vm::{run, AccessPolicy, Entry, Helpers, MapError, MemoryMap, Trap, INPUT_VADDR, STACK_SIZE, STACK_VADDR};
+use alkyl_vm::storage::Stable;
+use alkyl_vm::{Entry, Helpers, Invocation, MapError, Runnable, Trap, STACK_SIZE};
 
 use super::trap::IrTrap;
 
@@ -38,8 +39,8 @@ pub struct VmRun {
 ///
 /// # Errors
 /// A region cannot be mapped (`data` or `input` of 4 GiB or more).
-pub fn run_entry<H: Helpers + ?Sized>(
-    script: &Script<'_>,
+pub fn run_entry<B: Stable<u8>, H: Helpers + ?Sized>(
+    script: &Script<B>,
     entry: Entry,
     data: &mut [u8],
     input: &[u8],
@@ -47,12 +48,9 @@ pub fn run_entry<H: Helpers + ?Sized>(
     budget: u64,
 ) -> Result<VmRun, MapError> {
     let mut stack = vec![0u8; script.stack_size().max(STACK_SIZE)];
-    let mut mem = MemoryMap::new();
-    mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite)?;
-    mem.map_read_only(INPUT_VADDR, input)?;
-    script.map(&mut mem, data)?;
-    let args = [INPUT_VADDR, input.len() as u64];
-    Ok(match run(script.program(), entry, &args, &mut mem, &mut script.restrict(helpers), budget) {
+    let mut run = Invocation::new(&mut stack, input)?;
+    run.script(script, data)?;
+    Ok(match script.program().run(entry, &mut run, &mut script.restrict(helpers), budget) {
         Ok(exit) => VmRun { ended: Ended::Returned(exit.r0), executed: exit.executed },
         Err(trap) => {
             VmRun { ended: IrTrap::from_vm(&trap).map_or(Ended::Unexplained(trap), Ended::Trapped), executed: 0 }

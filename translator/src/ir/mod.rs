@@ -9,12 +9,13 @@
 //!   └── text::assemble / text::disassemble          └──interp::Instance::call (the reference oracle)     as any script)
 //! ```
 //!
-//! Everything but `testkit` is `no_std` + `alloc`, so a device can
-//! validate and translate an uploaded module into a verified container
-//! itself ([`compile`]). The reference interpreter and the container runner
-//! (`exec`) serve tests, the CLI and the benchmarks; both reach the device
-//! through `alkyl_bindings` (the interpreter through its `Platform`, the VM
-//! through `AlkylHelpers` over the same `Platform`).
+//! Everything is `no_std` + `alloc`, so a device can validate and
+//! translate an uploaded module into a verified container itself
+//! ([`compile`]). The reference interpreter, the container runner (`exec`)
+//! and the [`lockstep`] runner of both serve the CLI (`alkyl ir run
+//! --check`), the tests (`alkyl-testkit`) and the benchmarks; both reach
+//! the device through `alkyl_bindings` (the interpreter through its
+//! `Platform`, the VM through `AlkylHelpers` over the same `Platform`).
 
 pub mod builder;
 pub mod call;
@@ -24,12 +25,11 @@ pub mod insn;
 pub mod interp;
 pub mod layout;
 pub mod limits;
+pub mod lockstep;
 pub mod module;
 pub mod opcode;
 pub mod semantics;
 pub mod syscall;
-#[cfg(feature = "std")]
-pub mod testkit;
 pub mod text;
 pub mod translate;
 pub mod trap;
@@ -39,7 +39,7 @@ pub mod width;
 
 pub use builder::{FunctionBuilder, Label, ModuleBuilder};
 pub use call::call_input;
-pub use compile::{compile, compile_validated, CompileError};
+pub use compile::{compile, compile_script, compile_validated, compile_validated_script, CompileError};
 pub use interp::{Completion, Instance};
 pub use layout::DataLayout;
 pub use module::{Function, FunctionKind, Global, IrError, IrErrorKind, Module, Profile};

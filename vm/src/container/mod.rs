@@ -1,4 +1,5 @@
-//! Script containers: the rBPF / Femto-Container file format, read in place.
+//! Script containers: the rBPF / Femto-Container file format, read in place
+//! ([`Container`], [`Script`]) and written ([`ContainerRepr`]).
 //!
 //! ```text
 //! header (28 B) | .data | .rodata | .text | function table (6 B each) | [extension trailer]
@@ -22,10 +23,12 @@
 //! are documented in `docs/container.md`.
 
 mod error;
+mod repr;
 mod script;
 mod wire;
 
 pub use error::{ContainerError, ContainerErrorKind, Field, LoadError};
+pub use repr::{pad_section, ContainerRepr, EmitError, FunctionRepr, Record, Table, TrailerRepr};
 pub use script::{Restricted, Script};
 pub use wire::{
     field, Container, Function, HelperIds, Parts, FLAG_COMPRESSED, FLAG_TRAILER, MAGIC, MAGIC_NATIVE_C, TRAILER_VERSION,

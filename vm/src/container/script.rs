@@ -1,40 +1,44 @@
 //! A verified container, ready to run: what a host needs to map its regions
 //! and call its named entry points.
 
+use crate::abi::{DATA_VADDR, RODATA_VADDR, STACK_SIZE};
 use crate::helper::{HelperError, HelperSet, Helpers};
-use crate::memory::{AccessPolicy, MapError, MemoryMap, DATA_VADDR, RODATA_VADDR};
+use crate::memory::{AccessPolicy, MapError, MemoryMap};
+use crate::storage::Stable;
 use crate::verify::{verify, Entry, Program};
-use crate::STACK_SIZE;
 
 use super::error::LoadError;
 use super::wire::{Container, Function, HelperIds};
 
 /// A container whose `.text` passed verification and whose every function
-/// starts on an instruction. Borrows the container bytes; allocation-free.
+/// starts on an instruction: verified once, at [`Script::load`], and then
+/// kept — the container in storage `B` of the host's choosing (a borrowed
+/// slice, or with feature `alloc` an owned `Vec`/`Box`), the verified
+/// program as offsets into it — so a host that owns its scripts (a device's
+/// app store) needs no self-referential record and never verifies again.
 ///
 /// ```
 /// # use alkyl_vm::container::Script;
-/// # use alkyl_vm::{run, MemoryMap, NoHelpers, AccessPolicy, STACK_VADDR};
+/// # use alkyl_vm::{Invocation, NoHelpers, Runnable};
 /// # fn demo(bytes: &[u8]) -> Result<u64, Box<dyn std::error::Error>> {
 /// let script = Script::load(bytes, &NoHelpers)?;
 /// let mut data = [0u8; 64]; // host-owned copy of .data (script.data_size() bytes)
 /// let data = &mut data[..script.data_size()];
 /// script.init_data(data);
 /// let mut stack = [0u8; 512];
-/// let mut mem = MemoryMap::new();
-/// mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite)?;
-/// script.map(&mut mem, data)?;
+/// let mut run = Invocation::new(&mut stack, &[])?;
+/// run.script(&script, data)?;
 /// let entry = script.entry(b"main").unwrap_or(script.program().main());
-/// let exit = run(script.program(), entry, &[], &mut mem, &mut script.restrict(&mut NoHelpers), 10_000)?;
+/// let exit = script.run(entry, &mut run, &mut script.restrict(&mut NoHelpers), 10_000)?;
 /// # Ok(exit.r0) }
 /// ```
 #[derive(Clone, Copy, Debug)]
-pub struct Script<'a> {
-    container: Container<&'a [u8]>,
-    program: Program<'a>,
-    helpers: Option<HelperIds<'a>>,
-    data: &'a [u8],
-    rodata: &'a [u8],
+pub struct Script<B: Stable<u8>> {
+    container: Container<B>,
+    /// What [`verify`] found, kept so the program can be handed out again
+    /// without verifying (the storage is [`Stable`]: its bytes are the
+    /// ones verified).
+    frame_size: u32,
 }
 
 /// The helpers both the host and (when it declares any) the container allow.
@@ -73,7 +77,7 @@ impl<H: Helpers + ?Sized> Helpers for Restricted<'_, '_, H> {
     }
 }
 
-impl<'a> Script<'a> {
+impl<B: Stable<u8>> Script<B> {
     /// Parses and checks the container, then verifies `.text` allowing the
     /// helpers in `host` that the container also declares (all of `host`'s
     /// when it declares none).
@@ -81,26 +85,31 @@ impl<'a> Script<'a> {
     /// # Errors
     /// [`LoadError`]: the container's broken rule, the verifier's, or a
     /// function that starts inside an `lddw`.
-    pub fn load<S: HelperSet + ?Sized>(bytes: &'a [u8], host: &S) -> Result<Script<'a>, LoadError> {
+    pub fn load<S: HelperSet + ?Sized>(bytes: B, host: &S) -> Result<Script<B>, LoadError> {
         let container = Container::new_checked(bytes)?;
-        let parts = container.parts();
-        let program = verify(parts.text, &Allowed { host, declared: parts.helpers })?;
+        let program = verify(container.text(), &Allowed { host, declared: container.declared_helpers() })?;
         for (index, f) in container.functions().enumerate() {
             if program.entry(f.pc()).is_err() {
                 return Err(LoadError::BadEntry { index: index as u16 });
             }
         }
-        Ok(Script { container, program, helpers: parts.helpers, data: parts.data, rodata: parts.rodata })
+        let frame_size = program.frame_size();
+        Ok(Script { container, frame_size })
     }
 
-    /// The verified program.
-    pub fn program(&self) -> &Program<'a> {
-        &self.program
+    /// The verified program (cheap: no verification, the stored result).
+    pub fn program(&self) -> Program<'_> {
+        Program::verified(self.container.text(), self.frame_size)
     }
 
     /// The container view (header fields, function table).
-    pub fn container(&self) -> &Container<&'a [u8]> {
+    pub fn container(&self) -> &Container<B> {
         &self.container
+    }
+
+    /// The storage, given back.
+    pub fn into_inner(self) -> B {
+        self.container.into_inner()
     }
 
     /// The application version from the header.
@@ -110,27 +119,28 @@ impl<'a> Script<'a> {
 
     /// The entry point named `name`.
     pub fn entry(&self, name: &[u8]) -> Option<Entry> {
-        self.container.find_function(name).and_then(|f| self.program.entry(f.pc()).ok())
+        self.container.find_function(name).and_then(|f| self.program().entry(f.pc()).ok())
     }
 
     /// Every named entry point, in table order.
     pub fn entries(&self) -> impl Iterator<Item = (Function<'_>, Entry)> + '_ {
-        self.container.functions().filter_map(|f| Some((f, self.program.entry(f.pc()).ok()?)))
+        let program = self.program();
+        self.container.functions().filter_map(move |f| Some((f, program.entry(f.pc()).ok()?)))
     }
 
     /// Bytes of the `.data` region: initialised `.data` plus `.bss`.
     pub fn data_size(&self) -> usize {
-        self.data.len() + self.container.bss_len() as usize
+        self.data().len() + self.container.bss_len() as usize
     }
 
     /// Initial `.data` bytes (without `.bss`).
-    pub fn data(&self) -> &'a [u8] {
-        self.data
+    pub fn data(&self) -> &[u8] {
+        self.container.data()
     }
 
     /// `.rodata`, mapped read-only.
-    pub fn rodata(&self) -> &'a [u8] {
-        self.rodata
+    pub fn rodata(&self) -> &[u8] {
+        self.container.rodata()
     }
 
     /// Stack bytes the script needs: its declaration, else [`STACK_SIZE`].
@@ -140,16 +150,17 @@ impl<'a> Script<'a> {
 
     /// The helpers the container declares (`None`: it declares none, so the
     /// host's set alone applies).
-    pub fn declared_helpers(&self) -> Option<HelperIds<'a>> {
-        self.helpers
+    pub fn declared_helpers(&self) -> Option<HelperIds<'_>> {
+        self.container.declared_helpers()
     }
 
     /// Fills `dst` with the initial `.data` and zeroes the `.bss` part.
     /// Copies `min(dst.len(), data)` bytes; a `dst` of [`Script::data_size`]
     /// bytes is exactly initialised.
     pub fn init_data(&self, dst: &mut [u8]) {
-        let n = dst.len().min(self.data.len());
-        dst[..n].copy_from_slice(&self.data[..n]);
+        let data = self.data();
+        let n = dst.len().min(data.len());
+        dst[..n].copy_from_slice(&data[..n]);
         dst[n..].fill(0);
     }
 
@@ -158,16 +169,21 @@ impl<'a> Script<'a> {
     ///
     /// # Errors
     /// [`MapError`] when those segments are already mapped.
-    pub fn map<'m>(&self, mem: &mut MemoryMap<'m>, data: &'m mut [u8]) -> Result<(), MapError>
-    where
-        'a: 'm,
-    {
-        mem.map_read_only(RODATA_VADDR, self.rodata)?;
+    pub fn map<'m>(&'m self, mem: &mut MemoryMap<'m>, data: &'m mut [u8]) -> Result<(), MapError> {
+        mem.map_read_only(RODATA_VADDR, self.rodata())?;
         mem.map(DATA_VADDR, data, AccessPolicy::ReadWrite)
     }
 
-    /// Narrows `host` to the helpers this script may call, for [`crate::run`].
-    pub fn restrict<'h, H: Helpers + ?Sized>(&self, host: &'h mut H) -> Restricted<'h, 'a, H> {
-        Restricted { host, declared: self.helpers }
+    /// Narrows `host` to the helpers this script may call, for a run.
+    pub fn restrict<'h, H: Helpers + ?Sized>(&self, host: &'h mut H) -> Restricted<'h, '_, H> {
+        Restricted { host, declared: self.declared_helpers() }
+    }
+}
+
+impl<'a> Script<&'a [u8]> {
+    /// The verified program, borrowing the container's bytes for their
+    /// own lifetime rather than the script's.
+    pub fn borrowed_program(&self) -> Program<'a> {
+        Program::verified(self.container.parts().text, self.frame_size)
     }
 }

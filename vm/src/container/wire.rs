@@ -69,14 +69,14 @@ pub mod field {
     }
 }
 
-fn le16(b: &[u8], at: usize) -> u16 {
+pub(super) fn le16(b: &[u8], at: usize) -> u16 {
     match b.get(at..at + 2) {
         Some(&[a, c]) => u16::from_le_bytes([a, c]),
         _ => 0,
     }
 }
 
-fn le32(b: &[u8], at: usize) -> u32 {
+pub(super) fn le32(b: &[u8], at: usize) -> u32 {
     match b.get(at..at + 4) {
         Some(&[a, c, d, e]) => u32::from_le_bytes([a, c, d, e]),
         _ => 0,
@@ -143,6 +143,11 @@ impl<'a> HelperIds<'a> {
     /// True when no helper is declared (the script calls none).
     pub fn is_empty(&self) -> bool {
         self.raw.is_empty()
+    }
+
+    /// The ids as the trailer stores them (little-endian `u32`s).
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.raw
     }
 
     /// The ids in ascending order.
@@ -279,6 +284,11 @@ impl<T: AsRef<[u8]>> Container<T> {
     /// The underlying buffer.
     pub fn into_inner(self) -> T {
         self.buffer
+    }
+
+    /// The whole container, as stored.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes()
     }
 
     fn bytes(&self) -> &[u8] {
@@ -445,6 +455,8 @@ pub struct Parts<'a> {
     pub data: &'a [u8],
     pub rodata: &'a [u8],
     pub text: &'a [u8],
+    /// The function table, as stored ([`field::function::LEN`] bytes per entry).
+    pub functions: &'a [u8],
     pub helpers: Option<HelperIds<'a>>,
 }
 
@@ -460,6 +472,7 @@ impl<'a> Container<&'a [u8]> {
             data: get(l.data, l.rodata),
             rodata: get(l.rodata, l.text),
             text: get(l.text, l.functions),
+            functions: get(l.functions, l.trailer),
             helpers: flagged.then(|| HelperIds { raw: get(l.trailer + field::trailer::HELPERS, l.end) }),
         }
     }

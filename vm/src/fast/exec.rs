@@ -1,4 +1,6 @@
-//! The fast engine's interpreter: a `match` over translated [`Op`]s.
+//! The fast engine's interpreter: a `match` over translated [`Op`]s, one
+//! arm per row of the instruction-set table ([`super::table`]): the row's
+//! body, then the move to a successor its width and flow give.
 //!
 //! Every guarantee of the reference interpreter holds: memory only through
 //! the [`MemoryMap`] (each load and store checked, through the windows of
@@ -9,16 +11,19 @@
 //! instruction; see [`run_fast`].
 
 use super::op::{Kind, Op, Reg};
+use super::program::FastProgram;
 use super::regs::Regs;
-use super::translate::{run_cost, FastProgram};
+use super::translate::run_cost;
 use super::window::Windows;
+use crate::abi::MAX_CALL_DEPTH;
 use crate::helper::Helpers;
-use crate::interp::{
-    alu32, alu64, atomic_op, atomic_writes, compare32, compare64, initial_frame_pointer, pop_frame, push_frame,
-    sign_extend, Exit, Trap, TrapKind, MAX_CALL_DEPTH,
-};
 use crate::isa::{class, jmp, mode, op, size, source, Insn};
 use crate::memory::{Access, MemoryMap};
+use crate::semantics::{
+    alu32, alu64, atomic_op, atomic_writes, compare32, compare64, initial_frame_pointer, pop_frame, push_frame,
+    sign_extend,
+};
+use crate::trap::{Exit, Trap, TrapKind};
 use crate::verify::Entry;
 
 /// Fuel is kept in 32 bits (cheap on a 32-bit core) and refilled from the
@@ -191,29 +196,25 @@ fn exec<H: Helpers + ?Sized>(
             // SAFETY: `pc < ops.len()`. `translate` checked that every
             // successor of every op lies inside `ops` (`first_escape`), the
             // run started at a checked entry, and `pc` only ever becomes a
-            // successor of the op just executed: `pc + op.kind.width()`
-            // (`next!` and the fused jumps' fallthrough, asserted in debug
-            // builds), a
+            // successor of the op just executed. Width and successors are
+            // not written here: `Kind::width`, `Kind::successors` and the
+            // dispatch below (`dispatch!`, `flow!`) are all generated from
+            // the op's one row in `super::table`, so `pc` moves to
+            // `pc + width` (flows `next`, `branch`, `call`, `decoded`), to a
             // jump or call target taken from the op (or, for a generic op,
             // decoded from the same bytecode `first_escape` decoded), or on
-            // `exit` a return slot pushed by `Cold::call_local`, which is the
-            // call's own fallthrough successor. Measured: the unchecked fetch
-            // saves 2,057 of 15,458 instructions per Fletcher32 checksum on
-            // the Cortex-M4 (16.6x -> 14.4x native C: the bounds check and
-            // the register it holds make LLVM spill around every op) and
-            // 1,867 of 12,218 on x86-64; see docs/benchmarks.md. Attacked by
+            // `exit` to a return slot pushed by `Cold::call_local`, which is
+            // the call's own fallthrough successor. No op body moves `pc`.
+            // Measured: the unchecked fetch saves 2,057 of 15,458
+            // instructions per Fletcher32 checksum on the Cortex-M4 (16.6x
+            // -> 14.4x native C: the bounds check and the register it holds
+            // make LLVM spill around every op) and 1,867 of 12,218 on
+            // x86-64; see docs/benchmarks.md. Attacked by
             // `first_escape_catches_ops_that_leave_the_program`,
+            // `every_kind_dispatches_to_its_successors` (table.rs),
             // `entry_of_another_program_traps` and the differential fuzzer.
             #[allow(unsafe_code)]
             let op = unsafe { ops.get_unchecked(pc) };
-            // Continue with the op `$w` slots on: `$w` is the op's width (the
-            // one `translate` checked; see the SAFETY note above).
-            macro_rules! next {
-                ($w:literal) => {{
-                    debug_assert_eq!($w, op.kind.width());
-                    pc += $w;
-                }};
-            }
             // A load or store: the value, or leave with the precise fault.
             macro_rules! load {
                 ($n:literal, $a:expr) => {{
@@ -261,391 +262,51 @@ fn exec<H: Helpers + ?Sized>(
                     }
                 }};
             }
-            match op.kind {
-                Kind::Mov64I { d, imm } => {
-                    set!(d, imm as i64 as u64);
-                    next!(1);
-                }
-                Kind::Add64I { d, imm } => {
-                    set!(d, r!(d).wrapping_add(imm as i64 as u64));
-                    next!(1);
-                }
-                Kind::Sub64I { d, imm } => {
-                    set!(d, r!(d).wrapping_sub(imm as i64 as u64));
-                    next!(1);
-                }
-                Kind::Mul64I { d, imm } => {
-                    set!(d, r!(d).wrapping_mul(imm as i64 as u64));
-                    next!(1);
-                }
-                Kind::And64I { d, imm } => {
-                    set!(d, r!(d) & imm as i64 as u64);
-                    next!(1);
-                }
-                Kind::Or64I { d, imm } => {
-                    set!(d, r!(d) | imm as i64 as u64);
-                    next!(1);
-                }
-                Kind::Xor64I { d, imm } => {
-                    set!(d, r!(d) ^ imm as i64 as u64);
-                    next!(1);
-                }
-                Kind::Lsh64I { d, imm } => {
-                    set!(d, r!(d).wrapping_shl(imm as u32 & 63));
-                    next!(1);
-                }
-                Kind::Rsh64I { d, imm } => {
-                    set!(d, r!(d).wrapping_shr(imm as u32 & 63));
-                    next!(1);
-                }
-                Kind::Mov64R { d, s } => {
-                    set!(d, r!(s));
-                    next!(1);
-                }
-                Kind::Add64R { d, s } => {
-                    set!(d, r!(d).wrapping_add(r!(s)));
-                    next!(1);
-                }
-                Kind::Sub64R { d, s } => {
-                    set!(d, r!(d).wrapping_sub(r!(s)));
-                    next!(1);
-                }
-                Kind::Mul64R { d, s } => {
-                    set!(d, r!(d).wrapping_mul(r!(s)));
-                    next!(1);
-                }
-                Kind::And64R { d, s } => {
-                    set!(d, r!(d) & r!(s));
-                    next!(1);
-                }
-                Kind::Or64R { d, s } => {
-                    set!(d, r!(d) | r!(s));
-                    next!(1);
-                }
-                Kind::Xor64R { d, s } => {
-                    set!(d, r!(d) ^ r!(s));
-                    next!(1);
-                }
-                Kind::Lsh64R { d, s } => {
-                    set!(d, r!(d).wrapping_shl(r32!(s) & 63));
-                    next!(1);
-                }
-                Kind::Rsh64R { d, s } => {
-                    set!(d, r!(d).wrapping_shr(r32!(s) & 63));
-                    next!(1);
-                }
-                Kind::Mov32I { d, imm } => {
-                    set32!(d, imm as u32);
-                    next!(1);
-                }
-                Kind::Add32I { d, imm } => {
-                    set32!(d, r32!(d).wrapping_add(imm as u32));
-                    next!(1);
-                }
-                Kind::Sub32I { d, imm } => {
-                    set32!(d, r32!(d).wrapping_sub(imm as u32));
-                    next!(1);
-                }
-                Kind::Mul32I { d, imm } => {
-                    set32!(d, r32!(d).wrapping_mul(imm as u32));
-                    next!(1);
-                }
-                Kind::And32I { d, imm } => {
-                    set32!(d, r32!(d) & imm as u32);
-                    next!(1);
-                }
-                Kind::Or32I { d, imm } => {
-                    set32!(d, r32!(d) | imm as u32);
-                    next!(1);
-                }
-                Kind::Xor32I { d, imm } => {
-                    set32!(d, r32!(d) ^ imm as u32);
-                    next!(1);
-                }
-                Kind::Lsh32I { d, imm } => {
-                    set32!(d, r32!(d).wrapping_shl(imm as u32 & 31));
-                    next!(1);
-                }
-                Kind::Rsh32I { d, imm } => {
-                    set32!(d, r32!(d).wrapping_shr(imm as u32 & 31));
-                    next!(1);
-                }
-                Kind::Neg64 { d } => {
-                    set!(d, r!(d).wrapping_neg());
-                    next!(1);
-                }
-                Kind::Neg32 { d } => {
-                    set32!(d, r32!(d).wrapping_neg());
-                    next!(1);
-                }
-                Kind::Arsh64I { d, imm } => {
-                    set!(d, (r!(d) as i64).wrapping_shr(imm as u32 & 63) as u64);
-                    next!(1);
-                }
-                Kind::Arsh32I { d, imm } => {
-                    set32!(d, (r!(d) as i32).wrapping_shr(imm as u32 & 31) as u32);
-                    next!(1);
-                }
-                Kind::Div32I { d, imm } => {
-                    set32!(d, r32!(d).checked_div(imm as u32).unwrap_or(0));
-                    next!(1);
-                }
-                Kind::Mod32I { d, imm } => {
-                    let a = r32!(d);
-                    set32!(d, a.checked_rem(imm as u32).unwrap_or(a));
-                    next!(1);
-                }
-                Kind::Mov32R { d, s } => {
-                    set32!(d, r32!(s));
-                    next!(1);
-                }
-                Kind::Add32R { d, s } => {
-                    set32!(d, r32!(d).wrapping_add(r32!(s)));
-                    next!(1);
-                }
-                Kind::Sub32R { d, s } => {
-                    set32!(d, r32!(d).wrapping_sub(r32!(s)));
-                    next!(1);
-                }
-                Kind::Mul32R { d, s } => {
-                    set32!(d, r32!(d).wrapping_mul(r32!(s)));
-                    next!(1);
-                }
-                Kind::And32R { d, s } => {
-                    set32!(d, r32!(d) & r32!(s));
-                    next!(1);
-                }
-                Kind::Or32R { d, s } => {
-                    set32!(d, r32!(d) | r32!(s));
-                    next!(1);
-                }
-                Kind::Xor32R { d, s } => {
-                    set32!(d, r32!(d) ^ r32!(s));
-                    next!(1);
-                }
-                Kind::Lsh32R { d, s } => {
-                    set32!(d, r32!(d).wrapping_shl(r32!(s) & 31));
-                    next!(1);
-                }
-                Kind::Rsh32R { d, s } => {
-                    set32!(d, r32!(d).wrapping_shr(r32!(s) & 31));
-                    next!(1);
-                }
-                Kind::Add64Rrr { d, a, b } => {
-                    set!(d, r!(a).wrapping_add(r!(b)));
-                    next!(2);
-                }
-                Kind::Add32Rrr { d, a, b } => {
-                    set32!(d, r32!(a).wrapping_add(r32!(b)));
-                    next!(2);
-                }
-                Kind::Add64Rri { d, a, imm } => {
-                    set!(d, r!(a).wrapping_add(imm as i64 as u64));
-                    next!(2);
-                }
-                Kind::Add32Rri { d, a, imm } => {
-                    set32!(d, r32!(a).wrapping_add(imm as u32));
-                    next!(2);
-                }
-                Kind::LdxBAdd32 { d, s, off, acc } => {
-                    let v = load!(1, addr!(s, off));
-                    set!(d, v);
-                    set32!(acc, r32!(acc).wrapping_add(v as u32));
-                    next!(2);
-                }
-                Kind::LdxHAdd32 { d, s, off, acc } => {
-                    let v = load!(2, addr!(s, off));
-                    set!(d, v);
-                    set32!(acc, r32!(acc).wrapping_add(v as u32));
-                    next!(2);
-                }
-                Kind::LdxBAdd32Inc { d, s, off, acc, inc } => {
-                    let v = load!(1, addr!(s, off));
-                    set!(d, v);
-                    set32!(acc, r32!(acc).wrapping_add(v as u32));
-                    set!(s, r!(s).wrapping_add(inc as i64 as u64));
-                    next!(3);
-                }
-                Kind::LdxHAdd32Inc { d, s, off, acc, inc } => {
-                    let v = load!(2, addr!(s, off));
-                    set!(d, v);
-                    set32!(acc, r32!(acc).wrapping_add(v as u32));
-                    set!(s, r!(s).wrapping_add(inc as i64 as u64));
-                    next!(3);
-                }
-                Kind::LdxBSum2 { d, s, off, acc, inc, x } => {
-                    let v = load!(1, addr!(s, off)) as u32;
-                    let a = r32!(acc).wrapping_add(v);
-                    set32!(acc, a);
-                    set!(s, r!(s).wrapping_add(inc as i64 as u64));
-                    set32!(d, a.wrapping_add(r32!(x)));
-                    next!(5);
-                }
-                Kind::LdxHSum2 { d, s, off, acc, inc, x } => {
-                    // `s` moves on before the load: a fault ends the run,
-                    // and no register is seen after a fault.
-                    let at = addr!(s, off);
-                    set!(s, r!(s).wrapping_add(inc as i64 as u64));
-                    let v = load!(2, at) as u32;
-                    let a = r32!(acc).wrapping_add(v);
-                    set32!(acc, a);
-                    set32!(d, a.wrapping_add(r32!(x)));
-                    next!(5);
-                }
-                Kind::Lddw { d, lo } => {
+            // `lddw`: the high half is the `Wide` op in the next slot.
+            macro_rules! lddw {
+                ($d:expr, $lo:expr) => {{
                     let Some(Op { kind: Kind::Wide { hi } }) = ops.get(pc + 1) else {
                         break 'run TrapKind::IllegalInstruction;
                     };
-                    set!(d, (lo as u32 as u64) | ((*hi as u32 as u64) << 32));
+                    set!($d, ($lo as u32 as u64) | ((*hi as u32 as u64) << 32));
                     // Two slots, one instruction: the run's charge counts slots.
                     mark = mark.wrapping_add(1);
-                    next!(2);
-                }
-                Kind::LdxB { d, s, off } => {
-                    set!(d, load!(1, addr!(s, off)));
-                    next!(1);
-                }
-                Kind::LdxH { d, s, off } => {
-                    set!(d, load!(2, addr!(s, off)));
-                    next!(1);
-                }
-                Kind::LdxW { d, s, off } => {
-                    set!(d, load!(4, addr!(s, off)));
-                    next!(1);
-                }
-                Kind::LdxDw { d, s, off } => {
-                    set!(d, load!(8, addr!(s, off)));
-                    next!(1);
-                }
-                Kind::StxB { d, s, off } => {
-                    store!(1, addr!(d, off), r!(s));
-                    next!(1);
-                }
-                Kind::StxH { d, s, off } => {
-                    store!(2, addr!(d, off), r!(s));
-                    next!(1);
-                }
-                Kind::StxW { d, s, off } => {
-                    store!(4, addr!(d, off), r!(s));
-                    next!(1);
-                }
-                Kind::StxDw { d, s, off } => {
-                    store!(8, addr!(d, off), r!(s));
-                    next!(1);
-                }
-                Kind::StB { d, off, imm } => {
-                    store!(1, addr!(d, off), imm as i64 as u64);
-                    next!(1);
-                }
-                Kind::StH { d, off, imm } => {
-                    store!(2, addr!(d, off), imm as i64 as u64);
-                    next!(1);
-                }
-                Kind::StW { d, off, imm } => {
-                    store!(4, addr!(d, off), imm as i64 as u64);
-                    next!(1);
-                }
-                Kind::StDw { d, off, imm } => {
-                    store!(8, addr!(d, off), imm as i64 as u64);
-                    next!(1);
-                }
-                Kind::LdxBFp { d, off } => {
-                    set!(d, load_fp!(1, off));
-                    next!(1);
-                }
-                Kind::LdxHFp { d, off } => {
-                    set!(d, load_fp!(2, off));
-                    next!(1);
-                }
-                Kind::LdxWFp { d, off } => {
-                    set!(d, load_fp!(4, off));
-                    next!(1);
-                }
-                Kind::LdxDwFp { d, off } => {
-                    set!(d, load_fp!(8, off));
-                    next!(1);
-                }
-                Kind::StxBFp { s, off } => {
-                    store_fp!(1, off, r!(s));
-                    next!(1);
-                }
-                Kind::StxHFp { s, off } => {
-                    store_fp!(2, off, r!(s));
-                    next!(1);
-                }
-                Kind::StxWFp { s, off } => {
-                    store_fp!(4, off, r!(s));
-                    next!(1);
-                }
-                Kind::StxDwFp { s, off } => {
-                    store_fp!(8, off, r!(s));
-                    next!(1);
-                }
-                Kind::StWFp { off, imm } => {
-                    store_fp!(4, off, imm as i64 as u64);
-                    next!(1);
-                }
-                Kind::StDwFp { off, imm } => {
-                    store_fp!(8, off, imm as i64 as u64);
-                    next!(1);
-                }
-                // Control transfers: charge the run, go where control goes.
-                Kind::Ja { t } => goto!(pc, t as usize),
-                Kind::Jeq64I { d, imm, t } => goto!(pc, if r!(d) == imm as i64 as u64 { t as usize } else { pc + 1 }),
-                Kind::Jne64I { d, imm, t } => goto!(pc, if r!(d) != imm as i64 as u64 { t as usize } else { pc + 1 }),
-                Kind::Jlt64I { d, imm, t } => goto!(pc, if r!(d) < imm as i64 as u64 { t as usize } else { pc + 1 }),
-                Kind::Jle64I { d, imm, t } => goto!(pc, if r!(d) <= imm as i64 as u64 { t as usize } else { pc + 1 }),
-                Kind::Jgt64I { d, imm, t } => goto!(pc, if r!(d) > imm as i64 as u64 { t as usize } else { pc + 1 }),
-                Kind::Jge64I { d, imm, t } => goto!(pc, if r!(d) >= imm as i64 as u64 { t as usize } else { pc + 1 }),
-                Kind::Jeq64R { d, s, t } => goto!(pc, if r!(d) == r!(s) { t as usize } else { pc + 1 }),
-                Kind::Jne64R { d, s, t } => goto!(pc, if r!(d) != r!(s) { t as usize } else { pc + 1 }),
-                Kind::Jlt64R { a, b, t } => goto!(pc, if r!(a) < r!(b) { t as usize } else { pc + 1 }),
-                Kind::Jle64R { a, b, t } => goto!(pc, if r!(a) <= r!(b) { t as usize } else { pc + 1 }),
-                Kind::Jeq32I { d, imm, t } => goto!(pc, if r32!(d) == imm as u32 { t as usize } else { pc + 1 }),
-                Kind::Jne32I { d, imm, t } => goto!(pc, if r32!(d) != imm as u32 { t as usize } else { pc + 1 }),
-                Kind::Jlt32I { d, imm, t } => goto!(pc, if r32!(d) < imm as u32 { t as usize } else { pc + 1 }),
-                Kind::Jle32I { d, imm, t } => goto!(pc, if r32!(d) <= imm as u32 { t as usize } else { pc + 1 }),
-                Kind::Jgt32I { d, imm, t } => goto!(pc, if r32!(d) > imm as u32 { t as usize } else { pc + 1 }),
-                Kind::Jge32I { d, imm, t } => goto!(pc, if r32!(d) >= imm as u32 { t as usize } else { pc + 1 }),
-                Kind::Jeq32R { d, s, t } => goto!(pc, if r32!(d) == r32!(s) { t as usize } else { pc + 1 }),
-                Kind::Jne32R { d, s, t } => goto!(pc, if r32!(d) != r32!(s) { t as usize } else { pc + 1 }),
-                Kind::Jlt32R { a, b, t } => goto!(pc, if r32!(a) < r32!(b) { t as usize } else { pc + 1 }),
-                Kind::Jle32R { a, b, t } => goto!(pc, if r32!(a) <= r32!(b) { t as usize } else { pc + 1 }),
-                Kind::Add32IJne0 { d, imm, t } => {
-                    let v = r32!(d).wrapping_add(imm as u32);
-                    set!(d, v as u64);
-                    debug_assert_eq!(2, op.kind.width());
-                    goto!(pc + 1, if v != 0 { t as usize } else { pc + 2 });
-                }
-                Kind::Add32IMovJne0 { d, imm, x, y, t } => {
-                    let v = r32!(d).wrapping_add(imm as i32 as u32);
-                    set!(d, v as u64);
-                    set32!(x, r32!(y));
-                    debug_assert_eq!(3, op.kind.width());
-                    goto!(pc + 2, if v != 0 { t as usize } else { pc + 3 });
-                }
-                Kind::Mov32RJne32I { d, s, a, imm, t } => {
-                    set32!(d, r32!(s));
-                    debug_assert_eq!(2, op.kind.width());
-                    goto!(pc + 1, if r32!(a) != imm as i32 as u32 { t as usize } else { pc + 2 });
-                }
-                Kind::CallHelper { id } => {
-                    if let Err(kind) = cold.call_helper(id as u64, false, &mut r, &mut win) {
+                }};
+            }
+            macro_rules! call_helper {
+                ($id:expr, $dynamic:expr) => {{
+                    if let Err(kind) = cold.call_helper($id, $dynamic, &mut r, &mut win) {
                         break 'run kind;
                     }
-                    next!(1);
-                }
-                Kind::CallX { d } => {
-                    if let Err(kind) = cold.call_helper(r!(d), true, &mut r, &mut win) {
-                        break 'run kind;
+                }};
+            }
+            // The arm of an op of width `$w`: its body (empty for all flows
+            // but `next` and `branch`), then `pc` moves to a successor as its
+            // flow says (the ones `Kind::successors` names: both come from
+            // the op's row in `super::table`).
+            macro_rules! flow {
+                (next, $w:literal, $body:block) => {{
+                    $body;
+                    pc += $w;
+                }};
+                // The run ends at the branch's last slot.
+                (branch $t:ident, $w:literal, $body:block) => {{
+                    let taken: bool = $body;
+                    goto!(pc + ($w - 1), if taken { $t as usize } else { pc + $w })
+                }};
+                (jump $t:ident, $w:literal, $body:block) => {{
+                    $body;
+                    goto!(pc + ($w - 1), $t as usize)
+                }};
+                (call $t:ident, $w:literal, $body:block) => {{
+                    $body;
+                    match cold.call_local(pc + $w, &mut r, &mut win) {
+                        Ok(()) => goto!(pc + ($w - 1), $t as usize),
+                        Err(kind) => break 'run kind,
                     }
-                    next!(1);
-                }
-                Kind::CallLocal { t } => match cold.call_local(pc, &mut r, &mut win) {
-                    Ok(()) => goto!(pc, t as usize),
-                    Err(kind) => break 'run kind,
-                },
-                Kind::Exit => {
+                }};
+                (exit, $w:literal, $body:block) => {{
+                    $body;
                     if cold.depth == 0 {
                         let fuel = charge!(pc).wrapping_add(max_run);
                         return Ok(Exit { r0: r.get(Reg::R0), executed: cold.budget - reserve - fuel as u64 });
@@ -654,15 +315,36 @@ fn exec<H: Helpers + ?Sized>(
                         Ok(ret) => goto!(pc, ret),
                         Err(kind) => break 'run kind,
                     }
-                }
-                Kind::Generic => match cold.generic(pc, &mut r, &mut win) {
-                    Ok(Flow::Next) => pc += 1,
-                    Ok(Flow::Jump(rel)) => goto!(pc, (pc as i64 + 1 + rel) as usize),
-                    Ok(Flow::Fallthrough) => goto!(pc, pc + 1),
-                    Err(kind) => break 'run kind,
-                },
-                Kind::Wide { .. } | Kind::Illegal => break 'run TrapKind::IllegalInstruction,
+                }};
+                (trap, $w:literal, $body:block) => {{
+                    $body;
+                    break 'run TrapKind::IllegalInstruction;
+                }};
+                (decoded, $w:literal, $body:block) => {{
+                    $body;
+                    match cold.generic(pc, &mut r, &mut win) {
+                        Ok(Flow::Next) => pc += $w,
+                        Ok(Flow::Jump(rel)) => goto!(pc, (pc as i64 + 1 + rel) as usize),
+                        Ok(Flow::Fallthrough) => goto!(pc, pc + $w),
+                        Err(kind) => break 'run kind,
+                    }
+                }};
             }
+            // One arm per row of the table.
+            macro_rules! dispatch {
+                ($(
+                    $(#[$attr:meta])* $name:ident $({ $($f:ident : $ty:ty),* })? = $w:literal,
+                    $flow:ident $(($t:ident))? => $body:block;
+                )*) => {
+                    match op.kind {
+                        $(
+                            #[allow(unused_variables)]
+                            Kind::$name $({ $($f),* })? => flow!($flow $($t)?, $w, $body),
+                        )*
+                    }
+                };
+            }
+            super::table::for_each_op!(dispatch);
         }
     };
     Err(Trap { pc, kind })
@@ -706,9 +388,10 @@ impl<H: Helpers + ?Sized> Cold<'_, '_, H> {
         Ok(())
     }
 
-    /// A local call at slot `pc`: push the frame (see `docs/isa.md`).
+    /// A local call returning to slot `ret_pc`: push the frame (see
+    /// `docs/isa.md`).
     #[inline(never)]
-    fn call_local(&mut self, pc: usize, r: &mut Regs, win: &mut Windows<'_, '_>) -> Result<(), TrapKind> {
+    fn call_local(&mut self, ret_pc: usize, r: &mut Regs, win: &mut Windows<'_, '_>) -> Result<(), TrapKind> {
         let Some(ret) = self.frames.get_mut(self.depth) else { return Err(TrapKind::CallDepthExceeded) };
         let saved = [r.get(Reg::R6), r.get(Reg::R7), r.get(Reg::R8), r.get(Reg::R9)];
         let pushed = push_frame(win.map(), r.get(Reg::R10), self.frame_size, |i| saved.get(i).copied().unwrap_or(0));
@@ -716,7 +399,7 @@ impl<H: Helpers + ?Sized> Cold<'_, '_, H> {
         r.set(Reg::R10, pushed.map_err(TrapKind::Memory)?);
         // The verifier keeps every pc below 2^16, and a call is never the
         // last slot.
-        *ret = (pc + 1) as u16;
+        *ret = ret_pc as u16;
         self.depth += 1;
         Ok(())
     }

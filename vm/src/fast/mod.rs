@@ -10,6 +10,17 @@
 //! executes it with the same guarantees as [`crate::run`]: see its budget
 //! section for the one observable difference (where a budget trap lands).
 //!
+//! The instruction set is described once, in `table.rs`: one row per op
+//! kind (or per family: both widths and both operand forms of an ALU
+//! operation or a conditional jump in one row) with its operands, its width
+//! in slots, its control flow and its body. The op kinds, `Kind::width`,
+//! `Kind::successors` (which translation checks before a program may run)
+//! and the interpreter's dispatch are generated from it, so the unchecked
+//! op fetch in `exec.rs` and the check it relies on read the same
+//! description. `translate.rs` lowers bytecode to those kinds; `op.rs`,
+//! `regs.rs` and `window.rs` hold the op and register forms and the memory
+//! windows.
+//!
 //! ```
 //! use alkyl_vm::fast::{translate, run_fast, Op};
 //! use alkyl_vm::{verify, MemoryMap, NoHelpers, AccessPolicy, STACK_VADDR};
@@ -27,10 +38,13 @@
 
 mod exec;
 mod op;
+mod program;
 mod regs;
+mod table;
 mod translate;
 mod window;
 
 pub use exec::run_fast;
 pub use op::Op;
-pub use translate::{attach, storage_len, translate, FastProgram, TranslateError};
+pub use program::{FastProgram, FastScript};
+pub use translate::{storage_len, translate, TranslateError};

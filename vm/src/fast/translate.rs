@@ -10,8 +10,9 @@
 use core::fmt;
 
 use super::op::{Kind, Op, Reg};
+use super::program::FastProgram;
+use crate::abi::{DATA_VADDR, RODATA_VADDR};
 use crate::isa::{alu, class, jmp, mode, op, size, source, Insn};
-use crate::memory::{DATA_VADDR, RODATA_VADDR};
 use crate::verify::Program;
 
 /// Why a program could not be translated.
@@ -23,9 +24,6 @@ pub enum TranslateError {
     /// for a [`Program`] that passed verification (it is the invariant the
     /// interpreter's op fetch relies on, checked here once per load).
     Unverified { pc: usize },
-    /// [`attach`]: the op at `pc` is not the translation of slot `pc`
-    /// (`pc` = the program's length: more ops than slots).
-    Mismatch { pc: usize },
 }
 
 impl fmt::Display for TranslateError {
@@ -35,41 +33,11 @@ impl fmt::Display for TranslateError {
                 write!(f, "translation needs storage for {needed} ops, {given} given")
             }
             TranslateError::Unverified { pc } => write!(f, "op {pc} could continue outside the program"),
-            TranslateError::Mismatch { pc } => write!(f, "op {pc} is not the translation of this program"),
         }
     }
 }
 
 impl core::error::Error for TranslateError {}
-
-/// A [`Program`] with its translated form; run it with [`super::run_fast`].
-#[derive(Clone, Copy, Debug)]
-pub struct FastProgram<'p, 'o> {
-    pub(crate) program: Program<'p>,
-    pub(crate) ops: &'o [Op],
-    pub(crate) local_calls: bool,
-    /// Instructions in the longest straight-line run of the program: while
-    /// more fuel than this is left, no run needs its own budget check.
-    pub(crate) max_run: u32,
-}
-
-impl<'p> FastProgram<'p, '_> {
-    /// The verified program this was translated from (its entry points are
-    /// valid here too).
-    pub const fn program(&self) -> &Program<'p> {
-        &self.program
-    }
-
-    /// Ops in use (one per slot).
-    pub const fn len(&self) -> usize {
-        self.ops.len()
-    }
-
-    /// Never true: a verified program has at least one slot.
-    pub const fn is_empty(&self) -> bool {
-        self.ops.is_empty()
-    }
-}
 
 /// Ops of storage [`translate`] needs for `program`: one per slot.
 pub const fn storage_len(program: &Program<'_>) -> usize {
@@ -96,38 +64,6 @@ pub fn translate<'p, 'o>(program: &Program<'p>, storage: &'o mut [Op]) -> Result
             op.kind = kind;
         }
         Ok(())
-    })?;
-    if let Some(pc) = first_escape(ops, program.code()) {
-        return Err(TranslateError::Unverified { pc });
-    }
-    Ok(FastProgram { program: *program, ops, local_calls, max_run })
-}
-
-/// Pairs `program` with `ops` that [`translate`] made from it earlier, so
-/// that a host can translate once at install and keep the ops next to the
-/// program (e.g. both owned by one self-referential app record) instead of
-/// translating per run.
-///
-/// The ops are checked, not trusted: `attach` translates every slot again
-/// and compares, so it costs what [`translate`] costs (do it at load, not
-/// per run), and a [`FastProgram`] from `attach` is exactly the one
-/// `translate` would give.
-///
-/// # Errors
-/// [`TranslateError::StorageTooSmall`] for fewer ops than slots,
-/// [`TranslateError::Mismatch`] for more, or for an op that is not the
-/// translation of its slot.
-pub fn attach<'p, 'o>(program: &Program<'p>, ops: &'o [Op]) -> Result<FastProgram<'p, 'o>, TranslateError> {
-    let slots = program.slots();
-    if ops.len() < slots {
-        return Err(TranslateError::StorageTooSmall { needed: slots, given: ops.len() });
-    }
-    if ops.len() > slots {
-        return Err(TranslateError::Mismatch { pc: slots });
-    }
-    let (local_calls, max_run) = each_slot(program, |pc, kind| match ops.get(pc) {
-        Some(op) if op.kind == kind => Ok(()),
-        _ => Err(TranslateError::Mismatch { pc }),
     })?;
     if let Some(pc) = first_escape(ops, program.code()) {
         return Err(TranslateError::Unverified { pc });
@@ -238,13 +174,19 @@ fn reg_pair(i: &Insn) -> (Reg, Reg) {
     (Reg::new(i.dst), Reg::new(i.src))
 }
 
+// The opcodes of the fused patterns below.
+const LDXB: u8 = class::LDX | mode::MEM | size::B;
+const LDXH: u8 = class::LDX | mode::MEM | size::H;
+const MOV64X: u8 = class::ALU64 | alu::MOV | source::X;
+const MOV32X: u8 = class::ALU | alu::MOV | source::X;
+const ADD64X: u8 = class::ALU64 | alu::ADD | source::X;
+const ADD32X: u8 = class::ALU | alu::ADD | source::X;
+const ADD64K: u8 = class::ALU64 | alu::ADD | source::K;
+const ADD32K: u8 = class::ALU | alu::ADD | source::K;
+const JNE32K: u8 = class::JMP32 | jmp::JNE | source::K;
+
 /// Five-slot patterns (the interpreter knows each one's width).
 fn fuse5(code: &[u8], pc: usize) -> Option<Kind> {
-    const LDXB: u8 = class::LDX | mode::MEM | size::B;
-    const LDXH: u8 = class::LDX | mode::MEM | size::H;
-    const ADD32X: u8 = class::ALU | alu::ADD | source::X;
-    const ADD64K: u8 = class::ALU64 | alu::ADD | source::K;
-    const MOV32X: u8 = class::ALU | alu::MOV | source::X;
     let a = Insn::at(code, pc)?;
     if !matches!(a.opc, LDXB | LDXH) {
         return None;
@@ -273,13 +215,6 @@ fn fuse5(code: &[u8], pc: usize) -> Option<Kind> {
 /// Three-slot patterns (the interpreter knows each one's width).
 fn fuse3(a: &Insn, b: Option<&Insn>, c: Option<&Insn>, pc: usize) -> Option<Kind> {
     let (b, c) = (b?, c?);
-    const LDXB: u8 = class::LDX | mode::MEM | size::B;
-    const LDXH: u8 = class::LDX | mode::MEM | size::H;
-    const ADD32X: u8 = class::ALU | alu::ADD | source::X;
-    const ADD32K: u8 = class::ALU | alu::ADD | source::K;
-    const ADD64K: u8 = class::ALU64 | alu::ADD | source::K;
-    const MOV32X: u8 = class::ALU | alu::MOV | source::X;
-    const JNE32K: u8 = class::JMP32 | jmp::JNE | source::K;
     let (d, s) = reg_pair(a);
     let (bd, bs) = reg_pair(b);
     let (cd, _) = reg_pair(c);
@@ -307,15 +242,6 @@ fn fuse3(a: &Insn, b: Option<&Insn>, c: Option<&Insn>, pc: usize) -> Option<Kind
 /// Two-slot patterns (the interpreter knows each one's width).
 fn fuse(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
     let b = b?;
-    const MOV64X: u8 = class::ALU64 | alu::MOV | source::X;
-    const MOV32X: u8 = class::ALU | alu::MOV | source::X;
-    const ADD64X: u8 = class::ALU64 | alu::ADD | source::X;
-    const ADD32X: u8 = class::ALU | alu::ADD | source::X;
-    const ADD64K: u8 = class::ALU64 | alu::ADD | source::K;
-    const ADD32K: u8 = class::ALU | alu::ADD | source::K;
-    const JNE32K: u8 = class::JMP32 | jmp::JNE | source::K;
-    const LDXB: u8 = class::LDX | mode::MEM | size::B;
-    const LDXH: u8 = class::LDX | mode::MEM | size::H;
     let (d, s) = reg_pair(a);
     let (bd, bs) = reg_pair(b);
     let kind = match (a.opc, b.opc) {
@@ -343,94 +269,65 @@ fn single(i: &Insn, code: &[u8], pc: usize) -> Kind {
     let (d, s) = reg_pair(i);
     let (imm, off) = (i.imm, i.off);
     let t = target(pc, off as i64);
+    let by_reg = i.opc & source::MASK == source::X;
+    let wide = matches!(i.class(), class::ALU64 | class::JMP);
+    // The member of a family (`super::table`) for this width and operand.
     macro_rules! alu {
-        ($imm:ident, $reg:ident) => {
-            if i.opc & source::MASK == source::X {
-                Kind::$reg { d, s }
-            } else {
-                Kind::$imm { d, imm }
+        ($i64:ident $r64:ident $i32:ident $r32:ident) => {
+            match (wide, by_reg) {
+                (true, false) => Kind::$i64 { d, imm },
+                (true, true) => Kind::$r64 { d, s },
+                (false, false) => Kind::$i32 { d, imm },
+                (false, true) => Kind::$r32 { d, s },
             }
         };
     }
+    // The register forms compare `x` with `y`: `(d, s)`, or `(s, d)` for
+    // `>`/`>=`, which become `<`/`<=`.
     macro_rules! jcc {
-        ($imm:ident, $reg:ident) => {
-            if i.opc & source::MASK == source::X {
-                Kind::$reg { d, s, t }
-            } else {
-                Kind::$imm { d, imm, t }
-            }
-        };
-        // Register forms of `>`/`>=` swap operands into `<`/`<=`.
-        ($imm:ident, $reg:ident, swap) => {
-            if i.opc & source::MASK == source::X {
-                Kind::$reg { a: s, b: d, t }
-            } else {
-                Kind::$imm { d, imm, t }
-            }
-        };
-        ($imm:ident, $reg:ident, keep) => {
-            if i.opc & source::MASK == source::X {
-                Kind::$reg { a: d, b: s, t }
-            } else {
-                Kind::$imm { d, imm, t }
+        ($i64:ident $i32:ident, $r64:ident $r32:ident ($x:ident, $y:ident)) => {
+            match (wide, by_reg) {
+                (true, false) => Kind::$i64 { d, imm, t },
+                (true, true) => Kind::$r64 { a: $x, b: $y, t },
+                (false, false) => Kind::$i32 { d, imm, t },
+                (false, true) => Kind::$r32 { a: $x, b: $y, t },
             }
         };
     }
     let op = i.opc & alu::MASK;
     match i.class() {
-        class::ALU64 if off == 0 => match op {
-            alu::MOV => alu!(Mov64I, Mov64R),
-            alu::ADD => alu!(Add64I, Add64R),
-            alu::SUB => alu!(Sub64I, Sub64R),
-            alu::MUL => alu!(Mul64I, Mul64R),
-            alu::AND => alu!(And64I, And64R),
-            alu::OR => alu!(Or64I, Or64R),
-            alu::XOR => alu!(Xor64I, Xor64R),
-            alu::LSH => alu!(Lsh64I, Lsh64R),
-            alu::RSH => alu!(Rsh64I, Rsh64R),
-            alu::NEG => Kind::Neg64 { d },
-            alu::ARSH if i.opc & source::MASK == source::K => Kind::Arsh64I { d, imm },
-            _ => Kind::Generic,
-        },
-        class::ALU if off == 0 => match op {
-            alu::MOV => alu!(Mov32I, Mov32R),
-            alu::ADD => alu!(Add32I, Add32R),
-            alu::SUB => alu!(Sub32I, Sub32R),
-            alu::MUL => alu!(Mul32I, Mul32R),
-            alu::AND => alu!(And32I, And32R),
-            alu::OR => alu!(Or32I, Or32R),
-            alu::XOR => alu!(Xor32I, Xor32R),
-            alu::LSH => alu!(Lsh32I, Lsh32R),
-            alu::RSH => alu!(Rsh32I, Rsh32R),
+        class::ALU64 | class::ALU if off == 0 => match op {
+            alu::MOV => alu!(Mov64I Mov64R Mov32I Mov32R),
+            alu::ADD => alu!(Add64I Add64R Add32I Add32R),
+            alu::SUB => alu!(Sub64I Sub64R Sub32I Sub32R),
+            alu::MUL => alu!(Mul64I Mul64R Mul32I Mul32R),
+            alu::AND => alu!(And64I And64R And32I And32R),
+            alu::OR => alu!(Or64I Or64R Or32I Or32R),
+            alu::XOR => alu!(Xor64I Xor64R Xor32I Xor32R),
+            alu::LSH => alu!(Lsh64I Lsh64R Lsh32I Lsh32R),
+            alu::RSH => alu!(Rsh64I Rsh64R Rsh32I Rsh32R),
+            alu::NEG if wide => Kind::Neg64 { d },
             alu::NEG => Kind::Neg32 { d },
-            alu::ARSH if i.opc & source::MASK == source::K => Kind::Arsh32I { d, imm },
-            alu::DIV if i.opc & source::MASK == source::K && imm != 0 => Kind::Div32I { d, imm },
-            alu::MOD if i.opc & source::MASK == source::K && imm != 0 => Kind::Mod32I { d, imm },
+            alu::ARSH if !by_reg && wide => Kind::Arsh64I { d, imm },
+            alu::ARSH if !by_reg => Kind::Arsh32I { d, imm },
+            alu::DIV if !wide && !by_reg && imm != 0 => Kind::Div32I { d, imm },
+            alu::MOD if !wide && !by_reg && imm != 0 => Kind::Mod32I { d, imm },
             _ => Kind::Generic,
         },
-        class::JMP => match i.opc {
-            op::JA => Kind::Ja { t },
-            op::EXIT => Kind::Exit,
-            op::CALL if i.src == crate::isa::call::LOCAL => Kind::CallLocal { t: target(pc, imm as i64) },
-            op::CALL => Kind::CallHelper { id: imm as u32 },
-            op::CALLX => Kind::CallX { d },
-            _ => match op {
-                jmp::JEQ => jcc!(Jeq64I, Jeq64R),
-                jmp::JNE => jcc!(Jne64I, Jne64R),
-                jmp::JLT => jcc!(Jlt64I, Jlt64R, keep),
-                jmp::JLE => jcc!(Jle64I, Jle64R, keep),
-                jmp::JGT => jcc!(Jgt64I, Jlt64R, swap),
-                jmp::JGE => jcc!(Jge64I, Jle64R, swap),
-                _ => Kind::Generic,
-            },
-        },
-        class::JMP32 => match op {
-            jmp::JEQ => jcc!(Jeq32I, Jeq32R),
-            jmp::JNE => jcc!(Jne32I, Jne32R),
-            jmp::JLT => jcc!(Jlt32I, Jlt32R, keep),
-            jmp::JLE => jcc!(Jle32I, Jle32R, keep),
-            jmp::JGT => jcc!(Jgt32I, Jlt32R, swap),
-            jmp::JGE => jcc!(Jge32I, Jle32R, swap),
+        class::JMP if i.opc == op::JA => Kind::Ja { t },
+        class::JMP if i.opc == op::EXIT => Kind::Exit,
+        class::JMP if i.opc == op::CALL && i.src == crate::isa::call::LOCAL => {
+            Kind::CallLocal { t: target(pc, imm as i64) }
+        }
+        class::JMP if i.opc == op::CALL => Kind::CallHelper { id: imm as u32 },
+        class::JMP if i.opc == op::CALLX => Kind::CallX { d },
+        class::JMP | class::JMP32 => match op {
+            jmp::JEQ => jcc!(Jeq64I Jeq32I, Jeq64R Jeq32R (d, s)),
+            jmp::JNE => jcc!(Jne64I Jne32I, Jne64R Jne32R (d, s)),
+            jmp::JLT => jcc!(Jlt64I Jlt32I, Jlt64R Jlt32R (d, s)),
+            jmp::JLE => jcc!(Jle64I Jle32I, Jle64R Jle32R (d, s)),
+            jmp::JGT => jcc!(Jgt64I Jgt32I, Jlt64R Jlt32R (s, d)),
+            jmp::JGE => jcc!(Jge64I Jge32I, Jle64R Jle32R (s, d)),
             // ja32 and the signed and jset conditions.
             _ => Kind::Generic,
         },
@@ -525,7 +422,7 @@ mod tests {
     }
 
     #[test]
-    fn attach_accepts_only_the_programs_own_translation() {
+    fn translation_records_local_calls_and_wide_segments() {
         use crate::isa::Insn;
         // lddw r1, DATA+8 (segment-relative: its `Wide` holds the segment),
         // a local call, mov r0, 1; exit; and the callee: mov r0, 2; exit.
@@ -545,29 +442,7 @@ mod tests {
         let program = crate::verify(&code, &crate::NoHelpers).unwrap();
         let mut storage = [Op::EMPTY; 7];
         let fast = translate(&program, &mut storage).unwrap();
-        let (local_calls, max_run) = (fast.local_calls, fast.max_run);
-        assert!(local_calls);
+        assert!(fast.local_calls);
         assert!(matches!(storage[1].kind, Kind::Wide { hi } if hi as u64 == crate::DATA_VADDR >> 32));
-
-        let again = attach(&program, &storage).unwrap();
-        assert_eq!((again.local_calls, again.max_run, again.ops), (local_calls, max_run, &storage[..]));
-        // Too few, too many, or any op changed: refused, naming the op.
-        assert_eq!(
-            attach(&program, &storage[..6]).unwrap_err(),
-            TranslateError::StorageTooSmall { needed: 7, given: 6 }
-        );
-        let mut longer = [Op::EMPTY; 8];
-        longer[..7].copy_from_slice(&storage);
-        assert_eq!(attach(&program, &longer).unwrap_err(), TranslateError::Mismatch { pc: 7 });
-        for pc in 0..7 {
-            let mut bad = storage;
-            bad[pc] = if bad[pc] == Op::EMPTY { Op { kind: Kind::Exit } } else { Op::EMPTY };
-            assert_eq!(attach(&program, &bad).unwrap_err(), TranslateError::Mismatch { pc }, "op {pc}");
-        }
-        // Another program's ops, of the same length, are not this one's.
-        let mut code2 = code;
-        code2[3 * 8 + 4] = 7; // mov r0, 7
-        let program2 = crate::verify(&code2, &crate::NoHelpers).unwrap();
-        assert_eq!(attach(&program2, &storage).unwrap_err(), TranslateError::Mismatch { pc: 3 });
     }
 }

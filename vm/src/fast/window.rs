@@ -23,8 +23,9 @@
 //!   fault is reported ([`Windows::fault`]), and when the windows are
 //!   dropped (every way out of a run).
 
-use crate::interp::TrapKind;
-use crate::memory::{le_value, le_value_n, put_le, Access, Lent, MemoryMap, STACK_VADDR};
+use crate::abi::STACK_VADDR;
+use crate::memory::{le_value, le_value_n, put_le, Access, Lent, MemoryMap};
+use crate::trap::TrapKind;
 
 /// Writes the low `N` bytes of `v` into `b` when it is `Some`; whether it
 /// was.
@@ -125,7 +126,7 @@ impl<'m, 'a> Windows<'m, 'a> {
     ///
     /// `r10` always points into the stack's segment (it starts at the top
     /// of the stack region, and local calls only move it to frames they
-    /// checked inside that region, see [`crate::interp::CALL_SAVE_BYTES`]),
+    /// checked inside that region, see [`crate::abi::CALL_SAVE_BYTES`]),
     /// so the offset into the window is `fp`'s low half plus `off`: the
     /// sum cannot wrap on any target (a region is smaller than 4 GiB, and
     /// on a 32-bit core smaller than 2 GiB), and a negative sum becomes

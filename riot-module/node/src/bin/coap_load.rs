@@ -14,14 +14,15 @@
 //! and is sent again with a new message id; a response with a 4.xx/5.xx
 //! code counts as an error (the benchmark must not measure failures).
 
-use std::net::{SocketAddr, ToSocketAddrs, UdpSocket};
+use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use alkyl_protocol::client::{parse_device, request_packet};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use coap_lite::{CoapOption, MessageClass, MessageType, Packet, RequestType};
+use coap_lite::{Packet, RequestType};
 
 #[derive(Parser)]
 #[command(name = "alkyl-coap-load", about = "Closed-loop CoAP load generator: req/s and latency percentiles")]
@@ -56,11 +57,11 @@ struct ClientResult {
     errors: u64,
 }
 
-fn parse_uri(uri: &str) -> Result<(SocketAddr, Vec<String>)> {
+/// `coap://HOST[:PORT]/PATH`: the device (as `alkyl --device` takes it) and the path.
+fn parse_uri(uri: &str) -> Result<(SocketAddr, String)> {
     let rest = uri.strip_prefix("coap://").context("URI must start with coap://")?;
     let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let addr = authority.to_socket_addrs()?.next().context("no address")?;
-    Ok((addr, path.split('/').filter(|s| !s.is_empty()).map(String::from).collect()))
+    Ok((parse_device(&format!("coap://{authority}"))?, path.to_string()))
 }
 
 fn client(
@@ -127,14 +128,8 @@ fn main() -> Result<()> {
         "post" => RequestType::Post,
         m => bail!("unsupported method {m}"),
     };
-    let mut template = Packet::new();
-    template.header.set_version(1);
-    template.header.set_type(MessageType::Confirmable);
-    template.header.code = MessageClass::Request(method);
-    for seg in &path {
-        template.add_option(CoapOption::UriPath, seg.as_bytes().to_vec());
-    }
-    template.payload = args.payload.as_bytes().to_vec();
+    // Message id and token are set per request.
+    let template = request_packet(0, &[], method, &path, &[], args.payload.as_bytes());
 
     let measuring = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));

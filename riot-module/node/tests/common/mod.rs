@@ -1,7 +1,7 @@
 //! Shared by the integration tests: a real `alkyl-node` process on a free
 //! loopback port, the real clients (`coap-client-notls`, `alkyl`), signed
-//! envelopes, example apps compiled with clang, and a raw UDP client for
-//! what well-behaved clients never send.
+//! envelopes, example apps compiled with clang, the protocol crate's CoAP
+//! client, and a raw UDP socket for what well-behaved clients never send.
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -12,11 +12,12 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use alkyl_runtime::envelope::{Envelope, EnvelopeRepr, Operation, PayloadKind, TriggerRepr, SIGNATURE_LEN};
-use alkyl_runtime::{AppName, KeyId};
-use alkyl_translator::container::{compress, ContainerRepr};
-use alkyl_translator::ir::testkit::clang::compile_bpf;
-use coap_lite::{CoapOption, MessageClass, MessageType, Packet, RequestType};
+use alkyl_protocol::client::{self, Client};
+use alkyl_protocol::envelope::{EnvelopeRepr, Operation, PayloadKind, TriggerRepr};
+use alkyl_protocol::AppName;
+use alkyl_testkit::clang::compile_bpf;
+use alkyl_vm::container::ContainerRepr;
+use coap_lite::{CoapOption, Packet, RequestType};
 use ed25519_dalek::{Signer, SigningKey};
 
 /// The counter of `apps/asm/counter.s`: returns 1, 2, 3... (key 1 of its namespace).
@@ -192,8 +193,11 @@ pub fn compile_app(name: &str, dir: &Path) -> PathBuf {
 
 /// A container from assembler text (instruction 0 is the entry).
 pub fn asm_container(asm: &str) -> Vec<u8> {
-    let text = alkyl_translator::ebpf::assemble(asm).unwrap();
-    ContainerRepr { text, ..ContainerRepr::default() }.emit().unwrap()
+    let text = alkyl_asm::assemble(asm).unwrap();
+    let repr = ContainerRepr { text: &text, ..ContainerRepr::default() };
+    let mut bytes = vec![0; repr.buffer_len()];
+    repr.emit(&mut bytes).unwrap();
+    bytes
 }
 
 /// A signing key from a fixed seed, and its files in `dir` (KEY.key, KEY.pub).
@@ -219,19 +223,10 @@ pub fn install_with(
     triggers: Vec<TriggerRepr>,
     key: Option<&SigningKey>,
 ) -> Vec<u8> {
-    let repr = EnvelopeRepr {
-        operation: Operation::Install,
-        kind: PayloadKind::Container,
-        compressed: true,
-        version,
-        raw_len: container.len() as u32,
-        name: AppName::new(name.as_bytes()).unwrap(),
-        key_id: KeyId::UNSIGNED,
-        triggers,
-        payload: compress(container).unwrap(),
-        signature: [0; SIGNATURE_LEN],
-    };
-    seal(repr, key)
+    let name = AppName::new(name.as_bytes()).unwrap();
+    let mut repr = EnvelopeRepr::install(name, version, PayloadKind::Container, container.to_vec());
+    repr.triggers = triggers;
+    seal(repr.compress().unwrap(), key)
 }
 
 /// A delete command.
@@ -240,16 +235,13 @@ pub fn delete(name: &str, version: u32, key: Option<&SigningKey>) -> Vec<u8> {
     seal(repr, key)
 }
 
-fn seal(mut repr: EnvelopeRepr, key: Option<&SigningKey>) -> Vec<u8> {
-    if let Some(k) = key {
-        repr.key_id = KeyId::of(&k.verifying_key().to_bytes());
+/// Emits `repr` signed by `key` (or unsigned).
+pub fn seal(repr: EnvelopeRepr, key: Option<&SigningKey>) -> Vec<u8> {
+    match key {
+        Some(k) => repr.to_signed_bytes(&k.verifying_key().to_bytes(), |m| k.sign(m).to_bytes()),
+        None => repr.to_bytes(),
     }
-    let mut e = Envelope::new_unchecked(repr.to_bytes().unwrap());
-    if let Some(k) = key {
-        let sig = k.sign(e.signed_bytes()).to_bytes();
-        e.set_signature(&sig);
-    }
-    e.into_inner()
+    .unwrap()
 }
 
 /// The store directory's files and contents.
@@ -261,18 +253,20 @@ pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-/// A raw UDP client for hand-made requests.
+/// A raw UDP socket for hand-made datagrams, and the protocol crate's
+/// client (the CLI's) for well-formed requests.
 pub struct Raw {
     pub socket: UdpSocket,
     pub node: SocketAddr,
-    mid: u16,
+    client: Client,
 }
 
 impl Raw {
     pub fn new(node: SocketAddr) -> Raw {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
         socket.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        Raw { socket, node, mid: 0x100 }
+        let client = Client::connect(node, Duration::from_secs(2)).unwrap();
+        Raw { socket, node, client }
     }
 
     /// Sends bytes; returns the reply, if one comes within `wait`.
@@ -295,7 +289,7 @@ impl Raw {
         self.socket.set_nonblocking(false).unwrap();
     }
 
-    /// A CON request; returns the response packet.
+    /// A CON request through the client; returns the response packet.
     pub fn request(
         &mut self,
         method: RequestType,
@@ -303,12 +297,7 @@ impl Raw {
         options: &[(CoapOption, Vec<u8>)],
         payload: &[u8],
     ) -> Packet {
-        self.mid = self.mid.wrapping_add(1);
-        let p = request_packet(self.mid, method, path, options, payload);
-        let reply = self.send_bytes(&p.to_bytes().unwrap(), Duration::from_secs(5)).expect("no response");
-        let r = Packet::from_bytes(&reply).unwrap();
-        assert_eq!(r.header.message_id, self.mid);
-        r
+        self.client.request(method, path, options, payload).unwrap_or_else(|e| panic!("{method:?} {path}: {e}")).packet
     }
 
     /// Whether the node answers a GET /apps with 2.05.
@@ -318,6 +307,7 @@ impl Raw {
     }
 }
 
+/// A CON request with message id `mid` (token `a1 MID`), to send by hand.
 pub fn request_packet(
     mid: u16,
     method: RequestType,
@@ -325,25 +315,11 @@ pub fn request_packet(
     options: &[(CoapOption, Vec<u8>)],
     payload: &[u8],
 ) -> Packet {
-    let mut p = Packet::new();
-    p.header.set_version(1);
-    p.header.set_type(MessageType::Confirmable);
-    p.header.code = MessageClass::Request(method);
-    p.header.message_id = mid;
-    p.set_token(vec![0xa1, mid as u8]);
-    for seg in path.split('/').filter(|s| !s.is_empty()) {
-        p.add_option(CoapOption::UriPath, seg.as_bytes().to_vec());
-    }
-    for (o, v) in options {
-        p.add_option(*o, v.clone());
-    }
-    p.payload = payload.to_vec();
-    p
+    client::request_packet(mid, &[0xa1, mid as u8], method, path, options, payload)
 }
 
 pub fn code(p: &Packet) -> String {
-    let c = u8::from(p.header.code);
-    format!("{}.{:02}", c >> 5, c & 0x1f)
+    client::code_text(u8::from(p.header.code))
 }
 
 pub fn payload_text(p: &Packet) -> String {

@@ -9,6 +9,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::{self, Write as _};
 
+// Option values: the bindings' codec (which writes the responses scripts build).
+use alkyl_bindings::helpers::coap::{decode_uint, encode_uint};
 use coap_message::{MessageOption, MinimalWritableMessage, ReadableMessage};
 use coap_numbers::{code, option};
 
@@ -42,11 +44,6 @@ pub struct Request {
     pub accept: Option<u16>,
 }
 
-/// Decodes an unsigned option value of at most 4 bytes.
-pub fn uint(value: &[u8]) -> Option<u32> {
-    (value.len() <= 4).then(|| value.iter().fold(0u32, |a, &b| (a << 8) | b as u32))
-}
-
 impl Request {
     /// Reads code and options. Unknown critical options, malformed values
     /// and oversized paths become the response to send instead.
@@ -69,8 +66,8 @@ impl Request {
                 }
                 option::BLOCK1 => r.block1 = Some(Block::decode(v).ok_or_else(bad)?),
                 option::BLOCK2 => r.block2 = Some(Block::decode(v).ok_or_else(bad)?),
-                option::SIZE1 => r.size1 = Some(uint(v).ok_or_else(bad)?),
-                option::ACCEPT => r.accept = Some(uint(v).and_then(|a| u16::try_from(a).ok()).ok_or_else(bad)?),
+                option::SIZE1 => r.size1 = Some(decode_uint(v).ok_or_else(bad)?),
+                option::ACCEPT => r.accept = Some(decode_uint(v).and_then(|a| u16::try_from(a).ok()).ok_or_else(bad)?),
                 // Understood and ignored: the host and port a client addressed,
                 // query parameters (no resource takes any).
                 option::URI_HOST | option::URI_PORT | option::URI_QUERY => {}
@@ -95,7 +92,7 @@ impl Request {
 }
 
 /// A response to send.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Response {
     pub code: u8,
     pub content_format: Option<u16>,
@@ -109,15 +106,7 @@ pub struct Response {
 impl Response {
     /// A response with a code only.
     pub fn empty(code: u8) -> Response {
-        Response {
-            code,
-            content_format: None,
-            block2: None,
-            block1: None,
-            size2: None,
-            size1: None,
-            payload: Vec::new(),
-        }
+        Response { code, ..Response::default() }
     }
 
     /// A `text/plain` response.
@@ -154,23 +143,16 @@ impl Response {
 
     /// The options in ascending order, values minimally encoded.
     fn options(&self) -> impl Iterator<Item = (u16, ([u8; 4], usize))> + '_ {
-        let u = |v: u32| {
-            let b = v.to_be_bytes();
-            let n = 4 - (v.leading_zeros() / 8) as usize;
-            let mut out = [0u8; 4];
-            out[..n].copy_from_slice(&b[4 - n..]);
-            (out, n)
-        };
         let block = |b: &Block| {
             let (v, n) = b.encode();
             ([v[0], v[1], v[2], 0], n)
         };
         [
-            self.content_format.map(|f| (option::CONTENT_FORMAT, u(f as u32))),
+            self.content_format.map(|f| (option::CONTENT_FORMAT, encode_uint(f as u32))),
             self.block2.as_ref().map(|b| (option::BLOCK2, block(b))),
             self.block1.as_ref().map(|b| (option::BLOCK1, block(b))),
-            self.size2.map(|s| (option::SIZE2, u(s))),
-            self.size1.map(|s| (option::SIZE1, u(s))),
+            self.size2.map(|s| (option::SIZE2, encode_uint(s))),
+            self.size1.map(|s| (option::SIZE1, encode_uint(s))),
         ]
         .into_iter()
         .flatten()
@@ -196,15 +178,11 @@ impl Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use coap_lite::{CoapOption, MessageClass, Packet, RequestType};
+    use alkyl_protocol::client::request_packet;
+    use coap_lite::{CoapOption, Packet, RequestType};
 
     fn request(path: &str) -> Packet {
-        let mut p = Packet::new();
-        p.header.code = MessageClass::Request(RequestType::Get);
-        for seg in path.split('/').filter(|s| !s.is_empty()) {
-            p.add_option(CoapOption::UriPath, seg.as_bytes().to_vec());
-        }
-        p
+        request_packet(0, &[], RequestType::Get, path, &[], b"")
     }
 
     #[test]

@@ -16,12 +16,11 @@
 //! deduplication, piggybacked ACKs, Observe registrations) are the
 //! server's: gcoap on RIOT, `alkyl-node` on the host.
 
-mod block;
 mod handler;
 pub mod json;
 mod message;
 mod routes;
 
-pub use block::Block;
+pub use alkyl_protocol::Block;
 pub use handler::{Link, Lock, Shared};
-pub use message::{format, uint, Request, Response, MAX_PATH_SEGMENTS, MAX_SEGMENT_LEN};
+pub use message::{format, Request, Response, MAX_PATH_SEGMENTS, MAX_SEGMENT_LEN};

@@ -155,7 +155,8 @@ impl<S: Storage, D: Device> Runtime<S, D> {
         if entry.is_some_and(|e| check_entry_name(e.as_bytes()).is_err()) {
             return Rejection::NoEntry.into();
         }
-        let run = match self.invoke(&name, entry.map(str::as_bytes), payload, Cause::Coap, true) {
+        let now = self.device.now_ms();
+        let run = match self.invoke(&name, entry.map(str::as_bytes), payload, Cause::Coap, true, now) {
             Ok(r) => r,
             Err(r) => return r.into(),
         };

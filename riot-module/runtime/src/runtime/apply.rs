@@ -10,6 +10,8 @@
 
 use alloc::vec::Vec;
 
+use alkyl_vm::container::Script;
+
 use crate::app::{App, AppError, AppLimits, AppMeta};
 use crate::compress::inflate;
 use crate::device::Device;
@@ -85,10 +87,7 @@ impl<S: Storage, D: Device> Runtime<S, D> {
         } else {
             repr.payload
         };
-        let container = match repr.kind {
-            PayloadKind::AlkylIr => translate_ir(&payload)?,
-            _ => payload,
-        };
+        let prepared = Prepared::of(repr.kind, payload)?;
         self.check_triggers(&repr.triggers)?;
         let meta = AppMeta {
             name: repr.name,
@@ -97,12 +96,7 @@ impl<S: Storage, D: Device> Runtime<S, D> {
             kind: repr.kind,
             triggers: repr.triggers,
         };
-        let app = App::new(meta, container, self.limits()).map_err(|e| match e {
-            AppError::UnknownEntry { trigger } => {
-                Rejection::Triggers(TriggerProblem::Entry { index: trigger as usize })
-            }
-            e => Rejection::Verification(e),
-        })?;
+        let app = prepared.into_app(meta, self.limits())?;
         self.store.check_fits(&app).map_err(Rejection::StoreFull)?;
         let record = AppRecord::emit(&app.meta, app.container(), app.hash());
         let name = app.meta.name.clone();
@@ -171,15 +165,47 @@ impl<S: Storage, D: Device> Runtime<S, D> {
     }
 }
 
+/// What an install's (inflated) payload holds: a container, or for Alkyl
+/// IR the module translated into a container on the device and verified
+/// there (the container is what gets stored and run).
+pub(crate) enum Prepared {
+    Container(Vec<u8>),
+    Compiled(Script<Vec<u8>>),
+}
+
+impl Prepared {
+    /// Translates an Alkyl IR payload; a container is taken as it is.
+    pub(crate) fn of(kind: PayloadKind, payload: Vec<u8>) -> Result<Prepared, Rejection> {
+        Ok(match kind {
+            PayloadKind::AlkylIr => Prepared::Compiled(translate_ir(&payload)?),
+            _ => Prepared::Container(payload),
+        })
+    }
+
+    /// The app: a container verified (once), a compiled module not again.
+    pub(crate) fn into_app(self, meta: AppMeta, limits: AppLimits) -> Result<App, Rejection> {
+        match self {
+            Prepared::Container(container) => App::new(meta, container, limits),
+            Prepared::Compiled(script) => App::from_script(meta, script, limits),
+        }
+        .map_err(|e| match e {
+            AppError::UnknownEntry { trigger } => {
+                Rejection::Triggers(TriggerProblem::Entry { index: trigger as usize })
+            }
+            e => Rejection::Verification(e),
+        })
+    }
+}
+
 /// Translates an Alkyl IR module into a verified container on the device;
 /// the container is what gets stored and run.
 #[cfg(feature = "ir")]
-fn translate_ir(module: &[u8]) -> Result<Vec<u8>, Rejection> {
-    alkyl_translator::ir::compile(module).map_err(Rejection::Ir)
+fn translate_ir(module: &[u8]) -> Result<Script<Vec<u8>>, Rejection> {
+    alkyl_translator::ir::compile_script(module).map_err(Rejection::Ir)
 }
 
 /// Without the `ir` feature, IR uploads are refused as not implemented.
 #[cfg(not(feature = "ir"))]
-fn translate_ir(_: &[u8]) -> Result<Vec<u8>, Rejection> {
+fn translate_ir(_: &[u8]) -> Result<Script<Vec<u8>>, Rejection> {
     Err(Rejection::Unsupported(PayloadKind::AlkylIr))
 }

@@ -12,6 +12,7 @@
 //! Every app record is checked again (its SHA-256, the container rules,
 //! the verifier, the limits) before it runs.
 
+use crate::exec::RunBuffers;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
@@ -177,6 +178,7 @@ impl<S: Storage, D: Device> Runtime<S, D> {
             }
         }
         let uploads = Uploads::new(config.max_uploads, config.max_envelope_bytes, config.upload_timeout_ms);
-        Ok((Runtime { config, authority, storage, device, store, kv, uploads, schedule }, report))
+        let buffers = RunBuffers::new(&config);
+        Ok((Runtime { config, authority, storage, device, store, kv, uploads, schedule, buffers }, report))
     }
 }

@@ -15,7 +15,7 @@
 //! received, authenticated, decompressed and verified, and its record saved,
 //! before it replaces the old one in RAM.
 
-mod apply;
+pub(crate) mod apply;
 mod boot;
 mod run;
 
@@ -29,6 +29,7 @@ use crate::app::App;
 use crate::auth::Authority;
 use crate::config::Config;
 use crate::device::Device;
+use crate::exec::RunBuffers;
 use crate::kv::{KvStore, Namespace};
 use crate::name::AppName;
 use crate::storage::Storage;
@@ -48,6 +49,8 @@ pub struct Runtime<S, D> {
     pub(crate) kv: KvStore,
     pub(crate) uploads: Uploads,
     pub(crate) schedule: Schedule,
+    /// The stack and CoAP packet buffer every run uses, allocated once.
+    pub(crate) buffers: RunBuffers,
 }
 
 impl<S, D> core::fmt::Debug for Runtime<S, D> {

@@ -11,7 +11,7 @@ use alkyl_bindings::{DeviceHandle, Phydat};
 use crate::app::{Cause, LastRun, RunOutput};
 use crate::device::{Device, RunPlatform, SaulInfo};
 use crate::error::Rejection;
-use crate::exec::{execute, Invocation};
+use crate::exec::{execute, RunRequest};
 use crate::name::AppName;
 use crate::storage::Storage;
 
@@ -32,8 +32,11 @@ pub struct SensorReading {
 
 impl<S: Storage, D: Device> Runtime<S, D> {
     /// Runs `name` from `entry` (`None`: its first instruction) with
-    /// `payload` as read-only input in `r1`/`r2`. With `coap`, the run gets
-    /// a packet buffer and a CoAP context in `r3`, as a request handler.
+    /// `payload` as read-only input in `r1`/`r2`, at `now_ms` (the time of
+    /// the request or of the [`Runtime::poll`] that fired it: the runtime
+    /// does not read the clock itself). With `coap`, the run gets a packet
+    /// buffer and a CoAP context in `r3`, as a request handler. The stack
+    /// and packet buffer are the runtime's own, allocated once.
     ///
     /// # Errors
     /// [`Rejection::NoApp`], [`Rejection::NoEntry`]. A trap is not an
@@ -45,12 +48,12 @@ impl<S: Storage, D: Device> Runtime<S, D> {
         payload: &[u8],
         cause: Cause,
         coap: bool,
+        now_ms: u64,
     ) -> Result<LastRun, Rejection> {
         let sequence = self.store.sequence_of(name);
         let app = self.store.apps.get_mut(name).ok_or(Rejection::NoApp { sequence })?;
         let entry = app.entry(entry).ok_or(Rejection::NoEntry)?;
-        let at_ms = self.device.now_ms();
-        let inv = Invocation {
+        let inv = RunRequest {
             entry,
             input: payload,
             coap_buffer: coap.then_some(self.config.coap_buffer_len),
@@ -64,9 +67,9 @@ impl<S: Storage, D: Device> Runtime<S, D> {
         };
         let kind = app.meta().kind;
         let (loaded, data) = app.run_parts();
-        let outcome = execute(loaded, data, inv, &mut platform);
+        let outcome = execute(loaded, data, inv, &mut self.buffers, &mut platform);
         let run = LastRun {
-            at_ms,
+            at_ms: now_ms,
             cause,
             outcome: outcome.result.map(|exit| RunOutput {
                 r0: exit.r0,
@@ -103,7 +106,7 @@ impl<S: Storage, D: Device> Runtime<S, D> {
                 .and_then(|t| t.entry.as_ref().map(|e| e.as_bytes().to_vec()));
             // The app and its entry exist (checked at install); a run's
             // trap is recorded in the app, not returned.
-            let _ = self.invoke(&f.app, entry.as_deref(), &f.event, Cause::Trigger { index: f.index }, false);
+            let _ = self.invoke(&f.app, entry.as_deref(), &f.event, Cause::Trigger { index: f.index }, false, now_ms);
         }
         self.poll_at()
     }

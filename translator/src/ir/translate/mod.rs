@@ -32,8 +32,10 @@ mod stack;
 
 use alloc::collections::BTreeSet;
 use alloc::string::{String, ToString};
+use alloc::vec;
 use alloc::vec::Vec;
 
+use alkyl_vm::container::{pad_section, ContainerRepr, EmitError, FunctionRepr, Table, TrailerRepr};
 use alkyl_vm::isa::INSN_SIZE;
 use alkyl_vm::verify::MAX_SLOTS;
 
@@ -44,7 +46,6 @@ use self::emit::Emitter;
 use super::layout::DataLayout;
 use super::module::FunctionKind;
 use super::validate::Validated;
-use crate::container::{ContainerRepr, TrailerRepr};
 
 /// An entry point of the translated program.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,46 +79,49 @@ impl TranslatedModule {
         self.functions.iter().find(|f| f.name == name)
     }
 
-    /// The container (`docs/container.md`): `.data` (the globals), the
-    /// function names in `.rodata`, `.text`, one function-table entry per
-    /// function under its IR name, and the Alkyl trailer declaring linear
-    /// memory as `.bss`, the frame as the stack need, and exactly the
-    /// helpers the code calls.
+    /// The container's bytes (`docs/container.md`): what a device stores
+    /// and runs. `.data` holds the globals, `.rodata` the function names,
+    /// `.text` the code, with one function-table entry per function under
+    /// its IR name, and the Alkyl trailer declaring linear memory as
+    /// `.bss`, the frame as the stack need, and exactly the helpers the
+    /// code calls.
     ///
     /// # Errors
     /// None for a module [`translate`] returned (it checks every field
     /// limit); [`TranslateErrorKind::Internal`] otherwise.
-    pub fn container(&self) -> Result<ContainerRepr, TranslateError> {
-        let mut c = ContainerRepr {
-            data: self.data.clone(),
-            text: self.text.clone(),
+    pub fn package(&self) -> Result<Vec<u8>, TranslateError> {
+        let mut data = self.data.clone();
+        let mut rodata = Vec::new();
+        let mut functions = Vec::with_capacity(self.functions.len());
+        for f in &self.functions {
+            let location = f.pc as usize * INSN_SIZE;
+            functions.push(FunctionRepr::append_name(&mut rodata, f.name.as_bytes(), location).map_err(overflow)?);
+        }
+        pad_section(&mut data);
+        pad_section(&mut rodata);
+        let container = ContainerRepr {
+            version: 0,
+            data: &data,
+            rodata: &rodata,
+            text: &self.text,
+            functions: Table::Values(&functions),
             trailer: Some(TrailerRepr {
                 bss_len: self.bss_len,
                 stack_size: FRAME_BYTES as u32,
-                helpers: self.helpers.clone(),
+                helpers: Table::Values(&self.helpers),
             }),
-            ..ContainerRepr::default()
         };
-        for f in &self.functions {
-            c.add_function(&f.name, f.pc as usize * INSN_SIZE).map_err(|_| CONTAINER_OVERFLOW)?;
-        }
-        c.pad_sections();
-        Ok(c)
-    }
-
-    /// The container's bytes: what a device stores and runs.
-    ///
-    /// # Errors
-    /// As [`TranslatedModule::container`].
-    pub fn package(&self) -> Result<Vec<u8>, TranslateError> {
-        self.container()?.emit().map_err(|_| CONTAINER_OVERFLOW)
+        let mut bytes = vec![0; container.buffer_len()];
+        container.emit(&mut bytes).map_err(overflow)?;
+        Ok(bytes)
     }
 }
 
 /// A container field that does not fit: never for a module [`translate`]
 /// returned.
-const CONTAINER_OVERFLOW: TranslateError =
-    TranslateError { function: 0, pos: 0, kind: TranslateErrorKind::Internal("container field overflow") };
+fn overflow(_: EmitError) -> TranslateError {
+    TranslateError { function: 0, pos: 0, kind: TranslateErrorKind::Internal("container field overflow") }
+}
 
 /// Translates every function of a validated module.
 ///

@@ -1,0 +1,359 @@
+//! The device commands: `keygen`, `upload`, `ls`, `rm`, `invoke`,
+//! `sensors`, `triggers`, `result` — a CoAP client of the API in
+//! `docs/coap-api.md` (envelopes and the client are `alkyl_protocol`'s).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use alkyl_protocol::client::{Client, CoapOption, Reply, RequestType};
+use alkyl_protocol::envelope::{EnvelopeRepr, Operation, PayloadKind, TriggerRepr};
+use alkyl_protocol::{AppName, Block, KeyId};
+use alkyl_vm::container::ContainerRepr;
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Args;
+use ed25519_dalek::{Signer, SigningKey};
+
+use crate::program::{load_any, load_script, Loaded};
+
+/// Where the device is.
+#[derive(Args, Clone)]
+pub struct DeviceArgs {
+    /// The device: coap://HOST[:PORT]; IPv6 in brackets, with a zone for
+    /// link-local addresses: coap://[fe80::1%25tap0] (or %tap0).
+    #[arg(long, default_value = "coap://127.0.0.1:5683")]
+    pub device: String,
+    /// Initial retransmission timeout in milliseconds (doubles on each of 4 retries).
+    #[arg(long, default_value_t = 2000)]
+    pub timeout_ms: u64,
+}
+
+impl DeviceArgs {
+    fn client(&self) -> Result<Client> {
+        Ok(Client::new(&self.device, Duration::from_millis(self.timeout_ms))?)
+    }
+}
+
+/// How a change is authenticated.
+#[derive(Args, Clone)]
+#[group(required = true, multiple = false)]
+pub struct SignArgs {
+    /// Secret key file from `alkyl keygen` (NAME.key).
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+    /// Send it unsigned (accepted only by a node started with --allow-unsigned).
+    #[arg(long)]
+    pub unsigned: bool,
+}
+
+#[derive(Args)]
+pub struct UploadArgs {
+    /// App name (a-z, 0-9, `_`, `-`; at most 32 bytes).
+    pub name: String,
+    /// A clang -target bpf object (.o, packed here), a container (.rbf), or
+    /// eBPF assembler (.s) / raw bytecode (wrapped in a container).
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub sign: SignArgs,
+    /// App version; must exceed what the device has seen for this name
+    /// [default: the device's current sequence + 1].
+    #[arg(long)]
+    pub version: Option<u32>,
+    /// Trigger: timer:PERIOD_MS[@ENTRY] or rising|falling|delta:SENSOR:VALUE:PERIOD_MS[@ENTRY]; repeatable.
+    #[arg(long = "trigger")]
+    pub triggers: Vec<TriggerRepr>,
+    /// Send the container uncompressed.
+    #[arg(long)]
+    pub no_compress: bool,
+    /// Block1 block size in bytes (16..1024, a power of two).
+    #[arg(long, default_value_t = 256)]
+    pub block_size: usize,
+    /// Write the signed envelope to this file instead of uploading it (for
+    /// any CoAP client: `coap-client-notls -m put -f FILE coap://.../apps/NAME`);
+    /// needs --version.
+    #[arg(long, requires = "version")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
+/// Reads a secret key file.
+fn signing_key(path: &Path) -> Result<SigningKey> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let seed: [u8; 32] = hex::decode(text.trim())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .with_context(|| format!("{}: expected 64 hex digits (a key from `alkyl keygen`)", path.display()))?;
+    Ok(SigningKey::from_bytes(&seed))
+}
+
+/// Emits `repr` (unsigned), signed with the key in `sign` (or unsigned).
+fn seal(repr: EnvelopeRepr, sign: &SignArgs) -> Result<Vec<u8>> {
+    let bytes = match &sign.key {
+        Some(path) => {
+            let key = signing_key(path)?;
+            repr.to_signed_bytes(&key.verifying_key().to_bytes(), |m| key.sign(m).to_bytes())
+        }
+        None => repr.to_bytes(),
+    };
+    Ok(bytes?)
+}
+
+/// `alkyl keygen --out NAME`: writes NAME.key (secret seed, mode 0600) and NAME.pub.
+pub fn keygen(out: &Path) -> Result<()> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| anyhow!("no randomness: {e}"))?;
+    let key = SigningKey::from_bytes(&seed);
+    let public = key.verifying_key().to_bytes();
+    let secret_path = out.with_extension("key");
+    let public_path = out.with_extension("pub");
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&secret_path)
+            .with_context(|| format!("creating {} (it must not exist yet)", secret_path.display()))?;
+        writeln!(f, "{}", hex::encode(seed))?;
+    }
+    std::fs::write(&public_path, format!("{}\n", hex::encode(public)))
+        .with_context(|| format!("writing {}", public_path.display()))?;
+    println!("wrote {} and {} (key id {})", secret_path.display(), public_path.display(), KeyId::of(&public));
+    Ok(())
+}
+
+/// The number the device requires a change to `name` to exceed.
+fn current_sequence(client: &mut Client, name: &str) -> Result<u32> {
+    let reply = client.get(&format!("apps/{name}"))?;
+    if reply.ok() {
+        let doc: serde_json::Value = serde_json::from_slice(&reply.packet.payload).context("app metadata")?;
+        return doc["sequence"].as_u64().and_then(|s| u32::try_from(s).ok()).context("no sequence in metadata");
+    }
+    // 4.04 "no such app (sequence N)"
+    let text = reply.text();
+    text.rsplit_once("(sequence ")
+        .and_then(|(_, n)| n.trim_end_matches(')').parse().ok())
+        .ok_or_else(|| anyhow!("{} {text}", reply.code_text()))
+}
+
+/// What to upload for `file`: Alkyl IR modules (`.air` text or binary) go
+/// as IR, which the device translates and verifies itself; everything else
+/// as a container.
+fn payload_of(file: &Path) -> Result<(PayloadKind, Vec<u8>)> {
+    if crate::ir::is_ir(file)? {
+        let module = crate::ir::load(file)?;
+        // The device's own checks, before anything is sent.
+        crate::ir::compile(&module).with_context(|| file.display().to_string())?;
+        return Ok((PayloadKind::AlkylIr, module));
+    }
+    Ok((PayloadKind::Container, container_of(file)?))
+}
+
+/// The container to upload for `file`.
+fn container_of(file: &Path) -> Result<Vec<u8>> {
+    let bytes = match load_any(file)? {
+        Loaded::Container(bytes) => bytes,
+        Loaded::Code(text) => {
+            let repr = ContainerRepr { text: &text, ..ContainerRepr::default() };
+            let mut bytes = vec![0; repr.buffer_len()];
+            repr.emit(&mut bytes)?;
+            bytes
+        }
+    };
+    // The device's own checks, before anything is sent.
+    load_script(&bytes)?;
+    Ok(bytes)
+}
+
+/// Sends a signed envelope block-wise with a progress bar.
+fn send_envelope(client: &mut Client, method: RequestType, path: &str, envelope: &[u8], szx: u8) -> Result<Reply> {
+    let bar = indicatif::ProgressBar::new(envelope.len() as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message(path.to_string());
+    let reply = client.send_blockwise(method, path, envelope, szx, |done| bar.set_position(done as u64));
+    bar.finish_and_clear();
+    Ok(reply?)
+}
+
+/// `alkyl upload`.
+pub fn upload(args: &UploadArgs) -> Result<()> {
+    let name = AppName::new(args.name.as_bytes()).map_err(|e| anyhow!("app {e}"))?;
+    let szx = Block::szx_of_size(args.block_size).context("--block-size must be a power of two in 16..=1024")?;
+    let (kind, container) = payload_of(&args.file)?;
+    let version = match args.version {
+        Some(v) => v,
+        None => {
+            let mut client = args.device.client()?;
+            current_sequence(&mut client, name.as_str())?.checked_add(1).context("sequence exhausted")?
+        }
+    };
+    u32::try_from(container.len()).context("container too large")?;
+    let mut repr = EnvelopeRepr::install(name.clone(), version, kind, container.clone());
+    repr.triggers = args.triggers.clone();
+    if !args.no_compress {
+        // Compressed only when it is smaller.
+        let z = repr.clone().compress()?;
+        if z.payload.len() < repr.payload.len() {
+            repr = z;
+        }
+    }
+    let is_compressed = repr.compressed;
+    let envelope = seal(repr, &args.sign)?;
+    if let Some(out) = &args.out {
+        std::fs::write(out, &envelope).with_context(|| format!("writing {}", out.display()))?;
+        println!("wrote {} ({} bytes: {name} version {version})", out.display(), envelope.len());
+        return Ok(());
+    }
+    let mut client = args.device.client()?;
+    let reply = send_envelope(&mut client, RequestType::Put, &format!("apps/{name}"), &envelope, szx)?.success()?;
+    let what = if kind == PayloadKind::AlkylIr { "Alkyl IR module" } else { "container" };
+    println!(
+        "{} {} ({} bytes sent for a {}-byte {what}{})",
+        reply.code_text(),
+        reply.text(),
+        envelope.len(),
+        container.len(),
+        if is_compressed { ", heatshrink-compressed" } else { "" }
+    );
+    Ok(())
+}
+
+/// `alkyl rm`.
+pub fn rm(name: &str, sign: &SignArgs, version: Option<u32>, device: &DeviceArgs) -> Result<()> {
+    command(name, Operation::Delete, Vec::new(), sign, version, device)
+}
+
+/// `alkyl triggers`.
+pub fn triggers(
+    name: &str,
+    triggers: Vec<TriggerRepr>,
+    sign: &SignArgs,
+    version: Option<u32>,
+    device: &DeviceArgs,
+) -> Result<()> {
+    command(name, Operation::SetTriggers, triggers, sign, version, device)
+}
+
+fn command(
+    name: &str,
+    operation: Operation,
+    triggers: Vec<TriggerRepr>,
+    sign: &SignArgs,
+    version: Option<u32>,
+    device: &DeviceArgs,
+) -> Result<()> {
+    let name = AppName::new(name.as_bytes()).map_err(|e| anyhow!("app {e}"))?;
+    let mut client = device.client()?;
+    let version = match version {
+        Some(v) => v,
+        None => current_sequence(&mut client, name.as_str())?.checked_add(1).context("sequence exhausted")?,
+    };
+    let repr = EnvelopeRepr::command(operation, name.clone(), version, triggers);
+    let envelope = seal(repr, sign)?;
+    let (method, path) = match operation {
+        Operation::Delete => (RequestType::Delete, format!("apps/{name}")),
+        _ => (RequestType::Put, format!("apps/{name}/triggers")),
+    };
+    let reply = client.send_blockwise(method, &path, &envelope, 6, |_| {})?.success()?;
+    println!("{} {}", reply.code_text(), reply.text());
+    Ok(())
+}
+
+/// `alkyl ls`.
+pub fn ls(device: &DeviceArgs, json: bool) -> Result<()> {
+    let reply = device.client()?.get("apps")?.success()?;
+    if json {
+        println!("{}", reply.text());
+        return Ok(());
+    }
+    let apps: serde_json::Value = serde_json::from_slice(&reply.packet.payload).context("app list")?;
+    let apps = apps.as_array().context("app list is not a JSON array")?;
+    println!("{:<32} {:>8} {:>7} {:>8}", "NAME", "VERSION", "SIZE", "RUNS");
+    for a in apps {
+        println!(
+            "{:<32} {:>8} {:>7} {:>8}",
+            a["name"].as_str().unwrap_or("?"),
+            a["version"].as_u64().unwrap_or(0),
+            a["size"].as_u64().unwrap_or(0),
+            a["runs"].as_u64().unwrap_or(0)
+        );
+    }
+    Ok(())
+}
+
+/// Largest run input `invoke` sends (one CoAP message of at most 1152 bytes
+/// with room for the header and options).
+const MAX_RUN_INPUT: usize = 1024;
+
+/// `alkyl invoke`: prints the response payload; a refusal or trap fails.
+pub fn invoke(name: &str, entry: Option<&str>, payload: &[u8], device: &DeviceArgs) -> Result<()> {
+    let path = match entry {
+        Some(e) => format!("apps/{name}/run/{e}"),
+        None => format!("apps/{name}/run"),
+    };
+    // A run's input is one message (the device refuses block-wise runs).
+    if payload.len() > MAX_RUN_INPUT {
+        bail!("a payload of {} bytes does not fit one CoAP message (at most {MAX_RUN_INPUT})", payload.len());
+    }
+    let reply = device.client()?.request(RequestType::Post, &path, &[], payload)?;
+    if !reply.ok() {
+        bail!("{} {}", reply.code_text(), reply.text());
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(&reply.packet.payload)?;
+    if !reply.packet.payload.ends_with(b"\n") {
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// `alkyl result NAME [--watch N]`: the app's last result; with `--watch`,
+/// observes it (RFC 7641) and prints N notifications.
+pub fn result(name: &str, watch: usize, device: &DeviceArgs) -> Result<()> {
+    let mut client = device.client()?;
+    let path = format!("apps/{name}/result");
+    if watch == 0 {
+        let reply = client.get(&path)?.success()?;
+        println!("{}", reply.text());
+        return Ok(());
+    }
+    let first = client.request(RequestType::Get, &path, &[(CoapOption::Observe, vec![])], b"")?.success()?;
+    if first.packet.get_first_option(CoapOption::Observe).is_none() {
+        bail!("the device does not support Observe on {path}");
+    }
+    println!("{}", first.text());
+    for _ in 0..watch {
+        let n = client.notification(Duration::from_secs(3600))?;
+        if !n.ok() {
+            bail!("{} {}", n.code_text(), n.text());
+        }
+        println!("{}", n.text());
+    }
+    Ok(())
+}
+
+/// `alkyl sensors`.
+pub fn sensors(device: &DeviceArgs, json: bool) -> Result<()> {
+    let reply = device.client()?.get("sensors")?.success()?;
+    if json {
+        println!("{}", reply.text());
+        return Ok(());
+    }
+    let list: serde_json::Value = serde_json::from_slice(&reply.packet.payload).context("sensor list")?;
+    println!("{:<3} {:<16} {:<9} {:<6} VALUE", "#", "NAME", "KIND", "CLASS");
+    for s in list.as_array().context("sensor list is not a JSON array")? {
+        println!(
+            "{:<3} {:<16} {:<9} {:<6} {}",
+            s["index"].as_u64().unwrap_or(0),
+            s["name"].as_str().unwrap_or("?"),
+            s["kind"].as_str().unwrap_or("?"),
+            format!("{:#04x}", s["class"].as_u64().unwrap_or(0)),
+            s["text"].as_str().unwrap_or("-")
+        );
+    }
+    Ok(())
+}

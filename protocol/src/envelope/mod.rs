@@ -1,0 +1,103 @@
+//! Upload envelopes: the signed unit of every change to a device's apps.
+//!
+//! ```text
+//! header (32 B) | app name | trigger records | payload | Ed25519 signature (64 B)
+//! ```
+//!
+//! One format carries the three authenticated operations: **install** (a
+//! container, or Alkyl IR once the translator lands, maybe
+//! heatshrink-compressed, with its declared triggers), **delete**, and
+//! **set-triggers**. The signature covers every byte before it, so it is
+//! checked before the payload is decompressed or looked at. The `version`
+//! field draws from one counter per app name: an install's app version, or
+//! a command's sequence number; the device accepts only values above the
+//! highest it has seen for that name (anti-rollback and replay protection).
+//!
+//! [`Envelope::new_checked`] checks every field (never panics, never
+//! allocates); `EnvelopeRepr` (feature `alloc`) is the owned form with
+//! `parse`, `emit` and `buffer_len`, and signs through a caller-supplied
+//! signing function (`EnvelopeRepr::to_signed_bytes`). The byte-level
+//! layout is in `docs/coap-api.md`.
+
+mod error;
+#[cfg(feature = "alloc")]
+mod repr;
+#[cfg(test)]
+mod tests;
+mod trigger;
+mod wire;
+
+pub use error::{EnvelopeError, EnvelopeErrorKind, ShapeError};
+#[cfg(feature = "alloc")]
+pub use repr::EnvelopeRepr;
+#[cfg(feature = "alloc")]
+pub use trigger::TriggerRepr;
+pub use trigger::{field as trigger_field, Trigger, TriggerKind, TriggerSyntaxError};
+pub use wire::{field, Envelope};
+
+/// The first four bytes.
+pub const MAGIC: [u8; 4] = *b"ALKE";
+/// The format version this runtime reads and writes.
+pub const FORMAT: u8 = 1;
+/// Flag: the payload is heatshrink-compressed ([`crate::compress`]).
+pub const FLAG_COMPRESSED: u8 = 0x01;
+/// Bytes of the Ed25519 signature that ends every envelope.
+pub const SIGNATURE_LEN: usize = 64;
+/// Most trigger records an envelope may carry (a device may allow fewer).
+pub const MAX_TRIGGERS: usize = 8;
+
+/// What an envelope asks the device to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Operation {
+    /// Install or replace the app with the payload and triggers.
+    Install = 1,
+    /// Delete the app (no payload, no triggers).
+    Delete = 2,
+    /// Replace the app's triggers (no payload).
+    SetTriggers = 3,
+}
+
+impl Operation {
+    /// The operation for a wire code.
+    pub fn from_code(code: u8) -> Option<Operation> {
+        Some(match code {
+            1 => Operation::Install,
+            2 => Operation::Delete,
+            3 => Operation::SetTriggers,
+            _ => return None,
+        })
+    }
+}
+
+/// What the payload is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PayloadKind {
+    /// No payload (commands).
+    None = 0,
+    /// An rBPF / Femto-Container container (`docs/container.md`).
+    Container = 1,
+    /// Alkyl IR, translated on the device (reserved: refused as
+    /// unsupported until the translator is hooked in).
+    AlkylIr = 2,
+}
+
+impl PayloadKind {
+    /// The kind for a wire code.
+    pub fn from_code(code: u8) -> Option<PayloadKind> {
+        Some(match code {
+            0 => PayloadKind::None,
+            1 => PayloadKind::Container,
+            2 => PayloadKind::AlkylIr,
+            _ => return None,
+        })
+    }
+
+    /// The name used in listings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayloadKind::None => "none",
+            PayloadKind::Container => "ebpf",
+            PayloadKind::AlkylIr => "alkyl-ir",
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! Key ids: how an envelope names the Ed25519 key that signed it.
+//!
+//! A [`KeyId`] is the first 8 bytes of the SHA-256 of the 32-byte public
+//! key. Signing and verifying are left to the two sides (the CLI signs with
+//! ed25519-dalek; a device verifies with ed25519-compact, small on
+//! Cortex-M); both derive ids here.
+
+use core::fmt;
+
+use sha2::{Digest, Sha256};
+
+/// The id of a signing key: the first 8 bytes of SHA-256(public key).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct KeyId(pub [u8; 8]);
+
+impl KeyId {
+    /// The id envelopes carry when unsigned (development mode only).
+    pub const UNSIGNED: KeyId = KeyId([0; 8]);
+
+    /// The id of `public_key`.
+    pub fn of(public_key: &[u8; 32]) -> KeyId {
+        let digest = Sha256::digest(public_key);
+        let mut id = [0u8; 8];
+        id.copy_from_slice(&digest[..8]);
+        KeyId(id)
+    }
+}
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::string::ToString;
+
+    #[test]
+    fn key_id_is_sha256_prefix() {
+        // SHA-256 of 32 zero bytes starts 66687aadf862bd77.
+        assert_eq!(KeyId::of(&[0; 32]).to_string(), "66687aadf862bd77");
+    }
+}

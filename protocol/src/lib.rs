@@ -1,0 +1,41 @@
+//! `alkyl-protocol`: what a device and the tools that talk to it must agree
+//! on, defined once (`no_std`; the owned forms behind feature `alloc`, the
+//! CoAP client behind `std`).
+//!
+//! - [`envelope`]: the signed upload/command envelope — the zero-copy view
+//!   [`envelope::Envelope`] (no allocation) and the owned
+//!   `envelope::EnvelopeRepr` (`alloc`);
+//! - [`name`]: app and entry-point name rules;
+//! - [`key`]: how a [`KeyId`] is derived from an Ed25519 public key (who
+//!   signs and who verifies is the caller's choice: the CLI signs with
+//!   ed25519-dalek, a device verifies with ed25519-compact);
+//! - [`compress`]: the heatshrink parameters of upload payloads, the
+//!   encoder (`alloc`) and the size-checked decoder;
+//! - [`block`]: the Block1/Block2 option value (RFC 7959);
+//! - `client` (feature `std`): the CoAP client of the CLI, gateways and
+//!   tests — retransmission, Block1/Block2, Observe, IPv6 zones.
+//!
+//! The byte-level formats and the API they travel in are described in
+//! `docs/coap-api.md`.
+#![no_std]
+#![deny(unsafe_code)]
+#![warn(missing_debug_implementations)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod block;
+#[cfg(feature = "std")]
+pub mod client;
+pub mod compress;
+pub mod envelope;
+pub mod key;
+pub mod name;
+
+pub use block::Block;
+pub use key::KeyId;
+#[cfg(feature = "alloc")]
+pub use name::AppName;
+pub use name::{check_app_name, check_entry_name, NameError, MAX_ENTRY_LEN, MAX_NAME_LEN};

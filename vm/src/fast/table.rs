@@ -1,0 +1,356 @@
+//! The fast engine's instruction set, described once.
+//!
+//! [`for_each_op!`] holds one row per [`Kind`](super::op::Kind) (or one
+//! row per family of kinds): its operands, its width (the slots it covers),
+//! its control flow and what it does. Everything that has to agree about an
+//! op is generated from here:
+//!
+//! - `op.rs`: the `Kind` variants, [`Kind::width`](super::op::Kind::width)
+//!   and [`Kind::successors`](super::op::Kind::successors), which
+//!   translation checks (`first_escape`) before a program may run;
+//! - `exec.rs`: the interpreter's dispatch, one `match` arm per row, which
+//!   moves `pc` exactly as the row's width and flow say. The unchecked op
+//!   fetch there relies on that agreement (see its `SAFETY` note).
+//!
+//! The lowering (`translate.rs`) picks the kinds; it is checked against the
+//! table by `first_escape`, never trusted.
+//!
+//! # Rows
+//! A row is `Name { field: Type, .. } = WIDTH, FLOW => { BODY };`, where
+//! FLOW is one of
+//!
+//! | flow         | successors at `pc`           | the body                      |
+//! |--------------|------------------------------|-------------------------------|
+//! | `next`       | `pc + WIDTH`                 | statements                    |
+//! | `branch(t)`  | `pc + WIDTH` or the slot `t` | statements, then whether to take the jump (`bool`) |
+//! | `jump(t)`    | the slot `t`                 | empty                         |
+//! | `call(t)`    | the slot `t`; `pc + WIDTH` when the callee returns | empty   |
+//! | `exit`       | none (returns, or the fallthrough of the call it returns from) | empty |
+//! | `trap`       | none                         | empty                         |
+//! | `decoded`    | decoded again from the bytecode (a generic op) | empty       |
+//!
+//! A branch's run ends at its last slot, `pc + WIDTH - 1`. Bodies are
+//! written in the interpreter's vocabulary (`r!`, `r32!`, `set!`, `set32!`,
+//! `addr!`, `load!`, `store!`, `load_fp!`, `store_fp!`, `lddw!`,
+//! `call_helper!`: see `exec.rs`), so they read as the op's semantics.
+//! A body cannot move `pc` (macro hygiene hides the interpreter's locals
+//! from it): only the flow does.
+//!
+//! Families spell both widths and both operand forms of an operation in one
+//! row, with one expression (the operand types are `u64` or `u32`):
+//! `alu I64 R64 I32 R32 => |a, b| EXPR;` (`d = EXPR` with `a = d` and `b` =
+//! the immediate or `s`), `jcc I64 R64 I32 R32 => OP;` and `jcc_imm I64
+//! I32 => OP;` (jump to `t` when `d OP imm` / `a OP b`), and the memory
+//! families `load`, `store`, `store_imm`, `load_fp`, `store_fp` of four
+//! sizes (1, 2, 4, 8 bytes).
+
+/// Calls `$m! { rows }` with the whole instruction set in the row grammar
+/// of the module docs, families expanded (see [`self`]).
+macro_rules! for_each_op {
+    ($m:ident) => {
+        $crate::fast::table::expand! { $m []
+            // 64- and 32-bit ALU, `d op= imm` and `d op= s` (32-bit results
+            // zero-extended; shifts take the count modulo the width).
+            alu Mov64I Mov64R Mov32I Mov32R => |_, b| b;
+            alu Add64I Add64R Add32I Add32R => |a, b| a.wrapping_add(b);
+            alu Sub64I Sub64R Sub32I Sub32R => |a, b| a.wrapping_sub(b);
+            alu Mul64I Mul64R Mul32I Mul32R => |a, b| a.wrapping_mul(b);
+            alu And64I And64R And32I And32R => |a, b| a & b;
+            alu Or64I Or64R Or32I Or32R => |a, b| a | b;
+            alu Xor64I Xor64R Xor32I Xor32R => |a, b| a ^ b;
+            alu Lsh64I Lsh64R Lsh32I Lsh32R => |a, b| a.wrapping_shl(b as u32);
+            alu Rsh64I Rsh64R Rsh32I Rsh32R => |a, b| a.wrapping_shr(b as u32);
+            Neg64 { d: Reg } = 1, next => { set!(d, r!(d).wrapping_neg()) };
+            Neg32 { d: Reg } = 1, next => { set32!(d, r32!(d).wrapping_neg()) };
+            Arsh64I { d: Reg, imm: i32 } = 1, next => { set!(d, (r!(d) as i64).wrapping_shr(imm as u32) as u64) };
+            Arsh32I { d: Reg, imm: i32 } = 1, next => { set32!(d, (r!(d) as i32).wrapping_shr(imm as u32) as u32) };
+            /// Unsigned `div32`/`mod32` by a non-zero immediate (zero divisors stay
+            /// generic: they have RFC 9669's special results).
+            Div32I { d: Reg, imm: i32 } = 1, next => { set32!(d, r32!(d).checked_div(imm as u32).unwrap_or(0)) };
+            Mod32I { d: Reg, imm: i32 } = 1, next => {
+                let a = r32!(d);
+                set32!(d, a.checked_rem(imm as u32).unwrap_or(a))
+            };
+            /// Fused `mov d, a; add d, b` (three-address add), 2 slots.
+            Add64Rrr { d: Reg, a: Reg, b: Reg } = 2, next => { set!(d, r!(a).wrapping_add(r!(b))) };
+            Add32Rrr { d: Reg, a: Reg, b: Reg } = 2, next => { set32!(d, r32!(a).wrapping_add(r32!(b))) };
+            /// Fused `mov d, a; add d, imm` (`&local`, pointer + offset), 2 slots.
+            Add64Rri { d: Reg, a: Reg, imm: i32 } = 2, next => { set!(d, r!(a).wrapping_add(imm as i64 as u64)) };
+            Add32Rri { d: Reg, a: Reg, imm: i32 } = 2, next => { set32!(d, r32!(a).wrapping_add(imm as u32)) };
+            /// Fused `ldxb/ldxh d, [s + off]; add32 acc, d` (load and accumulate,
+            /// as checksum loops do), 2 slots.
+            LdxBAdd32 { d: Reg, s: Reg, off: i16, acc: Reg } = 2, next => {
+                let v = load!(1, addr!(s, off));
+                set!(d, v);
+                set32!(acc, r32!(acc).wrapping_add(v as u32));
+            };
+            LdxHAdd32 { d: Reg, s: Reg, off: i16, acc: Reg } = 2, next => {
+                let v = load!(2, addr!(s, off));
+                set!(d, v);
+                set32!(acc, r32!(acc).wrapping_add(v as u32));
+            };
+            /// Fused `ldxb/ldxh d, [s + off]; add32 acc, d; add s, inc` (load,
+            /// accumulate, advance the pointer: a reduction loop's body), 3 slots.
+            LdxBAdd32Inc { d: Reg, s: Reg, off: i16, acc: Reg, inc: i8 } = 3, next => {
+                let v = load!(1, addr!(s, off));
+                set!(d, v);
+                set32!(acc, r32!(acc).wrapping_add(v as u32));
+                set!(s, r!(s).wrapping_add(inc as i64 as u64));
+            };
+            LdxHAdd32Inc { d: Reg, s: Reg, off: i16, acc: Reg, inc: i8 } = 3, next => {
+                let v = load!(2, addr!(s, off));
+                set!(d, v);
+                set32!(acc, r32!(acc).wrapping_add(v as u32));
+                set!(s, r!(s).wrapping_add(inc as i64 as u64));
+            };
+            /// Fused `ldxb/ldxh d, [s + off]; add32 acc, d; add s, inc; mov32 d,
+            /// acc; add32 d, x`: a load-accumulate-advance step followed by the
+            /// three-address add of a second running sum (`d = acc + x`), the body
+            /// of two-sum checksum loops (Fletcher, Adler) as clang emits it; 5
+            /// slots. `d`, `s`, `acc`, `x` are distinct.
+            LdxBSum2 { d: Reg, s: Reg, off: i16, acc: Reg, inc: i8, x: Reg } = 5, next => {
+                let v = load!(1, addr!(s, off)) as u32;
+                let a = r32!(acc).wrapping_add(v);
+                set32!(acc, a);
+                set!(s, r!(s).wrapping_add(inc as i64 as u64));
+                set32!(d, a.wrapping_add(r32!(x)));
+            };
+            LdxHSum2 { d: Reg, s: Reg, off: i16, acc: Reg, inc: i8, x: Reg } = 5, next => {
+                // `s` moves on before the load: a fault ends the run,
+                // and no register is seen after a fault.
+                let at = addr!(s, off);
+                set!(s, r!(s).wrapping_add(inc as i64 as u64));
+                let v = load!(2, at) as u32;
+                let a = r32!(acc).wrapping_add(v);
+                set32!(acc, a);
+                set32!(d, a.wrapping_add(r32!(x)));
+            };
+            /// `lddw` (any of its forms, segment base added at translation); the
+            /// high half of the value is the [`Kind::Wide`] in the next slot.
+            Lddw { d: Reg, lo: i32 } = 2, next => { lddw!(d, lo) };
+            /// Second slot of an `lddw` (never executed in a verified program).
+            Wide { hi: i32 } = 1, trap => {};
+            // Loads `d = [s + off]` and stores `[d + off] = s` / `= imm`.
+            load LdxB LdxH LdxW LdxDw;
+            store StxB StxH StxW StxDw;
+            store_imm StB StH StW StDw;
+            // Loads and stores relative to the frame pointer `r10`: straight to
+            // the stack window (see `window.rs`).
+            load_fp LdxBFp LdxHFp LdxWFp LdxDwFp;
+            store_fp StxBFp StxHFp StxWFp StxDwFp;
+            StWFp { off: i16, imm: i32 } = 1, next => { store_fp!(4, off, imm as i64 as u64) };
+            StDwFp { off: i16, imm: i32 } = 1, next => { store_fp!(8, off, imm as i64 as u64) };
+            // Control transfer. `t` is the target slot. The register forms of
+            // `jgt`/`jge` swap their operands into `jlt`/`jle`.
+            Ja { t: u16 } = 1, jump(t) => {};
+            jcc Jeq64I Jeq64R Jeq32I Jeq32R => ==;
+            jcc Jne64I Jne64R Jne32I Jne32R => !=;
+            jcc Jlt64I Jlt64R Jlt32I Jlt32R => <;
+            jcc Jle64I Jle64R Jle32I Jle32R => <=;
+            jcc_imm Jgt64I Jgt32I => >;
+            jcc_imm Jge64I Jge32I => >=;
+            /// Fused `add32 d, imm; jne32 d, 0` (counted loop latch), 2 slots.
+            Add32IJne0 { d: Reg, imm: i32, t: u16 } = 2, branch(t) => {
+                let v = r32!(d).wrapping_add(imm as u32);
+                set!(d, v as u64);
+                v != 0
+            };
+            /// Fused `add32 d, imm; mov32 x, y; jne32 d, 0` (a counted loop's
+            /// latch with the copy clang places before it), 3 slots; `d`, `x`, `y`
+            /// are distinct.
+            Add32IMovJne0 { d: Reg, imm: i16, x: Reg, y: Reg, t: u16 } = 3, branch(t) => {
+                let v = r32!(d).wrapping_add(imm as i32 as u32);
+                set!(d, v as u64);
+                set32!(x, r32!(y));
+                v != 0
+            };
+            /// Fused `mov32 d, s; jne32 a, imm` (the copy clang puts before a loop's
+            /// back edge), 2 slots.
+            Mov32RJne32I { d: Reg, s: Reg, a: Reg, imm: i16, t: u16 } = 2, branch(t) => {
+                set32!(d, r32!(s));
+                r32!(a) != imm as i32 as u32
+            };
+            CallHelper { id: u32 } = 1, next => { call_helper!(id as u64, false) };
+            CallX { d: Reg } = 1, next => { call_helper!(r!(d), true) };
+            CallLocal { t: u16 } = 1, call(t) => {};
+            Exit = 1, exit => {};
+            /// Anything else: decoded again from the bytecode when executed.
+            Generic = 1, decoded => {};
+            /// A slot that no verified program can execute.
+            Illegal = 1, trap => {};
+        }
+    };
+}
+
+/// Expands the families of [`for_each_op!`]'s rows into plain rows, one at
+/// a time, then calls `$m!` with all of them.
+macro_rules! expand {
+    ($m:ident [$($done:tt)*]) => {
+        $m! { $($done)* }
+    };
+    ($m:ident [$($done:tt)*]
+        alu $i64:ident $r64:ident $i32:ident $r32:ident => |$a:tt, $b:tt| $e:expr; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*
+            $i64 { d: Reg, imm: i32 } = 1, next => { let $a = r!(d); let $b = imm as i64 as u64; set!(d, $e) };
+            $r64 { d: Reg, s: Reg } = 1, next => { let $a = r!(d); let $b = r!(s); set!(d, $e) };
+            $i32 { d: Reg, imm: i32 } = 1, next => { let $a = r32!(d); let $b = imm as u32; set32!(d, $e) };
+            $r32 { d: Reg, s: Reg } = 1, next => { let $a = r32!(d); let $b = r32!(s); set32!(d, $e) };
+        ] $($rest)* }
+    };
+    ($m:ident [$($done:tt)*] jcc $i64:ident $r64:ident $i32:ident $r32:ident => $op:tt; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*
+            $i64 { d: Reg, imm: i32, t: u16 } = 1, branch(t) => { r!(d) $op imm as i64 as u64 };
+            $r64 { a: Reg, b: Reg, t: u16 } = 1, branch(t) => { r!(a) $op r!(b) };
+            $i32 { d: Reg, imm: i32, t: u16 } = 1, branch(t) => { r32!(d) $op imm as u32 };
+            $r32 { a: Reg, b: Reg, t: u16 } = 1, branch(t) => { r32!(a) $op r32!(b) };
+        ] $($rest)* }
+    };
+    ($m:ident [$($done:tt)*] jcc_imm $i64:ident $i32:ident => $op:tt; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*
+            $i64 { d: Reg, imm: i32, t: u16 } = 1, branch(t) => { r!(d) $op imm as i64 as u64 };
+            $i32 { d: Reg, imm: i32, t: u16 } = 1, branch(t) => { r32!(d) $op imm as u32 };
+        ] $($rest)* }
+    };
+    // The memory families: one kind per access size, 1, 2, 4 and 8 bytes.
+    ($m:ident [$($done:tt)*] $family:ident $b:ident $h:ident $w:ident $dw:ident; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*]
+            @sized $family ($b 1) ($h 2) ($w 4) ($dw 8); $($rest)* }
+    };
+    ($m:ident [$($done:tt)*] @sized load $(($name:ident $n:literal))*; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)* $(
+            $name { d: Reg, s: Reg, off: i16 } = 1, next => { set!(d, load!($n, addr!(s, off))) };
+        )*] $($rest)* }
+    };
+    ($m:ident [$($done:tt)*] @sized store $(($name:ident $n:literal))*; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)* $(
+            $name { d: Reg, s: Reg, off: i16 } = 1, next => { store!($n, addr!(d, off), r!(s)) };
+        )*] $($rest)* }
+    };
+    ($m:ident [$($done:tt)*] @sized store_imm $(($name:ident $n:literal))*; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)* $(
+            $name { d: Reg, off: i16, imm: i32 } = 1, next => { store!($n, addr!(d, off), imm as i64 as u64) };
+        )*] $($rest)* }
+    };
+    ($m:ident [$($done:tt)*] @sized load_fp $(($name:ident $n:literal))*; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)* $(
+            $name { d: Reg, off: i16 } = 1, next => { set!(d, load_fp!($n, off)) };
+        )*] $($rest)* }
+    };
+    ($m:ident [$($done:tt)*] @sized store_fp $(($name:ident $n:literal))*; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)* $(
+            $name { s: Reg, off: i16 } = 1, next => { store_fp!($n, off, r!(s)) };
+        )*] $($rest)* }
+    };
+    // A plain row.
+    ($m:ident [$($done:tt)*]
+        $(#[$attr:meta])* $name:ident $({ $($f:ident : $ty:ty),* $(,)? })? = $w:literal, $flow:ident $(($t:ident))?
+        => $body:block; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*
+            $(#[$attr])* $name $({ $($f: $ty),* })? = $w, $flow $(($t))? => $body;
+        ] $($rest)* }
+    };
+}
+
+pub(crate) use {expand, for_each_op};
+
+#[cfg(test)]
+mod tests {
+    use super::super::op::{every_kind, Kind, Op};
+    use super::super::translate::{first_escape, translate};
+    use crate::isa::Insn;
+    use crate::trap::Trap;
+    use crate::{AccessPolicy, MemoryMap, NoHelpers, TrapKind, STACK_SIZE, STACK_VADDR};
+
+    /// Slots of the test programs; every jump and call targets `TARGET`.
+    const SLOTS: usize = 8;
+    const TARGET: usize = 6;
+
+    /// One op of every kind, operands numbered so that the registers are
+    /// distinct and among `r1..=r5`.
+    fn kinds() -> [Option<Kind>; 128] {
+        let mut all = [None; 128];
+        let mut n = 0;
+        every_kind(
+            |field| match field {
+                "t" => TARGET as i64,
+                "off" => -8,
+                "d" => 1,
+                "s" | "a" => 2,
+                "acc" | "b" | "y" => 3,
+                "x" => 4,
+                _ => 1,
+            },
+            |kind| {
+                all[n] = Some(kind);
+                n += 1;
+            },
+        );
+        all
+    }
+
+    /// The table's width and flows give successors inside the op's own
+    /// reach: the fallthrough is `pc + width`, a target is the op's `t`.
+    #[test]
+    fn successors_follow_width_and_targets() {
+        let mut count = 0;
+        for kind in kinds().into_iter().flatten() {
+            count += 1;
+            let w = kind.width();
+            assert!((1..=5).contains(&w), "{kind:?}: width {w}");
+            let (next, to) = kind.successors(&[], 10);
+            assert!(next.is_none() || next == Some(10 + w), "{kind:?}: falls through to {next:?}");
+            assert!(to.is_none() || to == Some(TARGET), "{kind:?}: jumps to {to:?}");
+            // Whatever is jumped to, the op says where (a generic op is
+            // decoded: here, from no code at all).
+            if matches!(kind, Kind::Generic | Kind::Exit | Kind::Illegal | Kind::Wide { .. }) {
+                assert_eq!((next, to), (None, None), "{kind:?}");
+            }
+        }
+        assert!(count > 90, "{count} kinds");
+    }
+
+    /// Every kind dispatches, and the interpreter leaves it only for a
+    /// successor the table names (the slots after it trap where they are),
+    /// or by trapping at the op itself, or by `exit`.
+    #[test]
+    fn every_kind_dispatches_to_its_successors() {
+        // mov r0, 1 (x7); exit: what a generic op decodes.
+        let mut code = [0u8; SLOTS * 8];
+        for (pc, slot) in code.chunks_exact_mut(8).enumerate() {
+            let insn = if pc + 1 == SLOTS { Insn::new(0x95, 0, 0, 0, 0) } else { Insn::new(0xb7, 0, 0, 0, 1) };
+            slot.copy_from_slice(&insn.encode());
+        }
+        let program = crate::verify(&code, &NoHelpers).unwrap();
+        let mut storage = [Op::EMPTY; SLOTS];
+        let reached_a_successor = |kind: Kind, trap: Option<Trap>| {
+            let (next, to) = kind.successors(&code, 0);
+            match trap {
+                None => matches!(kind, Kind::Exit),
+                Some(Trap { pc: 0, kind: k }) => k != TrapKind::BudgetExhausted,
+                Some(Trap { pc, kind: k }) => k == TrapKind::IllegalInstruction && (Some(pc) == next || Some(pc) == to),
+            }
+        };
+        let mut moved = 0;
+        for kind in kinds().into_iter().flatten() {
+            let mut ops = [Op::EMPTY; SLOTS];
+            ops[0] = Op { kind };
+            if let Kind::Lddw { .. } = kind {
+                ops[1] = Op { kind: Kind::Wide { hi: 0 } };
+            }
+            assert_eq!(first_escape(&ops, &code), None, "{kind:?}");
+            let mut fast = translate(&program, &mut storage).unwrap();
+            fast.ops = &ops;
+            fast.local_calls = true;
+            let mut stack = [0u8; STACK_SIZE];
+            let mut mem = MemoryMap::new();
+            mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).unwrap();
+            let args = [STACK_VADDR + 64; 5];
+            let result = super::super::run_fast(&fast, program.main(), &args, &mut mem, &mut NoHelpers, 100);
+            let trap = result.err();
+            assert!(reached_a_successor(kind, trap), "{kind:?}: {trap:?}");
+            moved += usize::from(!matches!(trap, Some(Trap { pc: 0, .. })));
+        }
+        // All but the helper calls and the traps get past their first slot.
+        assert!(moved > 90, "{moved} kinds moved on");
+    }
+}

@@ -1,0 +1,420 @@
+//! The instruction semantics both engines share (crate-private): ALU,
+//! division, compares, atomics, the sized load/store path and the local
+//! call frame. The reference interpreter ([`crate::interp`]) is written
+//! around them; the fast engine ([`crate::fast`]) calls them on its cold
+//! paths, so the two cannot disagree on what an instruction means.
+
+use crate::abi::{CALL_SAVE_BYTES, STACK_VADDR};
+use crate::isa::{alu, atomic, jmp, size};
+use crate::memory::{le_value, put_le, Access, FaultKind, MemFault, MemoryMap};
+
+/// Enters a local call made with frame pointer `fp`: checks that the
+/// callee's frame and the save area below the caller's frame are writable
+/// (`frame_size + CALL_SAVE_BYTES` bytes ending `frame_size` bytes below
+/// `fp`), stores `saved(i)` (the caller's `r6..=r9`, `i` in `0..4`, 8 bytes
+/// each) in the save area, and returns the callee's frame pointer (the
+/// save area's start).
+///
+/// # Errors
+/// The fault of that check: a call whose frame does not fit in the stack
+/// traps at the call.
+pub(crate) fn push_frame(
+    mem: &mut MemoryMap<'_>,
+    fp: u64,
+    frame_size: u64,
+    saved: impl Fn(usize) -> u64,
+) -> Result<u64, MemFault> {
+    let callee = fp.wrapping_sub(frame_size).wrapping_sub(CALL_SAVE_BYTES);
+    mem.write(callee.wrapping_sub(frame_size), frame_size + CALL_SAVE_BYTES)?;
+    for i in 0..4 {
+        store_le(mem, callee.wrapping_add(8 * i as u64), 8, saved(i))?;
+    }
+    Ok(callee)
+}
+
+/// Leaves a local call whose frame pointer is `fp`: reads the caller's
+/// `r6..=r9` back from the save area, handing each to `restore(i, value)`
+/// (`i` in `0..4`), and returns the caller's frame pointer.
+///
+/// # Errors
+/// A fault when the save area is no longer readable (a helper unmapped
+/// the stack); some registers may then have been restored.
+pub(crate) fn pop_frame(
+    mem: &MemoryMap<'_>,
+    fp: u64,
+    frame_size: u64,
+    mut restore: impl FnMut(usize, u64),
+) -> Result<u64, MemFault> {
+    for i in 0..4 {
+        restore(i, load_le(mem, fp.wrapping_add(8 * i as u64), 8)?);
+    }
+    Ok(fp.wrapping_add(CALL_SAVE_BYTES).wrapping_add(frame_size))
+}
+
+/// Reads `n` (at most 8) bytes at `addr`, little-endian, zero-extended: the
+/// one load path of the reference interpreter (loads, returns, atomics).
+///
+/// # Errors
+/// The fault of [`MemoryMap::read`].
+#[inline(never)]
+pub(crate) fn load_le(mem: &MemoryMap<'_>, addr: u64, n: u8) -> Result<u64, MemFault> {
+    Ok(le_value(mem.read(addr, n as u64)?))
+}
+
+/// Writes the low `n` (at most 8) bytes of `v` at `addr`, little-endian:
+/// the one store path of the reference interpreter.
+///
+/// # Errors
+/// The fault of [`MemoryMap::write`].
+#[inline(never)]
+pub(crate) fn store_le(mem: &mut MemoryMap<'_>, addr: u64, n: u8, v: u64) -> Result<(), MemFault> {
+    put_le(mem.write(addr, n as u64)?, v);
+    Ok(())
+}
+
+/// The initial frame pointer: the top of the region mapped at
+/// [`STACK_VADDR`] (or its base when no stack is mapped, so that any stack
+/// access faults).
+pub(crate) fn initial_frame_pointer(mem: &MemoryMap<'_>) -> u64 {
+    STACK_VADDR + mem.region_len(STACK_VADDR).unwrap_or(0) as u64
+}
+
+/// Sign-extends the low `size` bytes of `v`.
+pub(crate) fn sign_extend(v: u64, sz: u8) -> u64 {
+    match sz {
+        size::B => v as u8 as i8 as i64 as u64,
+        size::H => v as u16 as i16 as i64 as u64,
+        size::W => v as u32 as i32 as i64 as u64,
+        _ => v,
+    }
+}
+
+/// ALU semantics (RFC 9669 section 4.1) for both widths: `op` is the
+/// operation code, `b` the operand (register or sign-extended immediate),
+/// `off` selects the signed division/modulo and sign-extending move forms,
+/// `wide` is ALU64. A 32-bit operation works on the low halves (the signed
+/// forms on their sign extension) and zero-extends its result; `END`
+/// works on the whole register (`by_reg`: to big endian). `None` for an
+/// operation the verifier rejects.
+#[inline]
+pub(crate) fn alu(op: u8, off: i16, a: u64, b: u64, imm: i32, wide: bool, by_reg: bool) -> Option<u64> {
+    if op == alu::END {
+        return if wide || by_reg { byte_swap(a, imm) } else { truncate(a, imm) };
+    }
+    let mask = if wide { u64::MAX } else { u32::MAX as u64 };
+    let (a, b) = (a & mask, b & mask);
+    let signed = |v: u64| if wide { v as i64 } else { v as u32 as i32 as i64 };
+    let shift = b as u32 & if wide { 63 } else { 31 };
+    let r = match op {
+        alu::ADD => a.wrapping_add(b),
+        alu::SUB => a.wrapping_sub(b),
+        alu::MUL => a.wrapping_mul(b),
+        alu::DIV | alu::MOD if b == 0 => {
+            if op == alu::DIV {
+                0
+            } else {
+                a
+            }
+        }
+        alu::DIV | alu::MOD => {
+            let (q, r) = if off == 1 {
+                let (q, r) = sdivmod64(signed(a), signed(b));
+                (q as u64, r as u64)
+            } else {
+                udivmod64(a, b)
+            };
+            if op == alu::DIV {
+                q
+            } else {
+                r
+            }
+        }
+        alu::OR => a | b,
+        alu::AND => a & b,
+        alu::LSH => a << shift,
+        alu::RSH => a >> shift,
+        alu::NEG => a.wrapping_neg(),
+        alu::XOR => a ^ b,
+        alu::MOV => match off {
+            8 => sign_extend(b, size::B),
+            16 => sign_extend(b, size::H),
+            32 => sign_extend(b, size::W),
+            _ => b,
+        },
+        alu::ARSH => (signed(a) >> shift) as u64,
+        _ => return None,
+    };
+    Some(r & mask)
+}
+
+/// 64-bit ALU semantics: [`alu`] with `wide`.
+#[cfg_attr(not(feature = "fast"), allow(dead_code))] // the fast engine's forms
+pub(crate) fn alu64(op: u8, off: i16, a: u64, b: u64, imm: i32) -> Option<u64> {
+    alu(op, off, a, b, imm, true, false)
+}
+
+/// 32-bit ALU semantics: [`alu`] without `wide`.
+#[cfg_attr(not(feature = "fast"), allow(dead_code))] // the fast engine's forms
+pub(crate) fn alu32(op: u8, off: i16, a: u64, b: u32, imm: i32, by_reg: bool) -> Option<u64> {
+    alu(op, off, a, b as u64, imm, false, by_reg)
+}
+
+/// Unsigned 64-bit quotient and remainder; `b` must not be zero.
+///
+/// On 64-bit hosts this is the hardware division. On 32-bit cores (the
+/// Cortex-M4) the compiler's 64-bit division routine costs about 1 KiB of
+/// flash, so this uses the core's 32-bit divider when both operands fit and
+/// a 64-step shift-and-subtract loop otherwise (64-bit division is rare in
+/// scripts; flash is not).
+#[inline(never)]
+pub(crate) fn udivmod64(a: u64, b: u64) -> (u64, u64) {
+    if cfg!(target_pointer_width = "64") || (a | b) >> 32 == 0 {
+        return match (a.checked_div(b), a.checked_rem(b)) {
+            (Some(q), Some(r)) => (q, r),
+            _ => (0, a),
+        };
+    }
+    soft_udivmod64(a, b)
+}
+
+/// Restoring division, one quotient bit per step; `b` must not be zero.
+/// The dividend is shifted out of `q` at the top while the quotient bits
+/// are shifted in at the bottom: constant shifts only, which a 32-bit core
+/// does in a few instructions.
+fn soft_udivmod64(a: u64, b: u64) -> (u64, u64) {
+    let (mut q, mut r) = (a, 0u64);
+    for _ in 0..64 {
+        // `r < b` before the shift, so `2r + bit` may exceed 64 bits only
+        // when `carry` is set, and then it certainly exceeds `b`.
+        let carry = r >> 63;
+        r = (r << 1) | (q >> 63);
+        q <<= 1;
+        if carry != 0 || r >= b {
+            r = r.wrapping_sub(b);
+            q |= 1;
+        }
+    }
+    (q, r)
+}
+
+/// Signed 64-bit quotient and remainder (RFC 9669: `INT_MIN / -1 =
+/// INT_MIN`, `INT_MIN % -1 = 0`, the remainder takes the dividend's sign);
+/// `b` must not be zero.
+pub(crate) fn sdivmod64(a: i64, b: i64) -> (i64, i64) {
+    let (q, r) = udivmod64(a.unsigned_abs(), b.unsigned_abs());
+    let q = if (a < 0) != (b < 0) { (q as i64).wrapping_neg() } else { q as i64 };
+    let r = if a < 0 { (r as i64).wrapping_neg() } else { r as i64 };
+    (q, r)
+}
+
+/// Converts to big endian (`be16/32/64`, `bswap16/32/64`): the VM is
+/// little-endian on every host, so this is an unconditional swap.
+fn byte_swap(v: u64, width: i32) -> Option<u64> {
+    match width {
+        16 => Some((v as u16).swap_bytes() as u64),
+        32 => Some((v as u32).swap_bytes() as u64),
+        64 => Some(v.swap_bytes()),
+        _ => None,
+    }
+}
+
+/// Converts to little endian (`le16/32/64`): truncation only.
+fn truncate(v: u64, width: i32) -> Option<u64> {
+    match width {
+        16 => Some(v as u16 as u64),
+        32 => Some(v as u32 as u64),
+        64 => Some(v),
+        _ => None,
+    }
+}
+
+/// Conditional jump predicates (RFC 9669 section 4.3); `wide` is JMP
+/// (64-bit operands), else JMP32 (the low halves). `None` for a condition
+/// the verifier rejects.
+#[inline]
+pub(crate) fn compare(cond: u8, a: u64, b: u64, wide: bool) -> Option<bool> {
+    // JMP32 compares the low halves: moved to the top, they order (signed
+    // and unsigned), equal and intersect as the 32-bit values do.
+    let (a, b) = if wide { (a, b) } else { (a << 32, b << 32) };
+    // A signed order is the unsigned order with the sign bits flipped.
+    let signed = matches!(cond, jmp::JSGT | jmp::JSGE | jmp::JSLT | jmp::JSLE);
+    let flip = if signed { 1 << 63 } else { 0 };
+    let (a, b) = (a ^ flip, b ^ flip);
+    // `a < b` is `b > a`.
+    let (x, y) = if matches!(cond, jmp::JLT | jmp::JLE | jmp::JSLT | jmp::JSLE) { (b, a) } else { (a, b) };
+    Some(match cond {
+        jmp::JEQ => a == b,
+        jmp::JSET => a & b != 0,
+        jmp::JNE => a != b,
+        jmp::JGT | jmp::JSGT | jmp::JLT | jmp::JSLT => x > y,
+        jmp::JGE | jmp::JSGE | jmp::JLE | jmp::JSLE => x >= y,
+        _ => return None,
+    })
+}
+
+/// [`compare`] on 64-bit operands.
+#[cfg_attr(not(feature = "fast"), allow(dead_code))] // the fast engine's forms
+pub(crate) fn compare64(cond: u8, a: u64, b: u64) -> Option<bool> {
+    compare(cond, a, b, true)
+}
+
+/// [`compare`] on 32-bit operands.
+#[cfg_attr(not(feature = "fast"), allow(dead_code))] // the fast engine's forms
+pub(crate) fn compare32(cond: u8, a: u32, b: u32) -> Option<bool> {
+    compare(cond, a as u64, b as u64, false)
+}
+
+/// Performs an atomic read-modify-write (RFC 9669 section 5.3) of the
+/// word (`sz` W) or double word at `addr`, with `operand` (the `src`
+/// register) and, for `cmpxchg`, `r0`; returns the old value, which the
+/// caller writes to `r0` (`cmpxchg`) or `src` (fetch forms, see
+/// [`atomic_writes`]). The access must be naturally aligned, readable and
+/// writable; the checks and their faults are those of
+/// [`MemoryMap::read_write`], in its order.
+///
+/// # Errors
+/// The fault, with nothing written.
+pub(crate) fn atomic_op(
+    code: i32,
+    sz: u8,
+    addr: u64,
+    operand: u64,
+    r0: u64,
+    mem: &mut MemoryMap<'_>,
+) -> Result<u64, MemFault> {
+    let wide = sz == size::DW;
+    let len: u8 = if wide { 8 } else { 4 };
+    if addr % len as u64 != 0 {
+        return Err(MemFault { addr, len: len as u64, access: Access::Write, kind: FaultKind::Misaligned });
+    }
+    let old = load_le(mem, addr, len)?;
+    let mask = if wide { u64::MAX } else { u32::MAX as u64 };
+    let operand = operand & mask;
+    let new = match code & !atomic::FETCH {
+        atomic::ADD => old.wrapping_add(operand),
+        atomic::OR => old | operand,
+        atomic::AND => old & operand,
+        atomic::XOR => old ^ operand,
+        _ if code == atomic::XCHG => operand,
+        _ if code == atomic::CMPXCHG && old == r0 & mask => operand,
+        _ => old,
+    };
+    store_le(mem, addr, len, new)?;
+    Ok(old)
+}
+
+/// Which register an atomic with operation `code` and source `src` writes
+/// the old value to, if any: `r0` for `cmpxchg`, `src` for fetch forms.
+pub(crate) fn atomic_writes(code: i32, src: u8) -> Option<u8> {
+    if code == atomic::CMPXCHG {
+        Some(0)
+    } else if code & atomic::FETCH != 0 {
+        Some(src)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod division_tests {
+    use super::*;
+
+    /// The shift-and-subtract path is what 32-bit targets run; check it on
+    /// the host against the hardware for values that force it.
+    #[test]
+    fn soft_division_matches_hardware() {
+        let values = [
+            1u64,
+            2,
+            3,
+            7,
+            0xffff_ffff,
+            0x1_0000_0000,
+            0x8000_0000_0000_0000,
+            u64::MAX,
+            u64::MAX - 1,
+            0x1234_5678_9abc_def0,
+        ];
+        for &a in &values {
+            for &b in &values {
+                assert_eq!(soft_udivmod64(a, b), (a / b, a % b), "{a:#x} / {b:#x}");
+                assert_eq!(udivmod64(a, b), (a / b, a % b));
+                let (sa, sb) = (a as i64, b as i64);
+                assert_eq!(sdivmod64(sa, sb), (sa.wrapping_div(sb), sa.wrapping_rem(sb)), "{sa} / {sb}");
+            }
+        }
+    }
+
+    /// A fixed pseudo-random sweep (xorshift) over all magnitudes.
+    fn sweep() -> impl Iterator<Item = (u64, u64)> {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        (0..20_000).map(move |_| {
+            let (a, b) = (next(), next());
+            // Random widths, so small and equal-magnitude operands occur.
+            (a >> (a % 64), b >> (b % 64))
+        })
+    }
+
+    #[test]
+    fn soft_division_matches_hardware_on_a_sweep() {
+        for (a, b) in sweep().filter(|&(_, b)| b != 0) {
+            assert_eq!(soft_udivmod64(a, b), (a / b, a % b), "{a:#x} / {b:#x}");
+        }
+    }
+
+    /// `compare` (sign flips, operands moved to the top for JMP32, `<` as
+    /// a swapped `>`) against the plain definition of every condition.
+    #[test]
+    fn compare_matches_its_definition() {
+        fn model(cond: u8, a: u64, b: u64, wide: bool) -> Option<bool> {
+            let (ua, ub, sa, sb) = if wide {
+                (a, b, a as i64, b as i64)
+            } else {
+                (a as u32 as u64, b as u32 as u64, a as i32 as i64, b as i32 as i64)
+            };
+            Some(match cond {
+                jmp::JEQ => ua == ub,
+                jmp::JNE => ua != ub,
+                jmp::JSET => ua & ub != 0,
+                jmp::JGT => ua > ub,
+                jmp::JGE => ua >= ub,
+                jmp::JLT => ua < ub,
+                jmp::JLE => ua <= ub,
+                jmp::JSGT => sa > sb,
+                jmp::JSGE => sa >= sb,
+                jmp::JSLT => sa < sb,
+                jmp::JSLE => sa <= sb,
+                _ => return None,
+            })
+        }
+        let conds = [
+            jmp::JEQ,
+            jmp::JNE,
+            jmp::JSET,
+            jmp::JGT,
+            jmp::JGE,
+            jmp::JLT,
+            jmp::JLE,
+            jmp::JSGT,
+            jmp::JSGE,
+            jmp::JSLT,
+            jmp::JSLE,
+        ];
+        let edges = [0u64, 1, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff, 1 << 32, i64::MAX as u64, 1 << 63, u64::MAX];
+        let pairs = edges.iter().flat_map(|&a| edges.iter().map(move |&b| (a, b))).chain(sweep());
+        for (a, b) in pairs.chain([(5, 5), (u64::MAX, u64::MAX)]) {
+            for &cond in &conds {
+                for wide in [true, false] {
+                    assert_eq!(compare(cond, a, b, wide), model(cond, a, b, wide), "{cond:#x} {a:#x} {b:#x} {wide}");
+                }
+            }
+        }
+        assert_eq!(compare(jmp::JA, 1, 2, true), None);
+    }
+}

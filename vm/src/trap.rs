@@ -1,0 +1,86 @@
+//! How a run ends: an [`Exit`] with `r0`, or a [`Trap`] at an instruction.
+//!
+//! Both engines report the same values (the fast engine is tested against
+//! the reference interpreter on them).
+
+use core::fmt;
+
+use crate::abi::MAX_CALL_DEPTH;
+use crate::helper::HelperError;
+use crate::memory::{Access, MemFault, MemoryMap};
+
+/// Why a run stopped early.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TrapKind {
+    /// A load, store or atomic outside the granted regions or policies.
+    Memory(MemFault),
+    /// The instruction budget ran out.
+    BudgetExhausted,
+    /// More than [`MAX_CALL_DEPTH`] nested local calls.
+    CallDepthExceeded,
+    /// `callx` named a helper that is not allowed.
+    HelperNotAllowed { id: u64 },
+    /// A helper refused the call.
+    Helper { id: u32, error: HelperError },
+    /// An instruction the verifier should have rejected (unreachable for a
+    /// verified program; kept as a trap rather than a panic).
+    IllegalInstruction,
+}
+
+/// A trap at instruction index `pc`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Trap {
+    pub pc: usize,
+    pub kind: TrapKind,
+}
+
+impl fmt::Display for TrapKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrapKind::Memory(m) => write!(f, "memory fault: {m}"),
+            TrapKind::BudgetExhausted => f.write_str("instruction budget exhausted"),
+            TrapKind::CallDepthExceeded => write!(f, "call depth exceeds {MAX_CALL_DEPTH}"),
+            TrapKind::HelperNotAllowed { id } => write!(f, "callx to helper {id:#x} which is not allowed"),
+            TrapKind::Helper { id, error } => write!(f, "helper {id:#x}: {error}"),
+            TrapKind::IllegalInstruction => f.write_str("illegal instruction"),
+        }
+    }
+}
+
+impl fmt::Display for Trap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "trap at instruction {}: {}", self.pc, self.kind)
+    }
+}
+
+impl core::error::Error for Trap {}
+
+/// A completed run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Exit {
+    /// The program's return value.
+    pub r0: u64,
+    /// Instructions executed (an `LDDW` counts once).
+    pub executed: u64,
+}
+
+impl From<MemFault> for TrapKind {
+    fn from(f: MemFault) -> Self {
+        TrapKind::Memory(f)
+    }
+}
+
+impl MemoryMap<'_> {
+    /// Why an access of `len` bytes at `addr` in direction `access` is
+    /// refused, as the trap it causes; for callers of
+    /// [`MemoryMap::try_load`] and [`MemoryMap::try_store`]. Kept out of
+    /// line: it is the cold path.
+    #[cold]
+    #[inline(never)]
+    pub fn fault(&mut self, addr: u64, len: u64, access: Access) -> TrapKind {
+        TrapKind::Memory(match access {
+            Access::Read => self.read_fault(addr, len),
+            Access::Write => self.write_fault(addr, len),
+        })
+    }
+}
