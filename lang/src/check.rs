@@ -576,7 +576,17 @@ impl<'p> Checker<'p> {
         Err(())
     }
 
+    /// An expression used as a value: anything but a whole array.
     fn expr(&mut self, e: &Expr) -> R<Ex> {
+        let x = self.expr_or_array(e)?;
+        if let Ty::Array(..) = x.e.ty {
+            self.err(x.span, "an array is not a value", "expected an element: index it, `a[i]`");
+            return Err(());
+        }
+        Ok(x)
+    }
+
+    fn expr_or_array(&mut self, e: &Expr) -> R<Ex> {
         let span = e.span;
         let ex = |e: TExpr| Ok(Ex { e, lit: None, span });
         match &e.kind {
@@ -600,7 +610,7 @@ impl<'p> Checker<'p> {
             }
             ExprKind::This(n) => self.global_ref(n, span).and_then(ex),
             ExprKind::Index(base, index) => {
-                let b = self.expr(base)?;
+                let b = self.expr_or_array(base)?;
                 let i = self.expr(index)?;
                 let i = self.index_value(i)?;
                 match b.e.ty {
@@ -832,7 +842,7 @@ impl<'p> Checker<'p> {
             }
             ExprKind::This(n) => self.global_place(n, e.span),
             ExprKind::Index(base, index) => {
-                let b = self.expr(base)?;
+                let b = self.expr_or_array(base)?;
                 let i = self.expr(index)?;
                 let i = self.index_value(i)?;
                 match (b.e.ty, b.e.kind) {
