@@ -117,6 +117,8 @@ pub(crate) struct RunPlatform<'r, D: ?Sized> {
     pub kv: &'r mut KvStore,
     pub app: &'r AppName,
     pub max_sleep_us: u64,
+    /// The run's wall-time limit, on the device's microsecond clock.
+    pub deadline_us: u64,
 }
 
 impl<D: Device + ?Sized> RunPlatform<'_, D> {
@@ -141,10 +143,14 @@ impl<D: Device + ?Sized> Platform for RunPlatform<'_, D> {
 
     fn sleep_until_us(&mut self, deadline_us: u64) {
         let now = self.device.now_us();
-        let capped = deadline_us.min(now.saturating_add(self.max_sleep_us));
+        let capped = deadline_us.min(now.saturating_add(self.max_sleep_us)).min(self.deadline_us);
         if capped > now {
             self.device.sleep_until_us(capped);
         }
+    }
+
+    fn overdue(&mut self) -> bool {
+        self.device.now_us() >= self.deadline_us
     }
 
     fn log(&mut self, bytes: &[u8]) {

@@ -54,6 +54,11 @@ impl<S: Storage, D: Device> Runtime<S, D> {
         if repr.version <= current {
             return Err(Rejection::NotNewer { version: repr.version, current });
         }
+        // The last sequence number is the delete's: an app at it could
+        // never be changed or deleted again.
+        if repr.version == u32::MAX && repr.operation != Operation::Delete {
+            return Err(Rejection::LastSequence);
+        }
         match repr.operation {
             Operation::Install => self.install(repr),
             Operation::Delete => self.delete(repr),
