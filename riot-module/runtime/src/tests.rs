@@ -848,3 +848,106 @@ fn traps_of_alkyl_ir_apps_are_reported_in_ir_terms() {
     let text = String::from_utf8(out.result_text()).unwrap();
     assert!(text.starts_with("error: trap at instruction ") && text.ends_with("(Alkyl IR: REVERT 0xac7)"), "{text}");
 }
+
+// ---- issue 15: time, fairness, durability, sequence numbers ----
+
+/// Waits in `ztimer_periodic_wakeup` (10 ms a call, the cap) for ever.
+const SLEEPER_ASM: &str = "
+    stw [%r10-8], 0
+loop:
+    mov %r1, %r10
+    sub %r1, 8
+    mov %r2, 1000000
+    call 97
+    ja loop
+    exit
+";
+
+#[test]
+fn waiting_counts_against_the_wall_time_limit() {
+    let mut rt = runtime();
+    install(&mut rt, "sleeper", 1, container(SLEEPER_ASM, &[])).unwrap();
+    rt.device().set_ms(1000);
+    let r = run(&mut rt, "sleeper", None, b"");
+    let trap = r.outcome.unwrap_err();
+    assert_eq!(trap.kind, alkyl_vm::TrapKind::TimeLimit);
+    // It stopped at its limit (50 ms), not after its budget of sleeps.
+    let waited = rt.device().now_ms() - 1000;
+    assert!((Config::DEFAULT.max_run_ms..Config::DEFAULT.max_run_ms + 11).contains(&waited), "{waited} ms");
+    assert_eq!(alloc::format!("{}", trap.kind), "wall-time limit exceeded");
+}
+
+#[test]
+fn trigger_runs_are_one_per_poll_and_throttled_beyond_their_share() {
+    let mut rt = runtime();
+    let mut env = install_of("sleeper", 1, container(SLEEPER_ASM, &[]), true);
+    env.triggers = (0..4)
+        .map(|_| TriggerRepr { kind: TriggerKind::Timer, sensor: 0, period_ms: 10, value: 0, entry: None })
+        .collect();
+    rt.apply(&signed(env, &keypair()), Expect { operation: Operation::Install, name: &name("sleeper") }).unwrap();
+    rt.poll(0);
+    // Every poll runs at most one trigger (50 ms each); the app's share is
+    // 100 ms a second: two runs, then its firings are dropped until 1 s.
+    let mut t = 10;
+    while t < 1000 {
+        rt.device().set_ms(t);
+        let before = rt.app(&name("sleeper")).unwrap().stats().runs;
+        rt.poll(t);
+        assert!(rt.app(&name("sleeper")).unwrap().stats().runs <= before + 1);
+        t = rt.device().now_ms().max(t + 10);
+    }
+    assert_eq!(rt.app(&name("sleeper")).unwrap().stats().runs, 2);
+    assert!(rt.throttled(&name("sleeper")) > 0);
+    assert!(rt.device().log.iter().any(|(a, l)| a == "sleeper" && l.starts_with(b"trigger runs throttled")));
+    // A delete gets through and forgets its state.
+    let del = signed(command(Operation::Delete, "sleeper", 2, vec![]), &keypair());
+    rt.apply(&del, Expect { operation: Operation::Delete, name: &name("sleeper") }).unwrap();
+    assert_eq!(rt.throttled(&name("sleeper")), 0);
+    assert_eq!(rt.poll(t), None);
+}
+
+#[test]
+fn kv_writes_that_cannot_be_saved_are_undone_and_the_run_fails() {
+    let mut rt = runtime();
+    install(&mut rt, "counter", 1, container(COUNTER_ASM, &[])).unwrap();
+    assert_eq!(r0(&run(&mut rt, "counter", None, b"")), 1);
+    let writes = rt.storage().writes;
+    rt.storage().fail_at = Some(writes);
+    let now = rt.device().now_ms();
+    let r = rt.invoke(&name("counter"), None, b"", Cause::Coap, false, now);
+    assert_eq!(r, Err(Rejection::Storage(StorageError::Io)));
+    assert_eq!(Rejection::Storage(StorageError::Io).code(), code::INTERNAL_SERVER_ERROR);
+    assert_eq!(rt.kv_fetch(Some(&name("counter")), 1), Some(1));
+    assert_eq!(rt.app(&name("counter")).unwrap().stats().runs, 1);
+    // Acknowledged values survive a reboot; the refused one never counted.
+    assert_eq!(r0(&run(&mut rt, "counter", None, b"")), 2);
+    let (mut rt, _) = reboot(rt);
+    assert_eq!(r0(&run(&mut rt, "counter", None, b"")), 3);
+    // A run that changes nothing writes nothing.
+    install(&mut rt, "simple", 1, simple_container()).unwrap();
+    let writes = rt.storage().writes;
+    run(&mut rt, "simple", None, b"");
+    assert_eq!(rt.storage().writes, writes);
+}
+
+#[test]
+fn the_last_sequence_number_is_for_deletes() {
+    let mut rt = runtime();
+    assert_eq!(install(&mut rt, "app", u32::MAX, simple_container()), Err(Rejection::LastSequence));
+    install(&mut rt, "app", u32::MAX - 1, simple_container()).unwrap();
+    let set = signed(command(Operation::SetTriggers, "app", u32::MAX, vec![]), &keypair());
+    let r = rt.apply(&set, Expect { operation: Operation::SetTriggers, name: &name("app") });
+    assert_eq!(r, Err(Rejection::LastSequence));
+    assert_eq!(Rejection::LastSequence.code(), code::BAD_REQUEST);
+    let del = signed(command(Operation::Delete, "app", u32::MAX, vec![]), &keypair());
+    assert_eq!(rt.apply(&del, Expect { operation: Operation::Delete, name: &name("app") }), Ok(Applied::Deleted));
+}
+
+#[test]
+fn posting_to_a_missing_app_says_so_whatever_the_entry() {
+    let mut rt = runtime();
+    for path in ["/apps/nope/run", "/apps/nope/run/.odd", "/apps/nope/run/ok"] {
+        let r = send(&mut rt, &req(RequestType::Post, path, b""));
+        assert_eq!((code_of(&r), text(&r)), (code::NOT_FOUND, "no such app (sequence 0)".into()), "{path}");
+    }
+}
