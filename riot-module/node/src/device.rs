@@ -60,6 +60,20 @@ fn handle(index: usize) -> Option<DeviceHandle> {
     u32::try_from(index + 1).ok().and_then(NonZeroU32::new).map(DeviceHandle)
 }
 
+/// Script output as it may reach a terminal: control characters (escape
+/// sequences, carriage returns, bells...) escaped as `\u{1b}`, tabs kept.
+pub fn escape(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    for c in line.chars() {
+        if c.is_control() && c != '\t' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn show(p: &Phydat, dims: u8) -> String {
     let v: Vec<String> = p.val[..dims.clamp(1, 3) as usize].iter().map(i16::to_string).collect();
     format!("[{}]", v.join(", "))
@@ -84,7 +98,7 @@ impl<L: Log> Device for HostDevice<L> {
     fn log(&mut self, app: &AppName, bytes: &[u8]) {
         let text = String::from_utf8_lossy(bytes);
         for line in text.trim_end_matches('\n').split('\n') {
-            self.log.line(&format!("[{app}] {line}"));
+            self.log.line(&format!("[{app}] {}", escape(line)));
         }
     }
 
@@ -161,6 +175,9 @@ mod tests {
         assert_eq!(d.saul_read(led).unwrap(), (on, 3));
         d.log(&AppName::new(b"app").unwrap(), b"one\ntwo\n");
         assert_eq!(d.log.0, ["[actuator led] [0] -> [255, 0, 0]", "[app] one", "[app] two"]);
+        // Terminal escape sequences are shown, not obeyed.
+        d.log(&AppName::new(b"app").unwrap(), b"\x1b[2J\x1b]0;owned\x07\rx\ty\n");
+        assert_eq!(d.log.0[3], "[app] \\u{1b}[2J\\u{1b}]0;owned\\u{7}\\rx\ty");
         let t0 = d.now_us();
         d.sleep_until_us(t0 + 2000);
         assert!(d.now_us() >= t0 + 2000);

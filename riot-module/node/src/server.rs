@@ -3,10 +3,15 @@
 //! → RST, other malformed datagrams dropped), deduplication of requests by
 //! (endpoint, message id) with the response cached for the exchange
 //! lifetime, Observe (RFC 7641) on `/apps/{name}/result`, and the poll
-//! loop for triggers. The request/response work itself is the runtime's
+//! loop for triggers: the runtime runs at most one fired trigger per poll
+//! and asks to be polled again at once while more wait, and the loop
+//! takes a pending datagram between two polls, so requests (a signed
+//! delete included) are served between trigger runs. Each request tells
+//! the runtime its sender (`Runtime::set_peer`: a hash of the endpoint). The request/response work itself is the runtime's
 //! `coap_handler::Handler`.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -225,6 +230,9 @@ impl<S: Storage, D: Device> Server<S, D> {
         }
         response.set_token(request.get_token().to_vec());
         let observe = self.observe(request, peer);
+        // The handler interface does not carry the sender: say who it is,
+        // so that a block-wise upload stays its sender's.
+        self.runtime.set_peer(peer_id(peer));
         let Ok(data) = self.runtime.extract_request_data(request);
         if self.runtime.build_response(&mut response, data).is_err() {
             response.header.code = MessageClass::from(coap_numbers::code::INTERNAL_SERVER_ERROR);
@@ -329,6 +337,13 @@ impl<S: Storage, D: Device> Server<S, D> {
             }
         }
     }
+}
+
+/// The runtime's id of a peer: a hash of its address and port.
+fn peer_id(peer: SocketAddr) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    peer.hash(&mut h);
+    h.finish()
 }
 
 /// An RST for message `mid`.

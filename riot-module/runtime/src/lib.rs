@@ -62,4 +62,4 @@ pub use config::Config;
 pub use device::{class_matches, write_dims, Device, SaulInfo, Widen32, SAUL_CAT_ACT, SAUL_CAT_SENSE};
 pub use error::{Expect, Rejection, TriggerProblem};
 pub use runtime::{Applied, BootProblem, BootReport, Runtime, SensorReading};
-pub use storage::{RamStorage, Storage, StorageError};
+pub use storage::{RamStorage, Storage, StorageError, DELETE_RESERVE};

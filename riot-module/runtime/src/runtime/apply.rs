@@ -135,7 +135,8 @@ impl<S: Storage, D: Device> Runtime<S, D> {
         }
         let mut retired = self.store.retired.clone();
         retired.retire(name.clone(), repr.version, self.config.max_retired_names);
-        self.storage.save(RETIRED_KEY, &retired.emit()).map_err(Rejection::Storage)?;
+        // Deleting frees space: it may use the room held back for it.
+        self.storage.save_reserved(RETIRED_KEY, &retired.emit()).map_err(Rejection::Storage)?;
         // Committed: boot treats the app record as deleted from here on.
         self.store.remove(&name, repr.version, self.config.max_retired_names);
         let _ = self.storage.remove(&app_key(&name));
