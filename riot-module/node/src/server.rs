@@ -31,6 +31,8 @@ pub const MAX_OBSERVERS: usize = 64;
 /// Largest datagram served; a larger request gets 4.13 with this in Size1
 /// (`docs/coap-api.md`, Limits).
 pub const MAX_DATAGRAM: usize = 2048;
+/// Most datagrams served between two trigger polls, when that many wait.
+const MAX_BURST: usize = 16;
 /// Longest the loop sleeps in `recv` (so it notices a shutdown request).
 const MAX_WAIT: Duration = Duration::from_millis(200);
 
@@ -107,25 +109,32 @@ impl<S: Storage, D: Device> Server<S, D> {
                 Some(t) => Duration::from_millis(t.saturating_sub(self.runtime.device().now_ms())),
                 None => MAX_WAIT,
             };
-            // Triggers due at once never starve the socket: take a pending
-            // datagram without waiting, then poll again. (A zero timeout
-            // means "block" for std, hence non-blocking mode.)
+            // Triggers due at once never starve the socket: take what is
+            // pending without waiting (up to MAX_BURST datagrams), then poll
+            // again. (A zero timeout means "block" for std, hence
+            // non-blocking mode.)
             self.socket.set_nonblocking(wait.is_zero())?;
             if !wait.is_zero() {
                 self.socket.set_read_timeout(Some(wait.min(MAX_WAIT)))?;
             }
-            match self.socket.recv_from(&mut buf) {
-                Ok((n, peer)) => {
-                    if let Some(reply) = self.datagram(&buf[..n], peer) {
-                        // A send failure (peer gone) is the peer's problem.
-                        let _ = self.socket.send_to(&reply, peer);
+            for _ in 0..MAX_BURST {
+                match self.socket.recv_from(&mut buf) {
+                    Ok((n, peer)) => {
+                        if let Some(reply) = self.datagram(&buf[..n], peer) {
+                            // A send failure (peer gone) is the peer's problem.
+                            let _ = self.socket.send_to(&reply, peer);
+                        }
                     }
+                    Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                        break
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => break,
+                    // ICMP port unreachable from an earlier send shows up here on Linux.
+                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
+                    Err(e) => return Err(e),
                 }
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                // ICMP port unreachable from an earlier send shows up here on Linux.
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
-                Err(e) => return Err(e),
+                // More datagrams are taken only as long as they are waiting.
+                self.socket.set_nonblocking(true)?;
             }
         }
         Ok(())
