@@ -105,6 +105,12 @@ impl Rejection {
             }
             Rejection::Verification(_) => code::UNPROCESSABLE_ENTITY,
             #[cfg(feature = "ir")]
+            Rejection::Ir(alkyl_translator::ir::CompileError::Translate(t))
+                if matches!(t.kind, alkyl_translator::ir::translate::TranslateErrorKind::TooLarge { .. }) =>
+            {
+                code::REQUEST_ENTITY_TOO_LARGE
+            }
+            #[cfg(feature = "ir")]
             Rejection::Ir(_) => code::UNPROCESSABLE_ENTITY,
             Rejection::NoApp { .. } | Rejection::NoEntry => code::NOT_FOUND,
             Rejection::StoreFull(_) => code::SERVICE_UNAVAILABLE,

@@ -951,3 +951,28 @@ fn posting_to_a_missing_app_says_so_whatever_the_entry() {
         assert_eq!((code_of(&r), text(&r)), (code::NOT_FOUND, "no such app (sequence 0)".into()), "{path}");
     }
 }
+
+#[test]
+fn alkyl_ir_translation_stops_at_the_app_quota() {
+    // 5,000 `ARG 0 / SDIV` pairs: each checks for a zero divisor and for
+    // MIN / -1, a dozen eBPF instructions from three bytes of IR.
+    let mut source = String::from(".memory 0\n.public big w32 w32\n    BITS32\n    PUSH 1\n");
+    for _ in 0..5000 {
+        source.push_str("    ARG 0\n    SDIV\n");
+    }
+    source.push_str("    RETURN\n");
+    let module = ir_module(&source);
+    let whole = alkyl_translator::ir::compile(&module).unwrap();
+    assert!(whole.len() > 8 * module.len(), "{} -> {} bytes", module.len(), whole.len());
+    extern crate std;
+    std::eprintln!("IR module of {} bytes -> container of {} bytes", module.len(), whole.len());
+    let mut repr = install_of("big", 1, module.clone(), true);
+    repr.kind = PayloadKind::AlkylIr;
+    let mut rt = runtime();
+    let r = rt.apply(&signed(repr, &keypair()), Expect { operation: Operation::Install, name: &name("big") });
+    let Err(rejection) = r else { panic!("installed") };
+    assert_eq!(rejection.code(), code::REQUEST_ENTITY_TOO_LARGE);
+    let text = alloc::format!("{rejection}");
+    assert!(text.ends_with("the translation exceeds 16384 bytes of code (the limit it was given)"), "{text}");
+    assert!(rt.app(&name("big")).is_none());
+}

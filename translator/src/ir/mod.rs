@@ -37,7 +37,9 @@ pub mod varint;
 pub mod width;
 
 pub use call::call_input;
-pub use compile::{compile, compile_script, compile_validated, compile_validated_script, CompileError};
+pub use compile::{
+    compile, compile_script, compile_script_within, compile_validated, compile_validated_script, CompileError,
+};
 pub use interp::{Completion, Instance};
 pub use layout::DataLayout;
 pub use module::{Function, FunctionKind, Global, IrError, IrErrorKind, Module};

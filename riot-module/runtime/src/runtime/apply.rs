@@ -92,7 +92,7 @@ impl<S: Storage, D: Device> Runtime<S, D> {
         } else {
             repr.payload
         };
-        let prepared = Prepared::of(repr.kind, payload)?;
+        let prepared = Prepared::of(repr.kind, payload, max)?;
         self.check_triggers(&repr.triggers)?;
         let meta = AppMeta {
             name: repr.name,
@@ -180,10 +180,12 @@ pub(crate) enum Prepared {
 }
 
 impl Prepared {
-    /// Translates an Alkyl IR payload; a container is taken as it is.
-    pub(crate) fn of(kind: PayloadKind, payload: Vec<u8>) -> Result<Prepared, Rejection> {
+    /// Translates an Alkyl IR payload into at most `max_bytes` of code (the
+    /// app quota: the translation stops there, before allocating more); a
+    /// container is taken as it is.
+    pub(crate) fn of(kind: PayloadKind, payload: Vec<u8>, max_bytes: usize) -> Result<Prepared, Rejection> {
         Ok(match kind {
-            PayloadKind::AlkylIr => Prepared::Compiled(translate_ir(&payload)?),
+            PayloadKind::AlkylIr => Prepared::Compiled(translate_ir(&payload, max_bytes)?),
             _ => Prepared::Container(payload),
         })
     }
@@ -206,12 +208,12 @@ impl Prepared {
 /// Translates an Alkyl IR module into a verified container on the device;
 /// the container is what gets stored and run.
 #[cfg(feature = "ir")]
-fn translate_ir(module: &[u8]) -> Result<Script<Vec<u8>>, Rejection> {
-    alkyl_translator::ir::compile_script(module).map_err(Rejection::Ir)
+fn translate_ir(module: &[u8], max_bytes: usize) -> Result<Script<Vec<u8>>, Rejection> {
+    alkyl_translator::ir::compile_script_within(module, max_bytes).map_err(Rejection::Ir)
 }
 
 /// Without the `ir` feature, IR uploads are refused as not implemented.
 #[cfg(not(feature = "ir"))]
-fn translate_ir(_: &[u8]) -> Result<Script<Vec<u8>>, Rejection> {
+fn translate_ir(_: &[u8], _: usize) -> Result<Script<Vec<u8>>, Rejection> {
     Err(Rejection::Unsupported(PayloadKind::AlkylIr))
 }
