@@ -6,7 +6,7 @@ use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
 use alkyl_bindings::{DeviceHandle, Phydat, SaulError};
-use alkyl_runtime::{class_matches, write_dims, AppName, Device, SaulInfo};
+use alkyl_runtime::{class_matches, printable, write_dims, AppName, Device, SaulInfo};
 
 use crate::sensors::{SimDevice, SimKind};
 
@@ -60,20 +60,6 @@ fn handle(index: usize) -> Option<DeviceHandle> {
     u32::try_from(index + 1).ok().and_then(NonZeroU32::new).map(DeviceHandle)
 }
 
-/// Script output as it may reach a terminal: control characters (escape
-/// sequences, carriage returns, bells...) escaped as `\u{1b}`, tabs kept.
-pub fn escape(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    for c in line.chars() {
-        if c.is_control() && c != '\t' {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 fn show(p: &Phydat, dims: u8) -> String {
     let v: Vec<String> = p.val[..dims.clamp(1, 3) as usize].iter().map(i16::to_string).collect();
     format!("[{}]", v.join(", "))
@@ -98,7 +84,7 @@ impl<L: Log> Device for HostDevice<L> {
     fn log(&mut self, app: &AppName, bytes: &[u8]) {
         let text = String::from_utf8_lossy(bytes);
         for line in text.trim_end_matches('\n').split('\n') {
-            self.log.line(&format!("[{app}] {}", escape(line)));
+            self.log.line(&format!("[{app}] {}", printable(line)));
         }
     }
 
