@@ -161,7 +161,13 @@ fn a_signed_upload_succeeds_while_junk_uploads_are_in_flight() {
     for (i, body) in junk.iter().enumerate() {
         for j in 0..2u16 {
             let peer = Raw::new(node.addr);
-            let r = block_put(&peer, 0x100 * (i as u16 + 1) + j, "apps/app", Block { num: 0, more: true, szx: 1 }, &body[..32]);
+            let r = block_put(
+                &peer,
+                0x100 * (i as u16 + 1) + j,
+                "apps/app",
+                Block { num: 0, more: true, szx: 1 },
+                &body[..32],
+            );
             let expected = if i == 2 { "4.00" } else { "4.01" };
             assert_eq!(code(&r), expected, "{}", payload_text(&r));
         }
@@ -260,8 +266,16 @@ fn the_last_sequence_number_and_other_small_findings() {
     let node = Node::start(&tmp.path().join("store"), &["--trusted-key", public.to_str().unwrap()]);
     let mut raw = Raw::new(node.addr);
     // u32::MAX is the delete's: an install at it would freeze the app.
-    let r = raw.request(RequestType::Put, "apps/app", &[], &install("app", u32::MAX, &asm_container(COUNTER_ASM), Some(&key)));
-    assert_eq!((code(&r), payload_text(&r)), ("4.00".into(), "sequence 4294967295 is reserved for deleting the app".into()));
+    let r = raw.request(
+        RequestType::Put,
+        "apps/app",
+        &[],
+        &install("app", u32::MAX, &asm_container(COUNTER_ASM), Some(&key)),
+    );
+    assert_eq!(
+        (code(&r), payload_text(&r)),
+        ("4.00".into(), "sequence 4294967295 is reserved for deleting the app".into())
+    );
     put(&mut raw, "app", &install("app", u32::MAX - 1, &asm_container(COUNTER_ASM), Some(&key)));
     let r = raw.request(RequestType::Delete, "apps/app", &[], &delete("app", u32::MAX, Some(&key)));
     assert_eq!(code(&r), "2.02", "{}", payload_text(&r));
@@ -271,7 +285,11 @@ fn the_last_sequence_number_and_other_small_findings() {
         assert_eq!((code(&r), payload_text(&r)), ("4.04".into(), "no such app (sequence 0)".into()), "{path}");
     }
     // A misaligned atomic is reported as such.
-    put(&mut raw, "atomic", &install("atomic", 1, &asm_container("mov %r1, 1\nlock add32 [%r10-6], %r1\nexit"), Some(&key)));
+    put(
+        &mut raw,
+        "atomic",
+        &install("atomic", 1, &asm_container("mov %r1, 1\nlock add32 [%r10-6], %r1\nexit"), Some(&key)),
+    );
     let r = raw.request(RequestType::Post, "apps/atomic/run", &[], b"");
     assert_eq!(code(&r), "5.00");
     let text = payload_text(&r);

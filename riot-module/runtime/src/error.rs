@@ -88,9 +88,7 @@ impl Rejection {
             | Rejection::Triggers(_)
             | Rejection::Mismatch
             | Rejection::BadName(_)
-            | Rejection::LastSequence => {
-                code::BAD_REQUEST
-            }
+            | Rejection::LastSequence => code::BAD_REQUEST,
             Rejection::Auth(AuthError::MutationsDisabled) => code::METHOD_NOT_ALLOWED,
             Rejection::Auth(AuthError::UnknownKey(_)) => code::UNAUTHORIZED,
             Rejection::Auth(AuthError::BadSignature) => code::FORBIDDEN,

@@ -694,7 +694,10 @@ fn coap_hostile_uploads() {
     stranger[24..32].copy_from_slice(&[9; 8]);
     let b0 = with_block1(req(RequestType::Put, "/apps/app", &stranger[..32]), Block { num: 0, more: true, szx: 1 });
     let r = send(&mut rt, &b0);
-    assert_eq!((code_of(&r), text(&r)), (code::UNAUTHORIZED, "upload signed by unknown key 0909090909090909: no slot granted".into()));
+    assert_eq!(
+        (code_of(&r), text(&r)),
+        (code::UNAUTHORIZED, "upload signed by unknown key 0909090909090909: no slot granted".into())
+    );
     assert_eq!(rt.uploads_in_progress(), 0);
     // Out of order: block 1 skipped.
     let b0 = with_block1(req(RequestType::Put, "/apps/app", &env[..32]), Block { num: 0, more: true, szx: 1 });

@@ -10,12 +10,12 @@ use alkyl_bindings::{DeviceHandle, Phydat};
 
 use crate::app::{Cause, LastRun, RunOutput};
 use crate::device::{Device, RunPlatform, SaulInfo};
-use alkyl_bindings::Platform as _;
-use alkyl_vm::{HelperError, Trap, TrapKind};
 use crate::error::Rejection;
 use crate::exec::{execute, RunRequest};
 use crate::name::AppName;
 use crate::storage::Storage;
+use alkyl_bindings::Platform as _;
+use alkyl_vm::{HelperError, Trap, TrapKind};
 
 use super::Runtime;
 
