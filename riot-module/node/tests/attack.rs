@@ -16,15 +16,7 @@ use common::*;
 
 /// Waits in `ztimer_periodic_wakeup` (at most 10 ms a call) for ever: at
 /// the default budget, ~28 minutes of waiting without a time limit.
-const SLEEPER_ASM: &str = "
-    stw [%r10-8], 0
-loop:
-    mov %r1, %r10
-    sub %r1, 8
-    mov %r2, 1000000
-    call 97
-    ja loop
-    exit";
+const SLEEPER_ASM: &str = include_str!("../../../apps/asm/sleeper.s");
 
 /// Spends its whole instruction budget.
 const SPIN_ASM: &str = "mov %r0, 0\nl:\nadd %r0, 1\nja l\nexit";

@@ -855,16 +855,7 @@ fn traps_of_alkyl_ir_apps_are_reported_in_ir_terms() {
 // ---- issue 15: time, fairness, durability, sequence numbers ----
 
 /// Waits in `ztimer_periodic_wakeup` (10 ms a call, the cap) for ever.
-const SLEEPER_ASM: &str = "
-    stw [%r10-8], 0
-loop:
-    mov %r1, %r10
-    sub %r1, 8
-    mov %r2, 1000000
-    call 97
-    ja loop
-    exit
-";
+const SLEEPER_ASM: &str = include_str!("../../../apps/asm/sleeper.s");
 
 #[test]
 fn waiting_counts_against_the_wall_time_limit() {
