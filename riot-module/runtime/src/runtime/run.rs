@@ -40,9 +40,16 @@ impl<S: Storage, D: Device> Runtime<S, D> {
     /// buffer and a CoAP context in `r3`, as a request handler. The stack
     /// and packet buffer are the runtime's own, allocated once.
     ///
+    /// The run has the budget and a wall-time limit of
+    /// `Config::max_run_ms` from `now_ms` (a waiting helper past it traps
+    /// with `TrapKind::TimeLimit`). Its key-value writes are saved before
+    /// it returns; when they cannot be, they are undone, the run is not
+    /// recorded, and it fails with [`Rejection::Storage`].
+    ///
     /// # Errors
-    /// [`Rejection::NoApp`], [`Rejection::NoEntry`]. A trap is not an
-    /// error here: it is the run's recorded outcome.
+    /// [`Rejection::NoApp`], [`Rejection::NoEntry`],
+    /// [`Rejection::Storage`]. A trap is not an error here: it is the run's
+    /// recorded outcome.
     pub fn invoke(
         &mut self,
         name: &AppName,
