@@ -16,6 +16,9 @@ pub enum TranslateErrorKind {
     /// code: e.g. a device's app quota); it stopped there, before
     /// allocating more.
     TooLarge { max_bytes: usize },
+    /// A gateway module ([`crate::ir::module::Profile::Gateway`]): the
+    /// gateway runs it, a device never does.
+    GatewayModule,
     /// A translator invariant did not hold (a bug, reported rather than a panic).
     Internal(&'static str),
 }
@@ -43,6 +46,7 @@ impl fmt::Display for TranslateErrorKind {
             TranslateErrorKind::TooLarge { max_bytes } => {
                 write!(f, "the translation exceeds {max_bytes} bytes of code (the limit it was given)")
             }
+            TranslateErrorKind::GatewayModule => f.write_str("a gateway module does not run on a device"),
             TranslateErrorKind::Internal(what) => write!(f, "translator invariant broken: {what}"),
         }
     }
