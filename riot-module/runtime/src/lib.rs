@@ -39,6 +39,7 @@ mod device;
 mod error;
 mod exec;
 pub mod kv;
+mod map;
 mod runtime;
 mod storage;
 pub mod store;
