@@ -75,15 +75,7 @@ fn handle(i: usize) -> Option<DeviceHandle> {
 }
 
 impl Device for TestDevice {
-    fn now_ms(&mut self) -> u64 {
-        self.now_us / 1000
-    }
-    fn now_us(&mut self) -> u64 {
-        self.now_us
-    }
-    fn sleep_until_us(&mut self, deadline_us: u64) {
-        self.now_us = self.now_us.max(deadline_us);
-    }
+    alkyl_bindings::sim_clock!(now_us);
     fn log(&mut self, app: &AppName, bytes: &[u8]) {
         self.log.push((app.as_str().into(), bytes.into()));
     }
