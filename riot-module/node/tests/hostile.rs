@@ -29,9 +29,9 @@ struct Fixture {
 impl Fixture {
     fn new() -> Fixture {
         let tmp = tempfile::tempdir().unwrap();
-        let (key, _, public) = test_key(tmp.path(), 5);
-        let store = tmp.path().join("store");
-        let node = Node::start(&store, &["--trusted-key", public.to_str().unwrap(), "--budget", "100000"]);
+        let trusted = Trusted::new(tmp.path(), 5);
+        let node = trusted.start(&["--budget", "100000"]);
+        let Trusted { key, store, .. } = trusted;
         let mut raw = Raw::new(node.addr);
         let r =
             raw.request(RequestType::Put, "apps/app", &[], &install("app", 1, &asm_container(COUNTER_ASM), Some(&key)));

@@ -210,6 +210,28 @@ pub fn test_key(dir: &Path, seed: u8) -> (SigningKey, PathBuf, PathBuf) {
     (key, secret, public)
 }
 
+/// A node's store (`DIR/store`) and the key it trusts ([`test_key`] of a
+/// seed): starts, and restarts, nodes on that store that trust that key.
+pub struct Trusted {
+    pub key: SigningKey,
+    pub store: PathBuf,
+    public: String,
+}
+
+impl Trusted {
+    pub fn new(dir: &Path, seed: u8) -> Trusted {
+        let (key, _, public) = test_key(dir, seed);
+        Trusted { key, store: dir.join("store"), public: public.to_str().unwrap().into() }
+    }
+
+    /// A node on the store, trusting the key, with `extra` arguments.
+    pub fn start(&self, extra: &[&str]) -> Node {
+        let mut args = vec!["--trusted-key", self.public.as_str()];
+        args.extend_from_slice(extra);
+        Node::start(&self.store, &args)
+    }
+}
+
 /// An install envelope of `container`, compressed, signed by `key` (or
 /// unsigned).
 pub fn install(name: &str, version: u32, container: &[u8], key: Option<&SigningKey>) -> Vec<u8> {
