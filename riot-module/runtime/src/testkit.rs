@@ -151,9 +151,7 @@ pub fn container(asm: &str, functions: &[(&str, usize)]) -> Vec<u8> {
 
 /// The bytes of `repr`.
 pub fn emit(repr: &ContainerRepr<'_>) -> Vec<u8> {
-    let mut bytes = vec![0; repr.buffer_len()];
-    repr.emit(&mut bytes).unwrap();
-    bytes
+    repr.to_bytes().unwrap()
 }
 
 /// `r0 = 42` at instruction 0; `answer` returns r2 (the input length);

@@ -194,10 +194,7 @@ pub fn compile_app(name: &str, dir: &Path) -> PathBuf {
 /// A container from assembler text (instruction 0 is the entry).
 pub fn asm_container(asm: &str) -> Vec<u8> {
     let text = alkyl_asm::assemble(asm).unwrap();
-    let repr = ContainerRepr { text: &text, ..ContainerRepr::default() };
-    let mut bytes = vec![0; repr.buffer_len()];
-    repr.emit(&mut bytes).unwrap();
-    bytes
+    ContainerRepr { text: &text, ..ContainerRepr::default() }.to_bytes().unwrap()
 }
 
 /// A signing key from a fixed seed, and its files in `dir` (KEY.key, KEY.pub).
