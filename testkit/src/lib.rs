@@ -12,6 +12,7 @@
 //!   --check` uses too);
 //! - [`oracle`]: native oracles for the apps (Fletcher-32, the rBPF paper's
 //!   input);
+//! - [`rng`]: deterministic noise for the parser and decoder tests;
 //! - [`clang`]: clang's BPF backend with the project's flags.
 
 pub mod clang;
@@ -19,6 +20,7 @@ pub mod diff;
 pub mod ebpf;
 pub mod gen;
 pub mod oracle;
+pub mod rng;
 
 pub use diff::{check, start_platform, Outcome};
 pub use gen::{generate, Program};

@@ -57,16 +57,9 @@ impl Fixture {
 fn hostile_datagrams() {
     let mut f = Fixture::new();
     f.check("garbage", |f| {
-        let mut x = 0x2545_f491u32;
+        let mut rng = alkyl_testkit::rng::XorShift32(0x2545_f491);
         for len in 0..300usize {
-            let bytes: Vec<u8> = (0..len % 97)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 17;
-                    x ^= x << 5;
-                    x as u8
-                })
-                .collect();
+            let bytes = rng.bytes(len % 97);
             f.raw.socket.send_to(&bytes, f.node.addr).unwrap();
         }
         // Some garbage looked like a malformed CON and got an RST: drop those.
