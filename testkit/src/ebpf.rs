@@ -1,5 +1,5 @@
 //! eBPF-level test support shared by the VM's tests and the fuzz targets:
-//! [`TestHelpers`], the opcode tables, and [`valid_program`], which turns
+//! [`TestHelpers`], [`OneHelper`], the opcode tables, and [`valid_program`], which turns
 //! arbitrary bytes into mostly-valid programs: each 8-byte slot is coerced
 //! onto a valid opcode, valid registers, zero reserved fields and in-range
 //! jump targets, so nearly every input verifies and a fuzzer explores the
@@ -29,6 +29,23 @@ impl Helpers for TestHelpers {
             3 => Err(HelperError::BadArgument { index: 0 }),
             _ => Err(HelperError::Unknown(id)),
         }
+    }
+}
+
+/// A helper set of one helper, `id`, computed by `f` (a test's helper in
+/// one line: `OneHelper(1, |a, _| Ok(a[0] + 1000))`).
+pub struct OneHelper<F>(pub u32, pub F);
+
+impl<F> HelperSet for OneHelper<F> {
+    fn contains(&self, id: u32) -> bool {
+        id == self.0
+    }
+}
+
+impl<F: FnMut([u64; 5], &mut MemoryMap<'_>) -> Result<u64, HelperError>> Helpers for OneHelper<F> {
+    fn call(&mut self, id: u32, a: [u64; 5], mem: &mut MemoryMap<'_>) -> Result<u64, HelperError> {
+        assert_eq!(id, self.0, "a call outside the helper set");
+        (self.1)(a, mem)
     }
 }
 
