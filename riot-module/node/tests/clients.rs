@@ -11,8 +11,7 @@ use common::*;
 
 #[test]
 fn libcoap_client() {
-    let tmp = tempfile::tempdir().unwrap();
-    let trusted = Trusted::new(tmp.path(), 1);
+    let (tmp, trusted) = Trusted::new(1);
     let (node, key) = (trusted.start(&[]), trusted.key);
     let uri = node.uri();
     let counter = compile_app("counter", tmp.path());
@@ -66,8 +65,7 @@ fn libcoap_client() {
 
 #[test]
 fn libcoap_observe() {
-    let tmp = tempfile::tempdir().unwrap();
-    let trusted = Trusted::new(tmp.path(), 2);
+    let (tmp, trusted) = Trusted::new(2);
     let (node, key) = (trusted.start(&[]), trusted.key);
     let triggers = vec!["timer:300".parse().unwrap()];
     let env = tmp.path().join("tick.bin");
@@ -190,8 +188,7 @@ fn alkyl_client() {
 
 #[test]
 fn apps_survive_a_restart() {
-    let tmp = tempfile::tempdir().unwrap();
-    let trusted = Trusted::new(tmp.path(), 3);
+    let (_tmp, trusted) = Trusted::new(3);
     let mut node = trusted.start(&[]);
     let mut raw = Raw::new(node.addr);
     let r = raw.request(

@@ -28,8 +28,7 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Fixture {
-        let tmp = tempfile::tempdir().unwrap();
-        let trusted = Trusted::new(tmp.path(), 5);
+        let (tmp, trusted) = Trusted::new(5);
         let node = trusted.start(&["--budget", "100000"]);
         let Trusted { key, store, .. } = trusted;
         let mut raw = Raw::new(node.addr);

@@ -15,8 +15,7 @@ const MAX_DATAGRAM: usize = 2048;
 
 #[test]
 fn oversized_datagrams_get_4_13_and_do_not_run() {
-    let tmp = tempfile::tempdir().unwrap();
-    let trusted = Trusted::new(tmp.path(), 7);
+    let (_tmp, trusted) = Trusted::new(7);
     let (node, key) = (trusted.start(&[]), trusted.key);
     let mut raw = Raw::new(node.addr);
     let r = raw.request(RequestType::Put, "apps/app", &[], &install("app", 1, &asm_container(COUNTER_ASM), Some(&key)));
@@ -55,8 +54,7 @@ fn oversized_datagrams_get_4_13_and_do_not_run() {
 
 #[test]
 fn busy_timer_triggers_do_not_starve_requests() {
-    let tmp = tempfile::tempdir().unwrap();
-    let trusted = Trusted::new(tmp.path(), 8);
+    let (_tmp, trusted) = Trusted::new(8);
     let (node, key) = (trusted.start(&[]), trusted.key);
     let mut raw = Raw::new(node.addr);
     // Three apps, four 10 ms timers each, every run a loop that spends the

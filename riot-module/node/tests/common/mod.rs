@@ -216,9 +216,13 @@ pub struct Trusted {
 }
 
 impl Trusted {
-    pub fn new(dir: &Path, seed: u8) -> Trusted {
-        let (key, _, public) = test_key(dir, seed);
-        Trusted { key, store: dir.join("store"), public: public.to_str().unwrap().into() }
+    /// A fresh temporary directory (the test keeps it while it runs) with
+    /// the key files of `seed` and room for the store.
+    pub fn new(seed: u8) -> (tempfile::TempDir, Trusted) {
+        let dir = tempfile::tempdir().unwrap();
+        let (key, _, public) = test_key(dir.path(), seed);
+        let trusted = Trusted { key, store: dir.path().join("store"), public: public.to_str().unwrap().into() };
+        (dir, trusted)
     }
 
     /// A node on the store, trusting the key, with `extra` arguments.
