@@ -26,8 +26,8 @@ use alkyl_bindings::{SimPlatform, ALL_HELPERS};
 use alkyl_protocol::compress::compress;
 use alkyl_testkit::assemble;
 use alkyl_testkit::clang::repo;
-use alkyl_translator::ir::lockstep::Pair;
 use alkyl_translator::ir::compile;
+use alkyl_translator::ir::lockstep::Pair;
 use alkyl_vm::container::Script;
 
 /// Counts live heap bytes and their peak, to measure what compiling

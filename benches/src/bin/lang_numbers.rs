@@ -18,8 +18,8 @@ use alkyl_bindings::SimPlatform;
 use alkyl_protocol::compress::compress;
 use alkyl_testkit::assemble;
 use alkyl_testkit::clang::repo;
-use alkyl_translator::ir::lockstep::Pair;
 use alkyl_translator::ir::compile;
+use alkyl_translator::ir::lockstep::Pair;
 
 fn heatshrink(bytes: &[u8]) -> usize {
     compress(bytes).expect("heatshrink").len()
