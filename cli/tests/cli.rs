@@ -4,9 +4,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-fn alkyl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_alkyl")).args(args).output().expect("run alkyl")
-}
+mod common;
+use common::{alkyl, scratch};
 
 /// `alkyl ARGS` with `stdin` on its standard input.
 fn alkyl_with_stdin(args: &[&str], stdin: &[u8]) -> Output {
@@ -31,12 +30,6 @@ fn stderr(o: &Output) -> String {
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("alkyl-cli-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
 }
 
 use alkyl_testkit::oracle::{self, fletcher32};
