@@ -20,7 +20,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
+use std::process::Command;
 
 use alkyl_benches::elf::{flash, run, sections, static_ram};
 use serde_json::{json, Map, Value};
@@ -37,14 +37,8 @@ const BREAKDOWN: &[&str] = &["runtime-fast"];
 /// The goals (bytes over "none"), from issue 14.
 const GOALS: &[(&str, u64)] = &[("runtime-compact", 32 * 1024), ("runtime-fast", 48 * 1024)];
 
-fn main() -> ExitCode {
-    match report() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+fn main() -> Result<(), String> {
+    report()
 }
 
 fn repo() -> PathBuf {

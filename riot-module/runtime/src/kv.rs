@@ -84,14 +84,7 @@ impl KvStore {
     /// An empty store: at most `per_app` keys per app namespace and
     /// `global_max` in the global one.
     pub fn new(per_app: usize, global_max: usize) -> KvStore {
-        KvStore {
-            global: VecMap::new(),
-            apps: VecMap::new(),
-            per_app,
-            global_max,
-            dirty: VecMap::new(),
-            journal: None,
-        }
+        KvStore { global: VecMap::new(), apps: VecMap::new(), per_app, global_max, dirty: VecMap::new(), journal: None }
     }
 
     fn map(&self, ns: &Namespace) -> Option<&VecMap<u32, u32>> {

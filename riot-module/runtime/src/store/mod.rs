@@ -10,7 +10,6 @@
 
 mod record;
 
-
 pub use record::{AppRecord, RecordError, Retired};
 
 use crate::app::App;
