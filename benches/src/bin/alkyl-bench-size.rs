@@ -33,7 +33,7 @@ const IMAGES: &[(&str, &[&str])] = &[
     ("runtime-fast-ir", &["--features", "fast,ir"]),
 ];
 /// The images whose symbols are broken down.
-const BREAKDOWN: &[&str] = &["runtime-fast"];
+const BREAKDOWN: &[&str] = &["runtime-fast", "runtime-fast-ir"];
 /// The goals (bytes over "none"), from issue 14.
 const GOALS: &[(&str, u64)] = &[("runtime-compact", 32 * 1024), ("runtime-fast", 48 * 1024)];
 
@@ -104,7 +104,10 @@ fn group(name: &str) -> String {
                     return "core::fmt".into();
                 }
             }
-            rest.trim_start_matches(['&', '*', '[', '(', '<']).trim_start_matches("mut ").trim_start_matches("const ")
+            rest.trim_start_matches("impl ")
+                .trim_start_matches(['&', '*', '[', '(', '<'])
+                .trim_start_matches("mut ")
+                .trim_start_matches("const ")
         }
         None => name,
     };
@@ -199,4 +202,27 @@ fn report() -> Result<(), String> {
     std::fs::write(&out, text + "\n").map_err(|e| format!("writing {}: {e}", out.display()))?;
     println!("wrote {}", out.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::group;
+
+    #[test]
+    fn symbols_count_for_the_crate_that_defines_them() {
+        assert_eq!(group("alkyl_runtime::kv::KvStore::store"), "alkyl_runtime");
+        assert_eq!(group("alloc::collections::btree::map::BTreeMap<K,V,A>::insert"), "alloc");
+        assert_eq!(group("<alkyl_vm::trap::TrapKind as core::fmt::Display>::fmt"), "core::fmt");
+        assert_eq!(group("_$LT$alkyl_vm..trap..TrapKind$u20$as$u20$core..fmt..Display$GT$::fmt"), "core::fmt");
+        assert_eq!(group("_$LT$impl$u20$alkyl_runtime..runtime..Runtime$GT$::invoke"), "alkyl_runtime");
+        assert_eq!(
+            group("<&mut serde_json::ser::Serializer<W> as serde::ser::Serializer>::serialize_str"),
+            "serde_json"
+        );
+        assert_eq!(group("core::fmt::Formatter::pad"), "core::fmt");
+        assert_eq!(group("__aeabi_memcpy"), "compiler_builtins");
+        assert_eq!(group(".Lanon.0123.4"), "constants without symbols");
+        assert!(group("alkyl_size::image::request").starts_with("alkyl_runtime"));
+        assert!(group("reset").starts_with("image frame"));
+    }
 }
