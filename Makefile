@@ -189,9 +189,10 @@ bench-cm4: bench-deps
 # runtime (benches/size), one per feature set (none, runtime-compact,
 # runtime-fast, runtime-fast-ir), opt-level "s"; flash and RAM, the
 # breakdown by crate; table + target/bench/size.json. Needs only `make
-# deps` (the Cortex-M4 target, llvm's llvm-size and llvm-nm).
+# deps` (the Cortex-M4 target, llvm's llvm-size and llvm-nm). The driver
+# runs in the debug profile: `make test` has built its dependencies.
 bench-size: deps
-	$(CARGO) run --release -p alkyl-benches --bin alkyl-bench-size
+	$(CARGO) run -p alkyl-benches --bin alkyl-bench-size
 
 # CoAP throughput and latency: POST /apps/NAME/run on alkyl-node next to
 # libcoap's coap-server-notls, same load generator (docs/benchmarks.md, CoAP).
