@@ -14,7 +14,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use ed25519_dalek::{Signer, SigningKey};
 
-use crate::program::{load_any, load_script, Loaded};
+use crate::program::{load_as, load_script, Loaded};
 
 /// Where the device is.
 #[derive(Args, Clone)]
@@ -62,6 +62,9 @@ pub struct UploadArgs {
     /// Trigger: timer:PERIOD_MS[@ENTRY] or rising|falling|delta:SENSOR:VALUE:PERIOD_MS[@ENTRY]; repeatable.
     #[arg(long = "trigger")]
     pub triggers: Vec<TriggerRepr>,
+    /// Declare this calling convention in the container (see `alkyl pack`).
+    #[arg(long, value_enum)]
+    pub convention: Option<crate::program::ConventionArg>,
     /// Send the container uncompressed.
     #[arg(long)]
     pub no_compress: bool,
@@ -140,19 +143,19 @@ fn current_sequence(client: &mut Client, name: &str) -> Result<u32> {
 /// What to upload for `file`: Alkyl IR modules (`.air` text or binary) go
 /// as IR, which the device translates and verifies itself; everything else
 /// as a container.
-fn payload_of(file: &Path) -> Result<(PayloadKind, Vec<u8>)> {
-    if crate::ir::is_ir(file)? {
+fn payload_of(file: &Path, convention: Option<crate::program::ConventionArg>) -> Result<(PayloadKind, Vec<u8>)> {
+    if crate::ir::is_ir(file)? && convention.is_none() {
         let module = crate::ir::load(file)?;
         // The device's own checks, before anything is sent.
         crate::ir::compile(&module).with_context(|| file.display().to_string())?;
         return Ok((PayloadKind::AlkylIr, module));
     }
-    Ok((PayloadKind::Container, container_of(file)?))
+    Ok((PayloadKind::Container, container_of(file, convention)?))
 }
 
 /// The container to upload for `file`.
-fn container_of(file: &Path) -> Result<Vec<u8>> {
-    let bytes = match load_any(file)? {
+fn container_of(file: &Path, convention: Option<crate::program::ConventionArg>) -> Result<Vec<u8>> {
+    let bytes = match load_as(file, convention.map(Into::into))? {
         Loaded::Container(bytes) => bytes,
         Loaded::Code(text) => {
             let repr = ContainerRepr { text: &text, ..ContainerRepr::default() };
@@ -183,7 +186,7 @@ fn send_envelope(client: &mut Client, method: RequestType, path: &str, envelope:
 pub fn upload(args: &UploadArgs) -> Result<()> {
     let name = AppName::new(args.name.as_bytes()).map_err(|e| anyhow!("app {e}"))?;
     let szx = Block::szx_of_size(args.block_size).context("--block-size must be a power of two in 16..=1024")?;
-    let (kind, container) = payload_of(&args.file)?;
+    let (kind, container) = payload_of(&args.file, args.convention)?;
     let version = match args.version {
         Some(v) => v,
         None => {

@@ -50,6 +50,9 @@ enum Command {
         /// Also check that this named entry point exists.
         #[arg(long)]
         entry: Option<String>,
+        /// Declare this calling convention (objects, IR, containers with a trailer).
+        #[arg(long, value_enum)]
+        convention: Option<program::ConventionArg>,
     },
     /// Pack a clang -target bpf object into a container (.rbf).
     Pack(pack::PackArgs),
@@ -194,6 +197,10 @@ struct RunArgs {
     /// Interpreter to run the program on.
     #[arg(long, value_enum, default_value_t = Engine::Reference)]
     engine: Engine,
+    /// Run it by this calling convention, as if declared in its container
+    /// (`femto-container`: Femto-Container CoAP handlers, with --context coap).
+    #[arg(long, value_enum)]
+    convention: Option<program::ConventionArg>,
 }
 
 /// A run's input: the `--arg` values as 8-byte slots, then `data`.
@@ -234,7 +241,7 @@ fn runner_order(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
 fn dispatch(command: Command) -> Result<ExitCode> {
     match command {
         Command::Asm { file, output } => {
-            let code = program::load(&file)?;
+            let code = program::load_assembly(&file)?;
             let output = output.unwrap_or_else(|| file.with_extension("bin"));
             std::fs::write(&output, &code).with_context(|| format!("writing {}", output.display()))?;
             eprintln!("wrote {} ({} instructions)", output.display(), code.len() / 8);
@@ -244,8 +251,8 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             let text = alkyl_asm::disassemble(&code).map_err(|e| anyhow::anyhow!("{e}"))?;
             std::io::stdout().write_all(text.as_bytes())?;
         }
-        Command::Verify { file, entry } => {
-            let loaded = program::load_any(&file)?;
+        Command::Verify { file, entry, convention } => {
+            let loaded = program::load_as(&file, convention.map(Into::into))?;
             pack::verify(&loaded, entry.as_deref())?;
             println!("ok");
         }
@@ -296,7 +303,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
 }
 
 fn run(args: RunArgs) -> Result<ExitCode> {
-    let loaded = program::load_any(&args.file)?;
+    let loaded = program::load_as(&args.file, args.convention.map(Into::into))?;
     let mem = match (&args.mem, &args.mem_file) {
         (Some(h), _) => hex::parse(h).context("--mem")?,
         (None, Some(f)) => std::fs::read(f).with_context(|| format!("reading {}", f.display()))?,

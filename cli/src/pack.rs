@@ -25,6 +25,10 @@ pub struct PackArgs {
     /// .bss written out as zeros).
     #[arg(long)]
     compat: bool,
+    /// The calling convention to declare (`femto-container`: CoAP handlers
+    /// written for Femto-Container, `int coap_resp(bpf_coap_ctx_t *)`).
+    #[arg(long, value_enum, default_value_t = crate::program::ConventionArg::Alkyl, conflicts_with = "compat")]
+    convention: crate::program::ConventionArg,
     /// Print the sizes of .text, the container and the container
     /// heatshrink-compressed (window 8, lookahead 4).
     #[arg(long)]
@@ -33,7 +37,7 @@ pub struct PackArgs {
 
 pub fn pack_command(args: &PackArgs) -> Result<()> {
     let elf = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
-    let options = PackOptions { version: args.app_version, compat: args.compat };
+    let options = PackOptions { version: args.app_version, compat: args.compat, convention: args.convention.into() };
     let packed = pack(&elf, &options).map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
     let bytes = packed.to_bytes()?;
     // The device's checks, before anything is written.

@@ -124,7 +124,12 @@ impl Sample {
             rodata: &self.rodata,
             text: &self.text,
             functions: Table::Values(&self.functions),
-            trailer: Some(TrailerRepr { bss_len: 9, stack_size: 64, helpers: Table::Values(&[1, 0x12, 0x40]) }),
+            trailer: Some(TrailerRepr {
+                bss_len: 9,
+                stack_size: 64,
+                helpers: Table::Values(&[1, 0x12, 0x40]),
+                ..TrailerRepr::default()
+            }),
         }
     }
 }
@@ -303,7 +308,12 @@ const CALL_1: &[u8] = &[0x85, 0, 0, 0, 1, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0];
 fn trailer(helpers: &[u32]) -> ContainerRepr<'_> {
     ContainerRepr {
         text: CALL_1,
-        trailer: Some(TrailerRepr { bss_len: 16, stack_size: 1024, helpers: Table::Values(helpers) }),
+        trailer: Some(TrailerRepr {
+            bss_len: 16,
+            stack_size: 1024,
+            helpers: Table::Values(helpers),
+            ..TrailerRepr::default()
+        }),
         data: &[1, 2, 3],
         ..ContainerRepr::default()
     }

@@ -19,6 +19,32 @@ pub const FLAG_TRAILER: u32 = 0x0000_0100;
 /// Every flag this loader understands.
 const KNOWN_FLAGS: u32 = FLAG_COMPRESSED | FLAG_TRAILER;
 
+/// How a host passes a CoAP request to the script (`docs/helpers.md`, "Run
+/// conventions"); declared in the extension trailer, [`Convention::Alkyl`]
+/// without one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Convention {
+    /// `r1`/`r2` = the request payload, `r3` = the `alkyl_coap_ctx_t`
+    /// (its `pkt` an opaque handle).
+    #[default]
+    Alkyl = 0,
+    /// Femto-Container's: `r1` = the `bpf_coap_ctx_t`, `r2` its length;
+    /// `pkt` points to a `coap_pkt_t` region whose 32-bit pointers name
+    /// the packet buffer, mapped at address 0.
+    FemtoContainer = 1,
+}
+
+impl Convention {
+    /// The convention a trailer byte names.
+    pub const fn from_byte(b: u8) -> Option<Convention> {
+        match b {
+            0 => Some(Convention::Alkyl),
+            1 => Some(Convention::FemtoContainer),
+            _ => None,
+        }
+    }
+}
+
 /// Version of the extension trailer this loader reads and writes.
 pub const TRAILER_VERSION: u8 = 1;
 
@@ -52,8 +78,8 @@ pub mod field {
         pub const LEN: Range<usize> = 0..2;
         /// `u8`: [`super::super::TRAILER_VERSION`].
         pub const VERSION: usize = 2;
-        /// `u8`: zero.
-        pub const RESERVED: usize = 3;
+        /// `u8`: the calling convention ([`super::super::Convention`]).
+        pub const CONVENTION: usize = 3;
         /// `u32`: zero-initialised bytes appended to `.data` at load.
         pub const BSS_LEN: Range<usize> = 4..8;
         /// `u32`: stack bytes the script needs (0: the default 512).
@@ -369,6 +395,14 @@ impl<T: AsRef<[u8]>> Container<T> {
         self.trailer().map_or(0, |t| le32(t, field::trailer::BSS_LEN.start))
     }
 
+    /// The calling convention the script declares ([`Convention::Alkyl`]
+    /// without a trailer).
+    pub fn convention(&self) -> Convention {
+        self.trailer()
+            .and_then(|t| Convention::from_byte(t.get(field::trailer::CONVENTION).copied().unwrap_or(0)))
+            .unwrap_or_default()
+    }
+
     /// Stack bytes the script declares it needs (`None`: not declared,
     /// or declared as 0 = the default).
     pub fn stack_size(&self) -> Option<u32> {
@@ -422,8 +456,11 @@ fn check_trailer(b: &[u8], at: usize, data_len: u64) -> Result<usize, ContainerE
     if version != TRAILER_VERSION {
         return Err(err(at + t::VERSION, Kind::TrailerVersion { version }));
     }
-    if tr[t::RESERVED] != 0 || le16(tr, t::RESERVED2.start) != 0 {
-        return Err(err(at + t::RESERVED, Kind::TrailerReserved));
+    if Convention::from_byte(tr[t::CONVENTION]).is_none() {
+        return Err(err(at + t::CONVENTION, Kind::UnknownConvention { value: tr[t::CONVENTION] }));
+    }
+    if le16(tr, t::RESERVED2.start) != 0 {
+        return Err(err(at + t::RESERVED2.start, Kind::TrailerReserved));
     }
     let helpers = le16(tr, t::HELPER_COUNT.start) as usize;
     let expected = (t::FIXED_LEN + helpers * 4) as u64;

@@ -109,6 +109,7 @@ impl TranslatedModule {
                 bss_len: self.bss_len,
                 stack_size: FRAME_BYTES as u32,
                 helpers: Table::Values(&self.helpers),
+                ..TrailerRepr::default()
             }),
         };
         let mut bytes = vec![0; container.buffer_len()];
