@@ -357,6 +357,37 @@ mod tests {
     }
 
     #[test]
+    fn femto_container_context_in_r1_and_32_bit_pointers_into_the_low_region() {
+        // ldxw r2, [r1] ; stb [r2], 9 ; ldxb r0, [r2] ; exit
+        const CODE: [u8; 32] = [
+            0x61, 0x12, 0, 0, 0, 0, 0, 0, //
+            0x72, 0x02, 0, 0, 9, 0, 0, 0, //
+            0x71, 0x20, 0, 0, 0, 0, 0, 0, //
+            0x95, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        let program = verify(&CODE, &NoHelpers).unwrap();
+        let ctx_at = segment_vaddr(6);
+        engines(program, |exe| {
+            for (pointer, fits) in [(3u32, true), (4, false)] {
+                let (mut stack, mut low) = ([0u8; 64], [0u8; 4]);
+                let ctx = pointer.to_le_bytes();
+                let mut inv = Invocation::new(&mut stack, &[]).unwrap();
+                inv.low_region(&mut low).unwrap().context_first(ctx_at, &ctx).unwrap();
+                assert_eq!(inv.args(), [ctx_at, 4, 0, 0, 0]);
+                let run = exe.run(exe.program().main(), &mut inv, &mut NoHelpers, 100);
+                drop(inv);
+                match run {
+                    Ok(exit) => assert!(fits && exit.r0 == 9 && low[3] == 9),
+                    Err(trap) => {
+                        assert!(!fits, "{trap}");
+                        assert!(matches!(trap.kind, TrapKind::Memory(m) if m.kind == FaultKind::OutOfBounds), "{trap}");
+                    }
+                }
+            }
+        });
+    }
+
+    #[test]
     fn input_is_read_only_by_default() {
         let program = verify(&WRITES_INPUT, &NoHelpers).unwrap();
         engines(program, |exe| {

@@ -522,6 +522,22 @@ mod tests {
     }
 
     #[test]
+    fn segment_zero_only_by_map_low() {
+        let mut low = [0u8; 8];
+        let mut mem = MemoryMap::new();
+        assert_eq!(mem.load::<1>(0).unwrap_err().kind, FaultKind::Unmapped);
+        mem.map_low(&mut low, AccessPolicy::ReadWrite).unwrap();
+        assert!(mem.store::<4>(4, 0x0102_0304).is_ok());
+        assert_eq!(mem.load::<1>(7), Ok(1));
+        assert_eq!(mem.load::<1>(8).unwrap_err().kind, FaultKind::OutOfBounds);
+        assert_eq!(mem.load::<2>(7).unwrap_err().kind, FaultKind::OutOfBounds);
+        // Segment 1 is not segment 0's neighbour.
+        assert_eq!(mem.load::<1>(STACK_VADDR).unwrap_err().kind, FaultKind::Unmapped);
+        let mut again = [0u8; 1];
+        assert_eq!(mem.map_low(&mut again, AccessPolicy::ReadWrite), Err(MapError::Occupied(0)));
+    }
+
+    #[test]
     fn policies_are_enforced() {
         let ro = [1u8; 4];
         let mut wo = [0u8; 4];

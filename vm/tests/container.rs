@@ -5,8 +5,8 @@
 
 use alkyl_asm::assemble;
 use alkyl_vm::container::{
-    pad_section, Container, ContainerError, ContainerErrorKind as K, ContainerRepr, EmitError, Field, FunctionRepr,
-    LoadError, Script, Table, TrailerRepr, MAGIC,
+    pad_section, Container, ContainerError, ContainerErrorKind as K, ContainerRepr, Convention, EmitError, Field,
+    FunctionRepr, LoadError, Script, Table, TrailerRepr, MAGIC,
 };
 use alkyl_vm::{run, AccessPolicy, HelperError, HelperSet, Helpers, MemoryMap, TrapKind, VerifyErrorKind, STACK_VADDR};
 
@@ -343,6 +343,15 @@ fn trailer_rules() {
     let mut b = good.clone();
     b[at + 3] = 1;
     assert_eq!(kind(&b), K::TrailerReserved);
+    let mut b = good.clone();
+    b[at + 15] = 1;
+    assert_eq!(kind(&b), K::TrailerReserved);
+    // Byte 14: the calling convention, 0 or 1.
+    let mut b = good.clone();
+    b[at + 14] = 1;
+    assert_eq!(Script::load(&b, &[1u32, 5]).unwrap().convention(), Convention::FemtoContainer);
+    b[at + 14] = 2;
+    assert_eq!(kind(&b), K::UnknownConvention { value: 2 });
     let mut b = good.clone();
     b[at] = 20;
     assert_eq!(kind(&b), K::TrailerLength { declared: 20, expected: 24 });

@@ -299,11 +299,12 @@ impl<'a> ContainerRepr<'a> {
             use field::trailer as f;
             out[f::LEN].copy_from_slice(&len.to_le_bytes());
             out[f::VERSION] = TRAILER_VERSION;
-            out[f::CONVENTION] = t.convention as u8;
+            out[f::RESERVED] = 0;
             out[f::BSS_LEN].copy_from_slice(&t.bss_len.to_le_bytes());
             out[f::STACK_SIZE].copy_from_slice(&t.stack_size.to_le_bytes());
             // The length check above bounds the count by u16.
             out[f::HELPER_COUNT].copy_from_slice(&(t.helpers.len() as u16).to_le_bytes());
+            out[f::CONVENTION] = t.convention as u8;
             out[f::RESERVED2].fill(0);
             write_table(&t.helpers, &mut out[f::HELPERS..]);
         }

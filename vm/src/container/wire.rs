@@ -78,16 +78,19 @@ pub mod field {
         pub const LEN: Range<usize> = 0..2;
         /// `u8`: [`super::super::TRAILER_VERSION`].
         pub const VERSION: usize = 2;
-        /// `u8`: the calling convention ([`super::super::Convention`]).
-        pub const CONVENTION: usize = 3;
+        /// `u8`: zero.
+        pub const RESERVED: usize = 3;
         /// `u32`: zero-initialised bytes appended to `.data` at load.
         pub const BSS_LEN: Range<usize> = 4..8;
         /// `u32`: stack bytes the script needs (0: the default 512).
         pub const STACK_SIZE: Range<usize> = 8..12;
         /// `u16`: number of declared helper ids.
         pub const HELPER_COUNT: Range<usize> = 12..14;
-        /// `u16`: zero.
-        pub const RESERVED2: Range<usize> = 14..16;
+        /// `u8`: the calling convention ([`super::super::Convention`]; 0
+        /// Alkyl, 1 Femto-Container).
+        pub const CONVENTION: usize = 14;
+        /// `u8`: zero.
+        pub const RESERVED2: Range<usize> = 15..16;
         /// Start of the `u32` helper ids.
         pub const HELPERS: usize = 16;
         /// Size of the trailer without helper ids.
@@ -459,8 +462,8 @@ fn check_trailer(b: &[u8], at: usize, data_len: u64) -> Result<usize, ContainerE
     if Convention::from_byte(tr[t::CONVENTION]).is_none() {
         return Err(err(at + t::CONVENTION, Kind::UnknownConvention { value: tr[t::CONVENTION] }));
     }
-    if le16(tr, t::RESERVED2.start) != 0 {
-        return Err(err(at + t::RESERVED2.start, Kind::TrailerReserved));
+    if tr[t::RESERVED] != 0 || tr[t::RESERVED2.start] != 0 {
+        return Err(err(at + t::RESERVED, Kind::TrailerReserved));
     }
     let helpers = le16(tr, t::HELPER_COUNT.start) as usize;
     let expected = (t::FIXED_LEN + helpers * 4) as u64;
