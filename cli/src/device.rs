@@ -23,8 +23,10 @@ pub struct DeviceArgs {
     /// link-local addresses: coap://[fe80::1%25tap0] (or %tap0).
     #[arg(long, default_value = "coap://127.0.0.1:5683")]
     pub device: String,
-    /// Initial retransmission timeout in milliseconds (doubles on each of 4 retries).
-    #[arg(long, default_value_t = 2000)]
+    /// Initial retransmission timeout in milliseconds (doubles on each of 4
+    /// retries: 31 s in all by default; an ICMP error, such as nothing
+    /// listening on the port, ends the wait at once).
+    #[arg(long, default_value_t = 1000)]
     pub timeout_ms: u64,
 }
 
@@ -83,6 +85,14 @@ pub struct UploadArgs {
 /// Reads a secret key file.
 fn signing_key(path: &Path) -> Result<SigningKey> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    // Both files of `alkyl keygen` hold 64 hex digits: tell them apart by
+    // the name, or by the secret key's file mode (0600).
+    if path.extension().is_some_and(|e| e == "pub") {
+        bail!(
+            "{} is a public key (NAME.pub, for a device's --trusted-key); --key takes the secret key, NAME.key",
+            path.display()
+        );
+    }
     let seed: [u8; 32] = hex::decode(text.trim())
         .ok()
         .and_then(|b| b.try_into().ok())
@@ -171,13 +181,24 @@ fn container_of(file: &Path, convention: Option<crate::program::ConventionArg>) 
 
 /// Sends a signed envelope block-wise with a progress bar.
 fn send_envelope(client: &mut Client, method: RequestType, path: &str, envelope: &[u8], szx: u8) -> Result<Reply> {
-    let bar = indicatif::ProgressBar::new(envelope.len() as u64);
+    // Drawn (on a terminal) once the transfer has taken a second: a quick
+    // upload prints nothing but its result.
+    let bar =
+        indicatif::ProgressBar::with_draw_target(Some(envelope.len() as u64), indicatif::ProgressDrawTarget::hidden());
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes}")
+        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     bar.set_message(path.to_string());
-    let reply = client.send_blockwise(method, path, envelope, szx, |done| bar.set_position(done as u64));
+    let start = std::time::Instant::now();
+    let mut shown = false;
+    let reply = client.send_blockwise(method, path, envelope, szx, |done| {
+        if !shown && start.elapsed() >= Duration::from_secs(1) {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            shown = true;
+        }
+        bar.set_position(done as u64)
+    });
     bar.finish_and_clear();
     Ok(reply?)
 }
@@ -314,27 +335,71 @@ pub fn invoke(name: &str, entry: Option<&str>, payload: &[u8], device: &DeviceAr
     Ok(())
 }
 
+/// How a run ended, as `GET /apps/NAME/result` says it: a trap is
+/// reported as `error: …`.
+fn is_trap(text: &str) -> bool {
+    text.starts_with("error: ")
+}
+
+/// Prints a result: as it is (one line), or with `json` as
+/// `{"result": TEXT, "trapped": BOOL}`. Returns whether it is a trap.
+fn print_result(text: &str, json: bool) -> bool {
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    if json {
+        println!("{}", serde_json::json!({ "result": text, "trapped": is_trap(text) }));
+    } else if is_trap(text) {
+        eprintln!("{text}");
+    } else {
+        println!("{text}");
+    }
+    is_trap(text)
+}
+
 /// `alkyl result NAME [--watch N]`: the app's last result; with `--watch`,
-/// observes it (RFC 7641) and prints N notifications.
-pub fn result(name: &str, watch: usize, device: &DeviceArgs) -> Result<()> {
+/// observes it (RFC 7641) and prints N notifications. Returns false when
+/// the (last) result is a trap.
+pub fn result(name: &str, watch: usize, json: bool, device: &DeviceArgs) -> Result<bool> {
     let mut client = device.client()?;
     let path = format!("apps/{name}/result");
     if watch == 0 {
         let reply = client.get(&path)?.success()?;
-        println!("{}", reply.text());
-        return Ok(());
+        return Ok(!print_result(&reply.text(), json));
     }
     let first = client.request(RequestType::Get, &path, &[(CoapOption::Observe, vec![])], b"")?.success()?;
     if first.packet.get_first_option(CoapOption::Observe).is_none() {
         bail!("the device does not support Observe on {path}");
     }
-    println!("{}", first.text());
+    let mut trapped = print_result(&first.text(), json);
     for _ in 0..watch {
         let n = client.notification(Duration::from_secs(3600))?;
         if !n.ok() {
             bail!("{} {}", n.code_text(), n.text());
         }
-        println!("{}", n.text());
+        trapped = print_result(&n.text(), json);
+    }
+    Ok(!trapped)
+}
+
+/// `alkyl info NAME`: one app's metadata (`GET /apps/NAME`), as a table
+/// or, with `json`, the device's JSON.
+pub fn info(name: &str, json: bool, device: &DeviceArgs) -> Result<()> {
+    let reply = device.client()?.get(&format!("apps/{name}"))?.success()?;
+    if json {
+        println!("{}", reply.text());
+        return Ok(());
+    }
+    let doc: serde_json::Value = serde_json::from_slice(&reply.packet.payload).context("app metadata")?;
+    let obj = doc.as_object().context("app metadata is not a JSON object")?;
+    for (key, value) in obj {
+        let shown = match value {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => "-".into(),
+            serde_json::Value::Array(a) if a.iter().all(|v| v.is_string()) => {
+                a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+            }
+            other => other.to_string(),
+        };
+        println!("{key:<12} {shown}");
     }
     Ok(())
 }

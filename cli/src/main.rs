@@ -36,9 +36,11 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
-    /// Print bytecode as assembler text.
+    /// Print a program as assembler text: raw bytecode, assembler (a round
+    /// trip), a clang -target bpf object, a container or Alkyl IR (their
+    /// .text, functions as labels).
     Disasm {
-        /// Raw bytecode.
+        /// Program, any form `run` takes.
         file: PathBuf,
     },
     /// Run the preflight verifier: prints `ok` or the first rule broken.
@@ -85,6 +87,9 @@ enum Command {
         /// Interpreter to run the tests on.
         #[arg(long, value_enum, default_value_t = Engine::Reference)]
         engine: Engine,
+        /// Print the counts as one JSON object.
+        #[arg(long)]
+        json: bool,
     },
     /// Create an Ed25519 signing key: NAME.key (secret) and NAME.pub (for a device's --trusted-key).
     Keygen {
@@ -145,11 +150,24 @@ enum Command {
         #[command(flatten)]
         device: device::DeviceArgs,
     },
-    /// Print an app's last result; --watch N observes it and prints N changes.
+    /// Print an app's last result; --watch N observes it and prints N
+    /// changes. Exits non-zero when the (last) result is a trap.
     Result {
         name: String,
         #[arg(long, default_value_t = 0)]
         watch: usize,
+        /// One JSON object per result: {"result": TEXT, "trapped": BOOL}.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        device: device::DeviceArgs,
+    },
+    /// Print one app's metadata (version, size, entries, triggers, runs, last run).
+    Info {
+        name: String,
+        /// Print the device's JSON.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         device: device::DeviceArgs,
     },
@@ -197,6 +215,9 @@ struct RunArgs {
     /// Interpreter to run the program on.
     #[arg(long, value_enum, default_value_t = Engine::Reference)]
     engine: Engine,
+    /// Print the result as one JSON object: {"r0", "executed", "coap"?}.
+    #[arg(long)]
+    json: bool,
     /// Run it by this calling convention, as if declared in its container
     /// (`femto-container`: Femto-Container CoAP handlers, with --context coap).
     #[arg(long, value_enum)]
@@ -247,8 +268,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             eprintln!("wrote {} ({} instructions)", output.display(), code.len() / 8);
         }
         Command::Disasm { file } => {
-            let code = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let text = alkyl_asm::disassemble(&code).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let text = program::disassemble(&file)?;
             std::io::stdout().write_all(text.as_bytes())?;
         }
         Command::Verify { file, entry, convention } => {
@@ -273,10 +293,20 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             let exit = execute_on(engine, &code, &mut mem, &mut ConformanceHelpers, DEFAULT_BUDGET)?;
             println!("{:#x}", exit.r0);
         }
-        Command::Conformance { dir, verbose, engine } => {
+        Command::Conformance { dir, verbose, engine, json } => {
             let s = conformance::run_suite_on(&dir, verbose, engine)?;
-            println!("{} passed, {} failed", s.passed, s.failed);
-            println!("negative: {} rejected, {} accepted", s.negative_rejected, s.negative_accepted);
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "passed": s.passed, "failed": s.failed,
+                        "negative_rejected": s.negative_rejected, "negative_accepted": s.negative_accepted,
+                    })
+                );
+            } else {
+                println!("{} passed, {} failed", s.passed, s.failed);
+                println!("negative: {} rejected, {} accepted", s.negative_rejected, s.negative_accepted);
+            }
             if s.failed > 0 || s.negative_accepted > 0 {
                 return Ok(ExitCode::FAILURE);
             }
@@ -296,7 +326,12 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Triggers { name, triggers, sign, version, device } => {
             device::triggers(&name, triggers, &sign, version, &device)?
         }
-        Command::Result { name, watch, device } => device::result(&name, watch, &device)?,
+        Command::Result { name, watch, json, device } => {
+            if !device::result(&name, watch, json, &device)? {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Info { name, json, device } => device::info(&name, json, &device)?,
         Command::Sensors { json, device } => device::sensors(&device, json)?,
     }
     Ok(ExitCode::SUCCESS)
@@ -324,6 +359,17 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         &mut platform,
         host::RunSettings { context: args.context, budget: args.budget, engine: args.engine },
     )?;
+    if args.json {
+        let mut doc = serde_json::json!({ "r0": format!("{:#x}", report.exit.r0), "executed": report.exit.executed });
+        if let Some((code, payload)) = &report.coap {
+            doc["coap"] = serde_json::json!({
+                "code": format!("{}.{:02}", code >> 5, code & 0x1f),
+                "payload": String::from_utf8_lossy(payload),
+            });
+        }
+        println!("{doc}");
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Some((code, payload)) = &report.coap {
         println!("coap {}.{:02} payload {:?}", code >> 5, code & 0x1f, String::from_utf8_lossy(payload));
     }

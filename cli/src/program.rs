@@ -192,3 +192,37 @@ impl From<ConventionArg> for Convention {
         }
     }
 }
+
+/// The assembler text of any program form `alkyl` loads (`alkyl disasm`):
+/// bytecode as it is; a container, an object (packed first) or an IR
+/// module (translated first) as its `.text`, with its functions as labels
+/// (so `call NAME`), after a comment line with its other sections. The
+/// text assembles back into the same `.text`.
+///
+/// # Errors
+/// As [`load_as`]; bytecode that is not whole instructions.
+pub fn disassemble(path: &Path) -> Result<String> {
+    let listing = |code: &[u8], names: &[(usize, &str)]| {
+        alkyl_asm::disassemble_named(code, names).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+    };
+    match load_as(path, None)? {
+        Loaded::Code(code) => listing(&code, &[]),
+        Loaded::Container(bytes) => {
+            let c = Container::new_checked(&bytes[..]).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            let parts = c.parts();
+            let names: Vec<(usize, String)> =
+                c.functions().map(|f| (f.pc(), String::from_utf8_lossy(f.name).into_owned())).collect();
+            let named: Vec<(usize, &str)> = names.iter().map(|(pc, n)| (*pc, n.as_str())).collect();
+            let mut out = format!(
+                "# container: .text {} B, .data {} B, .rodata {} B, {} function(s), convention {:?}\n",
+                parts.text.len(),
+                parts.data.len(),
+                parts.rodata.len(),
+                names.len(),
+                c.convention()
+            );
+            out.push_str(&listing(parts.text, &named)?);
+            Ok(out)
+        }
+    }
+}

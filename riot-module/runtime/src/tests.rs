@@ -607,7 +607,7 @@ fn coap_resources() {
     let mut rt = runtime();
     install(&mut rt, "simple", 1, simple_container()).unwrap();
     let r = send(&mut rt, &req(RequestType::Post, "/apps/simple/run/answer", b"12345"));
-    assert_eq!((code_of(&r), text(&r)), (code::CONTENT, "0x5".into()));
+    assert_eq!((code_of(&r), text(&r)), (code::CONTENT, "0x5\n".into()));
     assert_eq!(opt(&r, CoapOption::ContentFormat), Some(vec![]));
     let r = send(&mut rt, &req(RequestType::Get, "/apps", b""));
     let size = simple_container().len();
@@ -703,7 +703,7 @@ fn coap_hostile_uploads() {
     assert_eq!(code_of(&send(&mut rt, &req(RequestType::Put, "/apps/app", b"garbage"))), code::BAD_REQUEST);
     assert_eq!(records(&mut rt), before);
     let r = send(&mut rt, &req(RequestType::Post, "/apps/app/run", b""));
-    assert_eq!(text(&r), "0x2a");
+    assert_eq!(text(&r), "0x2a\n");
     // Delete through CoAP, with the signed command as payload.
     let del = signed(command(Operation::Delete, "app", 2, vec![]), &keypair());
     let r = send(&mut rt, &req(RequestType::Delete, "/apps/app", &del));
@@ -722,7 +722,7 @@ fn coap_runs_take_one_message() {
     assert_eq!(rt.app(&name("simple")).unwrap().stats().runs, 0);
     let p =
         with_block1(req(RequestType::Post, "/apps/simple/run/answer", &[0; 5]), Block { num: 0, more: false, szx: 0 });
-    assert_eq!(text(&send(&mut rt, &p)), "0x5");
+    assert_eq!(text(&send(&mut rt, &p)), "0x5\n");
 }
 
 #[test]
@@ -748,7 +748,7 @@ fn coap_runs_report_traps() {
     let pc = if cfg!(feature = "fast") { 1 } else { 2 };
     assert_eq!(text(&r), alloc::format!("trap at instruction {pc}: instruction budget exhausted"));
     let r = send(&mut rt, &req(RequestType::Get, "/apps/loop/result", b""));
-    assert_eq!(text(&r), alloc::format!("error: trap at instruction {pc}: instruction budget exhausted"));
+    assert_eq!(text(&r), alloc::format!("error: trap at instruction {pc}: instruction budget exhausted\n"));
 }
 
 #[test]
@@ -764,7 +764,7 @@ fn shared_handler_behind_a_lock() {
     cell.borrow_mut().poll(0);
     let mut out = Packet::new();
     handler.build_response(&mut out, data).unwrap();
-    assert_eq!(text(&out), "0x3");
+    assert_eq!(text(&out), "0x3\n");
     assert_eq!(handler.report().count(), 5);
 }
 
