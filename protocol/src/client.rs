@@ -92,7 +92,7 @@ impl fmt::Display for ClientError {
 impl std::error::Error for ClientError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            ClientError::Io(e) | ClientError::Unreachable { error: e, .. } => Some(e),
+            ClientError::Io(e) => Some(e),
             _ => None,
         }
     }
