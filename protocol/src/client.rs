@@ -164,9 +164,11 @@ impl Reply {
         self.code >> 5 == 2
     }
 
-    /// The payload as text.
+    /// The payload as text, without the newline a device's plain-text
+    /// answers end with.
     pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.packet.payload).into_owned()
+        let text = String::from_utf8_lossy(&self.packet.payload);
+        text.strip_suffix('\n').unwrap_or(&text).to_string()
     }
 
     fn option(&self, o: CoapOption) -> Option<&Vec<u8>> {

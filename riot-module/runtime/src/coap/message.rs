@@ -121,7 +121,8 @@ impl Response {
     /// A `text/plain` response.
     pub fn text(code: u8, text: impl fmt::Display) -> Response {
         let mut s = String::new();
-        let _ = write!(s, "{text}");
+        // One line, ending with a newline (for shells and coap-client).
+        let _ = writeln!(s, "{text}");
         Response { content_format: Some(format::TEXT), payload: s.into_bytes(), ..Response::empty(code) }
     }
 

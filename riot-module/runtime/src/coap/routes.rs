@@ -181,9 +181,9 @@ impl<S: Storage, D: Device> Runtime<S, D> {
                     code::INTERNAL_SERVER_ERROR,
                     format_args!("the script built a response with code {}.{:02}", b.code >> 5, b.code & 0x1f),
                 ),
-                // Plain-text results end with a newline (for shells and
-                // coap-client); a script's own payload is sent as built.
-                None => Response::text(code::CONTENT, format_args!("{:#x}\n", out.r0)),
+                // A script's own payload is sent as built; a plain-text
+                // result ends with a newline, as every text answer does.
+                None => Response::text(code::CONTENT, format_args!("{:#x}", out.r0)),
             },
             Err(trap) => Response::text(code::INTERNAL_SERVER_ERROR, TrapText { trap: &trap, kind: run.kind }),
         }
