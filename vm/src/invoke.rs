@@ -371,11 +371,12 @@ mod tests {
             for (pointer, fits) in [(3u32, true), (4, false)] {
                 let (mut stack, mut low) = ([0u8; 64], [0u8; 4]);
                 let ctx = pointer.to_le_bytes();
-                let mut inv = Invocation::new(&mut stack, &[]).unwrap();
-                inv.low_region(&mut low).unwrap().context_first(ctx_at, &ctx).unwrap();
-                assert_eq!(inv.args(), [ctx_at, 4, 0, 0, 0]);
-                let run = exe.run(exe.program().main(), &mut inv, &mut NoHelpers, 100);
-                drop(inv);
+                let run = {
+                    let mut inv = Invocation::new(&mut stack, &[]).unwrap();
+                    inv.low_region(&mut low).unwrap().context_first(ctx_at, &ctx).unwrap();
+                    assert_eq!(inv.args(), [ctx_at, 4, 0, 0, 0]);
+                    exe.run(exe.program().main(), &mut inv, &mut NoHelpers, 100)
+                };
                 match run {
                     Ok(exit) => assert!(fits && exit.r0 == 9 && low[3] == 9),
                     Err(trap) => {
