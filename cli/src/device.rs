@@ -113,7 +113,7 @@ fn seal(repr: EnvelopeRepr, sign: &SignArgs) -> Result<Vec<u8>> {
 }
 
 /// `alkyl keygen --out NAME`: writes NAME.key (secret seed, mode 0600) and NAME.pub.
-pub fn keygen(out: &Path) -> Result<()> {
+pub fn keygen(out: &Path, json: bool) -> Result<()> {
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| anyhow!("no randomness: {e}"))?;
     let key = SigningKey::from_bytes(&seed);
@@ -132,7 +132,16 @@ pub fn keygen(out: &Path) -> Result<()> {
     }
     std::fs::write(&public_path, format!("{}\n", hex::encode(public)))
         .with_context(|| format!("writing {}", public_path.display()))?;
-    println!("wrote {} and {} (key id {})", secret_path.display(), public_path.display(), KeyId::of(&public));
+    if json {
+        let doc = serde_json::json!({
+            "secret": secret_path.display().to_string(),
+            "public": public_path.display().to_string(),
+            "key_id": KeyId::of(&public).to_string(),
+        });
+        println!("{doc}");
+    } else {
+        println!("wrote {} and {} (key id {})", secret_path.display(), public_path.display(), KeyId::of(&public));
+    }
     Ok(())
 }
 

@@ -56,6 +56,9 @@ enum Command {
         /// Declare this calling convention (objects, IR, containers with a trailer).
         #[arg(long, value_enum)]
         convention: Option<program::ConventionArg>,
+        /// Print {"ok": true, "instructions": N} as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Pack a clang -target bpf object into a container (.rbf).
     Pack(pack::PackArgs),
@@ -99,6 +102,9 @@ enum Command {
         /// Path and base name of the two files.
         #[arg(long)]
         out: PathBuf,
+        /// Print {"secret", "public", "key_id"} as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Pack, compress, sign and upload an app to a device (block-wise).
     Upload(device::UploadArgs),
@@ -274,10 +280,20 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             let text = program::disassemble(&file)?;
             std::io::stdout().write_all(text.as_bytes())?;
         }
-        Command::Verify { file, entry, convention } => {
+        Command::Verify { file, entry, convention, json } => {
             let loaded = program::load_as(&file, convention.map(Into::into))?;
             pack::verify(&loaded, entry.as_deref())?;
-            println!("ok");
+            if json {
+                let code_len = match &loaded {
+                    program::Loaded::Code(code) => code.len(),
+                    program::Loaded::Container(bytes) => {
+                        alkyl_vm::container::Container::new_checked(&bytes[..]).map_or(0, |c| c.parts().text.len())
+                    }
+                };
+                println!("{}", serde_json::json!({ "ok": true, "instructions": code_len / 8 }));
+            } else {
+                println!("ok");
+            }
         }
         Command::Pack(args) => pack::pack_command(&args)?,
         Command::Run(args) => return run(args),
@@ -315,7 +331,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
                 return Ok(ExitCode::FAILURE);
             }
         }
-        Command::Keygen { out } => device::keygen(&out)?,
+        Command::Keygen { out, json } => device::keygen(&out, json)?,
         Command::Upload(args) => device::upload(&args)?,
         Command::Ls { json, device } => device::ls(&device, json)?,
         Command::Rm { name, sign, version, device } => device::rm(&name, &sign, version, &device)?,

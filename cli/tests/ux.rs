@@ -118,6 +118,13 @@ fn json_output() {
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(doc["bytes"].as_u64().unwrap(), std::fs::metadata(&rbf).unwrap().len());
     assert!(doc["stats"]["heatshrink"].as_u64().unwrap() > 0, "{doc}");
+    let o = alkyl(&["verify", &path("apps/asm/fletcher32.s"), "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["ok"], true, "{doc}");
+    assert!(doc["instructions"].as_u64().unwrap() > 10, "{doc}");
+    let o = alkyl(&["keygen", "--out", scratch("json-key").to_str().unwrap(), "--json"]);
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["key_id"].as_str().unwrap().len(), 16, "{doc}");
 }
 
 #[test]
