@@ -97,6 +97,15 @@ pub fn load_assembly(path: &Path) -> Result<Vec<u8>> {
 /// compiler's error; a convention for bare bytecode or for a container
 /// without a trailer.
 pub fn load_as(path: &Path, convention: Option<Convention>) -> Result<Loaded> {
+    // Translated IR traps by reading small addresses (`docs/alkyl-ir.md`,
+    // "Traps"), which Femto-Container's convention maps (the packet).
+    if convention == Some(Convention::FemtoContainer) && !is_assembly(path) && crate::ir::is_ir(path)? {
+        anyhow::bail!(
+            "{}: Alkyl IR runs by Alkyl's convention only (its traps read addresses that \
+             Femto-Container's maps to the packet)",
+            path.display()
+        );
+    }
     let loaded = load_declared(path, convention)?;
     match (convention, loaded) {
         (None, loaded) => Ok(loaded),

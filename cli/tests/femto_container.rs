@@ -93,6 +93,14 @@ fn the_convention_is_declared_in_the_container() {
 }
 
 #[test]
+fn alkyl_ir_keeps_alkyls_convention() {
+    let ir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../apps/ir/smartlock.air");
+    let r = alkyl(&["run", ir.to_str().unwrap(), "--convention", "femto-container"]);
+    assert!(!r.status.success());
+    assert!(text(&r).contains("Alkyl IR runs by Alkyl's convention only"), "{}", text(&r));
+}
+
+#[test]
 fn the_packet_is_a_region_with_bounds() {
     // The handler writes at every address its 32-bit pointers allow: the
     // last byte of the packet buffer is writable, the next one is not.
