@@ -374,6 +374,30 @@ pub fn content_format(bytes: &[u8]) -> Option<u16> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn femto_container_regions_and_the_pkt_kept_current() {
+        let mut packet = [0u8; 32];
+        let mut regions = CoapRegions::new(Convention::FemtoContainer, &mut packet, &[0x40, 0x02, 0, 0], b"hi");
+        assert_eq!(&packet[..7], &[0x40, 0x02, 0, 0, 0xff, b'h', b'i']);
+        let pkt = regions.pkt;
+        assert_eq!(pkt[fc_pkt::PAYLOAD_P], 5u32.to_le_bytes());
+        assert_eq!(pkt[fc_pkt::PAYLOAD_LEN], 2u16.to_le_bytes());
+        assert_eq!(pkt[fc_pkt::OPTIONS_LEN], 1u16.to_le_bytes(), "the payload marker");
+        let mut session = regions.session();
+        let mut stack = [0u8; 8];
+        let mut run = Invocation::new(&mut stack, &[]).unwrap();
+        regions.map(&mut run, &mut packet).unwrap();
+        assert_eq!(run.args()[..2], [crate::COAP_CTX_VADDR, ctx::LEN as u64]);
+        let mem = run.memory_mut();
+        assert_eq!(session.resp_init(mem, crate::COAP_CTX_VADDR, 0x45), Ok(0));
+        assert_eq!(session.opt_finish(mem, crate::COAP_CTX_VADDR, 1), Ok(5));
+        // payload_p: after the header and the marker; payload_len: the room left.
+        assert_eq!(mem.load::<4>(crate::COAP_PKT_VADDR + 8), Ok(5));
+        assert_eq!(mem.load::<2>(crate::COAP_PKT_VADDR + 12), Ok(27));
+        // The packet is at address 0, 32 bytes.
+        assert!(mem.load::<1>(31).is_ok() && mem.load::<1>(32).is_err());
+    }
+
     fn collect(bytes: &[u8]) -> ([(u16, [u8; 4], usize); 4], usize) {
         let mut out = [(0u16, [0u8; 4], 0usize); 4];
         let mut n = 0;
