@@ -702,7 +702,7 @@ fn coap_hostile_uploads() {
     let r = send(&mut rt, &b0);
     assert_eq!(
         (code_of(&r), text(&r)),
-        (code::UNAUTHORIZED, "upload signed by unknown key 0909090909090909: no slot granted".into())
+        (code::UNAUTHORIZED, "upload signed by unknown key 0909090909090909: no slot granted\n".into())
     );
     assert_eq!(rt.uploads_in_progress(), 0);
     // Out of order: block 1 skipped.
@@ -948,7 +948,7 @@ fn posting_to_a_missing_app_says_so_whatever_the_entry() {
     let mut rt = runtime();
     for path in ["/apps/nope/run", "/apps/nope/run/.odd", "/apps/nope/run/ok"] {
         let r = send(&mut rt, &req(RequestType::Post, path, b""));
-        assert_eq!((code_of(&r), text(&r)), (code::NOT_FOUND, "no such app (sequence 0)".into()), "{path}");
+        assert_eq!((code_of(&r), text(&r)), (code::NOT_FOUND, "no such app (sequence 0)\n".into()), "{path}");
     }
 }
 
