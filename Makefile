@@ -14,8 +14,15 @@ export NODE_BIN     := $(TARGET_DIR)/release/alkyl-node
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # Debian packages the build, the example apps and the integration tests use
-# (lld: wasm-ld, for the benchmark kernels' Wasm form, built by `make test`).
-APT_PACKAGES := clang llvm libclang-dev libcoap3-bin lld
+# (lld: wasm-ld, for the benchmark kernels' Wasm form, built by `make test`;
+# python3-venv: aiocoap's environment, below).
+APT_PACKAGES := clang llvm libclang-dev libcoap3-bin lld python3-venv
+# aiocoap (PyPI; Debian has no package), for the tests that run every
+# documented CoAP operation from it (riot-module/node/tests/any_client.rs):
+# a virtual environment in the target directory.
+AIOCOAP_VERSION := 0.4.17
+PYENV           := $(TARGET_DIR)/pyenv
+export ALKYL_AIOCOAP_CLIENT := $(abspath $(PYENV))/bin/aiocoap-client
 # ... and what the benchmarks add: bindgen (the wasm3 crate's build), QEMU,
 # the Arm cross toolchain and newlib (Cortex-M4 image and C kernel).
 BENCH_APT_PACKAGES := bindgen qemu-system-arm gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi valgrind
@@ -39,6 +46,8 @@ endef
 deps:
 	$(call apt_install,$(APT_PACKAGES))
 	@rustup target list --installed 2>/dev/null | grep -qx $(THUMB_TARGET) || rustup target add $(THUMB_TARGET)
+	@$(PYENV)/bin/python3 -c 'import aiocoap' 2>/dev/null || \
+	  { python3 -m venv $(PYENV) && $(PYENV)/bin/pip install -q aiocoap==$(AIOCOAP_VERSION); }
 
 bench-deps: deps
 	$(call apt_install,$(BENCH_APT_PACKAGES))

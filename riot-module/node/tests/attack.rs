@@ -119,7 +119,9 @@ fn requests_are_served_while_hostile_apps_run() {
     let (median, worst) = (times[times.len() / 2], times[times.len() - 1]);
     eprintln!("GET /apps during {runs} hostile runs and 12 busy 10 ms timers: median {median:?}, worst {worst:?}");
     assert!(worst < Duration::from_millis(100), "worst GET latency {worst:?}");
-    assert!(node.log().iter().any(|l| l.contains("trigger runs throttled")), "{:?}", node.log());
+    // The triggers keep firing: the throttle's log line comes (the log
+    // reader may lag behind the node on a loaded machine).
+    assert!(node.wait_for_line("trigger runs throttled", Duration::from_secs(10)), "{:?}", node.log());
     // A signed delete gets through.
     let r = raw.request(RequestType::Delete, "apps/spin1", &[], &delete("spin1", 2, Some(&key)));
     assert_eq!(code(&r), "2.02", "{}", payload_text(&r));

@@ -598,7 +598,7 @@ fn coap_upload_block_wise_and_run() {
             assert_eq!(code_of(&r), code::CONTINUE);
         } else {
             assert_eq!(code_of(&r), code::CREATED, "{}", text(&r));
-            assert_eq!(text(&r), "installed coap version 1");
+            assert_eq!(text(&r), "installed coap version 1\n");
         }
     }
     let r = send(&mut rt, &req(RequestType::Post, "/apps/coap/run", b""));
@@ -614,7 +614,7 @@ fn coap_resources() {
     let mut rt = runtime();
     install(&mut rt, "simple", 1, simple_container()).unwrap();
     let r = send(&mut rt, &req(RequestType::Post, "/apps/simple/run/answer", b"12345"));
-    assert_eq!((code_of(&r), text(&r)), (code::CONTENT, "0x5".into()));
+    assert_eq!((code_of(&r), text(&r)), (code::CONTENT, "0x5\n".into()));
     assert_eq!(opt(&r, CoapOption::ContentFormat), Some(vec![]));
     let r = send(&mut rt, &req(RequestType::Get, "/apps", b""));
     let size = simple_container().len();
@@ -648,7 +648,7 @@ fn coap_resources() {
         assert_eq!(code_of(&r), c, "{path}: {}", text(&r));
     }
     let r = send(&mut rt, &req(RequestType::Get, "/apps/zz", b""));
-    assert_eq!(text(&r), "no such app (sequence 0)");
+    assert_eq!(text(&r), "no such app (sequence 0)\n");
     // Accept for another format.
     let mut p = req(RequestType::Get, "/apps", b"");
     p.add_option(CoapOption::Accept, vec![60]);
@@ -666,12 +666,18 @@ fn coap_block2_listing() {
         text(&send(&mut rt2, &req(RequestType::Get, "/apps/simple", b"")))
     };
     let mut got = String::new();
+    // Every block carries the representation's ETag (4 bytes), the same
+    // while the representation does not change.
+    let mut etag = None;
     for num in 0.. {
         let mut p = req(RequestType::Get, "/apps/simple", b"");
         let (v, n) = Block { num, more: false, szx: 2 }.encode();
         p.add_option(CoapOption::Block2, v[..n].to_vec());
         let r = send(&mut rt, &p);
         assert_eq!(code_of(&r), code::CONTENT);
+        let tag = opt(&r, CoapOption::ETag);
+        assert!(tag.as_ref().is_some_and(|t| t.len() == 4), "{tag:?}");
+        assert_eq!(*etag.get_or_insert(tag.clone()), tag);
         got.push_str(&text(&r));
         let b = Block::decode(&opt(&r, CoapOption::Block2).unwrap()).unwrap();
         if !b.more {
@@ -696,7 +702,7 @@ fn coap_hostile_uploads() {
     let r = send(&mut rt, &b0);
     assert_eq!(
         (code_of(&r), text(&r)),
-        (code::UNAUTHORIZED, "upload signed by unknown key 0909090909090909: no slot granted".into())
+        (code::UNAUTHORIZED, "upload signed by unknown key 0909090909090909: no slot granted\n".into())
     );
     assert_eq!(rt.uploads_in_progress(), 0);
     // Out of order: block 1 skipped.
@@ -727,13 +733,13 @@ fn coap_hostile_uploads() {
     assert_eq!(code_of(&send(&mut rt, &req(RequestType::Put, "/apps/app", b"garbage"))), code::BAD_REQUEST);
     assert_eq!(records(&mut rt), before);
     let r = send(&mut rt, &req(RequestType::Post, "/apps/app/run", b""));
-    assert_eq!(text(&r), "0x2a");
+    assert_eq!(text(&r), "0x2a\n");
     // Delete through CoAP, with the signed command as payload.
     let del = signed(command(Operation::Delete, "app", 2, vec![]), &keypair());
     let r = send(&mut rt, &req(RequestType::Delete, "/apps/app", &del));
-    assert_eq!((code_of(&r), text(&r)), (code::DELETED, "deleted app".into()));
+    assert_eq!((code_of(&r), text(&r)), (code::DELETED, "deleted app\n".into()));
     let r = send(&mut rt, &req(RequestType::Get, "/apps/app", b""));
-    assert_eq!(text(&r), "no such app (sequence 2)");
+    assert_eq!(text(&r), "no such app (sequence 2)\n");
 }
 
 #[test]
@@ -746,7 +752,7 @@ fn coap_runs_take_one_message() {
     assert_eq!(rt.app(&name("simple")).unwrap().stats().runs, 0);
     let p =
         with_block1(req(RequestType::Post, "/apps/simple/run/answer", &[0; 5]), Block { num: 0, more: false, szx: 0 });
-    assert_eq!(text(&send(&mut rt, &p)), "0x5");
+    assert_eq!(text(&send(&mut rt, &p)), "0x5\n");
 }
 
 #[test]
@@ -755,7 +761,7 @@ fn coap_refuses_changes_without_keys() {
     let env = signed(install_envelope("a", 1), &keypair());
     let b0 = with_block1(req(RequestType::Put, "/apps/a", &env[..16]), Block { num: 0, more: true, szx: 0 });
     let r = send(&mut rt, &b0);
-    assert_eq!((code_of(&r), text(&r)), (code::METHOD_NOT_ALLOWED, "no trusted key: changes are disabled".into()));
+    assert_eq!((code_of(&r), text(&r)), (code::METHOD_NOT_ALLOWED, "no trusted key: changes are disabled\n".into()));
     assert_eq!(rt.uploads_in_progress(), 0);
 }
 
@@ -770,9 +776,9 @@ fn coap_runs_report_traps() {
     // for; the fast engine at the first slot of the run it cannot pay for
     // (docs/isa.md, budget).
     let pc = if cfg!(feature = "fast") { 1 } else { 2 };
-    assert_eq!(text(&r), alloc::format!("trap at instruction {pc}: instruction budget exhausted"));
+    assert_eq!(text(&r), alloc::format!("trap at instruction {pc}: instruction budget exhausted\n"));
     let r = send(&mut rt, &req(RequestType::Get, "/apps/loop/result", b""));
-    assert_eq!(text(&r), alloc::format!("error: trap at instruction {pc}: instruction budget exhausted"));
+    assert_eq!(text(&r), alloc::format!("error: trap at instruction {pc}: instruction budget exhausted\n"));
 }
 
 #[test]
@@ -788,7 +794,7 @@ fn shared_handler_behind_a_lock() {
     cell.borrow_mut().poll(0);
     let mut out = Packet::new();
     handler.build_response(&mut out, data).unwrap();
-    assert_eq!(text(&out), "0x3");
+    assert_eq!(text(&out), "0x3\n");
     assert_eq!(handler.report().count(), 5);
 }
 
@@ -942,7 +948,7 @@ fn posting_to_a_missing_app_says_so_whatever_the_entry() {
     let mut rt = runtime();
     for path in ["/apps/nope/run", "/apps/nope/run/.odd", "/apps/nope/run/ok"] {
         let r = send(&mut rt, &req(RequestType::Post, path, b""));
-        assert_eq!((code_of(&r), text(&r)), (code::NOT_FOUND, "no such app (sequence 0)".into()), "{path}");
+        assert_eq!((code_of(&r), text(&r)), (code::NOT_FOUND, "no such app (sequence 0)\n".into()), "{path}");
     }
 }
 

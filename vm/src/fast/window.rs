@@ -185,7 +185,8 @@ impl<'m, 'a> Windows<'m, 'a> {
     pub(crate) fn load_slow(&mut self, addr: u64, n: u8) -> Option<u64> {
         self.lend_data((addr >> 32) as u32);
         let seg = (addr >> 32) as u32;
-        if seg == self.data_seg {
+        // `data_seg` 0 is "no window" (segment 0 is never lent).
+        if seg == self.data_seg && seg != 0 {
             if let View::Shared(s) = &self.data {
                 let off = addr as u32 as usize;
                 return s.get(off..off.wrapping_add(n as usize)).map(le_value);
