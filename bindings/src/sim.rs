@@ -69,6 +69,8 @@ pub struct SimPlatform {
     writes_len: usize,
     writes_dropped: usize,
     echo: Option<fn(&[u8])>,
+    /// Unix milliseconds at clock 0, once set.
+    unix_base_ms: Option<u64>,
 }
 
 impl Default for SimPlatform {
@@ -92,6 +94,7 @@ impl SimPlatform {
             writes_len: 0,
             writes_dropped: 0,
             echo: None,
+            unix_base_ms: None,
         }
     }
 
@@ -109,6 +112,12 @@ impl SimPlatform {
         let _ = p.add_actuator(g::ALKYL_SAUL_ACT_LED_RGB as u8);
         let _ = p.add_actuator(g::ALKYL_SAUL_ACT_SWITCH as u8);
         p
+    }
+
+    /// Sets the wall clock: it reads `unix_ms` now and advances with the
+    /// simulated clock.
+    pub fn set_unix_ms(&mut self, unix_ms: u64) {
+        self.unix_base_ms = Some(unix_ms.saturating_sub(self.now_us / 1000));
     }
 
     /// Moves the clock forward.
@@ -232,6 +241,7 @@ const PHYDAT_ZERO: Phydat = Phydat { val: [0; 3], unit: 0, scale: 0 };
 impl PartialEq for SimPlatform {
     fn eq(&self, other: &Self) -> bool {
         self.now_us == other.now_us
+            && self.unix_base_ms == other.unix_base_ms
             && self.devices == other.devices
             && self.kv_limit == other.kv_limit
             && self.kv_len() == other.kv_len()
@@ -275,6 +285,10 @@ impl Platform for SimPlatform {
 
     fn now_us(&mut self) -> u64 {
         self.now_us
+    }
+
+    fn unix_time_ms(&mut self) -> Option<u64> {
+        self.unix_base_ms.map(|b| b.saturating_add(self.now_us / 1000))
     }
 
     fn sleep_until_us(&mut self, deadline_us: u64) {
