@@ -55,6 +55,10 @@ pub struct ActuatorWrite {
     pub value: Phydat,
 }
 
+/// The Unix time (seconds) of [`SimPlatform::demo`]'s wall clock at its
+/// clock 0 (2023-11-14 22:13:20 UTC).
+pub const SIM_DEMO_UNIX_S: u64 = 1_700_000_000;
+
 /// The simulated platform.
 #[derive(Clone)]
 pub struct SimPlatform {
@@ -101,7 +105,8 @@ impl SimPlatform {
     /// The devices `alkyl run` and the Alkyl IR tests simulate, in SAUL
     /// order (handles 1 to 4): a temperature sensor (21.50 °C, then 21.75,
     /// 22.00), a humidity sensor (45.0 %), an RGB LED and a switch (the
-    /// smart lock's buzzer and lock).
+    /// smart lock's buzzer and lock); its wall clock reads
+    /// [`SIM_DEMO_UNIX_S`] at clock 0.
     pub fn demo() -> Self {
         let mut p = SimPlatform::new();
         let temp = |v| Phydat { val: [v, 0, 0], unit: g::ALKYL_UNIT_TEMP_C as i8, scale: -2 };
@@ -111,6 +116,7 @@ impl SimPlatform {
         let _ = p.add_sensor(g::ALKYL_SAUL_SENSE_HUM as u8, 1, &[hum]);
         let _ = p.add_actuator(g::ALKYL_SAUL_ACT_LED_RGB as u8);
         let _ = p.add_actuator(g::ALKYL_SAUL_ACT_SWITCH as u8);
+        p.set_unix_ms(SIM_DEMO_UNIX_S * 1000);
         p
     }
 
@@ -118,6 +124,11 @@ impl SimPlatform {
     /// simulated clock.
     pub fn set_unix_ms(&mut self, unix_ms: u64) {
         self.unix_base_ms = Some(unix_ms.saturating_sub(self.now_us / 1000));
+    }
+
+    /// Unsets the wall clock (`bpf_unix_time` returns `ALKYL_ENODATA`).
+    pub fn clear_unix(&mut self) {
+        self.unix_base_ms = None;
     }
 
     /// Moves the clock forward.

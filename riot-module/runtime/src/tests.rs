@@ -1021,7 +1021,7 @@ fn unix_time_helper_and_reports() {
     // A failure backs off; a delivery moves on.
     rt.report_failed(1000);
     assert!(rt.report_due(1500).is_none());
-    assert_eq!(rt.poll_at(), Some(2000));
+    assert_eq!(rt.reports().next_attempt(), Some(2000));
     rt.report_delivered(1);
     assert_eq!(rt.report_due(1500).map(|r| r.0), Some(2));
     let r = send(&mut rt, &req(RequestType::Get, "/reports", b""));

@@ -130,12 +130,13 @@ impl<S: Storage, D: Device> Runtime<S, D> {
 
     /// When [`Runtime::poll`] should run next (ms since boot): `Some(0)`
     /// when triggers were (re)configured since the last poll, `None` when
-    /// nothing is scheduled.
+    /// nothing is scheduled. (Report delivery has its own time:
+    /// `Reports::next_attempt`, for the host's sender.)
     pub fn poll_at(&self) -> Option<u64> {
         if self.schedule.has_unstarted() {
             return Some(0);
         }
-        let times = [self.schedule.next_due(), self.uploads.next_expiry(), self.reports.next_attempt()];
+        let times = [self.schedule.next_due(), self.uploads.next_expiry()];
         times.into_iter().flatten().min()
     }
 
