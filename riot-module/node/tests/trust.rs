@@ -23,8 +23,12 @@ const REPORT_ASM: &str = "call 0x22\nexit";
 
 /// An install of `container` as `name`, signed, declaring `open` (None: all protected).
 fn install_declaring(name: &str, version: u32, container: &[u8], open: Option<&[&str]>, key: &SigningKey) -> Vec<u8> {
-    let mut repr =
-        EnvelopeRepr::install(AppName::new(name.as_bytes()).unwrap(), version, PayloadKind::Container, container.to_vec());
+    let mut repr = EnvelopeRepr::install(
+        AppName::new(name.as_bytes()).unwrap(),
+        version,
+        PayloadKind::Container,
+        container.to_vec(),
+    );
     repr.open = open.map(|o| o.iter().map(|s| s.to_string()).collect());
     seal(repr, Some(key))
 }

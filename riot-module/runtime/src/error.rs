@@ -10,11 +10,11 @@ use crate::app::AppError;
 use crate::auth::AuthError;
 use crate::compress::InflateError;
 use crate::envelope::{EnvelopeError, Operation, PayloadKind};
-use alkyl_protocol::command::CommandError;
 use crate::name::{AppName, NameError};
 use crate::storage::StorageError;
 use crate::store::QuotaError;
 use crate::upload::UploadError;
+use alkyl_protocol::command::CommandError;
 
 /// A refused request.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -23,9 +23,11 @@ use crate::config::Config;
 use crate::device::Device;
 use crate::kv::{KvRecordError, KvStore, Namespace};
 use crate::name::AppName;
-use crate::storage::{Storage, StorageError};
 use crate::reports::Reports;
-use crate::store::{AppRecord, AppStore, QuotaError, RecordError, Retired, Sequences, REPORTS_KEY, RETIRED_KEY, SEQUENCES_KEY};
+use crate::storage::{Storage, StorageError};
+use crate::store::{
+    AppRecord, AppStore, QuotaError, RecordError, Retired, Sequences, REPORTS_KEY, RETIRED_KEY, SEQUENCES_KEY,
+};
 use crate::triggers::Schedule;
 use crate::upload::Uploads;
 
@@ -192,7 +194,10 @@ impl<S: Storage, D: Device> Runtime<S, D> {
             }
         }
         for key in &keys {
-            if ![RETIRED_KEY, SEQUENCES_KEY, REPORTS_KEY].contains(&&key[..]) && !key.starts_with("app.") && !key.starts_with("kv.") {
+            if ![RETIRED_KEY, SEQUENCES_KEY, REPORTS_KEY].contains(&&key[..])
+                && !key.starts_with("app.")
+                && !key.starts_with("kv.")
+            {
                 report.problems.push((key.clone(), BootProblem::UnknownKey));
             }
         }
