@@ -352,22 +352,25 @@ pub mod exchange {
             let d = coap_post(0x1234, &[1, 2, 3, 4], "/gw/reports", b"xy");
             assert_eq!(
                 d,
-                [0x44, 0x02, 0x12, 0x34, 1, 2, 3, 4, 0xb2, b'g', b'w', 0x07, b'r', b'e', b'p', b'o', b'r', b't', b's', 0xff, b'x', b'y']
+                [
+                    0x44, 0x02, 0x12, 0x34, 1, 2, 3, 4, 0xb2, b'g', b'w', 0x07, b'r', b'e', b'p', b'o', b'r', b't',
+                    b's', 0xff, b'x', b'y'
+                ]
             );
             let long = "a".repeat(20);
             let d = coap_post(1, &[], &long, b"");
             assert_eq!(&d[4..6], &[0xbd, 7]);
             let tok = [1, 2, 3, 4];
-            assert_eq!(answer(&[0x64, 0x44, 0x12, 0x34, 1, 2, 3, 4], 0x1234, &tok), Answer::Response {
-                code: 0x44,
-                confirmable_mid: None
-            });
+            assert_eq!(
+                answer(&[0x64, 0x44, 0x12, 0x34, 1, 2, 3, 4], 0x1234, &tok),
+                Answer::Response { code: 0x44, confirmable_mid: None }
+            );
             assert_eq!(answer(&[0x60, 0, 0x12, 0x34], 0x1234, &tok), Answer::Acknowledged);
             assert_eq!(answer(&[0x70, 0, 0x12, 0x34], 0x1234, &tok), Answer::Reset);
-            assert_eq!(answer(&[0x44, 0x44, 0, 9, 1, 2, 3, 4], 0x1234, &tok), Answer::Response {
-                code: 0x44,
-                confirmable_mid: Some(9)
-            });
+            assert_eq!(
+                answer(&[0x44, 0x44, 0, 9, 1, 2, 3, 4], 0x1234, &tok),
+                Answer::Response { code: 0x44, confirmable_mid: Some(9) }
+            );
             assert_eq!(answer(&[0x60, 0, 0x12, 0x35], 0x1234, &tok), Answer::Other);
             assert_eq!(answer(&[0x64], 0x1234, &tok), Answer::Other);
         }
