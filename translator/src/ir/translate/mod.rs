@@ -133,6 +133,9 @@ fn overflow(_: EmitError) -> TranslateError {
 /// # Panics
 /// Never.
 pub fn translate(module: &Validated<'_>) -> Result<TranslatedModule, TranslateError> {
+    if module.module.profile == crate::ir::module::Profile::Gateway {
+        return Err(TranslateError { function: 0, pos: 0, kind: TranslateErrorKind::GatewayModule });
+    }
     let layout = DataLayout::of(&module.module);
     let mut e = Emitter::default();
     let mut helpers = BTreeSet::new();
