@@ -310,8 +310,12 @@ fn alkyl_language_smart_lock() {
         assert!(o.status.success(), "{}", text(&o));
         assert!(text(&o).contains(&format!("installed {name} version 1")), "{}", text(&o));
     }
+    // SetPin and KeyPressed are protected: the gateway's signed calls. The
+    // expiring lock reads the wall clock, which the gateway sets first.
+    let o = alkyl(&["time", "set", "--key", secret.to_str().unwrap(), "--device", &dev]);
+    assert!(o.status.success(), "{}", text(&o));
     let call = |app: &str, entry: &str, args: &[&str]| {
-        let mut a = vec!["invoke", app, entry, "--device", &dev];
+        let mut a = vec!["invoke", app, entry, "--device", &dev, "--key", secret.to_str().unwrap()];
         for v in args {
             a.extend_from_slice(&["--arg", v]);
         }
@@ -321,7 +325,7 @@ fn alkyl_language_smart_lock() {
     };
     let keys =
         |app: &str, pin: &str| pin.chars().map(|c| call(app, "KeyPressed", &[&format!("'{c}'")])).collect::<Vec<_>>();
-    // The pin as a string argument (a char*), valid for an hour.
+    // The pin as a string argument (a char*), valid until 2084 (Unix seconds).
     assert_eq!(call("lock", "SetPin", &["\"1234\"", "3600000000"]), "0x0");
     assert_eq!(keys("lock", "1299"), ["0x0", "0x0", "0x0", "0x2"], "a wrong pin beeps");
     assert!(node.wait_for_line("[actuator led]", Duration::from_secs(5)), "no beep: {:?}", node.log());
