@@ -201,7 +201,8 @@ impl<S: Storage, D: Device> Runtime<S, D> {
                 report.problems.push((key.clone(), BootProblem::UnknownKey));
             }
         }
-        let uploads = Uploads::new(config.max_uploads, config.max_envelope_bytes, config.upload_timeout_ms);
+        let uploads = Uploads::new(config.max_uploads, config.max_envelope_bytes, config.upload_timeout_ms)
+            .per_peer(config.max_uploads_per_peer);
         let buffers = RunBuffers::new(&config);
         let runtime = Runtime {
             config,
@@ -217,6 +218,7 @@ impl<S: Storage, D: Device> Runtime<S, D> {
             clock: None,
             reports,
             device_key: None,
+            peer: 0,
         };
         Ok((runtime, report))
     }
