@@ -181,7 +181,17 @@ fn text_ends_with_a_newline_sensors_carry_an_etag_and_result_fails_after_a_trap(
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(doc["traps"], 1, "{doc}");
     // A good run: `result` succeeds and prints one line.
-    let o = alkyl(&["upload", "ok", "apps/asm/fletcher32.s", "--key", secret.to_str().unwrap(), "--device", &dev]);
+    let o = alkyl(&[
+        "upload",
+        "ok",
+        "apps/asm/fletcher32.s",
+        "--key",
+        secret.to_str().unwrap(),
+        "--open",
+        "-",
+        "--device",
+        &dev,
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     let sample = std::fs::read(repo().join("apps/data/sample-361.bin")).unwrap();
     raw.request(RequestType::Post, "apps/ok/run", &[], &sample);
