@@ -77,6 +77,22 @@ macro_rules! for_each_op {
             /// Fused `mov d, a; add d, imm` (`&local`, pointer + offset), 2 slots.
             Add64Rri { d: Reg, a: Reg, imm: i32 } = 2, next => { set!(d, r!(a).wrapping_add(imm as i64 as u64)) };
             Add32Rri { d: Reg, a: Reg, imm: i32 } = 2, next => { set32!(d, r32!(a).wrapping_add(imm as u32)) };
+            /// Fused `mov d, a; add d, imm; add d, b` (an element's address:
+            /// base plus offset plus scaled index, `&stack_array[i]`), 3 slots.
+            Add64Rrir { d: Reg, a: Reg, imm: i16, b: Reg } = 3, next => {
+                set!(d, r!(a).wrapping_add(imm as i64 as u64).wrapping_add(r!(b)))
+            };
+            /// Fused `mov d, a; OP d, imm` (three-address shifts and masks), 2 slots.
+            Lsh64Rri { d: Reg, a: Reg, imm: i32 } = 2, next => { set!(d, r!(a).wrapping_shl(imm as u32)) };
+            Rsh64Rri { d: Reg, a: Reg, imm: i32 } = 2, next => { set!(d, r!(a).wrapping_shr(imm as u32)) };
+            Lsh32Rri { d: Reg, a: Reg, imm: i32 } = 2, next => { set32!(d, r32!(a).wrapping_shl(imm as u32)) };
+            Rsh32Rri { d: Reg, a: Reg, imm: i32 } = 2, next => { set32!(d, r32!(a).wrapping_shr(imm as u32)) };
+            And32Rri { d: Reg, a: Reg, imm: i32 } = 2, next => { set32!(d, r32!(a) & imm as u32) };
+            /// Fused `lsh d, 32; rsh d, 32` (zero-extension of a 32-bit index), 2
+            /// slots.
+            Zext64 { d: Reg } = 2, next => { set!(d, r32!(d) as u64) };
+            /// Fused `mov d, s; lsh d, 32; rsh d, 32`, 3 slots.
+            MovZext64 { d: Reg, s: Reg } = 3, next => { set!(d, r32!(s) as u64) };
             /// Fused `ldxb/ldxh d, [s + off]; add32 acc, d` (load and accumulate,
             /// as checksum loops do), 2 slots.
             LdxBAdd32 { d: Reg, s: Reg, off: i16, acc: Reg } = 2, next => {

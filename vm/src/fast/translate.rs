@@ -184,6 +184,11 @@ const ADD32X: u8 = class::ALU | alu::ADD | source::X;
 const ADD64K: u8 = class::ALU64 | alu::ADD | source::K;
 const ADD32K: u8 = class::ALU | alu::ADD | source::K;
 const JNE32K: u8 = class::JMP32 | jmp::JNE | source::K;
+const LSH64K: u8 = class::ALU64 | alu::LSH | source::K;
+const RSH64K: u8 = class::ALU64 | alu::RSH | source::K;
+const LSH32K: u8 = class::ALU | alu::LSH | source::K;
+const RSH32K: u8 = class::ALU | alu::RSH | source::K;
+const AND32K: u8 = class::ALU | alu::AND | source::K;
 
 /// Five-slot patterns (the interpreter knows each one's width).
 fn fuse5(code: &[u8], pc: usize) -> Option<Kind> {
@@ -219,6 +224,18 @@ fn fuse3(a: &Insn, b: Option<&Insn>, c: Option<&Insn>, pc: usize) -> Option<Kind
     let (bd, bs) = reg_pair(b);
     let (cd, _) = reg_pair(c);
     Some(match (a.opc, b.opc, c.opc) {
+        // `mov d, s; lsh d, 32; rsh d, 32`: zero-extension into a copy.
+        (MOV64X, LSH64K, RSH64K)
+            if a.off == 0 && b.off == 0 && c.off == 0 && bd == d && cd == d && b.imm == 32 && c.imm == 32 =>
+        {
+            Kind::MovZext64 { d, s }
+        }
+        // `mov d, a; add d, imm; add d, x`, x not d (read after the first add).
+        (MOV64X, ADD64K, ADD64X)
+            if a.off == 0 && b.off == 0 && c.off == 0 && bd == d && cd == d && Reg::new(c.src) != d =>
+        {
+            Kind::Add64Rrir { d, a: s, imm: i16::try_from(b.imm).ok()?, b: Reg::new(c.src) }
+        }
         // The pointer must survive the load and the add to be advanced.
         (LDXB | LDXH, ADD32X, ADD64K) if bs == d && cd == s && s != d && s != bd => {
             let inc = i8::try_from(c.imm).ok()?;
@@ -250,6 +267,12 @@ fn fuse(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
         (MOV32X, ADD32X) if a.off == 0 && bd == d && bs != d => Kind::Add32Rrr { d, a: s, b: bs },
         (MOV64X, ADD64K) if a.off == 0 && bd == d => Kind::Add64Rri { d, a: s, imm: b.imm },
         (MOV32X, ADD32K) if a.off == 0 && bd == d => Kind::Add32Rri { d, a: s, imm: b.imm },
+        (MOV64X, LSH64K) if a.off == 0 && b.off == 0 && bd == d => Kind::Lsh64Rri { d, a: s, imm: b.imm },
+        (MOV64X, RSH64K) if a.off == 0 && b.off == 0 && bd == d => Kind::Rsh64Rri { d, a: s, imm: b.imm },
+        (MOV32X, LSH32K) if a.off == 0 && b.off == 0 && bd == d => Kind::Lsh32Rri { d, a: s, imm: b.imm },
+        (MOV32X, RSH32K) if a.off == 0 && b.off == 0 && bd == d => Kind::Rsh32Rri { d, a: s, imm: b.imm },
+        (MOV32X, AND32K) if a.off == 0 && b.off == 0 && bd == d => Kind::And32Rri { d, a: s, imm: b.imm },
+        (LSH64K, RSH64K) if a.off == 0 && b.off == 0 && bd == d && a.imm == 32 && b.imm == 32 => Kind::Zext64 { d },
         (LDXB, ADD32X) if bs == d => Kind::LdxBAdd32 { d, s, off: a.off, acc: bd },
         (LDXH, ADD32X) if bs == d => Kind::LdxHAdd32 { d, s, off: a.off, acc: bd },
         (ADD32K, JNE32K) if bd == d && b.imm == 0 => {
