@@ -104,7 +104,7 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
         let rel = |at: usize| (b[6] as usize % total) as i64 - at as i64 - 1;
         let off = (b[7] % 8) as i16 - 2;
         let ldx = if b[7] & 0x80 != 0 { 0x71 } else { 0x69 };
-        let seq: Vec<Insn> = match sel % 16 {
+        let seq: Vec<Insn> = match sel % 24 {
             0 => vec![
                 Insn::new(ldx, d, s, off, 0),
                 Insn::new(0x0c, acc, d, 0, 0),
@@ -138,6 +138,12 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
                 Insn::new(0xbf, d, 10, 0, 0),
                 Insn::new(0x07, d, 0, 0, -8 * (1 + (b[6] % 66) as i32)),
                 Insn::new([0x61, 0x63, 0x79, 0x7b][b[7] as usize % 4], d, x, off, 0),
+            ],
+            14 => vec![Insn::new(0x0f, d, s, 0, 0), Insn::new([0x71, 0x69, 0x61, 0x79][b[6] as usize % 4], x, d, off, 0)],
+            15 => vec![
+                Insn::new(0xbf, d, s, 0, 0),
+                Insn::new(0x0f, d, acc, 0, 0),
+                Insn::new([0x71, 0x69, 0x61, 0x79][b[6] as usize % 4], x, d, off, 0),
             ],
             _ => Vec::new(),
         };

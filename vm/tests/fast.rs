@@ -155,6 +155,20 @@ fn fused_forms_compute_what_their_parts_do() {
         "mov %r2, %r10\nadd %r2, -16\nstxdw [%r2+0], %r2\nldxb %r0, [%r2+7]\nexit",
         "mov %r2, %r10\nldxw %r0, [%r2+0]\nexit",
         "mov %r2, %r10\nadd %r2, -516\nstw [%r2+0], 1\nexit",
+        // indexed loads (add; ldx and mov; add; ldx) of every size, the
+        // loaded register equal to the address register or the index, and
+        // faulting ones (the trap names the load's slot on both engines)
+        "mov %r2, 3\nadd %r1, %r2\nldxb %r0, [%r1+1]\nexit",
+        "mov %r2, 2\nadd %r1, %r2\nldxh %r1, [%r1+0]\nmov %r0, %r1\nexit",
+        "mov %r2, 0\nadd %r1, %r2\nldxw %r2, [%r1+4]\nmov %r0, %r2\nexit",
+        "mov %r2, 0\nadd %r1, %r2\nldxdw %r0, [%r1+0]\nexit",
+        "mov %r2, 1\nmov %r3, %r1\nadd %r3, %r2\nldxb %r0, [%r3+0]\nadd %r0, %r3\nexit",
+        "mov %r2, 4\nmov %r3, %r1\nadd %r3, %r2\nldxw %r2, [%r3+0]\nmov %r0, %r2\nexit",
+        "mov %r2, 0\nmov %r3, %r1\nadd %r3, %r2\nldxdw %r3, [%r3+0]\nmov %r0, %r3\nexit",
+        "mov %r2, 8\nmov %r3, %r1\nadd %r3, %r2\nldxh %r0, [%r3+0]\nexit",
+        "mov %r2, 64\nadd %r1, %r2\nldxb %r0, [%r1+0]\nexit",
+        "mov %r2, -1\nmov %r3, %r1\nadd %r3, %r2\nldxdw %r0, [%r3+0]\nexit",
+        "mov %r2, -24\nmov %r3, %r10\nadd %r3, %r2\nstdw [%r10-16], 77\nldxdw %r0, [%r3+8]\nexit",
         // lddw of every form, wide and narrow values
         "lddw %r0, 0x123456789abcdef0\nexit",
         "lddw %r0, 5\nlddw %r1, -5\nadd %r0, %r1\nexit",
@@ -554,6 +568,11 @@ fn random_program(rng: &mut Rng, n: usize) -> Vec<u8> {
                 Insn::new(0xbf, d, 10, 0, 0),
                 Insn::new(0x07, d, 0, 0, -8 * (1 + rng.below(66) as i32)),
                 Insn::new([0x61, 0x63, 0x79, 0x7b][rng.below(4) as usize], d, d, rng.below(8) as i16, 0),
+            ]),
+            12 => insns.extend([
+                Insn::new(0xbf, d, 1, 0, 0),
+                Insn::new(0x0f, d, s, 0, 0),
+                Insn::new([0x71, 0x69, 0x61, 0x79][rng.below(4) as usize], rng.below(10) as u8, d, k as i16, 0),
             ]),
             _ => {
                 let mut i = random_insn(rng);

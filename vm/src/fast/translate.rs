@@ -184,6 +184,8 @@ const ADD32X: u8 = class::ALU | alu::ADD | source::X;
 const ADD64K: u8 = class::ALU64 | alu::ADD | source::K;
 const ADD32K: u8 = class::ALU | alu::ADD | source::K;
 const JNE32K: u8 = class::JMP32 | jmp::JNE | source::K;
+const LDXW: u8 = class::LDX | mode::MEM | size::W;
+const LDXDW: u8 = class::LDX | mode::MEM | size::DW;
 const LSH64K: u8 = class::ALU64 | alu::LSH | source::K;
 const RSH64K: u8 = class::ALU64 | alu::RSH | source::K;
 const LSH32K: u8 = class::ALU | alu::LSH | source::K;
@@ -224,6 +226,18 @@ fn fuse3(a: &Insn, b: Option<&Insn>, c: Option<&Insn>, pc: usize) -> Option<Kind
     let (bd, bs) = reg_pair(b);
     let (cd, _) = reg_pair(c);
     Some(match (a.opc, b.opc, c.opc) {
+        // `mov d, a; add d, b; ldx x, [d + off]`, b not d (read after the mov).
+        (MOV64X, ADD64X, LDXB | LDXH | LDXW | LDXDW)
+            if a.off == 0 && b.off == 0 && bd == d && bs != d && Reg::new(c.src) == d =>
+        {
+            let (a, b, x, off) = (s, bs, cd, c.off);
+            match c.opc {
+                LDXB => Kind::MovAddLdxB { d, a, b, x, off },
+                LDXH => Kind::MovAddLdxH { d, a, b, x, off },
+                LDXW => Kind::MovAddLdxW { d, a, b, x, off },
+                _ => Kind::MovAddLdxDw { d, a, b, x, off },
+            }
+        }
         // `mov d, s; lsh d, 32; rsh d, 32`: zero-extension into a copy.
         (MOV64X, LSH64K, RSH64K)
             if a.off == 0 && b.off == 0 && c.off == 0 && bd == d && cd == d && b.imm == 32 && c.imm == 32 =>
@@ -273,6 +287,15 @@ fn fuse(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
         (MOV32X, RSH32K) if a.off == 0 && b.off == 0 && bd == d => Kind::Rsh32Rri { d, a: s, imm: b.imm },
         (MOV32X, AND32K) if a.off == 0 && b.off == 0 && bd == d => Kind::And32Rri { d, a: s, imm: b.imm },
         (LSH64K, RSH64K) if a.off == 0 && b.off == 0 && bd == d && a.imm == 32 && b.imm == 32 => Kind::Zext64 { d },
+        (ADD64X, LDXB | LDXH | LDXW | LDXDW) if a.off == 0 && bs == d => {
+            let (x, off) = (bd, b.off);
+            match b.opc {
+                LDXB => Kind::AddLdxB { d, s, x, off },
+                LDXH => Kind::AddLdxH { d, s, x, off },
+                LDXW => Kind::AddLdxW { d, s, x, off },
+                _ => Kind::AddLdxDw { d, s, x, off },
+            }
+        }
         (LDXB, ADD32X) if bs == d => Kind::LdxBAdd32 { d, s, off: a.off, acc: bd },
         (LDXH, ADD32X) if bs == d => Kind::LdxHAdd32 { d, s, off: a.off, acc: bd },
         (ADD32K, JNE32K) if bd == d && b.imm == 0 => {
