@@ -20,7 +20,7 @@ APT_PACKAGES := clang llvm libclang-dev libcoap3-bin lld
 # the Arm cross toolchain and newlib (Cortex-M4 image and C kernel).
 BENCH_APT_PACKAGES := bindgen qemu-system-arm gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi valgrind
 
-.PHONY: all deps bench-deps build run test conformance thumb fuzz riot clean apps sizes diff-ir fuzz-ir bench-ir bench bench-insns bench-cm4 bench-coap
+.PHONY: all deps bench-deps build run test conformance thumb fuzz riot clean apps sizes diff-ir fuzz-ir bench-ir diff-lang fuzz-lang bench-lang bench bench-insns bench-cm4 bench-coap
 
 all: build
 
@@ -150,6 +150,21 @@ fuzz-ir:
 
 bench-ir: deps
 	$(CARGO) run --release -p alkyl-benches --bin ir_numbers
+
+# The Alkyl language: the language-level differential sweep at scale
+# (generated programs: an independent evaluator against the IR interpreter
+# and the VM; `make test` runs 3000), the front end's fuzzer, its numbers.
+DIFF_LANG_CASES ?= 1000000
+diff-lang:
+	DIFF_LANG_CASES=$(DIFF_LANG_CASES) $(CARGO) test --release -p alkyl-lang --test diff -- --nocapture
+
+fuzz-lang:
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && mkdir -p corpus/lang_front && $(CARGO) +nightly fuzz run lang_front corpus/lang_front seeds/lang_front \
+	  -- -max_total_time=$(FUZZ_SECONDS) -max_len=4096
+
+bench-lang: deps
+	$(CARGO) run --release -p alkyl-benches --bin lang_numbers
 
 # The kernels of bench, bench-insns and bench-cm4: the C files of
 # benches/kernels, or of BENCH_KERNELS=DIR (your own, following the kernel

@@ -54,11 +54,12 @@ pub enum IrCommand {
 
 #[derive(Args)]
 pub struct RunArgs {
-    /// Module: IR text or binary.
+    /// Module: IR text or binary, or Alkyl source (.alkyl).
     file: PathBuf,
-    /// A call, `NAME` or `NAME:ARG,ARG,...` (decimal, 0x hex or 'c'); repeat
-    /// for a sequence of events. The arguments are the input's first
-    /// 8-byte slots.
+    /// A call, `NAME` or `NAME:ARG,ARG,...` (decimal, 0x hex, 'c' or a
+    /// "string" of up to 8 bytes); repeat for a sequence of events. The
+    /// arguments are the input's first 8-byte slots. For `.alkyl` sources
+    /// every SystemCall a call makes is printed by its source name.
     #[arg(long = "call", required = true)]
     calls: Vec<String>,
     /// Input bytes after the arguments, as hex.
@@ -81,12 +82,13 @@ pub struct RunArgs {
     stats: bool,
 }
 
-/// True for an IR file: `.air` text, or a binary module (its magic).
+/// True for an IR file: `.air` text, `.alkyl` source (compiled by
+/// [`load`]), or a binary module (its magic).
 ///
 /// # Errors
 /// An unreadable file.
 pub fn is_ir(path: &Path) -> Result<bool> {
-    if path.extension().is_some_and(|e| e == "air") {
+    if path.extension().is_some_and(|e| e == "air" || e == crate::lang::EXTENSION) {
         return Ok(true);
     }
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
@@ -98,6 +100,9 @@ pub fn is_ir(path: &Path) -> Result<bool> {
 /// # Errors
 /// An unreadable file or the assembler's error with its line.
 pub fn load(path: &Path) -> Result<Vec<u8>> {
+    if crate::lang::is_source(path) {
+        return crate::lang::compile(path);
+    }
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     if bytes.starts_with(&MAGIC) {
         return Ok(bytes);
@@ -193,15 +198,19 @@ fn translate(file: &Path, output: Option<PathBuf>, disasm: bool, stats: bool) ->
 /// Parses `NAME:ARG,ARG`.
 fn parse_call(spec: &str) -> Result<(String, Vec<u64>)> {
     let (name, args) = spec.split_once(':').unwrap_or((spec, ""));
-    let args = args.split(',').filter(|a| !a.is_empty()).map(parse_arg).collect::<Result<Vec<u64>>>()?;
+    let args = crate::lang::split_args(args).iter().map(|a| parse_arg(a)).collect::<Result<Vec<u64>>>()?;
     Ok((name.to_string(), args))
 }
 
-/// One argument: decimal, `0x` hex, or a character in quotes (`'1'`).
+/// One argument: decimal, `0x` hex, a character in quotes (`'1'`), or a
+/// string in double quotes (`"1234"`: up to 8 bytes, a `char*` argument).
 ///
 /// # Errors
 /// Anything else.
 pub fn parse_arg(a: &str) -> Result<u64> {
+    if let Some(v) = crate::lang::string_arg(a) {
+        return v;
+    }
     if let Some(c) = a.strip_prefix('\'').and_then(|c| c.strip_suffix('\'')) {
         return c.bytes().next().map(u64::from).ok_or_else(|| anyhow!("empty character argument"));
     }
@@ -228,9 +237,23 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     if args.check {
         let mut pair = Pair::new(&bytes, platform).map_err(|e| anyhow!(e))?;
         for (name, a) in &calls {
+            // The SystemCalls, from a traced run of the VM on copies of its state.
+            let names = if crate::lang::is_source(&args.file) {
+                let script = Script::load(&pair.container, &ALL_HELPERS).map_err(|e| anyhow!("{e}"))?;
+                let entry = script.entry(name.as_bytes()).ok_or_else(|| anyhow!("no function `{name}`"))?;
+                let (mut data, mut platform) = (pair.data.clone(), pair.device.clone());
+                let mut helpers = crate::lang::Traced::new(AlkylHelpers::new(&mut platform, APP));
+                run_entry(&script, entry, &mut data, &call_input(a, &rest), &mut helpers, args.budget)?;
+                alkyl_lang::syscalls::describe(&helpers.trace)
+            } else {
+                Vec::new()
+            };
             match pair.call(name, a, &rest).map_err(|e| anyhow!("MISMATCH: {e}"))? {
                 Ok(v) => println!("{name}: {v:#x}"),
                 Err(t) => println!("{name}: trap: {t}"),
+            }
+            for n in names {
+                println!("SystemCall {n}");
             }
             if args.stats {
                 eprintln!("{name}: executed {} eBPF instructions ({} IR steps)", pair.last_executed, pair.last_steps);
@@ -247,8 +270,9 @@ fn run(args: RunArgs) -> Result<ExitCode> {
     for (name, a) in &calls {
         let entry = script.entry(name.as_bytes()).ok_or_else(|| anyhow!("no function `{name}`"))?;
         let input = call_input(a, &rest);
-        let mut helpers = AlkylHelpers::new(&mut platform, APP);
+        let mut helpers = crate::lang::Traced::new(AlkylHelpers::new(&mut platform, APP));
         let r = run_entry(&script, entry, &mut data, &input, &mut helpers, args.budget)?;
+        let trace = helpers.trace;
         match r.ended {
             Ended::Returned(v) => println!("{name}: {v:#x}"),
             Ended::Trapped(trap) => {
@@ -256,6 +280,11 @@ fn run(args: RunArgs) -> Result<ExitCode> {
                 failed = true;
             }
             Ended::Unexplained(trap) => bail!("{name}: VM trap without IR meaning (translator bug): {trap}"),
+        }
+        if crate::lang::is_source(&args.file) {
+            for name in alkyl_lang::syscalls::describe(&trace) {
+                println!("SystemCall {name}");
+            }
         }
         if args.stats {
             eprintln!("{name}: executed {} eBPF instructions", r.executed);

@@ -6,6 +6,7 @@ mod exec;
 mod hex;
 mod host;
 mod ir;
+mod lang;
 mod pack;
 mod program;
 
@@ -72,6 +73,8 @@ enum Command {
     /// Alkyl IR: assemble, disassemble, validate, translate to eBPF, run.
     #[command(subcommand)]
     Ir(ir::IrCommand),
+    /// Compile Alkyl source (.alkyl) into an IR module, IR text or a container.
+    Build(lang::BuildArgs),
     /// Run every test of a bpf_conformance checkout (developer tool).
     Conformance {
         /// Directory holding the suite's .data files.
@@ -252,6 +255,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Pack(args) => pack::pack_command(&args)?,
         Command::Run(args) => return run(args),
         Command::Ir(command) => return ir::dispatch(command),
+        Command::Build(args) => lang::build(&args)?,
         Command::BpfConformancePlugin { memory, options: _, program, engine } => {
             let program = match program {
                 Some(p) => p,

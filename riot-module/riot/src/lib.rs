@@ -106,7 +106,8 @@ fn main() {
             Authority::read_only()
         }
     };
-    let storage = RamStorage::with_capacity(STORAGE_BYTES);
+    // Part of it held back so that deletions work when it is full.
+    let storage = RamStorage::with_capacity(STORAGE_BYTES).with_reserve(alkyl_runtime::DELETE_RESERVE);
     // RAM storage lists infallibly.
     let Ok((runtime, report)) = Runtime::new(CONFIG, authority, storage, RiotDevice::new()) else {
         panic!("storage failed to list its records")
@@ -142,6 +143,9 @@ fn main() {
                 let now = rt.device().now_ms();
                 (now, rt.poll(now))
             });
+            // A poll runs at most one fired trigger and asks for 0 while
+            // more wait: the loop still sleeps 1 ms, in which gcoap's thread
+            // takes the lock and serves requests (a signed delete too).
             let wait = next.map_or(MAX_IDLE_MS, |t| t.saturating_sub(now)).clamp(1, MAX_IDLE_MS);
             msec.sleep(ztimer::Ticks(wait as u32));
             report.check(now);

@@ -42,6 +42,16 @@ pub struct Config {
     /// Largest response payload sent in one message; longer ones are sent
     /// block-wise (Block2) to clients that ask for the next block.
     pub max_response_payload: usize,
+    /// Wall-time limit of one run, in milliseconds, besides the instruction
+    /// budget: a helper that waits stops the run with
+    /// `TrapKind::TimeLimit` once it has passed (`docs/helpers.md`).
+    pub max_run_ms: u64,
+    /// Time each app's trigger runs may take per second, in milliseconds;
+    /// beyond it the app's triggers are skipped until its second is over
+    /// (`docs/coap-api.md`, "Fairness").
+    pub trigger_share_ms: u64,
+    /// Block-wise uploads one peer may have in progress at once.
+    pub max_uploads_per_peer: usize,
 }
 
 impl Config {
@@ -63,6 +73,9 @@ impl Config {
         coap_buffer_len: 256,
         max_sleep_us: 10_000,
         max_response_payload: 512,
+        max_run_ms: 50,
+        trigger_share_ms: 100,
+        max_uploads_per_peer: 1,
     };
 }
 

@@ -51,6 +51,9 @@ pub enum Rejection {
     StoreFull(QuotaError),
     /// Storage failed; nothing changed. 5.00
     Storage(StorageError),
+    /// An install or trigger change at sequence `u32::MAX`, which only a
+    /// delete may use. 4.00
+    LastSequence,
     /// A block-wise transfer problem. 4.08 (sequence), 4.13 (size), 4.00
     /// (bad block), 5.03 (busy).
     Upload(UploadError),
@@ -81,9 +84,11 @@ impl Rejection {
     /// The CoAP response code.
     pub fn code(&self) -> u8 {
         match self {
-            Rejection::Malformed(_) | Rejection::Triggers(_) | Rejection::Mismatch | Rejection::BadName(_) => {
-                code::BAD_REQUEST
-            }
+            Rejection::Malformed(_)
+            | Rejection::Triggers(_)
+            | Rejection::Mismatch
+            | Rejection::BadName(_)
+            | Rejection::LastSequence => code::BAD_REQUEST,
             Rejection::Auth(AuthError::MutationsDisabled) => code::METHOD_NOT_ALLOWED,
             Rejection::Auth(AuthError::UnknownKey(_)) => code::UNAUTHORIZED,
             Rejection::Auth(AuthError::BadSignature) => code::FORBIDDEN,
@@ -98,6 +103,12 @@ impl Rejection {
             }
             Rejection::Verification(_) => code::UNPROCESSABLE_ENTITY,
             #[cfg(feature = "ir")]
+            Rejection::Ir(alkyl_translator::ir::CompileError::Translate(t))
+                if matches!(t.kind, alkyl_translator::ir::translate::TranslateErrorKind::TooLarge { .. }) =>
+            {
+                code::REQUEST_ENTITY_TOO_LARGE
+            }
+            #[cfg(feature = "ir")]
             Rejection::Ir(_) => code::UNPROCESSABLE_ENTITY,
             Rejection::NoApp { .. } | Rejection::NoEntry => code::NOT_FOUND,
             Rejection::StoreFull(_) => code::SERVICE_UNAVAILABLE,
@@ -105,7 +116,8 @@ impl Rejection {
             Rejection::Upload(u) => match u {
                 UploadError::NoTransfer { .. } | UploadError::OutOfOrder { .. } => code::REQUEST_ENTITY_INCOMPLETE,
                 UploadError::TooLarge { .. } => code::REQUEST_ENTITY_TOO_LARGE,
-                UploadError::BadBlock => code::BAD_REQUEST,
+                UploadError::BadBlock | UploadError::Header => code::BAD_REQUEST,
+                UploadError::UntrustedKey(_) => code::UNAUTHORIZED,
                 UploadError::Busy => code::SERVICE_UNAVAILABLE,
             },
         }
@@ -141,6 +153,7 @@ impl fmt::Display for Rejection {
             Rejection::Ir(e) => write!(f, "Alkyl IR rejected: {e}"),
             Rejection::Triggers(t) => write!(f, "bad triggers: {t}"),
             Rejection::Mismatch => f.write_str("the envelope is for another app or operation"),
+            Rejection::LastSequence => f.write_str("sequence 4294967295 is reserved for deleting the app"),
             Rejection::BadName(e) => write!(f, "bad app {e}"),
             Rejection::NoApp { sequence } => write!(f, "no such app (sequence {sequence})"),
             Rejection::NoEntry => f.write_str("no such entry point"),

@@ -17,6 +17,7 @@
 //! the device through `alkyl_bindings` (the interpreter through its
 //! `Platform`, the VM through `AlkylHelpers` over the same `Platform`).
 
+pub mod builder;
 pub mod call;
 pub mod compile;
 pub mod exec;
@@ -36,11 +37,14 @@ pub mod validate;
 pub mod varint;
 pub mod width;
 
+pub use builder::{FunctionBuilder, Label, ModuleBuilder};
 pub use call::call_input;
-pub use compile::{compile, compile_script, compile_validated, compile_validated_script, CompileError};
+pub use compile::{
+    compile, compile_script, compile_script_within, compile_validated, compile_validated_script, CompileError,
+};
 pub use interp::{Completion, Instance};
 pub use layout::DataLayout;
-pub use module::{Function, FunctionKind, Global, IrError, IrErrorKind, Module};
+pub use module::{Function, FunctionKind, Global, IrError, IrErrorKind, Module, Profile};
 pub use opcode::Op;
 pub use translate::{translate, EntryPoint, TranslateError, TranslateErrorKind, TranslatedModule};
 pub use trap::IrTrap;

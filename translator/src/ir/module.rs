@@ -25,8 +25,12 @@ use super::limits::{MAX_CODE_LEN, MAX_FUNCTIONS, MAX_GLOBALS, MAX_MEMORY, MAX_NA
 use super::varint::{self, VarintError};
 use super::width::Width;
 
-/// The first four bytes of every module.
+/// The first four bytes of every device module.
 pub const MAGIC: [u8; 4] = *b"AKIR";
+/// The first four bytes of a gateway module ([`Profile::Gateway`]): the same
+/// format, whose code may also call the gateway syscalls
+/// ([`super::syscall::GATEWAY_SYSCALLS`]).
+pub const GATEWAY_MAGIC: [u8; 4] = *b"AKGW";
 /// The format version this crate reads and writes.
 pub const VERSION: u8 = 1;
 /// Offset of the version byte.
@@ -61,6 +65,27 @@ impl FunctionKind {
     }
 }
 
+/// Who runs a module: a device (the default), or the gateway (an Aryl
+/// script compiled from the Alkyl language, `docs/alkyl-lang.md`). Only a
+/// gateway module may call the gateway syscalls; a device never runs one
+/// (translating it is an error).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Profile {
+    #[default]
+    Device,
+    Gateway,
+}
+
+impl Profile {
+    /// The module's magic bytes.
+    pub const fn magic(self) -> [u8; 4] {
+        match self {
+            Profile::Device => MAGIC,
+            Profile::Gateway => GATEWAY_MAGIC,
+        }
+    }
+}
+
 /// A global variable: a word of fixed width with an initial value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Global {
@@ -84,6 +109,8 @@ pub struct Module<'a> {
     pub memory_size: u32,
     pub globals: Vec<Global>,
     pub functions: Vec<Function<'a>>,
+    /// Device or gateway module (the magic bytes).
+    pub profile: Profile,
 }
 
 /// What is wrong with a module's bytes.
@@ -216,9 +243,11 @@ impl<'a> Module<'a> {
     /// Never.
     pub fn parse(bytes: &'a [u8]) -> Result<Module<'a>, IrError> {
         let mut r = Reader { bytes, at: 0 };
-        if r.take(4).ok() != Some(&MAGIC[..]) {
-            return Err(IrError { offset: 0, kind: IrErrorKind::BadMagic });
-        }
+        let profile = match r.take(4).ok() {
+            Some(m) if m == MAGIC => Profile::Device,
+            Some(m) if m == GATEWAY_MAGIC => Profile::Gateway,
+            _ => return Err(IrError { offset: 0, kind: IrErrorKind::BadMagic }),
+        };
         let version = r.byte()?;
         if version != VERSION {
             return Err(IrError { offset: VERSION_OFFSET, kind: IrErrorKind::UnsupportedVersion(version) });
@@ -265,7 +294,7 @@ impl<'a> Module<'a> {
         if r.at != bytes.len() {
             return Err(r.err(IrErrorKind::TrailingBytes));
         }
-        Ok(Module { memory_size, globals, functions })
+        Ok(Module { memory_size, globals, functions, profile })
     }
 
     /// Bytes [`Module::emit`] writes.
@@ -278,7 +307,7 @@ impl<'a> Module<'a> {
     /// Appends the binary form to `out`. For a module that came from
     /// [`Module::parse`], the bytes are the parsed ones.
     pub fn emit(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&self.profile.magic());
         out.push(VERSION);
         varint::encode(self.memory_size as u64, out);
         varint::encode(self.globals.len() as u64, out);
@@ -320,6 +349,7 @@ mod tests {
                 params: vec![Width::W8],
                 code: &code,
             }],
+            profile: Profile::Device,
         };
         let mut out = Vec::new();
         m.emit(&mut out);

@@ -66,3 +66,63 @@ pub fn by_id(id: u64) -> Option<&'static Syscall> {
 pub fn by_name(name: &str) -> Option<&'static Syscall> {
     SYSCALLS.iter().find(|s| s.name == name)
 }
+
+/// A gateway syscall: a service of the gateway (the paper's Aryl node) that
+/// an Aryl script compiled from the Alkyl language calls
+/// (`docs/alkyl-lang.md`, "Gateway syscalls"). Valid only in a module of
+/// [`super::module::Profile::Gateway`]; unlike the device syscalls, each
+/// argument and the result have their own width (a string is one 64-bit
+/// word), and the mode does not matter. The gateway gives them their
+/// runtime; the reference interpreter has none and traps
+/// `IrTrap::Syscall { id }` on them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GatewaySyscall {
+    pub id: u32,
+    pub name: &'static str,
+    /// Widths of the arguments, the last one on top of the stack.
+    pub args: &'static [super::width::Width],
+    /// Width of the result, if it pushes one.
+    pub result: Option<super::width::Width>,
+}
+
+use super::width::Width::{W32, W64};
+
+/// Every gateway syscall (ids `0x100..`, beyond the helper ABI's).
+pub const GATEWAY_SYSCALLS: &[GatewaySyscall] = &[
+    // Decrypt(string) -> string: the gateway's key decrypts the bytes.
+    GatewaySyscall { id: 0x100, name: "gw_decrypt", args: &[W64], result: Some(W64) },
+    // block.timestamp: the timestamp of the block of the event (time_t).
+    GatewaySyscall { id: 0x101, name: "gw_block_timestamp", args: &[], result: Some(W32) },
+    // How many devices `for each (device in devices)` visits.
+    GatewaySyscall { id: 0x102, name: "gw_device_count", args: &[], result: Some(W32) },
+    // Appends one 8-byte argument slot to the pending device call.
+    GatewaySyscall { id: 0x103, name: "gw_arg", args: &[W64], result: None },
+    // device.F(args): calls public function F (by the FNV-1a hash of its
+    // name) on device number `device` with the pending slots (then cleared);
+    // the function's result.
+    GatewaySyscall { id: 0x104, name: "gw_call", args: &[W32, W32], result: Some(W64) },
+    // Log(value): a line in the gateway's log.
+    GatewaySyscall { id: 0x105, name: "gw_log", args: &[W64], result: None },
+];
+
+/// The gateway syscall with this id.
+pub fn gateway_by_id(id: u64) -> Option<&'static GatewaySyscall> {
+    GATEWAY_SYSCALLS.iter().find(|s| s.id as u64 == id)
+}
+
+/// The gateway syscall with this name.
+pub fn gateway_by_name(name: &str) -> Option<&'static GatewaySyscall> {
+    GATEWAY_SYSCALLS.iter().find(|s| s.name == name)
+}
+
+/// The 32-bit FNV-1a hash `gw_call` names a device function by.
+pub const fn fnv1a32(bytes: &[u8]) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    let mut i = 0;
+    while i < bytes.len() {
+        h ^= bytes[i] as u32;
+        h = h.wrapping_mul(0x0100_0193);
+        i += 1;
+    }
+    h
+}

@@ -9,7 +9,8 @@
 //! no instruction pops more values than the stack holds, or pushes it past
 //! [`MAX_STACK_DEPTH`]; every operand has the width its instruction requires;
 //! every jump names a `JUMPDEST`; every `ARG`, `GLOAD`, `GSTORE` and `SYSCALL`
-//! names something that exists; and control never runs off the end of the
+//! names something that exists (a gateway syscall only in a
+//! [`Profile::Gateway`] module); and control never runs off the end of the
 //! code. The reference interpreter and the translator rely on all of it.
 
 use alloc::collections::BTreeMap;
@@ -19,7 +20,7 @@ use core::fmt;
 
 use super::insn::{self, DecodeError};
 use super::limits::MAX_STACK_DEPTH;
-use super::module::Module;
+use super::module::{Module, Profile};
 use super::opcode::Op;
 use super::syscall;
 use super::width::Width;
@@ -376,6 +377,16 @@ fn validate_function(module: &Module<'_>, index: usize) -> Result<Body, Fail> {
                         t.push(g.width)?;
                     } else {
                         t.pop_n(1, g.width)?;
+                    }
+                }
+                Op::Syscall if module.profile == Profile::Gateway && syscall::gateway_by_id(s.imm).is_some() => {
+                    // A gateway syscall: its own argument and result widths, any mode.
+                    let sc = syscall::gateway_by_id(s.imm).ok_or(t.fail(ValidateErrorKind::UnknownSyscall(s.imm)))?;
+                    for &w in sc.args.iter().rev() {
+                        t.pop_n(1, w)?;
+                    }
+                    if let Some(w) = sc.result {
+                        t.push(w)?;
                     }
                 }
                 Op::Syscall => {

@@ -177,8 +177,9 @@ impl<S: Storage, D: Device> Runtime<S, D> {
                 report.problems.push((key.clone(), BootProblem::UnknownKey));
             }
         }
-        let uploads = Uploads::new(config.max_uploads, config.max_envelope_bytes, config.upload_timeout_ms);
+        let uploads = Uploads::new(config.max_uploads, config.max_envelope_bytes, config.upload_timeout_ms)
+            .per_peer(config.max_uploads_per_peer);
         let buffers = RunBuffers::new(&config);
-        Ok((Runtime { config, authority, storage, device, store, kv, uploads, schedule, buffers }, report))
+        Ok((Runtime { config, authority, storage, device, store, kv, uploads, schedule, buffers, peer: 0 }, report))
     }
 }

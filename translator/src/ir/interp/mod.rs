@@ -22,6 +22,7 @@ use alkyl_bindings::Platform;
 
 use super::call::arg_offset;
 use super::layout::DataLayout;
+use super::module::Profile;
 use super::opcode::Op;
 use super::semantics;
 use super::syscall::{self, ArgKind};
@@ -203,6 +204,10 @@ impl Instance {
                 Op::Gstore => {
                     let g = self.globals.get_mut(s.imm as usize).ok_or(IrTrap::Malformed)?;
                     g.value = pop_w(&mut stack, g.width)?;
+                }
+                Op::Syscall if module.module.profile == Profile::Gateway && syscall::gateway_by_id(s.imm).is_some() => {
+                    // The gateway syscalls have no runtime here (the gateway gives them one).
+                    return Err(IrTrap::Syscall { id: s.imm as u32 });
                 }
                 Op::Syscall => {
                     let sc = syscall::by_id(s.imm).ok_or(IrTrap::Malformed)?;

@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use super::{AsmError, AsmErrorKind};
 use crate::ir::insn;
 use crate::ir::limits::{MAX_FUNCTIONS, MAX_GLOBALS, MAX_MEMORY, MAX_NAME_LEN, MAX_PARAMS};
-use crate::ir::module::{is_identifier, Function, FunctionKind, Global, Module};
+use crate::ir::module::{is_identifier, Function, FunctionKind, Global, Module, Profile};
 use crate::ir::opcode::{ImmKind, Op};
 use crate::ir::syscall;
 use crate::ir::validate::ENTRY_MODE;
@@ -48,6 +48,7 @@ struct FnSrc<'a> {
 /// Never.
 pub fn assemble(source: &str) -> Result<Vec<u8>, AsmError> {
     let mut memory_size = 0u32;
+    let mut profile = Profile::Device;
     let mut globals: Vec<(&str, Global)> = Vec::new();
     let mut functions: Vec<FnSrc<'_>> = Vec::new();
 
@@ -79,6 +80,12 @@ pub fn assemble(source: &str) -> Result<Vec<u8>, AsmError> {
                         return Err(err(AsmErrorKind::OutOfRange(n.to_string())));
                     }
                     memory_size = v as u32;
+                }
+                "gateway" => {
+                    if let Some(extra) = rest.first() {
+                        return Err(err(AsmErrorKind::ExtraOperand(extra.to_string())));
+                    }
+                    profile = Profile::Gateway;
                 }
                 "global" => {
                     let (name, width, init) = match rest.as_slice() {
@@ -165,7 +172,10 @@ pub fn assemble(source: &str) -> Result<Vec<u8>, AsmError> {
                     Op::Jump | Op::Jumpi if !starts_numeric => Imm::Label(text),
                     Op::Gload | Op::Gstore if !starts_numeric => Imm::Global(text),
                     Op::Syscall if !starts_numeric => Imm::Value(
-                        syscall::by_name(text).ok_or(err(AsmErrorKind::UnknownSyscall(text.to_string())))?.id as u64,
+                        syscall::by_name(text)
+                            .map(|s| s.id)
+                            .or_else(|| syscall::gateway_by_name(text).map(|s| s.id))
+                            .ok_or(err(AsmErrorKind::UnknownSyscall(text.to_string())))? as u64,
                     ),
                     Op::Push => Imm::Value(number(text, f.mode).map_err(err)?),
                     _ => Imm::Value(number(text, Width::W64).map_err(err)?),
@@ -188,6 +198,7 @@ pub fn assemble(source: &str) -> Result<Vec<u8>, AsmError> {
             .zip(&codes)
             .map(|(f, code)| Function { kind: f.kind, name: f.name, params: f.params.clone(), code })
             .collect(),
+        profile,
     };
     let mut out = Vec::new();
     module.emit(&mut out);

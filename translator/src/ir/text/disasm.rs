@@ -6,7 +6,7 @@ use alloc::string::String;
 use core::fmt::Write;
 
 use crate::ir::insn::{self, Insn};
-use crate::ir::module::{IrError, Module};
+use crate::ir::module::{IrError, Module, Profile};
 use crate::ir::opcode::{ImmKind, Op};
 use crate::ir::syscall;
 
@@ -23,6 +23,9 @@ pub fn disassemble(bytes: &[u8]) -> Result<String, IrError> {
     let module = Module::parse(bytes)?;
     let mut out = String::new();
     // Writing to a String cannot fail.
+    if module.profile == Profile::Gateway {
+        out.push_str(".gateway\n");
+    }
     let _ = writeln!(out, ".memory {}", module.memory_size);
     for (i, g) in module.globals.iter().enumerate() {
         let _ = writeln!(out, ".global g{i} {} {}", g.width, number(g.init));
@@ -90,9 +93,10 @@ fn format_insn(i: &Insn, targets: &BTreeSet<u32>, globals: usize) -> String {
             Op::Gload | Op::Gstore if i.imm < globals as u64 => {
                 format!("{} g{}", i.op, i.imm)
             }
-            Op::Syscall => match syscall::by_id(i.imm) {
-                Some(s) => format!("{} {}", i.op, s.name),
-                None => format!("{} {}", i.op, number(i.imm)),
+            Op::Syscall => match (syscall::by_id(i.imm), syscall::gateway_by_id(i.imm)) {
+                (Some(s), _) => format!("{} {}", i.op, s.name),
+                (None, Some(g)) => format!("{} {}", i.op, g.name),
+                (None, None) => format!("{} {}", i.op, number(i.imm)),
             },
             _ => format!("{} {}", i.op, number(i.imm)),
         },

@@ -1,0 +1,285 @@
+//! `make bench-lang`: the numbers of docs/alkyl-lang.md, "Measurements".
+//!
+//! For the smart lock and Fletcher-32 written in Alkyl (apps/alkyl/): IR
+//! module bytes (raw, heatshrink window 8 lookahead 4) against the
+//! hand-written IR (apps/ir/), the bit-mode blocks the compiler chose, eBPF
+//! instructions executed by the translation against the hand-written IR's
+//! and against clang -O2 of the same functions in C (the C sources and the
+//! harness of `make bench-ir`), and the compile time from source to IR
+//! module and on to the verified container.
+//!
+//! A benchmark, not a test: it prints a report (and fails only when a tool
+//! it needs is broken or the runs it compares disagree).
+
+use std::time::Instant;
+
+use alkyl_bindings::{AlkylHelpers, SimPlatform, ALL_HELPERS};
+use alkyl_pack::{pack, PackOptions};
+use alkyl_protocol::compress::compress;
+use alkyl_testkit::assemble;
+use alkyl_testkit::clang::{compile_bpf, repo};
+use alkyl_translator::ir::exec::{run_entry, Ended};
+use alkyl_translator::ir::lockstep::Pair;
+use alkyl_translator::ir::{call_input, compile};
+use alkyl_vm::container::Script;
+
+fn heatshrink(bytes: &[u8]) -> usize {
+    compress(bytes).expect("heatshrink").len()
+}
+
+/// Median of 201 runs of `f`, in µs.
+fn median_us<T>(mut f: impl FnMut() -> T) -> f64 {
+    let mut times = Vec::new();
+    for _ in 0..201 {
+        let start = Instant::now();
+        std::hint::black_box(f());
+        times.push(start.elapsed().as_secs_f64() * 1e6);
+    }
+    times.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    times[times.len() / 2]
+}
+
+fn alkyl(path: &str) -> (String, Vec<u8>) {
+    let src = std::fs::read_to_string(repo().join(path)).unwrap();
+    let module = alkyl_lang::compile_file(path, &src).unwrap_or_else(|e| panic!("{e}")).module;
+    (src, module)
+}
+
+/// Compiles C to eBPF with clang (the flags of apps/bpf.flags, with
+/// `-mcpu=cpu`) and packs the object into a container, or says why not.
+fn clang(name: &str, source: &str, cpu: &str) -> Result<Vec<u8>, String> {
+    let dir = std::env::temp_dir().join(format!("alkyl-bench-ir-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let c = dir.join(format!("{name}.c"));
+    let o = dir.join(format!("{name}-{cpu}.o"));
+    std::fs::write(&c, source).map_err(|e| e.to_string())?;
+    compile_bpf(&c, &o, &[&format!("-mcpu={cpu}")]).map_err(|e| format!("{name}: {e}"))?;
+    let elf = std::fs::read(&o).map_err(|e| e.to_string())?;
+    let packed = pack(&elf, &PackOptions::default()).map_err(|e| e.to_string())?;
+    packed.to_bytes().map_err(|e| e.to_string())
+}
+
+/// A container on a platform, with its `.data` kept between calls.
+struct Device {
+    container: Vec<u8>,
+    data: Vec<u8>,
+    platform: SimPlatform,
+}
+
+impl Device {
+    fn new(container: Vec<u8>, platform: SimPlatform) -> Device {
+        let script = Script::load(&container, &ALL_HELPERS).expect("the container loads");
+        let mut data = vec![0; script.data_size()];
+        script.init_data(&mut data);
+        Device { container, data, platform }
+    }
+
+    /// Calls `entry` with `args` in the input's first slots, then `rest`:
+    /// (r0, executed instructions).
+    fn call(&mut self, entry: &str, args: &[u64], rest: &[u8]) -> (u64, u64) {
+        let script = Script::load(&self.container, &ALL_HELPERS).unwrap();
+        let pc = script.entry(entry.as_bytes()).unwrap_or_else(|| panic!("no entry {entry}"));
+        let input = call_input(args, rest);
+        let mut helpers = AlkylHelpers::new(&mut self.platform, 0);
+        let run = run_entry(&script, pc, &mut self.data, &input, &mut helpers, 10_000_000).unwrap();
+        match run.ended {
+            Ended::Returned(r0) => (r0, run.executed),
+            other => panic!("{entry} ended with {other:?}"),
+        }
+    }
+}
+
+const FLETCHER_C: &str = r#"
+#include "alkyl.h"
+/* Fletcher-32 as apps/ir/fletcher32.air computes it, under the same run
+   convention: the byte count in the input's first 8-byte slot, the data
+   after it. */
+uint32_t fletcher32(const uint8_t *in, unsigned long in_len)
+{
+    uint32_t c0 = 0, c1 = 0;
+    uint32_t words = *(const uint32_t *)in / 2;
+    const uint16_t *w = (const uint16_t *)(in + 8);
+    while (words) {
+        uint32_t block = words > 359 ? 359 : words;
+        words -= block;
+        do {
+            c0 += *w++;
+            c1 += c0;
+        } while (--block);
+        c0 %= 65535;
+        c1 %= 65535;
+    }
+    return (c1 << 16) | c0;
+}
+"#;
+
+const LOCK_C: &str = r#"
+#include "alkyl.h"
+/* The smart lock of apps/ir/smartlock.air, state in globals, arguments
+   in the input's 8-byte slots as the IR receives them. */
+static uint8_t pin[4];
+static uint32_t expires;
+static uint8_t key_index;
+static uint8_t valid = 1;
+static uint32_t buzzer = 2;
+
+int SetPin(const uint8_t *in, unsigned long len)
+{
+    uint32_t p = *(const uint32_t *)in;
+    pin[0] = p; pin[1] = p >> 8; pin[2] = p >> 16; pin[3] = p >> 24;
+    expires = *(const uint32_t *)(in + 8);
+    valid = 1;
+    key_index = 0;
+    return 0;
+}
+
+int KeyPressed(const uint8_t *in, unsigned long len)
+{
+    if (!(bpf_now_ms() < expires))
+        valid = 0;
+    if (pin[key_index & 3] != in[0])
+        valid = 0;
+    if (++key_index != 4)
+        return 0;
+    key_index = 0;
+    uint8_t ok = valid;
+    valid = 1;
+    bpf_saul_reg_t *dev = ok ? bpf_saul_reg_find_type(ALKYL_SAUL_ACT_SWITCH) : bpf_saul_reg_find_nth(buzzer);
+    if (!dev)
+        return -1;
+    bpf_saul_reg_write_value(dev, 1);
+    return ok ? 1 : 2;
+}
+"#;
+
+/// Executed instructions of a call sequence on the IR pair (checked
+/// against the interpreter), with the results.
+fn ir_run(module: &[u8], events: &[(&str, Vec<u64>)], rest: &[u8], advance: u64) -> (u64, Vec<u64>, SimPlatform) {
+    let mut pair = Pair::new(module, SimPlatform::demo()).unwrap();
+    pair.advance_ms(advance);
+    let mut total = 0;
+    let mut results = Vec::new();
+    for (name, args) in events {
+        results.push(pair.call(name, args, rest).unwrap().unwrap());
+        total += pair.last_executed;
+    }
+    (total, results, pair.device)
+}
+
+fn clang_run(
+    source: &str,
+    cpu: &str,
+    events: &[(&str, Vec<u64>)],
+    rest: &[u8],
+    advance: u64,
+) -> Result<(u64, Vec<u64>), String> {
+    let c = clang("bench", source, cpu)?;
+    let mut platform = SimPlatform::demo();
+    platform.advance_ms(advance);
+    let mut device = Device::new(c, platform);
+    let mut total = 0;
+    let mut results = Vec::new();
+    for (name, args) in events {
+        let (r0, executed) = device.call(name, args, rest);
+        results.push(r0 as u32 as u64);
+        total += executed;
+    }
+    Ok((total, results))
+}
+
+fn main() {
+    let paper = repo().join("../shared/data/fletcher32-input.bin");
+    let (input, input_name) = match std::fs::read(&paper) {
+        Ok(b) => (b, "the paper's 361-byte input"),
+        Err(_) => (std::fs::read(repo().join("apps/data/sample-361.bin")).unwrap(), "apps/data/sample-361.bin"),
+    };
+    let hand_lock = assemble(&std::fs::read_to_string(repo().join("apps/ir/smartlock.air")).unwrap()).unwrap();
+    let hand_fletcher = assemble(&std::fs::read_to_string(repo().join("apps/ir/fletcher32.air")).unwrap()).unwrap();
+    let apps = [
+        ("smart lock, the paper's listing", "apps/alkyl/smartlock.alkyl", &hand_lock),
+        ("smart lock, with the IR lock's conventions", "apps/alkyl/smartlock-expiry.alkyl", &hand_lock),
+        ("Fletcher-32", "apps/alkyl/fletcher32.alkyl", &hand_fletcher),
+    ];
+
+    println!("# Alkyl language measurements\n");
+    println!("## Sizes, bit modes and compile time\n");
+    println!("| app | IR bytes (hand-written) | IR heatshrink(8,4) (hand-written) | container bytes (hand-written) | blocks of 8/16/32/64 bits | source → IR (median) | source → container (median) |");
+    println!("|---|---|---|---|---|---|---|");
+    for (name, path, hand) in apps {
+        let (src, module) = alkyl(path);
+        let container = compile(&module).unwrap();
+        let hand_container = compile(hand).unwrap();
+        let b = alkyl_lang::mode_blocks(&module);
+        let t_ir = median_us(|| alkyl_lang::compile(&src).unwrap());
+        let t_all = median_us(|| compile(&alkyl_lang::compile(&src).unwrap().module).unwrap());
+        println!(
+            "| {name} | {} ({}) | {} ({}) | {} ({}) | {} / {} / {} / {} | {t_ir:.1} µs | {t_all:.1} µs |",
+            module.len(),
+            hand.len(),
+            heatshrink(&module),
+            heatshrink(hand),
+            container.len(),
+            hand_container.len(),
+            b[0],
+            b[1],
+            b[2],
+            b[3]
+        );
+    }
+
+    println!("\n## eBPF instructions executed\n");
+    println!(
+        "Fletcher-32 over {input_name}; the lock: SetPin, then keys 1234 (unlocks) and 1235 (beeps), 1 s after boot.\n"
+    );
+    println!(
+        "| workload | Alkyl | hand-written IR | ratio | clang -O2 -mcpu=v1 | ratio | clang -O2 -mcpu=v3 | ratio |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    let lock_events: Vec<(&str, Vec<u64>)> = {
+        let mut e = vec![("SetPin", vec![u32::from_le_bytes(*b"1234") as u64, 60_000])];
+        e.extend(b"12341235".iter().map(|&k| ("KeyPressed", vec![k as u64])));
+        e
+    };
+    let fletcher_events = vec![("fletcher32", vec![input.len() as u64])];
+    let workloads = [
+        (
+            "smart lock (paper's listing)",
+            "apps/alkyl/smartlock.alkyl",
+            &hand_lock,
+            LOCK_C,
+            &lock_events,
+            &[][..],
+            false,
+        ),
+        (
+            "smart lock (IR lock's conventions)",
+            "apps/alkyl/smartlock-expiry.alkyl",
+            &hand_lock,
+            LOCK_C,
+            &lock_events,
+            &[][..],
+            true,
+        ),
+        ("Fletcher-32", "apps/alkyl/fletcher32.alkyl", &hand_fletcher, FLETCHER_C, &fletcher_events, &input[..], true),
+    ];
+    for (name, path, hand, c_src, events, rest, same_results) in workloads {
+        let (_, module) = alkyl(path);
+        let (n, results, platform) = ir_run(&module, events, rest, 1_000);
+        let (h, hand_results, hand_platform) = ir_run(hand, events, rest, 1_000);
+        assert_eq!(platform.actuator_writes(), hand_platform.actuator_writes(), "{name}: other actuator writes");
+        if same_results {
+            assert_eq!(results, hand_results, "{name}: other results");
+        }
+        let mut line = format!("| {name} | {n} | {h} | {:.2}x |", n as f64 / h as f64);
+        for cpu in ["v1", "v3"] {
+            match clang_run(c_src, cpu, events, rest, 1_000) {
+                Ok((c, r)) => {
+                    assert_eq!(r, hand_results, "{name}: clang disagrees");
+                    line += &format!(" {c} | {:.2}x |", n as f64 / c as f64);
+                }
+                Err(e) => line += &format!(" n/a ({e}) | |"),
+            }
+        }
+        println!("{line}");
+    }
+}

@@ -1,0 +1,63 @@
+//! Aryl gateway scripts: the paper's script compiles to a gateway module
+//! (magic AKGW), whose gateway syscalls the IR validator accepts only in a
+//! gateway module; a device refuses to translate it; the reference
+//! interpreter, which has no gateway runtime, traps on the first one.
+
+use alkyl_translator::ir::module::GATEWAY_MAGIC;
+use alkyl_translator::ir::syscall::{fnv1a32, gateway_by_name};
+use alkyl_translator::ir::{
+    compile, text, validate, CompileError, Instance, IrTrap, Module, Profile, TranslateErrorKind, ValidateErrorKind,
+};
+
+fn script() -> Vec<u8> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../apps/alkyl/payment.aryl.alkyl");
+    let src = std::fs::read_to_string(path).unwrap();
+    let c = alkyl_lang::compile_file("payment.aryl.alkyl", &src).unwrap_or_else(|e| panic!("{e}"));
+    assert!(c.gateway);
+    c.module
+}
+
+#[test]
+fn the_papers_script_is_a_gateway_module() {
+    let bytes = script();
+    assert_eq!(bytes[..4], GATEWAY_MAGIC);
+    let m = Module::parse(&bytes).unwrap();
+    assert_eq!(m.profile, Profile::Gateway);
+    assert_eq!(m.functions[0].name, "PaymentEvent");
+    let listing = text::disassemble(&bytes).unwrap();
+    for call in ["gw_decrypt", "gw_device_count", "gw_block_timestamp", "gw_arg", "gw_call"] {
+        assert!(listing.contains(call), "{call} missing:\n{listing}");
+    }
+    assert!(listing.contains(&format!("{:#x}", fnv1a32(b"SetPin"))), "{listing}");
+    // Text round trip, `.gateway` included.
+    assert_eq!(text::assemble(&listing).unwrap(), bytes);
+}
+
+#[test]
+fn gateway_syscalls_only_in_gateway_modules() {
+    let mut bytes = script();
+    validate(Module::parse(&bytes).unwrap()).unwrap();
+    bytes[..4].copy_from_slice(b"AKIR");
+    let e = validate(Module::parse(&bytes).unwrap()).unwrap_err();
+    assert!(matches!(e.kind, ValidateErrorKind::UnknownSyscall(id) if id >= 0x100), "{e:?}");
+}
+
+#[test]
+fn a_device_refuses_a_gateway_module() {
+    match compile(&script()) {
+        Err(CompileError::Translate(e)) => assert_eq!(e.kind, TranslateErrorKind::GatewayModule),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_interpreter_has_no_gateway_runtime() {
+    let bytes = script();
+    let valid = validate(Module::parse(&bytes).unwrap()).unwrap();
+    let mut instance = Instance::new(&valid, 0);
+    let input = alkyl_translator::ir::call_input(&[0x1234, 5], &[]);
+    let mut platform = alkyl_bindings::SimPlatform::new();
+    let r = instance.call(&valid, 0, &input, &mut platform, 1000);
+    let decrypt = gateway_by_name("gw_decrypt").unwrap().id;
+    assert_eq!(r, Err(IrTrap::Syscall { id: decrypt }));
+}
