@@ -87,7 +87,8 @@ fn fusions() -> Result<(), String> {
         kernels::all().into_iter().map(|k| k.container().map(|c| (k.name, c))).collect::<Result<_, _>>()?;
     all.push((coap::NAME, kernels::pack_once(coap::NAME, coap::OBJECT)?));
     for (name, container) in all {
-        let script = alkyl_vm::container::Script::load(container, &alkyl_bindings::ALL_HELPERS).map_err(|e| e.to_string())?;
+        let script =
+            alkyl_vm::container::Script::load(container, &alkyl_bindings::ALL_HELPERS).map_err(|e| e.to_string())?;
         let mut ops = vec![alkyl_vm::fast::Op::EMPTY; alkyl_vm::fast::storage_len(&script.program())];
         alkyl_vm::fast::translate(&script.program(), &mut ops).map(drop).map_err(|e| e.to_string())?;
         let mut here: BTreeMap<String, usize> = BTreeMap::new();
