@@ -229,6 +229,15 @@ fn number_formatting() {
     );
 }
 
+/// `packet` read-write at `COAP_PKT_VADDR`, a session's context read-only
+/// at `RO`.
+fn coap_memory<'m>(packet: &'m mut [u8], ctx: &'m [u8]) -> MemoryMap<'m> {
+    let mut mem = MemoryMap::new();
+    mem.map(COAP_PKT_VADDR, packet, AccessPolicy::ReadWrite).unwrap();
+    mem.map_read_only(RO, ctx).unwrap();
+    mem
+}
+
 #[test]
 fn coap_response_building() {
     let mut p = SimPlatform::new();
@@ -239,9 +248,7 @@ fn coap_response_building() {
     let mut bad_ctx = ctx;
     bad_ctx[0] = 4;
     let mut h = AlkylHelpers::new(&mut p, 0).with_coap(session);
-    let mut mem = MemoryMap::new();
-    mem.map(COAP_PKT_VADDR, &mut packet, AccessPolicy::ReadWrite).unwrap();
-    mem.map_read_only(RO, &ctx).unwrap();
+    let mut mem = coap_memory(&mut packet, &ctx);
     mem.map_read_only(INPUT_VADDR, &bad_ctx).unwrap();
     let mut c = |id, a: u64, b: u64| h.call(id, [a, b, 0, 0, 0], &mut mem).map(|v| v as i64);
     // Nothing before resp_init; a wrong handle is refused.
@@ -267,9 +274,7 @@ fn coap_buffer_full_and_bad_requests() {
     let session = CoapSession::new(1, COAP_PKT_VADDR, packet.len());
     let ctx = session.context_bytes();
     let mut h = AlkylHelpers::new(&mut p, 0).with_coap(session);
-    let mut mem = MemoryMap::new();
-    mem.map(COAP_PKT_VADDR, &mut packet, AccessPolicy::ReadWrite).unwrap();
-    mem.map_read_only(RO, &ctx).unwrap();
+    let mut mem = coap_memory(&mut packet, &ctx);
     let mut c = |id, a: u64, b: u64| h.call(id, [a, b, 0, 0, 0], &mut mem).unwrap() as i64;
     assert_eq!(c(ALKYL_HELPER_GCOAP_RESP_INIT, RO, 0x45), 0);
     assert_eq!(c(ALKYL_HELPER_COAP_ADD_FORMAT, RO, 300), ALKYL_ENOSPC as i64);
@@ -280,9 +285,7 @@ fn coap_buffer_full_and_bad_requests() {
     let session = CoapSession::new(1, COAP_PKT_VADDR, junk.len());
     let ctx = session.context_bytes();
     let mut h = AlkylHelpers::new(&mut p, 0).with_coap(session);
-    let mut mem = MemoryMap::new();
-    mem.map(COAP_PKT_VADDR, &mut junk, AccessPolicy::ReadWrite).unwrap();
-    mem.map_read_only(RO, &ctx).unwrap();
+    let mut mem = coap_memory(&mut junk, &ctx);
     assert_eq!(
         h.call(ALKYL_HELPER_GCOAP_RESP_INIT, [RO, 0x45, 0, 0, 0], &mut mem).unwrap() as i64,
         ALKYL_EBADMSG as i64

@@ -103,16 +103,7 @@ enum Command {
         device: device::DeviceArgs,
     },
     /// Delete an app from a device (signed).
-    Rm {
-        name: String,
-        #[command(flatten)]
-        sign: device::SignArgs,
-        /// Sequence number of the command [default: the device's + 1].
-        #[arg(long)]
-        version: Option<u32>,
-        #[command(flatten)]
-        device: device::DeviceArgs,
-    },
+    Rm(SignedCommand),
     /// Run an app on a device over CoAP; prints the response payload.
     Invoke {
         name: String,
@@ -134,16 +125,11 @@ enum Command {
     },
     /// Replace an app's triggers (signed); no --trigger removes them all.
     Triggers {
-        name: String,
         /// timer:PERIOD_MS[@ENTRY] or rising|falling|delta:SENSOR:VALUE:PERIOD_MS[@ENTRY]; repeatable.
         #[arg(long = "trigger")]
         triggers: Vec<alkyl_protocol::envelope::TriggerRepr>,
         #[command(flatten)]
-        sign: device::SignArgs,
-        #[arg(long)]
-        version: Option<u32>,
-        #[command(flatten)]
-        device: device::DeviceArgs,
+        command: SignedCommand,
     },
     /// Print an app's last result; --watch N observes it and prints N changes.
     Result {
@@ -161,6 +147,19 @@ enum Command {
         #[command(flatten)]
         device: device::DeviceArgs,
     },
+}
+
+/// A signed command to one app on a device (`rm`, `triggers`).
+#[derive(Args)]
+struct SignedCommand {
+    name: String,
+    #[command(flatten)]
+    sign: device::SignArgs,
+    /// Sequence number of the command [default: the device's + 1].
+    #[arg(long)]
+    version: Option<u32>,
+    #[command(flatten)]
+    device: device::DeviceArgs,
 }
 
 #[derive(Args)]
@@ -281,7 +280,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Keygen { out } => device::keygen(&out)?,
         Command::Upload(args) => device::upload(&args)?,
         Command::Ls { json, device } => device::ls(&device, json)?,
-        Command::Rm { name, sign, version, device } => device::rm(&name, &sign, version, &device)?,
+        Command::Rm(SignedCommand { name, sign, version, device }) => device::rm(&name, &sign, version, &device)?,
         Command::Invoke { name, entry, payload_file, payload, args, device } => {
             let payload = match (payload_file, payload) {
                 (Some(f), _) => std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?,
@@ -290,7 +289,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             };
             device::invoke(&name, entry.as_deref(), &call_input(&args, &payload)?, &device)?;
         }
-        Command::Triggers { name, triggers, sign, version, device } => {
+        Command::Triggers { triggers, command: SignedCommand { name, sign, version, device } } => {
             device::triggers(&name, triggers, &sign, version, &device)?
         }
         Command::Result { name, watch, device } => device::result(&name, watch, &device)?,

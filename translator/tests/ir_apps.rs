@@ -19,6 +19,12 @@ fn app(name: &str) -> Vec<u8> {
     assemble(&text).unwrap()
 }
 
+/// The app `name` on `platform`: the reference interpreter and the VM in
+/// lockstep (the module's bytes live for the rest of the test run).
+fn lockstep(name: &str, platform: SimPlatform) -> Pair<'static> {
+    Pair::new(Vec::leak(app(name)), platform).unwrap()
+}
+
 /// Lock handle (the switch) and buzzer handle (the LED) of `SimPlatform::demo()`.
 const LOCK: u32 = 4;
 const BUZZER: u32 = 3;
@@ -38,8 +44,7 @@ fn press(lock: &mut Pair<'_>, keys: &[u8]) -> Vec<u64> {
 
 #[test]
 fn right_pin_unlocks() {
-    let bytes = app("smartlock.air");
-    let mut lock = Pair::new(&bytes, SimPlatform::demo()).unwrap();
+    let mut lock = lockstep("smartlock.air", SimPlatform::demo());
     lock.advance_ms(1_000);
     assert_eq!(lock.call("SetPin", &[pin(b"1234"), 61_000], &[]).unwrap(), Ok(0));
     assert_eq!(press(&mut lock, b"1234"), [0, 0, 0, 1]);
@@ -48,8 +53,7 @@ fn right_pin_unlocks() {
 
 #[test]
 fn wrong_pin_beeps_and_resets() {
-    let bytes = app("smartlock.air");
-    let mut lock = Pair::new(&bytes, SimPlatform::demo()).unwrap();
+    let mut lock = lockstep("smartlock.air", SimPlatform::demo());
     lock.call("SetPin", &[pin(b"1234"), 61_000], &[]).unwrap().unwrap();
     assert_eq!(press(&mut lock, b"1235"), [0, 0, 0, 2]);
     assert_eq!(press(&mut lock, b"9234"), [0, 0, 0, 2]);
@@ -60,8 +64,7 @@ fn wrong_pin_beeps_and_resets() {
 
 #[test]
 fn expired_pin_refuses() {
-    let bytes = app("smartlock.air");
-    let mut lock = Pair::new(&bytes, SimPlatform::demo()).unwrap();
+    let mut lock = lockstep("smartlock.air", SimPlatform::demo());
     lock.advance_ms(5_000);
     lock.call("SetPin", &[pin(b"4711"), 6_000], &[]).unwrap().unwrap();
     assert_eq!(press(&mut lock, b"47"), [0, 0]);
@@ -76,15 +79,13 @@ fn expired_pin_refuses() {
 
 #[test]
 fn no_pin_set_refuses() {
-    let bytes = app("smartlock.air");
-    let mut lock = Pair::new(&bytes, SimPlatform::demo()).unwrap();
+    let mut lock = lockstep("smartlock.air", SimPlatform::demo());
     assert_eq!(press(&mut lock, &[0, 0, 0, 0]), [0, 0, 0, 2]);
 }
 
 #[test]
 fn set_pin_mid_attempt_restarts_it() {
-    let bytes = app("smartlock.air");
-    let mut lock = Pair::new(&bytes, SimPlatform::demo()).unwrap();
+    let mut lock = lockstep("smartlock.air", SimPlatform::demo());
     lock.call("SetPin", &[pin(b"1111"), 60_000], &[]).unwrap().unwrap();
     assert_eq!(press(&mut lock, b"12"), [0, 0]);
     lock.call("SetPin", &[pin(b"2222"), 60_000], &[]).unwrap().unwrap();
@@ -93,9 +94,8 @@ fn set_pin_mid_attempt_restarts_it() {
 
 #[test]
 fn missing_actuator_reverts() {
-    let bytes = app("smartlock.air");
     // A board without a switch (no lock to open): the first attempt reverts.
-    let mut lock = Pair::new(&bytes, SimPlatform::new()).unwrap();
+    let mut lock = lockstep("smartlock.air", SimPlatform::new());
     lock.call("SetPin", &[pin(b"1234"), 60_000], &[]).unwrap().unwrap();
     assert_eq!(press(&mut lock, b"123"), [0, 0, 0]);
     assert_eq!(lock.call("KeyPressed", &[b'4' as u64], &[]).unwrap(), Err(IrTrap::Revert(0xac7)));
@@ -104,16 +104,14 @@ fn missing_actuator_reverts() {
 
 #[test]
 fn a_keypress_without_its_argument_traps() {
-    let bytes = app("smartlock.air");
-    let mut lock = Pair::new(&bytes, SimPlatform::demo()).unwrap();
+    let mut lock = lockstep("smartlock.air", SimPlatform::demo());
     assert_eq!(lock.call("KeyPressed", &[], &[]).unwrap(), Err(IrTrap::InputOutOfBounds));
     // One byte is all a w8 parameter reads of its slot.
     assert_eq!(lock.call("KeyPressed", &[], b"1").unwrap(), Ok(0));
 }
 
 fn fletcher_ir(input: &[u8]) -> u64 {
-    let bytes = app("fletcher32.air");
-    let mut f = Pair::new(&bytes, SimPlatform::demo()).unwrap();
+    let mut f = lockstep("fletcher32.air", SimPlatform::demo());
     f.call("fletcher32", &[input.len() as u64], input).unwrap().unwrap()
 }
 
@@ -138,8 +136,7 @@ fn fletcher32_matches_the_paper_when_its_input_is_present() {
 
 #[test]
 fn a_length_past_the_input_traps() {
-    let bytes = app("fletcher32.air");
-    let mut f = Pair::new(&bytes, SimPlatform::demo()).unwrap();
+    let mut f = lockstep("fletcher32.air", SimPlatform::demo());
     assert_eq!(f.call("fletcher32", &[10], &[1, 2, 3, 4]).unwrap(), Err(IrTrap::InputOutOfBounds));
 }
 

@@ -11,9 +11,8 @@ use common::*;
 
 #[test]
 fn libcoap_client() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, _, public) = test_key(tmp.path(), 1);
-    let node = Node::start(&tmp.path().join("store"), &["--trusted-key", public.to_str().unwrap()]);
+    let (tmp, trusted) = Trusted::new(1);
+    let (node, key) = (trusted.start(&[]), trusted.key);
     let uri = node.uri();
     let counter = compile_app("counter", tmp.path());
     let packed = alkyl(&["pack", counter.to_str().unwrap(), "-o", tmp.path().join("counter.rbf").to_str().unwrap()]);
@@ -66,9 +65,8 @@ fn libcoap_client() {
 
 #[test]
 fn libcoap_observe() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, _, public) = test_key(tmp.path(), 2);
-    let node = Node::start(&tmp.path().join("store"), &["--trusted-key", public.to_str().unwrap()]);
+    let (tmp, trusted) = Trusted::new(2);
+    let (node, key) = (trusted.start(&[]), trusted.key);
     let triggers = vec!["timer:300".parse().unwrap()];
     let env = tmp.path().join("tick.bin");
     std::fs::write(&env, install_with("tick", 1, &asm_container(COUNTER_ASM), triggers, Some(&key))).unwrap();
@@ -190,17 +188,14 @@ fn alkyl_client() {
 
 #[test]
 fn apps_survive_a_restart() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, _, public) = test_key(tmp.path(), 3);
-    let store = tmp.path().join("store");
-    let args = ["--trusted-key", public.to_str().unwrap()];
-    let mut node = Node::start(&store, &args);
+    let (_tmp, trusted) = Trusted::new(3);
+    let mut node = trusted.start(&[]);
     let mut raw = Raw::new(node.addr);
     let r = raw.request(
         coap_lite::RequestType::Put,
         "apps/c",
         &[],
-        &install("c", 1, &asm_container(COUNTER_ASM), Some(&key)),
+        &install("c", 1, &asm_container(COUNTER_ASM), Some(&trusted.key)),
     );
     assert_eq!(code(&r), "2.01", "{}", payload_text(&r));
     for _ in 0..3 {
@@ -208,7 +203,7 @@ fn apps_survive_a_restart() {
     }
     assert!(node.stop(), "no clean exit: {:?}", node.log());
     assert!(node.wait_for_line("stopped: ", Duration::from_secs(5)), "{:?}", node.log());
-    let node = Node::start(&store, &args);
+    let node = trusted.start(&[]);
     assert!(node.wait_for_line("1 app(s) loaded", Duration::from_secs(5)), "{:?}", node.log());
     let mut raw = Raw::new(node.addr);
     let r = raw.request(coap_lite::RequestType::Post, "apps/c/run", &[], b"");

@@ -32,7 +32,6 @@ mod stack;
 
 use alloc::collections::BTreeSet;
 use alloc::string::{String, ToString};
-use alloc::vec;
 use alloc::vec::Vec;
 
 use alkyl_vm::container::{pad_section, ContainerRepr, EmitError, FunctionRepr, Table, TrailerRepr};
@@ -99,7 +98,7 @@ impl TranslatedModule {
         }
         pad_section(&mut data);
         pad_section(&mut rodata);
-        let container = ContainerRepr {
+        ContainerRepr {
             version: 0,
             data: &data,
             rodata: &rodata,
@@ -110,10 +109,9 @@ impl TranslatedModule {
                 stack_size: FRAME_BYTES as u32,
                 helpers: Table::Values(&self.helpers),
             }),
-        };
-        let mut bytes = vec![0; container.buffer_len()];
-        container.emit(&mut bytes).map_err(overflow)?;
-        Ok(bytes)
+        }
+        .to_bytes()
+        .map_err(overflow)
     }
 }
 
