@@ -172,7 +172,11 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
             // three-address shifts and masks, a stack pointer in a register
             9 => vec![Insn::new(0xbf, d, s, 0, 0), Insn::new(0x67, d, 0, 0, 32), Insn::new(0x77, d, 0, 0, 32)],
             10 => vec![Insn::new(0x67, d, 0, 0, 32), Insn::new(0x77, d, 0, 0, 32)],
-            11 => vec![Insn::new(0xbf, d, s, 0, 0), Insn::new(0x07, d, 0, 0, off as i32 * 8), Insn::new(0x0f, d, acc, 0, 0)],
+            11 => vec![
+                Insn::new(0xbf, d, s, 0, 0),
+                Insn::new(0x07, d, 0, 0, off as i32 * 8),
+                Insn::new(0x0f, d, acc, 0, 0),
+            ],
             12 => {
                 let alu = [0x67, 0x77, 0x64, 0x74, 0x54][b[6] as usize % 5];
                 let mov = if alu & 0x07 == 0x07 { 0xbf } else { 0xbc };
@@ -183,7 +187,9 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
                 Insn::new(0x07, d, 0, 0, -8 * (1 + (b[6] % 66) as i32)),
                 Insn::new([0x61, 0x63, 0x79, 0x7b][b[7] as usize % 4], d, x, off, 0),
             ],
-            14 => vec![Insn::new(0x0f, d, s, 0, 0), Insn::new([0x71, 0x69, 0x61, 0x79][b[6] as usize % 4], x, d, off, 0)],
+            14 => {
+                vec![Insn::new(0x0f, d, s, 0, 0), Insn::new([0x71, 0x69, 0x61, 0x79][b[6] as usize % 4], x, d, off, 0)]
+            }
             15 => vec![
                 Insn::new(0xbf, d, s, 0, 0),
                 Insn::new(0x0f, d, acc, 0, 0),
