@@ -178,6 +178,13 @@ fuzz-lang:
 bench-lang: deps
 	$(CARGO) run --release -p alkyl-benches --bin lang_numbers
 
+# The kernels of bench, bench-insns and bench-cm4: the C files of
+# benches/kernels, or of BENCH_KERNELS=DIR (your own, following the kernel
+# convention of docs/benchmarks.md, "Your own kernels").
+ifdef BENCH_KERNELS
+export BENCH_KERNELS := $(abspath $(BENCH_KERNELS))
+endif
+
 # Host benchmark suite: every kernel on native, Alkyl (fast and reference),
 # rbpf (interpreter, JIT), wasmi and wasm3; table + target/bench/results.json.
 bench: bench-deps
@@ -189,13 +196,14 @@ bench-insns: bench-deps
 	$(CARGO) build --release -p alkyl-benches --features peers --bin alkyl-bench
 	scripts/bench-insns.sh
 
-# Cortex-M4 (QEMU mps2-an386): instruction counts, flash and RAM of the VM;
-# table + target/bench/cm4.json. The counting plugin is built here.
+# Cortex-M4 (QEMU mps2-an386): instruction counts of Fletcher32 and of the
+# suite, flash and RAM of the VM; table + target/bench/cm4.json. The
+# counting plugin is built here. CM4_OPT=s (or z, 3) builds one opt-level.
 BENCH_PLUGIN := target/bench/libinsn_windows.so
 bench-cm4: bench-deps
 	@mkdir -p target/bench
 	$(CC) -O2 -Wall -Wextra -shared -fPIC -o $(BENCH_PLUGIN) benches/cm4/plugin/insn_windows.c
-	$(CARGO) run --release -p alkyl-benches --bin alkyl-bench-cm4 -- --plugin $(BENCH_PLUGIN)
+	$(CARGO) run --release -p alkyl-benches --bin alkyl-bench-cm4 -- --plugin $(BENCH_PLUGIN) $(if $(CM4_OPT),--opt $(CM4_OPT))
 
 # CoAP throughput and latency: POST /apps/NAME/run on alkyl-node next to
 # libcoap's coap-server-notls, same load generator (docs/benchmarks.md, CoAP).
