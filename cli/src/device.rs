@@ -490,6 +490,7 @@ pub fn invoke(
     name: &str,
     entry: Option<&str>,
     payload: &[u8],
+    json: bool,
     signed: &CommandArgs,
     device: &DeviceArgs,
 ) -> Result<()> {
@@ -511,6 +512,18 @@ pub fn invoke(
     };
     if !reply.ok() {
         bail!("{} {}", reply.code_text(), reply.text());
+    }
+    if json {
+        let payload = &reply.packet.payload;
+        println!(
+            "{}",
+            serde_json::json!({
+                "code": reply.code_text(),
+                "result": reply.text(),
+                "payload_hex": payload.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+            })
+        );
+        return Ok(());
     }
     let mut out = std::io::stdout().lock();
     out.write_all(&reply.packet.payload)?;

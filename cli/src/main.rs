@@ -136,6 +136,9 @@ enum Command {
         /// receive their parameters.
         #[arg(long = "arg")]
         args: Vec<String>,
+        /// Print the reply as JSON: {"code", "result" (the payload as text), "payload_hex"}.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         signed: device::CommandArgs,
         #[command(flatten)]
@@ -374,13 +377,13 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Rm(SignedCommand { name, sign, version, out, device }) => {
             device::rm(&name, &sign, version, out.as_deref(), &device)?
         }
-        Command::Invoke { name, entry, payload_file, payload, args, signed, device } => {
+        Command::Invoke { name, entry, payload_file, payload, args, json, signed, device } => {
             let payload = match (payload_file, payload) {
                 (Some(f), _) => std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?,
                 (None, Some(p)) => p.into_bytes(),
                 (None, None) => Vec::new(),
             };
-            device::invoke(&name, entry.as_deref(), &call_input(&args, &payload)?, &signed, &device)?;
+            device::invoke(&name, entry.as_deref(), &call_input(&args, &payload)?, json, &signed, &device)?;
         }
         Command::Triggers { triggers, command: SignedCommand { name, sign, version, out, device } } => {
             device::triggers(&name, triggers, &sign, version, out.as_deref(), &device)?
