@@ -122,13 +122,16 @@ thumb: deps
 # RIOT firmware (riot-module/riot): needs a RIOT checkout, c2rust and the
 # board's toolchain (see riot-module/riot/README.md); not part of test or CI.
 #   make riot RIOTBASE=/path/to/RIOT [BOARD=nrf52840dk|native64] [ALKYL_TRUSTED_KEY=dev.pub]
+#     [ALKYL_DEVICE_KEY=device.key] [ALKYL_GATEWAY='[2001:db8::1]:5683/reports']
 BOARD ?= nrf52840dk
 riot:
 	@if [ -z "$(RIOTBASE)" ]; then \
 	  echo "make riot: RIOTBASE is not set. Pass RIOTBASE=/path/to/RIOT (a RIOT checkout);" \
 	       "see riot-module/riot/README.md." >&2; exit 1; fi
 	$(MAKE) -C riot-module/riot BOARD=$(BOARD) RIOTBASE=$(abspath $(RIOTBASE)) \
-	  ALKYL_TRUSTED_KEY=$(if $(ALKYL_TRUSTED_KEY),$(abspath $(ALKYL_TRUSTED_KEY)))
+	  ALKYL_TRUSTED_KEY=$(if $(ALKYL_TRUSTED_KEY),$(abspath $(ALKYL_TRUSTED_KEY))) \
+	  ALKYL_DEVICE_KEY=$(if $(ALKYL_DEVICE_KEY),$(abspath $(ALKYL_DEVICE_KEY))) \
+	  ALKYL_GATEWAY='$(ALKYL_GATEWAY)'
 
 FUZZ_SECONDS ?= 60
 # verify_run: arbitrary bytes; run_valid: mostly-valid programs;
@@ -175,6 +178,13 @@ fuzz-lang:
 bench-lang: deps
 	$(CARGO) run --release -p alkyl-benches --bin lang_numbers
 
+# The kernels of bench, bench-insns and bench-cm4: the C files of
+# benches/kernels, or of BENCH_KERNELS=DIR (your own, following the kernel
+# convention of docs/benchmarks.md, "Your own kernels").
+ifdef BENCH_KERNELS
+export BENCH_KERNELS := $(abspath $(BENCH_KERNELS))
+endif
+
 # Host benchmark suite: every kernel on native, Alkyl (fast and reference),
 # rbpf (interpreter, JIT), wasmi and wasm3; table + target/bench/results.json.
 bench: bench-deps
@@ -186,13 +196,14 @@ bench-insns: bench-deps
 	$(CARGO) build --release -p alkyl-benches --features peers --bin alkyl-bench
 	scripts/bench-insns.sh
 
-# Cortex-M4 (QEMU mps2-an386): instruction counts, flash and RAM of the VM;
-# table + target/bench/cm4.json. The counting plugin is built here.
+# Cortex-M4 (QEMU mps2-an386): instruction counts of Fletcher32 and of the
+# suite, flash and RAM of the VM; table + target/bench/cm4.json. The
+# counting plugin is built here. CM4_OPT=s (or z, 3) builds one opt-level.
 BENCH_PLUGIN := target/bench/libinsn_windows.so
 bench-cm4: bench-deps
 	@mkdir -p target/bench
 	$(CC) -O2 -Wall -Wextra -shared -fPIC -o $(BENCH_PLUGIN) benches/cm4/plugin/insn_windows.c
-	$(CARGO) run --release -p alkyl-benches --bin alkyl-bench-cm4 -- --plugin $(BENCH_PLUGIN)
+	$(CARGO) run --release -p alkyl-benches --bin alkyl-bench-cm4 -- --plugin $(BENCH_PLUGIN) $(if $(CM4_OPT),--opt $(CM4_OPT))
 
 # The device runtime's footprint: bare-metal nRF52840 size images of the
 # runtime (benches/size), one per feature set (none, runtime-compact,

@@ -100,7 +100,8 @@ int SetPin(const uint8_t *in, unsigned long len)
 
 int KeyPressed(const uint8_t *in, unsigned long len)
 {
-    if (!(bpf_now_ms() < expires))
+    uint32_t now;
+    if (bpf_unix_time(&now) != 0 || !(now < expires))
         valid = 0;
     if (pin[key_index & 3] != in[0])
         valid = 0;

@@ -310,3 +310,28 @@ fn every_declared_helper_is_implemented() {
     let (r, _) = call(&mut p, 0x99, &[], [0; 5]);
     assert_eq!(r, Err(HelperError::Unknown(0x99)));
 }
+
+#[test]
+fn wall_clock_and_reports() {
+    // Unset: ENODATA, nothing written (never 1970).
+    let mut p = SimPlatform::new();
+    let (r, rw) = call(&mut p, ALKYL_HELPER_UNIX_TIME, &[], [RW, 0, 0, 0, 0]);
+    assert_eq!(ok(r), ALKYL_ENODATA as i64);
+    assert_eq!(rw[..4], [0; 4]);
+    // Set: Unix seconds, advancing with the clock.
+    p.set_unix_ms(1_700_000_000_999);
+    p.advance_ms(2_000);
+    let (r, rw) = call(&mut p, ALKYL_HELPER_UNIX_TIME, &[], [RW, 0, 0, 0, 0]);
+    assert_eq!(ok(r), 0);
+    assert_eq!(u32::from_le_bytes(rw[..4].try_into().unwrap()), 1_700_000_002);
+    // The destination is checked first.
+    assert_eq!(fault(call(&mut p, ALKYL_HELPER_UNIX_TIME, &[0; 4], [RO, 0, 0, 0, 0]).0), FaultKind::PolicyDenied);
+    // Reports: a platform without them says so; too long is EINVAL, a bad
+    // buffer traps.
+    let (r, _) = call(&mut p, ALKYL_HELPER_REPORT, b"alarm", [RO, 5, 0, 0, 0]);
+    assert_eq!(ok(r), ALKYL_ENOTSUP as i64);
+    let (r, _) = call(&mut p, ALKYL_HELPER_REPORT, b"alarm", [RO, ALKYL_REPORT_MAX as u64 + 1, 0, 0, 0]);
+    assert_eq!(ok(r), ALKYL_EINVAL as i64);
+    assert!(matches!(call(&mut p, ALKYL_HELPER_REPORT, b"alarm", [RO, 6, 0, 0, 0]).0, Err(HelperError::Memory(_))));
+    assert!([ALKYL_HELPER_UNIX_TIME, ALKYL_HELPER_REPORT].iter().all(|&id| ALL_HELPERS.contains(id)));
+}

@@ -118,7 +118,9 @@ enum Command {
     },
     /// Delete an app from a device (signed).
     Rm(SignedCommand),
-    /// Run an app on a device over CoAP; prints the response payload.
+    /// Run an app on a device over CoAP; prints the response payload. With
+    /// --key the call is signed and may run protected entries; without, the
+    /// device runs only the entries the app declared open.
     Invoke {
         name: String,
         /// Entry point [default: the first instruction].
@@ -134,6 +136,11 @@ enum Command {
         /// receive their parameters.
         #[arg(long = "arg")]
         args: Vec<String>,
+        /// Print the reply as JSON: {"code", "result" (the payload as text), "payload_hex"}.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        signed: device::CommandArgs,
         #[command(flatten)]
         device: device::DeviceArgs,
     },
@@ -174,6 +181,35 @@ enum Command {
         #[command(flatten)]
         device: device::DeviceArgs,
     },
+    /// Show a device's wall clock (Unix ms); `time set --key K` sets it (signed).
+    Time {
+        #[command(subcommand)]
+        action: Option<TimeAction>,
+        #[command(flatten)]
+        device: device::DeviceArgs,
+    },
+    /// Show a device's reports: pending (queued for the gateway) and delivered.
+    Reports {
+        /// Print the device's JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        device: device::DeviceArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum TimeAction {
+    /// Set the device's clock to this host's time (or --unix-ms), signed.
+    Set {
+        /// The time to set, Unix milliseconds [default: now].
+        #[arg(long)]
+        unix_ms: Option<u64>,
+        #[command(flatten)]
+        signed: device::CommandArgs,
+        #[command(flatten)]
+        device: device::DeviceArgs,
+    },
 }
 
 /// A signed command to one app on a device (`rm`, `triggers`).
@@ -185,6 +221,11 @@ struct SignedCommand {
     /// Sequence number of the command [default: the device's + 1].
     #[arg(long)]
     version: Option<u32>,
+    /// Write the signed envelope to this file instead of sending it (for
+    /// any CoAP client: `coap-client-notls -m delete|put -f FILE
+    /// .../apps/NAME[/triggers]`); needs --version.
+    #[arg(long, requires = "version")]
+    out: Option<PathBuf>,
     #[command(flatten)]
     device: device::DeviceArgs,
 }
@@ -333,17 +374,19 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Keygen { out, json } => device::keygen(&out, json)?,
         Command::Upload(args) => device::upload(&args)?,
         Command::Ls { json, device } => device::ls(&device, json)?,
-        Command::Rm(SignedCommand { name, sign, version, device }) => device::rm(&name, &sign, version, &device)?,
-        Command::Invoke { name, entry, payload_file, payload, args, device } => {
+        Command::Rm(SignedCommand { name, sign, version, out, device }) => {
+            device::rm(&name, &sign, version, out.as_deref(), &device)?
+        }
+        Command::Invoke { name, entry, payload_file, payload, args, json, signed, device } => {
             let payload = match (payload_file, payload) {
                 (Some(f), _) => std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?,
                 (None, Some(p)) => p.into_bytes(),
                 (None, None) => Vec::new(),
             };
-            device::invoke(&name, entry.as_deref(), &call_input(&args, &payload)?, &device)?;
+            device::invoke(&name, entry.as_deref(), &call_input(&args, &payload)?, json, &signed, &device)?;
         }
-        Command::Triggers { triggers, command: SignedCommand { name, sign, version, device } } => {
-            device::triggers(&name, triggers, &sign, version, &device)?
+        Command::Triggers { triggers, command: SignedCommand { name, sign, version, out, device } } => {
+            device::triggers(&name, triggers, &sign, version, out.as_deref(), &device)?
         }
         Command::Result { name, watch, json, device } => {
             if !device::result(&name, watch, json, &device)? {
@@ -351,6 +394,11 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             }
         }
         Command::Info { name, json, device } => device::info(&name, json, &device)?,
+        Command::Time { action: None, device } => device::time_get(&device)?,
+        Command::Time { action: Some(TimeAction::Set { unix_ms, signed, device }), .. } => {
+            device::time_set(unix_ms, &signed, &device)?
+        }
+        Command::Reports { json, device } => device::reports(&device, json)?,
         Command::Sensors { json, device } => device::sensors(&device, json)?,
     }
     Ok(ExitCode::SUCCESS)

@@ -940,6 +940,19 @@ impl<'a> Gen<'a> {
                 }
                 self.gateway("gw_log");
             }
+            Lower::UnixTime => {
+                self.push(Width::W32, scratch);
+                self.helper("unix_time", 1); // 0, or ENODATA: not set
+                self.op(Op::IsZero, 1, 1);
+                let (ok, end) = (self.label(), self.label());
+                self.jumpi(ok);
+                self.push(Width::W32, 0xffff_ffff); // not set: every deadline has passed
+                self.jump(end);
+                self.bind(ok);
+                self.push(Width::W32, scratch);
+                self.op(Op::Mload, 1, 1);
+                self.bind(end);
+            }
         }
     }
 

@@ -150,7 +150,7 @@ fn main() {
     // The lock: SetPin, then an attempt with the right pin and one with a wrong pin.
     let lock = assemble(&lock_src).unwrap();
     let events: Vec<(&str, Vec<u64>)> = {
-        let mut e = vec![("SetPin", vec![u32::from_le_bytes(*b"1234") as u64, 60_000])];
+        let mut e = vec![("SetPin", vec![u32::from_le_bytes(*b"1234") as u64, alkyl_bindings::SIM_DEMO_UNIX_S + 60])];
         e.extend(b"12341235".iter().map(|&k| ("KeyPressed", vec![k as u64])));
         e
     };

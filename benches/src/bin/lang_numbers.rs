@@ -127,7 +127,7 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|---|---|");
     let lock_events: Vec<(&str, Vec<u64>)> = {
-        let mut e = vec![("SetPin", vec![u32::from_le_bytes(*b"1234") as u64, 60_000])];
+        let mut e = vec![("SetPin", vec![u32::from_le_bytes(*b"1234") as u64, alkyl_bindings::SIM_DEMO_UNIX_S + 60])];
         e.extend(b"12341235".iter().map(|&k| ("KeyPressed", vec![k as u64])));
         e
     };

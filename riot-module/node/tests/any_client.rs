@@ -181,11 +181,28 @@ fn text_ends_with_a_newline_sensors_carry_an_etag_and_result_fails_after_a_trap(
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(doc["traps"], 1, "{doc}");
     // A good run: `result` succeeds and prints one line.
-    let o = alkyl(&["upload", "ok", "apps/asm/fletcher32.s", "--key", secret.to_str().unwrap(), "--device", &dev]);
+    let o = alkyl(&[
+        "upload",
+        "ok",
+        "apps/asm/fletcher32.s",
+        "--key",
+        secret.to_str().unwrap(),
+        "--open",
+        "-",
+        "--device",
+        &dev,
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     let sample = std::fs::read(repo().join("apps/data/sample-361.bin")).unwrap();
     raw.request(RequestType::Post, "apps/ok/run", &[], &sample);
     let o = alkyl(&["result", "ok", "--device", &dev]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout), "0xd4ce696f\n");
+    // `invoke --json`: the reply's code and payload as JSON.
+    let sample_path = repo().join("apps/data/sample-361.bin");
+    let o = alkyl(&["invoke", "ok", "--payload-file", sample_path.to_str().unwrap(), "--json", "--device", &dev]);
+    assert!(o.status.success(), "{}", text(&o));
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((doc["code"].as_str(), doc["result"].as_str()), (Some("2.05"), Some("0xd4ce696f")), "{doc}");
+    assert_eq!(doc["payload_hex"], "307864346365363936660a", "{doc}"); // "0xd4ce696f\n", as sent
 }

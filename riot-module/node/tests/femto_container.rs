@@ -24,6 +24,11 @@ fn femto_container_handlers_answer_over_coap() {
             object.to_str().unwrap(),
             "--convention",
             "femto-container",
+            // Their handlers are open to any client, as on Femto-Container.
+            "--open",
+            "*",
+            "--open",
+            "-",
             "--key",
             secret.to_str().unwrap(),
             "--device",

@@ -42,6 +42,11 @@ pub struct Config {
     /// Largest response payload sent in one message; longer ones are sent
     /// block-wise (Block2) to clients that ask for the next block.
     pub max_response_payload: usize,
+    /// Reports queued for the gateway at once (a full queue refuses new
+    /// ones: `bpf_report` returns `ALKYL_ENOSPC`).
+    pub max_reports: usize,
+    /// Largest signed command (invocation or set-time), in bytes.
+    pub max_command_bytes: usize,
     /// Wall-time limit of one run, in milliseconds, besides the instruction
     /// budget: a helper that waits stops the run with
     /// `TrapKind::TimeLimit` once it has passed (`docs/helpers.md`).
@@ -73,6 +78,8 @@ impl Config {
         coap_buffer_len: 256,
         max_sleep_us: 10_000,
         max_response_payload: 512,
+        max_reports: 16,
+        max_command_bytes: 1024,
         max_run_ms: 50,
         trigger_share_ms: 100,
         max_uploads_per_peer: 1,

@@ -68,17 +68,23 @@ impl<S: Storage, D: Device> Runtime<S, D> {
             coap_buffer: coap.then_some(self.config.coap_buffer_len),
             budget: self.config.budget,
         };
+        let reports_before = self.reports.queue.len();
         let mut platform = RunPlatform {
             device: &mut self.device,
             kv: &mut self.kv,
             app: name,
             max_sleep_us: self.config.max_sleep_us,
             deadline_us: now_ms.saturating_add(self.config.max_run_ms).saturating_mul(1000),
+            unix_ms: self.clock.map(|c| c.unix_ms_at(now_ms)),
+            reports: &mut self.reports,
+            max_reports: self.config.max_reports,
+            reported: false,
         };
         let kind = app.meta().kind;
         let (loaded, data) = app.run_parts();
         platform.kv.begin();
         let outcome = execute(loaded, data, inv, &mut self.buffers, &mut platform);
+        let reported = platform.reported;
         let timed_out = platform.overdue();
         let result = match outcome.result {
             // A waiting helper ended the run at its wall-time limit.
@@ -101,10 +107,15 @@ impl<S: Storage, D: Device> Runtime<S, D> {
                 // Records saved with the run's writes get the old values back
                 // (or stay dirty, retried after the next run).
                 let _ = self.persist_kv();
+                // Its reports go too (their sequences are not reused).
+                self.reports.queue.truncate(reports_before);
                 return Err(Rejection::Storage(e));
             }
         }
         self.kv.commit();
+        if reported {
+            self.persist_reports();
+        }
         if let Some(app) = self.store.apps.get_mut(name) {
             app.record(run.clone());
         }
