@@ -27,7 +27,7 @@ export ALKYL_AIOCOAP_CLIENT := $(abspath $(PYENV))/bin/aiocoap-client
 # the Arm cross toolchain and newlib (Cortex-M4 image and C kernel).
 BENCH_APT_PACKAGES := bindgen qemu-system-arm gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi valgrind
 
-.PHONY: all deps bench-deps build run test conformance thumb fuzz riot clean apps sizes diff-ir fuzz-ir bench-ir diff-lang fuzz-lang bench-lang bench bench-insns bench-cm4 bench-coap
+.PHONY: all deps bench-deps build run test conformance thumb fuzz riot clean apps sizes diff-ir fuzz-ir bench-ir diff-lang fuzz-lang bench-lang bench bench-insns bench-cm4 bench-coap bench-size
 
 all: build
 
@@ -204,6 +204,15 @@ bench-cm4: bench-deps
 	@mkdir -p target/bench
 	$(CC) -O2 -Wall -Wextra -shared -fPIC -o $(BENCH_PLUGIN) benches/cm4/plugin/insn_windows.c
 	$(CARGO) run --release -p alkyl-benches --bin alkyl-bench-cm4 -- --plugin $(BENCH_PLUGIN) $(if $(CM4_OPT),--opt $(CM4_OPT))
+
+# The device runtime's footprint: bare-metal nRF52840 size images of the
+# runtime (benches/size), one per feature set (none, runtime-compact,
+# runtime-fast, runtime-fast-ir), opt-level "s"; flash and RAM, the
+# breakdown by crate; table + target/bench/size.json. Needs only `make
+# deps` (the Cortex-M4 target, llvm's llvm-size and llvm-nm). The driver
+# runs in the debug profile: `make test` has built its dependencies.
+bench-size: deps
+	$(CARGO) run -p alkyl-benches --bin alkyl-bench-size
 
 # CoAP throughput and latency: POST /apps/NAME/run on alkyl-node next to
 # libcoap's coap-server-notls, same load generator (docs/benchmarks.md, CoAP).

@@ -7,10 +7,12 @@
 //! The library is split by phase: [`kernels`] (what runs), [`contenders`]
 //! (who runs it), [`harness`] (how it is timed), [`sizes`] (script sizes),
 //! [`coap`] (the helper-heavy kernel, which has its own contenders),
-//! [`ir_baseline`] (clang's side of the IR and language numbers).
+//! [`ir_baseline`] (clang's side of the IR and language numbers),
+//! [`elf`] (section sizes of the bare-metal images).
 
 pub mod coap;
 pub mod contenders;
+pub mod elf;
 pub mod harness;
 pub mod ir_baseline;
 pub mod kernels;

@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+use alkyl_benches::elf::{flash, run, sections, static_ram};
 use alkyl_benches::kernels;
 use serde_json::{json, Value};
 
@@ -51,15 +52,6 @@ fn main() -> ExitCode {
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn run(cmd: &mut Command) -> Result<String, String> {
-    let out = cmd.output().map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() {
-        return Err(format!("{cmd:?} failed ({}):\n{text}", out.status));
-    }
-    Ok(text)
 }
 
 /// Writes the suite for the image (`ALKYL_CM4_KERNELS`, see
@@ -108,27 +100,6 @@ fn build(opt: &str, name: &str, features: &[&str], suite: &Path) -> Result<PathB
         .env("CARGO_TARGET_DIR", &target)
         .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", opt))?;
     Ok(target.join("thumbv7em-none-eabihf/release/alkyl-cm4"))
-}
-
-/// Section sizes of an ELF (`llvm-size -A`).
-fn sections(elf: &Path) -> Result<BTreeMap<String, u64>, String> {
-    let text = run(Command::new("llvm-size").arg("-A").arg(elf))?;
-    Ok(text
-        .lines()
-        .filter_map(|l| {
-            let mut f = l.split_whitespace();
-            let (name, size) = (f.next()?, f.next()?.parse().ok()?);
-            name.starts_with('.').then(|| (name.to_string(), size))
-        })
-        .collect())
-}
-
-fn flash(s: &BTreeMap<String, u64>) -> u64 {
-    [".vector_table", ".text", ".rodata", ".data"].iter().map(|k| s.get(*k).copied().unwrap_or(0)).sum()
-}
-
-fn static_ram(s: &BTreeMap<String, u64>) -> u64 {
-    [".data", ".bss"].iter().map(|k| s.get(*k).copied().unwrap_or(0)).sum()
 }
 
 fn symbol(elf: &Path, name: &str) -> Result<String, String> {

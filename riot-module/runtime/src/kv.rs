@@ -11,7 +11,7 @@
 //! `"ALKK" | format 1 | 3 reserved zero bytes | count u32 | (key u32, value u32) × count`,
 //! keys strictly ascending.
 
-use alloc::collections::{BTreeMap, BTreeSet};
+use crate::map::VecMap;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -70,11 +70,11 @@ impl core::error::Error for KvRecordError {}
 /// All namespaces, with their quotas.
 #[derive(Clone, Debug)]
 pub struct KvStore {
-    global: BTreeMap<u32, u32>,
-    apps: BTreeMap<AppName, BTreeMap<u32, u32>>,
+    global: VecMap<u32, u32>,
+    apps: VecMap<AppName, VecMap<u32, u32>>,
     per_app: usize,
     global_max: usize,
-    dirty: BTreeSet<Namespace>,
+    dirty: VecMap<Namespace, ()>,
     /// While a run is open ([`KvStore::begin`]): what each change replaced,
     /// in order, so that [`KvStore::rollback`] can undo the run.
     journal: Option<Vec<(Namespace, u32, Option<u32>)>>,
@@ -84,17 +84,10 @@ impl KvStore {
     /// An empty store: at most `per_app` keys per app namespace and
     /// `global_max` in the global one.
     pub fn new(per_app: usize, global_max: usize) -> KvStore {
-        KvStore {
-            global: BTreeMap::new(),
-            apps: BTreeMap::new(),
-            per_app,
-            global_max,
-            dirty: BTreeSet::new(),
-            journal: None,
-        }
+        KvStore { global: VecMap::new(), apps: VecMap::new(), per_app, global_max, dirty: VecMap::new(), journal: None }
     }
 
-    fn map(&self, ns: &Namespace) -> Option<&BTreeMap<u32, u32>> {
+    fn map(&self, ns: &Namespace) -> Option<&VecMap<u32, u32>> {
         match ns {
             Namespace::Global => Some(&self.global),
             Namespace::App(n) => self.apps.get(n),
@@ -108,14 +101,14 @@ impl KvStore {
     pub fn store(&mut self, ns: &Namespace, key: u32, value: u32) -> Result<(), KvError> {
         let (map, max) = match ns {
             Namespace::Global => (&mut self.global, self.global_max),
-            Namespace::App(n) => (self.apps.entry(n.clone()).or_default(), self.per_app),
+            Namespace::App(n) => (self.apps.get_or_insert_with(n.clone(), VecMap::new), self.per_app),
         };
         if !map.contains_key(&key) && map.len() >= max {
             return Err(KvError::Full);
         }
         let old = map.insert(key, value);
         if old != Some(value) {
-            self.dirty.insert(ns.clone());
+            self.dirty.insert(ns.clone(), ());
             if let Some(j) = &mut self.journal {
                 j.push((ns.clone(), key, old));
             }
@@ -135,7 +128,7 @@ impl KvStore {
             Namespace::App(n) => self.apps.get_mut(n).and_then(|m| m.remove(&key)),
         };
         if old.is_some() {
-            self.dirty.insert(ns.clone());
+            self.dirty.insert(ns.clone(), ());
             if let Some(j) = &mut self.journal {
                 j.push((ns.clone(), key, old));
             }
@@ -166,19 +159,19 @@ impl KvStore {
         for (ns, key, old) in journal.into_iter().rev() {
             let map = match &ns {
                 Namespace::Global => &mut self.global,
-                Namespace::App(n) => self.apps.entry(n.clone()).or_default(),
+                Namespace::App(n) => self.apps.get_or_insert_with(n.clone(), VecMap::new),
             };
             match old {
                 Some(v) => map.insert(key, v),
                 None => map.remove(&key),
             };
-            self.dirty.insert(ns);
+            self.dirty.insert(ns, ());
         }
     }
 
     /// Number of keys in a namespace.
     pub fn len(&self, ns: &Namespace) -> usize {
-        self.map(ns).map_or(0, BTreeMap::len)
+        self.map(ns).map_or(0, VecMap::len)
     }
 
     /// Whether a namespace is empty.
@@ -195,23 +188,23 @@ impl KvStore {
 
     /// Namespaces changed since the last call, emptied.
     pub fn take_dirty(&mut self) -> Vec<Namespace> {
-        core::mem::take(&mut self.dirty).into_iter().collect()
+        core::mem::take(&mut self.dirty).into_keys().collect()
     }
 
     /// Marks a namespace as needing a save (e.g. after a failed save).
     pub fn mark_dirty(&mut self, ns: Namespace) {
-        self.dirty.insert(ns);
+        self.dirty.insert(ns, ());
     }
 
     /// The record of a namespace.
     pub fn encode(&self, ns: &Namespace) -> Vec<u8> {
-        let empty = BTreeMap::new();
+        let empty = VecMap::new();
         let map = self.map(ns).unwrap_or(&empty);
         let mut out = Vec::with_capacity(HEADER_LEN + 8 * map.len());
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(&[FORMAT, 0, 0, 0]);
         out.extend_from_slice(&(map.len() as u32).to_le_bytes());
-        for (k, v) in map {
+        for (k, v) in map.iter() {
             out.extend_from_slice(&k.to_le_bytes());
             out.extend_from_slice(&v.to_le_bytes());
         }
@@ -237,7 +230,7 @@ impl KvStore {
             Namespace::Global => self.global_max,
             Namespace::App(_) => self.per_app,
         };
-        let mut map = BTreeMap::new();
+        let mut map = VecMap::new();
         let mut last: Option<u32> = None;
         for pair in body.chunks_exact(8) {
             let k = u32::from_le_bytes([pair[0], pair[1], pair[2], pair[3]]);

@@ -43,6 +43,7 @@ mod device;
 mod error;
 mod exec;
 pub mod kv;
+mod map;
 pub mod reports;
 mod runtime;
 mod storage;

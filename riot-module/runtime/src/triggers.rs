@@ -25,12 +25,13 @@
 //! is throttled: its firings are dropped, and counted, until its second
 //! is over.
 
-use alloc::collections::{BTreeMap, VecDeque};
+use alloc::collections::VecDeque;
 use alloc::vec::Vec;
 
 use alkyl_bindings::{phydat_to_bytes, Phydat};
 
 use crate::envelope::{TriggerKind, TriggerRepr};
+use crate::map::VecMap;
 use crate::name::AppName;
 
 /// Bytes of the event a triggered run receives.
@@ -67,7 +68,7 @@ pub struct Firing {
 /// each app's share of time.
 #[derive(Clone, Debug, Default)]
 pub struct Schedule {
-    states: BTreeMap<(AppName, u8), State>,
+    states: VecMap<(AppName, u8), State>,
     pending: VecDeque<Firing>,
     shares: Shares,
 }
@@ -85,14 +86,14 @@ struct Window {
 /// Per-app accounting of trigger run time ([module docs](self), "Fairness").
 #[derive(Clone, Debug, Default)]
 pub struct Shares {
-    windows: BTreeMap<AppName, Window>,
+    windows: VecMap<AppName, Window>,
     /// Firings dropped because their app was over its share, per app.
-    throttled: BTreeMap<AppName, u64>,
+    throttled: VecMap<AppName, u64>,
 }
 
 impl Shares {
     fn window(&mut self, app: &AppName, now_ms: u64) -> &mut Window {
-        let w = self.windows.entry(app.clone()).or_insert(Window { start_ms: now_ms, used_us: 0 });
+        let w = self.windows.get_or_insert_with(app.clone(), || Window { start_ms: now_ms, used_us: 0 });
         if now_ms.saturating_sub(w.start_ms) >= WINDOW_MS || now_ms < w.start_ms {
             *w = Window { start_ms: now_ms, used_us: 0 };
         }
@@ -179,7 +180,7 @@ impl Schedule {
             if self.shares.allows(&f.app, now_ms, share_us) {
                 return Some(f);
             }
-            *self.shares.throttled.entry(f.app).or_default() += 1;
+            *self.shares.throttled.get_or_insert_with(f.app, || 0) += 1;
         }
         None
     }

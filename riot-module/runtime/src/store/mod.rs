@@ -10,11 +10,10 @@
 
 mod record;
 
-use alloc::collections::BTreeMap;
-
 pub use record::{AppRecord, RecordError, Retired, Sequences};
 
 use crate::app::App;
+use crate::map::VecMap;
 use crate::name::AppName;
 
 /// Storage key of the signed-command sequences record.
@@ -54,7 +53,7 @@ impl core::error::Error for QuotaError {}
 /// Installed apps and retired names.
 #[derive(Debug, Default)]
 pub struct AppStore {
-    pub(crate) apps: BTreeMap<AppName, App>,
+    pub(crate) apps: VecMap<AppName, App>,
     pub(crate) retired: Retired,
     max_apps: usize,
     max_bytes: usize,
@@ -63,7 +62,7 @@ pub struct AppStore {
 impl AppStore {
     /// An empty store with these quotas.
     pub fn new(max_apps: usize, max_bytes: usize) -> AppStore {
-        AppStore { apps: BTreeMap::new(), retired: Retired::default(), max_apps, max_bytes }
+        AppStore { apps: VecMap::new(), retired: Retired::default(), max_apps, max_bytes }
     }
 
     /// The app named `name`.
