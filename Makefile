@@ -20,7 +20,7 @@ APT_PACKAGES := clang llvm libclang-dev libcoap3-bin lld
 # the Arm cross toolchain and newlib (Cortex-M4 image and C kernel).
 BENCH_APT_PACKAGES := bindgen qemu-system-arm gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi valgrind
 
-.PHONY: all deps bench-deps build run test conformance thumb fuzz riot clean apps sizes diff-ir fuzz-ir bench-ir diff-lang fuzz-lang bench-lang bench bench-insns bench-cm4 bench-coap
+.PHONY: all deps chain-deps bench-deps build run test conformance thumb fuzz riot clean apps sizes diff-ir fuzz-ir bench-ir diff-lang fuzz-lang bench-lang bench bench-insns bench-cm4 bench-coap
 
 all: build
 
@@ -36,9 +36,21 @@ define apt_install
 endef
 
 # Installs what is missing, and only that (fast when already set up).
-deps:
+deps: chain-deps
 	$(call apt_install,$(APT_PACKAGES))
 	@rustup target list --installed 2>/dev/null | grep -qx $(THUMB_TARGET) || rustup target add $(THUMB_TARGET)
+
+# The chain toolchain of the Aryl gateway (package.json, pinned by
+# package-lock.json): anvil, solc-js, HPKE for the payer. node/npm from Debian
+# when missing; `npm ci` only when node_modules is older than the lockfile.
+ANVIL := node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
+export ANVIL
+chain-deps: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 bench-deps: deps
 	$(call apt_install,$(BENCH_APT_PACKAGES))
