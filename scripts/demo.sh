@@ -25,12 +25,13 @@ show() { printf '$ %s\n' "$*"; "$@"; }
 capture() { printf '$ %s\n' "$*"; local out; out=$("$@"); printf '%s\n' "$out"; LAST=${out##*$'\n'}; }
 fail() { echo "demo failed: $*" >&2; echo "--- node log:" >&2; cat "$TMP/node.log" >&2; exit 1; }
 
-step "a fresh signing key"
+step "a fresh signing key (the gateway's), and the device's own key (signs its reports)"
 show "$ALKYL" keygen --out "$TMP/demo"
+show "$ALKYL" keygen --out "$TMP/device"
 
 step "start alkyl-node on loopback (any free port) with the demo sensors"
 "$NODE_BIN" --listen 127.0.0.1:0 --store "$TMP/store" --trusted-key "$TMP/demo.pub" \
-    --sensors apps/demo-sensors.toml >"$TMP/node.log" 2>&1 &
+    --device-key "$TMP/device.key" --sensors apps/demo-sensors.toml >"$TMP/node.log" 2>&1 &
 NODE_PID=$!
 for _ in $(seq 100); do
     grep -q '^listening on' "$TMP/node.log" 2>/dev/null && break
@@ -43,10 +44,11 @@ sed 's/^/  node: /' "$TMP/node.log"
 D=(--device "$DEVICE")
 
 step "upload the example apps (packed, heatshrink-compressed, signed, block-wise)"
-show "$ALKYL" upload fletcher32 apps/asm/fletcher32.s --key "$TMP/demo.key" "${D[@]}"
-show "$ALKYL" upload counter apps/build/counter.o --key "$TMP/demo.key" "${D[@]}"
-show "$ALKYL" upload sensor apps/build/coap_sensor.o --key "$TMP/demo.key" "${D[@]}"
-show "$ALKYL" upload hello apps/build/hello.o --key "$TMP/demo.key" "${D[@]}"
+# --open: the entries anyone may run (signed with the app); the rest need a signed call.
+show "$ALKYL" upload fletcher32 apps/asm/fletcher32.s --key "$TMP/demo.key" --open - "${D[@]}"
+show "$ALKYL" upload counter apps/build/counter.o --key "$TMP/demo.key" --open increment "${D[@]}"
+show "$ALKYL" upload sensor apps/build/coap_sensor.o --key "$TMP/demo.key" --open '*' "${D[@]}"
+show "$ALKYL" upload hello apps/build/hello.o --key "$TMP/demo.key" --open hello "${D[@]}"
 show "$ALKYL" upload thermostat apps/build/thermostat.o --key "$TMP/demo.key" "${D[@]}" \
     --trigger rising:0:2200:100@on_change --trigger falling:0:2200:100@on_change
 show "$ALKYL" upload lock apps/ir/smartlock.air --key "$TMP/demo.key" "${D[@]}"
@@ -67,15 +69,21 @@ done
 show "$ALKYL" invoke hello hello "${D[@]}"
 
 step "the AlkyVM smart lock, uploaded as Alkyl IR and translated on the node"
-# SetPin(pin, expires): the gateway's call; the pin packs the keys "1234".
-capture "$ALKYL" invoke lock SetPin --arg 0x34333231 --arg 3600000000 "${D[@]}"
-press() { for k in $(echo "$1" | fold -w1); do "$ALKYL" invoke lock KeyPressed --arg "'$k'" "${D[@]}"; done | tail -1; }
+# SetPin(pin, expires) is the gateway's call: protected, so an unsigned one is refused.
+"$ALKYL" invoke lock SetPin --arg 0x34333231 --arg 0 "${D[@]}" 2>&1 | sed 's/^/  /' || true
+# The gateway sets the device's wall clock, then the pin "1234", valid for an hour (Unix seconds).
+show "$ALKYL" time set --key "$TMP/demo.key" "${D[@]}"
+EXPIRES=$(( $(date +%s) + 3600 ))
+capture "$ALKYL" invoke lock SetPin --arg 0x34333231 --arg "$EXPIRES" --key "$TMP/demo.key" "${D[@]}"
+# The keypad is a local event; over the network it is the gateway's signed call too.
+press() { for k in $(echo "$1" | fold -w1); do "$ALKYL" invoke lock KeyPressed --arg "'$k'" --key "$TMP/demo.key" "${D[@]}"; done | tail -1; }
 WRONG=$(press 1299)
 echo "KeyPressed 1,2,9,9 -> $WRONG (2: beeped)"
 [ "$WRONG" = "0x2" ] || fail "a wrong pin returned $WRONG"
 RIGHT=$(press 1234)
 echo "KeyPressed 1,2,3,4 -> $RIGHT (1: unlocked)"
 [ "$RIGHT" = "0x1" ] || fail "the right pin returned $RIGHT"
+show "$ALKYL" reports "${D[@]}"
 
 step "refused: an old version (anti-rollback) and an unsigned upload"
 "$ALKYL" upload counter apps/build/counter.o --key "$TMP/demo.key" --version 1 "${D[@]}" 2>&1 | sed 's/^/  /' || true
@@ -111,8 +119,10 @@ cat <<EOF
 - Fletcher32 over the 361-byte sample input returned $F (expected 0xd4ce696f);
   coap_sensor answered the temperature ($S °C); the counter counted 1, 2, 3
   in its key-value namespace; hello printed through the node's log.
-- The smart lock (Alkyl IR) beeped on a wrong pin ($WRONG) and unlocked on the
-  right one ($RIGHT), driving the LED and the switch.
+- The smart lock (Alkyl IR) refused an unsigned SetPin (4.01: a protected
+  entry); after the signed clock and pin (expiring in an hour, Unix time) it
+  beeped on a wrong pin ($WRONG) and unlocked on the right one ($RIGHT),
+  driving the LED and the switch.
 - An old version and an unsigned upload were refused with their CoAP codes.
 - The thermostat ran on its own whenever the temperature crossed 22.00 °C,
   switched the heater on and off, and its results were read over CoAP

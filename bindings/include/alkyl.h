@@ -31,6 +31,8 @@
 #define ALKYL_HELPER_DELETE_LOCAL           0x14 /* Alkyl */
 #define ALKYL_HELPER_DELETE_GLOBAL          0x15 /* Alkyl */
 #define ALKYL_HELPER_NOW_MS                 0x20
+#define ALKYL_HELPER_UNIX_TIME              0x21 /* Alkyl */
+#define ALKYL_HELPER_REPORT                 0x22 /* Alkyl */
 #define ALKYL_HELPER_SAUL_REG_FIND_NTH      0x30
 #define ALKYL_HELPER_SAUL_REG_FIND_TYPE     0x31
 #define ALKYL_HELPER_SAUL_REG_READ          0x32
@@ -53,6 +55,7 @@
 #define ALKYL_EINVAL   (-22) /* argument out of range (bad CoAP handle, ...) */
 #define ALKYL_ENOSPC   (-28) /* store or buffer full */
 #define ALKYL_ERANGE   (-34) /* value does not fit (saul_reg_write_value) */
+#define ALKYL_ENODATA  (-61) /* no data yet (the wall clock is not set) */
 #define ALKYL_EBADMSG  (-74) /* the CoAP buffer holds no valid request */
 #define ALKYL_ENOTSUP  (-95) /* device cannot do this (read an actuator-only device...) */
 
@@ -61,6 +64,7 @@
 #define ALKYL_PRINTF_MAX      256 /* bytes of output per printf call */
 #define ALKYL_STRING_MAX      128 /* bytes read from a %s argument */
 #define ALKYL_PHYDAT_DIM      3
+#define ALKYL_REPORT_MAX      64  /* bytes of one report's payload */
 
 /* ---- sensors and actuators (RIOT SAUL) -------------------------------- */
 
@@ -164,6 +168,18 @@ static int (*bpf_delete_global)(uint32_t key) = (void *)ALKYL_HELPER_DELETE_GLOB
 
 /* Milliseconds since boot (wraps at 2^32). */
 static uint32_t (*bpf_now_ms)(void) = (void *)ALKYL_HELPER_NOW_MS;
+
+/* The wall clock: writes the Unix time in seconds to *seconds and returns
+ * 0, or returns ALKYL_ENODATA while the device's clock has not been set by
+ * the gateway (a signed set-time command). Kept on the monotonic clock
+ * since it was set (it drifts as the device's oscillator does). */
+static int (*bpf_unix_time)(uint32_t *seconds) = (void *)ALKYL_HELPER_UNIX_TIME;
+
+/* Queues a report of len bytes (at most ALKYL_REPORT_MAX) for the gateway;
+ * the device signs and delivers it, retrying. Returns 0, ALKYL_EINVAL (too
+ * long), ALKYL_ENOSPC (queue full: nothing queued) or ALKYL_ENOTSUP (the
+ * host keeps no reports). */
+static int (*bpf_report)(const void *data, uint32_t len) = (void *)ALKYL_HELPER_REPORT;
 
 /* SAUL: find_nth(pos) is 0-based; find_type takes an ALKYL_SAUL_* class;
  * both return a handle or 0. read fills *data and returns the number of

@@ -36,10 +36,11 @@ mod sim;
 pub use helpers::coap::{CoapResponse, CoapSession};
 pub use helpers::{AlkylHelpers, ALL_HELPERS};
 pub use platform::{
-    phydat_from_bytes, phydat_to_bytes, DeviceHandle, KvError, KvScope, Phydat, Platform, SaulError, PHYDAT_SIZE,
+    phydat_from_bytes, phydat_to_bytes, DeviceHandle, KvError, KvScope, Phydat, Platform, ReportError, SaulError,
+    PHYDAT_SIZE,
 };
 pub use sim::{
-    ActuatorWrite, SimError, SimPlatform, SIM_DEVICES, SIM_KV_CAPACITY, SIM_LOG_CAPACITY, SIM_SCRIPT_LEN, SIM_WRITE_LOG,
+    ActuatorWrite, SimError, SimPlatform, SIM_DEMO_UNIX_S, SIM_DEVICES, SIM_KV_CAPACITY, SIM_LOG_CAPACITY, SIM_SCRIPT_LEN, SIM_WRITE_LOG,
 };
 
 /// Conventional address of the CoAP packet buffer region (segment 5).

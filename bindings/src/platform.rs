@@ -126,4 +126,39 @@ pub trait Platform {
     fn kv_fetch(&mut self, scope: KvScope, key: u32) -> Option<u32>;
     /// Removes `key`; false when it was absent.
     fn kv_delete(&mut self, scope: KvScope, key: u32) -> bool;
+    /// Unix time in milliseconds, once the device's wall clock is set
+    /// (`None` before: scripts get `ALKYL_ENODATA`, never 1970).
+    fn unix_time_ms(&mut self) -> Option<u64> {
+        None
+    }
+    /// Queues `payload` as a report to the gateway.
+    ///
+    /// # Errors
+    /// [`ReportError`]; nothing is queued then.
+    fn report(&mut self, payload: &[u8]) -> Result<(), ReportError> {
+        let _ = payload;
+        Err(ReportError::Unsupported)
+    }
+}
+
+/// Why a report was not queued.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReportError {
+    /// Longer than `ALKYL_REPORT_MAX`.
+    TooLong,
+    /// The queue is full.
+    Full,
+    /// This host keeps no reports.
+    Unsupported,
+}
+
+impl ReportError {
+    /// The `ALKYL_E*` code scripts see.
+    pub fn code(self) -> i32 {
+        match self {
+            ReportError::TooLong => generated::ALKYL_EINVAL,
+            ReportError::Full => generated::ALKYL_ENOSPC,
+            ReportError::Unsupported => generated::ALKYL_ENOTSUP,
+        }
+    }
 }

@@ -55,6 +55,10 @@ pub struct ActuatorWrite {
     pub value: Phydat,
 }
 
+/// The Unix time (seconds) of [`SimPlatform::demo`]'s wall clock at its
+/// clock 0 (2023-11-14 22:13:20 UTC).
+pub const SIM_DEMO_UNIX_S: u64 = 1_700_000_000;
+
 /// The simulated platform.
 #[derive(Clone)]
 pub struct SimPlatform {
@@ -69,6 +73,8 @@ pub struct SimPlatform {
     writes_len: usize,
     writes_dropped: usize,
     echo: Option<fn(&[u8])>,
+    /// Unix milliseconds at clock 0, once set.
+    unix_base_ms: Option<u64>,
 }
 
 impl Default for SimPlatform {
@@ -92,13 +98,15 @@ impl SimPlatform {
             writes_len: 0,
             writes_dropped: 0,
             echo: None,
+            unix_base_ms: None,
         }
     }
 
     /// The devices `alkyl run` and the Alkyl IR tests simulate, in SAUL
     /// order (handles 1 to 4): a temperature sensor (21.50 °C, then 21.75,
     /// 22.00), a humidity sensor (45.0 %), an RGB LED and a switch (the
-    /// smart lock's buzzer and lock).
+    /// smart lock's buzzer and lock); its wall clock reads
+    /// [`SIM_DEMO_UNIX_S`] at clock 0.
     pub fn demo() -> Self {
         let mut p = SimPlatform::new();
         let temp = |v| Phydat { val: [v, 0, 0], unit: g::ALKYL_UNIT_TEMP_C as i8, scale: -2 };
@@ -108,7 +116,19 @@ impl SimPlatform {
         let _ = p.add_sensor(g::ALKYL_SAUL_SENSE_HUM as u8, 1, &[hum]);
         let _ = p.add_actuator(g::ALKYL_SAUL_ACT_LED_RGB as u8);
         let _ = p.add_actuator(g::ALKYL_SAUL_ACT_SWITCH as u8);
+        p.set_unix_ms(SIM_DEMO_UNIX_S * 1000);
         p
+    }
+
+    /// Sets the wall clock: it reads `unix_ms` now and advances with the
+    /// simulated clock.
+    pub fn set_unix_ms(&mut self, unix_ms: u64) {
+        self.unix_base_ms = Some(unix_ms.saturating_sub(self.now_us / 1000));
+    }
+
+    /// Unsets the wall clock (`bpf_unix_time` returns `ALKYL_ENODATA`).
+    pub fn clear_unix(&mut self) {
+        self.unix_base_ms = None;
     }
 
     /// Moves the clock forward.
@@ -232,6 +252,7 @@ const PHYDAT_ZERO: Phydat = Phydat { val: [0; 3], unit: 0, scale: 0 };
 impl PartialEq for SimPlatform {
     fn eq(&self, other: &Self) -> bool {
         self.now_us == other.now_us
+            && self.unix_base_ms == other.unix_base_ms
             && self.devices == other.devices
             && self.kv_limit == other.kv_limit
             && self.kv_len() == other.kv_len()
@@ -275,6 +296,10 @@ impl Platform for SimPlatform {
 
     fn now_us(&mut self) -> u64 {
         self.now_us
+    }
+
+    fn unix_time_ms(&mut self) -> Option<u64> {
+        self.unix_base_ms.map(|b| b.saturating_add(self.now_us / 1000))
     }
 
     fn sleep_until_us(&mut self, deadline_us: u64) {

@@ -1,5 +1,5 @@
 //! The device commands: `keygen`, `upload`, `ls`, `rm`, `invoke`,
-//! `sensors`, `triggers`, `result` — a CoAP client of the API in
+//! `sensors`, `triggers`, `result`, `time`, `reports` — a CoAP client of the API in
 //! `docs/coap-api.md` (envelopes and the client are `alkyl_protocol`'s).
 
 use std::io::Write;
@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use alkyl_protocol::client::{Client, CoapOption, Reply, RequestType};
+use alkyl_protocol::command::CommandRepr;
 use alkyl_protocol::envelope::{EnvelopeRepr, Operation, PayloadKind, TriggerRepr};
 use alkyl_protocol::{AppName, Block, KeyId};
 use alkyl_vm::container::ContainerRepr;
@@ -62,6 +63,12 @@ pub struct UploadArgs {
     /// Trigger: timer:PERIOD_MS[@ENTRY] or rising|falling|delta:SENSOR:VALUE:PERIOD_MS[@ENTRY]; repeatable.
     #[arg(long = "trigger")]
     pub triggers: Vec<TriggerRepr>,
+    /// An entry anyone may run without a signature (repeatable): an entry
+    /// name, `*` for every entry, `-` for the first instruction (the default
+    /// entry). Every other entry needs `alkyl invoke --key`. The declaration
+    /// is signed with the app and holds for this version only.
+    #[arg(long = "open")]
+    pub open: Vec<String>,
     /// Send the container uncompressed.
     #[arg(long)]
     pub no_compress: bool,
@@ -194,6 +201,10 @@ pub fn upload(args: &UploadArgs) -> Result<()> {
     u32::try_from(container.len()).context("container too large")?;
     let mut repr = EnvelopeRepr::install(name.clone(), version, kind, container.clone());
     repr.triggers = args.triggers.clone();
+    if !args.open.is_empty() {
+        let open = args.open.iter().map(|e| if e == "-" { String::new() } else { e.clone() });
+        repr.open = Some(open.collect());
+    }
     if !args.no_compress {
         // Compressed only when it is smaller.
         let z = repr.clone().compress()?;
@@ -223,8 +234,8 @@ pub fn upload(args: &UploadArgs) -> Result<()> {
 }
 
 /// `alkyl rm`.
-pub fn rm(name: &str, sign: &SignArgs, version: Option<u32>, device: &DeviceArgs) -> Result<()> {
-    command(name, Operation::Delete, Vec::new(), sign, version, device)
+pub fn rm(name: &str, sign: &SignArgs, version: Option<u32>, out: Option<&Path>, device: &DeviceArgs) -> Result<()> {
+    command(name, Operation::Delete, Vec::new(), sign, version, out, device)
 }
 
 /// `alkyl triggers`.
@@ -233,9 +244,10 @@ pub fn triggers(
     triggers: Vec<TriggerRepr>,
     sign: &SignArgs,
     version: Option<u32>,
+    out: Option<&Path>,
     device: &DeviceArgs,
 ) -> Result<()> {
-    command(name, Operation::SetTriggers, triggers, sign, version, device)
+    command(name, Operation::SetTriggers, triggers, sign, version, out, device)
 }
 
 fn command(
@@ -244,22 +256,169 @@ fn command(
     triggers: Vec<TriggerRepr>,
     sign: &SignArgs,
     version: Option<u32>,
+    out: Option<&Path>,
     device: &DeviceArgs,
 ) -> Result<()> {
     let name = AppName::new(name.as_bytes()).map_err(|e| anyhow!("app {e}"))?;
-    let mut client = device.client()?;
     let version = match version {
         Some(v) => v,
-        None => current_sequence(&mut client, name.as_str())?.checked_add(1).context("sequence exhausted")?,
+        None => {
+            let mut client = device.client()?;
+            current_sequence(&mut client, name.as_str())?.checked_add(1).context("sequence exhausted")?
+        }
     };
     let repr = EnvelopeRepr::command(operation, name.clone(), version, triggers);
     let envelope = seal(repr, sign)?;
+    if let Some(out) = out {
+        return write_out(out, &envelope, &format!("{name} sequence {version}"));
+    }
+    let mut client = device.client()?;
     let (method, path) = match operation {
         Operation::Delete => (RequestType::Delete, format!("apps/{name}")),
         _ => (RequestType::Put, format!("apps/{name}/triggers")),
     };
     let reply = client.send_blockwise(method, &path, &envelope, 6, |_| {})?.success()?;
     println!("{} {}", reply.code_text(), reply.text());
+    Ok(())
+}
+
+/// Writes an envelope or command for another CoAP client.
+fn write_out(out: &Path, bytes: &[u8], what: &str) -> Result<()> {
+    std::fs::write(out, bytes).with_context(|| format!("writing {}", out.display()))?;
+    println!("wrote {} ({} bytes: {what})", out.display(), bytes.len());
+    Ok(())
+}
+
+/// How a signed command (`invoke --key`, `time set`) is made.
+#[derive(Args, Clone)]
+pub struct CommandArgs {
+    /// Secret key file from `alkyl keygen` (NAME.key): sign the call, so it
+    /// may run protected entries (`POST /invoke`).
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+    /// Sequence number [default: the last the device accepted from this
+    /// key + 1, read from GET /auth].
+    #[arg(long)]
+    pub sequence: Option<u64>,
+    /// The device refuses the call after this Unix time (seconds).
+    #[arg(long, conflicts_with = "ttl")]
+    pub expires: Option<u64>,
+    /// The device refuses the call after this many seconds from now (this
+    /// host's clock).
+    #[arg(long)]
+    pub ttl: Option<u64>,
+    /// Address the call to the device with this key id (16 hex digits)
+    /// [default: the device's, from GET /auth; with --out: any device].
+    #[arg(long)]
+    pub device_id: Option<String>,
+    /// Write the signed command to this file instead of sending it (for any
+    /// CoAP client: `coap-client-notls -m post -f FILE coap://.../invoke`);
+    /// needs --sequence.
+    #[arg(long, requires = "sequence")]
+    pub out: Option<PathBuf>,
+}
+
+/// What `GET /auth` says about `key` and the device.
+fn auth_state(client: &mut Client, key: KeyId) -> Result<(u64, Option<KeyId>)> {
+    let reply = client.get("auth")?.success()?;
+    let doc: serde_json::Value = serde_json::from_slice(&reply.packet.payload).context("GET /auth")?;
+    let last = doc["sequences"][key.to_string()].as_u64().unwrap_or(0);
+    let device = doc["device_id"].as_str().map(parse_key_id).transpose()?;
+    Ok((last, device))
+}
+
+fn parse_key_id(text: &str) -> Result<KeyId> {
+    let bytes: [u8; 8] = hex::decode(text)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .with_context(|| format!("{text}: a key id is 16 hex digits"))?;
+    Ok(KeyId(bytes))
+}
+
+fn unix_now() -> Result<Duration> {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).context("the system clock is before 1970")
+}
+
+/// Signs `repr` with `args`' key, filling in the sequence, expiry and
+/// device; writes it to `--out` (returning `None`) or returns it with a
+/// client for sending.
+fn seal_command(mut repr: CommandRepr, args: &CommandArgs, device: &DeviceArgs) -> Result<Option<(Vec<u8>, Client)>> {
+    let path = args.key.as_ref().context("a signed command needs --key")?;
+    let key = signing_key(path)?;
+    let public = key.verifying_key().to_bytes();
+    repr.expires = match (args.expires, args.ttl) {
+        (Some(e), _) => Some(e),
+        (None, Some(ttl)) => Some(unix_now()?.as_secs() + ttl),
+        (None, None) => None,
+    };
+    repr.device_id = args.device_id.as_deref().map(parse_key_id).transpose()?;
+    let mut client = None;
+    repr.sequence = match args.sequence {
+        Some(s) => s,
+        None => {
+            let mut c = device.client()?;
+            let (last, device_id) = auth_state(&mut c, KeyId::of(&public))?;
+            repr.device_id = repr.device_id.or(device_id);
+            client = Some(c);
+            last.checked_add(1).context("sequence exhausted")?
+        }
+    };
+    let bytes = repr.to_signed_bytes(&public, |m| key.sign(m).to_bytes())?;
+    if let Some(out) = &args.out {
+        write_out(out, &bytes, &format!("sequence {}", repr.sequence))?;
+        return Ok(None);
+    }
+    let client = match client {
+        Some(c) => c,
+        None => device.client()?,
+    };
+    Ok(Some((bytes, client)))
+}
+
+/// `alkyl time set`: sets the device's wall clock (signed) to this host's
+/// time or `unix_ms`.
+pub fn time_set(unix_ms: Option<u64>, args: &CommandArgs, device: &DeviceArgs) -> Result<()> {
+    let unix_ms = match unix_ms {
+        Some(t) => t,
+        None => u64::try_from(unix_now()?.as_millis()).context("time out of range")?,
+    };
+    let Some((bytes, mut client)) = seal_command(CommandRepr::set_time(unix_ms, 0), args, device)? else {
+        return Ok(());
+    };
+    let reply = client.request(RequestType::Post, "time", &[], &bytes)?.success()?;
+    println!("{} clock set to {} (Unix ms)", reply.code_text(), reply.text());
+    Ok(())
+}
+
+/// `alkyl time`: the device's wall clock (Unix ms), or why it has none.
+pub fn time_get(device: &DeviceArgs) -> Result<()> {
+    let reply = device.client()?.get("time")?.success()?;
+    println!("{}", reply.text());
+    Ok(())
+}
+
+/// `alkyl reports`: the device's pending and delivered reports.
+pub fn reports(device: &DeviceArgs, json: bool) -> Result<()> {
+    let reply = device.client()?.get("reports")?.success()?;
+    if json {
+        println!("{}", reply.text());
+        return Ok(());
+    }
+    let doc: serde_json::Value = serde_json::from_slice(&reply.packet.payload).context("report list")?;
+    let show = |title: &str, list: &serde_json::Value| {
+        let list = list.as_array().map(Vec::as_slice).unwrap_or(&[]);
+        println!("{title}: {}", list.len());
+        for r in list {
+            let body = match r["text"].as_str() {
+                Some(t) => format!("{t:?}"),
+                None => format!("0x{}", r["payload"].as_str().unwrap_or("")),
+            };
+            println!("  #{:<6} {:<16} {body}", r["sequence"].as_u64().unwrap_or(0), r["app"].as_str().unwrap_or("?"));
+        }
+    };
+    show("pending", &doc["pending"]);
+    println!("delivered: {} in all", doc["delivered"].as_u64().unwrap_or(0));
+    show("last delivered", &doc["recent"]);
     Ok(())
 }
 
@@ -290,7 +449,16 @@ pub fn ls(device: &DeviceArgs, json: bool) -> Result<()> {
 const MAX_RUN_INPUT: usize = 1024;
 
 /// `alkyl invoke`: prints the response payload; a refusal or trap fails.
-pub fn invoke(name: &str, entry: Option<&str>, payload: &[u8], device: &DeviceArgs) -> Result<()> {
+/// With `--key` (or `--out`) the call is a signed command to `POST /invoke`
+/// and may run protected entries; without, a plain `POST /apps/NAME/run`,
+/// which the device runs only for open entries.
+pub fn invoke(
+    name: &str,
+    entry: Option<&str>,
+    payload: &[u8],
+    signed: &CommandArgs,
+    device: &DeviceArgs,
+) -> Result<()> {
     let path = match entry {
         Some(e) => format!("apps/{name}/run/{e}"),
         None => format!("apps/{name}/run"),
@@ -299,7 +467,14 @@ pub fn invoke(name: &str, entry: Option<&str>, payload: &[u8], device: &DeviceAr
     if payload.len() > MAX_RUN_INPUT {
         bail!("a payload of {} bytes does not fit one CoAP message (at most {MAX_RUN_INPUT})", payload.len());
     }
-    let reply = device.client()?.request(RequestType::Post, &path, &[], payload)?;
+    let reply = if signed.key.is_some() || signed.out.is_some() {
+        AppName::new(name.as_bytes()).map_err(|e| anyhow!("app {e}"))?;
+        let repr = CommandRepr::invoke(name, entry, payload.to_vec(), 0);
+        let Some((bytes, mut client)) = seal_command(repr, signed, device)? else { return Ok(()) };
+        client.request(RequestType::Post, "invoke", &[], &bytes)?
+    } else {
+        device.client()?.request(RequestType::Post, &path, &[], payload)?
+    };
     if !reply.ok() {
         bail!("{} {}", reply.code_text(), reply.text());
     }

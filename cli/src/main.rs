@@ -110,10 +110,17 @@ enum Command {
         /// Sequence number of the command [default: the device's + 1].
         #[arg(long)]
         version: Option<u32>,
+        /// Write the signed envelope to this file instead of sending it (for
+        /// any CoAP client: `coap-client-notls -m delete -f FILE .../apps/NAME`);
+        /// needs --version.
+        #[arg(long, requires = "version")]
+        out: Option<PathBuf>,
         #[command(flatten)]
         device: device::DeviceArgs,
     },
-    /// Run an app on a device over CoAP; prints the response payload.
+    /// Run an app on a device over CoAP; prints the response payload. With
+    /// --key the call is signed and may run protected entries; without, the
+    /// device runs only the entries the app declared open.
     Invoke {
         name: String,
         /// Entry point [default: the first instruction].
@@ -130,6 +137,8 @@ enum Command {
         #[arg(long = "arg")]
         args: Vec<String>,
         #[command(flatten)]
+        signed: device::CommandArgs,
+        #[command(flatten)]
         device: device::DeviceArgs,
     },
     /// Replace an app's triggers (signed); no --trigger removes them all.
@@ -142,6 +151,11 @@ enum Command {
         sign: device::SignArgs,
         #[arg(long)]
         version: Option<u32>,
+        /// Write the signed envelope to this file instead of sending it (for
+        /// any CoAP client: `coap-client-notls -m put -f FILE .../apps/NAME/triggers`);
+        /// needs --version.
+        #[arg(long, requires = "version")]
+        out: Option<PathBuf>,
         #[command(flatten)]
         device: device::DeviceArgs,
     },
@@ -158,6 +172,35 @@ enum Command {
         /// Print the device's JSON.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        device: device::DeviceArgs,
+    },
+    /// Show a device's wall clock (Unix ms); `time set --key K` sets it (signed).
+    Time {
+        #[command(subcommand)]
+        action: Option<TimeAction>,
+        #[command(flatten)]
+        device: device::DeviceArgs,
+    },
+    /// Show a device's reports: pending (queued for the gateway) and delivered.
+    Reports {
+        /// Print the device's JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        device: device::DeviceArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum TimeAction {
+    /// Set the device's clock to this host's time (or --unix-ms), signed.
+    Set {
+        /// The time to set, Unix milliseconds [default: now].
+        #[arg(long)]
+        unix_ms: Option<u64>,
+        #[command(flatten)]
+        signed: device::CommandArgs,
         #[command(flatten)]
         device: device::DeviceArgs,
     },
@@ -281,18 +324,23 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Keygen { out } => device::keygen(&out)?,
         Command::Upload(args) => device::upload(&args)?,
         Command::Ls { json, device } => device::ls(&device, json)?,
-        Command::Rm { name, sign, version, device } => device::rm(&name, &sign, version, &device)?,
-        Command::Invoke { name, entry, payload_file, payload, args, device } => {
+        Command::Rm { name, sign, version, out, device } => device::rm(&name, &sign, version, out.as_deref(), &device)?,
+        Command::Invoke { name, entry, payload_file, payload, args, signed, device } => {
             let payload = match (payload_file, payload) {
                 (Some(f), _) => std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?,
                 (None, Some(p)) => p.into_bytes(),
                 (None, None) => Vec::new(),
             };
-            device::invoke(&name, entry.as_deref(), &call_input(&args, &payload)?, &device)?;
+            device::invoke(&name, entry.as_deref(), &call_input(&args, &payload)?, &signed, &device)?;
         }
-        Command::Triggers { name, triggers, sign, version, device } => {
-            device::triggers(&name, triggers, &sign, version, &device)?
+        Command::Triggers { name, triggers, sign, version, out, device } => {
+            device::triggers(&name, triggers, &sign, version, out.as_deref(), &device)?
         }
+        Command::Time { action: None, device } => device::time_get(&device)?,
+        Command::Time { action: Some(TimeAction::Set { unix_ms, signed, device }), .. } => {
+            device::time_set(unix_ms, &signed, &device)?
+        }
+        Command::Reports { json, device } => device::reports(&device, json)?,
         Command::Result { name, watch, device } => device::result(&name, watch, &device)?,
         Command::Sensors { json, device } => device::sensors(&device, json)?,
     }

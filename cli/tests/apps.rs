@@ -446,12 +446,15 @@ impl Lock {
 const BUZZER: u32 = 3;
 const SWITCH: u32 = 4;
 
+/// The demo platform's Unix time (seconds) at its clock 0.
+const T0: u64 = alkyl_bindings::SIM_DEMO_UNIX_S;
+
 #[test]
 fn ir_smartlock_container_runs_event_sequences() {
     let pin = u32::from_le_bytes(*b"1234") as u64;
     let mut lock = Lock::new();
     lock.platform.advance_ms(1_000);
-    assert_eq!(lock.call("SetPin", &[pin, 61_000]), 0);
+    assert_eq!(lock.call("SetPin", &[pin, T0 + 61]), 0);
     // The right pin unlocks.
     assert_eq!(lock.press(b"1234"), [0, 0, 0, 1]);
     assert_eq!(lock.writes(), [(SWITCH, 1)]);
@@ -462,7 +465,7 @@ fn ir_smartlock_container_runs_event_sequences() {
     // At the deadline the right pin is refused (a beep), until a new pin comes.
     lock.platform.advance_ms(60_000);
     assert_eq!(lock.press(b"1234"), [0, 0, 0, 2]);
-    assert_eq!(lock.call("SetPin", &[pin, 120_000]), 0);
+    assert_eq!(lock.call("SetPin", &[pin, T0 + 120]), 0);
     assert_eq!(lock.press(b"1234"), [0, 0, 0, 1]);
     assert_eq!(lock.writes(), [(SWITCH, 1), (BUZZER, 1), (SWITCH, 1), (BUZZER, 1), (SWITCH, 1)]);
 }
@@ -471,11 +474,11 @@ fn ir_smartlock_container_runs_event_sequences() {
 fn ir_containers_declare_their_helpers_and_memory() {
     let lock = ir_container("smartlock");
     let script = Script::load(&lock, &ALL_HELPERS).unwrap();
-    // now_ms, saul_reg_find_type, saul_reg_write_value.
-    assert_eq!(script.declared_helpers().unwrap().iter().collect::<Vec<_>>(), [0x20, 0x31, 0x34]);
+    // unix_time, saul_reg_find_type, saul_reg_write_value.
+    assert_eq!(script.declared_helpers().unwrap().iter().collect::<Vec<_>>(), [0x21, 0x31, 0x34]);
     assert_eq!(script.entries().map(|(f, _)| f.name).collect::<Vec<_>>(), [&b"SetPin"[..], b"KeyPressed"]);
     // A host without the SAUL write helper refuses it at load, as it would a C app.
-    assert!(Script::load(&lock, &[0x20u32, 0x30, 0x31]).is_err());
+    assert!(Script::load(&lock, &[0x21u32, 0x30, 0x31]).is_err());
     let fletcher = ir_container("fletcher32");
     let script = Script::load(&fletcher, &alkyl_vm::NoHelpers).unwrap();
     assert_eq!(script.declared_helpers().unwrap().iter().count(), 0);

@@ -213,7 +213,7 @@ fn run_and_verify_take_ir_text_and_modules() {
         assert_eq!(stdout(&out).trim(), expected, "{file}: {}", stderr(&out));
     }
     // The lock's SetPin as one run: r0 = 0 (state does not persist across runs).
-    let out = alkyl(&["run", &app("smartlock.air"), "--entry", "SetPin", "--arg", "0x34333231", "--arg", "60000"]);
+    let out = alkyl(&["run", &app("smartlock.air"), "--entry", "SetPin", "--arg", "0x34333231", "--arg", "1700000060"]);
     assert_eq!(stdout(&out).trim(), "0x0", "{}", stderr(&out));
     // An invalid module is refused with the function and position.
     let bad = scratch("bad-run.air");
@@ -251,7 +251,7 @@ fn run_the_lock_as_a_sequence_of_events() {
         "--clock",
         "1000",
         "--call",
-        "SetPin:0x34333231,60000",
+        "SetPin:0x34333231,1700000060",
         "--call",
         "KeyPressed:'1'",
         "--call",

@@ -11,6 +11,10 @@
 //!   ed25519-dalek, a device verifies with ed25519-compact);
 //! - [`compress`]: the heatshrink parameters of upload payloads, the
 //!   encoder (`alloc`) and the size-checked decoder;
+//! - [`command`]: signed commands — an authenticated invocation of an
+//!   entry point, setting the device's wall clock (the zero-copy
+//!   [`command::Command`], the owned `command::CommandRepr` with `alloc`);
+//! - [`report`]: the reports a device signs and sends to its gateway;
 //! - [`block`]: the Block1/Block2 option value (RFC 7959);
 //! - `client` (feature `std`): the CoAP client of the CLI, gateways and
 //!   tests — retransmission, Block1/Block2, Observe, IPv6 zones.
@@ -29,10 +33,12 @@ extern crate std;
 pub mod block;
 #[cfg(feature = "std")]
 pub mod client;
+pub mod command;
 pub mod compress;
 pub mod envelope;
 pub mod key;
 pub mod name;
+pub mod report;
 
 pub use block::Block;
 pub use key::KeyId;

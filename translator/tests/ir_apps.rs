@@ -28,6 +28,9 @@ fn writes(p: &SimPlatform) -> Vec<(u32, i16)> {
     p.actuator_writes().iter().map(|w| (w.device.get(), w.value.val[0])).collect()
 }
 
+/// The demo platform's Unix time (seconds) at its clock 0.
+const T0: u64 = alkyl_bindings::SIM_DEMO_UNIX_S;
+
 fn pin(keys: &[u8; 4]) -> u64 {
     u32::from_le_bytes(*keys) as u64
 }
@@ -41,7 +44,7 @@ fn right_pin_unlocks() {
     let bytes = app("smartlock.air");
     let mut lock = Pair::new(&bytes, SimPlatform::demo()).unwrap();
     lock.advance_ms(1_000);
-    assert_eq!(lock.call("SetPin", &[pin(b"1234"), 61_000], &[]).unwrap(), Ok(0));
+    assert_eq!(lock.call("SetPin", &[pin(b"1234"), T0 + 61], &[]).unwrap(), Ok(0));
     assert_eq!(press(&mut lock, b"1234"), [0, 0, 0, 1]);
     assert_eq!(writes(&lock.device), [(LOCK, 1)]);
 }
@@ -50,7 +53,7 @@ fn right_pin_unlocks() {
 fn wrong_pin_beeps_and_resets() {
     let bytes = app("smartlock.air");
     let mut lock = Pair::new(&bytes, SimPlatform::demo()).unwrap();
-    lock.call("SetPin", &[pin(b"1234"), 61_000], &[]).unwrap().unwrap();
+    lock.call("SetPin", &[pin(b"1234"), T0 + 61], &[]).unwrap().unwrap();
     assert_eq!(press(&mut lock, b"1235"), [0, 0, 0, 2]);
     assert_eq!(press(&mut lock, b"9234"), [0, 0, 0, 2]);
     // The attempt after a wrong one starts afresh.
@@ -63,13 +66,13 @@ fn expired_pin_refuses() {
     let bytes = app("smartlock.air");
     let mut lock = Pair::new(&bytes, SimPlatform::demo()).unwrap();
     lock.advance_ms(5_000);
-    lock.call("SetPin", &[pin(b"4711"), 6_000], &[]).unwrap().unwrap();
+    lock.call("SetPin", &[pin(b"4711"), T0 + 6], &[]).unwrap().unwrap();
     assert_eq!(press(&mut lock, b"47"), [0, 0]);
-    lock.advance_ms(1_000); // now 6,000: the deadline itself is too late
+    lock.advance_ms(1_000); // now T0 + 6 s: the deadline itself is too late
     assert_eq!(press(&mut lock, b"11"), [0, 2]);
     assert_eq!(press(&mut lock, b"4711"), [0, 0, 0, 2]);
     // A new pin from the gateway works again.
-    lock.call("SetPin", &[pin(b"4711"), 60_000], &[]).unwrap().unwrap();
+    lock.call("SetPin", &[pin(b"4711"), T0 + 60], &[]).unwrap().unwrap();
     assert_eq!(press(&mut lock, b"4711"), [0, 0, 0, 1]);
     assert_eq!(writes(&lock.device), [(BUZZER, 1), (BUZZER, 1), (LOCK, 1)]);
 }
@@ -85,10 +88,21 @@ fn no_pin_set_refuses() {
 fn set_pin_mid_attempt_restarts_it() {
     let bytes = app("smartlock.air");
     let mut lock = Pair::new(&bytes, SimPlatform::demo()).unwrap();
-    lock.call("SetPin", &[pin(b"1111"), 60_000], &[]).unwrap().unwrap();
+    lock.call("SetPin", &[pin(b"1111"), T0 + 60], &[]).unwrap().unwrap();
     assert_eq!(press(&mut lock, b"12"), [0, 0]);
-    lock.call("SetPin", &[pin(b"2222"), 60_000], &[]).unwrap().unwrap();
+    lock.call("SetPin", &[pin(b"2222"), T0 + 60], &[]).unwrap().unwrap();
     assert_eq!(press(&mut lock, b"2222"), [0, 0, 0, 1]);
+}
+
+#[test]
+fn a_device_without_a_wall_clock_refuses_every_pin() {
+    let bytes = app("smartlock.air");
+    let mut platform = SimPlatform::demo();
+    platform.clear_unix();
+    let mut lock = Pair::new(&bytes, platform).unwrap();
+    lock.call("SetPin", &[pin(b"1234"), u32::MAX as u64], &[]).unwrap().unwrap();
+    assert_eq!(press(&mut lock, b"1234"), [0, 0, 0, 2]);
+    assert_eq!(writes(&lock.device), [(BUZZER, 1)]);
 }
 
 #[test]
@@ -96,7 +110,7 @@ fn missing_actuator_reverts() {
     let bytes = app("smartlock.air");
     // A board without a switch (no lock to open): the first attempt reverts.
     let mut lock = Pair::new(&bytes, SimPlatform::new()).unwrap();
-    lock.call("SetPin", &[pin(b"1234"), 60_000], &[]).unwrap().unwrap();
+    lock.call("SetPin", &[pin(b"1234"), T0 + 60], &[]).unwrap().unwrap();
     assert_eq!(press(&mut lock, b"123"), [0, 0, 0]);
     assert_eq!(lock.call("KeyPressed", &[b'4' as u64], &[]).unwrap(), Err(IrTrap::Revert(0xac7)));
     assert!(writes(&lock.device).is_empty());
@@ -152,10 +166,11 @@ fn compile_is_the_upload_path() {
     let script = Script::load(&container, &alkyl_bindings::ALL_HELPERS).unwrap();
     let names: Vec<&[u8]> = script.entries().map(|(f, _)| f.name).collect();
     assert_eq!(names, [&b"SetPin"[..], b"KeyPressed"]);
-    // Exactly the helpers the translation calls: now_ms, find_type, write_value.
-    assert_eq!(script.declared_helpers().unwrap().iter().collect::<Vec<_>>(), [0x20, 0x31, 0x34]);
-    // The globals are .data (16 bytes with padding), the 4-byte pin memory .bss.
-    assert_eq!((script.data().len(), script.data_size()), (16, 20));
+    // Exactly the helpers the translation calls: unix_time, find_type, write_value.
+    assert_eq!(script.declared_helpers().unwrap().iter().collect::<Vec<_>>(), [0x21, 0x31, 0x34]);
+    // The globals are .data (16 bytes with padding), the 8-byte memory (pin,
+    // clock reading) .bss.
+    assert_eq!((script.data().len(), script.data_size()), (16, 24));
     assert!(matches!(compile(&bytes[..10]), Err(CompileError::Parse(_))));
     let invalid = assemble(".public f\n ADD\n STOP\n").unwrap();
     match compile(&invalid) {

@@ -171,7 +171,8 @@ int SetPin(const uint8_t *in, unsigned long len)
 
 int KeyPressed(const uint8_t *in, unsigned long len)
 {
-    if (!(bpf_now_ms() < expires))
+    uint32_t now;
+    if (bpf_unix_time(&now) != 0 || !(now < expires))
         valid = 0;
     if (pin[key_index & 3] != in[0])
         valid = 0;
@@ -258,7 +259,8 @@ fn main() {
     // The lock: SetPin, then an attempt with the right pin and one with a wrong pin.
     let lock = assemble(&lock_src).unwrap();
     let events: Vec<(&str, Vec<u64>)> = {
-        let mut e = vec![("SetPin", vec![u32::from_le_bytes(*b"1234") as u64, 60_000])];
+        let expires = alkyl_bindings::SIM_DEMO_UNIX_S + 60;
+        let mut e = vec![("SetPin", vec![u32::from_le_bytes(*b"1234") as u64, expires])];
         e.extend(b"12341235".iter().map(|&k| ("KeyPressed", vec![k as u64])));
         e
     };

@@ -17,7 +17,7 @@ use crate::platform::{phydat_from_bytes, phydat_to_bytes, DeviceHandle, KvScope,
 use coap::CoapSession;
 
 /// Every helper id this crate implements, ascending.
-pub const ALL_HELPERS: [u32; 22] = [
+pub const ALL_HELPERS: [u32; 24] = [
     g::ALKYL_HELPER_PRINTF,
     g::ALKYL_HELPER_MEMCPY,
     g::ALKYL_HELPER_STORE_LOCAL,
@@ -27,6 +27,8 @@ pub const ALL_HELPERS: [u32; 22] = [
     g::ALKYL_HELPER_DELETE_LOCAL,
     g::ALKYL_HELPER_DELETE_GLOBAL,
     g::ALKYL_HELPER_NOW_MS,
+    g::ALKYL_HELPER_UNIX_TIME,
+    g::ALKYL_HELPER_REPORT,
     g::ALKYL_HELPER_SAUL_REG_FIND_NTH,
     g::ALKYL_HELPER_SAUL_REG_FIND_TYPE,
     g::ALKYL_HELPER_SAUL_REG_READ,
@@ -137,6 +139,26 @@ impl<P: Platform + ?Sized> Helpers for AlkylHelpers<'_, P> {
                 }
             }
             g::ALKYL_HELPER_NOW_MS => self.platform.now_ms() as u32 as u64,
+            g::ALKYL_HELPER_UNIX_TIME => {
+                mem.write(a[0], 4)?;
+                match self.platform.unix_time_ms() {
+                    Some(ms) => {
+                        mem.store::<4>(a[0], (ms / 1000) as u32 as u64)?;
+                        0
+                    }
+                    None => ret(g::ALKYL_ENODATA),
+                }
+            }
+            g::ALKYL_HELPER_REPORT => {
+                if a[1] > g::ALKYL_REPORT_MAX as u64 {
+                    return Ok(ret(g::ALKYL_EINVAL));
+                }
+                let payload = mem.read(a[0], a[1])?;
+                match self.platform.report(payload) {
+                    Ok(()) => 0,
+                    Err(e) => ret(e.code()),
+                }
+            }
             g::ALKYL_HELPER_ZTIMER_NOW => self.platform.now_us() as u32 as u64,
             g::ALKYL_HELPER_ZTIMER_PERIODIC_WAKEUP => {
                 let last = mem.load::<4>(a[0])? as u32;

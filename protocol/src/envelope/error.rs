@@ -38,6 +38,9 @@ pub enum EnvelopeErrorKind {
     TriggerSensor { index: u8 },
     /// The entry-point name of trigger `index` is not an identifier.
     TriggerEntry { index: u8, error: NameError },
+    /// The open-entry list is malformed (too many, or a bad name), or
+    /// declared on an operation other than install.
+    OpenEntries,
     /// Bytes after the signature.
     TrailingBytes { len: u64 },
     /// An uncompressed payload whose raw length differs from its length.
@@ -95,6 +98,7 @@ impl fmt::Display for EnvelopeErrorKind {
             TriggerValue { index } => write!(f, "trigger {index}: value not allowed for its kind"),
             TriggerSensor { index } => write!(f, "trigger {index}: a timer names no sensor"),
             TriggerEntry { index, error } => write!(f, "trigger {index}: entry {error}"),
+            OpenEntries => write!(f, "bad open-entry list (at most {} entry names, `*` or empty; installs only)", super::MAX_OPEN),
             TrailingBytes { len } => write!(f, "{len} bytes after the signature"),
             RawLength { raw_len, payload_len } => {
                 write!(f, "uncompressed payload of {payload_len} bytes declares raw length {raw_len}")

@@ -4,6 +4,11 @@
 //! header (32 B) | app name | trigger records | payload | Ed25519 signature (64 B)
 //! ```
 //!
+//! An install may declare **open entries** (flag [`FLAG_OPEN`]): the entry
+//! points anyone may run with a plain `POST /apps/NAME/run/ENTRY`; every
+//! other entry needs a signed invocation ([`crate::command`]). The
+//! declaration is signed with the app and holds for this version only.
+//!
 //! One format carries the three authenticated operations: **install** (a
 //! container, or Alkyl IR once the translator lands, maybe
 //! heatshrink-compressed, with its declared triggers), **delete**, and
@@ -41,6 +46,16 @@ pub const MAGIC: [u8; 4] = *b"ALKE";
 pub const FORMAT: u8 = 1;
 /// Flag: the payload is heatshrink-compressed ([`crate::compress`]).
 pub const FLAG_COMPRESSED: u8 = 0x01;
+/// Flag: an install declares its open entries (the list follows the
+/// trigger records: `count u8`, then `count` × (`len u8`, name)).
+pub const FLAG_OPEN: u8 = 0x02;
+/// Most open entries an install may declare.
+pub const MAX_OPEN: usize = 16;
+/// The open-entry name that opens every entry of the app.
+pub const OPEN_ALL: &str = "*";
+/// The open-entry name of the program's first instruction (the default
+/// entry of `POST /apps/NAME/run`): the empty name.
+pub const OPEN_DEFAULT: &str = "";
 /// Bytes of the Ed25519 signature that ends every envelope.
 pub const SIGNATURE_LEN: usize = 64;
 /// Most trigger records an envelope may carry (a device may allow fewer).

@@ -1,12 +1,13 @@
 //! The owned form of an envelope, for tools that write one and for tests.
 
+use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 
 use super::error::{EnvelopeError, EnvelopeErrorKind as Kind};
 use super::trigger::{Trigger, TriggerRepr};
 use super::wire::{field, Envelope};
-use super::{Operation, PayloadKind, FLAG_COMPRESSED, FORMAT, MAGIC, SIGNATURE_LEN};
+use super::{Operation, PayloadKind, FLAG_COMPRESSED, FLAG_OPEN, FORMAT, MAGIC, SIGNATURE_LEN};
 use crate::compress::{compress, CompressError};
 use crate::key::KeyId;
 use crate::name::AppName;
@@ -25,6 +26,10 @@ pub struct EnvelopeRepr {
     pub name: AppName,
     pub key_id: KeyId,
     pub triggers: Vec<TriggerRepr>,
+    /// The declared open entries (installs only; `None`: every entry is
+    /// protected): entry names, `"*"` (every entry) or `""` (the first
+    /// instruction).
+    pub open: Option<Vec<String>>,
     /// The payload as carried.
     pub payload: Vec<u8>,
     pub signature: [u8; SIGNATURE_LEN],
@@ -46,6 +51,7 @@ impl EnvelopeRepr {
             name,
             key_id: KeyId::UNSIGNED,
             triggers: Vec::new(),
+            open: None,
             payload,
             signature: [0; SIGNATURE_LEN],
         }
@@ -77,6 +83,7 @@ impl EnvelopeRepr {
             name,
             key_id: KeyId::UNSIGNED,
             triggers,
+            open: None,
             payload: Vec::new(),
             signature: [0; SIGNATURE_LEN],
         }
@@ -100,6 +107,9 @@ impl EnvelopeRepr {
             name,
             key_id: envelope.key_id(),
             triggers: envelope.triggers().map(|t: Trigger<'_>| t.to_repr()).collect(),
+            open: envelope
+                .open_entries()
+                .map(|names| names.map(|n| n.iter().map(|&b| b as char).collect()).collect()),
             payload: envelope.payload().into(),
             signature: envelope.signature(),
         })
@@ -110,6 +120,7 @@ impl EnvelopeRepr {
         field::HEADER_LEN
             + self.name.as_str().len()
             + self.triggers.iter().map(TriggerRepr::buffer_len).sum::<usize>()
+            + self.open.as_ref().map_or(0, |o| 1 + o.iter().map(|n| 1 + n.len()).sum::<usize>())
             + self.payload.len()
             + SIGNATURE_LEN
     }
@@ -149,7 +160,7 @@ impl EnvelopeRepr {
             b[field::FORMAT] = FORMAT;
             b[field::OPERATION] = self.operation as u8;
             b[field::PAYLOAD_KIND] = self.kind as u8;
-            b[field::FLAGS] = if self.compressed { FLAG_COMPRESSED } else { 0 };
+            b[field::FLAGS] = if self.compressed { FLAG_COMPRESSED } else { 0 } | if self.open.is_some() { FLAG_OPEN } else { 0 };
             b[field::VERSION].copy_from_slice(&self.version.to_le_bytes());
             b[field::RAW_LEN].copy_from_slice(&self.raw_len.to_le_bytes());
             b[field::PAYLOAD_LEN].copy_from_slice(&payload_len.to_le_bytes());
@@ -165,6 +176,15 @@ impl EnvelopeRepr {
                 let n = t.buffer_len();
                 t.emit(&mut b[at..at + n]);
                 at += n;
+            }
+            if let Some(open) = &self.open {
+                b[at] = open.len().min(255) as u8;
+                at += 1;
+                for name in open {
+                    b[at] = name.len().min(255) as u8;
+                    b[at + 1..at + 1 + name.len()].copy_from_slice(name.as_bytes());
+                    at += 1 + name.len();
+                }
             }
             b[at..at + self.payload.len()].copy_from_slice(&self.payload);
             at += self.payload.len();

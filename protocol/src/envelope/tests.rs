@@ -117,7 +117,7 @@ fn header_rules() {
     assert_eq!(err(&with(5, 0)).kind, EnvelopeErrorKind::UnknownOperation { operation: 0 });
     assert_eq!(err(&with(5, 4)).kind, EnvelopeErrorKind::UnknownOperation { operation: 4 });
     assert_eq!(err(&with(6, 3)).kind, EnvelopeErrorKind::UnknownPayloadKind { kind: 3 });
-    assert_eq!(err(&with(7, 0x03)).kind, EnvelopeErrorKind::UnknownFlags { flags: 0x03 });
+    assert_eq!(err(&with(7, 0x05)).kind, EnvelopeErrorKind::UnknownFlags { flags: 0x05 });
     assert_eq!(err(&with(22, 1)).kind, EnvelopeErrorKind::ReservedNotZero);
     assert_eq!(err(&with(32, b'/')).kind, EnvelopeErrorKind::Name(NameError::Char { index: 0 }));
     assert_eq!(err(&with(20, 0)).kind, EnvelopeErrorKind::Name(NameError::Length { len: 0, max: 32 }));
@@ -255,4 +255,29 @@ fn trigger_syntax() {
     for bad in ["", "timer", "timer:0", "timer:x", "rising:0:1", "delta:0:0:10", "bogus:1", "timer:5@9x", "timer:5:6"] {
         assert!(bad.parse::<TriggerRepr>().is_err(), "{bad}");
     }
+}
+
+#[test]
+fn open_entries() {
+    let mut r = sample();
+    assert!(Envelope::new_checked(&r.to_bytes().unwrap()[..]).unwrap().open_entries().is_none());
+    r.open = Some(vec!["answer".into(), OPEN_DEFAULT.into(), OPEN_ALL.into()]);
+    let bytes = r.to_bytes().unwrap();
+    let env = Envelope::new_checked(&bytes[..]).unwrap();
+    let names: Vec<&[u8]> = env.open_entries().unwrap().collect();
+    assert_eq!(names, [&b"answer"[..], b"", b"*"]);
+    assert_eq!(EnvelopeRepr::parse(&env).unwrap(), r);
+    assert_eq!(env.payload(), &r.payload[..]);
+    // An empty declaration: every entry protected, but declared.
+    r.open = Some(vec![]);
+    let bytes = r.to_bytes().unwrap();
+    assert_eq!(Envelope::new_checked(&bytes[..]).unwrap().open_entries().unwrap().count(), 0);
+    // Bad names, too many, on a command.
+    for open in [vec!["9x".into()], vec!["**".into()], (0..=MAX_OPEN).map(|_| "a".into()).collect()] {
+        r.open = Some(open);
+        assert_eq!(r.to_bytes().unwrap_err().kind, EnvelopeErrorKind::OpenEntries);
+    }
+    let mut c = command(Operation::SetTriggers, "x", 10, vec![]);
+    c.open = Some(vec![]);
+    assert_eq!(c.to_bytes().unwrap_err().kind, EnvelopeErrorKind::OpenEntries);
 }

@@ -3,7 +3,9 @@
 
 use super::error::{EnvelopeError, EnvelopeErrorKind as Kind, ShapeError};
 use super::trigger::Trigger;
-use super::{Operation, PayloadKind, FLAG_COMPRESSED, FORMAT, MAGIC, MAX_TRIGGERS, SIGNATURE_LEN};
+use super::{
+    Operation, PayloadKind, FLAG_COMPRESSED, FLAG_OPEN, FORMAT, MAGIC, MAX_OPEN, MAX_TRIGGERS, OPEN_ALL, SIGNATURE_LEN,
+};
 use crate::key::KeyId;
 use crate::name::check_app_name;
 
@@ -49,6 +51,8 @@ fn le32(b: &[u8], r: core::ops::Range<usize>) -> u32 {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct Layout {
     triggers_start: usize,
+    /// Where the open-entry list starts (`None`: not declared).
+    open_start: Option<usize>,
     payload_start: usize,
     payload_end: usize,
 }
@@ -119,7 +123,7 @@ impl<T: AsRef<[u8]>> Envelope<T> {
         let kind = PayloadKind::from_code(b[field::PAYLOAD_KIND])
             .ok_or(err(field::PAYLOAD_KIND, Kind::UnknownPayloadKind { kind: b[field::PAYLOAD_KIND] }))?;
         let flags = b[field::FLAGS];
-        if flags & !FLAG_COMPRESSED != 0 {
+        if flags & !(FLAG_COMPRESSED | FLAG_OPEN) != 0 {
             return Err(err(field::FLAGS, Kind::UnknownFlags { flags }));
         }
         if b[field::RESERVED] != [0, 0] {
@@ -138,6 +142,28 @@ impl<T: AsRef<[u8]>> Envelope<T> {
         for index in 0..count {
             let (_, len) = Trigger::parse(&b[at..], at, index)?;
             at += len;
+        }
+        let open_start = (flags & FLAG_OPEN != 0).then_some(at);
+        if open_start.is_some() {
+            let bad = err(at, Kind::OpenEntries);
+            if operation != Operation::Install {
+                return Err(bad);
+            }
+            let count = *b.get(at).ok_or(err(b.len(), Kind::Truncated { needed: at as u64 + 1 }))? as usize;
+            if count > MAX_OPEN {
+                return Err(bad);
+            }
+            at += 1;
+            for _ in 0..count {
+                let len = *b.get(at).ok_or(err(b.len(), Kind::Truncated { needed: at as u64 + 1 }))? as usize;
+                let name = b
+                    .get(at + 1..at + 1 + len)
+                    .ok_or(err(b.len(), Kind::Truncated { needed: (at + 1 + len) as u64 }))?;
+                if !(name.is_empty() || name == OPEN_ALL.as_bytes() || crate::check_entry_name(name).is_ok()) {
+                    return Err(bad);
+                }
+                at += 1 + len;
+            }
         }
         let payload_len = le32(b, field::PAYLOAD_LEN);
         let raw_len = le32(b, field::RAW_LEN);
@@ -170,7 +196,7 @@ impl<T: AsRef<[u8]>> Envelope<T> {
         if b.len() as u64 > end {
             return Err(err(end as usize, Kind::TrailingBytes { len: b.len() as u64 - end }));
         }
-        Ok(Layout { triggers_start: name_end, payload_start: at, payload_end: payload_end as usize })
+        Ok(Layout { triggers_start: name_end, open_start, payload_start: at, payload_end: payload_end as usize })
     }
 
     /// Operation (`None` for an unknown code).
@@ -223,6 +249,22 @@ impl<T: AsRef<[u8]>> Envelope<T> {
             at += len;
             Some(t)
         })
+    }
+
+    /// The declared open entries (`None`: no declaration, so every entry is
+    /// protected): entry names, [`super::OPEN_ALL`] or
+    /// [`super::OPEN_DEFAULT`]. Stops early on an unchecked, malformed view.
+    pub fn open_entries(&self) -> Option<impl Iterator<Item = &[u8]> + '_> {
+        let start = self.layout().ok()?.open_start?;
+        let b = self.bytes();
+        let count = b.get(start).copied().unwrap_or(0);
+        let mut at = start + 1;
+        Some((0..count).map_while(move |_| {
+            let len = *b.get(at)? as usize;
+            let name = b.get(at + 1..at + 1 + len)?;
+            at += 1 + len;
+            Some(name)
+        }))
     }
 
     /// The payload as carried (maybe compressed); empty if unchecked and

@@ -6,9 +6,11 @@
 //! - [`device`]: the host [`alkyl_runtime::Device`] (clock, devices, log);
 //! - [`sensors`]: simulated sensors and actuators from TOML;
 //! - [`store`]: the file-backed [`alkyl_runtime::Storage`];
-//! - [`keys`]: the key file format shared with `alkyl keygen`.
+//! - [`keys`]: the key file format shared with `alkyl keygen`;
+//! - [`gateway`]: delivering reports to the gateway (`--gateway`).
 
 pub mod device;
+pub mod gateway;
 pub mod keys;
 pub mod sensors;
 pub mod server;

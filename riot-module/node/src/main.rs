@@ -2,6 +2,7 @@
 //!
 //! ```sh
 //! alkyl-node --listen 127.0.0.1:5683 --store DIR --trusted-key KEY.pub [--sensors FILE] [--allow-unsigned]
+//!     [--device-key DEVICE.key] [--gateway coap://HOST:PORT/PATH]
 //! ```
 //!
 //! The first line on standard output is `listening on coap://ADDR` (with
@@ -15,6 +16,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use alkyl_node::device::{HostDevice, Stdout};
+use alkyl_node::gateway::Gateway;
 use alkyl_node::keys::read_key;
 use alkyl_node::sensors;
 use alkyl_node::server::Server;
@@ -44,6 +46,14 @@ struct Args {
     /// DEVELOPMENT ONLY: also accept unsigned envelopes.
     #[arg(long)]
     allow_unsigned: bool,
+    /// The device's own key (an `alkyl keygen` secret key file): signs its
+    /// reports and names it (`GET /auth`). Without one, reports go unsigned.
+    #[arg(long)]
+    device_key: Option<PathBuf>,
+    /// Where to deliver the reports scripts queue (`coap://HOST:PORT/PATH`,
+    /// path default `/reports`). Without it they stay queued.
+    #[arg(long)]
+    gateway: Option<String>,
     /// Instructions per run.
     #[arg(long, default_value_t = Config::DEFAULT.budget)]
     budget: u64,
@@ -77,10 +87,16 @@ fn run(args: Args) -> Result<()> {
     let storage = FileStorage::open(&args.store).with_context(|| format!("opening store {}", args.store.display()))?;
     let config = Config { budget: args.budget, ..Config::DEFAULT };
     let device = HostDevice::new(devices, Stdout);
-    let (runtime, report) = Runtime::new(config, authority, storage, device)
+    let (mut runtime, report) = Runtime::new(config, authority, storage, device)
         .map_err(|e| anyhow!("reading store {}: {e}", args.store.display()))?;
+    if let Some(path) = &args.device_key {
+        runtime.set_device_key(read_key(path)?);
+    }
     let socket = UdpSocket::bind(&args.listen).with_context(|| format!("binding {}", args.listen))?;
     let mut server = Server::new(socket, runtime);
+    if let Some(uri) = &args.gateway {
+        server.gateway = Some(Gateway::start(uri)?);
+    }
 
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
@@ -101,6 +117,13 @@ fn run(args: Args) -> Result<()> {
         );
     } else if !ids.is_empty() {
         println!("trusted key(s): {}", ids.join(", "));
+    }
+    match server.runtime.device_id() {
+        Some(id) => println!("device key {id}"),
+        None => println!("no --device-key: reports are unsigned"),
+    }
+    if let Some(g) = &server.gateway {
+        println!("reports go to {}", g.uri());
     }
     if args.allow_unsigned {
         for _ in 0..3 {

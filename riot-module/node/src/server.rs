@@ -58,6 +58,8 @@ pub struct Server<S, D> {
     next_mid: u16,
     observe_seq: u32,
     pub stats: Stats,
+    /// Where reports go (`--gateway`), if anywhere.
+    pub gateway: Option<crate::gateway::Gateway>,
 }
 
 impl<S: Storage, D: Device> Server<S, D> {
@@ -73,6 +75,7 @@ impl<S: Storage, D: Device> Server<S, D> {
             next_mid: seed,
             observe_seq: 1,
             stats: Stats::default(),
+            gateway: None,
         }
     }
 
@@ -98,7 +101,8 @@ impl<S: Storage, D: Device> Server<S, D> {
                 self.runtime.poll(now);
             }
             self.notify_observers();
-            let wait = match self.runtime.poll_at() {
+            let report_at = self.gateway.as_mut().and_then(|g| g.step(&mut self.runtime, now));
+            let wait = match self.runtime.poll_at().into_iter().chain(report_at).min() {
                 Some(t) => Duration::from_millis(t.saturating_sub(self.runtime.device().now_ms())),
                 None => MAX_WAIT,
             };

@@ -112,7 +112,8 @@ fn alkyl_client() {
     let dev = node.uri();
     let k = secret.to_str().unwrap();
     let up = |name: &str, file: &str, extra: &[&str]| {
-        let mut args = vec!["upload", name, file, "--key", k, "--device", &dev, "--block-size", "64"];
+        // Every entry open: these apps are run by anyone (plain POST /apps/NAME/run).
+        let mut args = vec!["upload", name, file, "--key", k, "--device", &dev, "--block-size", "64", "--open", "*"];
         args.extend_from_slice(extra);
         let o = alkyl(&args);
         assert!(o.status.success(), "upload {name}: {}", text(&o));
@@ -247,22 +248,44 @@ fn alkyl_ir_smart_lock() {
     let meta = text(&o);
     assert!(meta.contains("alkyl-ir") && meta.contains("SetPin") && meta.contains("KeyPressed"), "{meta}");
 
-    let call = |entry: &str, args: &[&str]| {
+    let call = |entry: &str, args: &[&str], signed: bool| {
         let mut a = vec!["invoke", "lock", entry, "--device", &dev];
+        if signed {
+            a.extend_from_slice(&["--key", secret.to_str().unwrap()]);
+        }
         for v in args {
             a.extend_from_slice(&["--arg", v]);
         }
         let o = alkyl(&a);
-        assert!(o.status.success(), "{entry} {args:?}: {}", text(&o));
+        if !o.status.success() {
+            return text(&o);
+        }
         String::from_utf8_lossy(&o.stdout).trim().to_string()
     };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let in_an_hour = (now + 3600).to_string();
+    // SetPin and KeyPressed are protected: nobody without the key sets a
+    // pin (or presses keys over the network).
+    let refused = call("SetPin", &["0x34333231", &in_an_hour], false);
+    assert!(refused.contains("4.01"), "{refused}");
+    assert!(call("KeyPressed", &["'1'"], false).contains("4.01"));
+    // Until the gateway sets the clock, every pin has expired.
+    assert_eq!(call("SetPin", &["0x34333231", &in_an_hour], true), "0x0");
+    let keys = |pin: &str| pin.chars().map(|c| call("KeyPressed", &[&format!("'{c}'")], true)).collect::<Vec<_>>();
+    assert_eq!(keys("1234"), ["0x0", "0x0", "0x0", "0x2"], "no clock: the pin is refused");
+    let o = alkyl(&["time", "set", "--key", secret.to_str().unwrap(), "--device", &dev]);
+    assert!(o.status.success(), "{}", text(&o));
+    let o = alkyl(&["time", "--device", &dev]);
+    let t: u64 = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap();
+    assert!(t / 1000 >= now && t / 1000 <= now + 60, "{t}");
     // The pin "1234" (first key in the low byte), valid for an hour.
-    assert_eq!(call("SetPin", &["0x34333231", "3600000000"]), "0x0");
-    let keys = |pin: &str| pin.chars().map(|c| call("KeyPressed", &[&format!("'{c}'")])).collect::<Vec<_>>();
     assert_eq!(keys("1299"), ["0x0", "0x0", "0x0", "0x2"], "a wrong pin beeps");
     assert!(node.wait_for_line("[actuator led]", Duration::from_secs(5)), "no beep: {:?}", node.log());
     assert_eq!(keys("1234"), ["0x0", "0x0", "0x0", "0x1"], "the right pin unlocks");
     assert!(node.wait_for_line("[actuator heater]", Duration::from_secs(5)), "no unlock: {:?}", node.log());
+    // An expired pin does not open it.
+    assert_eq!(call("SetPin", &["0x34333231", &(now - 10).to_string()], true), "0x0");
+    assert_eq!(keys("1234"), ["0x0", "0x0", "0x0", "0x2"], "an expired pin beeps");
 
     // An IR module the device cannot accept is refused with its reason.
     let bad = tmp.path().join("bad.air");

@@ -10,6 +10,7 @@
 //! With `fast`, its ops are the translation of its program (made by
 //! `FastScript::translate` from the same, owned, container).
 
+use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
@@ -198,6 +199,19 @@ pub struct AppMeta {
     pub sequence: u32,
     pub kind: PayloadKind,
     pub triggers: Vec<TriggerRepr>,
+    /// Entries anyone may run with a plain `POST /apps/NAME/run[/ENTRY]`,
+    /// as the signed upload declared them: entry names, `"*"` (every entry)
+    /// or `""` (the first instruction). Every other entry needs a signed
+    /// invocation; local events (triggers) run any entry.
+    pub open: Vec<String>,
+}
+
+impl AppMeta {
+    /// Whether `entry` (`None`: the first instruction) is open to anyone.
+    pub fn is_open(&self, entry: Option<&[u8]>) -> bool {
+        let wanted = entry.unwrap_or(b"");
+        self.open.iter().any(|o| o == "*" || o.as_bytes() == wanted)
+    }
 }
 
 /// An installed app.
@@ -348,6 +362,7 @@ mod install_time {
                     sequence: 1,
                     kind,
                     triggers: Vec::new(),
+                    open: Vec::new(),
                 };
                 let payload = payload.to_vec();
                 let start = Instant::now();

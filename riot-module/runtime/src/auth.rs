@@ -1,4 +1,5 @@
-//! Who may change a device's apps: Ed25519 keys it trusts.
+//! Who may change a device's apps and call its protected entries: Ed25519
+//! keys it trusts (upload envelopes and signed commands alike).
 //!
 //! An envelope names its signing key by [`KeyId`] (the first 8 bytes of
 //! the SHA-256 of the 32-byte public key: `alkyl_protocol::key`) and ends
@@ -16,6 +17,7 @@
 use alloc::vec::Vec;
 use core::fmt;
 
+use alkyl_protocol::command::Command;
 use alkyl_protocol::envelope::Envelope;
 use alkyl_protocol::KeyId;
 
@@ -104,16 +106,28 @@ impl Authority {
     /// # Errors
     /// [`AuthError`].
     pub fn check<T: AsRef<[u8]>>(&self, envelope: &Envelope<T>) -> Result<(), AuthError> {
+        self.check_signed(envelope.key_id(), envelope.signed_bytes(), envelope.signature())
+    }
+
+    /// Checks a signed command (`alkyl_protocol::command`): the same rules
+    /// as [`Authority::check`].
+    ///
+    /// # Errors
+    /// [`AuthError`].
+    pub fn check_command(&self, command: &Command<'_>) -> Result<(), AuthError> {
+        self.check_signed(command.key_id(), command.signed_bytes(), command.signature())
+    }
+
+    fn check_signed(&self, id: KeyId, signed: &[u8], signature: [u8; 64]) -> Result<(), AuthError> {
         if !self.accepts_changes() {
             return Err(AuthError::MutationsDisabled);
         }
-        let id = envelope.key_id();
         if id == KeyId::UNSIGNED && self.allow_unsigned {
             return Ok(());
         }
         let (_, key) = self.keys.iter().find(|(k, _)| *k == id).ok_or(AuthError::UnknownKey(id))?;
-        let signature = ed25519_compact::Signature::new(envelope.signature());
-        key.verify(envelope.signed_bytes(), &signature).map_err(|_| AuthError::BadSignature)
+        let signature = ed25519_compact::Signature::new(signature);
+        key.verify(signed, &signature).map_err(|_| AuthError::BadSignature)
     }
 }
 

@@ -42,6 +42,11 @@ pub struct Config {
     /// Largest response payload sent in one message; longer ones are sent
     /// block-wise (Block2) to clients that ask for the next block.
     pub max_response_payload: usize,
+    /// Reports queued for the gateway at once (a full queue refuses new
+    /// ones: `bpf_report` returns `ALKYL_ENOSPC`).
+    pub max_reports: usize,
+    /// Largest signed command (invocation or set-time), in bytes.
+    pub max_command_bytes: usize,
 }
 
 impl Config {
@@ -63,6 +68,8 @@ impl Config {
         coap_buffer_len: 256,
         max_sleep_us: 10_000,
         max_response_payload: 512,
+        max_reports: 16,
+        max_command_bytes: 1024,
     };
 }
 

@@ -9,10 +9,11 @@
 
 use alloc::string::String;
 
-use alkyl_bindings::{DeviceHandle, KvError, KvScope, Phydat, Platform, SaulError};
+use alkyl_bindings::{DeviceHandle, KvError, KvScope, Phydat, Platform, ReportError, SaulError};
 
 use crate::kv::{KvStore, Namespace};
 use crate::name::AppName;
+use crate::reports::{ReportError as QueueError, Reports};
 
 /// SAUL category bit of actuators (RIOT's `SAUL_CAT_ACT`).
 pub const SAUL_CAT_ACT: u8 = 0x40;
@@ -117,6 +118,12 @@ pub(crate) struct RunPlatform<'r, D: ?Sized> {
     pub kv: &'r mut KvStore,
     pub app: &'r AppName,
     pub max_sleep_us: u64,
+    /// The wall clock at the run's start (`None`: not set).
+    pub unix_ms: Option<u64>,
+    /// The report queue, its bound, and whether this run queued a report.
+    pub reports: &'r mut Reports,
+    pub max_reports: usize,
+    pub reported: bool,
 }
 
 impl<D: Device + ?Sized> RunPlatform<'_, D> {
@@ -179,6 +186,23 @@ impl<D: Device + ?Sized> Platform for RunPlatform<'_, D> {
     fn kv_delete(&mut self, scope: KvScope, key: u32) -> bool {
         let ns = self.namespace(scope);
         self.kv.delete(&ns, key)
+    }
+
+    fn unix_time_ms(&mut self) -> Option<u64> {
+        // The run's start plus the time it has run so far is not worth a
+        // clock read per call: scripts run for microseconds.
+        self.unix_ms
+    }
+
+    fn report(&mut self, payload: &[u8]) -> Result<(), ReportError> {
+        match self.reports.push(self.app, self.unix_ms, payload, self.max_reports) {
+            Ok(_) => {
+                self.reported = true;
+                Ok(())
+            }
+            Err(QueueError::TooLong) => Err(ReportError::TooLong),
+            Err(QueueError::Full) => Err(ReportError::Full),
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use crate::app::AppError;
 use crate::auth::AuthError;
 use crate::compress::InflateError;
 use crate::envelope::{EnvelopeError, Operation, PayloadKind};
+use alkyl_protocol::command::CommandError;
 use crate::name::{AppName, NameError};
 use crate::storage::StorageError;
 use crate::store::QuotaError;
@@ -51,6 +52,19 @@ pub enum Rejection {
     StoreFull(QuotaError),
     /// Storage failed; nothing changed. 5.00
     Storage(StorageError),
+    /// A plain run of a protected entry: it needs a signed invocation. 4.01
+    Unauthenticated,
+    /// A malformed signed command. 4.00
+    Command(CommandError),
+    /// A signed command addressed to another device. 4.00
+    OtherDevice,
+    /// A signed command whose sequence was already accepted (a replay). 4.09
+    Replayed { sequence: u64 },
+    /// A signed command older than the last one accepted from its key. 4.06
+    OutOfOrder { sequence: u64, last: u64 },
+    /// A signed command past its expiry, or with an expiry while the
+    /// device's clock is not set. 4.12
+    Expired { expires: u64, now_s: Option<u64> },
     /// A block-wise transfer problem. 4.08 (sequence), 4.13 (size), 4.00
     /// (bad block), 5.03 (busy).
     Upload(UploadError),
@@ -81,9 +95,16 @@ impl Rejection {
     /// The CoAP response code.
     pub fn code(&self) -> u8 {
         match self {
-            Rejection::Malformed(_) | Rejection::Triggers(_) | Rejection::Mismatch | Rejection::BadName(_) => {
-                code::BAD_REQUEST
-            }
+            Rejection::Malformed(_)
+            | Rejection::Triggers(_)
+            | Rejection::Mismatch
+            | Rejection::BadName(_)
+            | Rejection::Command(_)
+            | Rejection::OtherDevice => code::BAD_REQUEST,
+            Rejection::Unauthenticated => code::UNAUTHORIZED,
+            Rejection::Replayed { .. } => code::CONFLICT,
+            Rejection::OutOfOrder { .. } => code::NOT_ACCEPTABLE,
+            Rejection::Expired { .. } => code::PRECONDITION_FAILED,
             Rejection::Auth(AuthError::MutationsDisabled) => code::METHOD_NOT_ALLOWED,
             Rejection::Auth(AuthError::UnknownKey(_)) => code::UNAUTHORIZED,
             Rejection::Auth(AuthError::BadSignature) => code::FORBIDDEN,
@@ -147,6 +168,19 @@ impl fmt::Display for Rejection {
             Rejection::StoreFull(q) => write!(f, "{q}"),
             Rejection::Storage(e) => write!(f, "{e}; nothing changed"),
             Rejection::Upload(u) => write!(f, "{u}"),
+            Rejection::Unauthenticated => f.write_str("this entry is protected: it needs a signed invocation"),
+            Rejection::Command(e) => write!(f, "malformed command: {e}"),
+            Rejection::OtherDevice => f.write_str("the command is for another device"),
+            Rejection::Replayed { sequence } => write!(f, "replayed: sequence {sequence} was already accepted"),
+            Rejection::OutOfOrder { sequence, last } => {
+                write!(f, "out of order: sequence {sequence} is below the last accepted, {last}")
+            }
+            Rejection::Expired { expires, now_s: Some(now) } => {
+                write!(f, "expired at {expires} (Unix seconds), the device's clock reads {now}")
+            }
+            Rejection::Expired { expires, now_s: None } => {
+                write!(f, "expires at {expires} but the device's clock is not set")
+            }
         }
     }
 }

@@ -10,7 +10,11 @@
 //! - the **CoAP API** ([`coap`]), as a `coap_handler::Handler`;
 //! - **triggers** ([`triggers`]): timers and sensor events, driven by
 //!   [`Runtime::poll`];
-//! - the **key-value store** ([`kv`]), persisted through [`Storage`].
+//! - the **key-value store** ([`kv`]), persisted through [`Storage`];
+//! - **trusted calls**: signed invocations of protected entries and the
+//!   wall clock (`alkyl_protocol::command`, [`Runtime::invoke_signed`],
+//!   [`Runtime::set_time`]), and **reports** to the gateway ([`reports`],
+//!   [`Runtime::report_due`]).
 //!
 //! A device provides a [`Device`] (clock, SAUL, log) and a [`Storage`];
 //! every script run goes through one function (`exec::execute`).
@@ -39,6 +43,7 @@ mod device;
 mod error;
 mod exec;
 pub mod kv;
+pub mod reports;
 mod runtime;
 mod storage;
 pub mod store;
@@ -61,5 +66,5 @@ pub use auth::{AuthError, Authority};
 pub use config::Config;
 pub use device::{class_matches, write_dims, Device, SaulInfo, Widen32, SAUL_CAT_ACT, SAUL_CAT_SENSE};
 pub use error::{Expect, Rejection, TriggerProblem};
-pub use runtime::{Applied, BootProblem, BootReport, Runtime, SensorReading};
+pub use runtime::{Applied, BootProblem, BootReport, Runtime, SensorReading, WallClock};
 pub use storage::{RamStorage, Storage, StorageError};

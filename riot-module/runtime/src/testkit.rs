@@ -186,9 +186,12 @@ pub fn install_envelope(name: &str, version: u32) -> EnvelopeRepr {
     install_of(name, version, simple_container(), false)
 }
 
-/// An unsigned install envelope of `container`, maybe compressed.
+/// An unsigned install envelope of `container`, maybe compressed, with
+/// every entry declared open (the tests of protected entries declare less).
 pub fn install_of(name: &str, version: u32, container: Vec<u8>, compressed: bool) -> EnvelopeRepr {
-    let r = EnvelopeRepr::install(AppName::new(name.as_bytes()).unwrap(), version, PayloadKind::Container, container);
+    let mut r =
+        EnvelopeRepr::install(AppName::new(name.as_bytes()).unwrap(), version, PayloadKind::Container, container);
+    r.open = Some(alloc::vec!["*".into()]);
     if compressed {
         r.compress().unwrap()
     } else {

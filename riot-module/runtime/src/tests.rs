@@ -765,7 +765,8 @@ fn shared_handler_behind_a_lock() {
     let mut out = Packet::new();
     handler.build_response(&mut out, data).unwrap();
     assert_eq!(text(&out), "0x3");
-    assert_eq!(handler.report().count(), 5);
+    // apps, sensors, invoke, time, auth, reports, and the app's three.
+    assert_eq!(handler.report().count(), 9);
 }
 
 /// Assembles Alkyl IR text into a binary module.
@@ -826,4 +827,215 @@ fn traps_of_alkyl_ir_apps_are_reported_in_ir_terms() {
     assert!(out.outcome.is_err());
     let text = String::from_utf8(out.result_text()).unwrap();
     assert!(text.starts_with("error: trap at instruction ") && text.ends_with("(Alkyl IR: REVERT 0xac7)"), "{text}");
+}
+
+// ---- trusted calls: open and protected entries, signed commands, the clock, reports ----
+
+use alkyl_protocol::command::CommandRepr;
+
+/// Reports its input (`bpf_report(r1, r2)`), returns the helper's result.
+const REPORT_ASM: &str = "
+    call 0x22
+    exit
+";
+
+/// `bpf_unix_time(&s)`: returns the seconds, or the (negative) error.
+const UNIX_TIME_ASM: &str = "
+    mov %r1, %r10
+    sub %r1, 8
+    call 0x21
+    jne %r0, 0, done
+    ldxw %r0, [%r10-8]
+done:
+    exit
+";
+
+fn install_open(rt: &mut Rt, n: &str, version: u32, container: Vec<u8>, open: Option<&[&str]>) {
+    let mut repr = install_of(n, version, container, true);
+    repr.open = open.map(|o| o.iter().map(|s| String::from(*s)).collect());
+    let bytes = signed(repr, &keypair());
+    rt.apply(&bytes, Expect { operation: Operation::Install, name: &name(n) }).unwrap();
+}
+
+fn signed_command(c: CommandRepr, kp: &ed25519_compact::KeyPair) -> Vec<u8> {
+    c.to_signed_bytes(&kp.pk, |m| *kp.sk.sign(m, None)).unwrap()
+}
+
+fn invoke_cmd(n: &str, entry: Option<&str>, sequence: u64) -> CommandRepr {
+    CommandRepr::invoke(n, entry, Vec::new(), sequence)
+}
+
+#[test]
+fn open_entries_run_for_anyone_protected_ones_need_a_signature() {
+    let mut rt = runtime();
+    install_open(&mut rt, "s", 1, simple_container(), Some(&["answer"]));
+    let r = send(&mut rt, &req(RequestType::Post, "/apps/s/run/answer", b""));
+    assert_eq!(code_of(&r), code::CONTENT);
+    for path in ["/apps/s/run/twice", "/apps/s/run"] {
+        let r = send(&mut rt, &req(RequestType::Post, path, b"ab"));
+        assert_eq!(code_of(&r), code::UNAUTHORIZED, "{path}");
+    }
+    // Shown in GET /apps/NAME.
+    let r = send(&mut rt, &req(RequestType::Get, "/apps/s", b""));
+    assert!(text(&r).contains("\"open\":[\"answer\"]"), "{}", text(&r));
+    // A replacement that declares nothing protects everything; the default
+    // entry is declared by the empty name.
+    install_open(&mut rt, "s", 2, simple_container(), None);
+    let r = send(&mut rt, &req(RequestType::Post, "/apps/s/run/answer", b""));
+    assert_eq!(code_of(&r), code::UNAUTHORIZED);
+    install_open(&mut rt, "s", 3, simple_container(), Some(&[""]));
+    let r = send(&mut rt, &req(RequestType::Post, "/apps/s/run", b"ab"));
+    assert_eq!(code_of(&r), code::CONTENT);
+    // The declaration survives a reboot.
+    let (mut rt, _) = reboot(rt);
+    let r = send(&mut rt, &req(RequestType::Post, "/apps/s/run/answer", b""));
+    assert_eq!(code_of(&r), code::UNAUTHORIZED);
+    // Triggers (local events) run protected entries.
+    let r = send(&mut rt, &req(RequestType::Get, "/apps/s", b""));
+    assert!(text(&r).contains("\"open\":[\"\"]"));
+}
+
+#[test]
+fn signed_invocations_and_every_refusal() {
+    let mut rt = runtime();
+    let counter = container(COUNTER_ASM, &[]);
+    install_open(&mut rt, "c", 1, counter, None);
+    let kp = keypair();
+    let post = |rt: &mut Rt, bytes: &[u8]| send(rt, &req(RequestType::Post, "/invoke", bytes));
+    let r = post(&mut rt, &signed_command(invoke_cmd("c", None, 5), &kp));
+    assert_eq!((code_of(&r), text(&r)), (code::CONTENT, "0x1".into()));
+    let before = records(&mut rt);
+    let kv = rt.kv_fetch(Some(&name("c")), 1);
+    let check_unchanged = |rt: &mut Rt, what: &str| {
+        assert_eq!(records(rt), before, "{what} changed the store");
+        assert_eq!(rt.kv_fetch(Some(&name("c")), 1), kv, "{what} ran");
+        assert_eq!(rt.app(&name("c")).unwrap().stats().runs, 1, "{what} ran");
+    };
+    // Replayed, out of order.
+    let r = post(&mut rt, &signed_command(invoke_cmd("c", None, 5), &kp));
+    assert_eq!(code_of(&r), code::CONFLICT);
+    check_unchanged(&mut rt, "a replay");
+    let r = post(&mut rt, &signed_command(invoke_cmd("c", None, 4), &kp));
+    assert_eq!(code_of(&r), code::NOT_ACCEPTABLE);
+    check_unchanged(&mut rt, "an out-of-order command");
+    // Forged: a flipped bit anywhere, or another key.
+    let good = signed_command(invoke_cmd("c", None, 6), &kp);
+    for i in [0, 8, 30, good.len() - 65, good.len() - 1] {
+        let mut b = good.clone();
+        b[i] ^= 1;
+        let r = post(&mut rt, &b);
+        assert!(matches!(code_of(&r), code::FORBIDDEN | code::UNAUTHORIZED | code::BAD_REQUEST), "flip at {i}");
+    }
+    let mut b = good.clone();
+    let n = b.len();
+    b[n - 1] ^= 1;
+    assert_eq!(code_of(&post(&mut rt, &b)), code::FORBIDDEN);
+    let other = ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new([9; 32]));
+    assert_eq!(code_of(&post(&mut rt, &signed_command(invoke_cmd("c", None, 6), &other))), code::UNAUTHORIZED);
+    // Expired, or with an expiry while the clock is not set.
+    let mut e = invoke_cmd("c", None, 6);
+    e.expires = Some(1_800_000_000);
+    assert_eq!(code_of(&post(&mut rt, &signed_command(e.clone(), &kp))), code::PRECONDITION_FAILED);
+    // For another device.
+    let mut d = invoke_cmd("c", None, 6);
+    d.device_id = Some(KeyId([3; 8]));
+    assert_eq!(code_of(&post(&mut rt, &signed_command(d, &kp))), code::BAD_REQUEST);
+    // Unauthenticated: a plain run of the protected default entry.
+    assert_eq!(code_of(&send(&mut rt, &req(RequestType::Post, "/apps/c/run", b""))), code::UNAUTHORIZED);
+    // No such app or entry: 4.04, and the sequence stays.
+    assert_eq!(code_of(&post(&mut rt, &signed_command(invoke_cmd("zz", None, 6), &kp))), code::NOT_FOUND);
+    assert_eq!(code_of(&post(&mut rt, &signed_command(invoke_cmd("c", Some("nope"), 6), &kp))), code::NOT_FOUND);
+    check_unchanged(&mut rt, "a refused command");
+
+    // Set the clock (signed, with its own sequence), then the expiry holds.
+    let now_s = 1_800_000_000u64;
+    assert_eq!(code_of(&send(&mut rt, &req(RequestType::Get, "/time", b""))), code::NOT_FOUND);
+    let t = signed_command(CommandRepr::set_time(now_s * 1000, 6), &kp);
+    let r = send(&mut rt, &req(RequestType::Post, "/time", &t));
+    assert_eq!(code_of(&r), code::CHANGED);
+    assert_eq!(code_of(&send(&mut rt, &req(RequestType::Post, "/time", &t))), code::CONFLICT);
+    rt.device().set_ms(2500);
+    let r = send(&mut rt, &req(RequestType::Get, "/time", b""));
+    assert_eq!(text(&r), alloc::format!("{}", now_s * 1000 + 2500));
+    e.sequence = 7;
+    // The clock reads now_s + 2.5 s: an expiry at now_s + 1 is past, one
+    // at now_s + 2 is not (the envelope is valid up to its second).
+    e.expires = Some(now_s + 1);
+    assert_eq!(code_of(&post(&mut rt, &signed_command(e.clone(), &kp))), code::PRECONDITION_FAILED);
+    e.expires = Some(now_s + 2);
+    let r = post(&mut rt, &signed_command(e.clone(), &kp));
+    assert_eq!((code_of(&r), text(&r)), (code::CONTENT, "0x2".into()));
+
+    // A restart keeps the sequences: no replay window opens.
+    let (mut rt, boot) = reboot(rt);
+    assert!(boot.problems.is_empty(), "{:?}", boot.problems);
+    assert_eq!(code_of(&post(&mut rt, &signed_command(invoke_cmd("c", None, 7), &kp))), code::CONFLICT);
+    // The clock is not kept: the expiry cannot be checked.
+    e.sequence = 8;
+    assert_eq!(code_of(&post(&mut rt, &signed_command(e, &kp))), code::PRECONDITION_FAILED);
+    let r = post(&mut rt, &signed_command(invoke_cmd("c", None, 8), &kp));
+    assert_eq!(text(&r), "0x3");
+    let r = send(&mut rt, &req(RequestType::Get, "/auth", b""));
+    assert!(text(&r).contains(&alloc::format!("\"{}\":8", KeyId::of(&kp.pk))), "{}", text(&r));
+}
+
+#[test]
+fn a_failed_sequence_save_runs_nothing() {
+    let mut rt = runtime();
+    install_open(&mut rt, "c", 1, container(COUNTER_ASM, &[]), None);
+    let next = rt.storage().writes;
+    rt.storage().fail_at = Some(next);
+    let r = send(&mut rt, &req(RequestType::Post, "/invoke", &signed_command(invoke_cmd("c", None, 1), &keypair())));
+    assert_eq!(code_of(&r), code::INTERNAL_SERVER_ERROR);
+    assert_eq!(rt.app(&name("c")).unwrap().stats().runs, 0);
+    rt.storage().fail_at = None;
+    let r = send(&mut rt, &req(RequestType::Post, "/invoke", &signed_command(invoke_cmd("c", None, 1), &keypair())));
+    assert_eq!(text(&r), "0x1");
+}
+
+#[test]
+fn unix_time_helper_and_reports() {
+    let mut rt = runtime();
+    rt.set_device_key([5; 32]);
+    install_open(&mut rt, "t", 1, container(UNIX_TIME_ASM, &[]), Some(&["*"]));
+    install_open(&mut rt, "r", 1, container(REPORT_ASM, &[]), Some(&["*"]));
+    // Not set: ALKYL_ENODATA, not 1970.
+    assert_eq!(r0(&run(&mut rt, "t", None, b"")) as i64, alkyl_bindings::generated::ALKYL_ENODATA as i64);
+    let t = signed_command(CommandRepr::set_time(1_700_000_000_500, 1), &keypair());
+    rt.set_time(&t, 0).unwrap();
+    rt.device().set_ms(1000);
+    assert_eq!(r0(&run(&mut rt, "t", None, b"")), 1_700_000_001);
+
+    // Reports: queued, signed by the device key, bounded.
+    assert_eq!(r0(&run(&mut rt, "r", None, b"3 invalid attempts")), 0);
+    assert_eq!(r0(&run(&mut rt, "r", None, &[0; 65])) as i64, alkyl_bindings::generated::ALKYL_EINVAL as i64);
+    assert_eq!(r0(&run(&mut rt, "r", None, b"second")), 0);
+    let (seq, bytes) = rt.report_due(1000).unwrap();
+    assert_eq!(seq, 1);
+    let report = alkyl_protocol::report::Report::new_checked(&bytes).unwrap();
+    assert_eq!((report.app(), report.payload()), (&b"r"[..], &b"3 invalid attempts"[..]));
+    assert_eq!(report.unix_ms(), Some(1_700_000_001_500));
+    assert_eq!(Some(report.device_id()), rt.device_id());
+    let pk = ed25519_compact::PublicKey::new(rt.device_public_key().unwrap());
+    pk.verify(report.signed_bytes(), &ed25519_compact::Signature::new(report.signature())).unwrap();
+    // A failure backs off; a delivery moves on.
+    rt.report_failed(1000);
+    assert!(rt.report_due(1500).is_none());
+    assert_eq!(rt.reports().next_attempt(), Some(2000));
+    rt.report_delivered(1);
+    assert_eq!(rt.report_due(1500).map(|r| r.0), Some(2));
+    let r = send(&mut rt, &req(RequestType::Get, "/reports", b""));
+    assert!(text(&r).contains("\"delivered\":1"), "{}", text(&r));
+    assert!(text(&r).contains("\"text\":\"second\""), "{}", text(&r));
+    // Pending reports and their sequence survive a restart.
+    let (mut rt, _) = reboot(rt);
+    rt.set_device_key([5; 32]);
+    assert_eq!(rt.report_due(0).map(|r| r.0), Some(2));
+    assert_eq!(r0(&run(&mut rt, "r", None, b"x")), 0);
+    assert_eq!(rt.reports().pending().map(|r| r.sequence).collect::<Vec<_>>(), [2, 3]);
+    // A full queue refuses (ALKYL_ENOSPC) and keeps what it has.
+    for _ in 2..Config::DEFAULT.max_reports {
+        assert_eq!(r0(&run(&mut rt, "r", None, b"x")), 0);
+    }
+    assert_eq!(r0(&run(&mut rt, "r", None, b"x")) as i64, alkyl_bindings::generated::ALKYL_ENOSPC as i64);
 }

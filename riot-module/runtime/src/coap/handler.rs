@@ -24,27 +24,37 @@ use crate::storage::Storage;
 /// options).
 const OVERHEAD: usize = 32;
 
-impl<S: Storage, D: Device> Handler for Runtime<S, D> {
-    type RequestData = Response;
-    type ExtractRequestError = Infallible;
-    type BuildResponseError<M: MinimalWritableMessage> = M::UnionError;
+/// The `coap_handler::Handler` of a type that turns a request into an owned
+/// [`Response`] (`$handle`): one body for the runtime itself and for a
+/// runtime behind a [`Lock`] ([`Shared`]).
+macro_rules! response_handler {
+    ([$($generics:tt)*] $ty:ty, |$this:ident, $request:ident| $handle:expr) => {
+        impl<$($generics)*> Handler for $ty {
+            type RequestData = Response;
+            type ExtractRequestError = Infallible;
+            type BuildResponseError<M: MinimalWritableMessage> = M::UnionError;
 
-    fn extract_request_data<M: ReadableMessage>(&mut self, request: &M) -> Result<Response, Infallible> {
-        Ok(self.handle(request))
-    }
+            fn extract_request_data<M: ReadableMessage>(&mut self, $request: &M) -> Result<Response, Infallible> {
+                let $this = self;
+                Ok($handle)
+            }
 
-    fn estimate_length(&mut self, response: &Response) -> usize {
-        response.payload.len() + OVERHEAD
-    }
+            fn estimate_length(&mut self, response: &Response) -> usize {
+                response.payload.len() + OVERHEAD
+            }
 
-    fn build_response<M: MutableWritableMessage>(
-        &mut self,
-        message: &mut M,
-        response: Response,
-    ) -> Result<(), M::UnionError> {
-        response.write(message)
-    }
+            fn build_response<M: MutableWritableMessage>(
+                &mut self,
+                message: &mut M,
+                response: Response,
+            ) -> Result<(), M::UnionError> {
+                response.write(message)
+            }
+        }
+    };
 }
+
+response_handler!([S: Storage, D: Device] Runtime<S, D>, |rt, request| rt.handle(request));
 
 /// One resource in `/.well-known/core`.
 #[derive(Clone)]
@@ -96,6 +106,10 @@ impl<S: Storage, D: Device> Reporting for Runtime<S, D> {
         let mut links = vec![
             link(&["apps"], &[json, Attribute::ResourceType("alkyl.apps")]),
             link(&["sensors"], &[json, Attribute::ResourceType("alkyl.sensors")]),
+            link(&["invoke"], &[Attribute::ResourceType("alkyl.invoke")]),
+            link(&["time"], &[Attribute::Ct(format::TEXT), Attribute::ResourceType("alkyl.time")]),
+            link(&["auth"], &[json, Attribute::ResourceType("alkyl.auth")]),
+            link(&["reports"], &[json, Attribute::ResourceType("alkyl.reports")]),
         ];
         for app in self.apps() {
             let n = app.meta().name.as_str();
@@ -137,27 +151,7 @@ impl<S: Storage, D: Device> Lock for &core::cell::RefCell<Runtime<S, D>> {
 #[derive(Debug)]
 pub struct Shared<L>(pub L);
 
-impl<L: Lock> Handler for Shared<L> {
-    type RequestData = Response;
-    type ExtractRequestError = Infallible;
-    type BuildResponseError<M: MinimalWritableMessage> = M::UnionError;
-
-    fn extract_request_data<M: ReadableMessage>(&mut self, request: &M) -> Result<Response, Infallible> {
-        Ok(self.0.with(|rt| rt.handle(request)))
-    }
-
-    fn estimate_length(&mut self, response: &Response) -> usize {
-        response.payload.len() + OVERHEAD
-    }
-
-    fn build_response<M: MutableWritableMessage>(
-        &mut self,
-        message: &mut M,
-        response: Response,
-    ) -> Result<(), M::UnionError> {
-        response.write(message)
-    }
-}
+response_handler!([L: Lock] Shared<L>, |shared, request| shared.0.with(|rt| rt.handle(request)));
 
 impl<L: Lock> Reporting for Shared<L> {
     type Record<'res>

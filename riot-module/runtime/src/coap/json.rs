@@ -2,6 +2,7 @@
 //! app listings, app metadata, sensors. Field names are documented in
 //! `docs/coap-api.md`.
 
+use alloc::collections::BTreeMap;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -11,7 +12,10 @@ use serde::Serialize;
 
 use crate::app::{App, Cause, LastRun, TrapText};
 use crate::envelope::{TriggerKind, TriggerRepr};
-use crate::runtime::SensorReading;
+use crate::device::Device;
+use crate::reports::{Report, Reports};
+use crate::runtime::{Runtime, SensorReading};
+use crate::storage::Storage;
 
 /// One entry of `GET /apps`.
 #[derive(Debug, Serialize)]
@@ -124,6 +128,9 @@ pub struct AppDetail<'a> {
     /// SHA-256 of the container, hex.
     pub sha256: String,
     pub entries: Vec<String>,
+    /// Entries anyone may run (`*`: all; `""`: the first instruction);
+    /// every other entry needs a signed invocation.
+    pub open: &'a [String],
     pub triggers: Vec<TriggerJson<'a>>,
     pub runs: u64,
     pub traps: u64,
@@ -145,6 +152,7 @@ impl<'a> AppDetail<'a> {
             stack_size: app.script().stack_size(),
             sha256: app.hash().iter().map(|b| format!("{b:02x}")).collect(),
             entries: app.entry_names().map(|n| String::from_utf8_lossy(n).into_owned()).collect(),
+            open: &meta.open,
             triggers: meta.triggers.iter().map(TriggerJson::of).collect(),
             runs: stats.runs,
             traps: stats.traps,
@@ -152,6 +160,87 @@ impl<'a> AppDetail<'a> {
             last_error: stats
                 .last_error
                 .map(|(at_ms, t)| ErrorJson { at_ms, error: format!("{}", TrapText { trap: &t, kind: meta.kind }) }),
+        }
+    }
+}
+
+/// `GET /auth`: who the device trusts and how far each key's commands got.
+#[derive(Debug, Serialize)]
+pub struct AuthJson {
+    /// The id of the device's own key (`null`: it has none; reports are
+    /// then unsigned).
+    pub device_id: Option<String>,
+    /// The device's public key, hex (what a gateway pins to check reports).
+    pub device_key: Option<String>,
+    /// Ids of the trusted keys.
+    pub trusted: Vec<String>,
+    /// Highest signed-command sequence accepted, per key id.
+    pub sequences: BTreeMap<String, u64>,
+    /// Unix milliseconds, once the clock is set.
+    pub unix_ms: Option<u64>,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl AuthJson {
+    pub fn of<S: Storage, D: Device>(rt: &mut Runtime<S, D>) -> Self {
+        let now = rt.device().now_ms();
+        AuthJson {
+            device_id: rt.device_id().map(|k| format!("{k}")),
+            device_key: rt.device_public_key().map(|k| hex(&k)),
+            trusted: rt.authority().key_ids().map(|k| format!("{k}")).collect(),
+            sequences: rt.command_sequences().map(|(k, s)| (format!("{k}"), s)).collect(),
+            unix_ms: rt.unix_ms(now),
+        }
+    }
+}
+
+/// One report of `GET /reports`.
+#[derive(Debug, Serialize)]
+pub struct ReportJson<'a> {
+    pub sequence: u64,
+    pub app: &'a str,
+    pub unix_ms: Option<u64>,
+    /// The payload, hex.
+    pub payload: String,
+    /// The payload as text, when it is UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<&'a str>,
+}
+
+impl<'a> ReportJson<'a> {
+    fn of(r: &'a Report) -> Self {
+        ReportJson {
+            sequence: r.sequence,
+            app: r.app.as_str(),
+            unix_ms: r.unix_ms,
+            payload: hex(&r.payload),
+            text: core::str::from_utf8(&r.payload).ok(),
+        }
+    }
+}
+
+/// `GET /reports`: the queue and the last reports delivered.
+#[derive(Debug, Serialize)]
+pub struct ReportsJson<'a> {
+    pub pending: Vec<ReportJson<'a>>,
+    /// Reports delivered since the device was first started.
+    pub delivered: u64,
+    /// The last ones delivered (at most 8), oldest first.
+    pub recent: Vec<ReportJson<'a>>,
+    /// When the next attempt is due (ms since boot), if any is pending.
+    pub next_attempt_ms: Option<u64>,
+}
+
+impl<'a> ReportsJson<'a> {
+    pub fn of(r: &'a Reports) -> Self {
+        ReportsJson {
+            pending: r.pending().map(ReportJson::of).collect(),
+            delivered: r.delivered_count(),
+            recent: r.recent().map(ReportJson::of).collect(),
+            next_attempt_ms: r.next_attempt(),
         }
     }
 }

@@ -9,10 +9,10 @@ use coap_handler::{Attribute, Record as _, Reporting as _};
 use coap_message::ReadableMessage;
 use coap_numbers::code;
 
-use super::json::{self, AppDetail, AppSummary, SensorJson};
+use super::json::{self, AppDetail, AppSummary, AuthJson, ReportsJson, SensorJson};
 use super::message::{format, Request, Response};
 use super::Block;
-use crate::app::{Cause, TrapText};
+use crate::app::{Cause, LastRun, TrapText};
 use crate::device::Device;
 use crate::envelope::Operation;
 use crate::error::{Expect, Rejection};
@@ -81,6 +81,36 @@ impl<S: Storage, D: Device> Runtime<S, D> {
             }
             (["apps", name, "run"], code::POST) => self.run(name, None, payload),
             (["apps", name, "run", entry], code::POST) => self.run(name, Some(entry), payload),
+            (["invoke"] | ["time"], code::POST) if req.block1.is_some_and(|b| b.num != 0 || b.more) => {
+                let mut r = Response::text(code::REQUEST_ENTITY_TOO_LARGE, "a signed command must fit one message");
+                r.size1 = Some(self.config.max_command_bytes as u32);
+                r
+            }
+            (["invoke"], code::POST) => {
+                let now = self.device.now_ms();
+                match self.invoke_signed(payload, now) {
+                    Ok((_, run)) => run_response(run),
+                    Err(r) => r.into(),
+                }
+            }
+            (["time"], code::POST) => {
+                let now = self.device.now_ms();
+                match self.set_time(payload, now) {
+                    Ok(unix_ms) => Response::text(code::CHANGED, format_args!("{unix_ms}")),
+                    Err(r) => r.into(),
+                }
+            }
+            (["time"], code::GET) => {
+                let now = self.device.now_ms();
+                match self.unix_ms(now) {
+                    Some(ms) => Response::text(code::CONTENT, format_args!("{ms}")),
+                    None => Response::text(code::NOT_FOUND, "the clock is not set"),
+                }
+            }
+            (["auth"], code::GET) => Response::with(code::CONTENT, format::JSON, json::to_vec(&AuthJson::of(self))),
+            (["reports"], code::GET) => {
+                Response::with(code::CONTENT, format::JSON, json::to_vec(&ReportsJson::of(&self.reports)))
+            }
             (["apps", name, "result"], code::GET) => match self.named(name) {
                 Ok(app) => {
                     let text = app.stats().last.as_ref().map(|r| r.result_text()).unwrap_or_default();
@@ -93,7 +123,17 @@ impl<S: Storage, D: Device> Runtime<S, D> {
                 let list: Vec<SensorJson<'_>> = readings.iter().map(SensorJson::of).collect();
                 Response::with(code::CONTENT, format::JSON, json::to_vec(&list))
             }
-            ([".well-known", "core"] | ["apps"] | ["apps", _, "result"] | ["sensors"], _) => method_not_allowed(),
+            (
+                [".well-known", "core"]
+                | ["apps"]
+                | ["apps", _, "result"]
+                | ["sensors"]
+                | ["invoke"]
+                | ["time"]
+                | ["auth"]
+                | ["reports"],
+                _,
+            ) => method_not_allowed(),
             (["apps", _] | ["apps", _, "triggers"] | ["apps", _, "run"] | ["apps", _, "run", _], _) => {
                 method_not_allowed()
             }
@@ -155,25 +195,17 @@ impl<S: Storage, D: Device> Runtime<S, D> {
         if entry.is_some_and(|e| check_entry_name(e.as_bytes()).is_err()) {
             return Rejection::NoEntry.into();
         }
+        let entry = entry.map(str::as_bytes);
+        match self.store.get(&name) {
+            None => return Rejection::NoApp { sequence: self.store.sequence_of(&name) }.into(),
+            // A protected entry runs only from a signed invocation (`POST /invoke`).
+            Some(app) if !app.meta().is_open(entry) => return Rejection::Unauthenticated.into(),
+            Some(_) => {}
+        }
         let now = self.device.now_ms();
-        let run = match self.invoke(&name, entry.map(str::as_bytes), payload, Cause::Coap, true, now) {
-            Ok(r) => r,
-            Err(r) => return r.into(),
-        };
-        match run.outcome {
-            Ok(out) => match out.response {
-                // A script may answer with any response code, not a method or
-                // an empty message.
-                Some(b) if matches!(b.code >> 5, 2 | 4 | 5) => {
-                    Response { content_format: b.content_format, payload: b.payload, ..Response::empty(b.code) }
-                }
-                Some(b) => Response::text(
-                    code::INTERNAL_SERVER_ERROR,
-                    format_args!("the script built a response with code {}.{:02}", b.code >> 5, b.code & 0x1f),
-                ),
-                None => Response::text(code::CONTENT, format_args!("{:#x}", out.r0)),
-            },
-            Err(trap) => Response::text(code::INTERNAL_SERVER_ERROR, TrapText { trap: &trap, kind: run.kind }),
+        match self.invoke(&name, entry, payload, Cause::Coap, true, now) {
+            Ok(run) => run_response(run),
+            Err(r) => r.into(),
         }
     }
 
@@ -203,5 +235,24 @@ impl<S: Storage, D: Device> Runtime<S, D> {
             }
         }
         s.into_bytes()
+    }
+}
+
+/// The response to a run: the script's own, `r0` as text, or the trap.
+fn run_response(run: LastRun) -> Response {
+    match run.outcome {
+        Ok(out) => match out.response {
+            // A script may answer with any response code, not a method or
+            // an empty message.
+            Some(b) if matches!(b.code >> 5, 2 | 4 | 5) => {
+                Response { content_format: b.content_format, payload: b.payload, ..Response::empty(b.code) }
+            }
+            Some(b) => Response::text(
+                code::INTERNAL_SERVER_ERROR,
+                format_args!("the script built a response with code {}.{:02}", b.code >> 5, b.code & 0x1f),
+            ),
+            None => Response::text(code::CONTENT, format_args!("{:#x}", out.r0)),
+        },
+        Err(trap) => Response::text(code::INTERNAL_SERVER_ERROR, TrapText { trap: &trap, kind: run.kind }),
     }
 }

@@ -95,6 +95,8 @@ impl<S: Storage, D: Device> Runtime<S, D> {
             sequence: repr.version,
             kind: repr.kind,
             triggers: repr.triggers,
+            // Declared by this version only: nothing carries over.
+            open: repr.open.unwrap_or_default(),
         };
         let app = prepared.into_app(meta, self.limits())?;
         self.store.check_fits(&app).map_err(Rejection::StoreFull)?;

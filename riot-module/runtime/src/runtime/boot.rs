@@ -24,7 +24,8 @@ use crate::device::Device;
 use crate::kv::{KvRecordError, KvStore, Namespace};
 use crate::name::AppName;
 use crate::storage::{Storage, StorageError};
-use crate::store::{AppRecord, AppStore, QuotaError, RecordError, Retired, RETIRED_KEY};
+use crate::reports::Reports;
+use crate::store::{AppRecord, AppStore, QuotaError, RecordError, Retired, Sequences, REPORTS_KEY, RETIRED_KEY, SEQUENCES_KEY};
 use crate::triggers::Schedule;
 use crate::upload::Uploads;
 
@@ -103,6 +104,24 @@ impl<S: Storage, D: Device> Runtime<S, D> {
                 Err(e) => report.problems.push((RETIRED_KEY.into(), BootProblem::Storage(e))),
             }
         }
+        let mut sequences = Sequences::default();
+        let mut reports = Reports::default();
+        if keys.iter().any(|k| k == SEQUENCES_KEY) {
+            match storage.load(SEQUENCES_KEY).map(|b| b.map(|b| Sequences::parse(&b))) {
+                Ok(Some(Ok(s))) => sequences = s,
+                Ok(Some(Err(e))) => report.problems.push((SEQUENCES_KEY.into(), BootProblem::Record(e))),
+                Ok(None) => {}
+                Err(e) => report.problems.push((SEQUENCES_KEY.into(), BootProblem::Storage(e))),
+            }
+        }
+        if keys.iter().any(|k| k == REPORTS_KEY) {
+            match storage.load(REPORTS_KEY).map(|b| b.map(|b| Reports::parse(&b))) {
+                Ok(Some(Ok(r))) => reports = r,
+                Ok(Some(Err(e))) => report.problems.push((REPORTS_KEY.into(), BootProblem::Record(e))),
+                Ok(None) => {}
+                Err(e) => report.problems.push((REPORTS_KEY.into(), BootProblem::Storage(e))),
+            }
+        }
         let limits = AppLimits { max_bytes: config.max_app_bytes, max_stack: config.max_stack };
         for key in keys.iter().filter(|k| k.starts_with("app.")) {
             let record = match storage.load(key) {
@@ -173,12 +192,27 @@ impl<S: Storage, D: Device> Runtime<S, D> {
             }
         }
         for key in &keys {
-            if key != RETIRED_KEY && !key.starts_with("app.") && !key.starts_with("kv.") {
+            if ![RETIRED_KEY, SEQUENCES_KEY, REPORTS_KEY].contains(&&key[..]) && !key.starts_with("app.") && !key.starts_with("kv.") {
                 report.problems.push((key.clone(), BootProblem::UnknownKey));
             }
         }
         let uploads = Uploads::new(config.max_uploads, config.max_envelope_bytes, config.upload_timeout_ms);
         let buffers = RunBuffers::new(&config);
-        Ok((Runtime { config, authority, storage, device, store, kv, uploads, schedule, buffers }, report))
+        let runtime = Runtime {
+            config,
+            authority,
+            storage,
+            device,
+            store,
+            kv,
+            uploads,
+            schedule,
+            buffers,
+            sequences,
+            clock: None,
+            reports,
+            device_key: None,
+        };
+        Ok((runtime, report))
     }
 }

@@ -17,12 +17,14 @@
 
 pub(crate) mod apply;
 mod boot;
+mod command;
 mod run;
 
 use alloc::vec::Vec;
 
 pub use apply::Applied;
 pub use boot::{BootProblem, BootReport};
+pub use command::WallClock;
 pub use run::SensorReading;
 
 use crate::app::App;
@@ -32,8 +34,9 @@ use crate::device::Device;
 use crate::exec::RunBuffers;
 use crate::kv::{KvStore, Namespace};
 use crate::name::AppName;
+use crate::reports::Reports;
 use crate::storage::Storage;
-use crate::store::AppStore;
+use crate::store::{AppStore, Sequences};
 use crate::triggers::Schedule;
 use crate::upload::Uploads;
 #[allow(unused_imports)] // doc links
@@ -51,6 +54,14 @@ pub struct Runtime<S, D> {
     pub(crate) schedule: Schedule,
     /// The stack and CoAP packet buffer every run uses, allocated once.
     pub(crate) buffers: RunBuffers,
+    /// The highest signed-command sequence accepted per key (persisted).
+    pub(crate) sequences: Sequences,
+    /// The wall clock, once a signed command set it (not persisted).
+    pub(crate) clock: Option<WallClock>,
+    /// Reports queued for the gateway (persisted).
+    pub(crate) reports: Reports,
+    /// The device's own key: signs reports, names the device.
+    pub(crate) device_key: Option<ed25519_compact::KeyPair>,
 }
 
 impl<S, D> core::fmt::Debug for Runtime<S, D> {
@@ -119,7 +130,8 @@ impl<S: Storage, D: Device> Runtime<S, D> {
 
     /// When [`Runtime::poll`] should run next (ms since boot): `Some(0)`
     /// when triggers were (re)configured since the last poll, `None` when
-    /// nothing is scheduled.
+    /// nothing is scheduled. (Report delivery has its own time:
+    /// `Reports::next_attempt`, for the host's sender.)
     pub fn poll_at(&self) -> Option<u64> {
         if self.schedule.has_unstarted() {
             return Some(0);

@@ -64,10 +64,15 @@ impl<S: Storage, D: Device> Runtime<S, D> {
             kv: &mut self.kv,
             app: name,
             max_sleep_us: self.config.max_sleep_us,
+            unix_ms: self.clock.map(|c| c.unix_ms_at(now_ms)),
+            reports: &mut self.reports,
+            max_reports: self.config.max_reports,
+            reported: false,
         };
         let kind = app.meta().kind;
         let (loaded, data) = app.run_parts();
         let outcome = execute(loaded, data, inv, &mut self.buffers, &mut platform);
+        let reported = platform.reported;
         let run = LastRun {
             at_ms: now_ms,
             cause,
@@ -80,6 +85,9 @@ impl<S: Storage, D: Device> Runtime<S, D> {
         };
         app.record(run.clone());
         self.persist_kv();
+        if reported {
+            self.persist_reports();
+        }
         Ok(run)
     }
 

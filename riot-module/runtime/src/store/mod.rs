@@ -12,10 +12,16 @@ mod record;
 
 use alloc::collections::BTreeMap;
 
-pub use record::{AppRecord, RecordError, Retired};
+pub use record::{AppRecord, RecordError, Retired, Sequences};
 
 use crate::app::App;
 use crate::name::AppName;
+
+/// Storage key of the signed-command sequences record.
+pub const SEQUENCES_KEY: &str = "sequences";
+
+/// Storage key of the report queue record.
+pub const REPORTS_KEY: &str = "reports";
 
 /// Storage key of the retired-names record.
 pub const RETIRED_KEY: &str = "retired";

@@ -7,14 +7,25 @@
 //! 0   "ALKA"           4 | 4  format (1)     1 | 5  payload kind     1
 //! 6   name_len         1 | 7  trigger count  1 | 8  version          4
 //! 12  sequence         4 | 16 container_len  4 | 20 SHA-256(container) 32
-//! 52  name | trigger records (the envelope's encoding) | container
+//! 52  name | trigger records (the envelope's encoding) | open entries | container
 //! ```
+//!
+//! Format 2 adds the open entries (`count u8`, then `count` × (`len u8`,
+//! name): the upload envelope's encoding); format 1 records (no list: every
+//! entry protected) still load.
 //!
 //! Retired-names record (`retired`): the anti-rollback memory of deleted
 //! names.
 //!
 //! ```text
 //! 0 "ALKR" 4 | 4 format (1) 1 | 5 reserved 3 | 8 floor 4 | 12 count 4 | (name_len 1, name, sequence 4) × count
+//! ```
+//!
+//! Command sequences record (`sequences`): the highest signed-command
+//! sequence accepted per key (anti-replay across restarts).
+//!
+//! ```text
+//! 0 "ALKQ" 4 | 4 format (1) 1 | 5 reserved 3 | 8 count 4 | (key id 8, sequence 8) × count
 //! ```
 
 use alloc::collections::BTreeMap;
@@ -26,10 +37,14 @@ use sha2::{Digest, Sha256};
 use crate::app::AppMeta;
 use crate::envelope::{PayloadKind, TriggerRepr, MAX_TRIGGERS};
 use crate::name::AppName;
+use crate::KeyId;
 
 const APP_MAGIC: [u8; 4] = *b"ALKA";
 const RETIRED_MAGIC: [u8; 4] = *b"ALKR";
+const SEQUENCES_MAGIC: [u8; 4] = *b"ALKQ";
 const FORMAT: u8 = 1;
+/// App records are written in format 2 (with the open entries).
+const APP_FORMAT: u8 = 2;
 const APP_HEADER_LEN: usize = 52;
 
 /// Why a stored record did not decode.
@@ -70,9 +85,10 @@ impl AppRecord {
     pub fn emit(meta: &AppMeta, container: &[u8], hash: &[u8; 32]) -> Vec<u8> {
         let name = meta.name.as_str().as_bytes();
         let triggers_len: usize = meta.triggers.iter().map(TriggerRepr::buffer_len).sum();
-        let mut out = Vec::with_capacity(APP_HEADER_LEN + name.len() + triggers_len + container.len());
+        let open_len: usize = 1 + meta.open.iter().map(|n| 1 + n.len()).sum::<usize>();
+        let mut out = Vec::with_capacity(APP_HEADER_LEN + name.len() + triggers_len + open_len + container.len());
         out.extend_from_slice(&APP_MAGIC);
-        out.extend_from_slice(&[FORMAT, meta.kind as u8, name.len() as u8, meta.triggers.len() as u8]);
+        out.extend_from_slice(&[APP_FORMAT, meta.kind as u8, name.len() as u8, meta.triggers.len() as u8]);
         out.extend_from_slice(&meta.version.to_le_bytes());
         out.extend_from_slice(&meta.sequence.to_le_bytes());
         out.extend_from_slice(&(container.len() as u32).to_le_bytes());
@@ -83,6 +99,11 @@ impl AppRecord {
             out.resize(at + t.buffer_len(), 0);
             t.emit(&mut out[at..]);
         }
+        out.push(meta.open.len() as u8);
+        for n in &meta.open {
+            out.push(n.len() as u8);
+            out.extend_from_slice(n.as_bytes());
+        }
         out.extend_from_slice(container);
         out
     }
@@ -92,7 +113,7 @@ impl AppRecord {
     /// # Errors
     /// [`RecordError`].
     pub fn parse(b: &[u8]) -> Result<AppRecord, RecordError> {
-        if b.len() < APP_HEADER_LEN || b[..4] != APP_MAGIC || b[4] != FORMAT {
+        if b.len() < APP_HEADER_LEN || b[..4] != APP_MAGIC || !(b[4] == FORMAT || b[4] == APP_FORMAT) {
             return Err(RecordError::Header);
         }
         let kind = PayloadKind::from_code(b[5]).ok_or(RecordError::Field)?;
@@ -113,14 +134,28 @@ impl AppRecord {
             triggers.push(t);
             at += len;
         }
-        if b.len() - at != container_len {
+        let mut open = Vec::new();
+        if b[4] == APP_FORMAT {
+            let count = *b.get(at).ok_or(RecordError::Length)? as usize;
+            at += 1;
+            for _ in 0..count {
+                let len = *b.get(at).ok_or(RecordError::Length)? as usize;
+                let n = b.get(at + 1..at + 1 + len).ok_or(RecordError::Length)?;
+                if !(n.is_empty() || n == b"*" || crate::name::check_entry_name(n).is_ok()) {
+                    return Err(RecordError::Field);
+                }
+                open.push(n.iter().map(|&c| c as char).collect());
+                at += 1 + len;
+            }
+        }
+        if b.len() < at || b.len() - at != container_len {
             return Err(RecordError::Length);
         }
         let container = b[at..].to_vec();
         if Sha256::digest(&container)[..] != b[20..52] {
             return Err(RecordError::Hash);
         }
-        Ok(AppRecord { meta: AppMeta { name, version, sequence, kind, triggers }, container })
+        Ok(AppRecord { meta: AppMeta { name, version, sequence, kind, triggers, open }, container })
     }
 }
 
@@ -193,6 +228,54 @@ impl Retired {
     }
 }
 
+/// The highest signed-command sequence accepted per key.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Sequences {
+    pub keys: BTreeMap<KeyId, u64>,
+}
+
+impl Sequences {
+    /// The highest sequence accepted from `key` (0: none yet).
+    pub fn of(&self, key: KeyId) -> u64 {
+        self.keys.get(&key).copied().unwrap_or(0)
+    }
+
+    /// Encodes the record.
+    pub fn emit(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(12 + 16 * self.keys.len());
+        out.extend_from_slice(&SEQUENCES_MAGIC);
+        out.extend_from_slice(&[FORMAT, 0, 0, 0]);
+        out.extend_from_slice(&(self.keys.len() as u32).to_le_bytes());
+        for (k, s) in &self.keys {
+            out.extend_from_slice(&k.0);
+            out.extend_from_slice(&s.to_le_bytes());
+        }
+        out
+    }
+
+    /// Decodes a record.
+    ///
+    /// # Errors
+    /// [`RecordError`].
+    pub fn parse(b: &[u8]) -> Result<Sequences, RecordError> {
+        if b.len() < 12 || b[..4] != SEQUENCES_MAGIC || b[4] != FORMAT || b[5..8] != [0; 3] {
+            return Err(RecordError::Header);
+        }
+        let count = u32::from_le_bytes([b[8], b[9], b[10], b[11]]) as usize;
+        if (b.len() - 12) % 16 != 0 || (b.len() - 12) / 16 != count {
+            return Err(RecordError::Length);
+        }
+        let keys = b[12..]
+            .chunks_exact(16)
+            .map(|c| {
+                let (k, s) = c.split_at(8);
+                (KeyId(k.try_into().unwrap_or([0; 8])), u64::from_le_bytes(s.try_into().unwrap_or([0; 8])))
+            })
+            .collect();
+        Ok(Sequences { keys })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,6 +301,7 @@ mod tests {
                     entry: Some("on_event".into()),
                 },
             ],
+            open: alloc::vec!["on_event".into(), "".into(), "*".into()],
         }
     }
 
@@ -243,6 +327,32 @@ mod tests {
         let mut b = bytes.clone();
         b.push(0);
         assert_eq!(AppRecord::parse(&b), Err(RecordError::Length));
+    }
+
+    #[test]
+    fn sequences_record() {
+        let mut s = Sequences::default();
+        assert_eq!(s.of(KeyId([1; 8])), 0);
+        s.keys.insert(KeyId([1; 8]), 7);
+        s.keys.insert(KeyId([2; 8]), u64::MAX);
+        let bytes = s.emit();
+        assert_eq!(Sequences::parse(&bytes).unwrap(), s);
+        for n in 0..bytes.len() {
+            assert!(Sequences::parse(&bytes[..n]).is_err());
+        }
+    }
+
+    #[test]
+    fn format_1_app_records_load_with_every_entry_protected() {
+        let container = b"c".to_vec();
+        let hash: [u8; 32] = Sha256::digest(&container).into();
+        let mut m = meta();
+        m.open.clear();
+        let mut bytes = AppRecord::emit(&m, &container, &hash);
+        // Format 1: no open-entry list (drop its count byte).
+        bytes[4] = 1;
+        bytes.remove(bytes.len() - container.len() - 1);
+        assert_eq!(AppRecord::parse(&bytes).unwrap().meta, m);
     }
 
     #[test]

@@ -69,6 +69,13 @@ pub(super) fn syscall<P: Platform + ?Sized>(
             }
         }
         g::ALKYL_HELPER_NOW_MS => platform.now_ms() as u32 as i32,
+        g::ALKYL_HELPER_UNIX_TIME => match platform.unix_time_ms() {
+            Some(ms) => {
+                buffer.ok_or(IrTrap::Malformed)?.copy_from_slice(&((ms / 1000) as u32).to_le_bytes());
+                0
+            }
+            None => g::ALKYL_ENODATA,
+        },
         // `int pos`: a negative position finds nothing.
         g::ALKYL_HELPER_SAUL_REG_FIND_NTH if (arg(0) as i32) < 0 => 0,
         g::ALKYL_HELPER_SAUL_REG_FIND_NTH => platform.saul_find_nth(arg(0)).map_or(0, |d| d.get() as i32),
