@@ -55,6 +55,7 @@ key 0 >"$TMP/landlord.eth"; key 1 >"$TMP/gateway.eth"; key 2 >"$TMP/tenant.eth"
 GATEWAY_ADDR=$(addr 1)
 echo "  chain on $CHAIN; gateway account $GATEWAY_ADDR"
 
+LOCKOUT=${ARYL_LOCKOUT:-6}   # seconds a lock-out lasts (short for the demo)
 step "keys: the gateway's Ed25519 key (the only one the locks trust), its HPKE key, each lock's own"
 "$ALKYL" keygen --out "$TMP/gw" >/dev/null
 HPKE_PUB=$("$ARYL" hpke-keygen "$TMP/hpke")
@@ -64,24 +65,30 @@ step "aryl build: Property.sol + the lock (Alkyl IR) + the Aryl script -> one co
 show "$ARYL" build --solidity apps/aryl/Property.sol --contract Property --device apps/aryl/lock.air \
     --app lock --script apps/aryl/property.aryl.alkyl --hpke-public "$HPKE_PUB" -o "$TMP/property.json"
 CONTRACT=$("$ARYL" deploy --rpc "$WS" --eth-key "$TMP/landlord.eth" --artifact "$TMP/property.json" \
-    --args "$GATEWAY_ADDR,1000")
+    --args "$GATEWAY_ADDR,1000,$LOCKOUT")
 echo "  deployed Property at $CONTRACT"
 step "aryl inspect: what the devices will run, read back from the chain (hashes checked)"
 "$ARYL" inspect --rpc "$WS" "$CONTRACT" | sed 's/^/  /' | head -12
 echo "  ..."
 
-step "two simulated locks (alkyl-node) trusting only the gateway's key"
+# The gateway's report endpoint: a free UDP port.
+REPORTS=$(python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+step "two simulated locks (alkyl-node) trusting only the gateway's key, reporting to it"
 DEVS=""
+KEYS=""
 for n in 1 2; do
     "$ALKYL" keygen --out "$TMP/lock$n" >/dev/null
     "$NODE_BIN" --listen 127.0.0.1:0 --store "$TMP/store$n" --trusted-key "$TMP/gw.pub" \
-        --device-key "$TMP/lock$n.key" --sensors apps/demo-sensors.toml >"$TMP/lock$n.log" 2>&1 &
+        --device-key "$TMP/lock$n.key" --gateway "coap://127.0.0.1:$REPORTS/reports" \
+        --sensors apps/demo-sensors.toml >"$TMP/lock$n.log" 2>&1 &
     PIDS+=($!)
     wait_for "$TMP/lock$n.log" '^listening on' 10
     U=$(sed -n 's/^listening on //p' "$TMP/lock$n.log")
     eval "LOCK$n=$U"
     DEVS="$DEVS
 lock$n = \"$U\""
+    KEYS="$KEYS
+lock$n = \"lock$n.pub\""
     echo "  lock$n on $U"
 done
 
@@ -95,7 +102,10 @@ state_dir = "state"
 device_key = "gw.key"
 hpke_key = "hpke.key"
 open = ["KeyPressed"]
+eth_key = "gateway.eth"
+report_listen = "127.0.0.1:$REPORTS"
 [devices]$DEVS
+[device_keys]$KEYS
 TOML
 step "aryl run: the gateway follows the contract, installs its code on both locks"
 "$ARYL" run "$TMP/aryl.toml" >"$TMP/aryl.log" 2>&1 &
@@ -115,21 +125,34 @@ if grep -q 1234 "$TMP/aryl.log"; then fail "the gateway logged the plaintext PIN
 press() { # LOCK KEYS: the keypad (an open entry), prints the last result
     local dev=$1 keys=$2 out=""
     for k in $(echo "$keys" | fold -w1); do out=$("$ALKYL" invoke lock KeyPressed --arg "'$k'" --device "$dev"); done
-    echo "$out"
+    echo $((out))
 }
 step "the right PIN opens both locks (1 = unlocked, 2 = beeped)"
 R1=$(press "$LOCK1" 1234); R2=$(press "$LOCK2" 1234)
 echo "  lock1: 1234 -> $R1; lock2: 1234 -> $R2"
 [ "$R1" = 1 ] && [ "$R2" = 1 ] || fail "the right PIN did not unlock"
-R=$(press "$LOCK1" 9999)
-echo "  lock1: 9999 -> $R"
-[ "$R" = 2 ] || fail "a wrong PIN did not beep"
+
+step "three wrong attempts on lock1: each is reported, relayed to the contract, which locks the property out"
+for i in 1 2 3; do echo "  lock1: 000$i -> $(press "$LOCK1" 000$i)"; done
+wait_for "$TMP/aryl.log" 'report lock1#3 relayed' 30
+mine 2
+wait_for "$TMP/aryl.log" 'lock1: LockOut acknowledged' 20
+wait_for "$TMP/aryl.log" 'lock2: LockOut acknowledged' 20
+grep -E 'report|LockOut' "$TMP/aryl.log" | sed 's/^/  /'
+R1=$(press "$LOCK1" 1234); R2=$(press "$LOCK2" 1234)
+echo "  during the lock-out: lock1: 1234 -> $R1; lock2: 1234 -> $R2"
+[ "$R1" = 2 ] && [ "$R2" = 2 ] || fail "a lock opened during the lock-out"
+sleep "$LOCKOUT"
+R2=$(press "$LOCK2" 1234)
+echo "  after it ended ($LOCKOUT s): lock2: 1234 -> $R2"
+[ "$R2" = 1 ] || fail "the lock-out did not end"
 
 step "an unauthenticated SetPin over CoAP is refused"
-OUT=$(coap-client-notls -m post -e 'xxxxxxxxxxxxxxxx' "coap://$LOCK1/apps/lock/run/SetPin" 2>&1 || true)
-echo "  coap-client-notls -m post coap://$LOCK1/apps/lock/run/SetPin -> $OUT"
-R=$(press "$LOCK1" 1234)
-echo "  lock1: 1234 -> $R (the tenant's PIN still holds)"
+OUT=$(coap-client-notls -m post -e '12345678' "$LOCK2/apps/lock/run/SetPin" 2>&1 || true)
+echo "  coap-client-notls -m post $LOCK2/apps/lock/run/SetPin -> $OUT"
+case "$OUT" in 4.*) ;; *) fail "an unauthenticated SetPin was not refused" ;; esac
+R=$(press "$LOCK2" 1234)
+echo "  lock2: 1234 -> $R (the tenant's PIN still holds)"
 [ "$R" = 1 ] || fail "the PIN changed"
 
 step "aryl status"

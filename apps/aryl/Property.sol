@@ -18,7 +18,8 @@ contract Property is AlkylCode {
     /// Invalid attempts reported since the last lock-out.
     uint32 public invalidAttempts;
     uint32 public constant MAX_INVALID = 3;
-    uint64 public constant LOCKOUT_SECONDS = 300;
+    /// How long a lock-out lasts.
+    uint64 public immutable lockoutSeconds;
 
     /// A tenant paid for `mins` minutes; `encryptPin` is the PIN sealed to
     /// the gateway's HPKE key, bound to this contract, the tenant and `mins`.
@@ -28,10 +29,11 @@ contract Property is AlkylCode {
     /// Every lock of the property refuses every PIN until `until` (Unix s).
     event LockOutEvent(uint32 until);
 
-    constructor(address gateway_, uint256 rentPerMinute_) {
+    constructor(address gateway_, uint256 rentPerMinute_, uint64 lockoutSeconds_) {
         landlord = msg.sender;
         gateway = gateway_;
         rentPerMinute = rentPerMinute_;
+        lockoutSeconds = lockoutSeconds_;
     }
 
     function pay(bytes calldata encryptPin, uint32 mins) external payable {
@@ -41,14 +43,21 @@ contract Property is AlkylCode {
         emit PaymentEvent(msg.sender, encryptPin, mins);
     }
 
-    /// A device's report, relayed by the gateway (one transaction per report).
-    function reportInvalid(bytes8 device) external {
+    /// Highest report sequence relayed per device (a report counts once).
+    mapping(bytes8 => uint64) public lastReport;
+
+    /// A device's signed report, relayed by the gateway (docs/aryl.md): the
+    /// device's key id, its report sequence and its payload.
+    function report(bytes8 device, uint64 sequence, bytes calldata payload) external {
         require(msg.sender == gateway, "gateway");
+        require(sequence > lastReport[device], "replayed");
+        lastReport[device] = sequence;
+        if (keccak256(payload) != keccak256("invalid")) return;
         invalidAttempts += 1;
         emit InvalidAttempt(device, invalidAttempts);
         if (invalidAttempts >= MAX_INVALID) {
             invalidAttempts = 0;
-            emit LockOutEvent(uint32(block.timestamp + LOCKOUT_SECONDS));
+            emit LockOutEvent(uint32(block.timestamp + lockoutSeconds));
         }
     }
 

@@ -53,6 +53,15 @@ pub struct Config {
     pub open: Vec<String>,
     /// Device name -> CoAP URI.
     pub devices: BTreeMap<String, String>,
+    /// The gateway's Ethereum key (hex secret): relays device reports.
+    #[serde(default)]
+    pub eth_key: Option<PathBuf>,
+    /// Where devices send reports (`alkyl-node --gateway coap://ADDR/reports`).
+    #[serde(default)]
+    pub report_listen: Option<String>,
+    /// Device name -> its public key (`alkyl keygen`'s .pub): who may report.
+    #[serde(default)]
+    pub device_keys: BTreeMap<String, PathBuf>,
 }
 
 fn default_confirmations() -> u64 {
@@ -73,7 +82,8 @@ impl Config {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let mut c: Config = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
-        for p in [&mut c.artifact, &mut c.state_dir, &mut c.device_key, &mut c.hpke_key] {
+        let extra = c.eth_key.iter_mut().chain(c.device_keys.values_mut());
+        for p in [&mut c.artifact, &mut c.state_dir, &mut c.device_key, &mut c.hpke_key].into_iter().chain(extra) {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
@@ -198,11 +208,146 @@ impl Gateway {
             }
         }
         gw.store.save(&gw.state)?;
+        let reports = match &gw.cfg.report_listen {
+            Some(addr) => {
+                let socket = std::net::UdpSocket::bind(addr)?;
+                let mut keys = std::collections::HashMap::new();
+                for (name, path) in &gw.cfg.device_keys {
+                    let k = read_hex32(path)?;
+                    let vk = ed25519_dalek::VerifyingKey::from_bytes(&k)?;
+                    keys.insert(KeyId::of(&k), (name.clone(), vk));
+                }
+                gw.log(&format!("reports on coap://{}/reports", socket.local_addr()?));
+                Some(crate::reports::serve(socket, keys))
+            }
+            None => None,
+        };
+        let relay = match &gw.cfg.eth_key {
+            Some(path) => {
+                let signer = alloy::signers::local::PrivateKeySigner::from_bytes(&B256::from(read_hex32(path)?))?;
+                let from = signer.address();
+                Some((alloy::network::EthereumWallet::from(signer), from))
+            }
+            None => None,
+        };
         loop {
             gw.follow(&provider, chain_id).await?;
             gw.deliver()?;
+            if let Some(rx) = &reports {
+                gw.take_reports(rx)?;
+            }
+            if let Some((wallet, from)) = &relay {
+                gw.relay(&provider, wallet, *from, chain_id).await?;
+            }
             tokio::time::sleep(Duration::from_millis(gw.cfg.poll_ms)).await;
         }
+    }
+
+    /// Records verified reports (persisted before the device is told).
+    fn take_reports(&mut self, rx: &std::sync::mpsc::Receiver<crate::reports::Incoming>) -> Result<()> {
+        let mut acks = Vec::new();
+        while let Ok(r) = rx.try_recv() {
+            let d = self.state.devices.entry(r.device.clone()).or_default();
+            if r.sequence > d.report_sequence {
+                d.report_sequence = r.sequence;
+                self.log(&format!("report {}#{} from {}: {} bytes", r.device, r.sequence, r.device_id, r.payload.len()));
+                self.state.txs.push_back(crate::state::Tx {
+                    id: format!("{}#{}", r.device, r.sequence),
+                    device_id: hex::encode(r.device_id.0),
+                    sequence: r.sequence,
+                    payload: hex::encode(&r.payload),
+                    ..Default::default()
+                });
+            }
+            acks.push(r.done);
+        }
+        if !acks.is_empty() {
+            self.store.save(&self.state)?;
+            for a in acks {
+                let _ = a.send(true);
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends the oldest pending report transaction: a nonce and a signature
+    /// are given and persisted first, so a resend after a crash is the same
+    /// transaction (the chain takes it once); done when its receipt exists.
+    async fn relay<P: Provider>(
+        &mut self,
+        p: &P,
+        wallet: &alloy::network::EthereumWallet,
+        from: Address,
+        chain_id: u64,
+    ) -> Result<()> {
+        use alloy::eips::eip2718::Encodable2718;
+        use alloy::network::{NetworkTransactionBuilder, TransactionBuilder};
+        use alloy::sol_types::SolCall;
+        let Some(tx) = self.state.txs.front().cloned() else { return Ok(()) };
+        let (raw, hash) = match (&tx.raw, &tx.hash) {
+            (Some(r), Some(h)) => (hex::decode(r)?, h.parse::<B256>()?),
+            _ => {
+                let nonce = match self.state.next_nonce {
+                    Some(n) => n,
+                    None => p.get_transaction_count(from).pending().await?,
+                };
+                let mut id = [0u8; 8];
+                id.copy_from_slice(&hex::decode(&tx.device_id)?);
+                let data = crate::reportCall {
+                    device: id.into(),
+                    sequence: tx.sequence,
+                    payload: hex::decode(&tx.payload)?.into(),
+                }
+                .abi_encode();
+                let gas_price = p.get_gas_price().await?;
+                let req = alloy::rpc::types::TransactionRequest::default()
+                    .with_to(self.cfg.contract)
+                    .with_input(data)
+                    .with_nonce(nonce)
+                    .with_chain_id(chain_id)
+                    .with_gas_limit(300_000)
+                    .with_max_fee_per_gas(gas_price * 2 + 1_000_000_000)
+                    .with_max_priority_fee_per_gas(1_000_000_000);
+                let env = NetworkTransactionBuilder::<alloy::network::Ethereum>::build(req, wallet).await.map_err(|e| format!("signing: {e}"))?;
+                let raw = env.encoded_2718();
+                let hash = *env.tx_hash();
+                let front = self.state.txs.front_mut().unwrap();
+                front.nonce = Some(nonce);
+                front.raw = Some(hex::encode(&raw));
+                front.hash = Some(hash.to_string());
+                self.state.next_nonce = Some(nonce + 1);
+                self.store.save(&self.state)?;
+                (raw, hash)
+            }
+        };
+        if let Some(receipt) = p.get_transaction_receipt(hash).await? {
+            let ok = receipt.status();
+            self.log(&format!(
+                "report {} relayed: tx {hash} block {} {}",
+                tx.id,
+                receipt.block_number.unwrap_or(0),
+                if ok { "ok" } else { "reverted" }
+            ));
+            self.state.txs.pop_front();
+            self.state.relayed += 1;
+            self.store.save(&self.state)?;
+            return Ok(());
+        }
+        // Not mined (yet): (re)send the same bytes; "already known" is fine.
+        if let Err(e) = p.send_raw_transaction(&raw).await {
+            let m = e.to_string();
+            if m.contains("nonce too low") {
+                // Someone else used the nonce: sign again with a fresh one.
+                let front = self.state.txs.front_mut().unwrap();
+                front.raw = None;
+                front.hash = None;
+                self.state.next_nonce = None;
+                self.store.save(&self.state)?;
+            } else if !m.contains("already") {
+                self.log(&format!("report {}: sending: {m}", tx.id));
+            }
+        }
+        Ok(())
     }
 
     fn log(&self, msg: &str) {

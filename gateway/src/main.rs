@@ -5,7 +5,7 @@
 //!            --script S.alkyl --hpke-public HEX -o OUT.json
 //! aryl inspect --rpc WS ADDRESS
 //! aryl hpke-keygen OUT          (OUT.key: secret, prints the public half)
-//! aryl deploy --rpc WS --eth-key FILE --artifact OUT.json --args GATEWAY,RENT
+//! aryl deploy --rpc WS --eth-key FILE --artifact OUT.json --args GATEWAY,RENT,LOCKOUT_SECONDS
 //! aryl pay --rpc WS --eth-key FILE --contract ADDR --mins N --value WEI PIN
 //! aryl run CONFIG.toml
 //! aryl status CONFIG.toml
@@ -14,6 +14,7 @@
 mod contract;
 mod gateway;
 mod pin;
+mod reports;
 mod state;
 
 use std::path::PathBuf;
@@ -30,7 +31,7 @@ pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + S
 
 sol! {
     function pay(bytes encryptPin, uint32 mins) external payable;
-    function reportInvalid(bytes8 device) external;
+    function report(bytes8 device, uint64 sequence, bytes payload) external;
 }
 
 struct Args(Vec<String>);
@@ -101,11 +102,13 @@ async fn real_main() -> Result<()> {
             let signer = eth_signer(&a.req("--eth-key")?)?;
             let art: serde_json::Value = serde_json::from_slice(&std::fs::read(a.req("--artifact")?)?)?;
             let args = a.req("--args")?;
-            let (gw, rent) = args.split_once(',').ok_or("--args GATEWAY,RENT")?;
+            let parts: Vec<&str> = args.split(',').collect();
+            let [gw, rent, lockout] = parts[..] else { return Err("--args GATEWAY,RENT_PER_MINUTE,LOCKOUT_SECONDS".into()) };
             let gw: Address = gw.parse()?;
             let rent: U256 = rent.parse()?;
+            let lockout: u64 = lockout.parse()?;
             let mut code = hex::decode(art["bytecode"].as_str().unwrap_or("").trim_start_matches("0x"))?;
-            code.extend_from_slice(&(gw, rent).abi_encode_params());
+            code.extend_from_slice(&(gw, rent, lockout).abi_encode_params());
             let p = ProviderBuilder::new().wallet(signer).connect_ws(WsConnect::new(rpc)).await?;
             let tx = TransactionRequest::default().with_deploy_code(Bytes::from(code));
             let receipt = p.send_transaction(tx).await?.get_receipt().await?;
@@ -158,6 +161,7 @@ async fn real_main() -> Result<()> {
                 None => println!("head ? (RPC unreachable) cursor {}", s.cursor),
             }
             println!("events handled {} refused {} reorgs {} upload version {}", s.journal.len(), s.refused, s.reorgs, s.version);
+            println!("reports relayed {} pending transactions {}", s.relayed, s.txs.len());
             for (name, d) in &s.devices {
                 println!(
                     "device {name}: queue {} acked {} installed {} last ack {} last error {}",

@@ -31,6 +31,25 @@ pub struct State {
     pub dropped: Vec<String>,
     /// Events the script refused (a PIN that does not open, a trap).
     pub refused: u64,
+    /// Device reports to relay as transactions, in order.
+    pub txs: VecDeque<Tx>,
+    /// The next nonce of the gateway's account (None: ask the node).
+    pub next_nonce: Option<u64>,
+    /// Relayed reports (transactions mined).
+    pub relayed: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Tx {
+    /// `device#report sequence`.
+    pub id: String,
+    pub device_id: String,
+    pub sequence: u64,
+    pub payload: String,
+    pub nonce: Option<u64>,
+    /// The signed transaction (resent verbatim) and its hash.
+    pub raw: Option<String>,
+    pub hash: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -55,6 +74,8 @@ pub struct DeviceState {
     pub failures: u32,
     /// Unix ms before which the head is not retried (backoff).
     pub retry_at_ms: u64,
+    /// The highest report sequence accepted from the device.
+    pub report_sequence: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
