@@ -11,6 +11,10 @@ TARGET_DIR          := $(or $(CARGO_TARGET_DIR),target)
 ALKYL               := $(TARGET_DIR)/release/alkyl
 export ALKYL
 export NODE_BIN     := $(TARGET_DIR)/release/alkyl-node
+# The Aryl gateway: its own workspace (gateway/, alloy), its own target
+# directory unless CARGO_TARGET_DIR says otherwise.
+GATEWAY_TARGET      := $(or $(CARGO_TARGET_DIR),gateway/target)
+export ARYL         := $(GATEWAY_TARGET)/release/aryl
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # Debian packages the build, the example apps and the integration tests use
@@ -20,7 +24,7 @@ APT_PACKAGES := clang llvm libclang-dev libcoap3-bin lld
 # the Arm cross toolchain and newlib (Cortex-M4 image and C kernel).
 BENCH_APT_PACKAGES := bindgen qemu-system-arm gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi valgrind
 
-.PHONY: all deps chain-deps bench-deps build run test conformance thumb fuzz riot clean apps sizes diff-ir fuzz-ir bench-ir diff-lang fuzz-lang bench-lang bench bench-insns bench-cm4 bench-coap
+.PHONY: all deps chain-deps aryl-test bench-deps build run test conformance thumb fuzz riot clean apps sizes diff-ir fuzz-ir bench-ir diff-lang fuzz-lang bench-lang bench bench-insns bench-cm4 bench-coap
 
 all: build
 
@@ -57,6 +61,7 @@ bench-deps: deps
 
 build: deps
 	$(CARGO) build --release --bin alkyl --bin alkyl-node
+	$(CARGO) build --release --manifest-path gateway/Cargo.toml
 
 # The main job, end to end: assemble Fletcher32 and run it on the VM over the
 # project's own input and, when present, the rBPF paper's input; then the
@@ -72,12 +77,23 @@ run: build apps
 	  $(ALKYL) run apps/asm/fletcher32.s --mem-file $(PAPER_INPUT) --stats; \
 	fi
 	@scripts/demo.sh
+	@echo "== the chain story: a contract programs and commands the devices (scripts/aryl-demo.sh)"
+	@scripts/aryl-demo.sh
 
 test: deps
 	$(CARGO) test --workspace
 	$(CARGO) test -p alkyl-vm --no-default-features   # the compact build
 	$(CARGO) test -p alkyl-runtime --no-default-features --features ir   # runtime on it
 	@$(MAKE) --no-print-directory thumb
+	@$(MAKE) --no-print-directory aryl-test
+
+# The Aryl gateway's tests: its unit tests, then the integration tests on a
+# real anvil and real nodes on loopback (scripts/aryl-test.sh), with the
+# debug binaries `cargo test` built.
+aryl-test: chain-deps
+	$(CARGO) test --manifest-path gateway/Cargo.toml
+	$(CARGO) build --bin alkyl --bin alkyl-node
+	ALKYL=$(TARGET_DIR)/debug/alkyl NODE_BIN=$(TARGET_DIR)/debug/alkyl-node ARYL=$(GATEWAY_TARGET)/debug/aryl scripts/aryl-test.sh
 
 # Example apps (apps/c/*.c) with clang's BPF backend; flags in apps/bpf.flags
 # (-target bpf -mcpu=v3 -O2 -ffreestanding -I bindings/include), objects in
