@@ -378,11 +378,31 @@ impl Gateway {
             let gone: Vec<String> =
                 self.state.journal.iter().filter(|(_, h)| h.block == n).map(|(k, _)| k.clone()).collect();
             for k in &gone {
-                self.state.journal.remove(k);
-                for d in self.state.devices.values_mut() {
-                    d.queue.retain(|c| !c.id.starts_with(k.as_str()) || c.sequence.is_some());
+                let Some(h) = self.state.journal.remove(k) else { continue };
+                let mut compensated = 0;
+                for (i, (dev, entry, len)) in h.calls.iter().enumerate() {
+                    let id = format!("{k}#{i}");
+                    let Some(d) = self.state.devices.get_mut(dev) else { continue };
+                    let before = d.queue.len();
+                    d.queue.retain(|c| c.id != id || c.sequence.is_some());
+                    if d.queue.len() < before {
+                        continue; // never sent: nothing to undo
+                    }
+                    // Sent (or in flight): the same entry with zero
+                    // arguments (the lock: SetPin(0, 0) revokes the PIN).
+                    d.queue.push_back(Cmd {
+                        id: format!("{id}!undo"),
+                        op: Op::Invoke { entry: entry.clone(), input: "00".repeat(*len) },
+                        deadline: None,
+                        sequence: None,
+                        signed: None,
+                    });
+                    compensated += 1;
                 }
-                self.log(&format!("reorg: block {n} replaced; event {k} undone"));
+                self.log(&format!(
+                    "reorg: block {n} replaced; event {} {k} undone, {compensated} delivered calls compensated",
+                    h.event
+                ));
             }
             self.log(&format!("reorg at block {n}: rewound the cursor to {}", n - 1));
             self.store.save(&self.state)?;
@@ -440,19 +460,22 @@ impl Gateway {
             Err(e) => {
                 self.log(&format!("event {name} {key}: refused: {e}"));
                 self.state.refused += 1;
-                self.state.journal.insert(key, Handled { block, event: name, commands: 0 });
+                self.state.journal.insert(key, Handled { block, event: name, commands: 0, calls: Vec::new() });
                 return;
             }
         };
         let names: Vec<String> = self.cfg.devices.keys().cloned().collect();
         let deadline = timestamp + self.cfg.deadline_secs;
         let n = calls.len() as u32;
-        for (i, c) in calls.into_iter().enumerate() {
+        let mut done = Vec::new();
+        for c in calls {
             let Some(dev) = names.get(c.device) else { continue };
-            let input = hex::encode(call_input(&c.args, &[]));
+            let bytes = call_input(&c.args, &[]);
+            done.push((dev.clone(), c.entry.clone(), bytes.len()));
+            let input = hex::encode(bytes);
             let d = self.state.devices.entry(dev.clone()).or_default();
             d.queue.push_back(Cmd {
-                id: format!("{key}#{i}"),
+                id: format!("{key}#{}", done.len() - 1),
                 op: Op::Invoke { entry: c.entry, input },
                 deadline: Some(deadline),
                 sequence: None,
@@ -460,7 +483,7 @@ impl Gateway {
             });
         }
         self.log(&format!("event {name} {key} (block {block}): {n} device calls queued"));
-        self.state.journal.insert(key, Handled { block, event: name, commands: n });
+        self.state.journal.insert(key, Handled { block, event: name, commands: n, calls: done });
     }
 
     fn run_handler(
@@ -589,6 +612,15 @@ impl Gateway {
             if d.queue.is_empty() || d.retry_at_ms > now {
                 continue;
             }
+            // A device that was unreachable may have restarted without its
+            // clock: set it again before the next call.
+            // (Only before an unsigned head: a signed one keeps its place in
+            // the device's sequence order.)
+            let head_unsigned = d.queue.front().is_some_and(|c| c.signed.is_none());
+            if !d.clock_set && head_unsigned && matches!(d.queue.front().map(|c| &c.op), Some(Op::Invoke { .. })) {
+                d.queue.push_front(Cmd { id: "clock".into(), op: Op::SetTime, deadline: None, sequence: None, signed: None });
+                changed = true;
+            }
             work.push((name.clone(), uri.clone(), d.sequence, d.queue.front().cloned().unwrap()));
         }
         if changed {
@@ -682,8 +714,19 @@ impl Gateway {
                     d.last_error = Some(msg.clone());
                     self.state.dropped.push(msg);
                 }
+                Err((_, e)) if e.starts_with("4.12") => {
+                    // Refused unapplied (no sequence advance): set the
+                    // clock, then sign the command again.
+                    if let Some(h) = d.queue.front_mut() {
+                        h.signed = None;
+                        h.sequence = None;
+                    }
+                    d.clock_set = false;
+                    d.last_error = Some(format!("{}: {e}", describe(&c.op)));
+                }
                 Err((_, e)) => {
                     d.failures += 1;
+                    d.clock_set = false;
                     // Exponential backoff with jitter: 100 ms .. 10 s.
                     let base = 100u64 << d.failures.min(7);
                     let jitter = rand::random::<u64>() % (base / 2 + 1);
@@ -775,7 +818,9 @@ fn send(
                 }
             }
             let code = r.code_text();
-            Err((code.starts_with("4."), format!("{code} {}", r.text())))
+            // 4.12: expired on the device's clock, or it has none (it
+            // restarted): not final while our deadline holds (see deliver).
+            Err((code.starts_with("4.") && code != "4.12", format!("{code} {}", r.text())))
         }
     }
 }

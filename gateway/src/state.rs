@@ -58,6 +58,9 @@ pub struct Handled {
     pub event: String,
     /// Commands queued for it.
     pub commands: u32,
+    /// (device, entry, input bytes) of each call, for compensation.
+    #[serde(default)]
+    pub calls: Vec<(String, String, usize)>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
