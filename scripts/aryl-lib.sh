@@ -19,6 +19,7 @@ step() { printf '\n== %s\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@" 2>&1 | sed 's/^/  /'; }
 fail() {
     echo "aryl: FAILED: $*" >&2
+    [ -f "$TMP/aryl.toml" ] && "$ARYL" status "$TMP/aryl.toml" >&2 || true
     for f in "$TMP"/*.log; do echo "--- $f" >&2; grep -v '^eth_\|^$' "$f" | tail -25 >&2; done
     exit 1
 }

@@ -130,7 +130,17 @@ fn events(artifact: &Path) -> Result<Vec<EventDef>> {
     Ok(out)
 }
 
+/// What a device worker thread finished.
+enum Done {
+    Sequence(String, std::result::Result<u64, String>),
+    Sent(String, Cmd, std::result::Result<String, (bool, String)>),
+}
+
 pub struct Gateway {
+    done_tx: std::sync::mpsc::Sender<Done>,
+    done_rx: std::sync::mpsc::Receiver<Done>,
+    /// Devices with a worker out (one at a time per device: its queue is ordered).
+    inflight: std::collections::HashSet<String>,
     cfg: Config,
     store: Store,
     pub state: State,
@@ -179,7 +189,11 @@ impl Gateway {
         let key = SigningKey::from_bytes(&read_hex32(&cfg.device_key)?);
         let code_hash = keccak256(&embedded.device).to_string();
         let events = events(&cfg.artifact)?;
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
         let mut gw = Gateway {
+            done_tx,
+            done_rx,
+            inflight: Default::default(),
             store,
             state,
             key,
@@ -590,11 +604,15 @@ impl Gateway {
     /// so a resend after a crash is the same envelope (the device's replay
     /// check makes it exactly once).
     pub fn deliver(&mut self) -> Result<()> {
+        self.collect()?;
         let now = unix_ms();
         let mut work = Vec::new();
         let public = self.key.verifying_key().to_bytes();
         let mut changed = false;
         for (name, d) in self.state.devices.iter_mut() {
+            if self.inflight.contains(name) {
+                continue;
+            }
             // Expired commands are dropped, never applied late.
             while let Some(c) = d.queue.front() {
                 match c.deadline {
@@ -626,35 +644,22 @@ impl Gateway {
         if changed {
             self.store.save(&self.state)?;
         }
-        if work.is_empty() {
-            return Ok(());
-        }
-        // Sequences first (asking a device that has none recorded).
-        let mut need_seq = Vec::new();
-        for (name, uri, seq, c) in &work {
-            if seq.is_none() && !matches!(c.op, Op::Install) {
-                need_seq.push((name.clone(), uri.clone()));
-            }
-        }
         let kid = KeyId::of(&public);
-        let asked: Vec<(String, Result<u64>)> = std::thread::scope(|s| {
-            let hs: Vec<_> = need_seq
-                .iter()
-                .map(|(n, u)| (n.clone(), s.spawn(move || auth_last(u, kid))))
-                .collect();
-            hs.into_iter().map(|(n, h)| (n, h.join().unwrap_or_else(|_| Err("panic".into())))).collect()
-        });
-        for (n, r) in asked {
-            if let Ok(last) = r {
-                self.state.devices.get_mut(&n).unwrap().sequence = Some(last);
-            }
-        }
-        let mut sends = Vec::new();
-        for (name, uri, _, _) in work {
+        let mut signed_any = false;
+        let mut spawn = Vec::new();
+        for (name, uri, seq, _) in work {
             let d = self.state.devices.get_mut(&name).unwrap();
             let Some(c) = d.queue.front_mut() else { continue };
             if !matches!(c.op, Op::Install) && c.signed.is_none() {
-                let Some(last) = d.sequence else { continue };
+                let Some(last) = seq else {
+                    // Ask the device its sequence first (a worker thread).
+                    let tx = self.done_tx.clone();
+                    self.inflight.insert(name.clone());
+                    std::thread::spawn(move || {
+                        let _ = tx.send(Done::Sequence(name, auth_last(&uri, kid).map_err(|e| e.to_string())));
+                    });
+                    continue;
+                };
                 let seq = last + 1;
                 let mut repr = match &c.op {
                     Op::SetTime => CommandRepr::set_time(unix_ms(), seq),
@@ -668,27 +673,55 @@ impl Gateway {
                 c.sequence = Some(seq);
                 c.signed = Some(hex::encode(bytes));
                 d.sequence = Some(seq);
+                signed_any = true;
             }
-            sends.push((name, uri, c.clone()));
+            spawn.push((name, uri, c.clone()));
         }
-        self.store.save(&self.state)?;
-        let app = self.app.clone();
-        let code = self.device_code.clone();
-        let open = self.cfg.open.clone();
+        // Signed commands are persisted before they leave.
+        if signed_any {
+            self.store.save(&self.state)?;
+        }
         let version = self.state.version + 1;
-        let results: Vec<(String, Cmd, std::result::Result<String, (bool, String)>)> = std::thread::scope(|s| {
-            let hs: Vec<_> = sends
-                .into_iter()
-                .map(|(n, u, c)| {
-                    let (app, code, open, key) = (&app, &code, &open, &self.key);
-                    s.spawn(move || {
-                        let r = send(&u, &c, app, code, open, key, version, kid);
-                        (n, c, r)
-                    })
-                })
-                .collect();
-            hs.into_iter().filter_map(|h| h.join().ok()).collect()
-        });
+        for (n, u, c) in spawn {
+            let (app, code, open, key) = (self.app.clone(), self.device_code.clone(), self.cfg.open.clone(), self.key.clone());
+            let tx = self.done_tx.clone();
+            self.inflight.insert(n.clone());
+            std::thread::spawn(move || {
+                let r = send(&u, &c, &app, &code, &open, &key, version, kid);
+                let _ = tx.send(Done::Sent(n, c, r));
+            });
+        }
+        Ok(())
+    }
+
+    /// Applies what the device workers finished.
+    fn collect(&mut self) -> Result<()> {
+        let mut any = false;
+        let version = self.state.version + 1;
+        let mut results = Vec::new();
+        while let Ok(done) = self.done_rx.try_recv() {
+            any = true;
+            match done {
+                Done::Sequence(n, r) => {
+                    self.inflight.remove(&n);
+                    match r {
+                        Ok(last) => self.state.devices.get_mut(&n).unwrap().sequence = Some(last),
+                        Err(e) => {
+                            let d = self.state.devices.get_mut(&n).unwrap();
+                            d.failures += 1;
+                            d.clock_set = false;
+                            let base = 100u64 << d.failures.min(7);
+                            d.retry_at_ms = unix_ms() + base.min(10_000) + rand::random::<u64>() % (base / 2 + 1);
+                            d.last_error = Some(format!("GET /auth (attempt {}): {e}", d.failures));
+                        }
+                    }
+                }
+                Done::Sent(n, c, r) => {
+                    self.inflight.remove(&n);
+                    results.push((n, c, r));
+                }
+            }
+        }
         for (name, c, r) in results {
             let d = self.state.devices.get_mut(&name).unwrap();
             match r {
@@ -735,7 +768,9 @@ impl Gateway {
                 }
             }
         }
-        self.store.save(&self.state)?;
+        if any {
+            self.store.save(&self.state)?;
+        }
         Ok(())
     }
 }
@@ -748,8 +783,12 @@ fn describe(op: &Op) -> String {
     }
 }
 
+/// The first CoAP retransmission timeout (doubling, 5 transmissions: a
+/// device that does not answer takes a worker ~6 s).
+const COAP_TIMEOUT_MS: u64 = 200;
+
 fn client(uri: &str) -> Result<Client> {
-    Ok(Client::new(uri, Duration::from_millis(1500)).map_err(|e| format!("{uri}: {e:?}"))?)
+    Ok(Client::new(uri, Duration::from_millis(COAP_TIMEOUT_MS)).map_err(|e| format!("{uri}: {e:?}"))?)
 }
 
 /// The highest sequence the device accepted from `kid`.
