@@ -141,13 +141,16 @@ thumb: deps
 # RIOT firmware (riot-module/riot): needs a RIOT checkout, c2rust and the
 # board's toolchain (see riot-module/riot/README.md); not part of test or CI.
 #   make riot RIOTBASE=/path/to/RIOT [BOARD=nrf52840dk|native64] [ALKYL_TRUSTED_KEY=dev.pub]
+#     [ALKYL_DEVICE_KEY=device.key] [ALKYL_GATEWAY='[2001:db8::1]:5683/reports']
 BOARD ?= nrf52840dk
 riot:
 	@if [ -z "$(RIOTBASE)" ]; then \
 	  echo "make riot: RIOTBASE is not set. Pass RIOTBASE=/path/to/RIOT (a RIOT checkout);" \
 	       "see riot-module/riot/README.md." >&2; exit 1; fi
 	$(MAKE) -C riot-module/riot BOARD=$(BOARD) RIOTBASE=$(abspath $(RIOTBASE)) \
-	  ALKYL_TRUSTED_KEY=$(if $(ALKYL_TRUSTED_KEY),$(abspath $(ALKYL_TRUSTED_KEY)))
+	  ALKYL_TRUSTED_KEY=$(if $(ALKYL_TRUSTED_KEY),$(abspath $(ALKYL_TRUSTED_KEY))) \
+	  ALKYL_DEVICE_KEY=$(if $(ALKYL_DEVICE_KEY),$(abspath $(ALKYL_DEVICE_KEY))) \
+	  ALKYL_GATEWAY='$(ALKYL_GATEWAY)'
 
 FUZZ_SECONDS ?= 60
 # verify_run: arbitrary bytes; run_valid: mostly-valid programs;

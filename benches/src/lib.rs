@@ -6,10 +6,12 @@
 //! (or `make bench`) prints the table and writes `target/bench/results.json`.
 //! The library is split by phase: [`kernels`] (what runs), [`contenders`]
 //! (who runs it), [`harness`] (how it is timed), [`sizes`] (script sizes),
-//! [`coap`] (the helper-heavy kernel, which has its own contenders).
+//! [`coap`] (the helper-heavy kernel, which has its own contenders),
+//! [`ir_baseline`] (clang's side of the IR and language numbers).
 
 pub mod coap;
 pub mod contenders;
 pub mod harness;
+pub mod ir_baseline;
 pub mod kernels;
 pub mod sizes;

@@ -40,7 +40,8 @@ pub use platform::{
     PHYDAT_SIZE,
 };
 pub use sim::{
-    ActuatorWrite, SimError, SimPlatform, SIM_DEMO_UNIX_S, SIM_DEVICES, SIM_KV_CAPACITY, SIM_LOG_CAPACITY, SIM_SCRIPT_LEN, SIM_WRITE_LOG,
+    ActuatorWrite, SimError, SimPlatform, SIM_DEMO_UNIX_S, SIM_DEVICES, SIM_KV_CAPACITY, SIM_LOG_CAPACITY,
+    SIM_SCRIPT_LEN, SIM_WRITE_LOG,
 };
 
 /// Conventional address of the CoAP packet buffer region (segment 5).

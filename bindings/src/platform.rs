@@ -101,6 +101,15 @@ pub trait Platform {
     /// Waits until [`Platform::now_us`] reaches `deadline_us` (a platform may
     /// cap the wait; a simulated clock simply advances).
     fn sleep_until_us(&mut self, deadline_us: u64);
+    /// Whether the run's wall-time limit has passed. A helper that waits
+    /// asks after waiting and ends the run ([`HelperError::Aborted`]) when
+    /// it has; the host reports that as its time-limit trap. The default:
+    /// no limit.
+    ///
+    /// [`HelperError::Aborted`]: alkyl_vm::HelperError::Aborted
+    fn overdue(&mut self) -> bool {
+        false
+    }
     /// Writes script output (one `printf` call's bytes).
     fn log(&mut self, bytes: &[u8]);
     /// The device at 0-based position `pos`.

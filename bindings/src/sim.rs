@@ -289,21 +289,34 @@ impl fmt::Debug for SimPlatform {
     }
 }
 
-impl Platform for SimPlatform {
-    fn now_ms(&mut self) -> u64 {
-        self.now_us / 1000
-    }
+/// The simulated clock: `now_ms`, `now_us` and `sleep_until_us` over a
+/// `u64` field of microseconds, written once for [`SimPlatform`] and the
+/// simulated devices of the runtime's tests and the fuzz targets (their
+/// `Device` trait has the same three methods). Use it inside the trait
+/// impl: `alkyl_bindings::sim_clock!(now_us);`. Sleeping advances the
+/// clock to the deadline at once; the clock never goes back.
+#[macro_export]
+macro_rules! sim_clock {
+    ($now_us:ident) => {
+        fn now_ms(&mut self) -> u64 {
+            self.$now_us / 1000
+        }
 
-    fn now_us(&mut self) -> u64 {
-        self.now_us
-    }
+        fn now_us(&mut self) -> u64 {
+            self.$now_us
+        }
+
+        fn sleep_until_us(&mut self, deadline_us: u64) {
+            self.$now_us = self.$now_us.max(deadline_us);
+        }
+    };
+}
+
+impl Platform for SimPlatform {
+    crate::sim_clock!(now_us);
 
     fn unix_time_ms(&mut self) -> Option<u64> {
         self.unix_base_ms.map(|b| b.saturating_add(self.now_us / 1000))
-    }
-
-    fn sleep_until_us(&mut self, deadline_us: u64) {
-        self.now_us = self.now_us.max(deadline_us);
     }
 
     fn log(&mut self, bytes: &[u8]) {

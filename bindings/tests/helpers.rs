@@ -229,6 +229,15 @@ fn number_formatting() {
     );
 }
 
+/// `packet` read-write at `COAP_PKT_VADDR`, a session's context read-only
+/// at `RO`.
+fn coap_memory<'m>(packet: &'m mut [u8], ctx: &'m [u8]) -> MemoryMap<'m> {
+    let mut mem = MemoryMap::new();
+    mem.map(COAP_PKT_VADDR, packet, AccessPolicy::ReadWrite).unwrap();
+    mem.map_read_only(RO, ctx).unwrap();
+    mem
+}
+
 #[test]
 fn coap_response_building() {
     let mut p = SimPlatform::new();
@@ -239,9 +248,7 @@ fn coap_response_building() {
     let mut bad_ctx = ctx;
     bad_ctx[0] = 4;
     let mut h = AlkylHelpers::new(&mut p, 0).with_coap(session);
-    let mut mem = MemoryMap::new();
-    mem.map(COAP_PKT_VADDR, &mut packet, AccessPolicy::ReadWrite).unwrap();
-    mem.map_read_only(RO, &ctx).unwrap();
+    let mut mem = coap_memory(&mut packet, &ctx);
     mem.map_read_only(INPUT_VADDR, &bad_ctx).unwrap();
     let mut c = |id, a: u64, b: u64| h.call(id, [a, b, 0, 0, 0], &mut mem).map(|v| v as i64);
     // Nothing before resp_init; a wrong handle is refused.
@@ -267,9 +274,7 @@ fn coap_buffer_full_and_bad_requests() {
     let session = CoapSession::new(1, COAP_PKT_VADDR, packet.len());
     let ctx = session.context_bytes();
     let mut h = AlkylHelpers::new(&mut p, 0).with_coap(session);
-    let mut mem = MemoryMap::new();
-    mem.map(COAP_PKT_VADDR, &mut packet, AccessPolicy::ReadWrite).unwrap();
-    mem.map_read_only(RO, &ctx).unwrap();
+    let mut mem = coap_memory(&mut packet, &ctx);
     let mut c = |id, a: u64, b: u64| h.call(id, [a, b, 0, 0, 0], &mut mem).unwrap() as i64;
     assert_eq!(c(ALKYL_HELPER_GCOAP_RESP_INIT, RO, 0x45), 0);
     assert_eq!(c(ALKYL_HELPER_COAP_ADD_FORMAT, RO, 300), ALKYL_ENOSPC as i64);
@@ -280,9 +285,7 @@ fn coap_buffer_full_and_bad_requests() {
     let session = CoapSession::new(1, COAP_PKT_VADDR, junk.len());
     let ctx = session.context_bytes();
     let mut h = AlkylHelpers::new(&mut p, 0).with_coap(session);
-    let mut mem = MemoryMap::new();
-    mem.map(COAP_PKT_VADDR, &mut junk, AccessPolicy::ReadWrite).unwrap();
-    mem.map_read_only(RO, &ctx).unwrap();
+    let mut mem = coap_memory(&mut junk, &ctx);
     assert_eq!(
         h.call(ALKYL_HELPER_GCOAP_RESP_INIT, [RO, 0x45, 0, 0, 0], &mut mem).unwrap() as i64,
         ALKYL_EBADMSG as i64
@@ -306,4 +309,29 @@ fn every_declared_helper_is_implemented() {
     }
     let (r, _) = call(&mut p, 0x99, &[], [0; 5]);
     assert_eq!(r, Err(HelperError::Unknown(0x99)));
+}
+
+#[test]
+fn wall_clock_and_reports() {
+    // Unset: ENODATA, nothing written (never 1970).
+    let mut p = SimPlatform::new();
+    let (r, rw) = call(&mut p, ALKYL_HELPER_UNIX_TIME, &[], [RW, 0, 0, 0, 0]);
+    assert_eq!(ok(r), ALKYL_ENODATA as i64);
+    assert_eq!(rw[..4], [0; 4]);
+    // Set: Unix seconds, advancing with the clock.
+    p.set_unix_ms(1_700_000_000_999);
+    p.advance_ms(2_000);
+    let (r, rw) = call(&mut p, ALKYL_HELPER_UNIX_TIME, &[], [RW, 0, 0, 0, 0]);
+    assert_eq!(ok(r), 0);
+    assert_eq!(u32::from_le_bytes(rw[..4].try_into().unwrap()), 1_700_000_002);
+    // The destination is checked first.
+    assert_eq!(fault(call(&mut p, ALKYL_HELPER_UNIX_TIME, &[0; 4], [RO, 0, 0, 0, 0]).0), FaultKind::PolicyDenied);
+    // Reports: a platform without them says so; too long is EINVAL, a bad
+    // buffer traps.
+    let (r, _) = call(&mut p, ALKYL_HELPER_REPORT, b"alarm", [RO, 5, 0, 0, 0]);
+    assert_eq!(ok(r), ALKYL_ENOTSUP as i64);
+    let (r, _) = call(&mut p, ALKYL_HELPER_REPORT, b"alarm", [RO, ALKYL_REPORT_MAX as u64 + 1, 0, 0, 0]);
+    assert_eq!(ok(r), ALKYL_EINVAL as i64);
+    assert!(matches!(call(&mut p, ALKYL_HELPER_REPORT, b"alarm", [RO, 6, 0, 0, 0]).0, Err(HelperError::Memory(_))));
+    assert!([ALKYL_HELPER_UNIX_TIME, ALKYL_HELPER_REPORT].iter().all(|&id| ALL_HELPERS.contains(id)));
 }

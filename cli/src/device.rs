@@ -399,12 +399,7 @@ pub fn time_get(device: &DeviceArgs) -> Result<()> {
 
 /// `alkyl reports`: the device's pending and delivered reports.
 pub fn reports(device: &DeviceArgs, json: bool) -> Result<()> {
-    let reply = device.client()?.get("reports")?.success()?;
-    if json {
-        println!("{}", reply.text());
-        return Ok(());
-    }
-    let doc: serde_json::Value = serde_json::from_slice(&reply.packet.payload).context("report list")?;
+    let Some(doc) = get_json(device, "reports", json, "report list")? else { return Ok(()) };
     let show = |title: &str, list: &serde_json::Value| {
         let list = list.as_array().map(Vec::as_slice).unwrap_or(&[]);
         println!("{title}: {}", list.len());
@@ -422,14 +417,20 @@ pub fn reports(device: &DeviceArgs, json: bool) -> Result<()> {
     Ok(())
 }
 
+/// GETs a JSON resource: with `raw`, prints it as the device sent it and
+/// returns `None`; else returns it parsed (`what` names it in errors).
+fn get_json(device: &DeviceArgs, path: &str, raw: bool, what: &str) -> Result<Option<serde_json::Value>> {
+    let reply = device.client()?.get(path)?.success()?;
+    if raw {
+        println!("{}", reply.text());
+        return Ok(None);
+    }
+    Ok(Some(serde_json::from_slice(&reply.packet.payload).context(what.to_string())?))
+}
+
 /// `alkyl ls`.
 pub fn ls(device: &DeviceArgs, json: bool) -> Result<()> {
-    let reply = device.client()?.get("apps")?.success()?;
-    if json {
-        println!("{}", reply.text());
-        return Ok(());
-    }
-    let apps: serde_json::Value = serde_json::from_slice(&reply.packet.payload).context("app list")?;
+    let Some(apps) = get_json(device, "apps", json, "app list")? else { return Ok(()) };
     let apps = apps.as_array().context("app list is not a JSON array")?;
     println!("{:<32} {:>8} {:>7} {:>8}", "NAME", "VERSION", "SIZE", "RUNS");
     for a in apps {
@@ -513,12 +514,7 @@ pub fn result(name: &str, watch: usize, device: &DeviceArgs) -> Result<()> {
 
 /// `alkyl sensors`.
 pub fn sensors(device: &DeviceArgs, json: bool) -> Result<()> {
-    let reply = device.client()?.get("sensors")?.success()?;
-    if json {
-        println!("{}", reply.text());
-        return Ok(());
-    }
-    let list: serde_json::Value = serde_json::from_slice(&reply.packet.payload).context("sensor list")?;
+    let Some(list) = get_json(device, "sensors", json, "sensor list")? else { return Ok(()) };
     println!("{:<3} {:<16} {:<9} {:<6} VALUE", "#", "NAME", "KIND", "CLASS");
     for s in list.as_array().context("sensor list is not a JSON array")? {
         println!(

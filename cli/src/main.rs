@@ -103,21 +103,7 @@ enum Command {
         device: device::DeviceArgs,
     },
     /// Delete an app from a device (signed).
-    Rm {
-        name: String,
-        #[command(flatten)]
-        sign: device::SignArgs,
-        /// Sequence number of the command [default: the device's + 1].
-        #[arg(long)]
-        version: Option<u32>,
-        /// Write the signed envelope to this file instead of sending it (for
-        /// any CoAP client: `coap-client-notls -m delete -f FILE .../apps/NAME`);
-        /// needs --version.
-        #[arg(long, requires = "version")]
-        out: Option<PathBuf>,
-        #[command(flatten)]
-        device: device::DeviceArgs,
-    },
+    Rm(SignedCommand),
     /// Run an app on a device over CoAP; prints the response payload. With
     /// --key the call is signed and may run protected entries; without, the
     /// device runs only the entries the app declared open.
@@ -143,21 +129,11 @@ enum Command {
     },
     /// Replace an app's triggers (signed); no --trigger removes them all.
     Triggers {
-        name: String,
         /// timer:PERIOD_MS[@ENTRY] or rising|falling|delta:SENSOR:VALUE:PERIOD_MS[@ENTRY]; repeatable.
         #[arg(long = "trigger")]
         triggers: Vec<alkyl_protocol::envelope::TriggerRepr>,
         #[command(flatten)]
-        sign: device::SignArgs,
-        #[arg(long)]
-        version: Option<u32>,
-        /// Write the signed envelope to this file instead of sending it (for
-        /// any CoAP client: `coap-client-notls -m put -f FILE .../apps/NAME/triggers`);
-        /// needs --version.
-        #[arg(long, requires = "version")]
-        out: Option<PathBuf>,
-        #[command(flatten)]
-        device: device::DeviceArgs,
+        command: SignedCommand,
     },
     /// Print an app's last result; --watch N observes it and prints N changes.
     Result {
@@ -204,6 +180,24 @@ enum TimeAction {
         #[command(flatten)]
         device: device::DeviceArgs,
     },
+}
+
+/// A signed command to one app on a device (`rm`, `triggers`).
+#[derive(Args)]
+struct SignedCommand {
+    name: String,
+    #[command(flatten)]
+    sign: device::SignArgs,
+    /// Sequence number of the command [default: the device's + 1].
+    #[arg(long)]
+    version: Option<u32>,
+    /// Write the signed envelope to this file instead of sending it (for
+    /// any CoAP client: `coap-client-notls -m delete|put -f FILE
+    /// .../apps/NAME[/triggers]`); needs --version.
+    #[arg(long, requires = "version")]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    device: device::DeviceArgs,
 }
 
 #[derive(Args)]
@@ -324,7 +318,9 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Keygen { out } => device::keygen(&out)?,
         Command::Upload(args) => device::upload(&args)?,
         Command::Ls { json, device } => device::ls(&device, json)?,
-        Command::Rm { name, sign, version, out, device } => device::rm(&name, &sign, version, out.as_deref(), &device)?,
+        Command::Rm(SignedCommand { name, sign, version, out, device }) => {
+            device::rm(&name, &sign, version, out.as_deref(), &device)?
+        }
         Command::Invoke { name, entry, payload_file, payload, args, signed, device } => {
             let payload = match (payload_file, payload) {
                 (Some(f), _) => std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?,
@@ -333,7 +329,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             };
             device::invoke(&name, entry.as_deref(), &call_input(&args, &payload)?, &signed, &device)?;
         }
-        Command::Triggers { name, triggers, sign, version, out, device } => {
+        Command::Triggers { triggers, command: SignedCommand { name, sign, version, out, device } } => {
             device::triggers(&name, triggers, &sign, version, out.as_deref(), &device)?
         }
         Command::Time { action: None, device } => device::time_get(&device)?,

@@ -4,8 +4,20 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-fn alkyl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_alkyl")).args(args).output().expect("run alkyl")
+mod common;
+use common::{alkyl, scratch};
+
+/// `alkyl ARGS` with `stdin` on its standard input.
+fn alkyl_with_stdin(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_alkyl"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run alkyl");
+    child.stdin.take().unwrap().write_all(stdin).unwrap();
+    child.wait_with_output().unwrap()
 }
 
 fn stdout(o: &Output) -> String {
@@ -18,12 +30,6 @@ fn stderr(o: &Output) -> String {
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("alkyl-cli-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
 }
 
 use alkyl_testkit::oracle::{self, fletcher32};
@@ -101,33 +107,18 @@ fn run_traps_exit_nonzero_with_the_trap() {
 #[test]
 fn conformance_plugin_protocol() {
     // Program on stdin, memory as the first argument, r0 in hex on stdout.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_alkyl"))
-        .args(["bpf-conformance-plugin", "05  06  07", ""])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
     // ldxb r0, [r1+2] ; exit
-    child.stdin.take().unwrap().write_all(b"71  10  02  00  00  00  00  00  95  00  00  00  00  00  00  00\n").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let ldxb_2 = b"71  10  02  00  00  00  00  00  95  00  00  00  00  00  00  00\n";
+    let out = alkyl_with_stdin(&["bpf-conformance-plugin", "05  06  07", ""], ldxb_2);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(stdout(&out).trim(), "0x7");
     // The runner's own order: memory hex before the `--plugin_options`
     // words (`--plugin_path alkyl --plugin_options "bpf-conformance-plugin
     // --engine fast"`), on both engines.
     for options in [&["bpf-conformance-plugin"][..], &["bpf-conformance-plugin", "--engine", "fast"]] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_alkyl"))
-            .arg("05060708")
-            .args(options)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
         // ldxb r0, [r1+3] ; exit
-        child.stdin.take().unwrap().write_all(b"71 10 03 00 00 00 00 00 95 00 00 00 00 00 00 00\n").unwrap();
-        let out = child.wait_with_output().unwrap();
+        let ldxb_3 = b"71 10 03 00 00 00 00 00 95 00 00 00 00 00 00 00\n";
+        let out = alkyl_with_stdin(&[&["05060708"][..], options].concat(), ldxb_3);
         assert!(out.status.success(), "{options:?}: {}", stderr(&out));
         assert_eq!(stdout(&out).trim(), "0x8", "{options:?}");
     }

@@ -3,11 +3,10 @@
 //! arguments, and diagnostics.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn alkyl(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_alkyl")).args(args).output().expect("run alkyl")
-}
+mod common;
+use common::{alkyl, scratch};
 
 fn text(o: &Output) -> (String, String) {
     (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
@@ -16,12 +15,6 @@ fn text(o: &Output) -> (String, String) {
 fn app(name: &str) -> String {
     let p: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../apps/alkyl").join(name);
     p.to_str().unwrap().to_string()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("alkyl-cli-lang-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
 }
 
 #[test]

@@ -3,32 +3,11 @@
 //! that nothing outside the granted slices changed. Each target uses a part.
 #![allow(dead_code)]
 
-use alkyl_vm::{Executable, HelperError, HelperSet, Helpers, Invocation, MemoryMap, Program, Runnable, STACK_SIZE};
+pub use alkyl_testkit::ebpf::TestHelpers;
+use alkyl_vm::{Executable, Invocation, Program, Runnable, STACK_SIZE};
 
 pub const GUARD: usize = 64;
 pub const CANARY: u8 = 0xa5;
-
-/// Helper 1: sum `r2` bytes at `r1`. Helper 2: fill `r2` bytes at `r1` with `r3`.
-pub struct FuzzHelpers;
-
-impl HelperSet for FuzzHelpers {
-    fn contains(&self, id: u32) -> bool {
-        id == 1 || id == 2
-    }
-}
-
-impl Helpers for FuzzHelpers {
-    fn call(&mut self, id: u32, a: [u64; 5], mem: &mut MemoryMap<'_>) -> Result<u64, HelperError> {
-        match id {
-            1 => Ok(mem.read(a[0], a[1])?.iter().map(|&b| b as u64).sum()),
-            2 => {
-                mem.write(a[0], a[1])?.fill(a[2] as u8);
-                Ok(0)
-            }
-            _ => Err(HelperError::Unknown(id)),
-        }
-    }
-}
 
 /// Calls `f` with `program` on the reference (`fast == false`) or the fast
 /// engine (translated first). The input is mapped read-write
@@ -40,6 +19,19 @@ fn on_engine<R>(program: &Program<'_>, fast: bool, f: impl FnOnce(Executable<'_,
         f(Executable::Fast(alkyl_vm::fast::translate(program, &mut ops).expect("storage is sized by storage_len")))
     } else {
         f(Executable::Reference(*program))
+    }
+}
+
+/// Splits fuzzer bytes into an input (its length in the first byte) and a
+/// mostly-valid program ([`alkyl_testkit::ebpf::valid_program`]); calls
+/// `f` with the program, verified, and the input.
+pub fn with_valid_program(data: &[u8], f: impl FnOnce(&Program<'_>, &[u8])) {
+    let Some((&n, rest)) = data.split_first() else { return };
+    let n = (n as usize).min(rest.len());
+    let (input, raw) = rest.split_at(n);
+    let Some(code) = alkyl_testkit::ebpf::valid_program(raw) else { return };
+    if let Ok(program) = alkyl_vm::verify(&code, &TestHelpers) {
+        f(&program, input);
     }
 }
 
@@ -60,7 +52,7 @@ pub fn run_guarded_on(program: &Program<'_>, input: &[u8], fast: bool) {
         let (_, srest) = stack.split_at_mut(GUARD);
         let (sregion, _) = srest.split_at_mut(STACK_SIZE);
         let mut run = Invocation::with_writable_input(sregion, region).unwrap();
-        let _ = on_engine(program, fast, |exe| exe.run(program.main(), &mut run, &mut FuzzHelpers, 10_000));
+        let _ = on_engine(program, fast, |exe| exe.run(program.main(), &mut run, &mut TestHelpers, 10_000));
     }
     assert!(backing[..GUARD].iter().all(|&b| b == CANARY), "write below the input region");
     assert!(backing[GUARD + input.len()..].iter().all(|&b| b == CANARY), "write above the input region");
@@ -83,7 +75,7 @@ pub fn run_engine(program: &Program<'_>, input: &[u8], fast: bool, budget: u64) 
     let mut stack = vec![0u8; STACK_SIZE];
     let result = {
         let mut run = Invocation::with_writable_input(&mut stack, &mut input).unwrap();
-        on_engine(program, fast, |exe| exe.run(program.main(), &mut run, &mut FuzzHelpers, budget))
+        on_engine(program, fast, |exe| exe.run(program.main(), &mut run, &mut TestHelpers, budget))
     };
     Outcome { result, input, stack }
 }

@@ -26,7 +26,7 @@ fn check(bytes: &[u8]) {
     let mut emitted = vec![0u8; repr.buffer_len()];
     repr.emit(&mut emitted).unwrap();
     assert_eq!((&emitted[..4], &emitted[4..]), (&MAGIC[..], &bytes[4..]));
-    let Ok(script) = Script::load(bytes, &common::FuzzHelpers) else { return };
+    let Ok(script) = Script::load(bytes, &common::TestHelpers) else { return };
     assert_eq!(script.data_size(), c.data().len() + c.bss_len() as usize);
     let entries: Vec<_> = script.entries().map(|(_, e)| e).chain([script.program().main()]).collect();
     for entry in entries {
@@ -41,7 +41,7 @@ fn check(bytes: &[u8]) {
         mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).unwrap();
         mem.map(INPUT_VADDR, &mut input, AccessPolicy::ReadWrite).unwrap();
         script.map(&mut mem, &mut data).unwrap();
-        let _ = run(&script.program(), entry, &[INPUT_VADDR, 16], &mut mem, &mut script.restrict(&mut common::FuzzHelpers), 10_000);
+        let _ = run(&script.program(), entry, &[INPUT_VADDR, 16], &mut mem, &mut script.restrict(&mut common::TestHelpers), 10_000);
     }
     // The guarded harness too, for the main entry.
     common::run_guarded(&script.program(), &[]);

@@ -15,15 +15,7 @@ pub struct FuzzDevice {
 }
 
 impl Device for FuzzDevice {
-    fn now_ms(&mut self) -> u64 {
-        self.now_us / 1000
-    }
-    fn now_us(&mut self) -> u64 {
-        self.now_us
-    }
-    fn sleep_until_us(&mut self, deadline_us: u64) {
-        self.now_us = self.now_us.max(deadline_us);
-    }
+    alkyl_bindings::sim_clock!(now_us);
     fn log(&mut self, _app: &AppName, _bytes: &[u8]) {}
     fn saul_find_nth(&mut self, pos: u32) -> Option<DeviceHandle> {
         (pos < 2).then(|| DeviceHandle(NonZeroU32::new(pos + 1).unwrap()))

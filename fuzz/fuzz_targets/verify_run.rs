@@ -12,7 +12,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&n, rest)) = data.split_first() else { return };
     let n = (n as usize).min(rest.len());
     let (input, code) = rest.split_at(n);
-    if let Ok(program) = alkyl_vm::verify(code, &common::FuzzHelpers) {
+    if let Ok(program) = alkyl_vm::verify(code, &common::TestHelpers) {
         common::run_guarded(&program, input);
     }
 });

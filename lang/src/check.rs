@@ -576,7 +576,17 @@ impl<'p> Checker<'p> {
         Err(())
     }
 
+    /// An expression used as a value: anything but a whole array.
     fn expr(&mut self, e: &Expr) -> R<Ex> {
+        let x = self.expr_or_array(e)?;
+        if let Ty::Array(..) = x.e.ty {
+            self.err(x.span, "an array is not a value", "expected an element: index it, `a[i]`");
+            return Err(());
+        }
+        Ok(x)
+    }
+
+    fn expr_or_array(&mut self, e: &Expr) -> R<Ex> {
         let span = e.span;
         let ex = |e: TExpr| Ok(Ex { e, lit: None, span });
         match &e.kind {
@@ -600,13 +610,13 @@ impl<'p> Checker<'p> {
             }
             ExprKind::This(n) => self.global_ref(n, span).and_then(ex),
             ExprKind::Index(base, index) => {
-                let b = self.expr(base)?;
+                let b = self.expr_or_array(base)?;
                 let i = self.expr(index)?;
                 let i = self.index_value(i)?;
                 match b.e.ty {
                     Ty::Array(elem, len) => {
                         let TK::Global(g) = b.e.kind else { return Err(()) };
-                        ex(TExpr::new(TK::Index { arr: g, elem, len, index: Box::new(i) }, elem.ty()))
+                        ex(TExpr::new(TK::Index(TIndex { arr: g, elem, len, index: Box::new(i) }), elem.ty()))
                     }
                     Ty::Str => ex(TExpr::new(TK::StrIndex(Box::new(b.e), Box::new(i)), Ty::Int(IntTy::CHAR))),
                     t => {
@@ -832,12 +842,12 @@ impl<'p> Checker<'p> {
             }
             ExprKind::This(n) => self.global_place(n, e.span),
             ExprKind::Index(base, index) => {
-                let b = self.expr(base)?;
+                let b = self.expr_or_array(base)?;
                 let i = self.expr(index)?;
                 let i = self.index_value(i)?;
                 match (b.e.ty, b.e.kind) {
                     (Ty::Array(elem, len), TK::Global(g)) => {
-                        Ok((TPlace::Index { arr: g, elem, len, index: Box::new(i) }, elem.ty()))
+                        Ok((TPlace::Index(TIndex { arr: g, elem, len, index: Box::new(i) }), elem.ty()))
                     }
                     (Ty::Str, _) => {
                         self.err(e.span, "the bytes of a char* are read-only", "assign the whole string instead");
@@ -872,20 +882,18 @@ impl<'p> Checker<'p> {
         match place {
             TPlace::Local(l) => TExpr::new(TK::Local(*l), ty),
             TPlace::Global(g) => TExpr::new(TK::Global(*g), ty),
-            TPlace::Index { arr, elem, len, index } => {
-                TExpr::new(TK::Index { arr: *arr, elem: *elem, len: *len, index: index.clone() }, ty)
-            }
+            TPlace::Index(ix) => TExpr::new(TK::Index(ix.clone()), ty),
         }
     }
 
     /// An indexed place whose index has side effects gets it evaluated once, into a temporary.
     fn hoist(&mut self, place: TPlace, pre: &mut Vec<TExpr>) -> TPlace {
         match place {
-            TPlace::Index { arr, elem, len, index } if !index.is_simple() => {
+            TPlace::Index(TIndex { arr, elem, len, index }) if !index.is_simple() => {
                 let t = self.new_local(index.ty);
                 let ity = index.ty;
                 pre.push(TExpr::new(TK::Assign(Box::new(TPlace::Local(t)), index), ity));
-                TPlace::Index { arr, elem, len, index: Box::new(TExpr::new(TK::Local(t), ity)) }
+                TPlace::Index(TIndex { arr, elem, len, index: Box::new(TExpr::new(TK::Local(t), ity)) })
             }
             p => p,
         }

@@ -76,7 +76,7 @@ impl Cx<'_> {
     }
 
     fn place(&mut self, p: &mut TPlace) -> Result<(), String> {
-        if let TPlace::Index { index, .. } = p {
+        if let TPlace::Index(TIndex { index, .. }) = p {
             self.expr(index)?;
         }
         Ok(())
@@ -86,7 +86,7 @@ impl Cx<'_> {
         self.tick()?;
         match &mut e.kind {
             TK::Const(_) | TK::Local(_) | TK::Global(_) | TK::BlockTimestamp => Ok(()),
-            TK::Index { index, .. } => self.expr(index),
+            TK::Index(TIndex { index, .. }) => self.expr(index),
             TK::StrIndex(a, b) | TK::Binary(_, a, b) | TK::Logical(_, a, b) => {
                 self.expr(a)?;
                 self.expr(b)
@@ -148,7 +148,7 @@ fn shift_place(p: &mut TPlace, off: usize) {
     match p {
         TPlace::Local(l) => *l += off,
         TPlace::Global(_) => {}
-        TPlace::Index { index, .. } => shift_expr(index, off),
+        TPlace::Index(TIndex { index, .. }) => shift_expr(index, off),
     }
 }
 
@@ -179,7 +179,7 @@ fn shift_expr(e: &mut TExpr, off: usize) {
     match &mut e.kind {
         TK::Local(l) => *l += off,
         TK::Const(_) | TK::Global(_) | TK::BlockTimestamp => {}
-        TK::Index { index, .. } => shift_expr(index, off),
+        TK::Index(TIndex { index, .. }) => shift_expr(index, off),
         TK::StrIndex(a, b) | TK::Binary(_, a, b) | TK::Logical(_, a, b) => {
             shift_expr(a, off);
             shift_expr(b, off);

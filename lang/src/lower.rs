@@ -158,7 +158,7 @@ fn priority(f: &TFunc) -> Vec<LocalId> {
     fn expr(e: &TExpr, d: u32, w: &mut [u64]) {
         match &e.kind {
             TK::Local(l) => bump(w, *l, d),
-            TK::Index { index, .. }
+            TK::Index(TIndex { index, .. })
             | TK::Unary(_, index)
             | TK::Convert(index)
             | TK::Decrypt(index)
@@ -175,7 +175,7 @@ fn priority(f: &TFunc) -> Vec<LocalId> {
             TK::Assign(p, v) => {
                 match &**p {
                     TPlace::Local(l) => bump(w, *l, d),
-                    TPlace::Index { index, .. } => expr(index, d, w),
+                    TPlace::Index(TIndex { index, .. }) => expr(index, d, w),
                     TPlace::Global(_) => {}
                 }
                 expr(v, d, w);
@@ -702,7 +702,7 @@ impl<'a> Gen<'a> {
                 let id = self.gmap.get(*g).copied().flatten().unwrap_or(0);
                 self.emit(Op::Gstore, id as u64, 1, 0);
             }
-            TPlace::Index { arr, elem, len, index } => {
+            TPlace::Index(TIndex { arr, elem, len, index }) => {
                 self.address(*arr, *elem, *len, index);
                 self.value(v);
                 if keep {
@@ -729,7 +729,7 @@ impl<'a> Gen<'a> {
                 let id = self.gmap.get(*g).copied().flatten().unwrap_or(0);
                 self.emit(Op::Gload, id as u64, 0, 1);
             }
-            TK::Index { arr, elem, len, index } => {
+            TK::Index(TIndex { arr, elem, len, index }) => {
                 self.address(*arr, *elem, *len, index);
                 self.mode(width(e.ty));
                 self.op(Op::Mload, 1, 1);
@@ -940,6 +940,19 @@ impl<'a> Gen<'a> {
                 }
                 self.gateway("gw_log");
             }
+            Lower::UnixTime => {
+                self.push(Width::W32, scratch);
+                self.helper("unix_time", 1); // 0, or ENODATA: not set
+                self.op(Op::IsZero, 1, 1);
+                let (ok, end) = (self.label(), self.label());
+                self.jumpi(ok);
+                self.push(Width::W32, 0xffff_ffff); // not set: every deadline has passed
+                self.jump(end);
+                self.bind(ok);
+                self.push(Width::W32, scratch);
+                self.op(Op::Mload, 1, 1);
+                self.bind(end);
+            }
         }
     }
 
@@ -1059,12 +1072,12 @@ fn writes_local(e: &TExpr, l: LocalId) -> bool {
             matches!(**p, TPlace::Local(x) if x == l)
                 || writes_local(v, l)
                 || match &**p {
-                    TPlace::Index { index, .. } => writes_local(index, l),
+                    TPlace::Index(TIndex { index, .. }) => writes_local(index, l),
                     _ => false,
                 }
         }
         TK::Const(_) | TK::Local(_) | TK::Global(_) | TK::BlockTimestamp => false,
-        TK::Index { index, .. } => writes_local(index, l),
+        TK::Index(TIndex { index, .. }) => writes_local(index, l),
         TK::StrIndex(a, b) | TK::Binary(_, a, b) | TK::Logical(_, a, b) => writes_local(a, l) || writes_local(b, l),
         TK::Unary(_, a) | TK::Convert(a) | TK::Decrypt(a) | TK::Input(a) => writes_local(a, l),
         TK::Cond(a, b, c) => writes_local(a, l) || writes_local(b, l) || writes_local(c, l),

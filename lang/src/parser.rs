@@ -105,6 +105,14 @@ impl Parser {
         Ok(())
     }
 
+    /// `f`, one nesting level deeper (see [`Self::enter`]).
+    fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> R<T>) -> R<T> {
+        self.enter()?;
+        let r = f(self);
+        self.depth -= 1;
+        r
+    }
+
     fn at_type(&self) -> bool {
         matches!(self.peek(), Some(Tok::TypeName(_)))
     }
@@ -229,10 +237,7 @@ impl Parser {
     }
 
     fn stmt(&mut self) -> R<Stmt> {
-        self.enter()?;
-        let s = self.stmt_inner();
-        self.depth -= 1;
-        s
+        self.nested(Self::stmt_inner)
     }
 
     fn stmt_inner(&mut self) -> R<Stmt> {
@@ -346,17 +351,8 @@ impl Parser {
     /// Binding power of an infix operator: (left, right).
     fn infix(t: &Tok) -> Option<(u8, u8)> {
         Some(match t {
-            Tok::Assign
-            | Tok::AddAssign
-            | Tok::SubAssign
-            | Tok::MulAssign
-            | Tok::DivAssign
-            | Tok::RemAssign
-            | Tok::AndAssign
-            | Tok::OrAssign
-            | Tok::XorAssign
-            | Tok::ShlAssign
-            | Tok::ShrAssign => (2, 1),
+            Tok::Assign => (2, 1),
+            t if Self::compound_assign(t).is_some() => (2, 1),
             Tok::Question => (4, 3),
             Tok::OrOr => (5, 6),
             Tok::AndAnd => (7, 8),
@@ -372,18 +368,35 @@ impl Parser {
         })
     }
 
+    /// The operation of a compound assignment (`+=`: `+`).
+    fn compound_assign(t: &Tok) -> Option<BinOp> {
+        Some(match t {
+            Tok::AddAssign => BinOp::Add,
+            Tok::SubAssign => BinOp::Sub,
+            Tok::MulAssign => BinOp::Mul,
+            Tok::DivAssign => BinOp::Div,
+            Tok::RemAssign => BinOp::Rem,
+            Tok::AndAssign => BinOp::And,
+            Tok::OrAssign => BinOp::Or,
+            Tok::XorAssign => BinOp::Xor,
+            Tok::ShlAssign => BinOp::Shl,
+            Tok::ShrAssign => BinOp::Shr,
+            _ => return None,
+        })
+    }
+
     fn binop(t: &Tok) -> Option<BinOp> {
         Some(match t {
-            Tok::Plus | Tok::AddAssign => BinOp::Add,
-            Tok::Minus | Tok::SubAssign => BinOp::Sub,
-            Tok::Star | Tok::MulAssign => BinOp::Mul,
-            Tok::Slash | Tok::DivAssign => BinOp::Div,
-            Tok::Percent | Tok::RemAssign => BinOp::Rem,
-            Tok::Amp | Tok::AndAssign => BinOp::And,
-            Tok::Pipe | Tok::OrAssign => BinOp::Or,
-            Tok::Caret | Tok::XorAssign => BinOp::Xor,
-            Tok::Shl | Tok::ShlAssign => BinOp::Shl,
-            Tok::Shr | Tok::ShrAssign => BinOp::Shr,
+            Tok::Plus => BinOp::Add,
+            Tok::Minus => BinOp::Sub,
+            Tok::Star => BinOp::Mul,
+            Tok::Slash => BinOp::Div,
+            Tok::Percent => BinOp::Rem,
+            Tok::Amp => BinOp::And,
+            Tok::Pipe => BinOp::Or,
+            Tok::Caret => BinOp::Xor,
+            Tok::Shl => BinOp::Shl,
+            Tok::Shr => BinOp::Shr,
             Tok::Lt => BinOp::Lt,
             Tok::Gt => BinOp::Gt,
             Tok::Le => BinOp::Le,
@@ -395,10 +408,7 @@ impl Parser {
     }
 
     fn expr_bp(&mut self, min: u8) -> R<Expr> {
-        self.enter()?;
-        let r = self.expr_bp_inner(min);
-        self.depth -= 1;
-        r
+        self.nested(|p| p.expr_bp_inner(min))
     }
 
     fn expr_bp_inner(&mut self, min: u8) -> R<Expr> {
@@ -433,19 +443,10 @@ impl Parser {
                 Tok::Assign => ExprKind::Assign(None, Box::new(lhs), Box::new(rhs)),
                 Tok::AndAnd => ExprKind::Logical(true, Box::new(lhs), Box::new(rhs)),
                 Tok::OrOr => ExprKind::Logical(false, Box::new(lhs), Box::new(rhs)),
-                Tok::AddAssign
-                | Tok::SubAssign
-                | Tok::MulAssign
-                | Tok::DivAssign
-                | Tok::RemAssign
-                | Tok::AndAssign
-                | Tok::OrAssign
-                | Tok::XorAssign
-                | Tok::ShlAssign
-                | Tok::ShrAssign => ExprKind::Assign(Self::binop(&t), Box::new(lhs), Box::new(rhs)),
-                _ => match Self::binop(&t) {
-                    Some(op) => ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
-                    None => return Err(self.unexpected("an operator")),
+                _ => match (Self::compound_assign(&t), Self::binop(&t)) {
+                    (Some(op), _) => ExprKind::Assign(Some(op), Box::new(lhs), Box::new(rhs)),
+                    (None, Some(op)) => ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
+                    (None, None) => return Err(self.unexpected("an operator")),
                 },
             };
             lhs = Expr { kind, span };
@@ -454,10 +455,7 @@ impl Parser {
     }
 
     fn unary(&mut self) -> R<Expr> {
-        self.enter()?;
-        let r = self.unary_inner();
-        self.depth -= 1;
-        r
+        self.nested(Self::unary_inner)
     }
 
     fn unary_inner(&mut self) -> R<Expr> {

@@ -35,6 +35,10 @@ pub enum Lower {
     Load { shared: bool },
     /// `Log(value)`: gateway scripts only (`gw_log`).
     GatewayLog,
+    /// `Now`: the device's wall clock, Unix seconds (`unix_time` into the
+    /// scratch buffer); `0xffff_ffff` (the far future: every deadline has
+    /// passed) while the device's clock is not set.
+    UnixTime,
 }
 
 /// One `SystemCall` name.
@@ -64,7 +68,7 @@ pub const SYSCALLS: &[SysDef] = &[
     SysDef { name: "Unlock", params: &[], ret: I32, lower: Lower::Actuate { class: SAUL_ACT_SWITCH, value: 1 } },
     SysDef { name: "Lock", params: &[], ret: I32, lower: Lower::Actuate { class: SAUL_ACT_SWITCH, value: 0 } },
     SysDef { name: "IncorrectBeep", params: &[], ret: I32, lower: Lower::Actuate { class: SAUL_BEEPER, value: 1 } },
-    SysDef { name: "Now", params: &[], ret: TIME, lower: Lower::Helper("now_ms") },
+    SysDef { name: "Now", params: &[], ret: TIME, lower: Lower::UnixTime },
     SysDef { name: "ActuatorWrite", params: &[U8, I32], ret: I32, lower: Lower::ActuatorWrite },
     SysDef { name: "SensorRead", params: &[U8], ret: I32, lower: Lower::SensorRead },
     SysDef { name: "Store", params: &[U32, U32], ret: I32, lower: Lower::Helper("store_local") },
@@ -102,7 +106,7 @@ pub fn helper_id(name: &str) -> u32 {
 
 /// Whether the SystemCall needs the 8-byte scratch buffer in linear memory.
 pub fn needs_scratch(d: &SysDef) -> bool {
-    matches!(d.lower, Lower::SensorRead | Lower::Load { .. })
+    matches!(d.lower, Lower::SensorRead | Lower::Load { .. } | Lower::UnixTime)
 }
 
 /// The SystemCalls behind a trace of helper calls (id, arguments), by
@@ -135,7 +139,7 @@ pub fn describe(trace: &[(u32, [u64; 5])]) -> Vec<String> {
             ("saul_reg_find_type", Some((n, _))) if n == "saul_reg_read" => ("SensorRead".to_string(), 2),
             (n, _) => {
                 let s = match n {
-                    "now_ms" => "Now",
+                    "unix_time" => "Now",
                     "fetch_local" => "Load",
                     "fetch_global" => "LoadShared",
                     "store_local" => "Store",

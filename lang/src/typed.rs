@@ -78,17 +78,21 @@ pub struct TExpr {
     pub ty: Ty,
 }
 
+/// An element of global array `arr` (`len` elements of `elem`).
+#[derive(Clone, Debug)]
+pub struct TIndex {
+    pub arr: GlobalId,
+    pub elem: Elem,
+    pub len: u32,
+    pub index: Box<TExpr>,
+}
+
 #[derive(Clone, Debug)]
 pub enum TPlace {
     Local(LocalId),
     Global(GlobalId),
     /// An element of a global array.
-    Index {
-        arr: GlobalId,
-        elem: Elem,
-        len: u32,
-        index: Box<TExpr>,
-    },
+    Index(TIndex),
 }
 
 #[derive(Clone, Debug)]
@@ -98,12 +102,7 @@ pub enum TK {
     Local(LocalId),
     Global(GlobalId),
     /// A global array's element.
-    Index {
-        arr: GlobalId,
-        elem: Elem,
-        len: u32,
-        index: Box<TExpr>,
-    },
+    Index(TIndex),
     /// Byte `index` of a `char*` (index ≥ 8 reverts).
     StrIndex(Box<TExpr>, Box<TExpr>),
     /// `Neg`/`BitNot` at the type; `Not` on bool.

@@ -22,9 +22,9 @@ impl IntTy {
     pub const I64: IntTy = IntTy { bits: 64, signed: true };
     /// `char`: an unsigned byte.
     pub const CHAR: IntTy = IntTy::U8;
-    /// `time_t`: a point in time as the device's `Now` gives it. Today the
-    /// milliseconds of `now_ms` (32 bits, unsigned); the switch to Unix
-    /// time (issue 11) changes this constant and [`crate::syscalls`]' `Now`.
+    /// `time_t`: a point in time as the device's `Now` gives it: Unix
+    /// seconds of the device's wall clock (32 bits, unsigned: until 2106),
+    /// set by the gateway's signed set-time command (`docs/coap-api.md`).
     pub const TIME_T: IntTy = IntTy::U32;
 
     pub fn width(self) -> Width {

@@ -25,6 +25,9 @@ fn air() -> Vec<u8> {
     assemble(&std::fs::read_to_string(root("apps/ir/smartlock.air")).unwrap()).unwrap()
 }
 
+/// The demo platform's Unix time (seconds) at its clock 0.
+const T0: u64 = alkyl_bindings::SIM_DEMO_UNIX_S;
+
 fn pin(s: &[u8; 4]) -> u64 {
     u32::from_le_bytes(*s) as u64
 }
@@ -55,7 +58,7 @@ fn right_pin_unlocks_wrong_pin_beeps_next_attempt_starts_afresh() {
     let mut l = Pair::new(&bytes, SimPlatform::demo()).unwrap();
     let mut r = Pair::new(&reference, SimPlatform::demo()).unwrap();
     for p in [&mut l, &mut r] {
-        p.call("SetPin", &[pin(b"1234"), 60_000], &[]).unwrap().unwrap();
+        p.call("SetPin", &[pin(b"1234"), T0 + 60], &[]).unwrap().unwrap();
     }
     let mut writes = Vec::new();
     for attempt in [b"1234", b"1235", b"1234", b"9234", b"0000", b"1234"] {
@@ -87,7 +90,8 @@ fn random_sequences_agree_with_the_ir_lock() {
         let mut r = Pair::new(&reference, SimPlatform::demo()).unwrap();
         let digits = |x: u64| -> [u8; 4] { std::array::from_fn(|i| b'0' + ((x >> (i * 4)) % 3) as u8) };
         let p = digits(rng.next());
-        let deadline = 1 + rng.next() % 3000;
+        // Unix seconds: the sequences below last up to 4.8 s.
+        let deadline = T0 + 1 + rng.next() % 4;
         let mut expired = false;
         // The verbatim lock starts with `valid` false and keeps `index` on SetPin: set the pin first.
         for s in [&mut v, &mut e, &mut r] {
@@ -107,18 +111,18 @@ fn random_sequences_agree_with_the_ir_lock() {
             for s in [&mut v, &mut e, &mut r] {
                 s.advance_ms(ms);
             }
-            expired |= r.device_now_ms() >= deadline;
+            expired |= r.device_unix_s() >= deadline;
         }
     }
 }
 
 trait Now {
-    fn device_now_ms(&self) -> u64;
+    fn device_unix_s(&self) -> u64;
 }
 impl Now for Pair<'_> {
-    fn device_now_ms(&self) -> u64 {
+    fn device_unix_s(&self) -> u64 {
         use alkyl_bindings::Platform;
-        self.device.clone().now_ms()
+        self.device.clone().unix_time_ms().expect("the demo platform's clock is set") / 1000
     }
 }
 
@@ -128,4 +132,25 @@ fn bit_modes_of_the_lock() {
     let blocks = alkyl_lang::mode_blocks(&bytes);
     // 8-bit blocks for the index and the flags, 64-bit for the pin, 32-bit for the syscalls.
     assert!(blocks[0] >= 3 && blocks[2] >= 2 && blocks[3] >= 1, "{blocks:?}");
+}
+
+#[test]
+fn without_a_wall_clock_every_pin_has_expired() {
+    let expiry = lang("apps/alkyl/smartlock-expiry.alkyl");
+    let reference = air();
+    let mut unset = SimPlatform::demo();
+    unset.clear_unix();
+    let mut e = Pair::new(&expiry, unset.clone()).unwrap();
+    let mut r = Pair::new(&reference, unset).unwrap();
+    for s in [&mut e, &mut r] {
+        s.call("SetPin", &[pin(b"1234"), u32::MAX as u64], &[]).unwrap().unwrap();
+    }
+    for &k in b"1234" {
+        let (a, b) = (e.call("KeyPressed", &[k as u64], &[]).unwrap(), r.call("KeyPressed", &[k as u64], &[]).unwrap());
+        assert_eq!(a, b);
+    }
+    // The attempt beeps (2) in both locks.
+    assert_eq!(e.call("KeyPressed", &[b'1' as u64], &[]).unwrap(), Ok(0));
+    assert_eq!(e.device.actuator_writes(), r.device.actuator_writes());
+    assert_eq!(e.device.actuator_writes().len(), 1);
 }

@@ -310,11 +310,7 @@ mod repr {
 
         /// Bytes of the emitted command, signature included.
         pub fn buffer_len(&self) -> usize {
-            HEADER_LEN
-                + self.name.len()
-                + self.entry.as_ref().map_or(0, String::len)
-                + self.input.len()
-                + SIGNATURE_LEN
+            HEADER_LEN + self.name.len() + self.entry.as_ref().map_or(0, String::len) + self.input.len() + SIGNATURE_LEN
         }
 
         /// Emits the command with a zero signature (what a development-mode
@@ -324,13 +320,11 @@ mod repr {
         /// The rule the fields break (a bad name, a set-time shape...).
         pub fn to_bytes(&self) -> Result<Vec<u8>, CommandError> {
             let entry = self.entry.as_deref().unwrap_or("");
-            let name_len = u8::try_from(self.name.len()).map_err(|_| CommandError::Name(NameError::Length {
-                len: self.name.len(),
-                max: crate::MAX_NAME_LEN,
-            }))?;
-            let entry_len = u8::try_from(entry.len()).map_err(|_| {
-                CommandError::Entry(NameError::Length { len: entry.len(), max: crate::MAX_ENTRY_LEN })
+            let name_len = u8::try_from(self.name.len()).map_err(|_| {
+                CommandError::Name(NameError::Length { len: self.name.len(), max: crate::MAX_NAME_LEN })
             })?;
+            let entry_len = u8::try_from(entry.len())
+                .map_err(|_| CommandError::Entry(NameError::Length { len: entry.len(), max: crate::MAX_ENTRY_LEN }))?;
             let input_len = u32::try_from(self.input.len()).map_err(|_| CommandError::Truncated)?;
             let mut b = Vec::with_capacity(self.buffer_len());
             b.extend_from_slice(&MAGIC);
@@ -396,7 +390,10 @@ mod tests {
 
         let t = CommandRepr::set_time(1_700_000_000_123, 8).to_bytes().unwrap();
         let c = Command::new_checked(&t).unwrap();
-        assert_eq!((c.operation(), c.unix_ms(), c.entry(), c.expires()), (CommandOp::SetTime, Some(1_700_000_000_123), None, None));
+        assert_eq!(
+            (c.operation(), c.unix_ms(), c.entry(), c.expires()),
+            (CommandOp::SetTime, Some(1_700_000_000_123), None, None)
+        );
 
         // Every rule.
         assert_eq!(Command::new_checked(&b[..b.len() - 1]), Err(CommandError::Truncated));

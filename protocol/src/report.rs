@@ -183,3 +183,214 @@ mod tests {
         assert!(matches!(Report::new_checked(&bad), Err(ReportError::Name(_))));
     }
 }
+
+/// A host without a CoAP client (RIOT) delivering reports: one confirmable
+/// `POST` at a time, framed and matched here, sent and received by the host
+/// over any UDP socket (sans-IO, as smoltcp's sockets).
+#[cfg(feature = "alloc")]
+pub mod exchange {
+    use alloc::vec::Vec;
+
+    /// First retransmission timeout (RFC 7252 ACK_TIMEOUT).
+    pub const ACK_TIMEOUT_MS: u64 = 2_000;
+    /// Retransmissions before giving up (RFC 7252 MAX_RETRANSMIT).
+    pub const MAX_RETRANSMIT: u32 = 4;
+
+    /// A confirmable POST of `payload` to `path` (segments split on `/`).
+    ///
+    /// # Panics
+    /// Never for tokens up to 8 bytes and path segments up to 268 bytes
+    /// (longer ones are cut).
+    pub fn coap_post(mid: u16, token: &[u8], path: &str, payload: &[u8]) -> Vec<u8> {
+        let token = &token[..token.len().min(8)];
+        let mut b = Vec::with_capacity(8 + token.len() + path.len() + payload.len());
+        b.extend_from_slice(&[0x40 | token.len() as u8, 0x02]);
+        b.extend_from_slice(&mid.to_be_bytes());
+        b.extend_from_slice(token);
+        let mut delta = 11; // Uri-Path
+        for seg in path.split('/').filter(|s| !s.is_empty()) {
+            let seg = &seg.as_bytes()[..seg.len().min(268)];
+            let (d, l) = (delta as usize, seg.len());
+            let nib = |v: usize| if v < 13 { v as u8 } else { 13 };
+            b.push(nib(d) << 4 | nib(l));
+            if d >= 13 {
+                b.push((d - 13) as u8);
+            }
+            if l >= 13 {
+                b.push((l - 13) as u8);
+            }
+            b.extend_from_slice(seg);
+            delta = 0;
+        }
+        if !payload.is_empty() {
+            b.push(0xff);
+            b.extend_from_slice(payload);
+        }
+        b
+    }
+
+    /// What a datagram says about the exchange.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Answer {
+        /// Not about this exchange.
+        Other,
+        /// An empty ACK: the response comes separately; stop retransmitting.
+        Acknowledged,
+        /// The response code (piggybacked or separate). A separate
+        /// confirmable response must be acknowledged: send
+        /// [`empty_ack`]`(its message id)`.
+        Response { code: u8, confirmable_mid: Option<u16> },
+        /// The peer reset the exchange.
+        Reset,
+    }
+
+    /// Classifies `datagram` for the exchange with message id `mid` and `token`.
+    pub fn answer(datagram: &[u8], mid: u16, token: &[u8]) -> Answer {
+        let [b0, code, m0, m1, ..] = *datagram else { return Answer::Other };
+        let (version, kind, tkl) = (b0 >> 6, (b0 >> 4) & 3, (b0 & 0x0f) as usize);
+        let their_mid = u16::from_be_bytes([m0, m1]);
+        if version != 1 || tkl > 8 || datagram.len() < 4 + tkl {
+            return Answer::Other;
+        }
+        let same_token = &datagram[4..4 + tkl] == token;
+        match kind {
+            2 if their_mid == mid && code == 0 => Answer::Acknowledged,
+            2 if their_mid == mid && same_token => Answer::Response { code, confirmable_mid: None },
+            3 if their_mid == mid => Answer::Reset,
+            0 | 1 if same_token && code >> 5 != 0 => {
+                Answer::Response { code, confirmable_mid: (kind == 0).then_some(their_mid) }
+            }
+            _ => Answer::Other,
+        }
+    }
+
+    /// An empty acknowledgement of message `mid`.
+    pub fn empty_ack(mid: u16) -> [u8; 4] {
+        let [a, b] = mid.to_be_bytes();
+        [0x60, 0, a, b]
+    }
+
+    /// One report on its way: when to (re)send it, and whether it is done.
+    #[derive(Clone, Debug)]
+    pub struct Exchange {
+        /// The report's sequence.
+        pub sequence: u64,
+        pub mid: u16,
+        pub token: [u8; 4],
+        /// The request datagram.
+        pub datagram: Vec<u8>,
+        next_send_ms: u64,
+        timeout_ms: u64,
+        sent: u32,
+        acknowledged: bool,
+    }
+
+    /// What the host should do now.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Step {
+        /// Send [`Exchange::datagram`] now.
+        Send,
+        /// Nothing until this time (ms), unless a datagram comes.
+        Wait(u64),
+        /// No answer after every retransmission: the delivery failed.
+        GaveUp,
+    }
+
+    impl Exchange {
+        /// An exchange for report `sequence` (its signed bytes) to `path`.
+        pub fn new(sequence: u64, mid: u16, token: [u8; 4], path: &str, report: &[u8], now_ms: u64) -> Exchange {
+            Exchange {
+                sequence,
+                mid,
+                token,
+                datagram: coap_post(mid, &token, path, report),
+                next_send_ms: now_ms,
+                timeout_ms: ACK_TIMEOUT_MS,
+                sent: 0,
+                acknowledged: false,
+            }
+        }
+
+        /// What to do at `now_ms`.
+        pub fn poll(&mut self, now_ms: u64) -> Step {
+            if now_ms < self.next_send_ms {
+                return Step::Wait(self.next_send_ms);
+            }
+            if self.acknowledged || self.sent > MAX_RETRANSMIT {
+                return Step::GaveUp;
+            }
+            self.sent += 1;
+            self.next_send_ms = now_ms + self.timeout_ms;
+            self.timeout_ms *= 2;
+            Step::Send
+        }
+
+        /// A datagram from the gateway: `Some(code)` when the exchange is
+        /// over (a response; 0 for a reset).
+        pub fn receive(&mut self, datagram: &[u8], now_ms: u64) -> (Option<u8>, Option<[u8; 4]>) {
+            match answer(datagram, self.mid, &self.token) {
+                Answer::Other => (None, None),
+                Answer::Acknowledged => {
+                    // Wait for the separate response as long as the
+                    // retransmissions would have lasted.
+                    self.acknowledged = true;
+                    self.next_send_ms = now_ms + ACK_TIMEOUT_MS * (1 << (MAX_RETRANSMIT + 1));
+                    (None, None)
+                }
+                Answer::Response { code, confirmable_mid } => (Some(code), confirmable_mid.map(empty_ack)),
+                Answer::Reset => (Some(0), None),
+            }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn framing_and_answers() {
+            let d = coap_post(0x1234, &[1, 2, 3, 4], "/gw/reports", b"xy");
+            assert_eq!(
+                d,
+                [
+                    0x44, 0x02, 0x12, 0x34, 1, 2, 3, 4, 0xb2, b'g', b'w', 0x07, b'r', b'e', b'p', b'o', b'r', b't',
+                    b's', 0xff, b'x', b'y'
+                ]
+            );
+            let long = "a".repeat(20);
+            let d = coap_post(1, &[], &long, b"");
+            assert_eq!(&d[4..6], &[0xbd, 7]);
+            let tok = [1, 2, 3, 4];
+            assert_eq!(
+                answer(&[0x64, 0x44, 0x12, 0x34, 1, 2, 3, 4], 0x1234, &tok),
+                Answer::Response { code: 0x44, confirmable_mid: None }
+            );
+            assert_eq!(answer(&[0x60, 0, 0x12, 0x34], 0x1234, &tok), Answer::Acknowledged);
+            assert_eq!(answer(&[0x70, 0, 0x12, 0x34], 0x1234, &tok), Answer::Reset);
+            assert_eq!(
+                answer(&[0x44, 0x44, 0, 9, 1, 2, 3, 4], 0x1234, &tok),
+                Answer::Response { code: 0x44, confirmable_mid: Some(9) }
+            );
+            assert_eq!(answer(&[0x60, 0, 0x12, 0x35], 0x1234, &tok), Answer::Other);
+            assert_eq!(answer(&[0x64], 0x1234, &tok), Answer::Other);
+        }
+
+        #[test]
+        fn retransmission_and_giving_up() {
+            let mut e = Exchange::new(1, 7, [0; 4], "reports", b"r", 0);
+            assert_eq!(e.poll(0), Step::Send);
+            assert_eq!(e.poll(1), Step::Wait(2_000));
+            let mut now = 2_000;
+            for wait in [4_000, 8_000, 16_000, 32_000] {
+                assert_eq!(e.poll(now), Step::Send);
+                now += wait;
+            }
+            assert_eq!(e.poll(now), Step::GaveUp);
+            let mut e = Exchange::new(1, 7, [9; 4], "reports", b"r", 0);
+            e.poll(0);
+            assert_eq!(e.receive(&[0x60, 0, 0, 7], 10), (None, None));
+            assert_eq!(e.poll(3_000), Step::Wait(10 + 64_000));
+            assert_eq!(e.receive(&[0x44, 0x44, 0, 3, 9, 9, 9, 9], 20), (Some(0x44), Some([0x60, 0, 0, 3])));
+        }
+    }
+}

@@ -19,6 +19,12 @@ fn app(name: &str) -> Vec<u8> {
     assemble(&text).unwrap()
 }
 
+/// The app `name` on `platform`: the reference interpreter and the VM in
+/// lockstep (the module's bytes live for the rest of the test run).
+fn lockstep(name: &str, platform: SimPlatform) -> Pair<'static> {
+    Pair::new(Vec::leak(app(name)), platform).unwrap()
+}
+
 /// Lock handle (the switch) and buzzer handle (the LED) of `SimPlatform::demo()`.
 const LOCK: u32 = 4;
 const BUZZER: u32 = 3;
@@ -41,8 +47,7 @@ fn press(lock: &mut Pair<'_>, keys: &[u8]) -> Vec<u64> {
 
 #[test]
 fn right_pin_unlocks() {
-    let bytes = app("smartlock.air");
-    let mut lock = Pair::new(&bytes, SimPlatform::demo()).unwrap();
+    let mut lock = lockstep("smartlock.air", SimPlatform::demo());
     lock.advance_ms(1_000);
     assert_eq!(lock.call("SetPin", &[pin(b"1234"), T0 + 61], &[]).unwrap(), Ok(0));
     assert_eq!(press(&mut lock, b"1234"), [0, 0, 0, 1]);
@@ -51,8 +56,7 @@ fn right_pin_unlocks() {
 
 #[test]
 fn wrong_pin_beeps_and_resets() {
-    let bytes = app("smartlock.air");
-    let mut lock = Pair::new(&bytes, SimPlatform::demo()).unwrap();
+    let mut lock = lockstep("smartlock.air", SimPlatform::demo());
     lock.call("SetPin", &[pin(b"1234"), T0 + 61], &[]).unwrap().unwrap();
     assert_eq!(press(&mut lock, b"1235"), [0, 0, 0, 2]);
     assert_eq!(press(&mut lock, b"9234"), [0, 0, 0, 2]);
@@ -63,8 +67,7 @@ fn wrong_pin_beeps_and_resets() {
 
 #[test]
 fn expired_pin_refuses() {
-    let bytes = app("smartlock.air");
-    let mut lock = Pair::new(&bytes, SimPlatform::demo()).unwrap();
+    let mut lock = lockstep("smartlock.air", SimPlatform::demo());
     lock.advance_ms(5_000);
     lock.call("SetPin", &[pin(b"4711"), T0 + 6], &[]).unwrap().unwrap();
     assert_eq!(press(&mut lock, b"47"), [0, 0]);
@@ -79,15 +82,13 @@ fn expired_pin_refuses() {
 
 #[test]
 fn no_pin_set_refuses() {
-    let bytes = app("smartlock.air");
-    let mut lock = Pair::new(&bytes, SimPlatform::demo()).unwrap();
+    let mut lock = lockstep("smartlock.air", SimPlatform::demo());
     assert_eq!(press(&mut lock, &[0, 0, 0, 0]), [0, 0, 0, 2]);
 }
 
 #[test]
 fn set_pin_mid_attempt_restarts_it() {
-    let bytes = app("smartlock.air");
-    let mut lock = Pair::new(&bytes, SimPlatform::demo()).unwrap();
+    let mut lock = lockstep("smartlock.air", SimPlatform::demo());
     lock.call("SetPin", &[pin(b"1111"), T0 + 60], &[]).unwrap().unwrap();
     assert_eq!(press(&mut lock, b"12"), [0, 0]);
     lock.call("SetPin", &[pin(b"2222"), T0 + 60], &[]).unwrap().unwrap();
@@ -96,10 +97,9 @@ fn set_pin_mid_attempt_restarts_it() {
 
 #[test]
 fn a_device_without_a_wall_clock_refuses_every_pin() {
-    let bytes = app("smartlock.air");
     let mut platform = SimPlatform::demo();
     platform.clear_unix();
-    let mut lock = Pair::new(&bytes, platform).unwrap();
+    let mut lock = lockstep("smartlock.air", platform);
     lock.call("SetPin", &[pin(b"1234"), u32::MAX as u64], &[]).unwrap().unwrap();
     assert_eq!(press(&mut lock, b"1234"), [0, 0, 0, 2]);
     assert_eq!(writes(&lock.device), [(BUZZER, 1)]);
@@ -107,9 +107,8 @@ fn a_device_without_a_wall_clock_refuses_every_pin() {
 
 #[test]
 fn missing_actuator_reverts() {
-    let bytes = app("smartlock.air");
     // A board without a switch (no lock to open): the first attempt reverts.
-    let mut lock = Pair::new(&bytes, SimPlatform::new()).unwrap();
+    let mut lock = lockstep("smartlock.air", SimPlatform::new());
     lock.call("SetPin", &[pin(b"1234"), T0 + 60], &[]).unwrap().unwrap();
     assert_eq!(press(&mut lock, b"123"), [0, 0, 0]);
     assert_eq!(lock.call("KeyPressed", &[b'4' as u64], &[]).unwrap(), Err(IrTrap::Revert(0xac7)));
@@ -118,16 +117,14 @@ fn missing_actuator_reverts() {
 
 #[test]
 fn a_keypress_without_its_argument_traps() {
-    let bytes = app("smartlock.air");
-    let mut lock = Pair::new(&bytes, SimPlatform::demo()).unwrap();
+    let mut lock = lockstep("smartlock.air", SimPlatform::demo());
     assert_eq!(lock.call("KeyPressed", &[], &[]).unwrap(), Err(IrTrap::InputOutOfBounds));
     // One byte is all a w8 parameter reads of its slot.
     assert_eq!(lock.call("KeyPressed", &[], b"1").unwrap(), Ok(0));
 }
 
 fn fletcher_ir(input: &[u8]) -> u64 {
-    let bytes = app("fletcher32.air");
-    let mut f = Pair::new(&bytes, SimPlatform::demo()).unwrap();
+    let mut f = lockstep("fletcher32.air", SimPlatform::demo());
     f.call("fletcher32", &[input.len() as u64], input).unwrap().unwrap()
 }
 
@@ -152,8 +149,7 @@ fn fletcher32_matches_the_paper_when_its_input_is_present() {
 
 #[test]
 fn a_length_past_the_input_traps() {
-    let bytes = app("fletcher32.air");
-    let mut f = Pair::new(&bytes, SimPlatform::demo()).unwrap();
+    let mut f = lockstep("fletcher32.air", SimPlatform::demo());
     assert_eq!(f.call("fletcher32", &[10], &[1, 2, 3, 4]).unwrap(), Err(IrTrap::InputOutOfBounds));
 }
 

@@ -79,11 +79,15 @@ impl fmt::Display for MemFault {
             Access::Read => "read",
             Access::Write => "write",
         };
+        if self.kind == FaultKind::Misaligned {
+            // An atomic reads and writes: neither direction is the fault.
+            return write!(f, "misaligned atomic access of {} bytes at {:#x}", self.len, self.addr);
+        }
         let why = match self.kind {
             FaultKind::Unmapped => "no region mapped",
             FaultKind::OutOfBounds => "out of region bounds",
             FaultKind::PolicyDenied => "region policy forbids it",
-            FaultKind::Misaligned => "misaligned atomic",
+            FaultKind::Misaligned => "misaligned atomic access",
         };
         write!(f, "{what} of {} bytes at {:#x}: {why}", self.len, self.addr)
     }

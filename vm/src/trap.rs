@@ -25,6 +25,9 @@ pub enum TrapKind {
     /// An instruction the verifier should have rejected (unreachable for a
     /// verified program; kept as a trap rather than a panic).
     IllegalInstruction,
+    /// The run's wall-time limit passed (a host's limit, noticed by a
+    /// helper that waits: `docs/helpers.md`, "Time limit").
+    TimeLimit,
 }
 
 /// A trap at instruction index `pc`.
@@ -43,6 +46,7 @@ impl fmt::Display for TrapKind {
             TrapKind::HelperNotAllowed { id } => write!(f, "callx to helper {id:#x} which is not allowed"),
             TrapKind::Helper { id, error } => write!(f, "helper {id:#x}: {error}"),
             TrapKind::IllegalInstruction => f.write_str("illegal instruction"),
+            TrapKind::TimeLimit => f.write_str("wall-time limit exceeded"),
         }
     }
 }

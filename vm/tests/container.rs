@@ -77,9 +77,7 @@ fn parse(bytes: &[u8]) -> ContainerRepr<'_> {
 
 /// The bytes of `repr`, as tools that want a `Vec` emit them.
 fn emit(repr: &ContainerRepr<'_>) -> Vec<u8> {
-    let mut bytes = vec![0; repr.buffer_len()];
-    repr.emit(&mut bytes).unwrap();
-    bytes
+    repr.to_bytes().unwrap()
 }
 
 #[test]

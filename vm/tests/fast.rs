@@ -4,36 +4,12 @@
 #![cfg(feature = "fast")]
 
 use alkyl_asm::assemble;
+use alkyl_testkit::ebpf::{TestHelpers, ATOMICS, OPCODES};
 use alkyl_vm::fast::{run_fast, storage_len, translate, Op, TranslateError};
 use alkyl_vm::isa::{Insn, INSN_SIZE};
 use alkyl_vm::{
-    run, verify, AccessPolicy, Exit, HelperError, HelperSet, Helpers, MemoryMap, Program, Trap, TrapKind, INPUT_VADDR,
-    STACK_SIZE, STACK_VADDR,
+    run, verify, AccessPolicy, Exit, MemoryMap, Program, Trap, TrapKind, INPUT_VADDR, STACK_SIZE, STACK_VADDR,
 };
-
-/// Helper 1 sums `r2` bytes at `r1`; helper 2 fills `r2` bytes at `r1`
-/// with `r3`; helper 3 refuses.
-struct TestHelpers;
-
-impl HelperSet for TestHelpers {
-    fn contains(&self, id: u32) -> bool {
-        (1..=3).contains(&id)
-    }
-}
-
-impl Helpers for TestHelpers {
-    fn call(&mut self, id: u32, a: [u64; 5], mem: &mut MemoryMap<'_>) -> Result<u64, HelperError> {
-        match id {
-            1 => Ok(mem.read(a[0], a[1])?.iter().map(|&b| b as u64).sum()),
-            2 => {
-                mem.write(a[0], a[1])?.fill(a[2] as u8);
-                Ok(0)
-            }
-            3 => Err(HelperError::BadArgument { index: 0 }),
-            _ => Err(HelperError::Unknown(id)),
-        }
-    }
-}
 
 #[derive(Debug, PartialEq, Eq)]
 struct Outcome {
@@ -411,17 +387,8 @@ impl Rng {
     }
 }
 
-/// Opcodes the generator draws from; fused pairs are emitted on purpose.
-const OPCODES: &[u8] = &[
-    0x04, 0x0c, 0x14, 0x1c, 0x24, 0x2c, 0x34, 0x3c, 0x44, 0x4c, 0x54, 0x5c, 0x64, 0x6c, 0x74, 0x7c, 0x84, 0x94, 0x9c,
-    0xa4, 0xac, 0xb4, 0xbc, 0xc4, 0xcc, 0xd4, 0xdc, 0x07, 0x0f, 0x17, 0x1f, 0x27, 0x2f, 0x37, 0x3f, 0x47, 0x4f, 0x57,
-    0x5f, 0x67, 0x6f, 0x77, 0x7f, 0x87, 0x97, 0x9f, 0xa7, 0xaf, 0xb7, 0xbf, 0xc7, 0xcf, 0xd7, 0x05, 0x15, 0x1d, 0x25,
-    0x2d, 0x35, 0x3d, 0x45, 0x4d, 0x55, 0x5d, 0x65, 0x6d, 0x75, 0x7d, 0xa5, 0xad, 0xb5, 0xbd, 0xc5, 0xcd, 0xd5, 0xdd,
-    0x85, 0x95, 0x06, 0x16, 0x1e, 0x26, 0x2e, 0x36, 0x3e, 0x46, 0x4e, 0x56, 0x5e, 0x66, 0x6e, 0x76, 0x7e, 0xa6, 0xae,
-    0xb6, 0xbe, 0xc6, 0xce, 0xd6, 0xde, 0x61, 0x69, 0x71, 0x79, 0x81, 0x89, 0x91, 0x62, 0x6a, 0x72, 0x7a, 0x63, 0x6b,
-    0x73, 0x7b, 0xc3, 0xdb, 0x18,
-];
-
+/// An instruction with a random opcode of the verifier's
+/// ([`OPCODES`]; fused pairs are emitted on purpose by `random_program`).
 fn random_insn(rng: &mut Rng) -> Insn {
     let opc = OPCODES[rng.below(OPCODES.len() as u64) as usize];
     // Small registers and offsets so that loads and stores often hit.
@@ -454,7 +421,7 @@ fn random_insn(rng: &mut Rng) -> Insn {
         0x01 => i.imm = 0,
         0x02 => i.src = 0,
         0x03 if opc & 0xe0 == 0xc0 => {
-            i.imm = [0x00, 0x01, 0x40, 0x41, 0x50, 0x51, 0xa0, 0xa1, 0xe1, 0xf1][rng.below(10) as usize];
+            i.imm = ATOMICS[rng.below(ATOMICS.len() as u64) as usize];
             i.src %= 10;
         }
         0x03 => i.imm = 0,

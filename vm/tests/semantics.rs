@@ -1,10 +1,11 @@
 //! Behaviour of every instruction class, written as assembler text.
 
 use alkyl_asm::assemble;
+use alkyl_testkit::ebpf::OneHelper;
 use alkyl_vm::memory::{Access, FaultKind};
 use alkyl_vm::{
-    run, verify, AccessPolicy, Exit, HelperError, HelperSet, Helpers, MemoryMap, NoHelpers, Trap, TrapKind,
-    INPUT_VADDR, STACK_SIZE, STACK_VADDR,
+    run, verify, AccessPolicy, Exit, HelperError, Helpers, MemoryMap, NoHelpers, Trap, TrapKind, INPUT_VADDR,
+    STACK_SIZE, STACK_VADDR,
 };
 
 /// Runs `src` with `input` mapped read-write at INPUT_VADDR (r1, length r2).
@@ -267,32 +268,23 @@ fn read_only_regions_reject_stores() {
 }
 
 /// Helper 1 sums `r2` bytes at `r1`, checking the pointer with the VM's map.
-struct SumHelper;
-impl HelperSet for SumHelper {
-    fn contains(&self, id: u32) -> bool {
-        id == 1
-    }
-}
-impl Helpers for SumHelper {
-    fn call(&mut self, id: u32, a: [u64; 5], mem: &mut MemoryMap<'_>) -> Result<u64, HelperError> {
-        assert_eq!(id, 1);
-        Ok(mem.read(a[0], a[1])?.iter().map(|&b| b as u64).sum())
-    }
+fn sum(a: [u64; 5], mem: &mut MemoryMap<'_>) -> Result<u64, HelperError> {
+    Ok(mem.read(a[0], a[1])?.iter().map(|&b| b as u64).sum())
 }
 
 #[test]
 fn helpers_see_memory_through_regions() {
     let mut mem = [1u8, 2, 3, 4];
-    let exit = run_with("mov %r2, 4\ncall 1\nexit", &mut mem, &mut SumHelper, 100).unwrap();
+    let exit = run_with("mov %r2, 4\ncall 1\nexit", &mut mem, &mut OneHelper(1, sum), 100).unwrap();
     assert_eq!(exit.r0, 10);
     // A length one past the region is a trap, not a host read.
-    let t = run_with("mov %r2, 5\ncall 1\nexit", &mut mem, &mut SumHelper, 100).unwrap_err();
+    let t = run_with("mov %r2, 5\ncall 1\nexit", &mut mem, &mut OneHelper(1, sum), 100).unwrap_err();
     assert!(
         matches!(t.kind, TrapKind::Helper { id: 1, error: HelperError::Memory(f) } if f.kind == FaultKind::OutOfBounds)
     );
     // callx resolves the id at run time and checks it.
-    let exit = run_with("mov %r2, 2\nmov %r3, 1\ncall %r3\nexit", &mut mem, &mut SumHelper, 100).unwrap();
+    let exit = run_with("mov %r2, 2\nmov %r3, 1\ncall %r3\nexit", &mut mem, &mut OneHelper(1, sum), 100).unwrap();
     assert_eq!(exit.r0, 3);
-    let t = run_with("mov %r3, 2\ncall %r3\nexit", &mut mem, &mut SumHelper, 100).unwrap_err();
+    let t = run_with("mov %r3, 2\ncall %r3\nexit", &mut mem, &mut OneHelper(1, sum), 100).unwrap_err();
     assert_eq!(t, Trap { pc: 1, kind: TrapKind::HelperNotAllowed { id: 2 } });
 }

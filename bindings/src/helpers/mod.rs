@@ -169,6 +169,10 @@ impl<P: Platform + ?Sized> Helpers for AlkylHelpers<'_, P> {
                 if ahead > 0 {
                     self.platform.sleep_until_us(now + ahead as u64);
                 }
+                // Waiting counts against the run's wall-time limit.
+                if self.platform.overdue() {
+                    return Err(HelperError::Aborted);
+                }
                 mem.store::<4>(a[0], target as u64)?;
                 0
             }

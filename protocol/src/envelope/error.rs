@@ -98,7 +98,9 @@ impl fmt::Display for EnvelopeErrorKind {
             TriggerValue { index } => write!(f, "trigger {index}: value not allowed for its kind"),
             TriggerSensor { index } => write!(f, "trigger {index}: a timer names no sensor"),
             TriggerEntry { index, error } => write!(f, "trigger {index}: entry {error}"),
-            OpenEntries => write!(f, "bad open-entry list (at most {} entry names, `*` or empty; installs only)", super::MAX_OPEN),
+            OpenEntries => {
+                write!(f, "bad open-entry list (at most {} entry names, `*` or empty; installs only)", super::MAX_OPEN)
+            }
             TrailingBytes { len } => write!(f, "{len} bytes after the signature"),
             RawLength { raw_len, payload_len } => {
                 write!(f, "uncompressed payload of {payload_len} bytes declares raw length {raw_len}")

@@ -107,9 +107,7 @@ impl EnvelopeRepr {
             name,
             key_id: envelope.key_id(),
             triggers: envelope.triggers().map(|t: Trigger<'_>| t.to_repr()).collect(),
-            open: envelope
-                .open_entries()
-                .map(|names| names.map(|n| n.iter().map(|&b| b as char).collect()).collect()),
+            open: envelope.open_entries().map(|names| names.map(|n| n.iter().map(|&b| b as char).collect()).collect()),
             payload: envelope.payload().into(),
             signature: envelope.signature(),
         })
@@ -160,7 +158,8 @@ impl EnvelopeRepr {
             b[field::FORMAT] = FORMAT;
             b[field::OPERATION] = self.operation as u8;
             b[field::PAYLOAD_KIND] = self.kind as u8;
-            b[field::FLAGS] = if self.compressed { FLAG_COMPRESSED } else { 0 } | if self.open.is_some() { FLAG_OPEN } else { 0 };
+            b[field::FLAGS] =
+                if self.compressed { FLAG_COMPRESSED } else { 0 } | if self.open.is_some() { FLAG_OPEN } else { 0 };
             b[field::VERSION].copy_from_slice(&self.version.to_le_bytes());
             b[field::RAW_LEN].copy_from_slice(&self.raw_len.to_le_bytes());
             b[field::PAYLOAD_LEN].copy_from_slice(&payload_len.to_le_bytes());

@@ -6,7 +6,7 @@ use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
 use alkyl_bindings::{DeviceHandle, Phydat, SaulError};
-use alkyl_runtime::{class_matches, write_dims, AppName, Device, SaulInfo};
+use alkyl_runtime::{class_matches, printable, write_dims, AppName, Device, SaulInfo};
 
 use crate::sensors::{SimDevice, SimKind};
 
@@ -84,7 +84,7 @@ impl<L: Log> Device for HostDevice<L> {
     fn log(&mut self, app: &AppName, bytes: &[u8]) {
         let text = String::from_utf8_lossy(bytes);
         for line in text.trim_end_matches('\n').split('\n') {
-            self.log.line(&format!("[{app}] {line}"));
+            self.log.line(&format!("[{app}] {}", printable(line)));
         }
     }
 
@@ -161,6 +161,9 @@ mod tests {
         assert_eq!(d.saul_read(led).unwrap(), (on, 3));
         d.log(&AppName::new(b"app").unwrap(), b"one\ntwo\n");
         assert_eq!(d.log.0, ["[actuator led] [0] -> [255, 0, 0]", "[app] one", "[app] two"]);
+        // Terminal escape sequences are shown, not obeyed.
+        d.log(&AppName::new(b"app").unwrap(), b"\x1b[2J\x1b]0;owned\x07\rx\ty\n");
+        assert_eq!(d.log.0[3], "[app] \\u{1b}[2J\\u{1b}]0;owned\\u{7}\\rx\ty");
         let t0 = d.now_us();
         d.sleep_until_us(t0 + 2000);
         assert!(d.now_us() >= t0 + 2000);

@@ -2,6 +2,7 @@
 //!
 //! ```sh
 //! alkyl-node --listen 127.0.0.1:5683 --store DIR --trusted-key KEY.pub [--sensors FILE] [--allow-unsigned]
+//!     [--budget N] [--max-run-ms MS] [--store-quota BYTES]
 //!     [--device-key DEVICE.key] [--gateway coap://HOST:PORT/PATH]
 //! ```
 //!
@@ -57,6 +58,14 @@ struct Args {
     /// Instructions per run.
     #[arg(long, default_value_t = Config::DEFAULT.budget)]
     budget: u64,
+    /// Wall-time limit of one run, in milliseconds (helpers that wait count
+    /// their real time).
+    #[arg(long, default_value_t = Config::DEFAULT.max_run_ms)]
+    max_run_ms: u64,
+    /// Most bytes the store's records may take (a device-sized store);
+    /// default: as much as the disk holds.
+    #[arg(long)]
+    store_quota: Option<u64>,
 }
 
 fn main() -> ExitCode {
@@ -84,8 +93,12 @@ fn run(args: Args) -> Result<()> {
         Some(p) => sensors::load(p)?,
         None => sensors::default_devices(),
     };
-    let storage = FileStorage::open(&args.store).with_context(|| format!("opening store {}", args.store.display()))?;
-    let config = Config { budget: args.budget, ..Config::DEFAULT };
+    let mut storage =
+        FileStorage::open(&args.store).with_context(|| format!("opening store {}", args.store.display()))?;
+    if let Some(quota) = args.store_quota {
+        storage = storage.with_quota(quota);
+    }
+    let config = Config { budget: args.budget, max_run_ms: args.max_run_ms, ..Config::DEFAULT };
     let device = HostDevice::new(devices, Stdout);
     let (mut runtime, report) = Runtime::new(config, authority, storage, device)
         .map_err(|e| anyhow!("reading store {}: {e}", args.store.display()))?;

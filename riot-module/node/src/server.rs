@@ -3,10 +3,15 @@
 //! → RST, other malformed datagrams dropped), deduplication of requests by
 //! (endpoint, message id) with the response cached for the exchange
 //! lifetime, Observe (RFC 7641) on `/apps/{name}/result`, and the poll
-//! loop for triggers. The request/response work itself is the runtime's
+//! loop for triggers: the runtime runs at most one fired trigger per poll
+//! and asks to be polled again at once while more wait, and the loop
+//! takes a pending datagram between two polls, so requests (a signed
+//! delete included) are served between trigger runs. Each request tells
+//! the runtime its sender (`Runtime::set_peer`: a hash of the endpoint). The request/response work itself is the runtime's
 //! `coap_handler::Handler`.
 
 use std::collections::{HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::net::{SocketAddr, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -26,6 +31,8 @@ pub const MAX_OBSERVERS: usize = 64;
 /// Largest datagram served; a larger request gets 4.13 with this in Size1
 /// (`docs/coap-api.md`, Limits).
 pub const MAX_DATAGRAM: usize = 2048;
+/// Most datagrams served between two trigger polls, when that many wait.
+const MAX_BURST: usize = 16;
 /// Longest the loop sleeps in `recv` (so it notices a shutdown request).
 const MAX_WAIT: Duration = Duration::from_millis(200);
 
@@ -106,25 +113,32 @@ impl<S: Storage, D: Device> Server<S, D> {
                 Some(t) => Duration::from_millis(t.saturating_sub(self.runtime.device().now_ms())),
                 None => MAX_WAIT,
             };
-            // Triggers due at once never starve the socket: take a pending
-            // datagram without waiting, then poll again. (A zero timeout
-            // means "block" for std, hence non-blocking mode.)
+            // Triggers due at once never starve the socket: take what is
+            // pending without waiting (up to MAX_BURST datagrams), then poll
+            // again. (A zero timeout means "block" for std, hence
+            // non-blocking mode.)
             self.socket.set_nonblocking(wait.is_zero())?;
             if !wait.is_zero() {
                 self.socket.set_read_timeout(Some(wait.min(MAX_WAIT)))?;
             }
-            match self.socket.recv_from(&mut buf) {
-                Ok((n, peer)) => {
-                    if let Some(reply) = self.datagram(&buf[..n], peer) {
-                        // A send failure (peer gone) is the peer's problem.
-                        let _ = self.socket.send_to(&reply, peer);
+            for _ in 0..MAX_BURST {
+                match self.socket.recv_from(&mut buf) {
+                    Ok((n, peer)) => {
+                        if let Some(reply) = self.datagram(&buf[..n], peer) {
+                            // A send failure (peer gone) is the peer's problem.
+                            let _ = self.socket.send_to(&reply, peer);
+                        }
                     }
+                    Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                        break
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => break,
+                    // ICMP port unreachable from an earlier send shows up here on Linux.
+                    Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
+                    Err(e) => return Err(e),
                 }
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                // ICMP port unreachable from an earlier send shows up here on Linux.
-                Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
-                Err(e) => return Err(e),
+                // More datagrams are taken only as long as they are waiting.
+                self.socket.set_nonblocking(true)?;
             }
         }
         Ok(())
@@ -229,6 +243,9 @@ impl<S: Storage, D: Device> Server<S, D> {
         }
         response.set_token(request.get_token().to_vec());
         let observe = self.observe(request, peer);
+        // The handler interface does not carry the sender: say who it is,
+        // so that a block-wise upload stays its sender's.
+        self.runtime.set_peer(peer_id(peer));
         let Ok(data) = self.runtime.extract_request_data(request);
         if self.runtime.build_response(&mut response, data).is_err() {
             response.header.code = MessageClass::from(coap_numbers::code::INTERNAL_SERVER_ERROR);
@@ -333,6 +350,13 @@ impl<S: Storage, D: Device> Server<S, D> {
             }
         }
     }
+}
+
+/// The runtime's id of a peer: a hash of its address and port.
+fn peer_id(peer: SocketAddr) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    peer.hash(&mut h);
+    h.finish()
 }
 
 /// An RST for message `mid`.

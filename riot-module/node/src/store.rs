@@ -6,17 +6,30 @@
 //! any moment (kill -9, power loss) the record is the old or the new one,
 //! never a mix; `remove` unlinks and fsyncs the directory. Leftover
 //! temporary files of an interrupted save are removed at open.
+//!
+//! Deletions work on a full disk: the store holds [`DELETE_RESERVE`]
+//! bytes back in a `.reserve` file, which [`Storage::save_reserved`] (the
+//! one write of a deletion) frees when the disk is full, and which is
+//! made again once a removal freed space. With a quota
+//! ([`FileStorage::with_quota`]: `alkyl-node --store-quota`), the records
+//! may take at most that many bytes, less the reserve for ordinary saves:
+//! a small store for a device-like host, and the tests' way to fill it.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use alkyl_runtime::{Storage, StorageError};
+use alkyl_runtime::{Storage, StorageError, DELETE_RESERVE};
+
+/// The file holding the deletions' reserve.
+const RESERVE_FILE: &str = ".reserve";
 
 /// Records as files in a directory.
 #[derive(Debug)]
 pub struct FileStorage {
     dir: PathBuf,
+    /// Most bytes the records may take.
+    quota: Option<u64>,
 }
 
 /// A key is safe as a file name: `[a-z0-9._-]`, not starting with `.`.
@@ -50,7 +63,69 @@ impl FileStorage {
                 fs::remove_file(entry.path())?;
             }
         }
-        Ok(FileStorage { dir: dir.to_path_buf() })
+        let s = FileStorage { dir: dir.to_path_buf(), quota: None };
+        s.make_reserve();
+        Ok(s)
+    }
+
+    /// At most `quota` bytes of records ([module docs](self)).
+    pub fn with_quota(mut self, quota: u64) -> FileStorage {
+        self.quota = Some(quota);
+        self
+    }
+
+    /// (Re)creates the reserve file if missing; best effort (a full disk
+    /// gets it back after the next removal).
+    fn make_reserve(&self) {
+        let path = self.dir.join(RESERVE_FILE);
+        if path.metadata().is_ok_and(|m| m.len() == DELETE_RESERVE as u64) {
+            return;
+        }
+        let write = || -> std::io::Result<()> {
+            let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(&path)?;
+            f.write_all(&[0; DELETE_RESERVE])?;
+            f.sync_all()
+        };
+        if write().is_err() {
+            let _ = fs::remove_file(&path);
+        }
+    }
+
+    /// Bytes the records take, not counting `key`'s.
+    fn used_without(&self, key: &str) -> u64 {
+        let Ok(entries) = fs::read_dir(&self.dir) else { return 0 };
+        entries
+            .flatten()
+            .filter(|e| e.file_name().to_str().is_some_and(|n| valid_key(n) && n != key))
+            .filter_map(|e| e.metadata().ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
+    /// Whether `bytes` more under `key` fit the quota, less `reserve`.
+    fn fits(&self, key: &str, len: usize, reserve: usize) -> Result<(), StorageError> {
+        let Some(quota) = self.quota else { return Ok(()) };
+        if self.used_without(key).saturating_add(len as u64) > quota.saturating_sub(reserve as u64) {
+            eprintln!("alkyl-node: storage: {key}: store quota of {quota} bytes reached");
+            return Err(StorageError::Full);
+        }
+        Ok(())
+    }
+
+    fn write_record(&mut self, key: &str, bytes: &[u8]) -> Result<(), StorageError> {
+        let path = self.path(key)?;
+        let tmp = self.dir.join(format!(".{key}.tmp"));
+        let write = || -> std::io::Result<()> {
+            let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
+            f.write_all(bytes)?;
+            f.sync_all()
+        };
+        if let Err(e) = write() {
+            let _ = fs::remove_file(&tmp);
+            return Err(io("writing", &tmp, &e));
+        }
+        fs::rename(&tmp, &path).map_err(|e| io("renaming", &path, &e))?;
+        self.sync_dir()
     }
 
     fn sync_dir(&self) -> Result<(), StorageError> {
@@ -91,25 +166,29 @@ impl Storage for FileStorage {
     }
 
     fn save(&mut self, key: &str, bytes: &[u8]) -> Result<(), StorageError> {
-        let path = self.path(key)?;
-        let tmp = self.dir.join(format!(".{key}.tmp"));
-        let write = || -> std::io::Result<()> {
-            let mut f = OpenOptions::new().write(true).create(true).truncate(true).open(&tmp)?;
-            f.write_all(bytes)?;
-            f.sync_all()
-        };
-        if let Err(e) = write() {
-            let _ = fs::remove_file(&tmp);
-            return Err(io("writing", &tmp, &e));
+        self.fits(key, bytes.len(), DELETE_RESERVE)?;
+        self.write_record(key, bytes)
+    }
+
+    fn save_reserved(&mut self, key: &str, bytes: &[u8]) -> Result<(), StorageError> {
+        self.fits(key, bytes.len(), 0)?;
+        match self.write_record(key, bytes) {
+            Err(StorageError::Full) => {
+                // The disk is full: give the reserve up for this write.
+                let _ = fs::remove_file(self.dir.join(RESERVE_FILE));
+                self.write_record(key, bytes)
+            }
+            r => r,
         }
-        fs::rename(&tmp, &path).map_err(|e| io("renaming", &path, &e))?;
-        self.sync_dir()
     }
 
     fn remove(&mut self, key: &str) -> Result<(), StorageError> {
         let path = self.path(key)?;
         match fs::remove_file(&path) {
-            Ok(()) => self.sync_dir(),
+            Ok(()) => {
+                self.make_reserve();
+                self.sync_dir()
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(io("removing", &path, &e)),
         }
@@ -139,6 +218,23 @@ mod tests {
         for bad in ["../x", "a/b", ".hidden", "", "A"] {
             assert_eq!(s.save(bad, b"x"), Err(StorageError::Io), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_full_store_still_takes_deletions() {
+        let dir = tempfile::tempdir().unwrap();
+        let quota = DELETE_RESERVE as u64 + 100;
+        let mut s = FileStorage::open(dir.path()).unwrap().with_quota(quota);
+        assert!(dir.path().join(RESERVE_FILE).exists());
+        s.save("app.a", &[1; 60]).unwrap();
+        assert_eq!(s.save("kv.a", &[2; 41]), Err(StorageError::Full));
+        // Replacing counts the old record as freed.
+        s.save("app.a", &[3; 100]).unwrap();
+        // The reserve is for a deletion's write.
+        s.save_reserved("retired", &[4; 50]).unwrap();
+        s.remove("app.a").unwrap();
+        s.save("kv.a", &[2; 41]).unwrap();
+        assert_eq!(s.keys().unwrap().len(), 2);
     }
 
     #[test]

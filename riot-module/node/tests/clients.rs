@@ -11,9 +11,8 @@ use common::*;
 
 #[test]
 fn libcoap_client() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, _, public) = test_key(tmp.path(), 1);
-    let node = Node::start(&tmp.path().join("store"), &["--trusted-key", public.to_str().unwrap()]);
+    let (tmp, trusted) = Trusted::new(1);
+    let (node, key) = (trusted.start(&[]), trusted.key);
     let uri = node.uri();
     let counter = compile_app("counter", tmp.path());
     let packed = alkyl(&["pack", counter.to_str().unwrap(), "-o", tmp.path().join("counter.rbf").to_str().unwrap()]);
@@ -66,9 +65,8 @@ fn libcoap_client() {
 
 #[test]
 fn libcoap_observe() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, _, public) = test_key(tmp.path(), 2);
-    let node = Node::start(&tmp.path().join("store"), &["--trusted-key", public.to_str().unwrap()]);
+    let (tmp, trusted) = Trusted::new(2);
+    let (node, key) = (trusted.start(&[]), trusted.key);
     let triggers = vec!["timer:300".parse().unwrap()];
     let env = tmp.path().join("tick.bin");
     std::fs::write(&env, install_with("tick", 1, &asm_container(COUNTER_ASM), triggers, Some(&key))).unwrap();
@@ -191,17 +189,14 @@ fn alkyl_client() {
 
 #[test]
 fn apps_survive_a_restart() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, _, public) = test_key(tmp.path(), 3);
-    let store = tmp.path().join("store");
-    let args = ["--trusted-key", public.to_str().unwrap()];
-    let mut node = Node::start(&store, &args);
+    let (_tmp, trusted) = Trusted::new(3);
+    let mut node = trusted.start(&[]);
     let mut raw = Raw::new(node.addr);
     let r = raw.request(
         coap_lite::RequestType::Put,
         "apps/c",
         &[],
-        &install("c", 1, &asm_container(COUNTER_ASM), Some(&key)),
+        &install("c", 1, &asm_container(COUNTER_ASM), Some(&trusted.key)),
     );
     assert_eq!(code(&r), "2.01", "{}", payload_text(&r));
     for _ in 0..3 {
@@ -209,7 +204,7 @@ fn apps_survive_a_restart() {
     }
     assert!(node.stop(), "no clean exit: {:?}", node.log());
     assert!(node.wait_for_line("stopped: ", Duration::from_secs(5)), "{:?}", node.log());
-    let node = Node::start(&store, &args);
+    let node = trusted.start(&[]);
     assert!(node.wait_for_line("1 app(s) loaded", Duration::from_secs(5)), "{:?}", node.log());
     let mut raw = Raw::new(node.addr);
     let r = raw.request(coap_lite::RequestType::Post, "apps/c/run", &[], b"");
@@ -310,8 +305,12 @@ fn alkyl_language_smart_lock() {
         assert!(o.status.success(), "{}", text(&o));
         assert!(text(&o).contains(&format!("installed {name} version 1")), "{}", text(&o));
     }
+    // SetPin and KeyPressed are protected: the gateway's signed calls. The
+    // expiring lock reads the wall clock, which the gateway sets first.
+    let o = alkyl(&["time", "set", "--key", secret.to_str().unwrap(), "--device", &dev]);
+    assert!(o.status.success(), "{}", text(&o));
     let call = |app: &str, entry: &str, args: &[&str]| {
-        let mut a = vec!["invoke", app, entry, "--device", &dev];
+        let mut a = vec!["invoke", app, entry, "--device", &dev, "--key", secret.to_str().unwrap()];
         for v in args {
             a.extend_from_slice(&["--arg", v]);
         }
@@ -321,7 +320,7 @@ fn alkyl_language_smart_lock() {
     };
     let keys =
         |app: &str, pin: &str| pin.chars().map(|c| call(app, "KeyPressed", &[&format!("'{c}'")])).collect::<Vec<_>>();
-    // The pin as a string argument (a char*), valid for an hour.
+    // The pin as a string argument (a char*), valid until 2084 (Unix seconds).
     assert_eq!(call("lock", "SetPin", &["\"1234\"", "3600000000"]), "0x0");
     assert_eq!(keys("lock", "1299"), ["0x0", "0x0", "0x0", "0x2"], "a wrong pin beeps");
     assert!(node.wait_for_line("[actuator led]", Duration::from_secs(5)), "no beep: {:?}", node.log());

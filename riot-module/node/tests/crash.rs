@@ -23,17 +23,14 @@ fn variant(which: u32) -> Vec<u8> {
 
 #[test]
 fn kill9_during_uploads() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, _, public) = test_key(tmp.path(), 9);
-    let store = tmp.path().join("store");
-    let args = ["--trusted-key", public.to_str().unwrap()];
+    let (_tmp, trusted) = Trusted::new(9);
     let hashes: Vec<[u8; 32]> = [1, 2].map(|w| Sha256::digest(variant(w)).into()).to_vec();
     let acked = Arc::new(AtomicU32::new(0));
     let counted = Arc::new(AtomicU32::new(0));
     let mut next_version = 1u32;
     let mut rounds_with_uploads_in_flight = 0;
     for round in 0..25u64 {
-        let mut node = Node::start(&store, &args);
+        let mut node = trusted.start(&[]);
         assert!(node.wait_for_line("app(s) loaded", Duration::from_secs(5)));
         // Nothing may fail to load, ever.
         std::thread::sleep(Duration::from_millis(50));
@@ -72,7 +69,7 @@ fn kill9_during_uploads() {
                 RequestType::Put,
                 "apps/count",
                 &[],
-                &install("count", 1, &asm_container(COUNTER_ASM), Some(&key)),
+                &install("count", 1, &asm_container(COUNTER_ASM), Some(&trusted.key)),
             );
             assert_eq!(code(&r), "2.01");
         }
@@ -81,7 +78,7 @@ fn kill9_during_uploads() {
         let stop = Arc::new(AtomicBool::new(false));
         let worker = {
             let (stop, acked, counted, key) =
-                (Arc::clone(&stop), Arc::clone(&acked), Arc::clone(&counted), key.clone());
+                (Arc::clone(&stop), Arc::clone(&acked), Arc::clone(&counted), trusted.key.clone());
             let addr = node.addr;
             let first = next_version;
             std::thread::spawn(move || -> u32 {
@@ -132,9 +129,11 @@ fn kill9_during_uploads() {
     assert!(rounds_with_uploads_in_flight >= 20, "the kills did not land during uploads");
     assert!(acked.load(Ordering::SeqCst) > 20, "too few uploads completed: {}", acked.load(Ordering::SeqCst));
     // No temporary file is left behind after a clean start.
-    let node = Node::start(&store, &args);
+    let node = trusted.start(&[]);
     assert!(node.wait_for_line("app(s) loaded", Duration::from_secs(5)));
-    let names: Vec<String> =
-        std::fs::read_dir(&store).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> = std::fs::read_dir(&trusted.store)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
 }

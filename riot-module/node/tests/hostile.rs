@@ -28,10 +28,9 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Fixture {
-        let tmp = tempfile::tempdir().unwrap();
-        let (key, _, public) = test_key(tmp.path(), 5);
-        let store = tmp.path().join("store");
-        let node = Node::start(&store, &["--trusted-key", public.to_str().unwrap(), "--budget", "100000"]);
+        let (tmp, trusted) = Trusted::new(5);
+        let node = trusted.start(&["--budget", "100000"]);
+        let Trusted { key, store, .. } = trusted;
         let mut raw = Raw::new(node.addr);
         let r =
             raw.request(RequestType::Put, "apps/app", &[], &install("app", 1, &asm_container(COUNTER_ASM), Some(&key)));
@@ -57,16 +56,9 @@ impl Fixture {
 fn hostile_datagrams() {
     let mut f = Fixture::new();
     f.check("garbage", |f| {
-        let mut x = 0x2545_f491u32;
+        let mut rng = alkyl_testkit::rng::XorShift32(0x2545_f491);
         for len in 0..300usize {
-            let bytes: Vec<u8> = (0..len % 97)
-                .map(|_| {
-                    x ^= x << 13;
-                    x ^= x >> 17;
-                    x ^= x << 5;
-                    x as u8
-                })
-                .collect();
+            let bytes = rng.bytes(len % 97);
             f.raw.socket.send_to(&bytes, f.node.addr).unwrap();
         }
         // Some garbage looked like a malformed CON and got an RST: drop those.

@@ -15,9 +15,8 @@ const MAX_DATAGRAM: usize = 2048;
 
 #[test]
 fn oversized_datagrams_get_4_13_and_do_not_run() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, _, public) = test_key(tmp.path(), 7);
-    let node = Node::start(&tmp.path().join("store"), &["--trusted-key", public.to_str().unwrap()]);
+    let (_tmp, trusted) = Trusted::new(7);
+    let (node, key) = (trusted.start(&[]), trusted.key);
     let mut raw = Raw::new(node.addr);
     let r = raw.request(RequestType::Put, "apps/app", &[], &install("app", 1, &asm_container(COUNTER_ASM), Some(&key)));
     assert_eq!(code(&r), "2.01", "{}", payload_text(&r));
@@ -55,9 +54,8 @@ fn oversized_datagrams_get_4_13_and_do_not_run() {
 
 #[test]
 fn busy_timer_triggers_do_not_starve_requests() {
-    let tmp = tempfile::tempdir().unwrap();
-    let (key, _, public) = test_key(tmp.path(), 8);
-    let node = Node::start(&tmp.path().join("store"), &["--trusted-key", public.to_str().unwrap()]);
+    let (_tmp, trusted) = Trusted::new(8);
+    let (node, key) = (trusted.start(&[]), trusted.key);
     let mut raw = Raw::new(node.addr);
     // Three apps, four 10 ms timers each, every run a loop that spends the
     // whole default budget: the triggers alone would keep the node busy.

@@ -23,8 +23,12 @@ const REPORT_ASM: &str = "call 0x22\nexit";
 
 /// An install of `container` as `name`, signed, declaring `open` (None: all protected).
 fn install_declaring(name: &str, version: u32, container: &[u8], open: Option<&[&str]>, key: &SigningKey) -> Vec<u8> {
-    let mut repr =
-        EnvelopeRepr::install(AppName::new(name.as_bytes()).unwrap(), version, PayloadKind::Container, container.to_vec());
+    let mut repr = EnvelopeRepr::install(
+        AppName::new(name.as_bytes()).unwrap(),
+        version,
+        PayloadKind::Container,
+        container.to_vec(),
+    );
     repr.open = open.map(|o| o.iter().map(|s| s.to_string()).collect());
     seal(repr, Some(key))
 }
@@ -168,31 +172,43 @@ fn check_reports(got: &[Vec<u8>], device_public: &[u8; 32]) -> Vec<(u64, String)
         .collect()
 }
 
-fn free_port() -> String {
-    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-    s.local_addr().unwrap().to_string()
+/// A node's keys and arguments for reporting to a gateway that is not up yet.
+struct Reporting {
+    key: SigningKey,
+    secret: std::path::PathBuf,
+    device_key: SigningKey,
+    /// A free loopback port for the gateway.
+    gateway: String,
+    args: Vec<String>,
+}
+
+impl Reporting {
+    fn new(dir: &Path, seed: u8, gateway_path: &str) -> Reporting {
+        let (key, secret, public) = test_key(dir, seed);
+        let (device_key, device_secret, _) = test_key(dir, seed + 1);
+        let gateway = UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+        let args = ["--trusted-key", public.to_str().unwrap(), "--device-key", device_secret.to_str().unwrap()]
+            .map(String::from)
+            .into_iter()
+            .chain(["--gateway".to_string(), format!("coap://{gateway}{gateway_path}")])
+            .collect();
+        Reporting { key, secret, device_key, gateway, args }
+    }
+
+    fn args(&self) -> Vec<&str> {
+        self.args.iter().map(String::as_str).collect()
+    }
 }
 
 #[test]
 fn reports_reach_the_gateway_once_after_it_was_down() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let (key, _, public) = test_key(dir, 21);
-    let (device_key, device_secret, _) = test_key(dir, 22);
-    let gateway = free_port();
-    let node = Node::start(
-        &dir.join("store"),
-        &[
-            "--trusted-key",
-            public.to_str().unwrap(),
-            "--device-key",
-            device_secret.to_str().unwrap(),
-            "--gateway",
-            &format!("coap://{gateway}/reports"),
-        ],
-    );
+    let r = Reporting::new(dir, 21, "/reports");
+    let (key, device_key, gateway) = (&r.key, &r.device_key, &r.gateway);
+    let node = Node::start(&dir.join("store"), &r.args());
     let uri = node.uri();
-    put(&uri, "alarm", &install_declaring("alarm", 1, &asm_container(REPORT_ASM), Some(&["*"]), &key), dir);
+    put(&uri, "alarm", &install_declaring("alarm", 1, &asm_container(REPORT_ASM), Some(&["*"]), key), dir);
     for text in ["one", "two", "three"] {
         let o = coap_client(&["-m", "post", "-e", text, &format!("{uri}/apps/alarm/run")]);
         assert_eq!(common::text(&o).trim(), "0x0");
@@ -201,7 +217,7 @@ fn reports_reach_the_gateway_once_after_it_was_down() {
     std::thread::sleep(Duration::from_millis(2500));
     let o = alkyl(&["reports", "--device", &uri]);
     assert!(text(&o).contains("pending: 3"), "{}", text(&o));
-    let mut receiver = Receiver::bind(&gateway);
+    let mut receiver = Receiver::bind(gateway);
     receiver.serve(3, Duration::from_secs(20));
     // Nothing more arrives: each report exactly once.
     receiver.serve(4, Duration::from_secs(2));
@@ -215,22 +231,14 @@ fn reports_reach_the_gateway_once_after_it_was_down() {
 fn a_restart_keeps_sequences_and_pending_reports() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    let (key, secret, public) = test_key(dir, 31);
-    let (device_key, device_secret, _) = test_key(dir, 32);
-    let gateway = free_port();
+    let r = Reporting::new(dir, 31, "");
+    let (key, secret, device_key, gateway) = (&r.key, &r.secret, &r.device_key, &r.gateway);
     let store = dir.join("store");
-    let args = [
-        "--trusted-key",
-        public.to_str().unwrap(),
-        "--device-key",
-        device_secret.to_str().unwrap(),
-        "--gateway",
-        &format!("coap://{gateway}"),
-    ];
+    let args = r.args();
     let mut node = Node::start(&store, &args);
     let uri = node.uri();
-    put(&uri, "alarm", &install_declaring("alarm", 1, &asm_container(REPORT_ASM), None, &key), dir);
-    let call = signed_call(dir, &secret, "a1.bin", &["alarm", "--payload", "3 invalid attempts", "--sequence", "1"]);
+    put(&uri, "alarm", &install_declaring("alarm", 1, &asm_container(REPORT_ASM), None, key), dir);
+    let call = signed_call(dir, secret, "a1.bin", &["alarm", "--payload", "3 invalid attempts", "--sequence", "1"]);
     assert_eq!(post_file(&uri, "invoke", &call), "0x0");
     assert!(node.stop(), "{:?}", node.log());
 
@@ -238,7 +246,7 @@ fn a_restart_keeps_sequences_and_pending_reports() {
     let uri = node.uri();
     // No replay window: the accepted sequence is remembered.
     assert!(post_file(&uri, "invoke", &call).starts_with("4.09"));
-    let mut receiver = Receiver::bind(&gateway);
+    let mut receiver = Receiver::bind(gateway);
     receiver.serve(1, Duration::from_secs(20));
     receiver.serve(2, Duration::from_secs(1));
     let got = check_reports(&receiver.got, &device_key.verifying_key().to_bytes());

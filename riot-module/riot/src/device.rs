@@ -72,7 +72,7 @@ impl Device for RiotDevice {
     fn log(&mut self, app: &AppName, bytes: &[u8]) {
         let text = String::from_utf8_lossy(bytes);
         for line in text.trim_end_matches('\n').split('\n') {
-            println!("[{}] {}", app, line);
+            println!("[{}] {}", app, alkyl_runtime::printable(line));
         }
     }
 

@@ -9,11 +9,14 @@
 //!    simulated ones of `sim.rs`);
 //! 3. starts the runtime ([`Runtime::new`]) over RAM storage, with the
 //!    public key compiled in from `ALKYL_TRUSTED_KEY` (none: every change is
-//!    refused) and the quotas in [`CONFIG`];
+//!    refused), the device's own key from `ALKYL_DEVICE_KEY` (signs its
+//!    reports) and the quotas in [`CONFIG`];
 //! 4. registers the runtime with gcoap as one catch-all handler, behind a
 //!    mutex it shares with the main loop;
 //! 5. loops: [`Runtime::poll`] (timers, sensor triggers, upload expiry),
-//!    then sleeps until the next due time, at most [`MAX_IDLE_MS`].
+//!    report delivery to the gateway compiled in from `ALKYL_GATEWAY`
+//!    (`gateway.rs`), then sleeps until the next due time, at most
+//!    [`MAX_IDLE_MS`].
 #![no_std]
 #![deny(unsafe_code)]
 
@@ -24,6 +27,7 @@ mod boot;
 mod builtin;
 mod device;
 mod execution;
+mod gateway;
 #[cfg(target_os = "linux")]
 mod native;
 #[cfg(target_os = "linux")]
@@ -31,9 +35,10 @@ mod sim;
 
 use alkyl_runtime::coap::{Lock, Shared};
 use alkyl_runtime::{Authority, Config, Device as _, KeyId, RamStorage, Runtime};
+use embedded_nal::UdpClientStack as _;
 use riot_wrappers::coap_handler::v0_2::GcoapHandler;
 use riot_wrappers::mutex::Mutex;
-use riot_wrappers::{gcoap, println, riot_main, ztimer};
+use riot_wrappers::{gcoap, println, riot_main, socket_embedded_nal, ztimer};
 
 use crate::device::RiotDevice;
 
@@ -106,11 +111,21 @@ fn main() {
             Authority::read_only()
         }
     };
-    let storage = RamStorage::with_capacity(STORAGE_BYTES);
+    // Part of it held back so that deletions work when it is full.
+    let storage = RamStorage::with_capacity(STORAGE_BYTES).with_reserve(alkyl_runtime::DELETE_RESERVE);
     // RAM storage lists infallibly.
-    let Ok((runtime, report)) = Runtime::new(CONFIG, authority, storage, RiotDevice::new()) else {
+    let Ok((mut runtime, report)) = Runtime::new(CONFIG, authority, storage, RiotDevice::new()) else {
         panic!("storage failed to list its records")
     };
+    match key::DEVICE_KEY {
+        Some(seed) => {
+            runtime.set_device_key(seed);
+            if let Some(id) = runtime.device_id() {
+                println!("device key: {}", id);
+            }
+        }
+        None => println!("no device key (built without ALKYL_DEVICE_KEY): reports are unsigned"),
+    }
     println!(
         "runtime: {} app(s) (RAM storage: apps are lost at reset); quotas: {} apps, {} B per app, {} B in all",
         report.apps, CONFIG.max_apps, CONFIG.max_app_bytes, CONFIG.max_total_bytes
@@ -124,7 +139,7 @@ fn main() {
 
     gcoap::scope(|greg| {
         greg.register(&mut listener);
-        println!("CoAP server ready: /.well-known/core, /apps, /apps/NAME[/run|/result|/triggers], /sensors");
+        println!("CoAP server ready: /.well-known/core, /apps, /apps/NAME[/run|/result|/triggers], /invoke, /time, /auth, /reports, /sensors");
 
         let msec = ztimer::Clock::msec();
         // Addresses are assigned (link-local DAD, SLAAC) shortly after boot.
@@ -132,19 +147,44 @@ fn main() {
         boot::list_addresses();
 
         let mut report = boot::Usage::default();
-        // main must not return while the handler is registered: gcoap
-        // cannot unregister it.
-        loop {
-            let (now, next) = Locked(&runtime).with(|rt| {
-                // Reading both clocks here keeps their 64-bit extension
-                // right (the microsecond one wraps every 71.6 minutes).
-                rt.device().now_us();
-                let now = rt.device().now_ms();
-                (now, rt.poll(now))
-            });
-            let wait = next.map_or(MAX_IDLE_MS, |t| t.saturating_sub(now)).clamp(1, MAX_IDLE_MS);
-            msec.sleep(ztimer::Ticks(wait as u32));
-            report.check(now);
-        }
+        // One UDP socket, for reports to the gateway.
+        let mut stack = socket_embedded_nal::Stack::<1>::new();
+        stack.run(|mut net| {
+            let seed = Locked(&runtime).with(|rt| rt.device().now_us() as u16);
+            let mut gateway = key::GATEWAY.map(|g| gateway::Gateway::new(g, seed));
+            let mut socket = None;
+            if let Some(g) = &gateway {
+                let mut s = net.socket().ok();
+                match s.as_mut().map(|s| g.connect(&mut net, s)) {
+                    Some(Ok(())) => {
+                        println!("reports go to {:?}", key::GATEWAY);
+                        socket = s;
+                    }
+                    _ => println!("reports: no socket to the gateway; they stay queued"),
+                }
+            }
+            // main must not return while the handler is registered: gcoap
+            // cannot unregister it.
+            loop {
+                let (now, next) = Locked(&runtime).with(|rt| {
+                    // Reading both clocks here keeps their 64-bit extension
+                    // right (the microsecond one wraps every 71.6 minutes).
+                    rt.device().now_us();
+                    let now = rt.device().now_ms();
+                    let mut next = rt.poll(now);
+                    if let (Some(g), Some(s)) = (gateway.as_mut(), socket.as_mut()) {
+                        let at = g.step(&mut net, s, rt, now);
+                        next = next.into_iter().chain(at).min();
+                    }
+                    (now, next)
+                });
+                // A poll runs at most one fired trigger and asks for 0 while
+                // more wait: the loop still sleeps 1 ms, in which gcoap's thread
+                // takes the lock and serves requests (a signed delete too).
+                let wait = next.map_or(MAX_IDLE_MS, |t| t.saturating_sub(now)).clamp(1, MAX_IDLE_MS);
+                msec.sleep(ztimer::Ticks(wait as u32));
+                report.check(now);
+            }
+        });
     })
 }

@@ -366,7 +366,9 @@ mod install_time {
                 };
                 let payload = payload.to_vec();
                 let start = Instant::now();
-                let app = Prepared::of(kind, payload).and_then(|p| p.into_app(meta, limits)).expect("installs");
+                let app = Prepared::of(kind, payload, limits.max_bytes)
+                    .and_then(|p| p.into_app(meta, limits))
+                    .expect("installs");
                 let t = start.elapsed().as_nanos();
                 drop(app);
                 t

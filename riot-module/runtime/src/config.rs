@@ -47,6 +47,16 @@ pub struct Config {
     pub max_reports: usize,
     /// Largest signed command (invocation or set-time), in bytes.
     pub max_command_bytes: usize,
+    /// Wall-time limit of one run, in milliseconds, besides the instruction
+    /// budget: a helper that waits stops the run with
+    /// `TrapKind::TimeLimit` once it has passed (`docs/helpers.md`).
+    pub max_run_ms: u64,
+    /// Time each app's trigger runs may take per second, in milliseconds;
+    /// beyond it the app's triggers are skipped until its second is over
+    /// (`docs/coap-api.md`, "Fairness").
+    pub trigger_share_ms: u64,
+    /// Block-wise uploads one peer may have in progress at once.
+    pub max_uploads_per_peer: usize,
 }
 
 impl Config {
@@ -70,6 +80,9 @@ impl Config {
         max_response_payload: 512,
         max_reports: 16,
         max_command_bytes: 1024,
+        max_run_ms: 50,
+        trigger_share_ms: 100,
+        max_uploads_per_peer: 1,
     };
 }
 

@@ -111,6 +111,21 @@ pub trait Device {
     fn saul_info(&mut self, dev: DeviceHandle) -> Option<SaulInfo>;
 }
 
+/// Script output as it may safely reach a terminal or a log (hosts call
+/// it on each line of [`Device::log`]): control characters (escape
+/// sequences, carriage returns, bells...) escaped as `\u{1b}`, tabs kept.
+pub fn printable(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    for c in line.chars() {
+        if c.is_control() && c != '\t' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// The platform of one run: the device, the key-value store, and the
 /// running app (whose namespace `store_local`/`fetch_local` reach).
 pub(crate) struct RunPlatform<'r, D: ?Sized> {
@@ -124,6 +139,8 @@ pub(crate) struct RunPlatform<'r, D: ?Sized> {
     pub reports: &'r mut Reports,
     pub max_reports: usize,
     pub reported: bool,
+    /// The run's wall-time limit, on the device's microsecond clock.
+    pub deadline_us: u64,
 }
 
 impl<D: Device + ?Sized> RunPlatform<'_, D> {
@@ -148,10 +165,14 @@ impl<D: Device + ?Sized> Platform for RunPlatform<'_, D> {
 
     fn sleep_until_us(&mut self, deadline_us: u64) {
         let now = self.device.now_us();
-        let capped = deadline_us.min(now.saturating_add(self.max_sleep_us));
+        let capped = deadline_us.min(now.saturating_add(self.max_sleep_us)).min(self.deadline_us);
         if capped > now {
             self.device.sleep_until_us(capped);
         }
+    }
+
+    fn overdue(&mut self) -> bool {
+        self.device.now_us() >= self.deadline_us
     }
 
     fn log(&mut self, bytes: &[u8]) {
@@ -222,6 +243,11 @@ mod tests {
         assert!(!class_matches(0x40, 0x00));
         assert_eq!(write_dims(0x41), 3);
         assert_eq!(write_dims(0x44), 1);
+    }
+
+    #[test]
+    fn printable_output() {
+        assert_eq!(printable("\x1b[2Jok\tü\r\u{7}"), "\\u{1b}[2Jok\tü\\r\\u{7}");
     }
 
     #[test]

@@ -10,11 +10,11 @@ use crate::app::AppError;
 use crate::auth::AuthError;
 use crate::compress::InflateError;
 use crate::envelope::{EnvelopeError, Operation, PayloadKind};
-use alkyl_protocol::command::CommandError;
 use crate::name::{AppName, NameError};
 use crate::storage::StorageError;
 use crate::store::QuotaError;
 use crate::upload::UploadError;
+use alkyl_protocol::command::CommandError;
 
 /// A refused request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,6 +65,9 @@ pub enum Rejection {
     /// A signed command past its expiry, or with an expiry while the
     /// device's clock is not set. 4.12
     Expired { expires: u64, now_s: Option<u64> },
+    /// An install or trigger change at sequence `u32::MAX`, which only a
+    /// delete may use. 4.00
+    LastSequence,
     /// A block-wise transfer problem. 4.08 (sequence), 4.13 (size), 4.00
     /// (bad block), 5.03 (busy).
     Upload(UploadError),
@@ -100,7 +103,8 @@ impl Rejection {
             | Rejection::Mismatch
             | Rejection::BadName(_)
             | Rejection::Command(_)
-            | Rejection::OtherDevice => code::BAD_REQUEST,
+            | Rejection::OtherDevice
+            | Rejection::LastSequence => code::BAD_REQUEST,
             Rejection::Unauthenticated => code::UNAUTHORIZED,
             Rejection::Replayed { .. } => code::CONFLICT,
             Rejection::OutOfOrder { .. } => code::NOT_ACCEPTABLE,
@@ -119,6 +123,12 @@ impl Rejection {
             }
             Rejection::Verification(_) => code::UNPROCESSABLE_ENTITY,
             #[cfg(feature = "ir")]
+            Rejection::Ir(alkyl_translator::ir::CompileError::Translate(t))
+                if matches!(t.kind, alkyl_translator::ir::translate::TranslateErrorKind::TooLarge { .. }) =>
+            {
+                code::REQUEST_ENTITY_TOO_LARGE
+            }
+            #[cfg(feature = "ir")]
             Rejection::Ir(_) => code::UNPROCESSABLE_ENTITY,
             Rejection::NoApp { .. } | Rejection::NoEntry => code::NOT_FOUND,
             Rejection::StoreFull(_) => code::SERVICE_UNAVAILABLE,
@@ -126,7 +136,8 @@ impl Rejection {
             Rejection::Upload(u) => match u {
                 UploadError::NoTransfer { .. } | UploadError::OutOfOrder { .. } => code::REQUEST_ENTITY_INCOMPLETE,
                 UploadError::TooLarge { .. } => code::REQUEST_ENTITY_TOO_LARGE,
-                UploadError::BadBlock => code::BAD_REQUEST,
+                UploadError::BadBlock | UploadError::Header => code::BAD_REQUEST,
+                UploadError::UntrustedKey(_) => code::UNAUTHORIZED,
                 UploadError::Busy => code::SERVICE_UNAVAILABLE,
             },
         }
@@ -162,6 +173,7 @@ impl fmt::Display for Rejection {
             Rejection::Ir(e) => write!(f, "Alkyl IR rejected: {e}"),
             Rejection::Triggers(t) => write!(f, "bad triggers: {t}"),
             Rejection::Mismatch => f.write_str("the envelope is for another app or operation"),
+            Rejection::LastSequence => f.write_str("sequence 4294967295 is reserved for deleting the app"),
             Rejection::BadName(e) => write!(f, "bad app {e}"),
             Rejection::NoApp { sequence } => write!(f, "no such app (sequence {sequence})"),
             Rejection::NoEntry => f.write_str("no such entry point"),

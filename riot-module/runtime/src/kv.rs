@@ -75,13 +75,23 @@ pub struct KvStore {
     per_app: usize,
     global_max: usize,
     dirty: BTreeSet<Namespace>,
+    /// While a run is open ([`KvStore::begin`]): what each change replaced,
+    /// in order, so that [`KvStore::rollback`] can undo the run.
+    journal: Option<Vec<(Namespace, u32, Option<u32>)>>,
 }
 
 impl KvStore {
     /// An empty store: at most `per_app` keys per app namespace and
     /// `global_max` in the global one.
     pub fn new(per_app: usize, global_max: usize) -> KvStore {
-        KvStore { global: BTreeMap::new(), apps: BTreeMap::new(), per_app, global_max, dirty: BTreeSet::new() }
+        KvStore {
+            global: BTreeMap::new(),
+            apps: BTreeMap::new(),
+            per_app,
+            global_max,
+            dirty: BTreeSet::new(),
+            journal: None,
+        }
     }
 
     fn map(&self, ns: &Namespace) -> Option<&BTreeMap<u32, u32>> {
@@ -103,8 +113,12 @@ impl KvStore {
         if !map.contains_key(&key) && map.len() >= max {
             return Err(KvError::Full);
         }
-        if map.insert(key, value) != Some(value) {
+        let old = map.insert(key, value);
+        if old != Some(value) {
             self.dirty.insert(ns.clone());
+            if let Some(j) = &mut self.journal {
+                j.push((ns.clone(), key, old));
+            }
         }
         Ok(())
     }
@@ -116,14 +130,50 @@ impl KvStore {
 
     /// Removes `key`; false when absent.
     pub fn delete(&mut self, ns: &Namespace, key: u32) -> bool {
-        let removed = match ns {
-            Namespace::Global => self.global.remove(&key).is_some(),
-            Namespace::App(n) => self.apps.get_mut(n).is_some_and(|m| m.remove(&key).is_some()),
+        let old = match ns {
+            Namespace::Global => self.global.remove(&key),
+            Namespace::App(n) => self.apps.get_mut(n).and_then(|m| m.remove(&key)),
         };
-        if removed {
+        if old.is_some() {
             self.dirty.insert(ns.clone());
+            if let Some(j) = &mut self.journal {
+                j.push((ns.clone(), key, old));
+            }
         }
-        removed
+        old.is_some()
+    }
+
+    /// Opens a run: its changes are journaled until [`KvStore::commit`] or
+    /// [`KvStore::rollback`].
+    pub fn begin(&mut self) {
+        self.journal = Some(Vec::new());
+    }
+
+    /// Whether the open run changed anything.
+    pub fn run_changed(&self) -> bool {
+        self.journal.as_ref().is_some_and(|j| !j.is_empty())
+    }
+
+    /// Keeps the open run's changes.
+    pub fn commit(&mut self) {
+        self.journal = None;
+    }
+
+    /// Undoes the open run's changes (newest first); the namespaces they
+    /// touched are dirty again (their saved records may hold the changes).
+    pub fn rollback(&mut self) {
+        let Some(journal) = self.journal.take() else { return };
+        for (ns, key, old) in journal.into_iter().rev() {
+            let map = match &ns {
+                Namespace::Global => &mut self.global,
+                Namespace::App(n) => self.apps.entry(n.clone()).or_default(),
+            };
+            match old {
+                Some(v) => map.insert(key, v),
+                None => map.remove(&key),
+            };
+            self.dirty.insert(ns);
+        }
     }
 
     /// Number of keys in a namespace.

@@ -64,7 +64,7 @@ pub use alkyl_protocol::{check_app_name, check_entry_name, AppName, NameError, M
 pub use app::{App, AppError, AppMeta, BuiltResponse, Cause, LastRun, RunOutput, RunStats, TrapText};
 pub use auth::{AuthError, Authority};
 pub use config::Config;
-pub use device::{class_matches, write_dims, Device, SaulInfo, Widen32, SAUL_CAT_ACT, SAUL_CAT_SENSE};
+pub use device::{class_matches, printable, write_dims, Device, SaulInfo, Widen32, SAUL_CAT_ACT, SAUL_CAT_SENSE};
 pub use error::{Expect, Rejection, TriggerProblem};
 pub use runtime::{Applied, BootProblem, BootReport, Runtime, SensorReading, WallClock};
-pub use storage::{RamStorage, Storage, StorageError};
+pub use storage::{RamStorage, Storage, StorageError, DELETE_RESERVE};

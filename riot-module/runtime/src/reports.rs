@@ -140,9 +140,7 @@ impl Reports {
     /// An attempt at `now_ms` failed: the next one waits twice as long as
     /// the last (capped).
     pub(crate) fn failed(&mut self, now_ms: u64) {
-        let wait = Self::FIRST_BACKOFF_MS
-            .saturating_mul(1u64 << self.failures.min(16))
-            .min(Self::MAX_BACKOFF_MS);
+        let wait = Self::FIRST_BACKOFF_MS.saturating_mul(1u64 << self.failures.min(16)).min(Self::MAX_BACKOFF_MS);
         self.failures = self.failures.saturating_add(1);
         self.next_attempt_ms = now_ms.saturating_add(wait);
     }
@@ -183,8 +181,10 @@ impl Reports {
         for _ in 0..count {
             let sequence = le64(at).ok_or(RecordError::Length)?;
             let unix = le64(at + 8).ok_or(RecordError::Length)?;
-            let (name_len, payload_len) =
-                (*b.get(at + 16).ok_or(RecordError::Length)? as usize, *b.get(at + 17).ok_or(RecordError::Length)? as usize);
+            let (name_len, payload_len) = (
+                *b.get(at + 16).ok_or(RecordError::Length)? as usize,
+                *b.get(at + 17).ok_or(RecordError::Length)? as usize,
+            );
             at += 18;
             let name = b.get(at..at + name_len).ok_or(RecordError::Length)?;
             let app = AppName::new(name).map_err(|_| RecordError::Field)?;

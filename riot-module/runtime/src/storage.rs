@@ -60,6 +60,17 @@ pub trait Storage {
     /// [`StorageError`]; the old record is then still in place.
     fn save(&mut self, key: &str, bytes: &[u8]) -> Result<(), StorageError>;
 
+    /// As [`Storage::save`], for the one write a deletion needs (the
+    /// retired-names table): it may use the room a storage holds back so
+    /// that deletions, which free space, work even when the medium is
+    /// full ([`DELETE_RESERVE`]). Default: [`Storage::save`].
+    ///
+    /// # Errors
+    /// [`StorageError`]; the old record is then still in place.
+    fn save_reserved(&mut self, key: &str, bytes: &[u8]) -> Result<(), StorageError> {
+        self.save(key, bytes)
+    }
+
     /// Removes the record under `key` (no error if absent).
     ///
     /// # Errors
@@ -67,11 +78,17 @@ pub trait Storage {
     fn remove(&mut self, key: &str) -> Result<(), StorageError>;
 }
 
+/// Room a bounded storage should hold back for deletions
+/// ([`Storage::save_reserved`]): the retired-names table at its default
+/// size (32 names) fits with room to spare.
+pub const DELETE_RESERVE: usize = 2048;
+
 /// Records in RAM, bounded by a byte capacity.
 #[derive(Clone, Debug, Default)]
 pub struct RamStorage {
     records: BTreeMap<String, Vec<u8>>,
     capacity: Option<usize>,
+    reserve: usize,
 }
 
 impl RamStorage {
@@ -82,7 +99,26 @@ impl RamStorage {
 
     /// Storage holding at most `capacity` bytes of records.
     pub fn with_capacity(capacity: usize) -> RamStorage {
-        RamStorage { records: BTreeMap::new(), capacity: Some(capacity) }
+        RamStorage { records: BTreeMap::new(), capacity: Some(capacity), reserve: 0 }
+    }
+
+    /// Holds `reserve` bytes of the capacity back for deletions: only
+    /// [`Storage::save_reserved`] may use them.
+    pub fn with_reserve(mut self, reserve: usize) -> RamStorage {
+        self.reserve = reserve;
+        self
+    }
+
+    fn put(&mut self, key: &str, bytes: &[u8], reserve: usize) -> Result<(), StorageError> {
+        if let Some(cap) = self.capacity {
+            let old = self.records.get(key).map_or(0, Vec::len);
+            let used = self.used() - old;
+            if used.checked_add(bytes.len()).map_or(true, |n| n > cap.saturating_sub(reserve)) {
+                return Err(StorageError::Full);
+            }
+        }
+        self.records.insert(String::from(key), bytes.into());
+        Ok(())
     }
 
     /// Bytes used by all records.
@@ -101,15 +137,11 @@ impl Storage for RamStorage {
     }
 
     fn save(&mut self, key: &str, bytes: &[u8]) -> Result<(), StorageError> {
-        if let Some(cap) = self.capacity {
-            let old = self.records.get(key).map_or(0, Vec::len);
-            let used = self.used() - old;
-            if used.checked_add(bytes.len()).map_or(true, |n| n > cap) {
-                return Err(StorageError::Full);
-            }
-        }
-        self.records.insert(String::from(key), bytes.into());
-        Ok(())
+        self.put(key, bytes, self.reserve)
+    }
+
+    fn save_reserved(&mut self, key: &str, bytes: &[u8]) -> Result<(), StorageError> {
+        self.put(key, bytes, 0)
     }
 
     fn remove(&mut self, key: &str) -> Result<(), StorageError> {
@@ -136,5 +168,10 @@ mod tests {
         s.remove("a").unwrap();
         s.remove("zzz").unwrap();
         assert_eq!(s.keys().unwrap(), ["b"]);
+        // The reserve is for deletions only.
+        let mut s = RamStorage::with_capacity(10).with_reserve(4);
+        s.save("a", b"123456").unwrap();
+        assert_eq!(s.save("b", b"1"), Err(StorageError::Full));
+        s.save_reserved("b", b"1234").unwrap();
     }
 }

@@ -75,15 +75,7 @@ fn handle(i: usize) -> Option<DeviceHandle> {
 }
 
 impl Device for TestDevice {
-    fn now_ms(&mut self) -> u64 {
-        self.now_us / 1000
-    }
-    fn now_us(&mut self) -> u64 {
-        self.now_us
-    }
-    fn sleep_until_us(&mut self, deadline_us: u64) {
-        self.now_us = self.now_us.max(deadline_us);
-    }
+    alkyl_bindings::sim_clock!(now_us);
     fn log(&mut self, app: &AppName, bytes: &[u8]) {
         self.log.push((app.as_str().into(), bytes.into()));
     }
@@ -159,9 +151,7 @@ pub fn container(asm: &str, functions: &[(&str, usize)]) -> Vec<u8> {
 
 /// The bytes of `repr`.
 pub fn emit(repr: &ContainerRepr<'_>) -> Vec<u8> {
-    let mut bytes = vec![0; repr.buffer_len()];
-    repr.emit(&mut bytes).unwrap();
-    bytes
+    repr.to_bytes().unwrap()
 }
 
 /// `r0 = 42` at instruction 0; `answer` returns r2 (the input length);

@@ -525,7 +525,14 @@ fn timer_and_sensor_triggers() {
         if ms == 500 {
             rt.device().set_temp(2250);
         }
-        let next = rt.poll(ms).unwrap();
+        // One fired trigger runs per poll: poll again while some wait.
+        let mut next = rt.poll(ms).unwrap();
+        for _ in 0..4 {
+            if next > ms {
+                break;
+            }
+            next = rt.poll(ms).unwrap();
+        }
         assert!(next > ms, "poll at {ms} asks for {next}");
     }
     let counter = rt.app(&name("counter")).unwrap();
@@ -680,21 +687,38 @@ fn coap_hostile_uploads() {
     install(&mut rt, "app", 1, simple_container()).unwrap();
     let before = records(&mut rt);
     let env = signed(install_of("app", 2, container(COUNTER_ASM, &[]), false), &keypair());
+    // Block 0 must hold the envelope header, naming a trusted key.
+    let short = with_block1(req(RequestType::Put, "/apps/app", &env[..16]), Block { num: 0, more: true, szx: 0 });
+    assert_eq!(code_of(&send(&mut rt, &short)), code::BAD_REQUEST);
+    let mut stranger = env.clone();
+    stranger[24..32].copy_from_slice(&[9; 8]);
+    let b0 = with_block1(req(RequestType::Put, "/apps/app", &stranger[..32]), Block { num: 0, more: true, szx: 1 });
+    let r = send(&mut rt, &b0);
+    assert_eq!(
+        (code_of(&r), text(&r)),
+        (code::UNAUTHORIZED, "upload signed by unknown key 0909090909090909: no slot granted".into())
+    );
+    assert_eq!(rt.uploads_in_progress(), 0);
     // Out of order: block 1 skipped.
-    let b0 = with_block1(req(RequestType::Put, "/apps/app", &env[..16]), Block { num: 0, more: true, szx: 0 });
+    let b0 = with_block1(req(RequestType::Put, "/apps/app", &env[..32]), Block { num: 0, more: true, szx: 1 });
     assert_eq!(code_of(&send(&mut rt, &b0)), code::CONTINUE);
-    let b2 = with_block1(req(RequestType::Put, "/apps/app", &env[32..48]), Block { num: 2, more: true, szx: 0 });
+    let b2 = with_block1(req(RequestType::Put, "/apps/app", &env[64..96]), Block { num: 2, more: true, szx: 1 });
     assert_eq!(code_of(&send(&mut rt, &b2)), code::REQUEST_ENTITY_INCOMPLETE);
     // Truncated: the last block never comes; it expires.
     assert_eq!(code_of(&send(&mut rt, &b0)), code::CONTINUE);
     assert_eq!(rt.uploads_in_progress(), 1);
+    // Another peer's block 1 finds no transfer of its own.
+    rt.set_peer(77);
+    let b1 = with_block1(req(RequestType::Put, "/apps/app", &env[32..64]), Block { num: 1, more: true, szx: 1 });
+    assert_eq!(code_of(&send(&mut rt, &b1)), code::REQUEST_ENTITY_INCOMPLETE);
+    assert_eq!(rt.uploads_in_progress(), 1);
+    rt.set_peer(0);
     rt.device().set_ms(Config::DEFAULT.upload_timeout_ms);
     rt.poll(Config::DEFAULT.upload_timeout_ms);
     assert_eq!(rt.uploads_in_progress(), 0);
-    let b1 = with_block1(req(RequestType::Put, "/apps/app", &env[16..32]), Block { num: 1, more: true, szx: 0 });
     assert_eq!(code_of(&send(&mut rt, &b1)), code::REQUEST_ENTITY_INCOMPLETE);
     // Oversize announced by Size1.
-    let mut big = with_block1(req(RequestType::Put, "/apps/app", &env[..16]), Block { num: 0, more: true, szx: 0 });
+    let mut big = with_block1(req(RequestType::Put, "/apps/app", &env[..32]), Block { num: 0, more: true, szx: 1 });
     big.add_option(CoapOption::Size1, vec![0x01, 0x00, 0x00]);
     let r = send(&mut rt, &big);
     assert_eq!(code_of(&r), code::REQUEST_ENTITY_TOO_LARGE);
@@ -1038,4 +1062,123 @@ fn unix_time_helper_and_reports() {
         assert_eq!(r0(&run(&mut rt, "r", None, b"x")), 0);
     }
     assert_eq!(r0(&run(&mut rt, "r", None, b"x")) as i64, alkyl_bindings::generated::ALKYL_ENOSPC as i64);
+}
+
+// ---- issue 15: time, fairness, durability, sequence numbers ----
+
+/// Waits in `ztimer_periodic_wakeup` (10 ms a call, the cap) for ever.
+const SLEEPER_ASM: &str = include_str!("../../../apps/asm/sleeper.s");
+
+#[test]
+fn waiting_counts_against_the_wall_time_limit() {
+    let mut rt = runtime();
+    install(&mut rt, "sleeper", 1, container(SLEEPER_ASM, &[])).unwrap();
+    rt.device().set_ms(1000);
+    let r = run(&mut rt, "sleeper", None, b"");
+    let trap = r.outcome.unwrap_err();
+    assert_eq!(trap.kind, alkyl_vm::TrapKind::TimeLimit);
+    // It stopped at its limit (50 ms), not after its budget of sleeps.
+    let waited = rt.device().now_ms() - 1000;
+    assert!((Config::DEFAULT.max_run_ms..Config::DEFAULT.max_run_ms + 11).contains(&waited), "{waited} ms");
+    assert_eq!(alloc::format!("{}", trap.kind), "wall-time limit exceeded");
+}
+
+#[test]
+fn trigger_runs_are_one_per_poll_and_throttled_beyond_their_share() {
+    let mut rt = runtime();
+    let mut env = install_of("sleeper", 1, container(SLEEPER_ASM, &[]), true);
+    env.triggers = (0..4)
+        .map(|_| TriggerRepr { kind: TriggerKind::Timer, sensor: 0, period_ms: 10, value: 0, entry: None })
+        .collect();
+    rt.apply(&signed(env, &keypair()), Expect { operation: Operation::Install, name: &name("sleeper") }).unwrap();
+    rt.poll(0);
+    // Every poll runs at most one trigger (50 ms each); the app's share is
+    // 100 ms a second: two runs, then its firings are dropped until 1 s.
+    let mut t = 10;
+    while t < 1000 {
+        rt.device().set_ms(t);
+        let before = rt.app(&name("sleeper")).unwrap().stats().runs;
+        rt.poll(t);
+        assert!(rt.app(&name("sleeper")).unwrap().stats().runs <= before + 1);
+        t = rt.device().now_ms().max(t + 10);
+    }
+    assert_eq!(rt.app(&name("sleeper")).unwrap().stats().runs, 2);
+    assert!(rt.throttled(&name("sleeper")) > 0);
+    assert!(rt.device().log.iter().any(|(a, l)| a == "sleeper" && l.starts_with(b"trigger runs throttled")));
+    // A delete gets through and forgets its state.
+    let del = signed(command(Operation::Delete, "sleeper", 2, vec![]), &keypair());
+    rt.apply(&del, Expect { operation: Operation::Delete, name: &name("sleeper") }).unwrap();
+    assert_eq!(rt.throttled(&name("sleeper")), 0);
+    assert_eq!(rt.poll(t), None);
+}
+
+#[test]
+fn kv_writes_that_cannot_be_saved_are_undone_and_the_run_fails() {
+    let mut rt = runtime();
+    install(&mut rt, "counter", 1, container(COUNTER_ASM, &[])).unwrap();
+    assert_eq!(r0(&run(&mut rt, "counter", None, b"")), 1);
+    let writes = rt.storage().writes;
+    rt.storage().fail_at = Some(writes);
+    let now = rt.device().now_ms();
+    let r = rt.invoke(&name("counter"), None, b"", Cause::Coap, false, now);
+    assert_eq!(r, Err(Rejection::Storage(StorageError::Io)));
+    assert_eq!(Rejection::Storage(StorageError::Io).code(), code::INTERNAL_SERVER_ERROR);
+    assert_eq!(rt.kv_fetch(Some(&name("counter")), 1), Some(1));
+    assert_eq!(rt.app(&name("counter")).unwrap().stats().runs, 1);
+    // Acknowledged values survive a reboot; the refused one never counted.
+    assert_eq!(r0(&run(&mut rt, "counter", None, b"")), 2);
+    let (mut rt, _) = reboot(rt);
+    assert_eq!(r0(&run(&mut rt, "counter", None, b"")), 3);
+    // A run that changes nothing writes nothing.
+    install(&mut rt, "simple", 1, simple_container()).unwrap();
+    let writes = rt.storage().writes;
+    run(&mut rt, "simple", None, b"");
+    assert_eq!(rt.storage().writes, writes);
+}
+
+#[test]
+fn the_last_sequence_number_is_for_deletes() {
+    let mut rt = runtime();
+    assert_eq!(install(&mut rt, "app", u32::MAX, simple_container()), Err(Rejection::LastSequence));
+    install(&mut rt, "app", u32::MAX - 1, simple_container()).unwrap();
+    let set = signed(command(Operation::SetTriggers, "app", u32::MAX, vec![]), &keypair());
+    let r = rt.apply(&set, Expect { operation: Operation::SetTriggers, name: &name("app") });
+    assert_eq!(r, Err(Rejection::LastSequence));
+    assert_eq!(Rejection::LastSequence.code(), code::BAD_REQUEST);
+    let del = signed(command(Operation::Delete, "app", u32::MAX, vec![]), &keypair());
+    assert_eq!(rt.apply(&del, Expect { operation: Operation::Delete, name: &name("app") }), Ok(Applied::Deleted));
+}
+
+#[test]
+fn posting_to_a_missing_app_says_so_whatever_the_entry() {
+    let mut rt = runtime();
+    for path in ["/apps/nope/run", "/apps/nope/run/.odd", "/apps/nope/run/ok"] {
+        let r = send(&mut rt, &req(RequestType::Post, path, b""));
+        assert_eq!((code_of(&r), text(&r)), (code::NOT_FOUND, "no such app (sequence 0)".into()), "{path}");
+    }
+}
+
+#[test]
+fn alkyl_ir_translation_stops_at_the_app_quota() {
+    // 5,000 `ARG 0 / SDIV` pairs: each checks for a zero divisor and for
+    // MIN / -1, a dozen eBPF instructions from three bytes of IR.
+    let mut source = String::from(".memory 0\n.public big w32 w32\n    BITS32\n    PUSH 1\n");
+    for _ in 0..5000 {
+        source.push_str("    ARG 0\n    SDIV\n");
+    }
+    source.push_str("    RETURN\n");
+    let module = ir_module(&source);
+    let whole = alkyl_translator::ir::compile(&module).unwrap();
+    assert!(whole.len() > 8 * module.len(), "{} -> {} bytes", module.len(), whole.len());
+    extern crate std;
+    std::eprintln!("IR module of {} bytes -> container of {} bytes", module.len(), whole.len());
+    let mut repr = install_of("big", 1, module.clone(), true);
+    repr.kind = PayloadKind::AlkylIr;
+    let mut rt = runtime();
+    let r = rt.apply(&signed(repr, &keypair()), Expect { operation: Operation::Install, name: &name("big") });
+    let Err(rejection) = r else { panic!("installed") };
+    assert_eq!(rejection.code(), code::REQUEST_ENTITY_TOO_LARGE);
+    let text = alloc::format!("{rejection}");
+    assert!(text.ends_with("the translation exceeds 16384 bytes of code (the limit it was given)"), "{text}");
+    assert!(rt.app(&name("big")).is_none());
 }

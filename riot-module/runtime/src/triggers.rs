@@ -14,8 +14,18 @@
 //! A fired trigger runs its entry with the 28-byte event
 //! (`alkyl_trigger_event_t`, [`event_bytes`]) as read-only input in
 //! `r1`/`r2`.
+//!
+//! # Fairness
+//! Fired triggers wait in a queue (one entry per trigger at most: a trigger
+//! that fires again while still queued is skipped, as a late poll skips
+//! periods); `Runtime::poll` runs one of them per call, so the host serves
+//! its requests between trigger runs. Each app's trigger runs may take
+//! `Config::trigger_share_ms` of wall time per second (its [`Shares`]
+//! window: one second from its first charged run); an app over its share
+//! is throttled: its firings are dropped, and counted, until its second
+//! is over.
 
-use alloc::collections::BTreeMap;
+use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
 
 use alkyl_bindings::{phydat_to_bytes, Phydat};
@@ -53,10 +63,64 @@ pub struct Firing {
     pub event: [u8; EVENT_LEN],
 }
 
-/// The states of every app's triggers.
+/// The states of every app's triggers, the firings waiting to run and
+/// each app's share of time.
 #[derive(Clone, Debug, Default)]
 pub struct Schedule {
     states: BTreeMap<(AppName, u8), State>,
+    pending: VecDeque<Firing>,
+    shares: Shares,
+}
+
+/// Length of a fairness window.
+pub const WINDOW_MS: u64 = 1000;
+
+/// Each app's use of its trigger share in the current window.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Window {
+    start_ms: u64,
+    used_us: u64,
+}
+
+/// Per-app accounting of trigger run time ([module docs](self), "Fairness").
+#[derive(Clone, Debug, Default)]
+pub struct Shares {
+    windows: BTreeMap<AppName, Window>,
+    /// Firings dropped because their app was over its share, per app.
+    throttled: BTreeMap<AppName, u64>,
+}
+
+impl Shares {
+    fn window(&mut self, app: &AppName, now_ms: u64) -> &mut Window {
+        let w = self.windows.entry(app.clone()).or_insert(Window { start_ms: now_ms, used_us: 0 });
+        if now_ms.saturating_sub(w.start_ms) >= WINDOW_MS || now_ms < w.start_ms {
+            *w = Window { start_ms: now_ms, used_us: 0 };
+        }
+        w
+    }
+
+    /// Whether `app` may run a trigger at `now_ms` with `share_us` per window.
+    pub fn allows(&mut self, app: &AppName, now_ms: u64, share_us: u64) -> bool {
+        self.window(app, now_ms).used_us < share_us
+    }
+
+    /// Charges `used_us` of run time to `app`; true when that used up its share.
+    pub fn charge(&mut self, app: &AppName, now_ms: u64, used_us: u64, share_us: u64) -> bool {
+        let w = self.window(app, now_ms);
+        let before = w.used_us;
+        w.used_us = w.used_us.saturating_add(used_us);
+        before < share_us && w.used_us >= share_us
+    }
+
+    /// Firings of `app` dropped for being over its share.
+    pub fn throttled(&self, app: &AppName) -> u64 {
+        self.throttled.get(app).copied().unwrap_or(0)
+    }
+
+    fn remove(&mut self, app: &AppName) {
+        self.windows.remove(app);
+        self.throttled.remove(app);
+    }
 }
 
 /// Encodes an `alkyl_trigger_event_t`.
@@ -87,9 +151,47 @@ impl Schedule {
         }
     }
 
-    /// Forgets the triggers of `app`.
+    /// Forgets the triggers of `app`, its queued firings and its share.
     pub fn remove(&mut self, app: &AppName) {
         self.states.retain(|(a, _), _| a != app);
+        self.pending.retain(|f| &f.app != app);
+        self.shares.remove(app);
+    }
+
+    /// Queues fired triggers; a trigger still queued is not queued twice.
+    pub fn enqueue(&mut self, firings: Vec<Firing>) {
+        for f in firings {
+            if !self.pending.iter().any(|p| p.app == f.app && p.index == f.index) {
+                self.pending.push_back(f);
+            }
+        }
+    }
+
+    /// Whether firings wait to run.
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// The next queued firing whose app is within its share at `now_ms`;
+    /// firings of throttled apps before it are dropped and counted.
+    pub fn next_firing(&mut self, now_ms: u64, share_us: u64) -> Option<Firing> {
+        while let Some(f) = self.pending.pop_front() {
+            if self.shares.allows(&f.app, now_ms, share_us) {
+                return Some(f);
+            }
+            *self.shares.throttled.entry(f.app).or_default() += 1;
+        }
+        None
+    }
+
+    /// Firings of `app` dropped for being over its share.
+    pub fn throttled(&self, app: &AppName) -> u64 {
+        self.shares.throttled(app)
+    }
+
+    /// The apps' shares.
+    pub fn shares(&mut self) -> &mut Shares {
+        &mut self.shares
     }
 
     /// The earliest due time of the started triggers (unstarted ones are
@@ -260,6 +362,29 @@ mod tests {
         assert_eq!(u32::from_le_bytes(e[16..20].try_into().unwrap()), 1);
         assert_eq!(i16::from_le_bytes(e[20..22].try_into().unwrap()), 20);
         assert_eq!(e[27] as i8, -2);
+    }
+
+    #[test]
+    fn queued_once_and_throttled_beyond_the_share() {
+        use alloc::vec;
+        let mut s = Schedule::default();
+        let a = name();
+        let f = |index| Firing { app: a.clone(), index, event: [0; EVENT_LEN] };
+        s.enqueue(vec![f(0), f(1), f(0)]);
+        s.enqueue(vec![f(1)]);
+        assert_eq!(s.pending.len(), 2);
+        // A 10 ms share: a 12 ms run uses it up; the next firing is dropped.
+        assert_eq!(s.next_firing(0, 10_000), Some(f(0)));
+        assert!(s.shares().charge(&a, 0, 12_000, 10_000));
+        assert_eq!(s.next_firing(5, 10_000), None);
+        assert_eq!(s.shares().throttled(&a), 1);
+        assert!(!s.has_pending());
+        // A second later the app runs again.
+        s.enqueue(vec![f(1)]);
+        assert_eq!(s.next_firing(1000, 10_000), Some(f(1)));
+        assert!(!s.shares().charge(&a, 1000, 1_000, 10_000));
+        s.remove(&a);
+        assert_eq!(s.shares().throttled(&a), 0);
     }
 
     #[test]

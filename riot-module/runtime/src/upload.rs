@@ -1,6 +1,11 @@
 //! Block-wise uploads (RFC 7959 Block1): reassembly with bounded buffers.
 //!
-//! One transfer per resource (a URI path); at most `max_uploads` at once;
+//! A transfer belongs to its sender: it is keyed by the resource (a URI
+//! path) and the peer (an id the host derives from the sender's endpoint
+//! and, when sent, its Request-Tag, RFC 9175): another peer's blocks never
+//! touch it. At most `max_uploads` at once, at most `per_peer` of one peer
+//! (a peer's new transfer replaces its oldest); when every slot is held, a
+//! transfer idle for a quarter of the timeout is evicted to make room;
 //! at most `max_len` bytes each. Blocks must arrive in order: block 0
 //! (re)starts a transfer, every later block must start where the data
 //! received so far ends (sizes may shrink mid-transfer, as RFC 7959
@@ -15,7 +20,34 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
+use alkyl_protocol::envelope::{field, MAGIC};
+use alkyl_protocol::KeyId;
+
+use crate::auth::Authority;
 use crate::coap::Block;
+
+/// Whether a block-wise upload whose block 0 is `first` may hold a slot:
+/// the block holds the envelope header and it names a key the device
+/// trusts (or no key, in development mode). The signature is checked once
+/// the envelope is complete; this keeps peers without a trusted key from
+/// holding the slots signed uploads need.
+///
+/// # Errors
+/// [`UploadError::Header`], [`UploadError::UntrustedKey`].
+pub fn check_first_block(authority: &Authority, first: &[u8]) -> Result<(), UploadError> {
+    let header = first.get(..field::HEADER_LEN).ok_or(UploadError::Header)?;
+    if header[field::MAGIC] != MAGIC {
+        return Err(UploadError::Header);
+    }
+    let mut id = [0u8; 8];
+    id.copy_from_slice(&header[field::KEY_ID]);
+    let id = KeyId(id);
+    if (id == KeyId::UNSIGNED && authority.allows_unsigned()) || authority.key_ids().any(|k| k == id) {
+        Ok(())
+    } else {
+        Err(UploadError::UntrustedKey(id))
+    }
+}
 
 /// What a block did.
 #[derive(Debug, PartialEq, Eq)]
@@ -42,6 +74,12 @@ pub enum UploadError {
     TooLarge { max: usize },
     /// Too many transfers in progress.
     Busy,
+    /// Block 0 of a block-wise upload is shorter than the envelope header
+    /// (32 bytes), or not an envelope header.
+    Header,
+    /// Block 0's envelope header names a key the device does not trust: no
+    /// slot is granted to it.
+    UntrustedKey(KeyId),
 }
 
 impl fmt::Display for UploadError {
@@ -54,6 +92,8 @@ impl fmt::Display for UploadError {
             UploadError::BadBlock => f.write_str("bad block: size or more flag inconsistent"),
             UploadError::TooLarge { max } => write!(f, "upload exceeds {max} bytes"),
             UploadError::Busy => f.write_str("too many uploads in progress"),
+            UploadError::Header => f.write_str("block 0 must hold the 32-byte envelope header (use larger blocks)"),
+            UploadError::UntrustedKey(id) => write!(f, "upload signed by unknown key {id}: no slot granted"),
         }
     }
 }
@@ -63,6 +103,7 @@ impl core::error::Error for UploadError {}
 #[derive(Debug)]
 struct Transfer {
     resource: String,
+    peer: u64,
     body: Vec<u8>,
     /// Offset and length of the last block appended.
     last: (usize, usize),
@@ -74,14 +115,21 @@ struct Transfer {
 pub struct Uploads {
     transfers: Vec<Transfer>,
     max_uploads: usize,
+    per_peer: usize,
     max_len: usize,
     timeout_ms: u64,
 }
 
 impl Uploads {
-    /// No transfers; these limits.
+    /// No transfers; these limits (no limit per peer).
     pub fn new(max_uploads: usize, max_len: usize, timeout_ms: u64) -> Uploads {
-        Uploads { transfers: Vec::new(), max_uploads, max_len, timeout_ms }
+        Uploads { transfers: Vec::new(), max_uploads, per_peer: usize::MAX, max_len, timeout_ms }
+    }
+
+    /// At most `per_peer` transfers of one peer (at least one).
+    pub fn per_peer(mut self, per_peer: usize) -> Uploads {
+        self.per_peer = per_peer.max(1);
+        self
     }
 
     /// Transfers in progress.
@@ -105,14 +153,16 @@ impl Uploads {
         self.transfers.iter().map(|t| t.last_ms.saturating_add(self.timeout_ms)).min()
     }
 
-    /// Handles one block of `resource`; `size1` is the client's total-size
-    /// indication, if sent.
+    /// Handles one block of `resource` from `peer`; `size1` is the client's
+    /// total-size indication, if sent.
     ///
     /// # Errors
     /// [`UploadError`].
+    #[allow(clippy::too_many_arguments)]
     pub fn block(
         &mut self,
         resource: &str,
+        peer: u64,
         block: Block,
         payload: &[u8],
         size1: Option<u32>,
@@ -121,34 +171,33 @@ impl Uploads {
         self.expire(now_ms);
         let size = block.size();
         if block.szx > 6 || payload.len() > size || (block.more && payload.len() != size) {
-            self.abandon(resource);
+            self.abandon(resource, peer);
             return Err(UploadError::BadBlock);
         }
         if size1.is_some_and(|s| s as usize > self.max_len) {
-            self.abandon(resource);
+            self.abandon(resource, peer);
             return Err(UploadError::TooLarge { max: self.max_len });
         }
         let offset = block.offset().ok_or(UploadError::TooLarge { max: self.max_len })?;
         if block.num == 0 {
-            self.abandon(resource);
+            self.abandon(resource, peer);
             if payload.len() > self.max_len {
                 return Err(UploadError::TooLarge { max: self.max_len });
             }
             if !block.more {
                 return Ok(Progress::Complete(payload.into()));
             }
-            if self.transfers.len() >= self.max_uploads {
-                return Err(UploadError::Busy);
-            }
+            self.make_room(peer, now_ms)?;
             self.transfers.push(Transfer {
                 resource: resource.into(),
+                peer,
                 body: payload.into(),
                 last: (0, payload.len()),
                 last_ms: now_ms,
             });
             return Ok(Progress::Continue);
         }
-        let Some(i) = self.transfers.iter().position(|t| t.resource == resource) else {
+        let Some(i) = self.transfers.iter().position(|t| t.resource == resource && t.peer == peer) else {
             return Err(UploadError::NoTransfer { num: block.num });
         };
         let t = &mut self.transfers[i];
@@ -176,8 +225,35 @@ impl Uploads {
         }
     }
 
-    fn abandon(&mut self, resource: &str) {
-        self.transfers.retain(|t| t.resource != resource);
+    fn abandon(&mut self, resource: &str, peer: u64) {
+        self.transfers.retain(|t| !(t.resource == resource && t.peer == peer));
+    }
+
+    /// Frees a slot for a new transfer of `peer`: its own oldest when it
+    /// holds its share, else a stale one (idle for a quarter of the
+    /// timeout) when all are held.
+    fn make_room(&mut self, peer: u64, now_ms: u64) -> Result<(), UploadError> {
+        let oldest = |ts: &[Transfer], mine: bool| {
+            ts.iter()
+                .enumerate()
+                .filter(|(_, t)| !mine || t.peer == peer)
+                .min_by_key(|(_, t)| t.last_ms)
+                .map(|(i, t)| (i, t.last_ms))
+        };
+        if self.transfers.iter().filter(|t| t.peer == peer).count() >= self.per_peer {
+            if let Some((i, _)) = oldest(&self.transfers, true) {
+                self.transfers.swap_remove(i);
+            }
+        }
+        if self.transfers.len() >= self.max_uploads {
+            match oldest(&self.transfers, false) {
+                Some((i, last)) if now_ms.saturating_sub(last) >= self.timeout_ms / 4 => {
+                    self.transfers.swap_remove(i);
+                }
+                _ => return Err(UploadError::Busy),
+            }
+        }
+        Ok(())
     }
 }
 
@@ -198,7 +274,7 @@ mod tests {
         let chunks: Vec<&[u8]> = data.chunks(16).collect();
         let mut last = Err(UploadError::BadBlock);
         for (i, c) in chunks.iter().enumerate() {
-            last = u.block(res, b(i as u32, i + 1 < chunks.len()), c, None, now);
+            last = u.block(res, 0, b(i as u32, i + 1 < chunks.len()), c, None, now);
         }
         last
     }
@@ -207,13 +283,13 @@ mod tests {
     fn in_order_transfer() {
         let mut u = Uploads::new(2, 1000, 100);
         let data = body(40);
-        assert_eq!(u.block("r", b(0, true), &data[..16], Some(40), 0), Ok(Progress::Continue));
+        assert_eq!(u.block("r", 0, b(0, true), &data[..16], Some(40), 0), Ok(Progress::Continue));
         assert_eq!(u.len(), 1);
-        assert_eq!(u.block("r", b(1, true), &data[16..32], None, 1), Ok(Progress::Continue));
-        assert_eq!(u.block("r", b(2, false), &data[32..], None, 2), Ok(Progress::Complete(data.clone())));
+        assert_eq!(u.block("r", 0, b(1, true), &data[16..32], None, 1), Ok(Progress::Continue));
+        assert_eq!(u.block("r", 0, b(2, false), &data[32..], None, 2), Ok(Progress::Complete(data.clone())));
         assert!(u.is_empty());
         // A single-block body completes at once, without a transfer.
-        assert_eq!(u.block("r", b(0, false), b"xy", None, 3), Ok(Progress::Complete(b"xy".to_vec())));
+        assert_eq!(u.block("r", 0, b(0, false), b"xy", None, 3), Ok(Progress::Complete(b"xy".to_vec())));
         assert!(u.is_empty());
     }
 
@@ -221,22 +297,22 @@ mod tests {
     fn duplicates_are_acknowledged_not_appended() {
         let mut u = Uploads::new(2, 1000, 100);
         let data = body(48);
-        u.block("r", b(0, true), &data[..16], None, 0).unwrap();
-        u.block("r", b(1, true), &data[16..32], None, 0).unwrap();
-        assert_eq!(u.block("r", b(1, true), &data[16..32], None, 0), Ok(Progress::Continue));
-        assert_eq!(u.block("r", b(2, false), &data[32..], None, 0), Ok(Progress::Complete(data)));
+        u.block("r", 0, b(0, true), &data[..16], None, 0).unwrap();
+        u.block("r", 0, b(1, true), &data[16..32], None, 0).unwrap();
+        assert_eq!(u.block("r", 0, b(1, true), &data[16..32], None, 0), Ok(Progress::Continue));
+        assert_eq!(u.block("r", 0, b(2, false), &data[32..], None, 0), Ok(Progress::Complete(data)));
     }
 
     #[test]
     fn block_size_may_shrink() {
         let mut u = Uploads::new(2, 1000, 100);
         let data = body(80);
-        u.block("r", Block { num: 0, more: true, szx: 1 }, &data[..32], None, 0).unwrap();
+        u.block("r", 0, Block { num: 0, more: true, szx: 1 }, &data[..32], None, 0).unwrap();
         // Continue with 16-byte blocks from byte 32: block number 2.
-        u.block("r", Block { num: 2, more: true, szx: 0 }, &data[32..48], None, 0).unwrap();
-        u.block("r", Block { num: 3, more: true, szx: 0 }, &data[48..64], None, 0).unwrap();
+        u.block("r", 0, Block { num: 2, more: true, szx: 0 }, &data[32..48], None, 0).unwrap();
+        u.block("r", 0, Block { num: 3, more: true, szx: 0 }, &data[48..64], None, 0).unwrap();
         assert_eq!(
-            u.block("r", Block { num: 4, more: false, szx: 0 }, &data[64..], None, 0),
+            u.block("r", 0, Block { num: 4, more: false, szx: 0 }, &data[64..], None, 0),
             Ok(Progress::Complete(data))
         );
     }
@@ -245,13 +321,13 @@ mod tests {
     fn out_of_order_abandons() {
         let mut u = Uploads::new(2, 1000, 100);
         let data = body(64);
-        u.block("r", b(0, true), &data[..16], None, 0).unwrap();
+        u.block("r", 0, b(0, true), &data[..16], None, 0).unwrap();
         assert_eq!(
-            u.block("r", b(2, true), &data[32..48], None, 0),
+            u.block("r", 0, b(2, true), &data[32..48], None, 0),
             Err(UploadError::OutOfOrder { expected_offset: 16, offset: 32 })
         );
         assert!(u.is_empty());
-        assert_eq!(u.block("r", b(1, true), &data[16..32], None, 0), Err(UploadError::NoTransfer { num: 1 }));
+        assert_eq!(u.block("r", 0, b(1, true), &data[16..32], None, 0), Err(UploadError::NoTransfer { num: 1 }));
         // A restart from block 0 works.
         assert_eq!(send(&mut u, "r", &data, 0), Ok(Progress::Complete(data)));
     }
@@ -259,56 +335,77 @@ mod tests {
     #[test]
     fn no_transfer_without_block_zero() {
         let mut u = Uploads::new(2, 1000, 100);
-        assert_eq!(u.block("r", b(3, false), b"x", None, 0), Err(UploadError::NoTransfer { num: 3 }));
+        assert_eq!(u.block("r", 0, b(3, false), b"x", None, 0), Err(UploadError::NoTransfer { num: 3 }));
     }
 
     #[test]
     fn bad_blocks() {
         let mut u = Uploads::new(2, 1000, 100);
         // A short block with more following.
-        assert_eq!(u.block("r", b(0, true), b"short", None, 0), Err(UploadError::BadBlock));
+        assert_eq!(u.block("r", 0, b(0, true), b"short", None, 0), Err(UploadError::BadBlock));
         // Larger than its size.
-        assert_eq!(u.block("r", b(0, false), &body(17), None, 0), Err(UploadError::BadBlock));
+        assert_eq!(u.block("r", 0, b(0, false), &body(17), None, 0), Err(UploadError::BadBlock));
         // BERT.
-        assert_eq!(u.block("r", Block { num: 0, more: false, szx: 7 }, b"", None, 0), Err(UploadError::BadBlock));
+        assert_eq!(u.block("r", 0, Block { num: 0, more: false, szx: 7 }, b"", None, 0), Err(UploadError::BadBlock));
         // A bad block abandons a transfer in progress.
-        u.block("r", b(0, true), &body(16), None, 0).unwrap();
-        assert_eq!(u.block("r", b(1, true), b"x", None, 0), Err(UploadError::BadBlock));
+        u.block("r", 0, b(0, true), &body(16), None, 0).unwrap();
+        assert_eq!(u.block("r", 0, b(1, true), b"x", None, 0), Err(UploadError::BadBlock));
         assert!(u.is_empty());
     }
 
     #[test]
     fn oversize() {
         let mut u = Uploads::new(2, 40, 100);
-        assert_eq!(u.block("r", b(0, true), &body(16), Some(41), 0), Err(UploadError::TooLarge { max: 40 }));
+        assert_eq!(u.block("r", 0, b(0, true), &body(16), Some(41), 0), Err(UploadError::TooLarge { max: 40 }));
         assert!(u.is_empty());
         assert_eq!(send(&mut u, "r", &body(48), 0), Err(UploadError::TooLarge { max: 40 }));
         assert!(u.is_empty());
         assert_eq!(send(&mut u, "r", &body(40), 0), Ok(Progress::Complete(body(40))));
         // A huge block number does not overflow.
-        assert!(u.block("r", Block { num: u32::MAX, more: true, szx: 6 }, &body(1024), None, 0).is_err());
+        assert!(u.block("r", 0, Block { num: u32::MAX, more: true, szx: 6 }, &body(1024), None, 0).is_err());
     }
 
     #[test]
     fn bounded_transfers_and_expiry() {
         let mut u = Uploads::new(2, 1000, 100);
-        u.block("a", b(0, true), &body(16), None, 0).unwrap();
-        u.block("b", b(0, true), &body(16), None, 10).unwrap();
-        assert_eq!(u.block("c", b(0, true), &body(16), None, 20), Err(UploadError::Busy));
+        u.block("a", 0, b(0, true), &body(16), None, 0).unwrap();
+        u.block("b", 0, b(0, true), &body(16), None, 10).unwrap();
+        assert_eq!(u.block("c", 0, b(0, true), &body(16), None, 20), Err(UploadError::Busy));
         assert_eq!(u.next_expiry(), Some(100));
         // "a" expires at 100; then "c" fits.
-        assert_eq!(u.block("c", b(0, true), &body(16), None, 100), Ok(Progress::Continue));
-        assert_eq!(u.block("a", b(1, true), &body(16), None, 100), Err(UploadError::NoTransfer { num: 1 }));
+        assert_eq!(u.block("c", 0, b(0, true), &body(16), None, 100), Ok(Progress::Continue));
+        assert_eq!(u.block("a", 0, b(1, true), &body(16), None, 100), Err(UploadError::NoTransfer { num: 1 }));
         u.expire(1000);
         assert!(u.is_empty());
         assert_eq!(u.next_expiry(), None);
     }
 
     #[test]
+    fn transfers_belong_to_their_peer() {
+        let mut u = Uploads::new(2, 1000, 100).per_peer(1);
+        let data = body(48);
+        u.block("r", 1, b(0, true), &data[..16], None, 0).unwrap();
+        // Another peer's block 1 finds no transfer of its own and changes nothing.
+        assert_eq!(u.block("r", 2, b(1, true), &body(16), None, 0), Err(UploadError::NoTransfer { num: 1 }));
+        // Its block 0 starts its own transfer of the same resource.
+        u.block("r", 2, b(0, true), &body(16), None, 0).unwrap();
+        assert_eq!(u.len(), 2);
+        // A third peer finds no slot until one is stale (a quarter of the timeout).
+        assert_eq!(u.block("s", 3, b(0, true), &body(16), None, 10), Err(UploadError::Busy));
+        u.block("r", 1, b(1, true), &data[16..32], None, 20).unwrap();
+        assert_eq!(u.block("s", 3, b(0, true), &body(16), None, 25), Ok(Progress::Continue));
+        // Peer 2's (idle since 0) went; peer 1's goes on.
+        assert_eq!(u.block("r", 1, b(2, false), &data[32..], None, 30), Ok(Progress::Complete(data)));
+        // A peer's second transfer replaces its first.
+        u.block("t", 3, b(0, true), &body(16), None, 30).unwrap();
+        assert_eq!(u.len(), 1);
+    }
+
+    #[test]
     fn restart_replaces_a_transfer() {
         let mut u = Uploads::new(1, 1000, 100);
-        u.block("r", b(0, true), &body(16), None, 0).unwrap();
-        u.block("r", b(1, true), &body(16), None, 0).unwrap();
+        u.block("r", 0, b(0, true), &body(16), None, 0).unwrap();
+        u.block("r", 0, b(1, true), &body(16), None, 0).unwrap();
         let data: Vec<u8> = body(20).iter().map(|x| x ^ 0xff).collect();
         assert_eq!(send(&mut u, "r", &data, 0), Ok(Progress::Complete(data)));
     }

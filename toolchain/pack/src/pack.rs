@@ -72,10 +72,7 @@ impl Packed {
     /// # Errors
     /// A section larger than its length field.
     pub fn to_bytes(&self) -> Result<Vec<u8>, EmitError> {
-        let container = self.container();
-        let mut bytes = vec![0; container.buffer_len()];
-        container.emit(&mut bytes)?;
-        Ok(bytes)
+        self.container().to_bytes()
     }
 }
 

@@ -6,8 +6,9 @@ use std::path::Path;
 
 use alkyl_pack::{pack, PackError, PackOptions, Packed};
 use alkyl_testkit::clang::compile_bpf;
+use alkyl_testkit::ebpf::OneHelper;
 use alkyl_vm::container::Script;
-use alkyl_vm::{run, AccessPolicy, HelperError, HelperSet, Helpers, MemoryMap, STACK_VADDR};
+use alkyl_vm::{run, AccessPolicy, HelperError, MemoryMap, STACK_VADDR};
 
 /// Compiles `source` with clang's BPF backend (plus `extra` flags).
 fn object(name: &str, source: &str, extra: &[&str]) -> Vec<u8> {
@@ -24,22 +25,14 @@ fn packed(name: &str, source: &str) -> Packed {
 }
 
 /// Helper 1 returns its first argument plus 1000.
-struct Plus1000;
-impl HelperSet for Plus1000 {
-    fn contains(&self, id: u32) -> bool {
-        id == 1
-    }
-}
-impl Helpers for Plus1000 {
-    fn call(&mut self, _: u32, a: [u64; 5], _: &mut MemoryMap<'_>) -> Result<u64, HelperError> {
-        Ok(a[0] + 1000)
-    }
+fn plus_1000(a: [u64; 5], _: &mut MemoryMap<'_>) -> Result<u64, HelperError> {
+    Ok(a[0] + 1000)
 }
 
 /// Runs `entry` twice with the same .data copy; returns both r0.
 fn run_twice(p: &Packed, entry: &str) -> [u64; 2] {
     let bytes = p.to_bytes().unwrap();
-    let script = Script::load(&bytes, &Plus1000).unwrap();
+    let script = Script::load(&bytes, &OneHelper(1, plus_1000)).unwrap();
     let mut data = vec![0u8; script.data_size()];
     script.init_data(&mut data);
     [0, 1].map(|_| {
@@ -48,7 +41,7 @@ fn run_twice(p: &Packed, entry: &str) -> [u64; 2] {
         mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).unwrap();
         script.map(&mut mem, &mut data).unwrap();
         let e = script.entry(entry.as_bytes()).unwrap();
-        run(&script.program(), e, &[], &mut mem, &mut script.restrict(&mut Plus1000), 10_000).unwrap().r0
+        run(&script.program(), e, &[], &mut mem, &mut script.restrict(&mut OneHelper(1, plus_1000)), 10_000).unwrap().r0
     })
 }
 
@@ -116,7 +109,7 @@ fn global_and_static_calls_across_sections() {
     // main_entry -> local -> other -> twice: four frames deep, with the
     // VM's save area for r6..r9 between each two.
     let bytes = p.to_bytes().unwrap();
-    let script = Script::load(&bytes, &Plus1000).unwrap();
+    let script = Script::load(&bytes, &OneHelper(1, plus_1000)).unwrap();
     let save = alkyl_vm::abi::CALL_SAVE_BYTES as usize;
     assert_eq!(script.stack_size(), script.program().frame_size().max(8) as usize * 4 + save * 3);
 }

@@ -9,9 +9,7 @@ use alkyl_vm::container::ContainerRepr;
 fn container() -> Vec<u8> {
     let text = [[0xb7, 0, 0, 0, 1, 0, 0, 0], [0x95, 0, 0, 0, 0, 0, 0, 0]].repeat(2).concat();
     let repr = ContainerRepr { version: 7, text: &text, ..ContainerRepr::default() };
-    let mut bytes = vec![0; repr.buffer_len()];
-    repr.emit(&mut bytes).unwrap();
-    bytes
+    repr.to_bytes().unwrap()
 }
 
 #[test]

@@ -110,34 +110,10 @@ impl FunctionBuilder {
                 Item::Op(..) => None,
             });
         }
-        let mut sizes: Vec<usize> = self.items.iter().map(|_| 1).collect();
-        let mut offsets: Vec<u64> = Vec::with_capacity(self.items.len() + 1);
-        loop {
-            offsets.clear();
-            let mut at = 0u64;
-            for (i, item) in self.items.iter().enumerate() {
-                offsets.push(at);
-                at += 1 + match item {
-                    Item::Jump(..) => sizes[i] as u64,
-                    Item::Op(op, imm) if op.imm_kind() != ImmKind::None => varint::encoded_len(*imm) as u64,
-                    Item::Op(..) => 0,
-                };
-            }
-            offsets.push(at);
-            let mut changed = false;
-            for (i, t) in targets.iter().enumerate() {
-                if let Some(t) = t {
-                    let need = varint::encoded_len(offsets[*t]);
-                    if need != sizes[i] {
-                        sizes[i] = need;
-                        changed = true;
-                    }
-                }
-            }
-            if !changed {
-                break;
-            }
-        }
+        let offsets = insn::jump_layout(&targets, |i| match self.items[i] {
+            Item::Op(op, imm) if op.imm_kind() != ImmKind::None => 1 + varint::encoded_len(imm) as u64,
+            _ => 1,
+        });
         let mut code = Vec::new();
         for (item, t) in self.items.iter().zip(&targets) {
             match (item, t) {

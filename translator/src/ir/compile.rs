@@ -11,7 +11,7 @@ use alkyl_vm::container::{LoadError, Script};
 use alkyl_vm::{HelperSet, VerifyError};
 
 use super::module::{IrError, Module};
-use super::translate::{translate, TranslateError};
+use super::translate::{translate, translate_within, TranslateError};
 use super::validate::{validate, ValidateError, Validated};
 
 /// Why uploaded module bytes were refused, by stage, each with its position.
@@ -67,9 +67,24 @@ pub fn compile(bytes: &[u8]) -> Result<Vec<u8>, CompileError> {
 /// # Errors
 /// As [`compile`].
 pub fn compile_script(bytes: &[u8]) -> Result<Script<Vec<u8>>, CompileError> {
+    compile_script_within(bytes, usize::MAX)
+}
+
+/// [`compile_script`] for a device with an app quota: the translation
+/// stops as soon as its code exceeds `max_bytes`
+/// ([`TranslateErrorKind::TooLarge`]), before allocating more; a module
+/// that would expand beyond the quota is refused without ever being
+/// translated whole.
+///
+/// # Errors
+/// As [`compile`], and [`TranslateErrorKind::TooLarge`].
+///
+/// [`TranslateErrorKind::TooLarge`]: super::translate::TranslateErrorKind::TooLarge
+pub fn compile_script_within(bytes: &[u8], max_bytes: usize) -> Result<Script<Vec<u8>>, CompileError> {
     let module = Module::parse(bytes).map_err(CompileError::Parse)?;
     let valid = validate(module).map_err(CompileError::Validate)?;
-    compile_validated_script(&valid, &alkyl_bindings::ALL_HELPERS)
+    let container = translate_within(&valid, max_bytes).and_then(|t| t.package()).map_err(CompileError::Translate)?;
+    load(container, &alkyl_bindings::ALL_HELPERS)
 }
 
 /// [`compile`] from a validated module, loading with the helpers `host`
@@ -91,6 +106,11 @@ pub fn compile_validated_script<S: HelperSet + ?Sized>(
     host: &S,
 ) -> Result<Script<Vec<u8>>, CompileError> {
     let container = translate(valid).and_then(|t| t.package()).map_err(CompileError::Translate)?;
+    load(container, host)
+}
+
+/// Loads a translation as the device will.
+fn load<S: HelperSet + ?Sized>(container: Vec<u8>, host: &S) -> Result<Script<Vec<u8>>, CompileError> {
     Script::load(container, host).map_err(|e| match e {
         LoadError::Verify(e) => CompileError::Verify(e),
         e => CompileError::Load(e),

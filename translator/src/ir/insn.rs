@@ -49,3 +49,38 @@ pub fn encode(op: Op, imm: u64, out: &mut alloc::vec::Vec<u8>) {
         varint::encode(imm, out);
     }
 }
+
+/// The byte offsets of a function's items and of its end, jump immediates
+/// in their shortest form: item `i` takes `len(i)` bytes, except a jump to
+/// item `targets[i]`, which takes its opcode byte and the target's offset
+/// as a varint. Sized by relaxation: one byte per jump immediate, grown to
+/// the fixed point.
+pub fn jump_layout(targets: &[Option<usize>], len: impl Fn(usize) -> u64) -> alloc::vec::Vec<u64> {
+    let mut sizes: alloc::vec::Vec<usize> = targets.iter().map(|_| 1).collect();
+    let mut offsets = alloc::vec::Vec::with_capacity(targets.len() + 1);
+    loop {
+        offsets.clear();
+        let mut at = 0u64;
+        for (i, target) in targets.iter().enumerate() {
+            offsets.push(at);
+            at += match target {
+                Some(_) => 1 + sizes[i] as u64,
+                None => len(i),
+            };
+        }
+        offsets.push(at);
+        let mut changed = false;
+        for (i, target) in targets.iter().enumerate() {
+            if let Some(t) = target {
+                let need = varint::encoded_len(offsets[*t]);
+                if need != sizes[i] {
+                    sizes[i] = need;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return offsets;
+        }
+    }
+}

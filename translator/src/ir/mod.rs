@@ -39,7 +39,9 @@ pub mod width;
 
 pub use builder::{FunctionBuilder, Label, ModuleBuilder};
 pub use call::call_input;
-pub use compile::{compile, compile_script, compile_validated, compile_validated_script, CompileError};
+pub use compile::{
+    compile, compile_script, compile_script_within, compile_validated, compile_validated_script, CompileError,
+};
 pub use interp::{Completion, Instance};
 pub use layout::DataLayout;
 pub use module::{Function, FunctionKind, Global, IrError, IrErrorKind, Module, Profile};

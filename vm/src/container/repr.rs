@@ -256,6 +256,18 @@ impl<'a> ContainerRepr<'a> {
             + trailer
     }
 
+    /// Emits into a new vector ([`ContainerRepr::emit`] into a buffer of
+    /// [`ContainerRepr::buffer_len`] bytes).
+    ///
+    /// # Errors
+    /// A length that does not fit its field.
+    #[cfg(feature = "alloc")]
+    pub fn to_bytes(&self) -> Result<alloc::vec::Vec<u8>, EmitError> {
+        let mut bytes = alloc::vec![0; self.buffer_len()];
+        self.emit(&mut bytes)?;
+        Ok(bytes)
+    }
+
     /// Writes the container into `buffer`, which must be
     /// [`ContainerRepr::buffer_len`] bytes long. Does not validate contents
     /// (names, locations, `.text`): a loader does that.

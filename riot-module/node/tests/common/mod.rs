@@ -194,10 +194,7 @@ pub fn compile_app(name: &str, dir: &Path) -> PathBuf {
 /// A container from assembler text (instruction 0 is the entry).
 pub fn asm_container(asm: &str) -> Vec<u8> {
     let text = alkyl_asm::assemble(asm).unwrap();
-    let repr = ContainerRepr { text: &text, ..ContainerRepr::default() };
-    let mut bytes = vec![0; repr.buffer_len()];
-    repr.emit(&mut bytes).unwrap();
-    bytes
+    ContainerRepr { text: &text, ..ContainerRepr::default() }.to_bytes().unwrap()
 }
 
 /// A signing key from a fixed seed, and its files in `dir` (KEY.key, KEY.pub).
@@ -208,6 +205,32 @@ pub fn test_key(dir: &Path, seed: u8) -> (SigningKey, PathBuf, PathBuf) {
     std::fs::write(&secret, format!("{}\n", hex::encode([seed; 32]))).unwrap();
     std::fs::write(&public, format!("{}\n", hex::encode(key.verifying_key().to_bytes()))).unwrap();
     (key, secret, public)
+}
+
+/// A node's store (`DIR/store`) and the key it trusts ([`test_key`] of a
+/// seed): starts, and restarts, nodes on that store that trust that key.
+pub struct Trusted {
+    pub key: SigningKey,
+    pub store: PathBuf,
+    public: String,
+}
+
+impl Trusted {
+    /// A fresh temporary directory (the test keeps it while it runs) with
+    /// the key files of `seed` and room for the store.
+    pub fn new(seed: u8) -> (tempfile::TempDir, Trusted) {
+        let dir = tempfile::tempdir().unwrap();
+        let (key, _, public) = test_key(dir.path(), seed);
+        let trusted = Trusted { key, store: dir.path().join("store"), public: public.to_str().unwrap().into() };
+        (dir, trusted)
+    }
+
+    /// A node on the store, trusting the key, with `extra` arguments.
+    pub fn start(&self, extra: &[&str]) -> Node {
+        let mut args = vec!["--trusted-key", self.public.as_str()];
+        args.extend_from_slice(extra);
+        Node::start(&self.store, &args)
+    }
 }
 
 /// An install envelope of `container`, compressed, signed by `key` (or

@@ -11,8 +11,8 @@ use alkyl_bindings::helpers::fmt::s16_dfp;
 use serde::Serialize;
 
 use crate::app::{App, Cause, LastRun, TrapText};
-use crate::envelope::{TriggerKind, TriggerRepr};
 use crate::device::Device;
+use crate::envelope::{TriggerKind, TriggerRepr};
 use crate::reports::{Report, Reports};
 use crate::runtime::{Runtime, SensorReading};
 use crate::storage::Storage;

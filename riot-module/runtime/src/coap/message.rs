@@ -42,6 +42,9 @@ pub struct Request {
     pub block2: Option<Block>,
     pub size1: Option<u32>,
     pub accept: Option<u16>,
+    /// A hash of the Request-Tag option (RFC 9175), 0 without one: part of
+    /// the key of a block-wise transfer.
+    pub request_tag: u64,
 }
 
 impl Request {
@@ -67,6 +70,7 @@ impl Request {
                 option::BLOCK1 => r.block1 = Some(Block::decode(v).ok_or_else(bad)?),
                 option::BLOCK2 => r.block2 = Some(Block::decode(v).ok_or_else(bad)?),
                 option::SIZE1 => r.size1 = Some(decode_uint(v).ok_or_else(bad)?),
+                REQUEST_TAG => r.request_tag = fnv1a(r.request_tag, v).max(1),
                 option::ACCEPT => r.accept = Some(decode_uint(v).and_then(|a| u16::try_from(a).ok()).ok_or_else(bad)?),
                 // Understood and ignored: the host and port a client addressed,
                 // query parameters (no resource takes any).
@@ -89,6 +93,19 @@ impl Request {
         }
         s
     }
+}
+
+/// The Request-Tag option (RFC 9175).
+const REQUEST_TAG: u16 = 292;
+
+/// FNV-1a over `bytes`, continuing from `hash` (0: the offset basis); for
+/// keys, not for security.
+pub fn fnv1a(hash: u64, bytes: &[u8]) -> u64 {
+    let mut h = if hash == 0 { 0xcbf2_9ce4_8422_2325 } else { hash };
+    for &b in bytes {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h
 }
 
 /// A response to send.

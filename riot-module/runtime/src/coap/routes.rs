@@ -159,8 +159,14 @@ impl<S: Storage, D: Device> Runtime<S, D> {
         }
         let body = match req.block1 {
             Some(block) => {
+                if block.num == 0 && block.more {
+                    if let Err(e) = crate::upload::check_first_block(&self.authority, payload) {
+                        return Rejection::Upload(e).into();
+                    }
+                }
                 let now = self.device.now_ms();
-                match self.uploads.block(&req.path_string(), block, payload, req.size1, now) {
+                let peer = super::message::fnv1a(self.peer.max(1), &req.request_tag.to_le_bytes());
+                match self.uploads.block(&req.path_string(), peer, block, payload, req.size1, now) {
                     Ok(Progress::Continue) => {
                         let mut r = Response::empty(code::CONTINUE);
                         r.block1 = Some(Block { more: true, ..block });
@@ -192,6 +198,9 @@ impl<S: Storage, D: Device> Runtime<S, D> {
             Ok(n) => n,
             Err(e) => return Rejection::BadName(e).into(),
         };
+        if self.store.get(&name).is_none() {
+            return Rejection::NoApp { sequence: self.store.sequence_of(&name) }.into();
+        }
         if entry.is_some_and(|e| check_entry_name(e.as_bytes()).is_err()) {
             return Rejection::NoEntry.into();
         }

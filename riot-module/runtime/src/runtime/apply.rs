@@ -54,6 +54,11 @@ impl<S: Storage, D: Device> Runtime<S, D> {
         if repr.version <= current {
             return Err(Rejection::NotNewer { version: repr.version, current });
         }
+        // The last sequence number is the delete's: an app at it could
+        // never be changed or deleted again.
+        if repr.version == u32::MAX && repr.operation != Operation::Delete {
+            return Err(Rejection::LastSequence);
+        }
         match repr.operation {
             Operation::Install => self.install(repr),
             Operation::Delete => self.delete(repr),
@@ -87,7 +92,7 @@ impl<S: Storage, D: Device> Runtime<S, D> {
         } else {
             repr.payload
         };
-        let prepared = Prepared::of(repr.kind, payload)?;
+        let prepared = Prepared::of(repr.kind, payload, max)?;
         self.check_triggers(&repr.triggers)?;
         let meta = AppMeta {
             name: repr.name,
@@ -132,7 +137,8 @@ impl<S: Storage, D: Device> Runtime<S, D> {
         }
         let mut retired = self.store.retired.clone();
         retired.retire(name.clone(), repr.version, self.config.max_retired_names);
-        self.storage.save(RETIRED_KEY, &retired.emit()).map_err(Rejection::Storage)?;
+        // Deleting frees space: it may use the room held back for it.
+        self.storage.save_reserved(RETIRED_KEY, &retired.emit()).map_err(Rejection::Storage)?;
         // Committed: boot treats the app record as deleted from here on.
         self.store.remove(&name, repr.version, self.config.max_retired_names);
         let _ = self.storage.remove(&app_key(&name));
@@ -176,10 +182,12 @@ pub(crate) enum Prepared {
 }
 
 impl Prepared {
-    /// Translates an Alkyl IR payload; a container is taken as it is.
-    pub(crate) fn of(kind: PayloadKind, payload: Vec<u8>) -> Result<Prepared, Rejection> {
+    /// Translates an Alkyl IR payload into at most `max_bytes` of code (the
+    /// app quota: the translation stops there, before allocating more); a
+    /// container is taken as it is.
+    pub(crate) fn of(kind: PayloadKind, payload: Vec<u8>, max_bytes: usize) -> Result<Prepared, Rejection> {
         Ok(match kind {
-            PayloadKind::AlkylIr => Prepared::Compiled(translate_ir(&payload)?),
+            PayloadKind::AlkylIr => Prepared::Compiled(translate_ir(&payload, max_bytes)?),
             _ => Prepared::Container(payload),
         })
     }
@@ -202,12 +210,12 @@ impl Prepared {
 /// Translates an Alkyl IR module into a verified container on the device;
 /// the container is what gets stored and run.
 #[cfg(feature = "ir")]
-fn translate_ir(module: &[u8]) -> Result<Script<Vec<u8>>, Rejection> {
-    alkyl_translator::ir::compile_script(module).map_err(Rejection::Ir)
+fn translate_ir(module: &[u8], max_bytes: usize) -> Result<Script<Vec<u8>>, Rejection> {
+    alkyl_translator::ir::compile_script_within(module, max_bytes).map_err(Rejection::Ir)
 }
 
 /// Without the `ir` feature, IR uploads are refused as not implemented.
 #[cfg(not(feature = "ir"))]
-fn translate_ir(_: &[u8]) -> Result<Script<Vec<u8>>, Rejection> {
+fn translate_ir(_: &[u8], _: usize) -> Result<Script<Vec<u8>>, Rejection> {
     Err(Rejection::Unsupported(PayloadKind::AlkylIr))
 }

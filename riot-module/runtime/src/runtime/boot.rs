@@ -23,9 +23,11 @@ use crate::config::Config;
 use crate::device::Device;
 use crate::kv::{KvRecordError, KvStore, Namespace};
 use crate::name::AppName;
-use crate::storage::{Storage, StorageError};
 use crate::reports::Reports;
-use crate::store::{AppRecord, AppStore, QuotaError, RecordError, Retired, Sequences, REPORTS_KEY, RETIRED_KEY, SEQUENCES_KEY};
+use crate::storage::{Storage, StorageError};
+use crate::store::{
+    AppRecord, AppStore, QuotaError, RecordError, Retired, Sequences, REPORTS_KEY, RETIRED_KEY, SEQUENCES_KEY,
+};
 use crate::triggers::Schedule;
 use crate::upload::Uploads;
 
@@ -192,11 +194,15 @@ impl<S: Storage, D: Device> Runtime<S, D> {
             }
         }
         for key in &keys {
-            if ![RETIRED_KEY, SEQUENCES_KEY, REPORTS_KEY].contains(&&key[..]) && !key.starts_with("app.") && !key.starts_with("kv.") {
+            if ![RETIRED_KEY, SEQUENCES_KEY, REPORTS_KEY].contains(&&key[..])
+                && !key.starts_with("app.")
+                && !key.starts_with("kv.")
+            {
                 report.problems.push((key.clone(), BootProblem::UnknownKey));
             }
         }
-        let uploads = Uploads::new(config.max_uploads, config.max_envelope_bytes, config.upload_timeout_ms);
+        let uploads = Uploads::new(config.max_uploads, config.max_envelope_bytes, config.upload_timeout_ms)
+            .per_peer(config.max_uploads_per_peer);
         let buffers = RunBuffers::new(&config);
         let runtime = Runtime {
             config,
@@ -212,6 +218,7 @@ impl<S: Storage, D: Device> Runtime<S, D> {
             clock: None,
             reports,
             device_key: None,
+            peer: 0,
         };
         Ok((runtime, report))
     }

@@ -35,7 +35,7 @@ use crate::exec::RunBuffers;
 use crate::kv::{KvStore, Namespace};
 use crate::name::AppName;
 use crate::reports::Reports;
-use crate::storage::Storage;
+use crate::storage::{Storage, StorageError};
 use crate::store::{AppStore, Sequences};
 use crate::triggers::Schedule;
 use crate::upload::Uploads;
@@ -62,6 +62,8 @@ pub struct Runtime<S, D> {
     pub(crate) reports: Reports,
     /// The device's own key: signs reports, names the device.
     pub(crate) device_key: Option<ed25519_compact::KeyPair>,
+    /// Who sends the request being handled ([`Runtime::set_peer`]).
+    pub(crate) peer: u64,
 }
 
 impl<S, D> core::fmt::Debug for Runtime<S, D> {
@@ -71,6 +73,16 @@ impl<S, D> core::fmt::Debug for Runtime<S, D> {
 }
 
 impl<S: Storage, D: Device> Runtime<S, D> {
+    /// Says who sends the requests handled from now on: an id of the
+    /// sender's endpoint (e.g. a hash of its address and port) that the
+    /// host knows and the CoAP handler interface does not carry. A
+    /// block-wise upload belongs to its peer (`upload`); a host that cannot
+    /// tell peers apart leaves it at 0 (clients can still keep their
+    /// transfers apart with Request-Tag).
+    pub fn set_peer(&mut self, peer: u64) {
+        self.peer = peer;
+    }
+
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
@@ -133,17 +145,22 @@ impl<S: Storage, D: Device> Runtime<S, D> {
     /// nothing is scheduled. (Report delivery has its own time:
     /// `Reports::next_attempt`, for the host's sender.)
     pub fn poll_at(&self) -> Option<u64> {
-        if self.schedule.has_unstarted() {
+        if self.schedule.has_unstarted() || self.schedule.has_pending() {
             return Some(0);
         }
         let times = [self.schedule.next_due(), self.uploads.next_expiry()];
         times.into_iter().flatten().min()
     }
 
-    /// Persists changed key-value namespaces; a failed save is retried after
-    /// the next run.
-    pub(crate) fn persist_kv(&mut self) {
+    /// Persists changed key-value namespaces (only those: an unchanged
+    /// namespace is not rewritten); a failed save stays dirty, retried
+    /// after the next run.
+    ///
+    /// # Errors
+    /// The first save that failed.
+    pub(crate) fn persist_kv(&mut self) -> Result<(), StorageError> {
         let dirty: Vec<Namespace> = self.kv.take_dirty();
+        let mut result = Ok(());
         for ns in dirty {
             if let Namespace::App(name) = &ns {
                 if self.store.get(name).is_none() {
@@ -151,9 +168,11 @@ impl<S: Storage, D: Device> Runtime<S, D> {
                 }
             }
             let record = self.kv.encode(&ns);
-            if self.storage.save(&ns.storage_key(), &record).is_err() {
+            if let Err(e) = self.storage.save(&ns.storage_key(), &record) {
                 self.kv.mark_dirty(ns);
+                result = result.and(Err(e));
             }
         }
+        result
     }
 }

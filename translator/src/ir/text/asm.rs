@@ -227,41 +227,11 @@ fn layout(f: &FnSrc<'_>, globals: &[(&str, Global)]) -> Result<Vec<u8>, AsmError
         };
         resolved.push(entry);
     }
-    // Sizes: start at 1 byte per label immediate; grow to a fixed point.
-    let mut label_sizes: Vec<usize> = resolved.iter().map(|_| 1).collect();
-    let mut offsets: Vec<u64> = Vec::with_capacity(resolved.len() + 1);
-    loop {
-        offsets.clear();
-        let mut at = 0u64;
-        for (i, (item, target)) in resolved.iter().enumerate() {
-            offsets.push(at);
-            at += match (item, target) {
-                (Item::Byte(_), _) => 1,
-                (_, Some(_)) => 1 + label_sizes[i] as u64,
-                (Item::Insn { op, imm }, None) => {
-                    1 + match (op.imm_kind(), imm) {
-                        (ImmKind::None, _) => 0,
-                        (_, Imm::Value(v)) => varint::encoded_len(*v) as u64,
-                        _ => 0,
-                    }
-                }
-            };
-        }
-        offsets.push(at);
-        let mut changed = false;
-        for (i, (_, target)) in resolved.iter().enumerate() {
-            if let Some(t) = target {
-                let need = varint::encoded_len(offsets[*t]);
-                if need != label_sizes[i] {
-                    label_sizes[i] = need;
-                    changed = true;
-                }
-            }
-        }
-        if !changed {
-            break;
-        }
-    }
+    let targets: Vec<Option<usize>> = resolved.iter().map(|&(_, target)| target).collect();
+    let offsets = insn::jump_layout(&targets, |i| match resolved[i].0 {
+        Item::Insn { op, imm: Imm::Value(v) } if op.imm_kind() != ImmKind::None => 1 + varint::encoded_len(v) as u64,
+        _ => 1,
+    });
     let mut code = Vec::new();
     for (item, target) in &resolved {
         match (item, target) {

@@ -69,6 +69,16 @@ impl Lower<'_> {
         Ok(t)
     }
 
+    /// [`Self::writable_copy`] of `x`, its 8/16-bit value sign-extended in
+    /// place to 32 bits when `sign_extend` is asked.
+    fn writable_copy_extended(&mut self, x: &Operand, w: Width, sign_extend: bool) -> R<u8> {
+        let d = self.writable_copy(x)?;
+        if sign_extend && matches!(w, Width::W8 | Width::W16) {
+            self.e.movsx(Class::B32, d, d, w.bits() as i16);
+        }
+        Ok(d)
+    }
+
     /// A fresh register holding `r`'s 8/16-bit value sign-extended to 32 bits.
     fn sign_extended_copy(&mut self, r: u8, w: Width) -> R<u8> {
         let t = self.s.alloc_reg(self.e, None)?;
@@ -154,10 +164,7 @@ impl Lower<'_> {
     fn signed_div(&mut self, op: Op, w: Width, a: Operand, b: Operand) -> R<u8> {
         let c = class(w);
         let narrow = matches!(w, Width::W8 | Width::W16);
-        let d = self.writable_copy(&a)?;
-        if narrow {
-            self.e.movsx(Class::B32, d, d, w.bits() as i16);
-        }
+        let d = self.writable_copy_extended(&a, w, true)?;
         let ry = match b.val {
             Val::Imm(v) => {
                 let t = self.s.alloc_reg(self.e, None)?;
@@ -187,10 +194,7 @@ impl Lower<'_> {
     fn shift(&mut self, op: Op, w: Width, a: Operand, b: Operand) -> R<u8> {
         let c = class(w);
         let narrow = matches!(w, Width::W8 | Width::W16);
-        let d = self.writable_copy(&b)?;
-        if op == Op::Sar && narrow {
-            self.e.movsx(Class::B32, d, d, w.bits() as i16);
-        }
+        let d = self.writable_copy_extended(&b, w, op == Op::Sar)?;
         let code = alu_op(op);
         match a.val {
             Val::Imm(v) => self.e.alu_imm(c, code, d, (v & (w.bits() as u64 - 1)) as i32),

@@ -26,6 +26,11 @@ pub struct Emitter {
     pub insns: Vec<Insn>,
     labels: Vec<Option<u32>>,
     fixups: Vec<(u32, Label)>,
+    /// Most instruction slots to hold (`None`: no limit beyond the VM's);
+    /// instructions beyond it are not stored, and [`Emitter::over_limit`]
+    /// says so.
+    pub limit: Option<usize>,
+    over: bool,
 }
 
 impl Emitter {
@@ -48,7 +53,16 @@ impl Emitter {
     }
 
     fn push(&mut self, insn: Insn) {
+        if self.limit.is_some_and(|l| self.insns.len() >= l) {
+            self.over = true;
+            return;
+        }
         self.insns.push(insn);
+    }
+
+    /// Whether an instruction was dropped for being beyond the limit.
+    pub fn over_limit(&self) -> bool {
+        self.over
     }
 
     pub fn alu(&mut self, c: Class, op: u8, dst: u8, src: u8) {

@@ -12,6 +12,10 @@ pub enum TranslateErrorKind {
     /// The function starts at eBPF instruction `pc`, beyond what a
     /// container's function table can locate (byte offsets are 16-bit).
     EntryTooFar { pc: u32 },
+    /// The translation exceeds the caller's size limit (`max_bytes` of
+    /// code: e.g. a device's app quota); it stopped there, before
+    /// allocating more.
+    TooLarge { max_bytes: usize },
     /// A gateway module ([`crate::ir::module::Profile::Gateway`]): the
     /// gateway runs it, a device never does.
     GatewayModule,
@@ -38,6 +42,9 @@ impl fmt::Display for TranslateErrorKind {
             }
             TranslateErrorKind::EntryTooFar { pc } => {
                 write!(f, "the function starts at eBPF instruction {pc}; a container locates entries up to 8191")
+            }
+            TranslateErrorKind::TooLarge { max_bytes } => {
+                write!(f, "the translation exceeds {max_bytes} bytes of code (the limit it was given)")
             }
             TranslateErrorKind::GatewayModule => f.write_str("a gateway module does not run on a device"),
             TranslateErrorKind::Internal(what) => write!(f, "translator invariant broken: {what}"),

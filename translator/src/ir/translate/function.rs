@@ -65,6 +65,10 @@ pub(super) fn translate_function(
             continue;
         }
         let consumed = l.step(i, step).map_err(fail(step.pos))?;
+        if l.e.over_limit() {
+            let max_bytes = l.e.limit.unwrap_or(0) * alkyl_vm::isa::INSN_SIZE;
+            return Err(fail(step.pos)(TranslateErrorKind::TooLarge { max_bytes }));
+        }
         l.s.unpin_all();
         falls_in = !body.steps[i + consumed - 1].op.is_terminator();
         i += consumed;

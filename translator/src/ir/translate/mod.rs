@@ -32,7 +32,6 @@ mod stack;
 
 use alloc::collections::BTreeSet;
 use alloc::string::{String, ToString};
-use alloc::vec;
 use alloc::vec::Vec;
 
 use alkyl_vm::container::{pad_section, ContainerRepr, EmitError, FunctionRepr, Table, TrailerRepr};
@@ -99,7 +98,7 @@ impl TranslatedModule {
         }
         pad_section(&mut data);
         pad_section(&mut rodata);
-        let container = ContainerRepr {
+        ContainerRepr {
             version: 0,
             data: &data,
             rodata: &rodata,
@@ -110,10 +109,9 @@ impl TranslatedModule {
                 stack_size: FRAME_BYTES as u32,
                 helpers: Table::Values(&self.helpers),
             }),
-        };
-        let mut bytes = vec![0; container.buffer_len()];
-        container.emit(&mut bytes).map_err(overflow)?;
-        Ok(bytes)
+        }
+        .to_bytes()
+        .map_err(overflow)
     }
 }
 
@@ -133,11 +131,23 @@ fn overflow(_: EmitError) -> TranslateError {
 /// # Panics
 /// Never.
 pub fn translate(module: &Validated<'_>) -> Result<TranslatedModule, TranslateError> {
+    translate_within(module, usize::MAX)
+}
+
+/// [`translate`], with at most `max_bytes` of code: translation stops with
+/// [`TranslateErrorKind::TooLarge`] as soon as the program would exceed it,
+/// so its memory is bounded by the limit rather than by the module's
+/// expansion (an op may become a dozen eBPF instructions).
+///
+/// # Errors
+/// As [`translate`], and [`TranslateErrorKind::TooLarge`].
+pub fn translate_within(module: &Validated<'_>, max_bytes: usize) -> Result<TranslatedModule, TranslateError> {
     if module.module.profile == crate::ir::module::Profile::Gateway {
         return Err(TranslateError { function: 0, pos: 0, kind: TranslateErrorKind::GatewayModule });
     }
     let layout = DataLayout::of(&module.module);
     let mut e = Emitter::default();
+    e.limit = (max_bytes != usize::MAX).then_some(max_bytes / INSN_SIZE);
     let mut helpers = BTreeSet::new();
     let mut functions = Vec::with_capacity(module.module.functions.len());
     for (index, f) in module.module.functions.iter().enumerate() {
@@ -145,6 +155,9 @@ pub fn translate(module: &Validated<'_>) -> Result<TranslatedModule, TranslateEr
         functions.push(EntryPoint { name: f.name.to_string(), kind: f.kind, pc, arity: f.params.len() as u8 });
     }
     let whole = |kind| TranslateError { function: 0, pos: 0, kind };
+    if e.over_limit() {
+        return Err(whole(TranslateErrorKind::TooLarge { max_bytes }));
+    }
     if e.insns.is_empty() {
         // A module without functions: a lone `exit` keeps the program valid.
         e.exit();

@@ -1,13 +1,56 @@
-//! Turning fuzzer bytes into mostly-valid programs: each 8-byte slot is
-//! coerced onto a valid opcode, valid registers, zero reserved fields and
-//! in-range jump targets, so nearly every input verifies and the fuzzer
-//! explores the interpreters rather than the verifier's first checks.
+//! eBPF-level test support shared by the VM's tests and the fuzz targets:
+//! [`TestHelpers`], [`OneHelper`], the opcode tables, and [`valid_program`], which turns
+//! arbitrary bytes into mostly-valid programs: each 8-byte slot is coerced
+//! onto a valid opcode, valid registers, zero reserved fields and in-range
+//! jump targets, so nearly every input verifies and a fuzzer explores the
+//! interpreters rather than the verifier's first checks.
 
 use alkyl_vm::isa::{alu, class, jmp, mode, op, source, Insn, INSN_SIZE};
-use alkyl_vm::VerifyErrorKind;
+use alkyl_vm::{HelperError, HelperSet, Helpers, MemoryMap, VerifyErrorKind};
+
+/// Helper 1 sums `r2` bytes at `r1`; helper 2 fills `r2` bytes at `r1`
+/// with `r3`; helper 3 refuses (`BadArgument`).
+pub struct TestHelpers;
+
+impl HelperSet for TestHelpers {
+    fn contains(&self, id: u32) -> bool {
+        (1..=3).contains(&id)
+    }
+}
+
+impl Helpers for TestHelpers {
+    fn call(&mut self, id: u32, a: [u64; 5], mem: &mut MemoryMap<'_>) -> Result<u64, HelperError> {
+        match id {
+            1 => Ok(mem.read(a[0], a[1])?.iter().map(|&b| b as u64).sum()),
+            2 => {
+                mem.write(a[0], a[1])?.fill(a[2] as u8);
+                Ok(0)
+            }
+            3 => Err(HelperError::BadArgument { index: 0 }),
+            _ => Err(HelperError::Unknown(id)),
+        }
+    }
+}
+
+/// A helper set of one helper, `id`, computed by `f` (a test's helper in
+/// one line: `OneHelper(1, |a, _| Ok(a[0] + 1000))`).
+pub struct OneHelper<F>(pub u32, pub F);
+
+impl<F> HelperSet for OneHelper<F> {
+    fn contains(&self, id: u32) -> bool {
+        id == self.0
+    }
+}
+
+impl<F: FnMut([u64; 5], &mut MemoryMap<'_>) -> Result<u64, HelperError>> Helpers for OneHelper<F> {
+    fn call(&mut self, id: u32, a: [u64; 5], mem: &mut MemoryMap<'_>) -> Result<u64, HelperError> {
+        assert_eq!(id, self.0, "a call outside the helper set");
+        (self.1)(a, mem)
+    }
+}
 
 /// Every single-slot opcode the verifier accepts, plus `lddw` (0x18).
-const OPCODES: &[u8] = &[
+pub const OPCODES: &[u8] = &[
     0x04, 0x0c, 0x14, 0x1c, 0x24, 0x2c, 0x34, 0x3c, 0x44, 0x4c, 0x54, 0x5c, 0x64, 0x6c, 0x74, 0x7c, 0x84, 0x94, 0x9c,
     0xa4, 0xac, 0xb4, 0xbc, 0xc4, 0xcc, 0xd4, 0xdc, 0x07, 0x0f, 0x17, 0x1f, 0x27, 0x2f, 0x37, 0x3f, 0x47, 0x4f, 0x57,
     0x5f, 0x67, 0x6f, 0x77, 0x7f, 0x87, 0x97, 0x9f, 0xa7, 0xaf, 0xb7, 0xbf, 0xc7, 0xcf, 0xd7, 0x05, 0x15, 0x1d, 0x25,
@@ -16,7 +59,8 @@ const OPCODES: &[u8] = &[
     0xae, 0xb6, 0xbe, 0xc6, 0xce, 0xd6, 0xde, 0x61, 0x69, 0x71, 0x79, 0x81, 0x89, 0x91, 0x62, 0x6a, 0x72, 0x7a, 0x63,
     0x6b, 0x73, 0x7b, 0xc3, 0xdb, 0x18,
 ];
-const ATOMICS: &[i32] = &[0x00, 0x01, 0x40, 0x41, 0x50, 0x51, 0xa0, 0xa1, 0xe1, 0xf1];
+/// The atomic operations (`imm` of an atomic store) the verifier accepts.
+pub const ATOMICS: &[i32] = &[0x00, 0x01, 0x40, 0x41, 0x50, 0x51, 0xa0, 0xa1, 0xe1, 0xf1];
 
 fn pick<T: Copy>(table: &[T], v: i64) -> T {
     table[v.rem_euclid(table.len() as i64) as usize]
@@ -137,9 +181,9 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
     }
 }
 
-/// The bytecode of a verified program built from `raw` (at most 512 slots
+/// The bytecode of a verified program (for [`TestHelpers`]) built from `raw` (at most 512 slots
 /// plus a final `exit`), or `None` when no such program could be made.
-pub fn program(raw: &[u8]) -> Option<Vec<u8>> {
+pub fn valid_program(raw: &[u8]) -> Option<Vec<u8>> {
     let slots = raw.len() / INSN_SIZE;
     if slots == 0 || slots > 512 {
         return None;
@@ -171,7 +215,7 @@ pub fn program(raw: &[u8]) -> Option<Vec<u8>> {
     // slot): replace the offender with `mov r0, imm` and verify again.
     for _ in 0..32 {
         let code: Vec<u8> = insns.iter().flat_map(|i| i.encode()).collect();
-        match alkyl_vm::verify(&code, &crate::common::FuzzHelpers) {
+        match alkyl_vm::verify(&code, &TestHelpers) {
             Ok(_) => return Some(code),
             Err(e) if e.kind != VerifyErrorKind::FallsOffEnd && e.pc < insns.len() => {
                 let imm = insns[e.pc].imm;
