@@ -24,7 +24,7 @@ APT_PACKAGES := clang llvm libclang-dev libcoap3-bin lld
 # the Arm cross toolchain and newlib (Cortex-M4 image and C kernel).
 BENCH_APT_PACKAGES := bindgen qemu-system-arm gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi valgrind
 
-.PHONY: all deps chain-deps aryl-test bench-deps build run test conformance thumb fuzz riot clean apps sizes diff-ir fuzz-ir bench-ir diff-lang fuzz-lang bench-lang bench bench-insns bench-cm4 bench-coap
+.PHONY: all deps chain-deps aryl-test bench-aryl bench-deps build run test conformance thumb fuzz riot clean apps sizes diff-ir fuzz-ir bench-ir diff-lang fuzz-lang bench-lang bench bench-insns bench-cm4 bench-coap
 
 all: build
 
@@ -86,6 +86,11 @@ test: deps
 	$(CARGO) test -p alkyl-runtime --no-default-features --features ir   # runtime on it
 	@$(MAKE) --no-print-directory thumb
 	@$(MAKE) --no-print-directory aryl-test
+
+# The Aryl gateway's benchmarks (docs/benchmarks.md): chain-to-device
+# latency with 2 locks, fan-out to ARYL_FANOUT locks, gateway memory.
+bench-aryl: build
+	scripts/aryl-bench.sh
 
 # The Aryl gateway's tests: its unit tests, then the integration tests on a
 # real anvil and real nodes on loopback (scripts/aryl-test.sh), with the

@@ -134,3 +134,25 @@ gw_sequence() {
     id=$(sed -n 's/^trusted key(s): //p' "$TMP/lock1.log" | cut -d' ' -f1)
     coap-client-notls -m get "$1/auth" 2>/dev/null | python3 -c "import json,sys; print(json.load(sys.stdin)['sequences'].get('$id', 0))"
 }
+
+# Chain, contract, N locks, gateway; waits until every lock has the code.
+setup() {
+    start_anvil
+    deploy_property
+    local n
+    for n in $(seq "$1"); do start_lock "$n"; done
+    write_config "$1"
+    start_gateway
+    for n in $(seq "$1"); do wait_for "$TMP/aryl.log" "lock$n: set-time acknowledged" 30; done
+}
+
+# Waits until lock URI $1 accepted sequence $2 from the gateway (at most $3 s).
+wait_sequence() {
+    local s=""
+    for _ in $(seq $(($3 * 10))); do
+        s=$(gw_sequence "$1")
+        [ "$s" = "$2" ] && return 0
+        sleep 0.1
+    done
+    fail "$1: gateway sequence $s, expected $2"
+}

@@ -217,8 +217,8 @@ impl Gateway {
         for name in gw.cfg.devices.keys().cloned().collect::<Vec<_>>() {
             let d = gw.state.devices.entry(name).or_default();
             if d.installed != gw.code_hash && !d.queue.iter().any(|c| matches!(c.op, Op::Install)) {
-                d.queue.push_front(Cmd { id: "install".into(), op: Op::SetTime, deadline: None, sequence: None, signed: None });
-                d.queue.push_front(Cmd { id: "install".into(), op: Op::Install, deadline: None, sequence: None, signed: None });
+                d.queue.push_front(Cmd { id: "install".into(), op: Op::SetTime, deadline: None, sequence: None, signed: None, queued_ms: unix_ms() });
+                d.queue.push_front(Cmd { id: "install".into(), op: Op::Install, deadline: None, sequence: None, signed: None, queued_ms: unix_ms() });
             }
         }
         gw.store.save(&gw.state)?;
@@ -410,6 +410,7 @@ impl Gateway {
                         deadline: None,
                         sequence: None,
                         signed: None,
+                        queued_ms: unix_ms(),
                     });
                     compensated += 1;
                 }
@@ -494,6 +495,7 @@ impl Gateway {
                 deadline: Some(deadline),
                 sequence: None,
                 signed: None,
+                queued_ms: unix_ms(),
             });
         }
         self.log(&format!("event {name} {key} (block {block}): {n} device calls queued"));
@@ -636,7 +638,7 @@ impl Gateway {
             // the device's sequence order.)
             let head_unsigned = d.queue.front().is_some_and(|c| c.signed.is_none());
             if !d.clock_set && head_unsigned && matches!(d.queue.front().map(|c| &c.op), Some(Op::Invoke { .. })) {
-                d.queue.push_front(Cmd { id: "clock".into(), op: Op::SetTime, deadline: None, sequence: None, signed: None });
+                d.queue.push_front(Cmd { id: "clock".into(), op: Op::SetTime, deadline: None, sequence: None, signed: None, queued_ms: unix_ms() });
                 changed = true;
             }
             work.push((name.clone(), uri.clone(), d.sequence, d.queue.front().cloned().unwrap()));
@@ -738,7 +740,12 @@ impl Gateway {
                     d.failures = 0;
                     d.retry_at_ms = 0;
                     d.last_ack = Some(format!("{} at {}", describe(&c.op), unix_ms()));
-                    eprintln!("aryl: {name}: {} acknowledged", describe(&c.op));
+                    let now = unix_ms();
+                    eprintln!(
+                        "aryl: {name}: {} acknowledged (at {now} ms, {} ms after it was queued)",
+                        describe(&c.op),
+                        now.saturating_sub(c.queued_ms)
+                    );
                 }
                 Err((fatal, e)) if fatal => {
                     let msg = format!("{name}: {} refused: {e}", describe(&c.op));

@@ -98,6 +98,9 @@ pub struct Cmd {
     /// The signed bytes once a sequence was given (resent verbatim).
     pub sequence: Option<u64>,
     pub signed: Option<String>,
+    /// Unix ms when it was queued (for the latency in the log).
+    #[serde(default)]
+    pub queued_ms: u64,
 }
 
 pub const KEEP_HASHES: usize = 256;
