@@ -34,8 +34,19 @@ count() { grep -c -- "$2" "$1" 2>/dev/null || true; }
 rpc() { curl -s -X POST -H 'content-type: application/json' \
     --data "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":$2}" "http://$CHAIN"; }
 mine() { rpc anvil_mine "[\"0x$(printf %x "$1")\"]" >/dev/null; }
+# A free UDP port below the ephemeral range (nodes listening on port 0 cannot take it).
 free_udp_port() {
-    python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    python3 -c '
+import random, socket
+while True:
+    p = random.randint(20000, 32000)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        s.bind(("127.0.0.1", p))
+        print(p)
+        break
+    except OSError:
+        pass'
 }
 
 # anvil on a free port; dev accounts 0 the landlord, 1 the gateway, 2 the tenant.

@@ -33,7 +33,9 @@ test_crash() {
     wait_sequence "$LOCK2" 6 30
     sleep 1
     [ "$(gw_sequence "$LOCK1")" = 6 ] && [ "$(gw_sequence "$LOCK2")" = 6 ] || fail "a command ran twice"
-    "$ARYL" status "$TMP/aryl.toml" | grep -q 'events handled 5 ' || fail "journal: $("$ARYL" status "$TMP/aryl.toml")"
+    local st
+    st=$("$ARYL" status "$TMP/aryl.toml")
+    grep -q 'events handled 5 ' <<<"$st" || fail "journal: $st"
     [ "$(press "$LOCK1" 1005)" = 1 ] && [ "$(press "$LOCK2" 1005)" = 1 ] || fail "the last PIN does not open"
     ok "$kills kills: 5 payments, 6 commands per lock (sequences 1..6), 5 journal entries, the last PIN opens"
 }
@@ -54,7 +56,9 @@ test_no_action() {
     rpc anvil_reorg '[1, []]' | grep -q '"result"' || fail "anvil_reorg"
     mine 4
     sleep 1
-    "$ARYL" status "$TMP/aryl.toml" | grep -q 'reorgs 0' || fail "a reorg under the depth was seen"
+    local st
+    st=$("$ARYL" status "$TMP/aryl.toml")
+    grep -q 'reorgs 0' <<<"$st" || fail "a reorg under the depth was seen"
     grep -q 'PaymentEvent.*queued' "$TMP/aryl.log" && fail "an event was acted on"
     [ "$(gw_sequence "$LOCK1")" = 1 ] || fail "a command reached the lock"
     [ "$(press "$LOCK1" 4321)" = 2 ] && [ "$(press "$LOCK1" 6666)" = 2 ] || fail "a PIN opens"
@@ -98,7 +102,7 @@ test_offline() {
     start_lock 2 "$port2"
     sleep 2
     [ "$(press "$LOCK2" 1357)" = 2 ] || fail "an expired SetPin was applied"
-    "$ARYL" status "$TMP/aryl.toml" | grep 'dropped' | sed 's/^/  /'
+    "$ARYL" status "$TMP/aryl.toml" | sed -n 's/^dropped/  dropped/p'
     ok "lock2 back after the deadline: the SetPin was dropped and reported, never applied"
 }
 
