@@ -43,7 +43,9 @@ pub fn load_module(path: &Path, gateway: bool) -> Result<Vec<u8>> {
     let parsed = alkyl_translator::ir::Module::parse(&module).map_err(|e| format!("{name}: {e}"))?;
     let is_gateway = parsed.profile == alkyl_translator::ir::Profile::Gateway;
     if is_gateway != gateway {
-        return Err(format!("{name}: expected a {} module", if gateway { "gateway (Aryl script)" } else { "device" }).into());
+        return Err(
+            format!("{name}: expected a {} module", if gateway { "gateway (Aryl script)" } else { "device" }).into()
+        );
     }
     alkyl_translator::ir::validate(parsed).map_err(|e| format!("{name}: {e}"))?;
     if !gateway {

@@ -120,9 +120,7 @@ fn events(artifact: &Path) -> Result<Vec<EventDef>> {
         let name = e["name"].as_str().unwrap_or("").to_string();
         let inputs: Vec<(String, bool)> = e["inputs"]
             .as_array()
-            .map(|a| {
-                a.iter().map(|i| (i["type"].as_str().unwrap_or("").to_string(), i["indexed"] == true)).collect()
-            })
+            .map(|a| a.iter().map(|i| (i["type"].as_str().unwrap_or("").to_string(), i["indexed"] == true)).collect())
             .unwrap_or_default();
         let sig = format!("{name}({})", inputs.iter().map(|i| i.0.as_str()).collect::<Vec<_>>().join(","));
         out.push(EventDef { topic0: keccak256(sig.as_bytes()), name, inputs });
@@ -217,8 +215,22 @@ impl Gateway {
         for name in gw.cfg.devices.keys().cloned().collect::<Vec<_>>() {
             let d = gw.state.devices.entry(name).or_default();
             if d.installed != gw.code_hash && !d.queue.iter().any(|c| matches!(c.op, Op::Install)) {
-                d.queue.push_front(Cmd { id: "install".into(), op: Op::SetTime, deadline: None, sequence: None, signed: None, queued_ms: unix_ms() });
-                d.queue.push_front(Cmd { id: "install".into(), op: Op::Install, deadline: None, sequence: None, signed: None, queued_ms: unix_ms() });
+                d.queue.push_front(Cmd {
+                    id: "install".into(),
+                    op: Op::SetTime,
+                    deadline: None,
+                    sequence: None,
+                    signed: None,
+                    queued_ms: unix_ms(),
+                });
+                d.queue.push_front(Cmd {
+                    id: "install".into(),
+                    op: Op::Install,
+                    deadline: None,
+                    sequence: None,
+                    signed: None,
+                    queued_ms: unix_ms(),
+                });
             }
         }
         gw.store.save(&gw.state)?;
@@ -264,7 +276,13 @@ impl Gateway {
             let d = self.state.devices.entry(r.device.clone()).or_default();
             if r.sequence > d.report_sequence {
                 d.report_sequence = r.sequence;
-                self.log(&format!("report {}#{} from {}: {} bytes", r.device, r.sequence, r.device_id, r.payload.len()));
+                self.log(&format!(
+                    "report {}#{} from {}: {} bytes",
+                    r.device,
+                    r.sequence,
+                    r.device_id,
+                    r.payload.len()
+                ));
                 self.state.txs.push_back(crate::state::Tx {
                     id: format!("{}#{}", r.device, r.sequence),
                     device_id: hex::encode(r.device_id.0),
@@ -322,7 +340,9 @@ impl Gateway {
                     .with_gas_limit(300_000)
                     .with_max_fee_per_gas(gas_price * 2 + 1_000_000_000)
                     .with_max_priority_fee_per_gas(1_000_000_000);
-                let env = NetworkTransactionBuilder::<alloy::network::Ethereum>::build(req, wallet).await.map_err(|e| format!("signing: {e}"))?;
+                let env = NetworkTransactionBuilder::<alloy::network::Ethereum>::build(req, wallet)
+                    .await
+                    .map_err(|e| format!("signing: {e}"))?;
                 let raw = env.encoded_2718();
                 let hash = *env.tx_hash();
                 let front = self.state.txs.front_mut().unwrap();
@@ -580,7 +600,11 @@ impl Gateway {
                         .iter()
                         .find(|e| fnv1a32(e.as_bytes()) == a[1] as u32)
                         .ok_or(IrTrap::Syscall { id: sc.id })?;
-                    calls.push(Call { device: a[0] as usize, entry: entry.clone(), args: std::mem::take(&mut pending) });
+                    calls.push(Call {
+                        device: a[0] as usize,
+                        entry: entry.clone(),
+                        args: std::mem::take(&mut pending),
+                    });
                     Ok(0)
                 }
                 "gw_log" => {
@@ -638,7 +662,14 @@ impl Gateway {
             // the device's sequence order.)
             let head_unsigned = d.queue.front().is_some_and(|c| c.signed.is_none());
             if !d.clock_set && head_unsigned && matches!(d.queue.front().map(|c| &c.op), Some(Op::Invoke { .. })) {
-                d.queue.push_front(Cmd { id: "clock".into(), op: Op::SetTime, deadline: None, sequence: None, signed: None, queued_ms: unix_ms() });
+                d.queue.push_front(Cmd {
+                    id: "clock".into(),
+                    op: Op::SetTime,
+                    deadline: None,
+                    sequence: None,
+                    signed: None,
+                    queued_ms: unix_ms(),
+                });
                 changed = true;
             }
             work.push((name.clone(), uri.clone(), d.sequence, d.queue.front().cloned().unwrap()));
@@ -671,7 +702,8 @@ impl Gateway {
                     Op::Install => unreachable!(),
                 };
                 repr.expires = c.deadline;
-                let bytes = repr.to_signed_bytes(&public, |m| self.key.sign(m).to_bytes()).map_err(|e| format!("{e:?}"))?;
+                let bytes =
+                    repr.to_signed_bytes(&public, |m| self.key.sign(m).to_bytes()).map_err(|e| format!("{e:?}"))?;
                 c.sequence = Some(seq);
                 c.signed = Some(hex::encode(bytes));
                 d.sequence = Some(seq);
@@ -685,7 +717,8 @@ impl Gateway {
         }
         let version = self.state.version + 1;
         for (n, u, c) in spawn {
-            let (app, code, open, key) = (self.app.clone(), self.device_code.clone(), self.cfg.open.clone(), self.key.clone());
+            let (app, code, open, key) =
+                (self.app.clone(), self.device_code.clone(), self.cfg.open.clone(), self.key.clone());
             let tx = self.done_tx.clone();
             self.inflight.insert(n.clone());
             std::thread::spawn(move || {
@@ -831,7 +864,11 @@ fn send(
                     .ok()
                     .and_then(|d| d["sequence"].as_u64())
                     .unwrap_or(0) as u32,
-                Ok(r) => r.text().rsplit_once("(sequence ").and_then(|(_, n)| n.trim_end_matches(')').parse().ok()).unwrap_or(0),
+                Ok(r) => r
+                    .text()
+                    .rsplit_once("(sequence ")
+                    .and_then(|(_, n)| n.trim_end_matches(')').parse().ok())
+                    .unwrap_or(0),
                 Err(e) => return Err(soft(format!("{e:?}"))),
             };
             let v = version.max(current + 1);
@@ -840,8 +877,11 @@ fn send(
                 repr.open = Some(open.to_vec());
             }
             let public = key.verifying_key().to_bytes();
-            let env = repr.to_signed_bytes(&public, |m| key.sign(m).to_bytes()).map_err(|e| (true, format!("{e:?}")))?;
-            let r = cl.send_blockwise(RequestType::Put, &format!("apps/{app}"), &env, 6, |_| {}).map_err(|e| soft(format!("{e:?}")))?;
+            let env =
+                repr.to_signed_bytes(&public, |m| key.sign(m).to_bytes()).map_err(|e| (true, format!("{e:?}")))?;
+            let r = cl
+                .send_blockwise(RequestType::Put, &format!("apps/{app}"), &env, 6, |_| {})
+                .map_err(|e| soft(format!("{e:?}")))?;
             if r.ok() {
                 Ok(v.to_string())
             } else {
@@ -870,4 +910,3 @@ fn send(
         }
     }
 }
-

@@ -92,7 +92,8 @@ async fn real_main() -> Result<()> {
             let out = PathBuf::from(a.pos()?);
             let (sk, pk) = pin::keygen();
             use std::os::unix::fs::OpenOptionsExt;
-            let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(out.with_extension("key"))?;
+            let mut f =
+                std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(out.with_extension("key"))?;
             std::io::Write::write_all(&mut f, format!("{}\n", hex::encode(sk)).as_bytes())?;
             println!("{}", hex::encode(pk));
             Ok(())
@@ -103,7 +104,9 @@ async fn real_main() -> Result<()> {
             let art: serde_json::Value = serde_json::from_slice(&std::fs::read(a.req("--artifact")?)?)?;
             let args = a.req("--args")?;
             let parts: Vec<&str> = args.split(',').collect();
-            let [gw, rent, lockout] = parts[..] else { return Err("--args GATEWAY,RENT_PER_MINUTE,LOCKOUT_SECONDS".into()) };
+            let [gw, rent, lockout] = parts[..] else {
+                return Err("--args GATEWAY,RENT_PER_MINUTE,LOCKOUT_SECONDS".into());
+            };
             let gw: Address = gw.parse()?;
             let rent: U256 = rent.parse()?;
             let lockout: u64 = lockout.parse()?;
@@ -157,10 +160,21 @@ async fn real_main() -> Result<()> {
             };
             println!("chain {} contract {}", s.chain_id, s.contract);
             match head {
-                Some(h) => println!("head {h} cursor {} lag {} (confirmations {})", s.cursor, h.saturating_sub(s.cursor), cfg.confirmations),
+                Some(h) => println!(
+                    "head {h} cursor {} lag {} (confirmations {})",
+                    s.cursor,
+                    h.saturating_sub(s.cursor),
+                    cfg.confirmations
+                ),
                 None => println!("head ? (RPC unreachable) cursor {}", s.cursor),
             }
-            println!("events handled {} refused {} reorgs {} upload version {}", s.journal.len(), s.refused, s.reorgs, s.version);
+            println!(
+                "events handled {} refused {} reorgs {} upload version {}",
+                s.journal.len(),
+                s.refused,
+                s.reorgs,
+                s.version
+            );
             println!("reports relayed {} pending transactions {}", s.relayed, s.txs.len());
             for (name, d) in &s.devices {
                 println!(

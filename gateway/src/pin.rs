@@ -45,14 +45,9 @@ pub fn aad(chain_id: u64, contract: &[u8; 20], topics: &[[u8; 32]], words: &[[u8
 /// Seals `pin` to `public` (the payer's side).
 pub fn seal(public: &[u8], aad: &[u8], pin: &[u8]) -> Result<Vec<u8>> {
     let pk = <X25519HkdfSha256 as Kem>::PublicKey::from_bytes(public).map_err(|e| format!("HPKE public key: {e}"))?;
-    let (enc, ct) = hpke::single_shot_seal::<ChaCha20Poly1305, HkdfSha256, X25519HkdfSha256>(
-        &OpModeS::Base,
-        &pk,
-        INFO,
-        pin,
-        aad,
-    )
-    .map_err(|e| format!("HPKE seal: {e}"))?;
+    let (enc, ct) =
+        hpke::single_shot_seal::<ChaCha20Poly1305, HkdfSha256, X25519HkdfSha256>(&OpModeS::Base, &pk, INFO, pin, aad)
+            .map_err(|e| format!("HPKE seal: {e}"))?;
     let mut blob = enc.to_bytes().to_vec();
     blob.extend_from_slice(&ct);
     Ok(blob)
