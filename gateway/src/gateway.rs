@@ -455,8 +455,8 @@ impl Gateway {
         let mut stamps: BTreeMap<u64, (B256, u64)> = BTreeMap::new();
         for l in &logs {
             let n = l.block_number.unwrap_or(0);
-            if !stamps.contains_key(&n) {
-                stamps.insert(n, Self::block_hash(p, n).await?);
+            if let std::collections::btree_map::Entry::Vacant(e) = stamps.entry(n) {
+                e.insert(Self::block_hash(p, n).await?);
             }
             if l.block_hash != Some(stamps[&n].0) {
                 // The chain moved under us: this chunk again, next step.
