@@ -70,3 +70,30 @@ pub fn open(secret: &[u8; 32], aad: &[u8], blob: &[u8]) -> Result<Vec<u8>> {
     )
     .map_err(|_| "the sealed PIN does not open (wrong key or AAD)".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seals_and_opens_only_with_its_aad() {
+        let (sk, pk) = keygen();
+        assert_eq!(public_of(&sk).unwrap(), pk);
+        let a = aad(31337, &[1; 20], &[[2; 32]], &[[3; 32]]);
+        let blob = seal(&pk, &a, b"1234").unwrap();
+        assert_eq!(blob.len(), ENC_LEN + 4 + 16);
+        assert_eq!(open(&sk, &a, &blob).unwrap(), b"1234");
+        // Another tenant, contract, chain or minutes: refused.
+        for other in [
+            aad(31337, &[1; 20], &[[9; 32]], &[[3; 32]]),
+            aad(31337, &[9; 20], &[[2; 32]], &[[3; 32]]),
+            aad(1, &[1; 20], &[[2; 32]], &[[3; 32]]),
+            aad(31337, &[1; 20], &[[2; 32]], &[[4; 32]]),
+        ] {
+            assert!(open(&sk, &other, &blob).is_err());
+        }
+        let (other_sk, _) = keygen();
+        assert!(open(&other_sk, &a, &blob).is_err());
+        assert!(open(&sk, &a, &blob[..10]).is_err());
+    }
+}

@@ -30,6 +30,10 @@ use super::trap::IrTrap;
 use super::validate::Validated;
 use super::width::Width;
 
+/// The gateway's runtime of its syscalls ([`Instance::call_gateway`]): the
+/// syscall and its arguments (first first) to its result or a trap.
+pub type GatewayRuntime<'a> = dyn FnMut(&syscall::GatewaySyscall, &[u64]) -> Result<u64, IrTrap> + 'a;
+
 /// A word on the stack: its width and its canonical value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Word {
@@ -117,7 +121,7 @@ impl Instance {
         input: &[u8],
         platform: &mut P,
         fuel: u64,
-        gateway: &mut dyn FnMut(&syscall::GatewaySyscall, &[u64]) -> Result<u64, IrTrap>,
+        gateway: &mut GatewayRuntime<'_>,
     ) -> Result<Completion, IrTrap> {
         let f = module.module.functions.get(function).ok_or(IrTrap::Malformed)?;
         let body = module.bodies.get(function).ok_or(IrTrap::Malformed)?;
