@@ -41,13 +41,15 @@ endef
 
 # Installs what is missing, and only that (fast when already set up).
 deps: chain-deps
-	$(call apt_install,$(APT_PACKAGES))
+	$(call apt_install,$(APT_PACKAGES) $(CHAIN_APT_PACKAGES))
 	@rustup target list --installed 2>/dev/null | grep -qx $(THUMB_TARGET) || rustup target add $(THUMB_TARGET)
 
 # The chain toolchain of the Aryl gateway (package.json, pinned by
 # package-lock.json): anvil, solc-js, HPKE for the payer. node/npm from Debian
 # when missing; `npm ci` only when node_modules is older than the lockfile.
 ANVIL := node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
+# ... and what the chain scripts use (JSON-RPC calls, a free port, GET /auth).
+CHAIN_APT_PACKAGES := curl python3
 export ANVIL
 chain-deps: node_modules/.package-lock.json
 
