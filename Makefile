@@ -18,8 +18,15 @@ export ARYL         := $(GATEWAY_TARGET)/release/aryl
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # Debian packages the build, the example apps and the integration tests use
-# (lld: wasm-ld, for the benchmark kernels' Wasm form, built by `make test`).
-APT_PACKAGES := clang llvm libclang-dev libcoap3-bin lld
+# (lld: wasm-ld, for the benchmark kernels' Wasm form, built by `make test`;
+# python3-venv: aiocoap's environment, below).
+APT_PACKAGES := clang llvm libclang-dev libcoap3-bin lld python3-venv
+# aiocoap (PyPI; Debian has no package), for the tests that run every
+# documented CoAP operation from it (riot-module/node/tests/any_client.rs):
+# a virtual environment in the target directory.
+AIOCOAP_VERSION := 0.4.17
+PYENV           := $(TARGET_DIR)/pyenv
+export ALKYL_AIOCOAP_CLIENT := $(abspath $(PYENV))/bin/aiocoap-client
 # ... and what the benchmarks add: bindgen (the wasm3 crate's build), QEMU,
 # the Arm cross toolchain and newlib (Cortex-M4 image and C kernel).
 BENCH_APT_PACKAGES := bindgen qemu-system-arm gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi valgrind
@@ -43,6 +50,8 @@ endef
 deps: chain-deps
 	$(call apt_install,$(APT_PACKAGES) $(CHAIN_APT_PACKAGES))
 	@rustup target list --installed 2>/dev/null | grep -qx $(THUMB_TARGET) || rustup target add $(THUMB_TARGET)
+	@$(PYENV)/bin/python3 -c 'import aiocoap' 2>/dev/null || \
+	  { python3 -m venv $(PYENV) && $(PYENV)/bin/pip install -q aiocoap==$(AIOCOAP_VERSION); }
 
 # The chain toolchain of the Aryl gateway (package.json, pinned by
 # package-lock.json): anvil, solc-js, HPKE for the payer. node/npm from Debian
@@ -204,6 +213,13 @@ fuzz-lang:
 bench-lang: deps
 	$(CARGO) run --release -p alkyl-benches --bin lang_numbers
 
+# The kernels of bench, bench-insns and bench-cm4: the C files of
+# benches/kernels, or of BENCH_KERNELS=DIR (your own, following the kernel
+# convention of docs/benchmarks.md, "Your own kernels").
+ifdef BENCH_KERNELS
+export BENCH_KERNELS := $(abspath $(BENCH_KERNELS))
+endif
+
 # Host benchmark suite: every kernel on native, Alkyl (fast and reference),
 # rbpf (interpreter, JIT), wasmi and wasm3; table + target/bench/results.json.
 bench: bench-deps
@@ -215,13 +231,14 @@ bench-insns: bench-deps
 	$(CARGO) build --release -p alkyl-benches --features peers --bin alkyl-bench
 	scripts/bench-insns.sh
 
-# Cortex-M4 (QEMU mps2-an386): instruction counts, flash and RAM of the VM;
-# table + target/bench/cm4.json. The counting plugin is built here.
+# Cortex-M4 (QEMU mps2-an386): instruction counts of Fletcher32 and of the
+# suite, flash and RAM of the VM; table + target/bench/cm4.json. The
+# counting plugin is built here. CM4_OPT=s (or z, 3) builds one opt-level.
 BENCH_PLUGIN := target/bench/libinsn_windows.so
 bench-cm4: bench-deps
 	@mkdir -p target/bench
 	$(CC) -O2 -Wall -Wextra -shared -fPIC -o $(BENCH_PLUGIN) benches/cm4/plugin/insn_windows.c
-	$(CARGO) run --release -p alkyl-benches --bin alkyl-bench-cm4 -- --plugin $(BENCH_PLUGIN)
+	$(CARGO) run --release -p alkyl-benches --bin alkyl-bench-cm4 -- --plugin $(BENCH_PLUGIN) $(if $(CM4_OPT),--opt $(CM4_OPT))
 
 # CoAP throughput and latency: POST /apps/NAME/run on alkyl-node next to
 # libcoap's coap-server-notls, same load generator (docs/benchmarks.md, CoAP).

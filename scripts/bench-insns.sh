@@ -6,7 +6,7 @@
 set -euo pipefail
 BIN=${BIN:-target/release/alkyl-bench}
 RUNS=${RUNS:-50}
-KERNELS=${KERNELS:-"fletcher32 crc32 fnv1a bubble_sort kv_store coap_sensor"}
+KERNELS=${KERNELS:-$("$BIN" --list)}
 CONTENDERS=${CONTENDERS:-"native alkyl alkyl_ref rbpf rbpf_jit wasmi wasm3"}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -17,11 +17,11 @@ count() { # kernel contender n -> total instructions of the process
     sed -n 's/^summary: //p' "$out/cg"
 }
 
-printf '%-12s' kernel
+printf "%-15s" kernel
 for c in $CONTENDERS; do printf '%12s' "$c"; done
 echo
 for k in $KERNELS; do
-    printf '%-12s' "$k"
+    printf "%-15s" "$k"
     for c in $CONTENDERS; do
         if "$BIN" --repeat "$k" "$c" 0 >/dev/null 2>&1; then
             a=$(count "$k" "$c" "$RUNS")

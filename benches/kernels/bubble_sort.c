@@ -2,6 +2,7 @@
  * input before every run); returns a position-weighted sum of the result. */
 #include "kernel.h"
 
+// bench-input: 64 seed 3
 KERNEL(bubble_sort) {
     for (u32 n = len; n > 1; n--) {
         u32 swapped = 0;

@@ -2,6 +2,7 @@
  * table, so the program needs no .rodata. */
 #include "kernel.h"
 
+// bench-input: 256 seed 1
 KERNEL(crc32) {
     u32 crc = 0xffffffff;
     for (u32 i = 0; i < len; i++) {

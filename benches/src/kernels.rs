@@ -15,36 +15,23 @@ pub struct Kernel {
     pub ebpf_object: &'static [u8],
     /// A Wasm module exporting `name` and `memory`.
     pub wasm: &'static [u8],
-    /// True when the kernel writes its buffer (the harness restores the
-    /// input before every run, for every contender alike).
-    pub mutates: bool,
+    /// The C source (what the Cortex-M4 image compiles natively).
+    pub source: &'static str,
+    /// The input: `input_len` pseudo-random bytes ([`bytes`]) from `seed`
+    /// (the source's `// bench-input: LEN seed N`), except for Fletcher32
+    /// and kv_store ([`input`]).
+    pub input_len: usize,
+    pub seed: u32,
+    /// True when the program has `.rodata`/`.data`: it needs the
+    /// container's relocations and regions, so rbpf (bare `.text`) cannot
+    /// run it.
+    pub has_data: bool,
 }
 
-macro_rules! kernel {
-    ($name:ident, $native:ident, $mutates:expr) => {{
-        extern "C" {
-            fn $native(buf: *mut u8, len: u32) -> u32;
-        }
-        Kernel {
-            name: stringify!($name),
-            native: $native,
-            ebpf: include_bytes!(concat!(env!("OUT_DIR"), "/", stringify!($name), ".bpf")),
-            ebpf_object: include_bytes!(concat!(env!("OUT_DIR"), "/", stringify!($name), ".bpf.o")),
-            wasm: include_bytes!(concat!(env!("OUT_DIR"), "/", stringify!($name), ".wasm")),
-            mutates: $mutates,
-        }
-    }};
-}
-
-/// Every kernel of the suite, the paper's Fletcher32 first.
-pub fn all() -> [Kernel; 5] {
-    [
-        kernel!(fletcher32, alkyl_native_fletcher32, false),
-        kernel!(crc32, alkyl_native_crc32, false),
-        kernel!(fnv1a, alkyl_native_fnv1a, false),
-        kernel!(bubble_sort, alkyl_native_bubble_sort, true),
-        kernel!(kv_store, alkyl_native_kv_store, true),
-    ]
+/// Every kernel of the suite (the `*.c` files of `benches/kernels`, or of
+/// `BENCH_KERNELS` at build time), the paper's Fletcher32 first.
+pub fn all() -> Vec<Kernel> {
+    include!(concat!(env!("OUT_DIR"), "/kernel_list.rs")).to_vec()
 }
 
 impl Kernel {
@@ -129,16 +116,13 @@ pub fn input(kernel: &Kernel) -> Result<Vec<u8>, String> {
             let (path, _) = fletcher32_input();
             std::fs::read(&path).map_err(|e| format!("reading the Fletcher32 input {}: {e}", path.display()))?
         }
-        "crc32" => bytes(256, 1),
-        "fnv1a" => bytes(1024, 2),
-        "bubble_sort" => bytes(64, 3),
         // 96 keys drawn from 40 values (duplicates count), then the table.
         "kv_store" => {
             let mut b: Vec<u8> = bytes(96, 4).iter().flat_map(|&k| [k % 40, 0]).collect();
             b.resize(b.len() + 256, 0);
             b
         }
-        other => return Err(format!("no input defined for kernel {other}")),
+        _ => bytes(kernel.input_len, kernel.seed),
     })
 }
 

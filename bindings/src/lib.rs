@@ -33,7 +33,7 @@ pub mod helpers;
 mod platform;
 mod sim;
 
-pub use helpers::coap::{CoapResponse, CoapSession};
+pub use helpers::coap::{CoapRegions, CoapResponse, CoapSession};
 pub use helpers::{AlkylHelpers, ALL_HELPERS};
 pub use platform::{
     phydat_from_bytes, phydat_to_bytes, DeviceHandle, KvError, KvScope, Phydat, Platform, ReportError, SaulError,

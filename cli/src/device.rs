@@ -15,7 +15,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use ed25519_dalek::{Signer, SigningKey};
 
-use crate::program::{load_any, load_script, Loaded};
+use crate::program::{load_as, load_script, Loaded};
 
 /// Where the device is.
 #[derive(Args, Clone)]
@@ -24,8 +24,10 @@ pub struct DeviceArgs {
     /// link-local addresses: coap://[fe80::1%25tap0] (or %tap0).
     #[arg(long, default_value = "coap://127.0.0.1:5683")]
     pub device: String,
-    /// Initial retransmission timeout in milliseconds (doubles on each of 4 retries).
-    #[arg(long, default_value_t = 2000)]
+    /// Initial retransmission timeout in milliseconds (doubles on each of 4
+    /// retries: 31 s in all by default; an ICMP error, such as nothing
+    /// listening on the port, ends the wait at once).
+    #[arg(long, default_value_t = 1000)]
     pub timeout_ms: u64,
 }
 
@@ -63,6 +65,9 @@ pub struct UploadArgs {
     /// Trigger: timer:PERIOD_MS[@ENTRY] or rising|falling|delta:SENSOR:VALUE:PERIOD_MS[@ENTRY]; repeatable.
     #[arg(long = "trigger")]
     pub triggers: Vec<TriggerRepr>,
+    /// Declare this calling convention in the container (see `alkyl pack`).
+    #[arg(long, value_enum)]
+    pub convention: Option<crate::program::ConventionArg>,
     /// An entry anyone may run without a signature (repeatable): an entry
     /// name, `*` for every entry, `-` for the first instruction (the default
     /// entry). Every other entry needs `alkyl invoke --key`. The declaration
@@ -87,6 +92,14 @@ pub struct UploadArgs {
 /// Reads a secret key file.
 fn signing_key(path: &Path) -> Result<SigningKey> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    // Both files of `alkyl keygen` hold 64 hex digits: tell them apart by
+    // the name, or by the secret key's file mode (0600).
+    if path.extension().is_some_and(|e| e == "pub") {
+        bail!(
+            "{} is a public key (NAME.pub, for a device's --trusted-key); --key takes the secret key, NAME.key",
+            path.display()
+        );
+    }
     let seed: [u8; 32] = hex::decode(text.trim())
         .ok()
         .and_then(|b| b.try_into().ok())
@@ -107,7 +120,7 @@ fn seal(repr: EnvelopeRepr, sign: &SignArgs) -> Result<Vec<u8>> {
 }
 
 /// `alkyl keygen --out NAME`: writes NAME.key (secret seed, mode 0600) and NAME.pub.
-pub fn keygen(out: &Path) -> Result<()> {
+pub fn keygen(out: &Path, json: bool) -> Result<()> {
     let mut seed = [0u8; 32];
     getrandom::fill(&mut seed).map_err(|e| anyhow!("no randomness: {e}"))?;
     let key = SigningKey::from_bytes(&seed);
@@ -126,7 +139,16 @@ pub fn keygen(out: &Path) -> Result<()> {
     }
     std::fs::write(&public_path, format!("{}\n", hex::encode(public)))
         .with_context(|| format!("writing {}", public_path.display()))?;
-    println!("wrote {} and {} (key id {})", secret_path.display(), public_path.display(), KeyId::of(&public));
+    if json {
+        let doc = serde_json::json!({
+            "secret": secret_path.display().to_string(),
+            "public": public_path.display().to_string(),
+            "key_id": KeyId::of(&public).to_string(),
+        });
+        println!("{doc}");
+    } else {
+        println!("wrote {} and {} (key id {})", secret_path.display(), public_path.display(), KeyId::of(&public));
+    }
     Ok(())
 }
 
@@ -147,19 +169,19 @@ fn current_sequence(client: &mut Client, name: &str) -> Result<u32> {
 /// What to upload for `file`: Alkyl IR modules (`.air` text or binary) go
 /// as IR, which the device translates and verifies itself; everything else
 /// as a container.
-fn payload_of(file: &Path) -> Result<(PayloadKind, Vec<u8>)> {
-    if crate::ir::is_ir(file)? {
+fn payload_of(file: &Path, convention: Option<crate::program::ConventionArg>) -> Result<(PayloadKind, Vec<u8>)> {
+    if crate::ir::is_ir(file)? && convention.is_none() {
         let module = crate::ir::load(file)?;
         // The device's own checks, before anything is sent.
         crate::ir::compile(&module).with_context(|| file.display().to_string())?;
         return Ok((PayloadKind::AlkylIr, module));
     }
-    Ok((PayloadKind::Container, container_of(file)?))
+    Ok((PayloadKind::Container, container_of(file, convention)?))
 }
 
 /// The container to upload for `file`.
-fn container_of(file: &Path) -> Result<Vec<u8>> {
-    let bytes = match load_any(file)? {
+fn container_of(file: &Path, convention: Option<crate::program::ConventionArg>) -> Result<Vec<u8>> {
+    let bytes = match load_as(file, convention.map(Into::into))? {
         Loaded::Container(bytes) => bytes,
         Loaded::Code(text) => {
             let repr = ContainerRepr { text: &text, ..ContainerRepr::default() };
@@ -175,13 +197,24 @@ fn container_of(file: &Path) -> Result<Vec<u8>> {
 
 /// Sends a signed envelope block-wise with a progress bar.
 fn send_envelope(client: &mut Client, method: RequestType, path: &str, envelope: &[u8], szx: u8) -> Result<Reply> {
-    let bar = indicatif::ProgressBar::new(envelope.len() as u64);
+    // Drawn (on a terminal) once the transfer has taken a second: a quick
+    // upload prints nothing but its result.
+    let bar =
+        indicatif::ProgressBar::with_draw_target(Some(envelope.len() as u64), indicatif::ProgressDrawTarget::hidden());
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes}")
+        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     bar.set_message(path.to_string());
-    let reply = client.send_blockwise(method, path, envelope, szx, |done| bar.set_position(done as u64));
+    let start = std::time::Instant::now();
+    let mut shown = false;
+    let reply = client.send_blockwise(method, path, envelope, szx, |done| {
+        if !shown && start.elapsed() >= Duration::from_secs(1) {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            shown = true;
+        }
+        bar.set_position(done as u64)
+    });
     bar.finish_and_clear();
     Ok(reply?)
 }
@@ -190,7 +223,7 @@ fn send_envelope(client: &mut Client, method: RequestType, path: &str, envelope:
 pub fn upload(args: &UploadArgs) -> Result<()> {
     let name = AppName::new(args.name.as_bytes()).map_err(|e| anyhow!("app {e}"))?;
     let szx = Block::szx_of_size(args.block_size).context("--block-size must be a power of two in 16..=1024")?;
-    let (kind, container) = payload_of(&args.file)?;
+    let (kind, container) = payload_of(&args.file, args.convention)?;
     let version = match args.version {
         Some(v) => v,
         None => {
@@ -457,6 +490,7 @@ pub fn invoke(
     name: &str,
     entry: Option<&str>,
     payload: &[u8],
+    json: bool,
     signed: &CommandArgs,
     device: &DeviceArgs,
 ) -> Result<()> {
@@ -479,6 +513,18 @@ pub fn invoke(
     if !reply.ok() {
         bail!("{} {}", reply.code_text(), reply.text());
     }
+    if json {
+        let payload = &reply.packet.payload;
+        println!(
+            "{}",
+            serde_json::json!({
+                "code": reply.code_text(),
+                "result": reply.text(),
+                "payload_hex": payload.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+            })
+        );
+        return Ok(());
+    }
     let mut out = std::io::stdout().lock();
     out.write_all(&reply.packet.payload)?;
     if !reply.packet.payload.ends_with(b"\n") {
@@ -487,27 +533,71 @@ pub fn invoke(
     Ok(())
 }
 
+/// How a run ended, as `GET /apps/NAME/result` says it: a trap is
+/// reported as `error: …`.
+fn is_trap(text: &str) -> bool {
+    text.starts_with("error: ")
+}
+
+/// Prints a result: as it is (one line), or with `json` as
+/// `{"result": TEXT, "trapped": BOOL}`. Returns whether it is a trap.
+fn print_result(text: &str, json: bool) -> bool {
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    if json {
+        println!("{}", serde_json::json!({ "result": text, "trapped": is_trap(text) }));
+    } else if is_trap(text) {
+        eprintln!("{text}");
+    } else {
+        println!("{text}");
+    }
+    is_trap(text)
+}
+
 /// `alkyl result NAME [--watch N]`: the app's last result; with `--watch`,
-/// observes it (RFC 7641) and prints N notifications.
-pub fn result(name: &str, watch: usize, device: &DeviceArgs) -> Result<()> {
+/// observes it (RFC 7641) and prints N notifications. Returns false when
+/// the (last) result is a trap.
+pub fn result(name: &str, watch: usize, json: bool, device: &DeviceArgs) -> Result<bool> {
     let mut client = device.client()?;
     let path = format!("apps/{name}/result");
     if watch == 0 {
         let reply = client.get(&path)?.success()?;
-        println!("{}", reply.text());
-        return Ok(());
+        return Ok(!print_result(&reply.text(), json));
     }
     let first = client.request(RequestType::Get, &path, &[(CoapOption::Observe, vec![])], b"")?.success()?;
     if first.packet.get_first_option(CoapOption::Observe).is_none() {
         bail!("the device does not support Observe on {path}");
     }
-    println!("{}", first.text());
+    let mut trapped = print_result(&first.text(), json);
     for _ in 0..watch {
         let n = client.notification(Duration::from_secs(3600))?;
         if !n.ok() {
             bail!("{} {}", n.code_text(), n.text());
         }
-        println!("{}", n.text());
+        trapped = print_result(&n.text(), json);
+    }
+    Ok(!trapped)
+}
+
+/// `alkyl info NAME`: one app's metadata (`GET /apps/NAME`), as a table
+/// or, with `json`, the device's JSON.
+pub fn info(name: &str, json: bool, device: &DeviceArgs) -> Result<()> {
+    let reply = device.client()?.get(&format!("apps/{name}"))?.success()?;
+    if json {
+        println!("{}", reply.text());
+        return Ok(());
+    }
+    let doc: serde_json::Value = serde_json::from_slice(&reply.packet.payload).context("app metadata")?;
+    let obj = doc.as_object().context("app metadata is not a JSON object")?;
+    for (key, value) in obj {
+        let shown = match value {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => "-".into(),
+            serde_json::Value::Array(a) if a.iter().all(|v| v.is_string()) => {
+                a.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+            }
+            other => other.to_string(),
+        };
+        println!("{key:<12} {shown}");
     }
     Ok(())
 }

@@ -8,13 +8,15 @@
 //! Regions and registers by the invocation convention (`docs/isa.md`,
 //! "Invocation"), with the input read-write (`--mem` is the program's to
 //! change): stack at segment 1, input at 2 (`r1`/`r2`), `.data` 3,
-//! `.rodata` 4; for `--context coap` the packet buffer at 5 and the
-//! context at 6 (read-only, `r3`); for `--context words|bytes` the
+//! `.rodata` 4; for `--context coap` the packet buffer and the context by
+//! the convention the container declares (`alkyl_bindings::CoapRegions`:
+//! Alkyl's, packet at 5 and context at 6 in `r3`; Femto-Container's, packet
+//! at address 0, `coap_pkt_t` at 5, context at 6 in `r1`); for `--context words|bytes` the
 //! `{address, length}` struct is the input and the bytes it describes
 //! are at 5 ([`DESCRIBED_VADDR`]).
 
-use alkyl_bindings::{AlkylHelpers, CoapSession, SimPlatform, ALL_HELPERS, COAP_CTX_VADDR, COAP_PKT_VADDR};
-use alkyl_vm::container::Script;
+use alkyl_bindings::{AlkylHelpers, CoapRegions, CoapSession, SimPlatform, ALL_HELPERS};
+use alkyl_vm::container::{Convention, Script};
 use alkyl_vm::{segment_vaddr, verify, Entry, Exit, Invocation, Program, STACK_SIZE};
 use anyhow::{anyhow, bail, Context as _, Result};
 
@@ -115,21 +117,20 @@ fn execute(
     }
     let input_len = input.len() as u64;
     let mut packet = [0u8; COAP_BUF_LEN];
-    packet[..COAP_REQUEST.len()].copy_from_slice(&COAP_REQUEST);
-    let session = CoapSession::new(1, COAP_PKT_VADDR, COAP_BUF_LEN);
+    let convention = script.map_or(Convention::Alkyl, Script::convention);
+    let mut coap = (context == Context::Coap).then(|| CoapRegions::new(convention, &mut packet, &COAP_REQUEST, input));
     let ctx: Vec<u8> = match context {
-        Context::Input => Vec::new(),
         Context::Words | Context::Bytes => {
             let len = if context == Context::Words { input_len / 2 } else { input_len };
             let len = u32::try_from(len).context("input too large for a 32-bit length")?;
             [DESCRIBED_VADDR.to_le_bytes().as_slice(), &len.to_le_bytes(), &[0; 4]].concat()
         }
-        Context::Coap => session.context_bytes().to_vec(),
+        Context::Input | Context::Coap => Vec::new(),
     };
 
     let mut helpers = AlkylHelpers::new(platform, 0);
-    if context == Context::Coap {
-        helpers = helpers.with_coap(session);
+    if let Some(c) = &coap {
+        helpers = helpers.with_coap(c.session());
     }
     let result = {
         // `--mem` is the program's to change: mapped read-write (the
@@ -145,8 +146,8 @@ fn execute(
         if let Some(s) = script {
             run.script(s, &mut data)?;
         }
-        if context == Context::Coap {
-            run.context(COAP_CTX_VADDR, &ctx)?.region(COAP_PKT_VADDR, &mut packet)?;
+        if let Some(c) = coap.as_mut() {
+            c.map(&mut run, &mut packet)?;
         }
         match script {
             Some(s) => run_on(engine, program, entry, &mut run, &mut s.restrict(&mut helpers), budget),

@@ -2,7 +2,7 @@
 //! translate into a container, and run a sequence of calls (translated on
 //! the VM, optionally checked against the reference interpreter) on the
 //! simulated demo platform. `alkyl run` and `alkyl verify` take IR files
-//! too (`program::load_any` compiles them with [`compile`]).
+//! too (`program::load_as` compiles them with [`compile`]).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -37,9 +37,11 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
-    /// Print bytecode as assembler text.
+    /// Print a program as assembler text: raw bytecode, assembler (a round
+    /// trip), a clang -target bpf object, a container or Alkyl IR (their
+    /// .text, functions as labels).
     Disasm {
-        /// Raw bytecode.
+        /// Program, any form `run` takes.
         file: PathBuf,
     },
     /// Run the preflight verifier: prints `ok` or the first rule broken.
@@ -51,6 +53,12 @@ enum Command {
         /// Also check that this named entry point exists.
         #[arg(long)]
         entry: Option<String>,
+        /// Declare this calling convention (objects, IR, containers with a trailer).
+        #[arg(long, value_enum)]
+        convention: Option<program::ConventionArg>,
+        /// Print {"ok": true, "instructions": N} as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Pack a clang -target bpf object into a container (.rbf).
     Pack(pack::PackArgs),
@@ -85,12 +93,18 @@ enum Command {
         /// Interpreter to run the tests on.
         #[arg(long, value_enum, default_value_t = Engine::Reference)]
         engine: Engine,
+        /// Print the counts as one JSON object.
+        #[arg(long)]
+        json: bool,
     },
     /// Create an Ed25519 signing key: NAME.key (secret) and NAME.pub (for a device's --trusted-key).
     Keygen {
         /// Path and base name of the two files.
         #[arg(long)]
         out: PathBuf,
+        /// Print {"secret", "public", "key_id"} as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Pack, compress, sign and upload an app to a device (block-wise).
     Upload(device::UploadArgs),
@@ -122,6 +136,9 @@ enum Command {
         /// receive their parameters.
         #[arg(long = "arg")]
         args: Vec<String>,
+        /// Print the reply as JSON: {"code", "result" (the payload as text), "payload_hex"}.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         signed: device::CommandArgs,
         #[command(flatten)]
@@ -135,11 +152,24 @@ enum Command {
         #[command(flatten)]
         command: SignedCommand,
     },
-    /// Print an app's last result; --watch N observes it and prints N changes.
+    /// Print an app's last result; --watch N observes it and prints N
+    /// changes. Exits non-zero when the (last) result is a trap.
     Result {
         name: String,
         #[arg(long, default_value_t = 0)]
         watch: usize,
+        /// One JSON object per result: {"result": TEXT, "trapped": BOOL}.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        device: device::DeviceArgs,
+    },
+    /// Print one app's metadata (version, size, entries, triggers, runs, last run).
+    Info {
+        name: String,
+        /// Print the device's JSON.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         device: device::DeviceArgs,
     },
@@ -234,6 +264,13 @@ struct RunArgs {
     /// Interpreter to run the program on.
     #[arg(long, value_enum, default_value_t = Engine::Reference)]
     engine: Engine,
+    /// Print the result as one JSON object: {"r0", "executed", "coap"?}.
+    #[arg(long)]
+    json: bool,
+    /// Run it by this calling convention, as if declared in its container
+    /// (`femto-container`: Femto-Container CoAP handlers, with --context coap).
+    #[arg(long, value_enum)]
+    convention: Option<program::ConventionArg>,
 }
 
 /// A run's input: the `--arg` values as 8-byte slots, then `data`.
@@ -274,20 +311,29 @@ fn runner_order(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
 fn dispatch(command: Command) -> Result<ExitCode> {
     match command {
         Command::Asm { file, output } => {
-            let code = program::load(&file)?;
+            let code = program::load_assembly(&file)?;
             let output = output.unwrap_or_else(|| file.with_extension("bin"));
             std::fs::write(&output, &code).with_context(|| format!("writing {}", output.display()))?;
             eprintln!("wrote {} ({} instructions)", output.display(), code.len() / 8);
         }
         Command::Disasm { file } => {
-            let code = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let text = alkyl_asm::disassemble(&code).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let text = program::disassemble(&file)?;
             std::io::stdout().write_all(text.as_bytes())?;
         }
-        Command::Verify { file, entry } => {
-            let loaded = program::load_any(&file)?;
+        Command::Verify { file, entry, convention, json } => {
+            let loaded = program::load_as(&file, convention.map(Into::into))?;
             pack::verify(&loaded, entry.as_deref())?;
-            println!("ok");
+            if json {
+                let code_len = match &loaded {
+                    program::Loaded::Code(code) => code.len(),
+                    program::Loaded::Container(bytes) => {
+                        alkyl_vm::container::Container::new_checked(&bytes[..]).map_or(0, |c| c.parts().text.len())
+                    }
+                };
+                println!("{}", serde_json::json!({ "ok": true, "instructions": code_len / 8 }));
+            } else {
+                println!("ok");
+            }
         }
         Command::Pack(args) => pack::pack_command(&args)?,
         Command::Run(args) => return run(args),
@@ -307,44 +353,59 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             let exit = execute_on(engine, &code, &mut mem, &mut ConformanceHelpers, DEFAULT_BUDGET)?;
             println!("{:#x}", exit.r0);
         }
-        Command::Conformance { dir, verbose, engine } => {
+        Command::Conformance { dir, verbose, engine, json } => {
             let s = conformance::run_suite_on(&dir, verbose, engine)?;
-            println!("{} passed, {} failed", s.passed, s.failed);
-            println!("negative: {} rejected, {} accepted", s.negative_rejected, s.negative_accepted);
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "passed": s.passed, "failed": s.failed,
+                        "negative_rejected": s.negative_rejected, "negative_accepted": s.negative_accepted,
+                    })
+                );
+            } else {
+                println!("{} passed, {} failed", s.passed, s.failed);
+                println!("negative: {} rejected, {} accepted", s.negative_rejected, s.negative_accepted);
+            }
             if s.failed > 0 || s.negative_accepted > 0 {
                 return Ok(ExitCode::FAILURE);
             }
         }
-        Command::Keygen { out } => device::keygen(&out)?,
+        Command::Keygen { out, json } => device::keygen(&out, json)?,
         Command::Upload(args) => device::upload(&args)?,
         Command::Ls { json, device } => device::ls(&device, json)?,
         Command::Rm(SignedCommand { name, sign, version, out, device }) => {
             device::rm(&name, &sign, version, out.as_deref(), &device)?
         }
-        Command::Invoke { name, entry, payload_file, payload, args, signed, device } => {
+        Command::Invoke { name, entry, payload_file, payload, args, json, signed, device } => {
             let payload = match (payload_file, payload) {
                 (Some(f), _) => std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?,
                 (None, Some(p)) => p.into_bytes(),
                 (None, None) => Vec::new(),
             };
-            device::invoke(&name, entry.as_deref(), &call_input(&args, &payload)?, &signed, &device)?;
+            device::invoke(&name, entry.as_deref(), &call_input(&args, &payload)?, json, &signed, &device)?;
         }
         Command::Triggers { triggers, command: SignedCommand { name, sign, version, out, device } } => {
             device::triggers(&name, triggers, &sign, version, out.as_deref(), &device)?
         }
+        Command::Result { name, watch, json, device } => {
+            if !device::result(&name, watch, json, &device)? {
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        Command::Info { name, json, device } => device::info(&name, json, &device)?,
         Command::Time { action: None, device } => device::time_get(&device)?,
         Command::Time { action: Some(TimeAction::Set { unix_ms, signed, device }), .. } => {
             device::time_set(unix_ms, &signed, &device)?
         }
         Command::Reports { json, device } => device::reports(&device, json)?,
-        Command::Result { name, watch, device } => device::result(&name, watch, &device)?,
         Command::Sensors { json, device } => device::sensors(&device, json)?,
     }
     Ok(ExitCode::SUCCESS)
 }
 
 fn run(args: RunArgs) -> Result<ExitCode> {
-    let loaded = program::load_any(&args.file)?;
+    let loaded = program::load_as(&args.file, args.convention.map(Into::into))?;
     let mem = match (&args.mem, &args.mem_file) {
         (Some(h), _) => hex::parse(h).context("--mem")?,
         (None, Some(f)) => std::fs::read(f).with_context(|| format!("reading {}", f.display()))?,
@@ -365,6 +426,17 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         &mut platform,
         host::RunSettings { context: args.context, budget: args.budget, engine: args.engine },
     )?;
+    if args.json {
+        let mut doc = serde_json::json!({ "r0": format!("{:#x}", report.exit.r0), "executed": report.exit.executed });
+        if let Some((code, payload)) = &report.coap {
+            doc["coap"] = serde_json::json!({
+                "code": format!("{}.{:02}", code >> 5, code & 0x1f),
+                "payload": String::from_utf8_lossy(payload),
+            });
+        }
+        println!("{doc}");
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Some((code, payload)) = &report.coap {
         println!("coap {}.{:02} payload {:?}", code >> 5, code & 0x1f, String::from_utf8_lossy(payload));
     }

@@ -25,15 +25,23 @@ pub struct PackArgs {
     /// .bss written out as zeros).
     #[arg(long)]
     compat: bool,
+    /// The calling convention to declare (`femto-container`: CoAP handlers
+    /// written for Femto-Container, `int coap_resp(bpf_coap_ctx_t *)`).
+    #[arg(long, value_enum, default_value_t = crate::program::ConventionArg::Alkyl, conflicts_with = "compat")]
+    convention: crate::program::ConventionArg,
     /// Print the sizes of .text, the container and the container
     /// heatshrink-compressed (window 8, lookahead 4).
     #[arg(long)]
     stats: bool,
+    /// Print what was written as one JSON object (output, bytes, entries,
+    /// convention; with --stats the sizes).
+    #[arg(long)]
+    json: bool,
 }
 
 pub fn pack_command(args: &PackArgs) -> Result<()> {
     let elf = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
-    let options = PackOptions { version: args.app_version, compat: args.compat };
+    let options = PackOptions { version: args.app_version, compat: args.compat, convention: args.convention.into() };
     let packed = pack(&elf, &options).map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
     let bytes = packed.to_bytes()?;
     // The device's checks, before anything is written.
@@ -41,9 +49,25 @@ pub fn pack_command(args: &PackArgs) -> Result<()> {
     let output = args.output.clone().unwrap_or_else(|| args.file.with_extension("rbf"));
     std::fs::write(&output, &bytes).with_context(|| format!("writing {}", output.display()))?;
     let names: Vec<&str> = packed.entries.iter().map(|(n, _)| n.as_str()).collect();
+    let stats = match args.stats {
+        true => Some(measure(&bytes, packed.text.len()).map_err(|e| anyhow!("heatshrink: {e:?}"))?),
+        false => None,
+    };
+    if args.json {
+        let mut doc = serde_json::json!({
+            "output": output.display().to_string(),
+            "bytes": bytes.len(),
+            "entries": names,
+            "convention": format!("{:?}", packed.convention),
+        });
+        if let Some(s) = stats {
+            doc["stats"] = serde_json::json!({ "text": s.text, "container": s.container, "heatshrink": s.compressed });
+        }
+        println!("{doc}");
+        return Ok(());
+    }
     eprintln!("wrote {} ({} bytes; entry points: {})", output.display(), bytes.len(), names.join(", "));
-    if args.stats {
-        let s = measure(&bytes, packed.text.len()).map_err(|e| anyhow!("heatshrink: {e:?}"))?;
+    if let Some(s) = stats {
         println!("text {} B, container {} B, heatshrink(8,4) {} B", s.text, s.container, s.compressed);
     }
     Ok(())

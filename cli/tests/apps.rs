@@ -305,7 +305,8 @@ fn every_app_declares_only_helpers_the_host_implements() {
 
 #[test]
 fn compat_output_is_a_plain_femto_container() {
-    let packed = pack(&compile("fletcher32"), &PackOptions { version: 3, compat: true }).unwrap();
+    let packed =
+        pack(&compile("fletcher32"), &PackOptions { version: 3, compat: true, ..PackOptions::default() }).unwrap();
     let bytes = packed.to_bytes().unwrap();
     assert_eq!(&bytes[..4], b"rBPF");
     assert_eq!(u32::from_le_bytes(bytes[4..8].try_into().unwrap()), 3, "version");

@@ -48,6 +48,9 @@ pub enum ClientError {
     Encode,
     /// No response after all retransmissions.
     NoResponse { peer: SocketAddr, attempts: u32 },
+    /// The network said no at once (an ICMP error: nothing listens on
+    /// that port, or no route to the host).
+    Unreachable { peer: SocketAddr, error: std::io::Error },
     /// The device answered the request with a Reset.
     Reset,
     /// No notification of the observation within the time given.
@@ -71,6 +74,12 @@ impl fmt::Display for ClientError {
             ClientError::Encode => f.write_str("encoding the request failed"),
             ClientError::NoResponse { peer, attempts } => {
                 write!(f, "no response from coap://{peer} after {attempts} attempts")
+            }
+            ClientError::Unreachable { peer, error } => {
+                write!(
+                    f,
+                    "coap://{peer} is unreachable ({error}): is the device running, and is that its address and port?"
+                )
             }
             ClientError::Reset => f.write_str("the device reset the request"),
             ClientError::NoNotification { timeout } => write!(f, "no notification within {timeout:?}"),
@@ -155,9 +164,11 @@ impl Reply {
         self.code >> 5 == 2
     }
 
-    /// The payload as text.
+    /// The payload as text, without the newline a device's plain-text
+    /// answers end with.
     pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.packet.payload).into_owned()
+        let text = String::from_utf8_lossy(&self.packet.payload);
+        text.strip_suffix('\n').unwrap_or(&text).to_string()
     }
 
     fn option(&self, o: CoapOption) -> Option<&Vec<u8>> {
@@ -237,6 +248,10 @@ impl Client {
     /// Socket errors.
     pub fn connect(peer: SocketAddr, timeout: Duration) -> Result<Client, ClientError> {
         let socket = UdpSocket::bind(if peer.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" })?;
+        // Connected, so the kernel reports the ICMP errors about `peer`
+        // (port unreachable: nothing listens) to the next receive, and the
+        // request fails at once instead of after every retransmission.
+        socket.connect(peer)?;
         let mut seed = [0u8; 6];
         getrandom::fill(&mut seed).ok();
         Ok(Client {
@@ -246,6 +261,18 @@ impl Client {
             token: u32::from_le_bytes([seed[2], seed[3], seed[4], seed[5]]),
             timeout,
         })
+    }
+
+    /// A socket error, as [`ClientError::Unreachable`] when it is an ICMP
+    /// error about the peer.
+    fn io_error(&self, error: std::io::Error) -> ClientError {
+        use std::io::ErrorKind as K;
+        match error.kind() {
+            K::ConnectionRefused | K::HostUnreachable | K::NetworkUnreachable | K::ConnectionReset => {
+                ClientError::Unreachable { peer: self.peer, error }
+            }
+            _ => ClientError::Io(error),
+        }
     }
 
     /// One confirmable request; waits for its response (retransmitting).
@@ -269,7 +296,7 @@ impl Client {
         let mut buf = [0u8; 2048];
         for attempt in 0..=MAX_RETRANSMIT {
             if !acked {
-                self.socket.send_to(&bytes, self.peer)?;
+                self.socket.send(&bytes).map_err(|e| self.io_error(e))?;
             }
             let deadline = Instant::now() + timeout;
             loop {
@@ -284,7 +311,7 @@ impl Client {
                     Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
                         break
                     }
-                    Err(e) => return Err(e.into()),
+                    Err(e) => return Err(self.io_error(e)),
                 };
                 let Ok(r) = Packet::from_bytes(&buf[..n]) else { continue };
                 match r.header.get_type() {
@@ -302,7 +329,7 @@ impl Client {
                     MessageType::Confirmable | MessageType::NonConfirmable if r.get_token() == token => {
                         if r.header.get_type() == MessageType::Confirmable {
                             let [a, b] = r.header.message_id.to_be_bytes();
-                            self.socket.send_to(&[0x60, 0, a, b], self.peer)?;
+                            self.socket.send(&[0x60, 0, a, b]).map_err(|e| self.io_error(e))?;
                         }
                         return Ok(Reply::of(r));
                     }
@@ -335,7 +362,7 @@ impl Client {
                 Ok((n, from)) if from == self.peer => n,
                 Ok(_) => continue,
                 Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => continue,
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(self.io_error(e)),
             };
             let Ok(r) = Packet::from_bytes(&buf[..n]) else { continue };
             let typ = r.header.get_type();
@@ -344,26 +371,37 @@ impl Client {
             }
             if typ == MessageType::Confirmable {
                 let [a, b] = r.header.message_id.to_be_bytes();
-                self.socket.send_to(&[0x60, 0, a, b], self.peer)?;
+                self.socket.send(&[0x60, 0, a, b]).map_err(|e| self.io_error(e))?;
             }
             return Ok(Reply::of(r));
         }
     }
 
-    /// A GET, following Block2 to the end of the representation.
+    /// A GET, following Block2 to the end of the representation. When
+    /// the ETag changes between blocks (the representation changed, as
+    /// `/sensors` readings do) it starts over, a few times.
     ///
     /// # Errors
     /// As [`Client::request`]; a refusal is returned as the reply.
     pub fn get(&mut self, path: &str) -> Result<Reply, ClientError> {
-        let mut reply = self.request(RequestType::Get, path, &[], b"")?;
-        let mut body = reply.packet.payload.clone();
-        while let Some(b) = reply.block(CoapOption::Block2).filter(|b| b.more && reply.ok()) {
-            let next = Block { num: b.num + 1, more: false, szx: b.szx };
-            reply = self.request(RequestType::Get, path, &[block_option(CoapOption::Block2, next)], b"")?;
-            body.extend_from_slice(&reply.packet.payload);
+        const ATTEMPTS: usize = 4;
+        let mut attempt = 0;
+        'again: loop {
+            attempt += 1;
+            let mut reply = self.request(RequestType::Get, path, &[], b"")?;
+            let etag = reply.option(CoapOption::ETag).cloned();
+            let mut body = reply.packet.payload.clone();
+            while let Some(b) = reply.block(CoapOption::Block2).filter(|b| b.more && reply.ok()) {
+                let next = Block { num: b.num + 1, more: false, szx: b.szx };
+                reply = self.request(RequestType::Get, path, &[block_option(CoapOption::Block2, next)], b"")?;
+                if reply.ok() && reply.option(CoapOption::ETag).cloned() != etag && attempt < ATTEMPTS {
+                    continue 'again;
+                }
+                body.extend_from_slice(&reply.packet.payload);
+            }
+            reply.packet.payload = body;
+            return Ok(reply);
         }
-        reply.packet.payload = body;
-        Ok(reply)
     }
 
     /// Sends `body` with `method` in Block1 blocks of `16 << szx` bytes

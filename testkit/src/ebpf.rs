@@ -148,7 +148,7 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
         let rel = |at: usize| (b[6] as usize % total) as i64 - at as i64 - 1;
         let off = (b[7] % 8) as i16 - 2;
         let ldx = if b[7] & 0x80 != 0 { 0x71 } else { 0x69 };
-        let seq: Vec<Insn> = match sel % 16 {
+        let seq: Vec<Insn> = match sel % 24 {
             0 => vec![
                 Insn::new(ldx, d, s, off, 0),
                 Insn::new(0x0c, acc, d, 0, 0),
@@ -168,6 +168,33 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
             6 => vec![Insn::new(0xbc, d, s, 0, 0), Insn::new(0x04, d, 0, 0, off as i32)],
             7 => vec![Insn::new(0x79 - 8 * (b[7] % 4), d, 10, -8 * (1 + (b[6] % 8) as i16), 0)],
             8 => vec![Insn::new(0x7b - 8 * (b[7] % 4), 10, s, -8 * (1 + (b[6] % 8) as i16), 0)],
+            // zero-extension (into a copy, in place), an element's address,
+            // three-address shifts and masks, a stack pointer in a register
+            9 => vec![Insn::new(0xbf, d, s, 0, 0), Insn::new(0x67, d, 0, 0, 32), Insn::new(0x77, d, 0, 0, 32)],
+            10 => vec![Insn::new(0x67, d, 0, 0, 32), Insn::new(0x77, d, 0, 0, 32)],
+            11 => vec![
+                Insn::new(0xbf, d, s, 0, 0),
+                Insn::new(0x07, d, 0, 0, off as i32 * 8),
+                Insn::new(0x0f, d, acc, 0, 0),
+            ],
+            12 => {
+                let alu = [0x67, 0x77, 0x64, 0x74, 0x54][b[6] as usize % 5];
+                let mov = if alu & 0x07 == 0x07 { 0xbf } else { 0xbc };
+                vec![Insn::new(mov, d, s, 0, 0), Insn::new(alu, d, 0, 0, (b[7] % 32) as i32)]
+            }
+            13 => vec![
+                Insn::new(0xbf, d, 10, 0, 0),
+                Insn::new(0x07, d, 0, 0, -8 * (1 + (b[6] % 66) as i32)),
+                Insn::new([0x61, 0x63, 0x79, 0x7b][b[7] as usize % 4], d, x, off, 0),
+            ],
+            14 => {
+                vec![Insn::new(0x0f, d, s, 0, 0), Insn::new([0x71, 0x69, 0x61, 0x79][b[6] as usize % 4], x, d, off, 0)]
+            }
+            15 => vec![
+                Insn::new(0xbf, d, s, 0, 0),
+                Insn::new(0x0f, d, acc, 0, 0),
+                Insn::new([0x71, 0x69, 0x61, 0x79][b[6] as usize % 4], x, d, off, 0),
+            ],
             _ => Vec::new(),
         };
         let fits = pc + seq.len() <= n

@@ -14,9 +14,12 @@
 //! | 4 | [`RODATA_VADDR`] | `.rodata` ([`Invocation::rodata`]) | read-only |
 //! | any free one | the host's | a context ([`Invocation::context`]) | read-only |
 //! | any free one | the host's | an extra buffer ([`Invocation::region`]) | read-write |
+//! | 0 | address 0 | a buffer scripts hold 32-bit pointers into ([`Invocation::low_region`]) | read-write |
 //!
 //! and starts the program with `r1` = [`INPUT_VADDR`], `r2` = the input's
-//! length, `r3` = the context's address (0 without one), `r4` = `r5` = 0.
+//! length, `r3` = the context's address (0 without one), `r4` = `r5` = 0;
+//! or, in Femto-Container's convention ([`Invocation::context_first`]),
+//! `r1` = the context's address and `r2` its length.
 //! The VM gives the extra segments no meaning: the CoAP packet buffer and
 //! context addresses, for example, are the bindings'.
 
@@ -108,6 +111,34 @@ impl<'m> Invocation<'m> {
     pub fn context(&mut self, vaddr: u64, context: &'m [u8]) -> Result<&mut Self, MapError> {
         self.mem.map_read_only(vaddr, context)?;
         self.args[2] = vaddr;
+        Ok(self)
+    }
+
+    /// Maps `context` read-only at `vaddr` (a free segment start) and
+    /// passes it the way Femto-Container's `bpf_execute_ctx` does: `r1` =
+    /// its address, `r2` = its length (the input stays mapped, no register
+    /// names it).
+    ///
+    /// # Errors
+    /// As [`Invocation::context`].
+    #[inline]
+    pub fn context_first(&mut self, vaddr: u64, context: &'m [u8]) -> Result<&mut Self, MapError> {
+        self.mem.map_read_only(vaddr, context)?;
+        self.args[0] = vaddr;
+        self.args[1] = context.len() as u64;
+        Ok(self)
+    }
+
+    /// Maps `bytes` read-write at address 0 (segment 0, see
+    /// [`MemoryMap::map_low`]), for scripts that keep 32-bit pointers into
+    /// it (the Femto-Container convention's CoAP packet). A null pointer
+    /// then names its first byte; everything outside it still faults.
+    ///
+    /// # Errors
+    /// As [`MemoryMap::map_low`].
+    #[inline]
+    pub fn low_region(&mut self, bytes: &'m mut [u8]) -> Result<&mut Self, MapError> {
+        self.mem.map_low(bytes, AccessPolicy::ReadWrite)?;
         Ok(self)
     }
 
@@ -319,6 +350,38 @@ mod tests {
             let mut ops = [crate::fast::Op::EMPTY; 4];
             each(Executable::from(crate::fast::translate(&program, &mut ops).unwrap()));
         }
+    }
+
+    #[test]
+    fn femto_container_context_in_r1_and_32_bit_pointers_into_the_low_region() {
+        // ldxw r2, [r1] ; stb [r2], 9 ; ldxb r0, [r2] ; exit
+        const CODE: [u8; 32] = [
+            0x61, 0x12, 0, 0, 0, 0, 0, 0, //
+            0x72, 0x02, 0, 0, 9, 0, 0, 0, //
+            0x71, 0x20, 0, 0, 0, 0, 0, 0, //
+            0x95, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        let program = verify(&CODE, &NoHelpers).unwrap();
+        let ctx_at = segment_vaddr(6);
+        engines(program, |exe| {
+            for (pointer, fits) in [(3u32, true), (4, false)] {
+                let (mut stack, mut low) = ([0u8; 64], [0u8; 4]);
+                let ctx = pointer.to_le_bytes();
+                let run = {
+                    let mut inv = Invocation::new(&mut stack, &[]).unwrap();
+                    inv.low_region(&mut low).unwrap().context_first(ctx_at, &ctx).unwrap();
+                    assert_eq!(inv.args(), [ctx_at, 4, 0, 0, 0]);
+                    exe.run(exe.program().main(), &mut inv, &mut NoHelpers, 100)
+                };
+                match run {
+                    Ok(exit) => assert!(fits && exit.r0 == 9 && low[3] == 9),
+                    Err(trap) => {
+                        assert!(!fits, "{trap}");
+                        assert!(matches!(trap.kind, TrapKind::Memory(m) if m.kind == FaultKind::OutOfBounds), "{trap}");
+                    }
+                }
+            }
+        });
     }
 
     #[test]

@@ -3,7 +3,10 @@
 //! A program never sees a host pointer. Its registers hold *virtual
 //! addresses*: the upper 32 bits name a **segment** (1..=[`MAX_REGIONS`]),
 //! the lower 32 bits an offset inside the region mapped there. Segment 0 is
-//! never mapped, so a null pointer (and any small integer) faults.
+//! not mapped, so a null pointer (and any small integer) faults, unless a
+//! host maps a region there on purpose with [`MemoryMap::map_low`]: the
+//! Femto-Container calling convention does, for scripts that keep 32-bit
+//! pointers into the CoAP packet (`docs/helpers.md`).
 //!
 //! ```text
 //! 0x0000_0001_0000_0000  segment 1  (by convention: the stack, STACK_VADDR)
@@ -173,7 +176,8 @@ impl Region<'_> {
 /// the run's duration, so the host cannot observe a half-finished run.
 #[derive(Debug)]
 pub struct MemoryMap<'a> {
-    slots: [Region<'a>; MAX_REGIONS],
+    /// Indexed by segment: slot 0 is segment 0 ([`MemoryMap::map_low`]).
+    slots: [Region<'a>; MAX_REGIONS + 1],
 }
 
 impl Default for MemoryMap<'_> {
@@ -185,7 +189,7 @@ impl Default for MemoryMap<'_> {
 impl<'a> MemoryMap<'a> {
     /// An empty map.
     pub const fn new() -> Self {
-        MemoryMap { slots: [const { Region::Unmapped }; MAX_REGIONS] }
+        MemoryMap { slots: [const { Region::Unmapped }; MAX_REGIONS + 1] }
     }
 
     fn slot_for(vaddr: u64) -> Result<usize, MapError> {
@@ -193,7 +197,7 @@ impl<'a> MemoryMap<'a> {
         if vaddr as u32 != 0 || seg == 0 || seg > MAX_REGIONS {
             return Err(MapError::BadAddress(vaddr));
         }
-        Ok(seg - 1)
+        Ok(seg)
     }
 
     fn insert(&mut self, vaddr: u64, region: Region<'a>) -> Result<(), MapError> {
@@ -225,6 +229,24 @@ impl<'a> MemoryMap<'a> {
         self.insert(vaddr, Region::Exclusive(bytes, policy))
     }
 
+    /// Maps `bytes` with `policy` in segment 0, at address 0: for hosts
+    /// whose scripts hold 32-bit pointers (Femto-Container's CoAP packet
+    /// fields). Address 0 is then the region's first byte, not a fault.
+    ///
+    /// # Errors
+    /// [`MapError`] when segment 0 is mapped already or the slice is 4 GiB
+    /// or larger.
+    pub fn map_low(&mut self, bytes: &'a mut [u8], policy: AccessPolicy) -> Result<(), MapError> {
+        if u32::try_from(bytes.len()).is_err() {
+            return Err(MapError::TooLarge);
+        }
+        if !matches!(self.slots[0], Region::Unmapped) {
+            return Err(MapError::Occupied(0));
+        }
+        self.slots[0] = Region::Exclusive(bytes, policy);
+        Ok(())
+    }
+
     /// Removes the region at `vaddr`, if any.
     pub fn unmap(&mut self, vaddr: u64) {
         if let Ok(slot) = Self::slot_for(vaddr) {
@@ -245,7 +267,7 @@ impl<'a> MemoryMap<'a> {
     fn locate(&self, addr: u64, len: u64, access: Access) -> Result<&[u8], MemFault> {
         let fault = |kind| MemFault { addr, len, access, kind };
         let seg = (addr >> 32) as usize;
-        let (bytes, allowed) = match self.slots.get(seg.wrapping_sub(1)) {
+        let (bytes, allowed) = match self.slots.get(seg) {
             Some(Region::Shared(s)) => (*s, access == Access::Read),
             Some(Region::Exclusive(s, p)) => (&**s, p.allows(access)),
             _ => return Err(fault(FaultKind::Unmapped)),
@@ -284,7 +306,7 @@ impl<'a> MemoryMap<'a> {
         let (seg, off) = ((addr >> 32) as usize, addr as u32 as usize);
         // `locate` allowed the write: the slot is exclusive, writable, and
         // holds `[off, off + len)`; the checks here only keep this total.
-        match self.slots.get_mut(seg.wrapping_sub(1)) {
+        match self.slots.get_mut(seg) {
             Some(Region::Exclusive(s, _)) => s.get_mut(off..).and_then(|t| t.get_mut(..len as usize)),
             _ => None,
         }
@@ -324,7 +346,7 @@ impl<'a> MemoryMap<'a> {
     #[inline(always)]
     pub fn try_load<const N: usize>(&self, addr: u64) -> Option<u64> {
         let seg = (addr >> 32) as usize;
-        let bytes = self.slots.get(seg.wrapping_sub(1))?.readable()?;
+        let bytes = self.slots.get(seg)?.readable()?;
         let off = addr as u32 as usize;
         Some(le_value_n::<N>(bytes.get(off..off.wrapping_add(N))?))
     }
@@ -347,7 +369,7 @@ impl<'a> MemoryMap<'a> {
     #[inline(always)]
     pub fn try_store<const N: usize>(&mut self, addr: u64, value: u64) -> bool {
         let seg = (addr >> 32) as usize;
-        let Some(bytes) = self.slots.get_mut(seg.wrapping_sub(1)).and_then(Region::writable) else {
+        let Some(bytes) = self.slots.get_mut(seg).and_then(Region::writable) else {
             return false;
         };
         let off = addr as u32 as usize;
@@ -422,7 +444,9 @@ impl<'a> MemoryMap<'a> {
     /// the borrower gives it back before anyone else (a helper, a fault
     /// report, the host) looks at the map.
     pub(crate) fn lend(&mut self, seg: u32) -> Option<Lent<'a>> {
-        let slot = self.slots.get_mut((seg as usize).wrapping_sub(1))?;
+        // Segment 0 (`map_low`) is never lent: its accesses go through
+        // the map.
+        let slot = self.slots.get_mut(seg as usize).filter(|_| seg != 0)?;
         match slot {
             Region::Shared(s) => Some(Lent::Shared(s)),
             Region::Exclusive(s, AccessPolicy::ReadWrite) => Some(Lent::Exclusive(core::mem::take(s))),
@@ -432,7 +456,7 @@ impl<'a> MemoryMap<'a> {
 
     /// Puts back a slice taken by [`MemoryMap::lend`] from segment `seg`.
     pub(crate) fn give_back(&mut self, seg: u32, bytes: &'a mut [u8]) {
-        if let Some(Region::Exclusive(s, _)) = self.slots.get_mut((seg as usize).wrapping_sub(1)) {
+        if let Some(Region::Exclusive(s, _)) = self.slots.get_mut(seg as usize) {
             *s = bytes;
         }
     }
@@ -499,6 +523,22 @@ mod tests {
         for addr in [0, 8, STACK_VADDR, u64::MAX, segment_vaddr(MAX_REGIONS as u32 + 1)] {
             assert_eq!(mem.load::<1>(addr).unwrap_err().kind, FaultKind::Unmapped);
         }
+    }
+
+    #[test]
+    fn segment_zero_only_by_map_low() {
+        let mut low = [0u8; 8];
+        let mut mem = MemoryMap::new();
+        assert_eq!(mem.load::<1>(0).unwrap_err().kind, FaultKind::Unmapped);
+        mem.map_low(&mut low, AccessPolicy::ReadWrite).unwrap();
+        assert!(mem.store::<4>(4, 0x0102_0304).is_ok());
+        assert_eq!(mem.load::<1>(7), Ok(1));
+        assert_eq!(mem.load::<1>(8).unwrap_err().kind, FaultKind::OutOfBounds);
+        assert_eq!(mem.load::<2>(7).unwrap_err().kind, FaultKind::OutOfBounds);
+        // Segment 1 is not segment 0's neighbour.
+        assert_eq!(mem.load::<1>(STACK_VADDR).unwrap_err().kind, FaultKind::Unmapped);
+        let mut again = [0u8; 1];
+        assert_eq!(mem.map_low(&mut again, AccessPolicy::ReadWrite), Err(MapError::Occupied(0)));
     }
 
     #[test]

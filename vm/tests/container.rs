@@ -5,8 +5,8 @@
 
 use alkyl_asm::assemble;
 use alkyl_vm::container::{
-    pad_section, Container, ContainerError, ContainerErrorKind as K, ContainerRepr, EmitError, Field, FunctionRepr,
-    LoadError, Script, Table, TrailerRepr, MAGIC,
+    pad_section, Container, ContainerError, ContainerErrorKind as K, ContainerRepr, Convention, EmitError, Field,
+    FunctionRepr, LoadError, Script, Table, TrailerRepr, MAGIC,
 };
 use alkyl_vm::{run, AccessPolicy, HelperError, HelperSet, Helpers, MemoryMap, TrapKind, VerifyErrorKind, STACK_VADDR};
 
@@ -122,7 +122,12 @@ impl Sample {
             rodata: &self.rodata,
             text: &self.text,
             functions: Table::Values(&self.functions),
-            trailer: Some(TrailerRepr { bss_len: 9, stack_size: 64, helpers: Table::Values(&[1, 0x12, 0x40]) }),
+            trailer: Some(TrailerRepr {
+                bss_len: 9,
+                stack_size: 64,
+                helpers: Table::Values(&[1, 0x12, 0x40]),
+                ..TrailerRepr::default()
+            }),
         }
     }
 }
@@ -301,7 +306,12 @@ const CALL_1: &[u8] = &[0x85, 0, 0, 0, 1, 0, 0, 0, 0x95, 0, 0, 0, 0, 0, 0, 0];
 fn trailer(helpers: &[u32]) -> ContainerRepr<'_> {
     ContainerRepr {
         text: CALL_1,
-        trailer: Some(TrailerRepr { bss_len: 16, stack_size: 1024, helpers: Table::Values(helpers) }),
+        trailer: Some(TrailerRepr {
+            bss_len: 16,
+            stack_size: 1024,
+            helpers: Table::Values(helpers),
+            ..TrailerRepr::default()
+        }),
         data: &[1, 2, 3],
         ..ContainerRepr::default()
     }
@@ -331,6 +341,15 @@ fn trailer_rules() {
     let mut b = good.clone();
     b[at + 3] = 1;
     assert_eq!(kind(&b), K::TrailerReserved);
+    let mut b = good.clone();
+    b[at + 15] = 1;
+    assert_eq!(kind(&b), K::TrailerReserved);
+    // Byte 14: the calling convention, 0 or 1.
+    let mut b = good.clone();
+    b[at + 14] = 1;
+    assert_eq!(Script::load(&b, &[1u32, 5]).unwrap().convention(), Convention::FemtoContainer);
+    b[at + 14] = 2;
+    assert_eq!(kind(&b), K::UnknownConvention { value: 2 });
     let mut b = good.clone();
     b[at] = 20;
     assert_eq!(kind(&b), K::TrailerLength { declared: 20, expected: 24 });

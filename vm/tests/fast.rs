@@ -106,6 +106,45 @@ fn fused_forms_compute_what_their_parts_do() {
         "mov %r0, %r1\nadd %r0, %r2\nexit",
         "mov %r3, 0\nldxh %r0, [%r1+0]\nadd32 %r3, %r0\nadd %r1, 2\nexit",
         "mov %r3, 0\nmov %r4, 1\nldxb %r0, [%r1+0]\nadd32 %r3, %r0\nadd %r1, 1\nmov32 %r0, %r3\nadd32 %r0, %r4\nexit",
+        // zero-extension (`lsh 32; rsh 32`), into a copy and in place, and
+        // where it must not fuse (other shift counts)
+        "lddw %r1, 0xfedcba9876543210\nmov %r0, %r1\nlsh %r0, 32\nrsh %r0, 32\nexit",
+        "lddw %r0, 0xfedcba9876543210\nlsh %r0, 32\nrsh %r0, 32\nexit",
+        "lddw %r0, 0xfedcba9876543210\nmov %r0, %r0\nlsh %r0, 32\nrsh %r0, 32\nexit",
+        "lddw %r1, 0xfedcba9876543210\nmov %r0, %r1\nlsh %r0, 32\nrsh %r0, 31\nexit",
+        "lddw %r0, 0xfedcba9876543210\nlsh %r0, 16\nrsh %r0, 32\nexit",
+        // an element's address, base + offset + index, and where the index
+        // is the destination (not fused)
+        "mov %r2, 24\nmov %r0, %r10\nadd %r0, -64\nadd %r0, %r2\nstxdw [%r0+0], %r2\nldxdw %r0, [%r10-40]\nexit",
+        "mov %r2, 5\nmov %r0, %r2\nadd %r0, 3\nadd %r0, %r0\nexit",
+        "lddw %r2, -7\nmov %r3, %r2\nmov %r0, %r3\nadd %r0, -32768\nadd %r0, %r2\nexit",
+        // three-address shifts and masks, both widths, source = destination
+        "lddw %r1, 0x8000000180000001\nmov %r0, %r1\nlsh %r0, 3\nadd %r0, %r1\nexit",
+        "lddw %r1, 0x8000000180000001\nmov %r0, %r1\nrsh %r0, 63\nexit",
+        "lddw %r1, 0x8000000180000001\nmov32 %r0, %r1\nlsh32 %r0, 31\nexit",
+        "lddw %r1, 0x8000000180000001\nmov32 %r0, %r1\nrsh32 %r0, 7\nexit",
+        "lddw %r1, 0x80000001f0f0f0f1\nmov32 %r0, %r1\nand32 %r0, -16\nexit",
+        "lddw %r0, 0x80000001f0f0f0f1\nmov32 %r0, %r0\nand32 %r0, 255\nexit",
+        // stack arrays through computed pointers (the stack window reached
+        // from a register other than r10), in and out of bounds
+        "mov %r2, %r10\nadd %r2, -16\nstw [%r2+4], 9\nldxw %r0, [%r10-12]\nexit",
+        "mov %r2, %r10\nadd %r2, -16\nstxdw [%r2+0], %r2\nldxb %r0, [%r2+7]\nexit",
+        "mov %r2, %r10\nldxw %r0, [%r2+0]\nexit",
+        "mov %r2, %r10\nadd %r2, -516\nstw [%r2+0], 1\nexit",
+        // indexed loads (add; ldx and mov; add; ldx) of every size, the
+        // loaded register equal to the address register or the index, and
+        // faulting ones (the trap names the load's slot on both engines)
+        "mov %r2, 3\nadd %r1, %r2\nldxb %r0, [%r1+1]\nexit",
+        "mov %r2, 2\nadd %r1, %r2\nldxh %r1, [%r1+0]\nmov %r0, %r1\nexit",
+        "mov %r2, 0\nadd %r1, %r2\nldxw %r2, [%r1+4]\nmov %r0, %r2\nexit",
+        "mov %r2, 0\nadd %r1, %r2\nldxdw %r0, [%r1+0]\nexit",
+        "mov %r2, 1\nmov %r3, %r1\nadd %r3, %r2\nldxb %r0, [%r3+0]\nadd %r0, %r3\nexit",
+        "mov %r2, 4\nmov %r3, %r1\nadd %r3, %r2\nldxw %r2, [%r3+0]\nmov %r0, %r2\nexit",
+        "mov %r2, 0\nmov %r3, %r1\nadd %r3, %r2\nldxdw %r3, [%r3+0]\nmov %r0, %r3\nexit",
+        "mov %r2, 8\nmov %r3, %r1\nadd %r3, %r2\nldxh %r0, [%r3+0]\nexit",
+        "mov %r2, 64\nadd %r1, %r2\nldxb %r0, [%r1+0]\nexit",
+        "mov %r2, -1\nmov %r3, %r1\nadd %r3, %r2\nldxdw %r0, [%r3+0]\nexit",
+        "mov %r2, -24\nmov %r3, %r10\nadd %r3, %r2\nstdw [%r10-16], 77\nldxdw %r0, [%r3+8]\nexit",
         // lddw of every form, wide and narrow values
         "lddw %r0, 0x123456789abcdef0\nexit",
         "lddw %r0, 5\nlddw %r1, -5\nadd %r0, %r1\nexit",
@@ -449,7 +488,7 @@ fn random_program(rng: &mut Rng, n: usize) -> Vec<u8> {
         let (d, s) = (rng.below(10) as u8, rng.below(11) as u8);
         let k = rng.below(8) as i32 - 3;
         let rel = (rng.below(n as u64 + 1) as i64 - insns.len() as i64 - 1) as i16;
-        match rng.below(13) {
+        match rng.below(17) {
             0 => insns.extend([Insn::new(0xbf, d, s, 0, 0), Insn::new(0x0f, d, rng.below(11) as u8, 0, 0)]),
             1 => insns.extend([Insn::new(0xbc, d, s, 0, 0), Insn::new(0x04, d, 0, 0, k)]),
             2 => insns
@@ -477,6 +516,31 @@ fn random_program(rng: &mut Rng, n: usize) -> Vec<u8> {
                     Insn::new(0x0c, d, x, 0, 0),
                 ])
             }
+            // zero-extension, element addresses, three-address shifts and
+            // masks, stack pointers in registers
+            8 => {
+                insns.extend([Insn::new(0xbf, d, s, 0, 0), Insn::new(0x67, d, 0, 0, 32), Insn::new(0x77, d, 0, 0, 32)])
+            }
+            9 => insns.extend([
+                Insn::new(0xbf, d, s, 0, 0),
+                Insn::new(0x07, d, 0, 0, k * 8),
+                Insn::new(0x0f, d, rng.below(11) as u8, 0, 0),
+            ]),
+            10 => {
+                let op = [0x67, 0x77, 0x64, 0x74, 0x54][rng.below(5) as usize];
+                let mov = if op & 0x07 == 0x07 { 0xbf } else { 0xbc };
+                insns.extend([Insn::new(mov, d, s, 0, 0), Insn::new(op, d, 0, 0, rng.below(40) as i32)])
+            }
+            11 => insns.extend([
+                Insn::new(0xbf, d, 10, 0, 0),
+                Insn::new(0x07, d, 0, 0, -8 * (1 + rng.below(66) as i32)),
+                Insn::new([0x61, 0x63, 0x79, 0x7b][rng.below(4) as usize], d, d, rng.below(8) as i16, 0),
+            ]),
+            12 => insns.extend([
+                Insn::new(0xbf, d, 1, 0, 0),
+                Insn::new(0x0f, d, s, 0, 0),
+                Insn::new([0x71, 0x69, 0x61, 0x79][rng.below(4) as usize], rng.below(10) as u8, d, k as i16, 0),
+            ]),
             _ => {
                 let mut i = random_insn(rng);
                 if i.class() == 0x05 || i.class() == 0x06 {

@@ -75,6 +75,133 @@ fn fletcher32_rust(data: &[u8]) -> u32 {
     (c1 << 16) | c0
 }
 
+#[cfg(all(not(feature = "size-image"), feature = "engine-fast", feature = "engine-ref"))]
+mod suite {
+    //! The suite: every kernel `alkyl-bench-cm4` prepared (build.rs), as C
+    //! (gcc -Os) and as its container on both engines, each result checked
+    //! against the C one. Windows `suite_native NAME`, `suite_fast NAME`,
+    //! `suite_ref NAME`: one run each, what a host does per event (a fresh
+    //! zeroed stack, the input mapped writable, the container's `.rodata`,
+    //! run); the input is restored before every run, outside the window.
+
+    use super::{window, BUDGET};
+    use crate::println;
+    use alkyl_vm::container::Script;
+    use alkyl_vm::fast::{self, Op};
+    use alkyl_vm::{Invocation, NoHelpers, Runnable, STACK_SIZE};
+    use core::hint::black_box;
+
+    /// One kernel of the suite.
+    pub struct SuiteKernel {
+        name: &'static str,
+        native: unsafe extern "C" fn(*mut u8, u32) -> u32,
+        container: &'static [u8],
+        input: &'static [u8],
+    }
+
+    /// Word alignment for the embedded containers.
+    #[repr(C, align(8))]
+    struct Aligned<T: ?Sized>(T);
+
+    include!(concat!(env!("OUT_DIR"), "/suite.rs"));
+
+    /// The largest translated program (slots) of the suite.
+    const MAX_SLOTS: usize = 1024;
+
+    /// The run's input buffer, word-aligned, refilled before every run.
+    struct Buf([u32; SUITE_MAX_INPUT / 4]);
+
+    impl Buf {
+        fn fill(&mut self, input: &[u8]) -> &mut [u8] {
+            let bytes = bytemuck_bytes(&mut self.0);
+            bytes[..input.len()].copy_from_slice(input);
+            &mut bytes[..input.len()]
+        }
+    }
+
+    /// The words of `w` as bytes (little-endian, any value is valid).
+    fn bytemuck_bytes(w: &mut [u32]) -> &mut [u8] {
+        // SAFETY: u8 has no alignment or validity requirement; the length
+        // covers exactly the words' bytes, borrowed mutably from `w`.
+        unsafe { core::slice::from_raw_parts_mut(w.as_mut_ptr().cast::<u8>(), w.len() * 4) }
+    }
+
+    /// One run of `engine` over `input` (writable), with the script's
+    /// regions: the host's per-event work.
+    #[inline(never)]
+    fn run_vm(engine: &impl Runnable, script: &Script<&'static [u8]>, name: &str, input: &mut [u8]) -> u64 {
+        let mut stack = [0u8; STACK_SIZE];
+        let mut data = [0u8; 0];
+        let Some(entry) = script.entry(name.as_bytes()) else {
+            return u64::MAX;
+        };
+        let mut invocation = Invocation::with_writable_input(&mut stack, input);
+        let Ok(invocation) = invocation.as_mut() else {
+            return u64::MAX;
+        };
+        if invocation.script(script, &mut data).is_err() {
+            return u64::MAX;
+        }
+        match engine.run(entry, invocation, &mut NoHelpers, BUDGET) {
+            Ok(exit) => exit.r0 as u32 as u64,
+            Err(_) => u64::MAX,
+        }
+    }
+
+    pub fn run(ok: &mut bool) {
+        let mut buf = Buf([0; SUITE_MAX_INPUT / 4]);
+        let mut ops = [Op::EMPTY; MAX_SLOTS];
+        for k in SUITE {
+            println!("kernel {} over {} bytes", k.name, k.input.len());
+            let input = buf.fill(k.input);
+            let len = input.len() as u32;
+            let ptr = input.as_mut_ptr();
+            // SAFETY: the kernel reads and writes `len` bytes at `ptr` (its
+            // C source), a live exclusive buffer.
+            let want = window(&alloc_name("suite_native", k.name), || unsafe { (k.native)(black_box(ptr), len) });
+            let Ok(script) = Script::load(k.container, &NoHelpers) else {
+                println!("result {}: load failed WRONG", k.name);
+                *ok = false;
+                continue;
+            };
+            let program = script.borrowed_program();
+            let Ok(fast) = fast::translate(&program, &mut ops) else {
+                println!("result {}: translation failed WRONG", k.name);
+                *ok = false;
+                continue;
+            };
+            let input = buf.fill(k.input);
+            let f = window(&alloc_name("suite_fast", k.name), || run_vm(&fast, &script, k.name, black_box(input)));
+            let input = buf.fill(k.input);
+            let r = window(&alloc_name("suite_ref", k.name), || run_vm(&script, &script, k.name, black_box(input)));
+            let good = f == want as u64 && r == want as u64;
+            println!("result suite {}: {want:#x} fast {f:#x} ref {r:#x} {}", k.name, if good { "ok" } else { "WRONG" });
+            *ok &= good;
+        }
+    }
+
+    /// `PREFIX NAME` in a fixed buffer (no allocator).
+    fn alloc_name(prefix: &str, name: &str) -> Name {
+        let mut n = Name([0; 64], 0);
+        for b in prefix.bytes().chain(core::iter::once(b' ')).chain(name.bytes()) {
+            if n.1 < n.0.len() {
+                n.0[n.1] = b;
+                n.1 += 1;
+            }
+        }
+        n
+    }
+
+    struct Name([u8; 64], usize);
+
+    impl core::ops::Deref for Name {
+        type Target = str;
+        fn deref(&self) -> &str {
+            core::str::from_utf8(&self.0[..self.1]).unwrap_or("?")
+        }
+    }
+}
+
 /// Word-aligned input buffer (the kernel loads 16-bit words).
 #[repr(C, align(4))]
 struct Input([u8; INPUT.len()]);
@@ -201,6 +328,8 @@ pub fn main() -> bool {
 
     #[cfg(any(feature = "engine-fast", feature = "engine-ref"))]
     alkyl(input, &mut ok);
+    #[cfg(all(feature = "engine-fast", feature = "engine-ref"))]
+    suite::run(&mut ok);
     ok
 }
 

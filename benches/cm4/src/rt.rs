@@ -34,7 +34,10 @@ unsafe extern "C" fn fault() -> ! {
 #[no_mangle]
 unsafe extern "C" fn reset() -> ! {
     // CPACR: full access to CP10/CP11 (the FPU of the Cortex-M4F).
-    core::ptr::write_volatile(0xE000_ED88 as *mut u32, core::ptr::read_volatile(0xE000_ED88 as *const u32) | (0xF << 20));
+    core::ptr::write_volatile(
+        0xE000_ED88 as *mut u32,
+        core::ptr::read_volatile(0xE000_ED88 as *const u32) | (0xF << 20),
+    );
     asm!("dsb", "isb");
     let mut src = addr_of!(_sidata);
     let mut dst = addr_of_mut!(_sdata);

@@ -4,7 +4,7 @@
 //! plugin, measures what the VM adds to flash and RAM, prints a table and
 //! writes `target/bench/cm4.json`.
 //!
-//! Usage: `alkyl-bench-cm4 --plugin PATH [--out PATH]` (the Makefile's
+//! Usage: `alkyl-bench-cm4 --plugin PATH [--out PATH] [--opt s|z|3]` (the Makefile's
 //! `bench-cm4` target builds the plugin and passes it).
 //!
 //! Method. Instructions: the image calls `alkyl_bench_start` and
@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+use alkyl_benches::kernels;
 use serde_json::{json, Value};
 
 const OPT_LEVELS: &[&str] = &["s", "z", "3"];
@@ -61,11 +62,46 @@ fn run(cmd: &mut Command) -> Result<String, String> {
     Ok(text)
 }
 
+/// Writes the suite for the image (`ALKYL_CM4_KERNELS`, see
+/// `benches/cm4/build.rs`): every kernel this binary was built with
+/// (`benches/kernels`, or `BENCH_KERNELS`), packed into its container as the
+/// host suite packs it, with its input. Returns the directory.
+fn prepare_suite() -> Result<PathBuf, String> {
+    let dir = repo().join("target/cm4/kernels");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let mut list = String::new();
+    for k in kernels::all() {
+        let write = |ext: &str, bytes: &[u8]| {
+            let path = dir.join(format!("{}.{ext}", k.name));
+            // Unchanged files keep their time stamps (no needless rebuild).
+            if std::fs::read(&path).ok().as_deref() != Some(bytes) {
+                std::fs::write(&path, bytes).map_err(|e| format!("writing {}: {e}", path.display()))?;
+            }
+            Ok::<_, String>(())
+        };
+        write("rbf", k.container()?)?;
+        write("in", &kernels::input(&k)?)?;
+        list += &format!("{} {}\n", k.name, k.source);
+    }
+    let path = dir.join("list");
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(list.as_str()) {
+        std::fs::write(&path, list).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    }
+    Ok(dir)
+}
+
 /// Builds variant `features` of the image at `opt`; returns the ELF path.
-fn build(opt: &str, name: &str, features: &[&str]) -> Result<PathBuf, String> {
+/// The full image (no feature arguments) runs the suite in `suite`.
+fn build(opt: &str, name: &str, features: &[&str], suite: &Path) -> Result<PathBuf, String> {
     let dir = repo().join("benches/cm4");
     let target = repo().join(format!("target/cm4/opt-{opt}-{name}"));
-    run(Command::new(env!("CARGO"))
+    let mut cmd = Command::new(env!("CARGO"));
+    if features.is_empty() {
+        cmd.env("ALKYL_CM4_KERNELS", suite);
+    } else {
+        cmd.env_remove("ALKYL_CM4_KERNELS");
+    }
+    run(cmd
         .current_dir(&dir)
         .args(["build", "--release", "--target", "thumbv7em-none-eabihf"])
         .args(features)
@@ -109,6 +145,8 @@ fn symbol(elf: &Path, name: &str) -> Result<String, String> {
 #[derive(Default, Debug)]
 struct Run {
     windows: BTreeMap<String, u64>,
+    /// Window names in the order the image ran them.
+    order: Vec<String>,
     values: BTreeMap<String, u64>,
 }
 
@@ -145,27 +183,72 @@ fn qemu(elf: &Path, plugin: &Path) -> Result<Run, String> {
         return Err(format!("{} windows named but {} counted:\n{text}", names.len(), counts.len()));
     }
     let empty = names.iter().position(|n| n == "empty").map_or(0, |i| counts[i]);
+    run.order = names.clone();
     for (n, c) in names.into_iter().zip(counts) {
         run.windows.insert(n, c.saturating_sub(empty));
     }
     Ok(run)
 }
 
+/// One kernel of the suite on the M4: instructions per run.
+struct SuiteRow {
+    name: String,
+    native: u64,
+    fast: u64,
+    reference: u64,
+}
+
+/// The suite's windows of a run, in the image's order.
+fn suite_rows(run: &Run) -> Vec<SuiteRow> {
+    let mut rows = Vec::new();
+    for name in &run.order {
+        if let Some(k) = name.strip_prefix("suite_native ") {
+            let w = |p: &str| run.windows.get(&format!("{p} {k}")).copied().unwrap_or(0);
+            rows.push(SuiteRow {
+                name: k.to_string(),
+                native: w("suite_native").max(1),
+                fast: w("suite_fast"),
+                reference: w("suite_ref"),
+            });
+        }
+    }
+    rows
+}
+
+/// The geometric mean of `xs` (1 for none).
+fn geomean(xs: impl Iterator<Item = f64>) -> f64 {
+    let (sum, n) = xs.fold((0.0, 0u32), |(s, n), x| (s + x.ln(), n + 1));
+    if n == 0 {
+        1.0
+    } else {
+        (sum / f64::from(n)).exp()
+    }
+}
+
 fn report() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
     let mut plugin = None;
     let mut out = repo().join("target/bench/cm4.json");
+    let mut only_opt = None;
     while let Some(a) = args.next() {
         match a.as_str() {
             "--plugin" => plugin = Some(PathBuf::from(args.next().ok_or("--plugin needs a path")?)),
             "--out" => out = args.next().ok_or("--out needs a path")?.into(),
+            "--opt" => {
+                let o = args.next().ok_or("--opt needs s, z or 3")?;
+                only_opt = Some(*OPT_LEVELS.iter().find(|l| **l == o).ok_or("--opt needs s, z or 3")?);
+            }
             other => {
-                return Err(format!("unknown argument {other} (usage: alkyl-bench-cm4 --plugin PATH [--out PATH])"))
+                return Err(format!(
+                    "unknown argument {other} (usage: alkyl-bench-cm4 --plugin PATH [--out PATH] [--opt s|z|3])"
+                ))
             }
         }
     }
     let plugin = plugin.ok_or("--plugin PATH is required (make bench-cm4 builds it)")?;
+    let suite = prepare_suite()?;
     let mut builds = serde_json::Map::new();
+    let mut suites = Vec::new();
     println!("Fletcher32 over the rBPF paper's 361 bytes, QEMU mps2-an386 -cpu cortex-m4; instructions per checksum");
     println!(
         "{:<4} {:>8} {:>8} {:>9} {:>6} {:>9} {:>6} {:>9} {:>10} {:>9} {:>10} {:>9} {:>8}",
@@ -183,17 +266,18 @@ fn report() -> Result<(), String> {
         "verify",
         "xlate"
     );
-    for opt in OPT_LEVELS {
+    for opt in OPT_LEVELS.iter().filter(|o| only_opt.map_or(true, |x| x == **o)) {
         let mut sizes = BTreeMap::new();
         let mut full = None;
         for (name, features) in VARIANTS {
-            let elf = build(opt, name, features)?;
+            let elf = build(opt, name, features, &suite)?;
             sizes.insert(*name, sections(&elf)?);
             if *name == "full" {
                 full = Some(qemu(&elf, &plugin)?);
             }
         }
         let full = full.ok_or("no full image")?;
+        suites.push((opt, suite_rows(&full)));
         let w = |k: &str| full.windows.get(k).copied().ok_or_else(|| format!("window {k} missing"));
         let v = |k: &str| full.values.get(k).copied().ok_or_else(|| format!("value {k} missing"));
         let (c, rust, fast, reference) = (w("native_c")?, w("native_rust")?, w("alkyl_fast")?, w("alkyl_ref")?);
@@ -244,7 +328,39 @@ fn report() -> Result<(), String> {
             }),
         );
     }
-    let d = &builds[DEFAULT_OPT];
+    let mut suite_json = serde_json::Map::new();
+    for (opt, rows) in &suites {
+        println!(
+            "\nsuite at opt-level {opt:?}: instructions per run (C gcc -Os; Alkyl on the container, writable input)"
+        );
+        println!("{:<15} {:>9} {:>10} {:>7} {:>11} {:>7}", "kernel", "C -Os", "fast", "x C", "ref", "x C");
+        let mut json_rows = serde_json::Map::new();
+        for r in rows {
+            println!(
+                "{:<15} {:>9} {:>10} {:>7.1} {:>11} {:>7.1}",
+                r.name,
+                r.native,
+                r.fast,
+                r.fast as f64 / r.native as f64,
+                r.reference,
+                r.reference as f64 / r.native as f64
+            );
+            json_rows.insert(
+                r.name.clone(),
+                json!({"native_c_gcc_Os": r.native, "alkyl_fast": r.fast, "alkyl_ref": r.reference,
+                       "ratio_fast_to_c": r.fast as f64 / r.native as f64,
+                       "ratio_ref_to_c": r.reference as f64 / r.native as f64}),
+            );
+        }
+        let (gf, gr) = (
+            geomean(rows.iter().map(|r| r.fast as f64 / r.native as f64)),
+            geomean(rows.iter().map(|r| r.reference as f64 / r.native as f64)),
+        );
+        println!("{:<15} {:>9} {:>10} {:>7.1} {:>11} {:>7.1}", "geomean", "", "", gf, "", gr);
+        suite_json
+            .insert(opt.to_string(), json!({"kernels": json_rows, "geomean_fast_to_c": gf, "geomean_ref_to_c": gr}));
+    }
+    let d = &builds[only_opt.unwrap_or(DEFAULT_OPT)];
     let doc = json!({
         "fletcher32": {
             "native_instructions": d["instructions"]["native_c_gcc_Os"],
@@ -265,6 +381,7 @@ fn report() -> Result<(), String> {
             "ram_bytes": d["ram_bytes"]["reference"],
         },
         "builds": Value::Object(builds),
+        "suite": Value::Object(suite_json),
         "paper_table_1": {"rbpf": {"rom_bytes": 4364, "ram_bytes": 660}, "wasm3": {"rom_bytes": 65536, "ram_bytes": 87040}},
         "paper_fletcher32_ratio": {"rbpf": 71, "wasm3": 36, "femto_container": 22},
         "method": "QEMU 7.x mps2-an386 -cpu cortex-m4, TCG plugin counting guest instructions between marker calls \

@@ -2,7 +2,9 @@
 //! prints a table of medians and ratios to native, and writes
 //! `target/bench/results.json`.
 //!
-//! Usage: `alkyl-bench [--quick] [--kernel NAME] [--out PATH]` (`--kernel`
+//! Usage: `alkyl-bench [--quick] [--kernel NAME] [--out PATH]`, `alkyl-bench --list`,
+//! `alkyl-bench --fusions` (which fused ops the fast engine's translation
+//! uses in each kernel), (`--kernel`
 //! runs one kernel, for quick iterations; the full run is what we report), or
 //! `alkyl-bench --repeat KERNEL CONTENDER N` (N checked runs, no timing: for
 //! counting instructions with callgrind).
@@ -74,6 +76,45 @@ fn repeat(kernel: &str, contender: &str, n: u64) -> Result<(), String> {
     Ok(())
 }
 
+/// Prints, per kernel, the fused ops (kinds covering more than one slot)
+/// translation put into its program, and in how many kernels each occurs:
+/// the fusions that fire on only one kernel are the ones docs/benchmarks.md
+/// reports the suite without (`ALKYL_FAST_FUSIONS_OFF`).
+fn fusions() -> Result<(), String> {
+    use std::collections::BTreeMap;
+    let mut kernels_of: BTreeMap<String, Vec<&'static str>> = BTreeMap::new();
+    let mut all: Vec<(&'static str, &'static [u8])> =
+        kernels::all().into_iter().map(|k| k.container().map(|c| (k.name, c))).collect::<Result<_, _>>()?;
+    all.push((coap::NAME, kernels::pack_once(coap::NAME, coap::OBJECT)?));
+    for (name, container) in all {
+        let script =
+            alkyl_vm::container::Script::load(container, &alkyl_bindings::ALL_HELPERS).map_err(|e| e.to_string())?;
+        let mut ops = vec![alkyl_vm::fast::Op::EMPTY; alkyl_vm::fast::storage_len(&script.program())];
+        alkyl_vm::fast::translate(&script.program(), &mut ops).map(drop).map_err(|e| e.to_string())?;
+        let mut here: BTreeMap<String, usize> = BTreeMap::new();
+        let mut pc = 0;
+        while pc < ops.len() {
+            // `Op { kind: Name { .. } }`: the kind's name.
+            let text = format!("{:?}", ops[pc]);
+            let kind = text.trim_start_matches("Op { kind: ").split([' ', '}']).next().unwrap_or("").to_string();
+            let width = ops[pc].width();
+            if width > 1 && kind != "Lddw" {
+                *here.entry(kind).or_default() += 1;
+            }
+            pc += width;
+        }
+        println!("{name:<15} {}", here.iter().map(|(k, n)| format!("{k} x{n}")).collect::<Vec<_>>().join(", "));
+        for k in here.keys() {
+            kernels_of.entry(k.clone()).or_default().push(name);
+        }
+    }
+    println!();
+    for (k, ks) in &kernels_of {
+        println!("{k:<15} {} kernel(s): {}", ks.len(), ks.join(" "));
+    }
+    Ok(())
+}
+
 /// The helper-heavy kernel: its own contenders (see `coap.rs`), timed like
 /// the others; returns its results.json row and sizes.
 fn coap_section(plan: Plan) -> Result<(Value, Value), String> {
@@ -137,6 +178,15 @@ fn bench() -> Result<(), String> {
     while let Some(a) = args.next() {
         match a.as_str() {
             "--quick" => plan = Plan::QUICK,
+            "--fusions" => return fusions(),
+            "--list" => {
+                // The kernels this binary was built with (BENCH_KERNELS), then the CoAP kernel.
+                for k in kernels::all() {
+                    println!("{}", k.name);
+                }
+                println!("{}", coap::NAME);
+                return Ok(());
+            }
             "--out" => out = args.next().ok_or("--out needs a path")?.into(),
             "--kernel" => only = Some(args.next().ok_or("--kernel needs a name")?),
             "--repeat" => {
@@ -186,7 +236,15 @@ fn bench() -> Result<(), String> {
         let mut native_ns = None;
         let mut ops = Vec::new();
         for name in contenders::NAMES {
-            let mut c = contenders::load(name, &kernel)?;
+            let mut c = match contenders::load(name, &kernel) {
+                Ok(c) => c,
+                Err(e) if kernel.has_data && name.starts_with("rbpf") => {
+                    println!("{:<12} {:<10} excluded: {e}", kernel.name, name);
+                    row.insert(name.to_string(), json!({"excluded": e}));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let got = c.run(&input)?;
             if got != want {
                 return Err(format!("{name} computes {got:#x} for {}, native {want:#x}", kernel.name));

@@ -12,7 +12,8 @@
 //! [`encode_uint`]/[`decode_uint`] are the option-value rules the runtime's
 //! CoAP API uses as well.
 
-use alkyl_vm::{HelperError, MemoryMap};
+use alkyl_vm::container::Convention;
+use alkyl_vm::{HelperError, Invocation, MapError, MemoryMap};
 
 use crate::generated::{ALKYL_EBADMSG, ALKYL_EINVAL, ALKYL_ENOSPC};
 
@@ -26,6 +27,19 @@ pub mod ctx {
     pub const LEN: usize = 24;
 }
 
+/// Byte offsets of the prefix of RIOT's `coap_pkt_t` that Femto-Container
+/// scripts read (their `bpf_coap_pkt_t`): 32-bit pointers into the packet
+/// buffer, which the Femto-Container convention maps at address 0.
+pub mod fc_pkt {
+    use core::ops::Range;
+    pub const HDR_P: Range<usize> = 0..4;
+    pub const TOKEN_P: Range<usize> = 4..8;
+    pub const PAYLOAD_P: Range<usize> = 8..12;
+    pub const PAYLOAD_LEN: Range<usize> = 12..14;
+    pub const OPTIONS_LEN: Range<usize> = 14..16;
+    pub const LEN: usize = 16;
+}
+
 /// One CoAP exchange a run may answer: where the packet buffer is mapped
 /// and how far the response has been built.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +48,9 @@ pub struct CoapSession {
     buf: u64,
     buf_len: usize,
     state: State,
+    /// Femto-Container convention: where the `coap_pkt_t` prefix is, kept
+    /// up to date (`payload_p`, `payload_len`) after every builder step.
+    fc_pkt: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,7 +84,40 @@ impl CoapSession {
     /// with `buf_len` bytes holding the request; `handle` is what the host
     /// writes into the script's context `pkt` field.
     pub fn new(handle: u64, buf: u64, buf_len: usize) -> Self {
-        CoapSession { handle, buf, buf_len, state: State::Request }
+        CoapSession { handle, buf, buf_len, state: State::Request, fc_pkt: None }
+    }
+
+    /// A session by Femto-Container's convention: the script's context
+    /// `pkt` field is `pkt`, the address of the `coap_pkt_t` prefix
+    /// ([`fc_pkt`]), which the builder keeps current as RIOT's gcoap does.
+    pub fn femto_container(pkt: u64, buf: u64, buf_len: usize) -> Self {
+        CoapSession { fc_pkt: Some(pkt), ..CoapSession::new(pkt, buf, buf_len) }
+    }
+
+    /// The `coap_pkt_t` prefix for a request whose payload is at `payload`
+    /// (an offset in the buffer) with `len` bytes and `token_len` token
+    /// bytes after the 4-byte header.
+    pub fn fc_pkt_bytes(&self, token_len: usize, payload: usize, len: usize) -> [u8; fc_pkt::LEN] {
+        let mut b = [0u8; fc_pkt::LEN];
+        b[fc_pkt::HDR_P].copy_from_slice(&(self.buf as u32).to_le_bytes());
+        b[fc_pkt::TOKEN_P].copy_from_slice(&((self.buf as usize + 4) as u32).to_le_bytes());
+        b[fc_pkt::PAYLOAD_P].copy_from_slice(&((self.buf as usize + payload) as u32).to_le_bytes());
+        b[fc_pkt::PAYLOAD_LEN].copy_from_slice(&(len.min(u16::MAX as usize) as u16).to_le_bytes());
+        b[fc_pkt::OPTIONS_LEN]
+            .copy_from_slice(&(payload.saturating_sub(4 + token_len).min(u16::MAX as usize) as u16).to_le_bytes());
+        b
+    }
+
+    /// After a builder step: the payload now starts at `at` (RIOT updates
+    /// `pkt->payload` and `pkt->payload_len` the same way).
+    fn sync_pkt(&self, mem: &mut MemoryMap<'_>, at: usize) -> Result<(), HelperError> {
+        if let Some(pkt) = self.fc_pkt {
+            let b = mem.write(pkt + fc_pkt::PAYLOAD_P.start as u64, 6)?;
+            b[..4].copy_from_slice(&((self.buf as usize + at) as u32).to_le_bytes());
+            let left = self.buf_len.saturating_sub(at).min(u16::MAX as usize) as u16;
+            b[4..6].copy_from_slice(&left.to_le_bytes());
+        }
+        Ok(())
     }
 
     /// The 24-byte context to place in script memory (`alkyl_coap_ctx_t`).
@@ -112,6 +162,7 @@ impl CoapSession {
         head[0] = (1 << 6) | (typ << 4) | tkl as u8;
         head[1] = resp_code as u8;
         self.state = State::Building { code: resp_code as u8, len: 4 + tkl, last_option: 0 };
+        self.sync_pkt(mem, 4 + tkl)?;
         Ok(0)
     }
 
@@ -133,6 +184,7 @@ impl CoapSession {
         }
         mem.write(self.buf + len as u64, n as u64)?.copy_from_slice(&opt[..n]);
         self.state = State::Building { code: c, len: len + n, last_option: OPTION_CONTENT_FORMAT };
+        self.sync_pkt(mem, len + n)?;
         Ok(n as i64)
     }
 
@@ -153,6 +205,7 @@ impl CoapSession {
             mem.write(self.buf + len as u64, 1)?[0] = 0xff;
         }
         self.state = State::Finished { code: c, payload: end };
+        self.sync_pkt(mem, end)?;
         Ok(end as i64)
     }
 
@@ -167,6 +220,72 @@ impl CoapSession {
             State::Finished { payload, .. } => payload,
         };
         Ok((self.buf + at as u64) as i64)
+    }
+}
+
+/// Where a CoAP run's regions go (`docs/helpers.md`, "Run conventions").
+/// Alkyl: the packet buffer at [`crate::COAP_PKT_VADDR`], the context at
+/// [`crate::COAP_CTX_VADDR`] in `r3`, the payload as the input in `r1`/`r2`.
+/// Femto-Container: the packet buffer at address 0 (its scripts hold
+/// 32-bit pointers into it), the `coap_pkt_t` prefix read-write at
+/// [`crate::COAP_PKT_VADDR`], the context at [`crate::COAP_CTX_VADDR`] in
+/// `r1` (its length in `r2`).
+#[derive(Debug)]
+pub struct CoapRegions {
+    convention: Convention,
+    session: CoapSession,
+    ctx: [u8; ctx::LEN],
+    pkt: [u8; fc_pkt::LEN],
+}
+
+impl CoapRegions {
+    /// Writes the request into `packet`: `header` (4 bytes and the token),
+    /// then, by Femto-Container's convention, the payload marker and
+    /// `payload` when it fits (Alkyl's passes the payload as the input).
+    pub fn new(convention: Convention, packet: &mut [u8], header: &[u8], payload: &[u8]) -> Self {
+        let n = header.len().min(packet.len());
+        packet[..n].copy_from_slice(&header[..n]);
+        let token_len = n.saturating_sub(4);
+        let (session, pkt) = match convention {
+            Convention::Alkyl => (CoapSession::new(1, crate::COAP_PKT_VADDR, packet.len()), [0; fc_pkt::LEN]),
+            Convention::FemtoContainer => {
+                let session = CoapSession::femto_container(crate::COAP_PKT_VADDR, 0, packet.len());
+                let (at, len) = match packet.get_mut(n..n + 1 + payload.len()) {
+                    Some(dst) if !payload.is_empty() => {
+                        dst[0] = 0xff;
+                        dst[1..].copy_from_slice(payload);
+                        (n + 1, payload.len())
+                    }
+                    _ => (n, 0),
+                };
+                (session, session.fc_pkt_bytes(token_len, at, len))
+            }
+        };
+        CoapRegions { convention, session, ctx: session.context_bytes(), pkt }
+    }
+
+    /// The builder state to give the helpers (`AlkylHelpers::with_coap`).
+    pub fn session(&self) -> CoapSession {
+        self.session
+    }
+
+    /// Maps the packet buffer, the context and (Femto-Container) the
+    /// `coap_pkt_t` prefix on `run`.
+    ///
+    /// # Errors
+    /// [`MapError`] when a segment is taken already.
+    pub fn map<'m>(&'m mut self, run: &mut Invocation<'m>, packet: &'m mut [u8]) -> Result<(), MapError> {
+        match self.convention {
+            Convention::Alkyl => {
+                run.region(crate::COAP_PKT_VADDR, packet)?.context(crate::COAP_CTX_VADDR, &self.ctx)?;
+            }
+            Convention::FemtoContainer => {
+                run.low_region(packet)?
+                    .region(crate::COAP_PKT_VADDR, &mut self.pkt)?
+                    .context_first(crate::COAP_CTX_VADDR, &self.ctx)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -254,6 +373,30 @@ pub fn content_format(bytes: &[u8]) -> Option<u16> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn femto_container_regions_and_the_pkt_kept_current() {
+        let mut packet = [0u8; 32];
+        let mut regions = CoapRegions::new(Convention::FemtoContainer, &mut packet, &[0x40, 0x02, 0, 0], b"hi");
+        assert_eq!(&packet[..7], &[0x40, 0x02, 0, 0, 0xff, b'h', b'i']);
+        let pkt = regions.pkt;
+        assert_eq!(pkt[fc_pkt::PAYLOAD_P], 5u32.to_le_bytes());
+        assert_eq!(pkt[fc_pkt::PAYLOAD_LEN], 2u16.to_le_bytes());
+        assert_eq!(pkt[fc_pkt::OPTIONS_LEN], 1u16.to_le_bytes(), "the payload marker");
+        let mut session = regions.session();
+        let mut stack = [0u8; 8];
+        let mut run = Invocation::new(&mut stack, &[]).unwrap();
+        regions.map(&mut run, &mut packet).unwrap();
+        assert_eq!(run.args()[..2], [crate::COAP_CTX_VADDR, ctx::LEN as u64]);
+        let mem = run.memory_mut();
+        assert_eq!(session.resp_init(mem, crate::COAP_CTX_VADDR, 0x45), Ok(0));
+        assert_eq!(session.opt_finish(mem, crate::COAP_CTX_VADDR, 1), Ok(5));
+        // payload_p: after the header and the marker; payload_len: the room left.
+        assert_eq!(mem.load::<4>(crate::COAP_PKT_VADDR + 8), Ok(5));
+        assert_eq!(mem.load::<2>(crate::COAP_PKT_VADDR + 12), Ok(27));
+        // The packet is at address 0, 32 bytes.
+        assert!(mem.load::<1>(31).is_ok() && mem.load::<1>(32).is_err());
+    }
 
     fn collect(bytes: &[u8]) -> ([(u16, [u8; 4], usize); 4], usize) {
         let mut out = [(0u16, [0u8; 4], 0usize); 4];

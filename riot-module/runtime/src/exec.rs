@@ -6,14 +6,18 @@
 //! Regions and registers follow `alkyl_vm::invoke`'s convention
 //! (`docs/isa.md`, "Invocation"): stack (`max(512, declared)` bytes), the
 //! input read-only (`r1`/`r2`), `.data`, `.rodata`; for CoAP runs the
-//! packet buffer at `COAP_PKT_VADDR` (read-write) and the
-//! `alkyl_coap_ctx_t` at `COAP_CTX_VADDR` (read-only, `r3`).
+//! packet buffer and the context by the convention the script declares
+//! (`alkyl_bindings::CoapRegions`, `docs/helpers.md`): Alkyl's (packet at
+//! `COAP_PKT_VADDR`, the `alkyl_coap_ctx_t` at `COAP_CTX_VADDR` in `r3`,
+//! the payload in `r1`/`r2`) or Femto-Container's (the packet holding the
+//! payload at address 0, RIOT's `coap_pkt_t` prefix at `COAP_PKT_VADDR`,
+//! the `bpf_coap_ctx_t` in `r1`).
 
 use alloc::vec;
 use alloc::vec::Vec;
 
 use alkyl_bindings::helpers::coap::content_format;
-use alkyl_bindings::{AlkylHelpers, CoapSession, Platform, COAP_CTX_VADDR, COAP_PKT_VADDR};
+use alkyl_bindings::{AlkylHelpers, CoapRegions, CoapSession, Platform};
 use alkyl_vm::container::Script;
 use alkyl_vm::{Entry, Exit, Invocation, MapError, Runnable, Trap, TrapKind, STACK_SIZE};
 
@@ -25,8 +29,6 @@ use crate::config::Config;
 /// response header; the runtime sends the code, options and payload the
 /// script built through the real exchange.
 const REQUEST_HEADER: [u8; 4] = [0x40, 0x02, 0x00, 0x00];
-/// The opaque handle scripts find in their CoAP context.
-const COAP_HANDLE: u64 = 1;
 
 /// One run to do.
 #[derive(Clone, Copy, Debug)]
@@ -97,16 +99,12 @@ pub(crate) fn execute<P: Platform + ?Sized>(
     };
     stack.fill(0);
     packet.fill(0);
-    let session = CoapSession::new(COAP_HANDLE, COAP_PKT_VADDR, packet.len());
-    let ctx = session.context_bytes();
+    let mut coap = inv.coap_buffer.map(|_| CoapRegions::new(script.convention(), packet, &REQUEST_HEADER, inv.input));
     let mut helpers = AlkylHelpers::new(platform, 0);
-    if inv.coap_buffer.is_some() {
-        let n = REQUEST_HEADER.len().min(packet.len());
-        packet[..n].copy_from_slice(&REQUEST_HEADER[..n]);
-        helpers = helpers.with_coap(session);
+    if let Some(c) = &coap {
+        helpers = helpers.with_coap(c.session());
     }
-    let coap = inv.coap_buffer.map(|_| (&mut packet[..], &ctx[..]));
-    let result = match regions(stack, inv.input, script, data, coap) {
+    let result = match regions(stack, inv.input, script, data, coap.as_mut().map(|c| (c, &mut packet[..]))) {
         Ok(mut run) => loaded.executable().run(inv.entry, &mut run, &mut script.restrict(&mut helpers), inv.budget),
         // Distinct segments into an empty map: cannot fail; kept as a trap.
         Err(_) => Err(Trap { pc: inv.entry.pc(), kind: TrapKind::IllegalInstruction }),
@@ -119,18 +117,18 @@ pub(crate) fn execute<P: Platform + ?Sized>(
 }
 
 /// The invocation of a run: stack, input, the script's regions and, for a
-/// CoAP run, the packet buffer and the context (`r3`).
+/// CoAP run, the packet buffer and the context by its convention.
 fn regions<'m>(
     stack: &'m mut [u8],
     input: &'m [u8],
     script: &'m Script<Vec<u8>>,
     data: &'m mut [u8],
-    coap: Option<(&'m mut [u8], &'m [u8])>,
+    coap: Option<(&'m mut CoapRegions, &'m mut [u8])>,
 ) -> Result<Invocation<'m>, MapError> {
     let mut run = Invocation::new(stack, input)?;
     run.script(script, data)?;
-    if let Some((packet, ctx)) = coap {
-        run.region(COAP_PKT_VADDR, packet)?.context(COAP_CTX_VADDR, ctx)?;
+    if let Some((regions, packet)) = coap {
+        regions.map(&mut run, packet)?;
     }
     Ok(run)
 }

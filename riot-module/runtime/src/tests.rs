@@ -598,7 +598,7 @@ fn coap_upload_block_wise_and_run() {
             assert_eq!(code_of(&r), code::CONTINUE);
         } else {
             assert_eq!(code_of(&r), code::CREATED, "{}", text(&r));
-            assert_eq!(text(&r), "installed coap version 1");
+            assert_eq!(text(&r), "installed coap version 1\n");
         }
     }
     let r = send(&mut rt, &req(RequestType::Post, "/apps/coap/run", b""));
@@ -614,7 +614,7 @@ fn coap_resources() {
     let mut rt = runtime();
     install(&mut rt, "simple", 1, simple_container()).unwrap();
     let r = send(&mut rt, &req(RequestType::Post, "/apps/simple/run/answer", b"12345"));
-    assert_eq!((code_of(&r), text(&r)), (code::CONTENT, "0x5".into()));
+    assert_eq!((code_of(&r), text(&r)), (code::CONTENT, "0x5\n".into()));
     assert_eq!(opt(&r, CoapOption::ContentFormat), Some(vec![]));
     let r = send(&mut rt, &req(RequestType::Get, "/apps", b""));
     let size = simple_container().len();
@@ -648,7 +648,7 @@ fn coap_resources() {
         assert_eq!(code_of(&r), c, "{path}: {}", text(&r));
     }
     let r = send(&mut rt, &req(RequestType::Get, "/apps/zz", b""));
-    assert_eq!(text(&r), "no such app (sequence 0)");
+    assert_eq!(text(&r), "no such app (sequence 0)\n");
     // Accept for another format.
     let mut p = req(RequestType::Get, "/apps", b"");
     p.add_option(CoapOption::Accept, vec![60]);
@@ -666,12 +666,18 @@ fn coap_block2_listing() {
         text(&send(&mut rt2, &req(RequestType::Get, "/apps/simple", b"")))
     };
     let mut got = String::new();
+    // Every block carries the representation's ETag (4 bytes), the same
+    // while the representation does not change.
+    let mut etag = None;
     for num in 0.. {
         let mut p = req(RequestType::Get, "/apps/simple", b"");
         let (v, n) = Block { num, more: false, szx: 2 }.encode();
         p.add_option(CoapOption::Block2, v[..n].to_vec());
         let r = send(&mut rt, &p);
         assert_eq!(code_of(&r), code::CONTENT);
+        let tag = opt(&r, CoapOption::ETag);
+        assert!(tag.as_ref().is_some_and(|t| t.len() == 4), "{tag:?}");
+        assert_eq!(*etag.get_or_insert(tag.clone()), tag);
         got.push_str(&text(&r));
         let b = Block::decode(&opt(&r, CoapOption::Block2).unwrap()).unwrap();
         if !b.more {
@@ -696,7 +702,7 @@ fn coap_hostile_uploads() {
     let r = send(&mut rt, &b0);
     assert_eq!(
         (code_of(&r), text(&r)),
-        (code::UNAUTHORIZED, "upload signed by unknown key 0909090909090909: no slot granted".into())
+        (code::UNAUTHORIZED, "upload signed by unknown key 0909090909090909: no slot granted\n".into())
     );
     assert_eq!(rt.uploads_in_progress(), 0);
     // Out of order: block 1 skipped.
@@ -727,13 +733,13 @@ fn coap_hostile_uploads() {
     assert_eq!(code_of(&send(&mut rt, &req(RequestType::Put, "/apps/app", b"garbage"))), code::BAD_REQUEST);
     assert_eq!(records(&mut rt), before);
     let r = send(&mut rt, &req(RequestType::Post, "/apps/app/run", b""));
-    assert_eq!(text(&r), "0x2a");
+    assert_eq!(text(&r), "0x2a\n");
     // Delete through CoAP, with the signed command as payload.
     let del = signed(command(Operation::Delete, "app", 2, vec![]), &keypair());
     let r = send(&mut rt, &req(RequestType::Delete, "/apps/app", &del));
-    assert_eq!((code_of(&r), text(&r)), (code::DELETED, "deleted app".into()));
+    assert_eq!((code_of(&r), text(&r)), (code::DELETED, "deleted app\n".into()));
     let r = send(&mut rt, &req(RequestType::Get, "/apps/app", b""));
-    assert_eq!(text(&r), "no such app (sequence 2)");
+    assert_eq!(text(&r), "no such app (sequence 2)\n");
 }
 
 #[test]
@@ -746,7 +752,7 @@ fn coap_runs_take_one_message() {
     assert_eq!(rt.app(&name("simple")).unwrap().stats().runs, 0);
     let p =
         with_block1(req(RequestType::Post, "/apps/simple/run/answer", &[0; 5]), Block { num: 0, more: false, szx: 0 });
-    assert_eq!(text(&send(&mut rt, &p)), "0x5");
+    assert_eq!(text(&send(&mut rt, &p)), "0x5\n");
 }
 
 #[test]
@@ -755,7 +761,7 @@ fn coap_refuses_changes_without_keys() {
     let env = signed(install_envelope("a", 1), &keypair());
     let b0 = with_block1(req(RequestType::Put, "/apps/a", &env[..16]), Block { num: 0, more: true, szx: 0 });
     let r = send(&mut rt, &b0);
-    assert_eq!((code_of(&r), text(&r)), (code::METHOD_NOT_ALLOWED, "no trusted key: changes are disabled".into()));
+    assert_eq!((code_of(&r), text(&r)), (code::METHOD_NOT_ALLOWED, "no trusted key: changes are disabled\n".into()));
     assert_eq!(rt.uploads_in_progress(), 0);
 }
 
@@ -770,9 +776,9 @@ fn coap_runs_report_traps() {
     // for; the fast engine at the first slot of the run it cannot pay for
     // (docs/isa.md, budget).
     let pc = if cfg!(feature = "fast") { 1 } else { 2 };
-    assert_eq!(text(&r), alloc::format!("trap at instruction {pc}: instruction budget exhausted"));
+    assert_eq!(text(&r), alloc::format!("trap at instruction {pc}: instruction budget exhausted\n"));
     let r = send(&mut rt, &req(RequestType::Get, "/apps/loop/result", b""));
-    assert_eq!(text(&r), alloc::format!("error: trap at instruction {pc}: instruction budget exhausted"));
+    assert_eq!(text(&r), alloc::format!("error: trap at instruction {pc}: instruction budget exhausted\n"));
 }
 
 #[test]
@@ -788,7 +794,7 @@ fn shared_handler_behind_a_lock() {
     cell.borrow_mut().poll(0);
     let mut out = Packet::new();
     handler.build_response(&mut out, data).unwrap();
-    assert_eq!(text(&out), "0x3");
+    assert_eq!(text(&out), "0x3\n");
     // apps, sensors, invoke, time, auth, reports, and the app's three.
     assert_eq!(handler.report().count(), 9);
 }
@@ -927,7 +933,7 @@ fn signed_invocations_and_every_refusal() {
     let kp = keypair();
     let post = |rt: &mut Rt, bytes: &[u8]| send(rt, &req(RequestType::Post, "/invoke", bytes));
     let r = post(&mut rt, &signed_command(invoke_cmd("c", None, 5), &kp));
-    assert_eq!((code_of(&r), text(&r)), (code::CONTENT, "0x1".into()));
+    assert_eq!((code_of(&r), text(&r)), (code::CONTENT, "0x1\n".into()));
     let before = records(&mut rt);
     let kv = rt.kv_fetch(Some(&name("c")), 1);
     let check_unchanged = |rt: &mut Rt, what: &str| {
@@ -980,7 +986,7 @@ fn signed_invocations_and_every_refusal() {
     assert_eq!(code_of(&send(&mut rt, &req(RequestType::Post, "/time", &t))), code::CONFLICT);
     rt.device().set_ms(2500);
     let r = send(&mut rt, &req(RequestType::Get, "/time", b""));
-    assert_eq!(text(&r), alloc::format!("{}", now_s * 1000 + 2500));
+    assert_eq!(text(&r), alloc::format!("{}\n", now_s * 1000 + 2500));
     e.sequence = 7;
     // The clock reads now_s + 2.5 s: an expiry at now_s + 1 is past, one
     // at now_s + 2 is not (the envelope is valid up to its second).
@@ -988,7 +994,7 @@ fn signed_invocations_and_every_refusal() {
     assert_eq!(code_of(&post(&mut rt, &signed_command(e.clone(), &kp))), code::PRECONDITION_FAILED);
     e.expires = Some(now_s + 2);
     let r = post(&mut rt, &signed_command(e.clone(), &kp));
-    assert_eq!((code_of(&r), text(&r)), (code::CONTENT, "0x2".into()));
+    assert_eq!((code_of(&r), text(&r)), (code::CONTENT, "0x2\n".into()));
 
     // A restart keeps the sequences: no replay window opens.
     let (mut rt, boot) = reboot(rt);
@@ -998,7 +1004,7 @@ fn signed_invocations_and_every_refusal() {
     e.sequence = 8;
     assert_eq!(code_of(&post(&mut rt, &signed_command(e, &kp))), code::PRECONDITION_FAILED);
     let r = post(&mut rt, &signed_command(invoke_cmd("c", None, 8), &kp));
-    assert_eq!(text(&r), "0x3");
+    assert_eq!(text(&r), "0x3\n");
     let r = send(&mut rt, &req(RequestType::Get, "/auth", b""));
     assert!(text(&r).contains(&alloc::format!("\"{}\":8", KeyId::of(&kp.pk))), "{}", text(&r));
 }
@@ -1014,7 +1020,7 @@ fn a_failed_sequence_save_runs_nothing() {
     assert_eq!(rt.app(&name("c")).unwrap().stats().runs, 0);
     rt.storage().fail_at = None;
     let r = send(&mut rt, &req(RequestType::Post, "/invoke", &signed_command(invoke_cmd("c", None, 1), &keypair())));
-    assert_eq!(text(&r), "0x1");
+    assert_eq!(text(&r), "0x1\n");
 }
 
 #[test]
@@ -1154,7 +1160,7 @@ fn posting_to_a_missing_app_says_so_whatever_the_entry() {
     let mut rt = runtime();
     for path in ["/apps/nope/run", "/apps/nope/run/.odd", "/apps/nope/run/ok"] {
         let r = send(&mut rt, &req(RequestType::Post, path, b""));
-        assert_eq!((code_of(&r), text(&r)), (code::NOT_FOUND, "no such app (sequence 0)".into()), "{path}");
+        assert_eq!((code_of(&r), text(&r)), (code::NOT_FOUND, "no such app (sequence 0)\n".into()), "{path}");
     }
 }
 

@@ -32,6 +32,17 @@ use super::syntax::{Mem, Reg, Source, Target};
 ///
 /// Never.
 pub fn disassemble(code: &[u8]) -> Result<String, DisasmError> {
+    disassemble_named(code, &[])
+}
+
+/// As [`disassemble`], with `names` (instruction index, name) as the
+/// labels of those instructions: a container's or an object's functions,
+/// so that local calls read `call NAME`. A name that is not a valid label
+/// is written as a comment above the instruction instead.
+///
+/// # Errors
+/// As [`disassemble`].
+pub fn disassemble_named(code: &[u8], names: &[(usize, &str)]) -> Result<String, DisasmError> {
     let partial = code.len() % INSN_SIZE;
     if partial != 0 {
         return Err(DisasmError::PartialSlot { offset: code.len() - partial, len: partial });
@@ -69,6 +80,14 @@ pub fn disassemble(code: &[u8]) -> Result<String, DisasmError> {
             *name = Some(format!("L{label}"));
         }
     }
+    let mut comments: Vec<Option<&str>> = vec![None; slots.len() + 1];
+    for &(pc, name) in names {
+        match (labels.get_mut(pc), starts_line.get(pc) == Some(&true)) {
+            (Some(label), true) if crate::syntax::is_label(name) && name != "exit" => *label = Some(name.to_string()),
+            (Some(_), true) => comments[pc] = Some(name),
+            _ => {}
+        }
+    }
 
     let mut out = String::new();
     for line in &lines {
@@ -76,6 +95,9 @@ pub fn disassemble(code: &[u8]) -> Result<String, DisasmError> {
             let name = labels.get(usize::try_from(target).ok()?)?.as_deref()?;
             Some(Target::Label(name))
         });
+        if let Some(name) = comments[line.pc] {
+            let _ = writeln!(out, "# {name}");
+        }
         if let Some(name) = &labels[line.pc] {
             // Writing to a `String` cannot fail.
             let _ = writeln!(out, "{name}:");

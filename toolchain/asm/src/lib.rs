@@ -86,5 +86,5 @@ mod syntax;
 mod tests;
 
 pub use asm::assemble;
-pub use disasm::{disassemble, format_insn};
+pub use disasm::{disassemble, disassemble_named, format_insn};
 pub use error::{AsmError, AsmErrorKind, DisasmError, OperandKind};

@@ -7,7 +7,9 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use alkyl_vm::abi::CALL_SAVE_BYTES;
-use alkyl_vm::container::{pad_section, ContainerRepr, EmitError, FunctionRepr, Table, TrailerRepr, MAX_FUNCTIONS};
+use alkyl_vm::container::{
+    pad_section, ContainerRepr, Convention, EmitError, FunctionRepr, Table, TrailerRepr, MAX_FUNCTIONS,
+};
 use alkyl_vm::isa::{self, op, Insn, INSN_SIZE};
 use alkyl_vm::{HelperSet, DATA_VADDR, MAX_CALL_DEPTH, RODATA_VADDR};
 use object::elf;
@@ -26,6 +28,9 @@ pub struct PackOptions {
     /// Plain Femto-Container output: no trailer, `.bss` written out as
     /// zeros, no pointer tables.
     pub compat: bool,
+    /// The calling convention declared in the trailer (`docs/helpers.md`;
+    /// a `compat` container declares none: Alkyl's).
+    pub convention: Convention,
 }
 
 /// A packed script: the container's sections, owned ([`Packed::container`]
@@ -48,6 +53,8 @@ pub struct Packed {
     pub helpers: Vec<u32>,
     /// The global functions, as (name, instruction index).
     pub entries: Vec<(String, usize)>,
+    /// The calling convention declared in the trailer.
+    pub convention: Convention,
 }
 
 impl Packed {
@@ -63,6 +70,7 @@ impl Packed {
                 bss_len,
                 stack_size,
                 helpers: Table::Values(&self.helpers),
+                convention: self.convention,
             }),
         }
     }
@@ -116,8 +124,13 @@ const SHT_LLVM_ADDRSIG: u32 = 0x6fff_4c03;
 /// Not named by `object`: a 64-bit absolute address in data.
 const R_BPF_64_ABS64: u32 = 2;
 
+/// Sections a BPF object may carry that no script uses: type information,
+/// debug information, and unwind tables (`.eh_frame`: `llc -march=bpf`
+/// emits one when clang's `-emit-llvm` output is compiled separately, as
+/// Femto-Container's build does; its relocations name functions, which a
+/// container cannot hold).
 fn is_ignored_name(name: &str) -> bool {
-    matches!(name, ".BTF" | ".BTF.ext" | ".comment" | ".llvm_addrsig")
+    matches!(name, ".BTF" | ".BTF.ext" | ".comment" | ".llvm_addrsig" | ".eh_frame" | ".eh_frame_hdr")
         || name.starts_with(".debug")
         || name.starts_with(".note")
 }
@@ -198,6 +211,7 @@ pub fn pack(elf_bytes: &[u8], options: &PackOptions) -> Result<Packed, PackError
         trailer,
         helpers,
         entries,
+        convention: options.convention,
     })
 }
 

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use alkyl_pack::{pack, PackError, PackOptions, Packed};
-use alkyl_testkit::clang::compile_bpf;
+use alkyl_testkit::clang::{compile_bpf, compile_femto_container, femto_container_fixtures};
 use alkyl_testkit::ebpf::OneHelper;
 use alkyl_vm::container::Script;
 use alkyl_vm::{run, AccessPolicy, HelperError, MemoryMap, STACK_VADDR};
@@ -121,6 +121,20 @@ fn debug_info_and_btf_are_ignored() {
     let debug = pack(&object("debug", src, &["-g"]), &PackOptions::default()).unwrap();
     assert_eq!(plain.container(), debug.container(), "-g adds .BTF/.debug_* sections only");
     assert_eq!(run_twice(&debug, "f"), [6, 6]);
+}
+
+#[test]
+fn unwind_tables_are_ignored() {
+    // Femto-Container's pipeline (clang -emit-llvm | llc -march=bpf) emits
+    // .eh_frame, whose relocations name functions.
+    let fc = femto_container_fixtures();
+    let out = std::env::temp_dir().join(format!("alkyl-pack-fc-{}.o", std::process::id()));
+    compile_femto_container(&fc.join("sample_gcoap.c"), &out).unwrap_or_else(|e| panic!("{e}"));
+    let elf = std::fs::read(&out).unwrap();
+    assert!(elf.windows(9).any(|w| w == b".eh_frame"), "llc emits .eh_frame");
+    let packed = pack(&elf, &PackOptions::default()).unwrap();
+    assert_eq!(packed.entries, [("coap_resp".to_string(), 0)]);
+    assert!(packed.rodata.starts_with(b"coap_resp\0"), "no unwind bytes in .rodata");
 }
 
 #[test]

@@ -67,6 +67,8 @@ pub enum ContainerErrorKind {
     TrailerVersion { version: u8 },
     /// A reserved trailer field is not zero.
     TrailerReserved,
+    /// The trailer names a calling convention this loader does not know.
+    UnknownConvention { value: u8 },
     /// Declared helper ids are not strictly ascending (so not a set).
     HelpersNotSorted { index: u16 },
     /// Bytes after the last table.
@@ -90,7 +92,11 @@ impl fmt::Display for ContainerErrorKind {
             Truncated { field, needed } => write!(f, "truncated {field}: {needed} bytes needed"),
             BadMagic { magic } => write!(f, "bad magic {magic:02x?} (expected \"rBPF\")"),
             UnknownFlags { flags } => write!(f, "unknown header flags {flags:#x}"),
-            CompressedText => f.write_str("compressed instruction encoding (flag 0x1) is not supported"),
+            CompressedText => f.write_str(
+                "compressed instruction encoding (flag 0x1, gen_rbf.py --compress) is not supported: \
+                 make the container without --compress (or pack the object with `alkyl pack`); \
+                 uploads are compressed on the wire anyway (heatshrink)",
+            ),
             EmptyText => f.write_str("empty .text"),
             TextNotMultipleOf8 { len } => write!(f, ".text length {len} is not a multiple of 8"),
             TooManyFunctions { count } => write!(f, "{count} functions exceed the limit of {}", super::MAX_FUNCTIONS),
@@ -112,6 +118,7 @@ impl fmt::Display for ContainerErrorKind {
             }
             TrailerVersion { version } => write!(f, "unknown trailer version {version}"),
             TrailerReserved => f.write_str("reserved trailer field is not zero"),
+            UnknownConvention { value } => write!(f, "unknown calling convention {value}"),
             HelpersNotSorted { index } => write!(f, "declared helper {index} is not above the previous one"),
             TrailingBytes { len } => write!(f, "{len} unexpected bytes after the last table"),
             DataTooLarge => f.write_str(".data plus .bss exceeds 4 GiB"),

@@ -31,7 +31,8 @@ pub use error::{ContainerError, ContainerErrorKind, Field, LoadError};
 pub use repr::{pad_section, ContainerRepr, EmitError, FunctionRepr, Record, Table, TrailerRepr};
 pub use script::{Restricted, Script};
 pub use wire::{
-    field, Container, Function, HelperIds, Parts, FLAG_COMPRESSED, FLAG_TRAILER, MAGIC, MAGIC_NATIVE_C, TRAILER_VERSION,
+    field, Container, Convention, Function, HelperIds, Parts, FLAG_COMPRESSED, FLAG_TRAILER, MAGIC, MAGIC_NATIVE_C,
+    TRAILER_VERSION,
 };
 
 /// Most function-table entries a container may have.

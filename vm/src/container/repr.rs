@@ -16,7 +16,7 @@
 
 use core::fmt;
 
-use super::wire::{field, le16, le32, Container, FLAG_TRAILER, MAGIC, TRAILER_VERSION};
+use super::wire::{field, le16, le32, Container, Convention, FLAG_TRAILER, MAGIC, TRAILER_VERSION};
 
 /// One function-table entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,6 +164,8 @@ pub struct TrailerRepr<'a> {
     pub stack_size: u32,
     /// Helper ids the script may call, strictly ascending.
     pub helpers: Table<'a, u32>,
+    /// How a host passes it a CoAP request.
+    pub convention: Convention,
 }
 
 /// A container, its sections and tables borrowed. `emit(parse(b)) == b`
@@ -241,6 +243,7 @@ impl<'a> ContainerRepr<'a> {
                 bss_len: container.bss_len(),
                 stack_size: container.stack_size().unwrap_or(0),
                 helpers: Table::Wire(parts.helpers.map_or(&[][..], |h| h.as_bytes())),
+                convention: container.convention(),
             }),
         }
     }
@@ -313,6 +316,7 @@ impl<'a> ContainerRepr<'a> {
             out[f::STACK_SIZE].copy_from_slice(&t.stack_size.to_le_bytes());
             // The length check above bounds the count by u16.
             out[f::HELPER_COUNT].copy_from_slice(&(t.helpers.len() as u16).to_le_bytes());
+            out[f::CONVENTION] = t.convention as u8;
             out[f::RESERVED2].fill(0);
             write_table(&t.helpers, &mut out[f::HELPERS..]);
         }

@@ -143,6 +143,11 @@ impl<B: Stable<u8>> Script<B> {
         self.container.rodata()
     }
 
+    /// How a host passes it a CoAP request (its trailer's declaration).
+    pub fn convention(&self) -> super::Convention {
+        self.container.convention()
+    }
+
     /// Stack bytes the script needs: its declaration, else [`STACK_SIZE`].
     pub fn stack_size(&self) -> usize {
         self.container.stack_size().map_or(STACK_SIZE, |s| s as usize)

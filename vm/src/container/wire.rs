@@ -19,6 +19,32 @@ pub const FLAG_TRAILER: u32 = 0x0000_0100;
 /// Every flag this loader understands.
 const KNOWN_FLAGS: u32 = FLAG_COMPRESSED | FLAG_TRAILER;
 
+/// How a host passes a CoAP request to the script (`docs/helpers.md`, "Run
+/// conventions"); declared in the extension trailer, [`Convention::Alkyl`]
+/// without one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Convention {
+    /// `r1`/`r2` = the request payload, `r3` = the `alkyl_coap_ctx_t`
+    /// (its `pkt` an opaque handle).
+    #[default]
+    Alkyl = 0,
+    /// Femto-Container's: `r1` = the `bpf_coap_ctx_t`, `r2` its length;
+    /// `pkt` points to a `coap_pkt_t` region whose 32-bit pointers name
+    /// the packet buffer, mapped at address 0.
+    FemtoContainer = 1,
+}
+
+impl Convention {
+    /// The convention a trailer byte names.
+    pub const fn from_byte(b: u8) -> Option<Convention> {
+        match b {
+            0 => Some(Convention::Alkyl),
+            1 => Some(Convention::FemtoContainer),
+            _ => None,
+        }
+    }
+}
+
 /// Version of the extension trailer this loader reads and writes.
 pub const TRAILER_VERSION: u8 = 1;
 
@@ -60,8 +86,11 @@ pub mod field {
         pub const STACK_SIZE: Range<usize> = 8..12;
         /// `u16`: number of declared helper ids.
         pub const HELPER_COUNT: Range<usize> = 12..14;
-        /// `u16`: zero.
-        pub const RESERVED2: Range<usize> = 14..16;
+        /// `u8`: the calling convention ([`super::super::Convention`]; 0
+        /// Alkyl, 1 Femto-Container).
+        pub const CONVENTION: usize = 14;
+        /// `u8`: zero.
+        pub const RESERVED2: Range<usize> = 15..16;
         /// Start of the `u32` helper ids.
         pub const HELPERS: usize = 16;
         /// Size of the trailer without helper ids.
@@ -369,6 +398,14 @@ impl<T: AsRef<[u8]>> Container<T> {
         self.trailer().map_or(0, |t| le32(t, field::trailer::BSS_LEN.start))
     }
 
+    /// The calling convention the script declares ([`Convention::Alkyl`]
+    /// without a trailer).
+    pub fn convention(&self) -> Convention {
+        self.trailer()
+            .and_then(|t| Convention::from_byte(t.get(field::trailer::CONVENTION).copied().unwrap_or(0)))
+            .unwrap_or_default()
+    }
+
     /// Stack bytes the script declares it needs (`None`: not declared,
     /// or declared as 0 = the default).
     pub fn stack_size(&self) -> Option<u32> {
@@ -422,7 +459,10 @@ fn check_trailer(b: &[u8], at: usize, data_len: u64) -> Result<usize, ContainerE
     if version != TRAILER_VERSION {
         return Err(err(at + t::VERSION, Kind::TrailerVersion { version }));
     }
-    if tr[t::RESERVED] != 0 || le16(tr, t::RESERVED2.start) != 0 {
+    if Convention::from_byte(tr[t::CONVENTION]).is_none() {
+        return Err(err(at + t::CONVENTION, Kind::UnknownConvention { value: tr[t::CONVENTION] }));
+    }
+    if tr[t::RESERVED] != 0 || tr[t::RESERVED2.start] != 0 {
         return Err(err(at + t::RESERVED, Kind::TrailerReserved));
     }
     let helpers = le16(tr, t::HELPER_COUNT.start) as usize;

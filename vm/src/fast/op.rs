@@ -44,6 +44,11 @@ pub struct Op {
 impl Op {
     /// Filler for caller-supplied storage (`[Op::EMPTY; N]`).
     pub const EMPTY: Op = Op { kind: Kind::Illegal };
+
+    /// Slots this op covers (more than one: a fused op).
+    pub fn width(&self) -> usize {
+        self.kind.width()
+    }
 }
 
 impl Default for Op {
@@ -85,6 +90,13 @@ macro_rules! define_kinds {
                     $(Kind::$name { .. } => Number::$name as usize,)*
                 };
                 WIDTH[n] as usize
+            }
+
+            /// The kind's name, as its row in [`super::table`] spells it.
+            pub(crate) const fn name(self) -> &'static str {
+                match self {
+                    $(Kind::$name { .. } => stringify!($name),)*
+                }
             }
 
             /// Where control can go after this op at slot `pc`: the slot it

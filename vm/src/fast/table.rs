@@ -31,18 +31,20 @@
 //!
 //! A branch's run ends at its last slot, `pc + WIDTH - 1`. Bodies are
 //! written in the interpreter's vocabulary (`r!`, `r32!`, `set!`, `set32!`,
-//! `addr!`, `load!`, `store!`, `load_fp!`, `store_fp!`, `lddw!`,
-//! `call_helper!`: see `exec.rs`), so they read as the op's semantics.
-//! A body cannot move `pc` (macro hygiene hides the interpreter's locals
-//! from it): only the flow does.
+//! `addr!`, `load!`, `load_at!`, `store!`, `load_fp!`, `store_fp!`,
+//! `lddw!`, `call_helper!`: see `exec.rs`), so they read as the op's
+//! semantics. A body cannot move `pc` (macro hygiene hides the
+//! interpreter's locals from it): only the flow does, and `load_at!`, which
+//! leaves the run with a fault naming a later slot of a fused op (the
+//! load's own), so that traps land where the reference interpreter's do.
 //!
 //! Families spell both widths and both operand forms of an operation in one
 //! row, with one expression (the operand types are `u64` or `u32`):
 //! `alu I64 R64 I32 R32 => |a, b| EXPR;` (`d = EXPR` with `a = d` and `b` =
 //! the immediate or `s`), `jcc I64 R64 I32 R32 => OP;` and `jcc_imm I64
 //! I32 => OP;` (jump to `t` when `d OP imm` / `a OP b`), and the memory
-//! families `load`, `store`, `store_imm`, `load_fp`, `store_fp` of four
-//! sizes (1, 2, 4, 8 bytes).
+//! families `load`, `store`, `store_imm`, `load_fp`, `store_fp`,
+//! `add_load`, `mov_add_load` of four sizes (1, 2, 4, 8 bytes).
 
 /// Calls `$m! { rows }` with the whole instruction set in the row grammar
 /// of the module docs, families expanded (see [`self`]).
@@ -77,6 +79,22 @@ macro_rules! for_each_op {
             /// Fused `mov d, a; add d, imm` (`&local`, pointer + offset), 2 slots.
             Add64Rri { d: Reg, a: Reg, imm: i32 } = 2, next => { set!(d, r!(a).wrapping_add(imm as i64 as u64)) };
             Add32Rri { d: Reg, a: Reg, imm: i32 } = 2, next => { set32!(d, r32!(a).wrapping_add(imm as u32)) };
+            /// Fused `mov d, a; add d, imm; add d, b` (an element's address:
+            /// base plus offset plus scaled index, `&stack_array[i]`), 3 slots.
+            Add64Rrir { d: Reg, a: Reg, imm: i16, b: Reg } = 3, next => {
+                set!(d, r!(a).wrapping_add(imm as i64 as u64).wrapping_add(r!(b)))
+            };
+            /// Fused `mov d, a; OP d, imm` (three-address shifts and masks), 2 slots.
+            Lsh64Rri { d: Reg, a: Reg, imm: i32 } = 2, next => { set!(d, r!(a).wrapping_shl(imm as u32)) };
+            Rsh64Rri { d: Reg, a: Reg, imm: i32 } = 2, next => { set!(d, r!(a).wrapping_shr(imm as u32)) };
+            Lsh32Rri { d: Reg, a: Reg, imm: i32 } = 2, next => { set32!(d, r32!(a).wrapping_shl(imm as u32)) };
+            Rsh32Rri { d: Reg, a: Reg, imm: i32 } = 2, next => { set32!(d, r32!(a).wrapping_shr(imm as u32)) };
+            And32Rri { d: Reg, a: Reg, imm: i32 } = 2, next => { set32!(d, r32!(a) & imm as u32) };
+            /// Fused `lsh d, 32; rsh d, 32` (zero-extension of a 32-bit index), 2
+            /// slots.
+            Zext64 { d: Reg } = 2, next => { set!(d, r32!(d) as u64) };
+            /// Fused `mov d, s; lsh d, 32; rsh d, 32`, 3 slots.
+            MovZext64 { d: Reg, s: Reg } = 3, next => { set!(d, r32!(s) as u64) };
             /// Fused `ldxb/ldxh d, [s + off]; add32 acc, d` (load and accumulate,
             /// as checksum loops do), 2 slots.
             LdxBAdd32 { d: Reg, s: Reg, off: i16, acc: Reg } = 2, next => {
@@ -134,6 +152,11 @@ macro_rules! for_each_op {
             load LdxB LdxH LdxW LdxDw;
             store StxB StxH StxW StxDw;
             store_imm StB StH StW StDw;
+            // Fused `add d, s; ldx x, [d + off]` (an indexed load: the address
+            // computed, kept in `d`, and loaded from), 2 slots; and `mov d, a;
+            // add d, b; ldx x, [d + off]`, 3 slots. A fault names the load's slot.
+            add_load AddLdxB AddLdxH AddLdxW AddLdxDw;
+            mov_add_load MovAddLdxB MovAddLdxH MovAddLdxW MovAddLdxDw;
             // Loads and stores relative to the frame pointer `r10`: straight to
             // the stack window (see `window.rs`).
             load_fp LdxBFp LdxHFp LdxWFp LdxDwFp;
@@ -231,6 +254,24 @@ macro_rules! expand {
             $name { d: Reg, off: i16, imm: i32 } = 1, next => { store!($n, addr!(d, off), imm as i64 as u64) };
         )*] $($rest)* }
     };
+    ($m:ident [$($done:tt)*] @sized add_load $(($name:ident $n:literal))*; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)* $(
+            $name { d: Reg, s: Reg, x: Reg, off: i16 } = 2, next => {
+                let at = r!(d).wrapping_add(r!(s));
+                set!(d, at);
+                set!(x, load_at!($n, at.wrapping_add(off as i64 as u64), 1))
+            };
+        )*] $($rest)* }
+    };
+    ($m:ident [$($done:tt)*] @sized mov_add_load $(($name:ident $n:literal))*; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)* $(
+            $name { d: Reg, a: Reg, b: Reg, x: Reg, off: i16 } = 3, next => {
+                let at = r!(a).wrapping_add(r!(b));
+                set!(d, at);
+                set!(x, load_at!($n, at.wrapping_add(off as i64 as u64), 2))
+            };
+        )*] $($rest)* }
+    };
     ($m:ident [$($done:tt)*] @sized load_fp $(($name:ident $n:literal))*; $($rest:tt)*) => {
         $crate::fast::table::expand! { $m [$($done)* $(
             $name { d: Reg, off: i16 } = 1, next => { set!(d, load_fp!($n, off)) };
@@ -309,9 +350,26 @@ mod tests {
         assert!(count > 90, "{count} kinds");
     }
 
+    /// The fused indexed loads, whose load is their last slot.
+    fn indexed_load(kind: Kind) -> bool {
+        use Kind::*;
+        matches!(
+            kind,
+            AddLdxB { .. }
+                | AddLdxH { .. }
+                | AddLdxW { .. }
+                | AddLdxDw { .. }
+                | MovAddLdxB { .. }
+                | MovAddLdxH { .. }
+                | MovAddLdxW { .. }
+                | MovAddLdxDw { .. }
+        )
+    }
+
     /// Every kind dispatches, and the interpreter leaves it only for a
     /// successor the table names (the slots after it trap where they are),
-    /// or by trapping at the op itself, or by `exit`.
+    /// or by trapping at the op itself (a fused indexed load: at its load's
+    /// slot), or by `exit`.
     #[test]
     fn every_kind_dispatches_to_its_successors() {
         // mov r0, 1 (x7); exit: what a generic op decodes.
@@ -327,6 +385,8 @@ mod tests {
             match trap {
                 None => matches!(kind, Kind::Exit),
                 Some(Trap { pc: 0, kind: k }) => k != TrapKind::BudgetExhausted,
+                // A fused indexed load faults at its load's slot, the last.
+                Some(Trap { pc, kind: TrapKind::Memory(_) }) if indexed_load(kind) => pc + 1 == kind.width(),
                 Some(Trap { pc, kind: k }) => k == TrapKind::IllegalInstruction && (Some(pc) == next || Some(pc) == to),
             }
         };

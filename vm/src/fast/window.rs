@@ -95,29 +95,41 @@ impl<'m, 'a> Windows<'m, 'a> {
         self.map
     }
 
-    /// Reads `N` bytes at `addr` if they lie in the data window.
+    /// Reads `N` bytes at `addr` if they lie in the data window or the
+    /// stack window (a pointer into the stack held in a register other than
+    /// `r10`: clang computes array addresses on the stack that way).
     #[inline(always)]
     pub(crate) fn load<const N: usize>(&self, addr: u64) -> Option<u64> {
-        if (addr >> 32) as u32 != self.data_seg {
-            return None;
-        }
-        let bytes: &[u8] = match &self.data {
-            View::Shared(s) => s,
-            View::Exclusive(s) => s,
-        };
+        let seg = (addr >> 32) as u32;
         let off = addr as u32 as usize;
+        let bytes: &[u8] = if seg == self.data_seg {
+            match &self.data {
+                View::Shared(s) => s,
+                View::Exclusive(s) => s,
+            }
+        } else if seg == self.stack_seg {
+            self.stack
+        } else {
+            return None;
+        };
         Some(le_value_n::<N>(bytes.get(off..off.wrapping_add(N))?))
     }
 
     /// Writes the low `N` bytes of `v` at `addr` if they lie in the data
-    /// window and it may be written; false (nothing written) otherwise.
+    /// window and it may be written, or in the stack window; false (nothing
+    /// written) otherwise.
     #[inline(always)]
     pub(crate) fn store<const N: usize>(&mut self, addr: u64, v: u64) -> bool {
-        if (addr >> 32) as u32 != self.data_seg {
-            return false;
-        }
-        let View::Exclusive(bytes) = &mut self.data else { return false };
+        let seg = (addr >> 32) as u32;
         let off = addr as u32 as usize;
+        let bytes: &mut [u8] = if seg == self.data_seg {
+            let View::Exclusive(bytes) = &mut self.data else { return false };
+            bytes
+        } else if seg == self.stack_seg {
+            self.stack
+        } else {
+            return false;
+        };
         put_le_n::<N>(bytes.get_mut(off..off.wrapping_add(N)), v)
     }
 
@@ -185,7 +197,8 @@ impl<'m, 'a> Windows<'m, 'a> {
     pub(crate) fn load_slow(&mut self, addr: u64, n: u8) -> Option<u64> {
         self.lend_data((addr >> 32) as u32);
         let seg = (addr >> 32) as u32;
-        if seg == self.data_seg {
+        // `data_seg` 0 is "no window" (segment 0 is never lent).
+        if seg == self.data_seg && seg != 0 {
             if let View::Shared(s) = &self.data {
                 let off = addr as u32 as usize;
                 return s.get(off..off.wrapping_add(n as usize)).map(le_value);

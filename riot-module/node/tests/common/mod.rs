@@ -347,6 +347,9 @@ pub fn code(p: &Packet) -> String {
     client::code_text(u8::from(p.header.code))
 }
 
+/// The payload as text, without the newline the device's plain-text
+/// answers end with (`any_client.rs` checks that they do).
 pub fn payload_text(p: &Packet) -> String {
-    String::from_utf8_lossy(&p.payload).into_owned()
+    let text = String::from_utf8_lossy(&p.payload);
+    text.strip_suffix('\n').unwrap_or(&text).to_string()
 }

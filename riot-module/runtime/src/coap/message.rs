@@ -117,7 +117,16 @@ pub struct Response {
     pub block1: Option<Block>,
     pub size2: Option<u32>,
     pub size1: Option<u32>,
+    /// ETag of a block-wise representation (every block carries it): a
+    /// client that sees it change between blocks starts over.
+    pub etag: Option<[u8; 4]>,
     pub payload: Vec<u8>,
+}
+
+/// The ETag of a representation: its FNV-1a hash (32 bits). Equal bytes,
+/// equal tags; a changed `/sensors` reading changes it.
+fn etag(bytes: &[u8]) -> [u8; 4] {
+    bytes.iter().fold(0x811c_9dc5u32, |h, &b| (h ^ b as u32).wrapping_mul(0x0100_0193)).to_be_bytes()
 }
 
 impl Response {
@@ -129,7 +138,8 @@ impl Response {
     /// A `text/plain` response.
     pub fn text(code: u8, text: impl fmt::Display) -> Response {
         let mut s = String::new();
-        let _ = write!(s, "{text}");
+        // One line, ending with a newline (for shells and coap-client).
+        let _ = writeln!(s, "{text}");
         Response { content_format: Some(format::TEXT), payload: s.into_bytes(), ..Response::empty(code) }
     }
 
@@ -152,19 +162,22 @@ impl Response {
         };
         let end = start.saturating_add(size).min(self.payload.len());
         let total = self.payload.len();
+        self.etag = Some(etag(&self.payload));
         self.payload = self.payload[start..end].to_vec();
         self.block2 = Some(Block { num: block.num, more: end < total, szx: block.szx });
         self.size2 = (block.num == 0).then_some(total as u32);
         self
     }
 
-    /// The options in ascending order, values minimally encoded.
+    /// The options in ascending order, values minimally encoded (the ETag
+    /// is opaque: all 4 bytes).
     fn options(&self) -> impl Iterator<Item = (u16, ([u8; 4], usize))> + '_ {
         let block = |b: &Block| {
             let (v, n) = b.encode();
             ([v[0], v[1], v[2], 0], n)
         };
         [
+            self.etag.map(|e| (option::ETAG, (e, e.len()))),
             self.content_format.map(|f| (option::CONTENT_FORMAT, encode_uint(f as u32))),
             self.block2.as_ref().map(|b| (option::BLOCK2, block(b))),
             self.block1.as_ref().map(|b| (option::BLOCK1, block(b))),

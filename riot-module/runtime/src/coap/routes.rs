@@ -29,6 +29,16 @@ impl From<Rejection> for Response {
     }
 }
 
+/// `GET /apps/NAME/result`: the last result as text ending with a newline
+/// (`0x2a`, `error: …`), or the payload the script built, as built.
+fn result_line(run: &crate::app::LastRun) -> Vec<u8> {
+    let mut text = run.result_text();
+    if run.outcome.as_ref().map_or(true, |out| out.response.is_none()) {
+        text.push(b'\n');
+    }
+    text
+}
+
 fn method_not_allowed() -> Response {
     Response::text(code::METHOD_NOT_ALLOWED, "method not allowed on this resource")
 }
@@ -113,7 +123,7 @@ impl<S: Storage, D: Device> Runtime<S, D> {
             }
             (["apps", name, "result"], code::GET) => match self.named(name) {
                 Ok(app) => {
-                    let text = app.stats().last.as_ref().map(|r| r.result_text()).unwrap_or_default();
+                    let text = app.stats().last.as_ref().map(result_line).unwrap_or_default();
                     Response::with(code::CONTENT, format::TEXT, text)
                 }
                 Err(r) => r.into(),
@@ -260,6 +270,8 @@ fn run_response(run: LastRun) -> Response {
                 code::INTERNAL_SERVER_ERROR,
                 format_args!("the script built a response with code {}.{:02}", b.code >> 5, b.code & 0x1f),
             ),
+            // A script's own payload is sent as built; a plain-text
+            // result ends with a newline, as every text answer does.
             None => Response::text(code::CONTENT, format_args!("{:#x}", out.r0)),
         },
         Err(trap) => Response::text(code::INTERNAL_SERVER_ERROR, TrapText { trap: &trap, kind: run.kind }),

@@ -108,6 +108,7 @@ impl TranslatedModule {
                 bss_len: self.bss_len,
                 stack_size: FRAME_BYTES as u32,
                 helpers: Table::Values(&self.helpers),
+                ..TrailerRepr::default()
             }),
         }
         .to_bytes()
