@@ -11,6 +11,10 @@ TARGET_DIR          := $(or $(CARGO_TARGET_DIR),target)
 ALKYL               := $(TARGET_DIR)/release/alkyl
 export ALKYL
 export NODE_BIN     := $(TARGET_DIR)/release/alkyl-node
+# The Aryl gateway: its own workspace (gateway/, alloy), its own target
+# directory unless CARGO_TARGET_DIR says otherwise.
+GATEWAY_TARGET      := $(or $(CARGO_TARGET_DIR),gateway/target)
+export ARYL         := $(GATEWAY_TARGET)/release/aryl
 
 SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 # Debian packages the build, the example apps and the integration tests use
@@ -27,7 +31,7 @@ export ALKYL_AIOCOAP_CLIENT := $(abspath $(PYENV))/bin/aiocoap-client
 # the Arm cross toolchain and newlib (Cortex-M4 image and C kernel).
 BENCH_APT_PACKAGES := bindgen qemu-system-arm gcc-arm-none-eabi binutils-arm-none-eabi libnewlib-arm-none-eabi valgrind
 
-.PHONY: all deps bench-deps build run test conformance thumb fuzz riot clean apps sizes diff-ir fuzz-ir bench-ir diff-lang fuzz-lang bench-lang bench bench-insns bench-cm4 bench-coap bench-size
+.PHONY: all deps chain-deps aryl-test bench-aryl bench-deps build run test conformance thumb fuzz riot clean apps sizes diff-ir fuzz-ir bench-ir diff-lang fuzz-lang bench-lang bench bench-insns bench-cm4 bench-coap bench-size
 
 all: build
 
@@ -43,17 +47,32 @@ define apt_install
 endef
 
 # Installs what is missing, and only that (fast when already set up).
-deps:
-	$(call apt_install,$(APT_PACKAGES))
+deps: chain-deps
+	$(call apt_install,$(APT_PACKAGES) $(CHAIN_APT_PACKAGES))
 	@rustup target list --installed 2>/dev/null | grep -qx $(THUMB_TARGET) || rustup target add $(THUMB_TARGET)
 	@$(PYENV)/bin/python3 -c 'import aiocoap' 2>/dev/null || \
 	  { python3 -m venv $(PYENV) && $(PYENV)/bin/pip install -q aiocoap==$(AIOCOAP_VERSION); }
+
+# The chain toolchain of the Aryl gateway (package.json, pinned by
+# package-lock.json): anvil, solc-js, HPKE for the payer. node/npm from Debian
+# when missing; `npm ci` only when node_modules is older than the lockfile.
+ANVIL := node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
+# ... and what the chain scripts use (JSON-RPC calls, a free port, GET /auth).
+CHAIN_APT_PACKAGES := curl python3
+export ANVIL
+chain-deps: node_modules/.package-lock.json
+
+node_modules/.package-lock.json: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq nodejs npm; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 bench-deps: deps
 	$(call apt_install,$(BENCH_APT_PACKAGES))
 
 build: deps
 	$(CARGO) build --release --bin alkyl --bin alkyl-node
+	$(CARGO) build --release --manifest-path gateway/Cargo.toml
 
 # The main job, end to end: assemble Fletcher32 and run it on the VM over the
 # project's own input and, when present, the rBPF paper's input; then the
@@ -69,12 +88,28 @@ run: build apps
 	  $(ALKYL) run apps/asm/fletcher32.s --mem-file $(PAPER_INPUT) --stats; \
 	fi
 	@scripts/demo.sh
+	@echo "== the chain story: a contract programs and commands the devices (scripts/aryl-demo.sh)"
+	@scripts/aryl-demo.sh
 
 test: deps
 	$(CARGO) test --workspace
 	$(CARGO) test -p alkyl-vm --no-default-features   # the compact build
 	$(CARGO) test -p alkyl-runtime --no-default-features --features ir   # runtime on it
 	@$(MAKE) --no-print-directory thumb
+	@$(MAKE) --no-print-directory aryl-test
+
+# The Aryl gateway's benchmarks (docs/benchmarks.md): chain-to-device
+# latency with 2 locks, fan-out to ARYL_FANOUT locks, gateway memory.
+bench-aryl: build
+	scripts/aryl-bench.sh
+
+# The Aryl gateway's tests: its unit tests, then the integration tests on a
+# real anvil and real nodes on loopback (scripts/aryl-test.sh), with the
+# debug binaries `cargo test` built.
+aryl-test: chain-deps
+	$(CARGO) test --manifest-path gateway/Cargo.toml
+	$(CARGO) build --bin alkyl --bin alkyl-node
+	ALKYL=$(TARGET_DIR)/debug/alkyl NODE_BIN=$(TARGET_DIR)/debug/alkyl-node ARYL=$(GATEWAY_TARGET)/debug/aryl scripts/aryl-test.sh
 
 # Example apps (apps/c/*.c) with clang's BPF backend; flags in apps/bpf.flags
 # (-target bpf -mcpu=v3 -O2 -ffreestanding -I bindings/include), objects in

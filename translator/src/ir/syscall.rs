@@ -46,6 +46,10 @@ pub const SYSCALLS: &[Syscall] = &[
     Syscall { id: g::ALKYL_HELPER_DELETE_GLOBAL, name: "delete_global", args: &[Word] },
     Syscall { id: g::ALKYL_HELPER_NOW_MS, name: "now_ms", args: &[] },
     Syscall { id: g::ALKYL_HELPER_UNIX_TIME, name: "unix_time", args: &[MemPtr { len: 4 }] },
+    // Queues a report of `len` (at most ALKYL_REPORT_MAX) bytes for the
+    // gateway; the buffer is checked for 8 bytes statically, the rest by
+    // the helper (a longer report traps if it leaves memory).
+    Syscall { id: g::ALKYL_HELPER_REPORT, name: "report", args: &[MemPtr { len: 8 }, Word] },
     Syscall { id: g::ALKYL_HELPER_SAUL_REG_FIND_NTH, name: "saul_reg_find_nth", args: &[Word] },
     Syscall { id: g::ALKYL_HELPER_SAUL_REG_FIND_TYPE, name: "saul_reg_find_type", args: &[Word] },
     Syscall { id: g::ALKYL_HELPER_SAUL_REG_READ, name: "saul_reg_read", args: &[Word, MemPtr { len: PHYDAT_SIZE }] },

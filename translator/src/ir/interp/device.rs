@@ -76,6 +76,19 @@ pub(super) fn syscall<P: Platform + ?Sized>(
             }
             None => g::ALKYL_ENODATA,
         },
+        g::ALKYL_HELPER_REPORT => {
+            let len = arg(1) as usize;
+            if len > g::ALKYL_REPORT_MAX as usize {
+                g::ALKYL_EINVAL
+            } else {
+                let at = arg(0) as usize;
+                let payload = memory.get(at..at + len).ok_or(IrTrap::MemoryOutOfBounds)?;
+                match platform.report(payload) {
+                    Ok(()) => 0,
+                    Err(e) => e.code(),
+                }
+            }
+        }
         // `int pos`: a negative position finds nothing.
         g::ALKYL_HELPER_SAUL_REG_FIND_NTH if (arg(0) as i32) < 0 => 0,
         g::ALKYL_HELPER_SAUL_REG_FIND_NTH => platform.saul_find_nth(arg(0)).map_or(0, |d| d.get() as i32),

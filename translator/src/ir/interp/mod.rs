@@ -30,6 +30,10 @@ use super::trap::IrTrap;
 use super::validate::Validated;
 use super::width::Width;
 
+/// The gateway's runtime of its syscalls ([`Instance::call_gateway`]): the
+/// syscall and its arguments (first first) to its result or a trap.
+pub type GatewayRuntime<'a> = dyn FnMut(&syscall::GatewaySyscall, &[u64]) -> Result<u64, IrTrap> + 'a;
+
 /// A word on the stack: its width and its canonical value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Word {
@@ -98,6 +102,26 @@ impl Instance {
         input: &[u8],
         platform: &mut P,
         fuel: u64,
+    ) -> Result<Completion, IrTrap> {
+        // No gateway here: its syscalls trap.
+        self.call_gateway(module, function, input, platform, fuel, &mut |sc, _| Err(IrTrap::Syscall { id: sc.id }))
+    }
+
+    /// [`Instance::call`] with a runtime for the gateway syscalls (the
+    /// gateway's): `gateway` gets the syscall and its arguments (first
+    /// first, each at its width) and returns the result (ignored when the
+    /// syscall has none) or the trap that ends the call.
+    ///
+    /// # Errors
+    /// As [`Instance::call`].
+    pub fn call_gateway<P: Platform + ?Sized>(
+        &mut self,
+        module: &Validated<'_>,
+        function: usize,
+        input: &[u8],
+        platform: &mut P,
+        fuel: u64,
+        gateway: &mut GatewayRuntime<'_>,
     ) -> Result<Completion, IrTrap> {
         let f = module.module.functions.get(function).ok_or(IrTrap::Malformed)?;
         let body = module.bodies.get(function).ok_or(IrTrap::Malformed)?;
@@ -206,8 +230,16 @@ impl Instance {
                     g.value = pop_w(&mut stack, g.width)?;
                 }
                 Op::Syscall if module.module.profile == Profile::Gateway && syscall::gateway_by_id(s.imm).is_some() => {
-                    // The gateway syscalls have no runtime here (the gateway gives them one).
-                    return Err(IrTrap::Syscall { id: s.imm as u32 });
+                    let sc = syscall::gateway_by_id(s.imm).ok_or(IrTrap::Malformed)?;
+                    let mut args = [0u64; 5];
+                    let n = sc.args.len();
+                    for i in (0..n).rev() {
+                        args[i] = pop_w(&mut stack, sc.args[i])?;
+                    }
+                    let r = gateway(sc, &args[..n])?;
+                    if let Some(rw) = sc.result {
+                        stack.push(Word { width: rw, value: rw.wrap(r) });
+                    }
                 }
                 Op::Syscall => {
                     let sc = syscall::by_id(s.imm).ok_or(IrTrap::Malformed)?;

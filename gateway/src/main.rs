@@ -1,0 +1,204 @@
+//! `aryl`: the Aryl gateway (docs/aryl.md).
+//!
+//! ```text
+//! aryl build --solidity F.sol --contract NAME --device DEV.air|.alkyl --app NAME
+//!            --script S.alkyl --hpke-public HEX -o OUT.json
+//! aryl inspect --rpc WS ADDRESS
+//! aryl hpke-keygen OUT          (OUT.key: secret, prints the public half)
+//! aryl deploy --rpc WS --eth-key FILE --artifact OUT.json --args GATEWAY,RENT,LOCKOUT_SECONDS
+//! aryl pay --rpc WS --eth-key FILE --contract ADDR --mins N --value WEI PIN
+//! aryl run CONFIG.toml
+//! aryl status CONFIG.toml
+//! ```
+
+mod contract;
+mod gateway;
+mod pin;
+mod reports;
+mod state;
+
+use std::path::PathBuf;
+
+use alloy::network::TransactionBuilder;
+use alloy::primitives::{Address, Bytes, B256, U256};
+use alloy::providers::{Provider, ProviderBuilder, WsConnect};
+use alloy::rpc::types::TransactionRequest;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol;
+use alloy::sol_types::{SolCall, SolValue};
+
+pub type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+sol! {
+    function pay(bytes encryptPin, uint32 mins) external payable;
+    function report(bytes8 device, uint64 sequence, bytes payload) external;
+}
+
+struct Args(Vec<String>);
+
+impl Args {
+    fn opt(&mut self, name: &str) -> Option<String> {
+        let i = self.0.iter().position(|a| a == name)?;
+        let v = self.0.get(i + 1).cloned();
+        self.0.drain(i..(i + 2).min(self.0.len()));
+        v
+    }
+    fn req(&mut self, name: &str) -> Result<String> {
+        self.opt(name).ok_or_else(|| format!("missing {name}").into())
+    }
+    fn pos(&mut self) -> Result<String> {
+        if self.0.is_empty() {
+            return Err("missing an argument".into());
+        }
+        Ok(self.0.remove(0))
+    }
+}
+
+async fn connect(rpc: &str) -> Result<impl Provider> {
+    Ok(ProviderBuilder::new().connect_ws(WsConnect::new(rpc.to_string())).await?)
+}
+
+fn eth_signer(path: &str) -> Result<PrivateKeySigner> {
+    let k = gateway::read_hex32(std::path::Path::new(path))?;
+    Ok(PrivateKeySigner::from_bytes(&B256::from(k))?)
+}
+
+async fn real_main() -> Result<()> {
+    let mut argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.is_empty() {
+        return Err("usage: aryl build|inspect|hpke-keygen|deploy|pay|run|status ... (docs/aryl.md)".into());
+    }
+    let cmd = argv.remove(0);
+    let mut a = Args(argv);
+    match cmd.as_str() {
+        "build" => {
+            let hpke = hex::decode(a.req("--hpke-public")?.trim_start_matches("0x"))?;
+            contract::build(&contract::BuildArgs {
+                solidity: a.req("--solidity")?.into(),
+                contract: a.req("--contract")?,
+                device: a.req("--device")?.into(),
+                app: a.req("--app")?,
+                script: a.req("--script")?.into(),
+                hpke_public: hpke,
+                out: a.req("-o")?.into(),
+            })
+        }
+        "inspect" => {
+            let rpc = a.req("--rpc")?;
+            let at: Address = a.pos()?.parse()?;
+            contract::inspect(&connect(&rpc).await?, at).await
+        }
+        "hpke-keygen" => {
+            let out = PathBuf::from(a.pos()?);
+            let (sk, pk) = pin::keygen();
+            use std::os::unix::fs::OpenOptionsExt;
+            let mut f =
+                std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(out.with_extension("key"))?;
+            std::io::Write::write_all(&mut f, format!("{}\n", hex::encode(sk)).as_bytes())?;
+            println!("{}", hex::encode(pk));
+            Ok(())
+        }
+        "deploy" => {
+            let rpc = a.req("--rpc")?;
+            let signer = eth_signer(&a.req("--eth-key")?)?;
+            let art: serde_json::Value = serde_json::from_slice(&std::fs::read(a.req("--artifact")?)?)?;
+            let args = a.req("--args")?;
+            let parts: Vec<&str> = args.split(',').collect();
+            let [gw, rent, lockout] = parts[..] else {
+                return Err("--args GATEWAY,RENT_PER_MINUTE,LOCKOUT_SECONDS".into());
+            };
+            let gw: Address = gw.parse()?;
+            let rent: U256 = rent.parse()?;
+            let lockout: u64 = lockout.parse()?;
+            let mut code = hex::decode(art["bytecode"].as_str().unwrap_or("").trim_start_matches("0x"))?;
+            code.extend_from_slice(&(gw, rent, lockout).abi_encode_params());
+            let p = ProviderBuilder::new().wallet(signer).connect_ws(WsConnect::new(rpc)).await?;
+            let tx = TransactionRequest::default().with_deploy_code(Bytes::from(code));
+            let receipt = p.send_transaction(tx).await?.get_receipt().await?;
+            println!("{}", receipt.contract_address.ok_or("no contract address")?);
+            Ok(())
+        }
+        "pay" => {
+            let rpc = a.req("--rpc")?;
+            let signer = eth_signer(&a.req("--eth-key")?)?;
+            let at: Address = a.req("--contract")?.parse()?;
+            let mins: u32 = a.req("--mins")?.parse()?;
+            let value: U256 = a.req("--value")?.parse()?;
+            // For tests: seal to this AAD's mins instead (a wrong AAD).
+            let aad_mins: u32 = a.opt("--aad-mins").map(|m| m.parse()).transpose()?.unwrap_or(mins);
+            let pin_text = a.pos()?;
+            let tenant = signer.address();
+            let p = ProviderBuilder::new().wallet(signer).connect_ws(WsConnect::new(rpc)).await?;
+            let chain_id = p.get_chain_id().await?;
+            let public = contract::read(&p, at).await?.hpke_public;
+            let mut t = [0u8; 32];
+            t[12..].copy_from_slice(tenant.as_slice());
+            let mins_word: [u8; 32] = U256::from(aad_mins).to_be_bytes();
+            let aad = pin::aad(chain_id, &at.0 .0, &[t], &[mins_word]);
+            let blob = pin::seal(&public, &aad, pin_text.as_bytes())?;
+            let data = payCall { encryptPin: blob.into(), mins }.abi_encode();
+            let tx = TransactionRequest::default().to(at).value(value).input(Bytes::from(data).into());
+            let receipt = p.send_transaction(tx).await?.get_receipt().await?;
+            println!(
+                "paid: tx {} block {} (PIN sealed to the gateway, {} minutes)",
+                receipt.transaction_hash,
+                receipt.block_number.unwrap_or(0),
+                mins
+            );
+            Ok(())
+        }
+        "run" => {
+            let cfg = gateway::Config::load(std::path::Path::new(&a.pos()?))?;
+            gateway::Gateway::run(cfg).await
+        }
+        "status" => {
+            let cfg = gateway::Config::load(std::path::Path::new(&a.pos()?))?;
+            let s = state::Store::new(&cfg.state_dir)?.load()?.ok_or("no state yet")?;
+            let head = match connect(&cfg.rpc).await {
+                Ok(p) => p.get_block_number().await.ok(),
+                Err(_) => None,
+            };
+            println!("chain {} contract {}", s.chain_id, s.contract);
+            match head {
+                Some(h) => println!(
+                    "head {h} cursor {} lag {} (confirmations {})",
+                    s.cursor,
+                    h.saturating_sub(s.cursor),
+                    cfg.confirmations
+                ),
+                None => println!("head ? (RPC unreachable) cursor {}", s.cursor),
+            }
+            println!(
+                "events handled {} refused {} reorgs {} upload version {}",
+                s.journal.len(),
+                s.refused,
+                s.reorgs,
+                s.version
+            );
+            println!("reports relayed {} pending transactions {}", s.relayed, s.txs.len());
+            for (name, d) in &s.devices {
+                println!(
+                    "device {name}: queue {} acked {} installed {} last ack {} last error {}",
+                    d.queue.len(),
+                    d.acked,
+                    if d.installed.is_empty() { "-" } else { &d.installed[..10] },
+                    d.last_ack.as_deref().unwrap_or("-"),
+                    d.last_error.as_deref().unwrap_or("-")
+                );
+            }
+            for m in &s.dropped {
+                println!("dropped: {m}");
+            }
+            Ok(())
+        }
+        _ => Err(format!("unknown command {cmd}").into()),
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    if let Err(e) = real_main().await {
+        eprintln!("aryl: error: {e}");
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Integration tests of the Aryl gateway (issue 13) on a real anvil and real
+# alkyl-node locks on loopback (run by `make test` via `make aryl-test`).
+# Each test runs in its own subshell with its own chain, locks and gateway.
+#   scripts/aryl-test.sh [TEST...]   (default: all)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ok() { echo "  ok: $*"; }
+
+test_story() {
+    step "the whole story (scripts/aryl-demo.sh)"
+    scripts/aryl-demo.sh >/tmp/aryl-demo.$$.out 2>&1 || { cat /tmp/aryl-demo.$$.out; rm -f /tmp/aryl-demo.$$.out; exit 1; }
+    rm -f /tmp/aryl-demo.$$.out
+    ok "pay, install, PIN on both locks, reports, lock-out, its end, unauthenticated SetPin refused"
+}
+
+test_crash() {
+    step "kill -9 of the gateway at random points: every action exactly once"
+    setup 2
+    local i kills=0
+    for i in 1 2 3 4 5; do
+        pay 10 "100$i" >/dev/null
+        mine 2
+        # Kill at a random moment of the handling, then restart.
+        sleep "0.$((RANDOM % 4))$((RANDOM % 10))"
+        kill -9 "$ARYL_PID"; wait "$ARYL_PID" 2>/dev/null || true
+        kills=$((kills + 1))
+        start_gateway
+    done
+    # set-time + 5 SetPin, each accepted once by each lock.
+    wait_sequence "$LOCK1" 6 30
+    wait_sequence "$LOCK2" 6 30
+    sleep 1
+    [ "$(gw_sequence "$LOCK1")" = 6 ] && [ "$(gw_sequence "$LOCK2")" = 6 ] || fail "a command ran twice"
+    local st
+    st=$("$ARYL" status "$TMP/aryl.toml")
+    grep -q 'events handled 5 ' <<<"$st" || fail "journal: $st"
+    [ "$(press "$LOCK1" 1005)" = 1 ] && [ "$(press "$LOCK2" 1005)" = 1 ] || fail "the last PIN does not open"
+    ok "$kills kills: 5 payments, 6 commands per lock (sequences 1..6), 5 journal entries, the last PIN opens"
+}
+
+test_no_action() {
+    step "events of another contract, a wrong HPKE AAD, a reorg before the confirmation depth: no action"
+    setup 1
+    local other
+    other=$("$ARYL" deploy --rpc "$WS" --eth-key "$TMP/landlord.eth" --artifact "$TMP/property.json" \
+        --args "$GATEWAY_ADDR,1000,6")
+    PAY_CONTRACT=$other pay 10 4321 >/dev/null
+    mine 3
+    pay 10 5555 --aad-mins 11 >/dev/null
+    mine 3
+    wait_for "$TMP/aryl.log" 'refused: the sealed PIN does not open' 10
+    ok "a PIN sealed for 11 minutes, paid for 10: refused"
+    pay 10 6666 >/dev/null      # head = its block; 0 confirmations
+    rpc anvil_reorg '[1, []]' | grep -q '"result"' || fail "anvil_reorg"
+    mine 4
+    sleep 1
+    local st
+    st=$("$ARYL" status "$TMP/aryl.toml")
+    grep -q 'reorgs 0' <<<"$st" || fail "a reorg under the depth was seen"
+    grep -q 'PaymentEvent.*queued' "$TMP/aryl.log" && fail "an event was acted on"
+    [ "$(gw_sequence "$LOCK1")" = 1 ] || fail "a command reached the lock"
+    [ "$(press "$LOCK1" 4321)" = 2 ] && [ "$(press "$LOCK1" 6666)" = 2 ] || fail "a PIN opens"
+    ok "other contract ignored, reorged payment (1 block, depth 2) never acted on, lock untouched"
+}
+
+test_reorg_after() {
+    step "a reorg deeper than the confirmations after the action: the PIN is revoked"
+    setup 1
+    pay 10 7777 >/dev/null
+    mine 2
+    wait_for "$TMP/aryl.log" 'lock1: SetPin acknowledged' 20
+    [ "$(press "$LOCK1" 7777)" = 1 ] || fail "the PIN does not open"
+    rpc anvil_reorg '[4, []]' | grep -q '"result"' || fail "anvil_reorg"
+    mine 1
+    wait_for "$TMP/aryl.log" 'compensated' 20
+    wait_sequence "$LOCK1" 3 20
+    [ "$(press "$LOCK1" 7777)" = 2 ] || fail "the revoked PIN still opens"
+    grep 'reorg' "$TMP/aryl.log" | sed 's/^/  /'
+    ok "the payment's block was replaced: SetPin(0, 0) sent, the PIN no longer opens"
+}
+
+test_offline() {
+    step "a lock offline during the payment gets the PIN when it returns; past its deadline it does not"
+    DEADLINE=8 setup 2
+    local port2=${LOCK2##*:}
+    kill "$LOCK2_PID"; wait "$LOCK2_PID" 2>/dev/null || true
+    pay 10 2468 >/dev/null
+    mine 2
+    wait_for "$TMP/aryl.log" 'lock1: SetPin acknowledged' 20
+    sleep 1
+    start_lock 2 "$port2"
+    wait_for "$TMP/aryl.log" 'lock2: SetPin acknowledged' 30
+    [ "$(press "$LOCK2" 2468)" = 1 ] || fail "the returning lock did not get the PIN"
+    ok "lock2 back after the payment: clock set again, PIN applied"
+    kill "$LOCK2_PID"; wait "$LOCK2_PID" 2>/dev/null || true
+    pay 10 1357 >/dev/null
+    mine 2
+    wait_for "$TMP/aryl.log" 'lock1: SetPin acknowledged.*' 20
+    wait_for "$TMP/aryl.log" 'lock2: SetPin dropped: deadline' 30
+    start_lock 2 "$port2"
+    sleep 2
+    [ "$(press "$LOCK2" 1357)" = 2 ] || fail "an expired SetPin was applied"
+    "$ARYL" status "$TMP/aryl.toml" | sed -n 's/^dropped/  dropped/p'
+    ok "lock2 back after the deadline: the SetPin was dropped and reported, never applied"
+}
+
+TESTS=("$@")
+[ ${#TESTS[@]} -gt 0 ] || TESTS=(story crash no_action reorg_after offline)
+for t in "${TESTS[@]}"; do
+    ( . scripts/aryl-lib.sh; "test_$t" )
+done
+echo
+echo "aryl-test: ${#TESTS[@]} tests passed"
