@@ -105,9 +105,11 @@ bench-aryl: build
 
 # The Aryl gateway's tests: its unit tests, then the integration tests on a
 # real anvil and real nodes on loopback (scripts/aryl-test.sh), with the
-# debug binaries `cargo test` built.
+# debug binaries (`cargo test` of a binary crate builds its test harness,
+# not the binary: build it too).
 aryl-test: chain-deps
 	$(CARGO) test --manifest-path gateway/Cargo.toml
+	$(CARGO) build --manifest-path gateway/Cargo.toml
 	$(CARGO) build --bin alkyl --bin alkyl-node
 	ALKYL=$(TARGET_DIR)/debug/alkyl NODE_BIN=$(TARGET_DIR)/debug/alkyl-node ARYL=$(GATEWAY_TARGET)/debug/aryl scripts/aryl-test.sh
 
