@@ -34,6 +34,16 @@ APP=$ROOT/riot-module/riot
 NICE=${NICE:-10}
 JOBS=${JOBS:-2}
 
+# Key files relative to where the script is run (the firmware's Makefile
+# would take them relative to riot-module/riot).
+for v in ALKYL_TRUSTED_KEY ALKYL_DEVICE_KEY; do
+	eval "f=\${$v:-}"
+	if [ -n "$f" ]; then
+		[ -f "$f" ] || { echo "$v=$f: no such file" >&2; exit 1; }
+		export "$v=$(cd "$(dirname "$f")" && pwd)/$(basename "$f")"
+	fi
+done
+
 if [ -n "${RIOT_PKG_MIRRORS:-}" ]; then
 	n=0
 	for m in "$RIOT_PKG_MIRRORS"/*+*.git; do

@@ -54,23 +54,43 @@ def parse_map(path):
     return out
 
 
-def crate_of(name):
-    """The crate a demangled Rust symbol belongs to."""
-    s = name
+PRIMITIVE = {"u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize",
+             "f32", "f64", "bool", "char", "str", "()", ""}
+
+
+def head_crate(path):
+    """The first path segment of a type or function path."""
+    s = path
     while True:
-        s = s.lstrip("<&*")
+        s = s.lstrip("<&*([ ")
         for p in ("mut ", "const ", "dyn ", "impl "):
             if s.startswith(p):
                 s = s[len(p):]
                 break
         else:
-            break
-    if s.startswith("["):  # slices and arrays: the element's crate
-        return crate_of(s[1:])
-    head = re.split(r"::|[<> ,;()\[\]]", s, maxsplit=1)[0]
-    if head == "core" and s.startswith("core::fmt"):
+            return re.split(r"::|[<> ,;()\[\]]", s, maxsplit=1)[0]
+
+
+def crate_of(name):
+    """The crate a demangled Rust symbol belongs to: `<T as Trait>::f`
+    counts for T's crate, or Trait's when T is a primitive or a generic
+    parameter; `core::fmt` apart from the rest of `core`."""
+    s = name
+    if s.startswith("<"):
+        depth = 0
+        for i, c in enumerate(s):
+            depth += {"<": 1, ">": -1}.get(c, 0)
+            if depth == 1 and s.startswith(" as ", i):
+                own = head_crate(s[1:i])
+                if own in PRIMITIVE or re.fullmatch(r"[A-Z]", own) or "::" not in s[1:i]:
+                    s = s[i + 4:]
+                break
+    crate = head_crate(s)
+    if crate in PRIMITIVE:  # inherent methods of primitives (char::escape_debug_ext)
+        crate = "core"
+    if crate == "core" and s.lstrip("<&*").startswith("core::fmt"):
         return "core::fmt"
-    return head or "?"
+    return crate or "?"
 
 
 def main():
@@ -90,8 +110,8 @@ def main():
     rust = []
     for name, addr, size, obj in sections:
         if rust_dir in obj:
-            kind = "rust: compiler_builtins" if "compiler_builtins" in obj else "rust: the staticlib's code"
-            rust.append((addr, size))
+            kind = "rust: compiler_builtins" if "alkyl_riot-" not in obj else "rust: the staticlib's code"
+            rust.append((addr, size, "alkyl_riot-" not in obj))
         else:
             kind = "C (RIOT, newlib, libgcc)"
         totals[kind] += size
@@ -104,7 +124,7 @@ def main():
     print("  %-40s %9d" % ("total (text + data)", text + data))
 
     rust.sort()
-    starts = [a for a, _ in rust]
+    starts = [a for a, _, _ in rust]
     by_crate = collections.Counter()
     covered = 0
     nm_out = subprocess.run([nm, "-C", "--print-size", "--size-sort", elf], capture_output=True, text=True, check=True).stdout
@@ -116,9 +136,9 @@ def main():
         i = bisect.bisect_right(starts, addr) - 1
         if i < 0 or addr >= rust[i][0] + rust[i][1]:
             continue
-        by_crate[crate_of(parts[3])] += size
+        by_crate["compiler_builtins" if rust[i][2] else crate_of(parts[3])] += size
         covered += size
-    rust_bytes = sum(s for _, s in rust)
+    rust_bytes = sum(s for _, s, _ in rust)
     by_crate["(constants without symbols)"] += max(rust_bytes - covered, 0)
     print("Rust by crate (symbol sizes in Rust sections, nm -C --print-size):")
     for k, v in by_crate.most_common():
