@@ -1,3 +1,16 @@
+#!/usr/bin/env python3
+"""A static stack estimate for an ARM (Thumb) firmware: for each function,
+its frame (push/stmdb/vpush registers and `sub sp, #N` in its body) plus the
+deepest frame sum among its direct callees (bl/b.w to a symbol); recursion
+and indirect calls (function pointers, trait objects) are not followed, so
+it is a lower bound of the worst case where those exist.
+
+    scripts/riot-stack.py FIRMWARE.elf [FUNCTION_PREFIX...]
+
+With prefixes: the estimate and deepest path from each matching function;
+without: the eight deepest functions whose name contains "alkyl".
+Uses arm-none-eabi-objdump; see riot-module/riot/README.md ("Stacks").
+"""
 import re, subprocess, sys, functools
 elf = sys.argv[1]
 out = subprocess.run(["arm-none-eabi-objdump", "-d", "-C", "--no-show-raw-insn", elf], capture_output=True, text=True).stdout
