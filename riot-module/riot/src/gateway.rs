@@ -6,6 +6,8 @@
 //! answer after the retransmissions, backs off in the runtime (1 s, 2 s,
 //! 4 s… up to 60 s), as on `alkyl-node`.
 
+use core::fmt;
+
 use alkyl_protocol::report::exchange::{Exchange, Step};
 use alkyl_runtime::{Device, Runtime, Storage};
 use embedded_nal::{Ipv6Addr, SocketAddr, SocketAddrV6, UdpClientStack};
@@ -13,10 +15,21 @@ use embedded_nal::{Ipv6Addr, SocketAddr, SocketAddrV6, UdpClientStack};
 /// The gateway's address and path, and the exchange in flight.
 pub struct Gateway {
     path: &'static str,
-    remote: SocketAddr,
+    remote: SocketAddrV6,
     exchange: Option<Exchange>,
     /// Message ids and tokens of successive exchanges.
     next_mid: u16,
+}
+
+impl fmt::Display for Gateway {
+    /// `coap://[ADDRESS%ZONE]:PORT/PATH` (no zone when it is 0: any).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let r = &self.remote;
+        match r.scope_id() {
+            0 => write!(f, "coap://[{}]:{}{}", r.ip(), r.port(), self.path),
+            zone => write!(f, "coap://[{}%{}]:{}{}", r.ip(), zone, r.port(), self.path),
+        }
+    }
 }
 
 impl Gateway {
@@ -24,7 +37,7 @@ impl Gateway {
     /// varies the first message id between boots.
     pub fn new(gateway: ([u8; 16], u32, u16, &'static str), seed: u16) -> Gateway {
         let (addr, zone, port, path) = gateway;
-        let remote = SocketAddr::V6(SocketAddrV6::new(Ipv6Addr::from(addr), port, 0, zone));
+        let remote = SocketAddrV6::new(Ipv6Addr::from(addr), port, 0, zone);
         Gateway { path, remote, exchange: None, next_mid: seed }
     }
 
@@ -33,7 +46,7 @@ impl Gateway {
     /// # Errors
     /// The stack's.
     pub fn connect<N: UdpClientStack>(&self, stack: &mut N, socket: &mut N::UdpSocket) -> Result<(), N::Error> {
-        stack.connect(socket, self.remote)
+        stack.connect(socket, SocketAddr::V6(self.remote))
     }
 
     /// Takes the gateway's answers, starts the next report when due, and

@@ -157,7 +157,7 @@ fn main() {
                 let mut s = net.socket().ok();
                 match s.as_mut().map(|s| g.connect(&mut net, s)) {
                     Some(Ok(())) => {
-                        println!("reports go to {:?}", key::GATEWAY);
+                        println!("reports go to {}", g);
                         socket = s;
                     }
                     _ => println!("reports: no socket to the gateway; they stay queued"),
