@@ -51,3 +51,6 @@ for root in sys.argv[2:]:
     for c in [f for f in funcs if f == root or f.startswith(root)][:3]:
         d, path = depth(c)
         print(d, c[:90]); print("   ", " > ".join("%s(%d)" % (p[:60], funcs[p][0]) for p in path[:14]))
+if len(sys.argv) == 2:
+    top = sorted(((depth(f)[0], f) for f in funcs if "alkyl" in f), reverse=True)[:8]
+    for d, f in top: print(d, f[:100])
