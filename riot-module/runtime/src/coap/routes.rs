@@ -9,7 +9,7 @@ use coap_handler::{Attribute, Record as _, Reporting as _};
 use coap_message::ReadableMessage;
 use coap_numbers::code;
 
-use super::json::{self, AppDetail, AppSummary, AuthJson, ReportsJson, SensorJson};
+use super::json;
 use super::message::{format, Request, Response};
 use super::Block;
 use crate::app::{Cause, LastRun, TrapText};
@@ -69,12 +69,9 @@ impl<S: Storage, D: Device> Runtime<S, D> {
             ([".well-known", "core"], code::GET) => {
                 Response::with(code::CONTENT, format::LINK_FORMAT, self.link_format())
             }
-            (["apps"], code::GET) => {
-                let list: Vec<AppSummary<'_>> = self.store.iter().map(AppSummary::of).collect();
-                Response::with(code::CONTENT, format::JSON, json::to_vec(&list))
-            }
+            (["apps"], code::GET) => Response::with(code::CONTENT, format::JSON, json::app_list(self.store.iter())),
             (["apps", name], code::GET) => match self.named(name) {
-                Ok(app) => Response::with(code::CONTENT, format::JSON, json::to_vec(&AppDetail::of(app))),
+                Ok(app) => Response::with(code::CONTENT, format::JSON, json::app_detail(app)),
                 Err(r) => r.into(),
             },
             (["apps", name], code::PUT) => self.mutate(req, payload, name, Operation::Install),
@@ -117,10 +114,8 @@ impl<S: Storage, D: Device> Runtime<S, D> {
                     None => Response::text(code::NOT_FOUND, "the clock is not set"),
                 }
             }
-            (["auth"], code::GET) => Response::with(code::CONTENT, format::JSON, json::to_vec(&AuthJson::of(self))),
-            (["reports"], code::GET) => {
-                Response::with(code::CONTENT, format::JSON, json::to_vec(&ReportsJson::of(&self.reports)))
-            }
+            (["auth"], code::GET) => Response::with(code::CONTENT, format::JSON, json::auth(self)),
+            (["reports"], code::GET) => Response::with(code::CONTENT, format::JSON, json::reports(&self.reports)),
             (["apps", name, "result"], code::GET) => match self.named(name) {
                 Ok(app) => {
                     let text = app.stats().last.as_ref().map(result_line).unwrap_or_default();
@@ -130,8 +125,7 @@ impl<S: Storage, D: Device> Runtime<S, D> {
             },
             (["sensors"], code::GET) => {
                 let readings = self.sensors();
-                let list: Vec<SensorJson<'_>> = readings.iter().map(SensorJson::of).collect();
-                Response::with(code::CONTENT, format::JSON, json::to_vec(&list))
+                Response::with(code::CONTENT, format::JSON, json::sensors(&readings))
             }
             (
                 [".well-known", "core"]
