@@ -34,8 +34,8 @@ use core::fmt;
 use sha2::{Digest, Sha256};
 
 use crate::app::AppMeta;
-use crate::map::VecMap;
 use crate::envelope::{PayloadKind, TriggerRepr, MAX_TRIGGERS};
+use crate::map::VecMap;
 use crate::name::AppName;
 use crate::KeyId;
 
