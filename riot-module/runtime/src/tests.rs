@@ -632,6 +632,24 @@ fn coap_resources() {
     assert_eq!(opt(&r, CoapOption::ContentFormat), Some(vec![40]));
     assert!(text(&r).starts_with(r#"</apps>;ct=50;rt="alkyl.apps",</sensors>;ct=50"#), "{}", text(&r));
     assert!(text(&r).contains(r#"</apps/simple/result>;ct=0;obs"#));
+    // The `Reporting` records (what a server's own /.well-known/core
+    // lists) are the same resources, attribute for attribute.
+    let mut links = Vec::new();
+    for record in coap_handler::Reporting::report(&rt) {
+        use coap_handler::Record as _;
+        let mut l: String = record.path().map(|s| alloc::format!("/{s}")).collect();
+        l = alloc::format!("<{l}>");
+        for a in record.attributes() {
+            l.push_str(&match a {
+                coap_handler::Attribute::Observable => ";obs".into(),
+                coap_handler::Attribute::ResourceType(r) => alloc::format!(";rt=\"{r}\""),
+                coap_handler::Attribute::Ct(c) => alloc::format!(";ct={c}"),
+                _ => panic!("an attribute the runtime does not use"),
+            });
+        }
+        links.push(l);
+    }
+    assert_eq!(links.join(","), text(&r));
 
     for (m, path, c) in [
         (RequestType::Get, "/nothing", code::NOT_FOUND),
