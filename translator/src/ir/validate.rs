@@ -13,7 +13,6 @@
 //! [`Profile::Gateway`] module); and control never runs off the end of the
 //! code. The reference interpreter and the translator rely on all of it.
 
-use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
 use core::fmt;
@@ -45,8 +44,9 @@ pub struct Step {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Body {
     pub steps: Vec<Step>,
-    /// For every `JUMPDEST` step: the widths of the stack on entry, bottom first.
-    pub dest_types: BTreeMap<usize, Vec<Width>>,
+    /// By step index: for every `JUMPDEST` step reached, the widths of the
+    /// stack on entry, bottom first (`None` for the other steps).
+    pub dest_types: Vec<Option<Vec<Width>>>,
     /// The greatest stack height reached.
     pub max_depth: usize,
 }
@@ -249,10 +249,11 @@ fn validate_function(module: &Module<'_>, index: usize) -> Result<Body, Fail> {
         return Err((last.pos, ValidateErrorKind::FallsOffEnd));
     }
     // Resolve jump targets to step indices.
-    let by_pos: BTreeMap<u32, usize> = steps.iter().enumerate().map(|(i, s)| (s.pos, i)).collect();
+    // Steps are in code order: their positions are sorted.
+    let positions: Vec<u32> = steps.iter().map(|s| s.pos).collect();
     for s in steps.iter_mut() {
         if matches!(s.op, Op::Jump | Op::Jumpi) {
-            let target = u32::try_from(s.imm).ok().and_then(|t| by_pos.get(&t).copied());
+            let target = u32::try_from(s.imm).ok().and_then(|t| positions.binary_search(&t).ok());
             match target {
                 Some(t) => s.target = t as u32,
                 None => return Err((s.pos, ValidateErrorKind::BadJumpTarget { target: s.imm })),
@@ -265,10 +266,10 @@ fn validate_function(module: &Module<'_>, index: usize) -> Result<Body, Fail> {
         }
     }
 
-    let mut dest_types: BTreeMap<usize, Vec<Width>> = BTreeMap::new();
+    let mut dest_types: Vec<Option<Vec<Width>>> = vec![None; steps.len()];
     if steps.first().is_some_and(|s| s.op == Op::Jumpdest) {
         // The call itself enters a leading JUMPDEST, with an empty stack.
-        dest_types.insert(0, Vec::new());
+        dest_types[0] = Some(Vec::new());
     }
     let mut visited = vec![false; steps.len()];
     let mut work: Vec<(usize, Vec<Width>)> = vec![(0, Vec::new())];
@@ -278,12 +279,12 @@ fn validate_function(module: &Module<'_>, index: usize) -> Result<Body, Fail> {
     let edge = |from: u32,
                 dest: usize,
                 types: &[Width],
-                dest_types: &mut BTreeMap<usize, Vec<Width>>,
+                dest_types: &mut Vec<Option<Vec<Width>>>,
                 work: &mut Vec<(usize, Vec<Width>)>|
      -> Result<(), Fail> {
-        match dest_types.get(&dest) {
+        match &dest_types[dest] {
             None => {
-                dest_types.insert(dest, types.to_vec());
+                dest_types[dest] = Some(types.to_vec());
                 work.push((dest, types.to_vec()));
                 Ok(())
             }
