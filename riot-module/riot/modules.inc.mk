@@ -38,7 +38,8 @@ CFLAGS += -DCONFIG_GCOAP_PDU_BUF_SIZE=1280
 # every request in the runtime (Ed25519 verification, heatshrink, the VM and
 # its helpers); main runs triggered scripts from Runtime::poll, derives the
 # device key (ALKYL_DEVICE_KEY) at boot and signs reports (Ed25519): on
-# native64 main used 14,496 B with a device key against 5,664 B without, so
-# main gets the same +12 KiB as gcoap.
+# native64 main used 13,992 B with a device key against 5,664 B without, and
+# with ed25519-compact the ARM estimate was 11,272 B (README.md "Stacks"),
+# so main gets the same +12 KiB as gcoap.
 CFLAGS += -DGCOAP_STACK_SIZE='(THREAD_STACKSIZE_DEFAULT+DEBUG_EXTRA_STACKSIZE+sizeof(coap_pkt_t)+12288)'
 CFLAGS += -DTHREAD_STACKSIZE_MAIN='(THREAD_STACKSIZE_DEFAULT+THREAD_EXTRA_STACKSIZE_PRINTF+12288)'
