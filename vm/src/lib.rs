@@ -64,4 +64,4 @@ pub use interp::run;
 pub use invoke::{Executable, Invocation, Runnable};
 pub use memory::{AccessPolicy, MapError, MemFault, MemoryMap};
 pub use trap::{Exit, Trap, TrapKind};
-pub use verify::{verify, Entry, Program, VerifyError, VerifyErrorKind};
+pub use verify::{verify, verify_stack, Entry, Program, VerifyError, VerifyErrorKind};
