@@ -11,7 +11,7 @@ use alkyl_vm::container::{
     pad_section, ContainerRepr, Convention, EmitError, FunctionRepr, Table, TrailerRepr, MAX_FUNCTIONS,
 };
 use alkyl_vm::isa::{self, op, Insn, INSN_SIZE};
-use alkyl_vm::{HelperSet, DATA_VADDR, MAX_CALL_DEPTH, RODATA_VADDR, STACK_SIZE};
+use alkyl_vm::{HelperSet, Program, DATA_VADDR, MAX_CALL_DEPTH, RODATA_VADDR, STACK_SIZE};
 use object::elf;
 use object::read::elf::{ElfFile64, FileHeader, SectionHeader};
 use object::{
@@ -192,7 +192,7 @@ pub fn pack(elf_bytes: &[u8], options: &PackOptions) -> Result<Packed, PackError
             return Err(PackError::StackSize { requested: s, frame_size: program.frame_size() })
         }
         Some(s) => s,
-        None => stack_need(&out.text, program.frame_size(), &starts),
+        None => stack_need(&program, &starts),
     };
 
     let data_len = out.data.len() as u64;
@@ -409,7 +409,11 @@ fn called_helpers(code: &[u8]) -> Result<Vec<u32>, PackError> {
 /// `r6..=r9` (`alkyl_vm::abi::CALL_SAVE_BYTES`); at most
 /// [`STACK_SIZE`], the most a container may declare (deeper chains trap
 /// at the call that does not fit, as they do in the default stack).
-fn stack_need(code: &[u8], frame_size: u32, entries: &[usize]) -> u32 {
+///
+/// `entries` are the instruction indexes a run may start at (besides 0);
+/// every local call's target starts a function too.
+pub fn stack_need(program: &Program<'_>, entries: &[usize]) -> u32 {
+    let (code, frame_size) = (program.code(), program.frame_size());
     let mut calls: Vec<(usize, usize)> = Vec::new();
     let mut pc = 0;
     while let Some(insn) = Insn::at(code, pc) {
