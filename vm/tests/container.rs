@@ -394,7 +394,7 @@ fn static_stack_accesses_fit_the_declared_stack() {
     let direct = "mov %r0, 0\nstxdw [%r10-24], %r0\nldxdw %r0, [%r10-24]\nexit";
     for (stack, fits) in [(24, true), (32, true), (512, true), (0, true), (16, false), (8, false)] {
         match Script::load(&with_stack(direct, stack)[..], &NoHelpers) {
-            Ok(script) => assert!(fits, "{stack}"),
+            Ok(_) => assert!(fits, "{stack}"),
             Err(e) => assert!(!fits && e == below(24, stack), "{stack}: {e}"),
         }
     }
