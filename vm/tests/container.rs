@@ -409,10 +409,10 @@ fn static_stack_accesses_fit_the_declared_stack() {
     let code = assemble(direct).unwrap();
     assert_eq!(alkyl_vm::verify(&code, &NoHelpers).unwrap().frame_size(), 24);
     assert!(alkyl_vm::verify_stack(&code, &NoHelpers, 24).is_ok());
-    assert_eq!(alkyl_vm::verify_stack(&code, &NoHelpers, 23).unwrap_err().kind, VerifyErrorKind::BelowStack {
-        depth: 24,
-        stack_size: 23
-    });
+    assert_eq!(
+        alkyl_vm::verify_stack(&code, &NoHelpers, 23).unwrap_err().kind,
+        VerifyErrorKind::BelowStack { depth: 24, stack_size: 23 }
+    );
 }
 
 #[test]

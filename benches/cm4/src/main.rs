@@ -91,8 +91,10 @@ mod suite {
     use alkyl_vm::{Invocation, NoHelpers, Runnable};
     use core::hint::black_box;
 
-    /// One run of a kernel on one engine (`run_vm` with the kernel's stack).
-    type RunVm<E> = fn(&E, &Script<&'static [u8]>, &str, &mut [u8]) -> u64;
+    /// One run of a kernel on the fast engine and on the reference
+    /// interpreter (`run_vm` with the kernel's stack).
+    type RunFast = for<'p, 'o> fn(&FastProgram<'p, 'o>, &Script<&'static [u8]>, &str, &mut [u8]) -> u64;
+    type RunRef = fn(&Script<&'static [u8]>, &Script<&'static [u8]>, &str, &mut [u8]) -> u64;
 
     /// One kernel of the suite.
     pub struct SuiteKernel {
@@ -102,8 +104,8 @@ mod suite {
         input: &'static [u8],
         /// The stack the container declares: each run maps exactly this.
         stack: usize,
-        run_fast: RunVm<FastProgram<'static, 'static>>,
-        run_ref: RunVm<Script<&'static [u8]>>,
+        run_fast: RunFast,
+        run_ref: RunRef,
     }
 
     /// Word alignment for the embedded containers.

@@ -59,8 +59,6 @@ impl RunBuffers {
         RunBuffers { stack: Vec::new(), packet: vec![0; config.coap_buffer_len] }
     }
 
-
-
     /// Where the stack lives (tests: it is allocated once).
     #[cfg(test)]
     pub fn stack_ptr(&self) -> *const u8 {
@@ -103,7 +101,10 @@ pub(crate) fn execute<P: Platform + ?Sized>(
 ) -> Outcome {
     let script = loaded.script();
     let Some(packet) = buffers.packet.get_mut(..inv.coap_buffer.unwrap_or(0)) else {
-        return Outcome { result: Err(Trap { pc: inv.entry.pc(), kind: TrapKind::IllegalInstruction }), response: None };
+        return Outcome {
+            result: Err(Trap { pc: inv.entry.pc(), kind: TrapKind::IllegalInstruction }),
+            response: None,
+        };
     };
     packet.fill(0);
     let stack = zeroed_stack(&mut buffers.stack, script.stack_size());

@@ -63,13 +63,9 @@ fn assemble(functions: &[Vec<Step>]) -> Vec<u8> {
         let mut out = Vec::new();
         for s in steps {
             match *s {
-                Step::Store { slot, reg } => out.push(Ok(Insn::new(
-                    class::STX | mode::MEM | size::DW,
-                    10,
-                    reg,
-                    -8 * slot as i16,
-                    0,
-                ))),
+                Step::Store { slot, reg } => {
+                    out.push(Ok(Insn::new(class::STX | mode::MEM | size::DW, 10, reg, -8 * slot as i16, 0)))
+                }
                 Step::Load { slot, reg } => {
                     out.push(Ok(Insn::new(class::LDX | mode::MEM | size::DW, reg, 10, -8 * slot as i16, 0)))
                 }
