@@ -478,8 +478,9 @@ fn check_insn<S: HelperSet + ?Sized>(code: &[u8], pc: usize, insn: &Insn, helper
 /// directly (`[r10 - 8]`) or through a copy made in the same straight-line
 /// code (`mov r1, r10; add r1, -16`, as compilers emit for `&local`).
 ///
-/// The estimate only decides where a local call's frame starts; it has no
-/// bearing on memory safety, which the region checks provide.
+/// The estimate decides where a local call's frame starts and, with a
+/// declared stack ([`verify_stack`]), which accesses are rejected at load;
+/// it has no bearing on memory safety, which the region checks provide.
 struct FrameTracker {
     /// `copies[i]` is `k` when register `i` is known to hold `r10 + k`,
     /// else [`UNKNOWN`] (offsets saturate at the `i32` range: beyond it

@@ -66,6 +66,13 @@ impl RunBuffers {
     }
 }
 
+/// Slots of a run's region table: segments 0 up to the CoAP context's
+/// (the stack, the input, `.data`, `.rodata`, the CoAP packet buffer and
+/// context, segment 0 for Femto-Container's packet); the runtime maps
+/// nothing above it.
+const RUN_SLOTS: usize = (alkyl_bindings::COAP_CTX_VADDR >> 32) as usize + 1;
+const _: () = assert!(alkyl_bindings::COAP_PKT_VADDR < alkyl_bindings::COAP_CTX_VADDR);
+
 /// A zeroed stack of exactly `len` bytes, the size a script declares
 /// (`Script::stack_size`, at most 512), mapped as the run's stack region.
 /// `buffer` grows at the first run that needs that much and is kept: a
@@ -133,8 +140,8 @@ fn regions<'m>(
     script: &'m Script<Vec<u8>>,
     data: &'m mut [u8],
     coap: Option<(&'m mut CoapRegions, &'m mut [u8])>,
-) -> Result<Invocation<'m>, MapError> {
-    let mut run = Invocation::new(stack, input)?;
+) -> Result<Invocation<'m, RUN_SLOTS>, MapError> {
+    let mut run = Invocation::sized(stack, input)?;
     run.script(script, data)?;
     if let Some((regions, packet)) = coap {
         regions.map(&mut run, packet)?;

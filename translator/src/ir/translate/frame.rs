@@ -13,7 +13,7 @@
 //!
 //! The special slots sit nearest `r10` and general slots are taken lowest
 //! first, so a function's frame is only as deep as the values it spills:
-//! the container declares the deepest offset used ([`Emitter::deepest`](super::emit::Emitter)).
+//! the container declares the deepest offset the code uses (`Emitter::deepest`).
 //!
 //! At every block boundary (a jump, a `JUMPDEST`), IR stack position `k`
 //! is in its home [`home`]`(k)`: the first [`REG_HOMES`] positions in
