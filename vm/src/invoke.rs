@@ -190,14 +190,14 @@ impl<'m, const N: usize> Invocation<'m, N> {
     /// The regions mapped so far.
     #[inline]
     pub fn memory(&self) -> &MemoryMap<'m> {
-        &*self.mem
+        &self.mem
     }
 
     /// The regions, for a host that works on them outside a run (a
     /// native baseline calling helpers directly).
     #[inline]
     pub fn memory_mut(&mut self) -> &mut MemoryMap<'m> {
-        &mut *self.mem
+        &mut self.mem
     }
 }
 
