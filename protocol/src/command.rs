@@ -61,23 +61,14 @@ pub mod field {
     pub const RESERVED: Range<usize> = 44..48;
 }
 
-/// What a command asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CommandOp {
-    /// Run an entry point of an app.
-    Invoke = 1,
-    /// Set the device's wall clock.
-    SetTime = 2,
-}
-
-impl CommandOp {
-    /// The operation of a wire code.
-    pub fn from_code(code: u8) -> Option<CommandOp> {
-        match code {
-            1 => Some(CommandOp::Invoke),
-            2 => Some(CommandOp::SetTime),
-            _ => None,
-        }
+wire_codes! {
+    /// What a command asks for.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum CommandOp {
+        /// Run an entry point of an app.
+        Invoke = 1,
+        /// Set the device's wall clock.
+        SetTime = 2,
     }
 }
 

@@ -30,6 +30,30 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+/// Declares an enum of one-byte wire codes (`Variant = code`) and its
+/// `from_code`, `None` for a code no variant has, so each code is written
+/// once.
+macro_rules! wire_codes {
+    ($(#[$meta:meta])* pub enum $name:ident {
+        $($(#[$variant_meta:meta])* $variant:ident = $code:literal,)*
+    }) => {
+        $(#[$meta])*
+        pub enum $name {
+            $($(#[$variant_meta])* $variant = $code,)*
+        }
+
+        impl $name {
+            /// The variant of a wire code.
+            pub fn from_code(code: u8) -> Option<$name> {
+                match code {
+                    $($code => Some($name::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
 pub mod block;
 #[cfg(feature = "std")]
 pub mod client;

@@ -30,32 +30,23 @@ pub mod field {
     pub const ENTRY: usize = 12;
 }
 
-/// What fires a trigger.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum TriggerKind {
-    /// Every `period_ms`.
-    Timer = 1,
-    /// The sensor's value rose from below `value` to `value` or above.
-    Rising = 2,
-    /// The sensor's value fell from `value` or above to below it.
-    Falling = 3,
-    /// The sensor's value moved by at least `value` since the trigger
-    /// last fired (or since the first sample).
-    Delta = 4,
+wire_codes! {
+    /// What fires a trigger.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum TriggerKind {
+        /// Every `period_ms`.
+        Timer = 1,
+        /// The sensor's value rose from below `value` to `value` or above.
+        Rising = 2,
+        /// The sensor's value fell from `value` or above to below it.
+        Falling = 3,
+        /// The sensor's value moved by at least `value` since the trigger
+        /// last fired (or since the first sample).
+        Delta = 4,
+    }
 }
 
 impl TriggerKind {
-    /// The kind for a wire code.
-    pub fn from_code(code: u8) -> Option<TriggerKind> {
-        Some(match code {
-            1 => TriggerKind::Timer,
-            2 => TriggerKind::Rising,
-            3 => TriggerKind::Falling,
-            4 => TriggerKind::Delta,
-            _ => return None,
-        })
-    }
-
     /// The name used in listings and on the command line.
     pub fn as_str(self) -> &'static str {
         match self {
