@@ -333,13 +333,8 @@ pub struct CommandArgs {
     /// key + 1, read from GET /auth].
     #[arg(long)]
     pub sequence: Option<u64>,
-    /// The device refuses the call after this Unix time (seconds).
-    #[arg(long, conflicts_with = "ttl")]
-    pub expires: Option<u64>,
-    /// The device refuses the call after this many seconds from now (this
-    /// host's clock).
-    #[arg(long)]
-    pub ttl: Option<u64>,
+    #[command(flatten)]
+    pub expiry: Expiry,
     /// Address the call to the device with this key id (16 hex digits)
     /// [default: the device's, from GET /auth; with --out: any device].
     #[arg(long)]
@@ -349,6 +344,29 @@ pub struct CommandArgs {
     /// needs --sequence.
     #[arg(long, requires = "sequence")]
     pub out: Option<PathBuf>,
+}
+
+/// When a signed command expires: at a Unix time or after a time to live.
+#[derive(Args, Clone)]
+pub struct Expiry {
+    /// The device refuses the call after this Unix time (seconds).
+    #[arg(long, conflicts_with = "ttl")]
+    pub expires: Option<u64>,
+    /// The device refuses the call after this many seconds from now (this
+    /// host's clock).
+    #[arg(long)]
+    pub ttl: Option<u64>,
+}
+
+impl Expiry {
+    /// The expiry in Unix seconds (`None`: the command does not expire).
+    fn unix_secs(&self) -> Result<Option<u64>> {
+        Ok(match (self.expires, self.ttl) {
+            (Some(e), _) => Some(e),
+            (None, Some(ttl)) => Some(unix_now()?.as_secs() + ttl),
+            (None, None) => None,
+        })
+    }
 }
 
 /// What `GET /auth` says about `key` and the device.
@@ -379,11 +397,7 @@ fn seal_command(mut repr: CommandRepr, args: &CommandArgs, device: &DeviceArgs) 
     let path = args.key.as_ref().context("a signed command needs --key")?;
     let key = signing_key(path)?;
     let public = key.verifying_key().to_bytes();
-    repr.expires = match (args.expires, args.ttl) {
-        (Some(e), _) => Some(e),
-        (None, Some(ttl)) => Some(unix_now()?.as_secs() + ttl),
-        (None, None) => None,
-    };
+    repr.expires = args.expiry.unix_secs()?;
     repr.device_id = args.device_id.as_deref().map(parse_key_id).transpose()?;
     let mut client = None;
     repr.sequence = match args.sequence {
