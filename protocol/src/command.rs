@@ -32,6 +32,7 @@
 use core::fmt;
 
 use crate::key::KeyId;
+use crate::le;
 use crate::name::{check_app_name, check_entry_name, NameError};
 
 /// The first four bytes.
@@ -110,10 +111,6 @@ impl fmt::Display for CommandError {
 
 impl core::error::Error for CommandError {}
 
-fn le64(b: &[u8], r: core::ops::Range<usize>) -> u64 {
-    b.get(r).and_then(|s| s.try_into().ok()).map_or(0, u64::from_le_bytes)
-}
-
 /// A checked view of a command's bytes (borrowing them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Command<'a> {
@@ -140,7 +137,7 @@ impl<'a> Command<'a> {
         }
         let name_len = bytes[field::NAME_LEN] as usize;
         let entry_len = bytes[field::ENTRY_LEN] as usize;
-        let input_len = u32::from_le_bytes(bytes[field::INPUT_LEN].try_into().unwrap_or([0; 4])) as usize;
+        let input_len = u32::from_le_bytes(le(bytes, field::INPUT_LEN)) as usize;
         let end = (HEADER_LEN + name_len + entry_len) as u64 + input_len as u64 + SIGNATURE_LEN as u64;
         if (bytes.len() as u64) < end {
             return Err(CommandError::Truncated);
@@ -172,12 +169,12 @@ impl<'a> Command<'a> {
 
     /// The sequence number.
     pub fn sequence(&self) -> u64 {
-        le64(self.bytes, field::SEQUENCE)
+        u64::from_le_bytes(le(self.bytes, field::SEQUENCE))
     }
 
     /// Unix seconds after which it is refused (`None`: no expiry).
     pub fn expires(&self) -> Option<u64> {
-        Some(le64(self.bytes, field::EXPIRES)).filter(|&e| e != 0)
+        Some(u64::from_le_bytes(le(self.bytes, field::EXPIRES))).filter(|&e| e != 0)
     }
 
     /// The signing key's id.
@@ -212,7 +209,7 @@ impl<'a> Command<'a> {
 
     /// A set-time command's Unix time in milliseconds.
     pub fn unix_ms(&self) -> Option<u64> {
-        (self.operation == CommandOp::SetTime).then(|| le64(self.input(), 0..8))
+        (self.operation == CommandOp::SetTime).then(|| u64::from_le_bytes(le(self.input(), 0..8)))
     }
 
     /// The signed bytes: everything before the signature.

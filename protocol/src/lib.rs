@@ -54,6 +54,13 @@ macro_rules! wire_codes {
     };
 }
 
+/// The bytes of the little-endian field at `range`, for `from_le_bytes`;
+/// zeros where `bytes` is too short or `range` is not `N` bytes wide (the
+/// views check lengths before they read a field).
+fn le<const N: usize>(bytes: &[u8], range: core::ops::Range<usize>) -> [u8; N] {
+    bytes.get(range).and_then(|b| b.try_into().ok()).unwrap_or([0; N])
+}
+
 pub mod block;
 #[cfg(feature = "std")]
 pub mod client;

@@ -21,6 +21,7 @@
 use core::fmt;
 
 use crate::key::KeyId;
+use crate::le;
 use crate::name::{check_app_name, NameError};
 
 /// The first four bytes.
@@ -81,7 +82,7 @@ impl<'a> Report<'a> {
             return Err(ReportError::Header);
         }
         let name_len = bytes[6] as usize;
-        let payload_len = u16::from_le_bytes([bytes[32], bytes[33]]) as usize;
+        let payload_len = u16::from_le_bytes(le(bytes, 32..34)) as usize;
         if payload_len > MAX_PAYLOAD || bytes.len() != HEADER_LEN + name_len + payload_len + SIGNATURE_LEN {
             return Err(ReportError::Length);
         }
@@ -89,18 +90,14 @@ impl<'a> Report<'a> {
         Ok(Report { bytes })
     }
 
-    fn le64(&self, at: usize) -> u64 {
-        u64::from_le_bytes(self.bytes[at..at + 8].try_into().unwrap_or([0; 8]))
-    }
-
     /// The device's report sequence.
     pub fn sequence(&self) -> u64 {
-        self.le64(8)
+        u64::from_le_bytes(le(self.bytes, 8..16))
     }
 
     /// The device's Unix time (ms) when it queued the report, if its clock was set.
     pub fn unix_ms(&self) -> Option<u64> {
-        (self.bytes[5] & FLAG_TIME != 0).then(|| self.le64(16))
+        (self.bytes[5] & FLAG_TIME != 0).then(|| u64::from_le_bytes(le(self.bytes, 16..24)))
     }
 
     /// The id of the device key that signed it.

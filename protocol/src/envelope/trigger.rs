@@ -9,6 +9,7 @@ use alloc::string::String;
 use core::fmt;
 
 use super::error::{EnvelopeError, EnvelopeErrorKind as Kind};
+use crate::le;
 use crate::name::check_entry_name;
 
 /// Byte offsets inside one trigger record.
@@ -100,8 +101,8 @@ impl<'a> Trigger<'a> {
         if fixed[field::RESERVED] != 0 {
             return Err(err(field::RESERVED, Kind::TriggerReserved { index }));
         }
-        let period_ms = u32::from_le_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]);
-        let value = i32::from_le_bytes([fixed[8], fixed[9], fixed[10], fixed[11]]);
+        let period_ms = u32::from_le_bytes(le(fixed, field::PERIOD_MS));
+        let value = i32::from_le_bytes(le(fixed, field::VALUE));
         if period_ms == 0 {
             return Err(err(field::PERIOD_MS.start, Kind::TriggerPeriod { index }));
         }
