@@ -266,34 +266,38 @@ pub fn upload(args: &UploadArgs) -> Result<()> {
     Ok(())
 }
 
+/// A signed command to one app on a device (`rm`, `triggers`).
+#[derive(Args)]
+pub struct SignedCommand {
+    pub name: String,
+    #[command(flatten)]
+    pub sign: SignArgs,
+    /// Sequence number of the command [default: the device's + 1].
+    #[arg(long)]
+    pub version: Option<u32>,
+    /// Write the signed envelope to this file instead of sending it (for
+    /// any CoAP client: `coap-client-notls -m delete|put -f FILE
+    /// .../apps/NAME[/triggers]`); needs --version.
+    #[arg(long, requires = "version")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
 /// `alkyl rm`.
-pub fn rm(name: &str, sign: &SignArgs, version: Option<u32>, out: Option<&Path>, device: &DeviceArgs) -> Result<()> {
-    command(name, Operation::Delete, Vec::new(), sign, version, out, device)
+pub fn rm(command: &SignedCommand) -> Result<()> {
+    send_command(Operation::Delete, Vec::new(), command)
 }
 
 /// `alkyl triggers`.
-pub fn triggers(
-    name: &str,
-    triggers: Vec<TriggerRepr>,
-    sign: &SignArgs,
-    version: Option<u32>,
-    out: Option<&Path>,
-    device: &DeviceArgs,
-) -> Result<()> {
-    command(name, Operation::SetTriggers, triggers, sign, version, out, device)
+pub fn triggers(triggers: Vec<TriggerRepr>, command: &SignedCommand) -> Result<()> {
+    send_command(Operation::SetTriggers, triggers, command)
 }
 
-fn command(
-    name: &str,
-    operation: Operation,
-    triggers: Vec<TriggerRepr>,
-    sign: &SignArgs,
-    version: Option<u32>,
-    out: Option<&Path>,
-    device: &DeviceArgs,
-) -> Result<()> {
+fn send_command(operation: Operation, triggers: Vec<TriggerRepr>, command: &SignedCommand) -> Result<()> {
+    let SignedCommand { name, sign, version, out, device } = command;
     let name = AppName::new(name.as_bytes()).map_err(|e| anyhow!("app {e}"))?;
-    let version = match version {
+    let version = match *version {
         Some(v) => v,
         None => {
             let mut client = device.client()?;
