@@ -29,8 +29,6 @@
 //! the layout (never panics, never allocates); `CommandRepr` (feature
 //! `alloc`) builds and signs one.
 
-use core::fmt;
-
 use crate::key::KeyId;
 use crate::le;
 use crate::name::{check_app_name, check_entry_name, NameError};
@@ -74,42 +72,33 @@ wire_codes! {
 }
 
 /// Why a command was refused as malformed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CommandError {
     /// Shorter than its header or than its lengths say.
+    #[error("truncated command")]
     Truncated,
     /// Longer than its lengths say.
+    #[error("bytes after the signature")]
     TrailingBytes,
     /// Not `ALKC`, or another format version.
+    #[error("not an ALKC command of format 1")]
     Header,
     /// An unknown operation code.
+    #[error("unknown command operation {0}")]
     Operation(u8),
     /// Reserved bytes are not zero.
+    #[error("reserved field is not zero")]
     Reserved,
     /// A bad app name.
+    #[error("app {0}")]
     Name(NameError),
     /// A bad entry name.
+    #[error("entry {0}")]
     Entry(NameError),
     /// A set-time command with a name, an entry, or an input not 8 bytes.
+    #[error("a set-time command carries only an 8-byte time")]
     Shape,
 }
-
-impl fmt::Display for CommandError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CommandError::Truncated => f.write_str("truncated command"),
-            CommandError::TrailingBytes => f.write_str("bytes after the signature"),
-            CommandError::Header => f.write_str("not an ALKC command of format 1"),
-            CommandError::Operation(op) => write!(f, "unknown command operation {op}"),
-            CommandError::Reserved => f.write_str("reserved field is not zero"),
-            CommandError::Name(e) => write!(f, "app {e}"),
-            CommandError::Entry(e) => write!(f, "entry {e}"),
-            CommandError::Shape => f.write_str("a set-time command carries only an 8-byte time"),
-        }
-    }
-}
-
-impl core::error::Error for CommandError {}
 
 /// A checked view of a command's bytes (borrowing them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -18,8 +18,6 @@
 //! sent it; the gateway checks the signature with the public key it pinned
 //! for that id (`GET /auth` shows it; `alkyl-node --device-key`).
 
-use core::fmt;
-
 use crate::key::KeyId;
 use crate::le;
 use crate::name::{check_app_name, NameError};
@@ -38,27 +36,18 @@ pub const FLAG_TIME: u8 = 0x01;
 pub const MAX_PAYLOAD: usize = 64;
 
 /// Why report bytes were refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ReportError {
     /// Lengths disagree with the buffer.
+    #[error("report length mismatch")]
     Length,
     /// Not `ALKD` format 1, unknown flags or reserved bytes not zero.
+    #[error("not an ALKD report of format 1")]
     Header,
     /// A bad app name.
+    #[error("report app {0}")]
     Name(NameError),
 }
-
-impl fmt::Display for ReportError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ReportError::Length => f.write_str("report length mismatch"),
-            ReportError::Header => f.write_str("not an ALKD report of format 1"),
-            ReportError::Name(e) => write!(f, "report app {e}"),
-        }
-    }
-}
-
-impl core::error::Error for ReportError {}
 
 /// A checked view of a report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -6,6 +6,7 @@
 
 #[cfg(feature = "alloc")]
 use alloc::string::String;
+#[cfg(feature = "alloc")]
 use core::fmt;
 
 use super::error::{EnvelopeError, EnvelopeErrorKind as Kind};
@@ -206,16 +207,9 @@ impl fmt::Display for TriggerRepr {
 }
 
 /// Why a trigger's command-line text was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("expected timer:PERIOD_MS[@ENTRY] or rising|falling|delta:SENSOR:VALUE:PERIOD_MS[@ENTRY]")]
 pub struct TriggerSyntaxError;
-
-impl fmt::Display for TriggerSyntaxError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("expected timer:PERIOD_MS[@ENTRY] or rising|falling|delta:SENSOR:VALUE:PERIOD_MS[@ENTRY]")
-    }
-}
-
-impl core::error::Error for TriggerSyntaxError {}
 
 #[cfg(feature = "alloc")]
 impl core::str::FromStr for TriggerRepr {
