@@ -32,8 +32,33 @@ extern crate std;
 
 /// Declares an enum of one-byte wire codes (`Variant = code`) and its
 /// `from_code`, `None` for a code no variant has, so each code is written
-/// once.
+/// once; with names (`Variant = code => "name"`), also `as_str` and
+/// `from_name`.
 macro_rules! wire_codes {
+    ($(#[$meta:meta])* pub enum $name:ident {
+        $($(#[$variant_meta:meta])* $variant:ident = $code:literal => $text:literal,)*
+    }) => {
+        wire_codes! {
+            $(#[$meta])* pub enum $name { $($(#[$variant_meta])* $variant = $code,)* }
+        }
+
+        impl $name {
+            /// The name used in listings and on the command line.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)*
+                }
+            }
+
+            /// The variant named `name` (as [`Self::as_str`]).
+            pub fn from_name(name: &str) -> Option<$name> {
+                match name {
+                    $($text => Some($name::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
     ($(#[$meta:meta])* pub enum $name:ident {
         $($(#[$variant_meta:meta])* $variant:ident = $code:literal,)*
     }) => {

@@ -79,22 +79,11 @@ wire_codes! {
     #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
     pub enum PayloadKind {
         /// No payload (commands).
-        None = 0,
+        None = 0 => "none",
         /// An rBPF / Femto-Container container (`docs/container.md`).
-        Container = 1,
+        Container = 1 => "ebpf",
         /// Alkyl IR, translated on the device (reserved: refused as
         /// unsupported until the translator is hooked in).
-        AlkylIr = 2,
-    }
-}
-
-impl PayloadKind {
-    /// The name used in listings.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PayloadKind::None => "none",
-            PayloadKind::Container => "ebpf",
-            PayloadKind::AlkylIr => "alkyl-ir",
-        }
+        AlkylIr = 2 => "alkyl-ir",
     }
 }

@@ -37,33 +37,14 @@ wire_codes! {
     #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
     pub enum TriggerKind {
         /// Every `period_ms`.
-        Timer = 1,
+        Timer = 1 => "timer",
         /// The sensor's value rose from below `value` to `value` or above.
-        Rising = 2,
+        Rising = 2 => "rising",
         /// The sensor's value fell from `value` or above to below it.
-        Falling = 3,
+        Falling = 3 => "falling",
         /// The sensor's value moved by at least `value` since the trigger
         /// last fired (or since the first sample).
-        Delta = 4,
-    }
-}
-
-impl TriggerKind {
-    /// The name used in listings and on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TriggerKind::Timer => "timer",
-            TriggerKind::Rising => "rising",
-            TriggerKind::Falling => "falling",
-            TriggerKind::Delta => "delta",
-        }
-    }
-
-    /// The kind named `name` (as [`TriggerKind::as_str`]).
-    pub fn from_name(name: &str) -> Option<TriggerKind> {
-        [TriggerKind::Timer, TriggerKind::Rising, TriggerKind::Falling, TriggerKind::Delta]
-            .into_iter()
-            .find(|k| k.as_str() == name)
+        Delta = 4 => "delta",
     }
 }
 
