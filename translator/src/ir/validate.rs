@@ -15,7 +15,6 @@
 
 use alloc::vec;
 use alloc::vec::Vec;
-use core::fmt;
 
 use super::insn::{self, DecodeError};
 use super::limits::MAX_STACK_DEPTH;
@@ -60,91 +59,70 @@ pub struct Validated<'a> {
 }
 
 /// What rule an instruction breaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ValidateErrorKind {
     /// A byte that is no opcode.
+    #[error("unknown opcode {0:#04x}")]
     UnknownOpcode(u8),
     /// The code ends inside an immediate.
+    #[error("code ends inside an immediate")]
     TruncatedImmediate,
     /// An immediate not in its shortest PrefixVarint form.
+    #[error("immediate is not in its shortest form")]
     NonCanonicalImmediate,
     /// `PUSH` of a value that does not fit the mode's width.
+    #[error("immediate {value:#x} does not fit {width}")]
     ImmediateTooWide { value: u64, width: Width },
     /// Pops `needed` values from a stack of `height`.
+    #[error("needs {needed} value(s), the stack holds {height}")]
     StackUnderflow { needed: usize, height: usize },
     /// Would push the stack past [`MAX_STACK_DEPTH`].
+    #[error("stack exceeds {MAX_STACK_DEPTH} values")]
     StackOverflow,
     /// The value at `depth` (0 = top) has the wrong width.
+    #[error("value {depth} below the top is {found}, expected {expected}")]
     WidthMismatch { depth: usize, expected: Width, found: Width },
     /// `ZEXT`/`SEXT` from a wider value, or `TRUNC` from a narrower one.
+    #[error("cannot convert {from} to {to} this way")]
     BadConversion { from: Width, to: Width },
     /// A jump whose target is not the offset of a `JUMPDEST`.
+    #[error("jump target {target} is not a JUMPDEST")]
     BadJumpTarget { target: u64 },
     /// Paths reaching the `JUMPDEST` at `dest` bring stacks of different heights.
+    #[error("JUMPDEST at {dest} is reached with {expected} and with {found} stack values")]
     InconsistentHeight { dest: u32, expected: usize, found: usize },
     /// Paths reaching the `JUMPDEST` at `dest` bring a value of another width
     /// at `depth` (0 = top).
+    #[error("JUMPDEST at {dest} is reached with {expected} and with {found} at depth {depth}")]
     InconsistentWidth { dest: u32, depth: usize, expected: Width, found: Width },
     /// `ARG n` with `n >= arity`.
+    #[error("ARG {index} of a function with {arity} parameter(s)")]
     NoSuchArg { index: u64, arity: usize },
     /// `GLOAD`/`GSTORE` of a global that does not exist.
+    #[error("global {index} of {count}")]
     NoSuchGlobal { index: u64, count: usize },
     /// `SYSCALL` with an id outside the syscall table.
+    #[error("unknown syscall {0:#x}")]
     UnknownSyscall(u64),
     /// `SYSCALL` outside 32-bit mode.
+    #[error("SYSCALL outside BITS32 mode")]
     SyscallOutside32BitMode,
     /// No path from the entry reaches this instruction.
+    #[error("unreachable instruction")]
     Unreachable,
     /// Control runs past the last instruction (or the body is empty).
+    #[error("control runs past the end of the code")]
     FallsOffEnd,
 }
 
 /// A validation failure: function index, byte offset in its code, reason.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("function {function} at byte {pos}: {kind}")]
 pub struct ValidateError {
     pub function: usize,
     pub pos: usize,
     pub kind: ValidateErrorKind,
 }
-
-impl fmt::Display for ValidateErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use ValidateErrorKind as K;
-        match *self {
-            K::UnknownOpcode(b) => write!(f, "unknown opcode {b:#04x}"),
-            K::TruncatedImmediate => f.write_str("code ends inside an immediate"),
-            K::NonCanonicalImmediate => f.write_str("immediate is not in its shortest form"),
-            K::ImmediateTooWide { value, width } => write!(f, "immediate {value:#x} does not fit {width}"),
-            K::StackUnderflow { needed, height } => write!(f, "needs {needed} value(s), the stack holds {height}"),
-            K::StackOverflow => write!(f, "stack exceeds {MAX_STACK_DEPTH} values"),
-            K::WidthMismatch { depth, expected, found } => {
-                write!(f, "value {depth} below the top is {found}, expected {expected}")
-            }
-            K::BadConversion { from, to } => write!(f, "cannot convert {from} to {to} this way"),
-            K::BadJumpTarget { target } => write!(f, "jump target {target} is not a JUMPDEST"),
-            K::InconsistentHeight { dest, expected, found } => {
-                write!(f, "JUMPDEST at {dest} is reached with {expected} and with {found} stack values")
-            }
-            K::InconsistentWidth { dest, depth, expected, found } => {
-                write!(f, "JUMPDEST at {dest} is reached with {expected} and with {found} at depth {depth}")
-            }
-            K::NoSuchArg { index, arity } => write!(f, "ARG {index} of a function with {arity} parameter(s)"),
-            K::NoSuchGlobal { index, count } => write!(f, "global {index} of {count}"),
-            K::UnknownSyscall(id) => write!(f, "unknown syscall {id:#x}"),
-            K::SyscallOutside32BitMode => f.write_str("SYSCALL outside BITS32 mode"),
-            K::Unreachable => f.write_str("unreachable instruction"),
-            K::FallsOffEnd => f.write_str("control runs past the end of the code"),
-        }
-    }
-}
-
-impl fmt::Display for ValidateError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "function {} at byte {}: {}", self.function, self.pos, self.kind)
-    }
-}
-
-impl core::error::Error for ValidateError {}
 
 /// Validates every function of `module`.
 ///
