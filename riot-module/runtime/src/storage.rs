@@ -27,6 +27,9 @@ pub enum StorageError {
     Io,
     /// No room left on the medium.
     Full,
+    /// The medium holds a record that does not read back whole (e.g. a
+    /// flash region with hostile or damaged content).
+    Corrupt,
 }
 
 impl fmt::Display for StorageError {
@@ -34,6 +37,7 @@ impl fmt::Display for StorageError {
         f.write_str(match self {
             StorageError::Io => "storage I/O error",
             StorageError::Full => "storage full",
+            StorageError::Corrupt => "stored record corrupt",
         })
     }
 }
