@@ -311,6 +311,10 @@ impl<F: MultiwriteNorFlash> FlashStorage<F> {
     /// of every version, the next version number; then removes garbage.
     fn scan(&mut self) -> Result<(), OpenError> {
         let mut chunks: BTreeMap<(u32, u16), usize> = BTreeMap::new();
+        // `fetch_all_items` returns a page-state error (an interrupted
+        // erase) without the repair the other calls make (a `?` inside its
+        // retried block leaves the function): one lookup repairs first.
+        self.fetch_item(&ItemKey::Chunk { version: u32::MAX, index: u16::MAX }).map_err(open_err)?;
         {
             let buf = &mut self.buf;
             let mut iter =

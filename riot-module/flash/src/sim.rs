@@ -182,7 +182,7 @@ impl NorFlash for SimFlash {
     fn erase(&mut self, from: u32, to: u32) -> Result<(), SimError> {
         let (from, to) = (from as usize, to as usize);
         let mut s = self.0.borrow_mut();
-        if from % PAGE != 0 || to % PAGE != 0 || from > to || to > s.mem.len() {
+        if !from.is_multiple_of(PAGE) || !to.is_multiple_of(PAGE) || from > to || to > s.mem.len() {
             return Err(SimError::Bounds);
         }
         let words = (to - from) / WORD;
@@ -213,7 +213,7 @@ impl NorFlash for SimFlash {
     fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), SimError> {
         let offset = offset as usize;
         let mut s = self.0.borrow_mut();
-        if offset % WORD != 0 || bytes.len() % WORD != 0 || offset + bytes.len() > s.mem.len() {
+        if !offset.is_multiple_of(WORD) || !bytes.len().is_multiple_of(WORD) || offset + bytes.len() > s.mem.len() {
             return Err(SimError::Bounds);
         }
         let words = bytes.len() / WORD;
@@ -225,8 +225,8 @@ impl NorFlash for SimFlash {
                 s.violations += 1;
             }
             s.writes[a / WORD] = s.writes[a / WORD].saturating_add(1);
-            for i in 0..WORD {
-                s.mem[a + i] &= new[i];
+            for (m, n) in s.mem[a..a + WORD].iter_mut().zip(new) {
+                *m &= n;
             }
         }
         if cut.is_some() {
