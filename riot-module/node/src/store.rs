@@ -234,7 +234,7 @@ impl FileFlash {
     /// I/O errors; an existing file of another size.
     pub fn open(path: &Path, len: usize) -> std::io::Result<FileFlash> {
         let invalid = |m: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, m);
-        if len == 0 || len % Self::PAGE != 0 {
+        if len == 0 || !len.is_multiple_of(Self::PAGE) {
             return Err(invalid(format!("flash size {len}: not a whole number of {}-byte pages", Self::PAGE)));
         }
         let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
@@ -251,7 +251,7 @@ impl FileFlash {
 
     fn check(&self, offset: u32, len: usize, align: usize) -> Result<usize, FlashIo> {
         let offset = offset as usize;
-        if offset % align != 0 || len % align != 0 {
+        if !offset.is_multiple_of(align) || !len.is_multiple_of(align) {
             return Err(FlashIo(NorFlashErrorKind::NotAligned));
         }
         if offset.checked_add(len).is_none_or(|end| end > self.len) {
