@@ -43,7 +43,6 @@ mod blocking;
 #[cfg(feature = "sim")]
 pub mod sim;
 
-use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -191,7 +190,9 @@ type Map<F> = MapStorage<
 /// Records on a NOR flash region; see the crate documentation.
 pub struct FlashStorage<F: MultiwriteNorFlash> {
     map: Map<F>,
-    index: BTreeMap<String, Entry>,
+    /// The current records (a few dozen at most: a vector is smaller
+    /// code than a map).
+    index: Vec<(String, Entry)>,
     next_version: u32,
     /// Flash bytes of live items.
     used: usize,
@@ -252,7 +253,7 @@ impl<F: MultiwriteNorFlash> FlashStorage<F> {
         let capacity = (pages - 1) * usable.saturating_sub(Self::footprint_of(2 + MAX_KEY_LEN + 1 + chunk_len));
         let mut store = FlashStorage {
             map: MapStorage::new(Blocking(flash), config, Cache::new_uncached()),
-            index: BTreeMap::new(),
+            index: Vec::new(),
             next_version: 0,
             used: 0,
             capacity,
@@ -310,7 +311,8 @@ impl<F: MultiwriteNorFlash> FlashStorage<F> {
     /// Reads every item once: the current record of each key, the chunks
     /// of every version, the next version number; then removes garbage.
     fn scan(&mut self) -> Result<(), OpenError> {
-        let mut chunks: BTreeMap<(u32, u16), usize> = BTreeMap::new();
+        let mut chunks: Vec<(u32, u16, usize)> = Vec::new();
+        let mut records = Vec::new();
         // `fetch_all_items` returns a page-state error (an interrupted
         // erase) without the repair the other calls make (a `?` inside its
         // retried block leaves the function): one lookup repairs first.
@@ -337,31 +339,44 @@ impl<F: MultiwriteNorFlash> FlashStorage<F> {
                             },
                             _ => Layout::Corrupt,
                         };
-                        self.index.insert(name.into(), Entry { layout, footprint });
+                        set(&mut records, name, Entry { layout, footprint });
                     }
                     ItemKey::Chunk { version, index } => {
                         self.next_version = self.next_version.max(version.saturating_add(1));
-                        chunks.insert((version, index), footprint);
+                        chunks.push((version, index, footprint));
                     }
                 }
             }
         }
         // Chunks of current manifests are live (counted with their
         // record); every other one is garbage.
-        for entry in self.index.values_mut() {
+        self.index = records;
+        for (_, entry) in &mut self.index {
             if let Layout::Chunked { version, chunks: n, .. } = entry.layout {
-                for index in 0..n {
-                    entry.footprint += chunks.remove(&(version, index)).unwrap_or(0);
-                }
+                chunks.retain(|&(v, i, footprint)| {
+                    let live = v == version && i < n;
+                    if live {
+                        entry.footprint += footprint;
+                    }
+                    !live
+                });
             }
             self.used += entry.footprint;
         }
         let garbage: Vec<ItemKey> =
-            chunks.into_keys().map(|(version, index)| ItemKey::Chunk { version, index }).collect();
+            chunks.into_iter().map(|(version, index, _)| ItemKey::Chunk { version, index }).collect();
         for key in garbage {
             self.remove_item(&key).map_err(open_err)?;
         }
         Ok(())
+    }
+
+    fn get(&self, key: &str) -> Option<Entry> {
+        self.index.iter().find(|(k, _)| k == key).map(|&(_, e)| e)
+    }
+
+    fn set(&mut self, key: &str, entry: Entry) {
+        set(&mut self.index, key, entry);
     }
 
     fn store_item(&mut self, key: &ItemKey, value: &[u8]) -> Result<(), StorageError> {
@@ -386,7 +401,7 @@ impl<F: MultiwriteNorFlash> FlashStorage<F> {
 
     fn put(&mut self, key: &str, bytes: &[u8], reserve: usize) -> Result<(), StorageError> {
         let record = ItemKey::record(key).ok_or(StorageError::Io)?;
-        let old = self.index.get(key).copied();
+        let old = self.get(key);
         let (layout, footprint) = if bytes.len() <= self.chunk_len {
             (Layout::Inline, Self::footprint_of(record.len() + 1 + bytes.len()))
         } else {
@@ -430,7 +445,7 @@ impl<F: MultiwriteNorFlash> FlashStorage<F> {
             return Err(e);
         }
         // Committed.
-        self.index.insert(key.into(), Entry { layout, footprint });
+        self.set(key, Entry { layout, footprint });
         self.used += footprint;
         self.drop_old(old);
         Ok(())
@@ -448,13 +463,21 @@ impl<F: MultiwriteNorFlash> FlashStorage<F> {
     }
 }
 
+/// Sets `key`'s entry in `index`.
+fn set(index: &mut Vec<(String, Entry)>, key: &str, entry: Entry) {
+    match index.iter_mut().find(|(k, _)| k == key) {
+        Some((_, e)) => *e = entry,
+        None => index.push((key.into(), entry)),
+    }
+}
+
 impl<F: MultiwriteNorFlash> Storage for FlashStorage<F> {
     fn keys(&mut self) -> Result<Vec<String>, StorageError> {
-        Ok(self.index.keys().cloned().collect())
+        Ok(self.index.iter().map(|(k, _)| k.clone()).collect())
     }
 
     fn load(&mut self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
-        let Some(entry) = self.index.get(key).copied() else { return Ok(None) };
+        let Some(entry) = self.get(key) else { return Ok(None) };
         let record = ItemKey::record(key).ok_or(StorageError::Io)?;
         match entry.layout {
             Layout::Corrupt => Err(StorageError::Corrupt),
@@ -488,10 +511,10 @@ impl<F: MultiwriteNorFlash> Storage for FlashStorage<F> {
     }
 
     fn remove(&mut self, key: &str) -> Result<(), StorageError> {
-        let Some(old) = self.index.get(key).copied() else { return Ok(()) };
+        let Some(old) = self.get(key) else { return Ok(()) };
         let record = ItemKey::record(key).ok_or(StorageError::Io)?;
         self.remove_item(&record)?;
-        self.index.remove(key);
+        self.index.retain(|(k, _)| k != key);
         self.drop_old(Some(old));
         Ok(())
     }
