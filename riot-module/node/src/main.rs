@@ -110,7 +110,7 @@ fn run(args: Args) -> Result<()> {
             if let Some(quota) = args.store_quota {
                 files = files.with_quota(quota);
             }
-            (NodeStorage::Files(files), dir.display().to_string())
+            (NodeStorage::First(files), dir.display().to_string())
         }
         (None, Some(file)) => {
             let flash =
@@ -118,7 +118,7 @@ fn run(args: Args) -> Result<()> {
             let store = FlashStorage::open(flash).map_err(|e| {
                 anyhow!("flash store {}: {e} (remove the file to start with an empty store)", file.display())
             })?;
-            (NodeStorage::Flash(store), format!("{} (flash)", file.display()))
+            (NodeStorage::Second(store), format!("{} (flash)", file.display()))
         }
         (None, None) => unreachable!("clap requires --store or --flash"),
     };

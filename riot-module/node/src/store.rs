@@ -23,7 +23,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use alkyl_flash::FlashStorage;
-use alkyl_runtime::{Storage, StorageError, DELETE_RESERVE};
+use alkyl_runtime::{EitherStorage, Storage, StorageError, DELETE_RESERVE};
 use embedded_storage::nor_flash::{
     ErrorType, MultiwriteNorFlash, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
 };
@@ -313,38 +313,7 @@ impl MultiwriteNorFlash for FileFlash {}
 
 /// The node's storage: files (`--store DIR`) or the flash store over a
 /// file (`--flash FILE`).
-#[derive(Debug)]
-pub enum NodeStorage {
-    Files(FileStorage),
-    Flash(FlashStorage<FileFlash>),
-}
-
-macro_rules! each {
-    ($self:ident, $s:ident => $e:expr) => {
-        match $self {
-            NodeStorage::Files($s) => $e,
-            NodeStorage::Flash($s) => $e,
-        }
-    };
-}
-
-impl Storage for NodeStorage {
-    fn keys(&mut self) -> Result<Vec<String>, StorageError> {
-        each!(self, s => s.keys())
-    }
-    fn load(&mut self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
-        each!(self, s => s.load(key))
-    }
-    fn save(&mut self, key: &str, bytes: &[u8]) -> Result<(), StorageError> {
-        each!(self, s => s.save(key, bytes))
-    }
-    fn save_reserved(&mut self, key: &str, bytes: &[u8]) -> Result<(), StorageError> {
-        each!(self, s => s.save_reserved(key, bytes))
-    }
-    fn remove(&mut self, key: &str) -> Result<(), StorageError> {
-        each!(self, s => s.remove(key))
-    }
-}
+pub type NodeStorage = EitherStorage<FileStorage, FlashStorage<FileFlash>>;
 
 #[cfg(test)]
 mod tests {
