@@ -6,7 +6,7 @@
 //! `periph/flashpage.h` and declares the four MTD functions it needs).
 //!
 //! - nrf52840dk (`periph_flashpage`): the last [`PAGES`] 4 KiB pages of
-//!   the 1 MiB flash, 0xF0000..0x100000. The firmware's end in flash
+//!   the 1 MiB flash, 0xEC000..0x100000. The firmware's end in flash
 //!   (`_etext` plus the initialized data stored after it) is checked at
 //!   boot: a firmware that grew into the region gets RAM storage instead,
 //!   and says so; the region is never written then.
@@ -23,10 +23,12 @@ use embedded_storage::nor_flash::{
     ErrorType, MultiwriteNorFlash, NorFlash, NorFlashErrorKind, ReadNorFlash,
 };
 
-/// Pages of the region (64 KiB): the apps' quota (`CONFIG.max_total_bytes`,
-/// 32 KiB) twice over, since a replacement holds old and new until it
-/// commits, and one page kept empty by the log.
-pub const PAGES: usize = 16;
+/// Pages of the region (80 KiB). The store holds all pages but one, less
+/// one largest item (~1 KiB) per page: 57.5 KiB, for the apps' quota
+/// (`CONFIG.max_total_bytes`, 32 KiB) plus the largest app again (16 KiB:
+/// a replacement holds old and new until it commits), the key-value
+/// records, and the deletions' reserve (2 KiB).
+pub const PAGES: usize = 20;
 /// Erase page (nRF52840 flash page; native MTD sector).
 const PAGE: usize = 4096;
 const LEN: usize = PAGES * PAGE;
