@@ -454,7 +454,7 @@ impl<F: MultiwriteNorFlash> FlashStorage<F> {
     /// After a commit: the replaced record's chunks are garbage.
     fn drop_old(&mut self, old: Option<Entry>) {
         if let Some(old) = old {
-            self.used -= old.footprint;
+            self.used = self.used.saturating_sub(old.footprint);
             if let Layout::Chunked { version, chunks, .. } = old.layout {
                 // Best effort: whatever stays is removed at the next open.
                 let _ = self.remove_chunks(version, chunks);
