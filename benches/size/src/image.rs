@@ -259,8 +259,10 @@ fn boot() -> Option<Rt> {
     let storage = StubStorage;
     #[cfg(feature = "flash")]
     let storage = alkyl_flash::FlashStorage::open(flash::StubFlash).ok()?;
-    let (runtime, report) = Runtime::new(CONFIG, authority, storage, StubDevice).ok()?;
+    let (mut runtime, report) = Runtime::new(CONFIG, authority, storage, StubDevice).ok()?;
     black_box(&report);
+    // The device key signs the reports (riot-module/riot sets it at boot).
+    runtime.set_device_key(black_box(KEY));
     Some(runtime)
 }
 
@@ -283,4 +285,12 @@ fn request(runtime: &mut Rt, reply: &mut Reply) {
 fn poll(runtime: &mut Rt) {
     let now = runtime.device().now_ms();
     black_box(runtime.poll(now));
+    // The reports' way to the gateway (riot-module/riot/src/gateway.rs).
+    if let Some((sequence, bytes)) = runtime.report_due(now) {
+        black_box(&bytes);
+        match black_box(Some(2u8)) {
+            Some(_) => runtime.report_delivered(sequence),
+            None => runtime.report_failed(now),
+        }
+    }
 }
