@@ -17,6 +17,14 @@ USEMODULE += ztimer
 USEMODULE += ztimer_msec
 USEMODULE += ztimer_usec
 
+# The record store (src/flash.rs): the last 80 KiB of the nRF52840's flash
+# through periph_flashpage; on native, RIOT's file-backed MTD (MEMORY.bin).
+ifneq (,$(filter native native32 native64,$(BOARD)))
+  USEMODULE += mtd
+else
+  FEATURES_REQUIRED += periph_flashpage
+endif
+
 # native64 has no SAUL devices: src/sim.rs registers a simulated
 # thermometer and heater switch there. (RIOT's mock GPIO LEDs,
 # periph_gpio_mock, would give it two, but riot-wrappers 0.9.2 does not
