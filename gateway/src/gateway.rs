@@ -105,9 +105,7 @@ impl Config {
         }
         Ok(c)
     }
-}
 
-impl Config {
     /// The confirmation depth of event `name`.
     pub fn depth(&self, name: &str) -> u64 {
         self.event_confirmations.get(name).copied().unwrap_or(self.confirmations)
@@ -405,12 +403,11 @@ impl Gateway {
             },
         };
         self.state.requests.pop_front();
-        match outcome {
+        // Logged once persisted: a logged answer is queued for good.
+        let msg = match outcome {
             Ok((mut values, block)) => {
-                self.log(&format!(
-                    "request {}: {}() = {values:?} at block {block}: {} queued",
-                    q.id, q.function, q.entry
-                ));
+                let msg =
+                    format!("request {}: {}() = {values:?} at block {block}: {} queued", q.id, q.function, q.entry);
                 values.push(block);
                 let input = hex::encode(call_input(&values, &[]));
                 let d = self.state.devices.entry(q.device.clone()).or_default();
@@ -423,14 +420,17 @@ impl Gateway {
                     queued_ms: unix_ms(),
                 });
                 self.state.answered += 1;
+                msg
             }
             Err(e) => {
                 let msg = format!("request {}: {}() for {}: dropped: {e}", q.id, q.function, q.entry);
-                self.log(&msg);
-                self.state.dropped.push(msg);
+                self.state.dropped.push(msg.clone());
+                msg
             }
-        }
-        self.store.save(&self.state)
+        };
+        self.store.save(&self.state)?;
+        self.log(&msg);
+        Ok(())
     }
 
     fn entry_exists(&self, entry: &str) -> bool {
