@@ -19,12 +19,15 @@ use crate::generated::{ALKYL_EBADMSG, ALKYL_EINVAL, ALKYL_ENOSPC};
 
 /// CoAP option number of Content-Format.
 pub const OPTION_CONTENT_FORMAT: u16 = 12;
-/// Byte offsets of the script-visible context (`alkyl_coap_ctx_t`).
+/// Byte offsets of the script-visible context, from its layout generated
+/// from the header ([`alkyl_coap_ctx_t`](crate::generated::alkyl_coap_ctx_t)).
 pub mod ctx {
-    pub const PKT: usize = 0;
-    pub const BUF: usize = 8;
-    pub const BUF_LEN: usize = 16;
-    pub const LEN: usize = 24;
+    use crate::generated::alkyl_coap_ctx as Ctx;
+    use core::mem::{offset_of, size_of};
+    pub const PKT: usize = offset_of!(Ctx, pkt);
+    pub const BUF: usize = offset_of!(Ctx, buf);
+    pub const BUF_LEN: usize = offset_of!(Ctx, buf_len);
+    pub const LEN: usize = size_of::<Ctx>();
 }
 
 /// Byte offsets of the prefix of RIOT's `coap_pkt_t` that Femto-Container

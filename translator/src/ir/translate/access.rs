@@ -223,7 +223,9 @@ impl Lower<'_> {
     }
 
     fn call(&mut self, id: u32) {
-        self.helpers.insert(id);
+        if let Err(i) = self.helpers.binary_search(&id) {
+            self.helpers.insert(i, id);
+        }
         self.e.call(id);
     }
 

@@ -30,7 +30,6 @@ mod frame;
 mod function;
 mod stack;
 
-use alloc::collections::BTreeSet;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
@@ -149,7 +148,7 @@ pub fn translate_within(module: &Validated<'_>, max_bytes: usize) -> Result<Tran
     let layout = DataLayout::of(&module.module);
     let mut e = Emitter::default();
     e.limit = (max_bytes != usize::MAX).then_some(max_bytes / INSN_SIZE);
-    let mut helpers = BTreeSet::new();
+    let mut helpers = Vec::new();
     let mut functions = Vec::with_capacity(module.module.functions.len());
     for (index, f) in module.module.functions.iter().enumerate() {
         let pc = function::translate_function(&mut e, module, index, &layout, &mut helpers)?;
@@ -179,6 +178,6 @@ pub fn translate_within(module: &Validated<'_>, max_bytes: usize) -> Result<Tran
         data: layout.initial_data(&module.module),
         bss_len: layout.bss_len(),
         functions,
-        helpers: helpers.into_iter().collect(),
+        helpers,
     })
 }
