@@ -177,6 +177,13 @@ fn compile_is_the_upload_path() {
     // The globals are .data (16 bytes with padding), the 8-byte memory (pin,
     // clock reading) .bss.
     assert_eq!((script.data().len(), script.data_size()), (16, 24));
+    // The stack it declares is the frame its code uses: a multiple of 8,
+    // what the verifier finds (it loads with that stack), below the
+    // translator's whole frame.
+    let stack = script.stack_size();
+    assert_eq!(stack % 8, 0);
+    assert_eq!(stack, (script.program().frame_size() as usize).max(8));
+    assert!(stack < alkyl_translator::ir::translate::FRAME_BYTES, "{stack}");
     assert!(matches!(compile(&bytes[..10]), Err(CompileError::Parse(_))));
     let invalid = assemble(".public f\n ADD\n STOP\n").unwrap();
     match compile(&invalid) {

@@ -273,11 +273,17 @@ impl CoapRegions {
     }
 
     /// Maps the packet buffer, the context and (Femto-Container) the
-    /// `coap_pkt_t` prefix on `run`.
+    /// `coap_pkt_t` prefix on `run` (segments 0, 5 and 6: a table of 7
+    /// slots holds them).
     ///
     /// # Errors
-    /// [`MapError`] when a segment is taken already.
-    pub fn map<'m>(&'m mut self, run: &mut Invocation<'m>, packet: &'m mut [u8]) -> Result<(), MapError> {
+    /// [`MapError`] when a segment is taken already, or beyond `run`'s
+    /// table.
+    pub fn map<'m, const N: usize>(
+        &'m mut self,
+        run: &mut Invocation<'m, N>,
+        packet: &'m mut [u8],
+    ) -> Result<(), MapError> {
         match self.convention {
             Convention::Alkyl => {
                 run.region(crate::COAP_PKT_VADDR, packet)?.context(crate::COAP_CTX_VADDR, &self.ctx)?;

@@ -339,9 +339,13 @@ fn quotas() {
     big.trailer = Some(TrailerRepr { bss_len: 5000, stack_size: 0, ..TrailerRepr::default() });
     let e = install(&mut rt, "b", 3, emit(&big)).unwrap_err();
     assert_eq!(e.code(), code::REQUEST_ENTITY_TOO_LARGE);
-    // A declared stack beyond the device's limit.
+    // A declared stack beyond the device's limit (256 on this one).
+    big.trailer = Some(TrailerRepr { bss_len: 0, stack_size: 512, ..TrailerRepr::default() });
+    let mut small = runtime_with(Config { max_stack: 256, ..config });
+    assert_eq!(install(&mut small, "b", 4, emit(&big)).unwrap_err().code(), code::REQUEST_ENTITY_TOO_LARGE);
+    // Beyond the VM's maximum (512): not a loadable container.
     big.trailer = Some(TrailerRepr { bss_len: 0, stack_size: 1 << 20, ..TrailerRepr::default() });
-    assert_eq!(install(&mut rt, "b", 4, emit(&big)).unwrap_err().code(), code::REQUEST_ENTITY_TOO_LARGE);
+    assert_eq!(install(&mut rt, "b", 4, emit(&big)).unwrap_err().code(), code::UNPROCESSABLE_ENTITY);
     // Total bytes: a bss of 900 fits one app but not the store.
     let config = Config { max_total_bytes: 1500, ..config };
     let mut rt = runtime_with(config);

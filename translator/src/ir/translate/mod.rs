@@ -69,6 +69,10 @@ pub struct TranslatedModule {
     /// Helper ids the program calls, ascending: the container declares
     /// exactly these.
     pub helpers: Vec<u32>,
+    /// Stack bytes the code needs (its deepest `r10`-relative access,
+    /// rounded up to 8; at least 8): the container declares it. The
+    /// program has no local calls, so one frame is the whole need.
+    pub stack_size: u32,
 }
 
 impl TranslatedModule {
@@ -81,7 +85,7 @@ impl TranslatedModule {
     /// and runs. `.data` holds the globals, `.rodata` the function names,
     /// `.text` the code, with one function-table entry per function under
     /// its IR name, and the Alkyl trailer declaring linear memory as
-    /// `.bss`, the frame as the stack need, and exactly the helpers the
+    /// `.bss`, the code's frame as the stack need, and exactly the helpers the
     /// code calls.
     ///
     /// # Errors
@@ -105,7 +109,7 @@ impl TranslatedModule {
             functions: Table::Values(&functions),
             trailer: Some(TrailerRepr {
                 bss_len: self.bss_len,
-                stack_size: FRAME_BYTES as u32,
+                stack_size: self.stack_size,
                 helpers: Table::Values(&self.helpers),
                 ..TrailerRepr::default()
             }),
@@ -179,5 +183,6 @@ pub fn translate_within(module: &Validated<'_>, max_bytes: usize) -> Result<Tran
         bss_len: layout.bss_len(),
         functions,
         helpers,
+        stack_size: e.deepest.max(8).next_multiple_of(8),
     })
 }
