@@ -66,26 +66,22 @@ pub fn run_fast<H: Helpers + ?Sized>(
         // An entry of another program: `exec`'s op fetch relies on this.
         return Err(Trap { pc: entry.pc(), kind: TrapKind::IllegalInstruction });
     }
+    let mut run = |frames: &mut [u16]| exec(program, entry, args, mem, helpers, budget, frames);
     if program.local_calls {
-        run_with_frames(program, entry, args, mem, helpers, budget)
+        with_frames(run)
     } else {
         // Programs without local calls need no return addresses: their
         // stack footprint stays small (RAM per instance on a device).
-        exec(program, entry, args, mem, helpers, budget, &mut [])
+        run(&mut [])
     }
 }
 
+/// Calls `run` with room for the return slots of the deepest local call
+/// (a frame of its own, only for programs that make local calls).
 #[inline(never)]
-fn run_with_frames<H: Helpers + ?Sized>(
-    program: &FastProgram<'_, '_>,
-    entry: Entry,
-    args: &[u64],
-    mem: &mut MemoryMap<'_>,
-    helpers: &mut H,
-    budget: u64,
-) -> Result<Exit, Trap> {
+fn with_frames<R>(run: impl FnOnce(&mut [u16]) -> R) -> R {
     let mut frames = [0u16; MAX_CALL_DEPTH];
-    exec(program, entry, args, mem, helpers, budget, &mut frames)
+    run(&mut frames)
 }
 
 /// Makes sure the straight-line run at `pc` can be paid for: refills
@@ -234,7 +230,7 @@ fn exec<H: Helpers + ?Sized>(
             // slot (the instruction that faults), as the reference
             // interpreter does. `pc` is not fetched again: the run ends.
             macro_rules! load_at {
-                ($n:literal, $a:expr, $slot:literal) => {{
+                ($n:literal, $a:expr, $slot:expr) => {{
                     let a = $a;
                     match win.load::<$n>(a) {
                         Some(v) => v,

@@ -254,21 +254,24 @@ macro_rules! expand {
             $name { d: Reg, off: i16, imm: i32 } = 1, next => { store!($n, addr!(d, off), imm as i64 as u64) };
         )*] $($rest)* }
     };
-    ($m:ident [$($done:tt)*] @sized add_load $(($name:ident $n:literal))*; $($rest:tt)*) => {
-        $crate::fast::table::expand! { $m [$($done)* $(
-            $name { d: Reg, s: Reg, x: Reg, off: i16 } = 2, next => {
-                let at = r!(d).wrapping_add(r!(s));
-                set!(d, at);
-                set!(x, load_at!($n, at.wrapping_add(off as i64 as u64), 1))
-            };
-        )*] $($rest)* }
+    // The indexed loads: `d = a + b; x = [d + off]`, the load in the last
+    // of `$w` slots (`add d, s`: `a` is `d` itself; `mov d, a; add d, b`).
+    ($m:ident [$($done:tt)*] @sized add_load $($sized:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*]
+            @indexed { d: Reg, s: Reg, x: Reg, off: i16 } = 2, (d = d + s; x = [off]) $($sized)* }
     };
-    ($m:ident [$($done:tt)*] @sized mov_add_load $(($name:ident $n:literal))*; $($rest:tt)*) => {
+    ($m:ident [$($done:tt)*] @sized mov_add_load $($sized:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*]
+            @indexed { d: Reg, a: Reg, b: Reg, x: Reg, off: i16 } = 3, (d = a + b; x = [off]) $($sized)* }
+    };
+    ($m:ident [$($done:tt)*] @indexed $fields:tt = $w:literal,
+        ($d:ident = $a:ident + $b:ident; $x:ident = [$off:ident])
+        $(($name:ident $n:literal))*; $($rest:tt)*) => {
         $crate::fast::table::expand! { $m [$($done)* $(
-            $name { d: Reg, a: Reg, b: Reg, x: Reg, off: i16 } = 3, next => {
-                let at = r!(a).wrapping_add(r!(b));
-                set!(d, at);
-                set!(x, load_at!($n, at.wrapping_add(off as i64 as u64), 2))
+            $name $fields = $w, next => {
+                let at = r!($a).wrapping_add(r!($b));
+                set!($d, at);
+                set!($x, load_at!($n, at.wrapping_add($off as i64 as u64), $w - 1))
             };
         )*] $($rest)* }
     };
