@@ -66,22 +66,26 @@ pub fn run_fast<H: Helpers + ?Sized>(
         // An entry of another program: `exec`'s op fetch relies on this.
         return Err(Trap { pc: entry.pc(), kind: TrapKind::IllegalInstruction });
     }
-    let mut run = |frames: &mut [u16]| exec(program, entry, args, mem, helpers, budget, frames);
     if program.local_calls {
-        with_frames(run)
+        run_with_frames(program, entry, args, mem, helpers, budget)
     } else {
         // Programs without local calls need no return addresses: their
         // stack footprint stays small (RAM per instance on a device).
-        run(&mut [])
+        exec(program, entry, args, mem, helpers, budget, &mut [])
     }
 }
 
-/// Calls `run` with room for the return slots of the deepest local call
-/// (a frame of its own, only for programs that make local calls).
 #[inline(never)]
-fn with_frames<R>(run: impl FnOnce(&mut [u16]) -> R) -> R {
+fn run_with_frames<H: Helpers + ?Sized>(
+    program: &FastProgram<'_, '_>,
+    entry: Entry,
+    args: &[u64],
+    mem: &mut MemoryMap<'_>,
+    helpers: &mut H,
+    budget: u64,
+) -> Result<Exit, Trap> {
     let mut frames = [0u16; MAX_CALL_DEPTH];
-    run(&mut frames)
+    exec(program, entry, args, mem, helpers, budget, &mut frames)
 }
 
 /// Makes sure the straight-line run at `pc` can be paid for: refills
