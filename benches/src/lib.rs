@@ -19,3 +19,15 @@ pub mod ir_baseline;
 pub mod kernels;
 pub mod kv;
 pub mod sizes;
+
+/// The exit of a benchmark binary whose work returned `result`: success,
+/// or the error printed as `error: ...` and a failure code.
+pub fn exit_code(result: Result<(), String>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
