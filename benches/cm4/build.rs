@@ -39,8 +39,15 @@ fn main() {
     let input = std::fs::read(&input_path).unwrap_or_else(|e| {
         panic!("reading the Fletcher32 input {}: {e} (set ALKYL_PAPER_INPUT)", input_path.display())
     });
+    // The stack Fletcher32 declares: its container's, as packed by the
+    // driver into the suite (the same .text); 512 without a suite (the
+    // size images, which measure no RAM).
+    let ebpf_stack = env::var_os("ALKYL_CM4_KERNELS").map_or(alkyl_vm::STACK_SIZE, |dir| {
+        declared_stack(&PathBuf::from(dir).join("fletcher32.rbf"))
+    });
     let mut consts = String::new();
     writeln!(consts, "pub const EBPF_SLOTS: usize = {slots};").unwrap();
+    writeln!(consts, "pub const EBPF_STACK: usize = {ebpf_stack};").unwrap();
     writeln!(consts, "pub const EXPECTED: u32 = {expected:#x};").unwrap();
     writeln!(consts, "pub const INPUT: [u8; {}] = {:?};", input.len(), input).unwrap();
     std::fs::write(out.join("consts.rs"), consts).unwrap();
@@ -49,6 +56,15 @@ fn main() {
 
     println!("cargo:rustc-link-search={}", env::var("CARGO_MANIFEST_DIR").unwrap());
     println!("cargo:rustc-link-arg=-Tlink.x");
+}
+
+/// The stack the container at `path` declares (512 when it declares none).
+fn declared_stack(path: &Path) -> usize {
+    println!("cargo:rerun-if-changed={}", path.display());
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let container = alkyl_vm::container::Container::new_checked(&bytes[..])
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    container.stack_size().map_or(alkyl_vm::STACK_SIZE, |s| s as usize)
 }
 
 /// The gcc for the Cortex-M4 with the image's flags, at -Os.
@@ -88,13 +104,20 @@ fn suite(out: &Path) {
             one.compile(&obj_name);
             let input = std::fs::metadata(dir.join(format!("{name}.in"))).map(|m| m.len()).unwrap_or(0);
             max_input = max_input.max(input.div_ceil(4) * 4);
+            let container = dir.join(format!("{name}.rbf"));
+            // Each run maps a stack of exactly the declared size.
+            let stack = declared_stack(&container);
             writeln!(
                 rs,
                 "{{ extern \"C\" {{ fn alkyl_suite_{name}(buf: *mut u8, len: u32) -> u32; }}
                 SuiteKernel {{ name: {name:?}, native: alkyl_suite_{name},
                   container: &Aligned(*include_bytes!({:?})).0,
-                  input: include_bytes!({:?}) }} }},",
-                dir.join(format!("{name}.rbf")),
+                  input: include_bytes!({:?}), stack: {stack},
+                  run_fast: |e: &FastProgram<'_, '_>, s: &Script<&'static [u8]>, n: &str, i: &mut [u8]|
+                      run_vm::<{stack}>(e, s, n, i),
+                  run_ref: |e: &Script<&'static [u8]>, s: &Script<&'static [u8]>, n: &str, i: &mut [u8]|
+                      run_vm::<{stack}>(e, s, n, i) }} }},",
+                container,
                 dir.join(format!("{name}.in"))
             )
             .unwrap();

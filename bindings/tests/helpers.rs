@@ -6,7 +6,9 @@ use alkyl_bindings::generated::*;
 
 use alkyl_bindings::{AlkylHelpers, CoapSession, KvScope, Phydat, Platform, SimPlatform, ALL_HELPERS, COAP_PKT_VADDR};
 use alkyl_vm::memory::FaultKind;
-use alkyl_vm::{AccessPolicy, HelperError, HelperSet, Helpers, MemoryMap, DATA_VADDR, INPUT_VADDR, RODATA_VADDR};
+use alkyl_vm::{
+    AccessPolicy, HelperError, HelperSet, Helpers, MemoryMap, MemoryTable, DATA_VADDR, INPUT_VADDR, RODATA_VADDR,
+};
 
 const RO: u64 = RODATA_VADDR;
 const RW: u64 = DATA_VADDR;
@@ -231,7 +233,7 @@ fn number_formatting() {
 
 /// `packet` read-write at `COAP_PKT_VADDR`, a session's context read-only
 /// at `RO`.
-fn coap_memory<'m>(packet: &'m mut [u8], ctx: &'m [u8]) -> MemoryMap<'m> {
+fn coap_memory<'m>(packet: &'m mut [u8], ctx: &'m [u8]) -> MemoryTable<'m> {
     let mut mem = MemoryMap::new();
     mem.map(COAP_PKT_VADDR, packet, AccessPolicy::ReadWrite).unwrap();
     mem.map_read_only(RO, ctx).unwrap();

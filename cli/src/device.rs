@@ -266,34 +266,38 @@ pub fn upload(args: &UploadArgs) -> Result<()> {
     Ok(())
 }
 
+/// A signed command to one app on a device (`rm`, `triggers`).
+#[derive(Args)]
+pub struct SignedCommand {
+    pub name: String,
+    #[command(flatten)]
+    pub sign: SignArgs,
+    /// Sequence number of the command [default: the device's + 1].
+    #[arg(long)]
+    pub version: Option<u32>,
+    /// Write the signed envelope to this file instead of sending it (for
+    /// any CoAP client: `coap-client-notls -m delete|put -f FILE
+    /// .../apps/NAME[/triggers]`); needs --version.
+    #[arg(long, requires = "version")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub device: DeviceArgs,
+}
+
 /// `alkyl rm`.
-pub fn rm(name: &str, sign: &SignArgs, version: Option<u32>, out: Option<&Path>, device: &DeviceArgs) -> Result<()> {
-    command(name, Operation::Delete, Vec::new(), sign, version, out, device)
+pub fn rm(command: &SignedCommand) -> Result<()> {
+    send_command(Operation::Delete, Vec::new(), command)
 }
 
 /// `alkyl triggers`.
-pub fn triggers(
-    name: &str,
-    triggers: Vec<TriggerRepr>,
-    sign: &SignArgs,
-    version: Option<u32>,
-    out: Option<&Path>,
-    device: &DeviceArgs,
-) -> Result<()> {
-    command(name, Operation::SetTriggers, triggers, sign, version, out, device)
+pub fn triggers(triggers: Vec<TriggerRepr>, command: &SignedCommand) -> Result<()> {
+    send_command(Operation::SetTriggers, triggers, command)
 }
 
-fn command(
-    name: &str,
-    operation: Operation,
-    triggers: Vec<TriggerRepr>,
-    sign: &SignArgs,
-    version: Option<u32>,
-    out: Option<&Path>,
-    device: &DeviceArgs,
-) -> Result<()> {
+fn send_command(operation: Operation, triggers: Vec<TriggerRepr>, command: &SignedCommand) -> Result<()> {
+    let SignedCommand { name, sign, version, out, device } = command;
     let name = AppName::new(name.as_bytes()).map_err(|e| anyhow!("app {e}"))?;
-    let version = match version {
+    let version = match *version {
         Some(v) => v,
         None => {
             let mut client = device.client()?;
@@ -333,13 +337,8 @@ pub struct CommandArgs {
     /// key + 1, read from GET /auth].
     #[arg(long)]
     pub sequence: Option<u64>,
-    /// The device refuses the call after this Unix time (seconds).
-    #[arg(long, conflicts_with = "ttl")]
-    pub expires: Option<u64>,
-    /// The device refuses the call after this many seconds from now (this
-    /// host's clock).
-    #[arg(long)]
-    pub ttl: Option<u64>,
+    #[command(flatten)]
+    pub expiry: Expiry,
     /// Address the call to the device with this key id (16 hex digits)
     /// [default: the device's, from GET /auth; with --out: any device].
     #[arg(long)]
@@ -349,6 +348,29 @@ pub struct CommandArgs {
     /// needs --sequence.
     #[arg(long, requires = "sequence")]
     pub out: Option<PathBuf>,
+}
+
+/// When a signed command expires: at a Unix time or after a time to live.
+#[derive(Args, Clone)]
+pub struct Expiry {
+    /// The device refuses the call after this Unix time (seconds).
+    #[arg(long, conflicts_with = "ttl")]
+    pub expires: Option<u64>,
+    /// The device refuses the call after this many seconds from now (this
+    /// host's clock).
+    #[arg(long)]
+    pub ttl: Option<u64>,
+}
+
+impl Expiry {
+    /// The expiry in Unix seconds (`None`: the command does not expire).
+    fn unix_secs(&self) -> Result<Option<u64>> {
+        Ok(match (self.expires, self.ttl) {
+            (Some(e), _) => Some(e),
+            (None, Some(ttl)) => Some(unix_now()?.as_secs() + ttl),
+            (None, None) => None,
+        })
+    }
 }
 
 /// What `GET /auth` says about `key` and the device.
@@ -379,11 +401,7 @@ fn seal_command(mut repr: CommandRepr, args: &CommandArgs, device: &DeviceArgs) 
     let path = args.key.as_ref().context("a signed command needs --key")?;
     let key = signing_key(path)?;
     let public = key.verifying_key().to_bytes();
-    repr.expires = match (args.expires, args.ttl) {
-        (Some(e), _) => Some(e),
-        (None, Some(ttl)) => Some(unix_now()?.as_secs() + ttl),
-        (None, None) => None,
-    };
+    repr.expires = args.expiry.unix_secs()?;
     repr.device_id = args.device_id.as_deref().map(parse_key_id).transpose()?;
     let mut client = None;
     repr.sequence = match args.sequence {

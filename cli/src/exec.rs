@@ -6,8 +6,6 @@
 //! ([`Invocation::with_writable_input`]), as the conformance suite's
 //! programs write their memory.
 
-use std::fmt;
-
 use alkyl_vm::fast::{self, Op};
 use alkyl_vm::{
     verify, Entry, Executable, Exit, HelperError, HelperSet, Helpers, Invocation, MapError, MemoryMap, Program,
@@ -25,28 +23,19 @@ pub enum Engine {
 }
 
 /// Why a program produced no result.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum ExecError {
+    #[error("verification failed: {0}")]
     Verify(VerifyError),
+    #[error("{0}")]
     Trap(Trap),
     /// The input memory cannot be mapped (4 GiB or more).
+    #[error("cannot map input memory: {0}")]
     Map(MapError),
     /// The fast engine could not translate the program.
+    #[error("translation failed: {0}")]
     Translate(fast::TranslateError),
 }
-
-impl fmt::Display for ExecError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ExecError::Verify(e) => write!(f, "verification failed: {e}"),
-            ExecError::Trap(t) => write!(f, "{t}"),
-            ExecError::Map(e) => write!(f, "cannot map input memory: {e}"),
-            ExecError::Translate(e) => write!(f, "translation failed: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for ExecError {}
 
 /// Verifies and runs `code` over `input`.
 ///

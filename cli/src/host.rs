@@ -109,7 +109,7 @@ fn execute(
     settings: RunSettings,
 ) -> Result<Report> {
     let RunSettings { context, budget, engine } = settings;
-    let stack_len = script.map_or(STACK_SIZE, |s| s.stack_size().max(STACK_SIZE));
+    let stack_len = script.map_or(STACK_SIZE, Script::stack_size);
     let mut stack = vec![0u8; stack_len];
     let mut data = vec![0u8; script.map_or(0, Script::data_size)];
     if let Some(s) = script {

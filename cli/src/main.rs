@@ -117,7 +117,7 @@ enum Command {
         device: device::DeviceArgs,
     },
     /// Delete an app from a device (signed).
-    Rm(SignedCommand),
+    Rm(device::SignedCommand),
     /// Run an app on a device over CoAP; prints the response payload. With
     /// --key the call is signed and may run protected entries; without, the
     /// device runs only the entries the app declared open.
@@ -150,7 +150,7 @@ enum Command {
         #[arg(long = "trigger")]
         triggers: Vec<alkyl_protocol::envelope::TriggerRepr>,
         #[command(flatten)]
-        command: SignedCommand,
+        command: device::SignedCommand,
     },
     /// Print an app's last result; --watch N observes it and prints N
     /// changes. Exits non-zero when the (last) result is a trap.
@@ -210,24 +210,6 @@ enum TimeAction {
         #[command(flatten)]
         device: device::DeviceArgs,
     },
-}
-
-/// A signed command to one app on a device (`rm`, `triggers`).
-#[derive(Args)]
-struct SignedCommand {
-    name: String,
-    #[command(flatten)]
-    sign: device::SignArgs,
-    /// Sequence number of the command [default: the device's + 1].
-    #[arg(long)]
-    version: Option<u32>,
-    /// Write the signed envelope to this file instead of sending it (for
-    /// any CoAP client: `coap-client-notls -m delete|put -f FILE
-    /// .../apps/NAME[/triggers]`); needs --version.
-    #[arg(long, requires = "version")]
-    out: Option<PathBuf>,
-    #[command(flatten)]
-    device: device::DeviceArgs,
 }
 
 #[derive(Args)]
@@ -374,9 +356,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
         Command::Keygen { out, json } => device::keygen(&out, json)?,
         Command::Upload(args) => device::upload(&args)?,
         Command::Ls { json, device } => device::ls(&device, json)?,
-        Command::Rm(SignedCommand { name, sign, version, out, device }) => {
-            device::rm(&name, &sign, version, out.as_deref(), &device)?
-        }
+        Command::Rm(command) => device::rm(&command)?,
         Command::Invoke { name, entry, payload_file, payload, args, json, signed, device } => {
             let payload = match (payload_file, payload) {
                 (Some(f), _) => std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?,
@@ -385,9 +365,7 @@ fn dispatch(command: Command) -> Result<ExitCode> {
             };
             device::invoke(&name, entry.as_deref(), &call_input(&args, &payload)?, json, &signed, &device)?;
         }
-        Command::Triggers { triggers, command: SignedCommand { name, sign, version, out, device } } => {
-            device::triggers(&name, triggers, &sign, version, out.as_deref(), &device)?
-        }
+        Command::Triggers { triggers, command } => device::triggers(triggers, &command)?,
         Command::Result { name, watch, json, device } => {
             if !device::result(&name, watch, json, &device)? {
                 return Ok(ExitCode::FAILURE);

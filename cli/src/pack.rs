@@ -29,6 +29,11 @@ pub struct PackArgs {
     /// written for Femto-Container, `int coap_resp(bpf_coap_ctx_t *)`).
     #[arg(long, value_enum, default_value_t = crate::program::ConventionArg::Alkyl, conflicts_with = "compat")]
     convention: crate::program::ConventionArg,
+    /// The stack to declare, in bytes, instead of the one computed from
+    /// the code (its deepest r10-relative access and chain of local
+    /// calls); at most 512.
+    #[arg(long, value_name = "BYTES")]
+    stack: Option<u32>,
     /// Print the sizes of .text, the container and the container
     /// heatshrink-compressed (window 8, lookahead 4).
     #[arg(long)]
@@ -41,7 +46,12 @@ pub struct PackArgs {
 
 pub fn pack_command(args: &PackArgs) -> Result<()> {
     let elf = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
-    let options = PackOptions { version: args.app_version, compat: args.compat, convention: args.convention.into() };
+    let options = PackOptions {
+        version: args.app_version,
+        compat: args.compat,
+        convention: args.convention.into(),
+        stack_size: args.stack,
+    };
     let packed = pack(&elf, &options).map_err(|e| anyhow!("{}: {e}", args.file.display()))?;
     let bytes = packed.to_bytes()?;
     // The device's checks, before anything is written.

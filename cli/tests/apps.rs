@@ -63,7 +63,7 @@ fn run_entry<B: alkyl_vm::storage::Stable<u8>>(
     input: Input,
 ) -> Outcome {
     let entry = script.entry(entry.as_bytes()).expect("entry point");
-    let mut stack = vec![0u8; script.stack_size().max(512)];
+    let mut stack = vec![0u8; script.stack_size()];
     let mut input_bytes = Vec::new();
     let mut ctx = Vec::new();
     let mut packet = [0u8; 128];

@@ -35,7 +35,9 @@ fn check(bytes: &[u8]) {
             return; // a huge declared .bss: the host would refuse it
         }
         script.init_data(&mut data);
-        let mut stack = [0u8; STACK_SIZE];
+        // Exactly the declared stack (at most 512), as a device maps it.
+        let mut stack = vec![0u8; script.stack_size()];
+        assert!(stack.len() <= STACK_SIZE);
         let mut input = [0u8; 16];
         let mut mem = MemoryMap::new();
         mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).unwrap();

@@ -408,17 +408,21 @@ impl<'a> Gen<'a> {
         match self.slots.get(l).copied() {
             Some(Slot::Stack(p)) => self.dup(self.height.saturating_sub(p)),
             Some(Slot::Global(g)) => self.emit(Op::Gload, g as u64, 0, 1),
-            Some(Slot::Memory(a)) => {
-                self.push(Width::W32, a as u64);
-                self.mode(self.local_width(l));
-                self.op(Op::Mload, 1, 1);
-            }
+            Some(Slot::Memory(a)) => self.memory_local(l, a, Op::Mload, 1, 1),
             None => self.too_deep = true,
         }
     }
 
     fn local_width(&self, l: LocalId) -> Width {
         self.local_widths.get(l).copied().unwrap_or(Width::W32)
+    }
+
+    /// `op` (`MLOAD` or `MSTORE`) on local `l`, kept in memory at `address`,
+    /// at the local's width.
+    fn memory_local(&mut self, l: LocalId, address: u32, op: Op, pops: usize, pushes: usize) {
+        self.push(Width::W32, address as u64);
+        self.mode(self.local_width(l));
+        self.op(op, pops, pushes);
     }
 
     /// Stores the top of the stack into local `l`.
@@ -430,11 +434,7 @@ impl<'a> Gen<'a> {
                 self.op(Op::Pop, 1, 0);
             }
             Some(Slot::Global(g)) => self.emit(Op::Gstore, g as u64, 1, 0),
-            Some(Slot::Memory(a)) => {
-                self.push(Width::W32, a as u64);
-                self.mode(self.local_width(l));
-                self.op(Op::Mstore, 2, 0);
-            }
+            Some(Slot::Memory(a)) => self.memory_local(l, a, Op::Mstore, 2, 0),
             None => self.too_deep = true,
         }
     }

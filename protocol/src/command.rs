@@ -29,9 +29,8 @@
 //! the layout (never panics, never allocates); `CommandRepr` (feature
 //! `alloc`) builds and signs one.
 
-use core::fmt;
-
 use crate::key::KeyId;
+use crate::le;
 use crate::name::{check_app_name, check_entry_name, NameError};
 
 /// The first four bytes.
@@ -61,66 +60,44 @@ pub mod field {
     pub const RESERVED: Range<usize> = 44..48;
 }
 
-/// What a command asks for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CommandOp {
-    /// Run an entry point of an app.
-    Invoke = 1,
-    /// Set the device's wall clock.
-    SetTime = 2,
-}
-
-impl CommandOp {
-    /// The operation of a wire code.
-    pub fn from_code(code: u8) -> Option<CommandOp> {
-        match code {
-            1 => Some(CommandOp::Invoke),
-            2 => Some(CommandOp::SetTime),
-            _ => None,
-        }
+wire_codes! {
+    /// What a command asks for.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum CommandOp {
+        /// Run an entry point of an app.
+        Invoke = 1,
+        /// Set the device's wall clock.
+        SetTime = 2,
     }
 }
 
 /// Why a command was refused as malformed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CommandError {
     /// Shorter than its header or than its lengths say.
+    #[error("truncated command")]
     Truncated,
     /// Longer than its lengths say.
+    #[error("bytes after the signature")]
     TrailingBytes,
     /// Not `ALKC`, or another format version.
+    #[error("not an ALKC command of format 1")]
     Header,
     /// An unknown operation code.
+    #[error("unknown command operation {0}")]
     Operation(u8),
     /// Reserved bytes are not zero.
+    #[error("reserved field is not zero")]
     Reserved,
     /// A bad app name.
+    #[error("app {0}")]
     Name(NameError),
     /// A bad entry name.
+    #[error("entry {0}")]
     Entry(NameError),
     /// A set-time command with a name, an entry, or an input not 8 bytes.
+    #[error("a set-time command carries only an 8-byte time")]
     Shape,
-}
-
-impl fmt::Display for CommandError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CommandError::Truncated => f.write_str("truncated command"),
-            CommandError::TrailingBytes => f.write_str("bytes after the signature"),
-            CommandError::Header => f.write_str("not an ALKC command of format 1"),
-            CommandError::Operation(op) => write!(f, "unknown command operation {op}"),
-            CommandError::Reserved => f.write_str("reserved field is not zero"),
-            CommandError::Name(e) => write!(f, "app {e}"),
-            CommandError::Entry(e) => write!(f, "entry {e}"),
-            CommandError::Shape => f.write_str("a set-time command carries only an 8-byte time"),
-        }
-    }
-}
-
-impl core::error::Error for CommandError {}
-
-fn le64(b: &[u8], r: core::ops::Range<usize>) -> u64 {
-    b.get(r).and_then(|s| s.try_into().ok()).map_or(0, u64::from_le_bytes)
 }
 
 /// A checked view of a command's bytes (borrowing them).
@@ -149,7 +126,7 @@ impl<'a> Command<'a> {
         }
         let name_len = bytes[field::NAME_LEN] as usize;
         let entry_len = bytes[field::ENTRY_LEN] as usize;
-        let input_len = u32::from_le_bytes(bytes[field::INPUT_LEN].try_into().unwrap_or([0; 4])) as usize;
+        let input_len = u32::from_le_bytes(le(bytes, field::INPUT_LEN)) as usize;
         let end = (HEADER_LEN + name_len + entry_len) as u64 + input_len as u64 + SIGNATURE_LEN as u64;
         if (bytes.len() as u64) < end {
             return Err(CommandError::Truncated);
@@ -181,12 +158,12 @@ impl<'a> Command<'a> {
 
     /// The sequence number.
     pub fn sequence(&self) -> u64 {
-        le64(self.bytes, field::SEQUENCE)
+        u64::from_le_bytes(le(self.bytes, field::SEQUENCE))
     }
 
     /// Unix seconds after which it is refused (`None`: no expiry).
     pub fn expires(&self) -> Option<u64> {
-        Some(le64(self.bytes, field::EXPIRES)).filter(|&e| e != 0)
+        Some(u64::from_le_bytes(le(self.bytes, field::EXPIRES))).filter(|&e| e != 0)
     }
 
     /// The signing key's id.
@@ -221,7 +198,7 @@ impl<'a> Command<'a> {
 
     /// A set-time command's Unix time in milliseconds.
     pub fn unix_ms(&self) -> Option<u64> {
-        (self.operation == CommandOp::SetTime).then(|| le64(self.input(), 0..8))
+        (self.operation == CommandOp::SetTime).then(|| u64::from_le_bytes(le(self.input(), 0..8)))
     }
 
     /// The signed bytes: everything before the signature.

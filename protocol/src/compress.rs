@@ -10,7 +10,6 @@
 
 #[cfg(feature = "alloc")]
 use alloc::{vec, vec::Vec};
-use core::fmt;
 
 /// Heatshrink window size, log2.
 pub const WINDOW: u8 = 8;
@@ -18,47 +17,25 @@ pub const WINDOW: u8 = 8;
 pub const LOOKAHEAD: u8 = 4;
 
 /// Why a compressed payload was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum InflateError {
     /// The declared size exceeds the limit (a decompression bomb, or just
     /// too large): nothing was decompressed.
+    #[error("declared size {declared} exceeds the limit of {max} bytes")]
     TooLarge { declared: u32, max: usize },
     /// The stream produces more bytes than declared.
+    #[error("compressed stream produces more than the declared {declared} bytes")]
     Overflow { declared: u32 },
     /// The stream produces fewer bytes than declared.
+    #[error("compressed stream produces {produced} bytes, {declared} declared")]
     Short { declared: u32, produced: usize },
 }
 
-impl fmt::Display for InflateError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            InflateError::TooLarge { declared, max } => {
-                write!(f, "declared size {declared} exceeds the limit of {max} bytes")
-            }
-            InflateError::Overflow { declared } => {
-                write!(f, "compressed stream produces more than the declared {declared} bytes")
-            }
-            InflateError::Short { declared, produced } => {
-                write!(f, "compressed stream produces {produced} bytes, {declared} declared")
-            }
-        }
-    }
-}
-
-impl core::error::Error for InflateError {}
-
 /// Why `compress` failed: the encoder ran out of output room, which the
 /// worst-case sizing rules out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("heatshrink encoder out of room")]
 pub struct CompressError;
-
-impl fmt::Display for CompressError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("heatshrink encoder out of room")
-    }
-}
-
-impl core::error::Error for CompressError {}
 
 /// The heatshrink configuration of uploads.
 pub fn config() -> heatshrink::Config {

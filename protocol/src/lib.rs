@@ -30,6 +30,62 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+/// Declares an enum of one-byte wire codes (`Variant = code`) and its
+/// `from_code`, `None` for a code no variant has, so each code is written
+/// once; with names (`Variant = code => "name"`), also `as_str` and
+/// `from_name`.
+macro_rules! wire_codes {
+    ($(#[$meta:meta])* pub enum $name:ident {
+        $($(#[$variant_meta:meta])* $variant:ident = $code:literal => $text:literal,)*
+    }) => {
+        wire_codes! {
+            $(#[$meta])* pub enum $name { $($(#[$variant_meta])* $variant = $code,)* }
+        }
+
+        impl $name {
+            /// The name used in listings and on the command line.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)*
+                }
+            }
+
+            /// The variant named `name` (as [`Self::as_str`]).
+            pub fn from_name(name: &str) -> Option<$name> {
+                match name {
+                    $($text => Some($name::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+    ($(#[$meta:meta])* pub enum $name:ident {
+        $($(#[$variant_meta:meta])* $variant:ident = $code:literal,)*
+    }) => {
+        $(#[$meta])*
+        pub enum $name {
+            $($(#[$variant_meta])* $variant = $code,)*
+        }
+
+        impl $name {
+            /// The variant of a wire code.
+            pub fn from_code(code: u8) -> Option<$name> {
+                match code {
+                    $($code => Some($name::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+/// The bytes of the little-endian field at `range`, for `from_le_bytes`;
+/// zeros where `bytes` is too short or `range` is not `N` bytes wide (the
+/// views check lengths before they read a field).
+fn le<const N: usize>(bytes: &[u8], range: core::ops::Range<usize>) -> [u8; N] {
+    bytes.get(range).and_then(|b| b.try_into().ok()).unwrap_or([0; N])
+}
+
 pub mod block;
 #[cfg(feature = "std")]
 pub mod client;

@@ -8,6 +8,7 @@
 
 #[cfg(feature = "alloc")]
 use alloc::string::String;
+#[cfg(feature = "alloc")]
 use core::fmt;
 
 /// Longest app name, in bytes.
@@ -16,24 +17,15 @@ pub const MAX_NAME_LEN: usize = 32;
 pub const MAX_ENTRY_LEN: usize = 32;
 
 /// Why a name was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
     /// Empty, or longer than the limit.
+    #[error("name length {len} is not in 1..={max}")]
     Length { len: usize, max: usize },
     /// The byte at `index` is not allowed there.
+    #[error("name byte {index} is not allowed")]
     Char { index: usize },
 }
-
-impl fmt::Display for NameError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            NameError::Length { len, max } => write!(f, "name length {len} is not in 1..={max}"),
-            NameError::Char { index } => write!(f, "name byte {index} is not allowed"),
-        }
-    }
-}
-
-impl core::error::Error for NameError {}
 
 /// A validated app name.
 #[cfg(feature = "alloc")]

@@ -18,9 +18,8 @@
 //! sent it; the gateway checks the signature with the public key it pinned
 //! for that id (`GET /auth` shows it; `alkyl-node --device-key`).
 
-use core::fmt;
-
 use crate::key::KeyId;
+use crate::le;
 use crate::name::{check_app_name, NameError};
 
 /// The first four bytes.
@@ -37,27 +36,18 @@ pub const FLAG_TIME: u8 = 0x01;
 pub const MAX_PAYLOAD: usize = 64;
 
 /// Why report bytes were refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ReportError {
     /// Lengths disagree with the buffer.
+    #[error("report length mismatch")]
     Length,
     /// Not `ALKD` format 1, unknown flags or reserved bytes not zero.
+    #[error("not an ALKD report of format 1")]
     Header,
     /// A bad app name.
+    #[error("report app {0}")]
     Name(NameError),
 }
-
-impl fmt::Display for ReportError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ReportError::Length => f.write_str("report length mismatch"),
-            ReportError::Header => f.write_str("not an ALKD report of format 1"),
-            ReportError::Name(e) => write!(f, "report app {e}"),
-        }
-    }
-}
-
-impl core::error::Error for ReportError {}
 
 /// A checked view of a report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,7 +71,7 @@ impl<'a> Report<'a> {
             return Err(ReportError::Header);
         }
         let name_len = bytes[6] as usize;
-        let payload_len = u16::from_le_bytes([bytes[32], bytes[33]]) as usize;
+        let payload_len = u16::from_le_bytes(le(bytes, 32..34)) as usize;
         if payload_len > MAX_PAYLOAD || bytes.len() != HEADER_LEN + name_len + payload_len + SIGNATURE_LEN {
             return Err(ReportError::Length);
         }
@@ -89,18 +79,14 @@ impl<'a> Report<'a> {
         Ok(Report { bytes })
     }
 
-    fn le64(&self, at: usize) -> u64 {
-        u64::from_le_bytes(self.bytes[at..at + 8].try_into().unwrap_or([0; 8]))
-    }
-
     /// The device's report sequence.
     pub fn sequence(&self) -> u64 {
-        self.le64(8)
+        u64::from_le_bytes(le(self.bytes, 8..16))
     }
 
     /// The device's Unix time (ms) when it queued the report, if its clock was set.
     pub fn unix_ms(&self) -> Option<u64> {
-        (self.bytes[5] & FLAG_TIME != 0).then(|| self.le64(16))
+        (self.bytes[5] & FLAG_TIME != 0).then(|| u64::from_le_bytes(le(self.bytes, 16..24)))
     }
 
     /// The id of the device key that signed it.

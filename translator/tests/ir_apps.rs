@@ -41,13 +41,23 @@ fn pin(keys: &[u8; 4]) -> u64 {
     u32::from_le_bytes(*keys) as u64
 }
 
+/// The smart lock on `platform`.
+fn smartlock(platform: SimPlatform) -> Pair<'static> {
+    lockstep("smartlock.air", platform)
+}
+
+/// `SetPin(keys, expires)`, which must succeed.
+fn set_pin(lock: &mut Pair<'_>, keys: &[u8; 4], expires: u64) {
+    lock.call("SetPin", &[pin(keys), expires], &[]).unwrap().unwrap();
+}
+
 fn press(lock: &mut Pair<'_>, keys: &[u8]) -> Vec<u64> {
     keys.iter().map(|&k| lock.call("KeyPressed", &[k as u64], &[]).unwrap().unwrap()).collect()
 }
 
 #[test]
 fn right_pin_unlocks() {
-    let mut lock = lockstep("smartlock.air", SimPlatform::demo());
+    let mut lock = smartlock(SimPlatform::demo());
     lock.advance_ms(1_000);
     assert_eq!(lock.call("SetPin", &[pin(b"1234"), T0 + 61], &[]).unwrap(), Ok(0));
     assert_eq!(press(&mut lock, b"1234"), [0, 0, 0, 1]);
@@ -56,8 +66,8 @@ fn right_pin_unlocks() {
 
 #[test]
 fn wrong_pin_beeps_and_resets() {
-    let mut lock = lockstep("smartlock.air", SimPlatform::demo());
-    lock.call("SetPin", &[pin(b"1234"), T0 + 61], &[]).unwrap().unwrap();
+    let mut lock = smartlock(SimPlatform::demo());
+    set_pin(&mut lock, b"1234", T0 + 61);
     assert_eq!(press(&mut lock, b"1235"), [0, 0, 0, 2]);
     assert_eq!(press(&mut lock, b"9234"), [0, 0, 0, 2]);
     // The attempt after a wrong one starts afresh.
@@ -67,31 +77,31 @@ fn wrong_pin_beeps_and_resets() {
 
 #[test]
 fn expired_pin_refuses() {
-    let mut lock = lockstep("smartlock.air", SimPlatform::demo());
+    let mut lock = smartlock(SimPlatform::demo());
     lock.advance_ms(5_000);
-    lock.call("SetPin", &[pin(b"4711"), T0 + 6], &[]).unwrap().unwrap();
+    set_pin(&mut lock, b"4711", T0 + 6);
     assert_eq!(press(&mut lock, b"47"), [0, 0]);
     lock.advance_ms(1_000); // now T0 + 6 s: the deadline itself is too late
     assert_eq!(press(&mut lock, b"11"), [0, 2]);
     assert_eq!(press(&mut lock, b"4711"), [0, 0, 0, 2]);
     // A new pin from the gateway works again.
-    lock.call("SetPin", &[pin(b"4711"), T0 + 60], &[]).unwrap().unwrap();
+    set_pin(&mut lock, b"4711", T0 + 60);
     assert_eq!(press(&mut lock, b"4711"), [0, 0, 0, 1]);
     assert_eq!(writes(&lock.device), [(BUZZER, 1), (BUZZER, 1), (LOCK, 1)]);
 }
 
 #[test]
 fn no_pin_set_refuses() {
-    let mut lock = lockstep("smartlock.air", SimPlatform::demo());
+    let mut lock = smartlock(SimPlatform::demo());
     assert_eq!(press(&mut lock, &[0, 0, 0, 0]), [0, 0, 0, 2]);
 }
 
 #[test]
 fn set_pin_mid_attempt_restarts_it() {
-    let mut lock = lockstep("smartlock.air", SimPlatform::demo());
-    lock.call("SetPin", &[pin(b"1111"), T0 + 60], &[]).unwrap().unwrap();
+    let mut lock = smartlock(SimPlatform::demo());
+    set_pin(&mut lock, b"1111", T0 + 60);
     assert_eq!(press(&mut lock, b"12"), [0, 0]);
-    lock.call("SetPin", &[pin(b"2222"), T0 + 60], &[]).unwrap().unwrap();
+    set_pin(&mut lock, b"2222", T0 + 60);
     assert_eq!(press(&mut lock, b"2222"), [0, 0, 0, 1]);
 }
 
@@ -99,8 +109,8 @@ fn set_pin_mid_attempt_restarts_it() {
 fn a_device_without_a_wall_clock_refuses_every_pin() {
     let mut platform = SimPlatform::demo();
     platform.clear_unix();
-    let mut lock = lockstep("smartlock.air", platform);
-    lock.call("SetPin", &[pin(b"1234"), u32::MAX as u64], &[]).unwrap().unwrap();
+    let mut lock = smartlock(platform);
+    set_pin(&mut lock, b"1234", u32::MAX as u64);
     assert_eq!(press(&mut lock, b"1234"), [0, 0, 0, 2]);
     assert_eq!(writes(&lock.device), [(BUZZER, 1)]);
 }
@@ -108,8 +118,8 @@ fn a_device_without_a_wall_clock_refuses_every_pin() {
 #[test]
 fn missing_actuator_reverts() {
     // A board without a switch (no lock to open): the first attempt reverts.
-    let mut lock = lockstep("smartlock.air", SimPlatform::new());
-    lock.call("SetPin", &[pin(b"1234"), T0 + 60], &[]).unwrap().unwrap();
+    let mut lock = smartlock(SimPlatform::new());
+    set_pin(&mut lock, b"1234", T0 + 60);
     assert_eq!(press(&mut lock, b"123"), [0, 0, 0]);
     assert_eq!(lock.call("KeyPressed", &[b'4' as u64], &[]).unwrap(), Err(IrTrap::Revert(0xac7)));
     assert!(writes(&lock.device).is_empty());
@@ -117,7 +127,7 @@ fn missing_actuator_reverts() {
 
 #[test]
 fn a_keypress_without_its_argument_traps() {
-    let mut lock = lockstep("smartlock.air", SimPlatform::demo());
+    let mut lock = smartlock(SimPlatform::demo());
     assert_eq!(lock.call("KeyPressed", &[], &[]).unwrap(), Err(IrTrap::InputOutOfBounds));
     // One byte is all a w8 parameter reads of its slot.
     assert_eq!(lock.call("KeyPressed", &[], b"1").unwrap(), Ok(0));
@@ -167,6 +177,13 @@ fn compile_is_the_upload_path() {
     // The globals are .data (16 bytes with padding), the 8-byte memory (pin,
     // clock reading) .bss.
     assert_eq!((script.data().len(), script.data_size()), (16, 24));
+    // The stack it declares is the frame its code uses: a multiple of 8,
+    // what the verifier finds (it loads with that stack), below the
+    // translator's whole frame.
+    let stack = script.stack_size();
+    assert_eq!(stack % 8, 0);
+    assert_eq!(stack, (script.program().frame_size() as usize).max(8));
+    assert!(stack < alkyl_translator::ir::translate::FRAME_BYTES, "{stack}");
     assert!(matches!(compile(&bytes[..10]), Err(CompileError::Parse(_))));
     let invalid = assemble(".public f\n ADD\n STOP\n").unwrap();
     match compile(&invalid) {

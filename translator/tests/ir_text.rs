@@ -75,11 +75,8 @@ fn undecodable_bytes_round_trip_as_byte_directives() {
 #[test]
 fn jump_immediates_grow_to_their_canonical_size() {
     // The label sits past offset 127, so JUMPI needs a 2-byte immediate.
-    let mut src = String::from(".public f\n    PUSH0\n    JUMPI end\n");
-    for _ in 0..70 {
-        src.push_str("    PUSH 1\n    POP\n");
-    }
-    src.push_str("end:\n    JUMPDEST\n    STOP\n");
+    let padding = "    PUSH 1\n    POP\n".repeat(70);
+    let src = format!(".public f\n    PUSH0\n    JUMPI end\n{padding}end:\n    JUMPDEST\n    STOP\n");
     let bytes = assemble(&src).unwrap();
     let module = Module::parse(&bytes).unwrap();
     let code = module.functions[0].code;

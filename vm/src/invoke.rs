@@ -26,7 +26,7 @@
 use crate::abi::{DATA_VADDR, INPUT_VADDR, RODATA_VADDR, STACK_VADDR};
 use crate::container::Script;
 use crate::helper::Helpers;
-use crate::memory::{AccessPolicy, MapError, MemoryMap};
+use crate::memory::{AccessPolicy, MapError, MemoryMap, Slot, SLOTS};
 use crate::storage::Stable;
 use crate::trap::{Exit, Trap};
 use crate::verify::{Entry, Program};
@@ -34,9 +34,15 @@ use crate::verify::{Entry, Program};
 /// The regions and arguments of one run, filled by the host with buffers
 /// it owns (borrowed for `'m`, the run's duration). See the module docs
 /// for the convention.
+///
+/// Its region table has a slot for segments `0..N`: every segment by
+/// default ([`Invocation::new`]); a host that maps fewer sizes it to what
+/// the run maps ([`Invocation::sized`]: `Invocation::<3>::sized` for the
+/// stack and the input, 72 bytes less on a 32-bit core). Mapping a
+/// segment beyond `N` is [`MapError::BadAddress`].
 #[derive(Debug)]
-pub struct Invocation<'m> {
-    mem: MemoryMap<'m>,
+pub struct Invocation<'m, const N: usize = SLOTS> {
+    mem: MemoryMap<'m, [Slot<'m>; N]>,
     args: [u64; 5],
 }
 
@@ -48,11 +54,7 @@ impl<'m> Invocation<'m> {
     /// [`MapError::TooLarge`] for a buffer of 4 GiB or more.
     #[inline]
     pub fn new(stack: &'m mut [u8], input: &'m [u8]) -> Result<Self, MapError> {
-        let len = input.len() as u64;
-        let mut mem = MemoryMap::new();
-        mem.map(STACK_VADDR, stack, AccessPolicy::ReadWrite)?;
-        mem.map_read_only(INPUT_VADDR, input)?;
-        Ok(Invocation { mem, args: [INPUT_VADDR, len, 0, 0, 0] })
+        Self::sized(stack, input)
     }
 
     /// As [`Invocation::new`], with the input mapped **read-write**: the
@@ -64,8 +66,33 @@ impl<'m> Invocation<'m> {
     /// As [`Invocation::new`].
     #[inline]
     pub fn with_writable_input(stack: &'m mut [u8], input: &'m mut [u8]) -> Result<Self, MapError> {
+        Self::sized_writable(stack, input)
+    }
+}
+
+impl<'m, const N: usize> Invocation<'m, N> {
+    /// [`Invocation::new`] with a region table of `N` slots.
+    ///
+    /// # Errors
+    /// As [`Invocation::new`]; [`MapError::BadAddress`] when `N < 3`.
+    #[inline]
+    pub fn sized(stack: &'m mut [u8], input: &'m [u8]) -> Result<Self, MapError> {
         let len = input.len() as u64;
-        let mut mem = MemoryMap::new();
+        let mut mem = MemoryMap::with_slots();
+        mem.map(STACK_VADDR, stack, AccessPolicy::ReadWrite)?;
+        mem.map_read_only(INPUT_VADDR, input)?;
+        Ok(Invocation { mem, args: [INPUT_VADDR, len, 0, 0, 0] })
+    }
+
+    /// [`Invocation::with_writable_input`] with a region table of `N`
+    /// slots.
+    ///
+    /// # Errors
+    /// As [`Invocation::sized`].
+    #[inline]
+    pub fn sized_writable(stack: &'m mut [u8], input: &'m mut [u8]) -> Result<Self, MapError> {
+        let len = input.len() as u64;
+        let mut mem = MemoryMap::with_slots();
         mem.map(STACK_VADDR, stack, AccessPolicy::ReadWrite)?;
         mem.map(INPUT_VADDR, input, AccessPolicy::ReadWrite)?;
         Ok(Invocation { mem, args: [INPUT_VADDR, len, 0, 0, 0] })
@@ -194,10 +221,10 @@ pub trait Runnable {
     ///
     /// # Panics
     /// Never.
-    fn run<H: Helpers + ?Sized>(
+    fn run<H: Helpers + ?Sized, const N: usize>(
         &self,
         entry: Entry,
-        invocation: &mut Invocation<'_>,
+        invocation: &mut Invocation<'_, N>,
         helpers: &mut H,
         budget: u64,
     ) -> Result<Exit, Trap>;
@@ -220,10 +247,10 @@ macro_rules! runnable {
             }
 
             $(#[$run_attr])*
-            fn run<H: Helpers + ?Sized>(
+            fn run<H: Helpers + ?Sized, const N: usize>(
                 &self,
                 $entry: Entry,
-                $invocation: &mut Invocation<'_>,
+                $invocation: &mut Invocation<'_, N>,
                 $helpers: &mut H,
                 $budget: u64,
             ) -> Result<Exit, Trap> {
@@ -382,6 +409,24 @@ mod tests {
                 }
             }
         });
+    }
+
+    #[test]
+    fn a_run_needs_only_the_slots_it_maps() {
+        let program = verify(&WRITES_INPUT, &NoHelpers).unwrap();
+        engines(program, |exe| {
+            let (mut stack, mut input) = ([0u8; 8], [1u8; 3]);
+            let mut inv = Invocation::<3>::sized_writable(&mut stack, &mut input).unwrap();
+            assert_eq!(inv.data(&mut []).unwrap_err(), MapError::BadAddress(DATA_VADDR));
+            let exit = exe.run(exe.program().main(), &mut inv, &mut NoHelpers, 100).unwrap();
+            assert_eq!(exit.r0, 3);
+            let (mut stack, input) = ([0u8; 8], [1u8; 3]);
+            let mut inv = Invocation::<3>::sized(&mut stack, &input).unwrap();
+            let trap = exe.run(exe.program().main(), &mut inv, &mut NoHelpers, 100).unwrap_err();
+            assert!(matches!(trap.kind, TrapKind::Memory(m) if m.kind == FaultKind::PolicyDenied), "{trap}");
+        });
+        let (mut stack, input) = ([0u8; 8], [0u8; 1]);
+        assert_eq!(Invocation::<2>::sized(&mut stack, &input).unwrap_err(), MapError::BadAddress(INPUT_VADDR));
     }
 
     #[test]

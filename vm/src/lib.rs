@@ -62,6 +62,6 @@ pub use abi::{
 pub use helper::{HelperError, HelperSet, Helpers, NoHelpers};
 pub use interp::run;
 pub use invoke::{Executable, Invocation, Runnable};
-pub use memory::{AccessPolicy, MapError, MemFault, MemoryMap};
+pub use memory::{AccessPolicy, MapError, MemFault, MemoryMap, MemoryTable, Slot};
 pub use trap::{Exit, Trap, TrapKind};
-pub use verify::{verify, Entry, Program, VerifyError, VerifyErrorKind};
+pub use verify::{verify, verify_stack, Entry, Program, VerifyError, VerifyErrorKind};

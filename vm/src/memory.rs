@@ -25,6 +25,8 @@
 //! nothing outside the granted slices is ever reachable.
 
 use core::fmt;
+use core::marker::PhantomData;
+use core::ops::{Deref, DerefMut};
 
 use crate::abi::MAX_REGIONS;
 
@@ -170,26 +172,79 @@ impl Region<'_> {
     }
 }
 
+/// One slot of a region table: a region mapped at one segment, or none.
+/// Opaque; a host sizes a table with [`MemoryMap::with_slots`].
+#[derive(Debug)]
+pub struct Slot<'a>(Region<'a>);
+
+/// Slots of the full table: segments `0..=MAX_REGIONS`.
+pub const SLOTS: usize = MAX_REGIONS + 1;
+
+/// A region table a host owns: `N` slots, segments `0..N` (by default
+/// every segment). See [`MemoryMap`].
+pub type MemoryTable<'a, const N: usize = SLOTS> = MemoryMap<'a, [Slot<'a>; N]>;
+
 /// The regions a program may touch during one run.
 ///
 /// The host builds one per run from slices it owns; the map borrows them for
 /// the run's duration, so the host cannot observe a half-finished run.
-#[derive(Debug)]
-pub struct MemoryMap<'a> {
+///
+/// `MemoryMap<'a>` is the table of any size, as engines and helpers see
+/// it (`&mut MemoryMap<'_>`); a host owns a sized one: [`MemoryMap::new`]
+/// (every segment, [`SLOTS`] slots) or [`MemoryMap::with_slots`] (segments
+/// `0..N` only: a run that maps the stack and the input needs 3 slots, 36
+/// bytes on a 32-bit core instead of 108). `&mut` of a sized table
+/// coerces to `&mut MemoryMap<'_>`, and it has every method by `Deref`.
+pub struct MemoryMap<'a, T: ?Sized = [Slot<'a>]> {
+    _regions: PhantomData<&'a ()>,
     /// Indexed by segment: slot 0 is segment 0 ([`MemoryMap::map_low`]).
-    slots: [Region<'a>; MAX_REGIONS + 1],
+    slots: T,
 }
 
-impl Default for MemoryMap<'_> {
+impl fmt::Debug for MemoryMap<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryMap").field("slots", &&self.slots).finish()
+    }
+}
+
+impl<const N: usize> fmt::Debug for MemoryMap<'_, [Slot<'_>; N]> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<'a, const N: usize> Deref for MemoryMap<'a, [Slot<'a>; N]> {
+    type Target = MemoryMap<'a>;
+
+    #[inline(always)]
+    fn deref(&self) -> &MemoryMap<'a> {
+        self
+    }
+}
+
+impl<'a, const N: usize> DerefMut for MemoryMap<'a, [Slot<'a>; N]> {
+    #[inline(always)]
+    fn deref_mut(&mut self) -> &mut MemoryMap<'a> {
+        self
+    }
+}
+
+impl<'a, const N: usize> Default for MemoryMap<'a, [Slot<'a>; N]> {
     fn default() -> Self {
-        Self::new()
+        MemoryMap::with_slots()
     }
 }
 
 impl<'a> MemoryMap<'a> {
-    /// An empty map.
-    pub const fn new() -> Self {
-        MemoryMap { slots: [const { Region::Unmapped }; MAX_REGIONS + 1] }
+    /// An empty map with a slot for every segment.
+    pub const fn new() -> MemoryMap<'a, [Slot<'a>; SLOTS]> {
+        MemoryMap::with_slots()
+    }
+
+    /// An empty map of `N` slots: segments `0..N` (at most [`SLOTS`] are
+    /// used); mapping a segment beyond is [`MapError::BadAddress`].
+    pub const fn with_slots<const N: usize>() -> MemoryMap<'a, [Slot<'a>; N]> {
+        MemoryMap { _regions: PhantomData, slots: [const { Slot(Region::Unmapped) }; N] }
     }
 
     fn slot_for(vaddr: u64) -> Result<usize, MapError> {
@@ -202,13 +257,16 @@ impl<'a> MemoryMap<'a> {
 
     fn insert(&mut self, vaddr: u64, region: Region<'a>) -> Result<(), MapError> {
         let slot = Self::slot_for(vaddr)?;
+        let Some(Slot(free)) = self.slots.get_mut(slot) else {
+            return Err(MapError::BadAddress(vaddr));
+        };
         if u32::try_from(region.bytes().len()).is_err() {
             return Err(MapError::TooLarge);
         }
-        if !matches!(self.slots[slot], Region::Unmapped) {
+        if !matches!(free, Region::Unmapped) {
             return Err(MapError::Occupied(vaddr));
         }
-        self.slots[slot] = region;
+        *free = region;
         Ok(())
     }
 
@@ -240,24 +298,24 @@ impl<'a> MemoryMap<'a> {
         if u32::try_from(bytes.len()).is_err() {
             return Err(MapError::TooLarge);
         }
-        if !matches!(self.slots[0], Region::Unmapped) {
-            return Err(MapError::Occupied(0));
+        match self.slots.first_mut() {
+            Some(Slot(free @ Region::Unmapped)) => *free = Region::Exclusive(bytes, policy),
+            Some(_) => return Err(MapError::Occupied(0)),
+            None => return Err(MapError::BadAddress(0)),
         }
-        self.slots[0] = Region::Exclusive(bytes, policy);
         Ok(())
     }
 
     /// Removes the region at `vaddr`, if any.
     pub fn unmap(&mut self, vaddr: u64) {
-        if let Ok(slot) = Self::slot_for(vaddr) {
-            self.slots[slot] = Region::Unmapped;
+        if let Some(Slot(region)) = Self::slot_for(vaddr).ok().and_then(|slot| self.slots.get_mut(slot)) {
+            *region = Region::Unmapped;
         }
     }
 
     /// Length of the region mapped at segment start `vaddr`.
     pub fn region_len(&self, vaddr: u64) -> Option<usize> {
-        let slot = Self::slot_for(vaddr).ok()?;
-        let region = &self.slots[slot];
+        let Slot(region) = self.slots.get(Self::slot_for(vaddr).ok()?)?;
         region.policy().map(|_| region.bytes().len())
     }
 
@@ -268,8 +326,8 @@ impl<'a> MemoryMap<'a> {
         let fault = |kind| MemFault { addr, len, access, kind };
         let seg = (addr >> 32) as usize;
         let (bytes, allowed) = match self.slots.get(seg) {
-            Some(Region::Shared(s)) => (*s, access == Access::Read),
-            Some(Region::Exclusive(s, p)) => (&**s, p.allows(access)),
+            Some(Slot(Region::Shared(s))) => (*s, access == Access::Read),
+            Some(Slot(Region::Exclusive(s, p))) => (&**s, p.allows(access)),
             _ => return Err(fault(FaultKind::Unmapped)),
         };
         // `offset + len <= size`, without overflow.
@@ -307,7 +365,7 @@ impl<'a> MemoryMap<'a> {
         // `locate` allowed the write: the slot is exclusive, writable, and
         // holds `[off, off + len)`; the checks here only keep this total.
         match self.slots.get_mut(seg) {
-            Some(Region::Exclusive(s, _)) => s.get_mut(off..).and_then(|t| t.get_mut(..len as usize)),
+            Some(Slot(Region::Exclusive(s, _))) => s.get_mut(off..).and_then(|t| t.get_mut(..len as usize)),
             _ => None,
         }
         .ok_or(fault(FaultKind::PolicyDenied))
@@ -346,7 +404,7 @@ impl<'a> MemoryMap<'a> {
     #[inline(always)]
     pub fn try_load<const N: usize>(&self, addr: u64) -> Option<u64> {
         let seg = (addr >> 32) as usize;
-        let bytes = self.slots.get(seg)?.readable()?;
+        let bytes = self.slots.get(seg)?.0.readable()?;
         let off = addr as u32 as usize;
         Some(le_value_n::<N>(bytes.get(off..off.wrapping_add(N))?))
     }
@@ -369,7 +427,7 @@ impl<'a> MemoryMap<'a> {
     #[inline(always)]
     pub fn try_store<const N: usize>(&mut self, addr: u64, value: u64) -> bool {
         let seg = (addr >> 32) as usize;
-        let Some(bytes) = self.slots.get_mut(seg).and_then(Region::writable) else {
+        let Some(bytes) = self.slots.get_mut(seg).and_then(|s| s.0.writable()) else {
             return false;
         };
         let off = addr as u32 as usize;
@@ -446,7 +504,7 @@ impl<'a> MemoryMap<'a> {
     pub(crate) fn lend(&mut self, seg: u32) -> Option<Lent<'a>> {
         // Segment 0 (`map_low`) is never lent: its accesses go through
         // the map.
-        let slot = self.slots.get_mut(seg as usize).filter(|_| seg != 0)?;
+        let Slot(slot) = self.slots.get_mut(seg as usize).filter(|_| seg != 0)?;
         match slot {
             Region::Shared(s) => Some(Lent::Shared(s)),
             Region::Exclusive(s, AccessPolicy::ReadWrite) => Some(Lent::Exclusive(core::mem::take(s))),
@@ -456,7 +514,7 @@ impl<'a> MemoryMap<'a> {
 
     /// Puts back a slice taken by [`MemoryMap::lend`] from segment `seg`.
     pub(crate) fn give_back(&mut self, seg: u32, bytes: &'a mut [u8]) {
-        if let Some(Region::Exclusive(s, _)) = self.slots.get_mut(seg as usize) {
+        if let Some(Slot(Region::Exclusive(s, _))) = self.slots.get_mut(seg as usize) {
             *s = bytes;
         }
     }
@@ -573,6 +631,24 @@ mod tests {
         assert_eq!(mem.map_read_only(STACK_VADDR, &a), Err(MapError::Occupied(STACK_VADDR)));
         mem.unmap(STACK_VADDR);
         assert!(mem.map_read_only(STACK_VADDR, &a).is_ok());
+    }
+
+    #[test]
+    fn a_table_holds_the_segments_it_has_slots_for() {
+        let (mut stack, input) = ([0u8; 8], [1u8; 4]);
+        let mut mem = MemoryMap::with_slots::<3>();
+        mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).unwrap();
+        mem.map_read_only(INPUT_VADDR, &input).unwrap();
+        assert_eq!(mem.map_read_only(DATA_VADDR, &input), Err(MapError::BadAddress(DATA_VADDR)));
+        assert_eq!(mem.load::<1>(DATA_VADDR).unwrap_err().kind, FaultKind::Unmapped);
+        assert_eq!(mem.load::<4>(INPUT_VADDR), Ok(0x0101_0101));
+        assert!(mem.store::<8>(STACK_VADDR, 7).is_ok());
+        mem.unmap(DATA_VADDR);
+        assert_eq!(mem.region_len(DATA_VADDR), None);
+        let mut none = MemoryMap::with_slots::<0>();
+        assert_eq!(none.map_low(&mut [], AccessPolicy::ReadWrite), Err(MapError::BadAddress(0)));
+        // A slot is a slice and a tag: a table of 3 is a third of the full one.
+        assert_eq!(core::mem::size_of::<MemoryTable<'_, 3>>() * 3, core::mem::size_of::<MemoryTable<'_>>());
     }
 
     #[test]

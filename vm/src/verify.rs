@@ -78,6 +78,11 @@ pub enum VerifyErrorKind {
     FallsOffEnd,
     /// An entry point is not an instruction start inside the program.
     BadEntry,
+    /// A load or store at a statically known `r10`-relative offset (or an
+    /// address computed from `r10` in straight-line code) reaches `depth`
+    /// bytes below `r10`, deeper than the `stack_size` bytes the script
+    /// declares ([`verify_stack`]).
+    BelowStack { depth: u32, stack_size: u32 },
 }
 
 /// A verification failure at instruction (slot) index `pc`.
@@ -109,6 +114,9 @@ impl fmt::Display for VerifyErrorKind {
             VerifyErrorKind::HelperNotAllowed { id } => write!(f, "call to helper {id:#x} which is not allowed"),
             VerifyErrorKind::FallsOffEnd => f.write_str("last instruction is not exit or an unconditional jump"),
             VerifyErrorKind::BadEntry => f.write_str("entry point is not an instruction start"),
+            VerifyErrorKind::BelowStack { depth, stack_size } => {
+                write!(f, "stack access {depth} bytes below r10 exceeds the declared stack of {stack_size} bytes")
+            }
         }
     }
 }
@@ -193,6 +201,25 @@ fn lands_in_lddw(code: &[u8], target: usize) -> bool {
 /// # Errors
 /// The first rule broken, with its instruction index.
 pub fn verify<'a, S: HelperSet + ?Sized>(code: &'a [u8], helpers: &S) -> Result<Program<'a>, VerifyError> {
+    verify_stack(code, helpers, u32::MAX)
+}
+
+/// [`verify`] for a program that declares its stack: also rejects
+/// ([`VerifyErrorKind::BelowStack`]) a load or store whose `r10`-relative
+/// offset is known statically and reaches deeper than `stack_size` bytes
+/// below `r10`, so that [`Program::frame_size`] `<= stack_size`. Accesses
+/// through computed addresses stay checked at run time by the stack
+/// region, which a host maps with exactly `stack_size` bytes
+/// (`docs/isa.md`, "Stack size").
+///
+/// # Errors
+/// As [`verify`], plus [`VerifyErrorKind::BelowStack`] at the first such
+/// access.
+pub fn verify_stack<'a, S: HelperSet + ?Sized>(
+    code: &'a [u8],
+    helpers: &S,
+    stack_size: u32,
+) -> Result<Program<'a>, VerifyError> {
     if code.len() % INSN_SIZE != 0 {
         return Err(VerifyError {
             pc: code.len() / INSN_SIZE,
@@ -215,6 +242,9 @@ pub fn verify<'a, S: HelperSet + ?Sized>(code: &'a [u8], helpers: &S) -> Result<
         let err = |kind| VerifyError { pc, kind };
         check_insn(code, pc, &insn, helpers).map_err(err)?;
         frame.observe(&insn);
+        if frame.deepest > stack_size {
+            return Err(err(VerifyErrorKind::BelowStack { depth: frame.deepest, stack_size }));
+        }
         last = insn;
         pc += if op::is_wide(insn.opc) { 2 } else { 1 };
     }
@@ -448,8 +478,9 @@ fn check_insn<S: HelperSet + ?Sized>(code: &[u8], pc: usize, insn: &Insn, helper
 /// directly (`[r10 - 8]`) or through a copy made in the same straight-line
 /// code (`mov r1, r10; add r1, -16`, as compilers emit for `&local`).
 ///
-/// The estimate only decides where a local call's frame starts; it has no
-/// bearing on memory safety, which the region checks provide.
+/// The estimate decides where a local call's frame starts and, with a
+/// declared stack ([`verify_stack`]), which accesses are rejected at load;
+/// it has no bearing on memory safety, which the region checks provide.
 struct FrameTracker {
     /// `copies[i]` is `k` when register `i` is known to hold `r10 + k`,
     /// else [`UNKNOWN`] (offsets saturate at the `i32` range: beyond it

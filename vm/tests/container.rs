@@ -8,7 +8,9 @@ use alkyl_vm::container::{
     pad_section, Container, ContainerError, ContainerErrorKind as K, ContainerRepr, Convention, EmitError, Field,
     FunctionRepr, LoadError, Script, Table, TrailerRepr, MAGIC,
 };
-use alkyl_vm::{run, AccessPolicy, HelperError, HelperSet, Helpers, MemoryMap, TrapKind, VerifyErrorKind, STACK_VADDR};
+use alkyl_vm::{
+    run, AccessPolicy, HelperError, HelperSet, Helpers, MemoryMap, NoHelpers, TrapKind, VerifyErrorKind, STACK_VADDR,
+};
 
 /// A container as Femto-Container's gen_rbf writes it (magic "rBPF",
 /// version 0, no flags, .data and .rodata padded to 8, names appended to
@@ -308,7 +310,7 @@ fn trailer(helpers: &[u32]) -> ContainerRepr<'_> {
         text: CALL_1,
         trailer: Some(TrailerRepr {
             bss_len: 16,
-            stack_size: 1024,
+            stack_size: 512,
             helpers: Table::Values(helpers),
             ..TrailerRepr::default()
         }),
@@ -322,7 +324,7 @@ fn trailer_declares_memory_and_helpers() {
     let bytes = emit(&trailer(&[1, 5]));
     let script = Script::load(&bytes, &[1u32, 2, 5]).unwrap();
     assert_eq!(script.data_size(), 3 + 16);
-    assert_eq!(script.stack_size(), 1024);
+    assert_eq!(script.stack_size(), 512);
     assert_eq!(script.declared_helpers().unwrap().iter().collect::<Vec<_>>(), [1, 5]);
     let mut data = vec![0xee; script.data_size()];
     script.init_data(&mut data);
@@ -362,6 +364,77 @@ fn trailer_rules() {
     let mut huge = trailer(&[1]);
     huge.trailer.as_mut().unwrap().bss_len = u32::MAX;
     assert_eq!(kind(&emit(&huge)), K::DataTooLarge);
+    // 512 is the default and the maximum stack.
+    for size in [513, 1024, u32::MAX] {
+        let mut big = trailer(&[1]);
+        big.trailer.as_mut().unwrap().stack_size = size;
+        let bytes = emit(&big);
+        let err = Container::new_checked(&bytes[..]).unwrap_err();
+        assert_eq!(err.kind, K::StackTooLarge { size });
+        assert_eq!(err.offset, bytes.len() - 20 + 8, "the stack_size field");
+    }
+}
+
+/// A container of `asm` declaring `stack` bytes of stack (0: the default).
+fn with_stack(asm: &str, stack: u32) -> Vec<u8> {
+    let text = assemble(asm).unwrap();
+    emit(&ContainerRepr {
+        text: &text,
+        trailer: Some(TrailerRepr { stack_size: stack, ..TrailerRepr::default() }),
+        ..ContainerRepr::default()
+    })
+}
+
+#[test]
+fn static_stack_accesses_fit_the_declared_stack() {
+    let below = |depth, stack_size| {
+        LoadError::Verify(alkyl_vm::VerifyError { pc: 1, kind: VerifyErrorKind::BelowStack { depth, stack_size } })
+    };
+    // `[r10 - 24]` fits 24 bytes exactly, not 16; 0 declares the default 512.
+    let direct = "mov %r0, 0\nstxdw [%r10-24], %r0\nldxdw %r0, [%r10-24]\nexit";
+    for (stack, fits) in [(24, true), (32, true), (512, true), (0, true), (16, false), (8, false)] {
+        match Script::load(&with_stack(direct, stack)[..], &NoHelpers) {
+            Ok(_) => assert!(fits, "{stack}"),
+            Err(e) => assert!(!fits && e == below(24, stack), "{stack}: {e}"),
+        }
+    }
+    // Through a copy of r10 (`&local`), and the default 512 as a limit.
+    let copy = "mov %r1, %r10\nadd %r1, -40\nstb [%r1], 1\nexit";
+    assert!(Script::load(&with_stack(copy, 40)[..], &NoHelpers).is_ok());
+    assert_eq!(Script::load(&with_stack(copy, 32)[..], &NoHelpers).unwrap_err(), below(40, 32));
+    let deep = "mov %r0, 0\nstb [%r10-513], 0\nexit";
+    assert_eq!(Script::load(&with_stack(deep, 0)[..], &NoHelpers).unwrap_err(), below(513, 512));
+    // A raw program declares nothing: `verify` has no limit (the region
+    // bounds it at run time), `verify_stack` the one it is given.
+    let code = assemble(direct).unwrap();
+    assert_eq!(alkyl_vm::verify(&code, &NoHelpers).unwrap().frame_size(), 24);
+    assert!(alkyl_vm::verify_stack(&code, &NoHelpers, 24).is_ok());
+    assert_eq!(
+        alkyl_vm::verify_stack(&code, &NoHelpers, 23).unwrap_err().kind,
+        VerifyErrorKind::BelowStack { depth: 24, stack_size: 23 }
+    );
+}
+
+#[test]
+fn dynamic_stack_accesses_are_bounded_by_the_declared_stack() {
+    // The jump forgets the copy of r10: the access at r10 - 16 is checked
+    // by the region alone, which a host maps with the declared 8 bytes.
+    let asm = "mov %r1, %r10\nja +0\nstb [%r1-16], 1\nstb [%r1-8], 1\nmov %r0, 7\nexit";
+    for (stack, ok) in [(8, false), (16, true)] {
+        let bytes = with_stack(asm, stack);
+        let script = Script::load(&bytes[..], &NoHelpers).unwrap();
+        let mut stack = vec![0u8; script.stack_size()];
+        let mut run = alkyl_vm::Invocation::new(&mut stack, &[]).unwrap();
+        let result = alkyl_vm::Runnable::run(&script, script.program().main(), &mut run, &mut NoHelpers, 100);
+        match result {
+            Ok(exit) => assert!(ok && exit.r0 == 7),
+            Err(trap) => {
+                // Below the stack's segment: the address is in segment 0.
+                assert!(!ok && trap.pc == 2, "{trap}");
+                assert!(matches!(trap.kind, TrapKind::Memory(m) if m.kind == alkyl_vm::memory::FaultKind::Unmapped));
+            }
+        }
+    }
 }
 
 /// Helpers 1 and 2 both exist on the host; 2 returns 22.

@@ -15,7 +15,7 @@ mod rt;
 use core::hint::black_box;
 
 #[cfg(any(feature = "engine-fast", feature = "engine-ref"))]
-use alkyl_vm::{verify, Invocation, NoHelpers, Runnable, STACK_SIZE};
+use alkyl_vm::{verify, Invocation, NoHelpers, Runnable};
 
 include!(concat!(env!("OUT_DIR"), "/consts.rs"));
 
@@ -84,11 +84,11 @@ mod suite {
     //! zeroed stack, the input mapped writable, the container's `.rodata`,
     //! run); the input is restored before every run, outside the window.
 
-    use super::{window, BUDGET};
+    use super::{stack_use, window, BUDGET};
     use crate::println;
     use alkyl_vm::container::Script;
-    use alkyl_vm::fast::{self, Op};
-    use alkyl_vm::{HelperError, HelperSet, Helpers, Invocation, MemoryMap, Runnable, STACK_SIZE};
+    use alkyl_vm::fast::{self, FastProgram, Op};
+    use alkyl_vm::{HelperError, HelperSet, Helpers, Invocation, MemoryMap, Runnable};
     use core::hint::black_box;
 
     /// The KV helpers of the helper kernels (`store_local`, `fetch_local`
@@ -157,12 +157,21 @@ mod suite {
         }
     }
 
+    /// One run of a kernel on the fast engine and on the reference
+    /// interpreter (`run_vm` with the kernel's stack).
+    type RunFast = for<'p, 'o> fn(&FastProgram<'p, 'o>, &Script<&'static [u8]>, &str, &mut [u8]) -> u64;
+    type RunRef = fn(&Script<&'static [u8]>, &Script<&'static [u8]>, &str, &mut [u8]) -> u64;
+
     /// One kernel of the suite.
     pub struct SuiteKernel {
         name: &'static str,
         native: unsafe extern "C" fn(*mut u8, u32) -> u32,
         container: &'static [u8],
         input: &'static [u8],
+        /// The stack the container declares: each run maps exactly this.
+        stack: usize,
+        run_fast: RunFast,
+        run_ref: RunRef,
     }
 
     /// Word alignment for the embedded containers.
@@ -193,15 +202,22 @@ mod suite {
     }
 
     /// One run of `engine` over `input` (writable), with the script's
-    /// regions: the host's per-event work.
+    /// regions: the host's per-event work, over a stack of the `STACK`
+    /// bytes it declares and a region table of the segments it maps
+    /// (0..=4: stack, input, `.data`, `.rodata`).
     #[inline(never)]
-    fn run_vm(engine: &impl Runnable, script: &Script<&'static [u8]>, name: &str, input: &mut [u8]) -> u64 {
-        let mut stack = [0u8; STACK_SIZE];
+    fn run_vm<const STACK: usize>(
+        engine: &impl Runnable,
+        script: &Script<&'static [u8]>,
+        name: &str,
+        input: &mut [u8],
+    ) -> u64 {
+        let mut stack = [0u8; STACK];
         let mut data = [0u8; 0];
         let Some(entry) = script.entry(name.as_bytes()) else {
             return u64::MAX;
         };
-        let mut invocation = Invocation::with_writable_input(&mut stack, input);
+        let mut invocation = Invocation::<5>::sized_writable(&mut stack, input);
         let Ok(invocation) = invocation.as_mut() else {
             return u64::MAX;
         };
@@ -237,10 +253,21 @@ mod suite {
                 continue;
             };
             let input = buf.fill(k.input);
-            let f = window(&alloc_name("suite_fast", k.name), || run_vm(&fast, &script, k.name, black_box(input)));
+            let f =
+                window(&alloc_name("suite_fast", k.name), || (k.run_fast)(&fast, &script, k.name, black_box(input)));
             let input = buf.fill(k.input);
-            let r = window(&alloc_name("suite_ref", k.name), || run_vm(&script, &script, k.name, black_box(input)));
-            let good = f == want as u64 && r == want as u64;
+            let r =
+                window(&alloc_name("suite_ref", k.name), || (k.run_ref)(&script, &script, k.name, black_box(input)));
+            // RAM per instance, outside the windows: the stack high-water
+            // mark of one run (declared stack, region table, engine frames).
+            let input = buf.fill(k.input);
+            let (f2, fast_ram) = stack_use(|| (k.run_fast)(&fast, &script, k.name, input));
+            let input = buf.fill(k.input);
+            let (r2, ref_ram) = stack_use(|| (k.run_ref)(&script, &script, k.name, input));
+            println!("stack suite_fast {}: {fast_ram}", k.name);
+            println!("stack suite_ref {}: {ref_ram}", k.name);
+            println!("declared suite {}: {}", k.name, k.stack);
+            let good = f == want as u64 && r == want as u64 && f2 == f && r2 == r;
             println!("result suite {}: {want:#x} fast {f:#x} ref {r:#x} {}", k.name, if good { "ok" } else { "WRONG" });
             *ok &= good;
         }
@@ -278,10 +305,12 @@ struct Input([u8; INPUT.len()]);
 #[inline(always)]
 #[cfg(any(feature = "engine-fast", feature = "engine-ref"))]
 fn checksum(engine: &impl Runnable, input: &[u8]) -> u64 {
-    let mut stack = [0u8; STACK_SIZE];
+    // The stack Fletcher32's container declares, and a region table of
+    // the segments the run maps (0..=2: the stack and the input).
+    let mut stack = [0u8; EBPF_STACK];
     // Bound in place: moving the invocation out of the `Result` would copy
     // its region table at every checksum.
-    let mut invocation = Invocation::new(&mut stack, input);
+    let mut invocation = Invocation::<3>::sized(&mut stack, input);
     let Ok(invocation) = invocation.as_mut() else {
         return u64::MAX;
     };
@@ -315,6 +344,11 @@ fn alkyl(input: &[u8], ok: &mut bool) {
         *ok = false;
         return;
     };
+    // The declared stack holds every access the verifier sees.
+    let fits = program.frame_size() as usize <= EBPF_STACK;
+    println!("declared stack {EBPF_STACK}, frame {}: {}", program.frame_size(), if fits { "ok" } else { "WRONG" });
+    *ok &= fits;
+    println!("ebpf_stack: {EBPF_STACK}");
     #[cfg(feature = "engine-fast")]
     {
         let mut ops = [alkyl_vm::fast::Op::EMPTY; EBPF_SLOTS];
@@ -339,7 +373,7 @@ fn alkyl(input: &[u8], ok: &mut bool) {
         check("alkyl_ref (stack run)", v, ok);
         println!("stack alkyl_ref: {used}");
     }
-    println!("memorymap: {}", core::mem::size_of::<alkyl_vm::MemoryMap<'_>>());
+    println!("memorymap: {}", core::mem::size_of::<alkyl_vm::MemoryTable<'_, 3>>());
 }
 
 #[cfg(all(not(feature = "size-image"), any(feature = "engine-fast", feature = "engine-ref")))]

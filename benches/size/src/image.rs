@@ -214,8 +214,10 @@ fn boot() -> Option<Rt> {
         Ok(a) => a,
         Err(_) => Authority::read_only(),
     };
-    let (runtime, report) = Runtime::new(CONFIG, authority, StubStorage, StubDevice).ok()?;
+    let (mut runtime, report) = Runtime::new(CONFIG, authority, StubStorage, StubDevice).ok()?;
     black_box(&report);
+    // The device key signs the reports (riot-module/riot sets it at boot).
+    runtime.set_device_key(black_box(KEY));
     Some(runtime)
 }
 
@@ -238,4 +240,12 @@ fn request(runtime: &mut Rt, reply: &mut Reply) {
 fn poll(runtime: &mut Rt) {
     let now = runtime.device().now_ms();
     black_box(runtime.poll(now));
+    // The reports' way to the gateway (riot-module/riot/src/gateway.rs).
+    if let Some((sequence, bytes)) = runtime.report_due(now) {
+        black_box(&bytes);
+        match black_box(Some(2u8)) {
+            Some(_) => runtime.report_delivered(sequence),
+            None => runtime.report_failed(now),
+        }
+    }
 }

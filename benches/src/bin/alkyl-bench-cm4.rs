@@ -17,9 +17,10 @@
 //! difference of `.vector_table + .text + .rodata + .data` to the no-engine
 //! size image, so it counts everything the VM pulls in (compiler builtins
 //! included). RAM per instance: the stack high-
-//! water mark of one checksum (the host's per-event function: its 512-byte
-//! eBPF stack and `MemoryMap` are locals, plus all the VM's frames), plus any
-//! static RAM the VM adds.
+//! water mark of one checksum (the host's per-event function: the eBPF
+//! stack its container declares and a region table of the segments it maps
+//! are locals, plus all the VM's frames), plus any static RAM the VM adds;
+//! per suite kernel the same for one run (`ram_bytes` of each row).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -161,6 +162,12 @@ struct SuiteRow {
     native: u64,
     fast: u64,
     reference: u64,
+    /// RAM per instance: the stack high-water mark of one run (declared
+    /// stack, region table, engine frames), on each engine.
+    ram_fast: u64,
+    ram_ref: u64,
+    /// The stack the container declares.
+    stack: u64,
 }
 
 /// The suite's windows of a run, in the image's order.
@@ -169,11 +176,15 @@ fn suite_rows(run: &Run) -> Vec<SuiteRow> {
     for name in &run.order {
         if let Some(k) = name.strip_prefix("suite_native ") {
             let w = |p: &str| run.windows.get(&format!("{p} {k}")).copied().unwrap_or(0);
+            let v = |p: &str| run.values.get(&format!("{p} {k}")).copied().unwrap_or(0);
             rows.push(SuiteRow {
                 name: k.to_string(),
                 native: w("suite_native").max(1),
                 fast: w("suite_fast"),
                 reference: w("suite_ref"),
+                ram_fast: v("stack suite_fast"),
+                ram_ref: v("stack suite_ref"),
+                stack: v("declared suite"),
             });
         }
     }
@@ -252,6 +263,8 @@ fn report() -> Result<(), String> {
         let static_fast = static_ram(&sizes["fast"]).saturating_sub(static_ram(base));
         let static_ref = static_ram(&sizes["ref"]).saturating_sub(static_ram(base));
         let map = v("memorymap")?;
+        // The stack Fletcher32's container declares (mapped exactly).
+        let ebpf_stack = v("ebpf_stack")?;
         let (stack_fast, stack_ref) = (v("stack alkyl_fast")?, v("stack alkyl_ref")?);
         let ram_fast = stack_fast + static_fast;
         let ram_ref = stack_ref + static_ref;
@@ -284,9 +297,9 @@ fn report() -> Result<(), String> {
                                 "image_without_vm": flash(base)},
                 "ram_bytes": {
                     "fast": ram_fast, "reference": ram_ref,
-                    "breakdown": {"ebpf_stack": alkyl_vm::STACK_SIZE, "memory_map": map,
-                                  "fast_engine_frames": stack_fast.saturating_sub(alkyl_vm::STACK_SIZE as u64 + map),
-                                  "reference_frames": stack_ref.saturating_sub(alkyl_vm::STACK_SIZE as u64 + map),
+                    "breakdown": {"ebpf_stack": ebpf_stack, "memory_map": map,
+                                  "fast_engine_frames": stack_fast.saturating_sub(ebpf_stack + map),
+                                  "reference_frames": stack_ref.saturating_sub(ebpf_stack + map),
                                   "static_fast": static_fast, "static_ref": static_ref},
                     "translated_program_bytes": v("ops alkyl_fast")?,
                 },
@@ -298,23 +311,30 @@ fn report() -> Result<(), String> {
         println!(
             "\nsuite at opt-level {opt:?}: instructions per run (C gcc -Os; Alkyl on the container, writable input)"
         );
-        println!("{:<15} {:>9} {:>10} {:>7} {:>11} {:>7}", "kernel", "C -Os", "fast", "x C", "ref", "x C");
+        println!(
+            "{:<15} {:>9} {:>10} {:>7} {:>11} {:>7} {:>6} {:>8} {:>8}",
+            "kernel", "C -Os", "fast", "x C", "ref", "x C", "stack", "RAM fast", "RAM ref"
+        );
         let mut json_rows = serde_json::Map::new();
         for r in rows {
             println!(
-                "{:<15} {:>9} {:>10} {:>7.1} {:>11} {:>7.1}",
+                "{:<15} {:>9} {:>10} {:>7.1} {:>11} {:>7.1} {:>6} {:>8} {:>8}",
                 r.name,
                 r.native,
                 r.fast,
                 r.fast as f64 / r.native as f64,
                 r.reference,
-                r.reference as f64 / r.native as f64
+                r.reference as f64 / r.native as f64,
+                r.stack,
+                r.ram_fast,
+                r.ram_ref
             );
             json_rows.insert(
                 r.name.clone(),
                 json!({"native_c_gcc_Os": r.native, "alkyl_fast": r.fast, "alkyl_ref": r.reference,
                        "ratio_fast_to_c": r.fast as f64 / r.native as f64,
-                       "ratio_ref_to_c": r.reference as f64 / r.native as f64}),
+                       "ratio_ref_to_c": r.reference as f64 / r.native as f64,
+                       "ram_bytes": {"fast": r.ram_fast, "reference": r.ram_ref, "declared_stack": r.stack}}),
             );
         }
         let (gf, gr) = (
@@ -351,7 +371,8 @@ fn report() -> Result<(), String> {
         "paper_fletcher32_ratio": {"rbpf": 71, "wasm3": 36, "femto_container": 22},
         "method": "QEMU 7.x mps2-an386 -cpu cortex-m4, TCG plugin counting guest instructions between marker calls \
                    (empty window subtracted); flash = section sizes of images with and without the VM; RAM = stack \
-                   high-water mark of one checksum (eBPF stack and MemoryMap included) + static RAM the VM adds",
+                   high-water mark of one checksum (the eBPF stack the container declares, the region table of the \
+                   segments the run maps and the engine's frames included) + static RAM the VM adds",
     });
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;

@@ -124,6 +124,8 @@ fn group(name: &str) -> String {
         // C symbols: compiler builtins (`__aeabi_*`, `memcpy`...) and the
         // image's own (`reset`, the vector table).
         _ if name.starts_with("__") || name.starts_with("mem") => "compiler_builtins".into(),
+        // Salty's field arithmetic in Cortex-M4 assembly.
+        _ if name.starts_with("fe25519_") => "salty".into(),
         _ => "image frame (reset, vectors, allocator, stubs)".into(),
     }
 }
@@ -221,6 +223,7 @@ mod tests {
         );
         assert_eq!(group("core::fmt::Formatter::pad"), "core::fmt");
         assert_eq!(group("__aeabi_memcpy"), "compiler_builtins");
+        assert_eq!(group("fe25519_mul_asm"), "salty");
         assert_eq!(group(".Lanon.0123.4"), "constants without symbols");
         assert!(group("alkyl_size::image::request").starts_with("alkyl_runtime"));
         assert!(group("reset").starts_with("image frame"));

@@ -19,12 +19,15 @@ use crate::generated::{ALKYL_EBADMSG, ALKYL_EINVAL, ALKYL_ENOSPC};
 
 /// CoAP option number of Content-Format.
 pub const OPTION_CONTENT_FORMAT: u16 = 12;
-/// Byte offsets of the script-visible context (`alkyl_coap_ctx_t`).
+/// Byte offsets of the script-visible context, from its layout generated
+/// from the header ([`alkyl_coap_ctx_t`](crate::generated::alkyl_coap_ctx_t)).
 pub mod ctx {
-    pub const PKT: usize = 0;
-    pub const BUF: usize = 8;
-    pub const BUF_LEN: usize = 16;
-    pub const LEN: usize = 24;
+    use crate::generated::alkyl_coap_ctx as Ctx;
+    use core::mem::{offset_of, size_of};
+    pub const PKT: usize = offset_of!(Ctx, pkt);
+    pub const BUF: usize = offset_of!(Ctx, buf);
+    pub const BUF_LEN: usize = offset_of!(Ctx, buf_len);
+    pub const LEN: usize = size_of::<Ctx>();
 }
 
 /// Byte offsets of the prefix of RIOT's `coap_pkt_t` that Femto-Container
@@ -270,11 +273,17 @@ impl CoapRegions {
     }
 
     /// Maps the packet buffer, the context and (Femto-Container) the
-    /// `coap_pkt_t` prefix on `run`.
+    /// `coap_pkt_t` prefix on `run` (segments 0, 5 and 6: a table of 7
+    /// slots holds them).
     ///
     /// # Errors
-    /// [`MapError`] when a segment is taken already.
-    pub fn map<'m>(&'m mut self, run: &mut Invocation<'m>, packet: &'m mut [u8]) -> Result<(), MapError> {
+    /// [`MapError`] when a segment is taken already, or beyond `run`'s
+    /// table.
+    pub fn map<'m, const N: usize>(
+        &'m mut self,
+        run: &mut Invocation<'m, N>,
+        packet: &'m mut [u8],
+    ) -> Result<(), MapError> {
         match self.convention {
             Convention::Alkyl => {
                 run.region(crate::COAP_PKT_VADDR, packet)?.context(crate::COAP_CTX_VADDR, &self.ctx)?;

@@ -1,6 +1,7 @@
 //! A generator of well-typed Alkyl programs and an independent evaluator
 //! of what it generates, written from docs/alkyl-lang.md (§3–§7) with
-//! explicit wrapping. It shares no code with the compiler: the generator
+//! explicit wrapping. It shares no code with the compiler but the names of
+//! the binary operators (their meaning is the evaluator's own): the generator
 //! keeps its own typed tree (the types it computes by the spec's rules),
 //! prints it as source, and evaluates that tree.
 //!
@@ -16,6 +17,10 @@
 #![allow(dead_code)]
 
 use std::fmt::Write;
+
+// The operators are the compiler's names (`BinOp` and its printed symbol);
+// what each one computes is this evaluator's own.
+use alkyl_lang::ast::BinOp;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct It {
@@ -75,55 +80,19 @@ const INTS: [It; 8] = [
     It { bits: 64, signed: true },
 ];
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Bop {
-    Add,
-    Sub,
-    Mul,
-    Div,
-    Rem,
-    And,
-    Or,
-    Xor,
-    Shl,
-    Shr,
-    Lt,
-    Gt,
-    Le,
-    Ge,
-    Eq,
-    Ne,
-}
-
-impl Bop {
-    fn sym(self) -> &'static str {
-        match self {
-            Bop::Add => "+",
-            Bop::Sub => "-",
-            Bop::Mul => "*",
-            Bop::Div => "/",
-            Bop::Rem => "%",
-            Bop::And => "&",
-            Bop::Or => "|",
-            Bop::Xor => "^",
-            Bop::Shl => "<<",
-            Bop::Shr => ">>",
-            Bop::Lt => "<",
-            Bop::Gt => ">",
-            Bop::Le => "<=",
-            Bop::Ge => ">=",
-            Bop::Eq => "==",
-            Bop::Ne => "!=",
-        }
-    }
-    fn is_cmp(self) -> bool {
-        matches!(self, Bop::Lt | Bop::Gt | Bop::Le | Bop::Ge | Bop::Eq | Bop::Ne)
-    }
-}
-
-const ARITH: [Bop; 10] =
-    [Bop::Add, Bop::Sub, Bop::Mul, Bop::Div, Bop::Rem, Bop::And, Bop::Or, Bop::Xor, Bop::Shl, Bop::Shr];
-const CMP: [Bop; 6] = [Bop::Lt, Bop::Gt, Bop::Le, Bop::Ge, Bop::Eq, Bop::Ne];
+const ARITH: [BinOp; 10] = [
+    BinOp::Add,
+    BinOp::Sub,
+    BinOp::Mul,
+    BinOp::Div,
+    BinOp::Rem,
+    BinOp::And,
+    BinOp::Or,
+    BinOp::Xor,
+    BinOp::Shl,
+    BinOp::Shr,
+];
+const CMP: [BinOp; 6] = [BinOp::Lt, BinOp::Gt, BinOp::Le, BinOp::Ge, BinOp::Eq, BinOp::Ne];
 
 #[derive(Clone, Debug)]
 pub enum Place {
@@ -144,7 +113,7 @@ pub enum E {
     BitNot(Box<X>),
     Not(Box<X>),
     /// Operands converted to the op type `.1`.
-    Bin(Bop, T, Box<X>, Box<X>),
+    Bin(BinOp, T, Box<X>, Box<X>),
     Logic(bool, Box<X>, Box<X>),
     Cond(Box<X>, Box<X>, Box<X>),
     Cast(Box<X>),
@@ -169,7 +138,7 @@ pub struct X {
 pub enum S {
     Decl(usize, X),
     Assign(Place, X),
-    Compound(Place, Bop, X),
+    Compound(Place, BinOp, X),
     IncDec(Place, bool),
     If(X, Vec<S>, Vec<S>),
     For { var: usize, n: u8, body: Vec<S> },
@@ -385,9 +354,9 @@ impl Gen<'_> {
             return e; // anything: often out of bounds
         }
         let masked =
-            X { e: E::Bin(Bop::And, T::I(t), Box::new(e), Box::new(X { e: E::Lit(7), t: T::I(t) })), t: T::I(t) };
+            X { e: E::Bin(BinOp::And, T::I(t), Box::new(e), Box::new(X { e: E::Lit(7), t: T::I(t) })), t: T::I(t) };
         let lenx = X { e: E::Lit(len as u64), t: T::I(t) };
-        let rem = X { e: E::Bin(Bop::Rem, T::I(t), Box::new(masked), Box::new(lenx)), t: T::I(t) };
+        let rem = X { e: E::Bin(BinOp::Rem, T::I(t), Box::new(masked), Box::new(lenx)), t: T::I(t) };
         // Signed: -x % len can be negative; make it unsigned first.
         if t.signed {
             let u = It { bits: t.bits, signed: false };
@@ -564,7 +533,7 @@ impl Gen<'_> {
             (T::Bool, 3..=6) => {
                 let (a, b, ot) = self.operands(cx, depth);
                 let op = if ot == T::Bool {
-                    [Bop::Eq, Bop::Ne][self.r.below(2) as usize]
+                    [BinOp::Eq, BinOp::Ne][self.r.below(2) as usize]
                 } else {
                     CMP[self.r.below(6) as usize]
                 };
@@ -580,14 +549,14 @@ impl Gen<'_> {
                 X { e: E::Logic(self.r.chance(50), Box::new(a), Box::new(b)), t }
             }
             (T::Bool, 10) => {
-                let op = [Bop::And, Bop::Or, Bop::Xor, Bop::Eq, Bop::Ne][self.r.below(5) as usize];
+                let op = [BinOp::And, BinOp::Or, BinOp::Xor, BinOp::Eq, BinOp::Ne][self.r.below(5) as usize];
                 let a = self.expr_of(cx, T::Bool, depth - 1);
                 let b = self.expr_of(cx, T::Bool, depth - 1);
                 X { e: E::Bin(op, T::Bool, Box::new(a), Box::new(b)), t }
             }
             (T::I(ti), 3..=6) => {
                 let op = ARITH[self.r.below(10) as usize];
-                if matches!(op, Bop::Shl | Bop::Shr) {
+                if matches!(op, BinOp::Shl | BinOp::Shr) {
                     let a = self.expr_of(cx, t, depth - 1);
                     let at = T::I(self.int_type());
                     let b = if self.r.chance(50) {
@@ -640,7 +609,7 @@ impl Gen<'_> {
                     let e = self.expr_of(cx, T::I(it), depth - 1);
                     X {
                         e: E::Bin(
-                            Bop::And,
+                            BinOp::And,
                             T::I(it),
                             Box::new(e),
                             Box::new(X { e: E::Lit(if self.r.chance(90) { 7 } else { 15 }), t: T::I(it) }),
@@ -822,7 +791,7 @@ fn stmt(o: &mut String, p: &Program, f: &Func, s: &S, ind: usize) {
             let _ = writeln!(o, "{pad}{} = {};", place(pl, p, f), expr(e, p, f));
         }
         S::Compound(pl, op, e) => {
-            let _ = writeln!(o, "{pad}{} {}= {};", place(pl, p, f), op.sym(), expr(e, p, f));
+            let _ = writeln!(o, "{pad}{} {}= {};", place(pl, p, f), op.symbol(), expr(e, p, f));
         }
         S::IncDec(pl, inc) => {
             let _ = writeln!(o, "{pad}{}{};", place(pl, p, f), if *inc { "++" } else { "--" });
@@ -897,7 +866,7 @@ fn expr(x: &X, p: &Program, f: &Func) -> String {
         E::Neg(a) => format!("(-{})", expr(a, p, f)),
         E::BitNot(a) => format!("(~{})", expr(a, p, f)),
         E::Not(a) => format!("(!{})", expr(a, p, f)),
-        E::Bin(op, _, a, b) => format!("({} {} {})", expr(a, p, f), op.sym(), expr(b, p, f)),
+        E::Bin(op, _, a, b) => format!("({} {} {})", expr(a, p, f), op.symbol(), expr(b, p, f)),
         E::Logic(and, a, b) => format!("({} {} {})", expr(a, p, f), if *and { "&&" } else { "||" }, expr(b, p, f)),
         E::Cond(c, a, b) => format!("({} ? {} : {})", expr(c, p, f), expr(a, p, f), expr(b, p, f)),
         E::Cast(a) => format!("(({}){})", x.t.name(), expr(a, p, f)),
@@ -972,37 +941,37 @@ pub fn convert(v: u64, from: T, to: T) -> u64 {
     }
 }
 
-fn arith(op: Bop, t: It, a: u64, b: u64) -> u64 {
+fn arith(op: BinOp, t: It, a: u64, b: u64) -> u64 {
     let (sa, sb) = (t.sx(a), t.sx(b));
     let r = match op {
-        Bop::Add => a.wrapping_add(b),
-        Bop::Sub => a.wrapping_sub(b),
-        Bop::Mul => a.wrapping_mul(b),
-        Bop::And => a & b,
-        Bop::Or => a | b,
-        Bop::Xor => a ^ b,
-        Bop::Div if b == 0 => 0,
-        Bop::Rem if b == 0 => 0,
-        Bop::Div if t.signed => sa.wrapping_div(sb) as u64,
-        Bop::Div => a / b,
-        Bop::Rem if t.signed => sa.wrapping_rem(sb) as u64,
-        Bop::Rem => a % b,
+        BinOp::Add => a.wrapping_add(b),
+        BinOp::Sub => a.wrapping_sub(b),
+        BinOp::Mul => a.wrapping_mul(b),
+        BinOp::And => a & b,
+        BinOp::Or => a | b,
+        BinOp::Xor => a ^ b,
+        BinOp::Div if b == 0 => 0,
+        BinOp::Rem if b == 0 => 0,
+        BinOp::Div if t.signed => sa.wrapping_div(sb) as u64,
+        BinOp::Div => a / b,
+        BinOp::Rem if t.signed => sa.wrapping_rem(sb) as u64,
+        BinOp::Rem => a % b,
         _ => unreachable!(),
     };
     r & t.mask()
 }
 
-fn compare(op: Bop, t: T, a: u64, b: u64) -> bool {
+fn compare(op: BinOp, t: T, a: u64, b: u64) -> bool {
     let (x, y): (i128, i128) = match t {
         T::I(i) if i.signed => (i.sx(a) as i128, i.sx(b) as i128),
         _ => (a as i128, b as i128),
     };
     match op {
-        Bop::Lt => x < y,
-        Bop::Gt => x > y,
-        Bop::Le => x <= y,
-        Bop::Ge => x >= y,
-        Bop::Eq => x == y,
+        BinOp::Lt => x < y,
+        BinOp::Gt => x > y,
+        BinOp::Le => x <= y,
+        BinOp::Ge => x >= y,
+        BinOp::Eq => x == y,
         _ => x != y,
     }
 }
@@ -1069,7 +1038,7 @@ fn exec(p: &Program, st: &mut State, f: &Func, fr: &mut Frame, s: &S) -> Ev<Flow
             let v = eval(p, st, f, fr, e)?;
             let T::I(pt) = t else { unreachable!() };
             let T::I(et) = e.t else { unreachable!() };
-            let nv = if matches!(op, Bop::Shl | Bop::Shr) {
+            let nv = if matches!(op, BinOp::Shl | BinOp::Shr) {
                 shift(*op, pt, cur, v, et)
             } else {
                 let c = common(pt, et);
@@ -1082,7 +1051,7 @@ fn exec(p: &Program, st: &mut State, f: &Func, fr: &mut Frame, s: &S) -> Ev<Flow
             let (r, t) = resolve(p, st, f, fr, pl)?;
             let T::I(pt) = t else { unreachable!() };
             let cur = load(st, fr, r);
-            store(st, fr, r, arith(if *inc { Bop::Add } else { Bop::Sub }, pt, cur, 1));
+            store(st, fr, r, arith(if *inc { BinOp::Add } else { BinOp::Sub }, pt, cur, 1));
         }
         S::If(c, t, e) => {
             let v = eval(p, st, f, fr, c)?;
@@ -1164,10 +1133,10 @@ fn store(st: &mut State, fr: &mut Frame, r: Ref, v: u64) {
     }
 }
 
-fn shift(op: Bop, t: It, a: u64, b: u64, bt: It) -> u64 {
+fn shift(op: BinOp, t: It, a: u64, b: u64, bt: It) -> u64 {
     let amount = ((b & bt.mask()) % t.bits as u64) as u32;
     match op {
-        Bop::Shl => (a << amount) & t.mask(),
+        BinOp::Shl => (a << amount) & t.mask(),
         _ if t.signed => (t.sx(a) >> amount) as u64 & t.mask(),
         _ => a >> amount,
     }
@@ -1197,19 +1166,19 @@ fn eval(p: &Program, st: &mut State, f: &Func, fr: &mut Frame, x: &X) -> Ev<u64>
         E::Bin(op, ot, a, b) => {
             let va = eval(p, st, f, fr, a)?;
             let vb = eval(p, st, f, fr, b)?;
-            if matches!(op, Bop::Shl | Bop::Shr) {
+            if matches!(op, BinOp::Shl | BinOp::Shr) {
                 let (T::I(t), T::I(bt)) = (a.t, b.t) else { unreachable!() };
                 return Ok(shift(*op, t, va, vb, bt));
             }
             let (ca, cb) = (convert(va, a.t, *ot), convert(vb, b.t, *ot));
-            if op.is_cmp() {
+            if op.is_comparison() {
                 compare(*op, *ot, ca, cb) as u64
             } else {
                 match ot {
                     T::I(t) => arith(*op, *t, ca, cb),
                     _ => match op {
-                        Bop::And => ca & cb,
-                        Bop::Or => ca | cb,
+                        BinOp::And => ca & cb,
+                        BinOp::Or => ca | cb,
                         _ => ca ^ cb,
                     },
                 }
@@ -1251,7 +1220,7 @@ fn eval(p: &Program, st: &mut State, f: &Func, fr: &mut Frame, x: &X) -> Ev<u64>
             let (r, t) = resolve(p, st, f, fr, place)?;
             let T::I(pt) = t else { unreachable!() };
             let cur = load(st, fr, r);
-            let nv = arith(if *inc { Bop::Add } else { Bop::Sub }, pt, cur, 1);
+            let nv = arith(if *inc { BinOp::Add } else { BinOp::Sub }, pt, cur, 1);
             store(st, fr, r, nv);
             if *pre {
                 nv

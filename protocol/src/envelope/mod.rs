@@ -61,58 +61,29 @@ pub const SIGNATURE_LEN: usize = 64;
 /// Most trigger records an envelope may carry (a device may allow fewer).
 pub const MAX_TRIGGERS: usize = 8;
 
-/// What an envelope asks the device to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Operation {
-    /// Install or replace the app with the payload and triggers.
-    Install = 1,
-    /// Delete the app (no payload, no triggers).
-    Delete = 2,
-    /// Replace the app's triggers (no payload).
-    SetTriggers = 3,
-}
-
-impl Operation {
-    /// The operation for a wire code.
-    pub fn from_code(code: u8) -> Option<Operation> {
-        Some(match code {
-            1 => Operation::Install,
-            2 => Operation::Delete,
-            3 => Operation::SetTriggers,
-            _ => return None,
-        })
+wire_codes! {
+    /// What an envelope asks the device to do.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum Operation {
+        /// Install or replace the app with the payload and triggers.
+        Install = 1,
+        /// Delete the app (no payload, no triggers).
+        Delete = 2,
+        /// Replace the app's triggers (no payload).
+        SetTriggers = 3,
     }
 }
 
-/// What the payload is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum PayloadKind {
-    /// No payload (commands).
-    None = 0,
-    /// An rBPF / Femto-Container container (`docs/container.md`).
-    Container = 1,
-    /// Alkyl IR, translated on the device (reserved: refused as
-    /// unsupported until the translator is hooked in).
-    AlkylIr = 2,
-}
-
-impl PayloadKind {
-    /// The kind for a wire code.
-    pub fn from_code(code: u8) -> Option<PayloadKind> {
-        Some(match code {
-            0 => PayloadKind::None,
-            1 => PayloadKind::Container,
-            2 => PayloadKind::AlkylIr,
-            _ => return None,
-        })
-    }
-
-    /// The name used in listings.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PayloadKind::None => "none",
-            PayloadKind::Container => "ebpf",
-            PayloadKind::AlkylIr => "alkyl-ir",
-        }
+wire_codes! {
+    /// What the payload is.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum PayloadKind {
+        /// No payload (commands).
+        None = 0 => "none",
+        /// An rBPF / Femto-Container container (`docs/container.md`).
+        Container = 1 => "ebpf",
+        /// Alkyl IR, translated on the device (reserved: refused as
+        /// unsupported until the translator is hooked in).
+        AlkylIr = 2 => "alkyl-ir",
     }
 }

@@ -6,9 +6,11 @@
 
 #[cfg(feature = "alloc")]
 use alloc::string::String;
+#[cfg(feature = "alloc")]
 use core::fmt;
 
 use super::error::{EnvelopeError, EnvelopeErrorKind as Kind};
+use crate::le;
 use crate::name::check_entry_name;
 
 /// Byte offsets inside one trigger record.
@@ -30,47 +32,19 @@ pub mod field {
     pub const ENTRY: usize = 12;
 }
 
-/// What fires a trigger.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum TriggerKind {
-    /// Every `period_ms`.
-    Timer = 1,
-    /// The sensor's value rose from below `value` to `value` or above.
-    Rising = 2,
-    /// The sensor's value fell from `value` or above to below it.
-    Falling = 3,
-    /// The sensor's value moved by at least `value` since the trigger
-    /// last fired (or since the first sample).
-    Delta = 4,
-}
-
-impl TriggerKind {
-    /// The kind for a wire code.
-    pub fn from_code(code: u8) -> Option<TriggerKind> {
-        Some(match code {
-            1 => TriggerKind::Timer,
-            2 => TriggerKind::Rising,
-            3 => TriggerKind::Falling,
-            4 => TriggerKind::Delta,
-            _ => return None,
-        })
-    }
-
-    /// The name used in listings and on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TriggerKind::Timer => "timer",
-            TriggerKind::Rising => "rising",
-            TriggerKind::Falling => "falling",
-            TriggerKind::Delta => "delta",
-        }
-    }
-
-    /// The kind named `name` (as [`TriggerKind::as_str`]).
-    pub fn from_name(name: &str) -> Option<TriggerKind> {
-        [TriggerKind::Timer, TriggerKind::Rising, TriggerKind::Falling, TriggerKind::Delta]
-            .into_iter()
-            .find(|k| k.as_str() == name)
+wire_codes! {
+    /// What fires a trigger.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+    pub enum TriggerKind {
+        /// Every `period_ms`.
+        Timer = 1 => "timer",
+        /// The sensor's value rose from below `value` to `value` or above.
+        Rising = 2 => "rising",
+        /// The sensor's value fell from `value` or above to below it.
+        Falling = 3 => "falling",
+        /// The sensor's value moved by at least `value` since the trigger
+        /// last fired (or since the first sample).
+        Delta = 4 => "delta",
     }
 }
 
@@ -109,8 +83,8 @@ impl<'a> Trigger<'a> {
         if fixed[field::RESERVED] != 0 {
             return Err(err(field::RESERVED, Kind::TriggerReserved { index }));
         }
-        let period_ms = u32::from_le_bytes([fixed[4], fixed[5], fixed[6], fixed[7]]);
-        let value = i32::from_le_bytes([fixed[8], fixed[9], fixed[10], fixed[11]]);
+        let period_ms = u32::from_le_bytes(le(fixed, field::PERIOD_MS));
+        let value = i32::from_le_bytes(le(fixed, field::VALUE));
         if period_ms == 0 {
             return Err(err(field::PERIOD_MS.start, Kind::TriggerPeriod { index }));
         }
@@ -214,16 +188,9 @@ impl fmt::Display for TriggerRepr {
 }
 
 /// Why a trigger's command-line text was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("expected timer:PERIOD_MS[@ENTRY] or rising|falling|delta:SENSOR:VALUE:PERIOD_MS[@ENTRY]")]
 pub struct TriggerSyntaxError;
-
-impl fmt::Display for TriggerSyntaxError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("expected timer:PERIOD_MS[@ENTRY] or rising|falling|delta:SENSOR:VALUE:PERIOD_MS[@ENTRY]")
-    }
-}
-
-impl core::error::Error for TriggerSyntaxError {}
 
 #[cfg(feature = "alloc")]
 impl core::str::FromStr for TriggerRepr {

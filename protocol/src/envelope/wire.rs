@@ -7,6 +7,7 @@ use super::{
     Operation, PayloadKind, FLAG_COMPRESSED, FLAG_OPEN, FORMAT, MAGIC, MAX_OPEN, MAX_TRIGGERS, OPEN_ALL, SIGNATURE_LEN,
 };
 use crate::key::KeyId;
+use crate::le;
 use crate::name::check_app_name;
 
 /// Byte offsets of the fixed header (integers little-endian).
@@ -38,13 +39,6 @@ pub mod field {
     pub const KEY_ID: Range<usize> = 24..32;
     /// Size of the fixed header; the app name follows.
     pub const HEADER_LEN: usize = 32;
-}
-
-fn le32(b: &[u8], r: core::ops::Range<usize>) -> u32 {
-    match b.get(r) {
-        Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]),
-        _ => 0,
-    }
 }
 
 /// Where the variable parts of a checked envelope lie.
@@ -165,8 +159,8 @@ impl<T: AsRef<[u8]>> Envelope<T> {
                 at += 1 + len;
             }
         }
-        let payload_len = le32(b, field::PAYLOAD_LEN);
-        let raw_len = le32(b, field::RAW_LEN);
+        let payload_len = u32::from_le_bytes(le(b, field::PAYLOAD_LEN));
+        let raw_len = u32::from_le_bytes(le(b, field::RAW_LEN));
         let compressed = flags & FLAG_COMPRESSED != 0;
         // Shape rules of the operation.
         let shape = match operation {
@@ -216,12 +210,12 @@ impl<T: AsRef<[u8]>> Envelope<T> {
 
     /// App version (install) or command sequence number.
     pub fn version(&self) -> u32 {
-        le32(self.bytes(), field::VERSION)
+        u32::from_le_bytes(le(self.bytes(), field::VERSION))
     }
 
     /// Declared payload size after decompression.
     pub fn raw_len(&self) -> u32 {
-        le32(self.bytes(), field::RAW_LEN)
+        u32::from_le_bytes(le(self.bytes(), field::RAW_LEN))
     }
 
     /// The signing key's id.

@@ -23,8 +23,8 @@ pub struct Config {
     pub max_retired_names: usize,
     /// Instructions per run.
     pub budget: u64,
-    /// Largest stack a script may declare (containers declare their need;
-    /// every run gets at least 512 bytes).
+    /// Largest stack a script may declare (containers declare their need,
+    /// at most 512; a run maps exactly the declared stack).
     pub max_stack: usize,
     /// Keys an app may hold in its own key-value namespace.
     pub kv_entries_per_app: usize,
@@ -70,7 +70,7 @@ impl Config {
         upload_timeout_ms: 60_000,
         max_retired_names: 32,
         budget: alkyl_vm::DEFAULT_BUDGET,
-        max_stack: 4096,
+        max_stack: alkyl_vm::STACK_SIZE,
         kv_entries_per_app: 32,
         kv_global_entries: 64,
         max_triggers: 4,

@@ -19,7 +19,7 @@ use alloc::vec::Vec;
 use alkyl_bindings::helpers::coap::content_format;
 use alkyl_bindings::{AlkylHelpers, CoapRegions, CoapSession, Platform};
 use alkyl_vm::container::Script;
-use alkyl_vm::{Entry, Exit, Invocation, MapError, Runnable, Trap, TrapKind, STACK_SIZE};
+use alkyl_vm::{Entry, Exit, Invocation, MapError, Runnable, Trap, TrapKind};
 
 use crate::app::{BuiltResponse, Loaded};
 use crate::config::Config;
@@ -41,9 +41,10 @@ pub(crate) struct RunRequest<'i> {
     pub budget: u64,
 }
 
-/// The buffers every run uses, owned by the runtime and allocated once
-/// (sized by its [`Config`]): the stack and the CoAP packet buffer. Each
-/// run zeroes the part it maps, so no run sees another's bytes.
+/// The buffers every run uses, owned by the runtime and kept between runs:
+/// the stack (as large as the largest stack a run declared) and the CoAP
+/// packet buffer (sized by its [`Config`]). Each run zeroes the part it
+/// maps, so no run sees another's bytes.
 #[derive(Debug)]
 pub(crate) struct RunBuffers {
     stack: Vec<u8>,
@@ -51,10 +52,11 @@ pub(crate) struct RunBuffers {
 }
 
 impl RunBuffers {
-    /// A stack of `max(512, config.max_stack)` bytes (an installed app
-    /// needs at most that) and a packet buffer of `config.coap_buffer_len`.
+    /// No stack yet (it grows to the largest stack a run has mapped, see
+    /// [`RunBuffers::stack`]) and a packet buffer of
+    /// `config.coap_buffer_len`.
     pub fn new(config: &Config) -> RunBuffers {
-        RunBuffers { stack: vec![0; config.max_stack.max(STACK_SIZE)], packet: vec![0; config.coap_buffer_len] }
+        RunBuffers { stack: Vec::new(), packet: vec![0; config.coap_buffer_len] }
     }
 
     /// Where the stack lives (tests: it is allocated once).
@@ -62,6 +64,26 @@ impl RunBuffers {
     pub fn stack_ptr(&self) -> *const u8 {
         self.stack.as_ptr()
     }
+}
+
+/// Slots of a run's region table: segments 0 up to the CoAP context's
+/// (the stack, the input, `.data`, `.rodata`, the CoAP packet buffer and
+/// context, segment 0 for Femto-Container's packet); the runtime maps
+/// nothing above it.
+const RUN_SLOTS: usize = (alkyl_bindings::COAP_CTX_VADDR >> 32) as usize + 1;
+const _: () = assert!(alkyl_bindings::COAP_PKT_VADDR < alkyl_bindings::COAP_CTX_VADDR);
+
+/// A zeroed stack of exactly `len` bytes, the size a script declares
+/// (`Script::stack_size`, at most 512), mapped as the run's stack region.
+/// `buffer` grows at the first run that needs that much and is kept: a
+/// device whose apps declare 64 bytes holds 64, not 512.
+fn zeroed_stack(buffer: &mut Vec<u8>, len: usize) -> &mut [u8] {
+    if buffer.len() < len {
+        buffer.resize(len, 0);
+    }
+    let stack = &mut buffer[..len];
+    stack.fill(0);
+    stack
 }
 
 /// What a run did.
@@ -85,20 +107,14 @@ pub(crate) fn execute<P: Platform + ?Sized>(
     platform: &mut P,
 ) -> Outcome {
     let script = loaded.script();
-    let (stack, packet) = match (
-        buffers.stack.get_mut(..script.stack_size().max(STACK_SIZE)),
-        buffers.packet.get_mut(..inv.coap_buffer.unwrap_or(0)),
-    ) {
-        (Some(stack), Some(packet)) => (stack, packet),
-        _ => {
-            return Outcome {
-                result: Err(Trap { pc: inv.entry.pc(), kind: TrapKind::IllegalInstruction }),
-                response: None,
-            }
-        }
+    let Some(packet) = buffers.packet.get_mut(..inv.coap_buffer.unwrap_or(0)) else {
+        return Outcome {
+            result: Err(Trap { pc: inv.entry.pc(), kind: TrapKind::IllegalInstruction }),
+            response: None,
+        };
     };
-    stack.fill(0);
     packet.fill(0);
+    let stack = zeroed_stack(&mut buffers.stack, script.stack_size());
     let mut coap = inv.coap_buffer.map(|_| CoapRegions::new(script.convention(), packet, &REQUEST_HEADER, inv.input));
     let mut helpers = AlkylHelpers::new(platform, 0);
     if let Some(c) = &coap {
@@ -124,8 +140,8 @@ fn regions<'m>(
     script: &'m Script<Vec<u8>>,
     data: &'m mut [u8],
     coap: Option<(&'m mut CoapRegions, &'m mut [u8])>,
-) -> Result<Invocation<'m>, MapError> {
-    let mut run = Invocation::new(stack, input)?;
+) -> Result<Invocation<'m, RUN_SLOTS>, MapError> {
+    let mut run = Invocation::sized(stack, input)?;
     run.script(script, data)?;
     if let Some((regions, packet)) = coap {
         regions.map(&mut run, packet)?;

@@ -339,9 +339,13 @@ fn quotas() {
     big.trailer = Some(TrailerRepr { bss_len: 5000, stack_size: 0, ..TrailerRepr::default() });
     let e = install(&mut rt, "b", 3, emit(&big)).unwrap_err();
     assert_eq!(e.code(), code::REQUEST_ENTITY_TOO_LARGE);
-    // A declared stack beyond the device's limit.
+    // A declared stack beyond the device's limit (256 on this one).
+    big.trailer = Some(TrailerRepr { bss_len: 0, stack_size: 512, ..TrailerRepr::default() });
+    let mut small = runtime_with(Config { max_stack: 256, ..config });
+    assert_eq!(install(&mut small, "b", 4, emit(&big)).unwrap_err().code(), code::REQUEST_ENTITY_TOO_LARGE);
+    // Beyond the VM's maximum (512): not a loadable container.
     big.trailer = Some(TrailerRepr { bss_len: 0, stack_size: 1 << 20, ..TrailerRepr::default() });
-    assert_eq!(install(&mut rt, "b", 4, emit(&big)).unwrap_err().code(), code::REQUEST_ENTITY_TOO_LARGE);
+    assert_eq!(install(&mut rt, "b", 4, emit(&big)).unwrap_err().code(), code::UNPROCESSABLE_ENTITY);
     // Total bytes: a bss of 900 fits one app but not the store.
     let config = Config { max_total_bytes: 1500, ..config };
     let mut rt = runtime_with(config);
@@ -632,6 +636,24 @@ fn coap_resources() {
     assert_eq!(opt(&r, CoapOption::ContentFormat), Some(vec![40]));
     assert!(text(&r).starts_with(r#"</apps>;ct=50;rt="alkyl.apps",</sensors>;ct=50"#), "{}", text(&r));
     assert!(text(&r).contains(r#"</apps/simple/result>;ct=0;obs"#));
+    // The `Reporting` records (what a server's own /.well-known/core
+    // lists) are the same resources, attribute for attribute.
+    let mut links = Vec::new();
+    for record in coap_handler::Reporting::report(&rt) {
+        use coap_handler::Record as _;
+        let mut l: String = record.path().map(|s| alloc::format!("/{s}")).collect();
+        l = alloc::format!("<{l}>");
+        for a in record.attributes() {
+            l.push_str(&match a {
+                coap_handler::Attribute::Observable => ";obs".into(),
+                coap_handler::Attribute::ResourceType(r) => alloc::format!(";rt=\"{r}\""),
+                coap_handler::Attribute::Ct(c) => alloc::format!(";ct={c}"),
+                _ => panic!("an attribute the runtime does not use"),
+            });
+        }
+        links.push(l);
+    }
+    assert_eq!(links.join(","), text(&r));
 
     for (m, path, c) in [
         (RequestType::Get, "/nothing", code::NOT_FOUND),
@@ -1187,4 +1209,60 @@ fn alkyl_ir_translation_stops_at_the_app_quota() {
     let text = alloc::format!("{rejection}");
     assert!(text.ends_with("the translation exceeds 16384 bytes of code (the limit it was given)"), "{text}");
     assert!(rt.app(&name("big")).is_none());
+}
+
+/// Every JSON document of the API, byte for byte (the formats of
+/// docs/coap-api.md, as the tools and the gateway parse them).
+#[test]
+fn json_documents_byte_for_byte() {
+    let config = Config { budget: 10_000, ..Config::DEFAULT };
+    let mut rt = runtime_with(config);
+    rt.set_device_key([5; 32]);
+    let mut env = install_of("event", 3, container(EVENT_ASM, &[("on_event", 0)]), true);
+    env.triggers = vec![
+        TriggerRepr { kind: TriggerKind::Timer, sensor: 0, period_ms: 100, value: 0, entry: None },
+        TriggerRepr {
+            kind: TriggerKind::Rising,
+            sensor: 1,
+            period_ms: 50,
+            value: -2200,
+            entry: Some("on_event".into()),
+        },
+    ];
+    env.open = Some(vec!["on_event".into(), "".into()]);
+    rt.apply(&signed(env, &keypair()), Expect { operation: Operation::Install, name: &name("event") }).unwrap();
+    // A helper's refusal traps at the same instruction on both engines.
+    install_open(&mut rt, "bad", 1, container(BAD_POINTER_ASM, &[]), Some(&["*"]));
+    install_open(&mut rt, "r", 1, container(REPORT_ASM, &[]), Some(&["*"]));
+    rt.device().set_ms(1234);
+    run(&mut rt, "event", None, b"");
+    run(&mut rt, "bad", None, b"");
+    run(&mut rt, "r", None, b"a \"quoted\"\\ line\n\t\x01");
+    run(&mut rt, "r", None, &[0xff, 0]);
+    let t = signed_command(CommandRepr::set_time(1_700_000_000_500, 4), &keypair());
+    rt.set_time(&t, 0).unwrap();
+    let mut docs = String::new();
+    for path in ["/apps", "/apps/event", "/apps/bad", "/apps/r", "/auth", "/reports", "/sensors"] {
+        let r = send(&mut rt, &req(RequestType::Get, path, b""));
+        docs.push_str(&text(&r));
+        docs.push('\n');
+    }
+    // GET /apps/event is cut at the first block: the whole document.
+    let full = crate::coap::json::app_detail(rt.app(&name("event")).unwrap());
+    docs.push_str(core::str::from_utf8(&full).unwrap());
+    docs.push('\n');
+    let expected = [
+        r#"[{"name":"bad","version":1,"size":60,"runs":1},{"name":"event","version":3,"size":59,"runs":1},{"name":"r","version":1,"size":44,"runs":2}]"#,
+        r#"{"name":"event","version":3,"sequence":3,"kind":"ebpf","size":59,"data_size":0,"stack_size":512,"sha256":"ec9c21f3fb85562c4725e2f5904c52fdbcbe9e4ed2b62d4b888fba0c1134ab14","entries":["on_event"],"open":["on_event",""],"triggers":[{"kind":"timer","period_ms":100,"entry":null,"spec":"timer:100"},{"kind":"rising","sensor":1,"period_ms":50,"value":-2200,"entry":"on_event","spec":"rising:1:-2200:50@on_event"}],"runs":1,"traps":1,"last_run":{"at_ms":1234,"cause":"coap","result":"error: trap at instruction 0: memo"#,
+        r#"{"name":"bad","version":1,"sequence":1,"kind":"ebpf","size":60,"data_size":0,"stack_size":512,"sha256":"a75cdc227dd878e00c2f898f3b93ac56bb4fb0514a6171232657ecafcc50a36a","entries":[],"open":["*"],"triggers":[],"runs":1,"traps":1,"last_run":{"at_ms":1234,"cause":"coap","result":"error: trap at instruction 2: helper 0x13: bad pointer argument: write of 4 bytes at 0x1234: no region mapped","error":"trap at instruction 2: helper 0x13: bad pointer argument: write of 4 bytes at 0x1234: no region mapped"},"last_er"#,
+        r#"{"name":"r","version":1,"sequence":1,"kind":"ebpf","size":44,"data_size":0,"stack_size":512,"sha256":"16558a4620005215fa133ba3564fa9c3d5be7e4729819adec6d0000318e5f0eb","entries":[],"open":["*"],"triggers":[],"runs":2,"traps":0,"last_run":{"at_ms":1234,"cause":"coap","r0":"0x0","executed":2,"result":"0x0"},"last_error":null}"#,
+        r#"{"device_id":"7599776c3085e3f9","device_key":"6e7a1cdd29b0b78fd13af4c5598feff4ef2a97166e3ca6f2e4fbfccd80505bf1","trusted":["fe812c12f3ab4ce6"],"sequences":{"fe812c12f3ab4ce6":4},"unix_ms":1700000001734}"#,
+        r#"{"pending":[{"sequence":1,"app":"r","unix_ms":null,"payload":"61202271756f746564225c206c696e650a0901","text":"a \"quoted\"\\ line\n\t\u0001"},{"sequence":2,"app":"r","unix_ms":null,"payload":"ff00"}],"delivered":0,"recent":[],"next_attempt_ms":0}"#,
+        r#"[{"index":0,"name":"temp","class":130,"kind":"sensor","value":[2150],"scale":-2,"unit":2,"text":"21.50"},{"index":1,"name":"led","class":65,"kind":"actuator"}]"#,
+        r#"{"name":"event","version":3,"sequence":3,"kind":"ebpf","size":59,"data_size":0,"stack_size":512,"sha256":"ec9c21f3fb85562c4725e2f5904c52fdbcbe9e4ed2b62d4b888fba0c1134ab14","entries":["on_event"],"open":["on_event",""],"triggers":[{"kind":"timer","period_ms":100,"entry":null,"spec":"timer:100"},{"kind":"rising","sensor":1,"period_ms":50,"value":-2200,"entry":"on_event","spec":"rising:1:-2200:50@on_event"}],"runs":1,"traps":1,"last_run":{"at_ms":1234,"cause":"coap","result":"error: trap at instruction 0: memory fault: read of 2 bytes at 0x200000014: out of region bounds","error":"trap at instruction 0: memory fault: read of 2 bytes at 0x200000014: out of region bounds"},"last_error":{"at_ms":1234,"error":"trap at instruction 0: memory fault: read of 2 bytes at 0x200000014: out of region bounds"}}"#,
+    ];
+    for (got, want) in docs.lines().zip(expected) {
+        assert_eq!(got, want);
+    }
+    assert_eq!(docs.lines().count(), expected.len());
 }

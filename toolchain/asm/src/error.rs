@@ -4,7 +4,8 @@ use alloc::string::String;
 use core::fmt;
 
 /// Why [`assemble`](super::assemble) rejected a program, and where.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {kind}")]
 pub struct AsmError {
     /// 1-based line of the source text.
     pub line: usize,
@@ -12,31 +13,43 @@ pub struct AsmError {
 }
 
 /// What is wrong with a line. Variants carry the offending text.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AsmErrorKind {
     /// No instruction or directive has this name.
+    #[error("unknown mnemonic `{0}`")]
     UnknownMnemonic(String),
     /// `lock` without an operation.
+    #[error("`lock` needs an operation: add, or, and, xor, xchg or cmpxchg")]
     MissingAtomicOperation,
     /// Text starting with `%` that is not `%r0`..`%r10`.
+    #[error("invalid register {0}")]
     InvalidRegister(String),
     /// The instruction takes `expected` operands.
+    #[error("`{mnemonic}` takes {expected} operand{}, found {found}", if *.expected == 1 { "" } else { "s" })]
     OperandCount { mnemonic: &'static str, expected: usize, found: usize },
     /// An operand of the wrong kind or form.
+    #[error("expected {expected}, found `{found}`")]
     ExpectedOperand { expected: OperandKind, found: String },
     /// An operand between two commas is empty.
+    #[error("empty operand")]
     EmptyOperand,
     /// An immediate that does not fit its field (`bits` wide).
+    #[error("immediate {text} does not fit in {bits} bits")]
     ImmediateOutOfRange { text: String, bits: u8 },
     /// A memory or jump offset that does not fit in 16 bits.
+    #[error("offset {0} does not fit in 16 bits")]
     OffsetOutOfRange(String),
     /// A label too far away for the instruction's offset field.
+    #[error("label `{label}` is {distance} slots away, too far for this instruction")]
     JumpOutOfRange { label: String, distance: i64 },
     /// A jump or call to a label that is never defined.
+    #[error("undefined label `{0}`")]
     UndefinedLabel(String),
     /// A label defined twice; `first_line` is the first definition.
+    #[error("label `{name}` is already defined on line {first_line}")]
     DuplicateLabel { name: String, first_line: usize },
     /// A label definition whose name is not `[A-Za-z_][A-Za-z0-9_.]*`.
+    #[error("invalid label name `{0}`")]
     InvalidLabel(String),
 }
 
@@ -52,46 +65,6 @@ pub enum OperandKind {
     Target,
 }
 
-impl fmt::Display for AsmError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {}", self.line, self.kind)
-    }
-}
-
-impl core::error::Error for AsmError {}
-
-impl fmt::Display for AsmErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AsmErrorKind::UnknownMnemonic(name) => write!(f, "unknown mnemonic `{name}`"),
-            AsmErrorKind::MissingAtomicOperation => {
-                f.write_str("`lock` needs an operation: add, or, and, xor, xchg or cmpxchg")
-            }
-            AsmErrorKind::InvalidRegister(text) => write!(f, "invalid register {text}"),
-            AsmErrorKind::OperandCount { mnemonic, expected, found } => {
-                let plural = if *expected == 1 { "" } else { "s" };
-                write!(f, "`{mnemonic}` takes {expected} operand{plural}, found {found}")
-            }
-            AsmErrorKind::ExpectedOperand { expected, found } => {
-                write!(f, "expected {expected}, found `{found}`")
-            }
-            AsmErrorKind::EmptyOperand => f.write_str("empty operand"),
-            AsmErrorKind::ImmediateOutOfRange { text, bits } => {
-                write!(f, "immediate {text} does not fit in {bits} bits")
-            }
-            AsmErrorKind::OffsetOutOfRange(text) => write!(f, "offset {text} does not fit in 16 bits"),
-            AsmErrorKind::JumpOutOfRange { label, distance } => {
-                write!(f, "label `{label}` is {distance} slots away, too far for this instruction")
-            }
-            AsmErrorKind::UndefinedLabel(name) => write!(f, "undefined label `{name}`"),
-            AsmErrorKind::DuplicateLabel { name, first_line } => {
-                write!(f, "label `{name}` is already defined on line {first_line}")
-            }
-            AsmErrorKind::InvalidLabel(name) => write!(f, "invalid label name `{name}`"),
-        }
-    }
-}
-
 impl fmt::Display for OperandKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -105,21 +78,10 @@ impl fmt::Display for OperandKind {
 }
 
 /// Why [`disassemble`](super::disassemble) could not print a program.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DisasmError {
     /// The code ends with `len` bytes (1..=7) at byte `offset`, less than
     /// one 8-byte slot.
+    #[error("byte {offset}: {len} trailing byte(s), less than one 8-byte instruction slot")]
     PartialSlot { offset: usize, len: usize },
 }
-
-impl fmt::Display for DisasmError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DisasmError::PartialSlot { offset, len } => {
-                write!(f, "byte {offset}: {len} trailing byte(s), less than one 8-byte instruction slot")
-            }
-        }
-    }
-}
-
-impl core::error::Error for DisasmError {}

@@ -182,133 +182,141 @@ const LE: u8 = ALU32 | alu::END | source::K;
 const BE: u8 = ALU32 | alu::END | source::X;
 const BSWAP: u8 = ALU64 | alu::END | source::K;
 
+/// The class of rows whose code is a whole opcode.
+const WHOLE: u8 = 0;
+
+/// Builds the table from groups of rows that differ only in their opcode
+/// class and name suffix: `[CLASS => "suffix", ...] { "name" code, Shape
+/// .field(value)...; }` gives, for each class in turn, every row of the
+/// group with the name `name` + suffix and the opcode `CLASS | code`, so
+/// the 64-bit and 32-bit forms of an operation are written once.
+macro_rules! table {
+    (@rows [$($row:expr,)*]) => { &[$($row,)*] };
+    // A group with every class done: the next group.
+    (@rows [$($row:expr,)*] [] { $($done:tt)* } $($rest:tt)*) => { table!(@rows [$($row,)*] $($rest)*) };
+    // The group's rows in its first class, then in the others.
+    (@rows [$($row:expr,)*] [$class:expr => $suffix:literal $(, $classes:expr => $suffixes:literal)*] {
+        $($name:literal $code:expr, $shape:ident $(.$field:ident($value:expr))*;)*
+    } $($rest:tt)*) => {
+        table!(@rows [
+            $($row,)*
+            $(Mnemonic::new(concat!($name, $suffix), $class | $code, $shape)$(.$field($value))*,)*
+        ] [$($classes => $suffixes),*] { $($name $code, $shape $(.$field($value))*;)* } $($rest)*)
+    };
+    ($($groups:tt)*) => { table!(@rows [] $($groups)*) };
+}
+
 /// Every instruction with a text form. Canonical rows come first; aliases
 /// (`swap16`, `call helper`, `lock fetch xchg`) after the row they alias.
-#[rustfmt::skip]
-pub(super) static MNEMONICS: &[Mnemonic] = &[
+pub(super) static MNEMONICS: &[Mnemonic] = table! {
     // ALU64 and ALU (RFC 9669 §4.1).
-    Mnemonic::new("add", ALU64 | alu::ADD, Alu),
-    Mnemonic::new("sub", ALU64 | alu::SUB, Alu),
-    Mnemonic::new("mul", ALU64 | alu::MUL, Alu),
-    Mnemonic::new("div", ALU64 | alu::DIV, Alu),
-    Mnemonic::new("sdiv", ALU64 | alu::DIV, Alu).off(1),
-    Mnemonic::new("or", ALU64 | alu::OR, Alu),
-    Mnemonic::new("and", ALU64 | alu::AND, Alu),
-    Mnemonic::new("lsh", ALU64 | alu::LSH, Alu),
-    Mnemonic::new("rsh", ALU64 | alu::RSH, Alu),
-    Mnemonic::new("neg", ALU64 | alu::NEG, AluUnary),
-    Mnemonic::new("mod", ALU64 | alu::MOD, Alu),
-    Mnemonic::new("smod", ALU64 | alu::MOD, Alu).off(1),
-    Mnemonic::new("xor", ALU64 | alu::XOR, Alu),
-    Mnemonic::new("mov", ALU64 | alu::MOV, Alu),
-    Mnemonic::new("movsx864", MOVSX64, AluReg).off(8),
-    Mnemonic::new("movsx1664", MOVSX64, AluReg).off(16),
-    Mnemonic::new("movsx3264", MOVSX64, AluReg).off(32),
-    Mnemonic::new("arsh", ALU64 | alu::ARSH, Alu),
-    Mnemonic::new("add32", ALU32 | alu::ADD, Alu),
-    Mnemonic::new("sub32", ALU32 | alu::SUB, Alu),
-    Mnemonic::new("mul32", ALU32 | alu::MUL, Alu),
-    Mnemonic::new("div32", ALU32 | alu::DIV, Alu),
-    Mnemonic::new("sdiv32", ALU32 | alu::DIV, Alu).off(1),
-    Mnemonic::new("or32", ALU32 | alu::OR, Alu),
-    Mnemonic::new("and32", ALU32 | alu::AND, Alu),
-    Mnemonic::new("lsh32", ALU32 | alu::LSH, Alu),
-    Mnemonic::new("rsh32", ALU32 | alu::RSH, Alu),
-    Mnemonic::new("neg32", ALU32 | alu::NEG, AluUnary),
-    Mnemonic::new("mod32", ALU32 | alu::MOD, Alu),
-    Mnemonic::new("smod32", ALU32 | alu::MOD, Alu).off(1),
-    Mnemonic::new("xor32", ALU32 | alu::XOR, Alu),
-    Mnemonic::new("mov32", ALU32 | alu::MOV, Alu),
-    Mnemonic::new("movsx832", MOVSX32, AluReg).off(8),
-    Mnemonic::new("movsx1632", MOVSX32, AluReg).off(16),
-    Mnemonic::new("arsh32", ALU32 | alu::ARSH, Alu),
-    // Byte swaps (RFC 9669 §4.2).
-    Mnemonic::new("le16", LE, AluUnary).imm(16),
-    Mnemonic::new("le32", LE, AluUnary).imm(32),
-    Mnemonic::new("le64", LE, AluUnary).imm(64),
-    Mnemonic::new("be16", BE, AluUnary).imm(16),
-    Mnemonic::new("be32", BE, AluUnary).imm(32),
-    Mnemonic::new("be64", BE, AluUnary).imm(64),
-    Mnemonic::new("bswap16", BSWAP, AluUnary).imm(16),
-    Mnemonic::new("bswap32", BSWAP, AluUnary).imm(32),
-    Mnemonic::new("bswap64", BSWAP, AluUnary).imm(64),
-    // 64-bit immediate loads (RFC 9669 §5.4) and the Femto-Container
-    // section-relative forms.
-    Mnemonic::new("lddw", op::LDDW, Wide),
-    Mnemonic::new("lddwd", op::LDDW_DATA, Wide),
-    Mnemonic::new("lddwr", op::LDDW_RODATA, Wide),
+    [ALU64 => "", ALU32 => "32"] {
+        "add" alu::ADD, Alu;
+        "sub" alu::SUB, Alu;
+        "mul" alu::MUL, Alu;
+        "div" alu::DIV, Alu;
+        "sdiv" alu::DIV, Alu.off(1);
+        "or" alu::OR, Alu;
+        "and" alu::AND, Alu;
+        "lsh" alu::LSH, Alu;
+        "rsh" alu::RSH, Alu;
+        "neg" alu::NEG, AluUnary;
+        "mod" alu::MOD, Alu;
+        "smod" alu::MOD, Alu.off(1);
+        "xor" alu::XOR, Alu;
+        "mov" alu::MOV, Alu;
+        "arsh" alu::ARSH, Alu;
+    }
+    [MOVSX64 => "64", MOVSX32 => "32"] {
+        "movsx8" 0, AluReg.off(8);
+        "movsx16" 0, AluReg.off(16);
+    }
+    [MOVSX64 => "64"] {
+        "movsx32" 0, AluReg.off(32);
+    }
+    // Byte swaps (RFC 9669 §4.2); 64-bit immediate loads (RFC 9669 §5.4)
+    // and the Femto-Container section-relative forms.
+    [WHOLE => ""] {
+        "le16" LE, AluUnary.imm(16);
+        "le32" LE, AluUnary.imm(32);
+        "le64" LE, AluUnary.imm(64);
+        "be16" BE, AluUnary.imm(16);
+        "be32" BE, AluUnary.imm(32);
+        "be64" BE, AluUnary.imm(64);
+        "bswap16" BSWAP, AluUnary.imm(16);
+        "bswap32" BSWAP, AluUnary.imm(32);
+        "bswap64" BSWAP, AluUnary.imm(64);
+        "lddw" op::LDDW, Wide;
+        "lddwd" op::LDDW_DATA, Wide;
+        "lddwr" op::LDDW_RODATA, Wide;
+    }
     // Loads and stores (RFC 9669 §5.1, §5.2).
-    Mnemonic::new("ldxb", LDX | size::B, Load),
-    Mnemonic::new("ldxh", LDX | size::H, Load),
-    Mnemonic::new("ldxw", LDX | size::W, Load),
-    Mnemonic::new("ldxdw", LDX | size::DW, Load),
-    Mnemonic::new("ldxsb", LDXS | size::B, Load),
-    Mnemonic::new("ldxsh", LDXS | size::H, Load),
-    Mnemonic::new("ldxsw", LDXS | size::W, Load),
-    Mnemonic::new("stb", ST | size::B, StoreImm),
-    Mnemonic::new("sth", ST | size::H, StoreImm),
-    Mnemonic::new("stw", ST | size::W, StoreImm),
-    Mnemonic::new("stdw", ST | size::DW, StoreImm),
-    Mnemonic::new("stxb", STX | size::B, StoreReg),
-    Mnemonic::new("stxh", STX | size::H, StoreReg),
-    Mnemonic::new("stxw", STX | size::W, StoreReg),
-    Mnemonic::new("stxdw", STX | size::DW, StoreReg),
+    [LDX => ""] {
+        "ldxb" size::B, Load;
+        "ldxh" size::H, Load;
+        "ldxw" size::W, Load;
+        "ldxdw" size::DW, Load;
+    }
+    [LDXS => ""] {
+        "ldxsb" size::B, Load;
+        "ldxsh" size::H, Load;
+        "ldxsw" size::W, Load;
+    }
+    [ST => ""] {
+        "stb" size::B, StoreImm;
+        "sth" size::H, StoreImm;
+        "stw" size::W, StoreImm;
+        "stdw" size::DW, StoreImm;
+    }
+    [STX => ""] {
+        "stxb" size::B, StoreReg;
+        "stxh" size::H, StoreReg;
+        "stxw" size::W, StoreReg;
+        "stxdw" size::DW, StoreReg;
+    }
     // Atomics (RFC 9669 §5.3).
-    Mnemonic::new("lock add", ATOMIC64, StoreReg).imm(atomic::ADD),
-    Mnemonic::new("lock or", ATOMIC64, StoreReg).imm(atomic::OR),
-    Mnemonic::new("lock and", ATOMIC64, StoreReg).imm(atomic::AND),
-    Mnemonic::new("lock xor", ATOMIC64, StoreReg).imm(atomic::XOR),
-    Mnemonic::new("lock fetch add", ATOMIC64, StoreReg).imm(atomic::ADD | atomic::FETCH),
-    Mnemonic::new("lock fetch or", ATOMIC64, StoreReg).imm(atomic::OR | atomic::FETCH),
-    Mnemonic::new("lock fetch and", ATOMIC64, StoreReg).imm(atomic::AND | atomic::FETCH),
-    Mnemonic::new("lock fetch xor", ATOMIC64, StoreReg).imm(atomic::XOR | atomic::FETCH),
-    Mnemonic::new("lock xchg", ATOMIC64, StoreReg).imm(atomic::XCHG),
-    Mnemonic::new("lock cmpxchg", ATOMIC64, StoreReg).imm(atomic::CMPXCHG),
-    Mnemonic::new("lock add32", ATOMIC32, StoreReg).imm(atomic::ADD),
-    Mnemonic::new("lock or32", ATOMIC32, StoreReg).imm(atomic::OR),
-    Mnemonic::new("lock and32", ATOMIC32, StoreReg).imm(atomic::AND),
-    Mnemonic::new("lock xor32", ATOMIC32, StoreReg).imm(atomic::XOR),
-    Mnemonic::new("lock fetch add32", ATOMIC32, StoreReg).imm(atomic::ADD | atomic::FETCH),
-    Mnemonic::new("lock fetch or32", ATOMIC32, StoreReg).imm(atomic::OR | atomic::FETCH),
-    Mnemonic::new("lock fetch and32", ATOMIC32, StoreReg).imm(atomic::AND | atomic::FETCH),
-    Mnemonic::new("lock fetch xor32", ATOMIC32, StoreReg).imm(atomic::XOR | atomic::FETCH),
-    Mnemonic::new("lock xchg32", ATOMIC32, StoreReg).imm(atomic::XCHG),
-    Mnemonic::new("lock cmpxchg32", ATOMIC32, StoreReg).imm(atomic::CMPXCHG),
+    [ATOMIC64 => "", ATOMIC32 => "32"] {
+        "lock add" 0, StoreReg.imm(atomic::ADD);
+        "lock or" 0, StoreReg.imm(atomic::OR);
+        "lock and" 0, StoreReg.imm(atomic::AND);
+        "lock xor" 0, StoreReg.imm(atomic::XOR);
+        "lock fetch add" 0, StoreReg.imm(atomic::ADD | atomic::FETCH);
+        "lock fetch or" 0, StoreReg.imm(atomic::OR | atomic::FETCH);
+        "lock fetch and" 0, StoreReg.imm(atomic::AND | atomic::FETCH);
+        "lock fetch xor" 0, StoreReg.imm(atomic::XOR | atomic::FETCH);
+        "lock xchg" 0, StoreReg.imm(atomic::XCHG);
+        "lock cmpxchg" 0, StoreReg.imm(atomic::CMPXCHG);
+    }
     // Jumps (RFC 9669 §4.3).
-    Mnemonic::new("ja", op::JA, Jump),
-    Mnemonic::new("jeq", JMP64 | jmp::JEQ, Branch),
-    Mnemonic::new("jgt", JMP64 | jmp::JGT, Branch),
-    Mnemonic::new("jge", JMP64 | jmp::JGE, Branch),
-    Mnemonic::new("jset", JMP64 | jmp::JSET, Branch),
-    Mnemonic::new("jne", JMP64 | jmp::JNE, Branch),
-    Mnemonic::new("jsgt", JMP64 | jmp::JSGT, Branch),
-    Mnemonic::new("jsge", JMP64 | jmp::JSGE, Branch),
-    Mnemonic::new("jlt", JMP64 | jmp::JLT, Branch),
-    Mnemonic::new("jle", JMP64 | jmp::JLE, Branch),
-    Mnemonic::new("jslt", JMP64 | jmp::JSLT, Branch),
-    Mnemonic::new("jsle", JMP64 | jmp::JSLE, Branch),
-    Mnemonic::new("ja32", op::JA32, JumpWide),
-    Mnemonic::new("jeq32", JMP32 | jmp::JEQ, Branch),
-    Mnemonic::new("jgt32", JMP32 | jmp::JGT, Branch),
-    Mnemonic::new("jge32", JMP32 | jmp::JGE, Branch),
-    Mnemonic::new("jset32", JMP32 | jmp::JSET, Branch),
-    Mnemonic::new("jne32", JMP32 | jmp::JNE, Branch),
-    Mnemonic::new("jsgt32", JMP32 | jmp::JSGT, Branch),
-    Mnemonic::new("jsge32", JMP32 | jmp::JSGE, Branch),
-    Mnemonic::new("jlt32", JMP32 | jmp::JLT, Branch),
-    Mnemonic::new("jle32", JMP32 | jmp::JLE, Branch),
-    Mnemonic::new("jslt32", JMP32 | jmp::JSLT, Branch),
-    Mnemonic::new("jsle32", JMP32 | jmp::JSLE, Branch),
-    Mnemonic::new("call", op::CALL, Call).src(call::HELPER),
-    Mnemonic::new("call local", op::CALL, JumpWide).src(call::LOCAL),
-    Mnemonic::new("exit", op::EXIT, Bare),
+    [JMP64 => "", JMP32 => "32"] {
+        "jeq" jmp::JEQ, Branch;
+        "jgt" jmp::JGT, Branch;
+        "jge" jmp::JGE, Branch;
+        "jset" jmp::JSET, Branch;
+        "jne" jmp::JNE, Branch;
+        "jsgt" jmp::JSGT, Branch;
+        "jsge" jmp::JSGE, Branch;
+        "jlt" jmp::JLT, Branch;
+        "jle" jmp::JLE, Branch;
+        "jslt" jmp::JSLT, Branch;
+        "jsle" jmp::JSLE, Branch;
+    }
+    [WHOLE => ""] {
+        "ja" op::JA, Jump;
+        "ja32" op::JA32, JumpWide;
+        "call" op::CALL, Call.src(call::HELPER);
+        "call local" op::CALL, JumpWide.src(call::LOCAL);
+        "exit" op::EXIT, Bare;
+    }
     // Aliases, accepted by the assembler and never printed.
-    Mnemonic::new("swap16", BSWAP, AluUnary).imm(16),
-    Mnemonic::new("swap32", BSWAP, AluUnary).imm(32),
-    Mnemonic::new("swap64", BSWAP, AluUnary).imm(64),
-    Mnemonic::new("call helper", op::CALL, Call).src(call::HELPER),
-    Mnemonic::new("lock fetch xchg", ATOMIC64, StoreReg).imm(atomic::XCHG),
-    Mnemonic::new("lock fetch cmpxchg", ATOMIC64, StoreReg).imm(atomic::CMPXCHG),
-    Mnemonic::new("lock fetch xchg32", ATOMIC32, StoreReg).imm(atomic::XCHG),
-    Mnemonic::new("lock fetch cmpxchg32", ATOMIC32, StoreReg).imm(atomic::CMPXCHG),
-];
+    [WHOLE => ""] {
+        "swap16" BSWAP, AluUnary.imm(16);
+        "swap32" BSWAP, AluUnary.imm(32);
+        "swap64" BSWAP, AluUnary.imm(64);
+        "call helper" op::CALL, Call.src(call::HELPER);
+    }
+    [ATOMIC64 => "", ATOMIC32 => "32"] {
+        "lock fetch xchg" 0, StoreReg.imm(atomic::XCHG);
+        "lock fetch cmpxchg" 0, StoreReg.imm(atomic::CMPXCHG);
+    }
+};

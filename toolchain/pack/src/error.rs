@@ -42,6 +42,9 @@ pub enum PackError {
     Verify(VerifyError),
     /// A function's name or start does not fit the function table.
     Entry { name: String, error: EmitError },
+    /// The stack asked for is below the program's frame (its deepest
+    /// `r10`-relative access) or above [`alkyl_vm::STACK_SIZE`].
+    StackSize { requested: u32, frame_size: u32 },
 }
 
 impl fmt::Display for PackError {
@@ -85,6 +88,11 @@ impl fmt::Display for PackError {
             ),
             Verify(e) => write!(f, "packed code does not verify: {e}"),
             Entry { name, error } => write!(f, "function `{name}`: {error}"),
+            StackSize { requested, frame_size } => write!(
+                f,
+                "a stack of {requested} bytes is not between the program's frame ({frame_size} bytes) and {}",
+                alkyl_vm::STACK_SIZE
+            ),
         }
     }
 }

@@ -40,5 +40,5 @@ mod pack;
 mod stats;
 
 pub use error::PackError;
-pub use pack::{pack, PackOptions, Packed};
+pub use pack::{pack, stack_need, PackOptions, Packed};
 pub use stats::{measure, Sizes};

@@ -11,7 +11,7 @@ use alkyl_vm::container::{
     pad_section, ContainerRepr, Convention, EmitError, FunctionRepr, Table, TrailerRepr, MAX_FUNCTIONS,
 };
 use alkyl_vm::isa::{self, op, Insn, INSN_SIZE};
-use alkyl_vm::{HelperSet, DATA_VADDR, MAX_CALL_DEPTH, RODATA_VADDR};
+use alkyl_vm::{HelperSet, Program, DATA_VADDR, MAX_CALL_DEPTH, RODATA_VADDR, STACK_SIZE};
 use object::elf;
 use object::read::elf::{ElfFile64, FileHeader, SectionHeader};
 use object::{
@@ -31,6 +31,10 @@ pub struct PackOptions {
     /// The calling convention declared in the trailer (`docs/helpers.md`;
     /// a `compat` container declares none: Alkyl's).
     pub convention: Convention,
+    /// The stack to declare instead of the computed need (`alkyl pack
+    /// --stack`): at least the verifier's frame size, at most
+    /// [`alkyl_vm::STACK_SIZE`]. Ignored with `compat` (no trailer).
+    pub stack_size: Option<u32>,
 }
 
 /// A packed script: the container's sections, owned ([`Packed::container`]
@@ -183,7 +187,13 @@ pub fn pack(elf_bytes: &[u8], options: &PackOptions) -> Result<Packed, PackError
     let program = alkyl_vm::verify(&out.text, &AnyHelper).map_err(PackError::Verify)?;
     let helpers = called_helpers(&out.text)?;
     let starts: Vec<usize> = entries.iter().map(|&(_, pc)| pc).collect();
-    let stack = stack_need(&out.text, program.frame_size(), &starts);
+    let stack = match options.stack_size {
+        Some(s) if s < program.frame_size() || s as usize > STACK_SIZE => {
+            return Err(PackError::StackSize { requested: s, frame_size: program.frame_size() })
+        }
+        Some(s) => s,
+        None => stack_need(&program, &starts),
+    };
 
     let data_len = out.data.len() as u64;
     let bss_len = out.bss_end.saturating_sub(data_len);
@@ -396,8 +406,14 @@ fn called_helpers(code: &[u8]) -> Result<Vec<u32>, PackError> {
 /// Stack bytes a verified program needs: one frame per level of the
 /// deepest chain of local calls (recursion counts as the VM's maximum),
 /// and between each caller's and callee's frame the VM's save area for
-/// `r6..=r9` (`alkyl_vm::abi::CALL_SAVE_BYTES`).
-fn stack_need(code: &[u8], frame_size: u32, entries: &[usize]) -> u32 {
+/// `r6..=r9` (`alkyl_vm::abi::CALL_SAVE_BYTES`); at most
+/// [`STACK_SIZE`], the most a container may declare (deeper chains trap
+/// at the call that does not fit, as they do in the default stack).
+///
+/// `entries` are the instruction indexes a run may start at (besides 0);
+/// every local call's target starts a function too.
+pub fn stack_need(program: &Program<'_>, entries: &[usize]) -> u32 {
+    let (code, frame_size) = (program.code(), program.frame_size());
     let mut calls: Vec<(usize, usize)> = Vec::new();
     let mut pc = 0;
     while let Some(insn) = Insn::at(code, pc) {
@@ -424,5 +440,5 @@ fn stack_need(code: &[u8], frame_size: u32, entries: &[usize]) -> u32 {
     }
     let levels = depth.into_iter().max().unwrap_or(0);
     let frame = frame_size.max(8) as usize;
-    (frame * (levels + 1) + CALL_SAVE_BYTES as usize * levels) as u32
+    (frame * (levels + 1) + CALL_SAVE_BYTES as usize * levels).min(STACK_SIZE) as u32
 }

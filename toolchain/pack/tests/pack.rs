@@ -36,7 +36,7 @@ fn run_twice(p: &Packed, entry: &str) -> [u64; 2] {
     let mut data = vec![0u8; script.data_size()];
     script.init_data(&mut data);
     [0, 1].map(|_| {
-        let mut stack = vec![0u8; script.stack_size().max(512)];
+        let mut stack = vec![0u8; script.stack_size()];
         let mut mem = MemoryMap::new();
         mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).unwrap();
         script.map(&mut mem, &mut data).unwrap();
@@ -112,6 +112,39 @@ fn global_and_static_calls_across_sections() {
     let script = Script::load(&bytes, &OneHelper(1, plus_1000)).unwrap();
     let save = alkyl_vm::abi::CALL_SAVE_BYTES as usize;
     assert_eq!(script.stack_size(), script.program().frame_size().max(8) as usize * 4 + save * 3);
+}
+
+#[test]
+fn the_stack_is_computed_from_the_frame_and_can_be_given() {
+    let src = r#"
+        int f(int i) {
+            volatile int a[10];
+            a[i & 7] = i;
+            return a[(i + 1) & 7] + 1;
+        }"#;
+    let o = object("stack", src, &[]);
+    let p = pack(&o, &PackOptions::default()).unwrap();
+    let bytes = p.to_bytes().unwrap();
+    let script = Script::load(&bytes, &alkyl_vm::NoHelpers).unwrap();
+    let frame = script.program().frame_size() as usize;
+    assert!(frame >= 40, "a 40-byte local array: frame {frame}");
+    assert_eq!(script.stack_size(), frame, "no local calls: one frame");
+    assert_eq!(run_twice(&p, "f")[0], 1);
+    // `alkyl pack --stack`: between the frame and 512.
+    for (asked, ok) in [(frame as u32, true), (512, true), (frame as u32 - 8, false), (513, false)] {
+        let options = PackOptions { stack_size: Some(asked), ..PackOptions::default() };
+        match pack(&o, &options) {
+            Ok(p) => {
+                assert!(ok, "{asked}");
+                let bytes = p.to_bytes().unwrap();
+                assert_eq!(Script::load(&bytes, &alkyl_vm::NoHelpers).unwrap().stack_size(), asked as usize);
+            }
+            Err(e) => {
+                assert!(!ok, "{asked}: {e}");
+                assert_eq!(e, PackError::StackSize { requested: asked, frame_size: frame as u32 });
+            }
+        }
+    }
 }
 
 #[test]

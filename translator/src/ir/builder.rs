@@ -8,7 +8,6 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt;
 
 use super::insn;
 use super::module::{Function, FunctionKind, Global, Module, Profile};
@@ -21,21 +20,12 @@ use super::width::Width;
 pub struct Label(u32);
 
 /// Why a module could not be written.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BuildError {
     /// A jump names a label that was never bound (function name).
+    #[error("function {0}: a jump to an unbound label")]
     UnboundLabel(String),
 }
-
-impl fmt::Display for BuildError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BuildError::UnboundLabel(name) => write!(f, "function {name}: a jump to an unbound label"),
-        }
-    }
-}
-
-impl core::error::Error for BuildError {}
 
 #[derive(Clone, Copy, Debug)]
 enum Item {

@@ -5,7 +5,6 @@
 //! only `alloc`.
 
 use alloc::vec::Vec;
-use core::fmt;
 
 use alkyl_vm::container::{LoadError, Script};
 use alkyl_vm::{HelperSet, VerifyError};
@@ -15,36 +14,27 @@ use super::translate::{translate, translate_within, TranslateError};
 use super::validate::{validate, ValidateError, Validated};
 
 /// Why uploaded module bytes were refused, by stage, each with its position.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CompileError {
     /// Not a well-formed module: byte offset and reason.
+    #[error("malformed module: {0}")]
     Parse(IrError),
     /// A function breaks a validation rule: function index, byte offset in
     /// its code, and the rule.
+    #[error("invalid module: {0}")]
     Validate(ValidateError),
     /// The module does not fit the VM or the container format.
+    #[error("cannot translate: {0}")]
     Translate(TranslateError),
     /// The VM verifier rejected the translation: instruction index and
     /// rule. Never expected (a translator bug), reported rather than stored.
+    #[error("translation rejected by the verifier: {0}")]
     Verify(VerifyError),
     /// The container did not load for another reason (a malformed field, an
     /// entry inside an `lddw`): also a translator bug.
+    #[error("translation does not load: {0}")]
     Load(LoadError),
 }
-
-impl fmt::Display for CompileError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CompileError::Parse(e) => write!(f, "malformed module: {e}"),
-            CompileError::Validate(e) => write!(f, "invalid module: {e}"),
-            CompileError::Translate(e) => write!(f, "cannot translate: {e}"),
-            CompileError::Verify(e) => write!(f, "translation rejected by the verifier: {e}"),
-            CompileError::Load(e) => write!(f, "translation does not load: {e}"),
-        }
-    }
-}
-
-impl core::error::Error for CompileError {}
 
 /// Parses, validates and translates `bytes` into a container, and loads
 /// it as the device will, with the helpers of `alkyl_bindings`

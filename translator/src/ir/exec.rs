@@ -10,7 +10,7 @@ use alloc::vec;
 
 use alkyl_vm::container::Script;
 use alkyl_vm::storage::Stable;
-use alkyl_vm::{Entry, Helpers, Invocation, MapError, Runnable, Trap, STACK_SIZE};
+use alkyl_vm::{Entry, Helpers, Invocation, MapError, Runnable, Trap};
 
 use super::trap::IrTrap;
 
@@ -47,7 +47,7 @@ pub fn run_entry<B: Stable<u8>, H: Helpers + ?Sized>(
     helpers: &mut H,
     budget: u64,
 ) -> Result<VmRun, MapError> {
-    let mut stack = vec![0u8; script.stack_size().max(STACK_SIZE)];
+    let mut stack = vec![0u8; script.stack_size()];
     let mut run = Invocation::new(&mut stack, input)?;
     run.script(script, data)?;
     Ok(match script.program().run(entry, &mut run, &mut script.restrict(helpers), budget) {

@@ -19,7 +19,6 @@
 //! the input (a zero-copy view); [`Module::emit`] writes the same bytes back.
 
 use alloc::vec::Vec;
-use core::fmt;
 
 use super::limits::{MAX_CODE_LEN, MAX_FUNCTIONS, MAX_GLOBALS, MAX_MEMORY, MAX_NAME_LEN, MAX_PARAMS};
 use super::varint::{self, VarintError};
@@ -114,64 +113,50 @@ pub struct Module<'a> {
 }
 
 /// What is wrong with a module's bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum IrErrorKind {
     /// The first four bytes are not [`MAGIC`].
+    #[error("not an Alkyl IR module (bad magic)")]
     BadMagic,
     /// A version this crate does not read.
+    #[error("unsupported format version {0}")]
     UnsupportedVersion(u8),
     /// The bytes end inside a field.
+    #[error("module ends inside a field")]
     Truncated,
     /// A varint with a shorter encoding.
+    #[error("varint is not in its shortest form")]
     NonCanonicalVarint,
     /// A width byte above 3.
+    #[error("width code {0} (expected 0..=3)")]
     BadWidth(u8),
     /// A function kind byte above 1.
+    #[error("function kind {0} (expected 0 or 1)")]
     BadKind(u8),
     /// A function name that is empty, too long, or not `[A-Za-z_][A-Za-z0-9_]*`.
+    #[error("function name is not an identifier of 1..=64 bytes")]
     BadName,
     /// Two functions share a name.
+    #[error("two functions share this name")]
     DuplicateName,
     /// A count or size above its limit.
+    #[error("{what} {value} exceeds the limit of {max}")]
     LimitExceeded { what: &'static str, value: u64, max: u64 },
     /// A global's initial value does not fit its width.
+    #[error("initial value of global {global} does not fit its width")]
     InitTooWide { global: usize },
     /// Bytes after the last function.
+    #[error("bytes after the last function")]
     TrailingBytes,
 }
 
 /// A malformed module: what, and at which byte.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("byte {offset}: {kind}")]
 pub struct IrError {
     pub offset: usize,
     pub kind: IrErrorKind,
 }
-
-impl fmt::Display for IrErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            IrErrorKind::BadMagic => f.write_str("not an Alkyl IR module (bad magic)"),
-            IrErrorKind::UnsupportedVersion(v) => write!(f, "unsupported format version {v}"),
-            IrErrorKind::Truncated => f.write_str("module ends inside a field"),
-            IrErrorKind::NonCanonicalVarint => f.write_str("varint is not in its shortest form"),
-            IrErrorKind::BadWidth(b) => write!(f, "width code {b} (expected 0..=3)"),
-            IrErrorKind::BadKind(b) => write!(f, "function kind {b} (expected 0 or 1)"),
-            IrErrorKind::BadName => f.write_str("function name is not an identifier of 1..=64 bytes"),
-            IrErrorKind::DuplicateName => f.write_str("two functions share this name"),
-            IrErrorKind::LimitExceeded { what, value, max } => write!(f, "{what} {value} exceeds the limit of {max}"),
-            IrErrorKind::InitTooWide { global } => write!(f, "initial value of global {global} does not fit its width"),
-            IrErrorKind::TrailingBytes => f.write_str("bytes after the last function"),
-        }
-    }
-}
-
-impl fmt::Display for IrError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "byte {}: {}", self.offset, self.kind)
-    }
-}
-
-impl core::error::Error for IrError {}
 
 /// True for `[A-Za-z_][A-Za-z0-9_]*`.
 pub fn is_identifier(s: &str) -> bool {

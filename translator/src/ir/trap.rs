@@ -18,52 +18,41 @@
 //! input segment, which [`IrTrap::from_vm`] also maps to
 //! [`IrTrap::InputOutOfBounds`].
 
-use core::fmt;
-
 use alkyl_vm::memory::FaultKind;
 use alkyl_vm::{Trap, TrapKind, INPUT_VADDR};
 
 /// Why a call did not return a value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum IrTrap {
     /// `REVERT`: the low 16 bits of the popped value.
+    #[error("REVERT {0:#x}")]
     Revert(u16),
     /// `INVALID`.
+    #[error("INVALID")]
     Invalid,
     /// `MLOAD`/`MSTORE`/`MSTORE8` or a syscall buffer outside linear memory.
+    #[error("memory access out of bounds")]
     MemoryOutOfBounds,
     /// `INLOAD` outside the call's input.
+    #[error("input access out of bounds")]
     InputOutOfBounds,
     /// `SSTORE` refused by the key-value store (full).
+    #[error("key-value store full")]
     StorageFull,
     /// The device's helper for a syscall trapped. The Alkyl helpers never
     /// do for a translation (its buffers are checked before the call and
     /// platform operations report failures as return codes), so neither
     /// does the reference interpreter; a host with other helpers might.
+    #[error("syscall {id:#x} failed")]
     Syscall { id: u32 },
     /// The instruction budget (fuel) ran out.
+    #[error("out of fuel")]
     OutOfFuel,
     /// The reference interpreter was given a module that did not pass
     /// validation (never happens for validated modules).
+    #[error("malformed module")]
     Malformed,
 }
-
-impl fmt::Display for IrTrap {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            IrTrap::Revert(code) => write!(f, "REVERT {code:#x}"),
-            IrTrap::Invalid => f.write_str("INVALID"),
-            IrTrap::MemoryOutOfBounds => f.write_str("memory access out of bounds"),
-            IrTrap::InputOutOfBounds => f.write_str("input access out of bounds"),
-            IrTrap::StorageFull => f.write_str("key-value store full"),
-            IrTrap::Syscall { id } => write!(f, "syscall {id:#x} failed"),
-            IrTrap::OutOfFuel => f.write_str("out of fuel"),
-            IrTrap::Malformed => f.write_str("malformed module"),
-        }
-    }
-}
-
-impl core::error::Error for IrTrap {}
 
 /// First address of the non-revert trap codes.
 pub const TRAP_BASE: u64 = 0x1_0000;

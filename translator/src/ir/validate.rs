@@ -13,10 +13,8 @@
 //! [`Profile::Gateway`] module); and control never runs off the end of the
 //! code. The reference interpreter and the translator rely on all of it.
 
-use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
-use core::fmt;
 
 use super::insn::{self, DecodeError};
 use super::limits::MAX_STACK_DEPTH;
@@ -45,8 +43,9 @@ pub struct Step {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Body {
     pub steps: Vec<Step>,
-    /// For every `JUMPDEST` step: the widths of the stack on entry, bottom first.
-    pub dest_types: BTreeMap<usize, Vec<Width>>,
+    /// By step index: for every `JUMPDEST` step reached, the widths of the
+    /// stack on entry, bottom first (`None` for the other steps).
+    pub dest_types: Vec<Option<Vec<Width>>>,
     /// The greatest stack height reached.
     pub max_depth: usize,
 }
@@ -60,91 +59,70 @@ pub struct Validated<'a> {
 }
 
 /// What rule an instruction breaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ValidateErrorKind {
     /// A byte that is no opcode.
+    #[error("unknown opcode {0:#04x}")]
     UnknownOpcode(u8),
     /// The code ends inside an immediate.
+    #[error("code ends inside an immediate")]
     TruncatedImmediate,
     /// An immediate not in its shortest PrefixVarint form.
+    #[error("immediate is not in its shortest form")]
     NonCanonicalImmediate,
     /// `PUSH` of a value that does not fit the mode's width.
+    #[error("immediate {value:#x} does not fit {width}")]
     ImmediateTooWide { value: u64, width: Width },
     /// Pops `needed` values from a stack of `height`.
+    #[error("needs {needed} value(s), the stack holds {height}")]
     StackUnderflow { needed: usize, height: usize },
     /// Would push the stack past [`MAX_STACK_DEPTH`].
+    #[error("stack exceeds {MAX_STACK_DEPTH} values")]
     StackOverflow,
     /// The value at `depth` (0 = top) has the wrong width.
+    #[error("value {depth} below the top is {found}, expected {expected}")]
     WidthMismatch { depth: usize, expected: Width, found: Width },
     /// `ZEXT`/`SEXT` from a wider value, or `TRUNC` from a narrower one.
+    #[error("cannot convert {from} to {to} this way")]
     BadConversion { from: Width, to: Width },
     /// A jump whose target is not the offset of a `JUMPDEST`.
+    #[error("jump target {target} is not a JUMPDEST")]
     BadJumpTarget { target: u64 },
     /// Paths reaching the `JUMPDEST` at `dest` bring stacks of different heights.
+    #[error("JUMPDEST at {dest} is reached with {expected} and with {found} stack values")]
     InconsistentHeight { dest: u32, expected: usize, found: usize },
     /// Paths reaching the `JUMPDEST` at `dest` bring a value of another width
     /// at `depth` (0 = top).
+    #[error("JUMPDEST at {dest} is reached with {expected} and with {found} at depth {depth}")]
     InconsistentWidth { dest: u32, depth: usize, expected: Width, found: Width },
     /// `ARG n` with `n >= arity`.
+    #[error("ARG {index} of a function with {arity} parameter(s)")]
     NoSuchArg { index: u64, arity: usize },
     /// `GLOAD`/`GSTORE` of a global that does not exist.
+    #[error("global {index} of {count}")]
     NoSuchGlobal { index: u64, count: usize },
     /// `SYSCALL` with an id outside the syscall table.
+    #[error("unknown syscall {0:#x}")]
     UnknownSyscall(u64),
     /// `SYSCALL` outside 32-bit mode.
+    #[error("SYSCALL outside BITS32 mode")]
     SyscallOutside32BitMode,
     /// No path from the entry reaches this instruction.
+    #[error("unreachable instruction")]
     Unreachable,
     /// Control runs past the last instruction (or the body is empty).
+    #[error("control runs past the end of the code")]
     FallsOffEnd,
 }
 
 /// A validation failure: function index, byte offset in its code, reason.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("function {function} at byte {pos}: {kind}")]
 pub struct ValidateError {
     pub function: usize,
     pub pos: usize,
     pub kind: ValidateErrorKind,
 }
-
-impl fmt::Display for ValidateErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use ValidateErrorKind as K;
-        match *self {
-            K::UnknownOpcode(b) => write!(f, "unknown opcode {b:#04x}"),
-            K::TruncatedImmediate => f.write_str("code ends inside an immediate"),
-            K::NonCanonicalImmediate => f.write_str("immediate is not in its shortest form"),
-            K::ImmediateTooWide { value, width } => write!(f, "immediate {value:#x} does not fit {width}"),
-            K::StackUnderflow { needed, height } => write!(f, "needs {needed} value(s), the stack holds {height}"),
-            K::StackOverflow => write!(f, "stack exceeds {MAX_STACK_DEPTH} values"),
-            K::WidthMismatch { depth, expected, found } => {
-                write!(f, "value {depth} below the top is {found}, expected {expected}")
-            }
-            K::BadConversion { from, to } => write!(f, "cannot convert {from} to {to} this way"),
-            K::BadJumpTarget { target } => write!(f, "jump target {target} is not a JUMPDEST"),
-            K::InconsistentHeight { dest, expected, found } => {
-                write!(f, "JUMPDEST at {dest} is reached with {expected} and with {found} stack values")
-            }
-            K::InconsistentWidth { dest, depth, expected, found } => {
-                write!(f, "JUMPDEST at {dest} is reached with {expected} and with {found} at depth {depth}")
-            }
-            K::NoSuchArg { index, arity } => write!(f, "ARG {index} of a function with {arity} parameter(s)"),
-            K::NoSuchGlobal { index, count } => write!(f, "global {index} of {count}"),
-            K::UnknownSyscall(id) => write!(f, "unknown syscall {id:#x}"),
-            K::SyscallOutside32BitMode => f.write_str("SYSCALL outside BITS32 mode"),
-            K::Unreachable => f.write_str("unreachable instruction"),
-            K::FallsOffEnd => f.write_str("control runs past the end of the code"),
-        }
-    }
-}
-
-impl fmt::Display for ValidateError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "function {} at byte {}: {}", self.function, self.pos, self.kind)
-    }
-}
-
-impl core::error::Error for ValidateError {}
 
 /// Validates every function of `module`.
 ///
@@ -249,10 +227,11 @@ fn validate_function(module: &Module<'_>, index: usize) -> Result<Body, Fail> {
         return Err((last.pos, ValidateErrorKind::FallsOffEnd));
     }
     // Resolve jump targets to step indices.
-    let by_pos: BTreeMap<u32, usize> = steps.iter().enumerate().map(|(i, s)| (s.pos, i)).collect();
+    // Steps are in code order: their positions are sorted.
+    let positions: Vec<u32> = steps.iter().map(|s| s.pos).collect();
     for s in steps.iter_mut() {
         if matches!(s.op, Op::Jump | Op::Jumpi) {
-            let target = u32::try_from(s.imm).ok().and_then(|t| by_pos.get(&t).copied());
+            let target = u32::try_from(s.imm).ok().and_then(|t| positions.binary_search(&t).ok());
             match target {
                 Some(t) => s.target = t as u32,
                 None => return Err((s.pos, ValidateErrorKind::BadJumpTarget { target: s.imm })),
@@ -265,10 +244,10 @@ fn validate_function(module: &Module<'_>, index: usize) -> Result<Body, Fail> {
         }
     }
 
-    let mut dest_types: BTreeMap<usize, Vec<Width>> = BTreeMap::new();
+    let mut dest_types: Vec<Option<Vec<Width>>> = vec![None; steps.len()];
     if steps.first().is_some_and(|s| s.op == Op::Jumpdest) {
         // The call itself enters a leading JUMPDEST, with an empty stack.
-        dest_types.insert(0, Vec::new());
+        dest_types[0] = Some(Vec::new());
     }
     let mut visited = vec![false; steps.len()];
     let mut work: Vec<(usize, Vec<Width>)> = vec![(0, Vec::new())];
@@ -278,12 +257,12 @@ fn validate_function(module: &Module<'_>, index: usize) -> Result<Body, Fail> {
     let edge = |from: u32,
                 dest: usize,
                 types: &[Width],
-                dest_types: &mut BTreeMap<usize, Vec<Width>>,
+                dest_types: &mut Vec<Option<Vec<Width>>>,
                 work: &mut Vec<(usize, Vec<Width>)>|
      -> Result<(), Fail> {
-        match dest_types.get(&dest) {
+        match &dest_types[dest] {
             None => {
-                dest_types.insert(dest, types.to_vec());
+                dest_types[dest] = Some(types.to_vec());
                 work.push((dest, types.to_vec()));
                 Ok(())
             }

@@ -75,6 +75,9 @@ pub enum ContainerErrorKind {
     TrailingBytes { len: usize },
     /// `.data` plus `.bss` does not fit a region (4 GiB).
     DataTooLarge,
+    /// The declared stack is larger than [`crate::STACK_SIZE`], the
+    /// default and the maximum.
+    StackTooLarge { size: u32 },
 }
 
 /// A rejected container: the rule broken and the byte offset where it was
@@ -122,6 +125,9 @@ impl fmt::Display for ContainerErrorKind {
             HelpersNotSorted { index } => write!(f, "declared helper {index} is not above the previous one"),
             TrailingBytes { len } => write!(f, "{len} unexpected bytes after the last table"),
             DataTooLarge => f.write_str(".data plus .bss exceeds 4 GiB"),
+            StackTooLarge { size } => {
+                write!(f, "declared stack of {size} bytes exceeds the maximum of {}", crate::STACK_SIZE)
+            }
         }
     }
 }

@@ -5,7 +5,7 @@ use crate::abi::{DATA_VADDR, RODATA_VADDR, STACK_SIZE};
 use crate::helper::{HelperError, HelperSet, Helpers};
 use crate::memory::{AccessPolicy, MapError, MemoryMap};
 use crate::storage::Stable;
-use crate::verify::{verify, Entry, Program};
+use crate::verify::{verify_stack, Entry, Program};
 
 use super::error::LoadError;
 use super::wire::{Container, Function, HelperIds};
@@ -80,14 +80,17 @@ impl<H: Helpers + ?Sized> Helpers for Restricted<'_, '_, H> {
 impl<B: Stable<u8>> Script<B> {
     /// Parses and checks the container, then verifies `.text` allowing the
     /// helpers in `host` that the container also declares (all of `host`'s
-    /// when it declares none).
+    /// when it declares none), with its declared stack
+    /// ([`crate::verify_stack`]; [`STACK_SIZE`] when it declares none).
     ///
     /// # Errors
     /// [`LoadError`]: the container's broken rule, the verifier's, or a
     /// function that starts inside an `lddw`.
     pub fn load<S: HelperSet + ?Sized>(bytes: B, host: &S) -> Result<Script<B>, LoadError> {
         let container = Container::new_checked(bytes)?;
-        let program = verify(container.text(), &Allowed { host, declared: container.declared_helpers() })?;
+        let stack = container.stack_size().unwrap_or(STACK_SIZE as u32);
+        let allowed = Allowed { host, declared: container.declared_helpers() };
+        let program = verify_stack(container.text(), &allowed, stack)?;
         for (index, f) in container.functions().enumerate() {
             if program.entry(f.pc()).is_err() {
                 return Err(LoadError::BadEntry { index: index as u16 });
@@ -148,7 +151,10 @@ impl<B: Stable<u8>> Script<B> {
         self.container.convention()
     }
 
-    /// Stack bytes the script needs: its declaration, else [`STACK_SIZE`].
+    /// Stack bytes the script needs: its declaration, else [`STACK_SIZE`]
+    /// (never more). A host maps a stack of exactly this size: the
+    /// verifier checked the statically known accesses against it, the
+    /// region bounds every other one.
     pub fn stack_size(&self) -> usize {
         self.container.stack_size().map_or(STACK_SIZE, |s| s as usize)
     }

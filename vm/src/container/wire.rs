@@ -82,7 +82,8 @@ pub mod field {
         pub const RESERVED: usize = 3;
         /// `u32`: zero-initialised bytes appended to `.data` at load.
         pub const BSS_LEN: Range<usize> = 4..8;
-        /// `u32`: stack bytes the script needs (0: the default 512).
+        /// `u32`: stack bytes the script needs (0: the default 512; at
+        /// most 512).
         pub const STACK_SIZE: Range<usize> = 8..12;
         /// `u16`: number of declared helper ids.
         pub const HELPER_COUNT: Range<usize> = 12..14;
@@ -477,6 +478,10 @@ fn check_trailer(b: &[u8], at: usize, data_len: u64) -> Result<usize, ContainerE
     let bss = le32(tr, t::BSS_LEN.start) as u64;
     if data_len + bss > u32::MAX as u64 {
         return Err(err(at + t::BSS_LEN.start, Kind::DataTooLarge));
+    }
+    let stack = le32(tr, t::STACK_SIZE.start);
+    if stack as usize > crate::abi::STACK_SIZE {
+        return Err(err(at + t::STACK_SIZE.start, Kind::StackTooLarge { size: stack }));
     }
     let mut previous: Option<u32> = None;
     for i in 0..helpers {

@@ -91,6 +91,28 @@ fn link(path: &[&str], attributes: &[Attribute]) -> Link {
     Link { path: path.iter().map(|s| String::from(*s)).collect(), attributes: attributes.to_vec() }
 }
 
+impl<S: Storage, D: Device> Runtime<S, D> {
+    /// Visits the resources of `/.well-known/core`: path and attributes.
+    pub(super) fn resources(&self, mut f: impl FnMut(&[&str], &[Attribute])) {
+        let json = Attribute::Ct(format::JSON);
+        f(&["apps"], &[json, Attribute::ResourceType("alkyl.apps")]);
+        f(&["sensors"], &[json, Attribute::ResourceType("alkyl.sensors")]);
+        f(&["invoke"], &[Attribute::ResourceType("alkyl.invoke")]);
+        f(&["time"], &[Attribute::Ct(format::TEXT), Attribute::ResourceType("alkyl.time")]);
+        f(&["auth"], &[json, Attribute::ResourceType("alkyl.auth")]);
+        f(&["reports"], &[json, Attribute::ResourceType("alkyl.reports")]);
+        for app in self.apps() {
+            let n = app.meta().name.as_str();
+            f(&["apps", n], &[json, Attribute::ResourceType("alkyl.app")]);
+            f(&["apps", n, "run"], &[Attribute::ResourceType("alkyl.run")]);
+            f(
+                &["apps", n, "result"],
+                &[Attribute::Ct(format::TEXT), Attribute::Observable, Attribute::ResourceType("alkyl.result")],
+            );
+        }
+    }
+}
+
 impl<S: Storage, D: Device> Reporting for Runtime<S, D> {
     type Record<'res>
         = Link
@@ -102,24 +124,8 @@ impl<S: Storage, D: Device> Reporting for Runtime<S, D> {
         Self: 'res;
 
     fn report(&self) -> Self::Reporter<'_> {
-        let json = Attribute::Ct(format::JSON);
-        let mut links = vec![
-            link(&["apps"], &[json, Attribute::ResourceType("alkyl.apps")]),
-            link(&["sensors"], &[json, Attribute::ResourceType("alkyl.sensors")]),
-            link(&["invoke"], &[Attribute::ResourceType("alkyl.invoke")]),
-            link(&["time"], &[Attribute::Ct(format::TEXT), Attribute::ResourceType("alkyl.time")]),
-            link(&["auth"], &[json, Attribute::ResourceType("alkyl.auth")]),
-            link(&["reports"], &[json, Attribute::ResourceType("alkyl.reports")]),
-        ];
-        for app in self.apps() {
-            let n = app.meta().name.as_str();
-            links.push(link(&["apps", n], &[json, Attribute::ResourceType("alkyl.app")]));
-            links.push(link(&["apps", n, "run"], &[Attribute::ResourceType("alkyl.run")]));
-            links.push(link(
-                &["apps", n, "result"],
-                &[Attribute::Ct(format::TEXT), Attribute::Observable, Attribute::ResourceType("alkyl.result")],
-            ));
-        }
+        let mut links = Vec::new();
+        self.resources(|path, attributes| links.push(link(path, attributes)));
         links.into_iter()
     }
 }

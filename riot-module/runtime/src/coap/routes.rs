@@ -3,13 +3,12 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt::Write as _;
 
-use coap_handler::{Attribute, Record as _, Reporting as _};
+use coap_handler::Attribute;
 use coap_message::ReadableMessage;
 use coap_numbers::code;
 
-use super::json::{self, AppDetail, AppSummary, AuthJson, ReportsJson, SensorJson};
+use super::json;
 use super::message::{format, Request, Response};
 use super::Block;
 use crate::app::{Cause, LastRun, TrapText};
@@ -69,12 +68,9 @@ impl<S: Storage, D: Device> Runtime<S, D> {
             ([".well-known", "core"], code::GET) => {
                 Response::with(code::CONTENT, format::LINK_FORMAT, self.link_format())
             }
-            (["apps"], code::GET) => {
-                let list: Vec<AppSummary<'_>> = self.store.iter().map(AppSummary::of).collect();
-                Response::with(code::CONTENT, format::JSON, json::to_vec(&list))
-            }
+            (["apps"], code::GET) => Response::with(code::CONTENT, format::JSON, json::app_list(self.store.iter())),
             (["apps", name], code::GET) => match self.named(name) {
-                Ok(app) => Response::with(code::CONTENT, format::JSON, json::to_vec(&AppDetail::of(app))),
+                Ok(app) => Response::with(code::CONTENT, format::JSON, json::app_detail(app)),
                 Err(r) => r.into(),
             },
             (["apps", name], code::PUT) => self.mutate(req, payload, name, Operation::Install),
@@ -117,10 +113,8 @@ impl<S: Storage, D: Device> Runtime<S, D> {
                     None => Response::text(code::NOT_FOUND, "the clock is not set"),
                 }
             }
-            (["auth"], code::GET) => Response::with(code::CONTENT, format::JSON, json::to_vec(&AuthJson::of(self))),
-            (["reports"], code::GET) => {
-                Response::with(code::CONTENT, format::JSON, json::to_vec(&ReportsJson::of(&self.reports)))
-            }
+            (["auth"], code::GET) => Response::with(code::CONTENT, format::JSON, json::auth(self)),
+            (["reports"], code::GET) => Response::with(code::CONTENT, format::JSON, json::reports(&self.reports)),
             (["apps", name, "result"], code::GET) => match self.named(name) {
                 Ok(app) => {
                     let text = app.stats().last.as_ref().map(result_line).unwrap_or_default();
@@ -130,8 +124,7 @@ impl<S: Storage, D: Device> Runtime<S, D> {
             },
             (["sensors"], code::GET) => {
                 let readings = self.sensors();
-                let list: Vec<SensorJson<'_>> = readings.iter().map(SensorJson::of).collect();
-                Response::with(code::CONTENT, format::JSON, json::to_vec(&list))
+                Response::with(code::CONTENT, format::JSON, json::sensors(&readings))
             }
             (
                 [".well-known", "core"]
@@ -230,30 +223,41 @@ impl<S: Storage, D: Device> Runtime<S, D> {
 
     /// `/.well-known/core` (RFC 6690) from the [`coap_handler::Reporting`] records.
     fn link_format(&self) -> Vec<u8> {
-        let mut s = String::new();
-        for (i, record) in self.report().enumerate() {
-            if i > 0 {
-                s.push(',');
+        // Written by hand from the resource list, not through the
+        // `Reporting` records and `write!`: less code (`make bench-size`).
+        let mut s = Vec::new();
+        self.resources(|path, attributes| {
+            if !s.is_empty() {
+                s.push(b',');
             }
-            s.push('<');
-            for seg in record.path() {
-                s.push('/');
-                s.push_str(&seg);
+            s.push(b'<');
+            for seg in path {
+                s.push(b'/');
+                s.extend_from_slice(seg.as_bytes());
             }
-            s.push('>');
-            for attr in record.attributes() {
-                let _ = match attr {
-                    Attribute::Observable => write!(s, ";obs"),
-                    Attribute::ResourceType(r) => write!(s, ";rt=\"{r}\""),
-                    Attribute::Interface(r) => write!(s, ";if=\"{r}\""),
-                    Attribute::Title(r) => write!(s, ";title=\"{r}\""),
-                    Attribute::Ct(c) => write!(s, ";ct={c}"),
-                    Attribute::Sz(z) => write!(s, ";sz={z}"),
-                    _ => Ok(()),
+            s.push(b'>');
+            for attr in attributes {
+                let (name, text, number) = match *attr {
+                    Attribute::Observable => (";obs", None, None),
+                    Attribute::ResourceType(r) => (";rt=", Some(r), None),
+                    Attribute::Interface(r) => (";if=", Some(r), None),
+                    Attribute::Title(r) => (";title=", Some(r), None),
+                    Attribute::Ct(c) => (";ct=", None, Some(c as u64)),
+                    Attribute::Sz(z) => (";sz=", None, Some(z as u64)),
+                    _ => continue,
                 };
+                s.extend_from_slice(name.as_bytes());
+                if let Some(t) = text {
+                    s.push(b'"');
+                    s.extend_from_slice(t.as_bytes());
+                    s.push(b'"');
+                }
+                if let Some(n) = number {
+                    json::dec(&mut s, n);
+                }
             }
-        }
-        s.into_bytes()
+        });
+        s
     }
 }
 

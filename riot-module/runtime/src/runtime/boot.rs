@@ -91,8 +91,15 @@ impl<S: Storage, D: Device> Runtime<S, D> {
     ) -> Result<(Runtime<S, D>, BootReport), StorageError> {
         let mut report = BootReport::default();
         let mut keys = storage.keys()?;
-        // Keys are unique: the order of a stable sort, with less code.
-        keys.sort_unstable();
+        // An insertion sort: the keys are a few tens (bounded by the quotas),
+        // and it is ~60 bytes of code where `sort_unstable` links ~3 KB.
+        for i in 1..keys.len() {
+            let mut j = i;
+            while j > 0 && keys[j - 1] > keys[j] {
+                keys.swap(j - 1, j);
+                j -= 1;
+            }
+        }
         let mut store = AppStore::new(config.max_apps, config.max_total_bytes);
         let mut kv = KvStore::new(config.kv_entries_per_app, config.kv_global_entries);
         let mut schedule = Schedule::default();

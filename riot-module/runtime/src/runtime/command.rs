@@ -51,12 +51,12 @@ impl<S: Storage, D: Device> Runtime<S, D> {
     /// Gives the device its own Ed25519 key (from a 32-byte seed): it signs
     /// reports and names the device ([`Runtime::device_id`]).
     pub fn set_device_key(&mut self, seed: [u8; 32]) {
-        self.device_key = Some(ed25519_compact::KeyPair::from_seed(ed25519_compact::Seed::new(seed)));
+        self.device_key = Some(salty::Keypair::from(&seed));
     }
 
     /// The device's public key, if it has one.
     pub fn device_public_key(&self) -> Option<[u8; 32]> {
-        self.device_key.as_ref().map(|k| *k.pk)
+        self.device_key.as_ref().map(|k| k.public.to_bytes())
     }
 
     /// The id of the device's key: what signed commands address and
@@ -160,7 +160,7 @@ impl<S: Storage, D: Device> Runtime<S, D> {
         let id = self.device_id().unwrap_or(KeyId::UNSIGNED);
         let key = self.device_key.as_ref();
         let bytes = report::emit(r.sequence, r.unix_ms, id, r.app.as_str(), &r.payload, |m| {
-            key.map_or([0; report::SIGNATURE_LEN], |k| *k.sk.sign(m, None))
+            key.map_or([0; report::SIGNATURE_LEN], |k| k.sign(m).to_bytes())
         });
         Some((r.sequence, bytes))
     }

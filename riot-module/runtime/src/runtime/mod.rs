@@ -61,7 +61,7 @@ pub struct Runtime<S, D> {
     /// Reports queued for the gateway (persisted).
     pub(crate) reports: Reports,
     /// The device's own key: signs reports, names the device.
-    pub(crate) device_key: Option<ed25519_compact::KeyPair>,
+    pub(crate) device_key: Option<salty::Keypair>,
     /// Who sends the request being handled ([`Runtime::set_peer`]).
     pub(crate) peer: u64,
 }

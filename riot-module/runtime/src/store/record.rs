@@ -28,7 +28,6 @@
 //! 0 "ALKQ" 4 | 4 format (1) 1 | 5 reserved 3 | 8 count 4 | (key id 8, sequence 8) × count
 //! ```
 
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::fmt;
 
@@ -36,6 +35,7 @@ use sha2::{Digest, Sha256};
 
 use crate::app::AppMeta;
 use crate::envelope::{PayloadKind, TriggerRepr, MAX_TRIGGERS};
+use crate::map::VecMap;
 use crate::name::AppName;
 use crate::KeyId;
 
@@ -163,7 +163,7 @@ impl AppRecord {
 /// from the table raise the floor every unknown name must exceed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Retired {
-    pub names: BTreeMap<AppName, u32>,
+    pub names: VecMap<AppName, u32>,
     pub floor: u32,
 }
 
@@ -193,7 +193,7 @@ impl Retired {
         out.extend_from_slice(&[FORMAT, 0, 0, 0]);
         out.extend_from_slice(&self.floor.to_le_bytes());
         out.extend_from_slice(&(self.names.len() as u32).to_le_bytes());
-        for (name, seq) in &self.names {
+        for (name, seq) in self.names.iter() {
             out.push(name.as_str().len() as u8);
             out.extend_from_slice(name.as_str().as_bytes());
             out.extend_from_slice(&seq.to_le_bytes());
@@ -211,7 +211,7 @@ impl Retired {
         }
         let floor = u32::from_le_bytes([b[8], b[9], b[10], b[11]]);
         let count = u32::from_le_bytes([b[12], b[13], b[14], b[15]]);
-        let mut names = BTreeMap::new();
+        let mut names = VecMap::new();
         let mut at = 16usize;
         for _ in 0..count {
             let len = *b.get(at).ok_or(RecordError::Length)? as usize;
@@ -231,7 +231,7 @@ impl Retired {
 /// The highest signed-command sequence accepted per key.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Sequences {
-    pub keys: BTreeMap<KeyId, u64>,
+    pub keys: VecMap<KeyId, u64>,
 }
 
 impl Sequences {
@@ -246,7 +246,7 @@ impl Sequences {
         out.extend_from_slice(&SEQUENCES_MAGIC);
         out.extend_from_slice(&[FORMAT, 0, 0, 0]);
         out.extend_from_slice(&(self.keys.len() as u32).to_le_bytes());
-        for (k, s) in &self.keys {
+        for (k, s) in self.keys.iter() {
             out.extend_from_slice(&k.0);
             out.extend_from_slice(&s.to_le_bytes());
         }
@@ -265,13 +265,11 @@ impl Sequences {
         if (b.len() - 12) % 16 != 0 || (b.len() - 12) / 16 != count {
             return Err(RecordError::Length);
         }
-        let keys = b[12..]
-            .chunks_exact(16)
-            .map(|c| {
-                let (k, s) = c.split_at(8);
-                (KeyId(k.try_into().unwrap_or([0; 8])), u64::from_le_bytes(s.try_into().unwrap_or([0; 8])))
-            })
-            .collect();
+        let mut keys = VecMap::new();
+        for c in b[12..].chunks_exact(16) {
+            let (k, s) = c.split_at(8);
+            keys.insert(KeyId(k.try_into().unwrap_or([0; 8])), u64::from_le_bytes(s.try_into().unwrap_or([0; 8])));
+        }
         Ok(Sequences { keys })
     }
 }

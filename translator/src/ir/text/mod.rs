@@ -42,70 +42,54 @@ pub use asm::assemble;
 pub use disasm::disassemble;
 
 use alloc::string::String;
-use core::fmt;
 
 /// Why a text could not be assembled, and on which line (1-based).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {kind}")]
 pub struct AsmError {
     pub line: usize,
     pub kind: AsmErrorKind,
 }
 
 /// What is wrong with a line.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AsmErrorKind {
+    #[error("unknown mnemonic `{0}`")]
     UnknownMnemonic(String),
+    #[error("unknown directive `{0}`")]
     UnknownDirective(String),
     /// The instruction or directive needs an operand.
+    #[error("missing operand")]
     MissingOperand,
     /// More operands than the instruction or directive takes.
+    #[error("unexpected operand `{0}`")]
     ExtraOperand(String),
+    #[error("`{0}` is not a number")]
     BadNumber(String),
+    #[error("`{0}` is not a width (w8, w16, w32, w64)")]
     BadWidth(String),
     /// A name that is not `[A-Za-z_][A-Za-z0-9_]*`.
+    #[error("`{0}` is not a valid name")]
     BadName(String),
     /// A value that does not fit where it goes.
+    #[error("`{0}` is out of range")]
     OutOfRange(String),
+    #[error("undefined label `{0}`")]
     UndefinedLabel(String),
+    #[error("label `{0}` defined twice")]
     DuplicateLabel(String),
+    #[error("unknown global `{0}`")]
     UnknownGlobal(String),
+    #[error("global `{0}` declared twice")]
     DuplicateGlobal(String),
+    #[error("function `{0}` declared twice")]
     DuplicateFunction(String),
+    #[error("unknown syscall `{0}`")]
     UnknownSyscall(String),
     /// An instruction or label before the first function directive.
+    #[error("instruction outside a function (.public or .deviceevent first)")]
     OutsideFunction,
     /// A module limit (`what`) exceeded.
+    #[error("too many {0}")]
     TooMany(&'static str),
 }
-
-impl fmt::Display for AsmErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        use AsmErrorKind as K;
-        match self {
-            K::UnknownMnemonic(s) => write!(f, "unknown mnemonic `{s}`"),
-            K::UnknownDirective(s) => write!(f, "unknown directive `{s}`"),
-            K::MissingOperand => f.write_str("missing operand"),
-            K::ExtraOperand(s) => write!(f, "unexpected operand `{s}`"),
-            K::BadNumber(s) => write!(f, "`{s}` is not a number"),
-            K::BadWidth(s) => write!(f, "`{s}` is not a width (w8, w16, w32, w64)"),
-            K::BadName(s) => write!(f, "`{s}` is not a valid name"),
-            K::OutOfRange(s) => write!(f, "`{s}` is out of range"),
-            K::UndefinedLabel(s) => write!(f, "undefined label `{s}`"),
-            K::DuplicateLabel(s) => write!(f, "label `{s}` defined twice"),
-            K::UnknownGlobal(s) => write!(f, "unknown global `{s}`"),
-            K::DuplicateGlobal(s) => write!(f, "global `{s}` declared twice"),
-            K::DuplicateFunction(s) => write!(f, "function `{s}` declared twice"),
-            K::UnknownSyscall(s) => write!(f, "unknown syscall `{s}`"),
-            K::OutsideFunction => f.write_str("instruction outside a function (.public or .deviceevent first)"),
-            K::TooMany(what) => write!(f, "too many {what}"),
-        }
-    }
-}
-
-impl fmt::Display for AsmError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {}", self.line, self.kind)
-    }
-}
-
-impl core::error::Error for AsmError {}

@@ -223,7 +223,9 @@ impl Lower<'_> {
     }
 
     fn call(&mut self, id: u32) {
-        self.helpers.insert(id);
+        if let Err(i) = self.helpers.binary_search(&id) {
+            self.helpers.insert(i, id);
+        }
         self.e.call(id);
     }
 
@@ -237,8 +239,7 @@ impl Lower<'_> {
         for h in 0..halves {
             let slot = KV_SLOT + h as u8;
             self.arg_low32(1, &key, h);
-            self.e.alu(Class::B64, alu::MOV, 2, FP);
-            self.e.alu_imm(Class::B64, alu::ADD, 2, Loc::slot_offset(slot) as i32);
+            self.e.frame_addr(2, Loc::slot_offset(slot));
             self.call(FETCH_LOCAL);
         }
         self.s.release(key);

@@ -5,7 +5,7 @@
 
 use alloc::vec::Vec;
 
-use alkyl_vm::isa::{alu, class, jmp, mode, op, size, source, Insn};
+use alkyl_vm::isa::{alu, class, jmp, mode, op, size, source, Insn, FRAME_REG};
 
 use super::error::TranslateErrorKind;
 
@@ -31,6 +31,9 @@ pub struct Emitter {
     /// says so.
     pub limit: Option<usize>,
     over: bool,
+    /// The deepest byte below `r10` that a load, a store or a frame
+    /// address ([`Emitter::frame_addr`]) reaches: the stack the code needs.
+    pub deepest: u32,
 }
 
 impl Emitter {
@@ -104,16 +107,33 @@ impl Emitter {
         self.push(Insn::new(0, 0, 0, 0, (v >> 32) as u32 as i32));
     }
 
+    /// Notes an access at `base + off`.
+    fn frame(&mut self, base: u8, off: i16) {
+        if base == FRAME_REG && off < 0 {
+            self.deepest = self.deepest.max(off.unsigned_abs() as u32);
+        }
+    }
+
+    /// `dst = r10 + off` (an out-parameter's address, `off < 0`).
+    pub fn frame_addr(&mut self, dst: u8, off: i16) {
+        self.frame(FRAME_REG, off);
+        self.alu(Class::B64, alu::MOV, dst, FRAME_REG);
+        self.alu_imm(Class::B64, alu::ADD, dst, off as i32);
+    }
+
     /// Load of `bytes` (1, 2, 4, 8) zero-extended.
     pub fn load(&mut self, bytes: u32, dst: u8, base: u8, off: i16) {
+        self.frame(base, off);
         self.push(Insn::new(class::LDX | mode::MEM | size_of(bytes), dst, base, off, 0));
     }
 
     pub fn store_reg(&mut self, bytes: u32, base: u8, off: i16, src: u8) {
+        self.frame(base, off);
         self.push(Insn::new(class::STX | mode::MEM | size_of(bytes), base, src, off, 0));
     }
 
     pub fn store_imm(&mut self, bytes: u32, base: u8, off: i16, imm: i32) {
+        self.frame(base, off);
         self.push(Insn::new(class::ST | mode::MEM | size_of(bytes), base, 0, off, imm));
     }
 

@@ -6,10 +6,14 @@
 //! r1..r9        values; r6..r9 survive helper calls, r1..r5 do not
 //! r10           frame pointer (read-only)
 //!
-//! [r10 -   8*(s+1)]   slot s, s in 0..GENERAL_SLOTS: spilled values and homes
-//! CYCLE_SLOT          breaks cycles of a parallel move when no register is free
-//! KV_SLOT, KV_SLOT+1  out-parameters of fetch_local
+//! [r10 - 8]           CYCLE_SLOT: breaks cycles of a parallel move when no register is free
+//! [r10 - 16], [r10 - 24]  KV_SLOT, KV_SLOT+1: out-parameters of fetch_local
+//! [r10 - 8*(s+4)]     slot s, s in 0..GENERAL_SLOTS: spilled values and homes
 //! ```
+//!
+//! The special slots sit nearest `r10` and general slots are taken lowest
+//! first, so a function's frame is only as deep as the values it spills:
+//! the container declares the deepest offset the code uses (`Emitter::deepest`).
 //!
 //! At every block boundary (a jump, a `JUMPDEST`), IR stack position `k`
 //! is in its home [`home`]`(k)`: the first [`REG_HOMES`] positions in
@@ -49,7 +53,8 @@ pub const CYCLE_SLOT: u8 = GENERAL_SLOTS;
 pub const KV_SLOT: u8 = CYCLE_SLOT + 1;
 /// Number of slots in the frame.
 pub const SLOT_COUNT: u8 = KV_SLOT + 2;
-/// Bytes of eBPF stack a translated function uses (fits the VM's 512).
+/// Bytes of eBPF stack a translated function may use at most (fits the
+/// VM's 512); a container declares what its code uses.
 pub const FRAME_BYTES: usize = SLOT_COUNT as usize * 8;
 const _: () = assert!(FRAME_BYTES <= alkyl_vm::STACK_SIZE);
 
@@ -65,9 +70,12 @@ impl Loc {
         }
     }
 
-    /// The `r10`-relative offset of a slot.
+    /// The `r10`-relative offset of a slot: the special slots first
+    /// (nearest `r10`), then the general ones.
     pub const fn slot_offset(slot: u8) -> i16 {
-        -8 * (slot as i16 + 1)
+        let special = (SLOT_COUNT - GENERAL_SLOTS) as i16;
+        let position = if slot >= GENERAL_SLOTS { (slot - GENERAL_SLOTS) as i16 } else { slot as i16 + special };
+        -8 * (position + 1)
     }
 }
 

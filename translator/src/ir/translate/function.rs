@@ -1,7 +1,7 @@
 //! Translating one function: the walk over its validated steps, control
 //! flow (labels, fused compare-and-branch, block-boundary moves) and exits.
 
-use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::vec::Vec;
 
 use alkyl_vm::isa::alu;
 
@@ -24,12 +24,16 @@ pub(super) struct Lower<'a> {
     pub s: ValueStack,
     pub module: &'a Validated<'a>,
     pub layout: &'a DataLayout,
-    pub helpers: &'a mut BTreeSet<u32>,
+    /// Helper ids called, sorted (a sorted `Vec` rather than a `BTreeSet`:
+    /// less code on the device, `make bench-size`).
+    pub helpers: &'a mut Vec<u32>,
     body: &'a Body,
     index: usize,
-    dests: BTreeMap<usize, Label>,
-    /// Trap stubs used by this function, emitted after its body.
-    traps: BTreeMap<u64, Label>,
+    /// The label of each `JUMPDEST` step, by step index.
+    dests: Vec<Option<Label>>,
+    /// Trap stubs used by this function, emitted after its body, sorted by
+    /// address.
+    traps: Vec<(u64, Label)>,
 }
 
 /// Translates function `index`; returns its entry slot.
@@ -38,15 +42,12 @@ pub(super) fn translate_function(
     module: &Validated<'_>,
     index: usize,
     layout: &DataLayout,
-    helpers: &mut BTreeSet<u32>,
+    helpers: &mut Vec<u32>,
 ) -> Result<u32, TranslateError> {
     let body = &module.bodies[index];
     let entry = e.here();
-    let mut dests = BTreeMap::new();
-    for &d in body.dest_types.keys() {
-        dests.insert(d, e.new_label());
-    }
-    let mut l = Lower { e, s: ValueStack::new(), module, layout, helpers, body, index, dests, traps: BTreeMap::new() };
+    let dests = body.dest_types.iter().map(|t| t.as_ref().map(|_| e.new_label())).collect();
+    let mut l = Lower { e, s: ValueStack::new(), module, layout, helpers, body, index, dests, traps: Vec::new() };
     let fail = |pos: u32| move |kind| TranslateError { function: index, pos, kind };
     let mut i = 0;
     let mut falls_in = true;
@@ -55,10 +56,14 @@ pub(super) fn translate_function(
             if falls_in {
                 l.s.flush(l.e, &mut []).map_err(fail(step.pos))?;
             }
-            let label =
-                *l.dests.get(&i).ok_or(fail(step.pos)(TranslateErrorKind::Internal("JUMPDEST without types")))?;
+            let label = l
+                .dests
+                .get(i)
+                .copied()
+                .flatten()
+                .ok_or(fail(step.pos)(TranslateErrorKind::Internal("JUMPDEST without types")))?;
             l.e.pin(label);
-            let types = body.dest_types.get(&i).map(|t| t.as_slice()).unwrap_or(&[]);
+            let types = body.dest_types.get(i).and_then(|t| t.as_deref()).unwrap_or(&[]);
             l.s.reset_to_homes(types);
             falls_in = true;
             i += 1;
@@ -81,12 +86,14 @@ impl Lower<'_> {
     /// The label of a trap stub.
     pub fn trap(&mut self, t: IrTrap) -> Label {
         let addr = t.fault_address().unwrap_or(crate::ir::trap::TRAP_BASE);
-        if let Some(&l) = self.traps.get(&addr) {
-            return l;
+        match self.traps.binary_search_by_key(&addr, |&(a, _)| a) {
+            Ok(i) => self.traps[i].1,
+            Err(i) => {
+                let l = self.e.new_label();
+                self.traps.insert(i, (addr, l));
+                l
+            }
         }
-        let l = self.e.new_label();
-        self.traps.insert(addr, l);
-        l
     }
 
     /// Reads one byte at the segment-0 address `addr`, which faults.
@@ -97,8 +104,7 @@ impl Lower<'_> {
     }
 
     fn emit_traps(&mut self) {
-        let traps: alloc::vec::Vec<(u64, Label)> = self.traps.iter().map(|(&a, &l)| (a, l)).collect();
-        for (addr, label) in traps {
+        for (addr, label) in core::mem::take(&mut self.traps) {
             self.e.pin(label);
             self.emit_fault(addr);
         }
@@ -106,7 +112,11 @@ impl Lower<'_> {
 
     /// The label of the `JUMPDEST` step `target`.
     fn dest(&self, target: u32) -> R<Label> {
-        self.dests.get(&(target as usize)).copied().ok_or(TranslateErrorKind::Internal("jump to an unknown JUMPDEST"))
+        self.dests
+            .get(target as usize)
+            .copied()
+            .flatten()
+            .ok_or(TranslateErrorKind::Internal("jump to an unknown JUMPDEST"))
     }
 
     /// Lowers the step at `i` (and, when fused, the ones after it);

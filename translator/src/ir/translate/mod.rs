@@ -30,7 +30,6 @@ mod frame;
 mod function;
 mod stack;
 
-use alloc::collections::BTreeSet;
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
@@ -70,6 +69,10 @@ pub struct TranslatedModule {
     /// Helper ids the program calls, ascending: the container declares
     /// exactly these.
     pub helpers: Vec<u32>,
+    /// Stack bytes the code needs (its deepest `r10`-relative access,
+    /// rounded up to 8; at least 8): the container declares it. The
+    /// program has no local calls, so one frame is the whole need.
+    pub stack_size: u32,
 }
 
 impl TranslatedModule {
@@ -82,7 +85,7 @@ impl TranslatedModule {
     /// and runs. `.data` holds the globals, `.rodata` the function names,
     /// `.text` the code, with one function-table entry per function under
     /// its IR name, and the Alkyl trailer declaring linear memory as
-    /// `.bss`, the frame as the stack need, and exactly the helpers the
+    /// `.bss`, the code's frame as the stack need, and exactly the helpers the
     /// code calls.
     ///
     /// # Errors
@@ -106,7 +109,7 @@ impl TranslatedModule {
             functions: Table::Values(&functions),
             trailer: Some(TrailerRepr {
                 bss_len: self.bss_len,
-                stack_size: FRAME_BYTES as u32,
+                stack_size: self.stack_size,
                 helpers: Table::Values(&self.helpers),
                 ..TrailerRepr::default()
             }),
@@ -149,7 +152,7 @@ pub fn translate_within(module: &Validated<'_>, max_bytes: usize) -> Result<Tran
     let layout = DataLayout::of(&module.module);
     let mut e = Emitter::default();
     e.limit = (max_bytes != usize::MAX).then_some(max_bytes / INSN_SIZE);
-    let mut helpers = BTreeSet::new();
+    let mut helpers = Vec::new();
     let mut functions = Vec::with_capacity(module.module.functions.len());
     for (index, f) in module.module.functions.iter().enumerate() {
         let pc = function::translate_function(&mut e, module, index, &layout, &mut helpers)?;
@@ -179,6 +182,7 @@ pub fn translate_within(module: &Validated<'_>, max_bytes: usize) -> Result<Tran
         data: layout.initial_data(&module.module),
         bss_len: layout.bss_len(),
         functions,
-        helpers: helpers.into_iter().collect(),
+        helpers,
+        stack_size: e.deepest.max(8).next_multiple_of(8),
     })
 }
