@@ -175,9 +175,10 @@ FUZZ_SECONDS ?= 60
 # fast_vs_ref: the fast engine against the reference interpreter;
 # container: container parse+verify; envelope: upload envelopes through the
 # runtime; coap_request: datagram sequences through the CoAP handler and
-# Block1. (`make fuzz FUZZ_TARGETS=container`.) fuzz/seeds/TARGET, when
-# present, seeds the corpus.
-FUZZ_TARGETS ?= verify_run run_valid fast_vs_ref container envelope coap_request
+# Block1; flash_image: arbitrary flash regions under the record store.
+# (`make fuzz FUZZ_TARGETS=container`.) fuzz/seeds/TARGET, when present,
+# seeds the corpus.
+FUZZ_TARGETS ?= verify_run run_valid fast_vs_ref container envelope coap_request flash_image
 fuzz:
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	cd fuzz && for t in $(FUZZ_TARGETS); do \

@@ -17,6 +17,7 @@ use coap_message::{MessageOption, MinimalWritableMessage, MutableWritableMessage
 const CONFIG: Config = Config::DEFAULT;
 
 /// Storage whose answers the optimizer cannot know.
+#[cfg_attr(feature = "flash", allow(dead_code))]
 struct StubStorage;
 
 impl Storage for StubStorage {
@@ -35,6 +36,43 @@ impl Storage for StubStorage {
         black_box(key);
         black_box(Ok(()))
     }
+}
+
+/// A NOR flash (nRF52840 geometry) whose answers the optimizer cannot know,
+/// under the flash store (`flash` feature).
+#[cfg(feature = "flash")]
+mod flash {
+    use core::hint::black_box;
+    use embedded_storage::nor_flash::{ErrorType, MultiwriteNorFlash, NorFlash, NorFlashErrorKind, ReadNorFlash};
+
+    pub struct StubFlash;
+
+    impl ErrorType for StubFlash {
+        type Error = NorFlashErrorKind;
+    }
+    impl ReadNorFlash for StubFlash {
+        const READ_SIZE: usize = 1;
+        fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), Self::Error> {
+            black_box((offset, &mut *bytes));
+            black_box(Ok(()))
+        }
+        fn capacity(&self) -> usize {
+            black_box(64 * 1024)
+        }
+    }
+    impl NorFlash for StubFlash {
+        const WRITE_SIZE: usize = 4;
+        const ERASE_SIZE: usize = 4096;
+        fn erase(&mut self, from: u32, to: u32) -> Result<(), Self::Error> {
+            black_box((from, to));
+            black_box(Ok(()))
+        }
+        fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), Self::Error> {
+            black_box((offset, bytes));
+            black_box(Ok(()))
+        }
+    }
+    impl MultiwriteNorFlash for StubFlash {}
 }
 
 /// A clock, sensors and a log whose answers the optimizer cannot know.
@@ -192,7 +230,10 @@ static OPTIONS: [(u16, &[u8]); 4] = [(11, b"apps"), (11, b"x"), (12, &[50]), (27
 static PAYLOAD: [u8; 64] = [0; 64];
 static KEY: [u8; 32] = [0; 32];
 
+#[cfg(not(feature = "flash"))]
 type Rt = Runtime<StubStorage, StubDevice>;
+#[cfg(feature = "flash")]
+type Rt = Runtime<alkyl_flash::FlashStorage<flash::StubFlash>, StubDevice>;
 
 /// Boots the runtime and serves requests and polls forever.
 pub fn serve() {
@@ -214,7 +255,11 @@ fn boot() -> Option<Rt> {
         Ok(a) => a,
         Err(_) => Authority::read_only(),
     };
-    let (mut runtime, report) = Runtime::new(CONFIG, authority, StubStorage, StubDevice).ok()?;
+    #[cfg(not(feature = "flash"))]
+    let storage = StubStorage;
+    #[cfg(feature = "flash")]
+    let storage = alkyl_flash::FlashStorage::open(flash::StubFlash).ok()?;
+    let (mut runtime, report) = Runtime::new(CONFIG, authority, storage, StubDevice).ok()?;
     black_box(&report);
     // The device key signs the reports (riot-module/riot sets it at boot).
     runtime.set_device_key(black_box(KEY));

@@ -31,6 +31,9 @@ const IMAGES: &[(&str, &[&str])] = &[
     ("runtime-compact", &["--features", "runtime"]),
     ("runtime-fast", &["--features", "fast"]),
     ("runtime-fast-ir", &["--features", "fast,ir"]),
+    // The records in the flash store (alkyl-flash over NOR flash), as the
+    // RIOT firmware keeps them: the store's own cost over runtime-fast.
+    ("runtime-fast-flash", &["--features", "fast,flash"]),
 ];
 /// The images whose symbols are broken down.
 const BREAKDOWN: &[&str] = &["runtime-fast", "runtime-fast-ir"];

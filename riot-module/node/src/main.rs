@@ -1,7 +1,8 @@
 //! `alkyl-node`: serve the Alkyl runtime over CoAP on a host.
 //!
 //! ```sh
-//! alkyl-node --listen 127.0.0.1:5683 --store DIR --trusted-key KEY.pub [--sensors FILE] [--allow-unsigned]
+//! alkyl-node --listen 127.0.0.1:5683 (--store DIR | --flash FILE [--flash-size BYTES])
+//!     --trusted-key KEY.pub [--sensors FILE] [--allow-unsigned]
 //!     [--budget N] [--max-run-ms MS] [--store-quota BYTES]
 //!     [--device-key DEVICE.key] [--gateway coap://HOST:PORT/PATH]
 //! ```
@@ -16,12 +17,13 @@ use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
+use alkyl_flash::FlashStorage;
 use alkyl_node::device::{HostDevice, Stdout};
 use alkyl_node::gateway::Gateway;
 use alkyl_node::keys::read_key;
 use alkyl_node::sensors;
 use alkyl_node::server::Server;
-use alkyl_node::store::FileStorage;
+use alkyl_node::store::{FileFlash, FileStorage, NodeStorage};
 use alkyl_runtime::{Authority, Config, KeyId, Runtime};
 use anyhow::{anyhow, Context, Result};
 use clap::Parser;
@@ -33,8 +35,16 @@ struct Args {
     #[arg(long, default_value = "127.0.0.1:5683")]
     listen: String,
     /// Directory of the persistent store (created if missing).
+    #[arg(long, required_unless_present = "flash", conflicts_with = "flash")]
+    store: Option<PathBuf>,
+    /// Keep the records in the device's flash store instead, over this file
+    /// holding a NOR flash image (4 KiB pages; created erased if missing).
     #[arg(long)]
-    store: PathBuf,
+    flash: Option<PathBuf>,
+    /// Size of the `--flash` image in bytes (a multiple of 4096, at least
+    /// 4 pages; an existing file must have this size).
+    #[arg(long, default_value_t = 64 * 1024, requires = "flash")]
+    flash_size: usize,
     /// Public key (from `alkyl keygen`) whose signed uploads, deletions and
     /// trigger changes are accepted; repeatable. Without any, the node
     /// refuses every change.
@@ -63,8 +73,9 @@ struct Args {
     #[arg(long, default_value_t = Config::DEFAULT.max_run_ms)]
     max_run_ms: u64,
     /// Most bytes the store's records may take (a device-sized store);
-    /// default: as much as the disk holds.
-    #[arg(long)]
+    /// default: as much as the disk holds. (A `--flash` store is bounded
+    /// by its size.)
+    #[arg(long, conflicts_with = "flash")]
     store_quota: Option<u64>,
 }
 
@@ -93,15 +104,28 @@ fn run(args: Args) -> Result<()> {
         Some(p) => sensors::load(p)?,
         None => sensors::default_devices(),
     };
-    let mut storage =
-        FileStorage::open(&args.store).with_context(|| format!("opening store {}", args.store.display()))?;
-    if let Some(quota) = args.store_quota {
-        storage = storage.with_quota(quota);
-    }
+    let (storage, place) = match (&args.store, &args.flash) {
+        (Some(dir), _) => {
+            let mut files = FileStorage::open(dir).with_context(|| format!("opening store {}", dir.display()))?;
+            if let Some(quota) = args.store_quota {
+                files = files.with_quota(quota);
+            }
+            (NodeStorage::First(files), dir.display().to_string())
+        }
+        (None, Some(file)) => {
+            let flash =
+                FileFlash::open(file, args.flash_size).with_context(|| format!("opening flash {}", file.display()))?;
+            let store = FlashStorage::open(flash).map_err(|e| {
+                anyhow!("flash store {}: {e} (remove the file to start with an empty store)", file.display())
+            })?;
+            (NodeStorage::Second(store), format!("{} (flash)", file.display()))
+        }
+        (None, None) => unreachable!("clap requires --store or --flash"),
+    };
     let config = Config { budget: args.budget, max_run_ms: args.max_run_ms, ..Config::DEFAULT };
     let device = HostDevice::new(devices, Stdout);
-    let (mut runtime, report) = Runtime::new(config, authority, storage, device)
-        .map_err(|e| anyhow!("reading store {}: {e}", args.store.display()))?;
+    let (mut runtime, report) =
+        Runtime::new(config, authority, storage, device).map_err(|e| anyhow!("reading store {place}: {e}"))?;
     if let Some(path) = &args.device_key {
         runtime.set_device_key(read_key(path)?);
     }
@@ -117,7 +141,7 @@ fn run(args: Args) -> Result<()> {
     }
 
     println!("listening on coap://{}", server.local_addr()?);
-    println!("store {}: {} app(s) loaded", args.store.display(), report.apps);
+    println!("store {place}: {} app(s) loaded", report.apps);
     for (key, problem) in &report.problems {
         println!("store: {key} not loaded: {problem}");
     }

@@ -1,5 +1,7 @@
 //! The host's [`Storage`]: one file per record in a directory, replaced
-//! crash-safely.
+//! crash-safely ([`FileStorage`], `--store DIR`); or the device's flash
+//! store over a file holding a NOR flash image ([`FileFlash`],
+//! `--flash FILE`). [`NodeStorage`] is either.
 //!
 //! `save` writes `.KEY.tmp`, fsyncs it, renames it over `KEY` (atomic on
 //! POSIX file systems) and fsyncs the directory, so that after a crash at
@@ -17,9 +19,14 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use alkyl_runtime::{Storage, StorageError, DELETE_RESERVE};
+use alkyl_flash::FlashStorage;
+use alkyl_runtime::{EitherStorage, Storage, StorageError, DELETE_RESERVE};
+use embedded_storage::nor_flash::{
+    ErrorType, MultiwriteNorFlash, NorFlash, NorFlashError, NorFlashErrorKind, ReadNorFlash,
+};
 
 /// The file holding the deletions' reserve.
 const RESERVE_FILE: &str = ".reserve";
@@ -195,6 +202,119 @@ impl Storage for FileStorage {
     }
 }
 
+/// A NOR flash in a file, with the nRF52840's geometry (4 KiB erase
+/// pages, 4-byte words): a write ANDs its bits into the old ones, an erase
+/// sets a page to `0xff`. Every write and erase is synced to the disk
+/// before it returns, so that what the store acknowledged survives a
+/// crash of the host too.
+#[derive(Debug)]
+pub struct FileFlash {
+    file: File,
+    len: usize,
+}
+
+/// A file flash's I/O error (logged where it happens).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FlashIo(NorFlashErrorKind);
+
+impl NorFlashError for FlashIo {
+    fn kind(&self) -> NorFlashErrorKind {
+        self.0
+    }
+}
+
+impl FileFlash {
+    /// Erase page.
+    pub const PAGE: usize = 4096;
+
+    /// Opens `path`, creating an erased flash of `len` bytes (a whole
+    /// number of pages) if it does not exist.
+    ///
+    /// # Errors
+    /// I/O errors; an existing file of another size.
+    pub fn open(path: &Path, len: usize) -> std::io::Result<FileFlash> {
+        let invalid = |m: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, m);
+        if len == 0 || !len.is_multiple_of(Self::PAGE) {
+            return Err(invalid(format!("flash size {len}: not a whole number of {}-byte pages", Self::PAGE)));
+        }
+        let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?;
+        match file.metadata()?.len() {
+            0 => {
+                file.write_all_at(&vec![0xff; len], 0)?;
+                file.sync_all()?;
+            }
+            n if n == len as u64 => {}
+            n => return Err(invalid(format!("{}: {n} bytes, not the flash size {len}", path.display()))),
+        }
+        Ok(FileFlash { file, len })
+    }
+
+    fn check(&self, offset: u32, len: usize, align: usize) -> Result<usize, FlashIo> {
+        let offset = offset as usize;
+        if !offset.is_multiple_of(align) || !len.is_multiple_of(align) {
+            return Err(FlashIo(NorFlashErrorKind::NotAligned));
+        }
+        if offset.checked_add(len).is_none_or(|end| end > self.len) {
+            return Err(FlashIo(NorFlashErrorKind::OutOfBounds));
+        }
+        Ok(offset)
+    }
+
+    fn put(&self, offset: usize, bytes: &[u8]) -> Result<(), FlashIo> {
+        self.file.write_all_at(bytes, offset as u64).and_then(|()| self.file.sync_data()).map_err(|e| {
+            eprintln!("alkyl-node: flash: writing at {offset}: {e}");
+            FlashIo(NorFlashErrorKind::Other)
+        })
+    }
+}
+
+impl ErrorType for FileFlash {
+    type Error = FlashIo;
+}
+
+impl ReadNorFlash for FileFlash {
+    const READ_SIZE: usize = 1;
+
+    fn read(&mut self, offset: u32, bytes: &mut [u8]) -> Result<(), FlashIo> {
+        let offset = self.check(offset, bytes.len(), 1)?;
+        self.file.read_exact_at(bytes, offset as u64).map_err(|e| {
+            eprintln!("alkyl-node: flash: reading at {offset}: {e}");
+            FlashIo(NorFlashErrorKind::Other)
+        })
+    }
+
+    fn capacity(&self) -> usize {
+        self.len
+    }
+}
+
+impl NorFlash for FileFlash {
+    const WRITE_SIZE: usize = 4;
+    const ERASE_SIZE: usize = Self::PAGE;
+
+    fn erase(&mut self, from: u32, to: u32) -> Result<(), FlashIo> {
+        let len = (to as usize).checked_sub(from as usize).ok_or(FlashIo(NorFlashErrorKind::OutOfBounds))?;
+        let offset = self.check(from, len, Self::PAGE)?;
+        self.put(offset, &vec![0xff; len])
+    }
+
+    fn write(&mut self, offset: u32, bytes: &[u8]) -> Result<(), FlashIo> {
+        let at = self.check(offset, bytes.len(), Self::WRITE_SIZE)?;
+        let mut old = vec![0; bytes.len()];
+        self.read(offset, &mut old)?;
+        for (o, n) in old.iter_mut().zip(bytes) {
+            *o &= n;
+        }
+        self.put(at, &old)
+    }
+}
+
+impl MultiwriteNorFlash for FileFlash {}
+
+/// The node's storage: files (`--store DIR`) or the flash store over a
+/// file (`--flash FILE`).
+pub type NodeStorage = EitherStorage<FileStorage, FlashStorage<FileFlash>>;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,5 +366,37 @@ mod tests {
         assert_eq!(s.keys().unwrap(), ["app.a"]);
         assert_eq!(s.load("app.a").unwrap().as_deref(), Some(&b"old"[..]));
         assert!(!dir.path().join(".app.a.tmp").exists());
+    }
+}
+
+#[cfg(test)]
+mod flash_tests {
+    use super::*;
+
+    #[test]
+    fn file_flash_is_nor() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("flash");
+        assert!(FileFlash::open(&path, 1000).is_err());
+        let mut f = FileFlash::open(&path, 4 * FileFlash::PAGE).unwrap();
+        let mut b = [0; 4];
+        f.read(8, &mut b).unwrap();
+        assert_eq!(b, [0xff; 4]);
+        f.write(8, &[0xf0, 0x0f, 0xff, 0]).unwrap();
+        f.write(8, &[0x3f, 0xff, 0xff, 0xff]).unwrap();
+        f.read(8, &mut b).unwrap();
+        assert_eq!(b, [0x30, 0x0f, 0xff, 0]);
+        assert_eq!(f.write(2, &[0; 4]), Err(FlashIo(NorFlashErrorKind::NotAligned)));
+        assert_eq!(f.write(4 * 4096, &[0; 4]), Err(FlashIo(NorFlashErrorKind::OutOfBounds)));
+        f.erase(0, 4096).unwrap();
+        f.read(8, &mut b).unwrap();
+        assert_eq!(b, [0xff; 4]);
+        // Another size is refused; the same size reopens the content.
+        drop(f);
+        assert!(FileFlash::open(&path, 8 * FileFlash::PAGE).is_err());
+        let mut s = FlashStorage::open(FileFlash::open(&path, 4 * FileFlash::PAGE).unwrap()).unwrap();
+        s.save("app.a", &[7; 5000]).unwrap();
+        let mut s = FlashStorage::open(FileFlash::open(&path, 4 * FileFlash::PAGE).unwrap()).unwrap();
+        assert_eq!(s.load("app.a").unwrap(), Some(vec![7; 5000]));
     }
 }

@@ -1,6 +1,7 @@
-//! kill -9 during uploads, repeatedly. After every restart each app is the
-//! old or the new version (never a mix), loads and verifies, every upload
-//! the node acknowledged survived (the record is fsynced before the
+//! kill -9 during uploads, repeatedly, on both stores of the node (files,
+//! and the device's flash store over a file). After every restart each app
+//! is the old or the new version (never a mix), loads and verifies, every
+//! upload the node acknowledged survived (the record is synced before the
 //! answer), and the key-value store is intact.
 
 mod common;
@@ -24,6 +25,34 @@ fn variant(which: u32) -> Vec<u8> {
 #[test]
 fn kill9_during_uploads() {
     let (_tmp, trusted) = Trusted::new(9);
+    kill9_story(&trusted);
+    // No temporary file is left behind after a clean start.
+    let node = trusted.start(&[]);
+    assert!(node.wait_for_line("app(s) loaded", Duration::from_secs(5)));
+    let names: Vec<String> = std::fs::read_dir(&trusted.store)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
+}
+
+#[test]
+fn kill9_during_uploads_on_flash() {
+    let (_tmp, trusted) = Trusted::new(9);
+    let trusted = trusted.on_flash();
+    kill9_story(&trusted);
+    let node = trusted.start(&[]);
+    assert!(node.wait_for_line("app(s) loaded", Duration::from_secs(5)));
+    assert!(node.log().iter().any(|l| l.contains("(flash): 2 app(s) loaded")), "{:?}", node.log());
+}
+
+/// Blocks of 64 bytes in one upload of [`variant`].
+fn blocks_per_upload(trusted: &Trusted) -> u32 {
+    install("flip", 1, &variant(1), Some(&trusted.key)).len().div_ceil(64) as u32
+}
+
+fn kill9_story(trusted: &Trusted) {
+    let per_upload = blocks_per_upload(trusted);
     let hashes: Vec<[u8; 32]> = [1, 2].map(|w| Sha256::digest(variant(w)).into()).to_vec();
     let acked = Arc::new(AtomicU32::new(0));
     let counted = Arc::new(AtomicU32::new(0));
@@ -76,9 +105,11 @@ fn kill9_during_uploads() {
         // Upload new versions back to back (block-wise), increment the
         // counter, and kill -9 the node at a varying moment.
         let stop = Arc::new(AtomicBool::new(false));
+        let blocks = Arc::new(AtomicU32::new(0));
         let worker = {
             let (stop, acked, counted, key) =
                 (Arc::clone(&stop), Arc::clone(&acked), Arc::clone(&counted), trusted.key.clone());
+            let blocks = Arc::clone(&blocks);
             let addr = node.addr;
             let first = next_version;
             std::thread::spawn(move || -> u32 {
@@ -102,6 +133,7 @@ fn kill9_during_uploads() {
                         if !more && (code(&r) == "2.01" || code(&r) == "2.04") {
                             acked.fetch_max(v, Ordering::SeqCst);
                         }
+                        blocks.fetch_add(1, Ordering::SeqCst);
                     }
                     sent += 1;
                     v += 1;
@@ -118,7 +150,17 @@ fn kill9_during_uploads() {
                 sent
             })
         };
-        std::thread::sleep(Duration::from_millis(20 + (round * 37) % 120));
+        // Kill once a whole upload went through and a varying number of
+        // blocks of the next ones were answered (counted, not timed: a
+        // loaded machine slows the uploads, not the test's reach), a few
+        // milliseconds into the following block.
+        let target = per_upload + 1 + (round as u32 * 7) % (2 * per_upload);
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while blocks.load(Ordering::SeqCst) < target {
+            assert!(std::time::Instant::now() < deadline, "round {round}: the uploads made no progress");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        std::thread::sleep(Duration::from_millis(round % 4));
         node.kill9();
         stop.store(true, Ordering::SeqCst);
         let sent = worker.join().unwrap();
@@ -128,12 +170,4 @@ fn kill9_during_uploads() {
     }
     assert!(rounds_with_uploads_in_flight >= 20, "the kills did not land during uploads");
     assert!(acked.load(Ordering::SeqCst) > 20, "too few uploads completed: {}", acked.load(Ordering::SeqCst));
-    // No temporary file is left behind after a clean start.
-    let node = trusted.start(&[]);
-    assert!(node.wait_for_line("app(s) loaded", Duration::from_secs(5)));
-    let names: Vec<String> = std::fs::read_dir(&trusted.store)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    assert!(names.iter().all(|n| !n.ends_with(".tmp")), "{names:?}");
 }

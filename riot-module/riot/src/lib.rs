@@ -27,6 +27,7 @@ mod boot;
 mod builtin;
 mod device;
 mod execution;
+mod flash;
 mod gateway;
 #[cfg(target_os = "linux")]
 mod native;
@@ -34,7 +35,8 @@ mod native;
 mod sim;
 
 use alkyl_runtime::coap::{Lock, Shared};
-use alkyl_runtime::{Authority, Config, Device as _, KeyId, RamStorage, Runtime};
+use alkyl_flash::FlashStorage;
+use alkyl_runtime::{Authority, Config, Device as _, EitherStorage, KeyId, RamStorage, Runtime};
 use embedded_nal::UdpClientStack as _;
 use riot_wrappers::coap_handler::v0_2::GcoapHandler;
 use riot_wrappers::mutex::Mutex;
@@ -49,9 +51,10 @@ mod key {
 riot_main!(main);
 
 /// Quotas for an nRF52840 (256 KiB RAM, of which the heap gets what RIOT,
-/// GNRC, gcoap and the thread stacks leave: 217 KiB). Worst case, the
-/// runtime's heap holds the installed apps twice (in the store and in
-/// [`RamStorage`]: 2 × 32 KiB), two uploads in progress (2 × 16 KiB), one
+/// GNRC, gcoap and the thread stacks leave: 217 KiB). Worst case (records
+/// in RAM, when the flash region is unusable), the runtime's heap holds
+/// the installed apps twice (in the store and in [`RamStorage`]:
+/// 2 × 32 KiB), two uploads in progress (2 × 16 KiB), one
 /// install's working copies (about 3 × 16 KiB) and the key-value store
 /// (8 × 32 + 64 entries).
 pub const CONFIG: Config = Config {
@@ -63,8 +66,8 @@ pub const CONFIG: Config = Config {
     ..Config::DEFAULT
 };
 
-/// Bytes of records [`RamStorage`] holds: the apps' containers and
-/// metadata, and the key-value records.
+/// Bytes of records [`RamStorage`] holds (when the flash region is
+/// unusable): the apps' containers and metadata, and the key-value records.
 const STORAGE_BYTES: usize = CONFIG.max_total_bytes + 8 * 1024;
 
 /// Longest sleep of the main loop: how late a trigger that a request
@@ -72,14 +75,17 @@ const STORAGE_BYTES: usize = CONFIG.max_total_bytes + 8 * 1024;
 /// per 32-bit wrap; see `alkyl_runtime::Widen32`).
 pub const MAX_IDLE_MS: u64 = 100;
 
-type Rt = Runtime<RamStorage, RiotDevice>;
+/// Records in the flash region (flash.rs), or in RAM when it is unusable.
+type DeviceStorage = EitherStorage<FlashStorage<flash::Region>, RamStorage>;
+
+type Rt = Runtime<DeviceStorage, RiotDevice>;
 
 /// The runtime behind RIOT's mutex: gcoap's thread handles requests with it
 /// locked; the main thread polls with it locked.
 struct Locked<'a>(&'a Mutex<Rt>);
 
 impl Lock for Locked<'_> {
-    type Storage = RamStorage;
+    type Storage = DeviceStorage;
     type Device = RiotDevice;
 
     fn with<R>(&self, f: impl FnOnce(&mut Rt) -> R) -> R {
@@ -111,12 +117,24 @@ fn main() {
             Authority::read_only()
         }
     };
-    // Part of it held back so that deletions work when it is full.
-    let storage = RamStorage::with_capacity(STORAGE_BYTES).with_reserve(alkyl_runtime::DELETE_RESERVE);
-    // RAM storage lists infallibly.
+    // The flash store holds DELETE_RESERVE back itself; in RAM, part of
+    // the capacity is held back so that deletions work when it is full.
+    let (storage, kept) = match flash::open() {
+        Some(s) => (EitherStorage::First(s), "flash store: records kept through resets"),
+        None => (
+            EitherStorage::Second(
+                RamStorage::with_capacity(STORAGE_BYTES).with_reserve(alkyl_runtime::DELETE_RESERVE),
+            ),
+            "RAM storage: apps are lost at reset",
+        ),
+    };
+    // Both list from RAM (the flash store's index), infallibly.
     let Ok((mut runtime, report)) = Runtime::new(CONFIG, authority, storage, RiotDevice::new()) else {
         panic!("storage failed to list its records")
     };
+    for (key, problem) in &report.problems {
+        println!("store: {} not loaded: {}", key, problem);
+    }
     match key::DEVICE_KEY {
         Some(seed) => {
             runtime.set_device_key(seed);
@@ -127,8 +145,8 @@ fn main() {
         None => println!("no device key (built without ALKYL_DEVICE_KEY): reports are unsigned"),
     }
     println!(
-        "runtime: {} app(s) (RAM storage: apps are lost at reset); quotas: {} apps, {} B per app, {} B in all",
-        report.apps, CONFIG.max_apps, CONFIG.max_app_bytes, CONFIG.max_total_bytes
+        "runtime: {} app(s) ({}); quotas: {} apps, {} B per app, {} B in all",
+        report.apps, kept, CONFIG.max_apps, CONFIG.max_app_bytes, CONFIG.max_total_bytes
     );
     let runtime = Mutex::new(runtime);
 

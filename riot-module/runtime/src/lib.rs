@@ -68,4 +68,4 @@ pub use config::Config;
 pub use device::{class_matches, printable, write_dims, Device, SaulInfo, Widen32, SAUL_CAT_ACT, SAUL_CAT_SENSE};
 pub use error::{Expect, Rejection, TriggerProblem};
 pub use runtime::{Applied, BootProblem, BootReport, Runtime, SensorReading, WallClock};
-pub use storage::{RamStorage, Storage, StorageError, DELETE_RESERVE};
+pub use storage::{EitherStorage, RamStorage, Storage, StorageError, DELETE_RESERVE};

@@ -10,9 +10,11 @@
 //! ones, never a mix. The runtime orders its writes so that any prefix of
 //! them leaves a consistent state (see `Runtime::new`).
 //!
-//! [`RamStorage`] keeps records in RAM (RIOT today; flash later); the host
-//! node writes files (write a temporary file, fsync, rename, fsync the
-//! directory).
+//! [`RamStorage`] keeps records in RAM (a device without a flash region);
+//! the flash store (riot-module/flash, `alkyl-flash`) keeps them in NOR
+//! flash through power cuts (RIOT, and the host node's `--flash`); the
+//! host node also writes files (write a temporary file, fsync, rename,
+//! fsync the directory).
 
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -27,6 +29,9 @@ pub enum StorageError {
     Io,
     /// No room left on the medium.
     Full,
+    /// The medium holds a record that does not read back whole (e.g. a
+    /// flash region with hostile or damaged content).
+    Corrupt,
 }
 
 impl fmt::Display for StorageError {
@@ -34,6 +39,7 @@ impl fmt::Display for StorageError {
         f.write_str(match self {
             StorageError::Io => "storage I/O error",
             StorageError::Full => "storage full",
+            StorageError::Corrupt => "stored record corrupt",
         })
     }
 }
@@ -76,6 +82,41 @@ pub trait Storage {
     /// # Errors
     /// [`StorageError`].
     fn remove(&mut self, key: &str) -> Result<(), StorageError>;
+}
+
+/// One of two storages, chosen at start (e.g. files or a flash image on
+/// the host node, flash or RAM on a device whose flash region is unusable).
+#[derive(Debug)]
+pub enum EitherStorage<A, B> {
+    First(A),
+    Second(B),
+}
+
+macro_rules! either {
+    ($self:ident, $s:ident => $e:expr) => {
+        match $self {
+            EitherStorage::First($s) => $e,
+            EitherStorage::Second($s) => $e,
+        }
+    };
+}
+
+impl<A: Storage, B: Storage> Storage for EitherStorage<A, B> {
+    fn keys(&mut self) -> Result<Vec<String>, StorageError> {
+        either!(self, s => s.keys())
+    }
+    fn load(&mut self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        either!(self, s => s.load(key))
+    }
+    fn save(&mut self, key: &str, bytes: &[u8]) -> Result<(), StorageError> {
+        either!(self, s => s.save(key, bytes))
+    }
+    fn save_reserved(&mut self, key: &str, bytes: &[u8]) -> Result<(), StorageError> {
+        either!(self, s => s.save_reserved(key, bytes))
+    }
+    fn remove(&mut self, key: &str) -> Result<(), StorageError> {
+        either!(self, s => s.remove(key))
+    }
 }
 
 /// Room a bounded storage should hold back for deletions
@@ -173,5 +214,18 @@ mod tests {
         s.save("a", b"123456").unwrap();
         assert_eq!(s.save("b", b"1"), Err(StorageError::Full));
         s.save_reserved("b", b"1234").unwrap();
+    }
+
+    #[test]
+    fn either_storage() {
+        let mut s: EitherStorage<RamStorage, RamStorage> =
+            EitherStorage::Second(RamStorage::with_capacity(10).with_reserve(4));
+        s.save("a", b"123456").unwrap();
+        assert_eq!(s.save("b", b"1"), Err(StorageError::Full));
+        s.save_reserved("b", b"1").unwrap();
+        assert_eq!(s.keys().unwrap(), ["a", "b"]);
+        s.remove("a").unwrap();
+        assert_eq!(s.load("b").unwrap().as_deref(), Some(&b"1"[..]));
+        assert!(matches!(s, EitherStorage::Second(_)));
     }
 }

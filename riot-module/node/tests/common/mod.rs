@@ -73,9 +73,16 @@ pub struct Node {
 impl Node {
     /// Starts a node on a free loopback port over `store`, with `args`.
     pub fn start(store: &Path, args: &[&str]) -> Node {
+        let mut all = vec![std::ffi::OsStr::new("--store"), store.as_os_str()];
+        all.extend(args.iter().map(std::ffi::OsStr::new));
+        Node::spawn(&all)
+    }
+
+    /// Starts a node on a free loopback port with `args` (which name its
+    /// store: `--store DIR` or `--flash FILE`).
+    pub fn spawn(args: &[&std::ffi::OsStr]) -> Node {
         let mut child = Command::new(node_bin())
-            .args(["--listen", "127.0.0.1:0", "--store"])
-            .arg(store)
+            .args(["--listen", "127.0.0.1:0"])
             .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -207,12 +214,14 @@ pub fn test_key(dir: &Path, seed: u8) -> (SigningKey, PathBuf, PathBuf) {
     (key, secret, public)
 }
 
-/// A node's store (`DIR/store`) and the key it trusts ([`test_key`] of a
+/// A node's store (`DIR/store`, or with [`Trusted::on_flash`] the flash
+/// store in the file `DIR/flash`) and the key it trusts ([`test_key`] of a
 /// seed): starts, and restarts, nodes on that store that trust that key.
 pub struct Trusted {
     pub key: SigningKey,
     pub store: PathBuf,
     public: String,
+    flash: Option<PathBuf>,
 }
 
 impl Trusted {
@@ -221,15 +230,31 @@ impl Trusted {
     pub fn new(seed: u8) -> (tempfile::TempDir, Trusted) {
         let dir = tempfile::tempdir().unwrap();
         let (key, _, public) = test_key(dir.path(), seed);
-        let trusted = Trusted { key, store: dir.path().join("store"), public: public.to_str().unwrap().into() };
+        let trusted =
+            Trusted { key, store: dir.path().join("store"), public: public.to_str().unwrap().into(), flash: None };
         (dir, trusted)
+    }
+
+    /// The same nodes keeping their records in the flash store over the
+    /// file `DIR/flash` (`--flash`, 64 KiB) instead of `DIR/store`.
+    #[allow(dead_code)]
+    pub fn on_flash(mut self) -> Trusted {
+        self.flash = Some(self.store.with_file_name("flash"));
+        self
     }
 
     /// A node on the store, trusting the key, with `extra` arguments.
     pub fn start(&self, extra: &[&str]) -> Node {
         let mut args = vec!["--trusted-key", self.public.as_str()];
         args.extend_from_slice(extra);
-        Node::start(&self.store, &args)
+        match &self.flash {
+            None => Node::start(&self.store, &args),
+            Some(file) => {
+                let mut all = vec![std::ffi::OsStr::new("--flash"), file.as_os_str()];
+                all.extend(args.iter().map(std::ffi::OsStr::new));
+                Node::spawn(&all)
+            }
+        }
     }
 }
 
