@@ -152,29 +152,20 @@ struct Entry {
 }
 
 /// Why a region could not be opened.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum OpenError {
     /// The flash geometry does not suit the store (fewer than 4 pages,
     /// pages too small for two chunks, words above 32 bytes).
+    #[error("flash geometry unsuitable for the store")]
     Geometry,
     /// The flash refused a read, write or erase.
+    #[error("flash I/O error")]
     Io,
     /// The region holds no valid store (e.g. hostile or foreign content,
     /// or not formatted); [`FlashStorage::format`] erases it.
+    #[error("flash store corrupt")]
     Corrupt,
 }
-
-impl fmt::Display for OpenError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            OpenError::Geometry => "flash geometry unsuitable for the store",
-            OpenError::Io => "flash I/O error",
-            OpenError::Corrupt => "flash store corrupt",
-        })
-    }
-}
-
-impl core::error::Error for OpenError {}
 
 type Map<F> = MapStorage<
     ItemKey,

@@ -15,7 +15,6 @@
 //! still checked.
 
 use alloc::vec::Vec;
-use core::fmt;
 
 use alkyl_protocol::command::Command;
 use alkyl_protocol::envelope::Envelope;
@@ -33,39 +32,23 @@ const ORDER: [u8; 32] = [
 ];
 
 /// Why an envelope was not accepted as authentic.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
     /// The device trusts no key: it accepts no changes.
+    #[error("no trusted key: changes are disabled")]
     MutationsDisabled,
     /// The envelope names a key the device does not trust.
+    #[error("unknown key {0}")]
     UnknownKey(KeyId),
     /// The signature does not verify with the named key.
+    #[error("bad signature")]
     BadSignature,
 }
 
-impl fmt::Display for AuthError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            AuthError::MutationsDisabled => f.write_str("no trusted key: changes are disabled"),
-            AuthError::UnknownKey(id) => write!(f, "unknown key {id}"),
-            AuthError::BadSignature => f.write_str("bad signature"),
-        }
-    }
-}
-
-impl core::error::Error for AuthError {}
-
 /// Why a public key was refused when configuring an [`Authority`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not a valid Ed25519 public key")]
 pub struct BadPublicKey;
-
-impl fmt::Display for BadPublicKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("not a valid Ed25519 public key")
-    }
-}
-
-impl core::error::Error for BadPublicKey {}
 
 /// The keys a device trusts, and whether unsigned envelopes are accepted.
 #[derive(Clone, Debug, Default)]

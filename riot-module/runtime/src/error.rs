@@ -74,24 +74,17 @@ pub enum Rejection {
 }
 
 /// Why declared triggers were refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum TriggerProblem {
     /// More triggers than the device allows.
+    #[error("{count} triggers, this device allows {max}")]
     Count { count: usize, max: usize },
     /// Trigger `index` has a period below the device's minimum.
+    #[error("trigger {index}: period below {min} ms")]
     Period { index: usize, min: u32 },
     /// Trigger `index` names an entry point the app lacks.
+    #[error("trigger {index}: no such entry point")]
     Entry { index: usize },
-}
-
-impl fmt::Display for TriggerProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            TriggerProblem::Count { count, max } => write!(f, "{count} triggers, this device allows {max}"),
-            TriggerProblem::Period { index, min } => write!(f, "trigger {index}: period below {min} ms"),
-            TriggerProblem::Entry { index } => write!(f, "trigger {index}: no such entry point"),
-        }
-    }
 }
 
 impl Rejection {

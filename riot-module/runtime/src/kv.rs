@@ -13,7 +13,6 @@
 
 use crate::map::VecMap;
 use alloc::vec::Vec;
-use core::fmt;
 
 pub use alkyl_bindings::KvError;
 
@@ -45,27 +44,18 @@ impl Namespace {
 }
 
 /// Why a key-value record did not decode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum KvRecordError {
     /// Wrong magic or format.
+    #[error("key-value record: bad header")]
     Header,
     /// Length disagrees with the count.
+    #[error("key-value record: bad length")]
     Length,
     /// Keys not strictly ascending.
+    #[error("key-value record: keys not ascending")]
     Order,
 }
-
-impl fmt::Display for KvRecordError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            KvRecordError::Header => "key-value record: bad header",
-            KvRecordError::Length => "key-value record: bad length",
-            KvRecordError::Order => "key-value record: keys not ascending",
-        })
-    }
-}
-
-impl core::error::Error for KvRecordError {}
 
 /// All namespaces, with their quotas.
 #[derive(Clone, Debug)]

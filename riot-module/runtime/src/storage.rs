@@ -19,32 +19,22 @@
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt;
 
 /// Why a storage operation failed. Implementations report details through
 /// their own channel (a log); the runtime only needs the kind.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum StorageError {
     /// The medium refused the operation (I/O error).
+    #[error("storage I/O error")]
     Io,
     /// No room left on the medium.
+    #[error("storage full")]
     Full,
     /// The medium holds a record that does not read back whole (e.g. a
     /// flash region with hostile or damaged content).
+    #[error("stored record corrupt")]
     Corrupt,
 }
-
-impl fmt::Display for StorageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            StorageError::Io => "storage I/O error",
-            StorageError::Full => "storage full",
-            StorageError::Corrupt => "stored record corrupt",
-        })
-    }
-}
-
-impl core::error::Error for StorageError {}
 
 /// Persistent records by key.
 pub trait Storage {

@@ -18,7 +18,6 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt;
 
 use alkyl_protocol::envelope::{field, MAGIC};
 use alkyl_protocol::KeyId;
@@ -59,46 +58,35 @@ pub enum Progress {
 }
 
 /// Why a block was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum UploadError {
     /// A block after the first without a transfer in progress (never
     /// started, expired, or abandoned).
+    #[error("block {num}: no transfer in progress (start at block 0)")]
     NoTransfer { num: u32 },
     /// A block that does not continue the transfer (out of order or a
     /// gap); the transfer is abandoned.
+    #[error("block at byte {offset}, expected byte {expected_offset}: transfer abandoned")]
     OutOfOrder { expected_offset: usize, offset: usize },
     /// A block that is not full although more follow, is larger than its
     /// size, or uses the reserved size exponent 7.
+    #[error("bad block: size or more flag inconsistent")]
     BadBlock,
     /// The body would exceed the limit (Size1 tells the client).
+    #[error("upload exceeds {max} bytes")]
     TooLarge { max: usize },
     /// Too many transfers in progress.
+    #[error("too many uploads in progress")]
     Busy,
     /// Block 0 of a block-wise upload is shorter than the envelope header
     /// (32 bytes), or not an envelope header.
+    #[error("block 0 must hold the 32-byte envelope header (use larger blocks)")]
     Header,
     /// Block 0's envelope header names a key the device does not trust: no
     /// slot is granted to it.
+    #[error("upload signed by unknown key {0}: no slot granted")]
     UntrustedKey(KeyId),
 }
-
-impl fmt::Display for UploadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            UploadError::NoTransfer { num } => write!(f, "block {num}: no transfer in progress (start at block 0)"),
-            UploadError::OutOfOrder { expected_offset, offset } => {
-                write!(f, "block at byte {offset}, expected byte {expected_offset}: transfer abandoned")
-            }
-            UploadError::BadBlock => f.write_str("bad block: size or more flag inconsistent"),
-            UploadError::TooLarge { max } => write!(f, "upload exceeds {max} bytes"),
-            UploadError::Busy => f.write_str("too many uploads in progress"),
-            UploadError::Header => f.write_str("block 0 must hold the 32-byte envelope header (use larger blocks)"),
-            UploadError::UntrustedKey(id) => write!(f, "upload signed by unknown key {id}: no slot granted"),
-        }
-    }
-}
-
-impl core::error::Error for UploadError {}
 
 #[derive(Debug)]
 struct Transfer {

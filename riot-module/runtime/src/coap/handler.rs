@@ -25,10 +25,11 @@ use crate::storage::Storage;
 const OVERHEAD: usize = 32;
 
 /// The `coap_handler::Handler` of a type that turns a request into an owned
-/// [`Response`] (`$handle`): one body for the runtime itself and for a
-/// runtime behind a [`Lock`] ([`Shared`]).
+/// [`Response`] (`$handle`), and its `coap_handler::Reporting` from the
+/// runtime's resource links (`$links`, a `Vec<Link>`): one body for the
+/// runtime itself and for a runtime behind a [`Lock`] ([`Shared`]).
 macro_rules! response_handler {
-    ([$($generics:tt)*] $ty:ty, |$this:ident, $request:ident| $handle:expr) => {
+    ([$($generics:tt)*] $ty:ty, |$this:ident, $request:ident| $handle:expr, |$me:ident| $links:expr) => {
         impl<$($generics)*> Handler for $ty {
             type RequestData = Response;
             type ExtractRequestError = Infallible;
@@ -51,10 +52,27 @@ macro_rules! response_handler {
                 response.write(message)
             }
         }
+
+        impl<$($generics)*> Reporting for $ty {
+            type Record<'res>
+                = Link
+            where
+                Self: 'res;
+            type Reporter<'res>
+                = vec::IntoIter<Link>
+            where
+                Self: 'res;
+
+            fn report(&self) -> Self::Reporter<'_> {
+                let $me = self;
+                let links: Vec<Link> = $links;
+                links.into_iter()
+            }
+        }
     };
 }
 
-response_handler!([S: Storage, D: Device] Runtime<S, D>, |rt, request| rt.handle(request));
+response_handler!([S: Storage, D: Device] Runtime<S, D>, |rt, request| rt.handle(request), |rt| rt.links());
 
 /// One resource in `/.well-known/core`.
 #[derive(Clone)]
@@ -92,6 +110,13 @@ fn link(path: &[&str], attributes: &[Attribute]) -> Link {
 }
 
 impl<S: Storage, D: Device> Runtime<S, D> {
+    /// The resources of `/.well-known/core` as links.
+    fn links(&self) -> Vec<Link> {
+        let mut links = Vec::new();
+        self.resources(|path, attributes| links.push(link(path, attributes)));
+        links
+    }
+
     /// Visits the resources of `/.well-known/core`: path and attributes.
     pub(super) fn resources(&self, mut f: impl FnMut(&[&str], &[Attribute])) {
         let json = Attribute::Ct(format::JSON);
@@ -110,23 +135,6 @@ impl<S: Storage, D: Device> Runtime<S, D> {
                 &[Attribute::Ct(format::TEXT), Attribute::Observable, Attribute::ResourceType("alkyl.result")],
             );
         }
-    }
-}
-
-impl<S: Storage, D: Device> Reporting for Runtime<S, D> {
-    type Record<'res>
-        = Link
-    where
-        Self: 'res;
-    type Reporter<'res>
-        = vec::IntoIter<Link>
-    where
-        Self: 'res;
-
-    fn report(&self) -> Self::Reporter<'_> {
-        let mut links = Vec::new();
-        self.resources(|path, attributes| links.push(link(path, attributes)));
-        links.into_iter()
     }
 }
 
@@ -157,19 +165,8 @@ impl<S: Storage, D: Device> Lock for &core::cell::RefCell<Runtime<S, D>> {
 #[derive(Debug)]
 pub struct Shared<L>(pub L);
 
-response_handler!([L: Lock] Shared<L>, |shared, request| shared.0.with(|rt| rt.handle(request)));
-
-impl<L: Lock> Reporting for Shared<L> {
-    type Record<'res>
-        = Link
-    where
-        Self: 'res;
-    type Reporter<'res>
-        = vec::IntoIter<Link>
-    where
-        Self: 'res;
-
-    fn report(&self) -> Self::Reporter<'_> {
-        self.0.with(|rt| rt.report().collect::<Vec<_>>()).into_iter()
-    }
-}
+response_handler!(
+    [L: Lock] Shared<L>,
+    |shared, request| shared.0.with(|rt| rt.handle(request)),
+    |shared| shared.0.with(|rt| rt.links())
+);

@@ -66,6 +66,30 @@ impl fmt::Display for BootProblem {
     }
 }
 
+/// Loads and parses the one record `key` if `keys` lists it; a record that
+/// cannot be read or does not parse is noted in `report` and left as it is.
+fn load_record<S: Storage, T>(
+    storage: &mut S,
+    keys: &[String],
+    key: &str,
+    parse: fn(&[u8]) -> Result<T, RecordError>,
+    report: &mut BootReport,
+) -> Option<T> {
+    if !keys.iter().any(|k| k == key) {
+        return None;
+    }
+    let problem = match storage.load(key) {
+        Ok(None) => return None,
+        Ok(Some(bytes)) => match parse(&bytes) {
+            Ok(record) => return Some(record),
+            Err(e) => BootProblem::Record(e),
+        },
+        Err(e) => BootProblem::Storage(e),
+    };
+    report.problems.push((key.into(), problem));
+    None
+}
+
 /// What a boot found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct BootReport {
@@ -104,34 +128,12 @@ impl<S: Storage, D: Device> Runtime<S, D> {
         let mut kv = KvStore::new(config.kv_entries_per_app, config.kv_global_entries);
         let mut schedule = Schedule::default();
 
-        if keys.iter().any(|k| k == RETIRED_KEY) {
-            match storage.load(RETIRED_KEY) {
-                Ok(Some(b)) => match Retired::parse(&b) {
-                    Ok(r) => store.retired = r,
-                    Err(e) => report.problems.push((RETIRED_KEY.into(), BootProblem::Record(e))),
-                },
-                Ok(None) => {}
-                Err(e) => report.problems.push((RETIRED_KEY.into(), BootProblem::Storage(e))),
-            }
+        if let Some(retired) = load_record(&mut storage, &keys, RETIRED_KEY, Retired::parse, &mut report) {
+            store.retired = retired;
         }
-        let mut sequences = Sequences::default();
-        let mut reports = Reports::default();
-        if keys.iter().any(|k| k == SEQUENCES_KEY) {
-            match storage.load(SEQUENCES_KEY).map(|b| b.map(|b| Sequences::parse(&b))) {
-                Ok(Some(Ok(s))) => sequences = s,
-                Ok(Some(Err(e))) => report.problems.push((SEQUENCES_KEY.into(), BootProblem::Record(e))),
-                Ok(None) => {}
-                Err(e) => report.problems.push((SEQUENCES_KEY.into(), BootProblem::Storage(e))),
-            }
-        }
-        if keys.iter().any(|k| k == REPORTS_KEY) {
-            match storage.load(REPORTS_KEY).map(|b| b.map(|b| Reports::parse(&b))) {
-                Ok(Some(Ok(r))) => reports = r,
-                Ok(Some(Err(e))) => report.problems.push((REPORTS_KEY.into(), BootProblem::Record(e))),
-                Ok(None) => {}
-                Err(e) => report.problems.push((REPORTS_KEY.into(), BootProblem::Storage(e))),
-            }
-        }
+        let sequences =
+            load_record(&mut storage, &keys, SEQUENCES_KEY, Sequences::parse, &mut report).unwrap_or_default();
+        let reports = load_record(&mut storage, &keys, REPORTS_KEY, Reports::parse, &mut report).unwrap_or_default();
         let limits = AppLimits { max_bytes: config.max_app_bytes, max_stack: config.max_stack };
         for key in keys.iter().filter(|k| k.starts_with("app.")) {
             let record = match storage.load(key) {

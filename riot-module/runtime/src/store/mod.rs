@@ -31,24 +31,15 @@ pub fn app_key(name: &AppName) -> alloc::string::String {
 }
 
 /// Why an app does not fit the store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum QuotaError {
     /// As many apps as allowed are installed.
+    #[error("store full: {max} apps installed")]
     Count { max: usize },
     /// The bytes of all apps would exceed the limit.
+    #[error("store full: {needed} bytes needed, {max} allowed")]
     Bytes { needed: usize, max: usize },
 }
-
-impl core::fmt::Display for QuotaError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match *self {
-            QuotaError::Count { max } => write!(f, "store full: {max} apps installed"),
-            QuotaError::Bytes { needed, max } => write!(f, "store full: {needed} bytes needed, {max} allowed"),
-        }
-    }
-}
-
-impl core::error::Error for QuotaError {}
 
 /// Installed apps and retired names.
 #[derive(Debug, Default)]

@@ -29,7 +29,6 @@
 //! ```
 
 use alloc::vec::Vec;
-use core::fmt;
 
 use sha2::{Digest, Sha256};
 
@@ -48,30 +47,21 @@ const APP_FORMAT: u8 = 2;
 const APP_HEADER_LEN: usize = 52;
 
 /// Why a stored record did not decode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum RecordError {
     /// Wrong magic or format version.
+    #[error("bad record header")]
     Header,
     /// Lengths disagree with the record's size.
+    #[error("record length mismatch")]
     Length,
     /// A name, trigger or code is invalid.
+    #[error("invalid record field")]
     Field,
     /// The container's SHA-256 does not match the stored one.
+    #[error("container hash mismatch")]
     Hash,
 }
-
-impl fmt::Display for RecordError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            RecordError::Header => "bad record header",
-            RecordError::Length => "record length mismatch",
-            RecordError::Field => "invalid record field",
-            RecordError::Hash => "container hash mismatch",
-        })
-    }
-}
-
-impl core::error::Error for RecordError {}
 
 /// The contents of an app record.
 #[derive(Clone, Debug, PartialEq, Eq)]
