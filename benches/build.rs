@@ -52,11 +52,12 @@ fn main() {
               ebpf: include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{name}.bpf\")),
               ebpf_object: include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{name}.bpf.o\")),
               wasm: include_bytes!(concat!(env!(\"OUT_DIR\"), \"/{name}.wasm\")),
-              source: {:?}, input_len: {}, seed: {}, has_data: {} }} }},",
+              source: {:?}, input_len: {}, seed: {}, has_data: {}, helpers: {} }} }},",
             std::fs::canonicalize(&k.path).unwrap(),
             k.input_len,
             k.seed,
-            has_data(&object)
+            has_data(&object),
+            k.helpers
         )
         .unwrap();
     }

@@ -102,7 +102,7 @@ lock$n = \"$(eval echo "\$LOCK$n")\""
 lock$n = \"lock$n.pub\""
     done
     cat >"$TMP/aryl.toml" <<TOML
-rpc = "$WS"
+rpc = "${RPC:-$WS}"
 contract = "$CONTRACT"
 artifact = "property.json"
 confirmations = ${CONFIRMATIONS:-2}
@@ -111,8 +111,8 @@ deadline_secs = ${DEADLINE:-600}
 state_dir = "state"
 device_key = "gw.key"
 hpke_key = "hpke.key"
-open = ["KeyPressed"]
-eth_key = "gateway.eth"
+open = ["KeyPressed", "AskAttempts", "KnownAttempts"]
+eth_key = "${ETH_KEY:-gateway.eth}"
 report_listen = "127.0.0.1:$REPORTS"
 ${2:-}
 [devices]$devs
@@ -152,7 +152,7 @@ setup() {
     deploy_property
     local n
     for n in $(seq "$1"); do start_lock "$n"; done
-    write_config "$1"
+    write_config "$1" "${EXTRA:-}"
     start_gateway
     for n in $(seq "$1"); do wait_for "$TMP/aryl.log" "lock$n: set-time acknowledged" 30; done
 }

@@ -72,6 +72,9 @@ struct KernelSource {
     /// bytes from xorshift32 seeded with N (default 256 bytes, seed 1).
     input_len: usize,
     seed: u32,
+    /// The kernel calls the KV helpers of `kernel.h` (`store_local`,
+    /// `fetch_local`): the harness must supply them.
+    helpers: bool,
 }
 
 /// The kernels in `dir`: every `*.c` file, sorted by name (the project's
@@ -102,7 +105,8 @@ fn kernel_sources(dir: &std::path::Path) -> Vec<KernelSource> {
                 seed = f.next().and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{}: bench-input: LEN seed N", path.display()));
             }
         }
-        out.push(KernelSource { name, path, input_len, seed });
+        let helpers = text.contains("store_local(") || text.contains("fetch_local(");
+        out.push(KernelSource { name, path, input_len, seed, helpers });
     }
     out.sort_by(|a, b| (a.name != "fletcher32", &a.name).cmp(&(b.name != "fletcher32", &b.name)));
     assert!(!out.is_empty(), "no kernels (*.c) in {}", dir.display());

@@ -3,8 +3,10 @@
 //!
 //! Each contender is built once per kernel ("load": parse, verify,
 //! translate or compile, instantiate), then `run` copies the input into the
-//! contender's own memory and calls the kernel with `(buf, len)`.
+//! contender's own memory and calls the kernel with `(buf, len)`. A helper
+//! kernel's calls reach the same store on every contender ([`crate::kv`]).
 
+use alkyl_bindings::{AlkylHelpers, ALL_HELPERS};
 use alkyl_vm::container::Script;
 use alkyl_vm::fast::{self, Op};
 use alkyl_vm::{Entry, Executable, Invocation, NoHelpers, Runnable, STACK_SIZE};
@@ -72,7 +74,7 @@ impl Contender for Native {
 
 /// The kernel's container, loaded (parsed and verified), and its entry.
 fn load_script(kernel: &Kernel) -> Result<(Script<&'static [u8]>, Entry), String> {
-    let script = Script::load(kernel.container()?, &NoHelpers).map_err(|e| e.to_string())?;
+    let script = Script::load(kernel.container()?, &ALL_HELPERS).map_err(|e| e.to_string())?;
     if !kernel.has_data && script.program().code() != kernel.ebpf {
         return Err(format!("{}: the container's text differs from the object's .text", kernel.name));
     }
@@ -87,6 +89,8 @@ pub struct Alkyl {
     executable: Executable<'static, 'static>,
     entry: Entry,
     buf: Vec<u8>,
+    /// The kernel calls the KV helpers (else it runs with none).
+    helpers: bool,
 }
 
 impl Alkyl {
@@ -105,7 +109,7 @@ impl Alkyl {
         } else {
             Executable::Reference(script.borrowed_program())
         };
-        Ok(Alkyl { script, executable, entry, buf: Vec::new() })
+        Ok(Alkyl { script, executable, entry, buf: Vec::new(), helpers: kernel.helpers })
     }
 }
 
@@ -113,7 +117,8 @@ impl Contender for Alkyl {
     /// Copies the input into the run's buffer and runs over a 512-byte
     /// stack, that buffer (mapped read-write) and the script's own regions
     /// (its `.data`/`.rodata`, empty for these kernels): what a host does
-    /// per event.
+    /// per event. A helper kernel's helpers are the runtime's
+    /// (`AlkylHelpers`, app 0) over the thread's store ([`crate::kv`]).
     fn run(&mut self, input: &[u8]) -> Result<u32, String> {
         self.buf.clear();
         self.buf.extend_from_slice(input);
@@ -121,9 +126,16 @@ impl Contender for Alkyl {
         let mut data = [0u8; 0];
         let mut run = Invocation::with_writable_input(&mut stack, &mut self.buf).map_err(|e| e.to_string())?;
         run.script(&self.script, &mut data).map_err(|e| e.to_string())?;
-        let mut helpers = NoHelpers;
-        let helpers = &mut self.script.restrict(&mut helpers);
-        self.executable.run(self.entry, &mut run, helpers, BUDGET).map(|e| e.r0 as u32).map_err(|t| t.to_string())
+        let (script, executable, entry) = (&self.script, &self.executable, self.entry);
+        let result = if self.helpers {
+            crate::kv::with_store(|store| {
+                let mut helpers = AlkylHelpers::new(store, 0);
+                executable.run(entry, &mut run, &mut script.restrict(&mut helpers), BUDGET)
+            })
+        } else {
+            executable.run(entry, &mut run, &mut script.restrict(&mut NoHelpers), BUDGET)
+        };
+        result.map(|e| e.r0 as u32).map_err(|t| t.to_string())
     }
 }
 
@@ -131,8 +143,32 @@ impl Contender for Alkyl {
 mod peers {
     //! The peer VMs, driven through their public APIs.
 
+    use alkyl_bindings::generated as g;
+
     use super::Contender;
     use crate::kernels::Kernel;
+    use crate::kv;
+
+    /// rbpf's helper 16, `store_local(key, value)`.
+    fn kv_store(key: u64, value: u64, _: u64, _: u64, _: u64) -> u64 {
+        kv::store(key as u32, value as u32) as i64 as u64
+    }
+
+    /// rbpf's helper 18, `fetch_local(key, &value)`: rbpf hands helpers raw
+    /// host pointers and checks none of them (its own design); the kernel
+    /// passes the address of a local on rbpf's stack.
+    fn kv_fetch(key: u64, value: u64, _: u64, _: u64, _: u64) -> u64 {
+        // SAFETY: the helper kernels pass a pointer to a `u32` local of
+        // their eBPF stack, which rbpf keeps live during the call.
+        unsafe { (value as *mut u32).write_unaligned(kv::fetch(key as u32)) };
+        0
+    }
+
+    /// The four bytes of Wasm memory `mem` at `at`, if inside.
+    fn wasm_u32(mem: &mut [u8], at: i32) -> Option<&mut [u8]> {
+        let at = at as u32 as usize;
+        mem.get_mut(at..at.checked_add(4)?)
+    }
 
     /// Where the Wasm kernels find their input: the fourth 64 KiB page, well
     /// above the shadow stack clang places in the first.
@@ -165,6 +201,10 @@ mod peers {
             // rbpf keeps a reference to the program for the VM's lifetime.
             let code: &'static [u8] = Box::leak(code.into_boxed_slice());
             let mut vm = rbpf::EbpfVmRaw::new(Some(code)).map_err(|e| format!("rbpf: {e}"))?;
+            if kernel.helpers {
+                vm.register_helper(g::ALKYL_HELPER_STORE_LOCAL, kv_store).map_err(|e| format!("rbpf: {e}"))?;
+                vm.register_helper(g::ALKYL_HELPER_FETCH_LOCAL, kv_fetch).map_err(|e| format!("rbpf: {e}"))?;
+            }
             if jit {
                 vm.jit_compile().map_err(|e| format!("rbpf jit: {e}"))?;
             }
@@ -194,7 +234,8 @@ mod peers {
     }
 
     pub struct Wasmi {
-        store: wasmi::Store<()>,
+        /// The store's data: the instance's memory, for the KV host functions.
+        store: wasmi::Store<Option<wasmi::Memory>>,
         func: wasmi::TypedFunc<(i32, i32), i32>,
         memory: wasmi::Memory,
     }
@@ -203,12 +244,30 @@ mod peers {
         pub fn new(kernel: &Kernel) -> Result<Self, String> {
             let engine = wasmi::Engine::default();
             let module = wasmi::Module::new(&engine, kernel.wasm).map_err(|e| format!("wasmi: {e}"))?;
-            let mut store = wasmi::Store::new(&engine, ());
-            let linker = wasmi::Linker::<()>::new(&engine);
+            let mut store = wasmi::Store::new(&engine, None);
+            let mut linker = wasmi::Linker::<Option<wasmi::Memory>>::new(&engine);
+            if kernel.helpers {
+                let link = |e| format!("wasmi: {e}");
+                linker.func_wrap("env", "store_local", |k: i32, v: i32| kv::store(k as u32, v as u32)).map_err(link)?;
+                linker
+                    .func_wrap(
+                        "env",
+                        "fetch_local",
+                        |mut caller: wasmi::Caller<'_, Option<wasmi::Memory>>, k: i32, at: i32| {
+                            let mem = caller.data().ok_or_else(|| wasmi::Error::new("no memory"))?;
+                            let out = wasm_u32(mem.data_mut(&mut caller), at)
+                                .ok_or_else(|| wasmi::Error::new("out of bounds"))?;
+                            out.copy_from_slice(&kv::fetch(k as u32).to_le_bytes());
+                            Ok(0i32)
+                        },
+                    )
+                    .map_err(link)?;
+            }
             let instance = linker.instantiate_and_start(&mut store, &module).map_err(|e| format!("wasmi: {e}"))?;
             let func =
                 instance.get_typed_func::<(i32, i32), i32>(&store, kernel.name).map_err(|e| format!("wasmi: {e}"))?;
             let memory = instance.get_memory(&store, "memory").ok_or("wasmi: no exported memory")?;
+            *store.data_mut() = Some(memory);
             Ok(Wasmi { store, func, memory })
         }
     }
@@ -235,17 +294,40 @@ mod peers {
                 Box::leak(Box::new(wasm3::Environment::new().map_err(|e| format!("wasm3: {e}"))?));
             let runtime: &'static wasm3::Runtime =
                 Box::leak(Box::new(env.create_runtime(64 * 1024).map_err(|e| format!("wasm3: {e}"))?));
-            runtime.parse_and_load_module(kernel.wasm.to_vec()).map_err(|e| format!("wasm3: {e}"))?;
+            wasm3_module(runtime, kernel)?;
             let func = runtime.find_function::<(i32, i32), i32>(kernel.name).map_err(|e| format!("wasm3: {e}"))?;
             Ok(Wasm3 { func, runtime })
         }
+    }
+
+    /// Parses and loads the kernel's module into `runtime`, and links a
+    /// helper kernel's imports to the KV host functions.
+    fn wasm3_module(runtime: &wasm3::Runtime, kernel: &Kernel) -> Result<(), String> {
+        let link = |e| format!("wasm3: {e}");
+        let mut module = runtime.parse_and_load_module(kernel.wasm.to_vec()).map_err(link)?;
+        if kernel.helpers {
+            module
+                .link_closure("env", "store_local", |_, (k, v): (i32, i32)| Ok(kv::store(k as u32, v as u32)))
+                .map_err(link)?;
+            module
+                .link_closure("env", "fetch_local", |cc, (k, at): (i32, i32)| {
+                    // SAFETY: wasm3 hands host functions its linear memory
+                    // as a raw slice, valid during the call.
+                    let mem = unsafe { &mut *cc.memory_mut() };
+                    let out = wasm_u32(mem, at).ok_or(wasm3::error::Trap::OutOfBoundsMemoryAccess)?;
+                    out.copy_from_slice(&kv::fetch(k as u32).to_le_bytes());
+                    Ok(0i32)
+                })
+                .map_err(link)?;
+        }
+        Ok(())
     }
 
     /// Environment, runtime, parse and load, then drop (not leaked).
     pub fn wasm3_load_once(kernel: &Kernel) -> Result<(), String> {
         let env = wasm3::Environment::new().map_err(|e| format!("wasm3: {e}"))?;
         let runtime = env.create_runtime(64 * 1024).map_err(|e| format!("wasm3: {e}"))?;
-        runtime.parse_and_load_module(kernel.wasm.to_vec()).map_err(|e| format!("wasm3: {e}"))?;
+        wasm3_module(&runtime, kernel)?;
         runtime.find_function::<(i32, i32), i32>(kernel.name).map(drop).map_err(|e| format!("wasm3: {e}"))
     }
 
@@ -272,9 +354,9 @@ mod peers {
 pub fn load_once(name: &str, kernel: &Kernel, ops: &mut Vec<Op>) -> Result<(), String> {
     match name {
         "native" => Ok(()),
-        "alkyl_ref" => Script::load(kernel.container()?, &NoHelpers).map(drop).map_err(|e| e.to_string()),
+        "alkyl_ref" => Script::load(kernel.container()?, &ALL_HELPERS).map(drop).map_err(|e| e.to_string()),
         "alkyl" => {
-            let script = Script::load(kernel.container()?, &NoHelpers).map_err(|e| e.to_string())?;
+            let script = Script::load(kernel.container()?, &ALL_HELPERS).map_err(|e| e.to_string())?;
             ops.clear();
             ops.resize(fast::storage_len(&script.program()), Op::EMPTY);
             fast::translate(&script.program(), ops).map(drop).map_err(|e| e.to_string())

@@ -26,6 +26,10 @@ pub struct Kernel {
     /// container's relocations and regions, so rbpf (bare `.text`) cannot
     /// run it.
     pub has_data: bool,
+    /// True when the kernel calls the KV helpers (`store_local`, `fetch_local`
+    /// of `kernel.h`): every contender then runs it against the same store,
+    /// [`crate::kv`].
+    pub helpers: bool,
 }
 
 /// Every kernel of the suite (the `*.c` files of `benches/kernels`, or of

@@ -7,6 +7,7 @@
 //! The library is split by phase: [`kernels`] (what runs), [`contenders`]
 //! (who runs it), [`harness`] (how it is timed), [`sizes`] (script sizes),
 //! [`coap`] (the helper-heavy kernel, which has its own contenders),
+//! [`kv`] (the KV helpers every contender supplies to the helper kernels),
 //! [`ir_baseline`] (clang's side of the IR and language numbers),
 //! [`elf`] (section sizes of the bare-metal images).
 
@@ -16,4 +17,17 @@ pub mod elf;
 pub mod harness;
 pub mod ir_baseline;
 pub mod kernels;
+pub mod kv;
 pub mod sizes;
+
+/// The exit of a benchmark binary whose work returned `result`: success,
+/// or the error printed as `error: ...` and a failure code.
+pub fn exit_code(result: Result<(), String>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

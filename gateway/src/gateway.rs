@@ -13,7 +13,7 @@ use alkyl_translator::ir::syscall::fnv1a32;
 use alkyl_translator::ir::{call_input, IrTrap, Module};
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{keccak256, Address, B256};
-use alloy::providers::{Provider, ProviderBuilder, WsConnect};
+use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::types::{Filter, Log};
 use coap_lite::RequestType;
 use ed25519_dalek::{Signer, SigningKey};
@@ -25,7 +25,8 @@ use crate::{contract, pin, Result};
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// JSON-RPC over WebSocket (`ws://host:port`).
+    /// JSON-RPC: `ws://host:port` (new heads by subscription) or
+    /// `http://host:port` (polled every `poll_ms`).
     pub rpc: String,
     pub contract: Address,
     /// The build output of `aryl build` (for the events' ABI).
@@ -33,6 +34,9 @@ pub struct Config {
     /// Blocks on top of an event's before the gateway acts on it.
     #[serde(default = "default_confirmations")]
     pub confirmations: u64,
+    /// Event name -> its own confirmation depth (else `confirmations`).
+    #[serde(default)]
+    pub event_confirmations: BTreeMap<String, u64>,
     /// First block to follow from when there is no state yet.
     #[serde(default)]
     pub start_block: u64,
@@ -53,9 +57,17 @@ pub struct Config {
     pub open: Vec<String>,
     /// Device name -> CoAP URI.
     pub devices: BTreeMap<String, String>,
-    /// The gateway's Ethereum key (hex secret): relays device reports.
+    /// The gateway's Ethereum key: relays device reports. An encrypted JSON
+    /// keystore (`aryl keystore`), or a hex secret.
     #[serde(default)]
     pub eth_key: Option<PathBuf>,
+    /// The keystore's password, from this file (else `ARYL_ETH_PASSWORD`).
+    #[serde(default)]
+    pub eth_password_file: Option<PathBuf>,
+    /// A report transaction not mined this many blocks after it was sent
+    /// is replaced (same nonce, higher fees).
+    #[serde(default = "default_bump_blocks")]
+    pub bump_blocks: u64,
     /// Where devices send reports (`alkyl-node --gateway coap://ADDR/reports`).
     #[serde(default)]
     pub report_listen: Option<String>,
@@ -66,6 +78,9 @@ pub struct Config {
 
 fn default_confirmations() -> u64 {
     2
+}
+fn default_bump_blocks() -> u64 {
+    3
 }
 fn default_chunk() -> u64 {
     500
@@ -82,7 +97,7 @@ impl Config {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let mut c: Config = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         let base = path.parent().unwrap_or(Path::new("."));
-        let extra = c.eth_key.iter_mut().chain(c.device_keys.values_mut());
+        let extra = c.eth_key.iter_mut().chain(c.eth_password_file.iter_mut()).chain(c.device_keys.values_mut());
         for p in [&mut c.artifact, &mut c.state_dir, &mut c.device_key, &mut c.hpke_key].into_iter().chain(extra) {
             if p.is_relative() {
                 *p = base.join(&*p);
@@ -90,6 +105,34 @@ impl Config {
         }
         Ok(c)
     }
+
+    /// The confirmation depth of event `name`.
+    pub fn depth(&self, name: &str) -> u64 {
+        self.event_confirmations.get(name).copied().unwrap_or(self.confirmations)
+    }
+
+    /// The smallest depth of any event.
+    fn min_depth(&self) -> u64 {
+        self.event_confirmations.values().copied().fold(self.confirmations, u64::min)
+    }
+}
+
+/// The gateway's Ethereum signer from `path`: an encrypted JSON keystore
+/// (password from `password_file`, else the environment's
+/// `ARYL_ETH_PASSWORD`), or a file of 64 hex digits.
+pub fn eth_signer(path: &Path, password_file: Option<&Path>) -> Result<alloy::signers::local::PrivateKeySigner> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if !text.trim_start().starts_with('{') {
+        return Ok(alloy::signers::local::PrivateKeySigner::from_bytes(&B256::from(read_hex32(path)?))?);
+    }
+    let password = match password_file {
+        Some(f) => std::fs::read_to_string(f).map_err(|e| format!("{}: {e}", f.display()))?,
+        None => std::env::var("ARYL_ETH_PASSWORD")
+            .map_err(|_| format!("{}: a keystore needs eth_password_file or ARYL_ETH_PASSWORD", path.display()))?,
+    };
+    let password = password.trim_end_matches(['\n', '\r']);
+    alloy::signers::local::PrivateKeySigner::decrypt_keystore(path, password)
+        .map_err(|e| format!("{}: {e}", path.display()).into())
 }
 
 pub fn read_hex32(path: &Path) -> Result<[u8; 32]> {
@@ -128,6 +171,10 @@ fn events(artifact: &Path) -> Result<Vec<EventDef>> {
     Ok(out)
 }
 
+/// With a new-heads subscription, the chain is still read this often (a
+/// lost notification costs at most this much).
+const RESYNC: Duration = Duration::from_secs(5);
+
 /// What a device worker thread finished.
 enum Done {
     Sequence(String, std::result::Result<u64, String>),
@@ -149,6 +196,10 @@ pub struct Gateway {
     app: String,
     script: Vec<u8>,
     events: Vec<EventDef>,
+    /// The contract's view functions a device may ask for.
+    views: Vec<crate::requests::ViewFn>,
+    /// The last error sending a transaction (logged once, not every round).
+    send_error: Option<String>,
 }
 
 /// What a handler asked of the devices.
@@ -160,7 +211,7 @@ struct Call {
 
 impl Gateway {
     pub async fn run(cfg: Config) -> Result<()> {
-        let provider = ProviderBuilder::new().connect_ws(WsConnect::new(cfg.rpc.clone())).await?;
+        let provider = ProviderBuilder::new().connect(&cfg.rpc).await?;
         let chain_id = provider.get_chain_id().await?;
         let embedded = contract::read(&provider, cfg.contract).await?;
         let store = Store::new(&cfg.state_dir)?;
@@ -187,6 +238,8 @@ impl Gateway {
         let key = SigningKey::from_bytes(&read_hex32(&cfg.device_key)?);
         let code_hash = keccak256(&embedded.device).to_string();
         let events = events(&cfg.artifact)?;
+        let art: serde_json::Value = serde_json::from_slice(&std::fs::read(&cfg.artifact)?)?;
+        let views = crate::requests::views(&art["abi"]);
         let (done_tx, done_rx) = std::sync::mpsc::channel();
         let mut gw = Gateway {
             done_tx,
@@ -201,6 +254,8 @@ impl Gateway {
             device_code: embedded.device,
             script: embedded.script,
             events,
+            views,
+            send_error: None,
             cfg,
         };
         gw.log(&format!(
@@ -250,23 +305,136 @@ impl Gateway {
         };
         let relay = match &gw.cfg.eth_key {
             Some(path) => {
-                let signer = alloy::signers::local::PrivateKeySigner::from_bytes(&B256::from(read_hex32(path)?))?;
+                let signer = eth_signer(path, gw.cfg.eth_password_file.as_deref())?;
                 let from = signer.address();
+                gw.log(&format!("Ethereum account {from}"));
                 Some((alloy::network::EthereumWallet::from(signer), from))
             }
             None => None,
         };
+        // New heads by subscription over WebSocket (the chain is read when
+        // one arrives, while backfilling, and every RESYNC in case a
+        // notification was lost); polling every `poll_ms` over HTTP.
+        let mut heads = gw.subscribe(&provider).await;
+        let mut follow_now = true;
+        let mut last_follow = std::time::Instant::now();
         loop {
-            gw.follow(&provider, chain_id).await?;
+            if follow_now || heads.is_none() || last_follow.elapsed() >= RESYNC {
+                follow_now = !gw.follow(&provider, chain_id).await?;
+                last_follow = std::time::Instant::now();
+            }
             gw.deliver()?;
             if let Some(rx) = &reports {
                 gw.take_reports(rx)?;
             }
+            gw.answer(&provider).await?;
             if let Some((wallet, from)) = &relay {
                 gw.relay(&provider, wallet, *from, chain_id).await?;
             }
-            tokio::time::sleep(Duration::from_millis(gw.cfg.poll_ms)).await;
+            let tick = tokio::time::sleep(Duration::from_millis(gw.cfg.poll_ms));
+            let Some(sub) = heads.as_mut() else {
+                tick.await;
+                continue;
+            };
+            let lost = tokio::select! {
+                h = sub.recv() => match h {
+                    Ok(_) => {
+                        follow_now = true;
+                        false
+                    }
+                    Err(e) => {
+                        gw.log(&format!("new-heads subscription lost ({e}): subscribing again"));
+                        true
+                    }
+                },
+                _ = tick => false,
+            };
+            if lost {
+                heads = gw.subscribe(&provider).await;
+                follow_now = true;
+            }
         }
+    }
+
+    /// A new-heads subscription when the endpoint is a WebSocket.
+    async fn subscribe<P: Provider>(&self, p: &P) -> Option<alloy::pubsub::Subscription<alloy::rpc::types::Header>> {
+        if !self.cfg.rpc.starts_with("ws") {
+            self.log("polling the head (HTTP endpoint)");
+            return None;
+        }
+        match p.subscribe_blocks().await {
+            Ok(s) => {
+                self.log("subscribed to new heads (eth_subscribe)");
+                Some(s)
+            }
+            Err(e) => {
+                self.log(&format!("eth_subscribe refused ({e}): polling the head"));
+                None
+            }
+        }
+    }
+
+    /// Answers the oldest request for chain state: reads the contract at
+    /// the confirmed head and queues the signed call of the app's entry; the
+    /// request leaves the state in the same write that queues the answer
+    /// (exactly once). A request that cannot be answered is dropped and
+    /// reported; an unreachable node leaves it for the next round.
+    async fn answer<P: Provider>(&mut self, p: &P) -> Result<()> {
+        use alloy::network::TransactionBuilder;
+        let Some(q) = self.state.requests.front().cloned() else { return Ok(()) };
+        let outcome = match self.views.iter().find(|f| f.name == q.function) {
+            None => Err(format!("no view function {}() with word arguments and results", q.function)),
+            Some(_) if !self.entry_exists(&q.entry) => Err(format!("no entry {} in the device code", q.entry)),
+            Some(f) => match f.call_data(&q.args) {
+                Err(e) => Err(e.to_string()),
+                Ok(data) => {
+                    let block = p.get_block_number().await?.saturating_sub(self.cfg.confirmations);
+                    let call =
+                        alloy::rpc::types::TransactionRequest::default().with_to(self.cfg.contract).with_input(data);
+                    match p.call(call).block(block.into()).await {
+                        Ok(ret) => f.results(&ret).map(|v| (v, block)).map_err(|e| e.to_string()),
+                        Err(e) if e.to_string().contains("revert") => Err(format!("reverted: {e}")),
+                        Err(e) => {
+                            self.log(&format!("request {}: eth_call: {e} (trying again)", q.id));
+                            return Ok(());
+                        }
+                    }
+                }
+            },
+        };
+        self.state.requests.pop_front();
+        // Logged once persisted: a logged answer is queued for good.
+        let msg = match outcome {
+            Ok((mut values, block)) => {
+                let msg =
+                    format!("request {}: {}() = {values:?} at block {block}: {} queued", q.id, q.function, q.entry);
+                values.push(block);
+                let input = hex::encode(call_input(&values, &[]));
+                let d = self.state.devices.entry(q.device.clone()).or_default();
+                d.queue.push_back(Cmd {
+                    id: format!("{}?", q.id),
+                    op: Op::Invoke { entry: q.entry.clone(), input },
+                    deadline: Some(unix_ms() / 1000 + self.cfg.deadline_secs),
+                    sequence: None,
+                    signed: None,
+                    queued_ms: unix_ms(),
+                });
+                self.state.answered += 1;
+                msg
+            }
+            Err(e) => {
+                let msg = format!("request {}: {}() for {}: dropped: {e}", q.id, q.function, q.entry);
+                self.state.dropped.push(msg.clone());
+                msg
+            }
+        };
+        self.store.save(&self.state)?;
+        self.log(&msg);
+        Ok(())
+    }
+
+    fn entry_exists(&self, entry: &str) -> bool {
+        Module::parse(&self.device_code).is_ok_and(|m| m.functions.iter().any(|f| f.name == entry))
     }
 
     /// Records verified reports (persisted before the device is told).
@@ -274,8 +442,32 @@ impl Gateway {
         let mut acks = Vec::new();
         while let Ok(r) = rx.try_recv() {
             let d = self.state.devices.entry(r.device.clone()).or_default();
-            if r.sequence > d.report_sequence {
-                d.report_sequence = r.sequence;
+            if r.sequence <= d.report_sequence {
+                acks.push(r.done);
+                continue;
+            }
+            d.report_sequence = r.sequence;
+            if let Some(q) = alkyl_protocol::report::Request::parse(&r.payload) {
+                let id = format!("{}#{}", r.device, r.sequence);
+                if r.app != self.app {
+                    let msg = format!("request {id}: dropped: app {} is not the contract's {}", r.app, self.app);
+                    self.log(&msg);
+                    self.state.dropped.push(msg);
+                } else {
+                    self.log(&format!("request {id}: {}() for {}", q.function, q.entry));
+                    self.state.requests.push_back(crate::state::ChainRequest {
+                        id,
+                        device: r.device.clone(),
+                        function: q.function.into(),
+                        entry: q.entry.into(),
+                        args: q
+                            .args
+                            .chunks_exact(8)
+                            .map(|c| u64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+                            .collect(),
+                    });
+                }
+            } else {
                 self.log(&format!(
                     "report {}#{} from {}: {} bytes",
                     r.device,
@@ -304,7 +496,11 @@ impl Gateway {
 
     /// Sends the oldest pending report transaction: a nonce and a signature
     /// are given and persisted first, so a resend after a crash is the same
-    /// transaction (the chain takes it once); done when its receipt exists.
+    /// transaction (the chain takes it once); done when a receipt exists. A
+    /// transaction not mined `bump_blocks` after it was sent is replaced:
+    /// the same nonce, fees raised by 25 % at least (EIP-1559 replacement),
+    /// the new bytes persisted before they leave, the hashes it replaced
+    /// kept (any of them may be the one mined).
     async fn relay<P: Provider>(
         &mut self,
         p: &P,
@@ -312,76 +508,142 @@ impl Gateway {
         from: Address,
         chain_id: u64,
     ) -> Result<()> {
+        let Some(tx) = self.state.txs.front().cloned() else { return Ok(()) };
+        let Some(raw) = tx.raw.clone() else {
+            let nonce = match self.state.next_nonce {
+                Some(n) => n,
+                None => p.get_transaction_count(from).pending().await?,
+            };
+            let gas_price = p.get_gas_price().await?;
+            let head = p.get_block_number().await?;
+            let (max_fee, priority) = (gas_price * 2 + 1_000_000_000, 1_000_000_000);
+            let (raw, hash) = self.sign_report(&tx, nonce, max_fee, priority, wallet, chain_id).await?;
+            let front = self.state.txs.front_mut().unwrap();
+            front.nonce = Some(nonce);
+            front.raw = Some(hex::encode(&raw));
+            front.hash = Some(hash.to_string());
+            (front.max_fee, front.priority_fee, front.sent_block) = (max_fee, priority, Some(head));
+            self.state.next_nonce = Some(nonce + 1);
+            self.store.save(&self.state)?;
+            return self.send_raw(p, &tx.id, &raw).await;
+        };
+        for h in tx.hash.iter().chain(&tx.replaced) {
+            let hash: B256 = h.parse()?;
+            if let Some(receipt) = p.get_transaction_receipt(hash).await? {
+                let ok = receipt.status();
+                self.log(&format!(
+                    "report {} relayed: tx {hash} block {} {}",
+                    tx.id,
+                    receipt.block_number.unwrap_or(0),
+                    if ok { "ok" } else { "reverted" }
+                ));
+                self.state.txs.pop_front();
+                self.state.relayed += 1;
+                self.store.save(&self.state)?;
+                return Ok(());
+            }
+        }
+        let head = p.get_block_number().await?;
+        match tx.sent_block {
+            Some(sent) if head >= sent + self.cfg.bump_blocks.max(1) => {
+                let base = p
+                    .get_block_by_number(BlockNumberOrTag::Latest)
+                    .await?
+                    .and_then(|b| b.header.base_fee_per_gas)
+                    .unwrap_or(0) as u128;
+                let priority = tx.priority_fee * 5 / 4 + 1;
+                let max_fee = (tx.max_fee * 5 / 4 + 1).max(base * 2 + priority);
+                let nonce = tx.nonce.ok_or("a signed transaction without a nonce")?;
+                let (raw, hash) = self.sign_report(&tx, nonce, max_fee, priority, wallet, chain_id).await?;
+                let front = self.state.txs.front_mut().unwrap();
+                front.replaced.extend(front.hash.take());
+                front.raw = Some(hex::encode(&raw));
+                front.hash = Some(hash.to_string());
+                (front.max_fee, front.priority_fee, front.sent_block) = (max_fee, priority, Some(head));
+                self.state.bumps += 1;
+                self.store.save(&self.state)?;
+                self.log(&format!(
+                    "report {}: not mined {} blocks after it was sent: replaced tx {} by {hash} (nonce {nonce}, max fee {} -> {} wei)",
+                    tx.id,
+                    head - sent,
+                    tx.hash.as_deref().unwrap_or("?"),
+                    tx.max_fee,
+                    max_fee
+                ));
+                self.send_raw(p, &tx.id, &raw).await
+            }
+            sent => {
+                if sent.is_none() {
+                    // Signed by a gateway without fee bumping: count from now.
+                    self.state.txs.front_mut().unwrap().sent_block = Some(head);
+                    self.store.save(&self.state)?;
+                }
+                // Not mined (yet): (re)send the same bytes; "already known" is fine.
+                self.send_raw(p, &tx.id, &hex::decode(raw)?).await
+            }
+        }
+    }
+
+    async fn send_raw<P: Provider>(&mut self, p: &P, id: &str, raw: &[u8]) -> Result<()> {
+        let Err(e) = p.send_raw_transaction(raw).await else {
+            self.send_error = None;
+            return Ok(());
+        };
+        let m = e.to_string();
+        if m.contains("nonce too low") {
+            // The nonce is used: by one of ours (mined since the receipts
+            // were read: the next round sees it), or by someone else.
+            let tx = self.state.txs.front().cloned().unwrap_or_default();
+            for h in tx.hash.iter().chain(&tx.replaced) {
+                if p.get_transaction_receipt(h.parse()?).await?.is_some() {
+                    return Ok(());
+                }
+            }
+            // Someone else's: sign again with a fresh nonce.
+            let front = self.state.txs.front_mut().unwrap();
+            front.raw = None;
+            front.hash = None;
+            front.replaced.clear();
+            front.sent_block = None;
+            self.state.next_nonce = None;
+            self.store.save(&self.state)?;
+        } else if !m.contains("already") && self.send_error.as_deref() != Some(m.as_str()) {
+            self.log(&format!("report {id}: sending: {m}"));
+            self.send_error = Some(m);
+        }
+        Ok(())
+    }
+
+    /// The signed `report(...)` call of `tx` and its hash.
+    async fn sign_report(
+        &self,
+        tx: &crate::state::Tx,
+        nonce: u64,
+        max_fee: u128,
+        priority: u128,
+        wallet: &alloy::network::EthereumWallet,
+        chain_id: u64,
+    ) -> Result<(Vec<u8>, B256)> {
         use alloy::eips::eip2718::Encodable2718;
         use alloy::network::{NetworkTransactionBuilder, TransactionBuilder};
         use alloy::sol_types::SolCall;
-        let Some(tx) = self.state.txs.front().cloned() else { return Ok(()) };
-        let (raw, hash) = match (&tx.raw, &tx.hash) {
-            (Some(r), Some(h)) => (hex::decode(r)?, h.parse::<B256>()?),
-            _ => {
-                let nonce = match self.state.next_nonce {
-                    Some(n) => n,
-                    None => p.get_transaction_count(from).pending().await?,
-                };
-                let mut id = [0u8; 8];
-                id.copy_from_slice(&hex::decode(&tx.device_id)?);
-                let data = crate::reportCall {
-                    device: id.into(),
-                    sequence: tx.sequence,
-                    payload: hex::decode(&tx.payload)?.into(),
-                }
+        let mut id = [0u8; 8];
+        id.copy_from_slice(&hex::decode(&tx.device_id)?);
+        let data =
+            crate::reportCall { device: id.into(), sequence: tx.sequence, payload: hex::decode(&tx.payload)?.into() }
                 .abi_encode();
-                let gas_price = p.get_gas_price().await?;
-                let req = alloy::rpc::types::TransactionRequest::default()
-                    .with_to(self.cfg.contract)
-                    .with_input(data)
-                    .with_nonce(nonce)
-                    .with_chain_id(chain_id)
-                    .with_gas_limit(300_000)
-                    .with_max_fee_per_gas(gas_price * 2 + 1_000_000_000)
-                    .with_max_priority_fee_per_gas(1_000_000_000);
-                let env = NetworkTransactionBuilder::<alloy::network::Ethereum>::build(req, wallet)
-                    .await
-                    .map_err(|e| format!("signing: {e}"))?;
-                let raw = env.encoded_2718();
-                let hash = *env.tx_hash();
-                let front = self.state.txs.front_mut().unwrap();
-                front.nonce = Some(nonce);
-                front.raw = Some(hex::encode(&raw));
-                front.hash = Some(hash.to_string());
-                self.state.next_nonce = Some(nonce + 1);
-                self.store.save(&self.state)?;
-                (raw, hash)
-            }
-        };
-        if let Some(receipt) = p.get_transaction_receipt(hash).await? {
-            let ok = receipt.status();
-            self.log(&format!(
-                "report {} relayed: tx {hash} block {} {}",
-                tx.id,
-                receipt.block_number.unwrap_or(0),
-                if ok { "ok" } else { "reverted" }
-            ));
-            self.state.txs.pop_front();
-            self.state.relayed += 1;
-            self.store.save(&self.state)?;
-            return Ok(());
-        }
-        // Not mined (yet): (re)send the same bytes; "already known" is fine.
-        if let Err(e) = p.send_raw_transaction(&raw).await {
-            let m = e.to_string();
-            if m.contains("nonce too low") {
-                // Someone else used the nonce: sign again with a fresh one.
-                let front = self.state.txs.front_mut().unwrap();
-                front.raw = None;
-                front.hash = None;
-                self.state.next_nonce = None;
-                self.store.save(&self.state)?;
-            } else if !m.contains("already") {
-                self.log(&format!("report {}: sending: {m}", tx.id));
-            }
-        }
-        Ok(())
+        let req = alloy::rpc::types::TransactionRequest::default()
+            .with_to(self.cfg.contract)
+            .with_input(data)
+            .with_nonce(nonce)
+            .with_chain_id(chain_id)
+            .with_gas_limit(300_000)
+            .with_max_fee_per_gas(max_fee)
+            .with_max_priority_fee_per_gas(priority);
+        let env = NetworkTransactionBuilder::<alloy::network::Ethereum>::build(req, wallet)
+            .await
+            .map_err(|e| format!("signing: {e}"))?;
+        Ok((env.encoded_2718(), *env.tx_hash()))
     }
 
     fn log(&self, msg: &str) {
@@ -394,58 +656,36 @@ impl Gateway {
     }
 
     /// One step of following: reorg check, then at most one chunk of
-    /// confirmed blocks.
-    async fn follow<P: Provider>(&mut self, p: &P, chain_id: u64) -> Result<()> {
-        // Reorgs: the last handled block must still be on the chain.
-        while self.state.cursor > 0 {
-            let Some(stored) = self.state.hashes.get(&self.state.cursor).cloned() else { break };
-            let (now, _) = Self::block_hash(p, self.state.cursor).await?;
-            if now.to_string() == stored {
+    /// confirmed blocks. Returns whether the cursor reached the confirmed
+    /// head (else more blocks wait: backfill).
+    async fn follow<P: Provider>(&mut self, p: &P, chain_id: u64) -> Result<bool> {
+        // Reorgs: the newest block the gateway stored a hash of (the
+        // cursor's, or one whose events it handled) must still be on the
+        // chain; a replaced block is forgotten and the next older one
+        // checked, down to one that holds.
+        let mut rewound = None;
+        while let Some((&n, stored)) = self.state.hashes.iter().next_back() {
+            let stored = stored.clone();
+            let block = p.get_block_by_number(BlockNumberOrTag::Number(n)).await?;
+            let now = block.map(|b| b.header.hash.to_string());
+            if now.as_deref() == Some(stored.as_str()) {
                 break;
             }
-            let n = self.state.cursor;
             self.state.hashes.remove(&n);
-            self.state.cursor = n - 1;
             self.state.reorgs += 1;
-            // Events of the dropped block: their pending commands are
-            // dropped; delivered ones are compensated (docs/aryl.md).
-            let gone: Vec<String> =
-                self.state.journal.iter().filter(|(_, h)| h.block == n).map(|(k, _)| k.clone()).collect();
-            for k in &gone {
-                let Some(h) = self.state.journal.remove(k) else { continue };
-                let mut compensated = 0;
-                for (i, (dev, entry, len)) in h.calls.iter().enumerate() {
-                    let id = format!("{k}#{i}");
-                    let Some(d) = self.state.devices.get_mut(dev) else { continue };
-                    let before = d.queue.len();
-                    d.queue.retain(|c| c.id != id || c.sequence.is_some());
-                    if d.queue.len() < before {
-                        continue; // never sent: nothing to undo
-                    }
-                    // Sent (or in flight): the same entry with zero
-                    // arguments (the lock: SetPin(0, 0) revokes the PIN).
-                    d.queue.push_back(Cmd {
-                        id: format!("{id}!undo"),
-                        op: Op::Invoke { entry: entry.clone(), input: "00".repeat(*len) },
-                        deadline: None,
-                        sequence: None,
-                        signed: None,
-                        queued_ms: unix_ms(),
-                    });
-                    compensated += 1;
-                }
-                self.log(&format!(
-                    "reorg: block {n} replaced; event {} {k} undone, {compensated} delivered calls compensated",
-                    h.event
-                ));
-            }
-            self.log(&format!("reorg at block {n}: rewound the cursor to {}", n - 1));
+            rewound = Some(n);
+            self.undo_block(n);
+        }
+        if let Some(n) = rewound {
+            let back = self.state.hashes.keys().next_back().copied().unwrap_or(self.cfg.start_block.saturating_sub(1));
+            self.state.cursor = self.state.cursor.min(back);
+            self.log(&format!("reorg at block {n}: rewound the cursor to {}", self.state.cursor));
             self.store.save(&self.state)?;
         }
         let head = p.get_block_number().await?;
-        let safe = head.saturating_sub(self.cfg.confirmations);
+        let safe = head.saturating_sub(self.cfg.min_depth());
         if safe <= self.state.cursor {
-            return Ok(());
+            return Ok(true);
         }
         let from = self.state.cursor + 1;
         let to = safe.min(from + self.cfg.chunk - 1);
@@ -453,6 +693,8 @@ impl Gateway {
         let mut logs = p.get_logs(&filter).await?;
         logs.sort_by_key(|l| (l.block_number, l.log_index));
         let mut stamps: BTreeMap<u64, (B256, u64)> = BTreeMap::new();
+        // The cursor stops before an event not yet as deep as its kind asks.
+        let mut hold = to;
         for l in &logs {
             let n = l.block_number.unwrap_or(0);
             if let std::collections::btree_map::Entry::Vacant(e) = stamps.entry(n) {
@@ -460,43 +702,96 @@ impl Gateway {
             }
             if l.block_hash != Some(stamps[&n].0) {
                 // The chain moved under us: this chunk again, next step.
-                return Ok(());
+                return Ok(false);
             }
-            self.handle(chain_id, l, stamps[&n].1);
+            if n + self.event_depth(l) > head {
+                hold = hold.min(n - 1);
+                continue;
+            }
+            if self.handle(chain_id, l, stamps[&n].1) {
+                self.state.hashes.insert(n, stamps[&n].0.to_string());
+            }
         }
-        let (h, _) = Self::block_hash(p, to).await?;
-        self.state.cursor = to;
-        self.state.hashes.insert(to, h.to_string());
+        if hold > self.state.cursor {
+            let (h, _) = Self::block_hash(p, hold).await?;
+            self.state.cursor = hold;
+            self.state.hashes.insert(hold, h.to_string());
+        }
         while self.state.hashes.len() > KEEP_HASHES {
             let first = *self.state.hashes.keys().next().unwrap_or(&0);
             self.state.hashes.remove(&first);
         }
         self.store.save(&self.state)?;
-        Ok(())
+        Ok(to == safe)
     }
 
-    /// Runs the script's handler for one log (once: the journal).
-    fn handle(&mut self, chain_id: u64, l: &Log, timestamp: u64) {
+    /// The confirmation depth of a log's event kind.
+    fn event_depth(&self, l: &Log) -> u64 {
+        let name = l.topics().first().and_then(|t0| self.events.iter().find(|e| e.topic0 == *t0));
+        name.map_or(self.cfg.confirmations, |e| self.cfg.depth(&e.name))
+    }
+
+    /// Block `n` was replaced: its events are forgotten (handled again if
+    /// they reappear); their pending commands are dropped and delivered ones
+    /// compensated (docs/aryl.md).
+    fn undo_block(&mut self, n: u64) {
+        let gone: Vec<String> =
+            self.state.journal.iter().filter(|(_, h)| h.block == n).map(|(k, _)| k.clone()).collect();
+        for k in &gone {
+            let Some(h) = self.state.journal.remove(k) else { continue };
+            let mut compensated = 0;
+            for (i, (dev, entry, len)) in h.calls.iter().enumerate() {
+                let id = format!("{k}#{i}");
+                let Some(d) = self.state.devices.get_mut(dev) else { continue };
+                let before = d.queue.len();
+                d.queue.retain(|c| c.id != id || c.sequence.is_some());
+                if d.queue.len() < before {
+                    continue; // never sent: nothing to undo
+                }
+                // Sent (or in flight): the same entry with zero
+                // arguments (the lock: SetPin(0, 0) revokes the PIN).
+                d.queue.push_back(Cmd {
+                    id: format!("{id}!undo"),
+                    op: Op::Invoke { entry: entry.clone(), input: "00".repeat(*len) },
+                    deadline: None,
+                    sequence: None,
+                    signed: None,
+                    queued_ms: unix_ms(),
+                });
+                compensated += 1;
+            }
+            self.log(&format!(
+                "reorg: block {n} replaced; event {} {k} undone, {compensated} delivered calls compensated",
+                h.event
+            ));
+        }
+    }
+
+    /// Runs the script's handler for one log (once: the journal). Returns
+    /// whether the log has a journal entry (its block's hash is kept).
+    fn handle(&mut self, chain_id: u64, l: &Log, timestamp: u64) -> bool {
         if l.address() != self.cfg.contract {
-            return; // another contract's event: never ours
+            return false; // another contract's event: never ours
         }
         let tx = l.transaction_hash.unwrap_or_default();
         let key = format!("{chain_id}:{tx}:{}", l.log_index.unwrap_or(0));
         if self.state.journal.contains_key(&key) {
-            return;
+            return true;
         }
         let topics = l.topics();
-        let Some(ev) = topics.first().and_then(|t0| self.events.iter().find(|e| e.topic0 == *t0)) else { return };
+        let Some(ev) = topics.first().and_then(|t0| self.events.iter().find(|e| e.topic0 == *t0)) else {
+            return false;
+        };
         let block = l.block_number.unwrap_or(0);
         let name = ev.name.clone();
         let calls = match self.run_handler(chain_id, ev, topics, &l.data().data, timestamp) {
             Ok(Some(calls)) => calls,
-            Ok(None) => return, // the script has no handler for it
+            Ok(None) => return false, // the script has no handler for it
             Err(e) => {
                 self.log(&format!("event {name} {key}: refused: {e}"));
                 self.state.refused += 1;
                 self.state.journal.insert(key, Handled { block, event: name, commands: 0, calls: Vec::new() });
-                return;
+                return true;
             }
         };
         let names: Vec<String> = self.cfg.devices.keys().cloned().collect();
@@ -520,6 +815,7 @@ impl Gateway {
         }
         self.log(&format!("event {name} {key} (block {block}): {n} device calls queued"));
         self.state.journal.insert(key, Handled { block, event: name, commands: n, calls: done });
+        true
     }
 
     fn run_handler(
@@ -908,5 +1204,49 @@ fn send(
             // restarted): not final while our deadline holds (see deliver).
             Err((code.starts_with("4.") && code != "4.12", format!("{code} {}", r.text())))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eth_key_from_a_keystore_or_hex() {
+        let dir = std::env::temp_dir().join(format!("aryl-keystore-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let secret = [7u8; 32];
+        let (made, _) = alloy::signers::local::PrivateKeySigner::encrypt_keystore(
+            &dir,
+            &mut rand08::rngs::OsRng,
+            secret,
+            "pw",
+            Some("key.json"),
+        )
+        .unwrap();
+        std::fs::write(dir.join("pw"), "pw\n").unwrap();
+        std::fs::write(dir.join("bad"), "nope\n").unwrap();
+        std::fs::write(dir.join("key.hex"), hex::encode(secret)).unwrap();
+        let json = std::fs::read_to_string(dir.join("key.json")).unwrap();
+        assert!(json.contains("\"crypto\"") && !json.contains(&hex::encode(secret)));
+        let opened = eth_signer(&dir.join("key.json"), Some(&dir.join("pw"))).unwrap();
+        assert_eq!(opened.address(), made.address());
+        assert!(eth_signer(&dir.join("key.json"), Some(&dir.join("bad"))).is_err());
+        assert_eq!(eth_signer(&dir.join("key.hex"), None).unwrap().address(), made.address());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn depth_per_event_kind() {
+        let mut c: Config = toml::from_str(
+            "rpc = \"http://x\"\ncontract = \"0x0000000000000000000000000000000000000001\"\nartifact = \"a\"\n\
+             confirmations = 3\nstate_dir = \"s\"\ndevice_key = \"k\"\nhpke_key = \"h\"\n[devices]\n\
+             [event_confirmations]\nPaymentEvent = 6\n",
+        )
+        .unwrap();
+        assert_eq!((c.depth("PaymentEvent"), c.depth("LockOutEvent"), c.min_depth()), (6, 3, 3));
+        c.event_confirmations.insert("LockOutEvent".into(), 0);
+        assert_eq!(c.min_depth(), 0);
+        assert_eq!(c.bump_blocks, 3);
     }
 }

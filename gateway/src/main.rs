@@ -7,6 +7,8 @@
 //! aryl hpke-keygen OUT          (OUT.key: secret, prints the public half)
 //! aryl deploy --rpc WS --eth-key FILE --artifact OUT.json --args GATEWAY,RENT,LOCKOUT_SECONDS
 //! aryl pay --rpc WS --eth-key FILE --contract ADDR --mins N --value WEI PIN
+//! aryl keystore (--eth-key HEXFILE | --random) --password-file F -o OUT.json
+//!                               (an encrypted JSON keystore; prints the address)
 //! aryl run CONFIG.toml
 //! aryl status CONFIG.toml
 //! ```
@@ -15,13 +17,14 @@ mod contract;
 mod gateway;
 mod pin;
 mod reports;
+mod requests;
 mod state;
 
 use std::path::PathBuf;
 
 use alloy::network::TransactionBuilder;
-use alloy::primitives::{Address, Bytes, B256, U256};
-use alloy::providers::{Provider, ProviderBuilder, WsConnect};
+use alloy::primitives::{Address, Bytes, U256};
+use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol;
@@ -54,19 +57,20 @@ impl Args {
     }
 }
 
+/// A provider for `ws://` or `http://` endpoints.
 async fn connect(rpc: &str) -> Result<impl Provider> {
-    Ok(ProviderBuilder::new().connect_ws(WsConnect::new(rpc.to_string())).await?)
+    Ok(ProviderBuilder::new().connect(rpc).await?)
 }
 
+/// A hex secret or a keystore (password: `ARYL_ETH_PASSWORD`).
 fn eth_signer(path: &str) -> Result<PrivateKeySigner> {
-    let k = gateway::read_hex32(std::path::Path::new(path))?;
-    Ok(PrivateKeySigner::from_bytes(&B256::from(k))?)
+    gateway::eth_signer(std::path::Path::new(path), None)
 }
 
 async fn real_main() -> Result<()> {
     let mut argv: Vec<String> = std::env::args().skip(1).collect();
     if argv.is_empty() {
-        return Err("usage: aryl build|inspect|hpke-keygen|deploy|pay|run|status ... (docs/aryl.md)".into());
+        return Err("usage: aryl build|inspect|hpke-keygen|keystore|deploy|pay|run|status ... (docs/aryl.md)".into());
     }
     let cmd = argv.remove(0);
     let mut a = Args(argv);
@@ -98,6 +102,29 @@ async fn real_main() -> Result<()> {
             println!("{}", hex::encode(pk));
             Ok(())
         }
+        "keystore" => {
+            let password_file = a.req("--password-file")?;
+            let password = std::fs::read_to_string(&password_file).map_err(|e| format!("{password_file}: {e}"))?;
+            let password = password.trim_end_matches(['\n', '\r']);
+            if password.is_empty() {
+                return Err(format!("{password_file}: an empty password").into());
+            }
+            let secret = match a.opt("--eth-key") {
+                Some(path) => gateway::read_hex32(std::path::Path::new(&path))?,
+                None if a.0.iter().any(|x| x == "--random") => rand::random(),
+                None => return Err("--eth-key HEXFILE or --random".into()),
+            };
+            let out = PathBuf::from(a.req("-o")?);
+            if out.exists() {
+                return Err(format!("{}: exists", out.display()).into());
+            }
+            let dir = out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+            let name = out.file_name().and_then(|n| n.to_str()).ok_or("-o: a file name")?;
+            let (signer, _) =
+                PrivateKeySigner::encrypt_keystore(dir, &mut rand08::rngs::OsRng, secret, password, Some(name))?;
+            println!("{}", signer.address());
+            Ok(())
+        }
         "deploy" => {
             let rpc = a.req("--rpc")?;
             let signer = eth_signer(&a.req("--eth-key")?)?;
@@ -112,7 +139,7 @@ async fn real_main() -> Result<()> {
             let lockout: u64 = lockout.parse()?;
             let mut code = hex::decode(art["bytecode"].as_str().unwrap_or("").trim_start_matches("0x"))?;
             code.extend_from_slice(&(gw, rent, lockout).abi_encode_params());
-            let p = ProviderBuilder::new().wallet(signer).connect_ws(WsConnect::new(rpc)).await?;
+            let p = ProviderBuilder::new().wallet(signer).connect(&rpc).await?;
             let tx = TransactionRequest::default().with_deploy_code(Bytes::from(code));
             let receipt = p.send_transaction(tx).await?.get_receipt().await?;
             println!("{}", receipt.contract_address.ok_or("no contract address")?);
@@ -128,7 +155,7 @@ async fn real_main() -> Result<()> {
             let aad_mins: u32 = a.opt("--aad-mins").map(|m| m.parse()).transpose()?.unwrap_or(mins);
             let pin_text = a.pos()?;
             let tenant = signer.address();
-            let p = ProviderBuilder::new().wallet(signer).connect_ws(WsConnect::new(rpc)).await?;
+            let p = ProviderBuilder::new().wallet(signer).connect(&rpc).await?;
             let chain_id = p.get_chain_id().await?;
             let public = contract::read(&p, at).await?.hpke_public;
             let mut t = [0u8; 32];
@@ -175,7 +202,24 @@ async fn real_main() -> Result<()> {
                 s.reorgs,
                 s.version
             );
-            println!("reports relayed {} pending transactions {}", s.relayed, s.txs.len());
+            println!(
+                "reports relayed {} pending transactions {} fee bumps {} requests answered {} pending {}",
+                s.relayed,
+                s.txs.len(),
+                s.bumps,
+                s.answered,
+                s.requests.len()
+            );
+            for t in &s.txs {
+                println!(
+                    "pending tx {}: nonce {} hash {} (replaced {}) max fee {} wei",
+                    t.id,
+                    t.nonce.map_or("-".into(), |n| n.to_string()),
+                    t.hash.as_deref().unwrap_or("-"),
+                    t.replaced.len(),
+                    t.max_fee
+                );
+            }
             for (name, d) in &s.devices {
                 println!(
                     "device {name}: queue {} acked {} installed {} last ack {} last error {}",

@@ -7,7 +7,9 @@
 //! whose sequence is not above the highest seen from that device is
 //! acknowledged and dropped (exactly once). An accepted report is persisted
 //! (with the state) before it is acknowledged, then becomes the contract
-//! call `report(bytes8 device, uint64 sequence, bytes payload)`.
+//! call `report(bytes8 device, uint64 sequence, bytes payload)` — or, for
+//! a request for chain state (`alkyl_protocol::report::Request`), a read of
+//! the contract answered by a signed call of the app's entry.
 
 use std::collections::HashMap;
 use std::net::UdpSocket;
@@ -24,6 +26,8 @@ pub struct Incoming {
     pub device: String,
     pub sequence: u64,
     pub payload: Vec<u8>,
+    /// The reporting app.
+    pub app: String,
     pub device_id: KeyId,
     pub done: Sender<bool>,
 }
@@ -77,6 +81,7 @@ fn handle(
         device: name.clone(),
         sequence: r.sequence(),
         payload: r.payload().to_vec(),
+        app: String::from_utf8_lossy(r.app()).into_owned(),
         device_id: r.device_id(),
         done,
     };

@@ -37,6 +37,27 @@ pub struct State {
     pub next_nonce: Option<u64>,
     /// Relayed reports (transactions mined).
     pub relayed: u64,
+    /// Devices' requests for chain state to answer, in order.
+    #[serde(default)]
+    pub requests: VecDeque<ChainRequest>,
+    /// Requests answered (the answer queued for the device).
+    #[serde(default)]
+    pub answered: u64,
+    /// Fee bumps of pending transactions.
+    #[serde(default)]
+    pub bumps: u64,
+}
+
+/// A device's request for chain state (docs/aryl.md): call `function` of
+/// the contract with `args`, then invoke `entry` with the results.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct ChainRequest {
+    /// `device#report sequence`.
+    pub id: String,
+    pub device: String,
+    pub function: String,
+    pub entry: String,
+    pub args: Vec<u64>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -50,6 +71,18 @@ pub struct Tx {
     /// The signed transaction (resent verbatim) and its hash.
     pub raw: Option<String>,
     pub hash: Option<String>,
+    /// Hashes of the transactions this one replaced (same nonce, lower
+    /// fees): any of them may be the one mined.
+    #[serde(default)]
+    pub replaced: Vec<String>,
+    /// The fees of `raw` (wei).
+    #[serde(default)]
+    pub max_fee: u128,
+    #[serde(default)]
+    pub priority_fee: u128,
+    /// The head when `raw` was first sent (a bump is due `bump_blocks` later).
+    #[serde(default)]
+    pub sent_block: Option<u64>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

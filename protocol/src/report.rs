@@ -115,6 +115,38 @@ impl<'a> Report<'a> {
     }
 }
 
+/// The first payload byte of a request for chain state (docs/aryl.md):
+/// the gateway reads the contract and answers later with a signed call of
+/// one of the app's entries, instead of relaying the report.
+pub const REQUEST: u8 = b'?';
+
+/// A request for chain state, a report payload of the form
+/// `?` ‖ view function ‖ `>` ‖ entry ‖ NUL ‖ arguments: the names end at
+/// the first zero byte (or the payload's end); the arguments of the view
+/// function, 8 bytes each little-endian, start at the next multiple of 8
+/// after that byte. The gateway calls the function (`eth_call`) and
+/// invokes `entry` with its results, then the block number read at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Request<'a> {
+    pub function: &'a str,
+    pub entry: &'a str,
+    /// The arguments' bytes (a multiple of 8).
+    pub args: &'a [u8],
+}
+
+impl<'a> Request<'a> {
+    /// The request in `payload`, if it is one and well formed.
+    pub fn parse(payload: &'a [u8]) -> Option<Request<'a>> {
+        let rest = payload.strip_prefix(&[REQUEST])?;
+        let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+        let text = core::str::from_utf8(&rest[..end]).ok()?;
+        let (function, entry) = text.split_once('>')?;
+        let args = payload.get((end + 2).next_multiple_of(8)..).unwrap_or(&[]);
+        let ident = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        (ident(function) && ident(entry) && args.len() % 8 == 0).then_some(Request { function, entry, args })
+    }
+}
+
 /// Emits a report signed by `sign` (the device's Ed25519 over the bytes
 /// before the signature); `device_id` is the id of the device's key.
 /// `payload` longer than [`MAX_PAYLOAD`] or an app name longer than 255
@@ -167,6 +199,17 @@ mod tests {
         let mut bad = b.clone();
         bad[HEADER_LEN] = b'/';
         assert!(matches!(Report::new_checked(&bad), Err(ReportError::Name(_))));
+    }
+
+    #[test]
+    fn requests() {
+        let r = Request::parse(b"?invalidAttempts>Attempts\0\0\0\0\0\0\0\x07\0\0\0\0\0\0\0").unwrap();
+        assert_eq!((r.function, r.entry, r.args), ("invalidAttempts", "Attempts", &[7, 0, 0, 0, 0, 0, 0, 0][..]));
+        let r = Request::parse(b"?rent>Rent").unwrap();
+        assert_eq!((r.function, r.entry, r.args.len()), ("rent", "Rent", 0));
+        for bad in [&b"invalid"[..], b"?rent", b"?>Rent", b"?rent>", b"?a b>c", b"?a>b\0\0\0\0\0\0\x01"] {
+            assert_eq!(Request::parse(bad), None, "{bad:?}");
+        }
     }
 }
 

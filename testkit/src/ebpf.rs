@@ -195,6 +195,21 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
                 Insn::new(0x0f, d, acc, 0, 0),
                 Insn::new([0x71, 0x69, 0x61, 0x79][b[6] as usize % 4], x, d, off, 0),
             ],
+            // loop latches with the bound in a register: `add; jlt/jgt`, the
+            // copy before one, both
+            16 => vec![
+                Insn::new(0x07, d, 0, 0, (b[6] % 5) as i32 - 1),
+                Insn::new(if b[7] & 1 == 0 { 0xad } else { 0x2d }, d, s, rel(pc + 1) as i16, 0),
+            ],
+            17 => vec![
+                Insn::new(0xbc, d, s, 0, 0),
+                Insn::new(if b[7] & 1 == 0 { 0xad } else { 0x2d }, acc, x, rel(pc + 1) as i16, 0),
+            ],
+            18 => vec![
+                Insn::new(0x07, d, 0, 0, (b[6] % 5) as i32 - 1),
+                Insn::new(0xbc, x, acc, 0, 0),
+                Insn::new(if b[7] & 1 == 0 { 0xad } else { 0x2d }, d, s, rel(pc + 2) as i16, 0),
+            ],
             _ => Vec::new(),
         };
         let fits = pc + seq.len() <= n

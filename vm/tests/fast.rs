@@ -96,6 +96,20 @@ fn fused_forms_compute_what_their_parts_do() {
         // counted latch with a copy, and where the copy hits the counter
         "mov %r0, 0\nmov32 %r6, 3\nloop:\nadd %r0, 5\nadd32 %r6, -1\nmov32 %r4, %r0\njne32 %r6, 0, loop\nmov %r0, %r4\nexit",
         "mov %r0, 7\nmov32 %r6, 3\nadd32 %r6, -1\nmov32 %r6, %r0\njne32 %r6, 0, out\nmov %r0, 1\nout:\nexit",
+        // a latch with the bound in a register (`add; jlt`, `add; jgt` with
+        // the operands swapped, the copy before it, both), in order: the
+        // add and the copy happen before the compare, also when they write
+        // a compared register; 64-bit compares of values above 2^32
+        "mov %r0, 0\nmov %r2, 5\nloop:\nadd %r0, 3\nadd %r6, 1\njlt %r6, %r2, loop\nexit",
+        "mov %r2, 0\nmov %r6, 5\nloop:\nadd %r0, 2\nadd %r2, 1\njgt %r6, %r2, loop\nexit",
+        "mov %r1, 0\nmov %r2, 4\nloop:\nadd %r1, 1\nmov32 %r0, %r1\njlt %r1, %r2, loop\nexit",
+        "mov %r1, 0\nmov %r2, 3\nloop:\nadd %r1, 1\nmov32 %r1, %r1\njlt %r1, %r2, loop\nmov %r0, %r1\nexit",
+        "mov %r1, 0\nmov %r2, 3\nloop:\nadd %r1, 1\nmov32 %r2, %r1\njlt %r1, %r2, loop\nmov %r0, %r1\nexit",
+        "mov %r1, 3\nmov %r2, 9\nmov32 %r1, %r2\njlt %r1, %r2, out\nmov %r0, 1\nexit\nout:\nmov %r0, 2\nexit",
+        "lddw %r1, 0xffffffff00000000\nlddw %r2, 0xffffffff00000005\nloop:\nadd %r1, 1\njlt %r1, %r2, loop\nmov %r0, %r1\nexit",
+        "lddw %r1, 0x1ffffffff\nmov %r2, 7\nmov32 %r3, %r1\njgt %r1, %r3, out\nmov %r0, 1\nexit\nout:\nmov %r0, 2\nexit",
+        "mov %r1, 10\nmov %r2, 0\nadd %r1, -32768\njlt %r2, %r1, out\nmov %r0, 1\nexit\nout:\nmov %r0, 2\nexit",
+        "mov %r1, 0\nadd %r1, 1\njlt %r1, %r2, next\nnext:\nexit",
         // the two-sum checksum step (Fletcher's loop body), for bytes and
         // half-words, and where it must not fuse (registers shared)
         "mov %r3, 1\nmov %r4, 2\nmov %r6, 3\nloop:\nldxh %r0, [%r1+0]\nadd32 %r3, %r0\nadd %r1, 2\nmov32 %r0, %r3\nadd32 %r0, %r4\nadd32 %r6, -1\nmov32 %r4, %r0\njne32 %r6, 0, loop\nlsh %r0, 32\nor %r0, %r3\nexit",
@@ -488,7 +502,8 @@ fn random_program(rng: &mut Rng, n: usize) -> Vec<u8> {
         let (d, s) = (rng.below(10) as u8, rng.below(11) as u8);
         let k = rng.below(8) as i32 - 3;
         let rel = (rng.below(n as u64 + 1) as i64 - insns.len() as i64 - 1) as i16;
-        match rng.below(17) {
+        let jlt = [0xad, 0x2d][rng.below(2) as usize];
+        match rng.below(20) {
             0 => insns.extend([Insn::new(0xbf, d, s, 0, 0), Insn::new(0x0f, d, rng.below(11) as u8, 0, 0)]),
             1 => insns.extend([Insn::new(0xbc, d, s, 0, 0), Insn::new(0x04, d, 0, 0, k)]),
             2 => insns
@@ -540,6 +555,15 @@ fn random_program(rng: &mut Rng, n: usize) -> Vec<u8> {
                 Insn::new(0xbf, d, 1, 0, 0),
                 Insn::new(0x0f, d, s, 0, 0),
                 Insn::new([0x71, 0x69, 0x61, 0x79][rng.below(4) as usize], rng.below(10) as u8, d, k as i16, 0),
+            ]),
+            // latches with the bound in a register: `add; jlt/jgt`, the copy
+            // before one, both
+            13 => insns.extend([Insn::new(0x07, d, 0, 0, k), Insn::new(jlt, d, s, rel - 1, 0)]),
+            14 => insns.extend([Insn::new(0xbc, d, s, 0, 0), Insn::new(jlt, rng.below(11) as u8, s, rel - 1, 0)]),
+            15 => insns.extend([
+                Insn::new(0x07, d, 0, 0, k),
+                Insn::new(0xbc, rng.below(10) as u8, s, 0, 0),
+                Insn::new(jlt, d, rng.below(11) as u8, rel - 2, 0),
             ]),
             _ => {
                 let mut i = random_insn(rng);

@@ -88,8 +88,74 @@ mod suite {
     use crate::println;
     use alkyl_vm::container::Script;
     use alkyl_vm::fast::{self, FastProgram, Op};
-    use alkyl_vm::{Invocation, NoHelpers, Runnable};
+    use alkyl_vm::{HelperError, HelperSet, Helpers, Invocation, MemoryMap, Runnable};
     use core::hint::black_box;
+
+    /// The KV helpers of the helper kernels (`store_local`, `fetch_local`
+    /// of `kernel.h`) on the image: one store (64 slots, searched in order,
+    /// as the host's simulated platform keeps it), reached by the C build
+    /// through `alkyl_store_local`/`alkyl_fetch_local` and by both engines
+    /// as helpers 16 and 18 (the pointer checked against the map).
+    struct Kv;
+
+    static mut KV: [Option<(u32, u32)>; 64] = [None; 64];
+
+    impl Kv {
+        fn slots() -> &'static mut [Option<(u32, u32)>; 64] {
+            // SAFETY: one thread, and no caller keeps the reference across
+            // another call.
+            unsafe { &mut *core::ptr::addr_of_mut!(KV) }
+        }
+
+        fn store(key: u32, value: u32) -> i32 {
+            let slots = Kv::slots();
+            let at = slots.iter().position(|s| matches!(s, Some((k, _)) if *k == key));
+            match at.or_else(|| slots.iter().position(Option::is_none)) {
+                Some(i) => {
+                    slots[i] = Some((key, value));
+                    0
+                }
+                None => -28,
+            }
+        }
+
+        fn fetch(key: u32) -> u32 {
+            Kv::slots().iter().find_map(|s| s.filter(|(k, _)| *k == key)).map_or(0, |(_, v)| v)
+        }
+    }
+
+    #[no_mangle]
+    extern "C" fn alkyl_store_local(key: u32, value: u32) -> i32 {
+        Kv::store(key, value)
+    }
+
+    /// # Safety
+    /// `value` points to a writable `u32` (the kernels pass a local).
+    #[no_mangle]
+    unsafe extern "C" fn alkyl_fetch_local(key: u32, value: *mut u32) -> i32 {
+        // SAFETY: as the caller promises.
+        unsafe { value.write_unaligned(Kv::fetch(key)) };
+        0
+    }
+
+    impl HelperSet for Kv {
+        fn contains(&self, id: u32) -> bool {
+            id == 16 || id == 18
+        }
+    }
+
+    impl Helpers for Kv {
+        fn call(&mut self, id: u32, a: [u64; 5], mem: &mut MemoryMap<'_>) -> Result<u64, HelperError> {
+            match id {
+                16 => Ok(Kv::store(a[0] as u32, a[1] as u32) as i64 as u64),
+                18 => {
+                    mem.store::<4>(a[1], Kv::fetch(a[0] as u32) as u64)?;
+                    Ok(0)
+                }
+                _ => Err(HelperError::Unknown(id)),
+            }
+        }
+    }
 
     /// One run of a kernel on the fast engine and on the reference
     /// interpreter (`run_vm` with the kernel's stack).
@@ -158,7 +224,7 @@ mod suite {
         if invocation.script(script, &mut data).is_err() {
             return u64::MAX;
         }
-        match engine.run(entry, invocation, &mut NoHelpers, BUDGET) {
+        match engine.run(entry, invocation, &mut Kv, BUDGET) {
             Ok(exit) => exit.r0 as u32 as u64,
             Err(_) => u64::MAX,
         }
@@ -175,7 +241,7 @@ mod suite {
             // SAFETY: the kernel reads and writes `len` bytes at `ptr` (its
             // C source), a live exclusive buffer.
             let want = window(&alloc_name("suite_native", k.name), || unsafe { (k.native)(black_box(ptr), len) });
-            let Ok(script) = Script::load(k.container, &NoHelpers) else {
+            let Ok(script) = Script::load(k.container, &Kv) else {
                 println!("result {}: load failed WRONG", k.name);
                 *ok = false;
                 continue;
@@ -187,9 +253,11 @@ mod suite {
                 continue;
             };
             let input = buf.fill(k.input);
-            let f = window(&alloc_name("suite_fast", k.name), || (k.run_fast)(&fast, &script, k.name, black_box(input)));
+            let f =
+                window(&alloc_name("suite_fast", k.name), || (k.run_fast)(&fast, &script, k.name, black_box(input)));
             let input = buf.fill(k.input);
-            let r = window(&alloc_name("suite_ref", k.name), || (k.run_ref)(&script, &script, k.name, black_box(input)));
+            let r =
+                window(&alloc_name("suite_ref", k.name), || (k.run_ref)(&script, &script, k.name, black_box(input)));
             // RAM per instance, outside the windows: the stack high-water
             // mark of one run (declared stack, region table, engine frames).
             let input = buf.fill(k.input);

@@ -42,13 +42,7 @@ const VARIANTS: &[(&str, &[&str])] = &[
 ];
 
 fn main() -> ExitCode {
-    match report() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    alkyl_benches::exit_code(report())
 }
 
 fn repo() -> PathBuf {

@@ -17,13 +17,7 @@ use alkyl_benches::{coap, contenders, kernels, sizes};
 use serde_json::{json, Map, Value};
 
 fn main() -> ExitCode {
-    match bench() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    alkyl_benches::exit_code(bench())
 }
 
 fn machine() -> String {

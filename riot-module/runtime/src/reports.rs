@@ -13,6 +13,11 @@
 //! bytes on the wire (`alkyl_protocol::report`) are signed by the device key
 //! when the report is sent.
 //!
+//! A report whose payload starts with `?` is a request for chain state
+//! (`alkyl_protocol::report::Request`, docs/coap-api.md): queued, sent and
+//! counted like any other; the gateway answers later with a signed call of
+//! one of the app's entries, so the runtime needs nothing more for it.
+//!
 //! Record (`reports`, little-endian):
 //!
 //! ```text

@@ -234,7 +234,7 @@ fn exec<H: Helpers + ?Sized>(
             // slot (the instruction that faults), as the reference
             // interpreter does. `pc` is not fetched again: the run ends.
             macro_rules! load_at {
-                ($n:literal, $a:expr, $slot:literal) => {{
+                ($n:literal, $a:expr, $slot:expr) => {{
                     let a = $a;
                     match win.load::<$n>(a) {
                         Some(v) => v,
@@ -402,8 +402,13 @@ impl<H: Helpers + ?Sized> Cold<'_, '_, H> {
             _ => return Err(TrapKind::HelperNotAllowed { id }),
         };
         let args = [r.get(Reg::R1), r.get(Reg::R2), r.get(Reg::R3), r.get(Reg::R4), r.get(Reg::R5)];
+        // The windows are given back for the call and reopened as they
+        // were: a helper loop's next access is usually to the same region
+        // as its last (else it would take the slow path to lend it again).
+        let data = win.data_segment();
         let result = self.helpers.call(id32, args, win.map());
         win.lend_stack();
+        win.lend_data(data);
         r.set(Reg::R0, result.map_err(|error| TrapKind::Helper { id: id32, error })?);
         Ok(())
     }

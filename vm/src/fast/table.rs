@@ -187,6 +187,25 @@ macro_rules! for_each_op {
                 set32!(x, r32!(y));
                 v != 0
             };
+            /// Fused `add d, imm; jlt a, b` (a loop's latch with a bound in a
+            /// register: `i += 1; if i < n`; `a` or `b` is usually `d`), 2
+            /// slots. The add happens before the compare, as in the bytecode.
+            AddJlt64R { d: Reg, imm: i16, a: Reg, b: Reg, t: u16 } = 2, branch(t) => {
+                set!(d, r!(d).wrapping_add(imm as i64 as u64));
+                r!(a) < r!(b)
+            };
+            /// Fused `mov32 d, s; jlt a, b` (the copy clang puts before such a
+            /// latch), 2 slots; the copy happens first.
+            Mov32RJlt64R { d: Reg, s: Reg, a: Reg, b: Reg, t: u16 } = 2, branch(t) => {
+                set32!(d, r32!(s));
+                r!(a) < r!(b)
+            };
+            /// Fused `add d, imm; mov32 x, y; jlt d, b` (both), 3 slots, in order.
+            AddMovJlt64R { d: Reg, imm: i8, x: Reg, y: Reg, b: Reg, t: u16 } = 3, branch(t) => {
+                set!(d, r!(d).wrapping_add(imm as i64 as u64));
+                set32!(x, r32!(y));
+                r!(d) < r!(b)
+            };
             /// Fused `mov32 d, s; jne32 a, imm` (the copy clang puts before a loop's
             /// back edge), 2 slots.
             Mov32RJne32I { d: Reg, s: Reg, a: Reg, imm: i16, t: u16 } = 2, branch(t) => {
@@ -254,21 +273,24 @@ macro_rules! expand {
             $name { d: Reg, off: i16, imm: i32 } = 1, next => { store!($n, addr!(d, off), imm as i64 as u64) };
         )*] $($rest)* }
     };
-    ($m:ident [$($done:tt)*] @sized add_load $(($name:ident $n:literal))*; $($rest:tt)*) => {
-        $crate::fast::table::expand! { $m [$($done)* $(
-            $name { d: Reg, s: Reg, x: Reg, off: i16 } = 2, next => {
-                let at = r!(d).wrapping_add(r!(s));
-                set!(d, at);
-                set!(x, load_at!($n, at.wrapping_add(off as i64 as u64), 1))
-            };
-        )*] $($rest)* }
+    // The indexed loads: `d = a + b; x = [d + off]`, the load in the last
+    // of `$w` slots (`add d, s`: `a` is `d` itself; `mov d, a; add d, b`).
+    ($m:ident [$($done:tt)*] @sized add_load $($sized:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*]
+            @indexed { d: Reg, s: Reg, x: Reg, off: i16 } = 2, (d = d + s; x = [off]) $($sized)* }
     };
-    ($m:ident [$($done:tt)*] @sized mov_add_load $(($name:ident $n:literal))*; $($rest:tt)*) => {
+    ($m:ident [$($done:tt)*] @sized mov_add_load $($sized:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*]
+            @indexed { d: Reg, a: Reg, b: Reg, x: Reg, off: i16 } = 3, (d = a + b; x = [off]) $($sized)* }
+    };
+    ($m:ident [$($done:tt)*] @indexed $fields:tt = $w:literal,
+        ($d:ident = $a:ident + $b:ident; $x:ident = [$off:ident])
+        $(($name:ident $n:literal))*; $($rest:tt)*) => {
         $crate::fast::table::expand! { $m [$($done)* $(
-            $name { d: Reg, a: Reg, b: Reg, x: Reg, off: i16 } = 3, next => {
-                let at = r!(a).wrapping_add(r!(b));
-                set!(d, at);
-                set!(x, load_at!($n, at.wrapping_add(off as i64 as u64), 2))
+            $name $fields = $w, next => {
+                let at = r!($a).wrapping_add(r!($b));
+                set!($d, at);
+                set!($x, load_at!($n, at.wrapping_add($off as i64 as u64), $w - 1))
             };
         )*] $($rest)* }
     };

@@ -197,6 +197,8 @@ const ADD32X: u8 = class::ALU | alu::ADD | source::X;
 const ADD64K: u8 = class::ALU64 | alu::ADD | source::K;
 const ADD32K: u8 = class::ALU | alu::ADD | source::K;
 const JNE32K: u8 = class::JMP32 | jmp::JNE | source::K;
+const JLT64X: u8 = class::JMP | jmp::JLT | source::X;
+const JGT64X: u8 = class::JMP | jmp::JGT | source::X;
 const LDXW: u8 = class::LDX | mode::MEM | size::W;
 const LDXDW: u8 = class::LDX | mode::MEM | size::DW;
 const LSH64K: u8 = class::ALU64 | alu::LSH | source::K;
@@ -204,6 +206,17 @@ const RSH64K: u8 = class::ALU64 | alu::RSH | source::K;
 const LSH32K: u8 = class::ALU | alu::LSH | source::K;
 const RSH32K: u8 = class::ALU | alu::RSH | source::K;
 const AND32K: u8 = class::ALU | alu::AND | source::K;
+
+/// The operands `(x, y)` of a 64-bit register `jlt`/`jgt` as the jump
+/// condition `x < y` (`jgt d, s` is `s < d`).
+fn jlt_operands(i: &Insn) -> (Reg, Reg) {
+    let (d, s) = reg_pair(i);
+    if i.opc == JGT64X {
+        (s, d)
+    } else {
+        (d, s)
+    }
+}
 
 /// Five-slot patterns (the interpreter knows each one's width).
 fn fuse5(code: &[u8], pc: usize) -> Option<Kind> {
@@ -273,6 +286,11 @@ fn fuse3(a: &Insn, b: Option<&Insn>, c: Option<&Insn>, pc: usize) -> Option<Kind
                 Kind::LdxHAdd32Inc { d, s, off, acc, inc }
             }
         }
+        // `add d, imm; mov32 x, y; if d < b` (or `if b > d`), in order.
+        (ADD64K, MOV32X, JLT64X | JGT64X) if a.off == 0 && b.off == 0 && jlt_operands(c).0 == d => {
+            let imm = i8::try_from(a.imm).ok()?;
+            Kind::AddMovJlt64R { d, imm, x: bd, y: bs, b: jlt_operands(c).1, t: target(pc + 2, c.off as i64) }
+        }
         // The copy must not touch the counter the branch tests (the
         // interpreter reads both operands before it writes).
         (ADD32K, MOV32X, JNE32K) if b.off == 0 && bd != d && bs != d && bd != bs && cd == d && c.imm == 0 => {
@@ -313,6 +331,15 @@ fn fuse(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
         (LDXH, ADD32X) if bs == d => Kind::LdxHAdd32 { d, s, off: a.off, acc: bd },
         (ADD32K, JNE32K) if bd == d && b.imm == 0 => {
             Kind::Add32IJne0 { d, imm: a.imm, t: target(pc + 1, b.off as i64) }
+        }
+        (ADD64K, JLT64X | JGT64X) if a.off == 0 => {
+            let (lo, hi) = jlt_operands(b);
+            let imm = i16::try_from(a.imm).ok()?;
+            Kind::AddJlt64R { d, imm, a: lo, b: hi, t: target(pc + 1, b.off as i64) }
+        }
+        (MOV32X, JLT64X | JGT64X) if a.off == 0 => {
+            let (lo, hi) = jlt_operands(b);
+            Kind::Mov32RJlt64R { d, s, a: lo, b: hi, t: target(pc + 1, b.off as i64) }
         }
         (MOV32X, JNE32K) if a.off == 0 => {
             let imm = i16::try_from(b.imm).ok()?;

@@ -172,9 +172,14 @@ impl<'m, 'a> Windows<'m, 'a> {
         bytes.get_mut(off..off.wrapping_add(n as usize))
     }
 
+    /// The segment the data window holds (0: none).
+    pub(crate) fn data_segment(&self) -> u32 {
+        self.data_seg
+    }
+
     /// Moves the data window to segment `seg` (when it is not already in a
     /// window and the map lends it).
-    fn lend_data(&mut self, seg: u32) {
+    pub(crate) fn lend_data(&mut self, seg: u32) {
         if seg == self.data_seg || seg == self.stack_seg {
             return;
         }

@@ -15,7 +15,6 @@
 use crate::exec::RunBuffers;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt;
 
 use crate::app::{App, AppError, AppLimits};
 use crate::auth::Authority;
@@ -34,36 +33,29 @@ use crate::upload::Uploads;
 use super::Runtime;
 
 /// Why a stored record was not loaded.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum BootProblem {
     /// It could not be read.
+    #[error(transparent)]
     Storage(StorageError),
     /// It does not decode (or its hash does not match).
+    #[error(transparent)]
     Record(RecordError),
     /// Its name differs from its key's.
+    #[error("record name differs from its key")]
     NameMismatch,
     /// The container no longer loads (e.g. a stricter verifier or limits).
+    #[error(transparent)]
     App(AppError),
     /// It does not fit the (changed) quotas.
+    #[error(transparent)]
     Quota(QuotaError),
     /// A key-value record does not decode.
+    #[error(transparent)]
     Kv(KvRecordError),
     /// A key this runtime does not know.
+    #[error("unknown record")]
     UnknownKey,
-}
-
-impl fmt::Display for BootProblem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            BootProblem::Storage(e) => write!(f, "{e}"),
-            BootProblem::Record(e) => write!(f, "{e}"),
-            BootProblem::NameMismatch => f.write_str("record name differs from its key"),
-            BootProblem::App(e) => write!(f, "{e}"),
-            BootProblem::Quota(e) => write!(f, "{e}"),
-            BootProblem::Kv(e) => write!(f, "{e}"),
-            BootProblem::UnknownKey => f.write_str("unknown record"),
-        }
-    }
 }
 
 /// Loads and parses the one record `key` if `keys` lists it; a record that
