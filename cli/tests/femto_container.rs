@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use alkyl_testkit::clang::{compile_femto_container, femto_container_fixtures};
 
@@ -18,8 +19,12 @@ fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
+/// A directory of its own for each call: the tests run in parallel and
+/// compile the same examples, so no two may write the same file.
 fn scratch() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("alkyl-fc-test-{}", std::process::id()));
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("alkyl-fc-test-{}-{call}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
