@@ -147,6 +147,34 @@ test_request() {
         && [ "$(gw_sequence "$LOCK1")" = 2 ] || fail "answered twice"
     grep 'request lock1#3' "$TMP/aryl.log" | sed 's/^/  /'
     ok "AskAttempts -> report '?invalidAttempts>Attempts' -> eth_call -> Attempts(2, block) once (gateway killed in between); the lock's store has 2"
+    # Any ABI result: terms() returns a struct and a string; the lock keeps
+    # the struct's members and the string's length and FNV-1a hash.
+    "$ALKYL" invoke lock AskTerms --device "$LOCK1" >/dev/null
+    wait_for "$TMP/aryl.log" 'lock1: Terms acknowledged' 30
+    local notice want got
+    notice=$(sed -n 's/.*string public notice = "\(.*\)";/\1/p' apps/aryl/Property.sol)
+    want=$(python3 -c 'import sys
+h = 0x811c9dc5
+for b in sys.argv[1].encode(): h = ((h ^ b) * 0x01000193) & 0xffffffff
+print(3, 6, len(sys.argv[1].encode()), h)' "$notice")
+    got=$(for c in 2 3 4 5; do echo $(($("$ALKYL" invoke lock Stored --arg $c --device "$LOCK1"))); done | xargs)
+    [ "$got" = "$want" ] || fail "terms(): the lock stored '$got', expected '$want' (maxInvalid, lockout, notice length, FNV-1a)"
+    grep 'request lock1#4' "$TMP/aryl.log" | sed 's/^/  /'
+    ok "AskTerms -> terms() = (Terms{rent, lockout, maxInvalid}, string): slots 1000, 6, 3, a locator of the ${#notice}-byte notice; the lock has '$got'"
+    # An answer the device cannot take (its signed call above max_command_bytes): refused, typed, nothing sent.
+    kill -9 "$ARYL_PID"; wait "$ARYL_PID" 2>/dev/null || true
+    ETH_KEY=gateway.json write_config 1 'eth_password_file = "eth.pw"
+max_command_bytes = 160'
+    start_gateway
+    local before
+    before=$(gw_sequence "$LOCK1")
+    "$ALKYL" invoke lock AskTerms --device "$LOCK1" >/dev/null
+    wait_for "$TMP/aryl.log" 'request lock1#5: terms() for Terms: dropped: too large' 30
+    sleep 1
+    grep -q '^dropped: request lock1#5.*too large' <<<"$("$ARYL" status "$TMP/aryl.toml")" || fail "the refusal is not in the status"
+    [ "$(gw_sequence "$LOCK1")" = "$before" ] || fail "a refused answer reached the lock"
+    grep 'request lock1#5' "$TMP/aryl.log" | sed 's/^/  /'
+    ok "max_command_bytes = 160: the answer is refused (typed: too large), recorded in aryl status, nothing sent"
     # Idle over WebSocket: new heads arrive by subscription, the head is not polled.
     grep -q 'subscribed to new heads' "$TMP/aryl.log" || fail "no subscription"
     local polls

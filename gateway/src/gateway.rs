@@ -74,6 +74,15 @@ pub struct Config {
     /// Device name -> its public key (`alkyl keygen`'s .pub): who may report.
     #[serde(default)]
     pub device_keys: BTreeMap<String, PathBuf>,
+    /// The devices' limit on a signed command, in bytes (alkyl-runtime's
+    /// `Config::max_command_bytes`): an answer to a request that would not
+    /// fit is refused.
+    #[serde(default = "default_max_command_bytes")]
+    pub max_command_bytes: usize,
+}
+
+fn default_max_command_bytes() -> usize {
+    1024
 }
 
 fn default_confirmations() -> u64 {
@@ -239,7 +248,7 @@ impl Gateway {
         let code_hash = keccak256(&embedded.device).to_string();
         let events = events(&cfg.artifact)?;
         let art: serde_json::Value = serde_json::from_slice(&std::fs::read(&cfg.artifact)?)?;
-        let views = crate::requests::views(&art["abi"]);
+        let views = crate::requests::views(&art["abi"])?;
         let (done_tx, done_rx) = std::sync::mpsc::channel();
         let mut gw = Gateway {
             done_tx,
@@ -382,18 +391,23 @@ impl Gateway {
     async fn answer<P: Provider>(&mut self, p: &P) -> Result<()> {
         use alloy::network::TransactionBuilder;
         let Some(q) = self.state.requests.front().cloned() else { return Ok(()) };
+        use crate::requests::{answer_input, fits, head_slots, Refusal};
         let outcome = match self.views.iter().find(|f| f.name == q.function) {
-            None => Err(format!("no view function {}() with word arguments and results", q.function)),
-            Some(_) if !self.entry_exists(&q.entry) => Err(format!("no entry {} in the device code", q.entry)),
+            None => Err(Refusal::NoFunction(q.function.clone())),
+            Some(_) if !self.entry_exists(&q.entry) => Err(Refusal::NoEntry(q.entry.clone())),
             Some(f) => match f.call_data(&q.args) {
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(e),
                 Ok(data) => {
                     let block = p.get_block_number().await?.saturating_sub(self.cfg.confirmations);
                     let call =
                         alloy::rpc::types::TransactionRequest::default().with_to(self.cfg.contract).with_input(data);
                     match p.call(call).block(block.into()).await {
-                        Ok(ret) => f.results(&ret).map(|v| (v, block)).map_err(|e| e.to_string()),
-                        Err(e) if e.to_string().contains("revert") => Err(format!("reverted: {e}")),
+                        Ok(ret) => f.results(&ret).and_then(|v| {
+                            let input = answer_input(&v, block)?;
+                            fits(&self.app, &q.entry, input.len(), self.cfg.max_command_bytes)?;
+                            Ok((input, head_slots(&v), block))
+                        }),
+                        Err(e) if e.to_string().contains("revert") => Err(Refusal::Reverted(e.to_string())),
                         Err(e) => {
                             self.log(&format!("request {}: eth_call: {e} (trying again)", q.id));
                             return Ok(());
@@ -405,15 +419,20 @@ impl Gateway {
         self.state.requests.pop_front();
         // Logged once persisted: a logged answer is queued for good.
         let msg = match outcome {
-            Ok((mut values, block)) => {
-                let msg =
-                    format!("request {}: {}() = {values:?} at block {block}: {} queued", q.id, q.function, q.entry);
-                values.push(block);
-                let input = hex::encode(call_input(&values, &[]));
+            Ok((input, head, block)) => {
+                let slots: Vec<u64> =
+                    input.chunks_exact(8).take(head).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect();
+                let msg = format!(
+                    "request {}: {}() at block {block}: {} queued (slots {slots:?}, then {} bytes)",
+                    q.id,
+                    q.function,
+                    q.entry,
+                    input.len() - 8 * head
+                );
                 let d = self.state.devices.entry(q.device.clone()).or_default();
                 d.queue.push_back(Cmd {
                     id: format!("{}?", q.id),
-                    op: Op::Invoke { entry: q.entry.clone(), input },
+                    op: Op::Invoke { entry: q.entry.clone(), input: hex::encode(input) },
                     deadline: Some(unix_ms() / 1000 + self.cfg.deadline_secs),
                     sequence: None,
                     signed: None,
@@ -450,7 +469,9 @@ impl Gateway {
             if let Some(q) = alkyl_protocol::report::Request::parse(&r.payload) {
                 let id = format!("{}#{}", r.device, r.sequence);
                 if r.app != self.app {
-                    let msg = format!("request {id}: dropped: app {} is not the contract's {}", r.app, self.app);
+                    let refusal =
+                        crate::requests::Refusal::OtherApp { app: r.app.clone(), contract_app: self.app.clone() };
+                    let msg = format!("request {id}: dropped: {refusal}");
                     self.log(&msg);
                     self.state.dropped.push(msg);
                 } else {
