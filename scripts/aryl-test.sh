@@ -22,29 +22,60 @@ test_story() {
     ok "pay, install, PIN on both locks, reports, lock-out, its end, unauthenticated SetPin refused"
 }
 
+# The gateway's Ethereum account's transaction count (its next nonce).
+account_nonce() {
+    rpc eth_getTransactionCount "[\"$GATEWAY_ADDR\", \"latest\"]" | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["result"], 16))'
+}
+
 test_crash() {
-    step "kill -9 of the gateway at random points: every action exactly once"
+    step "kill -9 of the gateway at random points (seeded): every action exactly once, both ways"
+    # ARYL_SEED=N replays the same kill delays (the moments they hit still
+    # depend on the machine's timing).
+    local seed=${ARYL_SEED:-$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')}
+    RANDOM=$seed
+    echo "  seed $seed (ARYL_SEED=$seed scripts/aryl-test.sh crash replays the kill delays)"
     setup 2
-    local i kills=0
+    local i kills=0 delays=""
     for i in 1 2 3 4 5; do
         pay 10 "100$i" >/dev/null
         mine 2
-        # Kill at a random moment of the handling, then restart.
-        sleep "0.$((RANDOM % 4))$((RANDOM % 10))"
+        # Kill at a random moment of the handling (the payment's event,
+        # queueing, signing and delivering its calls; relaying the previous
+        # round's report), then restart.
+        local d="0.$((RANDOM % 7))$((RANDOM % 10))"
+        delays="$delays $d"
+        sleep "$d"
         kill -9 "$ARYL_PID"; wait "$ARYL_PID" 2>/dev/null || true
         kills=$((kills + 1))
+        # A wrong PIN on lock2 while the gateway is down: a report the lock
+        # keeps and resends (SetPin, which restarts an attempt, cannot come
+        # in the middle of it).
+        [ "$(press "$LOCK2" 0000)" = 2 ] || fail "a wrong PIN opens"
         start_gateway
     done
-    # set-time + 5 SetPin, each accepted once by each lock.
-    wait_sequence "$LOCK1" 6 30
-    wait_sequence "$LOCK2" 6 30
+    echo "  kill delays (s):$delays"
+    # Every report relayed once: 5 transactions from the gateway's account;
+    # the third locks the property out (one LockOutEvent).
+    for _ in $(seq 300); do
+        [ "$(account_nonce)" -ge 5 ] && break
+        sleep 0.1
+    done
+    mine 2
+    wait_for "$TMP/aryl.log" 'lock1: LockOut acknowledged' 30
+    wait_for "$TMP/aryl.log" 'lock2: LockOut acknowledged' 30
+    # set-time + 5 SetPin + 1 LockOut, each accepted once by each lock.
+    wait_sequence "$LOCK1" 7 30
+    wait_sequence "$LOCK2" 7 30
     sleep 1
-    [ "$(gw_sequence "$LOCK1")" = 6 ] && [ "$(gw_sequence "$LOCK2")" = 6 ] || fail "a command ran twice"
+    [ "$(gw_sequence "$LOCK1")" = 7 ] && [ "$(gw_sequence "$LOCK2")" = 7 ] || fail "a command ran twice"
+    [ "$(account_nonce)" = 5 ] || fail "the gateway sent $(account_nonce) transactions for 5 reports"
     local st
     st=$("$ARYL" status "$TMP/aryl.toml")
-    grep -q 'events handled 5 ' <<<"$st" || fail "journal: $st"
+    grep -q 'events handled 6 ' <<<"$st" || fail "journal (5 payments, 1 lock-out): $st"
+    grep -q 'reports relayed 5 pending transactions 0' <<<"$st" || fail "reports: $st"
+    sleep "${LOCKOUT:-6}"
     [ "$(press "$LOCK1" 1005)" = 1 ] && [ "$(press "$LOCK2" 1005)" = 1 ] || fail "the last PIN does not open"
-    ok "$kills kills: 5 payments, 6 commands per lock (sequences 1..6), 5 journal entries, the last PIN opens"
+    ok "$kills kills: 5 payments and 1 lock-out, 7 commands per lock (sequences 1..7), 6 journal entries; 5 reports, 5 transactions (nonce 5); the last PIN opens"
 }
 
 test_no_action() {
@@ -111,6 +142,83 @@ test_offline() {
     [ "$(press "$LOCK2" 1357)" = 2 ] || fail "an expired SetPin was applied"
     "$ARYL" status "$TMP/aryl.toml" | sed -n 's/^dropped/  dropped/p'
     ok "lock2 back after the deadline: the SetPin was dropped and reported, never applied"
+}
+
+# post_invoke URI HEX: POSTs the bytes to URI/invoke; prints the response.
+post_invoke() {
+    python3 -c 'import sys; sys.stdout.buffer.write(bytes.fromhex(sys.argv[1]))' "$2" >"$TMP/cmd.bin"
+    coap-client-notls -m post -f "$TMP/cmd.bin" "$1/invoke" 2>&1 || true
+}
+
+test_captured() {
+    step "captured gateway commands replayed, forged or applied late: refused, the lock's store unchanged"
+    DEADLINE=8
+    start_anvil
+    deploy_property
+    start_lock 1
+    local real=$LOCK1 out seq
+    python3 scripts/aryl-mitm.py "${real#coap://}" "$TMP/captured" "$TMP/hold" >"$TMP/mitm.log" 2>&1 &
+    PIDS+=($!)
+    wait_for "$TMP/mitm.log" '^listening on' 10
+    LOCK1="coap://127.0.0.1:$(sed -n 's/^listening on //p' "$TMP/mitm.log")"
+    write_config 1
+    start_gateway
+    wait_for "$TMP/aryl.log" "lock1: set-time acknowledged" 30
+    LOCK1=$real
+    pay 10 1111 >/dev/null
+    mine 2
+    wait_for "$TMP/aryl.log" 'lock1: SetPin acknowledged' 20
+    local first
+    first=$(tail -1 "$TMP/captured")
+    pay 10 2222 >/dev/null
+    mine 2
+    for _ in $(seq 200); do [ "$(count "$TMP/aryl.log" 'lock1: SetPin acknowledged')" = 2 ] && break; sleep 0.1; done
+    [ "$(sort -u "$TMP/captured" | wc -l)" = 2 ] || fail "captured: $(sort -u "$TMP/captured" | wc -l) commands, not 2"
+    local second
+    second=$(tail -1 "$TMP/captured")
+    [ "$first" != "$second" ] || fail "no second command captured"
+    [ "$(press "$LOCK1" 2222)" = 1 ] || fail "the PIN does not open"
+    seq=$(gw_sequence "$LOCK1")
+    # The lock's store as the gateway left it: its sequence, PIN 2222 and
+    # not $2 (each wrong PIN is a report: the third locks out, so three at most).
+    unchanged() {
+        [ "$(gw_sequence "$LOCK1")" = "$seq" ] || fail "$1: the lock's sequence moved"
+        [ "$(press "$LOCK1" 2222)" = 1 ] || fail "$1: the PIN 2222 no longer opens"
+        [ -z "${2:-}" ] || [ "$(press "$LOCK1" "$2")" = 2 ] || fail "$1: the PIN $2 opens"
+    }
+    out=$(post_invoke "$LOCK1" "$second")
+    case "$out" in 4.09*) ;; *) fail "a replayed SetPin: $out" ;; esac
+    unchanged replay
+    ok "the last SetPin(2222) replayed: $out"
+    out=$(post_invoke "$LOCK1" "$first")
+    case "$out" in 4.06*) ;; *) fail "an older SetPin replayed: $out" ;; esac
+    unchanged "older replay" 1111
+    ok "the earlier SetPin(1111) replayed: $out; 1111 does not open"
+    local forged
+    forged=$(sed 's/32323232/39393939/' <<<"$second")
+    [ "$forged" != "$second" ] || fail "no PIN in the captured command"
+    out=$(post_invoke "$LOCK1" "$forged")
+    case "$out" in 4.03*) ;; *) fail "a forged SetPin: $out" ;; esac
+    unchanged forged 9999
+    ok "the captured SetPin with its PIN changed to 9999: $out"
+    "$ALKYL" keygen --out "$TMP/mallory" >/dev/null
+    out=$("$ALKYL" invoke lock SetPin --key "$TMP/mallory.key" --arg 0x39393939 --arg 4000000000 --device "$LOCK1" 2>&1 || true)
+    grep -q '4.01' <<<"$out" || fail "a SetPin signed by another key: $out"
+    unchanged "other key"
+    ok "a SetPin(9999) signed by another key: $(head -1 <<<"$out")"
+    # Withheld by the man in the middle until its deadline, then sent.
+    touch "$TMP/hold"
+    pay 10 3333 >/dev/null
+    mine 2
+    wait_for "$TMP/aryl.log" 'lock1: SetPin dropped: deadline' 30
+    rm "$TMP/hold"
+    local late
+    late=$(tail -1 "$TMP/captured")
+    grep -q 33333333 <<<"$late" || fail "the withheld SetPin was not captured"
+    out=$(post_invoke "$LOCK1" "$late")
+    case "$out" in 4.12*) ;; *) fail "an expired SetPin: $out" ;; esac
+    unchanged expired 3333
+    ok "SetPin(3333) withheld past its deadline (the gateway dropped it), then sent: $out"
 }
 
 test_request() {
@@ -237,7 +345,7 @@ test_bump() {
     wait_for "$TMP/aryl.log" 'report lock1#1 relayed' 20
     rpc evm_setAutomine '[true]' >/dev/null
     local n
-    n=$(rpc eth_getTransactionCount "[\"$GATEWAY_ADDR\", \"latest\"]" | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["result"], 16))')
+    n=$(account_nonce)
     [ "$n" = 1 ] || fail "the gateway's account sent $n transactions"
     [ "$(count "$TMP/aryl.log" 'relayed: tx')" = 1 ] || fail "relayed twice"
     grep -q 'fee bumps [1-9]' <<<"$("$ARYL" status "$TMP/aryl.toml")" || fail "no bump in the status"
@@ -245,7 +353,7 @@ test_bump() {
 }
 
 TESTS=("$@")
-[ ${#TESTS[@]} -gt 0 ] || TESTS=(story crash no_action reorg_after offline request depth bump)
+[ ${#TESTS[@]} -gt 0 ] || TESTS=(story crash no_action reorg_after offline captured request depth bump)
 for t in "${TESTS[@]}"; do
     ( . scripts/aryl-lib.sh; "test_$t" )
 done
