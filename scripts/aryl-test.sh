@@ -84,12 +84,16 @@ test_no_action() {
     local other
     other=$("$ARYL" deploy --rpc "$WS" --eth-key "$TMP/landlord.eth" --artifact "$TMP/property.json" \
         --args "$GATEWAY_ADDR,1000,6")
+    # The same contract code, a valid payment to it (its own AAD): not ours.
     PAY_CONTRACT=$other pay 10 4321 >/dev/null
     mine 3
+    sleep 1
+    grep -q 'events handled 0 refused 0 ' <<<"$("$ARYL" status "$TMP/aryl.toml")" || fail "another contract's event was seen"
     pay 10 5555 --aad-mins 11 >/dev/null
     mine 3
     wait_for "$TMP/aryl.log" 'refused: the sealed PIN does not open' 10
-    ok "a PIN sealed for 11 minutes, paid for 10: refused"
+    grep -q 'events handled 1 refused 1 ' <<<"$("$ARYL" status "$TMP/aryl.toml")" || fail "the wrong AAD is not the one refusal"
+    ok "a payment to another Property (same code and keys): not seen; a PIN sealed for 11 minutes, paid for 10: refused (1 refusal)"
     pay 10 6666 >/dev/null      # head = its block; 0 confirmations
     rpc anvil_reorg '[1, []]' | grep -q '"result"' || fail "anvil_reorg"
     mine 4
@@ -104,8 +108,8 @@ test_no_action() {
 }
 
 test_reorg_after() {
-    step "a reorg deeper than the confirmations after the action: the PIN is revoked"
-    setup 1
+    step "a reorg deeper than the confirmations after the action: the PIN is revoked (structured logs: JSON lines)"
+    EXTRA='log_format = "json"' setup 1
     pay 10 7777 >/dev/null
     mine 2
     wait_for "$TMP/aryl.log" 'lock1: SetPin acknowledged' 20
@@ -115,8 +119,22 @@ test_reorg_after() {
     wait_for "$TMP/aryl.log" 'compensated' 20
     wait_sequence "$LOCK1" 3 20
     [ "$(press "$LOCK1" 7777)" = 2 ] || fail "the revoked PIN still opens"
-    grep 'reorg' "$TMP/aryl.log" | sed 's/^/  /'
+    grep '"kind":"reorg"' "$TMP/aryl.log" | sed 's/^/  /'
     ok "the payment's block was replaced: SetPin(0, 0) sent, the PIN no longer opens"
+    # Every line a JSON object with its time, kind and fields; never the PIN.
+    python3 - "$TMP/aryl.log" <<'PY' || fail "the JSON log"
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1])]
+assert all(isinstance(l["ts_ms"], int) and l["kind"] and l["msg"] for l in lines)
+acks = [l for l in lines if l["kind"] == "device" and l["outcome"] == "acknowledged" and l["op"] == "SetPin"]
+assert len(acks) == 2 and all(l["device"] == "lock1" and l["latency_ms"] >= 0 for l in acks), acks
+undone = [l for l in lines if l["kind"] == "reorg" and "compensated" in l]
+assert undone and undone[0]["event"] == "PaymentEvent" and undone[0]["compensated"] == 1, undone
+assert [l["event"] for l in lines if l["kind"] == "event"] == ["PaymentEvent"]
+print(f"  {len(lines)} JSON lines; kinds {sorted(set(l['kind'] for l in lines))}")
+PY
+    if grep -w -e 7777 -e 37373737 "$TMP/aryl.log"; then fail "the JSON log holds the PIN"; fi
+    ok "log_format = \"json\": every line an object (ts_ms, kind, fields, msg); no PIN"
 }
 
 test_offline() {

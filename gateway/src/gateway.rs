@@ -19,8 +19,10 @@ use coap_lite::RequestType;
 use ed25519_dalek::{Signer, SigningKey};
 use serde::Deserialize;
 
+use serde_json::json;
+
 use crate::state::{Cmd, Handled, Op, State, Store, KEEP_HASHES};
-use crate::{contract, pin, Result};
+use crate::{contract, log, pin, Result};
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -79,6 +81,17 @@ pub struct Config {
     /// fit is refused.
     #[serde(default = "default_max_command_bytes")]
     pub max_command_bytes: usize,
+    /// `"text"` (default) or `"json"`: one JSON object per log line.
+    #[serde(default)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 fn default_max_command_bytes() -> usize {
@@ -267,14 +280,19 @@ impl Gateway {
             send_error: None,
             cfg,
         };
-        gw.log(&format!(
-            "following {} on chain {chain_id} from block {}, {} confirmations, {} devices, device code {}",
-            gw.cfg.contract,
-            gw.state.cursor + 1,
-            gw.cfg.confirmations,
-            gw.cfg.devices.len(),
-            gw.code_hash
-        ));
+        log::emit(
+            "start",
+            json!({"contract": gw.cfg.contract.to_string(), "chain_id": chain_id, "from_block": gw.state.cursor + 1,
+                   "confirmations": gw.cfg.confirmations, "devices": gw.cfg.devices.len(), "code_hash": gw.code_hash}),
+            &format!(
+                "following {} on chain {chain_id} from block {}, {} confirmations, {} devices, device code {}",
+                gw.cfg.contract,
+                gw.state.cursor + 1,
+                gw.cfg.confirmations,
+                gw.cfg.devices.len(),
+                gw.code_hash
+            ),
+        );
         // Install (or upgrade) the contract's device code where it is not.
         for name in gw.cfg.devices.keys().cloned().collect::<Vec<_>>() {
             let d = gw.state.devices.entry(name).or_default();
@@ -307,7 +325,8 @@ impl Gateway {
                     let vk = ed25519_dalek::VerifyingKey::from_bytes(&k)?;
                     keys.insert(KeyId::of(&k), (name.clone(), vk));
                 }
-                gw.log(&format!("reports on coap://{}/reports", socket.local_addr()?));
+                let at = socket.local_addr()?.to_string();
+                log::emit("reports", json!({"listen": at}), &format!("reports on coap://{at}/reports"));
                 Some(crate::reports::serve(socket, keys))
             }
             None => None,
@@ -316,7 +335,7 @@ impl Gateway {
             Some(path) => {
                 let signer = eth_signer(path, gw.cfg.eth_password_file.as_deref())?;
                 let from = signer.address();
-                gw.log(&format!("Ethereum account {from}"));
+                log::emit("account", json!({"address": from.to_string()}), &format!("Ethereum account {from}"));
                 Some((alloy::network::EthereumWallet::from(signer), from))
             }
             None => None,
@@ -352,7 +371,11 @@ impl Gateway {
                         false
                     }
                     Err(e) => {
-                        gw.log(&format!("new-heads subscription lost ({e}): subscribing again"));
+                        log::emit(
+                            "subscription",
+                            json!({"state": "lost", "error": e.to_string()}),
+                            &format!("new-heads subscription lost ({e}): subscribing again"),
+                        );
                         true
                     }
                 },
@@ -368,16 +391,20 @@ impl Gateway {
     /// A new-heads subscription when the endpoint is a WebSocket.
     async fn subscribe<P: Provider>(&self, p: &P) -> Option<alloy::pubsub::Subscription<alloy::rpc::types::Header>> {
         if !self.cfg.rpc.starts_with("ws") {
-            self.log("polling the head (HTTP endpoint)");
+            log::emit("subscription", json!({"state": "polling"}), "polling the head (HTTP endpoint)");
             return None;
         }
         match p.subscribe_blocks().await {
             Ok(s) => {
-                self.log("subscribed to new heads (eth_subscribe)");
+                log::emit("subscription", json!({"state": "subscribed"}), "subscribed to new heads (eth_subscribe)");
                 Some(s)
             }
             Err(e) => {
-                self.log(&format!("eth_subscribe refused ({e}): polling the head"));
+                log::emit(
+                    "subscription",
+                    json!({"state": "refused", "error": e.to_string()}),
+                    &format!("eth_subscribe refused ({e}): polling the head"),
+                );
                 None
             }
         }
@@ -409,7 +436,11 @@ impl Gateway {
                         }),
                         Err(e) if e.to_string().contains("revert") => Err(Refusal::Reverted(e.to_string())),
                         Err(e) => {
-                            self.log(&format!("request {}: eth_call: {e} (trying again)", q.id));
+                            log::emit(
+                                "request",
+                                json!({"request": q.id, "outcome": "retry", "error": e.to_string()}),
+                                &format!("request {}: eth_call: {e} (trying again)", q.id),
+                            );
                             return Ok(());
                         }
                     }
@@ -418,8 +449,9 @@ impl Gateway {
         };
         self.state.requests.pop_front();
         // Logged once persisted: a logged answer is queued for good.
-        let msg = match outcome {
+        let (msg, fields) = match outcome {
             Ok((input, head, block)) => {
+                let input_bytes = input.len();
                 let slots: Vec<u64> =
                     input.chunks_exact(8).take(head).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect();
                 let msg = format!(
@@ -439,16 +471,20 @@ impl Gateway {
                     queued_ms: unix_ms(),
                 });
                 self.state.answered += 1;
-                msg
+                (msg, json!({"outcome": "queued", "block": block, "input_bytes": input_bytes}))
             }
             Err(e) => {
                 let msg = format!("request {}: {}() for {}: dropped: {e}", q.id, q.function, q.entry);
                 self.state.dropped.push(msg.clone());
-                msg
+                (msg, json!({"outcome": "dropped", "refusal": format!("{e:?}")}))
             }
         };
         self.store.save(&self.state)?;
-        self.log(&msg);
+        let mut fields = fields;
+        fields["request"] = q.id.clone().into();
+        fields["function"] = q.function.clone().into();
+        fields["entry"] = q.entry.clone().into();
+        log::emit("request", fields, &msg);
         Ok(())
     }
 
@@ -472,10 +508,18 @@ impl Gateway {
                     let refusal =
                         crate::requests::Refusal::OtherApp { app: r.app.clone(), contract_app: self.app.clone() };
                     let msg = format!("request {id}: dropped: {refusal}");
-                    self.log(&msg);
+                    log::emit(
+                        "request",
+                        json!({"request": id, "outcome": "dropped", "refusal": format!("{refusal:?}")}),
+                        &msg,
+                    );
                     self.state.dropped.push(msg);
                 } else {
-                    self.log(&format!("request {id}: {}() for {}", q.function, q.entry));
+                    log::emit(
+                        "request",
+                        json!({"request": id, "outcome": "received", "function": q.function, "entry": q.entry}),
+                        &format!("request {id}: {}() for {}", q.function, q.entry),
+                    );
                     self.state.requests.push_back(crate::state::ChainRequest {
                         id,
                         device: r.device.clone(),
@@ -489,13 +533,12 @@ impl Gateway {
                     });
                 }
             } else {
-                self.log(&format!(
-                    "report {}#{} from {}: {} bytes",
-                    r.device,
-                    r.sequence,
-                    r.device_id,
-                    r.payload.len()
-                ));
+                log::emit(
+                    "report",
+                    json!({"report": format!("{}#{}", r.device, r.sequence), "outcome": "received",
+                           "device": r.device, "device_id": r.device_id.to_string(), "bytes": r.payload.len()}),
+                    &format!("report {}#{} from {}: {} bytes", r.device, r.sequence, r.device_id, r.payload.len()),
+                );
                 self.state.txs.push_back(crate::state::Tx {
                     id: format!("{}#{}", r.device, r.sequence),
                     device_id: hex::encode(r.device_id.0),
@@ -552,12 +595,13 @@ impl Gateway {
             let hash: B256 = h.parse()?;
             if let Some(receipt) = p.get_transaction_receipt(hash).await? {
                 let ok = receipt.status();
-                self.log(&format!(
-                    "report {} relayed: tx {hash} block {} {}",
-                    tx.id,
-                    receipt.block_number.unwrap_or(0),
-                    if ok { "ok" } else { "reverted" }
-                ));
+                let block = receipt.block_number.unwrap_or(0);
+                let status = if ok { "ok" } else { "reverted" };
+                log::emit(
+                    "report",
+                    json!({"report": tx.id, "outcome": "relayed", "tx": hash.to_string(), "block": block, "status": status}),
+                    &format!("report {} relayed: tx {hash} block {block} {status}", tx.id),
+                );
                 self.state.txs.pop_front();
                 self.state.relayed += 1;
                 self.store.save(&self.state)?;
@@ -583,14 +627,19 @@ impl Gateway {
                 (front.max_fee, front.priority_fee, front.sent_block) = (max_fee, priority, Some(head));
                 self.state.bumps += 1;
                 self.store.save(&self.state)?;
-                self.log(&format!(
-                    "report {}: not mined {} blocks after it was sent: replaced tx {} by {hash} (nonce {nonce}, max fee {} -> {} wei)",
-                    tx.id,
-                    head - sent,
-                    tx.hash.as_deref().unwrap_or("?"),
-                    tx.max_fee,
-                    max_fee
-                ));
+                log::emit(
+                    "report",
+                    json!({"report": tx.id, "outcome": "bumped", "replaced": tx.hash, "tx": hash.to_string(),
+                           "nonce": nonce, "max_fee_from": tx.max_fee.to_string(), "max_fee_to": max_fee.to_string()}),
+                    &format!(
+                        "report {}: not mined {} blocks after it was sent: replaced tx {} by {hash} (nonce {nonce}, max fee {} -> {} wei)",
+                        tx.id,
+                        head - sent,
+                        tx.hash.as_deref().unwrap_or("?"),
+                        tx.max_fee,
+                        max_fee
+                    ),
+                );
                 self.send_raw(p, &tx.id, &raw).await
             }
             sent => {
@@ -629,7 +678,11 @@ impl Gateway {
             self.state.next_nonce = None;
             self.store.save(&self.state)?;
         } else if !m.contains("already") && self.send_error.as_deref() != Some(m.as_str()) {
-            self.log(&format!("report {id}: sending: {m}"));
+            log::emit(
+                "report",
+                json!({"report": id, "outcome": "send_error", "error": m}),
+                &format!("report {id}: sending: {m}"),
+            );
             self.send_error = Some(m);
         }
         Ok(())
@@ -667,10 +720,6 @@ impl Gateway {
         Ok((env.encoded_2718(), *env.tx_hash()))
     }
 
-    fn log(&self, msg: &str) {
-        eprintln!("aryl: {msg}");
-    }
-
     async fn block_hash<P: Provider>(p: &P, n: u64) -> Result<(B256, u64)> {
         let b = p.get_block_by_number(BlockNumberOrTag::Number(n)).await?.ok_or_else(|| format!("no block {n}"))?;
         Ok((b.header.hash, b.header.timestamp))
@@ -700,7 +749,11 @@ impl Gateway {
         if let Some(n) = rewound {
             let back = self.state.hashes.keys().next_back().copied().unwrap_or(self.cfg.start_block.saturating_sub(1));
             self.state.cursor = self.state.cursor.min(back);
-            self.log(&format!("reorg at block {n}: rewound the cursor to {}", self.state.cursor));
+            log::emit(
+                "reorg",
+                json!({"block": n, "cursor": self.state.cursor}),
+                &format!("reorg at block {n}: rewound the cursor to {}", self.state.cursor),
+            );
             self.store.save(&self.state)?;
         }
         let head = p.get_block_number().await?;
@@ -781,10 +834,14 @@ impl Gateway {
                 });
                 compensated += 1;
             }
-            self.log(&format!(
-                "reorg: block {n} replaced; event {} {k} undone, {compensated} delivered calls compensated",
-                h.event
-            ));
+            log::emit(
+                "reorg",
+                json!({"block": n, "event": h.event, "key": k, "compensated": compensated}),
+                &format!(
+                    "reorg: block {n} replaced; event {} {k} undone, {compensated} delivered calls compensated",
+                    h.event
+                ),
+            );
         }
     }
 
@@ -809,7 +866,11 @@ impl Gateway {
             Ok(Some(calls)) => calls,
             Ok(None) => return false, // the script has no handler for it
             Err(e) => {
-                self.log(&format!("event {name} {key}: refused: {e}"));
+                log::emit(
+                    "event",
+                    json!({"event": name, "key": key, "block": block, "outcome": "refused", "error": e.to_string()}),
+                    &format!("event {name} {key}: refused: {e}"),
+                );
                 self.state.refused += 1;
                 self.state.journal.insert(key, Handled { block, event: name, commands: 0, calls: Vec::new() });
                 return true;
@@ -834,7 +895,11 @@ impl Gateway {
                 queued_ms: unix_ms(),
             });
         }
-        self.log(&format!("event {name} {key} (block {block}): {n} device calls queued"));
+        log::emit(
+            "event",
+            json!({"event": name, "key": key, "block": block, "outcome": "queued", "calls": n}),
+            &format!("event {name} {key} (block {block}): {n} device calls queued"),
+        );
         self.state.journal.insert(key, Handled { block, event: name, commands: n, calls: done });
         true
     }
@@ -927,9 +992,9 @@ impl Gateway {
                 "gw_log" => {
                     // A decrypted value is never logged.
                     if secrets.contains(&a[0]) {
-                        eprintln!("aryl: script: <secret>");
+                        log::emit("script", json!({"value": "<secret>"}), "script: <secret>");
                     } else {
-                        eprintln!("aryl: script: {}", a[0]);
+                        log::emit("script", json!({"value": a[0]}), &format!("script: {}", a[0]));
                     }
                     Ok(0)
                 }
@@ -961,7 +1026,11 @@ impl Gateway {
                 match c.deadline {
                     Some(t) if t * 1000 <= now => {
                         let msg = format!("{name}: {} dropped: deadline {t} passed", describe(&c.op));
-                        eprintln!("aryl: {msg}");
+                        log::emit(
+                            "device",
+                            json!({"device": name, "op": describe(&c.op), "outcome": "dropped", "deadline": t}),
+                            &msg,
+                        );
                         self.state.dropped.push(msg);
                         d.queue.pop_front();
                         changed = true;
@@ -1091,15 +1160,24 @@ impl Gateway {
                     d.retry_at_ms = 0;
                     d.last_ack = Some(format!("{} at {}", describe(&c.op), unix_ms()));
                     let now = unix_ms();
-                    eprintln!(
-                        "aryl: {name}: {} acknowledged (at {now} ms, {} ms after it was queued)",
-                        describe(&c.op),
-                        now.saturating_sub(c.queued_ms)
+                    let latency = now.saturating_sub(c.queued_ms);
+                    log::emit(
+                        "device",
+                        json!({"device": name, "op": describe(&c.op), "outcome": "acknowledged", "command": c.id,
+                               "sequence": c.sequence, "latency_ms": latency}),
+                        &format!(
+                            "{name}: {} acknowledged (at {now} ms, {latency} ms after it was queued)",
+                            describe(&c.op)
+                        ),
                     );
                 }
                 Err((fatal, e)) if fatal => {
                     let msg = format!("{name}: {} refused: {e}", describe(&c.op));
-                    eprintln!("aryl: {msg}");
+                    log::emit(
+                        "device",
+                        json!({"device": name, "op": describe(&c.op), "outcome": "refused", "error": e}),
+                        &msg,
+                    );
                     d.queue.pop_front();
                     d.last_error = Some(msg.clone());
                     self.state.dropped.push(msg);
