@@ -309,6 +309,68 @@ max_command_bytes = 160'
     ok "WebSocket: eth_subscribe(newHeads); $polls eth_blockNumber calls in 2 idle seconds"
 }
 
+# start_relay PORT: a TCP relay from 127.0.0.1:PORT to the chain (the node
+# as the gateway sees it: stopping the relay makes the node unreachable).
+start_relay() {
+    python3 -c '
+import socket, sys, threading
+def pump(a, b):
+    try:
+        while (d := a.recv(65536)):
+            b.sendall(d)
+    except OSError:
+        pass
+    for s in (a, b):
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+host, port = sys.argv[2].rsplit(":", 1)
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", int(sys.argv[1])))
+srv.listen(64)
+while True:
+    c, _ = srv.accept()
+    u = socket.create_connection((host, int(port)))
+    for x, y in ((c, u), (u, c)):
+        threading.Thread(target=pump, args=(x, y), daemon=True).start()
+' "$1" "$CHAIN" &
+    RELAY_PID=$!
+    PIDS+=($RELAY_PID)
+    for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$1" && return 0; sleep 0.1; done
+    fail "the relay on $1 does not start"
+}
+
+test_node_down() {
+    step "the node unreachable for a while (HTTP): the gateway keeps running, logs it once, catches up"
+    start_anvil
+    deploy_property
+    start_lock 1
+    local port
+    port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    start_relay "$port"
+    RPC="http://127.0.0.1:$port" write_config 1
+    start_gateway
+    wait_for "$TMP/aryl.log" "lock1: set-time acknowledged" 30
+    kill "$RELAY_PID"; wait "$RELAY_PID" 2>/dev/null || true
+    pay 10 8080 >/dev/null
+    mine 2
+    wait_for "$TMP/aryl.log" 'the node fails' 10
+    sleep 2
+    kill -0 "$ARYL_PID" 2>/dev/null || fail "the gateway stopped with the node"
+    grep -q 'PaymentEvent' "$TMP/aryl.log" && fail "an event seen without the node"
+    start_relay "$port"
+    wait_for "$TMP/aryl.log" 'the node answers again' 10
+    wait_for "$TMP/aryl.log" 'lock1: SetPin acknowledged' 20
+    [ "$(press "$LOCK1" 8080)" = 1 ] || fail "the PIN paid while the node was away does not open"
+    local n
+    n=$(count "$TMP/aryl.log" 'the node fails')
+    [ "$n" -le 3 ] || fail "$n log lines for one outage"
+    grep 'the node' "$TMP/aryl.log" | sed 's/^/  /'
+    ok "2 s without the node: the gateway ran on ($n log line(s)), then acted on the payment made meanwhile"
+}
+
 test_depth() {
     step "confirmation depth per event kind (PaymentEvent 4, the rest 1), polling over HTTP; a reorg within the depth"
     start_anvil
@@ -371,7 +433,7 @@ test_bump() {
 }
 
 TESTS=("$@")
-[ ${#TESTS[@]} -gt 0 ] || TESTS=(story crash no_action reorg_after offline captured request depth bump)
+[ ${#TESTS[@]} -gt 0 ] || TESTS=(story crash no_action reorg_after offline captured request depth node_down bump)
 for t in "${TESTS[@]}"; do
     ( . scripts/aryl-lib.sh; "test_$t" )
 done

@@ -197,6 +197,36 @@ fn events(artifact: &Path) -> Result<Vec<EventDef>> {
 /// lost notification costs at most this much).
 const RESYNC: Duration = Duration::from_secs(5);
 
+/// The outcome of a step that talks to the node: an I/O error (the state
+/// file) stops the gateway; any other (the node unreachable or failing) is
+/// logged once and the step is tried again next round (a step changes the
+/// persisted state only whole: nothing is half done).
+/// `answered`: the step's success proves the node answers (a step with
+/// nothing to do does not ask it).
+fn node_step<T>(last: &mut Option<String>, r: Result<T>, answered: bool) -> Result<Option<T>> {
+    match r {
+        Ok(v) => {
+            if let Some(e) = last.take_if(|_| answered) {
+                log::emit("node", json!({"state": "back"}), &format!("the node answers again (was: {e})"));
+            }
+            Ok(Some(v))
+        }
+        Err(e) if e.downcast_ref::<std::io::Error>().is_some() => Err(e),
+        Err(e) => {
+            let m = e.to_string();
+            if last.as_deref() != Some(m.as_str()) {
+                log::emit(
+                    "node",
+                    json!({"state": "failing", "error": m}),
+                    &format!("the node fails: {m} (trying again every round)"),
+                );
+                *last = Some(m);
+            }
+            Ok(None)
+        }
+    }
+}
+
 /// What a device worker thread finished.
 enum Done {
     Sequence(String, std::result::Result<u64, String>),
@@ -346,18 +376,23 @@ impl Gateway {
         let mut heads = gw.subscribe(&provider).await;
         let mut follow_now = true;
         let mut last_follow = std::time::Instant::now();
+        // The node's last error (None: it answers).
+        let mut node: Option<String> = None;
         loop {
             if follow_now || heads.is_none() || last_follow.elapsed() >= RESYNC {
-                follow_now = !gw.follow(&provider, chain_id).await?;
+                let r = gw.follow(&provider, chain_id).await;
+                follow_now = !node_step(&mut node, r, true)?.unwrap_or(false);
                 last_follow = std::time::Instant::now();
             }
             gw.deliver()?;
             if let Some(rx) = &reports {
                 gw.take_reports(rx)?;
             }
-            gw.answer(&provider).await?;
+            let r = gw.answer(&provider).await;
+            node_step(&mut node, r, false)?;
             if let Some((wallet, from)) = &relay {
-                gw.relay(&provider, wallet, *from, chain_id).await?;
+                let r = gw.relay(&provider, wallet, *from, chain_id).await;
+                node_step(&mut node, r, false)?;
             }
             let tick = tokio::time::sleep(Duration::from_millis(gw.cfg.poll_ms));
             let Some(sub) = heads.as_mut() else {
