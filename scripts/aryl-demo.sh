@@ -24,7 +24,9 @@ deploy_property
 sed 's/^/  /' "$TMP/build.out"
 echo "  deployed Property at $CONTRACT (the gateway's HPKE key and the modules' hashes inside)"
 step "aryl inspect: what the devices will run, read back from the chain (hashes checked)"
-"$ARYL" inspect --rpc "$WS" "$CONTRACT" | sed 's/^/  /' | head -12
+# (Into a file first: `head` closing the pipe early would stop aryl with SIGPIPE.)
+"$ARYL" inspect --rpc "$WS" "$CONTRACT" >"$TMP/inspect.out"
+head -12 "$TMP/inspect.out" | sed 's/^/  /'
 echo "  ..."
 
 step "two simulated locks (alkyl-node) trusting only the gateway's key, reporting to it"
