@@ -52,13 +52,14 @@ R1=$(press "$LOCK1" 1234); R2=$(press "$LOCK2" 1234)
 echo "  lock1: 1234 -> $R1; lock2: 1234 -> $R2"
 [ "$R1" = 1 ] && [ "$R2" = 1 ] || fail "the right PIN did not unlock"
 
-step "three wrong attempts on lock1: each is reported, relayed to the contract, which locks the property out"
+step "three wrong attempts on lock1: each is reported, relayed to the contract, which locks the property out (the script tells the contract the locks were told: a transaction)"
 for i in 1 2 3; do echo "  lock1: 000$i -> $(press "$LOCK1" 000$i)"; done
 wait_for "$TMP/aryl.log" 'report lock1#3 relayed' 30
 mine 2
 wait_for "$TMP/aryl.log" 'lock1: LockOut acknowledged' 20
 wait_for "$TMP/aryl.log" 'lock2: LockOut acknowledged' 20
-grep -E 'report|LockOut' "$TMP/aryl.log" | sed 's/^/  /'
+wait_for "$TMP/aryl.log" 'lockoutApplied relayed: tx .* ok' 20
+grep -E 'report|LockOut|lockoutApplied' "$TMP/aryl.log" | sed 's/^/  /'
 R1=$(press "$LOCK1" 1234); R2=$(press "$LOCK2" 1234)
 echo "  during the lock-out: lock1: 1234 -> $R1; lock2: 1234 -> $R2"
 [ "$R1" = 2 ] && [ "$R2" = 2 ] || fail "a lock opened during the lock-out"

@@ -76,6 +76,17 @@ contract Property is AlkylCode {
         return (Terms(rentPerMinute, lockoutSeconds, MAX_INVALID), notice);
     }
 
+    /// The lock-out every lock was sent, as the gateway's script reports it
+    /// (a script's transaction: `contract.lockoutApplied(until)`).
+    uint32 public lockedUntil;
+    event LockOutApplied(uint32 until);
+
+    function lockoutApplied(uint32 until) external {
+        require(msg.sender == gateway, "gateway");
+        lockedUntil = until;
+        emit LockOutApplied(until);
+    }
+
     function setNotice(string calldata notice_) external {
         require(msg.sender == landlord, "landlord");
         require(bytes(notice_).length <= 256, "notice");

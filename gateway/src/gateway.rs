@@ -250,6 +250,8 @@ pub struct Gateway {
     events: Vec<EventDef>,
     /// The contract's view functions a device may ask for.
     views: Vec<crate::requests::ViewFn>,
+    /// The contract's functions a script may send a transaction to.
+    transactable: Vec<crate::requests::ViewFn>,
     /// The last error sending a transaction (logged once, not every round).
     send_error: Option<String>,
 }
@@ -259,6 +261,13 @@ struct Call {
     device: usize,
     entry: String,
     args: Vec<u64>,
+}
+
+/// What a handler asked of the devices and the chain.
+struct Asked {
+    calls: Vec<Call>,
+    /// (function, call data) of each `contract.F(args)`.
+    txs: Vec<(String, Vec<u8>)>,
 }
 
 impl Gateway {
@@ -292,6 +301,7 @@ impl Gateway {
         let events = events(&cfg.artifact)?;
         let art: serde_json::Value = serde_json::from_slice(&std::fs::read(&cfg.artifact)?)?;
         let views = crate::requests::views(&art["abi"])?;
+        let transactable = crate::requests::transactable(&art["abi"])?;
         let (done_tx, done_rx) = std::sync::mpsc::channel();
         let mut gw = Gateway {
             done_tx,
@@ -307,6 +317,7 @@ impl Gateway {
             script: embedded.script,
             events,
             views,
+            transactable,
             send_error: None,
             cfg,
         };
@@ -635,7 +646,7 @@ impl Gateway {
                 log::emit(
                     "report",
                     json!({"report": tx.id, "outcome": "relayed", "tx": hash.to_string(), "block": block, "status": status}),
-                    &format!("report {} relayed: tx {hash} block {block} {status}", tx.id),
+                    &format!("{} {} relayed: tx {hash} block {block} {status}", what(&tx), tx.id),
                 );
                 self.state.txs.pop_front();
                 self.state.relayed += 1;
@@ -667,7 +678,8 @@ impl Gateway {
                     json!({"report": tx.id, "outcome": "bumped", "replaced": tx.hash, "tx": hash.to_string(),
                            "nonce": nonce, "max_fee_from": tx.max_fee.to_string(), "max_fee_to": max_fee.to_string()}),
                     &format!(
-                        "report {}: not mined {} blocks after it was sent: replaced tx {} by {hash} (nonce {nonce}, max fee {} -> {} wei)",
+                        "{} {}: not mined {} blocks after it was sent: replaced tx {} by {hash} (nonce {nonce}, max fee {} -> {} wei)",
+                        what(&tx),
                         tx.id,
                         head - sent,
                         tx.hash.as_deref().unwrap_or("?"),
@@ -736,11 +748,19 @@ impl Gateway {
         use alloy::eips::eip2718::Encodable2718;
         use alloy::network::{NetworkTransactionBuilder, TransactionBuilder};
         use alloy::sol_types::SolCall;
-        let mut id = [0u8; 8];
-        id.copy_from_slice(&hex::decode(&tx.device_id)?);
-        let data =
-            crate::reportCall { device: id.into(), sequence: tx.sequence, payload: hex::decode(&tx.payload)?.into() }
-                .abi_encode();
+        let data = match &tx.data {
+            Some(data) => hex::decode(data)?,
+            None => {
+                let mut id = [0u8; 8];
+                id.copy_from_slice(&hex::decode(&tx.device_id)?);
+                crate::reportCall {
+                    device: id.into(),
+                    sequence: tx.sequence,
+                    payload: hex::decode(&tx.payload)?.into(),
+                }
+                .abi_encode()
+            }
+        };
         let req = alloy::rpc::types::TransactionRequest::default()
             .with_to(self.cfg.contract)
             .with_input(data)
@@ -869,11 +889,17 @@ impl Gateway {
                 });
                 compensated += 1;
             }
+            // Its transactions not yet signed are dropped (a sent one cannot be undone).
+            let prefix = format!("{k}#tx");
+            let before = self.state.txs.len();
+            self.state.txs.retain(|t| !(t.id.starts_with(&prefix) && t.raw.is_none()));
+            let dropped = before - self.state.txs.len();
+            let also = if dropped > 0 { format!(", {dropped} unsent transactions dropped") } else { String::new() };
             log::emit(
                 "reorg",
-                json!({"block": n, "event": h.event, "key": k, "compensated": compensated}),
+                json!({"block": n, "event": h.event, "key": k, "compensated": compensated, "transactions_dropped": dropped}),
                 &format!(
-                    "reorg: block {n} replaced; event {} {k} undone, {compensated} delivered calls compensated",
+                    "reorg: block {n} replaced; event {} {k} undone, {compensated} delivered calls compensated{also}",
                     h.event
                 ),
             );
@@ -897,8 +923,8 @@ impl Gateway {
         };
         let block = l.block_number.unwrap_or(0);
         let name = ev.name.clone();
-        let calls = match self.run_handler(chain_id, ev, topics, &l.data().data, timestamp) {
-            Ok(Some(calls)) => calls,
+        let Asked { calls, txs } = match self.run_handler(chain_id, ev, topics, &l.data().data, timestamp) {
+            Ok(Some(asked)) => asked,
             Ok(None) => return false, // the script has no handler for it
             Err(e) => {
                 log::emit(
@@ -930,10 +956,19 @@ impl Gateway {
                 queued_ms: unix_ms(),
             });
         }
+        let m = txs.len();
+        for (i, (function, data)) in txs.into_iter().enumerate() {
+            self.state.txs.push_back(crate::state::Tx {
+                id: format!("{key}#tx{i} {function}"),
+                data: Some(hex::encode(data)),
+                ..Default::default()
+            });
+        }
+        let also = if m > 0 { format!(", {m} transactions") } else { String::new() };
         log::emit(
             "event",
-            json!({"event": name, "key": key, "block": block, "outcome": "queued", "calls": n}),
-            &format!("event {name} {key} (block {block}): {n} device calls queued"),
+            json!({"event": name, "key": key, "block": block, "outcome": "queued", "calls": n, "transactions": m}),
+            &format!("event {name} {key} (block {block}): {n} device calls{also} queued"),
         );
         self.state.journal.insert(key, Handled { block, event: name, commands: n, calls: done });
         true
@@ -946,7 +981,7 @@ impl Gateway {
         topics: &[B256],
         data: &[u8],
         timestamp: u64,
-    ) -> Result<Option<Vec<Call>>> {
+    ) -> Result<Option<Asked>> {
         let script = Module::parse(&self.script)?;
         let Some((index, _)) = script.function(&ev.name) else { return Ok(None) };
         let validated = alkyl_translator::ir::validate(script)?;
@@ -977,6 +1012,7 @@ impl Gateway {
         let topic_words: Vec<[u8; 32]> = topics[1..].iter().map(|t| t.0).collect();
         let aad = pin::aad(chain_id, &self.cfg.contract.0 .0, &topic_words, &static_words);
         let mut calls = Vec::new();
+        let mut txs = Vec::new();
         let mut pending = Vec::new();
         let mut secrets: Vec<u64> = Vec::new();
         let devices = self.cfg.devices.len() as u64;
@@ -1024,6 +1060,21 @@ impl Gateway {
                     });
                     Ok(0)
                 }
+                "gw_transact" => {
+                    let args = std::mem::take(&mut pending);
+                    let Some(f) = self.transactable.iter().find(|f| fnv1a32(f.name.as_bytes()) == a[0] as u32) else {
+                        failure = Some("contract.F(): no such function (not view, word arguments) in the ABI".into());
+                        return Err(IrTrap::Syscall { id: sc.id });
+                    };
+                    match f.call_data(&args) {
+                        Ok(data) => txs.push((f.name.clone(), data)),
+                        Err(e) => {
+                            failure = Some(e.to_string());
+                            return Err(IrTrap::Syscall { id: sc.id });
+                        }
+                    }
+                    Ok(0)
+                }
                 "gw_log" => {
                     // A decrypted value is never logged.
                     if secrets.contains(&a[0]) {
@@ -1037,7 +1088,7 @@ impl Gateway {
             }
         });
         match r {
-            Ok(_) => Ok(Some(calls)),
+            Ok(_) => Ok(Some(Asked { calls, txs })),
             Err(t) => Err(failure.unwrap_or_else(|| format!("the script trapped: {t:?}")).into()),
         }
     }
@@ -1242,6 +1293,15 @@ impl Gateway {
             self.store.save(&self.state)?;
         }
         Ok(())
+    }
+}
+
+/// What a queued transaction relays: a device's report or a script's call.
+fn what(tx: &crate::state::Tx) -> &'static str {
+    if tx.data.is_some() {
+        "transaction"
+    } else {
+        "report"
     }
 }
 

@@ -205,7 +205,7 @@ async fn real_main() -> Result<()> {
                 s.version
             );
             println!(
-                "reports relayed {} pending transactions {} fee bumps {} requests answered {} pending {}",
+                "transactions relayed {} (reports and the script's) pending {} fee bumps {} requests answered {} pending {}",
                 s.relayed,
                 s.txs.len(),
                 s.bumps,

@@ -68,7 +68,8 @@ fn is_word(ty: &str) -> bool {
         || ty.strip_prefix("bytes").is_some_and(|n| !n.is_empty() && digits(n))
 }
 
-/// A view (or pure) function of the contract a device may ask for.
+/// A function of the contract: a view a device may ask for, or one a
+/// script sends a transaction to.
 pub struct ViewFn {
     pub name: String,
     function: Function,
@@ -77,10 +78,20 @@ pub struct ViewFn {
 /// The callable view functions of the artifact's ABI: view or pure, word
 /// arguments, any results.
 pub fn views(abi: &serde_json::Value) -> crate::Result<Vec<ViewFn>> {
+    functions(abi, true)
+}
+
+/// The functions of the artifact's ABI a script may send a transaction to
+/// (`contract.F(args)`): not view or pure, word arguments.
+pub fn transactable(abi: &serde_json::Value) -> crate::Result<Vec<ViewFn>> {
+    functions(abi, false)
+}
+
+fn functions(abi: &serde_json::Value, view: bool) -> crate::Result<Vec<ViewFn>> {
     let abi: JsonAbi = serde_json::from_value(abi.clone()).map_err(|e| format!("the artifact's ABI: {e}"))?;
     Ok(abi
         .functions()
-        .filter(|f| matches!(f.state_mutability, StateMutability::View | StateMutability::Pure))
+        .filter(|f| matches!(f.state_mutability, StateMutability::View | StateMutability::Pure) == view)
         .filter(|f| f.inputs.iter().all(|p| is_word(&p.ty)))
         .map(|f| ViewFn { name: f.name.clone(), function: f.clone() })
         .collect())

@@ -103,7 +103,7 @@ impl Cx<'_> {
             }
             TK::Seq(es) | TK::Sys(_, es) => es.iter_mut().try_for_each(|e| self.expr(e)),
             TK::DeviceCall { device, args, .. } => {
-                self.expr(device)?;
+                device.iter_mut().try_for_each(|d| self.expr(d))?;
                 args.iter_mut().try_for_each(|e| self.expr(e))
             }
             TK::Inline { body, .. } => self.stmts(body),
@@ -196,7 +196,7 @@ fn shift_expr(e: &mut TExpr, off: usize) {
         }
         TK::Seq(es) | TK::Sys(_, es) | TK::Call(_, es) => es.iter_mut().for_each(|e| shift_expr(e, off)),
         TK::DeviceCall { device, args, .. } => {
-            shift_expr(device, off);
+            device.iter_mut().for_each(|d| shift_expr(d, off));
             args.iter_mut().for_each(|e| shift_expr(e, off));
         }
         TK::Inline { body, ret } => {

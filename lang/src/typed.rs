@@ -123,9 +123,10 @@ pub enum TK {
     Seq(Vec<TExpr>),
     Call(FuncId, Vec<TExpr>),
     Sys(SysId, Vec<TExpr>),
-    /// `device.F(args)`: args converted to the prototype's parameter types.
+    /// `device.F(args)`, or `contract.F(args)` (no device: a transaction):
+    /// args converted to the prototype's parameter types.
     DeviceCall {
-        device: Box<TExpr>,
+        device: Option<Box<TExpr>>,
         name: String,
         args: Vec<TExpr>,
     },
