@@ -438,8 +438,38 @@ test_bump() {
     ok "replaced after 2 blocks at the same nonce, mined once after a kill -9 (nonce 1, one relay)"
 }
 
+test_named() {
+    step "a script naming one device (devices.lock2.SetPin): only that lock gets the PIN"
+    start_anvil
+    "$ALKYL" keygen --out "$TMP/gw" >/dev/null
+    HPKE_PUB=$("$ARYL" hpke-keygen "$TMP/hpke")
+    cat >"$TMP/named.aryl.alkyl" <<'ALKYL'
+public void SetPin(char* pin, time_t expires);
+On PaymentEvent(string encryptPin, uint32_t mins) {
+    devices.lock2.SetPin(Decrypt(encryptPin), block.timestamp + (mins * 60));
+}
+ALKYL
+    "$ARYL" build --solidity apps/aryl/Property.sol --contract Property --device apps/aryl/lock.air --app lock \
+        --script "$TMP/named.aryl.alkyl" --hpke-public "$HPKE_PUB" -o "$TMP/property.json" >"$TMP/build.out"
+    deploy_property
+    start_lock 1
+    start_lock 2
+    write_config 2
+    start_gateway
+    wait_for "$TMP/aryl.log" "lock1: set-time acknowledged" 30
+    wait_for "$TMP/aryl.log" "lock2: set-time acknowledged" 30
+    pay 10 2580 >/dev/null
+    mine 2
+    wait_for "$TMP/aryl.log" 'lock2: SetPin acknowledged' 20
+    sleep 1
+    grep -q 'lock1: SetPin' "$TMP/aryl.log" && fail "lock1 got a call"
+    grep -q 'PaymentEvent.*: 1 device calls queued' "$TMP/aryl.log" || fail "not one call"
+    [ "$(press "$LOCK2" 2580)" = 1 ] && [ "$(press "$LOCK1" 2580)" = 2 ] || fail "the PIN is not on lock2 only"
+    ok "devices.lock2.SetPin(...): 1 call, lock2 opens with 2580, lock1 does not"
+}
+
 TESTS=("$@")
-[ ${#TESTS[@]} -gt 0 ] || TESTS=(story crash no_action reorg_after offline captured request depth node_down bump)
+[ ${#TESTS[@]} -gt 0 ] || TESTS=(story crash no_action reorg_after offline captured request depth node_down bump named)
 for t in "${TESTS[@]}"; do
     ( . scripts/aryl-lib.sh; "test_$t" )
 done

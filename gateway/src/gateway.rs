@@ -1043,6 +1043,13 @@ impl Gateway {
                     }
                 }
                 "gw_block_timestamp" => Ok(timestamp),
+                "gw_device" => match self.cfg.devices.keys().position(|n| fnv1a32(n.as_bytes()) == a[0] as u32) {
+                    Some(i) => Ok(i as u64),
+                    None => {
+                        failure = Some("devices.NAME: no device of that name in the configuration".into());
+                        Err(IrTrap::Syscall { id: sc.id })
+                    }
+                },
                 "gw_device_count" => Ok(devices),
                 "gw_arg" => {
                     pending.push(a[0]);

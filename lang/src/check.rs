@@ -636,8 +636,11 @@ impl<'p> Checker<'p> {
                     (ExprKind::Name(b), "timestamp") if b == "block" => {
                         ex(TExpr::new(TK::BlockTimestamp, Ty::Int(IntTy::TIME_T)))
                     }
+                    (ExprKind::Name(d), device) if d == "devices" => {
+                        ex(TExpr::new(TK::NamedDevice(device.to_string()), Ty::Device))
+                    }
                     _ => {
-                        self.err(span, "unknown member", "expected `block.timestamp`");
+                        self.err(span, "unknown member", "expected `block.timestamp` or `devices.NAME`");
                         Err(())
                     }
                 }

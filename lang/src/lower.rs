@@ -191,7 +191,7 @@ fn priority(f: &TFunc) -> Vec<LocalId> {
                 }
                 stmts(body, d, w);
             }
-            TK::Const(_) | TK::Global(_) | TK::BlockTimestamp => {}
+            TK::Const(_) | TK::Global(_) | TK::BlockTimestamp | TK::NamedDevice(_) => {}
         }
     }
     stmts(&f.body, 0, &mut w);
@@ -853,6 +853,10 @@ impl<'a> Gen<'a> {
                 }
             }
             TK::BlockTimestamp => self.gateway("gw_block_timestamp"),
+            TK::NamedDevice(name) => {
+                self.push(Width::W32, fnv1a32(name.as_bytes()) as u64);
+                self.gateway("gw_device");
+            }
             TK::Input(off) => {
                 self.value(off);
                 self.mode(width(e.ty));
@@ -1078,7 +1082,7 @@ fn writes_local(e: &TExpr, l: LocalId) -> bool {
                     _ => false,
                 }
         }
-        TK::Const(_) | TK::Local(_) | TK::Global(_) | TK::BlockTimestamp => false,
+        TK::Const(_) | TK::Local(_) | TK::Global(_) | TK::BlockTimestamp | TK::NamedDevice(_) => false,
         TK::Index(TIndex { index, .. }) => writes_local(index, l),
         TK::StrIndex(a, b) | TK::Binary(_, a, b) | TK::Logical(_, a, b) => writes_local(a, l) || writes_local(b, l),
         TK::Unary(_, a) | TK::Convert(a) | TK::Decrypt(a) | TK::Input(a) => writes_local(a, l),

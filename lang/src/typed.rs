@@ -131,6 +131,8 @@ pub enum TK {
         args: Vec<TExpr>,
     },
     BlockTimestamp,
+    /// `devices.NAME`: the gateway's device of that name (gw_device).
+    NamedDevice(String),
     Decrypt(Box<TExpr>),
     /// `input8(off)` … `input64(off)`: the little-endian word of this
     /// expression's width at byte `off` (uint32_t) of the call input.
