@@ -21,6 +21,7 @@
 use crate::key::KeyId;
 use crate::le;
 use crate::name::{check_app_name, NameError};
+use alkyl_vm::describe::{Describe, Sink};
 
 /// The first four bytes.
 pub const MAGIC: [u8; 4] = *b"ALKD";
@@ -36,18 +37,29 @@ pub const FLAG_TIME: u8 = 0x01;
 pub const MAX_PAYLOAD: usize = 64;
 
 /// Why report bytes were refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReportError {
     /// Lengths disagree with the buffer.
-    #[error("report length mismatch")]
     Length,
     /// Not `ALKD` format 1, unknown flags or reserved bytes not zero.
-    #[error("not an ALKD report of format 1")]
     Header,
     /// A bad app name.
-    #[error("report app {0}")]
     Name(NameError),
 }
+
+impl Describe for ReportError {
+    fn describe(&self, out: &mut dyn Sink) {
+        match self {
+            ReportError::Length => out.text("report length mismatch"),
+            ReportError::Header => out.text("not an ALKD report of format 1"),
+            ReportError::Name(f0) => ("report app ", f0).describe(out),
+        }
+    }
+}
+
+impl core::error::Error for ReportError {}
+
+alkyl_vm::display_by_describe!(ReportError);
 
 /// A checked view of a report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

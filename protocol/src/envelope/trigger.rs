@@ -4,6 +4,7 @@
 //! kind (1) | sensor (1) | entry_len (1) | reserved (1) | period_ms (4) | value (4, i32) | entry name
 //! ```
 
+use alkyl_vm::describe::{Describe, Sink};
 #[cfg(feature = "alloc")]
 use alloc::string::String;
 #[cfg(feature = "alloc")]
@@ -188,9 +189,18 @@ impl fmt::Display for TriggerRepr {
 }
 
 /// Why a trigger's command-line text was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("expected timer:PERIOD_MS[@ENTRY] or rising|falling|delta:SENSOR:VALUE:PERIOD_MS[@ENTRY]")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TriggerSyntaxError;
+
+impl Describe for TriggerSyntaxError {
+    fn describe(&self, out: &mut dyn Sink) {
+        out.text("expected timer:PERIOD_MS[@ENTRY] or rising|falling|delta:SENSOR:VALUE:PERIOD_MS[@ENTRY]");
+    }
+}
+
+impl core::error::Error for TriggerSyntaxError {}
+
+alkyl_vm::display_by_describe!(TriggerSyntaxError);
 
 #[cfg(feature = "alloc")]
 impl core::str::FromStr for TriggerRepr {

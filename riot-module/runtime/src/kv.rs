@@ -12,6 +12,7 @@
 //! keys strictly ascending.
 
 use crate::map::VecMap;
+use alkyl_vm::describe::{Describe, Sink};
 use alloc::vec::Vec;
 
 pub use alkyl_bindings::KvError;
@@ -38,24 +39,35 @@ impl Namespace {
     pub fn storage_key(&self) -> alloc::string::String {
         match self {
             Namespace::Global => alloc::string::String::from("kv.global"),
-            Namespace::App(n) => alloc::format!("kv.{n}"),
+            Namespace::App(n) => alkyl_vm::describe::text(&("kv.", n)),
         }
     }
 }
 
 /// Why a key-value record did not decode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KvRecordError {
     /// Wrong magic or format.
-    #[error("key-value record: bad header")]
     Header,
     /// Length disagrees with the count.
-    #[error("key-value record: bad length")]
     Length,
     /// Keys not strictly ascending.
-    #[error("key-value record: keys not ascending")]
     Order,
 }
+
+impl Describe for KvRecordError {
+    fn describe(&self, out: &mut dyn Sink) {
+        match self {
+            KvRecordError::Header => out.text("key-value record: bad header"),
+            KvRecordError::Length => out.text("key-value record: bad length"),
+            KvRecordError::Order => out.text("key-value record: keys not ascending"),
+        }
+    }
+}
+
+impl core::error::Error for KvRecordError {}
+
+alkyl_vm::display_by_describe!(KvRecordError);
 
 /// All namespaces, with their quotas.
 #[derive(Clone, Debug)]

@@ -4,6 +4,7 @@
 //! accepting Alkyl IR uploads calls before storing the container; it needs
 //! only `alloc`.
 
+use alkyl_vm::describe::{Describe, Sink};
 use alloc::vec::Vec;
 
 use alkyl_vm::container::{LoadError, Script};
@@ -14,27 +15,38 @@ use super::translate::{translate, translate_within, TranslateError};
 use super::validate::{validate, ValidateError, Validated};
 
 /// Why uploaded module bytes were refused, by stage, each with its position.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CompileError {
     /// Not a well-formed module: byte offset and reason.
-    #[error("malformed module: {0}")]
     Parse(IrError),
     /// A function breaks a validation rule: function index, byte offset in
     /// its code, and the rule.
-    #[error("invalid module: {0}")]
     Validate(ValidateError),
     /// The module does not fit the VM or the container format.
-    #[error("cannot translate: {0}")]
     Translate(TranslateError),
     /// The VM verifier rejected the translation: instruction index and
     /// rule. Never expected (a translator bug), reported rather than stored.
-    #[error("translation rejected by the verifier: {0}")]
     Verify(VerifyError),
     /// The container did not load for another reason (a malformed field, an
     /// entry inside an `lddw`): also a translator bug.
-    #[error("translation does not load: {0}")]
     Load(LoadError),
 }
+
+impl Describe for CompileError {
+    fn describe(&self, out: &mut dyn Sink) {
+        match self {
+            CompileError::Parse(f0) => ("malformed module: ", f0).describe(out),
+            CompileError::Validate(f0) => ("invalid module: ", f0).describe(out),
+            CompileError::Translate(f0) => ("cannot translate: ", f0).describe(out),
+            CompileError::Verify(f0) => ("translation rejected by the verifier: ", f0).describe(out),
+            CompileError::Load(f0) => ("translation does not load: ", f0).describe(out),
+        }
+    }
+}
+
+impl core::error::Error for CompileError {}
+
+alkyl_vm::display_by_describe!(CompileError);
 
 /// Parses, validates and translates `bytes` into a container, and loads
 /// it as the device will, with the helpers of `alkyl_bindings`
