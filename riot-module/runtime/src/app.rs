@@ -159,6 +159,8 @@ pub struct TrapText<'a> {
 }
 
 impl Describe for TrapText<'_> {
+    // One copy for the JSON documents and the text responses.
+    #[inline(never)]
     fn describe(&self, out: &mut dyn Sink) {
         self.trap.describe(out);
         #[cfg(feature = "ir")]

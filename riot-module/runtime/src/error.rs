@@ -159,6 +159,7 @@ impl Rejection {
 }
 
 impl Describe for Rejection {
+    #[inline(never)]
     fn describe(&self, out: &mut dyn Sink) {
         match self {
             Rejection::Malformed(e) => ("malformed envelope: ", e).describe(out),
