@@ -108,7 +108,7 @@ impl Describe for ValidateErrorKind {
             ValidateErrorKind::TruncatedImmediate => out.text("code ends inside an immediate"),
             ValidateErrorKind::NonCanonicalImmediate => out.text("immediate is not in its shortest form"),
             ValidateErrorKind::ImmediateTooWide { value, width } => {
-                ("immediate ", Hex(u64::from(*value)), " does not fit ", width).describe(out)
+                ("immediate ", Hex(*value), " does not fit ", width).describe(out)
             }
             ValidateErrorKind::StackUnderflow { needed, height } => {
                 ("needs ", needed, " value(s), the stack holds ", height).describe(out)
@@ -133,7 +133,7 @@ impl Describe for ValidateErrorKind {
                 ("ARG ", index, " of a function with ", arity, " parameter(s)").describe(out)
             }
             ValidateErrorKind::NoSuchGlobal { index, count } => ("global ", index, " of ", count).describe(out),
-            ValidateErrorKind::UnknownSyscall(f0) => ("unknown syscall ", Hex(u64::from(*f0))).describe(out),
+            ValidateErrorKind::UnknownSyscall(f0) => ("unknown syscall ", Hex(*f0)).describe(out),
             ValidateErrorKind::SyscallOutside32BitMode => out.text("SYSCALL outside BITS32 mode"),
             ValidateErrorKind::Unreachable => out.text("unreachable instruction"),
             ValidateErrorKind::FallsOffEnd => out.text("control runs past the end of the code"),
