@@ -29,10 +29,11 @@
 //! the layout (never panics, never allocates); `CommandRepr` (feature
 //! `alloc`) builds and signs one.
 
+use alkyl_vm::describe::{Describe, Sink};
+
 use crate::key::KeyId;
 use crate::le;
 use crate::name::{check_app_name, check_entry_name, NameError};
-use alkyl_vm::describe::{Describe, Sink};
 
 /// The first four bytes.
 pub const MAGIC: [u8; 4] = *b"ALKC";
@@ -99,10 +100,10 @@ impl Describe for CommandError {
             CommandError::Truncated => out.text("truncated command"),
             CommandError::TrailingBytes => out.text("bytes after the signature"),
             CommandError::Header => out.text("not an ALKC command of format 1"),
-            CommandError::Operation(f0) => ("unknown command operation ", f0).describe(out),
+            CommandError::Operation(e) => ("unknown command operation ", e).describe(out),
             CommandError::Reserved => out.text("reserved field is not zero"),
-            CommandError::Name(f0) => ("app ", f0).describe(out),
-            CommandError::Entry(f0) => ("entry ", f0).describe(out),
+            CommandError::Name(e) => ("app ", e).describe(out),
+            CommandError::Entry(e) => ("entry ", e).describe(out),
             CommandError::Shape => out.text("a set-time command carries only an 8-byte time"),
         }
     }

@@ -6,7 +6,6 @@
 //! Cortex-M); both derive ids here.
 
 use alkyl_vm::describe::{Describe, HexDigits, Sink};
-
 use sha2::{Digest, Sha256};
 
 /// The id of a signing key: the first 8 bytes of SHA-256(public key).

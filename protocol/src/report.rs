@@ -18,10 +18,11 @@
 //! sent it; the gateway checks the signature with the public key it pinned
 //! for that id (`GET /auth` shows it; `alkyl-node --device-key`).
 
+use alkyl_vm::describe::{Describe, Sink};
+
 use crate::key::KeyId;
 use crate::le;
 use crate::name::{check_app_name, NameError};
-use alkyl_vm::describe::{Describe, Sink};
 
 /// The first four bytes.
 pub const MAGIC: [u8; 4] = *b"ALKD";
@@ -52,7 +53,7 @@ impl Describe for ReportError {
         match self {
             ReportError::Length => out.text("report length mismatch"),
             ReportError::Header => out.text("not an ALKD report of format 1"),
-            ReportError::Name(f0) => ("report app ", f0).describe(out),
+            ReportError::Name(e) => ("report app ", e).describe(out),
         }
     }
 }

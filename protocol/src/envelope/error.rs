@@ -1,7 +1,8 @@
 //! Why an envelope was rejected as malformed.
 
-use crate::name::NameError;
 use alkyl_vm::describe::{Describe, HexDigits, Sink};
+
+use crate::name::NameError;
 
 /// What rule an envelope broke.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,10 +58,10 @@ impl Describe for EnvelopeErrorKind {
             EnvelopeErrorKind::UnknownOperation { operation } => ("unknown operation ", operation).describe(out),
             EnvelopeErrorKind::UnknownPayloadKind { kind } => ("unknown payload kind ", kind).describe(out),
             EnvelopeErrorKind::UnknownFlags { flags } => {
-                ("unknown flags ", "0x", HexDigits(u64::from(*flags), 2)).describe(out)
+                ("unknown flags 0x", HexDigits(u64::from(*flags), 2)).describe(out)
             }
             EnvelopeErrorKind::ReservedNotZero => out.text("reserved field is not zero"),
-            EnvelopeErrorKind::Name(f0) => ("app ", f0).describe(out),
+            EnvelopeErrorKind::Name(e) => ("app ", e).describe(out),
             EnvelopeErrorKind::TooManyTriggers { count } => {
                 (count, " triggers exceed the limit of ", super::MAX_TRIGGERS).describe(out)
             }
@@ -86,7 +87,7 @@ impl Describe for EnvelopeErrorKind {
             EnvelopeErrorKind::RawLength { raw_len, payload_len } => {
                 ("uncompressed payload of ", payload_len, " bytes declares raw length ", raw_len).describe(out)
             }
-            EnvelopeErrorKind::Shape(f0) => f0.describe(out),
+            EnvelopeErrorKind::Shape(e) => e.describe(out),
         }
     }
 }

@@ -4,11 +4,12 @@
 //! kind (1) | sensor (1) | entry_len (1) | reserved (1) | period_ms (4) | value (4, i32) | entry name
 //! ```
 
-use alkyl_vm::describe::{Describe, Sink};
 #[cfg(feature = "alloc")]
 use alloc::string::String;
 #[cfg(feature = "alloc")]
 use core::fmt;
+
+use alkyl_vm::describe::{Describe, Sink};
 
 use super::error::{EnvelopeError, EnvelopeErrorKind as Kind};
 use crate::le;

@@ -14,12 +14,12 @@
 //! id is all zeros, without a signature check; envelopes naming a key are
 //! still checked.
 
-use alkyl_vm::describe::{Describe, Sink};
 use alloc::vec::Vec;
 
 use alkyl_protocol::command::Command;
 use alkyl_protocol::envelope::Envelope;
 use alkyl_protocol::KeyId;
+use alkyl_vm::describe::{Describe, Sink};
 
 /// The identity point, compressed.
 const IDENTITY: salty::CompressedY = salty::CompressedY([
@@ -47,7 +47,7 @@ impl Describe for AuthError {
     fn describe(&self, out: &mut dyn Sink) {
         match self {
             AuthError::MutationsDisabled => out.text("no trusted key: changes are disabled"),
-            AuthError::UnknownKey(f0) => ("unknown key ", f0).describe(out),
+            AuthError::UnknownKey(e) => ("unknown key ", e).describe(out),
             AuthError::BadSignature => out.text("bad signature"),
         }
     }

@@ -3,7 +3,6 @@
 //! (its `Display`), so that a client can tell them apart.
 
 use alkyl_vm::describe::{Describe, Sink};
-
 use coap_numbers::code;
 
 use crate::app::AppError;

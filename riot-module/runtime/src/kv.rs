@@ -11,8 +11,9 @@
 //! `"ALKK" | format 1 | 3 reserved zero bytes | count u32 | (key u32, value u32) × count`,
 //! keys strictly ascending.
 
-use crate::map::VecMap;
 use alkyl_vm::describe::{Describe, Sink};
+
+use crate::map::VecMap;
 use alloc::vec::Vec;
 
 pub use alkyl_bindings::KvError;

@@ -16,12 +16,12 @@
 //! # Invariants
 //! Memory is bounded by `max_uploads × max_len`; nothing here panics.
 
-use alkyl_vm::describe::{Describe, Sink};
 use alloc::string::String;
 use alloc::vec::Vec;
 
 use alkyl_protocol::envelope::{field, MAGIC};
 use alkyl_protocol::KeyId;
+use alkyl_vm::describe::{Describe, Sink};
 
 use crate::auth::Authority;
 use crate::coap::Block;
@@ -95,7 +95,7 @@ impl Describe for UploadError {
             UploadError::TooLarge { max } => ("upload exceeds ", max, " bytes").describe(out),
             UploadError::Busy => out.text("too many uploads in progress"),
             UploadError::Header => out.text("block 0 must hold the 32-byte envelope header (use larger blocks)"),
-            UploadError::UntrustedKey(f0) => ("upload signed by unknown key ", f0, ": no slot granted").describe(out),
+            UploadError::UntrustedKey(e) => ("upload signed by unknown key ", e, ": no slot granted").describe(out),
         }
     }
 }

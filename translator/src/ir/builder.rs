@@ -6,9 +6,10 @@
 //! The builder checks nothing beyond labels: the result goes through
 //! [`super::validate`] like any module.
 
-use alkyl_vm::describe::{Describe, Sink};
 use alloc::string::String;
 use alloc::vec::Vec;
+
+use alkyl_vm::describe::{Describe, Sink};
 
 use super::insn;
 use super::module::{Function, FunctionKind, Global, Module, Profile};
@@ -30,7 +31,7 @@ pub enum BuildError {
 impl Describe for BuildError {
     fn describe(&self, out: &mut dyn Sink) {
         match self {
-            BuildError::UnboundLabel(f0) => ("function ", f0, ": a jump to an unbound label").describe(out),
+            BuildError::UnboundLabel(e) => ("function ", e, ": a jump to an unbound label").describe(out),
         }
     }
 }

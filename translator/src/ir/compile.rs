@@ -4,10 +4,10 @@
 //! accepting Alkyl IR uploads calls before storing the container; it needs
 //! only `alloc`.
 
-use alkyl_vm::describe::{Describe, Sink};
 use alloc::vec::Vec;
 
 use alkyl_vm::container::{LoadError, Script};
+use alkyl_vm::describe::{Describe, Sink};
 use alkyl_vm::{HelperSet, VerifyError};
 
 use super::module::{IrError, Module};
@@ -35,11 +35,11 @@ pub enum CompileError {
 impl Describe for CompileError {
     fn describe(&self, out: &mut dyn Sink) {
         match self {
-            CompileError::Parse(f0) => ("malformed module: ", f0).describe(out),
-            CompileError::Validate(f0) => ("invalid module: ", f0).describe(out),
-            CompileError::Translate(f0) => ("cannot translate: ", f0).describe(out),
-            CompileError::Verify(f0) => ("translation rejected by the verifier: ", f0).describe(out),
-            CompileError::Load(f0) => ("translation does not load: ", f0).describe(out),
+            CompileError::Parse(e) => ("malformed module: ", e).describe(out),
+            CompileError::Validate(e) => ("invalid module: ", e).describe(out),
+            CompileError::Translate(e) => ("cannot translate: ", e).describe(out),
+            CompileError::Verify(e) => ("translation rejected by the verifier: ", e).describe(out),
+            CompileError::Load(e) => ("translation does not load: ", e).describe(out),
         }
     }
 }

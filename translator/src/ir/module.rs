@@ -18,8 +18,9 @@
 //! follow the last function. [`Module::parse`] borrows names and code from
 //! the input (a zero-copy view); [`Module::emit`] writes the same bytes back.
 
-use alkyl_vm::describe::{Describe, Sink};
 use alloc::vec::Vec;
+
+use alkyl_vm::describe::{Describe, Sink};
 
 use super::limits::{MAX_CODE_LEN, MAX_FUNCTIONS, MAX_GLOBALS, MAX_MEMORY, MAX_NAME_LEN, MAX_PARAMS};
 use super::varint::{self, VarintError};
@@ -144,11 +145,11 @@ impl Describe for IrErrorKind {
     fn describe(&self, out: &mut dyn Sink) {
         match self {
             IrErrorKind::BadMagic => out.text("not an Alkyl IR module (bad magic)"),
-            IrErrorKind::UnsupportedVersion(f0) => ("unsupported format version ", f0).describe(out),
+            IrErrorKind::UnsupportedVersion(e) => ("unsupported format version ", e).describe(out),
             IrErrorKind::Truncated => out.text("module ends inside a field"),
             IrErrorKind::NonCanonicalVarint => out.text("varint is not in its shortest form"),
-            IrErrorKind::BadWidth(f0) => ("width code ", f0, " (expected 0..=3)").describe(out),
-            IrErrorKind::BadKind(f0) => ("function kind ", f0, " (expected 0 or 1)").describe(out),
+            IrErrorKind::BadWidth(e) => ("width code ", e, " (expected 0..=3)").describe(out),
+            IrErrorKind::BadKind(e) => ("function kind ", e, " (expected 0 or 1)").describe(out),
             IrErrorKind::BadName => out.text("function name is not an identifier of 1..=64 bytes"),
             IrErrorKind::DuplicateName => out.text("two functions share this name"),
             IrErrorKind::LimitExceeded { what, value, max } => {

@@ -50,7 +50,7 @@ pub enum IrTrap {
 impl Describe for IrTrap {
     fn describe(&self, out: &mut dyn Sink) {
         match self {
-            IrTrap::Revert(f0) => ("REVERT ", Hex(u64::from(*f0))).describe(out),
+            IrTrap::Revert(e) => ("REVERT ", Hex(u64::from(*e))).describe(out),
             IrTrap::Invalid => out.text("INVALID"),
             IrTrap::MemoryOutOfBounds => out.text("memory access out of bounds"),
             IrTrap::InputOutOfBounds => out.text("input access out of bounds"),

@@ -13,9 +13,10 @@
 //! [`Profile::Gateway`] module); and control never runs off the end of the
 //! code. The reference interpreter and the translator rely on all of it.
 
-use alkyl_vm::describe::{Describe, Hex, HexDigits, Sink};
 use alloc::vec;
 use alloc::vec::Vec;
+
+use alkyl_vm::describe::{Describe, Hex, HexDigits, Sink};
 
 use super::insn::{self, DecodeError};
 use super::limits::MAX_STACK_DEPTH;
@@ -102,9 +103,7 @@ pub enum ValidateErrorKind {
 impl Describe for ValidateErrorKind {
     fn describe(&self, out: &mut dyn Sink) {
         match self {
-            ValidateErrorKind::UnknownOpcode(f0) => {
-                ("unknown opcode ", "0x", HexDigits(u64::from(*f0), 2)).describe(out)
-            }
+            ValidateErrorKind::UnknownOpcode(e) => ("unknown opcode 0x", HexDigits(u64::from(*e), 2)).describe(out),
             ValidateErrorKind::TruncatedImmediate => out.text("code ends inside an immediate"),
             ValidateErrorKind::NonCanonicalImmediate => out.text("immediate is not in its shortest form"),
             ValidateErrorKind::ImmediateTooWide { value, width } => {
@@ -133,7 +132,7 @@ impl Describe for ValidateErrorKind {
                 ("ARG ", index, " of a function with ", arity, " parameter(s)").describe(out)
             }
             ValidateErrorKind::NoSuchGlobal { index, count } => ("global ", index, " of ", count).describe(out),
-            ValidateErrorKind::UnknownSyscall(f0) => ("unknown syscall ", Hex(*f0)).describe(out),
+            ValidateErrorKind::UnknownSyscall(e) => ("unknown syscall ", Hex(*e)).describe(out),
             ValidateErrorKind::SyscallOutside32BitMode => out.text("SYSCALL outside BITS32 mode"),
             ValidateErrorKind::Unreachable => out.text("unreachable instruction"),
             ValidateErrorKind::FallsOffEnd => out.text("control runs past the end of the code"),

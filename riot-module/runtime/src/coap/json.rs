@@ -8,10 +8,10 @@
 //! what serde_json wrote before, byte for byte: compact, fields in the
 //! order below, absent optional fields as documented.
 
-use alkyl_vm::describe::{Describe, Sink};
 use alloc::vec::Vec;
 
 use alkyl_bindings::helpers::fmt::s16_dfp;
+use alkyl_vm::describe::{Describe, Sink};
 
 use crate::app::{App, Cause, LastRun, TrapText};
 use crate::device::Device;

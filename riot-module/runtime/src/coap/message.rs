@@ -5,12 +5,12 @@
 //! done, and a response is an owned value: gcoap builds the response in the
 //! buffer that held the request, so nothing may borrow the request then.
 
-use alkyl_vm::describe::Describe;
 use alloc::string::String;
 use alloc::vec::Vec;
 
 // Option values: the bindings' codec (which writes the responses scripts build).
 use alkyl_bindings::helpers::coap::{decode_uint, encode_uint};
+use alkyl_vm::describe::Describe;
 use coap_message::{MessageOption, MinimalWritableMessage, ReadableMessage};
 use coap_numbers::{code, option};
 

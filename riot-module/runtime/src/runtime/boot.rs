@@ -12,6 +12,8 @@
 //! Every app record is checked again (its SHA-256, the container rules,
 //! the verifier, the limits) before it runs.
 
+use alkyl_vm::describe::{Describe, Sink};
+
 use crate::exec::RunBuffers;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -31,7 +33,6 @@ use crate::triggers::Schedule;
 use crate::upload::Uploads;
 
 use super::Runtime;
-use alkyl_vm::describe::{Describe, Sink};
 
 /// Why a stored record was not loaded.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,10 +8,11 @@
 //!   for other names [`Retired::sequence_of`]. A change is accepted only with
 //!   a higher number, so versions never go back, even across a delete.
 
-use alkyl_vm::describe::{Describe, Sink};
 mod record;
 
 pub use record::{AppRecord, RecordError, Retired, Sequences};
+
+use alkyl_vm::describe::{Describe, Sink};
 
 use crate::app::App;
 use crate::map::VecMap;

@@ -28,9 +28,9 @@
 //! 0 "ALKQ" 4 | 4 format (1) 1 | 5 reserved 3 | 8 count 4 | (key id 8, sequence 8) × count
 //! ```
 
-use alkyl_vm::describe::{Describe, Sink};
 use alloc::vec::Vec;
 
+use alkyl_vm::describe::{Describe, Sink};
 use sha2::{Digest, Sha256};
 
 use crate::app::AppMeta;

@@ -89,22 +89,22 @@ pub enum AsmErrorKind {
 impl Describe for AsmErrorKind {
     fn describe(&self, out: &mut dyn Sink) {
         match self {
-            AsmErrorKind::UnknownMnemonic(f0) => ("unknown mnemonic `", f0, "`").describe(out),
-            AsmErrorKind::UnknownDirective(f0) => ("unknown directive `", f0, "`").describe(out),
+            AsmErrorKind::UnknownMnemonic(e) => ("unknown mnemonic `", e, "`").describe(out),
+            AsmErrorKind::UnknownDirective(e) => ("unknown directive `", e, "`").describe(out),
             AsmErrorKind::MissingOperand => out.text("missing operand"),
-            AsmErrorKind::ExtraOperand(f0) => ("unexpected operand `", f0, "`").describe(out),
-            AsmErrorKind::BadNumber(f0) => ("`", f0, "` is not a number").describe(out),
-            AsmErrorKind::BadWidth(f0) => ("`", f0, "` is not a width (w8, w16, w32, w64)").describe(out),
-            AsmErrorKind::BadName(f0) => ("`", f0, "` is not a valid name").describe(out),
-            AsmErrorKind::OutOfRange(f0) => ("`", f0, "` is out of range").describe(out),
-            AsmErrorKind::UndefinedLabel(f0) => ("undefined label `", f0, "`").describe(out),
-            AsmErrorKind::DuplicateLabel(f0) => ("label `", f0, "` defined twice").describe(out),
-            AsmErrorKind::UnknownGlobal(f0) => ("unknown global `", f0, "`").describe(out),
-            AsmErrorKind::DuplicateGlobal(f0) => ("global `", f0, "` declared twice").describe(out),
-            AsmErrorKind::DuplicateFunction(f0) => ("function `", f0, "` declared twice").describe(out),
-            AsmErrorKind::UnknownSyscall(f0) => ("unknown syscall `", f0, "`").describe(out),
+            AsmErrorKind::ExtraOperand(e) => ("unexpected operand `", e, "`").describe(out),
+            AsmErrorKind::BadNumber(e) => ("`", e, "` is not a number").describe(out),
+            AsmErrorKind::BadWidth(e) => ("`", e, "` is not a width (w8, w16, w32, w64)").describe(out),
+            AsmErrorKind::BadName(e) => ("`", e, "` is not a valid name").describe(out),
+            AsmErrorKind::OutOfRange(e) => ("`", e, "` is out of range").describe(out),
+            AsmErrorKind::UndefinedLabel(e) => ("undefined label `", e, "`").describe(out),
+            AsmErrorKind::DuplicateLabel(e) => ("label `", e, "` defined twice").describe(out),
+            AsmErrorKind::UnknownGlobal(e) => ("unknown global `", e, "`").describe(out),
+            AsmErrorKind::DuplicateGlobal(e) => ("global `", e, "` declared twice").describe(out),
+            AsmErrorKind::DuplicateFunction(e) => ("function `", e, "` declared twice").describe(out),
+            AsmErrorKind::UnknownSyscall(e) => ("unknown syscall `", e, "`").describe(out),
             AsmErrorKind::OutsideFunction => out.text("instruction outside a function (.public or .deviceevent first)"),
-            AsmErrorKind::TooMany(f0) => ("too many ", f0).describe(out),
+            AsmErrorKind::TooMany(e) => ("too many ", e).describe(out),
         }
     }
 }

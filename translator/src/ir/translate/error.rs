@@ -40,7 +40,7 @@ impl Describe for TranslateErrorKind {
                 ("the translation exceeds ", max_bytes, " bytes of code (the limit it was given)").describe(out)
             }
             TranslateErrorKind::GatewayModule => out.text("a gateway module does not run on a device"),
-            TranslateErrorKind::Internal(f0) => ("translator invariant broken: ", f0).describe(out),
+            TranslateErrorKind::Internal(e) => ("translator invariant broken: ", e).describe(out),
         }
     }
 }
