@@ -130,6 +130,8 @@ impl Describe for VerifyErrorKind {
 }
 
 impl Describe for VerifyError {
+    // One copy for every error that holds one (LTO would inline it into each).
+    #[inline(never)]
     fn describe(&self, out: &mut dyn Sink) {
         ("instruction ", self.pc, ": ", self.kind).describe(out);
     }
