@@ -248,6 +248,34 @@ fn exec<H: Helpers + ?Sized>(
                     }
                 }};
             }
+            // The same in slot `pc + $slot` of a fused op, the stack window
+            // tried first (an address the translation saw computed from
+            // `r10`); any other address goes the slow path, which checks it
+            // as every access is checked.
+            macro_rules! load_stack_at {
+                ($n:literal, $a:expr, $slot:expr) => {{
+                    let a = $a;
+                    match win.load_stack::<$n>(a) {
+                        Some(v) => v,
+                        None => match win.load_slow(a, $n) {
+                            Some(v) => v,
+                            None => {
+                                pc += $slot;
+                                break 'run win.fault(a, $n, Access::Read);
+                            }
+                        },
+                    }
+                }};
+            }
+            macro_rules! store_stack_at {
+                ($n:literal, $a:expr, $v:expr, $slot:expr) => {{
+                    let (a, v) = ($a, $v);
+                    if !win.store_stack::<$n>(a, v) && !win.store_slow(a, $n, v) {
+                        pc += $slot;
+                        break 'run win.fault(a, $n, Access::Write);
+                    }
+                }};
+            }
             macro_rules! store {
                 ($n:literal, $a:expr, $v:expr) => {{
                     let (a, v) = ($a, $v);
