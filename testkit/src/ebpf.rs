@@ -227,6 +227,17 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
                 Insn::new(0x77, d, 0, 0, 32),
                 Insn::new(0x67, d, 0, 0, (b[6] % 64) as i32),
             ],
+            // a 32-bit rotate (the counts adding up to 32 or, rarely, not)
+            21 => {
+                let n = 1 + (b[6] % 32) as i32;
+                vec![
+                    Insn::new(0xbc, acc, s, 0, 0),
+                    Insn::new(0x74, acc, 0, 0, n.min(31)),
+                    Insn::new(0xbc, d, s, 0, 0),
+                    Insn::new(0x64, d, 0, 0, 32 - n),
+                    Insn::new(0x4c, d, acc, 0, 0),
+                ]
+            }
             _ => Vec::new(),
         };
         let fits = pc + seq.len() <= n

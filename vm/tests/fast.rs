@@ -166,6 +166,15 @@ fn fused_forms_compute_what_their_parts_do() {
         "lddw %r0, 0xfedcba9876543210\nmov %r0, %r0\nlsh %r0, 32\nrsh %r0, 32\nlsh %r0, 0\nexit",
         "lddw %r1, 0xfedcba9876543210\nmov %r0, %r1\nlsh %r0, 32\nrsh %r0, 31\nlsh %r0, 2\nexit",
         "lddw %r1, 0xfedcba9876543210\nmov %r0, %r1\nlsh %r0, 32\nrsh %r0, 32\nlsh %r1, 2\nexit",
+        // 32-bit rotates (`mov32 t, s; rsh32 t, n; mov32 d, s; lsh32 d, 32 -
+        // n; or32 d, t`), d = s, and where they must not fuse (t = s, t = d,
+        // shift counts that do not add up to 32)
+        "lddw %r1, 0xfedcba9876543210\nmov32 %r2, %r1\nrsh32 %r2, 7\nmov32 %r0, %r1\nlsh32 %r0, 25\nor32 %r0, %r2\nadd %r0, %r2\nexit",
+        "lddw %r1, 0xfedcba9876543211\nmov32 %r2, %r1\nrsh32 %r2, 1\nmov32 %r1, %r1\nlsh32 %r1, 31\nor32 %r1, %r2\nmov %r0, %r1\nexit",
+        "lddw %r1, 0xfedcba9876543211\nmov32 %r2, %r1\nrsh32 %r2, 31\nmov32 %r0, %r1\nlsh32 %r0, 1\nor32 %r0, %r2\nexit",
+        "lddw %r1, 0xfedcba9876543211\nmov32 %r1, %r1\nrsh32 %r1, 3\nmov32 %r0, %r1\nlsh32 %r0, 29\nor32 %r0, %r1\nexit",
+        "lddw %r1, 0xfedcba9876543211\nmov32 %r0, %r1\nrsh32 %r0, 3\nmov32 %r0, %r1\nlsh32 %r0, 29\nor32 %r0, %r0\nexit",
+        "lddw %r1, 0xfedcba9876543211\nmov32 %r2, %r1\nrsh32 %r2, 3\nmov32 %r0, %r1\nlsh32 %r0, 28\nor32 %r0, %r2\nexit",
         // stack-array elements (`mov d, r10; add d, k; add d, i` and an
         // access through d): the loaded register equal to d or to the
         // index, d itself stored, the index stored, and d overwritten after
@@ -553,7 +562,7 @@ fn random_program(rng: &mut Rng, n: usize) -> Vec<u8> {
         let k = rng.below(8) as i32 - 3;
         let rel = (rng.below(n as u64 + 1) as i64 - insns.len() as i64 - 1) as i16;
         let jlt = [0xad, 0x2d][rng.below(2) as usize];
-        match rng.below(22) {
+        match rng.below(23) {
             0 => insns.extend([Insn::new(0xbf, d, s, 0, 0), Insn::new(0x0f, d, rng.below(11) as u8, 0, 0)]),
             1 => insns.extend([Insn::new(0xbc, d, s, 0, 0), Insn::new(0x04, d, 0, 0, k)]),
             2 => insns
@@ -632,6 +641,16 @@ fn random_program(rng: &mut Rng, n: usize) -> Vec<u8> {
                 Insn::new(0x77, d, 0, 0, 32),
                 Insn::new(0x67, d, 0, 0, rng.below(64) as i32),
             ]),
+            18 => {
+                let (t, n) = (rng.below(10) as u8, 1 + rng.below(32) as i32);
+                insns.extend([
+                    Insn::new(0xbc, t, s, 0, 0),
+                    Insn::new(0x74, t, 0, 0, n.min(31)),
+                    Insn::new(0xbc, d, s, 0, 0),
+                    Insn::new(0x64, d, 0, 0, 32 - n),
+                    Insn::new(0x4c, d, t, 0, 0),
+                ])
+            }
             _ => {
                 let mut i = random_insn(rng);
                 if i.class() == 0x05 || i.class() == 0x06 {

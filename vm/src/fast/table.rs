@@ -153,6 +153,16 @@ macro_rules! for_each_op {
                 set32!(acc, a);
                 set32!(d, a.wrapping_add(r32!(x)));
             };
+            /// Fused `mov32 t, s; rsh32 t, n; mov32 d, s; lsh32 d, 32 - n; or32 d,
+            /// t`: a 32-bit rotate right by `n` (1 to 31) as clang emits it for
+            /// `x >> n | x << (32 - n)` (hashes, ciphers), 5 slots; `t` is
+            /// neither `s` nor `d`.
+            Ror32 { d: Reg, t: Reg, s: Reg, n: u8 } = 5, next => {
+                let x = r32!(s);
+                let lo = x.wrapping_shr(n as u32);
+                set32!(t, lo);
+                set32!(d, x.wrapping_shl(32 - n as u32) | lo);
+            };
             /// `lddw` (any of its forms, segment base added at translation); the
             /// high half of the value is the [`Kind::Wide`] in the next slot.
             Lddw { d: Reg, lo: i32 } = 2, next => { lddw!(d, lo) };

@@ -207,6 +207,7 @@ const RSH64K: u8 = class::ALU64 | alu::RSH | source::K;
 const LSH32K: u8 = class::ALU | alu::LSH | source::K;
 const RSH32K: u8 = class::ALU | alu::RSH | source::K;
 const AND32K: u8 = class::ALU | alu::AND | source::K;
+const OR32X: u8 = class::ALU | alu::OR | source::X;
 const STXB: u8 = class::STX | mode::MEM | size::B;
 const STXH: u8 = class::STX | mode::MEM | size::H;
 const STXW: u8 = class::STX | mode::MEM | size::W;
@@ -222,14 +223,20 @@ fn jlt_operands(i: &Insn) -> (Reg, Reg) {
     }
 }
 
-/// Five-slot patterns (the interpreter knows each one's width).
+/// Five-slot patterns (the interpreter knows each one's width): the
+/// two-sum checksum step and the 32-bit rotate.
 fn fuse5(code: &[u8], pc: usize) -> Option<Kind> {
+    // Decode the rest only when the first two can start either shape.
     let a = Insn::at(code, pc)?;
-    if !matches!(a.opc, LDXB | LDXH) {
+    let b = Insn::at(code, pc + 1)?;
+    if !matches!((a.opc, b.opc), (LDXB | LDXH, ADD32X) | (MOV32X, RSH32K)) {
         return None;
     }
-    let [b, c, m, e] = core::array::from_fn(|i| Insn::at(code, pc + 1 + i));
-    let (b, c, m, e) = (b?, c?, m?, e?);
+    let [c, m, e] = core::array::from_fn(|i| Insn::at(code, pc + 2 + i));
+    let (c, m, e) = (c?, m?, e?);
+    if a.opc == MOV32X {
+        return rotate32(&a, &b, &c, &m, &e);
+    }
     if (b.opc, c.opc, m.opc, e.opc) != (ADD32X, ADD64K, MOV32X, ADD32X) {
         return None;
     }
@@ -247,6 +254,23 @@ fn fuse5(code: &[u8], pc: usize) -> Option<Kind> {
     } else {
         Kind::LdxHSum2 { d, s, off, acc, inc, x }
     })
+}
+
+/// `mov32 t, s; rsh32 t, n; mov32 d, s; lsh32 d, 32 - n; or32 d, t` as
+/// [`Kind::Ror32`]: `t` is not `s` (the second copy reads `s` unshifted)
+/// and not `d` (it must survive the second copy).
+fn rotate32(a: &Insn, b: &Insn, c: &Insn, m: &Insn, e: &Insn) -> Option<Kind> {
+    let (t, s) = reg_pair(a);
+    let d = Reg::new(c.dst);
+    let shape = (b.opc, c.opc, m.opc, e.opc) == (RSH32K, MOV32X, LSH32K, OR32X)
+        && [a.off, b.off, c.off, m.off, e.off] == [0; 5]
+        && b.dst == a.dst
+        && c.src == a.src
+        && m.dst == c.dst
+        && (e.dst, e.src) == (c.dst, a.dst)
+        && (1..32).contains(&b.imm)
+        && m.imm == 32 - b.imm;
+    (shape && t != s && t != d).then(|| Kind::Ror32 { d, t, s, n: b.imm as u8 })
 }
 
 /// Four-slot patterns (the interpreter knows each one's width).
@@ -580,6 +604,32 @@ mod tests {
         assert_eq!(storage[0].kind, Kind::MovZextLsh { d: r7, s: r6, imm: 1 });
         assert_eq!(storage[1].kind, Kind::ZextLsh { d: r7, imm: 1 });
         assert_eq!(storage[4].kind, Kind::StkLdxH { d: r9, k: -240, i: r7, x: r9, off: 0 });
+    }
+
+    /// sha256's rotates as clang emits them: one op, and none when the
+    /// counts do not add up to 32.
+    #[test]
+    fn rotates_fuse() {
+        use crate::isa::Insn;
+        for (lsh, fused) in [(25, true), (24, false)] {
+            let insns = [
+                Insn::new(0xbc, 1, 7, 0, 0),
+                Insn::new(0x74, 1, 0, 0, 7),
+                Insn::new(0xbc, 3, 7, 0, 0),
+                Insn::new(0x64, 3, 0, 0, lsh),
+                Insn::new(0x4c, 3, 1, 0, 0),
+                Insn::new(0x95, 0, 0, 0, 0),
+            ];
+            let mut code = [0u8; 48];
+            for (slot, insn) in code.chunks_exact_mut(8).zip(insns) {
+                slot.copy_from_slice(&insn.encode());
+            }
+            let program = crate::verify(&code, &crate::NoHelpers).unwrap();
+            let mut storage = [Op::EMPTY; 6];
+            translate(&program, &mut storage).unwrap();
+            let ror = Kind::Ror32 { d: Reg::R3, t: Reg::R1, s: Reg::R7, n: 7 };
+            assert_eq!(storage[0].kind == ror, fused, "{:?}", storage[0].kind);
+        }
     }
 
     #[test]
