@@ -226,14 +226,12 @@ fn jlt_operands(i: &Insn) -> (Reg, Reg) {
 /// Five-slot patterns (the interpreter knows each one's width): the
 /// two-sum checksum step and the 32-bit rotate.
 fn fuse5(code: &[u8], pc: usize) -> Option<Kind> {
-    // Decode the rest only when the first two can start either shape.
     let a = Insn::at(code, pc)?;
-    let b = Insn::at(code, pc + 1)?;
-    if !matches!((a.opc, b.opc), (LDXB | LDXH, ADD32X) | (MOV32X, RSH32K)) {
+    if !matches!(a.opc, LDXB | LDXH | MOV32X) {
         return None;
     }
-    let [c, m, e] = core::array::from_fn(|i| Insn::at(code, pc + 2 + i));
-    let (c, m, e) = (c?, m?, e?);
+    let [b, c, m, e] = core::array::from_fn(|i| Insn::at(code, pc + 1 + i));
+    let (b, c, m, e) = (b?, c?, m?, e?);
     if a.opc == MOV32X {
         return rotate32(&a, &b, &c, &m, &e);
     }
