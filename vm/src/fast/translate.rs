@@ -268,7 +268,7 @@ fn rotate32(a: &Insn, b: &Insn, c: &Insn, m: &Insn, e: &Insn) -> Option<Kind> {
         && (e.dst, e.src) == (c.dst, a.dst)
         && (1..32).contains(&b.imm)
         && m.imm == 32 - b.imm;
-    (shape && t != s && t != d).then(|| Kind::Ror32 { d, t, s, n: b.imm as u8 })
+    (shape && t != s && t != d).then_some(Kind::Ror32 { d, t, s, n: b.imm as u8 })
 }
 
 /// Four-slot patterns (the interpreter knows each one's width).
@@ -574,6 +574,18 @@ mod tests {
         assert!(matches!(fast.ops[0].kind, Kind::LdxHSum2 { .. }));
     }
 
+    /// The kinds `insns` (at most 16, a verified program) translate to.
+    fn kinds_of(insns: &[crate::isa::Insn]) -> [Kind; 16] {
+        let mut code = [0u8; 128];
+        for (slot, insn) in code.chunks_exact_mut(8).zip(insns) {
+            slot.copy_from_slice(&insn.encode());
+        }
+        let program = crate::verify(&code[..insns.len() * 8], &crate::NoHelpers).unwrap();
+        let mut storage = [Op::EMPTY; 16];
+        translate(&program, &mut storage).unwrap();
+        storage.map(|op| op.kind)
+    }
+
     /// insertion_sort's `a[j - 1]` as clang emits it: the 32-bit index
     /// zero-extended and scaled, the array's address rematerialised from
     /// `r10`, and the load: two ops.
@@ -591,17 +603,11 @@ mod tests {
             Insn::new(0x69, 9, 9, 0, 0),
             Insn::new(0x95, 0, 0, 0, 0),
         ];
-        let mut code = [0u8; 72];
-        for (slot, insn) in code.chunks_exact_mut(8).zip(insns) {
-            slot.copy_from_slice(&insn.encode());
-        }
-        let program = crate::verify(&code, &crate::NoHelpers).unwrap();
-        let mut storage = [Op::EMPTY; 9];
-        translate(&program, &mut storage).unwrap();
+        let kinds = kinds_of(&insns);
         let (r6, r7, r9) = (Reg::R6, Reg::R7, Reg::R9);
-        assert_eq!(storage[0].kind, Kind::MovZextLsh { d: r7, s: r6, imm: 1 });
-        assert_eq!(storage[1].kind, Kind::ZextLsh { d: r7, imm: 1 });
-        assert_eq!(storage[4].kind, Kind::StkLdxH { d: r9, k: -240, i: r7, x: r9, off: 0 });
+        assert_eq!(kinds[0], Kind::MovZextLsh { d: r7, s: r6, imm: 1 });
+        assert_eq!(kinds[1], Kind::ZextLsh { d: r7, imm: 1 });
+        assert_eq!(kinds[4], Kind::StkLdxH { d: r9, k: -240, i: r7, x: r9, off: 0 });
     }
 
     /// sha256's rotates as clang emits them: one op, and none when the
@@ -618,15 +624,8 @@ mod tests {
                 Insn::new(0x4c, 3, 1, 0, 0),
                 Insn::new(0x95, 0, 0, 0, 0),
             ];
-            let mut code = [0u8; 48];
-            for (slot, insn) in code.chunks_exact_mut(8).zip(insns) {
-                slot.copy_from_slice(&insn.encode());
-            }
-            let program = crate::verify(&code, &crate::NoHelpers).unwrap();
-            let mut storage = [Op::EMPTY; 6];
-            translate(&program, &mut storage).unwrap();
-            let ror = Kind::Ror32 { d: Reg::R3, t: Reg::R1, s: Reg::R7, n: 7 };
-            assert_eq!(storage[0].kind == ror, fused, "{:?}", storage[0].kind);
+            let kind = kinds_of(&insns)[0];
+            assert_eq!(kind == Kind::Ror32 { d: Reg::R3, t: Reg::R1, s: Reg::R7, n: 7 }, fused, "{kind:?}");
         }
     }
 
