@@ -22,79 +22,7 @@ fn agree(source: &str, calls: &[(&[u64], &[u8])]) -> Vec<Result<u64, IrTrap>> {
 /// Fix: the cycle temporary avoids every destination of the move.
 #[test]
 fn cycle_temporary_avoids_written_homes_loop() {
-    let source = r#".memory 16
-.global g0 w64 18446744073709551615
-.global g1 w16 128
-.global g2 w16 65535
-.public f w8 w16 w8 w16 w64
-    ARG 4
-    ARG 1
-    PUSH 128
-    PUSH 1
-    PUSH 0
-    PUSH 2147483648
-    PUSH 2
-    PUSH 4155731002
-    PUSH 4294967295
-    PUSH 1
-    ARG 4
-    PUSH 2147483647
-    ARG 4
-    DUP4
-    GLOAD g0
-    PUSH 3
-L2:
-    JUMPDEST
-    PUSH 6
-    PUSH 2147483648
-    DIV
-    PUSH 128
-    PUSH 7
-    AND
-    SYSCALL now_ms
-    PUSH 4294967295
-    PUSH 7
-    AND
-    INLOAD
-    PUSH 18
-    PUSH 4294967295
-    PUSH 128
-    SGT
-    JUMPI L3
-    ARG 4
-    PUSH 17
-    PUSH 1
-    AND
-    ARG 4
-    POP
-    POP
-    POP
-L3:
-    JUMPDEST
-    PUSH 5
-    POP
-    POP
-    POP
-    POP
-    POP
-    POP
-    PUSH 1
-    SWAP1
-    SUB
-    DUP1
-    JUMPI L2
-    POP
-    POP
-    POP
-    POP
-    POP
-    POP
-    POP
-    POP
-    POP
-    MSTORE8
-    STOP
-"#;
+    let source = include_str!("regressions/cycle_temporary_avoids_written_homes_loop.air");
     let input = [14, 40, 172, 254, 147, 62, 145, 22, 168, 92, 168, 52, 61, 223, 178, 145];
     assert_eq!(agree(source, &[(&[128, 1, 1, 1, 2147483648], &input)]), [Ok(0)]);
 }
@@ -104,73 +32,7 @@ L3:
 /// of 1.
 #[test]
 fn cycle_temporary_avoids_written_homes_value() {
-    let source = r#".memory 8
-.public f w32
-    PUSH 1
-    PUSH 1
-    ARG 0
-    PUSH 1
-    PUSH 1
-    PUSH 4294967295
-    PUSH 128
-    PUSH 1
-    PUSH 2147483648
-    JUMPI L1
-    PUSH 16777216
-    POP
-L1:
-    JUMPDEST
-    PUSH 1
-    PUSH0
-    ADD
-    PUSH 1
-    PUSH 1
-    ADD
-    PUSH 0
-    SLOAD
-    PUSH 1
-    PUSH 7
-    AND
-    INLOAD
-    PUSH 16777216
-    PUSH0
-    SLT
-    JUMPI L4
-    PUSH 1
-    POP
-L4:
-    JUMPDEST
-    PUSH0
-    PUSH 1
-    PUSH 1
-    PUSH 7
-    AND
-    ADD
-    PUSH 1
-    PUSH 0
-    PUSH0
-    ADD
-    POP
-    POP
-    POP
-    POP
-    PUSH0
-    PUSH 1
-    POP
-    POP
-    POP
-    POP
-    POP
-    POP
-    PUSH 1
-    SUB
-    DUP1
-    POP
-    PUSH 1
-    ADD
-    LT
-    REVERT
-"#;
+    let source = include_str!("regressions/cycle_temporary_avoids_written_homes_value.air");
     let input = [0u8; 16];
     assert_eq!(agree(source, &[(&[0], &input), (&[0], &input)]), [Err(IrTrap::Revert(1)), Err(IrTrap::Revert(1))]);
 }

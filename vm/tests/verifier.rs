@@ -102,40 +102,47 @@ fn rejects_writes_to_r10() {
     check(&[Insn::new(class::ST | mode::MEM | size::W, 10, 0, -4, 7), exit()]).unwrap();
 }
 
+/// Each instruction, followed by `exit`, is refused at pc 0 for its field.
+fn rejects_first(cases: &[(Insn, VerifyErrorKind)]) {
+    for (insn, kind) in cases {
+        rejects(&[*insn, exit()], 0, kind.clone());
+    }
+}
+
 #[test]
 fn rejects_nonzero_reserved_fields() {
-    let add_imm_off = Insn::new(class::ALU64 | alu::ADD | source::K, 0, 0, 1, 1);
-    rejects(&[add_imm_off, exit()], 0, VerifyErrorKind::ReservedField(Field::Offset));
-    let add_imm_src = Insn::new(class::ALU64 | alu::ADD | source::K, 0, 1, 0, 1);
-    rejects(&[add_imm_src, exit()], 0, VerifyErrorKind::ReservedField(Field::Src));
-    let add_reg_imm = Insn::new(class::ALU64 | alu::ADD | source::X, 0, 1, 0, 1);
-    rejects(&[add_reg_imm, exit()], 0, VerifyErrorKind::ReservedField(Field::Imm));
-    rejects(&[Insn::new(op::EXIT, 0, 0, 0, 1), exit()], 0, VerifyErrorKind::ReservedField(Field::Imm));
-    rejects(&[Insn::new(op::EXIT, 1, 0, 0, 0), exit()], 0, VerifyErrorKind::ReservedField(Field::Dst));
-    rejects(&[Insn::new(op::JA, 0, 0, 0, 1), exit()], 0, VerifyErrorKind::ReservedField(Field::Imm));
-    rejects(&[Insn::new(op::CALL, 1, 0, 0, 1), exit()], 0, VerifyErrorKind::ReservedField(Field::Dst));
-    let ldx_imm = Insn::new(class::LDX | mode::MEM | size::W, 0, 1, 0, 1);
-    rejects(&[ldx_imm, exit()], 0, VerifyErrorKind::ReservedField(Field::Imm));
-    let st_src = Insn::new(class::ST | mode::MEM | size::W, 1, 2, 0, 1);
-    rejects(&[st_src, exit()], 0, VerifyErrorKind::ReservedField(Field::Src));
-    let neg_imm = Insn::new(class::ALU | alu::NEG, 0, 0, 0, 1);
-    rejects(&[neg_imm, exit()], 0, VerifyErrorKind::ReservedField(Field::Imm));
+    use VerifyErrorKind::ReservedField as R;
+    rejects_first(&[
+        (Insn::new(class::ALU64 | alu::ADD | source::K, 0, 0, 1, 1), R(Field::Offset)),
+        (Insn::new(class::ALU64 | alu::ADD | source::K, 0, 1, 0, 1), R(Field::Src)),
+        (Insn::new(class::ALU64 | alu::ADD | source::X, 0, 1, 0, 1), R(Field::Imm)),
+        (Insn::new(op::EXIT, 0, 0, 0, 1), R(Field::Imm)),
+        (Insn::new(op::EXIT, 1, 0, 0, 0), R(Field::Dst)),
+        (Insn::new(op::JA, 0, 0, 0, 1), R(Field::Imm)),
+        (Insn::new(op::CALL, 1, 0, 0, 1), R(Field::Dst)),
+        (Insn::new(class::LDX | mode::MEM | size::W, 0, 1, 0, 1), R(Field::Imm)),
+        (Insn::new(class::ST | mode::MEM | size::W, 1, 2, 0, 1), R(Field::Src)),
+        (Insn::new(class::ALU | alu::NEG, 0, 0, 0, 1), R(Field::Imm)),
+    ]);
 }
 
 #[test]
 fn rejects_undefined_field_values() {
-    let be24 = Insn::new(class::ALU | alu::END | source::X, 0, 0, 0, 24);
-    rejects(&[be24, exit()], 0, VerifyErrorKind::InvalidField(Field::Imm));
-    let movsx7 = Insn::new(class::ALU64 | alu::MOV | source::X, 0, 1, 7, 0);
-    rejects(&[movsx7, exit()], 0, VerifyErrorKind::InvalidField(Field::Offset));
-    let movsx32_in_alu32 = Insn::new(class::ALU | alu::MOV | source::X, 0, 1, 32, 0);
-    rejects(&[movsx32_in_alu32, exit()], 0, VerifyErrorKind::InvalidField(Field::Offset));
-    let sdiv2 = Insn::new(class::ALU64 | alu::DIV | source::X, 0, 1, 2, 0);
-    rejects(&[sdiv2, exit()], 0, VerifyErrorKind::InvalidField(Field::Offset));
-    let bad_atomic = Insn::new(class::STX | mode::ATOMIC | size::W, 1, 2, 0, 0x10);
-    rejects(&[bad_atomic, exit()], 0, VerifyErrorKind::InvalidField(Field::Imm));
-    let btf_call = Insn::new(op::CALL, 0, 2, 0, 1);
-    rejects(&[btf_call, exit()], 0, VerifyErrorKind::InvalidField(Field::Src));
+    use VerifyErrorKind::InvalidField as I;
+    rejects_first(&[
+        // be24
+        (Insn::new(class::ALU | alu::END | source::X, 0, 0, 0, 24), I(Field::Imm)),
+        // movsx with offset 7
+        (Insn::new(class::ALU64 | alu::MOV | source::X, 0, 1, 7, 0), I(Field::Offset)),
+        // movsx32 in ALU (32-bit) class
+        (Insn::new(class::ALU | alu::MOV | source::X, 0, 1, 32, 0), I(Field::Offset)),
+        // sdiv with offset 2
+        (Insn::new(class::ALU64 | alu::DIV | source::X, 0, 1, 2, 0), I(Field::Offset)),
+        // undefined atomic operation
+        (Insn::new(class::STX | mode::ATOMIC | size::W, 1, 2, 0, 0x10), I(Field::Imm)),
+        // BTF call (src 2)
+        (Insn::new(op::CALL, 0, 2, 0, 1), I(Field::Src)),
+    ]);
     let [mut lo, hi] = lddw(0, 1);
     lo.src = 1; // map-fd pseudo load: not supported
     rejects(&[lo, hi, exit()], 0, VerifyErrorKind::InvalidField(Field::Src));
