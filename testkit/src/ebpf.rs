@@ -238,6 +238,12 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
                     Insn::new(0x4c, d, acc, 0, 0),
                 ]
             }
+            // a signed 16-bit load
+            22 => vec![
+                Insn::new(0x69, d, s, off, 0),
+                Insn::new(0x64, d, 0, 0, 16),
+                Insn::new(0xc4, d, 0, 0, 16 - (b[6] % 8 == 0) as i32),
+            ],
             _ => Vec::new(),
         };
         let fits = pc + seq.len() <= n

@@ -166,6 +166,14 @@ fn fused_forms_compute_what_their_parts_do() {
         "lddw %r0, 0xfedcba9876543210\nmov %r0, %r0\nlsh %r0, 32\nrsh %r0, 32\nlsh %r0, 0\nexit",
         "lddw %r1, 0xfedcba9876543210\nmov %r0, %r1\nlsh %r0, 32\nrsh %r0, 31\nlsh %r0, 2\nexit",
         "lddw %r1, 0xfedcba9876543210\nmov %r0, %r1\nlsh %r0, 32\nrsh %r0, 32\nlsh %r1, 2\nexit",
+        // signed 16-bit loads (`ldxh; lsh32 16; arsh32 16`), negative and
+        // positive, into the address register, and where they must not
+        // fuse (other counts); a faulting one names the load
+        "stw [%r10-4], 0x7fff8001\nmov %r2, %r10\nldxh %r0, [%r2-4]\nlsh32 %r0, 16\narsh32 %r0, 16\nldxh %r2, [%r2-2]\nlsh32 %r2, 16\narsh32 %r2, 16\nlsh %r2, 32\nor %r0, %r2\nexit",
+        "mov %r2, %r10\nstw [%r10-4], -2\nldxh %r2, [%r2-4]\nlsh32 %r2, 16\narsh32 %r2, 16\nmov %r0, %r2\nexit",
+        "stw [%r10-4], 0x8001\nldxh %r0, [%r10-4]\nlsh32 %r0, 16\narsh32 %r0, 15\nexit",
+        "stw [%r10-4], 0x8001\nldxh %r0, [%r10-4]\nlsh32 %r0, 17\narsh32 %r0, 16\nexit",
+        "ldxh %r0, [%r1+7]\nlsh32 %r0, 16\narsh32 %r0, 16\nexit",
         // 32-bit rotates (`mov32 t, s; rsh32 t, n; mov32 d, s; lsh32 d, 32 -
         // n; or32 d, t`), d = s, and where they must not fuse (t = s, t = d,
         // shift counts that do not add up to 32)
@@ -562,7 +570,7 @@ fn random_program(rng: &mut Rng, n: usize) -> Vec<u8> {
         let k = rng.below(8) as i32 - 3;
         let rel = (rng.below(n as u64 + 1) as i64 - insns.len() as i64 - 1) as i16;
         let jlt = [0xad, 0x2d][rng.below(2) as usize];
-        match rng.below(23) {
+        match rng.below(24) {
             0 => insns.extend([Insn::new(0xbf, d, s, 0, 0), Insn::new(0x0f, d, rng.below(11) as u8, 0, 0)]),
             1 => insns.extend([Insn::new(0xbc, d, s, 0, 0), Insn::new(0x04, d, 0, 0, k)]),
             2 => insns
@@ -640,6 +648,11 @@ fn random_program(rng: &mut Rng, n: usize) -> Vec<u8> {
                 Insn::new(0x67, d, 0, 0, 32),
                 Insn::new(0x77, d, 0, 0, 32),
                 Insn::new(0x67, d, 0, 0, rng.below(64) as i32),
+            ]),
+            19 => insns.extend([
+                Insn::new(0x69, d, s, k as i16, 0),
+                Insn::new(0x64, d, 0, 0, 16),
+                Insn::new(0xc4, d, 0, 0, 16 - (rng.below(8) == 0) as i32),
             ]),
             18 => {
                 let (t, n) = (rng.below(10) as u8, 1 + rng.below(32) as i32);

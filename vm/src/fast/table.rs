@@ -153,6 +153,12 @@ macro_rules! for_each_op {
                 set32!(acc, a);
                 set32!(d, a.wrapping_add(r32!(x)));
             };
+            /// Fused `ldxh d, [s + off]; lsh32 d, 16; arsh32 d, 16`: a signed
+            /// 16-bit load (`int16_t` samples, as clang emits it without the
+            /// v4 sign-extending loads), 3 slots.
+            LdxHSext32 { d: Reg, s: Reg, off: i16 } = 3, next => {
+                set32!(d, load!(2, addr!(s, off)) as u16 as i16 as i32 as u32)
+            };
             /// Fused `mov32 t, s; rsh32 t, n; mov32 d, s; lsh32 d, 32 - n; or32 d,
             /// t`: a 32-bit rotate right by `n` (1 to 31) as clang emits it for
             /// `x >> n | x << (32 - n)` (hashes, ciphers), 5 slots; `t` is

@@ -208,6 +208,7 @@ const LSH32K: u8 = class::ALU | alu::LSH | source::K;
 const RSH32K: u8 = class::ALU | alu::RSH | source::K;
 const AND32K: u8 = class::ALU | alu::AND | source::K;
 const OR32X: u8 = class::ALU | alu::OR | source::X;
+const ARSH32K: u8 = class::ALU | alu::ARSH | source::K;
 const STXB: u8 = class::STX | mode::MEM | size::B;
 const STXH: u8 = class::STX | mode::MEM | size::H;
 const STXW: u8 = class::STX | mode::MEM | size::W;
@@ -330,6 +331,10 @@ fn fuse3(a: &Insn, b: Option<&Insn>, c: Option<&Insn>, pc: usize) -> Option<Kind
             if a.off == 0 && b.off == 0 && c.off == 0 && bd == d && cd == d && b.imm == 32 && c.imm == 32 =>
         {
             Kind::MovZext64 { d, s }
+        }
+        // `ldxh d, [s + off]; lsh32 d, 16; arsh32 d, 16`: a signed load.
+        (LDXH, LSH32K, ARSH32K) if b.off == 0 && c.off == 0 && bd == d && cd == d && b.imm == 16 && c.imm == 16 => {
+            Kind::LdxHSext32 { d, s, off: a.off }
         }
         // `lsh d, 32; rsh d, 32; lsh d, imm`: zero-extension and scaling.
         (LSH64K, RSH64K, LSH64K)
