@@ -111,7 +111,7 @@ deadline_secs = ${DEADLINE:-600}
 state_dir = "state"
 device_key = "gw.key"
 hpke_key = "hpke.key"
-open = ["KeyPressed", "AskAttempts", "KnownAttempts"]
+open = ["KeyPressed", "AskAttempts", "KnownAttempts", "AskTerms", "Stored"]
 eth_key = "${ETH_KEY:-gateway.eth}"
 report_listen = "127.0.0.1:$REPORTS"
 ${2:-}

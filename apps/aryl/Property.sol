@@ -20,6 +20,15 @@ contract Property is AlkylCode {
     uint32 public constant MAX_INVALID = 3;
     /// How long a lock-out lasts.
     uint64 public immutable lockoutSeconds;
+    /// The house rules, shown by the locks (they ask for `terms()`).
+    string public notice = "Quiet hours 22:00-07:00. No smoking. Keys: 4 digits.";
+
+    /// What a tenant agrees to.
+    struct Terms {
+        uint256 rentPerMinute;
+        uint64 lockoutSeconds;
+        uint32 maxInvalid;
+    }
 
     /// A tenant paid for `mins` minutes; `encryptPin` is the PIN sealed to
     /// the gateway's HPKE key, bound to this contract, the tenant and `mins`.
@@ -59,6 +68,29 @@ contract Property is AlkylCode {
             invalidAttempts = 0;
             emit LockOutEvent(uint32(block.timestamp + lockoutSeconds));
         }
+    }
+
+    /// The terms and the house rules: what a lock asks for (a request for
+    /// chain state, answered with a struct and a string: docs/aryl.md).
+    function terms() external view returns (Terms memory t, string memory houseRules) {
+        return (Terms(rentPerMinute, lockoutSeconds, MAX_INVALID), notice);
+    }
+
+    /// The lock-out every lock was sent, as the gateway's script reports it
+    /// (a script's transaction: `contract.lockoutApplied(until)`).
+    uint32 public lockedUntil;
+    event LockOutApplied(uint32 until);
+
+    function lockoutApplied(uint32 until) external {
+        require(msg.sender == gateway, "gateway");
+        lockedUntil = until;
+        emit LockOutApplied(until);
+    }
+
+    function setNotice(string calldata notice_) external {
+        require(msg.sender == landlord, "landlord");
+        require(bytes(notice_).length <= 256, "notice");
+        notice = notice_;
     }
 
     function withdraw() external {

@@ -19,8 +19,10 @@ use coap_lite::RequestType;
 use ed25519_dalek::{Signer, SigningKey};
 use serde::Deserialize;
 
+use serde_json::json;
+
 use crate::state::{Cmd, Handled, Op, State, Store, KEEP_HASHES};
-use crate::{contract, pin, Result};
+use crate::{contract, log, pin, Result};
 
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -74,6 +76,26 @@ pub struct Config {
     /// Device name -> its public key (`alkyl keygen`'s .pub): who may report.
     #[serde(default)]
     pub device_keys: BTreeMap<String, PathBuf>,
+    /// The devices' limit on a signed command, in bytes (alkyl-runtime's
+    /// `Config::max_command_bytes`): an answer to a request that would not
+    /// fit is refused.
+    #[serde(default = "default_max_command_bytes")]
+    pub max_command_bytes: usize,
+    /// `"text"` (default) or `"json"`: one JSON object per log line.
+    #[serde(default)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+fn default_max_command_bytes() -> usize {
+    1024
 }
 
 fn default_confirmations() -> u64 {
@@ -175,6 +197,36 @@ fn events(artifact: &Path) -> Result<Vec<EventDef>> {
 /// lost notification costs at most this much).
 const RESYNC: Duration = Duration::from_secs(5);
 
+/// The outcome of a step that talks to the node: an I/O error (the state
+/// file) stops the gateway; any other (the node unreachable or failing) is
+/// logged once and the step is tried again next round (a step changes the
+/// persisted state only whole: nothing is half done).
+/// `answered`: the step's success proves the node answers (a step with
+/// nothing to do does not ask it).
+fn node_step<T>(last: &mut Option<String>, r: Result<T>, answered: bool) -> Result<Option<T>> {
+    match r {
+        Ok(v) => {
+            if let Some(e) = last.take_if(|_| answered) {
+                log::emit("node", json!({"state": "back"}), &format!("the node answers again (was: {e})"));
+            }
+            Ok(Some(v))
+        }
+        Err(e) if e.downcast_ref::<std::io::Error>().is_some() => Err(e),
+        Err(e) => {
+            let m = e.to_string();
+            if last.as_deref() != Some(m.as_str()) {
+                log::emit(
+                    "node",
+                    json!({"state": "failing", "error": m}),
+                    &format!("the node fails: {m} (trying again every round)"),
+                );
+                *last = Some(m);
+            }
+            Ok(None)
+        }
+    }
+}
+
 /// What a device worker thread finished.
 enum Done {
     Sequence(String, std::result::Result<u64, String>),
@@ -198,6 +250,8 @@ pub struct Gateway {
     events: Vec<EventDef>,
     /// The contract's view functions a device may ask for.
     views: Vec<crate::requests::ViewFn>,
+    /// The contract's functions a script may send a transaction to.
+    transactable: Vec<crate::requests::ViewFn>,
     /// The last error sending a transaction (logged once, not every round).
     send_error: Option<String>,
 }
@@ -207,6 +261,13 @@ struct Call {
     device: usize,
     entry: String,
     args: Vec<u64>,
+}
+
+/// What a handler asked of the devices and the chain.
+struct Asked {
+    calls: Vec<Call>,
+    /// (function, call data) of each `contract.F(args)`.
+    txs: Vec<(String, Vec<u8>)>,
 }
 
 impl Gateway {
@@ -239,7 +300,8 @@ impl Gateway {
         let code_hash = keccak256(&embedded.device).to_string();
         let events = events(&cfg.artifact)?;
         let art: serde_json::Value = serde_json::from_slice(&std::fs::read(&cfg.artifact)?)?;
-        let views = crate::requests::views(&art["abi"]);
+        let views = crate::requests::views(&art["abi"])?;
+        let transactable = crate::requests::transactable(&art["abi"])?;
         let (done_tx, done_rx) = std::sync::mpsc::channel();
         let mut gw = Gateway {
             done_tx,
@@ -255,17 +317,23 @@ impl Gateway {
             script: embedded.script,
             events,
             views,
+            transactable,
             send_error: None,
             cfg,
         };
-        gw.log(&format!(
-            "following {} on chain {chain_id} from block {}, {} confirmations, {} devices, device code {}",
-            gw.cfg.contract,
-            gw.state.cursor + 1,
-            gw.cfg.confirmations,
-            gw.cfg.devices.len(),
-            gw.code_hash
-        ));
+        log::emit(
+            "start",
+            json!({"contract": gw.cfg.contract.to_string(), "chain_id": chain_id, "from_block": gw.state.cursor + 1,
+                   "confirmations": gw.cfg.confirmations, "devices": gw.cfg.devices.len(), "code_hash": gw.code_hash}),
+            &format!(
+                "following {} on chain {chain_id} from block {}, {} confirmations, {} devices, device code {}",
+                gw.cfg.contract,
+                gw.state.cursor + 1,
+                gw.cfg.confirmations,
+                gw.cfg.devices.len(),
+                gw.code_hash
+            ),
+        );
         // Install (or upgrade) the contract's device code where it is not.
         for name in gw.cfg.devices.keys().cloned().collect::<Vec<_>>() {
             let d = gw.state.devices.entry(name).or_default();
@@ -298,7 +366,8 @@ impl Gateway {
                     let vk = ed25519_dalek::VerifyingKey::from_bytes(&k)?;
                     keys.insert(KeyId::of(&k), (name.clone(), vk));
                 }
-                gw.log(&format!("reports on coap://{}/reports", socket.local_addr()?));
+                let at = socket.local_addr()?.to_string();
+                log::emit("reports", json!({"listen": at}), &format!("reports on coap://{at}/reports"));
                 Some(crate::reports::serve(socket, keys))
             }
             None => None,
@@ -307,7 +376,7 @@ impl Gateway {
             Some(path) => {
                 let signer = eth_signer(path, gw.cfg.eth_password_file.as_deref())?;
                 let from = signer.address();
-                gw.log(&format!("Ethereum account {from}"));
+                log::emit("account", json!({"address": from.to_string()}), &format!("Ethereum account {from}"));
                 Some((alloy::network::EthereumWallet::from(signer), from))
             }
             None => None,
@@ -318,18 +387,23 @@ impl Gateway {
         let mut heads = gw.subscribe(&provider).await;
         let mut follow_now = true;
         let mut last_follow = std::time::Instant::now();
+        // The node's last error (None: it answers).
+        let mut node: Option<String> = None;
         loop {
             if follow_now || heads.is_none() || last_follow.elapsed() >= RESYNC {
-                follow_now = !gw.follow(&provider, chain_id).await?;
+                let r = gw.follow(&provider, chain_id).await;
+                follow_now = !node_step(&mut node, r, true)?.unwrap_or(false);
                 last_follow = std::time::Instant::now();
             }
             gw.deliver()?;
             if let Some(rx) = &reports {
                 gw.take_reports(rx)?;
             }
-            gw.answer(&provider).await?;
+            let r = gw.answer(&provider).await;
+            node_step(&mut node, r, false)?;
             if let Some((wallet, from)) = &relay {
-                gw.relay(&provider, wallet, *from, chain_id).await?;
+                let r = gw.relay(&provider, wallet, *from, chain_id).await;
+                node_step(&mut node, r, false)?;
             }
             let tick = tokio::time::sleep(Duration::from_millis(gw.cfg.poll_ms));
             let Some(sub) = heads.as_mut() else {
@@ -343,7 +417,11 @@ impl Gateway {
                         false
                     }
                     Err(e) => {
-                        gw.log(&format!("new-heads subscription lost ({e}): subscribing again"));
+                        log::emit(
+                            "subscription",
+                            json!({"state": "lost", "error": e.to_string()}),
+                            &format!("new-heads subscription lost ({e}): subscribing again"),
+                        );
                         true
                     }
                 },
@@ -359,16 +437,20 @@ impl Gateway {
     /// A new-heads subscription when the endpoint is a WebSocket.
     async fn subscribe<P: Provider>(&self, p: &P) -> Option<alloy::pubsub::Subscription<alloy::rpc::types::Header>> {
         if !self.cfg.rpc.starts_with("ws") {
-            self.log("polling the head (HTTP endpoint)");
+            log::emit("subscription", json!({"state": "polling"}), "polling the head (HTTP endpoint)");
             return None;
         }
         match p.subscribe_blocks().await {
             Ok(s) => {
-                self.log("subscribed to new heads (eth_subscribe)");
+                log::emit("subscription", json!({"state": "subscribed"}), "subscribed to new heads (eth_subscribe)");
                 Some(s)
             }
             Err(e) => {
-                self.log(&format!("eth_subscribe refused ({e}): polling the head"));
+                log::emit(
+                    "subscription",
+                    json!({"state": "refused", "error": e.to_string()}),
+                    &format!("eth_subscribe refused ({e}): polling the head"),
+                );
                 None
             }
         }
@@ -382,20 +464,29 @@ impl Gateway {
     async fn answer<P: Provider>(&mut self, p: &P) -> Result<()> {
         use alloy::network::TransactionBuilder;
         let Some(q) = self.state.requests.front().cloned() else { return Ok(()) };
+        use crate::requests::{answer_input, fits, head_slots, Refusal};
         let outcome = match self.views.iter().find(|f| f.name == q.function) {
-            None => Err(format!("no view function {}() with word arguments and results", q.function)),
-            Some(_) if !self.entry_exists(&q.entry) => Err(format!("no entry {} in the device code", q.entry)),
+            None => Err(Refusal::NoFunction(q.function.clone())),
+            Some(_) if !self.entry_exists(&q.entry) => Err(Refusal::NoEntry(q.entry.clone())),
             Some(f) => match f.call_data(&q.args) {
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(e),
                 Ok(data) => {
                     let block = p.get_block_number().await?.saturating_sub(self.cfg.confirmations);
                     let call =
                         alloy::rpc::types::TransactionRequest::default().with_to(self.cfg.contract).with_input(data);
                     match p.call(call).block(block.into()).await {
-                        Ok(ret) => f.results(&ret).map(|v| (v, block)).map_err(|e| e.to_string()),
-                        Err(e) if e.to_string().contains("revert") => Err(format!("reverted: {e}")),
+                        Ok(ret) => f.results(&ret).and_then(|v| {
+                            let input = answer_input(&v, block)?;
+                            fits(&self.app, &q.entry, input.len(), self.cfg.max_command_bytes)?;
+                            Ok((input, head_slots(&v), block))
+                        }),
+                        Err(e) if e.to_string().contains("revert") => Err(Refusal::Reverted(e.to_string())),
                         Err(e) => {
-                            self.log(&format!("request {}: eth_call: {e} (trying again)", q.id));
+                            log::emit(
+                                "request",
+                                json!({"request": q.id, "outcome": "retry", "error": e.to_string()}),
+                                &format!("request {}: eth_call: {e} (trying again)", q.id),
+                            );
                             return Ok(());
                         }
                     }
@@ -404,32 +495,42 @@ impl Gateway {
         };
         self.state.requests.pop_front();
         // Logged once persisted: a logged answer is queued for good.
-        let msg = match outcome {
-            Ok((mut values, block)) => {
-                let msg =
-                    format!("request {}: {}() = {values:?} at block {block}: {} queued", q.id, q.function, q.entry);
-                values.push(block);
-                let input = hex::encode(call_input(&values, &[]));
+        let (msg, fields) = match outcome {
+            Ok((input, head, block)) => {
+                let input_bytes = input.len();
+                let slots: Vec<u64> =
+                    input.chunks_exact(8).take(head).map(|c| u64::from_le_bytes(c.try_into().unwrap())).collect();
+                let msg = format!(
+                    "request {}: {}() at block {block}: {} queued (slots {slots:?}, then {} bytes)",
+                    q.id,
+                    q.function,
+                    q.entry,
+                    input.len() - 8 * head
+                );
                 let d = self.state.devices.entry(q.device.clone()).or_default();
                 d.queue.push_back(Cmd {
                     id: format!("{}?", q.id),
-                    op: Op::Invoke { entry: q.entry.clone(), input },
+                    op: Op::Invoke { entry: q.entry.clone(), input: hex::encode(input) },
                     deadline: Some(unix_ms() / 1000 + self.cfg.deadline_secs),
                     sequence: None,
                     signed: None,
                     queued_ms: unix_ms(),
                 });
                 self.state.answered += 1;
-                msg
+                (msg, json!({"outcome": "queued", "block": block, "input_bytes": input_bytes}))
             }
             Err(e) => {
                 let msg = format!("request {}: {}() for {}: dropped: {e}", q.id, q.function, q.entry);
                 self.state.dropped.push(msg.clone());
-                msg
+                (msg, json!({"outcome": "dropped", "refusal": format!("{e:?}")}))
             }
         };
         self.store.save(&self.state)?;
-        self.log(&msg);
+        let mut fields = fields;
+        fields["request"] = q.id.clone().into();
+        fields["function"] = q.function.clone().into();
+        fields["entry"] = q.entry.clone().into();
+        log::emit("request", fields, &msg);
         Ok(())
     }
 
@@ -450,11 +551,21 @@ impl Gateway {
             if let Some(q) = alkyl_protocol::report::Request::parse(&r.payload) {
                 let id = format!("{}#{}", r.device, r.sequence);
                 if r.app != self.app {
-                    let msg = format!("request {id}: dropped: app {} is not the contract's {}", r.app, self.app);
-                    self.log(&msg);
+                    let refusal =
+                        crate::requests::Refusal::OtherApp { app: r.app.clone(), contract_app: self.app.clone() };
+                    let msg = format!("request {id}: dropped: {refusal}");
+                    log::emit(
+                        "request",
+                        json!({"request": id, "outcome": "dropped", "refusal": format!("{refusal:?}")}),
+                        &msg,
+                    );
                     self.state.dropped.push(msg);
                 } else {
-                    self.log(&format!("request {id}: {}() for {}", q.function, q.entry));
+                    log::emit(
+                        "request",
+                        json!({"request": id, "outcome": "received", "function": q.function, "entry": q.entry}),
+                        &format!("request {id}: {}() for {}", q.function, q.entry),
+                    );
                     self.state.requests.push_back(crate::state::ChainRequest {
                         id,
                         device: r.device.clone(),
@@ -468,13 +579,12 @@ impl Gateway {
                     });
                 }
             } else {
-                self.log(&format!(
-                    "report {}#{} from {}: {} bytes",
-                    r.device,
-                    r.sequence,
-                    r.device_id,
-                    r.payload.len()
-                ));
+                log::emit(
+                    "report",
+                    json!({"report": format!("{}#{}", r.device, r.sequence), "outcome": "received",
+                           "device": r.device, "device_id": r.device_id.to_string(), "bytes": r.payload.len()}),
+                    &format!("report {}#{} from {}: {} bytes", r.device, r.sequence, r.device_id, r.payload.len()),
+                );
                 self.state.txs.push_back(crate::state::Tx {
                     id: format!("{}#{}", r.device, r.sequence),
                     device_id: hex::encode(r.device_id.0),
@@ -531,12 +641,13 @@ impl Gateway {
             let hash: B256 = h.parse()?;
             if let Some(receipt) = p.get_transaction_receipt(hash).await? {
                 let ok = receipt.status();
-                self.log(&format!(
-                    "report {} relayed: tx {hash} block {} {}",
-                    tx.id,
-                    receipt.block_number.unwrap_or(0),
-                    if ok { "ok" } else { "reverted" }
-                ));
+                let block = receipt.block_number.unwrap_or(0);
+                let status = if ok { "ok" } else { "reverted" };
+                log::emit(
+                    "report",
+                    json!({"report": tx.id, "outcome": "relayed", "tx": hash.to_string(), "block": block, "status": status}),
+                    &format!("{} {} relayed: tx {hash} block {block} {status}", what(&tx), tx.id),
+                );
                 self.state.txs.pop_front();
                 self.state.relayed += 1;
                 self.store.save(&self.state)?;
@@ -562,14 +673,20 @@ impl Gateway {
                 (front.max_fee, front.priority_fee, front.sent_block) = (max_fee, priority, Some(head));
                 self.state.bumps += 1;
                 self.store.save(&self.state)?;
-                self.log(&format!(
-                    "report {}: not mined {} blocks after it was sent: replaced tx {} by {hash} (nonce {nonce}, max fee {} -> {} wei)",
-                    tx.id,
-                    head - sent,
-                    tx.hash.as_deref().unwrap_or("?"),
-                    tx.max_fee,
-                    max_fee
-                ));
+                log::emit(
+                    "report",
+                    json!({"report": tx.id, "outcome": "bumped", "replaced": tx.hash, "tx": hash.to_string(),
+                           "nonce": nonce, "max_fee_from": tx.max_fee.to_string(), "max_fee_to": max_fee.to_string()}),
+                    &format!(
+                        "{} {}: not mined {} blocks after it was sent: replaced tx {} by {hash} (nonce {nonce}, max fee {} -> {} wei)",
+                        what(&tx),
+                        tx.id,
+                        head - sent,
+                        tx.hash.as_deref().unwrap_or("?"),
+                        tx.max_fee,
+                        max_fee
+                    ),
+                );
                 self.send_raw(p, &tx.id, &raw).await
             }
             sent => {
@@ -608,7 +725,11 @@ impl Gateway {
             self.state.next_nonce = None;
             self.store.save(&self.state)?;
         } else if !m.contains("already") && self.send_error.as_deref() != Some(m.as_str()) {
-            self.log(&format!("report {id}: sending: {m}"));
+            log::emit(
+                "report",
+                json!({"report": id, "outcome": "send_error", "error": m}),
+                &format!("report {id}: sending: {m}"),
+            );
             self.send_error = Some(m);
         }
         Ok(())
@@ -627,11 +748,19 @@ impl Gateway {
         use alloy::eips::eip2718::Encodable2718;
         use alloy::network::{NetworkTransactionBuilder, TransactionBuilder};
         use alloy::sol_types::SolCall;
-        let mut id = [0u8; 8];
-        id.copy_from_slice(&hex::decode(&tx.device_id)?);
-        let data =
-            crate::reportCall { device: id.into(), sequence: tx.sequence, payload: hex::decode(&tx.payload)?.into() }
-                .abi_encode();
+        let data = match &tx.data {
+            Some(data) => hex::decode(data)?,
+            None => {
+                let mut id = [0u8; 8];
+                id.copy_from_slice(&hex::decode(&tx.device_id)?);
+                crate::reportCall {
+                    device: id.into(),
+                    sequence: tx.sequence,
+                    payload: hex::decode(&tx.payload)?.into(),
+                }
+                .abi_encode()
+            }
+        };
         let req = alloy::rpc::types::TransactionRequest::default()
             .with_to(self.cfg.contract)
             .with_input(data)
@@ -644,10 +773,6 @@ impl Gateway {
             .await
             .map_err(|e| format!("signing: {e}"))?;
         Ok((env.encoded_2718(), *env.tx_hash()))
-    }
-
-    fn log(&self, msg: &str) {
-        eprintln!("aryl: {msg}");
     }
 
     async fn block_hash<P: Provider>(p: &P, n: u64) -> Result<(B256, u64)> {
@@ -679,7 +804,11 @@ impl Gateway {
         if let Some(n) = rewound {
             let back = self.state.hashes.keys().next_back().copied().unwrap_or(self.cfg.start_block.saturating_sub(1));
             self.state.cursor = self.state.cursor.min(back);
-            self.log(&format!("reorg at block {n}: rewound the cursor to {}", self.state.cursor));
+            log::emit(
+                "reorg",
+                json!({"block": n, "cursor": self.state.cursor}),
+                &format!("reorg at block {n}: rewound the cursor to {}", self.state.cursor),
+            );
             self.store.save(&self.state)?;
         }
         let head = p.get_block_number().await?;
@@ -760,10 +889,20 @@ impl Gateway {
                 });
                 compensated += 1;
             }
-            self.log(&format!(
-                "reorg: block {n} replaced; event {} {k} undone, {compensated} delivered calls compensated",
-                h.event
-            ));
+            // Its transactions not yet signed are dropped (a sent one cannot be undone).
+            let prefix = format!("{k}#tx");
+            let before = self.state.txs.len();
+            self.state.txs.retain(|t| !(t.id.starts_with(&prefix) && t.raw.is_none()));
+            let dropped = before - self.state.txs.len();
+            let also = if dropped > 0 { format!(", {dropped} unsent transactions dropped") } else { String::new() };
+            log::emit(
+                "reorg",
+                json!({"block": n, "event": h.event, "key": k, "compensated": compensated, "transactions_dropped": dropped}),
+                &format!(
+                    "reorg: block {n} replaced; event {} {k} undone, {compensated} delivered calls compensated{also}",
+                    h.event
+                ),
+            );
         }
     }
 
@@ -784,11 +923,15 @@ impl Gateway {
         };
         let block = l.block_number.unwrap_or(0);
         let name = ev.name.clone();
-        let calls = match self.run_handler(chain_id, ev, topics, &l.data().data, timestamp) {
-            Ok(Some(calls)) => calls,
+        let Asked { calls, txs } = match self.run_handler(chain_id, ev, topics, &l.data().data, timestamp) {
+            Ok(Some(asked)) => asked,
             Ok(None) => return false, // the script has no handler for it
             Err(e) => {
-                self.log(&format!("event {name} {key}: refused: {e}"));
+                log::emit(
+                    "event",
+                    json!({"event": name, "key": key, "block": block, "outcome": "refused", "error": e.to_string()}),
+                    &format!("event {name} {key}: refused: {e}"),
+                );
                 self.state.refused += 1;
                 self.state.journal.insert(key, Handled { block, event: name, commands: 0, calls: Vec::new() });
                 return true;
@@ -813,7 +956,20 @@ impl Gateway {
                 queued_ms: unix_ms(),
             });
         }
-        self.log(&format!("event {name} {key} (block {block}): {n} device calls queued"));
+        let m = txs.len();
+        for (i, (function, data)) in txs.into_iter().enumerate() {
+            self.state.txs.push_back(crate::state::Tx {
+                id: format!("{key}#tx{i} {function}"),
+                data: Some(hex::encode(data)),
+                ..Default::default()
+            });
+        }
+        let also = if m > 0 { format!(", {m} transactions") } else { String::new() };
+        log::emit(
+            "event",
+            json!({"event": name, "key": key, "block": block, "outcome": "queued", "calls": n, "transactions": m}),
+            &format!("event {name} {key} (block {block}): {n} device calls{also} queued"),
+        );
         self.state.journal.insert(key, Handled { block, event: name, commands: n, calls: done });
         true
     }
@@ -825,7 +981,7 @@ impl Gateway {
         topics: &[B256],
         data: &[u8],
         timestamp: u64,
-    ) -> Result<Option<Vec<Call>>> {
+    ) -> Result<Option<Asked>> {
         let script = Module::parse(&self.script)?;
         let Some((index, _)) = script.function(&ev.name) else { return Ok(None) };
         let validated = alkyl_translator::ir::validate(script)?;
@@ -856,6 +1012,7 @@ impl Gateway {
         let topic_words: Vec<[u8; 32]> = topics[1..].iter().map(|t| t.0).collect();
         let aad = pin::aad(chain_id, &self.cfg.contract.0 .0, &topic_words, &static_words);
         let mut calls = Vec::new();
+        let mut txs = Vec::new();
         let mut pending = Vec::new();
         let mut secrets: Vec<u64> = Vec::new();
         let devices = self.cfg.devices.len() as u64;
@@ -886,6 +1043,13 @@ impl Gateway {
                     }
                 }
                 "gw_block_timestamp" => Ok(timestamp),
+                "gw_device" => match self.cfg.devices.keys().position(|n| fnv1a32(n.as_bytes()) == a[0] as u32) {
+                    Some(i) => Ok(i as u64),
+                    None => {
+                        failure = Some("devices.NAME: no device of that name in the configuration".into());
+                        Err(IrTrap::Syscall { id: sc.id })
+                    }
+                },
                 "gw_device_count" => Ok(devices),
                 "gw_arg" => {
                     pending.push(a[0]);
@@ -903,12 +1067,27 @@ impl Gateway {
                     });
                     Ok(0)
                 }
+                "gw_transact" => {
+                    let args = std::mem::take(&mut pending);
+                    let Some(f) = self.transactable.iter().find(|f| fnv1a32(f.name.as_bytes()) == a[0] as u32) else {
+                        failure = Some("contract.F(): no such function (not view, word arguments) in the ABI".into());
+                        return Err(IrTrap::Syscall { id: sc.id });
+                    };
+                    match f.call_data(&args) {
+                        Ok(data) => txs.push((f.name.clone(), data)),
+                        Err(e) => {
+                            failure = Some(e.to_string());
+                            return Err(IrTrap::Syscall { id: sc.id });
+                        }
+                    }
+                    Ok(0)
+                }
                 "gw_log" => {
                     // A decrypted value is never logged.
                     if secrets.contains(&a[0]) {
-                        eprintln!("aryl: script: <secret>");
+                        log::emit("script", json!({"value": "<secret>"}), "script: <secret>");
                     } else {
-                        eprintln!("aryl: script: {}", a[0]);
+                        log::emit("script", json!({"value": a[0]}), &format!("script: {}", a[0]));
                     }
                     Ok(0)
                 }
@@ -916,7 +1095,7 @@ impl Gateway {
             }
         });
         match r {
-            Ok(_) => Ok(Some(calls)),
+            Ok(_) => Ok(Some(Asked { calls, txs })),
             Err(t) => Err(failure.unwrap_or_else(|| format!("the script trapped: {t:?}")).into()),
         }
     }
@@ -940,7 +1119,11 @@ impl Gateway {
                 match c.deadline {
                     Some(t) if t * 1000 <= now => {
                         let msg = format!("{name}: {} dropped: deadline {t} passed", describe(&c.op));
-                        eprintln!("aryl: {msg}");
+                        log::emit(
+                            "device",
+                            json!({"device": name, "op": describe(&c.op), "outcome": "dropped", "deadline": t}),
+                            &msg,
+                        );
                         self.state.dropped.push(msg);
                         d.queue.pop_front();
                         changed = true;
@@ -1070,15 +1253,24 @@ impl Gateway {
                     d.retry_at_ms = 0;
                     d.last_ack = Some(format!("{} at {}", describe(&c.op), unix_ms()));
                     let now = unix_ms();
-                    eprintln!(
-                        "aryl: {name}: {} acknowledged (at {now} ms, {} ms after it was queued)",
-                        describe(&c.op),
-                        now.saturating_sub(c.queued_ms)
+                    let latency = now.saturating_sub(c.queued_ms);
+                    log::emit(
+                        "device",
+                        json!({"device": name, "op": describe(&c.op), "outcome": "acknowledged", "command": c.id,
+                               "sequence": c.sequence, "latency_ms": latency}),
+                        &format!(
+                            "{name}: {} acknowledged (at {now} ms, {latency} ms after it was queued)",
+                            describe(&c.op)
+                        ),
                     );
                 }
                 Err((fatal, e)) if fatal => {
                     let msg = format!("{name}: {} refused: {e}", describe(&c.op));
-                    eprintln!("aryl: {msg}");
+                    log::emit(
+                        "device",
+                        json!({"device": name, "op": describe(&c.op), "outcome": "refused", "error": e}),
+                        &msg,
+                    );
                     d.queue.pop_front();
                     d.last_error = Some(msg.clone());
                     self.state.dropped.push(msg);
@@ -1108,6 +1300,15 @@ impl Gateway {
             self.store.save(&self.state)?;
         }
         Ok(())
+    }
+}
+
+/// What a queued transaction relays: a device's report or a script's call.
+fn what(tx: &crate::state::Tx) -> &'static str {
+    if tx.data.is_some() {
+        "transaction"
+    } else {
+        "report"
     }
 }
 

@@ -15,6 +15,7 @@
 
 mod contract;
 mod gateway;
+mod log;
 mod pin;
 mod reports;
 mod requests;
@@ -176,6 +177,7 @@ async fn real_main() -> Result<()> {
         }
         "run" => {
             let cfg = gateway::Config::load(std::path::Path::new(&a.pos()?))?;
+            log::set_json(cfg.log_format == gateway::LogFormat::Json);
             gateway::Gateway::run(cfg).await
         }
         "status" => {
@@ -203,7 +205,7 @@ async fn real_main() -> Result<()> {
                 s.version
             );
             println!(
-                "reports relayed {} pending transactions {} fee bumps {} requests answered {} pending {}",
+                "transactions relayed {} (reports and the script's) pending {} fee bumps {} requests answered {} pending {}",
                 s.relayed,
                 s.txs.len(),
                 s.bumps,
@@ -242,7 +244,7 @@ async fn real_main() -> Result<()> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     if let Err(e) = real_main().await {
-        eprintln!("aryl: error: {e}");
+        log::emit("error", serde_json::json!({"error": e.to_string()}), &format!("error: {e}"));
         std::process::exit(1);
     }
 }

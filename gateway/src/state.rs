@@ -83,6 +83,10 @@ pub struct Tx {
     /// The head when `raw` was first sent (a bump is due `bump_blocks` later).
     #[serde(default)]
     pub sent_block: Option<u64>,
+    /// The call data of a script's transaction (`contract.F(args)`, hex);
+    /// None: a device report (`report(device, sequence, payload)`).
+    #[serde(default)]
+    pub data: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]

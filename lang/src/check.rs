@@ -636,8 +636,11 @@ impl<'p> Checker<'p> {
                     (ExprKind::Name(b), "timestamp") if b == "block" => {
                         ex(TExpr::new(TK::BlockTimestamp, Ty::Int(IntTy::TIME_T)))
                     }
+                    (ExprKind::Name(d), device) if d == "devices" => {
+                        ex(TExpr::new(TK::NamedDevice(device.to_string()), Ty::Device))
+                    }
                     _ => {
-                        self.err(span, "unknown member", "expected `block.timestamp`");
+                        self.err(span, "unknown member", "expected `block.timestamp` or `devices.NAME`");
                         Err(())
                     }
                 }
@@ -1019,8 +1022,10 @@ impl<'p> Checker<'p> {
             self.err(span, "device calls are for gateway scripts", "only in a file with `on` handlers");
             return Err(());
         }
-        let d = self.expr(recv)?;
-        if d.e.ty != Ty::Device {
+        // `contract.F(args)`: a transaction to the contract (gw_transact).
+        let contract = matches!(&recv.kind, ExprKind::Name(n) if n == "contract");
+        let device = if contract { None } else { Some(self.expr(recv)?) };
+        if let Some(d) = device.as_ref().filter(|d| d.e.ty != Ty::Device) {
             self.err(
                 d.span,
                 format!("a {} has no functions", d.e.ty),
@@ -1040,7 +1045,8 @@ impl<'p> Checker<'p> {
             return Err(());
         };
         let a = self.args(name, &p.params, args, span)?;
-        let e = TExpr::new(TK::DeviceCall { device: Box::new(d.e), name: name.to_string(), args: a }, p.ret);
+        let device = device.map(|d| Box::new(d.e));
+        let e = TExpr::new(TK::DeviceCall { device, name: name.to_string(), args: a }, p.ret);
         Ok(Ex { e, lit: None, span })
     }
 

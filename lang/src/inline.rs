@@ -85,7 +85,7 @@ impl Cx<'_> {
     fn expr(&mut self, e: &mut TExpr) -> Result<(), String> {
         self.tick()?;
         match &mut e.kind {
-            TK::Const(_) | TK::Local(_) | TK::Global(_) | TK::BlockTimestamp => Ok(()),
+            TK::Const(_) | TK::Local(_) | TK::Global(_) | TK::BlockTimestamp | TK::NamedDevice(_) => Ok(()),
             TK::Index(TIndex { index, .. }) => self.expr(index),
             TK::StrIndex(a, b) | TK::Binary(_, a, b) | TK::Logical(_, a, b) => {
                 self.expr(a)?;
@@ -103,7 +103,7 @@ impl Cx<'_> {
             }
             TK::Seq(es) | TK::Sys(_, es) => es.iter_mut().try_for_each(|e| self.expr(e)),
             TK::DeviceCall { device, args, .. } => {
-                self.expr(device)?;
+                device.iter_mut().try_for_each(|d| self.expr(d))?;
                 args.iter_mut().try_for_each(|e| self.expr(e))
             }
             TK::Inline { body, .. } => self.stmts(body),
@@ -178,7 +178,7 @@ fn shift_stmt(s: &mut TStmt, off: usize) {
 fn shift_expr(e: &mut TExpr, off: usize) {
     match &mut e.kind {
         TK::Local(l) => *l += off,
-        TK::Const(_) | TK::Global(_) | TK::BlockTimestamp => {}
+        TK::Const(_) | TK::Global(_) | TK::BlockTimestamp | TK::NamedDevice(_) => {}
         TK::Index(TIndex { index, .. }) => shift_expr(index, off),
         TK::StrIndex(a, b) | TK::Binary(_, a, b) | TK::Logical(_, a, b) => {
             shift_expr(a, off);
@@ -196,7 +196,7 @@ fn shift_expr(e: &mut TExpr, off: usize) {
         }
         TK::Seq(es) | TK::Sys(_, es) | TK::Call(_, es) => es.iter_mut().for_each(|e| shift_expr(e, off)),
         TK::DeviceCall { device, args, .. } => {
-            shift_expr(device, off);
+            device.iter_mut().for_each(|d| shift_expr(d, off));
             args.iter_mut().for_each(|e| shift_expr(e, off));
         }
         TK::Inline { body, ret } => {

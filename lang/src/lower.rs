@@ -182,7 +182,7 @@ fn priority(f: &TFunc) -> Vec<LocalId> {
             }
             TK::Seq(es) | TK::Sys(_, es) | TK::Call(_, es) => es.iter().for_each(|e| expr(e, d, w)),
             TK::DeviceCall { device, args, .. } => {
-                expr(device, d, w);
+                device.iter().for_each(|x| expr(x, d, w));
                 args.iter().for_each(|e| expr(e, d, w));
             }
             TK::Inline { body, ret } => {
@@ -191,7 +191,7 @@ fn priority(f: &TFunc) -> Vec<LocalId> {
                 }
                 stmts(body, d, w);
             }
-            TK::Const(_) | TK::Global(_) | TK::BlockTimestamp => {}
+            TK::Const(_) | TK::Global(_) | TK::BlockTimestamp | TK::NamedDevice(_) => {}
         }
     }
     stmts(&f.body, 0, &mut w);
@@ -842,15 +842,21 @@ impl<'a> Gen<'a> {
                     }
                     self.gateway("gw_arg");
                 }
-                self.value(device);
+                if let Some(device) = device {
+                    self.value(device);
+                }
                 self.push(Width::W32, fnv1a32(name.as_bytes()) as u64);
-                self.gateway("gw_call");
+                self.gateway(if device.is_some() { "gw_call" } else { "gw_transact" });
                 match e.ty {
                     Ty::Void => self.op(Op::Pop, 1, 0),
                     t => self.convert(Ty::Int(crate::types::IntTy::U64), t),
                 }
             }
             TK::BlockTimestamp => self.gateway("gw_block_timestamp"),
+            TK::NamedDevice(name) => {
+                self.push(Width::W32, fnv1a32(name.as_bytes()) as u64);
+                self.gateway("gw_device");
+            }
             TK::Input(off) => {
                 self.value(off);
                 self.mode(width(e.ty));
@@ -1076,13 +1082,15 @@ fn writes_local(e: &TExpr, l: LocalId) -> bool {
                     _ => false,
                 }
         }
-        TK::Const(_) | TK::Local(_) | TK::Global(_) | TK::BlockTimestamp => false,
+        TK::Const(_) | TK::Local(_) | TK::Global(_) | TK::BlockTimestamp | TK::NamedDevice(_) => false,
         TK::Index(TIndex { index, .. }) => writes_local(index, l),
         TK::StrIndex(a, b) | TK::Binary(_, a, b) | TK::Logical(_, a, b) => writes_local(a, l) || writes_local(b, l),
         TK::Unary(_, a) | TK::Convert(a) | TK::Decrypt(a) | TK::Input(a) => writes_local(a, l),
         TK::Cond(a, b, c) => writes_local(a, l) || writes_local(b, l) || writes_local(c, l),
         TK::Seq(es) | TK::Sys(_, es) | TK::Call(_, es) => es.iter().any(|e| writes_local(e, l)),
-        TK::DeviceCall { device, args, .. } => writes_local(device, l) || args.iter().any(|e| writes_local(e, l)),
+        TK::DeviceCall { device, args, .. } => {
+            device.as_ref().is_some_and(|d| writes_local(d, l)) || args.iter().any(|e| writes_local(e, l))
+        }
         TK::Inline { body, ret } => *ret == Some(l) || stmts(body, l),
     }
 }

@@ -123,13 +123,16 @@ pub enum TK {
     Seq(Vec<TExpr>),
     Call(FuncId, Vec<TExpr>),
     Sys(SysId, Vec<TExpr>),
-    /// `device.F(args)`: args converted to the prototype's parameter types.
+    /// `device.F(args)`, or `contract.F(args)` (no device: a transaction):
+    /// args converted to the prototype's parameter types.
     DeviceCall {
-        device: Box<TExpr>,
+        device: Option<Box<TExpr>>,
         name: String,
         args: Vec<TExpr>,
     },
     BlockTimestamp,
+    /// `devices.NAME`: the gateway's device of that name (gw_device).
+    NamedDevice(String),
     Decrypt(Box<TExpr>),
     /// `input8(off)` … `input64(off)`: the little-endian word of this
     /// expression's width at byte `off` (uint32_t) of the call input.

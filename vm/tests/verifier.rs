@@ -105,7 +105,7 @@ fn rejects_writes_to_r10() {
 /// Each instruction, followed by `exit`, is refused at pc 0 for its field.
 fn rejects_first(cases: &[(Insn, VerifyErrorKind)]) {
     for (insn, kind) in cases {
-        rejects(&[*insn, exit()], 0, kind.clone());
+        rejects(&[*insn, exit()], 0, *kind);
     }
 }
 

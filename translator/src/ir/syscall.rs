@@ -108,6 +108,13 @@ pub const GATEWAY_SYSCALLS: &[GatewaySyscall] = &[
     GatewaySyscall { id: 0x104, name: "gw_call", args: &[W32, W32], result: Some(W64) },
     // Log(value): a line in the gateway's log.
     GatewaySyscall { id: 0x105, name: "gw_log", args: &[W64], result: None },
+    // contract.F(args): a transaction calling the contract's function F (by
+    // the FNV-1a hash of its name) with the pending slots (then cleared),
+    // from the gateway's account; 0 (it is sent asynchronously).
+    GatewaySyscall { id: 0x106, name: "gw_transact", args: &[W32], result: Some(W64) },
+    // devices.NAME: the number of the device named NAME (by the FNV-1a hash
+    // of its name), as `for each` numbers them; no such device: a trap.
+    GatewaySyscall { id: 0x107, name: "gw_device", args: &[W32], result: Some(W32) },
 ];
 
 /// The gateway syscall with this id.
