@@ -17,6 +17,9 @@
 #       allow filtered fetches by commit id (RIOT fetches with
 #       --filter=blob:none): `git -C M config uploadpack.allowFilter true;
 #       git -C M config uploadpack.allowAnySHA1InWant true`.
+#   DEVELHELP=0            a production build (no RIOT debug checks, no
+#       stack statistics); passed to make, which gives it to modules.inc.mk
+#       (default 1) for the firmware and the baseline alike
 #   NICE=N                 run the builds with `nice -n N` (default 10)
 #   JOBS=N                 make -j (default 2)
 #

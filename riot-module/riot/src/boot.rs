@@ -1,14 +1,14 @@
 //! What the firmware does and reports once at start.
 
-use alloc::format;
 use alloc::vec::Vec;
-use core::fmt::Write as _;
 
+use alkyl_vm::describe::{Describe, Hex, Sink};
 use alkyl_vm::DEFAULT_BUDGET;
-use riot_wrappers::{gnrc, println, saul, thread, ztimer};
+use riot_wrappers::{gnrc, saul, thread, ztimer};
 
 use crate::allocator;
 use crate::builtin::{FLETCHER32, SAMPLE_FLETCHER32, SAMPLE_INPUT};
+use crate::console::{line, Console, Ipv6};
 use crate::execution::execute;
 
 /// Verifies and runs the built-in Fletcher32 over the sample input, and
@@ -18,15 +18,12 @@ pub fn self_test() {
     let (elapsed, result) = clock.time_with_result(|| execute(FLETCHER32, SAMPLE_INPUT, DEFAULT_BUDGET));
     let micros = elapsed.map_or(0, |t| t.0);
     match result {
-        Ok(exit) => println!(
-            "fletcher32 over {} bytes: r0 = {:#x} ({}), {} instructions, {} us (verify + run)",
-            SAMPLE_INPUT.len(),
-            exit.r0,
-            if exit.r0 == SAMPLE_FLETCHER32 { "as expected" } else { "UNEXPECTED" },
-            exit.executed,
-            micros
-        ),
-        Err(e) => println!("fletcher32 self-test failed: {}", e),
+        Ok(exit) => line(&(
+            ("fletcher32 over ", SAMPLE_INPUT.len(), " bytes: r0 = ", Hex(exit.r0)),
+            (" (", if exit.r0 == SAMPLE_FLETCHER32 { "as expected" } else { "UNEXPECTED" }),
+            ("), ", exit.executed, " instructions, ", micros, " us (verify + run)"),
+        )),
+        Err(e) => line(&("fletcher32 self-test failed: ", e)),
     }
 }
 
@@ -37,24 +34,25 @@ pub fn list_sensors() {
         count += 1;
         let class = entry.type_().and_then(|c| c.name()).unwrap_or("?");
         match entry.read() {
-            Ok(value) => println!("saul: {} ({}): {}", entry.name().unwrap_or("?"), class, value),
-            Err(_) => println!("saul: {} ({}): not readable", entry.name().unwrap_or("?"), class),
+            Ok(value) => line(&("saul: ", entry.name().unwrap_or("?"), " (", class, "): ", Value(value))),
+            Err(_) => line(&("saul: ", entry.name().unwrap_or("?"), " (", class, "): not readable")),
         }
     }
-    println!("saul: {} device(s)", count);
+    line(&("saul: ", count, " device(s)"));
 }
 
 /// Prints each network interface's IPv6 addresses (where to send CoAP).
 pub fn list_addresses() {
     for netif in gnrc::Netif::all() {
-        println!("netif {:?}:", netif.pid());
+        let pid: i16 = netif.pid().into();
+        line(&("netif ", pid, ":"));
         match netif.ipv6_addrs() {
             Ok(addrs) => {
                 for a in &addrs {
-                    println!("    {:?}", a);
+                    line(&("    ", Ipv6(*a.raw())));
                 }
             }
-            Err(_) => println!("    (no IPv6)"),
+            Err(_) => line(&"    (no IPv6)"),
         }
     }
 }
@@ -91,12 +89,42 @@ impl Usage {
         if !grew {
             return;
         }
-        let mut line = format!("usage: heap {live} B (peak {peak} B); stack used/size:");
+        ("usage: heap ", live, " B (peak ", peak, " B); stack used/size:").describe(&mut Console);
         for (pid, s) in &stats {
             if let Some(s) = s {
-                let _ = write!(line, " {} {}/{}", pid.get_name().unwrap_or("?"), s.used(), s.size());
+                (" ", pid.get_name().unwrap_or("?"), " ", s.used(), "/", s.size()).describe(&mut Console);
             }
         }
-        println!("{}", line);
+        Console.text("\n");
+    }
+}
+
+/// A SAUL reading as riot-wrappers' `Display` shows it: `21`, or
+/// `[1, 2, 3]`, then `×10^SCALE` unless the scale is 0, then the unit's
+/// name (RIOT's `phydat_unit_write`).
+struct Value(saul::Phydat);
+
+impl Describe for Value {
+    fn describe(&self, out: &mut dyn Sink) {
+        let p = &self.0;
+        match p.value() {
+            [v] => v.describe(out),
+            values => {
+                out.text("[");
+                for (i, v) in values.iter().enumerate() {
+                    if i > 0 {
+                        out.text(", ");
+                    }
+                    v.describe(out);
+                }
+                out.text("]");
+            }
+        }
+        if p.scale() != 0 {
+            ("×10^", p.scale()).describe(out);
+        }
+        if let Some(name) = p.unit().and_then(|u| u.name_owned::<16>()) {
+            (" ", name.as_str()).describe(out);
+        }
     }
 }

@@ -9,12 +9,14 @@ use alloc::string::String;
 use core::num::NonZeroU32;
 
 use alkyl_runtime::{class_matches, write_dims, AppName, Device, SaulInfo, Widen32};
+use riot_wrappers::error::NumericError;
 use riot_wrappers::riot_sys;
 use riot_wrappers::saul::{ActuatorClass, Class, Phydat as RiotPhydat, RegistryEntry, SensorClass, Unit};
 use riot_wrappers::ztimer::{Clock, LockedClock, Ticks};
-use riot_wrappers::{error::NumericError, println};
 
 use alkyl_bindings::{DeviceHandle, Phydat, SaulError};
+
+use crate::console;
 
 /// The device. Its clocks stay acquired for the firmware's lifetime (ztimer
 /// may otherwise stop an unused clock, and `now` would stand still).
@@ -72,7 +74,7 @@ impl Device for RiotDevice {
     fn log(&mut self, app: &AppName, bytes: &[u8]) {
         let text = String::from_utf8_lossy(bytes);
         for line in text.trim_end_matches('\n').split('\n') {
-            println!("[{}] {}", app, alkyl_runtime::printable(line));
+            console::line(&("[", app, "] ", alkyl_runtime::printable(line).as_str()));
         }
     }
 

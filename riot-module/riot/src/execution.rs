@@ -3,8 +3,7 @@
 //! read-only (address in `r1`, length in `r2`), no helpers, a bounded
 //! budget, on the reference interpreter.
 
-use core::fmt;
-
+use alkyl_vm::describe::{Describe, Sink};
 use alkyl_vm::{verify, Exit, Invocation, MapError, NoHelpers, Runnable, Trap, VerifyError, STACK_SIZE};
 
 /// Why a run produced no result.
@@ -18,12 +17,12 @@ pub enum RunError {
     Trap(Trap),
 }
 
-impl fmt::Display for RunError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Describe for RunError {
+    fn describe(&self, out: &mut dyn Sink) {
         match self {
-            RunError::Verify(e) => write!(f, "verify: {e}"),
-            RunError::Map(e) => write!(f, "input: {e}"),
-            RunError::Trap(t) => write!(f, "{t}"),
+            RunError::Verify(e) => ("verify: ", e).describe(out),
+            RunError::Map(e) => ("input: ", e).describe(out),
+            RunError::Trap(t) => t.describe(out),
         }
     }
 }

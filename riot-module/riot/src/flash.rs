@@ -19,9 +19,9 @@
 //! the store needs (removing an item clears its header's CRC word).
 
 use alkyl_flash::FlashStorage;
-use embedded_storage::nor_flash::{
-    ErrorType, MultiwriteNorFlash, NorFlash, NorFlashErrorKind, ReadNorFlash,
-};
+use embedded_storage::nor_flash::{ErrorType, MultiwriteNorFlash, NorFlash, NorFlashErrorKind, ReadNorFlash};
+
+use crate::console;
 
 /// Pages of the region (80 KiB). The store holds all pages but one, less
 /// one largest item (~1 KiB) per page: 57.5 KiB, for the apps' quota
@@ -89,7 +89,7 @@ impl MultiwriteNorFlash for Region {}
 /// the reason was printed).
 pub fn open() -> Option<FlashStorage<Region>> {
     if let Err(why) = hw::usable() {
-        riot_wrappers::println!("flash store: {}: keeping records in RAM (lost at reset)", why);
+        console::line(&("flash store: ", why, ": keeping records in RAM (lost at reset)"));
         return None;
     }
     match FlashStorage::open(Region(())) {
@@ -97,11 +97,17 @@ pub fn open() -> Option<FlashStorage<Region>> {
         Err(alkyl_flash::OpenError::Corrupt) => {
             // Not a store (first boot after flashing over other data, or
             // damage): start empty rather than not at all.
-            riot_wrappers::println!("flash store: region holds no valid store: erasing it");
+            console::line(&"flash store: region holds no valid store: erasing it");
             FlashStorage::format(Region(())).ok()
         }
         Err(e) => {
-            riot_wrappers::println!("flash store: {}: keeping records in RAM (lost at reset)", e);
+            // OpenError's texts (its Display is thiserror's, core::fmt).
+            let why = match e {
+                alkyl_flash::OpenError::Geometry => "flash geometry unsuitable for the store",
+                alkyl_flash::OpenError::Io => "flash I/O error",
+                alkyl_flash::OpenError::Corrupt => "flash store corrupt",
+            };
+            console::line(&("flash store: ", why, ": keeping records in RAM (lost at reset)"));
             None
         }
     }
@@ -196,7 +202,9 @@ mod hw {
         // SAFETY: only the address is taken (newer compilers need no
         // `unsafe` for that).
         #[allow(unused_unsafe)]
-        unsafe { core::ptr::addr_of_mut!(mtd0_dev) as *mut c_void }
+        unsafe {
+            core::ptr::addr_of_mut!(mtd0_dev) as *mut c_void
+        }
     }
 
     fn ok(r: c_int) -> Result<(), NorFlashErrorKind> {

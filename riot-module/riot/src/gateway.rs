@@ -6,11 +6,12 @@
 //! answer after the retransmissions, backs off in the runtime (1 s, 2 s,
 //! 4 s… up to 60 s), as on `alkyl-node`.
 
-use core::fmt;
-
 use alkyl_protocol::report::exchange::{Exchange, Step};
 use alkyl_runtime::{Device, Runtime, Storage};
+use alkyl_vm::describe::{Describe, Sink};
 use embedded_nal::{Ipv6Addr, SocketAddr, SocketAddrV6, UdpClientStack};
+
+use crate::console::Ipv6;
 
 /// The gateway's address and path, and the exchange in flight.
 pub struct Gateway {
@@ -21,14 +22,15 @@ pub struct Gateway {
     next_mid: u16,
 }
 
-impl fmt::Display for Gateway {
+impl Describe for Gateway {
     /// `coap://[ADDRESS%ZONE]:PORT/PATH` (no zone when it is 0: any).
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    fn describe(&self, out: &mut dyn Sink) {
         let r = &self.remote;
-        match r.scope_id() {
-            0 => write!(f, "coap://[{}]:{}{}", r.ip(), r.port(), self.path),
-            zone => write!(f, "coap://[{}%{}]:{}{}", r.ip(), zone, r.port(), self.path),
+        ("coap://[", Ipv6(r.ip().octets())).describe(out);
+        if r.scope_id() != 0 {
+            ("%", r.scope_id()).describe(out);
         }
+        ("]:", r.port(), self.path).describe(out);
     }
 }
 

@@ -25,6 +25,7 @@ extern crate alloc;
 mod allocator;
 mod boot;
 mod builtin;
+mod console;
 mod device;
 mod execution;
 // The flash region needs unsafe (flashpage writes, linker symbols): allowed
@@ -37,14 +38,15 @@ mod native;
 #[cfg(target_os = "linux")]
 mod sim;
 
-use alkyl_runtime::coap::{Lock, Shared};
 use alkyl_flash::FlashStorage;
+use alkyl_runtime::coap::{Lock, Shared};
 use alkyl_runtime::{Authority, Config, Device as _, EitherStorage, KeyId, RamStorage, Runtime};
 use embedded_nal::UdpClientStack as _;
 use riot_wrappers::coap_handler::v0_2::GcoapHandler;
 use riot_wrappers::mutex::Mutex;
-use riot_wrappers::{gcoap, println, riot_main, socket_embedded_nal, ztimer};
+use riot_wrappers::{gcoap, riot_main, socket_embedded_nal, ztimer};
 
+use crate::console::line;
 use crate::device::RiotDevice;
 
 mod key {
@@ -97,7 +99,7 @@ impl Lock for Locked<'_> {
 }
 
 fn main() {
-    println!("Alkyl {} on RIOT", env!("CARGO_PKG_VERSION"));
+    line(&concat!("Alkyl ", env!("CARGO_PKG_VERSION"), " on RIOT"));
     #[cfg(target_os = "linux")]
     sim::register();
     boot::self_test();
@@ -107,16 +109,16 @@ fn main() {
         // build.rs checked the key; refusing changes is the safe fallback.
         Some(k) => match Authority::read_only().trust(&k) {
             Ok(a) => {
-                println!("trusted key: {}", KeyId::of(&k));
+                line(&("trusted key: ", KeyId::of(&k)));
                 a
             }
             Err(e) => {
-                println!("trusted key {}: {}: refusing every change", KeyId::of(&k), e);
+                line(&("trusted key ", KeyId::of(&k), ": ", e, ": refusing every change"));
                 Authority::read_only()
             }
         },
         None => {
-            println!("no trusted key (built without ALKYL_TRUSTED_KEY): refusing every change (uploads, deletions, trigger changes); serving reads and runs");
+            line(&"no trusted key (built without ALKYL_TRUSTED_KEY): refusing every change (uploads, deletions, trigger changes); serving reads and runs");
             Authority::read_only()
         }
     };
@@ -125,9 +127,7 @@ fn main() {
     let (storage, kept) = match flash::open() {
         Some(s) => (EitherStorage::First(s), "flash store: records kept through resets"),
         None => (
-            EitherStorage::Second(
-                RamStorage::with_capacity(STORAGE_BYTES).with_reserve(alkyl_runtime::DELETE_RESERVE),
-            ),
+            EitherStorage::Second(RamStorage::with_capacity(STORAGE_BYTES).with_reserve(alkyl_runtime::DELETE_RESERVE)),
             "RAM storage: apps are lost at reset",
         ),
     };
@@ -136,21 +136,22 @@ fn main() {
         panic!("storage failed to list its records")
     };
     for (key, problem) in &report.problems {
-        println!("store: {} not loaded: {}", key, problem);
+        line(&("store: ", key.as_str(), " not loaded: ", problem));
     }
     match key::DEVICE_KEY {
         Some(seed) => {
             runtime.set_device_key(seed);
             if let Some(id) = runtime.device_id() {
-                println!("device key: {}", id);
+                line(&("device key: ", id));
             }
         }
-        None => println!("no device key (built without ALKYL_DEVICE_KEY): reports are unsigned"),
+        None => line(&"no device key (built without ALKYL_DEVICE_KEY): reports are unsigned"),
     }
-    println!(
-        "runtime: {} app(s) ({}); quotas: {} apps, {} B per app, {} B in all",
-        report.apps, kept, CONFIG.max_apps, CONFIG.max_app_bytes, CONFIG.max_total_bytes
-    );
+    line(&(
+        ("runtime: ", report.apps, " app(s) (", kept),
+        ("); quotas: ", CONFIG.max_apps, " apps, ", CONFIG.max_app_bytes),
+        (" B per app, ", CONFIG.max_total_bytes, " B in all"),
+    ));
     let runtime = Mutex::new(runtime);
 
     let mut handler = GcoapHandler(Shared(Locked(&runtime)));
@@ -160,7 +161,7 @@ fn main() {
 
     gcoap::scope(|greg| {
         greg.register(&mut listener);
-        println!("CoAP server ready: /.well-known/core, /apps, /apps/NAME[/run|/result|/triggers], /invoke, /time, /auth, /reports, /sensors");
+        line(&"CoAP server ready: /.well-known/core, /apps, /apps/NAME[/run|/result|/triggers], /invoke, /time, /auth, /reports, /sensors");
 
         let msec = ztimer::Clock::msec();
         // Addresses are assigned (link-local DAD, SLAAC) shortly after boot.
@@ -178,10 +179,10 @@ fn main() {
                 let mut s = net.socket().ok();
                 match s.as_mut().map(|s| g.connect(&mut net, s)) {
                     Some(Ok(())) => {
-                        println!("reports go to {}", g);
+                        line(&("reports go to ", g));
                         socket = s;
                     }
-                    _ => println!("reports: no socket to the gateway; they stay queued"),
+                    _ => line(&"reports: no socket to the gateway; they stay queued"),
                 }
             }
             // main must not return while the handler is registered: gcoap

@@ -12,9 +12,10 @@
 use core::sync::atomic::{AtomicI16, AtomicU32, Ordering};
 
 use riot_wrappers::mutex::Mutex;
-use riot_wrappers::println;
 use riot_wrappers::saul::registration::{Drivable, Driver, Error, Registration};
 use riot_wrappers::saul::{ActuatorClass, Class, Phydat, SensorClass, Unit};
+
+use crate::console;
 
 pub struct Thermometer {
     reads: AtomicU32,
@@ -49,7 +50,7 @@ impl Drivable for &Switch {
         let v = data.value()[0];
         let old = self.on.swap(v, Ordering::Relaxed);
         if old != v {
-            println!("[actuator heater (sim)] {} -> {}", old, v);
+            console::line(&("[actuator heater (sim)] ", old, " -> ", v));
         }
         Ok(1)
     }
