@@ -3,7 +3,7 @@
 //! (512 bytes, or the container's declared need if larger), the call input
 //! read-only (`r1`/`r2`), the host's `.data` copy, `.rodata`, and the
 //! host's helpers narrowed to the ones the container declares; on the
-//! reference interpreter.
+//! reference interpreter, or on the engine the caller gives.
 //! The outcome is decoded into Alkyl IR terms.
 
 use alloc::vec;
@@ -47,10 +47,27 @@ pub fn run_entry<B: Stable<u8>, H: Helpers + ?Sized>(
     helpers: &mut H,
     budget: u64,
 ) -> Result<VmRun, MapError> {
+    run_entry_on(script, script, entry, data, input, helpers, budget)
+}
+
+/// [`run_entry`] on the engine `engine` (`script` itself for the reference
+/// interpreter, its `FastScript` for the fast engine).
+///
+/// # Errors
+/// As [`run_entry`].
+pub fn run_entry_on<R: Runnable + ?Sized, B: Stable<u8>, H: Helpers + ?Sized>(
+    engine: &R,
+    script: &Script<B>,
+    entry: Entry,
+    data: &mut [u8],
+    input: &[u8],
+    helpers: &mut H,
+    budget: u64,
+) -> Result<VmRun, MapError> {
     let mut stack = vec![0u8; script.stack_size()];
     let mut run = Invocation::new(&mut stack, input)?;
     run.script(script, data)?;
-    Ok(match script.program().run(entry, &mut run, &mut script.restrict(helpers), budget) {
+    Ok(match engine.run(entry, &mut run, &mut script.restrict(helpers), budget) {
         Ok(exit) => VmRun { ended: Ended::Returned(exit.r0), executed: exit.executed },
         Err(trap) => {
             VmRun { ended: IrTrap::from_vm(&trap).map_or(Ended::Unexplained(trap), Ended::Trapped), executed: 0 }
