@@ -283,9 +283,13 @@ mod tests {
     }
 
     fn lock_entries() -> Vec<String> {
-        let air = include_str!("../../apps/aryl/lock.air");
-        let bytes = alkyl_translator::ir::text::assemble(air).unwrap();
-        Module::parse(&bytes).unwrap().functions.iter().map(|f| f.name.to_string()).collect()
+        static ENTRIES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+        let entries = ENTRIES.get_or_init(|| {
+            let air = include_str!("../../apps/aryl/lock.air");
+            let bytes = alkyl_translator::ir::text::assemble(air).unwrap();
+            Module::parse(&bytes).unwrap().functions.iter().map(|f| f.name.to_string()).collect()
+        });
+        entries.clone()
     }
 
     fn transactable() -> Vec<ViewFn> {
@@ -445,6 +449,88 @@ mod tests {
         c.devices = vec!["lock1".into()];
         let (r, ..) = both(&named, "PaymentEvent", &secret, &tx, &c);
         assert_eq!(r, Err("devices.NAME: no device of that name in the configuration".into()));
+    }
+
+    /// 64-bit values live across the helper calls (more than the
+    /// registers hold: spilled to the eBPF stack), whole 64-bit arguments
+    /// and results, 32-bit results combined and widened, a 64-bit result
+    /// truncated: written in IR text, run on both.
+    #[test]
+    fn widths_and_spills_across_gateway_helpers() {
+        let (secret, public) = pin::keygen();
+        let tx = transactable();
+        let set_pin = alkyl_translator::ir::syscall::fnv1a32(b"SetPin");
+        let lives: String = (1..=9u64).map(|i| format!("    PUSH {:#x}\n", i * 0x1111_1111_1111_1111)).collect();
+        let adds = "    ADD\n".repeat(9);
+        let text = format!(
+            ".gateway\n.memory 0\n\n.public Stress w64 w32\n    BITS64\n{lives}\
+             ARG 0\n    SYSCALL gw_decrypt\n    DUP1\n    SYSCALL gw_log\n    SYSCALL gw_arg\n\
+             PUSH 0xfedcba9876543210\n    SYSCALL gw_arg\n    BITS32\n    ARG 1\n    PUSH {set_pin:#x}\n    SYSCALL gw_call\n    BITS64\n\
+             PUSH 0x8000000000000001\n    SYSCALL gw_log\n{adds}\
+             BITS32\n    SYSCALL gw_block_timestamp\n    SYSCALL gw_device_count\n    ADD\n\
+             BITS64\n    ZEXT\n    ADD\n    BITS32\n    TRUNC\n    BITS64\n    ZEXT\n    RETURN\n"
+        );
+        let bytes = alkyl_translator::ir::text::assemble(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let sealed = pin::seal(&public, b"aad", b"87654321").unwrap();
+        for (ts, device) in [(0u64, 0u64), (u32::MAX as u64, 1), (1_700_000_000, 0xffff_ffff)] {
+            let c = Case {
+                devices: devices(2),
+                blobs: vec![sealed.clone()],
+                aad: b"aad".to_vec(),
+                timestamp: ts,
+                args: vec![0, device],
+            };
+            let (r, calls, _, trace) = both(&bytes, "Stress", &secret, &tx, &c);
+            let lives: u64 = (1..=9u64).map(|i| i * 0x1111_1111_1111_1111).fold(0, u64::wrapping_add);
+            let expected = (lives as u32).wrapping_add(ts as u32).wrapping_add(2);
+            assert_eq!(r, Ok(Some(expected as u64)), "{ts} {device}");
+            let secret_word = u64::from_le_bytes(*b"87654321");
+            assert_eq!(
+                calls,
+                [Call {
+                    device: device as usize,
+                    entry: "SetPin".into(),
+                    args: vec![secret_word, 0xfedc_ba98_7654_3210]
+                }]
+            );
+            assert_eq!(trace.len(), 8);
+        }
+    }
+
+    /// Per-handler time of the property script, before (parse, validate,
+    /// reference interpreter: what the gateway did per event) and now (the
+    /// VM's fast engine, compiled once): `cargo test --release script::tests::timing
+    /// -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn timing() {
+        let (secret, public) = pin::keygen();
+        let tx = transactable();
+        let bytes = property();
+        let sealed = pin::seal(&public, b"aad", b"1234").unwrap();
+        let pay =
+            Case { devices: devices(2), blobs: vec![sealed], aad: b"aad".to_vec(), timestamp: 1, args: vec![0, 10] };
+        let lockout = Case { devices: devices(2), blobs: vec![], aad: vec![], timestamp: 9, args: vec![7] };
+        let n = 2000;
+        let t = std::time::Instant::now();
+        let script = Script::compile(&bytes).unwrap();
+        println!("compile (parse, validate, translate, verify, fast): {:?}", t.elapsed());
+        for (name, c) in [("PaymentEvent", &pay), ("LockOutEvent", &lockout)] {
+            let t = std::time::Instant::now();
+            for _ in 0..n {
+                run_reference(&bytes, name, &c.args, &mut host(&secret, &tx, c)).unwrap();
+            }
+            let interp = t.elapsed() / n;
+            let t = std::time::Instant::now();
+            let mut executed = 0;
+            for _ in 0..n {
+                executed = script.run(name, &c.args, &mut host(&secret, &tx, c)).unwrap().unwrap().1;
+            }
+            let vm = t.elapsed() / n;
+            println!(
+                "{name}: interpreter (with parse + validate) {interp:?}, VM {vm:?} ({executed} eBPF instructions)"
+            );
+        }
     }
 
     #[test]
