@@ -29,6 +29,8 @@
 //! the layout (never panics, never allocates); `CommandRepr` (feature
 //! `alloc`) builds and signs one.
 
+use alkyl_vm::describe::{Describe, Sink};
+
 use crate::key::KeyId;
 use crate::le;
 use crate::name::{check_app_name, check_entry_name, NameError};
@@ -72,33 +74,44 @@ wire_codes! {
 }
 
 /// Why a command was refused as malformed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CommandError {
     /// Shorter than its header or than its lengths say.
-    #[error("truncated command")]
     Truncated,
     /// Longer than its lengths say.
-    #[error("bytes after the signature")]
     TrailingBytes,
     /// Not `ALKC`, or another format version.
-    #[error("not an ALKC command of format 1")]
     Header,
     /// An unknown operation code.
-    #[error("unknown command operation {0}")]
     Operation(u8),
     /// Reserved bytes are not zero.
-    #[error("reserved field is not zero")]
     Reserved,
     /// A bad app name.
-    #[error("app {0}")]
     Name(NameError),
     /// A bad entry name.
-    #[error("entry {0}")]
     Entry(NameError),
     /// A set-time command with a name, an entry, or an input not 8 bytes.
-    #[error("a set-time command carries only an 8-byte time")]
     Shape,
 }
+
+impl Describe for CommandError {
+    fn describe(&self, out: &mut dyn Sink) {
+        match self {
+            CommandError::Truncated => out.text("truncated command"),
+            CommandError::TrailingBytes => out.text("bytes after the signature"),
+            CommandError::Header => out.text("not an ALKC command of format 1"),
+            CommandError::Operation(e) => ("unknown command operation ", e).describe(out),
+            CommandError::Reserved => out.text("reserved field is not zero"),
+            CommandError::Name(e) => ("app ", e).describe(out),
+            CommandError::Entry(e) => ("entry ", e).describe(out),
+            CommandError::Shape => out.text("a set-time command carries only an 8-byte time"),
+        }
+    }
+}
+
+impl core::error::Error for CommandError {}
+
+alkyl_vm::display_by_describe!(CommandError);
 
 /// A checked view of a command's bytes (borrowing them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

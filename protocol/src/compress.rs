@@ -8,6 +8,7 @@
 //! no checksum, so "produces exactly the declared size" is the stream check;
 //! the container's own checks and the verifier follow.
 
+use alkyl_vm::describe::{Describe, Sink};
 #[cfg(feature = "alloc")]
 use alloc::{vec, vec::Vec};
 
@@ -17,25 +18,49 @@ pub const WINDOW: u8 = 8;
 pub const LOOKAHEAD: u8 = 4;
 
 /// Why a compressed payload was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InflateError {
     /// The declared size exceeds the limit (a decompression bomb, or just
     /// too large): nothing was decompressed.
-    #[error("declared size {declared} exceeds the limit of {max} bytes")]
     TooLarge { declared: u32, max: usize },
     /// The stream produces more bytes than declared.
-    #[error("compressed stream produces more than the declared {declared} bytes")]
     Overflow { declared: u32 },
     /// The stream produces fewer bytes than declared.
-    #[error("compressed stream produces {produced} bytes, {declared} declared")]
     Short { declared: u32, produced: usize },
 }
 
+impl Describe for InflateError {
+    fn describe(&self, out: &mut dyn Sink) {
+        match self {
+            InflateError::TooLarge { declared, max } => {
+                ("declared size ", declared, " exceeds the limit of ", max, " bytes").describe(out)
+            }
+            InflateError::Overflow { declared } => {
+                ("compressed stream produces more than the declared ", declared, " bytes").describe(out)
+            }
+            InflateError::Short { declared, produced } => {
+                ("compressed stream produces ", produced, " bytes, ", declared, " declared").describe(out)
+            }
+        }
+    }
+}
+
+impl core::error::Error for InflateError {}
+
 /// Why `compress` failed: the encoder ran out of output room, which the
 /// worst-case sizing rules out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("heatshrink encoder out of room")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CompressError;
+
+impl Describe for CompressError {
+    fn describe(&self, out: &mut dyn Sink) {
+        out.text("heatshrink encoder out of room");
+    }
+}
+
+impl core::error::Error for CompressError {}
+
+alkyl_vm::display_by_describe!(InflateError, CompressError);
 
 /// The heatshrink configuration of uploads.
 pub fn config() -> heatshrink::Config {

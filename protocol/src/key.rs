@@ -5,8 +5,7 @@
 //! ed25519-dalek; a device verifies with ed25519-compact, small on
 //! Cortex-M); both derive ids here.
 
-use core::fmt;
-
+use alkyl_vm::describe::{Describe, HexDigits, Sink};
 use sha2::{Digest, Sha256};
 
 /// The id of a signing key: the first 8 bytes of SHA-256(public key).
@@ -26,11 +25,14 @@ impl KeyId {
     }
 }
 
-impl fmt::Display for KeyId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+impl Describe for KeyId {
+    /// The 16 hex digits.
+    fn describe(&self, out: &mut dyn Sink) {
+        self.0.iter().for_each(|b| HexDigits((*b).into(), 2).describe(out));
     }
 }
+
+alkyl_vm::display_by_describe!(KeyId);
 
 #[cfg(test)]
 mod tests {

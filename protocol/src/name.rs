@@ -6,6 +6,7 @@
 //! JSON string without escaping. Entry names follow the C identifiers clang
 //! writes into a container's function table.
 
+use alkyl_vm::describe::{Describe, Sink};
 #[cfg(feature = "alloc")]
 use alloc::string::String;
 #[cfg(feature = "alloc")]
@@ -17,15 +18,26 @@ pub const MAX_NAME_LEN: usize = 32;
 pub const MAX_ENTRY_LEN: usize = 32;
 
 /// Why a name was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NameError {
     /// Empty, or longer than the limit.
-    #[error("name length {len} is not in 1..={max}")]
     Length { len: usize, max: usize },
     /// The byte at `index` is not allowed there.
-    #[error("name byte {index} is not allowed")]
     Char { index: usize },
 }
+
+impl Describe for NameError {
+    fn describe(&self, out: &mut dyn Sink) {
+        match self {
+            NameError::Length { len, max } => ("name length ", len, " is not in 1..=", max).describe(out),
+            NameError::Char { index } => ("name byte ", index, " is not allowed").describe(out),
+        }
+    }
+}
+
+impl core::error::Error for NameError {}
+
+alkyl_vm::display_by_describe!(NameError);
 
 /// A validated app name.
 #[cfg(feature = "alloc")]
@@ -47,6 +59,13 @@ impl AppName {
     /// The name.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl Describe for AppName {
+    fn describe(&self, out: &mut dyn Sink) {
+        out.text(&self.0);
     }
 }
 

@@ -18,6 +18,8 @@
 //! sent it; the gateway checks the signature with the public key it pinned
 //! for that id (`GET /auth` shows it; `alkyl-node --device-key`).
 
+use alkyl_vm::describe::{Describe, Sink};
+
 use crate::key::KeyId;
 use crate::le;
 use crate::name::{check_app_name, NameError};
@@ -36,18 +38,29 @@ pub const FLAG_TIME: u8 = 0x01;
 pub const MAX_PAYLOAD: usize = 64;
 
 /// Why report bytes were refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReportError {
     /// Lengths disagree with the buffer.
-    #[error("report length mismatch")]
     Length,
     /// Not `ALKD` format 1, unknown flags or reserved bytes not zero.
-    #[error("not an ALKD report of format 1")]
     Header,
     /// A bad app name.
-    #[error("report app {0}")]
     Name(NameError),
 }
+
+impl Describe for ReportError {
+    fn describe(&self, out: &mut dyn Sink) {
+        match self {
+            ReportError::Length => out.text("report length mismatch"),
+            ReportError::Header => out.text("not an ALKD report of format 1"),
+            ReportError::Name(e) => ("report app ", e).describe(out),
+        }
+    }
+}
+
+impl core::error::Error for ReportError {}
+
+alkyl_vm::display_by_describe!(ReportError);
 
 /// A checked view of a report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

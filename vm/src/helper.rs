@@ -6,7 +6,7 @@
 //! pointer argument (length included) exactly as a load or store would be
 //! checked. A helper never receives a host pointer.
 
-use core::fmt;
+use crate::describe::{Describe, Hex, Sink};
 
 use crate::memory::{MemFault, MemoryMap};
 
@@ -67,16 +67,18 @@ impl From<MemFault> for HelperError {
     }
 }
 
-impl fmt::Display for HelperError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Describe for HelperError {
+    fn describe(&self, out: &mut dyn Sink) {
         match self {
-            HelperError::Memory(m) => write!(f, "bad pointer argument: {m}"),
-            HelperError::BadArgument { index } => write!(f, "bad argument r{}", index + 1),
-            HelperError::Unknown(id) => write!(f, "unknown helper {id:#x}"),
-            HelperError::Aborted => f.write_str("aborted by helper"),
+            HelperError::Memory(m) => ("bad pointer argument: ", m).describe(out),
+            HelperError::BadArgument { index } => ("bad argument r", index + 1).describe(out),
+            HelperError::Unknown(id) => ("unknown helper ", Hex((*id).into())).describe(out),
+            HelperError::Aborted => out.text("aborted by helper"),
         }
     }
 }
+
+crate::display_by_describe!(HelperError);
 
 impl core::error::Error for HelperError {}
 

@@ -24,7 +24,7 @@
 //!
 //! | layer | modules |
 //! |---|---|
-//! | 1 | [`abi`] (segment addresses, stack size, call save area, call depth), [`isa`] (encoding), [`storage`] (what a verified program may own) |
+//! | 1 | [`abi`] (segment addresses, stack size, call save area, call depth), [`describe`] (error texts without `core::fmt`), [`isa`] (encoding), [`storage`] (what a verified program may own) |
 //! | 2 | [`memory`] (regions and their checks) |
 //! | 3 | [`helper`] (host calls, over a [`MemoryMap`]) |
 //! | 4 | [`trap`] (how a run ends) |
@@ -43,6 +43,7 @@ extern crate alloc;
 // Modules in layer order (see "Layers" above).
 pub mod abi;
 pub mod container;
+pub mod describe;
 #[cfg(feature = "fast")]
 pub mod fast;
 pub mod helper;

@@ -29,6 +29,7 @@ use core::marker::PhantomData;
 use core::ops::{Deref, DerefMut};
 
 use crate::abi::MAX_REGIONS;
+use crate::describe::{Describe, Hex, Sink};
 
 /// What a program may do with a region.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,15 +79,15 @@ pub struct MemFault {
     pub kind: FaultKind,
 }
 
-impl fmt::Display for MemFault {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Describe for MemFault {
+    fn describe(&self, out: &mut dyn Sink) {
         let what = match self.access {
             Access::Read => "read",
             Access::Write => "write",
         };
         if self.kind == FaultKind::Misaligned {
             // An atomic reads and writes: neither direction is the fault.
-            return write!(f, "misaligned atomic access of {} bytes at {:#x}", self.len, self.addr);
+            return ("misaligned atomic access of ", self.len, " bytes at ", Hex(self.addr)).describe(out);
         }
         let why = match self.kind {
             FaultKind::Unmapped => "no region mapped",
@@ -94,7 +95,7 @@ impl fmt::Display for MemFault {
             FaultKind::PolicyDenied => "region policy forbids it",
             FaultKind::Misaligned => "misaligned atomic access",
         };
-        write!(f, "{what} of {} bytes at {:#x}: {why}", self.len, self.addr)
+        (what, " of ", self.len, " bytes at ", Hex(self.addr), ": ", why).describe(out);
     }
 }
 
@@ -111,15 +112,17 @@ pub enum MapError {
     TooLarge,
 }
 
-impl fmt::Display for MapError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Describe for MapError {
+    fn describe(&self, out: &mut dyn Sink) {
         match self {
-            MapError::BadAddress(a) => write!(f, "{a:#x} is not a segment start (1..={MAX_REGIONS} << 32)"),
-            MapError::Occupied(a) => write!(f, "a region is already mapped at {a:#x}"),
-            MapError::TooLarge => f.write_str("region larger than 4 GiB"),
+            MapError::BadAddress(a) => (Hex(*a), " is not a segment start (1..=", MAX_REGIONS, " << 32)").describe(out),
+            MapError::Occupied(a) => ("a region is already mapped at ", Hex(*a)).describe(out),
+            MapError::TooLarge => out.text("region larger than 4 GiB"),
         }
     }
 }
+
+crate::display_by_describe!(MemFault, MapError);
 
 impl core::error::Error for MapError {}
 

@@ -3,9 +3,8 @@
 //! Both engines report the same values (the fast engine is tested against
 //! the reference interpreter on them).
 
-use core::fmt;
-
 use crate::abi::MAX_CALL_DEPTH;
+use crate::describe::{Describe, Hex, Sink};
 use crate::helper::HelperError;
 use crate::memory::{Access, MemFault, MemoryMap};
 
@@ -37,25 +36,27 @@ pub struct Trap {
     pub kind: TrapKind,
 }
 
-impl fmt::Display for TrapKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Describe for TrapKind {
+    fn describe(&self, out: &mut dyn Sink) {
         match self {
-            TrapKind::Memory(m) => write!(f, "memory fault: {m}"),
-            TrapKind::BudgetExhausted => f.write_str("instruction budget exhausted"),
-            TrapKind::CallDepthExceeded => write!(f, "call depth exceeds {MAX_CALL_DEPTH}"),
-            TrapKind::HelperNotAllowed { id } => write!(f, "callx to helper {id:#x} which is not allowed"),
-            TrapKind::Helper { id, error } => write!(f, "helper {id:#x}: {error}"),
-            TrapKind::IllegalInstruction => f.write_str("illegal instruction"),
-            TrapKind::TimeLimit => f.write_str("wall-time limit exceeded"),
+            TrapKind::Memory(m) => ("memory fault: ", m).describe(out),
+            TrapKind::BudgetExhausted => out.text("instruction budget exhausted"),
+            TrapKind::CallDepthExceeded => ("call depth exceeds ", MAX_CALL_DEPTH).describe(out),
+            TrapKind::HelperNotAllowed { id } => ("callx to helper ", Hex(*id), " which is not allowed").describe(out),
+            TrapKind::Helper { id, error } => ("helper ", Hex((*id).into()), ": ", error).describe(out),
+            TrapKind::IllegalInstruction => out.text("illegal instruction"),
+            TrapKind::TimeLimit => out.text("wall-time limit exceeded"),
         }
     }
 }
 
-impl fmt::Display for Trap {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "trap at instruction {}: {}", self.pc, self.kind)
+impl Describe for Trap {
+    fn describe(&self, out: &mut dyn Sink) {
+        ("trap at instruction ", self.pc, ": ", self.kind).describe(out);
     }
 }
+
+crate::display_by_describe!(TrapKind, Trap);
 
 impl core::error::Error for Trap {}
 

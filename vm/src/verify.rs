@@ -13,8 +13,7 @@
 //!
 //! The rules, each with its [`VerifyErrorKind`], are listed in `docs/isa.md`.
 
-use core::fmt;
-
+use crate::describe::{Describe, Hex, HexDigits, Sink};
 use crate::helper::HelperSet;
 use crate::isa::{self, alu, atomic, class, jmp, mode, op, size, slot_count, source, Insn, FRAME_REG, INSN_SIZE};
 
@@ -32,9 +31,9 @@ pub enum Field {
     Imm,
 }
 
-impl fmt::Display for Field {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Describe for Field {
+    fn describe(&self, out: &mut dyn Sink) {
+        out.text(match self {
             Field::Dst => "dst register",
             Field::Src => "src register",
             Field::Offset => "offset",
@@ -92,40 +91,53 @@ pub struct VerifyError {
     pub kind: VerifyErrorKind,
 }
 
-impl fmt::Display for VerifyErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Describe for VerifyErrorKind {
+    fn describe(&self, out: &mut dyn Sink) {
         match *self {
             VerifyErrorKind::LengthNotMultipleOf8 { len } => {
-                write!(f, "program length {len} is not a multiple of {INSN_SIZE}")
+                ("program length ", len, " is not a multiple of ", INSN_SIZE).describe(out)
             }
-            VerifyErrorKind::Empty => f.write_str("empty program"),
-            VerifyErrorKind::TooLong { slots } => write!(f, "{slots} instructions exceed the limit of {MAX_SLOTS}"),
-            VerifyErrorKind::UnknownOpcode { opcode } => write!(f, "unknown opcode {opcode:#04x}"),
-            VerifyErrorKind::InvalidRegister { reg } => write!(f, "invalid register r{reg}"),
-            VerifyErrorKind::FrameRegisterWrite => f.write_str("write to read-only frame pointer r10"),
-            VerifyErrorKind::ReservedField(field) => write!(f, "unused {field} is not zero"),
-            VerifyErrorKind::InvalidField(field) => write!(f, "invalid {field}"),
-            VerifyErrorKind::JumpOutOfBounds { target } => write!(f, "jump target {target} is outside the program"),
+            VerifyErrorKind::Empty => out.text("empty program"),
+            VerifyErrorKind::TooLong { slots } => {
+                (slots, " instructions exceed the limit of ", MAX_SLOTS).describe(out)
+            }
+            VerifyErrorKind::UnknownOpcode { opcode } => {
+                ("unknown opcode 0x", HexDigits(opcode.into(), 2)).describe(out)
+            }
+            VerifyErrorKind::InvalidRegister { reg } => ("invalid register r", reg).describe(out),
+            VerifyErrorKind::FrameRegisterWrite => out.text("write to read-only frame pointer r10"),
+            VerifyErrorKind::ReservedField(field) => ("unused ", field, " is not zero").describe(out),
+            VerifyErrorKind::InvalidField(field) => ("invalid ", field).describe(out),
+            VerifyErrorKind::JumpOutOfBounds { target } => {
+                ("jump target ", target, " is outside the program").describe(out)
+            }
             VerifyErrorKind::JumpIntoLddw { target } => {
-                write!(f, "jump target {target} is the second slot of an lddw")
+                ("jump target ", target, " is the second slot of an lddw").describe(out)
             }
-            VerifyErrorKind::IncompleteLddw => f.write_str("lddw is missing its second slot"),
-            VerifyErrorKind::MalformedLddw => f.write_str("malformed second slot of lddw"),
-            VerifyErrorKind::HelperNotAllowed { id } => write!(f, "call to helper {id:#x} which is not allowed"),
-            VerifyErrorKind::FallsOffEnd => f.write_str("last instruction is not exit or an unconditional jump"),
-            VerifyErrorKind::BadEntry => f.write_str("entry point is not an instruction start"),
+            VerifyErrorKind::IncompleteLddw => out.text("lddw is missing its second slot"),
+            VerifyErrorKind::MalformedLddw => out.text("malformed second slot of lddw"),
+            VerifyErrorKind::HelperNotAllowed { id } => {
+                ("call to helper ", Hex(id.into()), " which is not allowed").describe(out)
+            }
+            VerifyErrorKind::FallsOffEnd => out.text("last instruction is not exit or an unconditional jump"),
+            VerifyErrorKind::BadEntry => out.text("entry point is not an instruction start"),
             VerifyErrorKind::BelowStack { depth, stack_size } => {
-                write!(f, "stack access {depth} bytes below r10 exceeds the declared stack of {stack_size} bytes")
+                ("stack access ", depth, " bytes below r10 exceeds the declared stack of ", stack_size, " bytes")
+                    .describe(out)
             }
         }
     }
 }
 
-impl fmt::Display for VerifyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "instruction {}: {}", self.pc, self.kind)
+impl Describe for VerifyError {
+    // One copy for every error that holds one (LTO would inline it into each).
+    #[inline(never)]
+    fn describe(&self, out: &mut dyn Sink) {
+        ("instruction ", self.pc, ": ", self.kind).describe(out);
     }
 }
+
+crate::display_by_describe!(Field, VerifyErrorKind, VerifyError);
 
 impl core::error::Error for VerifyError {}
 

@@ -90,6 +90,11 @@ const ENTRY_POINTS: &[(&str, &str)] = &[
     ("alkyl_size::image::poll", "alkyl_runtime (poll, inlined into the image)"),
 ];
 
+/// The error texts, written without `core::fmt` (`alkyl_vm::describe`:
+/// every `Describe`/`Sink` impl, whatever type it is for, and the digits).
+const DESCRIBE: &str = "error texts (alkyl_vm::describe)";
+const DESCRIBE_PATH: &str = "alkyl_vm::describe::";
+
 /// The group a demangled symbol counts in.
 fn group(name: &str) -> String {
     let name = &unescape(name);
@@ -99,12 +104,17 @@ fn group(name: &str) -> String {
     if let Some((_, g)) = ENTRY_POINTS.iter().find(|(f, _)| name.starts_with(f)) {
         return g.to_string();
     }
-    // `<T as Trait>::f`: formatting impls count as core::fmt, the rest by T.
+    // `<T as Trait>::f`: formatting impls count as core::fmt, the error
+    // texts written without it (`alkyl_vm::describe`) as theirs, the rest
+    // by T.
     let name = match name.strip_prefix('<') {
         Some(rest) => {
             if let Some((_, tr)) = rest.split_once(" as ") {
                 if tr.starts_with("core::fmt::") {
                     return "core::fmt".into();
+                }
+                if tr.starts_with(DESCRIBE_PATH) {
+                    return DESCRIBE.into();
                 }
             }
             rest.trim_start_matches("impl ")
@@ -116,6 +126,9 @@ fn group(name: &str) -> String {
     };
     if name.starts_with("core::fmt::") {
         return "core::fmt".into();
+    }
+    if name.starts_with(DESCRIBE_PATH) {
+        return DESCRIBE.into();
     }
     match name.split_once("::") {
         Some((krate, _)) if !krate.is_empty() && krate.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
@@ -218,6 +231,9 @@ mod tests {
         assert_eq!(group("alkyl_runtime::kv::KvStore::store"), "alkyl_runtime");
         assert_eq!(group("alloc::collections::btree::map::BTreeMap<K,V,A>::insert"), "alloc");
         assert_eq!(group("<alkyl_vm::trap::TrapKind as core::fmt::Display>::fmt"), "core::fmt");
+        assert_eq!(group("<alkyl_vm::trap::TrapKind as alkyl_vm::describe::Describe>::describe"), super::DESCRIBE);
+        assert_eq!(group("<(A,B) as alkyl_vm::describe::Describe>::describe"), super::DESCRIBE);
+        assert_eq!(group("alkyl_vm::describe::digits"), super::DESCRIBE);
         assert_eq!(group("_$LT$alkyl_vm..trap..TrapKind$u20$as$u20$core..fmt..Display$GT$::fmt"), "core::fmt");
         assert_eq!(group("_$LT$impl$u20$alkyl_runtime..runtime..Runtime$GT$::invoke"), "alkyl_runtime");
         assert_eq!(

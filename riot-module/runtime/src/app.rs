@@ -17,6 +17,7 @@ use core::fmt;
 
 use alkyl_bindings::ALL_HELPERS;
 use alkyl_vm::container::{LoadError, Script};
+use alkyl_vm::describe::{text, Describe, Hex, Sink};
 #[cfg(feature = "fast")]
 use alkyl_vm::fast::{FastScript, Op, TranslateError};
 use alkyl_vm::{Entry, Runnable, Trap};
@@ -83,23 +84,27 @@ pub enum AppError {
     UnknownEntry { trigger: u8 },
 }
 
-impl fmt::Display for AppError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Describe for AppError {
+    fn describe(&self, out: &mut dyn Sink) {
         match self {
-            AppError::Load(LoadError::Verify(v)) => write!(f, "{v}"),
-            AppError::Load(e) => write!(f, "{e}"),
+            AppError::Load(LoadError::Verify(v)) => v.describe(out),
+            AppError::Load(e) => e.describe(out),
             #[cfg(feature = "fast")]
-            AppError::Translate(e) => write!(f, "{e}"),
-            AppError::Stack { needed, max } => write!(f, "stack of {needed} bytes exceeds the limit of {max}"),
+            AppError::Translate(e) => e.describe(out),
+            AppError::Stack { needed, max } => ("stack of ", needed, " bytes exceeds the limit of ", max).describe(out),
             AppError::TooLarge { needed, max } => {
-                write!(f, "container and .data need {needed} bytes, the limit is {max}")
+                ("container and .data need ", needed, " bytes, the limit is ", max).describe(out)
             }
-            AppError::UnknownEntry { trigger } => write!(f, "trigger {trigger} names no entry point of the container"),
+            AppError::UnknownEntry { trigger } => {
+                ("trigger ", trigger, " names no entry point of the container").describe(out)
+            }
         }
     }
 }
 
 impl core::error::Error for AppError {}
+
+alkyl_vm::display_by_describe!(AppError);
 
 /// What started a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -153,18 +158,21 @@ pub struct TrapText<'a> {
     pub kind: PayloadKind,
 }
 
-impl core::fmt::Display for TrapText<'_> {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "{}", self.trap)?;
+impl Describe for TrapText<'_> {
+    // One copy for the JSON documents and the text responses.
+    #[inline(never)]
+    fn describe(&self, out: &mut dyn Sink) {
+        self.trap.describe(out);
         #[cfg(feature = "ir")]
         if self.kind == PayloadKind::AlkylIr {
             if let Some(ir) = alkyl_translator::ir::IrTrap::from_vm(self.trap) {
-                write!(f, " (Alkyl IR: {ir})")?;
+                (" (Alkyl IR: ", ir, ")").describe(out);
             }
         }
-        Ok(())
     }
 }
+
+alkyl_vm::display_by_describe!(TrapText<'_>);
 
 impl LastRun {
     /// What `GET /apps/NAME/result` shows: the payload the script built,
@@ -172,8 +180,8 @@ impl LastRun {
     pub fn result_text(&self) -> Vec<u8> {
         match &self.outcome {
             Ok(RunOutput { response: Some(r), .. }) => r.payload.clone(),
-            Ok(out) => alloc::format!("{:#x}", out.r0).into_bytes(),
-            Err(trap) => alloc::format!("error: {}", TrapText { trap, kind: self.kind }).into_bytes(),
+            Ok(out) => text(&Hex(out.r0)).into_bytes(),
+            Err(trap) => text(&("error: ", TrapText { trap, kind: self.kind })).into_bytes(),
         }
     }
 }

@@ -19,6 +19,7 @@ use alloc::vec::Vec;
 use alkyl_protocol::command::Command;
 use alkyl_protocol::envelope::Envelope;
 use alkyl_protocol::KeyId;
+use alkyl_vm::describe::{Describe, Sink};
 
 /// The identity point, compressed.
 const IDENTITY: salty::CompressedY = salty::CompressedY([
@@ -32,23 +33,41 @@ const ORDER: [u8; 32] = [
 ];
 
 /// Why an envelope was not accepted as authentic.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuthError {
     /// The device trusts no key: it accepts no changes.
-    #[error("no trusted key: changes are disabled")]
     MutationsDisabled,
     /// The envelope names a key the device does not trust.
-    #[error("unknown key {0}")]
     UnknownKey(KeyId),
     /// The signature does not verify with the named key.
-    #[error("bad signature")]
     BadSignature,
 }
 
+impl Describe for AuthError {
+    fn describe(&self, out: &mut dyn Sink) {
+        match self {
+            AuthError::MutationsDisabled => out.text("no trusted key: changes are disabled"),
+            AuthError::UnknownKey(e) => ("unknown key ", e).describe(out),
+            AuthError::BadSignature => out.text("bad signature"),
+        }
+    }
+}
+
+impl core::error::Error for AuthError {}
+
 /// Why a public key was refused when configuring an [`Authority`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("not a valid Ed25519 public key")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BadPublicKey;
+
+impl Describe for BadPublicKey {
+    fn describe(&self, out: &mut dyn Sink) {
+        out.text("not a valid Ed25519 public key");
+    }
+}
+
+impl core::error::Error for BadPublicKey {}
+
+alkyl_vm::display_by_describe!(AuthError, BadPublicKey);
 
 /// The keys a device trusts, and whether unsigned envelopes are accepted.
 #[derive(Clone, Debug, Default)]

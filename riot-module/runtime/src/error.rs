@@ -2,8 +2,7 @@
 //! rejection of an upload has its own code, and a short diagnostic payload
 //! (its `Display`), so that a client can tell them apart.
 
-use core::fmt;
-
+use alkyl_vm::describe::{Describe, Sink};
 use coap_numbers::code;
 
 use crate::app::AppError;
@@ -74,18 +73,29 @@ pub enum Rejection {
 }
 
 /// Why declared triggers were refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TriggerProblem {
     /// More triggers than the device allows.
-    #[error("{count} triggers, this device allows {max}")]
     Count { count: usize, max: usize },
     /// Trigger `index` has a period below the device's minimum.
-    #[error("trigger {index}: period below {min} ms")]
     Period { index: usize, min: u32 },
     /// Trigger `index` names an entry point the app lacks.
-    #[error("trigger {index}: no such entry point")]
     Entry { index: usize },
 }
+
+impl Describe for TriggerProblem {
+    fn describe(&self, out: &mut dyn Sink) {
+        match self {
+            TriggerProblem::Count { count, max } => (count, " triggers, this device allows ", max).describe(out),
+            TriggerProblem::Period { index, min } => ("trigger ", index, ": period below ", min, " ms").describe(out),
+            TriggerProblem::Entry { index } => ("trigger ", index, ": no such entry point").describe(out),
+        }
+    }
+}
+
+impl core::error::Error for TriggerProblem {}
+
+alkyl_vm::display_by_describe!(TriggerProblem);
 
 impl Rejection {
     /// The CoAP response code.
@@ -147,50 +157,55 @@ impl Rejection {
     }
 }
 
-impl fmt::Display for Rejection {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Describe for Rejection {
+    #[inline(never)]
+    fn describe(&self, out: &mut dyn Sink) {
         match self {
-            Rejection::Malformed(e) => write!(f, "malformed envelope: {e}"),
-            Rejection::Auth(e) => write!(f, "{e}"),
+            Rejection::Malformed(e) => ("malformed envelope: ", e).describe(out),
+            Rejection::Auth(e) => e.describe(out),
             Rejection::NotNewer { version, current } => {
-                write!(f, "version {version} is not newer than {current}")
+                ("version ", version, " is not newer than ", current).describe(out)
             }
-            Rejection::TooLarge { size, max } => write!(f, "oversize: {size} bytes, the limit is {max}"),
-            Rejection::Compression(e) => write!(f, "bad compression stream: {e}"),
-            Rejection::Unsupported(k) => write!(f, "unsupported payload kind {}", k.as_str()),
+            Rejection::TooLarge { size, max } => ("oversize: ", size, " bytes, the limit is ", max).describe(out),
+            Rejection::Compression(e) => ("bad compression stream: ", e).describe(out),
+            Rejection::Unsupported(k) => ("unsupported payload kind ", k.as_str()).describe(out),
             Rejection::Verification(e @ (AppError::Stack { .. } | AppError::TooLarge { .. })) => {
-                write!(f, "oversize: {e}")
+                ("oversize: ", e).describe(out)
             }
-            Rejection::Verification(e) => write!(f, "verification failed: {e}"),
+            Rejection::Verification(e) => ("verification failed: ", e).describe(out),
             #[cfg(feature = "ir")]
-            Rejection::Ir(e) => write!(f, "Alkyl IR rejected: {e}"),
-            Rejection::Triggers(t) => write!(f, "bad triggers: {t}"),
-            Rejection::Mismatch => f.write_str("the envelope is for another app or operation"),
-            Rejection::LastSequence => f.write_str("sequence 4294967295 is reserved for deleting the app"),
-            Rejection::BadName(e) => write!(f, "bad app {e}"),
-            Rejection::NoApp { sequence } => write!(f, "no such app (sequence {sequence})"),
-            Rejection::NoEntry => f.write_str("no such entry point"),
-            Rejection::StoreFull(q) => write!(f, "{q}"),
-            Rejection::Storage(e) => write!(f, "{e}; nothing changed"),
-            Rejection::Upload(u) => write!(f, "{u}"),
-            Rejection::Unauthenticated => f.write_str("this entry is protected: it needs a signed invocation"),
-            Rejection::Command(e) => write!(f, "malformed command: {e}"),
-            Rejection::OtherDevice => f.write_str("the command is for another device"),
-            Rejection::Replayed { sequence } => write!(f, "replayed: sequence {sequence} was already accepted"),
+            Rejection::Ir(e) => ("Alkyl IR rejected: ", e).describe(out),
+            Rejection::Triggers(t) => ("bad triggers: ", t).describe(out),
+            Rejection::Mismatch => out.text("the envelope is for another app or operation"),
+            Rejection::LastSequence => out.text("sequence 4294967295 is reserved for deleting the app"),
+            Rejection::BadName(e) => ("bad app ", e).describe(out),
+            Rejection::NoApp { sequence } => ("no such app (sequence ", sequence, ")").describe(out),
+            Rejection::NoEntry => out.text("no such entry point"),
+            Rejection::StoreFull(q) => q.describe(out),
+            Rejection::Storage(e) => (e, "; nothing changed").describe(out),
+            Rejection::Upload(u) => u.describe(out),
+            Rejection::Unauthenticated => out.text("this entry is protected: it needs a signed invocation"),
+            Rejection::Command(e) => ("malformed command: ", e).describe(out),
+            Rejection::OtherDevice => out.text("the command is for another device"),
+            Rejection::Replayed { sequence } => {
+                ("replayed: sequence ", sequence, " was already accepted").describe(out)
+            }
             Rejection::OutOfOrder { sequence, last } => {
-                write!(f, "out of order: sequence {sequence} is below the last accepted, {last}")
+                ("out of order: sequence ", sequence, " is below the last accepted, ", last).describe(out)
             }
             Rejection::Expired { expires, now_s: Some(now) } => {
-                write!(f, "expired at {expires} (Unix seconds), the device's clock reads {now}")
+                ("expired at ", expires, " (Unix seconds), the device's clock reads ", now).describe(out)
             }
             Rejection::Expired { expires, now_s: None } => {
-                write!(f, "expires at {expires} but the device's clock is not set")
+                ("expires at ", expires, " but the device's clock is not set").describe(out)
             }
         }
     }
 }
 
 impl core::error::Error for Rejection {}
+
+alkyl_vm::display_by_describe!(Rejection);
 
 /// What a request must carry to be applied: the operation its method and
 /// resource imply and the app its URI names.

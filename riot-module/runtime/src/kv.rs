@@ -11,6 +11,8 @@
 //! `"ALKK" | format 1 | 3 reserved zero bytes | count u32 | (key u32, value u32) × count`,
 //! keys strictly ascending.
 
+use alkyl_vm::describe::{Describe, Sink};
+
 use crate::map::VecMap;
 use alloc::vec::Vec;
 
@@ -38,24 +40,35 @@ impl Namespace {
     pub fn storage_key(&self) -> alloc::string::String {
         match self {
             Namespace::Global => alloc::string::String::from("kv.global"),
-            Namespace::App(n) => alloc::format!("kv.{n}"),
+            Namespace::App(n) => alkyl_vm::describe::text(&("kv.", n)),
         }
     }
 }
 
 /// Why a key-value record did not decode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KvRecordError {
     /// Wrong magic or format.
-    #[error("key-value record: bad header")]
     Header,
     /// Length disagrees with the count.
-    #[error("key-value record: bad length")]
     Length,
     /// Keys not strictly ascending.
-    #[error("key-value record: keys not ascending")]
     Order,
 }
+
+impl Describe for KvRecordError {
+    fn describe(&self, out: &mut dyn Sink) {
+        match self {
+            KvRecordError::Header => out.text("key-value record: bad header"),
+            KvRecordError::Length => out.text("key-value record: bad length"),
+            KvRecordError::Order => out.text("key-value record: keys not ascending"),
+        }
+    }
+}
+
+impl core::error::Error for KvRecordError {}
+
+alkyl_vm::display_by_describe!(KvRecordError);
 
 /// All namespaces, with their quotas.
 #[derive(Clone, Debug)]

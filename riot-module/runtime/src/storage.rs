@@ -16,25 +16,37 @@
 //! host node also writes files (write a temporary file, fsync, rename,
 //! fsync the directory).
 
+use alkyl_vm::describe::{Describe, Sink};
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
 /// Why a storage operation failed. Implementations report details through
 /// their own channel (a log); the runtime only needs the kind.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StorageError {
     /// The medium refused the operation (I/O error).
-    #[error("storage I/O error")]
     Io,
     /// No room left on the medium.
-    #[error("storage full")]
     Full,
     /// The medium holds a record that does not read back whole (e.g. a
     /// flash region with hostile or damaged content).
-    #[error("stored record corrupt")]
     Corrupt,
 }
+
+impl Describe for StorageError {
+    fn describe(&self, out: &mut dyn Sink) {
+        match self {
+            StorageError::Io => out.text("storage I/O error"),
+            StorageError::Full => out.text("storage full"),
+            StorageError::Corrupt => out.text("stored record corrupt"),
+        }
+    }
+}
+
+impl core::error::Error for StorageError {}
+
+alkyl_vm::display_by_describe!(StorageError);
 
 /// Persistent records by key.
 pub trait Storage {

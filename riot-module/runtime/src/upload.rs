@@ -21,6 +21,7 @@ use alloc::vec::Vec;
 
 use alkyl_protocol::envelope::{field, MAGIC};
 use alkyl_protocol::KeyId;
+use alkyl_vm::describe::{Describe, Sink};
 
 use crate::auth::Authority;
 use crate::coap::Block;
@@ -58,35 +59,50 @@ pub enum Progress {
 }
 
 /// Why a block was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UploadError {
     /// A block after the first without a transfer in progress (never
     /// started, expired, or abandoned).
-    #[error("block {num}: no transfer in progress (start at block 0)")]
     NoTransfer { num: u32 },
     /// A block that does not continue the transfer (out of order or a
     /// gap); the transfer is abandoned.
-    #[error("block at byte {offset}, expected byte {expected_offset}: transfer abandoned")]
     OutOfOrder { expected_offset: usize, offset: usize },
     /// A block that is not full although more follow, is larger than its
     /// size, or uses the reserved size exponent 7.
-    #[error("bad block: size or more flag inconsistent")]
     BadBlock,
     /// The body would exceed the limit (Size1 tells the client).
-    #[error("upload exceeds {max} bytes")]
     TooLarge { max: usize },
     /// Too many transfers in progress.
-    #[error("too many uploads in progress")]
     Busy,
     /// Block 0 of a block-wise upload is shorter than the envelope header
     /// (32 bytes), or not an envelope header.
-    #[error("block 0 must hold the 32-byte envelope header (use larger blocks)")]
     Header,
     /// Block 0's envelope header names a key the device does not trust: no
     /// slot is granted to it.
-    #[error("upload signed by unknown key {0}: no slot granted")]
     UntrustedKey(KeyId),
 }
+
+impl Describe for UploadError {
+    fn describe(&self, out: &mut dyn Sink) {
+        match self {
+            UploadError::NoTransfer { num } => {
+                ("block ", num, ": no transfer in progress (start at block 0)").describe(out)
+            }
+            UploadError::OutOfOrder { expected_offset, offset } => {
+                ("block at byte ", offset, ", expected byte ", expected_offset, ": transfer abandoned").describe(out)
+            }
+            UploadError::BadBlock => out.text("bad block: size or more flag inconsistent"),
+            UploadError::TooLarge { max } => ("upload exceeds ", max, " bytes").describe(out),
+            UploadError::Busy => out.text("too many uploads in progress"),
+            UploadError::Header => out.text("block 0 must hold the 32-byte envelope header (use larger blocks)"),
+            UploadError::UntrustedKey(e) => ("upload signed by unknown key ", e, ": no slot granted").describe(out),
+        }
+    }
+}
+
+impl core::error::Error for UploadError {}
+
+alkyl_vm::display_by_describe!(UploadError);
 
 #[derive(Debug)]
 struct Transfer {

@@ -9,6 +9,8 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use alkyl_vm::describe::{Describe, Sink};
+
 use super::insn;
 use super::module::{Function, FunctionKind, Global, Module, Profile};
 use super::opcode::{ImmKind, Op};
@@ -20,12 +22,23 @@ use super::width::Width;
 pub struct Label(u32);
 
 /// Why a module could not be written.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BuildError {
     /// A jump names a label that was never bound (function name).
-    #[error("function {0}: a jump to an unbound label")]
     UnboundLabel(String),
 }
+
+impl Describe for BuildError {
+    fn describe(&self, out: &mut dyn Sink) {
+        match self {
+            BuildError::UnboundLabel(e) => ("function ", e, ": a jump to an unbound label").describe(out),
+        }
+    }
+}
+
+impl core::error::Error for BuildError {}
+
+alkyl_vm::display_by_describe!(BuildError);
 
 #[derive(Clone, Copy, Debug)]
 enum Item {

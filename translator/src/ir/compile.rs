@@ -7,6 +7,7 @@
 use alloc::vec::Vec;
 
 use alkyl_vm::container::{LoadError, Script};
+use alkyl_vm::describe::{Describe, Sink};
 use alkyl_vm::{HelperSet, VerifyError};
 
 use super::module::{IrError, Module};
@@ -14,27 +15,38 @@ use super::translate::{translate, translate_within, TranslateError, TranslateErr
 use super::validate::{validate, ValidateError, Validated};
 
 /// Why uploaded module bytes were refused, by stage, each with its position.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CompileError {
     /// Not a well-formed module: byte offset and reason.
-    #[error("malformed module: {0}")]
     Parse(IrError),
     /// A function breaks a validation rule: function index, byte offset in
     /// its code, and the rule.
-    #[error("invalid module: {0}")]
     Validate(ValidateError),
     /// The module does not fit the VM or the container format.
-    #[error("cannot translate: {0}")]
     Translate(TranslateError),
     /// The VM verifier rejected the translation: instruction index and
     /// rule. Never expected (a translator bug), reported rather than stored.
-    #[error("translation rejected by the verifier: {0}")]
     Verify(VerifyError),
     /// The container did not load for another reason (a malformed field, an
     /// entry inside an `lddw`): also a translator bug.
-    #[error("translation does not load: {0}")]
     Load(LoadError),
 }
+
+impl Describe for CompileError {
+    fn describe(&self, out: &mut dyn Sink) {
+        match self {
+            CompileError::Parse(e) => ("malformed module: ", e).describe(out),
+            CompileError::Validate(e) => ("invalid module: ", e).describe(out),
+            CompileError::Translate(e) => ("cannot translate: ", e).describe(out),
+            CompileError::Verify(e) => ("translation rejected by the verifier: ", e).describe(out),
+            CompileError::Load(e) => ("translation does not load: ", e).describe(out),
+        }
+    }
+}
+
+impl core::error::Error for CompileError {}
+
+alkyl_vm::display_by_describe!(CompileError);
 
 /// Parses, validates and translates `bytes` into a container, and loads
 /// it as the device will (a gateway module is refused:

@@ -20,6 +20,8 @@
 
 use alloc::vec::Vec;
 
+use alkyl_vm::describe::{Describe, Sink};
+
 use super::limits::{MAX_CODE_LEN, MAX_FUNCTIONS, MAX_GLOBALS, MAX_MEMORY, MAX_NAME_LEN, MAX_PARAMS};
 use super::varint::{self, VarintError};
 use super::width::Width;
@@ -113,50 +115,72 @@ pub struct Module<'a> {
 }
 
 /// What is wrong with a module's bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IrErrorKind {
     /// The first four bytes are not [`MAGIC`].
-    #[error("not an Alkyl IR module (bad magic)")]
     BadMagic,
     /// A version this crate does not read.
-    #[error("unsupported format version {0}")]
     UnsupportedVersion(u8),
     /// The bytes end inside a field.
-    #[error("module ends inside a field")]
     Truncated,
     /// A varint with a shorter encoding.
-    #[error("varint is not in its shortest form")]
     NonCanonicalVarint,
     /// A width byte above 3.
-    #[error("width code {0} (expected 0..=3)")]
     BadWidth(u8),
     /// A function kind byte above 1.
-    #[error("function kind {0} (expected 0 or 1)")]
     BadKind(u8),
     /// A function name that is empty, too long, or not `[A-Za-z_][A-Za-z0-9_]*`.
-    #[error("function name is not an identifier of 1..=64 bytes")]
     BadName,
     /// Two functions share a name.
-    #[error("two functions share this name")]
     DuplicateName,
     /// A count or size above its limit.
-    #[error("{what} {value} exceeds the limit of {max}")]
     LimitExceeded { what: &'static str, value: u64, max: u64 },
     /// A global's initial value does not fit its width.
-    #[error("initial value of global {global} does not fit its width")]
     InitTooWide { global: usize },
     /// Bytes after the last function.
-    #[error("bytes after the last function")]
     TrailingBytes,
 }
 
+impl Describe for IrErrorKind {
+    fn describe(&self, out: &mut dyn Sink) {
+        match self {
+            IrErrorKind::BadMagic => out.text("not an Alkyl IR module (bad magic)"),
+            IrErrorKind::UnsupportedVersion(e) => ("unsupported format version ", e).describe(out),
+            IrErrorKind::Truncated => out.text("module ends inside a field"),
+            IrErrorKind::NonCanonicalVarint => out.text("varint is not in its shortest form"),
+            IrErrorKind::BadWidth(e) => ("width code ", e, " (expected 0..=3)").describe(out),
+            IrErrorKind::BadKind(e) => ("function kind ", e, " (expected 0 or 1)").describe(out),
+            IrErrorKind::BadName => out.text("function name is not an identifier of 1..=64 bytes"),
+            IrErrorKind::DuplicateName => out.text("two functions share this name"),
+            IrErrorKind::LimitExceeded { what, value, max } => {
+                (what, " ", value, " exceeds the limit of ", max).describe(out)
+            }
+            IrErrorKind::InitTooWide { global } => {
+                ("initial value of global ", global, " does not fit its width").describe(out)
+            }
+            IrErrorKind::TrailingBytes => out.text("bytes after the last function"),
+        }
+    }
+}
+
+impl core::error::Error for IrErrorKind {}
+
 /// A malformed module: what, and at which byte.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("byte {offset}: {kind}")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IrError {
     pub offset: usize,
     pub kind: IrErrorKind,
 }
+
+impl Describe for IrError {
+    fn describe(&self, out: &mut dyn Sink) {
+        ("byte ", self.offset, ": ", self.kind).describe(out);
+    }
+}
+
+impl core::error::Error for IrError {}
+
+alkyl_vm::display_by_describe!(IrErrorKind, IrError);
 
 /// True for `[A-Za-z_][A-Za-z0-9_]*`.
 pub fn is_identifier(s: &str) -> bool {

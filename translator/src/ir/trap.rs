@@ -18,41 +18,53 @@
 //! input segment, which [`IrTrap::from_vm`] also maps to
 //! [`IrTrap::InputOutOfBounds`].
 
+use alkyl_vm::describe::{Describe, Hex, Sink};
 use alkyl_vm::memory::FaultKind;
 use alkyl_vm::{Trap, TrapKind, INPUT_VADDR};
 
 /// Why a call did not return a value.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum IrTrap {
     /// `REVERT`: the low 16 bits of the popped value.
-    #[error("REVERT {0:#x}")]
     Revert(u16),
     /// `INVALID`.
-    #[error("INVALID")]
     Invalid,
     /// `MLOAD`/`MSTORE`/`MSTORE8` or a syscall buffer outside linear memory.
-    #[error("memory access out of bounds")]
     MemoryOutOfBounds,
     /// `INLOAD` outside the call's input.
-    #[error("input access out of bounds")]
     InputOutOfBounds,
     /// `SSTORE` refused by the key-value store (full).
-    #[error("key-value store full")]
     StorageFull,
     /// The device's helper for a syscall trapped. The Alkyl helpers never
     /// do for a translation (its buffers are checked before the call and
     /// platform operations report failures as return codes), so neither
     /// does the reference interpreter; a host with other helpers might.
-    #[error("syscall {id:#x} failed")]
     Syscall { id: u32 },
     /// The instruction budget (fuel) ran out.
-    #[error("out of fuel")]
     OutOfFuel,
     /// The reference interpreter was given a module that did not pass
     /// validation (never happens for validated modules).
-    #[error("malformed module")]
     Malformed,
 }
+
+impl Describe for IrTrap {
+    fn describe(&self, out: &mut dyn Sink) {
+        match self {
+            IrTrap::Revert(e) => ("REVERT ", Hex(u64::from(*e))).describe(out),
+            IrTrap::Invalid => out.text("INVALID"),
+            IrTrap::MemoryOutOfBounds => out.text("memory access out of bounds"),
+            IrTrap::InputOutOfBounds => out.text("input access out of bounds"),
+            IrTrap::StorageFull => out.text("key-value store full"),
+            IrTrap::Syscall { id } => ("syscall ", Hex(u64::from(*id)), " failed").describe(out),
+            IrTrap::OutOfFuel => out.text("out of fuel"),
+            IrTrap::Malformed => out.text("malformed module"),
+        }
+    }
+}
+
+impl core::error::Error for IrTrap {}
+
+alkyl_vm::display_by_describe!(IrTrap);
 
 /// First address of the non-revert trap codes.
 pub const TRAP_BASE: u64 = 0x1_0000;

@@ -16,6 +16,8 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
+use alkyl_vm::describe::{Describe, Hex, HexDigits, Sink};
+
 use super::insn::{self, DecodeError};
 use super::limits::MAX_STACK_DEPTH;
 use super::module::{Module, Profile};
@@ -59,70 +61,104 @@ pub struct Validated<'a> {
 }
 
 /// What rule an instruction breaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ValidateErrorKind {
     /// A byte that is no opcode.
-    #[error("unknown opcode {0:#04x}")]
     UnknownOpcode(u8),
     /// The code ends inside an immediate.
-    #[error("code ends inside an immediate")]
     TruncatedImmediate,
     /// An immediate not in its shortest PrefixVarint form.
-    #[error("immediate is not in its shortest form")]
     NonCanonicalImmediate,
     /// `PUSH` of a value that does not fit the mode's width.
-    #[error("immediate {value:#x} does not fit {width}")]
     ImmediateTooWide { value: u64, width: Width },
     /// Pops `needed` values from a stack of `height`.
-    #[error("needs {needed} value(s), the stack holds {height}")]
     StackUnderflow { needed: usize, height: usize },
     /// Would push the stack past [`MAX_STACK_DEPTH`].
-    #[error("stack exceeds {MAX_STACK_DEPTH} values")]
     StackOverflow,
     /// The value at `depth` (0 = top) has the wrong width.
-    #[error("value {depth} below the top is {found}, expected {expected}")]
     WidthMismatch { depth: usize, expected: Width, found: Width },
     /// `ZEXT`/`SEXT` from a wider value, or `TRUNC` from a narrower one.
-    #[error("cannot convert {from} to {to} this way")]
     BadConversion { from: Width, to: Width },
     /// A jump whose target is not the offset of a `JUMPDEST`.
-    #[error("jump target {target} is not a JUMPDEST")]
     BadJumpTarget { target: u64 },
     /// Paths reaching the `JUMPDEST` at `dest` bring stacks of different heights.
-    #[error("JUMPDEST at {dest} is reached with {expected} and with {found} stack values")]
     InconsistentHeight { dest: u32, expected: usize, found: usize },
     /// Paths reaching the `JUMPDEST` at `dest` bring a value of another width
     /// at `depth` (0 = top).
-    #[error("JUMPDEST at {dest} is reached with {expected} and with {found} at depth {depth}")]
     InconsistentWidth { dest: u32, depth: usize, expected: Width, found: Width },
     /// `ARG n` with `n >= arity`.
-    #[error("ARG {index} of a function with {arity} parameter(s)")]
     NoSuchArg { index: u64, arity: usize },
     /// `GLOAD`/`GSTORE` of a global that does not exist.
-    #[error("global {index} of {count}")]
     NoSuchGlobal { index: u64, count: usize },
     /// `SYSCALL` with an id outside the syscall table.
-    #[error("unknown syscall {0:#x}")]
     UnknownSyscall(u64),
     /// `SYSCALL` outside 32-bit mode.
-    #[error("SYSCALL outside BITS32 mode")]
     SyscallOutside32BitMode,
     /// No path from the entry reaches this instruction.
-    #[error("unreachable instruction")]
     Unreachable,
     /// Control runs past the last instruction (or the body is empty).
-    #[error("control runs past the end of the code")]
     FallsOffEnd,
 }
 
+impl Describe for ValidateErrorKind {
+    fn describe(&self, out: &mut dyn Sink) {
+        match self {
+            ValidateErrorKind::UnknownOpcode(e) => ("unknown opcode 0x", HexDigits(u64::from(*e), 2)).describe(out),
+            ValidateErrorKind::TruncatedImmediate => out.text("code ends inside an immediate"),
+            ValidateErrorKind::NonCanonicalImmediate => out.text("immediate is not in its shortest form"),
+            ValidateErrorKind::ImmediateTooWide { value, width } => {
+                ("immediate ", Hex(*value), " does not fit ", width).describe(out)
+            }
+            ValidateErrorKind::StackUnderflow { needed, height } => {
+                ("needs ", needed, " value(s), the stack holds ", height).describe(out)
+            }
+            ValidateErrorKind::StackOverflow => ("stack exceeds ", MAX_STACK_DEPTH, " values").describe(out),
+            ValidateErrorKind::WidthMismatch { depth, expected, found } => {
+                ("value ", depth, " below the top is ", found, ", expected ", expected).describe(out)
+            }
+            ValidateErrorKind::BadConversion { from, to } => {
+                ("cannot convert ", from, " to ", to, " this way").describe(out)
+            }
+            ValidateErrorKind::BadJumpTarget { target } => ("jump target ", target, " is not a JUMPDEST").describe(out),
+            ValidateErrorKind::InconsistentHeight { dest, expected, found } => {
+                ("JUMPDEST at ", dest, " is reached with ", expected, " and with ", found, " stack values")
+                    .describe(out)
+            }
+            ValidateErrorKind::InconsistentWidth { dest, depth, expected, found } => {
+                ("JUMPDEST at ", dest, " is reached with ", expected, " and with ", found, " at depth ", depth)
+                    .describe(out)
+            }
+            ValidateErrorKind::NoSuchArg { index, arity } => {
+                ("ARG ", index, " of a function with ", arity, " parameter(s)").describe(out)
+            }
+            ValidateErrorKind::NoSuchGlobal { index, count } => ("global ", index, " of ", count).describe(out),
+            ValidateErrorKind::UnknownSyscall(e) => ("unknown syscall ", Hex(*e)).describe(out),
+            ValidateErrorKind::SyscallOutside32BitMode => out.text("SYSCALL outside BITS32 mode"),
+            ValidateErrorKind::Unreachable => out.text("unreachable instruction"),
+            ValidateErrorKind::FallsOffEnd => out.text("control runs past the end of the code"),
+        }
+    }
+}
+
+impl core::error::Error for ValidateErrorKind {}
+
 /// A validation failure: function index, byte offset in its code, reason.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("function {function} at byte {pos}: {kind}")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ValidateError {
     pub function: usize,
     pub pos: usize,
     pub kind: ValidateErrorKind,
 }
+
+impl Describe for ValidateError {
+    fn describe(&self, out: &mut dyn Sink) {
+        ("function ", self.function, " at byte ", self.pos, ": ", self.kind).describe(out);
+    }
+}
+
+impl core::error::Error for ValidateError {}
+
+alkyl_vm::display_by_describe!(ValidateErrorKind, ValidateError);
 
 /// Validates every function of `module`.
 ///

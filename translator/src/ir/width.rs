@@ -4,7 +4,7 @@
 //! integers `0..2^bits`, held zero-extended in a `u64` (the *canonical* form
 //! every part of the toolchain keeps).
 
-use core::fmt;
+use alkyl_vm::describe::{Describe, Sink};
 
 /// The width of a word: 8, 16, 32 or 64 bits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -96,11 +96,13 @@ impl Width {
     }
 }
 
-impl fmt::Display for Width {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+impl Describe for Width {
+    fn describe(&self, out: &mut dyn Sink) {
+        out.text(self.name());
     }
 }
+
+alkyl_vm::display_by_describe!(Width);
 
 #[cfg(test)]
 mod tests {

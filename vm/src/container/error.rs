@@ -1,7 +1,6 @@
 //! Why a container was rejected.
 
-use core::fmt;
-
+use crate::describe::{Describe, Hex, HexDigits, Sink};
 use crate::verify::VerifyError;
 
 /// A header or table field, named in [`ContainerErrorKind`].
@@ -16,9 +15,9 @@ pub enum Field {
     TrailerHelpers,
 }
 
-impl fmt::Display for Field {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Describe for Field {
+    fn describe(&self, out: &mut dyn Sink) {
+        out.text(match self {
             Field::Header => "header",
             Field::Data => ".data",
             Field::Rodata => ".rodata",
@@ -88,53 +87,62 @@ pub struct ContainerError {
     pub kind: ContainerErrorKind,
 }
 
-impl fmt::Display for ContainerErrorKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Describe for ContainerErrorKind {
+    fn describe(&self, out: &mut dyn Sink) {
         use ContainerErrorKind::*;
         match *self {
-            Truncated { field, needed } => write!(f, "truncated {field}: {needed} bytes needed"),
-            BadMagic { magic } => write!(f, "bad magic {magic:02x?} (expected \"rBPF\")"),
-            UnknownFlags { flags } => write!(f, "unknown header flags {flags:#x}"),
-            CompressedText => f.write_str(
+            Truncated { field, needed } => ("truncated ", field, ": ", needed, " bytes needed").describe(out),
+            BadMagic { magic } => {
+                // As `{magic:02x?}`: `[72, 42, 50, 46]`.
+                out.text("bad magic [");
+                for (i, b) in magic.iter().enumerate() {
+                    ((i > 0).then_some(", "), HexDigits((*b).into(), 2)).describe(out);
+                }
+                out.text("] (expected \"rBPF\")");
+            }
+            UnknownFlags { flags } => ("unknown header flags ", Hex(flags.into())).describe(out),
+            CompressedText => out.text(
                 "compressed instruction encoding (flag 0x1, gen_rbf.py --compress) is not supported: \
                  make the container without --compress (or pack the object with `alkyl pack`); \
                  uploads are compressed on the wire anyway (heatshrink)",
             ),
-            EmptyText => f.write_str("empty .text"),
-            TextNotMultipleOf8 { len } => write!(f, ".text length {len} is not a multiple of 8"),
-            TooManyFunctions { count } => write!(f, "{count} functions exceed the limit of {}", super::MAX_FUNCTIONS),
-            FunctionFlags { index, flags } => write!(f, "function {index}: unknown flags {flags:#x}"),
+            EmptyText => out.text("empty .text"),
+            TextNotMultipleOf8 { len } => (".text length ", len, " is not a multiple of 8").describe(out),
+            TooManyFunctions { count } => {
+                (count, " functions exceed the limit of ", super::MAX_FUNCTIONS).describe(out)
+            }
+            FunctionFlags { index, flags } => ("function ", index, ": unknown flags ", Hex(flags.into())).describe(out),
             FunctionOutsideText { index, location } => {
-                write!(f, "function {index}: location {location} is outside .text")
+                ("function ", index, ": location ", location, " is outside .text").describe(out)
             }
             FunctionMisaligned { index, location } => {
-                write!(f, "function {index}: location {location} is not a multiple of 8")
+                ("function ", index, ": location ", location, " is not a multiple of 8").describe(out)
             }
             NameOutsideRodata { index, offset } => {
-                write!(f, "function {index}: name offset {offset} is outside .rodata")
+                ("function ", index, ": name offset ", offset, " is outside .rodata").describe(out)
             }
-            NameUnterminated { index } => write!(f, "function {index}: name has no NUL inside .rodata"),
-            EmptyName { index } => write!(f, "function {index}: empty name"),
-            DuplicateName { index } => write!(f, "function {index}: duplicate name"),
+            NameUnterminated { index } => ("function ", index, ": name has no NUL inside .rodata").describe(out),
+            EmptyName { index } => ("function ", index, ": empty name").describe(out),
+            DuplicateName { index } => ("function ", index, ": duplicate name").describe(out),
             TrailerLength { declared, expected } => {
-                write!(f, "trailer length {declared} does not match its contents ({expected} bytes)")
+                ("trailer length ", declared, " does not match its contents (", expected, " bytes)").describe(out)
             }
-            TrailerVersion { version } => write!(f, "unknown trailer version {version}"),
-            TrailerReserved => f.write_str("reserved trailer field is not zero"),
-            UnknownConvention { value } => write!(f, "unknown calling convention {value}"),
-            HelpersNotSorted { index } => write!(f, "declared helper {index} is not above the previous one"),
-            TrailingBytes { len } => write!(f, "{len} unexpected bytes after the last table"),
-            DataTooLarge => f.write_str(".data plus .bss exceeds 4 GiB"),
+            TrailerVersion { version } => ("unknown trailer version ", version).describe(out),
+            TrailerReserved => out.text("reserved trailer field is not zero"),
+            UnknownConvention { value } => ("unknown calling convention ", value).describe(out),
+            HelpersNotSorted { index } => ("declared helper ", index, " is not above the previous one").describe(out),
+            TrailingBytes { len } => (len, " unexpected bytes after the last table").describe(out),
+            DataTooLarge => out.text(".data plus .bss exceeds 4 GiB"),
             StackTooLarge { size } => {
-                write!(f, "declared stack of {size} bytes exceeds the maximum of {}", crate::STACK_SIZE)
+                ("declared stack of ", size, " bytes exceeds the maximum of ", crate::STACK_SIZE).describe(out)
             }
         }
     }
 }
 
-impl fmt::Display for ContainerError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "container byte {}: {}", self.offset, self.kind)
+impl Describe for ContainerError {
+    fn describe(&self, out: &mut dyn Sink) {
+        ("container byte ", self.offset, ": ", self.kind).describe(out);
     }
 }
 
@@ -164,14 +172,16 @@ impl From<VerifyError> for LoadError {
     }
 }
 
-impl fmt::Display for LoadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Describe for LoadError {
+    fn describe(&self, out: &mut dyn Sink) {
         match self {
-            LoadError::Container(e) => write!(f, "malformed container: {e}"),
-            LoadError::Verify(e) => write!(f, "verification failed: {e}"),
-            LoadError::BadEntry { index } => write!(f, "function {index} starts inside an lddw"),
+            LoadError::Container(e) => ("malformed container: ", e).describe(out),
+            LoadError::Verify(e) => ("verification failed: ", e).describe(out),
+            LoadError::BadEntry { index } => ("function ", index, " starts inside an lddw").describe(out),
         }
     }
 }
 
 impl core::error::Error for LoadError {}
+
+crate::display_by_describe!(Field, ContainerErrorKind, ContainerError, LoadError);

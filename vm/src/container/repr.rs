@@ -14,7 +14,7 @@
 //! assert_eq!(ContainerRepr::parse(&view), repr);
 //! ```
 
-use core::fmt;
+use crate::describe::{Describe, Sink};
 
 use super::wire::{field, le16, le32, Container, Convention, FLAG_TRAILER, MAGIC, TRAILER_VERSION};
 
@@ -194,20 +194,26 @@ pub enum EmitError {
     Location { location: usize },
 }
 
-impl fmt::Display for EmitError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Describe for EmitError {
+    fn describe(&self, out: &mut dyn Sink) {
         match self {
-            EmitError::TooLarge { what, len } => write!(f, "{what} of {len} entries/bytes does not fit its field"),
-            EmitError::BufferLength { needed, len } => {
-                write!(f, "the container is {needed} bytes, the buffer {len}")
+            EmitError::TooLarge { what, len } => {
+                (what, " of ", len, " entries/bytes does not fit its field").describe(out)
             }
-            EmitError::NameOffset { offset } => write!(f, "a name at .rodata offset {offset} is beyond 65535"),
-            EmitError::Location { location } => write!(f, "a function at .text byte {location} is beyond 65535"),
+            EmitError::BufferLength { needed, len } => {
+                ("the container is ", needed, " bytes, the buffer ", len).describe(out)
+            }
+            EmitError::NameOffset { offset } => ("a name at .rodata offset ", offset, " is beyond 65535").describe(out),
+            EmitError::Location { location } => {
+                ("a function at .text byte ", location, " is beyond 65535").describe(out)
+            }
         }
     }
 }
 
 impl core::error::Error for EmitError {}
+
+crate::display_by_describe!(EmitError);
 
 fn u32_len(what: &'static str, len: usize) -> Result<u32, EmitError> {
     u32::try_from(len).map_err(|_| EmitError::TooLarge { what, len })

@@ -7,11 +7,10 @@
 //! No scratch memory beyond the caller's `ops` slice is needed, and the
 //! pass is linear in the program's length.
 
-use core::fmt;
-
 use super::op::{Kind, Op, Reg};
 use super::program::FastProgram;
 use crate::abi::{DATA_VADDR, RODATA_VADDR};
+use crate::describe::{Describe, Sink};
 use crate::isa::{alu, class, jmp, mode, op, size, source, Insn};
 use crate::verify::Program;
 
@@ -26,18 +25,20 @@ pub enum TranslateError {
     Unverified { pc: usize },
 }
 
-impl fmt::Display for TranslateError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Describe for TranslateError {
+    fn describe(&self, out: &mut dyn Sink) {
         match self {
             TranslateError::StorageTooSmall { needed, given } => {
-                write!(f, "translation needs storage for {needed} ops, {given} given")
+                ("translation needs storage for ", needed, " ops, ", given, " given").describe(out)
             }
-            TranslateError::Unverified { pc } => write!(f, "op {pc} could continue outside the program"),
+            TranslateError::Unverified { pc } => ("op ", pc, " could continue outside the program").describe(out),
         }
     }
 }
 
 impl core::error::Error for TranslateError {}
+
+crate::display_by_describe!(TranslateError);
 
 /// Ops of storage [`translate`] needs for `program`: one per slot.
 pub const fn storage_len(program: &Program<'_>) -> usize {

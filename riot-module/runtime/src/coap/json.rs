@@ -9,9 +9,9 @@
 //! order below, absent optional fields as documented.
 
 use alloc::vec::Vec;
-use core::fmt;
 
 use alkyl_bindings::helpers::fmt::s16_dfp;
+use alkyl_vm::describe::{Describe, Sink};
 
 use crate::app::{App, Cause, LastRun, TrapText};
 use crate::device::Device;
@@ -128,11 +128,9 @@ impl Json {
         })
     }
 
-    /// A string: what `Display` writes.
-    pub fn display(&mut self, d: impl fmt::Display) -> &mut Self {
-        self.text(|t| {
-            let _ = fmt::write(t, format_args!("{d}"));
-        })
+    /// A string: what `d` describes (its `Display` text).
+    pub fn describe(&mut self, d: &dyn Describe) -> &mut Self {
+        self.text(|t| d.describe(t))
     }
 
     /// A string written by `f` (escaped as it goes).
@@ -227,10 +225,9 @@ impl Escaped<'_> {
     }
 }
 
-impl fmt::Write for Escaped<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
+impl Sink for Escaped<'_> {
+    fn text(&mut self, s: &str) {
         self.push(s.as_bytes());
-        Ok(())
     }
 }
 
@@ -308,7 +305,7 @@ fn last_run(j: &mut Json, run: &LastRun) {
     }
     j.key("result").str_lossy(&run.result_text());
     if let Err(t) = &run.outcome {
-        j.key("error").display(TrapText { trap: t, kind: run.kind });
+        j.key("error").describe(&TrapText { trap: t, kind: run.kind });
     }
     j.close(b'}');
 }
@@ -362,7 +359,7 @@ pub fn app_detail(app: &App) -> Vec<u8> {
         Some((at_ms, t)) => {
             j.open(b'{');
             j.key("at_ms").uint(*at_ms);
-            j.key("error").display(TrapText { trap: t, kind: meta.kind });
+            j.key("error").describe(&TrapText { trap: t, kind: meta.kind });
             j.close(b'}');
         }
         None => {

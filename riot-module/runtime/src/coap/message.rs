@@ -7,10 +7,10 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::fmt::{self, Write as _};
 
 // Option values: the bindings' codec (which writes the responses scripts build).
 use alkyl_bindings::helpers::coap::{decode_uint, encode_uint};
+use alkyl_vm::describe::Describe;
 use coap_message::{MessageOption, MinimalWritableMessage, ReadableMessage};
 use coap_numbers::{code, option};
 
@@ -58,7 +58,7 @@ impl Request {
         for opt in m.options() {
             let n = opt.number();
             let v = opt.value();
-            let bad = || Response::text(code::BAD_OPTION, format_args!("bad option {n}"));
+            let bad = || Response::text(code::BAD_OPTION, ("bad option ", n));
             match n {
                 option::URI_PATH => {
                     if r.path.len() >= MAX_PATH_SEGMENTS || v.len() > MAX_SEGMENT_LEN {
@@ -78,7 +78,7 @@ impl Request {
                 // Elective options need no understanding (Observe is served
                 // by hosts that implement it; the handler answers a plain GET).
                 n if n & 1 == 0 => {}
-                n => return Err(Response::text(code::BAD_OPTION, format_args!("unsupported critical option {n}"))),
+                n => return Err(Response::text(code::BAD_OPTION, ("unsupported critical option ", n))),
             }
         }
         Ok(r)
@@ -135,11 +135,17 @@ impl Response {
         Response { code, ..Response::default() }
     }
 
-    /// A `text/plain` response.
-    pub fn text(code: u8, text: impl fmt::Display) -> Response {
+    /// A `text/plain` response: what `text` describes (its `Display`
+    /// text), without `core::fmt`.
+    pub fn text(code: u8, text: impl Describe) -> Response {
+        Response::text_of(code, &text)
+    }
+
+    fn text_of(code: u8, text: &dyn Describe) -> Response {
         let mut s = String::new();
+        text.describe(&mut s);
         // One line, ending with a newline (for shells and coap-client).
-        let _ = writeln!(s, "{text}");
+        s.push('\n');
         Response { content_format: Some(format::TEXT), payload: s.into_bytes(), ..Response::empty(code) }
     }
 

@@ -4,6 +4,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use alkyl_vm::describe::{Dec2, Hex};
 use coap_handler::Attribute;
 use coap_message::ReadableMessage;
 use coap_numbers::code;
@@ -102,14 +103,14 @@ impl<S: Storage, D: Device> Runtime<S, D> {
             (["time"], code::POST) => {
                 let now = self.device.now_ms();
                 match self.set_time(payload, now) {
-                    Ok(unix_ms) => Response::text(code::CHANGED, format_args!("{unix_ms}")),
+                    Ok(unix_ms) => Response::text(code::CHANGED, unix_ms),
                     Err(r) => r.into(),
                 }
             }
             (["time"], code::GET) => {
                 let now = self.device.now_ms();
                 match self.unix_ms(now) {
-                    Some(ms) => Response::text(code::CONTENT, format_args!("{ms}")),
+                    Some(ms) => Response::text(code::CONTENT, ms),
                     None => Response::text(code::NOT_FOUND, "the clock is not set"),
                 }
             }
@@ -184,10 +185,10 @@ impl<S: Storage, D: Device> Runtime<S, D> {
         let mut resp = match self.apply(&body, Expect { operation, name: &name }) {
             Ok(Applied::Installed { version, replaced }) => {
                 let (c, verb) = if replaced { (code::CHANGED, "replaced") } else { (code::CREATED, "installed") };
-                Response::text(c, format_args!("{verb} {name} version {version}"))
+                Response::text(c, (verb, " ", &name, " version ", version))
             }
-            Ok(Applied::Deleted) => Response::text(code::DELETED, format_args!("deleted {name}")),
-            Ok(Applied::TriggersSet) => Response::text(code::CHANGED, format_args!("triggers of {name} set")),
+            Ok(Applied::Deleted) => Response::text(code::DELETED, ("deleted ", &name)),
+            Ok(Applied::TriggersSet) => Response::text(code::CHANGED, ("triggers of ", &name, " set")),
             Err(r) => r.into(),
         };
         if let Some(b) = req.block1 {
@@ -272,11 +273,11 @@ fn run_response(run: LastRun) -> Response {
             }
             Some(b) => Response::text(
                 code::INTERNAL_SERVER_ERROR,
-                format_args!("the script built a response with code {}.{:02}", b.code >> 5, b.code & 0x1f),
+                ("the script built a response with code ", b.code >> 5, ".", Dec2(b.code & 0x1f)),
             ),
             // A script's own payload is sent as built; a plain-text
             // result ends with a newline, as every text answer does.
-            None => Response::text(code::CONTENT, format_args!("{:#x}", out.r0)),
+            None => Response::text(code::CONTENT, Hex(out.r0)),
         },
         Err(trap) => Response::text(code::INTERNAL_SERVER_ERROR, TrapText { trap: &trap, kind: run.kind }),
     }

@@ -12,6 +12,8 @@
 //! Every app record is checked again (its SHA-256, the container rules,
 //! the verifier, the limits) before it runs.
 
+use alkyl_vm::describe::{Describe, Sink};
+
 use crate::exec::RunBuffers;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -33,30 +35,41 @@ use crate::upload::Uploads;
 use super::Runtime;
 
 /// Why a stored record was not loaded.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BootProblem {
     /// It could not be read.
-    #[error(transparent)]
     Storage(StorageError),
     /// It does not decode (or its hash does not match).
-    #[error(transparent)]
     Record(RecordError),
     /// Its name differs from its key's.
-    #[error("record name differs from its key")]
     NameMismatch,
     /// The container no longer loads (e.g. a stricter verifier or limits).
-    #[error(transparent)]
     App(AppError),
     /// It does not fit the (changed) quotas.
-    #[error(transparent)]
     Quota(QuotaError),
     /// A key-value record does not decode.
-    #[error(transparent)]
     Kv(KvRecordError),
     /// A key this runtime does not know.
-    #[error("unknown record")]
     UnknownKey,
 }
+
+impl Describe for BootProblem {
+    fn describe(&self, out: &mut dyn Sink) {
+        match self {
+            BootProblem::Storage(e) => e.describe(out),
+            BootProblem::Record(e) => e.describe(out),
+            BootProblem::NameMismatch => out.text("record name differs from its key"),
+            BootProblem::App(e) => e.describe(out),
+            BootProblem::Quota(e) => e.describe(out),
+            BootProblem::Kv(e) => e.describe(out),
+            BootProblem::UnknownKey => out.text("unknown record"),
+        }
+    }
+}
+
+impl core::error::Error for BootProblem {}
+
+alkyl_vm::display_by_describe!(BootProblem);
 
 /// Loads and parses the one record `key` if `keys` lists it; a record that
 /// cannot be read or does not parse is noted in `report` and left as it is.

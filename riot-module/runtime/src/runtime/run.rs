@@ -154,7 +154,7 @@ impl<S: Storage, D: Device> Runtime<S, D> {
             let used = self.device.now_us().saturating_sub(start);
             if self.schedule.shares().charge(&f.app, now_ms, used, share_us) {
                 let share = self.config.trigger_share_ms;
-                let line = alloc::format!("trigger runs throttled: over {share} ms in a second");
+                let line = alkyl_vm::describe::text(&("trigger runs throttled: over ", share, " ms in a second"));
                 self.device.log(&f.app, line.as_bytes());
             }
         }

@@ -12,6 +12,8 @@ mod record;
 
 pub use record::{AppRecord, RecordError, Retired, Sequences};
 
+use alkyl_vm::describe::{Describe, Sink};
+
 use crate::app::App;
 use crate::map::VecMap;
 use crate::name::AppName;
@@ -27,19 +29,32 @@ pub const RETIRED_KEY: &str = "retired";
 
 /// Storage key of an app's record.
 pub fn app_key(name: &AppName) -> alloc::string::String {
-    alloc::format!("app.{name}")
+    alkyl_vm::describe::text(&("app.", name))
 }
 
 /// Why an app does not fit the store.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum QuotaError {
     /// As many apps as allowed are installed.
-    #[error("store full: {max} apps installed")]
     Count { max: usize },
     /// The bytes of all apps would exceed the limit.
-    #[error("store full: {needed} bytes needed, {max} allowed")]
     Bytes { needed: usize, max: usize },
 }
+
+impl Describe for QuotaError {
+    fn describe(&self, out: &mut dyn Sink) {
+        match self {
+            QuotaError::Count { max } => ("store full: ", max, " apps installed").describe(out),
+            QuotaError::Bytes { needed, max } => {
+                ("store full: ", needed, " bytes needed, ", max, " allowed").describe(out)
+            }
+        }
+    }
+}
+
+impl core::error::Error for QuotaError {}
+
+alkyl_vm::display_by_describe!(QuotaError);
 
 /// Installed apps and retired names.
 #[derive(Debug, Default)]

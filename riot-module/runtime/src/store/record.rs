@@ -30,6 +30,7 @@
 
 use alloc::vec::Vec;
 
+use alkyl_vm::describe::{Describe, Sink};
 use sha2::{Digest, Sha256};
 
 use crate::app::AppMeta;
@@ -47,21 +48,32 @@ const APP_FORMAT: u8 = 2;
 const APP_HEADER_LEN: usize = 52;
 
 /// Why a stored record did not decode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RecordError {
     /// Wrong magic or format version.
-    #[error("bad record header")]
     Header,
     /// Lengths disagree with the record's size.
-    #[error("record length mismatch")]
     Length,
     /// A name, trigger or code is invalid.
-    #[error("invalid record field")]
     Field,
     /// The container's SHA-256 does not match the stored one.
-    #[error("container hash mismatch")]
     Hash,
 }
+
+impl Describe for RecordError {
+    fn describe(&self, out: &mut dyn Sink) {
+        match self {
+            RecordError::Header => out.text("bad record header"),
+            RecordError::Length => out.text("record length mismatch"),
+            RecordError::Field => out.text("invalid record field"),
+            RecordError::Hash => out.text("container hash mismatch"),
+        }
+    }
+}
+
+impl core::error::Error for RecordError {}
+
+alkyl_vm::display_by_describe!(RecordError);
 
 /// The contents of an app record.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -35,6 +35,7 @@
 //!
 //! [`Module::parse`]: super::module::Module::parse
 
+use alkyl_vm::describe::{Describe, Sink};
 mod asm;
 mod disasm;
 
@@ -44,52 +45,70 @@ pub use disasm::disassemble;
 use alloc::string::String;
 
 /// Why a text could not be assembled, and on which line (1-based).
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("line {line}: {kind}")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AsmError {
     pub line: usize,
     pub kind: AsmErrorKind,
 }
 
+impl Describe for AsmError {
+    fn describe(&self, out: &mut dyn Sink) {
+        ("line ", self.line, ": ", &self.kind).describe(out);
+    }
+}
+
+impl core::error::Error for AsmError {}
+
 /// What is wrong with a line.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AsmErrorKind {
-    #[error("unknown mnemonic `{0}`")]
     UnknownMnemonic(String),
-    #[error("unknown directive `{0}`")]
     UnknownDirective(String),
     /// The instruction or directive needs an operand.
-    #[error("missing operand")]
     MissingOperand,
     /// More operands than the instruction or directive takes.
-    #[error("unexpected operand `{0}`")]
     ExtraOperand(String),
-    #[error("`{0}` is not a number")]
     BadNumber(String),
-    #[error("`{0}` is not a width (w8, w16, w32, w64)")]
     BadWidth(String),
     /// A name that is not `[A-Za-z_][A-Za-z0-9_]*`.
-    #[error("`{0}` is not a valid name")]
     BadName(String),
     /// A value that does not fit where it goes.
-    #[error("`{0}` is out of range")]
     OutOfRange(String),
-    #[error("undefined label `{0}`")]
     UndefinedLabel(String),
-    #[error("label `{0}` defined twice")]
     DuplicateLabel(String),
-    #[error("unknown global `{0}`")]
     UnknownGlobal(String),
-    #[error("global `{0}` declared twice")]
     DuplicateGlobal(String),
-    #[error("function `{0}` declared twice")]
     DuplicateFunction(String),
-    #[error("unknown syscall `{0}`")]
     UnknownSyscall(String),
     /// An instruction or label before the first function directive.
-    #[error("instruction outside a function (.public or .deviceevent first)")]
     OutsideFunction,
     /// A module limit (`what`) exceeded.
-    #[error("too many {0}")]
     TooMany(&'static str),
 }
+
+impl Describe for AsmErrorKind {
+    fn describe(&self, out: &mut dyn Sink) {
+        match self {
+            AsmErrorKind::UnknownMnemonic(e) => ("unknown mnemonic `", e, "`").describe(out),
+            AsmErrorKind::UnknownDirective(e) => ("unknown directive `", e, "`").describe(out),
+            AsmErrorKind::MissingOperand => out.text("missing operand"),
+            AsmErrorKind::ExtraOperand(e) => ("unexpected operand `", e, "`").describe(out),
+            AsmErrorKind::BadNumber(e) => ("`", e, "` is not a number").describe(out),
+            AsmErrorKind::BadWidth(e) => ("`", e, "` is not a width (w8, w16, w32, w64)").describe(out),
+            AsmErrorKind::BadName(e) => ("`", e, "` is not a valid name").describe(out),
+            AsmErrorKind::OutOfRange(e) => ("`", e, "` is out of range").describe(out),
+            AsmErrorKind::UndefinedLabel(e) => ("undefined label `", e, "`").describe(out),
+            AsmErrorKind::DuplicateLabel(e) => ("label `", e, "` defined twice").describe(out),
+            AsmErrorKind::UnknownGlobal(e) => ("unknown global `", e, "`").describe(out),
+            AsmErrorKind::DuplicateGlobal(e) => ("global `", e, "` declared twice").describe(out),
+            AsmErrorKind::DuplicateFunction(e) => ("function `", e, "` declared twice").describe(out),
+            AsmErrorKind::UnknownSyscall(e) => ("unknown syscall `", e, "`").describe(out),
+            AsmErrorKind::OutsideFunction => out.text("instruction outside a function (.public or .deviceevent first)"),
+            AsmErrorKind::TooMany(e) => ("too many ", e).describe(out),
+        }
+    }
+}
+
+impl core::error::Error for AsmErrorKind {}
+
+alkyl_vm::display_by_describe!(AsmError, AsmErrorKind);
