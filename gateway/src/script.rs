@@ -15,7 +15,7 @@
 //! compare the two.
 
 use alkyl_bindings::{AlkylHelpers, SimPlatform, ALL_HELPERS};
-use alkyl_translator::ir::exec::{run_entry_on, Ended};
+use alkyl_translator::ir::exec::{run_entry, Ended};
 use alkyl_translator::ir::syscall::{fnv1a32, gateway_by_id, GatewaySyscall, GATEWAY_HELPERS};
 use alkyl_translator::ir::{call_input, compile_validated_script, validate, IrTrap, Module};
 use alkyl_vm::fast::{FastScript, Op};
@@ -81,7 +81,7 @@ impl Script {
         let mut data = vec![0; script.data_size()];
         script.init_data(&mut data);
         let input = call_input(args, &[]);
-        let run = run_entry_on(&self.fast, script, entry, &mut data, &input, host, BUDGET)?;
+        let run = run_entry(&self.fast, script, entry, &mut data, &input, host, BUDGET)?;
         match run.ended {
             Ended::Returned(v) => Ok(Some((v, run.executed))),
             Ended::Trapped(t) => {
@@ -300,6 +300,17 @@ mod tests {
         crate::requests::transactable(&abi).unwrap()
     }
 
+    /// Secret and public HPKE key, transactable functions, script, sealed PIN.
+    type Fixture = ([u8; 32], [u8; 32], Vec<ViewFn>, Vec<u8>, Vec<u8>);
+
+    /// The gateway's HPKE key pair, the ABI's functions a script may
+    /// transact with, the property script, and the PIN "1234" sealed with `aad`.
+    fn fixture(aad: &[u8]) -> Fixture {
+        let (secret, public) = pin::keygen();
+        let sealed = pin::seal(&public, aad, b"1234").unwrap();
+        (secret, public, transactable(), property(), sealed)
+    }
+
     /// One event's inputs: the host's and the call's.
     struct Case {
         devices: Vec<String>,
@@ -347,11 +358,8 @@ mod tests {
 
     #[test]
     fn the_property_script_on_the_vm_as_on_the_interpreter() {
-        let (secret, public) = pin::keygen();
-        let tx = transactable();
-        let bytes = property();
         let aad = b"chain, contract, tenant, mins".to_vec();
-        let sealed = pin::seal(&public, &aad, b"1234").unwrap();
+        let (secret, _, tx, bytes, sealed) = fixture(&aad);
         let pin_word = u64::from_le_bytes(*b"1234\0\0\0\0");
         let pay = |n: usize, mins: u64, ts: u64| Case {
             devices: devices(n),
@@ -374,13 +382,8 @@ mod tests {
         assert_eq!(trace[0], (0x100, vec![0], Some(pin_word)), "Decrypt first");
         // Edges: no device, many, minutes and timestamps at the ends of
         // their widths (the 32-bit arithmetic wraps alike), generated ones.
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(13);
+        let mut next = move || rand::Rng::random::<u64>(&mut rng);
         let mut cases =
             vec![pay(0, 10, 5), pay(17, 1, 0), pay(1, u32::MAX as u64, u32::MAX as u64), pay(3, 0x0444_4445, 1 << 40)];
         for _ in 0..16 {
@@ -406,10 +409,7 @@ mod tests {
 
     #[test]
     fn refusals_end_the_run_alike() {
-        let (secret, public) = pin::keygen();
-        let tx = transactable();
-        let bytes = property();
-        let sealed = pin::seal(&public, b"the aad", b"1234").unwrap();
+        let (secret, public, tx, bytes, sealed) = fixture(b"the aad");
         let case = |blobs: Vec<Vec<u8>>, aad: &[u8], args: Vec<u64>| Case {
             devices: devices(2),
             blobs,
@@ -504,10 +504,7 @@ mod tests {
     #[test]
     #[ignore]
     fn timing() {
-        let (secret, public) = pin::keygen();
-        let tx = transactable();
-        let bytes = property();
-        let sealed = pin::seal(&public, b"aad", b"1234").unwrap();
+        let (secret, _, tx, bytes, sealed) = fixture(b"aad");
         let pay =
             Case { devices: devices(2), blobs: vec![sealed], aad: b"aad".to_vec(), timestamp: 1, args: vec![0, 10] };
         let lockout = Case { devices: devices(2), blobs: vec![], aad: vec![], timestamp: 9, args: vec![7] };

@@ -33,29 +33,15 @@ pub struct VmRun {
     pub executed: u64,
 }
 
-/// Runs `entry` of `script` over `input`. `data` is the host's copy of the
-/// `.data` region (`script.data_size()` bytes, initialised with
-/// `script.init_data`), kept by the caller between calls as a device does.
+/// Runs `entry` of `script` over `input` on `engine`: `script` itself for
+/// the reference interpreter, its `FastScript` for the fast engine. `data`
+/// is the host's copy of the `.data` region (`script.data_size()` bytes,
+/// initialised with `script.init_data`), kept by the caller between calls
+/// as a device does.
 ///
 /// # Errors
 /// A region cannot be mapped (`data` or `input` of 4 GiB or more).
-pub fn run_entry<B: Stable<u8>, H: Helpers + ?Sized>(
-    script: &Script<B>,
-    entry: Entry,
-    data: &mut [u8],
-    input: &[u8],
-    helpers: &mut H,
-    budget: u64,
-) -> Result<VmRun, MapError> {
-    run_entry_on(script, script, entry, data, input, helpers, budget)
-}
-
-/// [`run_entry`] on the engine `engine` (`script` itself for the reference
-/// interpreter, its `FastScript` for the fast engine).
-///
-/// # Errors
-/// As [`run_entry`].
-pub fn run_entry_on<R: Runnable + ?Sized, B: Stable<u8>, H: Helpers + ?Sized>(
+pub fn run_entry<R: Runnable + ?Sized, B: Stable<u8>, H: Helpers + ?Sized>(
     engine: &R,
     script: &Script<B>,
     entry: Entry,
