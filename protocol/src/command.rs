@@ -109,9 +109,7 @@ impl Describe for CommandError {
     }
 }
 
-impl core::error::Error for CommandError {}
-
-alkyl_vm::display_by_describe!(CommandError);
+alkyl_vm::error_by_describe!(CommandError);
 
 /// A checked view of a command's bytes (borrowing them).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -45,8 +45,6 @@ impl Describe for InflateError {
     }
 }
 
-impl core::error::Error for InflateError {}
-
 /// Why `compress` failed: the encoder ran out of output room, which the
 /// worst-case sizing rules out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,9 +56,7 @@ impl Describe for CompressError {
     }
 }
 
-impl core::error::Error for CompressError {}
-
-alkyl_vm::display_by_describe!(InflateError, CompressError);
+alkyl_vm::error_by_describe!(InflateError, CompressError);
 
 /// The heatshrink configuration of uploads.
 pub fn config() -> heatshrink::Config {

@@ -35,9 +35,7 @@ impl Describe for NameError {
     }
 }
 
-impl core::error::Error for NameError {}
-
-alkyl_vm::display_by_describe!(NameError);
+alkyl_vm::error_by_describe!(NameError);
 
 /// A validated app name.
 #[cfg(feature = "alloc")]

@@ -58,9 +58,7 @@ impl Describe for ReportError {
     }
 }
 
-impl core::error::Error for ReportError {}
-
-alkyl_vm::display_by_describe!(ReportError);
+alkyl_vm::error_by_describe!(ReportError);
 
 /// A checked view of a report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -210,6 +210,40 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
                 Insn::new(0xbc, x, acc, 0, 0),
                 Insn::new(if b[7] & 1 == 0 { 0xad } else { 0x2d }, d, s, rel(pc + 2) as i16, 0),
             ],
+            // a stack array's element (`mov d, r10; add d, k; add d, i` and
+            // a load or store through d) and a scaled zero-extended index
+            19 => vec![
+                Insn::new(0xbf, d, 10, 0, 0),
+                Insn::new(0x07, d, 0, 0, -8 * (b[6] % 66) as i32 + off as i32),
+                Insn::new(0x0f, d, s, 0, 0),
+                match b[7] % 6 {
+                    n @ 0..=2 => Insn::new([0x71, 0x69, 0x61][n as usize], x, d, off, 0),
+                    n => Insn::new([0x73, 0x6b, 0x63][n as usize - 3], d, x, off, 0),
+                },
+            ],
+            20 => vec![
+                Insn::new(0xbf, d, s, 0, 0),
+                Insn::new(0x67, d, 0, 0, 32),
+                Insn::new(0x77, d, 0, 0, 32),
+                Insn::new(0x67, d, 0, 0, (b[6] % 64) as i32),
+            ],
+            // a 32-bit rotate (the counts adding up to 32 or, rarely, not)
+            21 => {
+                let n = 1 + (b[6] % 32) as i32;
+                vec![
+                    Insn::new(0xbc, acc, s, 0, 0),
+                    Insn::new(0x74, acc, 0, 0, n.min(31)),
+                    Insn::new(0xbc, d, s, 0, 0),
+                    Insn::new(0x64, d, 0, 0, 32 - n),
+                    Insn::new(0x4c, d, acc, 0, 0),
+                ]
+            }
+            // a signed 16-bit load
+            22 => vec![
+                Insn::new(0x69, d, s, off, 0),
+                Insn::new(0x64, d, 0, 0, 16),
+                Insn::new(0xc4, d, 0, 0, 16 - (b[6] % 8 == 0) as i32),
+            ],
             _ => Vec::new(),
         };
         let fits = pc + seq.len() <= n

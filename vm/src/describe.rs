@@ -212,6 +212,31 @@ macro_rules! display_by_describe {
     )*};
 }
 
+/// [`Describe`] for an enum of unit variants, each one fixed text:
+/// `describe_by_texts!(StorageError { Io => "storage I/O error", .. })`.
+#[macro_export]
+macro_rules! describe_by_texts {
+    ($t:ty { $($variant:ident => $text:literal),* $(,)? }) => {
+        impl $crate::describe::Describe for $t {
+            fn describe(&self, out: &mut dyn $crate::describe::Sink) {
+                out.text(match self {
+                    $(Self::$variant => $text),*
+                })
+            }
+        }
+    };
+}
+
+/// [`display_by_describe!`] and an empty `core::error::Error` (no source)
+/// for each type: what every error type without a cause needs.
+#[macro_export]
+macro_rules! error_by_describe {
+    ($($t:ty),* $(,)?) => {
+        $crate::display_by_describe!($($t),*);
+        $(impl core::error::Error for $t {})*
+    };
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;

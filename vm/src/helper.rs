@@ -78,9 +78,7 @@ impl Describe for HelperError {
     }
 }
 
-crate::display_by_describe!(HelperError);
-
-impl core::error::Error for HelperError {}
+crate::error_by_describe!(HelperError);
 
 /// Implementations of helpers, called by id with `r1..=r5` as arguments.
 /// The return value becomes `r0`. `r1..=r5` are caller-saved in the eBPF

@@ -99,8 +99,6 @@ impl Describe for MemFault {
     }
 }
 
-impl core::error::Error for MemFault {}
-
 /// Why a region could not be mapped.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MapError {
@@ -122,9 +120,7 @@ impl Describe for MapError {
     }
 }
 
-crate::display_by_describe!(MemFault, MapError);
-
-impl core::error::Error for MapError {}
+crate::error_by_describe!(MemFault, MapError);
 
 /// One slot of the map: what is mapped there and how it may be used. The
 /// policy lives in the variant, so a slot is a slice and one byte (12 bytes

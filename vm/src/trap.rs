@@ -56,9 +56,8 @@ impl Describe for Trap {
     }
 }
 
-crate::display_by_describe!(TrapKind, Trap);
-
-impl core::error::Error for Trap {}
+crate::display_by_describe!(TrapKind);
+crate::error_by_describe!(Trap);
 
 /// A completed run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -137,9 +137,8 @@ impl Describe for VerifyError {
     }
 }
 
-crate::display_by_describe!(Field, VerifyErrorKind, VerifyError);
-
-impl core::error::Error for VerifyError {}
+crate::display_by_describe!(Field, VerifyErrorKind);
+crate::error_by_describe!(VerifyError);
 
 /// A program that passed [`verify`]. Cheap to copy; borrows the bytecode.
 #[derive(Clone, Copy, Debug)]

@@ -159,6 +159,45 @@ fn fused_forms_compute_what_their_parts_do() {
         "mov %r2, 64\nadd %r1, %r2\nldxb %r0, [%r1+0]\nexit",
         "mov %r2, -1\nmov %r3, %r1\nadd %r3, %r2\nldxdw %r0, [%r3+0]\nexit",
         "mov %r2, -24\nmov %r3, %r10\nadd %r3, %r2\nstdw [%r10-16], 77\nldxdw %r0, [%r3+8]\nexit",
+        // a 32-bit index zero-extended and scaled (`mov; lsh 32; rsh 32;
+        // lsh n` and in place), shifts 0 and 63, and where it must not fuse
+        "lddw %r1, 0xfedcba9876543210\nmov %r0, %r1\nlsh %r0, 32\nrsh %r0, 32\nlsh %r0, 1\nexit",
+        "lddw %r0, 0xfedcba9876543210\nlsh %r0, 32\nrsh %r0, 32\nlsh %r0, 63\nexit",
+        "lddw %r0, 0xfedcba9876543210\nmov %r0, %r0\nlsh %r0, 32\nrsh %r0, 32\nlsh %r0, 0\nexit",
+        "lddw %r1, 0xfedcba9876543210\nmov %r0, %r1\nlsh %r0, 32\nrsh %r0, 31\nlsh %r0, 2\nexit",
+        "lddw %r1, 0xfedcba9876543210\nmov %r0, %r1\nlsh %r0, 32\nrsh %r0, 32\nlsh %r1, 2\nexit",
+        // signed 16-bit loads (`ldxh; lsh32 16; arsh32 16`), negative and
+        // positive, into the address register, and where they must not
+        // fuse (other counts); a faulting one names the load
+        "stw [%r10-4], 0x7fff8001\nmov %r2, %r10\nldxh %r0, [%r2-4]\nlsh32 %r0, 16\narsh32 %r0, 16\nldxh %r2, [%r2-2]\nlsh32 %r2, 16\narsh32 %r2, 16\nlsh %r2, 32\nor %r0, %r2\nexit",
+        "mov %r2, %r10\nstw [%r10-4], -2\nldxh %r2, [%r2-4]\nlsh32 %r2, 16\narsh32 %r2, 16\nmov %r0, %r2\nexit",
+        "stw [%r10-4], 0x8001\nldxh %r0, [%r10-4]\nlsh32 %r0, 16\narsh32 %r0, 15\nexit",
+        "stw [%r10-4], 0x8001\nldxh %r0, [%r10-4]\nlsh32 %r0, 17\narsh32 %r0, 16\nexit",
+        "ldxh %r0, [%r1+7]\nlsh32 %r0, 16\narsh32 %r0, 16\nexit",
+        // 32-bit rotates (`mov32 t, s; rsh32 t, n; mov32 d, s; lsh32 d, 32 -
+        // n; or32 d, t`), d = s, and where they must not fuse (t = s, t = d,
+        // shift counts that do not add up to 32)
+        "lddw %r1, 0xfedcba9876543210\nmov32 %r2, %r1\nrsh32 %r2, 7\nmov32 %r0, %r1\nlsh32 %r0, 25\nor32 %r0, %r2\nadd %r0, %r2\nexit",
+        "lddw %r1, 0xfedcba9876543211\nmov32 %r2, %r1\nrsh32 %r2, 1\nmov32 %r1, %r1\nlsh32 %r1, 31\nor32 %r1, %r2\nmov %r0, %r1\nexit",
+        "lddw %r1, 0xfedcba9876543211\nmov32 %r2, %r1\nrsh32 %r2, 31\nmov32 %r0, %r1\nlsh32 %r0, 1\nor32 %r0, %r2\nexit",
+        "lddw %r1, 0xfedcba9876543211\nmov32 %r1, %r1\nrsh32 %r1, 3\nmov32 %r0, %r1\nlsh32 %r0, 29\nor32 %r0, %r1\nexit",
+        "lddw %r1, 0xfedcba9876543211\nmov32 %r0, %r1\nrsh32 %r0, 3\nmov32 %r0, %r1\nlsh32 %r0, 29\nor32 %r0, %r0\nexit",
+        "lddw %r1, 0xfedcba9876543211\nmov32 %r2, %r1\nrsh32 %r2, 3\nmov32 %r0, %r1\nlsh32 %r0, 28\nor32 %r0, %r2\nexit",
+        // stack-array elements (`mov d, r10; add d, k; add d, i` and an
+        // access through d): the loaded register equal to d or to the
+        // index, d itself stored, the index stored, and d overwritten after
+        "mov %r2, 4\nlddw %r5, 0x1122334455667788\nmov %r3, %r10\nadd %r3, -32\nadd %r3, %r2\nstxw [%r3+4], %r5\nmov %r0, %r10\nadd %r0, -32\nadd %r0, %r2\nldxw %r0, [%r0+4]\nexit",
+        "mov %r2, 6\nstdw [%r10-8], -1\nmov %r3, %r10\nadd %r3, -8\nadd %r3, %r2\nldxh %r2, [%r3+0]\nmov %r0, %r2\nexit",
+        "mov %r2, 8\nmov %r3, %r10\nadd %r3, -16\nadd %r3, %r2\nstxw [%r3+0], %r3\nldxdw %r0, [%r10-8]\nexit",
+        "mov %r2, 3\nmov %r3, %r10\nadd %r3, -16\nadd %r3, %r2\nstxb [%r3-1], %r2\nmov %r3, 1\nldxdw %r0, [%r10-16]\nadd %r0, %r3\nexit",
+        "mov %r2, -8\nmov %r3, %r10\nadd %r3, -8\nadd %r3, %r2\nstxh [%r3+2], %r2\nldxdw %r0, [%r10-16]\nexit",
+        // ... whose address is passed to helpers (read, then written)
+        "mov %r2, 2\nmov %r5, 77\nmov %r1, %r10\nadd %r1, -16\nadd %r1, %r2\nstxb [%r1+1], %r5\nmov %r2, 4\ncall 1\nexit",
+        "mov %r2, 2\nmov %r1, %r10\nadd %r1, -16\nadd %r1, %r2\nstxb [%r1+0], %r2\nmov %r6, %r1\nmov %r2, 3\nmov %r3, 9\ncall 2\nldxb %r0, [%r6+2]\nexit",
+        // ... entered in the middle by jumps (each slot is its own op)
+        "mov %r2, 1\nmov %r3, %r1\njeq %r2, 1, mid\nmov %r3, %r10\nmid:\nadd %r3, 2\nadd %r3, %r2\nldxb %r0, [%r3+0]\nexit",
+        "mov %r2, 1\nmov %r3, %r1\njeq %r2, 1, mid\nmov %r3, %r10\nadd %r3, -4\nmid:\nadd %r3, %r2\nstxb [%r3+0], %r2\nldxdw %r0, [%r1+0]\nexit",
+        "mov %r3, %r1\njeq %r3, 0, skip\nja mid\nskip:\nmov %r3, %r10\nadd %r3, -4\nadd %r3, %r2\nmid:\nldxh %r0, [%r3+0]\nexit",
         // lddw of every form, wide and narrow values
         "lddw %r0, 0x123456789abcdef0\nexit",
         "lddw %r0, 5\nlddw %r1, -5\nadd %r0, %r1\nexit",
@@ -171,6 +210,34 @@ fn fused_forms_compute_what_their_parts_do() {
     for src in cases {
         agree(&asm(src), &[1, 2, 3, 4, 5, 6, 7, 8], 10_000);
     }
+}
+
+/// Stack-array accesses (`mov d, r10; add d, k; add d, i; ldx/stx [d +
+/// off]`) at the stack's edges and past them: below the stack (segment 0,
+/// unmapped), at and across its top, negative offsets and indexes, and an
+/// index that carries the address into the input's segment (which must then
+/// be read and written there, as the reference interpreter does).
+#[test]
+fn stack_array_accesses_agree_at_the_edges() {
+    let mut count = 0;
+    for k in [-32768i32, -600, -513, -512, -511, -256, -8, -4, -3, -1, 0, 8, 32767] {
+        for i in [0i64, -8, 8, 509, 0xffff_fe00, 0xffff_fe04, -0x1_0000_0000, i64::MIN] {
+            for off in [-2i16, 0, 3] {
+                for (ld, st) in [("ldxb", "stxb"), ("ldxh", "stxh"), ("ldxw", "stxw")] {
+                    let head = format!(
+                        "lddw %r2, {i}\nlddw %r5, 0x5566778899aabbcc\nmov %r3, %r10\nadd %r3, {k}\nadd %r3, %r2\n"
+                    );
+                    let load = format!("{head}{ld} %r0, [%r3{off:+}]\nexit");
+                    let store = format!("{head}{st} [%r3{off:+}], %r5\nmov %r0, %r3\nexit");
+                    for src in [load, store] {
+                        agree(&asm(&src), &[1, 2, 3, 4, 5, 6, 7, 8], 10_000);
+                        count += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(count, 13 * 8 * 3 * 3 * 2);
 }
 
 #[test]
@@ -503,7 +570,7 @@ fn random_program(rng: &mut Rng, n: usize) -> Vec<u8> {
         let k = rng.below(8) as i32 - 3;
         let rel = (rng.below(n as u64 + 1) as i64 - insns.len() as i64 - 1) as i16;
         let jlt = [0xad, 0x2d][rng.below(2) as usize];
-        match rng.below(20) {
+        match rng.below(24) {
             0 => insns.extend([Insn::new(0xbf, d, s, 0, 0), Insn::new(0x0f, d, rng.below(11) as u8, 0, 0)]),
             1 => insns.extend([Insn::new(0xbc, d, s, 0, 0), Insn::new(0x04, d, 0, 0, k)]),
             2 => insns
@@ -565,6 +632,38 @@ fn random_program(rng: &mut Rng, n: usize) -> Vec<u8> {
                 Insn::new(0xbc, rng.below(10) as u8, s, 0, 0),
                 Insn::new(jlt, d, rng.below(11) as u8, rel - 2, 0),
             ]),
+            // stack-array accesses, the index often (not always) distinct
+            // from d, and scaled zero-extended indexes
+            16 => insns.extend([
+                Insn::new(0xbf, d, 10, 0, 0),
+                Insn::new(0x07, d, 0, 0, -8 * (rng.below(66) as i32) + k),
+                Insn::new(0x0f, d, s, 0, 0),
+                match rng.below(6) {
+                    n @ 0..=2 => Insn::new([0x71, 0x69, 0x61][n as usize], rng.below(10) as u8, d, k as i16, 0),
+                    n => Insn::new([0x73, 0x6b, 0x63][n as usize - 3], d, rng.below(11) as u8, k as i16, 0),
+                },
+            ]),
+            17 => insns.extend([
+                Insn::new(0xbf, d, s, 0, 0),
+                Insn::new(0x67, d, 0, 0, 32),
+                Insn::new(0x77, d, 0, 0, 32),
+                Insn::new(0x67, d, 0, 0, rng.below(64) as i32),
+            ]),
+            19 => insns.extend([
+                Insn::new(0x69, d, s, k as i16, 0),
+                Insn::new(0x64, d, 0, 0, 16),
+                Insn::new(0xc4, d, 0, 0, 16 - (rng.below(8) == 0) as i32),
+            ]),
+            18 => {
+                let (t, n) = (rng.below(10) as u8, 1 + rng.below(32) as i32);
+                insns.extend([
+                    Insn::new(0xbc, t, s, 0, 0),
+                    Insn::new(0x74, t, 0, 0, n.min(31)),
+                    Insn::new(0xbc, d, s, 0, 0),
+                    Insn::new(0x64, d, 0, 0, 32 - n),
+                    Insn::new(0x4c, d, t, 0, 0),
+                ])
+            }
             _ => {
                 let mut i = random_insn(rng);
                 if i.class() == 0x05 || i.class() == 0x06 {

@@ -92,8 +92,6 @@ impl Describe for EnvelopeErrorKind {
     }
 }
 
-impl core::error::Error for EnvelopeErrorKind {}
-
 /// Which operation-specific rule was broken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ShapeError {
@@ -106,17 +104,11 @@ pub enum ShapeError {
     DeleteWithTriggers,
 }
 
-impl Describe for ShapeError {
-    fn describe(&self, out: &mut dyn Sink) {
-        match self {
-            ShapeError::InstallWithoutPayload => out.text("an install needs a payload and a payload kind"),
-            ShapeError::CommandWithPayload => out.text("a delete or trigger command carries no payload"),
-            ShapeError::DeleteWithTriggers => out.text("a delete carries no triggers"),
-        }
-    }
-}
-
-impl core::error::Error for ShapeError {}
+alkyl_vm::describe_by_texts!(ShapeError {
+    InstallWithoutPayload => "an install needs a payload and a payload kind",
+    CommandWithPayload => "a delete or trigger command carries no payload",
+    DeleteWithTriggers => "a delete carries no triggers",
+});
 
 /// A rejected envelope: the rule broken and the byte offset where it was
 /// detected.
@@ -132,6 +124,4 @@ impl Describe for EnvelopeError {
     }
 }
 
-impl core::error::Error for EnvelopeError {}
-
-alkyl_vm::display_by_describe!(EnvelopeErrorKind, ShapeError, EnvelopeError);
+alkyl_vm::error_by_describe!(EnvelopeErrorKind, ShapeError, EnvelopeError);

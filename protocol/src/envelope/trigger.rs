@@ -199,9 +199,7 @@ impl Describe for TriggerSyntaxError {
     }
 }
 
-impl core::error::Error for TriggerSyntaxError {}
-
-alkyl_vm::display_by_describe!(TriggerSyntaxError);
+alkyl_vm::error_by_describe!(TriggerSyntaxError);
 
 #[cfg(feature = "alloc")]
 impl core::str::FromStr for TriggerRepr {

@@ -102,9 +102,7 @@ impl Describe for AppError {
     }
 }
 
-impl core::error::Error for AppError {}
-
-alkyl_vm::display_by_describe!(AppError);
+alkyl_vm::error_by_describe!(AppError);
 
 /// What started a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -53,8 +53,6 @@ impl Describe for AuthError {
     }
 }
 
-impl core::error::Error for AuthError {}
-
 /// Why a public key was refused when configuring an [`Authority`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BadPublicKey;
@@ -65,9 +63,7 @@ impl Describe for BadPublicKey {
     }
 }
 
-impl core::error::Error for BadPublicKey {}
-
-alkyl_vm::display_by_describe!(AuthError, BadPublicKey);
+alkyl_vm::error_by_describe!(AuthError, BadPublicKey);
 
 /// The keys a device trusts, and whether unsigned envelopes are accepted.
 #[derive(Clone, Debug, Default)]

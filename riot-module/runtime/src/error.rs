@@ -93,9 +93,7 @@ impl Describe for TriggerProblem {
     }
 }
 
-impl core::error::Error for TriggerProblem {}
-
-alkyl_vm::display_by_describe!(TriggerProblem);
+alkyl_vm::error_by_describe!(TriggerProblem);
 
 impl Rejection {
     /// The CoAP response code.
@@ -203,9 +201,7 @@ impl Describe for Rejection {
     }
 }
 
-impl core::error::Error for Rejection {}
-
-alkyl_vm::display_by_describe!(Rejection);
+alkyl_vm::error_by_describe!(Rejection);
 
 /// What a request must carry to be applied: the operation its method and
 /// resource imply and the app its URI names.

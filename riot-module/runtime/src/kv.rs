@@ -11,7 +11,6 @@
 //! `"ALKK" | format 1 | 3 reserved zero bytes | count u32 | (key u32, value u32) × count`,
 //! keys strictly ascending.
 
-use alkyl_vm::describe::{Describe, Sink};
 
 use crate::map::VecMap;
 use alloc::vec::Vec;
@@ -56,19 +55,13 @@ pub enum KvRecordError {
     Order,
 }
 
-impl Describe for KvRecordError {
-    fn describe(&self, out: &mut dyn Sink) {
-        match self {
-            KvRecordError::Header => out.text("key-value record: bad header"),
-            KvRecordError::Length => out.text("key-value record: bad length"),
-            KvRecordError::Order => out.text("key-value record: keys not ascending"),
-        }
-    }
-}
+alkyl_vm::describe_by_texts!(KvRecordError {
+    Header => "key-value record: bad header",
+    Length => "key-value record: bad length",
+    Order => "key-value record: keys not ascending",
+});
 
-impl core::error::Error for KvRecordError {}
-
-alkyl_vm::display_by_describe!(KvRecordError);
+alkyl_vm::error_by_describe!(KvRecordError);
 
 /// All namespaces, with their quotas.
 #[derive(Clone, Debug)]

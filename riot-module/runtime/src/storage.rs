@@ -16,7 +16,6 @@
 //! host node also writes files (write a temporary file, fsync, rename,
 //! fsync the directory).
 
-use alkyl_vm::describe::{Describe, Sink};
 use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -34,19 +33,13 @@ pub enum StorageError {
     Corrupt,
 }
 
-impl Describe for StorageError {
-    fn describe(&self, out: &mut dyn Sink) {
-        match self {
-            StorageError::Io => out.text("storage I/O error"),
-            StorageError::Full => out.text("storage full"),
-            StorageError::Corrupt => out.text("stored record corrupt"),
-        }
-    }
-}
+alkyl_vm::describe_by_texts!(StorageError {
+    Io => "storage I/O error",
+    Full => "storage full",
+    Corrupt => "stored record corrupt",
+});
 
-impl core::error::Error for StorageError {}
-
-alkyl_vm::display_by_describe!(StorageError);
+alkyl_vm::error_by_describe!(StorageError);
 
 /// Persistent records by key.
 pub trait Storage {

@@ -100,9 +100,7 @@ impl Describe for UploadError {
     }
 }
 
-impl core::error::Error for UploadError {}
-
-alkyl_vm::display_by_describe!(UploadError);
+alkyl_vm::error_by_describe!(UploadError);
 
 #[derive(Debug)]
 struct Transfer {

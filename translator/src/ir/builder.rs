@@ -36,9 +36,7 @@ impl Describe for BuildError {
     }
 }
 
-impl core::error::Error for BuildError {}
-
-alkyl_vm::display_by_describe!(BuildError);
+alkyl_vm::error_by_describe!(BuildError);
 
 #[derive(Clone, Copy, Debug)]
 enum Item {

@@ -44,9 +44,7 @@ impl Describe for CompileError {
     }
 }
 
-impl core::error::Error for CompileError {}
-
-alkyl_vm::display_by_describe!(CompileError);
+alkyl_vm::error_by_describe!(CompileError);
 
 /// Parses, validates and translates `bytes` into a container, and loads
 /// it as the device will (a gateway module is refused:

@@ -163,8 +163,6 @@ impl Describe for IrErrorKind {
     }
 }
 
-impl core::error::Error for IrErrorKind {}
-
 /// A malformed module: what, and at which byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct IrError {
@@ -178,9 +176,7 @@ impl Describe for IrError {
     }
 }
 
-impl core::error::Error for IrError {}
-
-alkyl_vm::display_by_describe!(IrErrorKind, IrError);
+alkyl_vm::error_by_describe!(IrErrorKind, IrError);
 
 /// True for `[A-Za-z_][A-Za-z0-9_]*`.
 pub fn is_identifier(s: &str) -> bool {

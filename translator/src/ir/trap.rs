@@ -62,9 +62,7 @@ impl Describe for IrTrap {
     }
 }
 
-impl core::error::Error for IrTrap {}
-
-alkyl_vm::display_by_describe!(IrTrap);
+alkyl_vm::error_by_describe!(IrTrap);
 
 /// First address of the non-revert trap codes.
 pub const TRAP_BASE: u64 = 0x1_0000;

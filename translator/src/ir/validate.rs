@@ -140,8 +140,6 @@ impl Describe for ValidateErrorKind {
     }
 }
 
-impl core::error::Error for ValidateErrorKind {}
-
 /// A validation failure: function index, byte offset in its code, reason.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ValidateError {
@@ -156,9 +154,7 @@ impl Describe for ValidateError {
     }
 }
 
-impl core::error::Error for ValidateError {}
-
-alkyl_vm::display_by_describe!(ValidateErrorKind, ValidateError);
+alkyl_vm::error_by_describe!(ValidateErrorKind, ValidateError);
 
 /// Validates every function of `module`.
 ///

@@ -146,8 +146,6 @@ impl Describe for ContainerError {
     }
 }
 
-impl core::error::Error for ContainerError {}
-
 /// Why a container could not be loaded as a runnable script.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LoadError {
@@ -182,6 +180,5 @@ impl Describe for LoadError {
     }
 }
 
-impl core::error::Error for LoadError {}
-
-crate::display_by_describe!(Field, ContainerErrorKind, ContainerError, LoadError);
+crate::display_by_describe!(Field, ContainerErrorKind);
+crate::error_by_describe!(ContainerError, LoadError);

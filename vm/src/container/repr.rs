@@ -211,9 +211,7 @@ impl Describe for EmitError {
     }
 }
 
-impl core::error::Error for EmitError {}
-
-crate::display_by_describe!(EmitError);
+crate::error_by_describe!(EmitError);
 
 fn u32_len(what: &'static str, len: usize) -> Result<u32, EmitError> {
     u32::try_from(len).map_err(|_| EmitError::TooLarge { what, len })

@@ -233,10 +233,23 @@ fn exec<H: Helpers + ?Sized>(
             // A load in slot `pc + $slot` of a fused op: a fault names that
             // slot (the instruction that faults), as the reference
             // interpreter does. `pc` is not fetched again: the run ends.
+            // `load_stack_at!` tries the stack window first (an address the
+            // translation saw computed from `r10`); any other address goes
+            // the slow path, which checks it as every access is checked.
             macro_rules! load_at {
-                ($n:literal, $a:expr, $slot:expr) => {{
+                ($n:literal, $a:expr, $slot:expr) => {
+                    load_via!(load, $n, $a, $slot)
+                };
+            }
+            macro_rules! load_stack_at {
+                ($n:literal, $a:expr, $slot:expr) => {
+                    load_via!(load_stack, $n, $a, $slot)
+                };
+            }
+            macro_rules! load_via {
+                ($window:ident, $n:literal, $a:expr, $slot:expr) => {{
                     let a = $a;
-                    match win.load::<$n>(a) {
+                    match win.$window::<$n>(a) {
                         Some(v) => v,
                         None => match win.load_slow(a, $n) {
                             Some(v) => v,
@@ -245,6 +258,15 @@ fn exec<H: Helpers + ?Sized>(
                                 break 'run win.fault(a, $n, Access::Read);
                             }
                         },
+                    }
+                }};
+            }
+            macro_rules! store_stack_at {
+                ($n:literal, $a:expr, $v:expr, $slot:expr) => {{
+                    let (a, v) = ($a, $v);
+                    if !win.store_stack::<$n>(a, v) && !win.store_slow(a, $n, v) {
+                        pc += $slot;
+                        break 'run win.fault(a, $n, Access::Write);
                     }
                 }};
             }

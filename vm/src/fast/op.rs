@@ -181,7 +181,7 @@ macro_rules! sample_ints {
 }
 
 #[cfg(test)]
-sample_ints!(i8 i16 i32 u16 u32);
+sample_ints!(i8 u8 i16 i32 u16 u32);
 
 #[cfg(test)]
 mod tests {

@@ -31,12 +31,13 @@
 //!
 //! A branch's run ends at its last slot, `pc + WIDTH - 1`. Bodies are
 //! written in the interpreter's vocabulary (`r!`, `r32!`, `set!`, `set32!`,
-//! `addr!`, `load!`, `load_at!`, `store!`, `load_fp!`, `store_fp!`,
-//! `lddw!`, `call_helper!`: see `exec.rs`), so they read as the op's
-//! semantics. A body cannot move `pc` (macro hygiene hides the
-//! interpreter's locals from it): only the flow does, and `load_at!`, which
-//! leaves the run with a fault naming a later slot of a fused op (the
-//! load's own), so that traps land where the reference interpreter's do.
+//! `addr!`, `load!`, `load_at!`, `load_stack_at!`, `store!`,
+//! `store_stack_at!`, `load_fp!`, `store_fp!`, `lddw!`, `call_helper!`: see
+//! `exec.rs`), so they read as the op's semantics. A body cannot move `pc`
+//! (macro hygiene hides the interpreter's locals from it): only the flow
+//! does, and the `_at!` accesses, which leave the run with a fault naming
+//! a later slot of a fused op (the access's own), so that traps land where
+//! the reference interpreter's do.
 //!
 //! Families spell both widths and both operand forms of an operation in one
 //! row, with one expression (the operand types are `u64` or `u32`):
@@ -44,7 +45,9 @@
 //! the immediate or `s`), `jcc I64 R64 I32 R32 => OP;` and `jcc_imm I64
 //! I32 => OP;` (jump to `t` when `d OP imm` / `a OP b`), and the memory
 //! families `load`, `store`, `store_imm`, `load_fp`, `store_fp`,
-//! `add_load`, `mov_add_load` of four sizes (1, 2, 4, 8 bytes).
+//! `add_load`, `mov_add_load` of four sizes (1, 2, 4, 8 bytes); a family
+//! of other sizes is spelled `@sized FAMILY (NAME BYTES) ..;` (the stack
+//! arrays' `stack_load`, `stack_store`).
 
 /// Calls `$m! { rows }` with the whole instruction set in the row grammar
 /// of the module docs, families expanded (see [`self`]).
@@ -95,6 +98,13 @@ macro_rules! for_each_op {
             Zext64 { d: Reg } = 2, next => { set!(d, r32!(d) as u64) };
             /// Fused `mov d, s; lsh d, 32; rsh d, 32`, 3 slots.
             MovZext64 { d: Reg, s: Reg } = 3, next => { set!(d, r32!(s) as u64) };
+            /// Fused `mov d, s; lsh d, 32; rsh d, 32; lsh d, imm` and `lsh d, 32;
+            /// rsh d, 32; lsh d, imm` (a 32-bit index zero-extended and scaled
+            /// to its element's size), 4 and 3 slots.
+            MovZextLsh { d: Reg, s: Reg, imm: i32 } = 4, next => {
+                set!(d, (r32!(s) as u64).wrapping_shl(imm as u32))
+            };
+            ZextLsh { d: Reg, imm: i32 } = 3, next => { set!(d, (r32!(d) as u64).wrapping_shl(imm as u32)) };
             /// Fused `ldxb/ldxh d, [s + off]; add32 acc, d` (load and accumulate,
             /// as checksum loops do), 2 slots.
             LdxBAdd32 { d: Reg, s: Reg, off: i16, acc: Reg } = 2, next => {
@@ -143,6 +153,22 @@ macro_rules! for_each_op {
                 set32!(acc, a);
                 set32!(d, a.wrapping_add(r32!(x)));
             };
+            /// Fused `ldxh d, [s + off]; lsh32 d, 16; arsh32 d, 16`: a signed
+            /// 16-bit load (`int16_t` samples, as clang emits it without the
+            /// v4 sign-extending loads), 3 slots.
+            LdxHSext32 { d: Reg, s: Reg, off: i16 } = 3, next => {
+                set32!(d, load!(2, addr!(s, off)) as u16 as i16 as i32 as u32)
+            };
+            /// Fused `mov32 t, s; rsh32 t, n; mov32 d, s; lsh32 d, 32 - n; or32 d,
+            /// t`: a 32-bit rotate right by `n` (1 to 31) as clang emits it for
+            /// `x >> n | x << (32 - n)` (hashes, ciphers), 5 slots; `t` is
+            /// neither `s` nor `d`.
+            Ror32 { d: Reg, t: Reg, s: Reg, n: u8 } = 5, next => {
+                let x = r32!(s);
+                let lo = x.wrapping_shr(n as u32);
+                set32!(t, lo);
+                set32!(d, x.wrapping_shl(32 - n as u32) | lo);
+            };
             /// `lddw` (any of its forms, segment base added at translation); the
             /// high half of the value is the [`Kind::Wide`] in the next slot.
             Lddw { d: Reg, lo: i32 } = 2, next => { lddw!(d, lo) };
@@ -157,6 +183,14 @@ macro_rules! for_each_op {
             // add d, b; ldx x, [d + off]`, 3 slots. A fault names the load's slot.
             add_load AddLdxB AddLdxH AddLdxW AddLdxDw;
             mov_add_load MovAddLdxB MovAddLdxH MovAddLdxW MovAddLdxDw;
+            // Fused `mov d, r10; add d, k; add d, i; ldx x, [d + off]` and the
+            // store `stx [d + off], x` (an element of a stack array, `&a[0]`
+            // rematerialised from the frame pointer, plus an index), 4 slots:
+            // `d = r10 + k + i`, the access checked against the stack window
+            // first, then as any other. A fault names the access's slot. Three
+            // sizes (no 8-byte element was seen through this shape).
+            @sized stack_load (StkLdxB 1) (StkLdxH 2) (StkLdxW 4);
+            @sized stack_store (StkStxB 1) (StkStxH 2) (StkStxW 4);
             // Loads and stores relative to the frame pointer `r10`: straight to
             // the stack window (see `window.rs`).
             load_fp LdxBFp LdxHFp LdxWFp LdxDwFp;
@@ -294,6 +328,26 @@ macro_rules! expand {
             };
         )*] $($rest)* }
     };
+    // The stack-array accesses: `d = r10 + k + i`, then `x = [d + off]` or
+    // `[d + off] = x` in the fourth slot (`x` read after `d` is written).
+    ($m:ident [$($done:tt)*] @sized stack_load $(($name:ident $n:literal))*; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)* $(
+            $name { d: Reg, k: i16, i: Reg, x: Reg, off: i16 } = 4, next => {
+                let at = r!(Reg::R10).wrapping_add(k as i64 as u64).wrapping_add(r!(i));
+                set!(d, at);
+                set!(x, load_stack_at!($n, at.wrapping_add(off as i64 as u64), 3))
+            };
+        )*] $($rest)* }
+    };
+    ($m:ident [$($done:tt)*] @sized stack_store $(($name:ident $n:literal))*; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)* $(
+            $name { d: Reg, k: i16, i: Reg, x: Reg, off: i16 } = 4, next => {
+                let at = r!(Reg::R10).wrapping_add(k as i64 as u64).wrapping_add(r!(i));
+                set!(d, at);
+                store_stack_at!($n, at.wrapping_add(off as i64 as u64), r!(x), 3)
+            };
+        )*] $($rest)* }
+    };
     ($m:ident [$($done:tt)*] @sized load_fp $(($name:ident $n:literal))*; $($rest:tt)*) => {
         $crate::fast::table::expand! { $m [$($done)* $(
             $name { d: Reg, off: i16 } = 1, next => { set!(d, load_fp!($n, off)) };
@@ -330,8 +384,8 @@ mod tests {
 
     /// One op of every kind, operands numbered so that the registers are
     /// distinct and among `r1..=r5`.
-    fn kinds() -> [Option<Kind>; 128] {
-        let mut all = [None; 128];
+    fn kinds() -> [Option<Kind>; 160] {
+        let mut all = [None; 160];
         let mut n = 0;
         every_kind(
             |field| match field {
@@ -339,7 +393,7 @@ mod tests {
                 "off" => -8,
                 "d" => 1,
                 "s" | "a" => 2,
-                "acc" | "b" | "y" => 3,
+                "acc" | "b" | "y" | "i" => 3,
                 "x" => 4,
                 _ => 1,
             },
@@ -372,12 +426,19 @@ mod tests {
         assert!(count > 90, "{count} kinds");
     }
 
-    /// The fused indexed loads, whose load is their last slot.
-    fn indexed_load(kind: Kind) -> bool {
+    /// The fused indexed loads and stack-array accesses, whose access is
+    /// their last slot.
+    fn indexed_access(kind: Kind) -> bool {
         use Kind::*;
         matches!(
             kind,
-            AddLdxB { .. }
+            StkLdxB { .. }
+                | StkLdxH { .. }
+                | StkLdxW { .. }
+                | StkStxB { .. }
+                | StkStxH { .. }
+                | StkStxW { .. }
+                | AddLdxB { .. }
                 | AddLdxH { .. }
                 | AddLdxW { .. }
                 | AddLdxDw { .. }
@@ -390,8 +451,8 @@ mod tests {
 
     /// Every kind dispatches, and the interpreter leaves it only for a
     /// successor the table names (the slots after it trap where they are),
-    /// or by trapping at the op itself (a fused indexed load: at its load's
-    /// slot), or by `exit`.
+    /// or by trapping at the op itself (a fused indexed access: at its
+    /// access's slot), or by `exit`.
     #[test]
     fn every_kind_dispatches_to_its_successors() {
         // mov r0, 1 (x7); exit: what a generic op decodes.
@@ -407,8 +468,8 @@ mod tests {
             match trap {
                 None => matches!(kind, Kind::Exit),
                 Some(Trap { pc: 0, kind: k }) => k != TrapKind::BudgetExhausted,
-                // A fused indexed load faults at its load's slot, the last.
-                Some(Trap { pc, kind: TrapKind::Memory(_) }) if indexed_load(kind) => pc + 1 == kind.width(),
+                // A fused indexed access faults at its access's slot, the last.
+                Some(Trap { pc, kind: TrapKind::Memory(_) }) if indexed_access(kind) => pc + 1 == kind.width(),
                 Some(Trap { pc, kind: k }) => k == TrapKind::IllegalInstruction && (Some(pc) == next || Some(pc) == to),
             }
         };

@@ -94,6 +94,7 @@ fn each_slot(
         let next = Insn::at(code, pc + 1);
         let kind = fuse5(code, pc)
             .filter(fusion_on)
+            .or_else(|| fuse4(code, pc).filter(fusion_on))
             .or_else(|| fuse3(&insn, next.as_ref(), Insn::at(code, pc + 2).as_ref(), pc).filter(fusion_on))
             .or_else(|| fuse(&insn, next.as_ref(), pc).filter(fusion_on))
             .unwrap_or_else(|| single(&insn, code, pc));
@@ -207,6 +208,11 @@ const RSH64K: u8 = class::ALU64 | alu::RSH | source::K;
 const LSH32K: u8 = class::ALU | alu::LSH | source::K;
 const RSH32K: u8 = class::ALU | alu::RSH | source::K;
 const AND32K: u8 = class::ALU | alu::AND | source::K;
+const OR32X: u8 = class::ALU | alu::OR | source::X;
+const ARSH32K: u8 = class::ALU | alu::ARSH | source::K;
+const STXB: u8 = class::STX | mode::MEM | size::B;
+const STXH: u8 = class::STX | mode::MEM | size::H;
+const STXW: u8 = class::STX | mode::MEM | size::W;
 
 /// The operands `(x, y)` of a 64-bit register `jlt`/`jgt` as the jump
 /// condition `x < y` (`jgt d, s` is `s < d`).
@@ -219,14 +225,18 @@ fn jlt_operands(i: &Insn) -> (Reg, Reg) {
     }
 }
 
-/// Five-slot patterns (the interpreter knows each one's width).
+/// Five-slot patterns (the interpreter knows each one's width): the
+/// two-sum checksum step and the 32-bit rotate.
 fn fuse5(code: &[u8], pc: usize) -> Option<Kind> {
     let a = Insn::at(code, pc)?;
-    if !matches!(a.opc, LDXB | LDXH) {
+    if !matches!(a.opc, LDXB | LDXH | MOV32X) {
         return None;
     }
     let [b, c, m, e] = core::array::from_fn(|i| Insn::at(code, pc + 1 + i));
     let (b, c, m, e) = (b?, c?, m?, e?);
+    if a.opc == MOV32X {
+        return rotate32(&a, &b, &c, &m, &e);
+    }
     if (b.opc, c.opc, m.opc, e.opc) != (ADD32X, ADD64K, MOV32X, ADD32X) {
         return None;
     }
@@ -244,6 +254,58 @@ fn fuse5(code: &[u8], pc: usize) -> Option<Kind> {
     } else {
         Kind::LdxHSum2 { d, s, off, acc, inc, x }
     })
+}
+
+/// `mov32 t, s; rsh32 t, n; mov32 d, s; lsh32 d, 32 - n; or32 d, t` as
+/// [`Kind::Ror32`]: `t` is not `s` (the second copy reads `s` unshifted)
+/// and not `d` (it must survive the second copy).
+fn rotate32(a: &Insn, b: &Insn, c: &Insn, m: &Insn, e: &Insn) -> Option<Kind> {
+    let (t, s) = reg_pair(a);
+    let d = Reg::new(c.dst);
+    let shape = (b.opc, c.opc, m.opc, e.opc) == (RSH32K, MOV32X, LSH32K, OR32X)
+        && [a.off, b.off, c.off, m.off, e.off] == [0; 5]
+        && b.dst == a.dst
+        && c.src == a.src
+        && m.dst == c.dst
+        && (e.dst, e.src) == (c.dst, a.dst)
+        && (1..32).contains(&b.imm)
+        && m.imm == 32 - b.imm;
+    (shape && t != s && t != d).then_some(Kind::Ror32 { d, t, s, n: b.imm as u8 })
+}
+
+/// Four-slot patterns (the interpreter knows each one's width).
+fn fuse4(code: &[u8], pc: usize) -> Option<Kind> {
+    // Both shapes start with a 64-bit `mov`: decode the rest only then.
+    let a = Insn::at(code, pc).filter(|a| a.opc == MOV64X)?;
+    let [b, c, m] = core::array::from_fn(|i| Insn::at(code, pc + 1 + i));
+    let (b, c, m) = (b?, c?, m?);
+    let (d, s) = reg_pair(&a);
+    let plain = a.off == 0 && b.off == 0 && c.off == 0 && b.dst == a.dst && c.dst == a.dst;
+    match (a.opc, b.opc, c.opc) {
+        // `mov d, r10; add d, k; add d, i` and a load from or a store to
+        // `[d + off]`: `i` is not `d` (it is read after the mov).
+        (MOV64X, ADD64K, ADD64X) if plain && s == Reg::R10 && c.src != a.dst => {
+            let (k, i, off) = (i16::try_from(b.imm).ok()?, Reg::new(c.src), m.off);
+            let (load, store) = (Reg::new(m.src) == d, Reg::new(m.dst) == d);
+            Some(match m.opc {
+                LDXB if load => Kind::StkLdxB { d, k, i, x: Reg::new(m.dst), off },
+                LDXH if load => Kind::StkLdxH { d, k, i, x: Reg::new(m.dst), off },
+                LDXW if load => Kind::StkLdxW { d, k, i, x: Reg::new(m.dst), off },
+                STXB if store => Kind::StkStxB { d, k, i, x: Reg::new(m.src), off },
+                STXH if store => Kind::StkStxH { d, k, i, x: Reg::new(m.src), off },
+                STXW if store => Kind::StkStxW { d, k, i, x: Reg::new(m.src), off },
+                _ => return None,
+            })
+        }
+        // `mov d, s; lsh d, 32; rsh d, 32; lsh d, imm`: a 32-bit index
+        // zero-extended and scaled.
+        (MOV64X, LSH64K, RSH64K)
+            if plain && b.imm == 32 && c.imm == 32 && m.opc == LSH64K && m.off == 0 && m.dst == a.dst =>
+        {
+            Some(Kind::MovZextLsh { d, s, imm: m.imm })
+        }
+        _ => None,
+    }
 }
 
 /// Three-slot patterns (the interpreter knows each one's width).
@@ -270,6 +332,16 @@ fn fuse3(a: &Insn, b: Option<&Insn>, c: Option<&Insn>, pc: usize) -> Option<Kind
             if a.off == 0 && b.off == 0 && c.off == 0 && bd == d && cd == d && b.imm == 32 && c.imm == 32 =>
         {
             Kind::MovZext64 { d, s }
+        }
+        // `ldxh d, [s + off]; lsh32 d, 16; arsh32 d, 16`: a signed load.
+        (LDXH, LSH32K, ARSH32K) if b.off == 0 && c.off == 0 && bd == d && cd == d && b.imm == 16 && c.imm == 16 => {
+            Kind::LdxHSext32 { d, s, off: a.off }
+        }
+        // `lsh d, 32; rsh d, 32; lsh d, imm`: zero-extension and scaling.
+        (LSH64K, RSH64K, LSH64K)
+            if a.off == 0 && b.off == 0 && c.off == 0 && bd == d && cd == d && a.imm == 32 && b.imm == 32 =>
+        {
+            Kind::ZextLsh { d, imm: c.imm }
         }
         // `mov d, a; add d, imm; add d, x`, x not d (read after the first add).
         (MOV64X, ADD64K, ADD64X)
@@ -506,6 +578,61 @@ mod tests {
         let mut ops = [Op::EMPTY; 6];
         let fast = translate(&program, &mut ops).unwrap();
         assert!(matches!(fast.ops[0].kind, Kind::LdxHSum2 { .. }));
+    }
+
+    /// The kinds `insns` (at most 16, a verified program) translate to.
+    fn kinds_of(insns: &[crate::isa::Insn]) -> [Kind; 16] {
+        let mut code = [0u8; 128];
+        for (slot, insn) in code.chunks_exact_mut(8).zip(insns) {
+            slot.copy_from_slice(&insn.encode());
+        }
+        let program = crate::verify(&code[..insns.len() * 8], &crate::NoHelpers).unwrap();
+        let mut storage = [Op::EMPTY; 16];
+        translate(&program, &mut storage).unwrap();
+        storage.map(|op| op.kind)
+    }
+
+    /// insertion_sort's `a[j - 1]` as clang emits it: the 32-bit index
+    /// zero-extended and scaled, the array's address rematerialised from
+    /// `r10`, and the load: two ops.
+    #[test]
+    fn stack_array_elements_and_scaled_indexes_fuse() {
+        use crate::isa::Insn;
+        let insns = [
+            Insn::new(0xbf, 7, 6, 0, 0),
+            Insn::new(0x67, 7, 0, 0, 32),
+            Insn::new(0x77, 7, 0, 0, 32),
+            Insn::new(0x67, 7, 0, 0, 1),
+            Insn::new(0xbf, 9, 10, 0, 0),
+            Insn::new(0x07, 9, 0, 0, -240),
+            Insn::new(0x0f, 9, 7, 0, 0),
+            Insn::new(0x69, 9, 9, 0, 0),
+            Insn::new(0x95, 0, 0, 0, 0),
+        ];
+        let kinds = kinds_of(&insns);
+        let (r6, r7, r9) = (Reg::R6, Reg::R7, Reg::R9);
+        assert_eq!(kinds[0], Kind::MovZextLsh { d: r7, s: r6, imm: 1 });
+        assert_eq!(kinds[1], Kind::ZextLsh { d: r7, imm: 1 });
+        assert_eq!(kinds[4], Kind::StkLdxH { d: r9, k: -240, i: r7, x: r9, off: 0 });
+    }
+
+    /// sha256's rotates as clang emits them: one op, and none when the
+    /// counts do not add up to 32.
+    #[test]
+    fn rotates_fuse() {
+        use crate::isa::Insn;
+        for (lsh, fused) in [(25, true), (24, false)] {
+            let insns = [
+                Insn::new(0xbc, 1, 7, 0, 0),
+                Insn::new(0x74, 1, 0, 0, 7),
+                Insn::new(0xbc, 3, 7, 0, 0),
+                Insn::new(0x64, 3, 0, 0, lsh),
+                Insn::new(0x4c, 3, 1, 0, 0),
+                Insn::new(0x95, 0, 0, 0, 0),
+            ];
+            let kind = kinds_of(&insns)[0];
+            assert_eq!(kind == Kind::Ror32 { d: Reg::R3, t: Reg::R1, s: Reg::R7, n: 7 }, fused, "{kind:?}");
+        }
     }
 
     #[test]

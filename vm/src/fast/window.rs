@@ -133,6 +133,30 @@ impl<'m, 'a> Windows<'m, 'a> {
         put_le_n::<N>(bytes.get_mut(off..off.wrapping_add(N)), v)
     }
 
+    /// Reads `N` bytes at `addr` if they lie in the stack window (tried
+    /// first where the translation saw the address computed from `r10`; a
+    /// miss goes on to [`Windows::load_slow`]).
+    #[inline(always)]
+    pub(crate) fn load_stack<const N: usize>(&self, addr: u64) -> Option<u64> {
+        if (addr >> 32) as u32 != self.stack_seg {
+            return None;
+        }
+        let off = addr as u32 as usize;
+        Some(le_value_n::<N>(self.stack.get(off..off.wrapping_add(N))?))
+    }
+
+    /// Writes the low `N` bytes of `v` at `addr` if they lie in the stack
+    /// window; false (nothing written) otherwise. See
+    /// [`Windows::load_stack`].
+    #[inline(always)]
+    pub(crate) fn store_stack<const N: usize>(&mut self, addr: u64, v: u64) -> bool {
+        if (addr >> 32) as u32 != self.stack_seg {
+            return false;
+        }
+        let off = addr as u32 as usize;
+        put_le_n::<N>(self.stack.get_mut(off..off.wrapping_add(N)), v)
+    }
+
     /// Reads `N` bytes at `fp + off`, `fp` being the frame pointer `r10`,
     /// if they lie in the stack window.
     ///

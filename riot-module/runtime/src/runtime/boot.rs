@@ -67,9 +67,7 @@ impl Describe for BootProblem {
     }
 }
 
-impl core::error::Error for BootProblem {}
-
-alkyl_vm::display_by_describe!(BootProblem);
+alkyl_vm::error_by_describe!(BootProblem);
 
 /// Loads and parses the one record `key` if `keys` lists it; a record that
 /// cannot be read or does not parse is noted in `report` and left as it is.

@@ -52,9 +52,7 @@ impl Describe for QuotaError {
     }
 }
 
-impl core::error::Error for QuotaError {}
-
-alkyl_vm::display_by_describe!(QuotaError);
+alkyl_vm::error_by_describe!(QuotaError);
 
 /// Installed apps and retired names.
 #[derive(Debug, Default)]

@@ -30,7 +30,6 @@
 
 use alloc::vec::Vec;
 
-use alkyl_vm::describe::{Describe, Sink};
 use sha2::{Digest, Sha256};
 
 use crate::app::AppMeta;
@@ -60,20 +59,14 @@ pub enum RecordError {
     Hash,
 }
 
-impl Describe for RecordError {
-    fn describe(&self, out: &mut dyn Sink) {
-        match self {
-            RecordError::Header => out.text("bad record header"),
-            RecordError::Length => out.text("record length mismatch"),
-            RecordError::Field => out.text("invalid record field"),
-            RecordError::Hash => out.text("container hash mismatch"),
-        }
-    }
-}
+alkyl_vm::describe_by_texts!(RecordError {
+    Header => "bad record header",
+    Length => "record length mismatch",
+    Field => "invalid record field",
+    Hash => "container hash mismatch",
+});
 
-impl core::error::Error for RecordError {}
-
-alkyl_vm::display_by_describe!(RecordError);
+alkyl_vm::error_by_describe!(RecordError);
 
 /// The contents of an app record.
 #[derive(Clone, Debug, PartialEq, Eq)]

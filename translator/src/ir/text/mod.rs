@@ -57,8 +57,6 @@ impl Describe for AsmError {
     }
 }
 
-impl core::error::Error for AsmError {}
-
 /// What is wrong with a line.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AsmErrorKind {
@@ -109,6 +107,4 @@ impl Describe for AsmErrorKind {
     }
 }
 
-impl core::error::Error for AsmErrorKind {}
-
-alkyl_vm::display_by_describe!(AsmError, AsmErrorKind);
+alkyl_vm::error_by_describe!(AsmError, AsmErrorKind);

@@ -45,8 +45,6 @@ impl Describe for TranslateErrorKind {
     }
 }
 
-impl core::error::Error for TranslateErrorKind {}
-
 /// A translation failure in function `function` at IR byte `pos`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TranslateError {
@@ -61,6 +59,4 @@ impl Describe for TranslateError {
     }
 }
 
-impl core::error::Error for TranslateError {}
-
-alkyl_vm::display_by_describe!(TranslateErrorKind, TranslateError);
+alkyl_vm::error_by_describe!(TranslateErrorKind, TranslateError);
