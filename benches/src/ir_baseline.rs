@@ -46,7 +46,7 @@ impl Device {
         let pc = script.entry(entry.as_bytes()).unwrap_or_else(|| panic!("no entry {entry}"));
         let input = call_input(args, rest);
         let mut helpers = AlkylHelpers::new(&mut self.platform, 0);
-        let run = run_entry(&script, pc, &mut self.data, &input, &mut helpers, 10_000_000).unwrap();
+        let run = run_entry(&script, &script, pc, &mut self.data, &input, &mut helpers, 10_000_000).unwrap();
         match run.ended {
             Ended::Returned(r0) => (r0, run.executed),
             other => panic!("{entry} ended with {other:?}"),

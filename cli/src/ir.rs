@@ -243,7 +243,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
                 let entry = script.entry(name.as_bytes()).ok_or_else(|| anyhow!("no function `{name}`"))?;
                 let (mut data, mut platform) = (pair.data.clone(), pair.device.clone());
                 let mut helpers = crate::lang::Traced::new(AlkylHelpers::new(&mut platform, APP));
-                run_entry(&script, entry, &mut data, &call_input(a, &rest), &mut helpers, args.budget)?;
+                run_entry(&script, &script, entry, &mut data, &call_input(a, &rest), &mut helpers, args.budget)?;
                 alkyl_lang::syscalls::describe(&helpers.trace)
             } else {
                 Vec::new()
@@ -271,7 +271,7 @@ fn run(args: RunArgs) -> Result<ExitCode> {
         let entry = script.entry(name.as_bytes()).ok_or_else(|| anyhow!("no function `{name}`"))?;
         let input = call_input(a, &rest);
         let mut helpers = crate::lang::Traced::new(AlkylHelpers::new(&mut platform, APP));
-        let r = run_entry(&script, entry, &mut data, &input, &mut helpers, args.budget)?;
+        let r = run_entry(&script, &script, entry, &mut data, &input, &mut helpers, args.budget)?;
         let trace = helpers.trace;
         match r.ended {
             Ended::Returned(v) => println!("{name}: {v:#x}"),

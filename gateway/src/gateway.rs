@@ -9,8 +9,7 @@ use alkyl_protocol::client::Client;
 use alkyl_protocol::command::CommandRepr;
 use alkyl_protocol::envelope::{EnvelopeRepr, PayloadKind};
 use alkyl_protocol::{AppName, KeyId};
-use alkyl_translator::ir::syscall::fnv1a32;
-use alkyl_translator::ir::{call_input, IrTrap, Module};
+use alkyl_translator::ir::{call_input, Module};
 use alloy::eips::BlockNumberOrTag;
 use alloy::primitives::{keccak256, Address, B256};
 use alloy::providers::{Provider, ProviderBuilder};
@@ -21,6 +20,7 @@ use serde::Deserialize;
 
 use serde_json::json;
 
+use crate::script::{Call, Host, Script};
 use crate::state::{Cmd, Handled, Op, State, Store, KEEP_HASHES};
 use crate::{contract, log, pin, Result};
 
@@ -246,7 +246,8 @@ pub struct Gateway {
     device_code: Vec<u8>,
     code_hash: String,
     app: String,
-    script: Vec<u8>,
+    /// The contract's Aryl script, translated for the VM (or why it is not).
+    script: std::result::Result<Script, String>,
     events: Vec<EventDef>,
     /// The contract's view functions a device may ask for.
     views: Vec<crate::requests::ViewFn>,
@@ -254,13 +255,6 @@ pub struct Gateway {
     transactable: Vec<crate::requests::ViewFn>,
     /// The last error sending a transaction (logged once, not every round).
     send_error: Option<String>,
-}
-
-/// What a handler asked of the devices.
-struct Call {
-    device: usize,
-    entry: String,
-    args: Vec<u64>,
 }
 
 /// What a handler asked of the devices and the chain.
@@ -314,7 +308,7 @@ impl Gateway {
             code_hash,
             app: embedded.app,
             device_code: embedded.device,
-            script: embedded.script,
+            script: Script::compile(&embedded.script).map_err(|e| format!("the contract's script: {e}")),
             events,
             views,
             transactable,
@@ -982,9 +976,10 @@ impl Gateway {
         data: &[u8],
         timestamp: u64,
     ) -> Result<Option<Asked>> {
-        let script = Module::parse(&self.script)?;
-        let Some((index, _)) = script.function(&ev.name) else { return Ok(None) };
-        let validated = alkyl_translator::ir::validate(script)?;
+        let script = self.script.as_ref().map_err(|e| e.clone())?;
+        if !script.has(&ev.name) {
+            return Ok(None);
+        }
         let device = Module::parse(&self.device_code)?;
         let entries: Vec<String> = device.functions.iter().map(|f| f.name.to_string()).collect();
         // Arguments: the non-indexed inputs in order; dynamic ones (bytes,
@@ -1010,94 +1005,14 @@ impl Gateway {
             }
         }
         let topic_words: Vec<[u8; 32]> = topics[1..].iter().map(|t| t.0).collect();
-        let aad = pin::aad(chain_id, &self.cfg.contract.0 .0, &topic_words, &static_words);
-        let mut calls = Vec::new();
-        let mut txs = Vec::new();
-        let mut pending = Vec::new();
-        let mut secrets: Vec<u64> = Vec::new();
-        let devices = self.cfg.devices.len() as u64;
-        let mut failure: Option<String> = None;
-        let mut inst = alkyl_translator::ir::Instance::new(&validated, 0);
-        let mut platform = alkyl_bindings::SimPlatform::default();
-        let input = call_input(&args, &[]);
-        let r = inst.call_gateway(&validated, index, &input, &mut platform, 1_000_000, &mut |sc, a| {
-            match sc.name {
-                "gw_decrypt" => {
-                    let blob = blobs.get(a[0] as usize).ok_or(IrTrap::Syscall { id: sc.id })?;
-                    match pin::open(&self.hpke, &aad, blob) {
-                        Ok(p) if p.len() <= 8 => {
-                            let mut v = [0u8; 8];
-                            v[..p.len()].copy_from_slice(&p);
-                            let v = u64::from_le_bytes(v);
-                            secrets.push(v);
-                            Ok(v)
-                        }
-                        Ok(_) => {
-                            failure = Some("the PIN is longer than 8 bytes".into());
-                            Err(IrTrap::Syscall { id: sc.id })
-                        }
-                        Err(e) => {
-                            failure = Some(e.to_string());
-                            Err(IrTrap::Syscall { id: sc.id })
-                        }
-                    }
-                }
-                "gw_block_timestamp" => Ok(timestamp),
-                "gw_device" => match self.cfg.devices.keys().position(|n| fnv1a32(n.as_bytes()) == a[0] as u32) {
-                    Some(i) => Ok(i as u64),
-                    None => {
-                        failure = Some("devices.NAME: no device of that name in the configuration".into());
-                        Err(IrTrap::Syscall { id: sc.id })
-                    }
-                },
-                "gw_device_count" => Ok(devices),
-                "gw_arg" => {
-                    pending.push(a[0]);
-                    Ok(0)
-                }
-                "gw_call" => {
-                    let entry = entries
-                        .iter()
-                        .find(|e| fnv1a32(e.as_bytes()) == a[1] as u32)
-                        .ok_or(IrTrap::Syscall { id: sc.id })?;
-                    calls.push(Call {
-                        device: a[0] as usize,
-                        entry: entry.clone(),
-                        args: std::mem::take(&mut pending),
-                    });
-                    Ok(0)
-                }
-                "gw_transact" => {
-                    let args = std::mem::take(&mut pending);
-                    let Some(f) = self.transactable.iter().find(|f| fnv1a32(f.name.as_bytes()) == a[0] as u32) else {
-                        failure = Some("contract.F(): no such function (not view, word arguments) in the ABI".into());
-                        return Err(IrTrap::Syscall { id: sc.id });
-                    };
-                    match f.call_data(&args) {
-                        Ok(data) => txs.push((f.name.clone(), data)),
-                        Err(e) => {
-                            failure = Some(e.to_string());
-                            return Err(IrTrap::Syscall { id: sc.id });
-                        }
-                    }
-                    Ok(0)
-                }
-                "gw_log" => {
-                    // A decrypted value is never logged.
-                    if secrets.contains(&a[0]) {
-                        log::emit("script", json!({"value": "<secret>"}), "script: <secret>");
-                    } else {
-                        log::emit("script", json!({"value": a[0]}), &format!("script: {}", a[0]));
-                    }
-                    Ok(0)
-                }
-                _ => Err(IrTrap::Syscall { id: sc.id }),
-            }
-        });
-        match r {
-            Ok(_) => Ok(Some(Asked { calls, txs })),
-            Err(t) => Err(failure.unwrap_or_else(|| format!("the script trapped: {t:?}")).into()),
-        }
+        let mut host = Host::new(&self.hpke, &self.transactable);
+        host.aad = pin::aad(chain_id, &self.cfg.contract.0 .0, &topic_words, &static_words);
+        host.blobs = blobs;
+        host.timestamp = timestamp;
+        host.devices = self.cfg.devices.keys().cloned().collect();
+        host.entries = entries;
+        script.run(&ev.name, &args, &mut host)?;
+        Ok(Some(Asked { calls: host.calls, txs: host.txs }))
     }
 
     /// One delivery round: the head command of every ready device, in

@@ -19,6 +19,7 @@ mod log;
 mod pin;
 mod reports;
 mod requests;
+mod script;
 mod state;
 
 use std::path::PathBuf;

@@ -1266,3 +1266,30 @@ fn json_documents_byte_for_byte() {
     }
     assert_eq!(docs.lines().count(), expected.len());
 }
+
+/// An Aryl gateway script, translated as the gateway translates it (its
+/// gateway syscalls are helpers 0x100..), is refused as a container (the
+/// device's helper table lacks them: the verifier refuses) and as Alkyl IR
+/// (a device does not compile gateway modules); nothing is stored.
+#[cfg(feature = "ir")]
+#[test]
+fn a_gateway_script_is_refused() {
+    use alkyl_translator::ir::{text, translate, validate, Module};
+    let ir = text::assemble(".gateway\n.public Count\n    BITS32\n    SYSCALL gw_device_count\n    RETURN\n").unwrap();
+    let translated = translate(&validate(Module::parse(&ir).unwrap()).unwrap()).unwrap();
+    assert_eq!(translated.helpers, [0x102]);
+    let codes = |r: Rejection| (r.code(), alloc::format!("{r}"));
+    let mut rt = runtime();
+    let c = codes(install(&mut rt, "gw", 1, translated.package().unwrap()).unwrap_err());
+    assert_eq!(c.0, code::UNPROCESSABLE_ENTITY);
+    assert!(c.1.starts_with("verification failed: instruction "), "{}", c.1);
+    assert!(c.1.contains("helper"), "{}", c.1);
+    let mut as_ir = install_of("gw", 1, ir, false);
+    as_ir.kind = PayloadKind::AlkylIr;
+    let c = codes(
+        rt.apply(&signed(as_ir, &keypair()), Expect { operation: Operation::Install, name: &name("gw") }).unwrap_err(),
+    );
+    assert_eq!(c.0, code::UNPROCESSABLE_ENTITY);
+    assert!(c.1.contains("gateway module"), "{}", c.1);
+    assert!(rt.app(&name("gw")).is_none());
+}

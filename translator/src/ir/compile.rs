@@ -11,7 +11,7 @@ use alkyl_vm::describe::{Describe, Sink};
 use alkyl_vm::{HelperSet, VerifyError};
 
 use super::module::{IrError, Module};
-use super::translate::{translate, translate_within, TranslateError};
+use super::translate::{translate, translate_within, TranslateError, TranslateErrorKind};
 use super::validate::{validate, ValidateError, Validated};
 
 /// Why uploaded module bytes were refused, by stage, each with its position.
@@ -47,7 +47,8 @@ impl Describe for CompileError {
 alkyl_vm::error_by_describe!(CompileError);
 
 /// Parses, validates and translates `bytes` into a container, and loads
-/// it as the device will, with the helpers of `alkyl_bindings`
+/// it as the device will (a gateway module is refused:
+/// [`TranslateErrorKind::GatewayModule`]), with the helpers of `alkyl_bindings`
 /// (`ALL_HELPERS`): the returned bytes are a container that
 /// `Script::load` accepts.
 ///
@@ -82,6 +83,14 @@ pub fn compile_script(bytes: &[u8]) -> Result<Script<Vec<u8>>, CompileError> {
 /// [`TranslateErrorKind::TooLarge`]: super::translate::TranslateErrorKind::TooLarge
 pub fn compile_script_within(bytes: &[u8], max_bytes: usize) -> Result<Script<Vec<u8>>, CompileError> {
     let module = Module::parse(bytes).map_err(CompileError::Parse)?;
+    if module.profile == super::module::Profile::Gateway {
+        // Its gateway syscalls are helpers only a gateway has.
+        return Err(CompileError::Translate(TranslateError {
+            function: 0,
+            pos: 0,
+            kind: TranslateErrorKind::GatewayModule,
+        }));
+    }
     let valid = validate(module).map_err(CompileError::Validate)?;
     let container = translate_within(&valid, max_bytes).and_then(|t| t.package()).map_err(CompileError::Translate)?;
     load(container, &alkyl_bindings::ALL_HELPERS)
@@ -89,7 +98,10 @@ pub fn compile_script_within(bytes: &[u8], max_bytes: usize) -> Result<Script<Ve
 
 /// [`compile`] from a validated module, loading with the helpers `host`
 /// implements (tools that keep the module, e.g. to run the reference
-/// interpreter beside the translation).
+/// interpreter beside the translation). The gateway compiles its Aryl
+/// script (a gateway module) this way, with its own helpers: the gateway
+/// syscalls are helpers `0x100..` ([`super::syscall::GATEWAY_HELPERS`]),
+/// which a device's helper table lacks, so its verifier refuses them.
 ///
 /// # Errors
 /// As [`compile`], from the translation on.

@@ -3,7 +3,7 @@
 //! (512 bytes, or the container's declared need if larger), the call input
 //! read-only (`r1`/`r2`), the host's `.data` copy, `.rodata`, and the
 //! host's helpers narrowed to the ones the container declares; on the
-//! reference interpreter.
+//! reference interpreter, or on the engine the caller gives.
 //! The outcome is decoded into Alkyl IR terms.
 
 use alloc::vec;
@@ -33,13 +33,16 @@ pub struct VmRun {
     pub executed: u64,
 }
 
-/// Runs `entry` of `script` over `input`. `data` is the host's copy of the
-/// `.data` region (`script.data_size()` bytes, initialised with
-/// `script.init_data`), kept by the caller between calls as a device does.
+/// Runs `entry` of `script` over `input` on `engine`: `script` itself for
+/// the reference interpreter, its `FastScript` for the fast engine. `data`
+/// is the host's copy of the `.data` region (`script.data_size()` bytes,
+/// initialised with `script.init_data`), kept by the caller between calls
+/// as a device does.
 ///
 /// # Errors
 /// A region cannot be mapped (`data` or `input` of 4 GiB or more).
-pub fn run_entry<B: Stable<u8>, H: Helpers + ?Sized>(
+pub fn run_entry<R: Runnable + ?Sized, B: Stable<u8>, H: Helpers + ?Sized>(
+    engine: &R,
     script: &Script<B>,
     entry: Entry,
     data: &mut [u8],
@@ -50,7 +53,7 @@ pub fn run_entry<B: Stable<u8>, H: Helpers + ?Sized>(
     let mut stack = vec![0u8; script.stack_size()];
     let mut run = Invocation::new(&mut stack, input)?;
     run.script(script, data)?;
-    Ok(match script.program().run(entry, &mut run, &mut script.restrict(helpers), budget) {
+    Ok(match engine.run(entry, &mut run, &mut script.restrict(helpers), budget) {
         Ok(exit) => VmRun { ended: Ended::Returned(exit.r0), executed: exit.executed },
         Err(trap) => {
             VmRun { ended: IrTrap::from_vm(&trap).map_or(Ended::Unexplained(trap), Ended::Trapped), executed: 0 }

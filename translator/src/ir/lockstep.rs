@@ -108,7 +108,7 @@ impl<'m> Pair<'m> {
         let script = Script::load(&self.container, &ALL_HELPERS).map_err(|e| format!("load: {e}"))?;
         let entry = script.entry(name.as_bytes()).ok_or(format!("no entry {name}"))?;
         let mut helpers = AlkylHelpers::new(&mut self.device, APP);
-        let run = run_entry(&script, entry, &mut self.data, &input, &mut helpers, VM_BUDGET)
+        let run = run_entry(&script, &script, entry, &mut self.data, &input, &mut helpers, VM_BUDGET)
             .map_err(|e| format!("{name}: {e}"))?;
         let agree = match (expected, run.ended) {
             (Ok(c), Ended::Returned(v)) => c.value == v,

@@ -79,7 +79,8 @@ pub fn by_name(name: &str) -> Option<&'static Syscall> {
 /// argument and the result have their own width (a string is one 64-bit
 /// word), and the mode does not matter. The gateway gives them their
 /// runtime; the reference interpreter has none and traps
-/// `IrTrap::Syscall { id }` on them.
+/// `IrTrap::Syscall { id }` on them. Translated (only in a gateway module),
+/// each is the eBPF helper of the same id ([`GATEWAY_HELPERS`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct GatewaySyscall {
     pub id: u32,
@@ -116,6 +117,20 @@ pub const GATEWAY_SYSCALLS: &[GatewaySyscall] = &[
     // of its name), as `for each` numbers them; no such device: a trap.
     GatewaySyscall { id: 0x107, name: "gw_device", args: &[W32], result: Some(W32) },
 ];
+
+/// The helper ids of the gateway syscalls: a translated gateway module calls
+/// gateway syscall `id` as eBPF helper `id` (`call id`, arguments in
+/// `r1..r5` first first, each in its width, the result in `r0`), which only
+/// the gateway implements (`docs/helpers.md`, "Gateway helpers").
+pub const GATEWAY_HELPERS: [u32; GATEWAY_SYSCALLS.len()] = {
+    let mut ids = [0; GATEWAY_SYSCALLS.len()];
+    let mut i = 0;
+    while i < ids.len() {
+        ids[i] = GATEWAY_SYSCALLS[i].id;
+        i += 1;
+    }
+    ids
+};
 
 /// The gateway syscall with this id.
 pub fn gateway_by_id(id: u64) -> Option<&'static GatewaySyscall> {

@@ -281,10 +281,23 @@ impl Lower<'_> {
     }
 
     /// `SYSCALL id`: arguments into `r1..`, buffers checked against linear
-    /// memory, result (32 bits) pushed.
+    /// memory, result pushed: the low 32 bits for a device syscall. In a
+    /// gateway module, a gateway syscall (`syscall::GATEWAY_SYSCALLS`) is
+    /// the helper of the same id, lowered the same way: each argument a
+    /// plain word in its own width (a 64-bit value whole), the result (if
+    /// any) in its width. Only a gateway's helper table has those ids, so a
+    /// device's verifier refuses the container.
     pub(super) fn syscall(&mut self, id: u64) -> R<()> {
-        let sc = syscall::by_id(id).ok_or(super::error::TranslateErrorKind::Internal("unknown syscall"))?;
-        let n = sc.args.len();
+        const WORDS: [ArgKind; 5] = [ArgKind::Word; 5];
+        let gateway = self.module.module.profile == crate::ir::module::Profile::Gateway;
+        let (id, kinds, result) = match syscall::gateway_by_id(id).filter(|_| gateway) {
+            Some(g) => (g.id, &WORDS[..g.args.len()], g.result),
+            None => {
+                let sc = syscall::by_id(id).ok_or(super::error::TranslateErrorKind::Internal("unknown syscall"))?;
+                (sc.id, sc.args, Some(Width::W32))
+            }
+        };
+        let n = kinds.len();
         let mut args = [Operand { val: Val::Imm(0), width: Width::W32 }; 5];
         for i in (0..n).rev() {
             args[i] = self.s.pop()?;
@@ -295,7 +308,7 @@ impl Lower<'_> {
             self.s.evict_for_call(self.e, &mut refs)?;
         }
         let mut reachable = true;
-        for (i, kind) in sc.args.iter().enumerate() {
+        for (i, kind) in kinds.iter().enumerate() {
             let reg = i as u8 + 1;
             let a = args[i];
             match *kind {
@@ -330,14 +343,22 @@ impl Lower<'_> {
             self.s.release(*a);
         }
         if !reachable {
-            self.s.push(Operand { val: Val::Imm(0), width: Width::W32 });
+            if let Some(width) = result {
+                self.s.push(Operand { val: Val::Imm(0), width });
+            }
             return Ok(());
         }
-        self.call(sc.id);
-        let pref = Some(super::frame::home(self.s.height()));
-        let t = self.s.alloc_reg(self.e, pref)?;
-        self.e.alu(Class::B32, alu::MOV, t, SCRATCH);
-        self.s.push(Operand { val: Val::At(Loc::Reg(t)), width: Width::W32 });
+        self.call(id);
+        if let Some(width) = result {
+            let pref = Some(super::frame::home(self.s.height()));
+            let t = self.s.alloc_reg(self.e, pref)?;
+            let class = if width == Width::W64 { Class::B64 } else { Class::B32 };
+            self.e.alu(class, alu::MOV, t, SCRATCH);
+            if matches!(width, Width::W8 | Width::W16) {
+                self.e.alu_imm(Class::B32, alu::AND, t, width.mask() as i32);
+            }
+            self.s.push(Operand { val: Val::At(Loc::Reg(t)), width });
+        }
         Ok(())
     }
 }

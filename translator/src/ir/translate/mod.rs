@@ -146,9 +146,6 @@ pub fn translate(module: &Validated<'_>) -> Result<TranslatedModule, TranslateEr
 /// # Errors
 /// As [`translate`], and [`TranslateErrorKind::TooLarge`].
 pub fn translate_within(module: &Validated<'_>, max_bytes: usize) -> Result<TranslatedModule, TranslateError> {
-    if module.module.profile == crate::ir::module::Profile::Gateway {
-        return Err(TranslateError { function: 0, pos: 0, kind: TranslateErrorKind::GatewayModule });
-    }
     let layout = DataLayout::of(&module.module);
     let mut e = Emitter::default();
     e.limit = (max_bytes != usize::MAX).then_some(max_bytes / INSN_SIZE);
