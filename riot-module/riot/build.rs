@@ -49,8 +49,7 @@ fn main() {
         Some(path) => {
             let path = manifest.join(path);
             println!("cargo:rerun-if-changed={}", path.display());
-            let text =
-                fs::read_to_string(&path).unwrap_or_else(|e| panic!("ALKYL_DEVICE_KEY={}: {e}", path.display()));
+            let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("ALKYL_DEVICE_KEY={}: {e}", path.display()));
             let seed = parse_key(text.trim()).unwrap_or_else(|| {
                 panic!("ALKYL_DEVICE_KEY={}: expected 64 hex digits (a NAME.key from `alkyl keygen`)", path.display())
             });
