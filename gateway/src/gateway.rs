@@ -244,6 +244,8 @@ pub struct Gateway {
     key: SigningKey,
     hpke: [u8; 32],
     device_code: Vec<u8>,
+    /// The device code's function names (parsed once), or why it does not parse.
+    entries: std::result::Result<Vec<String>, String>,
     code_hash: String,
     app: String,
     /// The contract's Aryl script, translated for the VM (or why it is not).
@@ -307,6 +309,9 @@ impl Gateway {
             hpke,
             code_hash,
             app: embedded.app,
+            entries: Module::parse(&embedded.device)
+                .map(|m| m.functions.iter().map(|f| f.name.to_string()).collect())
+                .map_err(|e| e.to_string()),
             device_code: embedded.device,
             script: Script::compile(&embedded.script).map_err(|e| format!("the contract's script: {e}")),
             events,
@@ -529,7 +534,7 @@ impl Gateway {
     }
 
     fn entry_exists(&self, entry: &str) -> bool {
-        Module::parse(&self.device_code).is_ok_and(|m| m.functions.iter().any(|f| f.name == entry))
+        self.entries.as_ref().is_ok_and(|names| names.iter().any(|n| n == entry))
     }
 
     /// Records verified reports (persisted before the device is told).
@@ -980,8 +985,7 @@ impl Gateway {
         if !script.has(&ev.name) {
             return Ok(None);
         }
-        let device = Module::parse(&self.device_code)?;
-        let entries: Vec<String> = device.functions.iter().map(|f| f.name.to_string()).collect();
+        let entries = self.entries.as_ref().map_err(|e| e.clone())?;
         // Arguments: the non-indexed inputs in order; dynamic ones (bytes,
         // string) become handles into `blobs`.
         let word = |i: usize| -> Result<[u8; 32]> {

@@ -133,7 +133,7 @@ pub struct Host<'g> {
     /// The configured devices' names, as `for each` numbers them.
     pub devices: Vec<String>,
     /// The device code's public functions.
-    pub entries: Vec<String>,
+    pub entries: &'g [String],
     /// The contract's functions a script may send a transaction to.
     pub transactable: &'g [ViewFn],
     /// Device calls asked, in order.
@@ -158,7 +158,7 @@ impl<'g> Host<'g> {
             blobs: Vec::new(),
             timestamp: 0,
             devices: Vec::new(),
-            entries: Vec::new(),
+            entries: &[],
             transactable,
             calls: Vec::new(),
             txs: Vec::new(),
@@ -282,14 +282,14 @@ mod tests {
         lang("property.aryl.alkyl", src)
     }
 
-    fn lock_entries() -> Vec<String> {
+    fn lock_entries() -> &'static [String] {
         static ENTRIES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
         let entries = ENTRIES.get_or_init(|| {
             let air = include_str!("../../apps/aryl/lock.air");
             let bytes = alkyl_translator::ir::text::assemble(air).unwrap();
             Module::parse(&bytes).unwrap().functions.iter().map(|f| f.name.to_string()).collect()
         });
-        entries.clone()
+        entries
     }
 
     fn transactable() -> Vec<ViewFn> {
