@@ -11,7 +11,6 @@
 //! `"ALKK" | format 1 | 3 reserved zero bytes | count u32 | (key u32, value u32) × count`,
 //! keys strictly ascending.
 
-
 use crate::map::VecMap;
 use alloc::vec::Vec;
 

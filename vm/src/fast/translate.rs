@@ -36,9 +36,7 @@ impl Describe for TranslateError {
     }
 }
 
-impl core::error::Error for TranslateError {}
-
-crate::display_by_describe!(TranslateError);
+crate::error_by_describe!(TranslateError);
 
 /// Ops of storage [`translate`] needs for `program`: one per slot.
 pub const fn storage_len(program: &Program<'_>) -> usize {
