@@ -96,6 +96,17 @@ pub fn fletcher32_input() -> (PathBuf, u32) {
     }
 }
 
+/// The bytes of [`fletcher32_input`] and what to call them in a report.
+///
+/// # Panics
+/// The input cannot be read.
+pub fn fletcher32_bytes() -> (Vec<u8>, &'static str) {
+    let (path, checksum) = fletcher32_input();
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let name = if checksum == PAPER_FLETCHER32 { "the paper's 361-byte input" } else { "apps/data/sample-361.bin" };
+    (bytes, name)
+}
+
 /// Deterministic pseudo-random bytes (xorshift32), so every run and every
 /// contender sees the same input.
 pub fn bytes(len: usize, seed: u32) -> Vec<u8> {

@@ -89,11 +89,7 @@ struct Row {
 fn main() {
     let fletcher_src = std::fs::read_to_string(repo().join("apps/ir/fletcher32.air")).unwrap();
     let lock_src = std::fs::read_to_string(repo().join("apps/ir/smartlock.air")).unwrap();
-    let paper = repo().join("../shared/data/fletcher32-input.bin");
-    let (input, input_name) = match std::fs::read(&paper) {
-        Ok(b) => (b, "the paper's 361-byte input"),
-        Err(_) => (std::fs::read(repo().join("apps/data/sample-361.bin")).unwrap(), "apps/data/sample-361.bin"),
-    };
+    let (input, input_name) = alkyl_benches::kernels::fletcher32_bytes();
 
     println!("# Alkyl IR measurements\n");
     println!("## Sizes and compile cost\n");

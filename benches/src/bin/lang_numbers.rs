@@ -79,11 +79,7 @@ fn clang_run(
 }
 
 fn main() {
-    let paper = repo().join("../shared/data/fletcher32-input.bin");
-    let (input, input_name) = match std::fs::read(&paper) {
-        Ok(b) => (b, "the paper's 361-byte input"),
-        Err(_) => (std::fs::read(repo().join("apps/data/sample-361.bin")).unwrap(), "apps/data/sample-361.bin"),
-    };
+    let (input, input_name) = alkyl_benches::kernels::fletcher32_bytes();
     let hand_lock = assemble(&std::fs::read_to_string(repo().join("apps/ir/smartlock.air")).unwrap()).unwrap();
     let hand_fletcher = assemble(&std::fs::read_to_string(repo().join("apps/ir/fletcher32.air")).unwrap()).unwrap();
     let apps = [
