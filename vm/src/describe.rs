@@ -275,6 +275,20 @@ macro_rules! error_by_describe {
     };
 }
 
+/// `From` for each one-field variant of an error enum, so that `?` wraps
+/// the inner error: `from_variants!(LoadError { Container(ContainerError),
+/// Verify(VerifyError) })`.
+#[macro_export]
+macro_rules! from_variants {
+    ($t:ty { $($variant:ident($inner:ty)),* $(,)? }) => {$(
+        impl From<$inner> for $t {
+            fn from(e: $inner) -> Self {
+                Self::$variant(e)
+            }
+        }
+    )*};
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;
