@@ -199,9 +199,7 @@ impl Prepared {
             Prepared::Compiled(script) => App::from_script(meta, script, limits),
         }
         .map_err(|e| match e {
-            AppError::UnknownEntry { trigger } => {
-                Rejection::Triggers(TriggerProblem::Entry { index: trigger as usize })
-            }
+            AppError::Trigger(p) => Rejection::Triggers(p),
             e => Rejection::Verification(e),
         })
     }
