@@ -24,7 +24,6 @@ use alkyl_vm::{Entry, Runnable, Trap};
 use sha2::{Digest, Sha256};
 
 use crate::envelope::{PayloadKind, TriggerRepr};
-use crate::error::TriggerProblem;
 use crate::name::AppName;
 
 /// An installed app's program: the verified script owning its container
@@ -81,9 +80,8 @@ pub enum AppError {
     Stack { needed: usize, max: usize },
     /// Container plus `.data`/`.bss` exceed the per-app limit.
     TooLarge { needed: usize, max: usize },
-    /// A trigger the container cannot serve (it names an entry point the
-    /// container does not have).
-    Trigger(TriggerProblem),
+    /// A trigger names an entry point the container does not have.
+    UnknownEntry { trigger: u8 },
 }
 
 impl Describe for AppError {
@@ -97,7 +95,9 @@ impl Describe for AppError {
             AppError::TooLarge { needed, max } => {
                 ("container and .data need ", needed, " bytes, the limit is ", max).describe(out)
             }
-            AppError::Trigger(p) => p.describe(out),
+            AppError::UnknownEntry { trigger } => {
+                ("trigger ", trigger, " names no entry point of the container").describe(out)
+            }
         }
     }
 }
@@ -275,7 +275,7 @@ impl App {
         for (i, t) in meta.triggers.iter().enumerate() {
             if let Some(e) = &t.entry {
                 if s.entry(e.as_bytes()).is_none() {
-                    return Err(AppError::Trigger(TriggerProblem::Entry { index: i }));
+                    return Err(AppError::UnknownEntry { trigger: i as u8 });
                 }
             }
         }

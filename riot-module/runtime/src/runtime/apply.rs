@@ -199,7 +199,9 @@ impl Prepared {
             Prepared::Compiled(script) => App::from_script(meta, script, limits),
         }
         .map_err(|e| match e {
-            AppError::Trigger(p) => Rejection::Triggers(p),
+            AppError::UnknownEntry { trigger } => {
+                Rejection::Triggers(TriggerProblem::Entry { index: trigger as usize })
+            }
             e => Rejection::Verification(e),
         })
     }
