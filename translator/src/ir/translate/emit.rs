@@ -5,7 +5,7 @@
 
 use alloc::vec::Vec;
 
-use alkyl_vm::isa::{alu, class, jmp, mode, op, size, source, Insn, FRAME_REG};
+use alkyl_vm::isa::{alu, class, jmp, mode, op, size, source, FRAME_REG, INSN_SIZE};
 
 use super::error::TranslateErrorKind;
 
@@ -23,7 +23,9 @@ pub enum Class {
 /// Instructions of one program, with labels.
 #[derive(Default)]
 pub struct Emitter {
-    pub insns: Vec<Insn>,
+    /// The program's bytes, encoded as they are emitted (jump offsets
+    /// patched in place by [`Emitter::patch`]).
+    pub code: Vec<u8>,
     labels: Vec<Option<u32>>,
     fixups: Vec<(u32, Label)>,
     /// Most instruction slots to hold (`None`: no limit beyond the VM's);
@@ -39,7 +41,12 @@ pub struct Emitter {
 impl Emitter {
     /// Current slot index.
     pub fn here(&self) -> u32 {
-        self.insns.len() as u32
+        self.slots() as u32
+    }
+
+    /// Instruction slots emitted.
+    pub fn slots(&self) -> usize {
+        self.code.len() / INSN_SIZE
     }
 
     pub fn new_label(&mut self) -> Label {
@@ -58,15 +65,15 @@ impl Emitter {
     /// Appends one instruction: `head` packs the opcode (bits 0..8), `dst`
     /// (8..12), `src` (12..16) and `off` (16..32). One out-of-line copy:
     /// every emitting call site passes two words instead of building an
-    /// [`Insn`] (less code on the device, `make bench-size`).
+    /// `Insn` (less code on the device, `make bench-size`).
     #[inline(never)]
     fn put(&mut self, head: u32, imm: i32) {
-        if self.limit.is_some_and(|l| self.insns.len() >= l) {
+        if self.limit.is_some_and(|l| self.slots() >= l) {
             self.over = true;
             return;
         }
-        let insn = Insn::new(head as u8, (head >> 8) as u8 & 0x0f, (head >> 12) as u8 & 0x0f, (head >> 16) as i16, imm);
-        self.insns.push(insn);
+        // `head` is the slot's first word as encoded (`Insn::encode`).
+        self.code.extend_from_slice(&(u64::from(head) | u64::from(imm as u32) << 32).to_le_bytes());
     }
 
     /// [`Emitter::put`] with the fields apart.
@@ -210,8 +217,9 @@ impl Emitter {
                 .ok_or(TranslateErrorKind::Internal("jump to a label that was never pinned"))?;
             let rel = target as i64 - (at as i64 + 1);
             let off = i16::try_from(rel).map_err(|_| TranslateErrorKind::BranchTooFar { distance: rel })?;
-            if let Some(insn) = self.insns.get_mut(at as usize) {
-                insn.off = off;
+            // The offset field: bytes 2..4 of the slot.
+            if let Some(field) = self.code.get_mut(at as usize * INSN_SIZE + 2..at as usize * INSN_SIZE + 4) {
+                field.copy_from_slice(&off.to_le_bytes());
             }
         }
         Ok(())
