@@ -91,6 +91,7 @@ impl ValueStack {
     }
 
     /// Pops the top; the caller holds it until [`ValueStack::release`].
+    #[inline(never)]
     pub fn pop(&mut self) -> R<Operand> {
         self.stack.pop().ok_or(TranslateErrorKind::Internal("translate-time stack underflow"))
     }
