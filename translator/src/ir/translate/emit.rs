@@ -90,6 +90,8 @@ impl Emitter {
         self.over
     }
 
+    // Out of line: called from dozens of sites (`make bench-size`).
+    #[inline(never)]
     pub fn alu(&mut self, c: Class, op: u8, dst: u8, src: u8) {
         let cl = if c == Class::B64 { class::ALU64 } else { class::ALU };
         self.push(cl | op | source::X, dst, src, 0, 0);

@@ -114,6 +114,8 @@ impl ValueStack {
     }
 
     /// Marks a held operand's register as busy for the current instruction.
+    // Out of line: called from dozens of sites (`make bench-size`).
+    #[inline(never)]
     pub fn pin(&mut self, op: &Operand) {
         if let Val::At(Loc::Reg(r)) = op.val {
             self.busy |= 1 << r;
