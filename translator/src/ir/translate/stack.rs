@@ -70,9 +70,9 @@ impl ValueStack {
     }
 
     /// Recomputes `rc` from the stack and the held operands `keep`.
-    fn recount(&mut self, keep: &[Operand]) {
+    fn recount(&mut self, keep: &[&mut Operand]) {
         self.rc = [0; LOC_COUNT];
-        for op in self.stack.iter().chain(keep) {
+        for op in self.stack.iter().chain(keep.iter().map(|o| &**o)) {
             if let Val::At(l) = op.val {
                 self.rc[l.index()] += 1;
             }
@@ -239,7 +239,14 @@ impl ValueStack {
     /// operands `keep` survive: any of them in a location the move
     /// overwrites is moved elsewhere first.
     pub fn flush(&mut self, e: &mut Emitter, keep: &mut [&mut Operand]) -> R<()> {
-        let dests: Vec<Loc> = (0..self.stack.len()).map(home).filter(|&h| !self.is_in_place(h)).collect();
+        // (Plain loops and pushes rather than `collect`s of iterator
+        // chains: one `Vec<Loc>` growth path, less code on the device.)
+        let mut dests: Vec<Loc> = Vec::new();
+        for k in 0..self.stack.len() {
+            if !self.is_in_place(home(k)) {
+                dests.push(home(k));
+            }
+        }
         // Relocate held operands out of the way.
         for held in keep.iter_mut() {
             if let Val::At(l) = held.val {
@@ -284,8 +291,11 @@ impl ValueStack {
                     // Not a source still needed, and not a destination: one
                     // already written holds its new value (its use count
                     // still describes the state before the move).
-                    let mut avoid: Vec<Loc> = pending.iter().flat_map(|&(d, s)| [d, s]).collect();
-                    avoid.extend_from_slice(&dests);
+                    let mut avoid = dests.clone();
+                    for &(d, s) in &pending {
+                        avoid.push(d);
+                        avoid.push(s);
+                    }
                     let t = match self.free_reg_avoiding(&avoid) {
                         Some(r) => Loc::Reg(r),
                         None => Loc::Slot(CYCLE_SLOT),
@@ -305,8 +315,7 @@ impl ValueStack {
         for (k, op) in self.stack.iter_mut().enumerate() {
             op.val = Val::At(home(k));
         }
-        let held: Vec<Operand> = keep.iter().map(|o| **o).collect();
-        self.recount(&held);
+        self.recount(keep);
         Ok(())
     }
 
@@ -320,7 +329,10 @@ impl ValueStack {
 
     /// A block start: every position in its home, with these widths.
     pub fn reset_to_homes(&mut self, widths: &[Width]) {
-        self.stack = widths.iter().enumerate().map(|(k, &w)| Operand { val: Val::At(home(k)), width: w }).collect();
+        self.stack.clear();
+        for (k, &w) in widths.iter().enumerate() {
+            self.stack.push(Operand { val: Val::At(home(k)), width: w });
+        }
         self.busy = 0;
         self.recount(&[]);
     }
