@@ -150,7 +150,7 @@ pub struct ValidateError {
 
 impl Describe for ValidateError {
     fn describe(&self, out: &mut dyn Sink) {
-        ("function ", self.function, " at byte ", self.pos, ": ", self.kind).describe(out);
+        super::translate::describe_at(out, self.function, self.pos, &self.kind);
     }
 }
 

@@ -55,8 +55,14 @@ pub struct TranslateError {
 
 impl Describe for TranslateError {
     fn describe(&self, out: &mut dyn Sink) {
-        ("function ", self.function, " at byte ", self.pos, ": ", self.kind).describe(out);
+        describe_at(out, self.function, self.pos as usize, &self.kind);
     }
+}
+
+/// "function F at byte P: KIND": the text of a validation or translation
+/// error (one copy for both).
+pub(crate) fn describe_at(out: &mut dyn Sink, function: usize, pos: usize, kind: &dyn Describe) {
+    ("function ", function, " at byte ", pos, ": ", kind).describe(out);
 }
 
 alkyl_vm::error_by_describe!(TranslateErrorKind, TranslateError);
