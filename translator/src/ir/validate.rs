@@ -282,7 +282,9 @@ fn validate_function(module: &Module<'_>, index: usize) -> Result<Body, Fail> {
         dest_types[0] = Some(Vec::new());
     }
     let mut visited = vec![false; steps.len()];
-    let mut work: Vec<(usize, Vec<Width>)> = vec![(0, Vec::new())];
+    // Block starts to walk: the entry, then each JUMPDEST when first
+    // reached (its stack is then in `dest_types`).
+    let mut work: Vec<usize> = vec![0];
     let mut max_depth = 0;
 
     // Records an edge into the JUMPDEST step `dest`; queues it when new.
@@ -290,19 +292,21 @@ fn validate_function(module: &Module<'_>, index: usize) -> Result<Body, Fail> {
                 dest: usize,
                 types: &[Width],
                 dest_types: &mut Vec<Option<Vec<Width>>>,
-                work: &mut Vec<(usize, Vec<Width>)>|
+                work: &mut Vec<usize>|
      -> Result<(), Fail> {
         match &dest_types[dest] {
             None => {
                 dest_types[dest] = Some(types.to_vec());
-                work.push((dest, types.to_vec()));
+                work.push(dest);
                 Ok(())
             }
             Some(expected) => check_same(from, steps[dest].pos, expected, types),
         }
     };
 
-    while let Some((start, entry)) = work.pop() {
+    while let Some(start) = work.pop() {
+        // The entry's stack is empty (also when it is a JUMPDEST).
+        let entry = dest_types.get(start).cloned().flatten().unwrap_or_default();
         let mut t = Types { stack: entry, pos: 0 };
         let mut i = start;
         loop {
