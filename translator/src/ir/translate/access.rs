@@ -303,9 +303,10 @@ impl Lower<'_> {
             args[i] = self.s.pop()?;
         }
         {
-            let (held, _) = args.split_at_mut(n);
-            let mut refs: alloc::vec::Vec<&mut Operand> = held.iter_mut().collect();
-            self.s.evict_for_call(self.e, &mut refs)?;
+            // The held arguments, without a `Vec` of references.
+            let [a0, a1, a2, a3, a4] = &mut args;
+            let mut refs = [a0, a1, a2, a3, a4];
+            self.s.evict_for_call(self.e, refs.get_mut(..n).unwrap_or_default())?;
         }
         let mut reachable = true;
         for (i, kind) in kinds.iter().enumerate() {
