@@ -246,10 +246,10 @@ impl Lower<'_> {
             return Ok(r);
         }
         let h = self.s.height();
-        let homes: alloc::vec::Vec<Loc> = (0..h).map(home).collect();
+        let is_home = |r: u8| (0..h).any(|k| home(k) == Loc::Reg(r));
         let r = [5u8, 4, 3, 2, 1, 9, 8, 7, 6, SCRATCH]
             .into_iter()
-            .find(|&r| !homes.contains(&Loc::Reg(r)) && !taken.contains(&r) && !self.s.holds(Loc::Reg(r)))
+            .find(|&r| !is_home(r) && !taken.contains(&r) && !self.s.holds(Loc::Reg(r)))
             .ok_or(TranslateErrorKind::Internal("no register for a branch operand"))?;
         match v.val {
             Val::At(l) => emit_move(self.e, Loc::Reg(r), l),
