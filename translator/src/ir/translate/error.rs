@@ -45,6 +45,18 @@ impl Describe for TranslateErrorKind {
     }
 }
 
+/// An error inside the lowering, boxed: a one-word `Result` that each `?`
+/// passes in a register (less code on the device, `make bench-size`);
+/// allocated once, when translation stops.
+pub(super) type Fault = alloc::boxed::Box<TranslateErrorKind>;
+
+/// [`TranslateErrorKind::Internal`], boxed.
+#[cold]
+#[inline(never)]
+pub(super) fn internal(what: &'static str) -> Fault {
+    alloc::boxed::Box::new(TranslateErrorKind::Internal(what))
+}
+
 /// A translation failure in function `function` at IR byte `pos`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TranslateError {

@@ -21,7 +21,7 @@ use alloc::vec::Vec;
 use alkyl_vm::isa::alu;
 
 use super::emit::{Class, Emitter};
-use super::error::TranslateErrorKind;
+use super::error::{internal, Fault};
 use super::frame::{home, Loc, CALLEE_SAVED, CYCLE_SLOT, FP, GENERAL_SLOTS, LOC_COUNT, SCRATCH};
 use crate::ir::width::Width;
 
@@ -53,7 +53,7 @@ impl Operand {
 /// Allocation order: registers that home deep positions come last.
 const ALLOC_ORDER: [u8; 9] = [5, 4, 3, 2, 1, 9, 8, 7, 6];
 
-type R<T> = Result<T, TranslateErrorKind>;
+type R<T> = Result<T, Fault>;
 
 /// The operand stack and the use of every location.
 pub struct ValueStack {
@@ -93,7 +93,7 @@ impl ValueStack {
     /// Pops the top; the caller holds it until [`ValueStack::release`].
     #[inline(never)]
     pub fn pop(&mut self) -> R<Operand> {
-        self.stack.pop().ok_or(TranslateErrorKind::Internal("translate-time stack underflow"))
+        self.stack.pop().ok_or_else(|| internal("translate-time stack underflow"))
     }
 
     /// Drops a held operand.
@@ -155,7 +155,7 @@ impl ValueStack {
             }
             self.spill(e)?;
         }
-        Err(TranslateErrorKind::Internal("no register after a spill"))
+        Err(internal("no register after a spill"))
     }
 
     /// A free slot, preferring `prefer`.
@@ -175,8 +175,8 @@ impl ValueStack {
             Val::At(Loc::Reg(r)) if self.busy & (1 << r) == 0 => Some((k, r)),
             _ => None,
         });
-        let (k, r) = victim.ok_or(TranslateErrorKind::Internal("nothing to spill"))?;
-        let s = self.free_slot(Some(home(k)), &[]).ok_or(TranslateErrorKind::Internal("no free slot"))?;
+        let (k, r) = victim.ok_or_else(|| internal("nothing to spill"))?;
+        let s = self.free_slot(Some(home(k)), &[]).ok_or_else(|| internal("no free slot"))?;
         emit_move(e, Loc::Slot(s), Loc::Reg(r));
         self.retarget(Loc::Reg(r), Loc::Slot(s), &mut []);
         Ok(())
@@ -227,7 +227,7 @@ impl ValueStack {
             }
             let to = match CALLEE_SAVED.iter().copied().find(|&c| self.is_free(Loc::Reg(c))) {
                 Some(c) => Loc::Reg(c),
-                None => Loc::Slot(self.free_slot(None, &[]).ok_or(TranslateErrorKind::Internal("no free slot"))?),
+                None => Loc::Slot(self.free_slot(None, &[]).ok_or_else(|| internal("no free slot"))?),
             };
             emit_move(e, to, Loc::Reg(r));
             self.retarget(Loc::Reg(r), to, keep);
@@ -253,9 +253,7 @@ impl ValueStack {
                 if dests.contains(&l) {
                     let to = match self.free_reg_avoiding(&dests) {
                         Some(r) => Loc::Reg(r),
-                        None => {
-                            Loc::Slot(self.free_slot(None, &dests).ok_or(TranslateErrorKind::Internal("no free slot"))?)
-                        }
+                        None => Loc::Slot(self.free_slot(None, &dests).ok_or_else(|| internal("no free slot"))?),
                     };
                     emit_move(e, to, l);
                     // Only this held operand moves; others referring to `l` stay.
