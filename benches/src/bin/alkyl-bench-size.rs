@@ -229,13 +229,7 @@ fn report() -> Result<(), String> {
                    translator crate z, as the RIOT firmware), fat LTO, panic without formatting); flash = .vector_table + .text + .rodata + .data, ram = .data + .bss; \
                    Alkyl's flash = image - none; breakdown = llvm-nm symbol sizes by crate",
     });
-    if let Some(dir) = out.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    }
-    let text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
-    std::fs::write(&out, text + "\n").map_err(|e| format!("writing {}: {e}", out.display()))?;
-    println!("wrote {}", out.display());
-    Ok(())
+    alkyl_benches::write_json(&out, &doc)
 }
 
 #[cfg(test)]
