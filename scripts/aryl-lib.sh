@@ -30,6 +30,16 @@ wait_for() { # FILE PATTERN SECONDS
     done
     fail "no '$2' in $1 after $3 s"
 }
+mine_until() { # FILE PATTERN SECONDS: a block a second until PATTERN is logged
+    for _ in $(seq "$3"); do
+        mine 1
+        for _ in $(seq 20); do
+            grep -q -- "$2" "$1" 2>/dev/null && return 0
+            sleep 0.05
+        done
+    done
+    fail "no '$2' in $1 after $3 s of a block a second"
+}
 count() { grep -c -- "$2" "$1" 2>/dev/null || true; }
 rpc() { curl -s -X POST -H 'content-type: application/json' \
     --data "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"$1\",\"params\":$2}" "http://$CHAIN"; }

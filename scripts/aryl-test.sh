@@ -426,9 +426,10 @@ test_bump() {
     kill -9 "$ARYL_PID"; wait "$ARYL_PID" 2>/dev/null || true
     grep 'not mined' "$TMP/aryl.log" | sed 's/^/  /'
     start_gateway
-    sleep 1
-    mine 1
-    wait_for "$TMP/aryl.log" 'report lock1#1 relayed' 20
+    # The restarted gateway finds the pending transaction and bumps or
+    # waits for it; a block a second until it is mined (one block mined
+    # before the gateway is up would leave the chain still).
+    mine_until "$TMP/aryl.log" 'report lock1#1 relayed' 30
     rpc evm_setAutomine '[true]' >/dev/null
     local n
     n=$(account_nonce)
