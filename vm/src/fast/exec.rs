@@ -281,7 +281,7 @@ fn exec<H: Helpers + ?Sized>(
             // `entry_of_another_program_traps` and the differential fuzzer.
             // Fetching through a pointer (`at`) rather than `ops[pc]` saves
             // the op's address computation in every op and frees a register:
-            // 4-15 % of the host instructions per kernel, 1-8 % on the
+            // 2-15 % of the host instructions per kernel, up to 8 % on the
             // Cortex-M4 (docs/benchmarks.md, round 5).
             #[allow(unsafe_code)]
             let op = unsafe { &*at };
