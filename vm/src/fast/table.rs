@@ -42,7 +42,8 @@
 //! Families spell both widths and both operand forms of an operation in one
 //! row, with one expression (the operand types are `u64` or `u32`):
 //! `alu I64 R64 I32 R32 => |a, b| EXPR;` (`d = EXPR` with `a = d` and `b` =
-//! the immediate or `s`), `jcc I64 R64 I32 R32 => OP;` and `jcc_imm I64
+//! the immediate or `s`), `alu3 R64 I64 R32 I32 => |a, b| EXPR;` (the same
+//! with `a` another register: `mov d, a; OP d, b`), `jcc I64 R64 I32 R32 => OP;` and `jcc_imm I64
 //! I32 => OP;` (jump to `t` when `d OP imm` / `a OP b`), and the memory
 //! families `load`, `store`, `store_imm`, `load_fp`, `store_fp`,
 //! `add_load`, `mov_add_load` of four sizes (1, 2, 4, 8 bytes); a family
@@ -76,23 +77,23 @@ macro_rules! for_each_op {
                 let a = r32!(d);
                 set32!(d, a.checked_rem(imm as u32).unwrap_or(a))
             };
-            /// Fused `mov d, a; add d, b` (three-address add), 2 slots.
-            Add64Rrr { d: Reg, a: Reg, b: Reg } = 2, next => { set!(d, r!(a).wrapping_add(r!(b))) };
-            Add32Rrr { d: Reg, a: Reg, b: Reg } = 2, next => { set32!(d, r32!(a).wrapping_add(r32!(b))) };
-            /// Fused `mov d, a; add d, imm` (`&local`, pointer + offset), 2 slots.
-            Add64Rri { d: Reg, a: Reg, imm: i32 } = 2, next => { set!(d, r!(a).wrapping_add(imm as i64 as u64)) };
-            Add32Rri { d: Reg, a: Reg, imm: i32 } = 2, next => { set32!(d, r32!(a).wrapping_add(imm as u32)) };
+            // Fused `mov d, a; OP d, b` and `mov d, a; OP d, imm`: clang's
+            // two-address ALU op after a copy, as the three-address op Wasm
+            // engines get from their bytecode (`d = a + b`, `&local` as
+            // `r10 + imm`, shifts and masks into a copy), both widths, 2 slots.
+            alu3 Add64Rrr Add64Rri Add32Rrr Add32Rri => |a, b| a.wrapping_add(b);
+            alu3 Sub64Rrr Sub64Rri Sub32Rrr Sub32Rri => |a, b| a.wrapping_sub(b);
+            alu3 Mul64Rrr Mul64Rri Mul32Rrr Mul32Rri => |a, b| a.wrapping_mul(b);
+            alu3 And64Rrr And64Rri And32Rrr And32Rri => |a, b| a & b;
+            alu3 Or64Rrr Or64Rri Or32Rrr Or32Rri => |a, b| a | b;
+            alu3 Xor64Rrr Xor64Rri Xor32Rrr Xor32Rri => |a, b| a ^ b;
+            alu3 Lsh64Rrr Lsh64Rri Lsh32Rrr Lsh32Rri => |a, b| a.wrapping_shl(b as u32);
+            alu3 Rsh64Rrr Rsh64Rri Rsh32Rrr Rsh32Rri => |a, b| a.wrapping_shr(b as u32);
             /// Fused `mov d, a; add d, imm; add d, b` (an element's address:
             /// base plus offset plus scaled index, `&stack_array[i]`), 3 slots.
             Add64Rrir { d: Reg, a: Reg, imm: i16, b: Reg } = 3, next => {
                 set!(d, r!(a).wrapping_add(imm as i64 as u64).wrapping_add(r!(b)))
             };
-            /// Fused `mov d, a; OP d, imm` (three-address shifts and masks), 2 slots.
-            Lsh64Rri { d: Reg, a: Reg, imm: i32 } = 2, next => { set!(d, r!(a).wrapping_shl(imm as u32)) };
-            Rsh64Rri { d: Reg, a: Reg, imm: i32 } = 2, next => { set!(d, r!(a).wrapping_shr(imm as u32)) };
-            Lsh32Rri { d: Reg, a: Reg, imm: i32 } = 2, next => { set32!(d, r32!(a).wrapping_shl(imm as u32)) };
-            Rsh32Rri { d: Reg, a: Reg, imm: i32 } = 2, next => { set32!(d, r32!(a).wrapping_shr(imm as u32)) };
-            And32Rri { d: Reg, a: Reg, imm: i32 } = 2, next => { set32!(d, r32!(a) & imm as u32) };
             /// Fused `lsh d, 32; rsh d, 32` (zero-extension of a 32-bit index), 2
             /// slots.
             Zext64 { d: Reg } = 2, next => { set!(d, r32!(d) as u64) };
@@ -273,6 +274,16 @@ macro_rules! expand {
             $r32 { d: Reg, s: Reg } = 1, next => { let $a = r32!(d); let $b = r32!(s); set32!(d, $e) };
         ] $($rest)* }
     };
+    // `d = a OP b` / `d = a OP imm` in 2 slots (the copy `mov d, a` first).
+    ($m:ident [$($done:tt)*]
+        alu3 $r64:ident $i64:ident $r32:ident $i32:ident => |$a:tt, $b:tt| $e:expr; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*
+            $r64 { d: Reg, a: Reg, b: Reg } = 2, next => { let $a = r!(a); let $b = r!(b); set!(d, $e) };
+            $i64 { d: Reg, a: Reg, imm: i32 } = 2, next => { let $a = r!(a); let $b = imm as i64 as u64; set!(d, $e) };
+            $r32 { d: Reg, a: Reg, b: Reg } = 2, next => { let $a = r32!(a); let $b = r32!(b); set32!(d, $e) };
+            $i32 { d: Reg, a: Reg, imm: i32 } = 2, next => { let $a = r32!(a); let $b = imm as u32; set32!(d, $e) };
+        ] $($rest)* }
+    };
     ($m:ident [$($done:tt)*] jcc $i64:ident $r64:ident $i32:ident $r32:ident => $op:tt; $($rest:tt)*) => {
         $crate::fast::table::expand! { $m [$($done)*
             $i64 { d: Reg, imm: i32, t: u16 } = 1, branch(t) => { r!(d) $op imm as i64 as u64 };
@@ -384,8 +395,8 @@ mod tests {
 
     /// One op of every kind, operands numbered so that the registers are
     /// distinct and among `r1..=r5`.
-    fn kinds() -> [Option<Kind>; 160] {
-        let mut all = [None; 160];
+    fn kinds() -> [Option<Kind>; 200] {
+        let mut all = [None; 200];
         let mut n = 0;
         every_kind(
             |field| match field {

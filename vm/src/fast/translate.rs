@@ -205,7 +205,6 @@ const LSH64K: u8 = class::ALU64 | alu::LSH | source::K;
 const RSH64K: u8 = class::ALU64 | alu::RSH | source::K;
 const LSH32K: u8 = class::ALU | alu::LSH | source::K;
 const RSH32K: u8 = class::ALU | alu::RSH | source::K;
-const AND32K: u8 = class::ALU | alu::AND | source::K;
 const OR32X: u8 = class::ALU | alu::OR | source::X;
 const ARSH32K: u8 = class::ALU | alu::ARSH | source::K;
 const STXB: u8 = class::STX | mode::MEM | size::B;
@@ -375,19 +374,12 @@ fn fuse3(a: &Insn, b: Option<&Insn>, c: Option<&Insn>, pc: usize) -> Option<Kind
 /// Two-slot patterns (the interpreter knows each one's width).
 fn fuse(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
     let b = b?;
+    if let Some(kind) = three_address(a, b) {
+        return Some(kind);
+    }
     let (d, s) = reg_pair(a);
     let (bd, bs) = reg_pair(b);
     let kind = match (a.opc, b.opc) {
-        // `mov d, a` then `add d, x`, with x not d itself (off 0: plain mov).
-        (MOV64X, ADD64X) if a.off == 0 && bd == d && bs != d => Kind::Add64Rrr { d, a: s, b: bs },
-        (MOV32X, ADD32X) if a.off == 0 && bd == d && bs != d => Kind::Add32Rrr { d, a: s, b: bs },
-        (MOV64X, ADD64K) if a.off == 0 && bd == d => Kind::Add64Rri { d, a: s, imm: b.imm },
-        (MOV32X, ADD32K) if a.off == 0 && bd == d => Kind::Add32Rri { d, a: s, imm: b.imm },
-        (MOV64X, LSH64K) if a.off == 0 && b.off == 0 && bd == d => Kind::Lsh64Rri { d, a: s, imm: b.imm },
-        (MOV64X, RSH64K) if a.off == 0 && b.off == 0 && bd == d => Kind::Rsh64Rri { d, a: s, imm: b.imm },
-        (MOV32X, LSH32K) if a.off == 0 && b.off == 0 && bd == d => Kind::Lsh32Rri { d, a: s, imm: b.imm },
-        (MOV32X, RSH32K) if a.off == 0 && b.off == 0 && bd == d => Kind::Rsh32Rri { d, a: s, imm: b.imm },
-        (MOV32X, AND32K) if a.off == 0 && b.off == 0 && bd == d => Kind::And32Rri { d, a: s, imm: b.imm },
         (LSH64K, RSH64K) if a.off == 0 && b.off == 0 && bd == d && a.imm == 32 && b.imm == 32 => Kind::Zext64 { d },
         (ADD64X, LDXB | LDXH | LDXW | LDXDW) if a.off == 0 && bs == d => {
             let (x, off) = (bd, b.off);
@@ -419,6 +411,47 @@ fn fuse(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
         _ => return None,
     };
     Some(kind)
+}
+
+/// `mov d, a; OP d, b` (or `OP d, imm`) as OP's three-address form (the
+/// `alu3` rows of `super::table`): a 64-bit copy and a 64- or 32-bit OP, or
+/// a 32-bit copy and a 32-bit OP (a 32-bit OP reads only the copy's low
+/// half). `b` may be `d` itself, read after the copy: then it is `a`.
+fn three_address(m: &Insn, o: &Insn) -> Option<Kind> {
+    let wide = match o.class() {
+        class::ALU64 => true,
+        class::ALU => false,
+        _ => return None,
+    };
+    let copy = m.opc == MOV64X || (m.opc == MOV32X && !wide);
+    if !copy || m.off != 0 || o.off != 0 || o.dst != m.dst {
+        return None;
+    }
+    let (d, a) = reg_pair(m);
+    let (imm, by_reg) = (o.imm, o.opc & source::MASK == source::X);
+    let b = if o.src == o.dst { a } else { Reg::new(o.src) };
+    // The member of an `alu3` family for this width and operand.
+    macro_rules! alu3 {
+        ($r64:ident $i64:ident $r32:ident $i32:ident) => {
+            match (wide, by_reg) {
+                (true, true) => Kind::$r64 { d, a, b },
+                (true, false) => Kind::$i64 { d, a, imm },
+                (false, true) => Kind::$r32 { d, a, b },
+                (false, false) => Kind::$i32 { d, a, imm },
+            }
+        };
+    }
+    Some(match o.opc & alu::MASK {
+        alu::ADD => alu3!(Add64Rrr Add64Rri Add32Rrr Add32Rri),
+        alu::SUB => alu3!(Sub64Rrr Sub64Rri Sub32Rrr Sub32Rri),
+        alu::MUL => alu3!(Mul64Rrr Mul64Rri Mul32Rrr Mul32Rri),
+        alu::AND => alu3!(And64Rrr And64Rri And32Rrr And32Rri),
+        alu::OR => alu3!(Or64Rrr Or64Rri Or32Rrr Or32Rri),
+        alu::XOR => alu3!(Xor64Rrr Xor64Rri Xor32Rrr Xor32Rri),
+        alu::LSH => alu3!(Lsh64Rrr Lsh64Rri Lsh32Rrr Lsh32Rri),
+        alu::RSH => alu3!(Rsh64Rrr Rsh64Rri Rsh32Rrr Rsh32Rri),
+        _ => return None,
+    })
 }
 
 /// The specialised form of one instruction, or [`Kind::Generic`].
@@ -612,6 +645,35 @@ mod tests {
         assert_eq!(kinds[0], Kind::MovZextLsh { d: r7, s: r6, imm: 1 });
         assert_eq!(kinds[1], Kind::ZextLsh { d: r7, imm: 1 });
         assert_eq!(kinds[4], Kind::StkLdxH { d: r9, k: -240, i: r7, x: r9, off: 0 });
+    }
+
+    /// `mov d, a; OP d, b` of every operation, width and operand form is
+    /// one op; `b = d` reads the copy (`a`); a 32-bit copy before a 64-bit
+    /// OP (whose high half the copy cleared) is not fused.
+    #[test]
+    fn three_address_ops_fuse() {
+        use crate::isa::Insn;
+        let (r0, r1, r2) = (Reg::R0, Reg::R1, Reg::R2);
+        let cases = [
+            (0xbf, 0x1f, 2, Some(Kind::Sub64Rrr { d: r0, a: r1, b: r2 })),
+            (0xbf, 0x2f, 0, Some(Kind::Mul64Rrr { d: r0, a: r1, b: r1 })),
+            (0xbf, 0x57, 0, Some(Kind::And64Rri { d: r0, a: r1, imm: -9 })),
+            (0xbf, 0xac, 2, Some(Kind::Xor32Rrr { d: r0, a: r1, b: r2 })),
+            (0xbc, 0x4c, 2, Some(Kind::Or32Rrr { d: r0, a: r1, b: r2 })),
+            (0xbc, 0x64, 0, Some(Kind::Lsh32Rri { d: r0, a: r1, imm: -9 })),
+            (0xbc, 0x7c, 0, Some(Kind::Rsh32Rrr { d: r0, a: r1, b: r1 })),
+            (0xbc, 0x07, 0, None),
+            (0xbc, 0x2f, 2, None),
+        ];
+        for (mov, op, src, want) in cases {
+            let imm = if op & 0x08 == 0 { -9 } else { 0 };
+            let insns = [Insn::new(mov, 0, 1, 0, 0), Insn::new(op, 0, src, 0, imm), Insn::new(0x95, 0, 0, 0, 0)];
+            let kind = kinds_of(&insns)[0];
+            assert_eq!(kind.width() == 2, want.is_some(), "{mov:#x} {op:#x}: {kind:?}");
+            if let Some(want) = want {
+                assert_eq!(kind, want);
+            }
+        }
     }
 
     /// sha256's rotates as clang emits them: one op, and none when the
