@@ -289,6 +289,26 @@ fn every_alu_and_jump_form_agrees() {
             }
         }
     }
+    // 64-bit operands whose low halves compare the other way (the 32-bit
+    // and 64-bit, signed and unsigned forms must each read their own).
+    let wide = [i64::MIN, i64::MAX, 0x1_8000_0000, -0x1_0000_0000, 0x8000_0000, -0x7fff_ffff];
+    for cond in conds {
+        for suffix in ["", "32"] {
+            for &a in &wide {
+                for &b in wide.iter().chain(&values) {
+                    let reg = format!(
+                        "lddw %r1, {a}\nlddw %r2, {b}\nmov %r0, 1\n{cond}{suffix} %r1, %r2, out\nmov %r0, 2\nout:\nexit"
+                    );
+                    agree(&asm(&reg), &[], 100);
+                    if let Ok(b) = i32::try_from(b) {
+                        let imm =
+                            format!("lddw %r1, {a}\nmov %r0, 1\n{cond}{suffix} %r1, {b}, out\nmov %r0, 2\nout:\nexit");
+                        agree(&asm(&imm), &[], 100);
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[test]

@@ -44,7 +44,8 @@
 //! `alu I64 R64 I32 R32 => |a, b| EXPR;` (`d = EXPR` with `a = d` and `b` =
 //! the immediate or `s`), `alu3 R64 I64 R32 I32 => |a, b| EXPR;` (the same
 //! with `a` another register: `mov d, a; OP d, b`), `jcc I64 R64 I32 R32 => OP;` and `jcc_imm I64
-//! I32 => OP;` (jump to `t` when `d OP imm` / `a OP b`), and the memory
+//! I32 => OP;` (jump to `t` when `d OP imm` / `a OP b`; `jcc signed` and
+//! `jcc_imm signed` compare as signed integers, `jcc test` tests `&`), and the memory
 //! families `load`, `store`, `store_imm`, `load_fp`, `store_fp`,
 //! `add_load`, `mov_add_load` of four sizes (1, 2, 4, 8 bytes); a family
 //! of other sizes is spelled `@sized FAMILY (NAME BYTES) ..;` (the stack
@@ -207,6 +208,14 @@ macro_rules! for_each_op {
             jcc Jle64I Jle64R Jle32I Jle32R => <=;
             jcc_imm Jgt64I Jgt32I => >;
             jcc_imm Jge64I Jge32I => >=;
+            // Signed (`jslt`... on the registers as `i64`/`i32`; `jsgt`/`jsge`
+            // by register swap into `jslt`/`jsle`), and `jset` (`d & b != 0`:
+            // a flag test).
+            jcc signed Jslt64I Jslt64R Jslt32I Jslt32R => <;
+            jcc signed Jsle64I Jsle64R Jsle32I Jsle32R => <=;
+            jcc_imm signed Jsgt64I Jsgt32I => >;
+            jcc_imm signed Jsge64I Jsge32I => >=;
+            jcc test Jset64I Jset64R Jset32I Jset32R => &;
             /// Fused `add32 d, imm; jne32 d, 0` (counted loop latch), 2 slots.
             Add32IJne0 { d: Reg, imm: i32, t: u16 } = 2, branch(t) => {
                 let v = r32!(d).wrapping_add(imm as u32);
@@ -284,18 +293,45 @@ macro_rules! expand {
             $i32 { d: Reg, a: Reg, imm: i32 } = 2, next => { let $a = r32!(a); let $b = imm as u32; set32!(d, $e) };
         ] $($rest)* }
     };
+    // The conditional jumps: `d OP imm` / `a OP b`, the operands read as
+    // `u64`/`u32` (plain), `i64`/`i32` (`signed`), or `(x & y) != 0`
+    // (`test`: `OP` is `&`).
     ($m:ident [$($done:tt)*] jcc $i64:ident $r64:ident $i32:ident $r32:ident => $op:tt; $($rest:tt)*) => {
-        $crate::fast::table::expand! { $m [$($done)*
-            $i64 { d: Reg, imm: i32, t: u16 } = 1, branch(t) => { r!(d) $op imm as i64 as u64 };
-            $r64 { a: Reg, b: Reg, t: u16 } = 1, branch(t) => { r!(a) $op r!(b) };
-            $i32 { d: Reg, imm: i32, t: u16 } = 1, branch(t) => { r32!(d) $op imm as u32 };
-            $r32 { a: Reg, b: Reg, t: u16 } = 1, branch(t) => { r32!(a) $op r32!(b) };
-        ] $($rest)* }
+        $crate::fast::table::expand! { $m [$($done)*] jcc (u64 u32 cmp) $i64 $r64 $i32 $r32 => $op; $($rest)* }
+    };
+    ($m:ident [$($done:tt)*] jcc signed $i64:ident $r64:ident $i32:ident $r32:ident => $op:tt; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*] jcc (i64 i32 cmp) $i64 $r64 $i32 $r32 => $op; $($rest)* }
+    };
+    ($m:ident [$($done:tt)*] jcc test $i64:ident $r64:ident $i32:ident $r32:ident => $op:tt; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*] jcc (u64 u32 test) $i64 $r64 $i32 $r32 => $op; $($rest)* }
     };
     ($m:ident [$($done:tt)*] jcc_imm $i64:ident $i32:ident => $op:tt; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*] jcc_imm (u64 u32) $i64 $i32 => $op; $($rest)* }
+    };
+    ($m:ident [$($done:tt)*] jcc_imm signed $i64:ident $i32:ident => $op:tt; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*] jcc_imm (i64 i32) $i64 $i32 => $op; $($rest)* }
+    };
+    ($m:ident [$($done:tt)*] jcc ($w:ident $n:ident $how:ident)
+        $i64:ident $r64:ident $i32:ident $r32:ident => $op:tt; $($rest:tt)*) => {
         $crate::fast::table::expand! { $m [$($done)*
-            $i64 { d: Reg, imm: i32, t: u16 } = 1, branch(t) => { r!(d) $op imm as i64 as u64 };
-            $i32 { d: Reg, imm: i32, t: u16 } = 1, branch(t) => { r32!(d) $op imm as u32 };
+            $i64 { d: Reg, imm: i32, t: u16 } = 1, branch(t) => {
+                $crate::fast::table::cond!($how, r!(d) as $w, $op, imm as i64 as $w)
+            };
+            $r64 { a: Reg, b: Reg, t: u16 } = 1, branch(t) => {
+                $crate::fast::table::cond!($how, r!(a) as $w, $op, r!(b) as $w)
+            };
+            $i32 { d: Reg, imm: i32, t: u16 } = 1, branch(t) => {
+                $crate::fast::table::cond!($how, r32!(d) as $n, $op, imm as $n)
+            };
+            $r32 { a: Reg, b: Reg, t: u16 } = 1, branch(t) => {
+                $crate::fast::table::cond!($how, r32!(a) as $n, $op, r32!(b) as $n)
+            };
+        ] $($rest)* }
+    };
+    ($m:ident [$($done:tt)*] jcc_imm ($w:ident $n:ident) $i64:ident $i32:ident => $op:tt; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*
+            $i64 { d: Reg, imm: i32, t: u16 } = 1, branch(t) => { (r!(d) as $w) $op (imm as i64 as $w) };
+            $i32 { d: Reg, imm: i32, t: u16 } = 1, branch(t) => { (r32!(d) as $n) $op (imm as $n) };
         ] $($rest)* }
     };
     // The memory families: one kind per access size, 1, 2, 4 and 8 bytes.
@@ -379,7 +415,17 @@ macro_rules! expand {
     };
 }
 
-pub(crate) use {expand, for_each_op};
+/// A jump's condition: `x OP y`, or `(x & y) != 0` (`test`).
+macro_rules! cond {
+    (cmp, $x:expr, $op:tt, $y:expr) => {
+        ($x) $op ($y)
+    };
+    (test, $x:expr, $op:tt, $y:expr) => {
+        (($x) & ($y)) != 0
+    };
+}
+
+pub(crate) use {cond, expand, for_each_op};
 
 #[cfg(test)]
 mod tests {

@@ -518,7 +518,12 @@ fn single(i: &Insn, code: &[u8], pc: usize) -> Kind {
             jmp::JLE => jcc!(Jle64I Jle32I, Jle64R Jle32R (d, s)),
             jmp::JGT => jcc!(Jgt64I Jgt32I, Jlt64R Jlt32R (s, d)),
             jmp::JGE => jcc!(Jge64I Jge32I, Jle64R Jle32R (s, d)),
-            // ja32 and the signed and jset conditions.
+            jmp::JSLT => jcc!(Jslt64I Jslt32I, Jslt64R Jslt32R (d, s)),
+            jmp::JSLE => jcc!(Jsle64I Jsle32I, Jsle64R Jsle32R (d, s)),
+            jmp::JSGT => jcc!(Jsgt64I Jsgt32I, Jslt64R Jslt32R (s, d)),
+            jmp::JSGE => jcc!(Jsge64I Jsge32I, Jsle64R Jsle32R (s, d)),
+            jmp::JSET => jcc!(Jset64I Jset32I, Jset64R Jset32R (d, s)),
+            // ja32.
             _ => Kind::Generic,
         },
         class::LDX if i.opc & mode::MASK == mode::MEM && s == Reg::R10 => match i.opc & size::MASK {
