@@ -395,24 +395,28 @@ fn exec<H: Helpers + ?Sized>(
             // but `next` and `branch`), then `pc` moves to a successor as its
             // flow says (the ones `Kind::successors` names: both come from
             // the op's row in `super::table`).
+            // A transfer's arm evaluates to the op of its last slot and the
+            // op control moves to, for the one `goto!` after the `match`
+            // (one copy of the budget charge for all of them: flash).
             macro_rules! flow {
                 (next, $w:literal, $body:block) => {{
                     $body;
                     at = ahead!($w);
+                    continue;
                 }};
                 // The run ends at the branch's last slot.
                 (branch $t:ident, $w:literal, $body:block) => {{
                     let taken: bool = $body;
-                    goto!(ahead!($w - 1), if taken { slot!($t) } else { ahead!($w) })
+                    (ahead!($w - 1), if taken { slot!($t) } else { ahead!($w) })
                 }};
                 (jump $t:ident, $w:literal, $body:block) => {{
                     $body;
-                    goto!(ahead!($w - 1), slot!($t))
+                    (ahead!($w - 1), slot!($t))
                 }};
                 (call $t:ident, $w:literal, $body:block) => {{
                     $body;
                     match cold.call_local(pc!() + $w, &mut r, &mut win) {
-                        Ok(()) => goto!(ahead!($w - 1), slot!($t)),
+                        Ok(()) => (ahead!($w - 1), slot!($t)),
                         Err(kind) => break 'run kind,
                     }
                 }};
@@ -423,7 +427,7 @@ fn exec<H: Helpers + ?Sized>(
                         return Ok(Exit { r0: r.get(Reg::R0), executed: cold.budget - tank.reserve - fuel as u64 });
                     }
                     match cold.exit_local(&mut r, &mut win) {
-                        Ok(ret) => goto!(at, slot!(ret)),
+                        Ok(ret) => (at, slot!(ret)),
                         Err(kind) => break 'run kind,
                     }
                 }};
@@ -434,9 +438,12 @@ fn exec<H: Helpers + ?Sized>(
                 (decoded, $w:literal, $body:block) => {{
                     $body;
                     match cold.generic(pc!(), &mut r, &mut win) {
-                        Ok(Flow::Next) => at = ahead!($w),
-                        Ok(Flow::Jump(rel)) => goto!(at, slot!((pc!() as i64 + 1 + rel) as usize)),
-                        Ok(Flow::Fallthrough) => goto!(at, ahead!($w)),
+                        Ok(Flow::Next) => {
+                            at = ahead!($w);
+                            continue;
+                        }
+                        Ok(Flow::Jump(rel)) => (at, slot!((pc!() as i64 + 1 + rel) as usize)),
+                        Ok(Flow::Fallthrough) => (at, ahead!($w)),
                         Err(kind) => break 'run kind,
                     }
                 }};
@@ -455,7 +462,8 @@ fn exec<H: Helpers + ?Sized>(
                     }
                 };
             }
-            super::table::for_each_op!(dispatch);
+            let (end, target) = super::table::for_each_op!(dispatch);
+            goto!(end, target)
         }
     };
     Err(Trap { pc: pc!(), kind })
