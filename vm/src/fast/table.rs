@@ -377,21 +377,18 @@ macro_rules! expand {
     };
     // The stack-array accesses: `d = r10 + k + i`, then `x = [d + off]` or
     // `[d + off] = x` in the fourth slot (`x` read after `d` is written).
-    ($m:ident [$($done:tt)*] @sized stack_load $(($name:ident $n:literal))*; $($rest:tt)*) => {
-        $crate::fast::table::expand! { $m [$($done)* $(
-            $name { d: Reg, k: i16, i: Reg, x: Reg, off: i16 } = 4, next => {
-                let at = r!(Reg::R10).wrapping_add(k as i64 as u64).wrapping_add(r!(i));
-                set!(d, at);
-                set!(x, load_stack_at!($n, at.wrapping_add(off as i64 as u64), 3))
-            };
-        )*] $($rest)* }
+    ($m:ident [$($done:tt)*] @sized stack_load $($sized:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*] @stack load $($sized)* }
     };
-    ($m:ident [$($done:tt)*] @sized stack_store $(($name:ident $n:literal))*; $($rest:tt)*) => {
+    ($m:ident [$($done:tt)*] @sized stack_store $($sized:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*] @stack store $($sized)* }
+    };
+    ($m:ident [$($done:tt)*] @stack $how:ident $(($name:ident $n:literal))*; $($rest:tt)*) => {
         $crate::fast::table::expand! { $m [$($done)* $(
             $name { d: Reg, k: i16, i: Reg, x: Reg, off: i16 } = 4, next => {
                 let at = r!(Reg::R10).wrapping_add(k as i64 as u64).wrapping_add(r!(i));
                 set!(d, at);
-                store_stack_at!($n, at.wrapping_add(off as i64 as u64), r!(x), 3)
+                $crate::fast::table::stack_access!($how $n, at.wrapping_add(off as i64 as u64), x)
             };
         )*] $($rest)* }
     };
@@ -415,6 +412,17 @@ macro_rules! expand {
     };
 }
 
+/// A stack-array element's access in the fourth slot: `x = [a]` or `[a] =
+/// x`, the stack window first.
+macro_rules! stack_access {
+    (load $n:literal, $a:expr, $x:ident) => {
+        set!($x, load_stack_at!($n, $a, 3))
+    };
+    (store $n:literal, $a:expr, $x:ident) => {
+        store_stack_at!($n, $a, r!($x), 3)
+    };
+}
+
 /// A jump's condition: `x OP y`, or `(x & y) != 0` (`test`).
 macro_rules! cond {
     (cmp, $x:expr, $op:tt, $y:expr) => {
@@ -425,7 +433,7 @@ macro_rules! cond {
     };
 }
 
-pub(crate) use {cond, expand, for_each_op};
+pub(crate) use {cond, expand, for_each_op, stack_access};
 
 #[cfg(test)]
 mod tests {

@@ -413,6 +413,20 @@ fn fuse(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
     Some(kind)
 }
 
+/// The member of a family of kinds (both widths, both operand forms) for a
+/// 64-bit (`wide`) or 32-bit operation on an immediate or a register
+/// (`by_reg`).
+macro_rules! member {
+    ($wide:expr, $by_reg:expr, $i64:ident $f1:tt, $r64:ident $f2:tt, $i32:ident $f3:tt, $r32:ident $f4:tt) => {
+        match ($wide, $by_reg) {
+            (true, false) => Kind::$i64 $f1,
+            (true, true) => Kind::$r64 $f2,
+            (false, false) => Kind::$i32 $f3,
+            (false, true) => Kind::$r32 $f4,
+        }
+    };
+}
+
 /// `mov d, a; OP d, b` (or `OP d, imm`) as OP's three-address form (the
 /// `alu3` rows of `super::table`): a 64-bit copy and a 64- or 32-bit OP, or
 /// a 32-bit copy and a 32-bit OP (a 32-bit OP reads only the copy's low
@@ -433,12 +447,7 @@ fn three_address(m: &Insn, o: &Insn) -> Option<Kind> {
     // The member of an `alu3` family for this width and operand.
     macro_rules! alu3 {
         ($r64:ident $i64:ident $r32:ident $i32:ident) => {
-            match (wide, by_reg) {
-                (true, true) => Kind::$r64 { d, a, b },
-                (true, false) => Kind::$i64 { d, a, imm },
-                (false, true) => Kind::$r32 { d, a, b },
-                (false, false) => Kind::$i32 { d, a, imm },
-            }
+            member!(wide, by_reg, $i64 { d, a, imm }, $r64 { d, a, b }, $i32 { d, a, imm }, $r32 { d, a, b })
         };
     }
     Some(match o.opc & alu::MASK {
@@ -464,24 +473,21 @@ fn single(i: &Insn, code: &[u8], pc: usize) -> Kind {
     // The member of a family (`super::table`) for this width and operand.
     macro_rules! alu {
         ($i64:ident $r64:ident $i32:ident $r32:ident) => {
-            match (wide, by_reg) {
-                (true, false) => Kind::$i64 { d, imm },
-                (true, true) => Kind::$r64 { d, s },
-                (false, false) => Kind::$i32 { d, imm },
-                (false, true) => Kind::$r32 { d, s },
-            }
+            member!(wide, by_reg, $i64 { d, imm }, $r64 { d, s }, $i32 { d, imm }, $r32 { d, s })
         };
     }
     // The register forms compare `x` with `y`: `(d, s)`, or `(s, d)` for
     // `>`/`>=`, which become `<`/`<=`.
     macro_rules! jcc {
         ($i64:ident $i32:ident, $r64:ident $r32:ident ($x:ident, $y:ident)) => {
-            match (wide, by_reg) {
-                (true, false) => Kind::$i64 { d, imm, t },
-                (true, true) => Kind::$r64 { a: $x, b: $y, t },
-                (false, false) => Kind::$i32 { d, imm, t },
-                (false, true) => Kind::$r32 { a: $x, b: $y, t },
-            }
+            member!(
+                wide,
+                by_reg,
+                $i64 { d, imm, t },
+                $r64 { a: $x, b: $y, t },
+                $i32 { d, imm, t },
+                $r32 { a: $x, b: $y, t }
+            )
         };
     }
     let op = i.opc & alu::MASK;
