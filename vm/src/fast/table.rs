@@ -42,8 +42,9 @@
 //! Families spell both widths and both operand forms of an operation in one
 //! row, with one expression (the operand types are `u64` or `u32`):
 //! `alu I64 R64 I32 R32 => |a, b| EXPR;` (`d = EXPR` with `a = d` and `b` =
-//! the immediate or `s`), `alu3 R64 I64 R32 I32 => |a, b| EXPR;` (the same
-//! with `a` another register: `mov d, a; OP d, b`), `jcc I64 R64 I32 R32 => OP;` and `jcc_imm I64
+//! the immediate or `s`; `alu I64 R64 I32 R32 / R64 I64 R32 I32 => ..`
+//! adds the three-address kinds: the same with `a` another register, `mov d,
+//! a; OP d, b`), `jcc I64 R64 I32 R32 => OP;` and `jcc_imm I64
 //! I32 => OP;` (jump to `t` when `d OP imm` / `a OP b`; `jcc signed` and
 //! `jcc_imm signed` compare as signed integers, `jcc test` tests `&`), and the memory
 //! families `load`, `store`, `store_imm`, `load_fp`, `store_fp`,
@@ -57,16 +58,21 @@ macro_rules! for_each_op {
     ($m:ident) => {
         $crate::fast::table::expand! { $m []
             // 64- and 32-bit ALU, `d op= imm` and `d op= s` (32-bit results
-            // zero-extended; shifts take the count modulo the width).
+            // zero-extended; shifts take the count modulo the width); after
+            // the `/`, the same operation's three-address kinds: fused `mov d,
+            // a; OP d, b` and `mov d, a; OP d, imm`, clang's two-address ALU
+            // op after a copy, as the three-address op Wasm engines get from
+            // their bytecode (`d = a + b`, `&local` as `r10 + imm`, shifts and
+            // masks into a copy), both widths, 2 slots.
             alu Mov64I Mov64R Mov32I Mov32R => |_, b| b;
-            alu Add64I Add64R Add32I Add32R => |a, b| a.wrapping_add(b);
-            alu Sub64I Sub64R Sub32I Sub32R => |a, b| a.wrapping_sub(b);
-            alu Mul64I Mul64R Mul32I Mul32R => |a, b| a.wrapping_mul(b);
-            alu And64I And64R And32I And32R => |a, b| a & b;
-            alu Or64I Or64R Or32I Or32R => |a, b| a | b;
-            alu Xor64I Xor64R Xor32I Xor32R => |a, b| a ^ b;
-            alu Lsh64I Lsh64R Lsh32I Lsh32R => |a, b| a.wrapping_shl(b as u32);
-            alu Rsh64I Rsh64R Rsh32I Rsh32R => |a, b| a.wrapping_shr(b as u32);
+            alu Add64I Add64R Add32I Add32R / Add64Rrr Add64Rri Add32Rrr Add32Rri => |a, b| a.wrapping_add(b);
+            alu Sub64I Sub64R Sub32I Sub32R / Sub64Rrr Sub64Rri Sub32Rrr Sub32Rri => |a, b| a.wrapping_sub(b);
+            alu Mul64I Mul64R Mul32I Mul32R / Mul64Rrr Mul64Rri Mul32Rrr Mul32Rri => |a, b| a.wrapping_mul(b);
+            alu And64I And64R And32I And32R / And64Rrr And64Rri And32Rrr And32Rri => |a, b| a & b;
+            alu Or64I Or64R Or32I Or32R / Or64Rrr Or64Rri Or32Rrr Or32Rri => |a, b| a | b;
+            alu Xor64I Xor64R Xor32I Xor32R / Xor64Rrr Xor64Rri Xor32Rrr Xor32Rri => |a, b| a ^ b;
+            alu Lsh64I Lsh64R Lsh32I Lsh32R / Lsh64Rrr Lsh64Rri Lsh32Rrr Lsh32Rri => |a, b| a.wrapping_shl(b as u32);
+            alu Rsh64I Rsh64R Rsh32I Rsh32R / Rsh64Rrr Rsh64Rri Rsh32Rrr Rsh32Rri => |a, b| a.wrapping_shr(b as u32);
             Neg64 { d: Reg } = 1, next => { set!(d, r!(d).wrapping_neg()) };
             Neg32 { d: Reg } = 1, next => { set32!(d, r32!(d).wrapping_neg()) };
             Arsh64I { d: Reg, imm: i32 } = 1, next => { set!(d, (r!(d) as i64).wrapping_shr(imm as u32) as u64) };
@@ -78,18 +84,6 @@ macro_rules! for_each_op {
                 let a = r32!(d);
                 set32!(d, a.checked_rem(imm as u32).unwrap_or(a))
             };
-            // Fused `mov d, a; OP d, b` and `mov d, a; OP d, imm`: clang's
-            // two-address ALU op after a copy, as the three-address op Wasm
-            // engines get from their bytecode (`d = a + b`, `&local` as
-            // `r10 + imm`, shifts and masks into a copy), both widths, 2 slots.
-            alu3 Add64Rrr Add64Rri Add32Rrr Add32Rri => |a, b| a.wrapping_add(b);
-            alu3 Sub64Rrr Sub64Rri Sub32Rrr Sub32Rri => |a, b| a.wrapping_sub(b);
-            alu3 Mul64Rrr Mul64Rri Mul32Rrr Mul32Rri => |a, b| a.wrapping_mul(b);
-            alu3 And64Rrr And64Rri And32Rrr And32Rri => |a, b| a & b;
-            alu3 Or64Rrr Or64Rri Or32Rrr Or32Rri => |a, b| a | b;
-            alu3 Xor64Rrr Xor64Rri Xor32Rrr Xor32Rri => |a, b| a ^ b;
-            alu3 Lsh64Rrr Lsh64Rri Lsh32Rrr Lsh32Rri => |a, b| a.wrapping_shl(b as u32);
-            alu3 Rsh64Rrr Rsh64Rri Rsh32Rrr Rsh32Rri => |a, b| a.wrapping_shr(b as u32);
             /// Fused `mov d, a; add d, imm; add d, b` (an element's address:
             /// base plus offset plus scaled index, `&stack_array[i]`), 3 slots.
             Add64Rrir { d: Reg, a: Reg, imm: i16, b: Reg } = 3, next => {
@@ -282,6 +276,11 @@ macro_rules! expand {
             $i32 { d: Reg, imm: i32 } = 1, next => { let $a = r32!(d); let $b = imm as u32; set32!(d, $e) };
             $r32 { d: Reg, s: Reg } = 1, next => { let $a = r32!(d); let $b = r32!(s); set32!(d, $e) };
         ] $($rest)* }
+    };
+    ($m:ident [$($done:tt)*] alu $i64:ident $r64:ident $i32:ident $r32:ident
+        / $r3:ident $i3:ident $r3w:ident $i3w:ident => |$a:tt, $b:tt| $e:expr; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*]
+            alu $i64 $r64 $i32 $r32 => |$a, $b| $e; alu3 $r3 $i3 $r3w $i3w => |$a, $b| $e; $($rest)* }
     };
     // `d = a OP b` / `d = a OP imm` in 2 slots (the copy `mov d, a` first).
     ($m:ident [$($done:tt)*]

@@ -427,6 +427,25 @@ macro_rules! member {
     };
 }
 
+/// Calls `$pick!` with the kinds of ALU operation `$op` as its `alu` row
+/// in `super::table` names them (two-address kinds, `/`, three-address
+/// kinds); `$other` for the operations without three-address kinds.
+macro_rules! by_alu_op {
+    ($op:expr, $pick:ident, $other:expr) => {
+        match $op {
+            alu::ADD => $pick!(Add64I Add64R Add32I Add32R / Add64Rrr Add64Rri Add32Rrr Add32Rri),
+            alu::SUB => $pick!(Sub64I Sub64R Sub32I Sub32R / Sub64Rrr Sub64Rri Sub32Rrr Sub32Rri),
+            alu::MUL => $pick!(Mul64I Mul64R Mul32I Mul32R / Mul64Rrr Mul64Rri Mul32Rrr Mul32Rri),
+            alu::AND => $pick!(And64I And64R And32I And32R / And64Rrr And64Rri And32Rrr And32Rri),
+            alu::OR => $pick!(Or64I Or64R Or32I Or32R / Or64Rrr Or64Rri Or32Rrr Or32Rri),
+            alu::XOR => $pick!(Xor64I Xor64R Xor32I Xor32R / Xor64Rrr Xor64Rri Xor32Rrr Xor32Rri),
+            alu::LSH => $pick!(Lsh64I Lsh64R Lsh32I Lsh32R / Lsh64Rrr Lsh64Rri Lsh32Rrr Lsh32Rri),
+            alu::RSH => $pick!(Rsh64I Rsh64R Rsh32I Rsh32R / Rsh64Rrr Rsh64Rri Rsh32Rrr Rsh32Rri),
+            _ => $other,
+        }
+    };
+}
+
 /// `mov d, a; OP d, b` (or `OP d, imm`) as OP's three-address form (the
 /// `alu3` rows of `super::table`): a 64-bit copy and a 64- or 32-bit OP, or
 /// a 32-bit copy and a 32-bit OP (a 32-bit OP reads only the copy's low
@@ -444,23 +463,14 @@ fn three_address(m: &Insn, o: &Insn) -> Option<Kind> {
     let (d, a) = reg_pair(m);
     let (imm, by_reg) = (o.imm, o.opc & source::MASK == source::X);
     let b = if o.src == o.dst { a } else { Reg::new(o.src) };
-    // The member of an `alu3` family for this width and operand.
+    // The member of the operation's three-address kinds for this width
+    // and operand.
     macro_rules! alu3 {
-        ($r64:ident $i64:ident $r32:ident $i32:ident) => {
-            member!(wide, by_reg, $i64 { d, a, imm }, $r64 { d, a, b }, $i32 { d, a, imm }, $r32 { d, a, b })
+        ($($two:ident)* / $r64:ident $i64:ident $r32:ident $i32:ident) => {
+            Some(member!(wide, by_reg, $i64 { d, a, imm }, $r64 { d, a, b }, $i32 { d, a, imm }, $r32 { d, a, b }))
         };
     }
-    Some(match o.opc & alu::MASK {
-        alu::ADD => alu3!(Add64Rrr Add64Rri Add32Rrr Add32Rri),
-        alu::SUB => alu3!(Sub64Rrr Sub64Rri Sub32Rrr Sub32Rri),
-        alu::MUL => alu3!(Mul64Rrr Mul64Rri Mul32Rrr Mul32Rri),
-        alu::AND => alu3!(And64Rrr And64Rri And32Rrr And32Rri),
-        alu::OR => alu3!(Or64Rrr Or64Rri Or32Rrr Or32Rri),
-        alu::XOR => alu3!(Xor64Rrr Xor64Rri Xor32Rrr Xor32Rri),
-        alu::LSH => alu3!(Lsh64Rrr Lsh64Rri Lsh32Rrr Lsh32Rri),
-        alu::RSH => alu3!(Rsh64Rrr Rsh64Rri Rsh32Rrr Rsh32Rri),
-        _ => return None,
-    })
+    by_alu_op!(o.opc & alu::MASK, alu3, None)
 }
 
 /// The specialised form of one instruction, or [`Kind::Generic`].
@@ -472,7 +482,7 @@ fn single(i: &Insn, code: &[u8], pc: usize) -> Kind {
     let wide = matches!(i.class(), class::ALU64 | class::JMP);
     // The member of a family (`super::table`) for this width and operand.
     macro_rules! alu {
-        ($i64:ident $r64:ident $i32:ident $r32:ident) => {
+        ($i64:ident $r64:ident $i32:ident $r32:ident $(/ $($three:ident)*)?) => {
             member!(wide, by_reg, $i64 { d, imm }, $r64 { d, s }, $i32 { d, imm }, $r32 { d, s })
         };
     }
@@ -492,24 +502,20 @@ fn single(i: &Insn, code: &[u8], pc: usize) -> Kind {
     }
     let op = i.opc & alu::MASK;
     match i.class() {
-        class::ALU64 | class::ALU if off == 0 => match op {
-            alu::MOV => alu!(Mov64I Mov64R Mov32I Mov32R),
-            alu::ADD => alu!(Add64I Add64R Add32I Add32R),
-            alu::SUB => alu!(Sub64I Sub64R Sub32I Sub32R),
-            alu::MUL => alu!(Mul64I Mul64R Mul32I Mul32R),
-            alu::AND => alu!(And64I And64R And32I And32R),
-            alu::OR => alu!(Or64I Or64R Or32I Or32R),
-            alu::XOR => alu!(Xor64I Xor64R Xor32I Xor32R),
-            alu::LSH => alu!(Lsh64I Lsh64R Lsh32I Lsh32R),
-            alu::RSH => alu!(Rsh64I Rsh64R Rsh32I Rsh32R),
-            alu::NEG if wide => Kind::Neg64 { d },
-            alu::NEG => Kind::Neg32 { d },
-            alu::ARSH if !by_reg && wide => Kind::Arsh64I { d, imm },
-            alu::ARSH if !by_reg => Kind::Arsh32I { d, imm },
-            alu::DIV if !wide && !by_reg && imm != 0 => Kind::Div32I { d, imm },
-            alu::MOD if !wide && !by_reg && imm != 0 => Kind::Mod32I { d, imm },
-            _ => Kind::Generic,
-        },
+        class::ALU64 | class::ALU if off == 0 => by_alu_op!(
+            op,
+            alu,
+            match op {
+                alu::MOV => alu!(Mov64I Mov64R Mov32I Mov32R),
+                alu::NEG if wide => Kind::Neg64 { d },
+                alu::NEG => Kind::Neg32 { d },
+                alu::ARSH if !by_reg && wide => Kind::Arsh64I { d, imm },
+                alu::ARSH if !by_reg => Kind::Arsh32I { d, imm },
+                alu::DIV if !wide && !by_reg && imm != 0 => Kind::Div32I { d, imm },
+                alu::MOD if !wide && !by_reg && imm != 0 => Kind::Mod32I { d, imm },
+                _ => Kind::Generic,
+            }
+        ),
         class::JMP if i.opc == op::JA => Kind::Ja { t },
         class::JMP if i.opc == op::EXIT => Kind::Exit,
         class::JMP if i.opc == op::CALL && i.src == crate::isa::call::LOCAL => {
