@@ -31,3 +31,18 @@ pub fn exit_code(result: Result<(), String>) -> std::process::ExitCode {
         }
     }
 }
+
+/// Writes `doc` as pretty JSON (and a newline) to `out`, creating its
+/// directory, and says so on stdout.
+///
+/// # Errors
+/// What failed, with the path.
+pub fn write_json(out: &std::path::Path, doc: &serde_json::Value) -> Result<(), String> {
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    }
+    let text = serde_json::to_string_pretty(doc).map_err(|e| e.to_string())?;
+    std::fs::write(out, text + "\n").map_err(|e| format!("writing {}: {e}", out.display()))?;
+    println!("wrote {}", out.display());
+    Ok(())
+}

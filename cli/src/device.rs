@@ -248,9 +248,7 @@ pub fn upload(args: &UploadArgs) -> Result<()> {
     let is_compressed = repr.compressed;
     let envelope = seal(repr, &args.sign)?;
     if let Some(out) = &args.out {
-        std::fs::write(out, &envelope).with_context(|| format!("writing {}", out.display()))?;
-        println!("wrote {} ({} bytes: {name} version {version})", out.display(), envelope.len());
-        return Ok(());
+        return write_out(out, &envelope, &format!("{name} version {version}"));
     }
     let mut client = args.device.client()?;
     let reply = send_envelope(&mut client, RequestType::Put, &format!("apps/{name}"), &envelope, szx)?.success()?;

@@ -98,11 +98,7 @@ impl std::error::Error for ClientError {
     }
 }
 
-impl From<std::io::Error> for ClientError {
-    fn from(e: std::io::Error) -> Self {
-        ClientError::Io(e)
-    }
-}
+alkyl_vm::from_variants!(ClientError { Io(std::io::Error) });
 
 /// A response code as text: `2.05`, `4.04`...
 pub fn code_text(code: u8) -> String {

@@ -42,7 +42,7 @@ pub const FORMAT: u8 = 1;
 /// Bytes of the fixed header.
 pub const HEADER_LEN: usize = 48;
 /// Bytes of the Ed25519 signature that ends every command.
-pub const SIGNATURE_LEN: usize = 64;
+pub use crate::key::SIGNATURE_LEN;
 /// Bytes of a set-time command's input (Unix milliseconds, `u64`).
 pub const TIME_INPUT_LEN: usize = 8;
 
@@ -330,27 +330,9 @@ mod repr {
             Command::new_checked(&b)?;
             Ok(b)
         }
-
-        /// Emits the command signed: `key_id` becomes the id of
-        /// `public_key`, and `sign` (the caller's Ed25519) signs the bytes
-        /// before the signature.
-        ///
-        /// # Errors
-        /// As [`CommandRepr::to_bytes`].
-        pub fn to_signed_bytes(
-            &self,
-            public_key: &[u8; 32],
-            sign: impl FnOnce(&[u8]) -> [u8; SIGNATURE_LEN],
-        ) -> Result<Vec<u8>, CommandError> {
-            let mut repr = self.clone();
-            repr.key_id = KeyId::of(public_key);
-            let mut b = repr.to_bytes()?;
-            let at = b.len() - SIGNATURE_LEN;
-            let signature = sign(&b[..at]);
-            b[at..].copy_from_slice(&signature);
-            Ok(b)
-        }
     }
+
+    crate::key::impl_to_signed_bytes!(CommandRepr, CommandError, "command");
 }
 
 #[cfg(test)]

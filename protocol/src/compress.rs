@@ -45,18 +45,13 @@ impl Describe for InflateError {
     }
 }
 
-/// Why `compress` failed: the encoder ran out of output room, which the
-/// worst-case sizing rules out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct CompressError;
-
-impl Describe for CompressError {
-    fn describe(&self, out: &mut dyn Sink) {
-        out.text("heatshrink encoder out of room");
-    }
+alkyl_vm::error_by_texts! {
+    /// Why `compress` failed: the encoder ran out of output room, which the
+    /// worst-case sizing rules out.
+    pub struct CompressError => "heatshrink encoder out of room";
 }
 
-alkyl_vm::error_by_describe!(InflateError, CompressError);
+alkyl_vm::error_by_describe!(InflateError);
 
 /// The heatshrink configuration of uploads.
 pub fn config() -> heatshrink::Config {

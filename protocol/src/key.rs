@@ -8,6 +8,10 @@
 use alkyl_vm::describe::{Describe, HexDigits, Sink};
 use sha2::{Digest, Sha256};
 
+/// Bytes of an Ed25519 signature: the last bytes of every signed format
+/// (envelope, command, report), over all the bytes before them.
+pub const SIGNATURE_LEN: usize = 64;
+
 /// The id of a signing key: the first 8 bytes of SHA-256(public key).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct KeyId(pub [u8; 8]);
@@ -33,6 +37,38 @@ impl Describe for KeyId {
 }
 
 alkyl_vm::display_by_describe!(KeyId);
+
+/// `to_signed_bytes` for the owned `Repr` of a signed format (`$what`):
+/// a `key_id` field, a `to_bytes` whose last [`SIGNATURE_LEN`] bytes are
+/// the signature's place.
+#[cfg(feature = "alloc")]
+macro_rules! impl_to_signed_bytes {
+    ($repr:ident, $error:ty, $what:literal) => {
+        impl $repr {
+            #[doc = concat!("Emits the ", $what, " signed: `key_id` becomes the id of `public_key`, and")]
+            /// `sign` (the caller's Ed25519) signs the bytes before the
+            /// signature.
+            ///
+            /// # Errors
+            #[doc = concat!("As [`", stringify!($repr), "::to_bytes`].")]
+            pub fn to_signed_bytes(
+                &self,
+                public_key: &[u8; 32],
+                sign: impl FnOnce(&[u8]) -> [u8; $crate::key::SIGNATURE_LEN],
+            ) -> Result<alloc::vec::Vec<u8>, $error> {
+                let mut repr = self.clone();
+                repr.key_id = $crate::key::KeyId::of(public_key);
+                let mut b = repr.to_bytes()?;
+                let at = b.len() - $crate::key::SIGNATURE_LEN;
+                let signature = sign(&b[..at]);
+                b[at..].copy_from_slice(&signature);
+                Ok(b)
+            }
+        }
+    };
+}
+#[cfg(feature = "alloc")]
+pub(crate) use impl_to_signed_bytes;
 
 #[cfg(test)]
 mod tests {

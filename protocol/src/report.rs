@@ -31,7 +31,7 @@ pub const FORMAT: u8 = 1;
 /// Bytes of the fixed header.
 pub const HEADER_LEN: usize = 36;
 /// Bytes of the signature.
-pub const SIGNATURE_LEN: usize = 64;
+pub use crate::key::SIGNATURE_LEN;
 /// Flag: `unix_ms` is valid.
 pub const FLAG_TIME: u8 = 0x01;
 /// Largest payload a report carries.

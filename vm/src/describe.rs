@@ -212,11 +212,47 @@ macro_rules! display_by_describe {
     )*};
 }
 
-/// [`Describe`] for an enum of unit variants, each one fixed text:
-/// `describe_by_texts!(StorageError { Io => "storage I/O error", .. })`.
+/// Declares an error type whose every value is one fixed text: a unit
+/// struct (`struct E => "text";`) or an enum of unit variants (`enum E {
+/// A => "text", .. }`), deriving `Clone, Copy, Debug, PartialEq, Eq`, with
+/// [`Describe`] by the texts and [`error_by_describe!`]'s `Display` and
+/// `core::error::Error`; the text stands beside what it describes.
+///
+/// ```
+/// alkyl_vm::error_by_texts! {
+///     /// Why a storage operation failed.
+///     pub enum StorageError {
+///         /// The medium refused the operation.
+///         Io => "storage I/O error",
+///         Full => "storage full",
+///     }
+/// }
+/// assert_eq!(StorageError::Full.to_string(), "storage full");
+/// ```
 #[macro_export]
-macro_rules! describe_by_texts {
-    ($t:ty { $($variant:ident => $text:literal),* $(,)? }) => {
+macro_rules! error_by_texts {
+    ($(#[$meta:meta])* $vis:vis struct $t:ident => $text:literal;) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        $vis struct $t;
+
+        impl $crate::describe::Describe for $t {
+            fn describe(&self, out: &mut dyn $crate::describe::Sink) {
+                out.text($text)
+            }
+        }
+
+        $crate::error_by_describe!($t);
+    };
+    ($(#[$meta:meta])* $vis:vis enum $t:ident {
+        $($(#[$variant_meta:meta])* $variant:ident => $text:literal),* $(,)?
+    }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        $vis enum $t {
+            $($(#[$variant_meta])* $variant),*
+        }
+
         impl $crate::describe::Describe for $t {
             fn describe(&self, out: &mut dyn $crate::describe::Sink) {
                 out.text(match self {
@@ -224,6 +260,8 @@ macro_rules! describe_by_texts {
                 })
             }
         }
+
+        $crate::error_by_describe!($t);
     };
 }
 
@@ -235,6 +273,20 @@ macro_rules! error_by_describe {
         $crate::display_by_describe!($($t),*);
         $(impl core::error::Error for $t {})*
     };
+}
+
+/// `From` for each one-field variant of an error enum, so that `?` wraps
+/// the inner error: `from_variants!(LoadError { Container(ContainerError),
+/// Verify(VerifyError) })`.
+#[macro_export]
+macro_rules! from_variants {
+    ($t:ty { $($variant:ident($inner:ty)),* $(,)? }) => {$(
+        impl From<$inner> for $t {
+            fn from(e: $inner) -> Self {
+                Self::$variant(e)
+            }
+        }
+    )*};
 }
 
 #[cfg(test)]

@@ -61,11 +61,7 @@ pub enum HelperError {
     Aborted,
 }
 
-impl From<MemFault> for HelperError {
-    fn from(f: MemFault) -> Self {
-        HelperError::Memory(f)
-    }
-}
+crate::from_variants!(HelperError { Memory(MemFault) });
 
 impl Describe for HelperError {
     fn describe(&self, out: &mut dyn Sink) {

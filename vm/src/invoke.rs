@@ -370,13 +370,20 @@ mod tests {
         0x95, 0, 0, 0, 0, 0, 0, 0, // exit
     ];
 
-    fn engines(program: Program<'_>, mut each: impl FnMut(Executable<'_, '_>)) {
+    /// Calls `each` with `code`, verified, on either engine.
+    fn engines(code: &[u8], mut each: impl FnMut(Executable<'_, '_>)) {
+        let program = verify(code, &NoHelpers).unwrap();
         each(Executable::from(program));
         #[cfg(feature = "fast")]
         {
             let mut ops = [crate::fast::Op::EMPTY; 4];
             each(Executable::from(crate::fast::translate(&program, &mut ops).unwrap()));
         }
+    }
+
+    /// Runs the main entry of `exe` over `inv`, without helpers.
+    fn run_main<const N: usize>(exe: &Executable<'_, '_>, inv: &mut Invocation<'_, N>) -> Result<Exit, Trap> {
+        exe.run(exe.program().main(), inv, &mut NoHelpers, 100)
     }
 
     #[test]
@@ -388,9 +395,8 @@ mod tests {
             0x71, 0x20, 0, 0, 0, 0, 0, 0, //
             0x95, 0, 0, 0, 0, 0, 0, 0,
         ];
-        let program = verify(&CODE, &NoHelpers).unwrap();
         let ctx_at = segment_vaddr(6);
-        engines(program, |exe| {
+        engines(&CODE, |exe| {
             for (pointer, fits) in [(3u32, true), (4, false)] {
                 let (mut stack, mut low) = ([0u8; 64], [0u8; 4]);
                 let ctx = pointer.to_le_bytes();
@@ -398,7 +404,7 @@ mod tests {
                     let mut inv = Invocation::new(&mut stack, &[]).unwrap();
                     inv.low_region(&mut low).unwrap().context_first(ctx_at, &ctx).unwrap();
                     assert_eq!(inv.args(), [ctx_at, 4, 0, 0, 0]);
-                    exe.run(exe.program().main(), &mut inv, &mut NoHelpers, 100)
+                    run_main(&exe, &mut inv)
                 };
                 match run {
                     Ok(exit) => assert!(fits && exit.r0 == 9 && low[3] == 9),
@@ -413,16 +419,15 @@ mod tests {
 
     #[test]
     fn a_run_needs_only_the_slots_it_maps() {
-        let program = verify(&WRITES_INPUT, &NoHelpers).unwrap();
-        engines(program, |exe| {
+        engines(&WRITES_INPUT, |exe| {
             let (mut stack, mut input) = ([0u8; 8], [1u8; 3]);
             let mut inv = Invocation::<3>::sized_writable(&mut stack, &mut input).unwrap();
             assert_eq!(inv.data(&mut []).unwrap_err(), MapError::BadAddress(DATA_VADDR));
-            let exit = exe.run(exe.program().main(), &mut inv, &mut NoHelpers, 100).unwrap();
+            let exit = run_main(&exe, &mut inv).unwrap();
             assert_eq!(exit.r0, 3);
             let (mut stack, input) = ([0u8; 8], [1u8; 3]);
             let mut inv = Invocation::<3>::sized(&mut stack, &input).unwrap();
-            let trap = exe.run(exe.program().main(), &mut inv, &mut NoHelpers, 100).unwrap_err();
+            let trap = run_main(&exe, &mut inv).unwrap_err();
             assert!(matches!(trap.kind, TrapKind::Memory(m) if m.kind == FaultKind::PolicyDenied), "{trap}");
         });
         let (mut stack, input) = ([0u8; 8], [0u8; 1]);
@@ -431,24 +436,22 @@ mod tests {
 
     #[test]
     fn input_is_read_only_by_default() {
-        let program = verify(&WRITES_INPUT, &NoHelpers).unwrap();
-        engines(program, |exe| {
+        engines(&WRITES_INPUT, |exe| {
             let (mut stack, input) = ([0u8; 64], [1u8; 3]);
             let mut inv = Invocation::new(&mut stack, &input).unwrap();
             assert_eq!(inv.args(), [INPUT_VADDR, 3, 0, 0, 0]);
-            let trap = exe.run(exe.program().main(), &mut inv, &mut NoHelpers, 100).unwrap_err();
+            let trap = run_main(&exe, &mut inv).unwrap_err();
             assert!(matches!(trap.kind, TrapKind::Memory(m) if m.kind == FaultKind::PolicyDenied), "{trap}");
         });
     }
 
     #[test]
     fn writable_input_is_explicit_and_the_host_sees_the_write() {
-        let program = verify(&WRITES_INPUT, &NoHelpers).unwrap();
-        engines(program, |exe| {
+        engines(&WRITES_INPUT, |exe| {
             let (mut stack, mut input) = ([0u8; 64], [1u8; 3]);
             {
                 let mut inv = Invocation::with_writable_input(&mut stack, &mut input).unwrap();
-                let exit = exe.run(exe.program().main(), &mut inv, &mut NoHelpers, 100).unwrap();
+                let exit = run_main(&exe, &mut inv).unwrap();
                 assert_eq!(exit.r0, 3);
             }
             assert_eq!(input, [7, 1, 1]);
@@ -457,15 +460,14 @@ mod tests {
 
     #[test]
     fn context_goes_to_r3_and_segments_stay_distinct() {
-        let program = verify(&WRITES_INPUT, &NoHelpers).unwrap();
-        engines(program, |exe| {
+        engines(&WRITES_INPUT, |exe| {
             let (mut stack, mut input, ctx, mut extra) = ([0u8; 64], [0u8; 2], [0u8; 8], [0u8; 4]);
             let mut inv = Invocation::with_writable_input(&mut stack, &mut input).unwrap();
             let ctx_at = segment_vaddr(6);
             inv.context(ctx_at, &ctx).unwrap().region(segment_vaddr(5), &mut extra).unwrap();
             assert_eq!(inv.args(), [INPUT_VADDR, 2, ctx_at, 0, 0]);
             assert!(inv.memory().region_len(segment_vaddr(5)).is_some());
-            let exit = exe.run(exe.program().main(), &mut inv, &mut NoHelpers, 100).unwrap();
+            let exit = run_main(&exe, &mut inv).unwrap();
             assert_eq!(exit.r0, 2 + ctx_at);
         });
         let (mut stack, input, mut other) = ([0u8; 64], [0u8; 2], [0u8; 2]);

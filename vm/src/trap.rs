@@ -57,6 +57,7 @@ impl Describe for Trap {
 }
 
 crate::display_by_describe!(TrapKind);
+crate::from_variants!(TrapKind { Memory(MemFault) });
 crate::error_by_describe!(Trap);
 
 /// A completed run.
@@ -66,12 +67,6 @@ pub struct Exit {
     pub r0: u64,
     /// Instructions executed (an `LDDW` counts once).
     pub executed: u64,
-}
-
-impl From<MemFault> for TrapKind {
-    fn from(f: MemFault) -> Self {
-        TrapKind::Memory(f)
-    }
 }
 
 impl MemoryMap<'_> {

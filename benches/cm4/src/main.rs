@@ -59,21 +59,10 @@ fn window<R>(name: &str, f: impl FnOnce() -> R) -> R {
     r
 }
 
+// Fletcher32 in Rust, the same algorithm as `kernels/fletcher32.c`: the
+// test kit's oracle, one definition for both.
 #[cfg(not(feature = "size-image"))]
-/// Fletcher32 in Rust, the same algorithm as `kernels/fletcher32.c`.
-#[inline(never)]
-fn fletcher32_rust(data: &[u8]) -> u32 {
-    let (mut c0, mut c1) = (0u32, 0u32);
-    for block in data[..data.len() / 2 * 2].chunks(2 * 359) {
-        for w in block.chunks_exact(2) {
-            c0 += u16::from_le_bytes([w[0], w[1]]) as u32;
-            c1 += c0;
-        }
-        c0 %= 65535;
-        c1 %= 65535;
-    }
-    (c1 << 16) | c0
-}
+include!("../../../testkit/src/fletcher32.rs");
 
 #[cfg(all(not(feature = "size-image"), feature = "engine-fast", feature = "engine-ref"))]
 mod suite {
@@ -423,7 +412,7 @@ pub fn main() -> bool {
     });
     check("native_c", c as u64, &mut ok);
     let input: &[u8] = &buf.0;
-    let r = window("native_rust", || fletcher32_rust(black_box(input)));
+    let r = window("native_rust", || fletcher32(black_box(input)));
     check("native_rust", r as u64, &mut ok);
 
     #[cfg(any(feature = "engine-fast", feature = "engine-ref"))]

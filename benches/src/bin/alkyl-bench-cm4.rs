@@ -374,12 +374,6 @@ fn report() -> Result<(), String> {
                    high-water mark of one checksum (the eBPF stack the container declares, the region table of the \
                    segments the run maps and the engine's frames included) + static RAM the VM adds",
     });
-    if let Some(dir) = out.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    }
-    let text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
-    std::fs::write(&out, text + "\n").map_err(|e| format!("writing {}: {e}", out.display()))?;
     println!("\npaper, Table I: rBPF 4,364 B ROM / 660 B RAM; WASM3 64 KiB ROM / 85 KiB RAM. Fletcher32 vs C: rBPF 71x, WASM3 36x, Femto-Container ~22x");
-    println!("wrote {}", out.display());
-    Ok(())
+    alkyl_benches::write_json(&out, &doc)
 }

@@ -323,11 +323,6 @@ fn bench() -> Result<(), String> {
         "kernels": kernels_json,
         "sizes": sizes_json,
     });
-    if let Some(dir) = out.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    }
-    let text = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
-    std::fs::write(&out, text + "\n").map_err(|e| format!("writing {}: {e}", out.display()))?;
-    println!("\nwrote {}", out.display());
-    Ok(())
+    println!();
+    alkyl_benches::write_json(&out, &doc)
 }

@@ -92,23 +92,18 @@ impl Describe for EnvelopeErrorKind {
     }
 }
 
-/// Which operation-specific rule was broken.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ShapeError {
-    /// An install without a payload or without a payload kind.
-    InstallWithoutPayload,
-    /// A delete or trigger command with a payload, payload kind or
-    /// compression flag.
-    CommandWithPayload,
-    /// A delete carrying triggers.
-    DeleteWithTriggers,
+alkyl_vm::error_by_texts! {
+    /// Which operation-specific rule was broken.
+    pub enum ShapeError {
+        /// An install without a payload or without a payload kind.
+        InstallWithoutPayload => "an install needs a payload and a payload kind",
+        /// A delete or trigger command with a payload, payload kind or
+        /// compression flag.
+        CommandWithPayload => "a delete or trigger command carries no payload",
+        /// A delete carrying triggers.
+        DeleteWithTriggers => "a delete carries no triggers",
+    }
 }
-
-alkyl_vm::describe_by_texts!(ShapeError {
-    InstallWithoutPayload => "an install needs a payload and a payload kind",
-    CommandWithPayload => "a delete or trigger command carries no payload",
-    DeleteWithTriggers => "a delete carries no triggers",
-});
 
 /// A rejected envelope: the rule broken and the byte offset where it was
 /// detected.
@@ -124,4 +119,4 @@ impl Describe for EnvelopeError {
     }
 }
 
-alkyl_vm::error_by_describe!(EnvelopeErrorKind, ShapeError, EnvelopeError);
+alkyl_vm::error_by_describe!(EnvelopeErrorKind, EnvelopeError);

@@ -57,7 +57,7 @@ pub const OPEN_ALL: &str = "*";
 /// entry of `POST /apps/NAME/run`): the empty name.
 pub const OPEN_DEFAULT: &str = "";
 /// Bytes of the Ed25519 signature that ends every envelope.
-pub const SIGNATURE_LEN: usize = 64;
+pub use crate::key::SIGNATURE_LEN;
 /// Most trigger records an envelope may carry (a device may allow fewer).
 pub const MAX_TRIGGERS: usize = 8;
 

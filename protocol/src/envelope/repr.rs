@@ -201,23 +201,6 @@ impl EnvelopeRepr {
         self.emit(&mut env)?;
         Ok(env.into_inner())
     }
-
-    /// Emits the envelope signed: `key_id` becomes the id of `public_key`,
-    /// and `sign` (the caller's Ed25519 implementation) signs the bytes
-    /// before the signature.
-    ///
-    /// # Errors
-    /// As [`EnvelopeRepr::emit`].
-    pub fn to_signed_bytes(
-        &self,
-        public_key: &[u8; 32],
-        sign: impl FnOnce(&[u8]) -> [u8; SIGNATURE_LEN],
-    ) -> Result<Vec<u8>, EnvelopeError> {
-        let mut repr = self.clone();
-        repr.key_id = KeyId::of(public_key);
-        let mut env = Envelope::new_unchecked(repr.to_bytes()?);
-        let signature = sign(env.signed_bytes());
-        env.set_signature(&signature);
-        Ok(env.into_inner())
-    }
 }
+
+crate::key::impl_to_signed_bytes!(EnvelopeRepr, EnvelopeError, "envelope");

@@ -9,8 +9,6 @@ use alloc::string::String;
 #[cfg(feature = "alloc")]
 use core::fmt;
 
-use alkyl_vm::describe::{Describe, Sink};
-
 use super::error::{EnvelopeError, EnvelopeErrorKind as Kind};
 use crate::le;
 use crate::name::check_entry_name;
@@ -189,17 +187,10 @@ impl fmt::Display for TriggerRepr {
     }
 }
 
-/// Why a trigger's command-line text was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TriggerSyntaxError;
-
-impl Describe for TriggerSyntaxError {
-    fn describe(&self, out: &mut dyn Sink) {
-        out.text("expected timer:PERIOD_MS[@ENTRY] or rising|falling|delta:SENSOR:VALUE:PERIOD_MS[@ENTRY]");
-    }
+alkyl_vm::error_by_texts! {
+    /// Why a trigger's command-line text was refused.
+    pub struct TriggerSyntaxError => "expected timer:PERIOD_MS[@ENTRY] or rising|falling|delta:SENSOR:VALUE:PERIOD_MS[@ENTRY]";
 }
-
-alkyl_vm::error_by_describe!(TriggerSyntaxError);
 
 #[cfg(feature = "alloc")]
 impl core::str::FromStr for TriggerRepr {

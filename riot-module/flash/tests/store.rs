@@ -140,14 +140,22 @@ fn every_cut_from(name: &str, step: Step<'_>, erases: bool) {
     }
 }
 
-#[test]
-fn power_cut_install() {
-    every_cut("install", &|s| s.save("app.new", &bytes(5000, 9)));
+/// One test per step, each cut at every operation (`every_cut`).
+macro_rules! power_cut_tests {
+    ($($test:ident: $name:literal, $step:expr;)*) => {$(
+        #[test]
+        fn $test() {
+            every_cut($name, &$step);
+        }
+    )*};
 }
 
-#[test]
-fn power_cut_replace() {
-    every_cut("replace", &|s| s.save("app.old", &bytes(4100, 8)));
+power_cut_tests! {
+    power_cut_install: "install", |s| s.save("app.new", &bytes(5000, 9));
+    power_cut_replace: "replace", |s| s.save("app.old", &bytes(4100, 8));
+    power_cut_retired_in_reserve: "retired", |s| s.save_reserved("retired", &bytes(1200, 7));
+    power_cut_kv_update: "kv update", |s| s.save("kv.old", &bytes(44, 6));
+    power_cut_sequence_bump: "sequence bump", |s| s.save("sequences", &bytes(24, 5));
 }
 
 #[test]
@@ -155,21 +163,6 @@ fn power_cut_delete() {
     // One removal of a chunked record (the runtime's whole deletion, three
     // writes whose every prefix boot resolves, is in tests/runtime.rs).
     every_cut_from("delete", &|s| s.remove("app.old"), false);
-}
-
-#[test]
-fn power_cut_retired_in_reserve() {
-    every_cut("retired", &|s| s.save_reserved("retired", &bytes(1200, 7)));
-}
-
-#[test]
-fn power_cut_kv_update() {
-    every_cut("kv update", &|s| s.save("kv.old", &bytes(44, 6)));
-}
-
-#[test]
-fn power_cut_sequence_bump() {
-    every_cut("sequence bump", &|s| s.save("sequences", &bytes(24, 5)));
 }
 
 /// Acknowledged KV writes survive: a run of updates cut at every operation

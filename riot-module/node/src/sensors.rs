@@ -48,9 +48,9 @@ pub struct SensorsFile {
 #[serde(deny_unknown_fields)]
 pub struct SensorSpec {
     pub name: String,
-    pub class: ClassSpec,
+    pub class: Named<u8>,
     #[serde(default)]
-    pub unit: Option<UnitSpec>,
+    pub unit: Option<Named<i8>>,
     #[serde(default)]
     pub scale: i8,
     pub source: SourceSpec,
@@ -60,23 +60,33 @@ pub struct SensorSpec {
 #[serde(deny_unknown_fields)]
 pub struct ActuatorSpec {
     pub name: String,
-    pub class: ClassSpec,
+    pub class: Named<u8>,
 }
 
-/// A class by name or number.
+/// A class ([`CLASSES`], `N` = `u8`) or a unit ([`UNITS`], `i8`), by name
+/// or number.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
-pub enum ClassSpec {
-    Number(u8),
+pub enum Named<N> {
+    Number(N),
     Name(String),
 }
 
-/// A unit by name or number.
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum UnitSpec {
-    Number(i8),
-    Name(String),
+impl<N: Copy + TryFrom<u32>> Named<N> {
+    /// The number, a name looked up in `table` (`what` it holds, for errors).
+    fn number(&self, table: &[(&str, u32)], what: &str) -> Result<N> {
+        match self {
+            Named::Number(n) => Ok(*n),
+            Named::Name(name) => {
+                let known = || table.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ");
+                let (_, v) = table
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .ok_or_else(|| anyhow!("unknown {what} `{name}` (known: {})", known()))?;
+                N::try_from(*v).map_err(|_| anyhow!("{what} `{name}`: {v} is out of range"))
+            }
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -109,33 +119,6 @@ const UNITS: &[(&str, u32)] = &[
     ("kelvin", g::ALKYL_UNIT_TEMP_K),
     ("lux", g::ALKYL_UNIT_LUX),
 ];
-
-fn lookup(table: &[(&str, u32)], what: &str, name: &str) -> Result<u32> {
-    table
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|(_, v)| *v)
-        .ok_or_else(|| anyhow!("unknown {what} `{name}` (known: {})", names(table)))
-}
-
-fn class_of(c: &ClassSpec) -> Result<u8> {
-    match c {
-        ClassSpec::Number(n) => Ok(*n),
-        ClassSpec::Name(s) => Ok(lookup(CLASSES, "class", s)? as u8),
-    }
-}
-
-fn unit_of(u: &Option<UnitSpec>) -> Result<i8> {
-    match u {
-        None => Ok(g::ALKYL_UNIT_UNDEF as i8),
-        Some(UnitSpec::Number(n)) => Ok(*n),
-        Some(UnitSpec::Name(s)) => Ok(lookup(UNITS, "unit", s)? as i8),
-    }
-}
-
-fn names(table: &[(&str, u32)]) -> String {
-    table.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
-}
 
 /// Where a sensor's values come from.
 #[derive(Clone, Debug)]
@@ -242,8 +225,9 @@ pub fn load(path: &Path) -> Result<Vec<SimDevice>> {
 pub fn build(file: SensorsFile, base: &Path) -> Result<Vec<SimDevice>> {
     let mut out = Vec::new();
     for s in file.sensor {
-        let class = class_of(&s.class).with_context(|| format!("sensor `{}`", s.name))?;
-        let unit = unit_of(&s.unit).with_context(|| format!("sensor `{}`", s.name))?;
+        let class = s.class.number(CLASSES, "class").with_context(|| format!("sensor `{}`", s.name))?;
+        let unit = s.unit.as_ref().map_or(Ok(g::ALKYL_UNIT_UNDEF as i8), |u| u.number(UNITS, "unit"));
+        let unit = unit.with_context(|| format!("sensor `{}`", s.name))?;
         let positive =
             |p: u64| if p == 0 { Err(anyhow!("sensor `{}`: period_ms must be positive", s.name)) } else { Ok(p) };
         let source = match s.source {
@@ -274,7 +258,7 @@ pub fn build(file: SensorsFile, base: &Path) -> Result<Vec<SimDevice>> {
         out.push(SimDevice { name: s.name, class, kind: SimKind::Sensor { source, unit, scale: s.scale } });
     }
     for a in file.actuator {
-        let class = class_of(&a.class).with_context(|| format!("actuator `{}`", a.name))?;
+        let class = a.class.number(CLASSES, "class").with_context(|| format!("actuator `{}`", a.name))?;
         let state = Phydat { val: [0; 3], unit: 0, scale: 0 };
         out.push(SimDevice { name: a.name, class, kind: SimKind::Actuator { state, dims: 1 } });
     }

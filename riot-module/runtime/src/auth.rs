@@ -53,17 +53,12 @@ impl Describe for AuthError {
     }
 }
 
-/// Why a public key was refused when configuring an [`Authority`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BadPublicKey;
-
-impl Describe for BadPublicKey {
-    fn describe(&self, out: &mut dyn Sink) {
-        out.text("not a valid Ed25519 public key");
-    }
+alkyl_vm::error_by_texts! {
+    /// Why a public key was refused when configuring an [`Authority`].
+    pub struct BadPublicKey => "not a valid Ed25519 public key";
 }
 
-alkyl_vm::error_by_describe!(AuthError, BadPublicKey);
+alkyl_vm::error_by_describe!(AuthError);
 
 /// The keys a device trusts, and whether unsigned envelopes are accepted.
 #[derive(Clone, Debug, Default)]

@@ -43,24 +43,17 @@ impl Namespace {
     }
 }
 
-/// Why a key-value record did not decode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum KvRecordError {
-    /// Wrong magic or format.
-    Header,
-    /// Length disagrees with the count.
-    Length,
-    /// Keys not strictly ascending.
-    Order,
+alkyl_vm::error_by_texts! {
+    /// Why a key-value record did not decode.
+    pub enum KvRecordError {
+        /// Wrong magic or format.
+        Header => "key-value record: bad header",
+        /// Length disagrees with the count.
+        Length => "key-value record: bad length",
+        /// Keys not strictly ascending.
+        Order => "key-value record: keys not ascending",
+    }
 }
-
-alkyl_vm::describe_by_texts!(KvRecordError {
-    Header => "key-value record: bad header",
-    Length => "key-value record: bad length",
-    Order => "key-value record: keys not ascending",
-});
-
-alkyl_vm::error_by_describe!(KvRecordError);
 
 /// All namespaces, with their quotas.
 #[derive(Clone, Debug)]

@@ -20,26 +20,19 @@ use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-/// Why a storage operation failed. Implementations report details through
-/// their own channel (a log); the runtime only needs the kind.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StorageError {
-    /// The medium refused the operation (I/O error).
-    Io,
-    /// No room left on the medium.
-    Full,
-    /// The medium holds a record that does not read back whole (e.g. a
-    /// flash region with hostile or damaged content).
-    Corrupt,
+alkyl_vm::error_by_texts! {
+    /// Why a storage operation failed. Implementations report details through
+    /// their own channel (a log); the runtime only needs the kind.
+    pub enum StorageError {
+        /// The medium refused the operation (I/O error).
+        Io => "storage I/O error",
+        /// No room left on the medium.
+        Full => "storage full",
+        /// The medium holds a record that does not read back whole (e.g. a
+        /// flash region with hostile or damaged content).
+        Corrupt => "stored record corrupt",
+    }
 }
-
-alkyl_vm::describe_by_texts!(StorageError {
-    Io => "storage I/O error",
-    Full => "storage full",
-    Corrupt => "stored record corrupt",
-});
-
-alkyl_vm::error_by_describe!(StorageError);
 
 /// Persistent records by key.
 pub trait Storage {

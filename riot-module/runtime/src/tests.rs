@@ -97,6 +97,12 @@ fn runtime_with(config: Config) -> Rt {
     Runtime::new(config, authority(), FlakyStorage::default(), TestDevice::new()).unwrap().0
 }
 
+/// `rt` with `simple_container()` installed as app `simple`, version 1.
+fn with_simple(mut rt: Rt) -> Rt {
+    install(&mut rt, "simple", 1, simple_container()).unwrap();
+    rt
+}
+
 /// Reboots: a new runtime over the same records.
 fn reboot(rt: Rt) -> (Rt, BootReport) {
     let config = *rt.config();
@@ -615,8 +621,7 @@ fn coap_upload_block_wise_and_run() {
 
 #[test]
 fn coap_resources() {
-    let mut rt = runtime();
-    install(&mut rt, "simple", 1, simple_container()).unwrap();
+    let mut rt = with_simple(runtime());
     let r = send(&mut rt, &req(RequestType::Post, "/apps/simple/run/answer", b"12345"));
     assert_eq!((code_of(&r), text(&r)), (code::CONTENT, "0x5\n".into()));
     assert_eq!(opt(&r, CoapOption::ContentFormat), Some(vec![]));
@@ -680,8 +685,7 @@ fn coap_resources() {
 #[test]
 fn coap_block2_listing() {
     let config = Config { max_response_payload: 64, ..Config::DEFAULT };
-    let mut rt = runtime_with(config);
-    install(&mut rt, "simple", 1, simple_container()).unwrap();
+    let mut rt = with_simple(runtime_with(config));
     let whole = {
         let mut rt2 = runtime();
         install(&mut rt2, "simple", 1, simple_container()).unwrap();
@@ -766,8 +770,7 @@ fn coap_hostile_uploads() {
 
 #[test]
 fn coap_runs_take_one_message() {
-    let mut rt = runtime();
-    install(&mut rt, "simple", 1, simple_container()).unwrap();
+    let mut rt = with_simple(runtime());
     let p =
         with_block1(req(RequestType::Post, "/apps/simple/run/answer", &[0; 16]), Block { num: 0, more: true, szx: 0 });
     assert_eq!(code_of(&send(&mut rt, &p)), code::REQUEST_ENTITY_TOO_LARGE);
@@ -807,9 +810,7 @@ fn coap_runs_report_traps() {
 fn shared_handler_behind_a_lock() {
     use crate::coap::Shared;
     use coap_handler::Reporting as _;
-    let mut rt = runtime();
-    install(&mut rt, "simple", 1, simple_container()).unwrap();
-    let cell = core::cell::RefCell::new(rt);
+    let cell = core::cell::RefCell::new(with_simple(runtime()));
     let mut handler = Shared(&cell);
     let data = handler.extract_request_data(&req(RequestType::Post, "/apps/simple/run/answer", b"abc")).unwrap();
     // The lock is free again while the response is written, and for poll().

@@ -185,16 +185,17 @@ const BSWAP: u8 = ALU64 | alu::END | source::K;
 /// The class of rows whose code is a whole opcode.
 const WHOLE: u8 = 0;
 
-/// Builds the table from groups of rows that differ only in their opcode
-/// class and name suffix: `[CLASS => "suffix", ...] { "name" code, Shape
-/// .field(value)...; }` gives, for each class in turn, every row of the
-/// group with the name `name` + suffix and the opcode `CLASS | code`, so
-/// the 64-bit and 32-bit forms of an operation are written once.
+/// Builds the table from groups of rows that differ only in some opcode
+/// bits (the class, or the size of a load or store) and name suffix:
+/// `[BITS => "suffix", ...] { "name" code, Shape .field(value)...; }`
+/// gives, for each `BITS` in turn, every row of the group with the name
+/// `name` + suffix and the opcode `BITS | code`, so the 64-bit and 32-bit
+/// forms of an operation, or the four sizes of a load, are written once.
 macro_rules! table {
     (@rows [$($row:expr,)*]) => { &[$($row,)*] };
-    // A group with every class done: the next group.
+    // A group with all its bits done: the next group.
     (@rows [$($row:expr,)*] [] { $($done:tt)* } $($rest:tt)*) => { table!(@rows [$($row,)*] $($rest)*) };
-    // The group's rows in its first class, then in the others.
+    // The group's rows with its first bits, then with the others.
     (@rows [$($row:expr,)*] [$class:expr => $suffix:literal $(, $classes:expr => $suffixes:literal)*] {
         $($name:literal $code:expr, $shape:ident $(.$field:ident($value:expr))*;)*
     } $($rest:tt)*) => {
@@ -250,29 +251,15 @@ pub(super) static MNEMONICS: &[Mnemonic] = table! {
         "lddwd" op::LDDW_DATA, Wide;
         "lddwr" op::LDDW_RODATA, Wide;
     }
-    // Loads and stores (RFC 9669 §5.1, §5.2).
-    [LDX => ""] {
-        "ldxb" size::B, Load;
-        "ldxh" size::H, Load;
-        "ldxw" size::W, Load;
-        "ldxdw" size::DW, Load;
+    // Loads and stores (RFC 9669 §5.1, §5.2), size by size; no 64-bit
+    // sign-extending load.
+    [size::B => "b", size::H => "h", size::W => "w", size::DW => "dw"] {
+        "ldx" LDX, Load;
+        "st" ST, StoreImm;
+        "stx" STX, StoreReg;
     }
-    [LDXS => ""] {
-        "ldxsb" size::B, Load;
-        "ldxsh" size::H, Load;
-        "ldxsw" size::W, Load;
-    }
-    [ST => ""] {
-        "stb" size::B, StoreImm;
-        "sth" size::H, StoreImm;
-        "stw" size::W, StoreImm;
-        "stdw" size::DW, StoreImm;
-    }
-    [STX => ""] {
-        "stxb" size::B, StoreReg;
-        "stxh" size::H, StoreReg;
-        "stxw" size::W, StoreReg;
-        "stxdw" size::DW, StoreReg;
+    [size::B => "b", size::H => "h", size::W => "w"] {
+        "ldxs" LDXS, Load;
     }
     // Atomics (RFC 9669 §5.3).
     [ATOMIC64 => "", ATOMIC32 => "32"] {

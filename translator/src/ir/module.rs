@@ -180,9 +180,11 @@ alkyl_vm::error_by_describe!(IrErrorKind, IrError);
 
 /// True for `[A-Za-z_][A-Za-z0-9_]*`.
 pub fn is_identifier(s: &str) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    // By bytes (no `char` decoding): every byte of a non-ASCII character
+    // is above 0x7f, so it fails as its character would.
+    let mut bytes = s.bytes();
+    matches!(bytes.next(), Some(c) if c.is_ascii_alphabetic() || c == b'_')
+        && bytes.all(|c| c.is_ascii_alphanumeric() || c == b'_')
 }
 
 /// A cursor over module bytes.

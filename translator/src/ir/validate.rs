@@ -150,7 +150,7 @@ pub struct ValidateError {
 
 impl Describe for ValidateError {
     fn describe(&self, out: &mut dyn Sink) {
-        ("function ", self.function, " at byte ", self.pos, ": ", self.kind).describe(out);
+        super::translate::describe_at(out, self.function, self.pos, &self.kind);
     }
 }
 
@@ -166,17 +166,25 @@ alkyl_vm::error_by_describe!(ValidateErrorKind, ValidateError);
 pub fn validate(module: Module<'_>) -> Result<Validated<'_>, ValidateError> {
     let mut bodies = Vec::with_capacity(module.functions.len());
     for (index, _) in module.functions.iter().enumerate() {
-        let body = validate_function(&module, index).map_err(|(pos, kind)| ValidateError {
-            function: index,
-            pos: pos as usize,
-            kind,
+        let body = validate_function(&module, index).map_err(|f| {
+            let (pos, kind) = *f;
+            ValidateError { function: index, pos: pos as usize, kind }
         })?;
         bodies.push(body);
     }
     Ok(Validated { module, bodies })
 }
 
-type Fail = (u32, ValidateErrorKind);
+/// A broken rule at a byte offset, boxed: a one-word error that every `?`
+/// passes in a register (less code on the device, `make bench-size`); it
+/// is allocated once, when validation stops.
+type Fail = alloc::boxed::Box<(u32, ValidateErrorKind)>;
+
+#[cold]
+#[inline(never)]
+fn fail(pos: u32, kind: ValidateErrorKind) -> Fail {
+    alloc::boxed::Box::new((pos, kind))
+}
 
 fn decode_steps(code: &[u8]) -> Result<Vec<Step>, Fail> {
     let mut steps = Vec::new();
@@ -184,7 +192,7 @@ fn decode_steps(code: &[u8]) -> Result<Vec<Step>, Fail> {
     let mut pos = 0;
     while let Some(decoded) = insn::decode(code, pos) {
         let i = decoded.map_err(|e| {
-            (
+            fail(
                 pos as u32,
                 match e {
                     DecodeError::TruncatedImmediate => ValidateErrorKind::TruncatedImmediate,
@@ -193,7 +201,7 @@ fn decode_steps(code: &[u8]) -> Result<Vec<Step>, Fail> {
             )
         })?;
         if let Op::Unknown(b) = i.op {
-            return Err((i.pos, ValidateErrorKind::UnknownOpcode(b)));
+            return Err(fail(i.pos, ValidateErrorKind::UnknownOpcode(b)));
         }
         if let Some(w) = i.op.bit_mode() {
             mode = w;
@@ -212,7 +220,7 @@ struct Types {
 
 impl Types {
     fn fail(&self, kind: ValidateErrorKind) -> Fail {
-        (self.pos, kind)
+        fail(self.pos, kind)
     }
 
     fn need(&self, n: usize) -> Result<(), Fail> {
@@ -253,10 +261,10 @@ fn validate_function(module: &Module<'_>, index: usize) -> Result<Body, Fail> {
     let function = &module.functions[index];
     let mut steps = decode_steps(function.code)?;
     let Some(last) = steps.last() else {
-        return Err((0, ValidateErrorKind::FallsOffEnd));
+        return Err(fail(0, ValidateErrorKind::FallsOffEnd));
     };
     if !last.op.is_terminator() {
-        return Err((last.pos, ValidateErrorKind::FallsOffEnd));
+        return Err(fail(last.pos, ValidateErrorKind::FallsOffEnd));
     }
     // Resolve jump targets to step indices.
     // Steps are in code order: their positions are sorted.
@@ -266,13 +274,13 @@ fn validate_function(module: &Module<'_>, index: usize) -> Result<Body, Fail> {
             let target = u32::try_from(s.imm).ok().and_then(|t| positions.binary_search(&t).ok());
             match target {
                 Some(t) => s.target = t as u32,
-                None => return Err((s.pos, ValidateErrorKind::BadJumpTarget { target: s.imm })),
+                None => return Err(fail(s.pos, ValidateErrorKind::BadJumpTarget { target: s.imm })),
             }
         }
     }
     for s in &steps {
         if matches!(s.op, Op::Jump | Op::Jumpi) && steps[s.target as usize].op != Op::Jumpdest {
-            return Err((s.pos, ValidateErrorKind::BadJumpTarget { target: s.imm }));
+            return Err(fail(s.pos, ValidateErrorKind::BadJumpTarget { target: s.imm }));
         }
     }
 
@@ -282,7 +290,9 @@ fn validate_function(module: &Module<'_>, index: usize) -> Result<Body, Fail> {
         dest_types[0] = Some(Vec::new());
     }
     let mut visited = vec![false; steps.len()];
-    let mut work: Vec<(usize, Vec<Width>)> = vec![(0, Vec::new())];
+    // Block starts to walk: the entry, then each JUMPDEST when first
+    // reached (its stack is then in `dest_types`).
+    let mut work: Vec<usize> = vec![0];
     let mut max_depth = 0;
 
     // Records an edge into the JUMPDEST step `dest`; queues it when new.
@@ -290,25 +300,27 @@ fn validate_function(module: &Module<'_>, index: usize) -> Result<Body, Fail> {
                 dest: usize,
                 types: &[Width],
                 dest_types: &mut Vec<Option<Vec<Width>>>,
-                work: &mut Vec<(usize, Vec<Width>)>|
+                work: &mut Vec<usize>|
      -> Result<(), Fail> {
         match &dest_types[dest] {
             None => {
                 dest_types[dest] = Some(types.to_vec());
-                work.push((dest, types.to_vec()));
+                work.push(dest);
                 Ok(())
             }
             Some(expected) => check_same(from, steps[dest].pos, expected, types),
         }
     };
 
-    while let Some((start, entry)) = work.pop() {
+    while let Some(start) = work.pop() {
+        // The entry's stack is empty (also when it is a JUMPDEST).
+        let entry = dest_types.get(start).cloned().flatten().unwrap_or_default();
         let mut t = Types { stack: entry, pos: 0 };
         let mut i = start;
         loop {
             let Some(&s) = steps.get(i) else {
                 // Unreachable in practice: the last step is a terminator.
-                return Err((function.code.len() as u32, ValidateErrorKind::FallsOffEnd));
+                return Err(fail(function.code.len() as u32, ValidateErrorKind::FallsOffEnd));
             };
             if i != start && s.op == Op::Jumpdest {
                 // Fall through into a block start.
@@ -377,13 +389,13 @@ fn validate_function(module: &Module<'_>, index: usize) -> Result<Body, Fail> {
                 Op::Arg => {
                     let arity = function.params.len();
                     let w = usize::try_from(s.imm).ok().and_then(|a| function.params.get(a));
-                    let w = *w.ok_or(t.fail(ValidateErrorKind::NoSuchArg { index: s.imm, arity }))?;
+                    let w = *w.ok_or_else(|| t.fail(ValidateErrorKind::NoSuchArg { index: s.imm, arity }))?;
                     t.push(w)?;
                 }
                 Op::Gload | Op::Gstore => {
                     let count = module.globals.len();
                     let g = usize::try_from(s.imm).ok().and_then(|g| module.globals.get(g));
-                    let g = g.ok_or(t.fail(ValidateErrorKind::NoSuchGlobal { index: s.imm, count }))?;
+                    let g = g.ok_or_else(|| t.fail(ValidateErrorKind::NoSuchGlobal { index: s.imm, count }))?;
                     if s.op == Op::Gload {
                         t.push(g.width)?;
                     } else {
@@ -392,7 +404,8 @@ fn validate_function(module: &Module<'_>, index: usize) -> Result<Body, Fail> {
                 }
                 Op::Syscall if module.profile == Profile::Gateway && syscall::gateway_by_id(s.imm).is_some() => {
                     // A gateway syscall: its own argument and result widths, any mode.
-                    let sc = syscall::gateway_by_id(s.imm).ok_or(t.fail(ValidateErrorKind::UnknownSyscall(s.imm)))?;
+                    let sc = syscall::gateway_by_id(s.imm)
+                        .ok_or_else(|| t.fail(ValidateErrorKind::UnknownSyscall(s.imm)))?;
                     for &w in sc.args.iter().rev() {
                         t.pop_n(1, w)?;
                     }
@@ -401,7 +414,7 @@ fn validate_function(module: &Module<'_>, index: usize) -> Result<Body, Fail> {
                     }
                 }
                 Op::Syscall => {
-                    let sc = syscall::by_id(s.imm).ok_or(t.fail(ValidateErrorKind::UnknownSyscall(s.imm)))?;
+                    let sc = syscall::by_id(s.imm).ok_or_else(|| t.fail(ValidateErrorKind::UnknownSyscall(s.imm)))?;
                     if m != Width::W32 {
                         return Err(t.fail(ValidateErrorKind::SyscallOutside32BitMode));
                     }
@@ -420,21 +433,21 @@ fn validate_function(module: &Module<'_>, index: usize) -> Result<Body, Fail> {
         }
     }
     if let Some(i) = visited.iter().position(|v| !v) {
-        return Err((steps[i].pos, ValidateErrorKind::Unreachable));
+        return Err(fail(steps[i].pos, ValidateErrorKind::Unreachable));
     }
     Ok(Body { steps, dest_types, max_depth })
 }
 
 fn check_same(from: u32, dest: u32, expected: &[Width], found: &[Width]) -> Result<(), Fail> {
     if expected.len() != found.len() {
-        return Err((
+        return Err(fail(
             from,
             ValidateErrorKind::InconsistentHeight { dest, expected: expected.len(), found: found.len() },
         ));
     }
     for (depth, (e, f)) in expected.iter().rev().zip(found.iter().rev()).enumerate() {
         if e != f {
-            return Err((from, ValidateErrorKind::InconsistentWidth { dest, depth, expected: *e, found: *f }));
+            return Err(fail(from, ValidateErrorKind::InconsistentWidth { dest, depth, expected: *e, found: *f }));
         }
     }
     Ok(())

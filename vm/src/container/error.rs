@@ -158,17 +158,7 @@ pub enum LoadError {
     BadEntry { index: u16 },
 }
 
-impl From<ContainerError> for LoadError {
-    fn from(e: ContainerError) -> Self {
-        LoadError::Container(e)
-    }
-}
-
-impl From<VerifyError> for LoadError {
-    fn from(e: VerifyError) -> Self {
-        LoadError::Verify(e)
-    }
-}
+crate::from_variants!(LoadError { Container(ContainerError), Verify(VerifyError) });
 
 impl Describe for LoadError {
     fn describe(&self, out: &mut dyn Sink) {

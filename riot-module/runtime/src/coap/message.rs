@@ -21,16 +21,24 @@ pub const MAX_PATH_SEGMENTS: usize = 8;
 /// Longest Uri-Path segment.
 pub const MAX_SEGMENT_LEN: usize = 64;
 
-/// Content-Format numbers used by the API.
+/// Content-Format numbers used by the API, by their names in IANA's
+/// registry (as coap-numbers has it) rather than typed in.
 pub mod format {
-    /// `text/plain; charset=utf-8`
-    pub const TEXT: u16 = 0;
-    /// `application/link-format`
-    pub const LINK_FORMAT: u16 = 40;
-    /// `application/octet-stream`
-    pub const OCTET_STREAM: u16 = 42;
-    /// `application/json`
-    pub const JSON: u16 = 50;
+    use coap_numbers::content_format::from_str;
+
+    /// The registered number of Content-Format `name` (at compile time; an
+    /// unknown name does not build).
+    const fn number(name: &str) -> u16 {
+        match from_str(name) {
+            Some(n) => n,
+            None => panic!("not a registered Content-Format"),
+        }
+    }
+
+    pub const TEXT: u16 = number("text/plain; charset=utf-8");
+    pub const LINK_FORMAT: u16 = number("application/link-format");
+    pub const OCTET_STREAM: u16 = number("application/octet-stream");
+    pub const JSON: u16 = number("application/json");
 }
 
 /// A parsed request (the payload stays in the message).
@@ -219,6 +227,11 @@ mod tests {
 
     fn request(path: &str) -> Packet {
         request_packet(0, &[], RequestType::Get, path, &[], b"")
+    }
+
+    #[test]
+    fn content_formats_are_the_registered_numbers() {
+        assert_eq!((format::TEXT, format::LINK_FORMAT, format::OCTET_STREAM, format::JSON), (0, 40, 42, 50));
     }
 
     #[test]

@@ -46,27 +46,19 @@ const FORMAT: u8 = 1;
 const APP_FORMAT: u8 = 2;
 const APP_HEADER_LEN: usize = 52;
 
-/// Why a stored record did not decode.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RecordError {
-    /// Wrong magic or format version.
-    Header,
-    /// Lengths disagree with the record's size.
-    Length,
-    /// A name, trigger or code is invalid.
-    Field,
-    /// The container's SHA-256 does not match the stored one.
-    Hash,
+alkyl_vm::error_by_texts! {
+    /// Why a stored record did not decode.
+    pub enum RecordError {
+        /// Wrong magic or format version.
+        Header => "bad record header",
+        /// Lengths disagree with the record's size.
+        Length => "record length mismatch",
+        /// A name, trigger or code is invalid.
+        Field => "invalid record field",
+        /// The container's SHA-256 does not match the stored one.
+        Hash => "container hash mismatch",
+    }
 }
-
-alkyl_vm::describe_by_texts!(RecordError {
-    Header => "bad record header",
-    Length => "record length mismatch",
-    Field => "invalid record field",
-    Hash => "container hash mismatch",
-});
-
-alkyl_vm::error_by_describe!(RecordError);
 
 /// The contents of an app record.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,6 +5,7 @@ use alkyl_vm::isa::{alu, op};
 use alkyl_vm::INPUT_VADDR;
 
 use super::emit::{cond, Class};
+use super::error::internal;
 use super::frame::{Loc, FP, KV_SLOT, SCRATCH};
 use super::function::{Lower, R};
 use super::stack::{emit_move, Operand, Val};
@@ -188,7 +189,7 @@ impl Lower<'_> {
     fn global(&self, g: usize) -> R<(Width, u32)> {
         let w = self.module.module.globals.get(g).map(|g| g.width);
         let off = self.layout.globals.get(g).copied();
-        w.zip(off).ok_or(super::error::TranslateErrorKind::Internal("no such global"))
+        w.zip(off).ok_or_else(|| internal("no such global"))
     }
 
     /// `reg = low 32 bits of v` (zero-extended), `+ add` when non-zero.
@@ -293,7 +294,7 @@ impl Lower<'_> {
         let (id, kinds, result) = match syscall::gateway_by_id(id).filter(|_| gateway) {
             Some(g) => (g.id, &WORDS[..g.args.len()], g.result),
             None => {
-                let sc = syscall::by_id(id).ok_or(super::error::TranslateErrorKind::Internal("unknown syscall"))?;
+                let sc = syscall::by_id(id).ok_or_else(|| internal("unknown syscall"))?;
                 (sc.id, sc.args, Some(Width::W32))
             }
         };
@@ -303,9 +304,10 @@ impl Lower<'_> {
             args[i] = self.s.pop()?;
         }
         {
-            let (held, _) = args.split_at_mut(n);
-            let mut refs: alloc::vec::Vec<&mut Operand> = held.iter_mut().collect();
-            self.s.evict_for_call(self.e, &mut refs)?;
+            // The held arguments, without a `Vec` of references.
+            let [a0, a1, a2, a3, a4] = &mut args;
+            let mut refs = [a0, a1, a2, a3, a4];
+            self.s.evict_for_call(self.e, refs.get_mut(..n).unwrap_or_default())?;
         }
         let mut reachable = true;
         for (i, kind) in kinds.iter().enumerate() {

@@ -9,6 +9,7 @@
 use alkyl_vm::isa::alu;
 
 use super::emit::{cond, mirror, Class};
+use super::error::internal;
 use super::frame::{home, Loc};
 use super::function::{condition, Lower, R};
 use super::stack::{emit_move, Operand, Val};
@@ -102,7 +103,7 @@ impl Lower<'_> {
         let a = self.s.pop()?;
         let b = self.s.pop()?;
         if let (Val::Imm(x), Val::Imm(y)) = (a.val, b.val) {
-            let v = semantics::binary(op, w, x, y).ok_or(super::error::TranslateErrorKind::Internal("not binary"))?;
+            let v = semantics::binary(op, w, x, y).ok_or_else(|| internal("not binary"))?;
             self.s.push(Operand { val: Val::Imm(v), width: w });
             return Ok(());
         }

@@ -45,6 +45,18 @@ impl Describe for TranslateErrorKind {
     }
 }
 
+/// An error inside the lowering, boxed: a one-word `Result` that each `?`
+/// passes in a register (less code on the device, `make bench-size`);
+/// allocated once, when translation stops.
+pub(super) type Fault = alloc::boxed::Box<TranslateErrorKind>;
+
+/// [`TranslateErrorKind::Internal`], boxed.
+#[cold]
+#[inline(never)]
+pub(super) fn internal(what: &'static str) -> Fault {
+    alloc::boxed::Box::new(TranslateErrorKind::Internal(what))
+}
+
 /// A translation failure in function `function` at IR byte `pos`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TranslateError {
@@ -55,8 +67,14 @@ pub struct TranslateError {
 
 impl Describe for TranslateError {
     fn describe(&self, out: &mut dyn Sink) {
-        ("function ", self.function, " at byte ", self.pos, ": ", self.kind).describe(out);
+        describe_at(out, self.function, self.pos as usize, &self.kind);
     }
+}
+
+/// "function F at byte P: KIND": the text of a validation or translation
+/// error (one copy for both).
+pub(crate) fn describe_at(out: &mut dyn Sink, function: usize, pos: usize, kind: &dyn Describe) {
+    ("function ", function, " at byte ", pos, ": ", kind).describe(out);
 }
 
 alkyl_vm::error_by_describe!(TranslateErrorKind, TranslateError);

@@ -80,6 +80,8 @@ impl Loc {
 }
 
 /// The home of IR stack position `k` (0 = bottom).
+// Out of line: called from dozens of sites (`make bench-size`).
+#[inline(never)]
 pub const fn home(k: usize) -> Loc {
     if k < REG_HOMES {
         Loc::Reg(REG_HOME_LIST[k])

@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use alkyl_vm::isa::alu;
 
 use super::emit::{cond, mirror, negate, Class, Emitter, Label};
-use super::error::{TranslateError, TranslateErrorKind};
+use super::error::{internal, Fault, TranslateError, TranslateErrorKind};
 use super::frame::{home, Loc, SCRATCH};
 use super::stack::{emit_move, Operand, Val, ValueStack};
 use crate::ir::layout::DataLayout;
@@ -16,7 +16,7 @@ use crate::ir::trap::IrTrap;
 use crate::ir::validate::{Body, Step, Validated};
 use crate::ir::width::Width;
 
-pub(super) type R<T> = Result<T, TranslateErrorKind>;
+pub(super) type R<T> = Result<T, Fault>;
 
 /// The state of one function's translation.
 pub(super) struct Lower<'a> {
@@ -48,7 +48,7 @@ pub(super) fn translate_function(
     let entry = e.here();
     let dests = body.dest_types.iter().map(|t| t.as_ref().map(|_| e.new_label())).collect();
     let mut l = Lower { e, s: ValueStack::new(), module, layout, helpers, body, index, dests, traps: Vec::new() };
-    let fail = |pos: u32| move |kind| TranslateError { function: index, pos, kind };
+    let fail = |pos: u32| move |kind: Fault| TranslateError { function: index, pos, kind: *kind };
     let mut i = 0;
     let mut falls_in = true;
     while let Some(&step) = body.steps.get(i) {
@@ -56,12 +56,8 @@ pub(super) fn translate_function(
             if falls_in {
                 l.s.flush(l.e, &mut []).map_err(fail(step.pos))?;
             }
-            let label = l
-                .dests
-                .get(i)
-                .copied()
-                .flatten()
-                .ok_or(fail(step.pos)(TranslateErrorKind::Internal("JUMPDEST without types")))?;
+            let label =
+                l.dests.get(i).copied().flatten().ok_or_else(|| fail(step.pos)(internal("JUMPDEST without types")))?;
             l.e.pin(label);
             let types = body.dest_types.get(i).and_then(|t| t.as_deref()).unwrap_or(&[]);
             l.s.reset_to_homes(types);
@@ -72,7 +68,11 @@ pub(super) fn translate_function(
         let consumed = l.step(i, step).map_err(fail(step.pos))?;
         if l.e.over_limit() {
             let max_bytes = l.e.limit.unwrap_or(0) * alkyl_vm::isa::INSN_SIZE;
-            return Err(fail(step.pos)(TranslateErrorKind::TooLarge { max_bytes }));
+            return Err(TranslateError {
+                function: index,
+                pos: step.pos,
+                kind: TranslateErrorKind::TooLarge { max_bytes },
+            });
         }
         l.s.unpin_all();
         falls_in = !body.steps[i + consumed - 1].op.is_terminator();
@@ -112,11 +112,7 @@ impl Lower<'_> {
 
     /// The label of the `JUMPDEST` step `target`.
     fn dest(&self, target: u32) -> R<Label> {
-        self.dests
-            .get(target as usize)
-            .copied()
-            .flatten()
-            .ok_or(TranslateErrorKind::Internal("jump to an unknown JUMPDEST"))
+        self.dests.get(target as usize).copied().flatten().ok_or_else(|| internal("jump to an unknown JUMPDEST"))
     }
 
     /// Lowers the step at `i` (and, when fused, the ones after it);
@@ -198,12 +194,12 @@ impl Lower<'_> {
             }
             Op::Dup(n) => {
                 let h = self.s.height();
-                let v = *h.checked_sub(n as usize).and_then(|k| self.s.stack.get(k)).ok_or(underflow())?;
+                let v = *h.checked_sub(n as usize).and_then(|k| self.s.stack.get(k)).ok_or_else(underflow)?;
                 self.s.push(v);
             }
             Op::Swap(n) => {
-                let top = self.s.height().checked_sub(1).ok_or(underflow())?;
-                let other = top.checked_sub(n as usize).ok_or(underflow())?;
+                let top = self.s.height().checked_sub(1).ok_or_else(underflow)?;
+                let other = top.checked_sub(n as usize).ok_or_else(underflow)?;
                 self.s.stack.swap(top, other);
             }
             Op::Arg => {
@@ -211,7 +207,7 @@ impl Lower<'_> {
                     .params
                     .get(st.imm as usize)
                     .copied()
-                    .ok_or(TranslateErrorKind::Internal("no such ARG"))?;
+                    .ok_or_else(|| internal("no such ARG"))?;
                 self.arg(st.imm, pw)?;
             }
             op if op.is_binary() => self.binary(st.op, w)?,
@@ -225,7 +221,7 @@ impl Lower<'_> {
             Op::Sload => self.sload(w)?,
             Op::Sstore => self.sstore(w)?,
             Op::Syscall => self.syscall(st.imm)?,
-            _ => return Err(TranslateErrorKind::Internal("unknown opcode after validation")),
+            _ => return Err(internal("unknown opcode after validation")),
         }
         Ok(1)
     }
@@ -246,11 +242,11 @@ impl Lower<'_> {
             return Ok(r);
         }
         let h = self.s.height();
-        let homes: alloc::vec::Vec<Loc> = (0..h).map(home).collect();
+        let is_home = |r: u8| (0..h).any(|k| home(k) == Loc::Reg(r));
         let r = [5u8, 4, 3, 2, 1, 9, 8, 7, 6, SCRATCH]
             .into_iter()
-            .find(|&r| !homes.contains(&Loc::Reg(r)) && !taken.contains(&r) && !self.s.holds(Loc::Reg(r)))
-            .ok_or(TranslateErrorKind::Internal("no register for a branch operand"))?;
+            .find(|&r| !is_home(r) && !taken.contains(&r) && !self.s.holds(Loc::Reg(r)))
+            .ok_or_else(|| internal("no register for a branch operand"))?;
         match v.val {
             Val::At(l) => emit_move(self.e, Loc::Reg(r), l),
             Val::Imm(x) => self.e.load_imm(r, x),
@@ -344,6 +340,6 @@ pub(super) fn condition(op: Op) -> (u8, bool) {
     }
 }
 
-pub(super) fn underflow() -> TranslateErrorKind {
-    TranslateErrorKind::Internal("translate-time stack underflow")
+pub(super) fn underflow() -> Fault {
+    internal("translate-time stack underflow")
 }

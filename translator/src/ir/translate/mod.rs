@@ -37,6 +37,7 @@ use alkyl_vm::container::{pad_section, ContainerRepr, EmitError, FunctionRepr, T
 use alkyl_vm::isa::INSN_SIZE;
 use alkyl_vm::verify::MAX_SLOTS;
 
+pub(crate) use error::describe_at;
 pub use error::{TranslateError, TranslateErrorKind};
 pub use frame::FRAME_BYTES;
 
@@ -159,13 +160,13 @@ pub fn translate_within(module: &Validated<'_>, max_bytes: usize) -> Result<Tran
     if e.over_limit() {
         return Err(whole(TranslateErrorKind::TooLarge { max_bytes }));
     }
-    if e.insns.is_empty() {
+    if e.code.is_empty() {
         // A module without functions: a lone `exit` keeps the program valid.
         e.exit();
     }
     e.patch().map_err(whole)?;
-    if e.insns.len() > MAX_SLOTS {
-        return Err(whole(TranslateErrorKind::ProgramTooLong { slots: e.insns.len() }));
+    if e.slots() > MAX_SLOTS {
+        return Err(whole(TranslateErrorKind::ProgramTooLong { slots: e.slots() }));
     }
     for (index, f) in functions.iter().enumerate() {
         // The function table locates entries by a 16-bit byte offset.
@@ -173,9 +174,8 @@ pub fn translate_within(module: &Validated<'_>, max_bytes: usize) -> Result<Tran
             return Err(TranslateError { function: index, pos: 0, kind: TranslateErrorKind::EntryTooFar { pc: f.pc } });
         }
     }
-    let text: Vec<u8> = e.insns.iter().flat_map(|i| i.encode()).collect();
     Ok(TranslatedModule {
-        text,
+        text: e.code,
         data: layout.initial_data(&module.module),
         bss_len: layout.bss_len(),
         functions,

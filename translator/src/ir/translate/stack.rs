@@ -21,7 +21,7 @@ use alloc::vec::Vec;
 use alkyl_vm::isa::alu;
 
 use super::emit::{Class, Emitter};
-use super::error::TranslateErrorKind;
+use super::error::{internal, Fault};
 use super::frame::{home, Loc, CALLEE_SAVED, CYCLE_SLOT, FP, GENERAL_SLOTS, LOC_COUNT, SCRATCH};
 use crate::ir::width::Width;
 
@@ -53,7 +53,7 @@ impl Operand {
 /// Allocation order: registers that home deep positions come last.
 const ALLOC_ORDER: [u8; 9] = [5, 4, 3, 2, 1, 9, 8, 7, 6];
 
-type R<T> = Result<T, TranslateErrorKind>;
+type R<T> = Result<T, Fault>;
 
 /// The operand stack and the use of every location.
 pub struct ValueStack {
@@ -70,9 +70,9 @@ impl ValueStack {
     }
 
     /// Recomputes `rc` from the stack and the held operands `keep`.
-    fn recount(&mut self, keep: &[Operand]) {
+    fn recount(&mut self, keep: &[&mut Operand]) {
         self.rc = [0; LOC_COUNT];
-        for op in self.stack.iter().chain(keep) {
+        for op in self.stack.iter().chain(keep.iter().map(|o| &**o)) {
             if let Val::At(l) = op.val {
                 self.rc[l.index()] += 1;
             }
@@ -91,8 +91,9 @@ impl ValueStack {
     }
 
     /// Pops the top; the caller holds it until [`ValueStack::release`].
+    #[inline(never)]
     pub fn pop(&mut self) -> R<Operand> {
-        self.stack.pop().ok_or(TranslateErrorKind::Internal("translate-time stack underflow"))
+        self.stack.pop().ok_or_else(|| internal("translate-time stack underflow"))
     }
 
     /// Drops a held operand.
@@ -113,6 +114,8 @@ impl ValueStack {
     }
 
     /// Marks a held operand's register as busy for the current instruction.
+    // Out of line: called from dozens of sites (`make bench-size`).
+    #[inline(never)]
     pub fn pin(&mut self, op: &Operand) {
         if let Val::At(Loc::Reg(r)) = op.val {
             self.busy |= 1 << r;
@@ -152,7 +155,7 @@ impl ValueStack {
             }
             self.spill(e)?;
         }
-        Err(TranslateErrorKind::Internal("no register after a spill"))
+        Err(internal("no register after a spill"))
     }
 
     /// A free slot, preferring `prefer`.
@@ -172,8 +175,8 @@ impl ValueStack {
             Val::At(Loc::Reg(r)) if self.busy & (1 << r) == 0 => Some((k, r)),
             _ => None,
         });
-        let (k, r) = victim.ok_or(TranslateErrorKind::Internal("nothing to spill"))?;
-        let s = self.free_slot(Some(home(k)), &[]).ok_or(TranslateErrorKind::Internal("no free slot"))?;
+        let (k, r) = victim.ok_or_else(|| internal("nothing to spill"))?;
+        let s = self.free_slot(Some(home(k)), &[]).ok_or_else(|| internal("no free slot"))?;
         emit_move(e, Loc::Slot(s), Loc::Reg(r));
         self.retarget(Loc::Reg(r), Loc::Slot(s), &mut []);
         Ok(())
@@ -224,7 +227,7 @@ impl ValueStack {
             }
             let to = match CALLEE_SAVED.iter().copied().find(|&c| self.is_free(Loc::Reg(c))) {
                 Some(c) => Loc::Reg(c),
-                None => Loc::Slot(self.free_slot(None, &[]).ok_or(TranslateErrorKind::Internal("no free slot"))?),
+                None => Loc::Slot(self.free_slot(None, &[]).ok_or_else(|| internal("no free slot"))?),
             };
             emit_move(e, to, Loc::Reg(r));
             self.retarget(Loc::Reg(r), to, keep);
@@ -236,16 +239,21 @@ impl ValueStack {
     /// operands `keep` survive: any of them in a location the move
     /// overwrites is moved elsewhere first.
     pub fn flush(&mut self, e: &mut Emitter, keep: &mut [&mut Operand]) -> R<()> {
-        let dests: Vec<Loc> = (0..self.stack.len()).map(home).filter(|&h| !self.is_in_place(h)).collect();
+        // (Plain loops and pushes rather than `collect`s of iterator
+        // chains: one `Vec<Loc>` growth path, less code on the device.)
+        let mut dests: Vec<Loc> = Vec::new();
+        for k in 0..self.stack.len() {
+            if !self.is_in_place(home(k)) {
+                dests.push(home(k));
+            }
+        }
         // Relocate held operands out of the way.
         for held in keep.iter_mut() {
             if let Val::At(l) = held.val {
                 if dests.contains(&l) {
                     let to = match self.free_reg_avoiding(&dests) {
                         Some(r) => Loc::Reg(r),
-                        None => {
-                            Loc::Slot(self.free_slot(None, &dests).ok_or(TranslateErrorKind::Internal("no free slot"))?)
-                        }
+                        None => Loc::Slot(self.free_slot(None, &dests).ok_or_else(|| internal("no free slot"))?),
                     };
                     emit_move(e, to, l);
                     // Only this held operand moves; others referring to `l` stay.
@@ -281,8 +289,11 @@ impl ValueStack {
                     // Not a source still needed, and not a destination: one
                     // already written holds its new value (its use count
                     // still describes the state before the move).
-                    let mut avoid: Vec<Loc> = pending.iter().flat_map(|&(d, s)| [d, s]).collect();
-                    avoid.extend_from_slice(&dests);
+                    let mut avoid = dests.clone();
+                    for &(d, s) in &pending {
+                        avoid.push(d);
+                        avoid.push(s);
+                    }
                     let t = match self.free_reg_avoiding(&avoid) {
                         Some(r) => Loc::Reg(r),
                         None => Loc::Slot(CYCLE_SLOT),
@@ -302,8 +313,7 @@ impl ValueStack {
         for (k, op) in self.stack.iter_mut().enumerate() {
             op.val = Val::At(home(k));
         }
-        let held: Vec<Operand> = keep.iter().map(|o| **o).collect();
-        self.recount(&held);
+        self.recount(keep);
         Ok(())
     }
 
@@ -317,7 +327,10 @@ impl ValueStack {
 
     /// A block start: every position in its home, with these widths.
     pub fn reset_to_homes(&mut self, widths: &[Width]) {
-        self.stack = widths.iter().enumerate().map(|(k, &w)| Operand { val: Val::At(home(k)), width: w }).collect();
+        self.stack.clear();
+        for (k, &w) in widths.iter().enumerate() {
+            self.stack.push(Operand { val: Val::At(home(k)), width: w });
+        }
         self.busy = 0;
         self.recount(&[]);
     }
