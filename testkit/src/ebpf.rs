@@ -148,7 +148,7 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
         let rel = |at: usize| (b[6] as usize % total) as i64 - at as i64 - 1;
         let off = (b[7] % 8) as i16 - 2;
         let ldx = if b[7] & 0x80 != 0 { 0x71 } else { 0x69 };
-        let seq: Vec<Insn> = match sel % 24 {
+        let seq: Vec<Insn> = match sel % 25 {
             0 => vec![
                 Insn::new(ldx, d, s, off, 0),
                 Insn::new(0x0c, acc, d, 0, 0),
@@ -244,6 +244,21 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
                 Insn::new(0x64, d, 0, 0, 16),
                 Insn::new(0xc4, d, 0, 0, 16 - (b[6] % 8 == 0) as i32),
             ],
+            // a three-address ALU op: `mov d, s; OP d, acc` or `OP d, imm`,
+            // the copy 64- or 32-bit, OP of either width, acc often d
+            23 => {
+                let op = [0x0f, 0x1f, 0x2f, 0x4f, 0x5f, 0x6f, 0x7f, 0xaf][b[6] as usize % 8];
+                let op = op - 0x08 * (b[7] & 1) - 0x03 * (b[7] >> 1 & 1);
+                let src = if op & 0x08 == 0 {
+                    0
+                } else if b[7] & 4 != 0 {
+                    d
+                } else {
+                    acc
+                };
+                let mov = if b[7] & 8 != 0 { 0xbf } else { 0xbc };
+                vec![Insn::new(mov, d, s, 0, 0), Insn::new(op, d, src, 0, off as i32 * 13)]
+            }
             _ => Vec::new(),
         };
         let fits = pc + seq.len() <= n

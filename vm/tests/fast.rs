@@ -76,7 +76,7 @@ fn fused_forms_compute_what_their_parts_do() {
         "mov %r1, 7\nmov %r2, 5\nmov %r0, %r1\nadd %r0, %r2\nexit",
         "mov %r1, -1\nmov32 %r0, %r1\nadd32 %r0, %r1\nexit",
         "mov %r1, 3\nmov %r0, %r1\nadd %r0, %r1\nexit",
-        // `add d, d` is not fused (the mov changes d first)
+        // `add d, d` after the copy: `d = a + a`
         "mov %r1, 3\nmov %r0, %r1\nadd %r0, %r0\nexit",
         "mov %r0, %r10\nadd %r0, -8\nexit",
         "mov %r1, -1\nmov32 %r0, %r1\nadd32 %r0, 2\nexit",
@@ -201,6 +201,23 @@ fn fused_forms_compute_what_their_parts_do() {
         // lddw of every form, wide and narrow values
         "lddw %r0, 0x123456789abcdef0\nexit",
         "lddw %r0, 5\nlddw %r1, -5\nadd %r0, %r1\nexit",
+        // three-address ALU ops (`mov d, a; OP d, b` and `OP d, imm`) of
+        // every operation and width, b = d (the copy's value), a = d, a
+        // 64-bit copy before a 32-bit op, and where they must not fuse (a
+        // 32-bit copy before a 64-bit op, a mov of an immediate)
+        "lddw %r1, 0xfedcba9876543210\nmov %r2, 7\nmov %r0, %r1\nsub %r0, %r2\nmov %r3, %r1\nmul %r3, %r2\nxor %r0, %r3\nexit",
+        "lddw %r1, 0xfedcba9876543210\nmov %r2, 63\nmov %r0, %r1\nlsh %r0, %r2\nmov %r3, %r1\nrsh %r3, %r2\nor %r0, %r3\nexit",
+        "lddw %r1, 0xfedcba9876543210\nlddw %r2, 0xff00ff00ff00ff00\nmov %r0, %r1\nand %r0, %r2\nmov %r3, %r2\nor %r3, %r1\nmov %r4, %r3\nxor %r4, %r0\nmov %r0, %r4\nexit",
+        "lddw %r1, 0xfedcba9876543210\nmov %r0, %r1\nsub %r0, -5\nmov %r2, %r0\nmul %r2, -3\nmov %r3, %r2\nand %r3, -256\nmov %r4, %r3\nor %r4, 0x7f\nmov %r0, %r4\nxor %r0, -1\nexit",
+        "lddw %r1, 0xfedcba9876543210\nmov32 %r0, %r1\nsub32 %r0, %r1\nmov32 %r2, %r1\nmul32 %r2, %r1\nmov32 %r3, %r2\nand32 %r3, %r1\nmov32 %r4, %r3\nor32 %r4, %r2\nmov32 %r0, %r4\nxor32 %r0, %r2\nexit",
+        "lddw %r1, 0xfedcba9876543210\nmov %r2, 35\nmov32 %r0, %r1\nlsh32 %r0, %r2\nmov32 %r3, %r1\nrsh32 %r3, %r2\nadd %r0, %r3\nexit",
+        "lddw %r1, 0xfedcba9876543210\nmov32 %r0, %r1\nsub32 %r0, 9\nmov32 %r2, %r1\nmul32 %r2, -7\nmov32 %r3, %r2\nor32 %r3, 1\nmov32 %r4, %r3\nxor32 %r4, -2\nmov %r0, %r4\nexit",
+        "lddw %r1, 0xfedcba9876543210\nmov %r0, %r1\nmul32 %r0, %r0\nmov %r2, %r1\nxor32 %r2, %r2\nadd %r0, %r2\nmov %r3, %r1\nsub32 %r3, 1\nadd %r0, %r3\nexit",
+        "lddw %r0, 0xfedcba9876543210\nmov %r0, %r0\nmul %r0, %r0\nmov32 %r0, %r0\nrsh32 %r0, 3\nexit",
+        "lddw %r1, 0xfedcba9876543210\nmov32 %r0, %r1\nsub %r0, %r1\nmov32 %r2, %r1\nmul %r2, 3\nxor %r0, %r2\nexit",
+        "lddw %r1, 0xfedcba9876543210\nmov %r0, 5\nsub %r0, %r1\nexit",
+        // ... entered in the middle by a jump (the op slot is the OP's own)
+        "mov %r1, 6\nmov %r0, 9\njeq %r1, 6, mid\nmov %r0, %r1\nmid:\nmul %r0, %r1\nexit",
         // single-operand and signed-shift forms
         "lddw %r0, 0x8000000000000005\nneg %r0\nexit",
         "lddw %r0, 0x1234567880000005\nneg32 %r0\nexit",
@@ -268,6 +285,26 @@ fn every_alu_and_jump_form_agrees() {
                     );
                     agree(&asm(&imm), &[], 100);
                     agree(&asm(&reg), &[], 100);
+                }
+            }
+        }
+    }
+    // 64-bit operands whose low halves compare the other way (the 32-bit
+    // and 64-bit, signed and unsigned forms must each read their own).
+    let wide = [i64::MIN, i64::MAX, 0x1_8000_0000, -0x1_0000_0000, 0x8000_0000, -0x7fff_ffff];
+    for cond in conds {
+        for suffix in ["", "32"] {
+            for &a in &wide {
+                for &b in wide.iter().chain(&values) {
+                    let reg = format!(
+                        "lddw %r1, {a}\nlddw %r2, {b}\nmov %r0, 1\n{cond}{suffix} %r1, %r2, out\nmov %r0, 2\nout:\nexit"
+                    );
+                    agree(&asm(&reg), &[], 100);
+                    if let Ok(b) = i32::try_from(b) {
+                        let imm =
+                            format!("lddw %r1, {a}\nmov %r0, 1\n{cond}{suffix} %r1, {b}, out\nmov %r0, 2\nout:\nexit");
+                        agree(&asm(&imm), &[], 100);
+                    }
                 }
             }
         }
@@ -570,7 +607,7 @@ fn random_program(rng: &mut Rng, n: usize) -> Vec<u8> {
         let k = rng.below(8) as i32 - 3;
         let rel = (rng.below(n as u64 + 1) as i64 - insns.len() as i64 - 1) as i16;
         let jlt = [0xad, 0x2d][rng.below(2) as usize];
-        match rng.below(24) {
+        match rng.below(25) {
             0 => insns.extend([Insn::new(0xbf, d, s, 0, 0), Insn::new(0x0f, d, rng.below(11) as u8, 0, 0)]),
             1 => insns.extend([Insn::new(0xbc, d, s, 0, 0), Insn::new(0x04, d, 0, 0, k)]),
             2 => insns
@@ -654,6 +691,19 @@ fn random_program(rng: &mut Rng, n: usize) -> Vec<u8> {
                 Insn::new(0x64, d, 0, 0, 16),
                 Insn::new(0xc4, d, 0, 0, 16 - (rng.below(8) == 0) as i32),
             ]),
+            // a three-address ALU op (the copy 64- or 32-bit, the op of either
+            // width and operand form, its source often d itself)
+            20 => {
+                let op = [0x0f, 0x1f, 0x2f, 0x4f, 0x5f, 0x6f, 0x7f, 0xaf][rng.below(8) as usize];
+                let op = op - 0x08 * (rng.below(2) as u8) - 0x03 * (rng.below(2) as u8);
+                let mov = [0xbf, 0xbc][rng.below(2) as usize];
+                let b = match rng.below(4) {
+                    _ if op & 0x08 == 0 => 0,
+                    0 => d,
+                    _ => rng.below(11) as u8,
+                };
+                insns.extend([Insn::new(mov, d, s, 0, 0), Insn::new(op, d, b, 0, k * 9)])
+            }
             18 => {
                 let (t, n) = (rng.below(10) as u8, 1 + rng.below(32) as i32);
                 insns.extend([

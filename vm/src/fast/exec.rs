@@ -28,9 +28,17 @@ use crate::verify::Entry;
 
 /// Fuel is kept in 32 bits (cheap on a 32-bit core) and refilled from the
 /// rest of the budget; it never exceeds this, so fuel minus the longest run
-/// (at most 2^16), plus the one-instruction refunds of a run's `lddw`s, is
-/// always a valid `i32` (see `mark` in `exec`).
-const FUEL_CAP: u32 = 1 << 30;
+/// (at most 2^16), plus the one-instruction refunds of a run's `lddw`s, all
+/// counted in bytes of ops (`OP_BYTES` a slot), is always a valid `i32` (see
+/// `mark` in `exec`).
+const FUEL_CAP: u32 = 1 << 27;
+
+/// Bytes of one op: the step between the slots `exec`'s op pointer visits,
+/// and the unit of its fuel arithmetic (`mark`).
+const OP_BYTES: usize = core::mem::size_of::<Op>();
+
+/// `log2(OP_BYTES)`: fuel counted in bytes of ops, back to slots.
+const OP_SHIFT: u32 = OP_BYTES.trailing_zeros();
 
 /// Runs a translated program from `entry`; the fast counterpart of
 /// [`crate::run`], with the same arguments and results.
@@ -88,16 +96,39 @@ fn run_with_frames<H: Helpers + ?Sized>(
     exec(program, entry, args, mem, helpers, budget, &mut frames)
 }
 
-/// Makes sure the straight-line run at `pc` can be paid for: refills
-/// `fuel` from `reserve` and returns it, or `None` when the budget cannot
-/// pay for the run.
-#[cold]
-#[inline(never)]
-fn refuel(fuel: u32, reserve: &mut u64, max_run: u32, code: &[u8], pc: usize) -> Option<u32> {
-    let total = *reserve + fuel as u64;
-    let fuel = total.min(FUEL_CAP as u64) as u32;
-    *reserve = total - fuel as u64;
-    (fuel >= max_run || fuel >= run_cost(code, pc)).then_some(fuel)
+/// The budget beyond the fuel of the run in progress, and what refilling
+/// the fuel needs (kept out of the interpreter loop's registers).
+struct Tank<'c> {
+    /// The budget not yet moved into fuel.
+    reserve: u64,
+    /// Instructions in the program's longest straight-line run.
+    max_run: u32,
+    code: &'c [u8],
+    /// The op of slot 0.
+    base: *const Op,
+}
+
+impl Tank<'_> {
+    /// Fuel in instructions from `over`, the fuel minus `max_run` in bytes
+    /// of ops (exact: a multiple of `OP_BYTES`).
+    fn fuel(&self, over: u32) -> u32 {
+        (((over as i32) >> OP_SHIFT) as u32).wrapping_add(self.max_run)
+    }
+
+    /// Makes sure the straight-line run at the op `at` can be paid for
+    /// with the fuel `over` stands for (see [`Tank::fuel`]): refills it
+    /// from the reserve and returns it in the same form, or `None` when the
+    /// budget cannot pay for the run.
+    #[cold]
+    #[inline(never)]
+    fn refuel(&mut self, over: u32, at: *const Op) -> Option<u32> {
+        let total = self.reserve + self.fuel(over) as u64;
+        let fuel = total.min(FUEL_CAP as u64) as u32;
+        self.reserve = total - fuel as u64;
+        let pc = (at as usize).wrapping_sub(self.base as usize) / OP_BYTES;
+        let payable = fuel >= self.max_run || fuel >= run_cost(self.code, pc);
+        payable.then(|| fuel.wrapping_sub(self.max_run).wrapping_shl(OP_SHIFT))
+    }
 }
 
 #[inline(never)]
@@ -112,7 +143,6 @@ fn exec<H: Helpers + ?Sized>(
 ) -> Result<Exit, Trap> {
     let ops: &[Op] = program.ops;
     let code = program.program.code();
-    let max_run = program.max_run;
     let mut r = Regs::new();
     for (i, a) in args.iter().take(5).enumerate() {
         r.set(Reg::new(i as u8 + 1), *a);
@@ -120,18 +150,38 @@ fn exec<H: Helpers + ?Sized>(
     r.set(Reg::R10, initial_frame_pointer(mem));
     let mut win = Windows::new(mem);
     let mut cold = Cold { code, frame_size: program.program.frame_size() as u64, helpers, frames, depth: 0, budget };
-    let mut pc = entry.pc();
-    // The budget is spent from `fuel` (see `FUEL_CAP`); `reserve` holds
-    // the rest. During a straight-line run, `mark` is the fuel left when it
-    // started, minus `max_run`, plus the slot it started at: one variable
-    // for all three, so that a transfer at slot `end` computes the fuel left
-    // minus `max_run` as `mark - (end + 1)` and tests its sign (negative:
-    // less than a run's worth is left, check exactly).
-    let mut reserve = budget;
-    let Some(fuel) = refuel(0, &mut reserve, max_run, code, pc) else {
-        return Err(Trap { pc, kind: TrapKind::BudgetExhausted });
+    // The op of the slot being executed: `at` points into `ops` (see the
+    // fetch's SAFETY note), so that an op's operands are read through one
+    // register and the next op is `at + width`; `pc!()` is its slot number,
+    // computed only where one is needed (traps, calls, generic ops).
+    let base: *const Op = ops.as_ptr();
+    let mut at = base.wrapping_add(entry.pc());
+    macro_rules! pc {
+        () => {
+            (at as usize).wrapping_sub(base as usize) / OP_BYTES
+        };
+    }
+    // The low 32 bits of an op's address (differences of two such, in
+    // bytes, are exact: a program is under 2^16 slots).
+    macro_rules! addr32 {
+        ($at:expr) => {
+            $at as usize as u32
+        };
+    }
+    // The budget is spent from `fuel` (see `FUEL_CAP`); `tank.reserve`
+    // holds the rest. During a straight-line run, `mark` is the fuel left when it
+    // started, minus `max_run`, counted in bytes of ops (`OP_BYTES` a
+    // slot), plus the address of the op it started at: one variable for
+    // all three, so that a transfer whose op is at `end` computes the fuel
+    // left minus `max_run` (in bytes) as `mark - (end + OP_BYTES)` and
+    // tests its sign (negative: less than a run's worth is left, check
+    // exactly).
+    let max_run = program.max_run;
+    let mut tank = Tank { reserve: budget, max_run, code, base };
+    let Some(over) = tank.refuel(0u32.wrapping_sub(max_run).wrapping_shl(OP_SHIFT), at) else {
+        return Err(Trap { pc: entry.pc(), kind: TrapKind::BudgetExhausted });
     };
-    let mut mark = fuel.wrapping_sub(max_run).wrapping_add(pc as u32);
+    let mut mark = over.wrapping_add(addr32!(at));
 
     // Register `d` (a `Reg`: in range by construction), whole or its low
     // half; `set32!` writes a 32-bit result zero-extended.
@@ -163,37 +213,51 @@ fn exec<H: Helpers + ?Sized>(
         };
     }
 
-    // Control arrives at `pc` at the top of `'run`: the straight-line run
+    // Control arrives at `at` at the top of `'run`: the straight-line run
     // from there is checked against the budget, then ops execute until a
-    // control transfer charges the run (`charge!`, the slots from
-    // `run_start` to the transfer's own) and moves `pc` (`goto!`). A trap
-    // leaves `'run` with its kind (`pc` names the instruction).
+    // control transfer charges the run (`charge!`, the slots from the run's
+    // start to the transfer's own) and moves `at` (`goto!`). A trap leaves
+    // `'run` with its kind (`at` is the instruction's op).
     let kind: TrapKind = 'run: loop {
-        // The fuel left after the run that ends with the transfer at `end`,
-        // minus `max_run`.
+        // The fuel left after the run that ends with the transfer whose op
+        // is at `end`, minus `max_run`, in bytes of ops.
         macro_rules! charge {
             ($end:expr) => {
-                mark.wrapping_sub($end as u32 + 1)
+                mark.wrapping_sub(addr32!($end).wrapping_add(OP_BYTES as u32))
             };
         }
-        // Control moves to `target` after the transfer at slot `end`: charge
-        // the run, make sure the next one can be paid for, start it.
+        // Control moves to the op at `target` after the transfer whose op
+        // is at `end`: charge the run, make sure the next one can be paid
+        // for, start it.
         macro_rules! goto {
             ($end:expr, $target:expr) => {{
                 let mut over = charge!($end);
-                pc = $target;
+                at = $target;
                 if (over as i32) < 0 {
-                    match refuel(over.wrapping_add(max_run), &mut reserve, max_run, code, pc) {
-                        Some(f) => over = f.wrapping_sub(max_run),
+                    match tank.refuel(over, at) {
+                        Some(o) => over = o,
                         None => break 'run TrapKind::BudgetExhausted,
                     }
                 }
-                mark = over.wrapping_add(pc as u32);
+                mark = over.wrapping_add(addr32!(at));
                 continue 'run;
             }};
         }
+        // The op of slot `t`, and the op `n` slots after this one.
+        macro_rules! slot {
+            ($t:expr) => {
+                base.wrapping_add($t as usize)
+            };
+        }
+        macro_rules! ahead {
+            ($n:expr) => {
+                at.wrapping_add($n)
+            };
+        }
         loop {
-            // SAFETY: `pc < ops.len()`. `translate` checked that every
+            // SAFETY: `at` points at `ops[pc]` with `pc < ops.len()`: it
+            // only ever becomes `base + pc` for such a `pc` (`slot!`,
+            // `ahead!`). `translate` checked that every
             // successor of every op lies inside `ops` (`first_escape`), the
             // run started at a checked entry, and `pc` only ever becomes a
             // successor of the op just executed. Width and successors are
@@ -215,8 +279,13 @@ fn exec<H: Helpers + ?Sized>(
             // `first_escape_catches_ops_that_leave_the_program`,
             // `every_kind_dispatches_to_its_successors` (table.rs),
             // `entry_of_another_program_traps` and the differential fuzzer.
+            // Fetching through a pointer (`at`) rather than `ops[pc]` saves
+            // the op's address computation in every op and frees a register:
+            // 2-15 % of the host instructions per kernel, up to 8 % on the
+            // Cortex-M4 (docs/benchmarks.md, round 5).
             #[allow(unsafe_code)]
-            let op = unsafe { ops.get_unchecked(pc) };
+            let op = unsafe { &*at };
+            debug_assert!(pc!() < ops.len());
             // A load or store: the value, or leave with the precise fault.
             macro_rules! load {
                 ($n:literal, $a:expr) => {{
@@ -254,7 +323,7 @@ fn exec<H: Helpers + ?Sized>(
                         None => match win.load_slow(a, $n) {
                             Some(v) => v,
                             None => {
-                                pc += $slot;
+                                at = ahead!($slot);
                                 break 'run win.fault(a, $n, Access::Read);
                             }
                         },
@@ -265,7 +334,7 @@ fn exec<H: Helpers + ?Sized>(
                 ($n:literal, $a:expr, $v:expr, $slot:expr) => {{
                     let (a, v) = ($a, $v);
                     if !win.store_stack::<$n>(a, v) && !win.store_slow(a, $n, v) {
-                        pc += $slot;
+                        at = ahead!($slot);
                         break 'run win.fault(a, $n, Access::Write);
                     }
                 }};
@@ -307,12 +376,12 @@ fn exec<H: Helpers + ?Sized>(
             // `lddw`: the high half is the `Wide` op in the next slot.
             macro_rules! lddw {
                 ($d:expr, $lo:expr) => {{
-                    let Some(Op { kind: Kind::Wide { hi } }) = ops.get(pc + 1) else {
+                    let Some(Op { kind: Kind::Wide { hi } }) = ops.get(pc!() + 1) else {
                         break 'run TrapKind::IllegalInstruction;
                     };
                     set!($d, ($lo as u32 as u64) | ((*hi as u32 as u64) << 32));
                     // Two slots, one instruction: the run's charge counts slots.
-                    mark = mark.wrapping_add(1);
+                    mark = mark.wrapping_add(OP_BYTES as u32);
                 }};
             }
             macro_rules! call_helper {
@@ -326,35 +395,39 @@ fn exec<H: Helpers + ?Sized>(
             // but `next` and `branch`), then `pc` moves to a successor as its
             // flow says (the ones `Kind::successors` names: both come from
             // the op's row in `super::table`).
+            // A transfer's arm evaluates to the op of its last slot and the
+            // op control moves to, for the one `goto!` after the `match`
+            // (one copy of the budget charge for all of them: flash).
             macro_rules! flow {
                 (next, $w:literal, $body:block) => {{
                     $body;
-                    pc += $w;
+                    at = ahead!($w);
+                    continue;
                 }};
                 // The run ends at the branch's last slot.
                 (branch $t:ident, $w:literal, $body:block) => {{
                     let taken: bool = $body;
-                    goto!(pc + ($w - 1), if taken { $t as usize } else { pc + $w })
+                    (ahead!($w - 1), if taken { slot!($t) } else { ahead!($w) })
                 }};
                 (jump $t:ident, $w:literal, $body:block) => {{
                     $body;
-                    goto!(pc + ($w - 1), $t as usize)
+                    (ahead!($w - 1), slot!($t))
                 }};
                 (call $t:ident, $w:literal, $body:block) => {{
                     $body;
-                    match cold.call_local(pc + $w, &mut r, &mut win) {
-                        Ok(()) => goto!(pc + ($w - 1), $t as usize),
+                    match cold.call_local(pc!() + $w, &mut r, &mut win) {
+                        Ok(()) => (ahead!($w - 1), slot!($t)),
                         Err(kind) => break 'run kind,
                     }
                 }};
                 (exit, $w:literal, $body:block) => {{
                     $body;
                     if cold.depth == 0 {
-                        let fuel = charge!(pc).wrapping_add(max_run);
-                        return Ok(Exit { r0: r.get(Reg::R0), executed: cold.budget - reserve - fuel as u64 });
+                        let fuel = tank.fuel(charge!(at));
+                        return Ok(Exit { r0: r.get(Reg::R0), executed: cold.budget - tank.reserve - fuel as u64 });
                     }
                     match cold.exit_local(&mut r, &mut win) {
-                        Ok(ret) => goto!(pc, ret),
+                        Ok(ret) => (at, slot!(ret)),
                         Err(kind) => break 'run kind,
                     }
                 }};
@@ -364,10 +437,13 @@ fn exec<H: Helpers + ?Sized>(
                 }};
                 (decoded, $w:literal, $body:block) => {{
                     $body;
-                    match cold.generic(pc, &mut r, &mut win) {
-                        Ok(Flow::Next) => pc += $w,
-                        Ok(Flow::Jump(rel)) => goto!(pc, (pc as i64 + 1 + rel) as usize),
-                        Ok(Flow::Fallthrough) => goto!(pc, pc + $w),
+                    match cold.generic(pc!(), &mut r, &mut win) {
+                        Ok(Flow::Next) => {
+                            at = ahead!($w);
+                            continue;
+                        }
+                        Ok(Flow::Jump(rel)) => (at, slot!((pc!() as i64 + 1 + rel) as usize)),
+                        Ok(Flow::Fallthrough) => (at, ahead!($w)),
                         Err(kind) => break 'run kind,
                     }
                 }};
@@ -386,10 +462,11 @@ fn exec<H: Helpers + ?Sized>(
                     }
                 };
             }
-            super::table::for_each_op!(dispatch);
+            let (end, target) = super::table::for_each_op!(dispatch);
+            goto!(end, target)
         }
     };
-    Err(Trap { pc, kind })
+    Err(Trap { pc: pc!(), kind })
 }
 
 /// What a generic instruction does to control flow.

@@ -42,8 +42,11 @@
 //! Families spell both widths and both operand forms of an operation in one
 //! row, with one expression (the operand types are `u64` or `u32`):
 //! `alu I64 R64 I32 R32 => |a, b| EXPR;` (`d = EXPR` with `a = d` and `b` =
-//! the immediate or `s`), `jcc I64 R64 I32 R32 => OP;` and `jcc_imm I64
-//! I32 => OP;` (jump to `t` when `d OP imm` / `a OP b`), and the memory
+//! the immediate or `s`; `alu I64 R64 I32 R32 / R64 I64 R32 I32 => ..`
+//! adds the three-address kinds: the same with `a` another register, `mov d,
+//! a; OP d, b`), `jcc I64 R64 I32 R32 => OP;` and `jcc_imm I64
+//! I32 => OP;` (jump to `t` when `d OP imm` / `a OP b`; `jcc signed` and
+//! `jcc_imm signed` compare as signed integers, `jcc test` tests `&`), and the memory
 //! families `load`, `store`, `store_imm`, `load_fp`, `store_fp`,
 //! `add_load`, `mov_add_load` of four sizes (1, 2, 4, 8 bytes); a family
 //! of other sizes is spelled `@sized FAMILY (NAME BYTES) ..;` (the stack
@@ -55,16 +58,21 @@ macro_rules! for_each_op {
     ($m:ident) => {
         $crate::fast::table::expand! { $m []
             // 64- and 32-bit ALU, `d op= imm` and `d op= s` (32-bit results
-            // zero-extended; shifts take the count modulo the width).
+            // zero-extended; shifts take the count modulo the width); after
+            // the `/`, the same operation's three-address kinds: fused `mov d,
+            // a; OP d, b` and `mov d, a; OP d, imm`, clang's two-address ALU
+            // op after a copy, as the three-address op Wasm engines get from
+            // their bytecode (`d = a + b`, `&local` as `r10 + imm`, shifts and
+            // masks into a copy), both widths, 2 slots.
             alu Mov64I Mov64R Mov32I Mov32R => |_, b| b;
-            alu Add64I Add64R Add32I Add32R => |a, b| a.wrapping_add(b);
-            alu Sub64I Sub64R Sub32I Sub32R => |a, b| a.wrapping_sub(b);
-            alu Mul64I Mul64R Mul32I Mul32R => |a, b| a.wrapping_mul(b);
-            alu And64I And64R And32I And32R => |a, b| a & b;
-            alu Or64I Or64R Or32I Or32R => |a, b| a | b;
-            alu Xor64I Xor64R Xor32I Xor32R => |a, b| a ^ b;
-            alu Lsh64I Lsh64R Lsh32I Lsh32R => |a, b| a.wrapping_shl(b as u32);
-            alu Rsh64I Rsh64R Rsh32I Rsh32R => |a, b| a.wrapping_shr(b as u32);
+            alu Add64I Add64R Add32I Add32R / Add64Rrr Add64Rri Add32Rrr Add32Rri => |a, b| a.wrapping_add(b);
+            alu Sub64I Sub64R Sub32I Sub32R / Sub64Rrr Sub64Rri Sub32Rrr Sub32Rri => |a, b| a.wrapping_sub(b);
+            alu Mul64I Mul64R Mul32I Mul32R / Mul64Rrr Mul64Rri Mul32Rrr Mul32Rri => |a, b| a.wrapping_mul(b);
+            alu And64I And64R And32I And32R / And64Rrr And64Rri And32Rrr And32Rri => |a, b| a & b;
+            alu Or64I Or64R Or32I Or32R / Or64Rrr Or64Rri Or32Rrr Or32Rri => |a, b| a | b;
+            alu Xor64I Xor64R Xor32I Xor32R / Xor64Rrr Xor64Rri Xor32Rrr Xor32Rri => |a, b| a ^ b;
+            alu Lsh64I Lsh64R Lsh32I Lsh32R / Lsh64Rrr Lsh64Rri Lsh32Rrr Lsh32Rri => |a, b| a.wrapping_shl(b as u32);
+            alu Rsh64I Rsh64R Rsh32I Rsh32R / Rsh64Rrr Rsh64Rri Rsh32Rrr Rsh32Rri => |a, b| a.wrapping_shr(b as u32);
             Neg64 { d: Reg } = 1, next => { set!(d, r!(d).wrapping_neg()) };
             Neg32 { d: Reg } = 1, next => { set32!(d, r32!(d).wrapping_neg()) };
             Arsh64I { d: Reg, imm: i32 } = 1, next => { set!(d, (r!(d) as i64).wrapping_shr(imm as u32) as u64) };
@@ -76,23 +84,11 @@ macro_rules! for_each_op {
                 let a = r32!(d);
                 set32!(d, a.checked_rem(imm as u32).unwrap_or(a))
             };
-            /// Fused `mov d, a; add d, b` (three-address add), 2 slots.
-            Add64Rrr { d: Reg, a: Reg, b: Reg } = 2, next => { set!(d, r!(a).wrapping_add(r!(b))) };
-            Add32Rrr { d: Reg, a: Reg, b: Reg } = 2, next => { set32!(d, r32!(a).wrapping_add(r32!(b))) };
-            /// Fused `mov d, a; add d, imm` (`&local`, pointer + offset), 2 slots.
-            Add64Rri { d: Reg, a: Reg, imm: i32 } = 2, next => { set!(d, r!(a).wrapping_add(imm as i64 as u64)) };
-            Add32Rri { d: Reg, a: Reg, imm: i32 } = 2, next => { set32!(d, r32!(a).wrapping_add(imm as u32)) };
             /// Fused `mov d, a; add d, imm; add d, b` (an element's address:
             /// base plus offset plus scaled index, `&stack_array[i]`), 3 slots.
             Add64Rrir { d: Reg, a: Reg, imm: i16, b: Reg } = 3, next => {
                 set!(d, r!(a).wrapping_add(imm as i64 as u64).wrapping_add(r!(b)))
             };
-            /// Fused `mov d, a; OP d, imm` (three-address shifts and masks), 2 slots.
-            Lsh64Rri { d: Reg, a: Reg, imm: i32 } = 2, next => { set!(d, r!(a).wrapping_shl(imm as u32)) };
-            Rsh64Rri { d: Reg, a: Reg, imm: i32 } = 2, next => { set!(d, r!(a).wrapping_shr(imm as u32)) };
-            Lsh32Rri { d: Reg, a: Reg, imm: i32 } = 2, next => { set32!(d, r32!(a).wrapping_shl(imm as u32)) };
-            Rsh32Rri { d: Reg, a: Reg, imm: i32 } = 2, next => { set32!(d, r32!(a).wrapping_shr(imm as u32)) };
-            And32Rri { d: Reg, a: Reg, imm: i32 } = 2, next => { set32!(d, r32!(a) & imm as u32) };
             /// Fused `lsh d, 32; rsh d, 32` (zero-extension of a 32-bit index), 2
             /// slots.
             Zext64 { d: Reg } = 2, next => { set!(d, r32!(d) as u64) };
@@ -206,6 +202,14 @@ macro_rules! for_each_op {
             jcc Jle64I Jle64R Jle32I Jle32R => <=;
             jcc_imm Jgt64I Jgt32I => >;
             jcc_imm Jge64I Jge32I => >=;
+            // Signed (`jslt`... on the registers as `i64`/`i32`; `jsgt`/`jsge`
+            // by register swap into `jslt`/`jsle`), and `jset` (`d & b != 0`:
+            // a flag test).
+            jcc signed Jslt64I Jslt64R Jslt32I Jslt32R => <;
+            jcc signed Jsle64I Jsle64R Jsle32I Jsle32R => <=;
+            jcc_imm signed Jsgt64I Jsgt32I => >;
+            jcc_imm signed Jsge64I Jsge32I => >=;
+            jcc test Jset64I Jset64R Jset32I Jset32R => &;
             /// Fused `add32 d, imm; jne32 d, 0` (counted loop latch), 2 slots.
             Add32IJne0 { d: Reg, imm: i32, t: u16 } = 2, branch(t) => {
                 let v = r32!(d).wrapping_add(imm as u32);
@@ -273,18 +277,60 @@ macro_rules! expand {
             $r32 { d: Reg, s: Reg } = 1, next => { let $a = r32!(d); let $b = r32!(s); set32!(d, $e) };
         ] $($rest)* }
     };
-    ($m:ident [$($done:tt)*] jcc $i64:ident $r64:ident $i32:ident $r32:ident => $op:tt; $($rest:tt)*) => {
+    ($m:ident [$($done:tt)*] alu $i64:ident $r64:ident $i32:ident $r32:ident
+        / $r3:ident $i3:ident $r3w:ident $i3w:ident => |$a:tt, $b:tt| $e:expr; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*]
+            alu $i64 $r64 $i32 $r32 => |$a, $b| $e; alu3 $r3 $i3 $r3w $i3w => |$a, $b| $e; $($rest)* }
+    };
+    // `d = a OP b` / `d = a OP imm` in 2 slots (the copy `mov d, a` first).
+    ($m:ident [$($done:tt)*]
+        alu3 $r64:ident $i64:ident $r32:ident $i32:ident => |$a:tt, $b:tt| $e:expr; $($rest:tt)*) => {
         $crate::fast::table::expand! { $m [$($done)*
-            $i64 { d: Reg, imm: i32, t: u16 } = 1, branch(t) => { r!(d) $op imm as i64 as u64 };
-            $r64 { a: Reg, b: Reg, t: u16 } = 1, branch(t) => { r!(a) $op r!(b) };
-            $i32 { d: Reg, imm: i32, t: u16 } = 1, branch(t) => { r32!(d) $op imm as u32 };
-            $r32 { a: Reg, b: Reg, t: u16 } = 1, branch(t) => { r32!(a) $op r32!(b) };
+            $r64 { d: Reg, a: Reg, b: Reg } = 2, next => { let $a = r!(a); let $b = r!(b); set!(d, $e) };
+            $i64 { d: Reg, a: Reg, imm: i32 } = 2, next => { let $a = r!(a); let $b = imm as i64 as u64; set!(d, $e) };
+            $r32 { d: Reg, a: Reg, b: Reg } = 2, next => { let $a = r32!(a); let $b = r32!(b); set32!(d, $e) };
+            $i32 { d: Reg, a: Reg, imm: i32 } = 2, next => { let $a = r32!(a); let $b = imm as u32; set32!(d, $e) };
         ] $($rest)* }
     };
+    // The conditional jumps: `d OP imm` / `a OP b`, the operands read as
+    // `u64`/`u32` (plain), `i64`/`i32` (`signed`), or `(x & y) != 0`
+    // (`test`: `OP` is `&`).
+    ($m:ident [$($done:tt)*] jcc $i64:ident $r64:ident $i32:ident $r32:ident => $op:tt; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*] jcc (u64 u32 cmp) $i64 $r64 $i32 $r32 => $op; $($rest)* }
+    };
+    ($m:ident [$($done:tt)*] jcc signed $i64:ident $r64:ident $i32:ident $r32:ident => $op:tt; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*] jcc (i64 i32 cmp) $i64 $r64 $i32 $r32 => $op; $($rest)* }
+    };
+    ($m:ident [$($done:tt)*] jcc test $i64:ident $r64:ident $i32:ident $r32:ident => $op:tt; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*] jcc (u64 u32 test) $i64 $r64 $i32 $r32 => $op; $($rest)* }
+    };
     ($m:ident [$($done:tt)*] jcc_imm $i64:ident $i32:ident => $op:tt; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*] jcc_imm (u64 u32) $i64 $i32 => $op; $($rest)* }
+    };
+    ($m:ident [$($done:tt)*] jcc_imm signed $i64:ident $i32:ident => $op:tt; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*] jcc_imm (i64 i32) $i64 $i32 => $op; $($rest)* }
+    };
+    ($m:ident [$($done:tt)*] jcc ($w:ident $n:ident $how:ident)
+        $i64:ident $r64:ident $i32:ident $r32:ident => $op:tt; $($rest:tt)*) => {
         $crate::fast::table::expand! { $m [$($done)*
-            $i64 { d: Reg, imm: i32, t: u16 } = 1, branch(t) => { r!(d) $op imm as i64 as u64 };
-            $i32 { d: Reg, imm: i32, t: u16 } = 1, branch(t) => { r32!(d) $op imm as u32 };
+            $i64 { d: Reg, imm: i32, t: u16 } = 1, branch(t) => {
+                $crate::fast::table::cond!($how, r!(d) as $w, $op, imm as i64 as $w)
+            };
+            $r64 { a: Reg, b: Reg, t: u16 } = 1, branch(t) => {
+                $crate::fast::table::cond!($how, r!(a) as $w, $op, r!(b) as $w)
+            };
+            $i32 { d: Reg, imm: i32, t: u16 } = 1, branch(t) => {
+                $crate::fast::table::cond!($how, r32!(d) as $n, $op, imm as $n)
+            };
+            $r32 { a: Reg, b: Reg, t: u16 } = 1, branch(t) => {
+                $crate::fast::table::cond!($how, r32!(a) as $n, $op, r32!(b) as $n)
+            };
+        ] $($rest)* }
+    };
+    ($m:ident [$($done:tt)*] jcc_imm ($w:ident $n:ident) $i64:ident $i32:ident => $op:tt; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*
+            $i64 { d: Reg, imm: i32, t: u16 } = 1, branch(t) => { (r!(d) as $w) $op (imm as i64 as $w) };
+            $i32 { d: Reg, imm: i32, t: u16 } = 1, branch(t) => { (r32!(d) as $n) $op (imm as $n) };
         ] $($rest)* }
     };
     // The memory families: one kind per access size, 1, 2, 4 and 8 bytes.
@@ -330,21 +376,18 @@ macro_rules! expand {
     };
     // The stack-array accesses: `d = r10 + k + i`, then `x = [d + off]` or
     // `[d + off] = x` in the fourth slot (`x` read after `d` is written).
-    ($m:ident [$($done:tt)*] @sized stack_load $(($name:ident $n:literal))*; $($rest:tt)*) => {
-        $crate::fast::table::expand! { $m [$($done)* $(
-            $name { d: Reg, k: i16, i: Reg, x: Reg, off: i16 } = 4, next => {
-                let at = r!(Reg::R10).wrapping_add(k as i64 as u64).wrapping_add(r!(i));
-                set!(d, at);
-                set!(x, load_stack_at!($n, at.wrapping_add(off as i64 as u64), 3))
-            };
-        )*] $($rest)* }
+    ($m:ident [$($done:tt)*] @sized stack_load $($sized:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*] @stack load $($sized)* }
     };
-    ($m:ident [$($done:tt)*] @sized stack_store $(($name:ident $n:literal))*; $($rest:tt)*) => {
+    ($m:ident [$($done:tt)*] @sized stack_store $($sized:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*] @stack store $($sized)* }
+    };
+    ($m:ident [$($done:tt)*] @stack $how:ident $(($name:ident $n:literal))*; $($rest:tt)*) => {
         $crate::fast::table::expand! { $m [$($done)* $(
             $name { d: Reg, k: i16, i: Reg, x: Reg, off: i16 } = 4, next => {
                 let at = r!(Reg::R10).wrapping_add(k as i64 as u64).wrapping_add(r!(i));
                 set!(d, at);
-                store_stack_at!($n, at.wrapping_add(off as i64 as u64), r!(x), 3)
+                $crate::fast::table::stack_access!($how $n, at.wrapping_add(off as i64 as u64), x)
             };
         )*] $($rest)* }
     };
@@ -368,7 +411,28 @@ macro_rules! expand {
     };
 }
 
-pub(crate) use {expand, for_each_op};
+/// A stack-array element's access in the fourth slot: `x = [a]` or `[a] =
+/// x`, the stack window first.
+macro_rules! stack_access {
+    (load $n:literal, $a:expr, $x:ident) => {
+        set!($x, load_stack_at!($n, $a, 3))
+    };
+    (store $n:literal, $a:expr, $x:ident) => {
+        store_stack_at!($n, $a, r!($x), 3)
+    };
+}
+
+/// A jump's condition: `x OP y`, or `(x & y) != 0` (`test`).
+macro_rules! cond {
+    (cmp, $x:expr, $op:tt, $y:expr) => {
+        ($x) $op ($y)
+    };
+    (test, $x:expr, $op:tt, $y:expr) => {
+        (($x) & ($y)) != 0
+    };
+}
+
+pub(crate) use {cond, expand, for_each_op, stack_access};
 
 #[cfg(test)]
 mod tests {
@@ -384,8 +448,8 @@ mod tests {
 
     /// One op of every kind, operands numbered so that the registers are
     /// distinct and among `r1..=r5`.
-    fn kinds() -> [Option<Kind>; 160] {
-        let mut all = [None; 160];
+    fn kinds() -> [Option<Kind>; 200] {
+        let mut all = [None; 200];
         let mut n = 0;
         every_kind(
             |field| match field {

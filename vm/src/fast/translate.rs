@@ -205,7 +205,6 @@ const LSH64K: u8 = class::ALU64 | alu::LSH | source::K;
 const RSH64K: u8 = class::ALU64 | alu::RSH | source::K;
 const LSH32K: u8 = class::ALU | alu::LSH | source::K;
 const RSH32K: u8 = class::ALU | alu::RSH | source::K;
-const AND32K: u8 = class::ALU | alu::AND | source::K;
 const OR32X: u8 = class::ALU | alu::OR | source::X;
 const ARSH32K: u8 = class::ALU | alu::ARSH | source::K;
 const STXB: u8 = class::STX | mode::MEM | size::B;
@@ -375,19 +374,12 @@ fn fuse3(a: &Insn, b: Option<&Insn>, c: Option<&Insn>, pc: usize) -> Option<Kind
 /// Two-slot patterns (the interpreter knows each one's width).
 fn fuse(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
     let b = b?;
+    if let Some(kind) = three_address(a, b) {
+        return Some(kind);
+    }
     let (d, s) = reg_pair(a);
     let (bd, bs) = reg_pair(b);
     let kind = match (a.opc, b.opc) {
-        // `mov d, a` then `add d, x`, with x not d itself (off 0: plain mov).
-        (MOV64X, ADD64X) if a.off == 0 && bd == d && bs != d => Kind::Add64Rrr { d, a: s, b: bs },
-        (MOV32X, ADD32X) if a.off == 0 && bd == d && bs != d => Kind::Add32Rrr { d, a: s, b: bs },
-        (MOV64X, ADD64K) if a.off == 0 && bd == d => Kind::Add64Rri { d, a: s, imm: b.imm },
-        (MOV32X, ADD32K) if a.off == 0 && bd == d => Kind::Add32Rri { d, a: s, imm: b.imm },
-        (MOV64X, LSH64K) if a.off == 0 && b.off == 0 && bd == d => Kind::Lsh64Rri { d, a: s, imm: b.imm },
-        (MOV64X, RSH64K) if a.off == 0 && b.off == 0 && bd == d => Kind::Rsh64Rri { d, a: s, imm: b.imm },
-        (MOV32X, LSH32K) if a.off == 0 && b.off == 0 && bd == d => Kind::Lsh32Rri { d, a: s, imm: b.imm },
-        (MOV32X, RSH32K) if a.off == 0 && b.off == 0 && bd == d => Kind::Rsh32Rri { d, a: s, imm: b.imm },
-        (MOV32X, AND32K) if a.off == 0 && b.off == 0 && bd == d => Kind::And32Rri { d, a: s, imm: b.imm },
         (LSH64K, RSH64K) if a.off == 0 && b.off == 0 && bd == d && a.imm == 32 && b.imm == 32 => Kind::Zext64 { d },
         (ADD64X, LDXB | LDXH | LDXW | LDXDW) if a.off == 0 && bs == d => {
             let (x, off) = (bd, b.off);
@@ -421,6 +413,66 @@ fn fuse(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
     Some(kind)
 }
 
+/// The member of a family of kinds (both widths, both operand forms) for a
+/// 64-bit (`wide`) or 32-bit operation on an immediate or a register
+/// (`by_reg`).
+macro_rules! member {
+    ($wide:expr, $by_reg:expr, $i64:ident $f1:tt, $r64:ident $f2:tt, $i32:ident $f3:tt, $r32:ident $f4:tt) => {
+        match ($wide, $by_reg) {
+            (true, false) => Kind::$i64 $f1,
+            (true, true) => Kind::$r64 $f2,
+            (false, false) => Kind::$i32 $f3,
+            (false, true) => Kind::$r32 $f4,
+        }
+    };
+}
+
+/// Calls `$pick!` with the kinds of ALU operation `$op` as its `alu` row
+/// in `super::table` names them (two-address kinds, `/`, three-address
+/// kinds); `$other` for the operations without three-address kinds.
+macro_rules! by_alu_op {
+    ($op:expr, $pick:ident, $other:expr) => {
+        match $op {
+            alu::ADD => $pick!(Add64I Add64R Add32I Add32R / Add64Rrr Add64Rri Add32Rrr Add32Rri),
+            alu::SUB => $pick!(Sub64I Sub64R Sub32I Sub32R / Sub64Rrr Sub64Rri Sub32Rrr Sub32Rri),
+            alu::MUL => $pick!(Mul64I Mul64R Mul32I Mul32R / Mul64Rrr Mul64Rri Mul32Rrr Mul32Rri),
+            alu::AND => $pick!(And64I And64R And32I And32R / And64Rrr And64Rri And32Rrr And32Rri),
+            alu::OR => $pick!(Or64I Or64R Or32I Or32R / Or64Rrr Or64Rri Or32Rrr Or32Rri),
+            alu::XOR => $pick!(Xor64I Xor64R Xor32I Xor32R / Xor64Rrr Xor64Rri Xor32Rrr Xor32Rri),
+            alu::LSH => $pick!(Lsh64I Lsh64R Lsh32I Lsh32R / Lsh64Rrr Lsh64Rri Lsh32Rrr Lsh32Rri),
+            alu::RSH => $pick!(Rsh64I Rsh64R Rsh32I Rsh32R / Rsh64Rrr Rsh64Rri Rsh32Rrr Rsh32Rri),
+            _ => $other,
+        }
+    };
+}
+
+/// `mov d, a; OP d, b` (or `OP d, imm`) as OP's three-address form (the
+/// `alu3` rows of `super::table`): a 64-bit copy and a 64- or 32-bit OP, or
+/// a 32-bit copy and a 32-bit OP (a 32-bit OP reads only the copy's low
+/// half). `b` may be `d` itself, read after the copy: then it is `a`.
+fn three_address(m: &Insn, o: &Insn) -> Option<Kind> {
+    let wide = match o.class() {
+        class::ALU64 => true,
+        class::ALU => false,
+        _ => return None,
+    };
+    let copy = m.opc == MOV64X || (m.opc == MOV32X && !wide);
+    if !copy || m.off != 0 || o.off != 0 || o.dst != m.dst {
+        return None;
+    }
+    let (d, a) = reg_pair(m);
+    let (imm, by_reg) = (o.imm, o.opc & source::MASK == source::X);
+    let b = if o.src == o.dst { a } else { Reg::new(o.src) };
+    // The member of the operation's three-address kinds for this width
+    // and operand.
+    macro_rules! alu3 {
+        ($($two:ident)* / $r64:ident $i64:ident $r32:ident $i32:ident) => {
+            Some(member!(wide, by_reg, $i64 { d, a, imm }, $r64 { d, a, b }, $i32 { d, a, imm }, $r32 { d, a, b }))
+        };
+    }
+    by_alu_op!(o.opc & alu::MASK, alu3, None)
+}
+
 /// The specialised form of one instruction, or [`Kind::Generic`].
 fn single(i: &Insn, code: &[u8], pc: usize) -> Kind {
     let (d, s) = reg_pair(i);
@@ -430,47 +482,40 @@ fn single(i: &Insn, code: &[u8], pc: usize) -> Kind {
     let wide = matches!(i.class(), class::ALU64 | class::JMP);
     // The member of a family (`super::table`) for this width and operand.
     macro_rules! alu {
-        ($i64:ident $r64:ident $i32:ident $r32:ident) => {
-            match (wide, by_reg) {
-                (true, false) => Kind::$i64 { d, imm },
-                (true, true) => Kind::$r64 { d, s },
-                (false, false) => Kind::$i32 { d, imm },
-                (false, true) => Kind::$r32 { d, s },
-            }
+        ($i64:ident $r64:ident $i32:ident $r32:ident $(/ $($three:ident)*)?) => {
+            member!(wide, by_reg, $i64 { d, imm }, $r64 { d, s }, $i32 { d, imm }, $r32 { d, s })
         };
     }
     // The register forms compare `x` with `y`: `(d, s)`, or `(s, d)` for
     // `>`/`>=`, which become `<`/`<=`.
     macro_rules! jcc {
         ($i64:ident $i32:ident, $r64:ident $r32:ident ($x:ident, $y:ident)) => {
-            match (wide, by_reg) {
-                (true, false) => Kind::$i64 { d, imm, t },
-                (true, true) => Kind::$r64 { a: $x, b: $y, t },
-                (false, false) => Kind::$i32 { d, imm, t },
-                (false, true) => Kind::$r32 { a: $x, b: $y, t },
-            }
+            member!(
+                wide,
+                by_reg,
+                $i64 { d, imm, t },
+                $r64 { a: $x, b: $y, t },
+                $i32 { d, imm, t },
+                $r32 { a: $x, b: $y, t }
+            )
         };
     }
     let op = i.opc & alu::MASK;
     match i.class() {
-        class::ALU64 | class::ALU if off == 0 => match op {
-            alu::MOV => alu!(Mov64I Mov64R Mov32I Mov32R),
-            alu::ADD => alu!(Add64I Add64R Add32I Add32R),
-            alu::SUB => alu!(Sub64I Sub64R Sub32I Sub32R),
-            alu::MUL => alu!(Mul64I Mul64R Mul32I Mul32R),
-            alu::AND => alu!(And64I And64R And32I And32R),
-            alu::OR => alu!(Or64I Or64R Or32I Or32R),
-            alu::XOR => alu!(Xor64I Xor64R Xor32I Xor32R),
-            alu::LSH => alu!(Lsh64I Lsh64R Lsh32I Lsh32R),
-            alu::RSH => alu!(Rsh64I Rsh64R Rsh32I Rsh32R),
-            alu::NEG if wide => Kind::Neg64 { d },
-            alu::NEG => Kind::Neg32 { d },
-            alu::ARSH if !by_reg && wide => Kind::Arsh64I { d, imm },
-            alu::ARSH if !by_reg => Kind::Arsh32I { d, imm },
-            alu::DIV if !wide && !by_reg && imm != 0 => Kind::Div32I { d, imm },
-            alu::MOD if !wide && !by_reg && imm != 0 => Kind::Mod32I { d, imm },
-            _ => Kind::Generic,
-        },
+        class::ALU64 | class::ALU if off == 0 => by_alu_op!(
+            op,
+            alu,
+            match op {
+                alu::MOV => alu!(Mov64I Mov64R Mov32I Mov32R),
+                alu::NEG if wide => Kind::Neg64 { d },
+                alu::NEG => Kind::Neg32 { d },
+                alu::ARSH if !by_reg && wide => Kind::Arsh64I { d, imm },
+                alu::ARSH if !by_reg => Kind::Arsh32I { d, imm },
+                alu::DIV if !wide && !by_reg && imm != 0 => Kind::Div32I { d, imm },
+                alu::MOD if !wide && !by_reg && imm != 0 => Kind::Mod32I { d, imm },
+                _ => Kind::Generic,
+            }
+        ),
         class::JMP if i.opc == op::JA => Kind::Ja { t },
         class::JMP if i.opc == op::EXIT => Kind::Exit,
         class::JMP if i.opc == op::CALL && i.src == crate::isa::call::LOCAL => {
@@ -485,7 +530,12 @@ fn single(i: &Insn, code: &[u8], pc: usize) -> Kind {
             jmp::JLE => jcc!(Jle64I Jle32I, Jle64R Jle32R (d, s)),
             jmp::JGT => jcc!(Jgt64I Jgt32I, Jlt64R Jlt32R (s, d)),
             jmp::JGE => jcc!(Jge64I Jge32I, Jle64R Jle32R (s, d)),
-            // ja32 and the signed and jset conditions.
+            jmp::JSLT => jcc!(Jslt64I Jslt32I, Jslt64R Jslt32R (d, s)),
+            jmp::JSLE => jcc!(Jsle64I Jsle32I, Jsle64R Jsle32R (d, s)),
+            jmp::JSGT => jcc!(Jsgt64I Jsgt32I, Jslt64R Jslt32R (s, d)),
+            jmp::JSGE => jcc!(Jsge64I Jsge32I, Jsle64R Jsle32R (s, d)),
+            jmp::JSET => jcc!(Jset64I Jset32I, Jset64R Jset32R (d, s)),
+            // ja32.
             _ => Kind::Generic,
         },
         class::LDX if i.opc & mode::MASK == mode::MEM && s == Reg::R10 => match i.opc & size::MASK {
@@ -612,6 +662,35 @@ mod tests {
         assert_eq!(kinds[0], Kind::MovZextLsh { d: r7, s: r6, imm: 1 });
         assert_eq!(kinds[1], Kind::ZextLsh { d: r7, imm: 1 });
         assert_eq!(kinds[4], Kind::StkLdxH { d: r9, k: -240, i: r7, x: r9, off: 0 });
+    }
+
+    /// `mov d, a; OP d, b` of every operation, width and operand form is
+    /// one op; `b = d` reads the copy (`a`); a 32-bit copy before a 64-bit
+    /// OP (whose high half the copy cleared) is not fused.
+    #[test]
+    fn three_address_ops_fuse() {
+        use crate::isa::Insn;
+        let (r0, r1, r2) = (Reg::R0, Reg::R1, Reg::R2);
+        let cases = [
+            (0xbf, 0x1f, 2, Some(Kind::Sub64Rrr { d: r0, a: r1, b: r2 })),
+            (0xbf, 0x2f, 0, Some(Kind::Mul64Rrr { d: r0, a: r1, b: r1 })),
+            (0xbf, 0x57, 0, Some(Kind::And64Rri { d: r0, a: r1, imm: -9 })),
+            (0xbf, 0xac, 2, Some(Kind::Xor32Rrr { d: r0, a: r1, b: r2 })),
+            (0xbc, 0x4c, 2, Some(Kind::Or32Rrr { d: r0, a: r1, b: r2 })),
+            (0xbc, 0x64, 0, Some(Kind::Lsh32Rri { d: r0, a: r1, imm: -9 })),
+            (0xbc, 0x7c, 0, Some(Kind::Rsh32Rrr { d: r0, a: r1, b: r1 })),
+            (0xbc, 0x07, 0, None),
+            (0xbc, 0x2f, 2, None),
+        ];
+        for (mov, op, src, want) in cases {
+            let imm = if op & 0x08 == 0 { -9 } else { 0 };
+            let insns = [Insn::new(mov, 0, 1, 0, 0), Insn::new(op, 0, src, 0, imm), Insn::new(0x95, 0, 0, 0, 0)];
+            let kind = kinds_of(&insns)[0];
+            assert_eq!(kind.width() == 2, want.is_some(), "{mov:#x} {op:#x}: {kind:?}");
+            if let Some(want) = want {
+                assert_eq!(kind, want);
+            }
+        }
     }
 
     /// sha256's rotates as clang emits them: one op, and none when the
