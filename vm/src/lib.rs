@@ -36,6 +36,8 @@
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_debug_implementations)]
+// The fast engine's table (`fast::table`) expands one row per macro step.
+#![recursion_limit = "256"]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;

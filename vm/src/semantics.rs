@@ -109,6 +109,12 @@ pub(crate) fn alu(op: u8, off: i16, a: u64, b: u64, imm: i32, wide: bool, by_reg
         alu::ADD => a.wrapping_add(b),
         alu::SUB => a.wrapping_sub(b),
         alu::MUL => a.wrapping_mul(b),
+        alu::DIV | alu::MOD if off != 1 => match (op == alu::DIV, wide) {
+            (true, true) => udiv64(a, b),
+            (true, false) => udiv32(a as u32, b as u32) as u64,
+            (false, true) => umod64(a, b),
+            (false, false) => umod32(a as u32, b as u32) as u64,
+        },
         alu::DIV | alu::MOD if b == 0 => {
             if op == alu::DIV {
                 0
@@ -117,12 +123,8 @@ pub(crate) fn alu(op: u8, off: i16, a: u64, b: u64, imm: i32, wide: bool, by_reg
             }
         }
         alu::DIV | alu::MOD => {
-            let (q, r) = if off == 1 {
-                let (q, r) = sdivmod64(signed(a), signed(b));
-                (q as u64, r as u64)
-            } else {
-                udivmod64(a, b)
-            };
+            let (q, r) = sdivmod64(signed(a), signed(b));
+            let (q, r) = (q as u64, r as u64);
             if op == alu::DIV {
                 q
             } else {
@@ -157,6 +159,39 @@ pub(crate) fn alu64(op: u8, off: i16, a: u64, b: u64, imm: i32) -> Option<u64> {
 #[cfg_attr(not(feature = "fast"), allow(dead_code))] // the fast engine's forms
 pub(crate) fn alu32(op: u8, off: i16, a: u64, b: u32, imm: i32, by_reg: bool) -> Option<u64> {
     alu(op, off, a, b as u64, imm, false, by_reg)
+}
+
+/// Unsigned 64-bit division (RFC 9669): by zero gives 0.
+#[inline]
+pub(crate) fn udiv64(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        0
+    } else {
+        udivmod64(a, b).0
+    }
+}
+
+/// Unsigned 64-bit remainder (RFC 9669): by zero leaves the dividend.
+#[inline]
+pub(crate) fn umod64(a: u64, b: u64) -> u64 {
+    if b == 0 {
+        a
+    } else {
+        udivmod64(a, b).1
+    }
+}
+
+/// Unsigned 32-bit division (RFC 9669): by zero gives 0 (the core's
+/// divider on a 32-bit core).
+#[inline]
+pub(crate) fn udiv32(a: u32, b: u32) -> u32 {
+    a.checked_div(b).unwrap_or(0)
+}
+
+/// Unsigned 32-bit remainder (RFC 9669): by zero leaves the dividend.
+#[inline]
+pub(crate) fn umod32(a: u32, b: u32) -> u32 {
+    a.checked_rem(b).unwrap_or(a)
 }
 
 /// Unsigned 64-bit quotient and remainder; `b` must not be zero.
@@ -211,11 +246,29 @@ pub(crate) fn sdivmod64(a: i64, b: i64) -> (i64, i64) {
 /// little-endian on every host, so this is an unconditional swap.
 fn byte_swap(v: u64, width: i32) -> Option<u64> {
     match width {
-        16 => Some((v as u16).swap_bytes() as u64),
-        32 => Some((v as u32).swap_bytes() as u64),
-        64 => Some(v.swap_bytes()),
+        16 => Some(swap16(v)),
+        32 => Some(swap32(v)),
+        64 => Some(swap64(v)),
         _ => None,
     }
+}
+
+/// `be16`/`bswap16`: the low 16 bits swapped, the rest cleared.
+#[inline]
+pub(crate) fn swap16(v: u64) -> u64 {
+    (v as u16).swap_bytes() as u64
+}
+
+/// `be32`/`bswap32`: the low 32 bits swapped, the rest cleared.
+#[inline]
+pub(crate) fn swap32(v: u64) -> u64 {
+    (v as u32).swap_bytes() as u64
+}
+
+/// `be64`/`bswap64`.
+#[inline]
+pub(crate) fn swap64(v: u64) -> u64 {
+    v.swap_bytes()
 }
 
 /// Converts to little endian (`le16/32/64`): truncation only.

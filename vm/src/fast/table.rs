@@ -77,13 +77,32 @@ macro_rules! for_each_op {
             Neg32 { d: Reg } = 1, next => { set32!(d, r32!(d).wrapping_neg()) };
             Arsh64I { d: Reg, imm: i32 } = 1, next => { set!(d, (r!(d) as i64).wrapping_shr(imm as u32) as u64) };
             Arsh32I { d: Reg, imm: i32 } = 1, next => { set32!(d, (r!(d) as i32).wrapping_shr(imm as u32) as u32) };
-            /// Unsigned `div32`/`mod32` by a non-zero immediate (zero divisors stay
-            /// generic: they have RFC 9669's special results).
-            Div32I { d: Reg, imm: i32 } = 1, next => { set32!(d, r32!(d).checked_div(imm as u32).unwrap_or(0)) };
-            Mod32I { d: Reg, imm: i32 } = 1, next => {
-                let a = r32!(d);
-                set32!(d, a.checked_rem(imm as u32).unwrap_or(a))
-            };
+            /// Unsigned division and remainder, both widths, by an immediate
+            /// (64-bit: sign-extended) or a register, with RFC 9669's results
+            /// for a zero divisor (the reference interpreter's functions).
+            Div64I { d: Reg, imm: i32 } = 1, next => { set!(d, udiv64(r!(d), imm as i64 as u64)) };
+            Div64R { d: Reg, s: Reg } = 1, next => { set!(d, udiv64(r!(d), r!(s))) };
+            Div32I { d: Reg, imm: i32 } = 1, next => { set32!(d, udiv32(r32!(d), imm as u32)) };
+            Div32R { d: Reg, s: Reg } = 1, next => { set32!(d, udiv32(r32!(d), r32!(s))) };
+            Mod64I { d: Reg, imm: i32 } = 1, next => { set!(d, umod64(r!(d), imm as i64 as u64)) };
+            Mod64R { d: Reg, s: Reg } = 1, next => { set!(d, umod64(r!(d), r!(s))) };
+            Mod32I { d: Reg, imm: i32 } = 1, next => { set32!(d, umod32(r32!(d), imm as u32)) };
+            Mod32R { d: Reg, s: Reg } = 1, next => { set32!(d, umod32(r32!(d), r32!(s))) };
+            /// Byte swaps: `be16/32/64` and `bswap16/32/64` (swap, the rest
+            /// cleared), `le16/32` (truncation) and `le64` (nothing).
+            Swap16 { d: Reg } = 1, next => { set!(d, swap16(r!(d))) };
+            Swap32 { d: Reg } = 1, next => { set!(d, swap32(r!(d))) };
+            Swap64 { d: Reg } = 1, next => { set!(d, swap64(r!(d))) };
+            Le16 { d: Reg } = 1, next => { set!(d, r!(d) as u16 as u64) };
+            Le32 { d: Reg } = 1, next => { set!(d, r32!(d) as u64) };
+            Le64 = 1, next => {};
+            /// Sign-extending moves (`movsx`, v4): the low 8, 16 or 32 bits of
+            /// `s`, sign-extended to 64 bits, or to 32 and zero-extended.
+            MovSx8To64 { d: Reg, s: Reg } = 1, next => { set!(d, sign_extend(r!(s), size::B)) };
+            MovSx16To64 { d: Reg, s: Reg } = 1, next => { set!(d, sign_extend(r!(s), size::H)) };
+            MovSx32To64 { d: Reg, s: Reg } = 1, next => { set!(d, sign_extend(r!(s), size::W)) };
+            MovSx8To32 { d: Reg, s: Reg } = 1, next => { set32!(d, sign_extend(r!(s), size::B) as u32) };
+            MovSx16To32 { d: Reg, s: Reg } = 1, next => { set32!(d, sign_extend(r!(s), size::H) as u32) };
             /// Fused `mov d, a; add d, imm; add d, b` (an element's address:
             /// base plus offset plus scaled index, `&stack_array[i]`), 3 slots.
             Add64Rrir { d: Reg, a: Reg, imm: i16, b: Reg } = 3, next => {
@@ -448,8 +467,8 @@ mod tests {
 
     /// One op of every kind, operands numbered so that the registers are
     /// distinct and among `r1..=r5`.
-    fn kinds() -> [Option<Kind>; 200] {
-        let mut all = [None; 200];
+    fn kinds() -> [Option<Kind>; 250] {
+        let mut all = [None; 250];
         let mut n = 0;
         every_kind(
             |field| match field {

@@ -511,11 +511,29 @@ fn single(i: &Insn, code: &[u8], pc: usize) -> Kind {
                 alu::NEG => Kind::Neg32 { d },
                 alu::ARSH if !by_reg && wide => Kind::Arsh64I { d, imm },
                 alu::ARSH if !by_reg => Kind::Arsh32I { d, imm },
-                alu::DIV if !wide && !by_reg && imm != 0 => Kind::Div32I { d, imm },
-                alu::MOD if !wide && !by_reg && imm != 0 => Kind::Mod32I { d, imm },
+                alu::DIV => alu!(Div64I Div64R Div32I Div32R),
+                alu::MOD => alu!(Mod64I Mod64R Mod32I Mod32R),
+                alu::END => match (wide || by_reg, imm) {
+                    (true, 16) => Kind::Swap16 { d },
+                    (true, 32) => Kind::Swap32 { d },
+                    (true, 64) => Kind::Swap64 { d },
+                    (false, 16) => Kind::Le16 { d },
+                    (false, 32) => Kind::Le32 { d },
+                    (false, 64) => Kind::Le64,
+                    _ => Kind::Generic,
+                },
                 _ => Kind::Generic,
             }
         ),
+        // `movsx d, s` (v4): the offset is the source width.
+        class::ALU64 | class::ALU if op == alu::MOV && by_reg => match (wide, off) {
+            (true, 8) => Kind::MovSx8To64 { d, s },
+            (true, 16) => Kind::MovSx16To64 { d, s },
+            (true, 32) => Kind::MovSx32To64 { d, s },
+            (false, 8) => Kind::MovSx8To32 { d, s },
+            (false, 16) => Kind::MovSx16To32 { d, s },
+            _ => Kind::Generic,
+        },
         class::JMP if i.opc == op::JA => Kind::Ja { t },
         class::JMP if i.opc == op::EXIT => Kind::Exit,
         class::JMP if i.opc == op::CALL && i.src == crate::isa::call::LOCAL => {
