@@ -148,9 +148,15 @@ pub struct ValidateError {
     pub kind: ValidateErrorKind,
 }
 
+/// "function F at byte P: KIND": the text of a validation or translation
+/// error (one copy for both; the translator's errors use it too).
+pub(crate) fn describe_at(out: &mut dyn Sink, function: usize, pos: usize, kind: &dyn Describe) {
+    ("function ", function, " at byte ", pos, ": ", kind).describe(out);
+}
+
 impl Describe for ValidateError {
     fn describe(&self, out: &mut dyn Sink) {
-        super::translate::describe_at(out, self.function, self.pos, &self.kind);
+        describe_at(out, self.function, self.pos, &self.kind);
     }
 }
 

@@ -3,6 +3,8 @@
 /// What went wrong.
 use alkyl_vm::describe::{Describe, Sink};
 
+use crate::ir::validate::describe_at;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TranslateErrorKind {
     /// A jump spans more than ±32767 eBPF instructions.
@@ -69,12 +71,6 @@ impl Describe for TranslateError {
     fn describe(&self, out: &mut dyn Sink) {
         describe_at(out, self.function, self.pos as usize, &self.kind);
     }
-}
-
-/// "function F at byte P: KIND": the text of a validation or translation
-/// error (one copy for both).
-pub(crate) fn describe_at(out: &mut dyn Sink, function: usize, pos: usize, kind: &dyn Describe) {
-    ("function ", function, " at byte ", pos, ": ", kind).describe(out);
 }
 
 alkyl_vm::error_by_describe!(TranslateErrorKind, TranslateError);

@@ -37,7 +37,6 @@ use alkyl_vm::container::{pad_section, ContainerRepr, EmitError, FunctionRepr, T
 use alkyl_vm::isa::INSN_SIZE;
 use alkyl_vm::verify::MAX_SLOTS;
 
-pub(crate) use error::describe_at;
 pub use error::{TranslateError, TranslateErrorKind};
 pub use frame::FRAME_BYTES;
 
