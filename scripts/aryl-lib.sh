@@ -23,20 +23,20 @@ fail() {
     for f in "$TMP"/*.log; do echo "--- $f" >&2; grep -v '^eth_\|^$' "$f" | tail -25 >&2; done
     exit 1
 }
-wait_for() { # FILE PATTERN SECONDS
+logged_within() { # FILE PATTERN SECONDS: whether PATTERN is logged in time
     for _ in $(seq $(($3 * 20))); do
         grep -q -- "$2" "$1" 2>/dev/null && return 0
         sleep 0.05
     done
-    fail "no '$2' in $1 after $3 s"
+    return 1
+}
+wait_for() { # FILE PATTERN SECONDS
+    logged_within "$1" "$2" "$3" || fail "no '$2' in $1 after $3 s"
 }
 mine_until() { # FILE PATTERN SECONDS: a block a second until PATTERN is logged
     for _ in $(seq "$3"); do
         mine 1
-        for _ in $(seq 20); do
-            grep -q -- "$2" "$1" 2>/dev/null && return 0
-            sleep 0.05
-        done
+        logged_within "$1" "$2" 1 && return 0
     done
     fail "no '$2' in $1 after $3 s of a block a second"
 }
