@@ -9,7 +9,7 @@
 //! compared on every result and effect, expired pins included.
 
 use alkyl_bindings::SimPlatform;
-use alkyl_testkit::assemble;
+use alkyl_testkit::{assemble, oracle};
 use alkyl_translator::ir::lockstep::Pair;
 
 fn root(p: &str) -> String {
@@ -45,8 +45,11 @@ impl Rng {
 
 #[test]
 fn verbatim_listing_is_the_papers() {
-    let paper = std::fs::read_to_string(root("../shared/seeds/000_8ea770110060365b.txt"));
-    let Ok(paper) = paper else { return }; // a clone without ../shared
+    let Some(path) = oracle::shared_file("seeds/000_8ea770110060365b.txt", "the smart lock listing against the paper")
+    else {
+        return;
+    };
+    let paper = std::fs::read_to_string(path).unwrap();
     let listing = std::fs::read_to_string(root("apps/alkyl/smartlock.alkyl")).unwrap();
     assert!(paper.contains(&format!("```\n{listing}```")), "apps/alkyl/smartlock.alkyl is not the paper's listing");
 }
