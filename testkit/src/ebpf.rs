@@ -259,6 +259,8 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
                 let mov = if b[7] & 8 != 0 { 0xbf } else { 0xbc };
                 vec![Insn::new(mov, d, s, 0, 0), Insn::new(op, d, src, 0, off as i32 * 13)]
             }
+            // the ALU chains of round 6 (issue 16)
+            24 => alu_idiom(b[6], [d, s, acc, x], b[7], i32::from_le_bytes([b[4], b[5], b[6], b[7]])),
             _ => Vec::new(),
         };
         let fits = pc + seq.len() <= n
@@ -268,6 +270,64 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
             pc += seq.len();
         } else {
             pc += 1;
+        }
+    }
+}
+
+/// One of the fast engine's fused ALU chains (round 6 of issue 16; shape
+/// `sel`, registers `r = [d, s, t, x]`, shift count from `k`, constant
+/// `imm`), or a near miss of one when the registers collide (the second
+/// operand equal to the destination) or the widths disagree: `sh d, k; OP
+/// d, x` and `sh d, k; and d, imm`; `mov d, s; sh d, k; xor d, x` and `mov
+/// d, s; rsh d, k; and d, imm`; `xor d, s; mul d, x` (64-bit) and `xor32 d,
+/// s; mul32 d, imm`; `mul d, imm; add d, x`; `and32 d, 1; neg32 d; and32 d,
+/// imm` with or without `xor32 d, x`; a 32-bit rotate and `xor32 x, d`.
+/// For the differential tests (`vm/tests/fast.rs`) and the fuzzer.
+pub fn alu_idiom(sel: u8, r: [u8; 4], k: u8, imm: i32) -> Vec<Insn> {
+    let [d, s, t, x] = r;
+    // 64- or 32-bit, and sometimes a second op of the other width.
+    let wide = sel & 0x10 != 0;
+    let (alu_x, alu_k) = if wide { (class::ALU64 | source::X, class::ALU64) } else { (class::ALU | source::X, class::ALU) };
+    let other_x = match (sel & 0x60 == 0x60, wide) {
+        (true, true) => class::ALU | source::X,
+        (true, false) => class::ALU64 | source::X,
+        _ => alu_x,
+    };
+    let k = (k % if wide { 64 } else { 32 }) as i32;
+    let sh = if sel & 0x20 != 0 { alu::LSH } else { alu::RSH };
+    let mov = if wide || sel & 0x80 != 0 { 0xbf } else { 0xbc };
+    match sel % 8 {
+        0 => {
+            let o = [alu::OR, alu::XOR, alu::ADD, alu::AND][(sel >> 3) as usize % 4];
+            vec![Insn::new(alu_k | sh, d, 0, 0, k), Insn::new(other_x | o, d, x, 0, 0)]
+        }
+        1 => vec![Insn::new(alu_k | sh, d, 0, 0, k), Insn::new(alu_k | alu::AND, d, 0, 0, imm)],
+        2 => vec![Insn::new(mov, d, s, 0, 0), Insn::new(alu_k | sh, d, 0, 0, k), Insn::new(other_x | alu::XOR, d, x, 0, 0)],
+        3 => vec![Insn::new(mov, d, s, 0, 0), Insn::new(alu_k | alu::RSH, d, 0, 0, k), Insn::new(alu_k | alu::AND, d, 0, 0, imm)],
+        4 if wide => vec![Insn::new(alu_x | alu::XOR, d, s, 0, 0), Insn::new(other_x | alu::MUL, d, x, 0, 0)],
+        4 => vec![Insn::new(alu_x | alu::XOR, d, s, 0, 0), Insn::new(alu_k | alu::MUL, d, 0, 0, imm)],
+        5 => vec![Insn::new(alu_k | alu::MUL, d, 0, 0, imm), Insn::new(other_x | alu::ADD, d, x, 0, 0)],
+        6 => {
+            let mut v = vec![
+                Insn::new(class::ALU | alu::AND, d, 0, 0, if sel & 0x80 != 0 { 3 } else { 1 }),
+                Insn::new(class::ALU | alu::NEG, d, 0, 0, 0),
+                Insn::new(class::ALU | alu::AND, d, 0, 0, imm),
+            ];
+            if sel & 0x20 != 0 {
+                v.push(Insn::new(class::ALU | source::X | alu::XOR, d, x, 0, 0));
+            }
+            v
+        }
+        _ => {
+            let n = 1 + k % 31;
+            vec![
+                Insn::new(0xbc, t, s, 0, 0),
+                Insn::new(class::ALU | alu::RSH, t, 0, 0, n),
+                Insn::new(0xbc, d, s, 0, 0),
+                Insn::new(class::ALU | alu::LSH, d, 0, 0, 32 - n),
+                Insn::new(class::ALU | source::X | alu::OR, d, t, 0, 0),
+                Insn::new(class::ALU | source::X | alu::XOR, x, d, 0, 0),
+            ]
         }
     }
 }

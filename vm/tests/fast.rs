@@ -817,3 +817,128 @@ fn random_programs_agree() {
     assert!(verified > 5_000, "only {verified} programs verified");
     assert!(completed > 1_000, "only {completed} programs completed");
 }
+
+// Round 6a of issue 16: the ALU chains fused into one op each (`alu_idiom`
+// in `translate.rs`), against the reference interpreter.
+
+/// Every ALU chain of round 6, at its edges: shift counts 0 and the width
+/// minus one, 32-bit ops on registers whose high halves are set, the second
+/// operand equal to the copy's source, and the near misses that must not
+/// fuse (the second operand the destination itself, mixed widths, a 32-bit
+/// copy before 64-bit ops); each also entered in its middle by a jump, and
+/// run with every budget up to its cost (the budget trap lands where the
+/// engine documents, the completed runs count the same instructions).
+#[test]
+fn alu_idioms_compute_what_their_parts_do() {
+    let cases = [
+        // `sh d, k; OP d, b`, both directions and widths, every OP
+        "lddw %r0, 0xfedcba9876543210\nlddw %r2, 0x0123456789abcdef\nlsh %r0, 8\nor %r0, %r2\nexit",
+        "lddw %r0, 0xfedcba9876543210\nlddw %r2, 0x0123456789abcdef\nrsh %r0, 63\nxor %r0, %r2\nexit",
+        "lddw %r0, 0xfedcba9876543210\nlddw %r2, 0x0123456789abcdef\nlsh %r0, 0\nadd %r0, %r2\nexit",
+        "lddw %r0, 0xfedcba9876543210\nlddw %r2, 0x3333333333333333\nrsh %r0, 2\nand %r0, %r2\nexit",
+        "lddw %r0, 0xfedcba9876543210\nlddw %r2, 0x0123456789abcdef\nlsh32 %r0, 31\nor32 %r0, %r2\nexit",
+        "lddw %r0, 0xfedcba9876543210\nlddw %r2, 0x0123456789abcdef\nrsh32 %r0, 5\nxor32 %r0, %r2\nexit",
+        "lddw %r0, 0xfedcba9876543210\nlddw %r2, 0x0123456789abcdef\nlsh32 %r0, 16\nadd32 %r0, %r2\nexit",
+        "lddw %r0, 0xfedcba9876543210\nlddw %r2, 0x0123456789abcdef\nrsh32 %r0, 0\nand32 %r0, %r2\nexit",
+        // ... near misses: b = d, a 32-bit OP after a 64-bit shift
+        "lddw %r0, 0xfedcba9876543210\nlsh %r0, 3\nxor %r0, %r0\nexit",
+        "lddw %r0, 0xfedcba9876543210\nlsh %r0, 3\nadd %r0, %r0\nexit",
+        "lddw %r0, 0xfedcba9876543210\nlddw %r2, 0x0123456789abcdef\nrsh %r0, 4\nor32 %r0, %r2\nexit",
+        // `sh d, k; and d, imm` (a negative mask sign-extends in 64 bits)
+        "lddw %r0, 0xfedcba9876543210\nlsh32 %r0, 1\nand32 %r0, 65534\nexit",
+        "lddw %r0, 0xfedcba9876543210\nrsh32 %r0, 6\nand32 %r0, -64\nexit",
+        "lddw %r0, 0xfedcba9876543210\nrsh %r0, 40\nand %r0, -16\nexit",
+        "lddw %r0, 0xfedcba9876543210\nlsh %r0, 63\nand %r0, -1\nexit",
+        // `mov d, a; sh d, k; xor d, b` (b = a: xorshift), 64- and 32-bit
+        // copies, a = d, and the near misses (b = d, a 32-bit copy before
+        // 64-bit ops)
+        "lddw %r1, 0xfedcba9876543210\nmov %r0, %r1\nrsh %r0, 12\nxor %r0, %r1\nexit",
+        "lddw %r1, 0xfedcba9876543210\nmov %r0, %r1\nlsh %r0, 25\nxor %r0, %r1\nexit",
+        "lddw %r1, 0xfedcba9876543210\nlddw %r2, 0x1111111111111111\nmov32 %r0, %r1\nrsh32 %r0, 7\nxor32 %r0, %r2\nexit",
+        "lddw %r1, 0xfedcba9876543210\nmov %r0, %r1\nlsh32 %r0, 31\nxor32 %r0, %r1\nexit",
+        "lddw %r0, 0xfedcba9876543210\nmov %r0, %r0\nrsh %r0, 1\nxor %r0, %r0\nexit",
+        "lddw %r1, 0xfedcba9876543210\nmov32 %r0, %r1\nrsh %r0, 7\nxor %r0, %r1\nexit",
+        "lddw %r1, 0xfedcba9876543210\nmov %r0, %r1\nrsh %r0, 7\nxor %r0, %r0\nexit",
+        // `mov d, a; rsh d, k; and d, imm`, and a left shift (not fused)
+        "lddw %r1, 0xfedcba9876543210\nmov %r0, %r1\nrsh %r0, 60\nand %r0, 15\nexit",
+        "lddw %r1, 0xfedcba9876543210\nmov32 %r0, %r1\nrsh32 %r0, 4\nand32 %r0, -2\nexit",
+        "lddw %r1, 0xfedcba9876543210\nmov %r0, %r1\nrsh32 %r0, 4\nand32 %r0, 255\nexit",
+        "lddw %r1, 0xfedcba9876543210\nmov %r0, %r1\nlsh %r0, 4\nand %r0, 255\nexit",
+        // `xor d, s; mul d, m` and `xor32 d, s; mul32 d, imm`; m = d, s = d
+        "lddw %r0, 0xcbf29ce484222325\nlddw %r5, 0x100000001b3\nmov %r1, 97\nxor %r0, %r1\nmul %r0, %r5\nexit",
+        "lddw %r0, 0xcbf29ce484222325\nmov %r1, 97\nxor %r0, %r1\nmul %r0, %r0\nexit",
+        "lddw %r0, 0xcbf29ce484222325\nlddw %r5, 0x100000001b3\nxor %r0, %r0\nmul %r0, %r5\nexit",
+        "lddw %r0, 0xfedcba9811c9dc5\nlddw %r1, 0xff00000061\nxor32 %r0, %r1\nmul32 %r0, 16777619\nexit",
+        "lddw %r0, 0xfedcba9811c9dc5\nmov %r1, 97\nxor32 %r0, %r1\nmul32 %r0, -1640531535\nexit",
+        // `mul d, imm; add d, s`; s = d (not fused)
+        "lddw %r0, 0xfedcba9876543210\nlddw %r1, 0x0123456789abcdef\nmul %r0, 31\nadd %r0, %r1\nexit",
+        "lddw %r0, 0xfedcba9876543210\nlddw %r1, 0x0123456789abcdef\nmul %r0, -7\nadd %r0, %r1\nexit",
+        "lddw %r0, 0xfedcba9876543210\nlddw %r1, 0x0123456789abcdef\nmul32 %r0, 31\nadd32 %r0, %r1\nexit",
+        "lddw %r0, 0xfedcba9876543210\nmul32 %r0, 31\nadd32 %r0, %r0\nexit",
+        // `and32 d, 1; neg32 d; and32 d, imm` (and `xor32 d, x`), both values
+        // of the low bit; x = d is not fused
+        "lddw %r0, 0xfedcba9876543211\nand32 %r0, 1\nneg32 %r0\nand32 %r0, -306674912\nexit",
+        "lddw %r0, 0xfedcba9876543210\nand32 %r0, 1\nneg32 %r0\nand32 %r0, -306674912\nexit",
+        "lddw %r0, 0xfedcba9876543211\nlddw %r4, 0x7777777777777777\nand32 %r0, 1\nneg32 %r0\nand32 %r0, 4129\nxor32 %r0, %r4\nexit",
+        "lddw %r0, 0xfedcba9876543211\nand32 %r0, 1\nneg32 %r0\nand32 %r0, 4129\nxor32 %r0, %r0\nexit",
+        "lddw %r0, 0xfedcba9876543213\nand32 %r0, 3\nneg32 %r0\nand32 %r0, 4129\nexit",
+        // a rotate and `xor32 x, d`: x = s, and x = t or d (not fused)
+        "lddw %r1, 0xfedcba9876543210\nmov %r4, 5\nmov32 %r2, %r1\nrsh32 %r2, 6\nmov32 %r0, %r1\nlsh32 %r0, 26\nor32 %r0, %r2\nxor32 %r4, %r0\nmov %r0, %r4\nexit",
+        "lddw %r1, 0xfedcba9876543210\nmov32 %r2, %r1\nrsh32 %r2, 11\nmov32 %r0, %r1\nlsh32 %r0, 21\nor32 %r0, %r2\nxor32 %r1, %r0\nmov %r0, %r1\nexit",
+        "lddw %r1, 0xfedcba9876543210\nmov32 %r2, %r1\nrsh32 %r2, 11\nmov32 %r0, %r1\nlsh32 %r0, 21\nor32 %r0, %r2\nxor32 %r2, %r0\nmov %r0, %r2\nexit",
+        "lddw %r1, 0xfedcba9876543210\nmov32 %r2, %r1\nrsh32 %r2, 11\nmov32 %r0, %r1\nlsh32 %r0, 21\nor32 %r0, %r2\nxor32 %r0, %r0\nexit",
+        // entered in the middle by jumps (each slot is its own op)
+        "lddw %r0, 0xfedcba9876543210\nmov %r2, 3\njeq %r2, 3, mid\nlsh %r0, 8\nmid:\nor %r0, %r2\nexit",
+        "lddw %r1, 0xfedcba9876543210\nmov %r0, 1\njeq %r0, 1, mid\nmov %r0, %r1\nmid:\nrsh %r0, 12\nxor %r0, %r1\nexit",
+        "lddw %r0, 0xfedcba9876543211\nmov %r4, 9\njeq %r4, 9, mid\nand32 %r0, 1\nmid:\nneg32 %r0\nand32 %r0, 4129\nxor32 %r0, %r4\nexit",
+        "lddw %r1, 0xfedcba9876543210\nmov %r4, 5\nmov %r2, 1\njeq %r4, 5, mid\nmov32 %r2, %r1\nrsh32 %r2, 6\nmov32 %r0, %r1\nmid:\nlsh32 %r0, 26\nor32 %r0, %r2\nxor32 %r4, %r0\nmov %r0, %r4\nexit",
+        "lddw %r0, 0xcbf29ce484222325\nmov %r1, 97\njeq %r1, 97, mid\nxor %r0, %r1\nmid:\nmul %r0, 3\nexit",
+    ];
+    for src in cases {
+        let code = asm(src);
+        let full = agree(&code, &[1, 2, 3, 4], 10_000);
+        let cost = full.result.expect("completes").executed;
+        for budget in 0..=cost {
+            agree(&code, &[1, 2, 3, 4], budget);
+        }
+    }
+}
+
+/// Random programs full of round 6's ALU chains and their near misses
+/// (`alkyl_testkit::ebpf::alu_idiom`, which the fuzzer plants too), with
+/// jumps into them, against the reference interpreter.
+#[test]
+fn random_alu_idioms_agree() {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut verified = 0;
+    for _ in 0..4_000 {
+        let mut insns = Vec::new();
+        // Registers from r0..r5, so that the chains share them.
+        for r in 0..6u8 {
+            insns.extend([Insn::new(0x18, r, 0, 0, rng.next() as i32), Insn::new(0, 0, 0, 0, rng.next() as i32)]);
+        }
+        let n = 1 + rng.below(6);
+        let mut starts = Vec::new();
+        for _ in 0..n {
+            starts.push(insns.len());
+            let regs = core::array::from_fn(|_| rng.below(6) as u8);
+            insns.extend(alkyl_testkit::ebpf::alu_idiom(rng.next() as u8, regs, rng.next() as u8, rng.next() as i32));
+        }
+        // A jump from the start into some slot of the chains.
+        let to = starts[0] + rng.below((insns.len() - starts[0]) as u64) as usize;
+        insns.insert(12, Insn::new(0x05, 0, 0, (to - 12) as i16, 0));
+        insns.extend([Insn::new(0xaf, 0, 1, 0, 0), Insn::new(0xaf, 0, 2, 0, 0), Insn::new(0x95, 0, 0, 0, 0)]);
+        if rng.below(2) == 0 {
+            // ... or not: the jump skips nothing.
+            insns[12] = Insn::new(0x05, 0, 0, 0, 0);
+        }
+        let code: Vec<u8> = insns.iter().flat_map(|i| i.encode()).collect();
+        if verify(&code, &TestHelpers).is_err() {
+            continue;
+        }
+        verified += 1;
+        let budget = if rng.below(4) == 0 { rng.below(40) } else { 1_000 };
+        agree(&code, &[], budget);
+    }
+    assert!(verified > 3_000, "only {verified} programs verified");
+}

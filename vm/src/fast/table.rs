@@ -277,6 +277,62 @@ macro_rules! for_each_op {
             Generic = 1, decoded => {};
             /// A slot that no verified program can execute.
             Illegal = 1, trap => {};
+            // Round 6, ALU idioms (issue 16): clang's two-address ALU chains on
+            // one register, as one op each (translation: `alu_idiom` in
+            // `translate.rs`). A shift by a constant `k` (below the width) then
+            // a register operand: `sh d, k; OP d, b` (2 slots: bytes packed,
+            // `x << 8 | y`; shifted sums and masks; `b` is not `d`) ...
+            shift_op LshOr64 RshOr64 LshOr32 RshOr32 => |x, b| x | b;
+            shift_op LshXor64 RshXor64 LshXor32 RshXor32 => |x, b| x ^ b;
+            shift_op LshAdd64 RshAdd64 LshAdd32 RshAdd32 => |x, b| x.wrapping_add(b);
+            shift_op LshAnd64 RshAnd64 LshAnd32 RshAnd32 => |x, b| x & b;
+            // ... or a mask: `sh d, k; and d, imm` (a bit field, `(x >> k) &
+            // m`; a shifted register kept to its width, `(x << 1) & 0xfffe`) ...
+            shift_op imm LshAnd64I RshAnd64I LshAnd32I RshAnd32I => |x, b| x & b;
+            // ... and into a copy: `mov d, a; sh d, k; xor d, b` (xorshift and
+            // hash mixing, `x ^ (x >> k)`: `b` is usually `a`; not `d`), 3 slots,
+            // and `mov d, a; rsh d, k; and d, imm` (a bit field of a register
+            // that stays live).
+            shift_op mov MovLshXor64 MovRshXor64 MovLshXor32 MovRshXor32 => |x, b| x ^ b;
+            MovRshAnd64I { d: Reg, a: Reg, k: u8, imm: i32 } = 3, next => {
+                set!(d, r!(a).wrapping_shr(k as u32) & imm as i64 as u64)
+            };
+            MovRshAnd32I { d: Reg, a: Reg, k: u8, imm: i32 } = 3, next => {
+                set32!(d, r32!(a).wrapping_shr(k as u32) & imm as u32)
+            };
+            /// Fused `xor d, s; mul d, m` (FNV-1a's step, `h = (h ^ c) * P`: the
+            /// 64-bit prime in a register, the 32-bit one an immediate), 2 slots;
+            /// `m` is not `d`.
+            XorMul64R { d: Reg, s: Reg, m: Reg } = 2, next => { set!(d, (r!(d) ^ r!(s)).wrapping_mul(r!(m))) };
+            XorMul32I { d: Reg, s: Reg, imm: i32 } = 2, next => {
+                set32!(d, (r32!(d) ^ r32!(s)).wrapping_mul(imm as u32))
+            };
+            /// Fused `mul d, imm; add d, s` (a polynomial hash's step, `h = h * 31
+            /// + c`), 2 slots; `s` is not `d`.
+            MulAdd64I { d: Reg, imm: i32, s: Reg } = 2, next => {
+                set!(d, r!(d).wrapping_mul(imm as i64 as u64).wrapping_add(r!(s)))
+            };
+            MulAdd32I { d: Reg, imm: i32, s: Reg } = 2, next => {
+                set32!(d, r32!(d).wrapping_mul(imm as u32).wrapping_add(r32!(s)))
+            };
+            /// Fused `and32 d, 1; neg32 d; and32 d, imm` (the constant `imm` when the
+            /// low bit is set, else 0: the branch-free step of a bitwise CRC or an
+            /// LFSR), 3 slots, and with the `xor32 d, x` that applies it (`x` not
+            /// `d`), 4 slots.
+            BitMask32 { d: Reg, imm: i32 } = 3, next => { set32!(d, (r32!(d) & 1).wrapping_neg() & imm as u32) };
+            BitMaskXor32 { d: Reg, imm: i32, x: Reg } = 4, next => {
+                set32!(d, ((r32!(d) & 1).wrapping_neg() & imm as u32) ^ r32!(x))
+            };
+            /// Fused [`Kind::Ror32`] and `xor32 x, d` (SHA-2's Σ and σ: rotates
+            /// xored together), 6 slots; `x` is neither `d` nor `t`.
+            RorXor32 { d: Reg, t: Reg, s: Reg, n: u8, x: Reg } = 6, next => {
+                let v = r32!(s);
+                let lo = v.wrapping_shr(n as u32);
+                let rot = v.wrapping_shl(32 - n as u32) | lo;
+                set32!(t, lo);
+                set32!(d, rot);
+                set32!(x, r32!(x) ^ rot);
+            };
         }
     };
 }
@@ -286,6 +342,36 @@ macro_rules! for_each_op {
 macro_rules! expand {
     ($m:ident [$($done:tt)*]) => {
         $m! { $($done)* }
+    };
+    // Round 6: `sh d, k; OP d, imm` (`imm`), `mov d, a; sh d, k; OP d, b`
+    // (`mov`, 3 slots) and `sh d, k; OP d, b` (2 slots): left and right
+    // shifts by `k`, 64 and 32 bits; `x` is the shifted value.
+    ($m:ident [$($done:tt)*] shift_op imm $l64:ident $r64:ident $l32:ident $r32:ident
+        => |$x:tt, $b:tt| $e:expr; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*] @shift { d: Reg, k: u8, imm: i32 } = 2,
+            (r!(d), r32!(d), imm as i64 as u64, imm as u32) [d k]
+            $l64 $r64 $l32 $r32 => |$x, $b| $e; $($rest)* }
+    };
+    ($m:ident [$($done:tt)*] shift_op mov $l64:ident $r64:ident $l32:ident $r32:ident
+        => |$x:tt, $b:tt| $e:expr; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*] @shift { d: Reg, a: Reg, k: u8, b: Reg } = 3,
+            (r!(a), r32!(a), r!(b), r32!(b)) [d k]
+            $l64 $r64 $l32 $r32 => |$x, $b| $e; $($rest)* }
+    };
+    ($m:ident [$($done:tt)*] shift_op $l64:ident $r64:ident $l32:ident $r32:ident
+        => |$x:tt, $b:tt| $e:expr; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*] @shift { d: Reg, k: u8, b: Reg } = 2,
+            (r!(d), r32!(d), r!(b), r32!(b)) [d k]
+            $l64 $r64 $l32 $r32 => |$x, $b| $e; $($rest)* }
+    };
+    ($m:ident [$($done:tt)*] @shift $fields:tt = $w:literal, ($a64:expr, $a32:expr, $b64:expr, $b32:expr)
+        [$d:ident $k:ident] $l64:ident $r64:ident $l32:ident $r32:ident => |$x:tt, $b:tt| $e:expr; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*
+            $l64 $fields = $w, next => { let $x = $a64.wrapping_shl($k as u32); let $b = $b64; set!($d, $e) };
+            $r64 $fields = $w, next => { let $x = $a64.wrapping_shr($k as u32); let $b = $b64; set!($d, $e) };
+            $l32 $fields = $w, next => { let $x = $a32.wrapping_shl($k as u32); let $b = $b32; set32!($d, $e) };
+            $r32 $fields = $w, next => { let $x = $a32.wrapping_shr($k as u32); let $b = $b32; set32!($d, $e) };
+        ] $($rest)* }
     };
     ($m:ident [$($done:tt)*]
         alu $i64:ident $r64:ident $i32:ident $r32:ident => |$a:tt, $b:tt| $e:expr; $($rest:tt)*) => {
@@ -467,8 +553,8 @@ mod tests {
 
     /// One op of every kind, operands numbered so that the registers are
     /// distinct and among `r1..=r5`.
-    fn kinds() -> [Option<Kind>; 250] {
-        let mut all = [None; 250];
+    fn kinds() -> [Option<Kind>; 256] {
+        let mut all = [None; 256];
         let mut n = 0;
         every_kind(
             |field| match field {
@@ -496,7 +582,8 @@ mod tests {
         for kind in kinds().into_iter().flatten() {
             count += 1;
             let w = kind.width();
-            assert!((1..=5).contains(&w), "{kind:?}: width {w}");
+            // The widest: `RorXor32` (a rotate and its `xor`).
+            assert!((1..=6).contains(&w), "{kind:?}: width {w}");
             let (next, to) = kind.successors(&[], 10);
             assert!(next.is_none() || next == Some(10 + w), "{kind:?}: falls through to {next:?}");
             assert!(to.is_none() || to == Some(TARGET), "{kind:?}: jumps to {to:?}");

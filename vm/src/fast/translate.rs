@@ -90,8 +90,9 @@ fn each_slot(
             continue;
         }
         let next = Insn::at(code, pc + 1);
-        let kind = fuse5(code, pc)
+        let kind = alu_idiom(code, pc)
             .filter(fusion_on)
+            .or_else(|| fuse5(code, pc).filter(fusion_on))
             .or_else(|| fuse4(code, pc).filter(fusion_on))
             .or_else(|| fuse3(&insn, next.as_ref(), Insn::at(code, pc + 2).as_ref(), pc).filter(fusion_on))
             .or_else(|| fuse(&insn, next.as_ref(), pc).filter(fusion_on))
@@ -210,6 +211,13 @@ const ARSH32K: u8 = class::ALU | alu::ARSH | source::K;
 const STXB: u8 = class::STX | mode::MEM | size::B;
 const STXH: u8 = class::STX | mode::MEM | size::H;
 const STXW: u8 = class::STX | mode::MEM | size::W;
+const XOR64X: u8 = class::ALU64 | alu::XOR | source::X;
+const XOR32X: u8 = class::ALU | alu::XOR | source::X;
+const MUL64X: u8 = class::ALU64 | alu::MUL | source::X;
+const MUL64K: u8 = class::ALU64 | alu::MUL | source::K;
+const MUL32K: u8 = class::ALU | alu::MUL | source::K;
+const AND32K: u8 = class::ALU | alu::AND | source::K;
+const NEG32: u8 = class::ALU | alu::NEG;
 
 /// The operands `(x, y)` of a 64-bit register `jlt`/`jgt` as the jump
 /// condition `x < y` (`jgt d, s` is `s < d`).
@@ -411,6 +419,128 @@ fn fuse(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
         _ => return None,
     };
     Some(kind)
+}
+
+/// Round 6's ALU idioms (`super::table`, "Round 6"): clang's chains of
+/// two-address ALU ops on one register, longest first. None of them starts
+/// like another fusion (a shift, `xor`, `mul` or `and`, or a copy followed
+/// by a shift and an `xor`/`and`; the rotate's own shape is `Ror32`'s and
+/// extends it), so they are tried before the others.
+fn alu_idiom(code: &[u8], pc: usize) -> Option<Kind> {
+    let [a, b, c, e] = core::array::from_fn(|i| Insn::at(code, pc + i));
+    let (a, b) = (a?, b?);
+    // Every instruction of an idiom is a plain ALU op (`off` 0: not `movsx`
+    // nor a signed division) on the same destination.
+    let plain = |i: &Insn| i.off == 0 && matches!(i.class(), class::ALU | class::ALU64);
+    if !plain(&a) {
+        return None;
+    }
+    let same = |i: &Insn| plain(i) && i.dst == a.dst;
+    if a.opc == MOV32X {
+        if let Some(kind) = rotate_xor(code, pc) {
+            return Some(kind);
+        }
+    }
+    let (d, s) = reg_pair(&a);
+    if let Some(c) = c.filter(|c| same(c) && same(&b)) {
+        // `and32 d, 1; neg32 d; and32 d, imm` (and `xor32 d, x`).
+        if (a.opc, a.imm, b.opc, c.opc) == (AND32K, 1, NEG32, AND32K) {
+            let imm = c.imm;
+            return Some(match e.filter(|e| e.opc == XOR32X && e.off == 0 && e.dst == a.dst && e.src != a.dst) {
+                Some(e) => Kind::BitMaskXor32 { d, imm, x: Reg::new(e.src) },
+                None => Kind::BitMask32 { d, imm },
+            });
+        }
+        // `mov d, a; sh d, k; OP d, b`: a 64-bit copy, or a 32-bit one before
+        // 32-bit ops.
+        let wide = b.class() == class::ALU64;
+        let copy = a.opc == MOV64X || (a.opc == MOV32X && !wide);
+        if copy && c.class() == b.class() && matches!(b.opc & alu::MASK, alu::LSH | alu::RSH) {
+            if let Some(kind) = copy_shift_op(d, s, &b, &c, wide) {
+                return Some(kind);
+            }
+        }
+    }
+    if !same(&b) {
+        return None;
+    }
+    let wide = a.class() == class::ALU64;
+    let by_reg = b.opc & source::MASK == source::X;
+    let (bs, imm) = (Reg::new(b.src), b.imm);
+    match (a.opc & alu::MASK, b.opc & alu::MASK) {
+        // `sh d, k; OP d, b` / `and d, imm`.
+        (alu::LSH | alu::RSH, _) if a.opc & source::MASK == source::K && b.class() == a.class() => {
+            let k = shift_count(a.imm, wide)?;
+            let left = a.opc & alu::MASK == alu::LSH;
+            macro_rules! pick {
+                ($l64:ident $r64:ident $l32:ident $r32:ident { $($f:tt)* }) => {
+                    match (left, wide) {
+                        (true, true) => Kind::$l64 { $($f)* },
+                        (false, true) => Kind::$r64 { $($f)* },
+                        (true, false) => Kind::$l32 { $($f)* },
+                        (false, false) => Kind::$r32 { $($f)* },
+                    }
+                };
+            }
+            Some(match (b.opc & alu::MASK, by_reg) {
+                (alu::AND, false) => pick!(LshAnd64I RshAnd64I LshAnd32I RshAnd32I { d, k, imm }),
+                // `b` is read after the shift: not `d`.
+                (_, true) if bs == d => return None,
+                (alu::OR, true) => pick!(LshOr64 RshOr64 LshOr32 RshOr32 { d, k, b: bs }),
+                (alu::XOR, true) => pick!(LshXor64 RshXor64 LshXor32 RshXor32 { d, k, b: bs }),
+                (alu::ADD, true) => pick!(LshAdd64 RshAdd64 LshAdd32 RshAdd32 { d, k, b: bs }),
+                (alu::AND, true) => pick!(LshAnd64 RshAnd64 LshAnd32 RshAnd32 { d, k, b: bs }),
+                _ => return None,
+            })
+        }
+        // `xor d, s; mul d, m` (`m` read after the xor: not `d`).
+        (alu::XOR, alu::MUL) if a.opc == XOR64X && b.opc == MUL64X && bs != d => {
+            Some(Kind::XorMul64R { d, s, m: bs })
+        }
+        (alu::XOR, alu::MUL) if a.opc == XOR32X && b.opc == MUL32K => Some(Kind::XorMul32I { d, s, imm }),
+        // `mul d, imm; add d, s` (`s` read after the mul: not `d`).
+        (alu::MUL, alu::ADD) if !by_reg || bs == d => None,
+        (alu::MUL, alu::ADD) if a.opc == MUL64K && b.opc == ADD64X => Some(Kind::MulAdd64I { d, imm: a.imm, s: bs }),
+        (alu::MUL, alu::ADD) if a.opc == MUL32K && b.opc == ADD32X => Some(Kind::MulAdd32I { d, imm: a.imm, s: bs }),
+        _ => None,
+    }
+}
+
+/// The rotate at `pc` ([`rotate32`]) and the `xor32 x, d` that follows it.
+fn rotate_xor(code: &[u8], pc: usize) -> Option<Kind> {
+    let [a, b, c, m, e, g] = core::array::from_fn(|i| Insn::at(code, pc + i));
+    let Kind::Ror32 { d, t, s, n } = rotate32(&a?, &b?, &c?, &m?, &e?)? else { return None };
+    let (g, x) = (g?, Reg::new(g?.dst));
+    (g.opc == XOR32X && g.off == 0 && Reg::new(g.src) == d && x != d && x != t).then_some(Kind::RorXor32 { d, t, s, n, x })
+}
+
+/// `mov d, a; sh d, k; xor d, b` (`b` not `d`) and `mov d, a; rsh d, k;
+/// and d, imm` as one op, or `None`.
+fn copy_shift_op(d: Reg, a: Reg, sh: &Insn, o: &Insn, wide: bool) -> Option<Kind> {
+    if sh.opc & source::MASK != source::K {
+        return None;
+    }
+    let k = shift_count(sh.imm, wide)?;
+    let left = sh.opc & alu::MASK == alu::LSH;
+    let b = Reg::new(o.src);
+    match (o.opc & alu::MASK, o.opc & source::MASK == source::X) {
+        (alu::XOR, true) if b != d => Some(match (left, wide) {
+            (true, true) => Kind::MovLshXor64 { d, a, k, b },
+            (false, true) => Kind::MovRshXor64 { d, a, k, b },
+            (true, false) => Kind::MovLshXor32 { d, a, k, b },
+            (false, false) => Kind::MovRshXor32 { d, a, k, b },
+        }),
+        (alu::AND, false) if !left && wide => Some(Kind::MovRshAnd64I { d, a, k, imm: o.imm }),
+        (alu::AND, false) if !left => Some(Kind::MovRshAnd32I { d, a, k, imm: o.imm }),
+        _ => None,
+    }
+}
+
+/// A shift's constant count as the op's `k`: below the width (the verifier
+/// refuses others; they are not fused).
+fn shift_count(imm: i32, wide: bool) -> Option<u8> {
+    let width = if wide { 64 } else { 32 };
+    u8::try_from(imm).ok().filter(|&k| u32::from(k) < width)
 }
 
 /// The member of a family of kinds (both widths, both operand forms) for a
@@ -727,6 +857,79 @@ mod tests {
             ];
             let kind = kinds_of(&insns)[0];
             assert_eq!(kind == Kind::Ror32 { d: Reg::R3, t: Reg::R1, s: Reg::R7, n: 7 }, fused, "{kind:?}");
+        }
+    }
+
+    /// Round 6's ALU chains (`alu_idiom`) as clang emits them are one op
+    /// each, and their near misses are not.
+    #[test]
+    fn alu_idioms_fuse() {
+        use crate::isa::Insn;
+        let (r0, r1, r2, r3) = (Reg::R0, Reg::R1, Reg::R2, Reg::R3);
+        let exit = Insn::new(0x95, 0, 0, 0, 0);
+        let cases: [(&[Insn], Option<Kind>); 16] = [
+            // crc16's `(x << 1) & 0xfffe`, sha256's `x << 16 | y`, prng64's masks
+            (&[Insn::new(0x64, 0, 0, 0, 1), Insn::new(0x54, 0, 0, 0, 65534)], Some(Kind::LshAnd32I { d: r0, k: 1, imm: 65534 })),
+            (&[Insn::new(0x64, 0, 0, 0, 16), Insn::new(0x4c, 0, 1, 0, 0)], Some(Kind::LshOr32 { d: r0, k: 16, b: r1 })),
+            (&[Insn::new(0x77, 0, 0, 0, 2), Insn::new(0x5f, 0, 1, 0, 0)], Some(Kind::RshAnd64 { d: r0, k: 2, b: r1 })),
+            (&[Insn::new(0x77, 0, 0, 0, 7), Insn::new(0x0f, 0, 1, 0, 0)], Some(Kind::RshAdd64 { d: r0, k: 7, b: r1 })),
+            (&[Insn::new(0x77, 0, 0, 0, 7), Insn::new(0x0f, 0, 0, 0, 0)], None),
+            (&[Insn::new(0x77, 0, 0, 0, 7), Insn::new(0x0c, 0, 1, 0, 0)], None),
+            // xorshift and bit fields into a copy
+            (
+                &[Insn::new(0xbf, 0, 1, 0, 0), Insn::new(0x77, 0, 0, 0, 12), Insn::new(0xaf, 0, 1, 0, 0)],
+                Some(Kind::MovRshXor64 { d: r0, a: r1, k: 12, b: r1 }),
+            ),
+            (
+                &[Insn::new(0xbc, 0, 1, 0, 0), Insn::new(0x74, 0, 0, 0, 7), Insn::new(0xac, 0, 2, 0, 0)],
+                Some(Kind::MovRshXor32 { d: r0, a: r1, k: 7, b: r2 }),
+            ),
+            (
+                &[Insn::new(0xbf, 0, 1, 0, 0), Insn::new(0x77, 0, 0, 0, 4), Insn::new(0x57, 0, 0, 0, 15)],
+                Some(Kind::MovRshAnd64I { d: r0, a: r1, k: 4, imm: 15 }),
+            ),
+            (&[Insn::new(0xbc, 0, 1, 0, 0), Insn::new(0x77, 0, 0, 0, 4), Insn::new(0xaf, 0, 1, 0, 0)], None),
+            // FNV-1a and a polynomial hash
+            (&[Insn::new(0xaf, 0, 1, 0, 0), Insn::new(0x2f, 0, 5, 0, 0)], Some(Kind::XorMul64R { d: r0, s: r1, m: Reg::R5 })),
+            (
+                &[Insn::new(0xac, 0, 1, 0, 0), Insn::new(0x24, 0, 0, 0, 16777619)],
+                Some(Kind::XorMul32I { d: r0, s: r1, imm: 16777619 }),
+            ),
+            (&[Insn::new(0x24, 0, 0, 0, 31), Insn::new(0x0c, 0, 1, 0, 0)], Some(Kind::MulAdd32I { d: r0, imm: 31, s: r1 })),
+            // crc32's select, and sha256's rotate-xor
+            (
+                &[Insn::new(0x54, 0, 0, 0, 1), Insn::new(0x84, 0, 0, 0, 0), Insn::new(0x54, 0, 0, 0, -306674912)],
+                Some(Kind::BitMask32 { d: r0, imm: -306674912 }),
+            ),
+            (
+                &[
+                    Insn::new(0x54, 0, 0, 0, 1),
+                    Insn::new(0x84, 0, 0, 0, 0),
+                    Insn::new(0x54, 0, 0, 0, 4129),
+                    Insn::new(0xac, 0, 3, 0, 0),
+                ],
+                Some(Kind::BitMaskXor32 { d: r0, imm: 4129, x: r3 }),
+            ),
+            (
+                &[
+                    Insn::new(0xbc, 1, 7, 0, 0),
+                    Insn::new(0x74, 1, 0, 0, 6),
+                    Insn::new(0xbc, 0, 7, 0, 0),
+                    Insn::new(0x64, 0, 0, 0, 26),
+                    Insn::new(0x4c, 0, 1, 0, 0),
+                    Insn::new(0xac, 3, 0, 0, 0),
+                ],
+                Some(Kind::RorXor32 { d: r0, t: r1, s: Reg::R7, n: 6, x: r3 }),
+            ),
+        ];
+        for (insns, want) in cases {
+            let mut all = insns.to_vec();
+            all.push(exit);
+            let kind = kinds_of(&all)[0];
+            match want {
+                Some(want) => assert_eq!(kind, want, "{insns:?}"),
+                None => assert!(kind.width() < insns.len(), "{insns:?}: {kind:?}"),
+            }
         }
     }
 
