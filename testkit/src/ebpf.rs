@@ -281,7 +281,8 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
 /// d, x` and `sh d, k; and d, imm`; `mov d, s; sh d, k; xor d, x` and `mov
 /// d, s; rsh d, k; and d, imm`; `xor d, s; mul d, x` (64-bit) and `xor32 d,
 /// s; mul32 d, imm`; `mul d, imm; add d, x`; `and32 d, 1; neg32 d; and32 d,
-/// imm` with or without `xor32 d, x`; a 32-bit rotate and `xor32 x, d`.
+/// imm` with or without `xor32 d, x`; a 32-bit rotate and `xor32 x, d` or
+/// `xor32 d, x`.
 /// For the differential tests (`vm/tests/fast.rs`) and the fuzzer.
 pub fn alu_idiom(sel: u8, r: [u8; 4], k: u8, imm: i32) -> Vec<Insn> {
     let [d, s, t, x] = r;
@@ -326,7 +327,11 @@ pub fn alu_idiom(sel: u8, r: [u8; 4], k: u8, imm: i32) -> Vec<Insn> {
                 Insn::new(0xbc, d, s, 0, 0),
                 Insn::new(class::ALU | alu::LSH, d, 0, 0, 32 - n),
                 Insn::new(class::ALU | source::X | alu::OR, d, t, 0, 0),
-                Insn::new(class::ALU | source::X | alu::XOR, x, d, 0, 0),
+                if sel & 0x20 != 0 {
+                    Insn::new(class::ALU | source::X | alu::XOR, x, d, 0, 0)
+                } else {
+                    Insn::new(class::ALU | source::X | alu::XOR, d, x, 0, 0)
+                },
             ]
         }
     }

@@ -887,6 +887,10 @@ fn alu_idioms_compute_what_their_parts_do() {
         "lddw %r1, 0xfedcba9876543210\nmov32 %r2, %r1\nrsh32 %r2, 11\nmov32 %r0, %r1\nlsh32 %r0, 21\nor32 %r0, %r2\nxor32 %r1, %r0\nmov %r0, %r1\nexit",
         "lddw %r1, 0xfedcba9876543210\nmov32 %r2, %r1\nrsh32 %r2, 11\nmov32 %r0, %r1\nlsh32 %r0, 21\nor32 %r0, %r2\nxor32 %r2, %r0\nmov %r0, %r2\nexit",
         "lddw %r1, 0xfedcba9876543210\nmov32 %r2, %r1\nrsh32 %r2, 11\nmov32 %r0, %r1\nlsh32 %r0, 21\nor32 %r0, %r2\nxor32 %r0, %r0\nexit",
+        // ... and `xor32 d, x`: x = s, and x = t or d (not fused)
+        "lddw %r1, 0xfedcba9876543210\nmov %r4, 5\nmov32 %r2, %r1\nrsh32 %r2, 6\nmov32 %r0, %r1\nlsh32 %r0, 26\nor32 %r0, %r2\nxor32 %r0, %r4\nexit",
+        "lddw %r1, 0xfedcba9876543210\nmov32 %r2, %r1\nrsh32 %r2, 7\nmov32 %r0, %r1\nlsh32 %r0, 25\nor32 %r0, %r2\nxor32 %r0, %r1\nexit",
+        "lddw %r1, 0xfedcba9876543210\nmov32 %r2, %r1\nrsh32 %r2, 7\nmov32 %r1, %r1\nlsh32 %r1, 25\nor32 %r1, %r2\nxor32 %r1, %r2\nmov %r0, %r1\nexit",
         // entered in the middle by jumps (each slot is its own op)
         "lddw %r0, 0xfedcba9876543210\nmov %r2, 3\njeq %r2, 3, mid\nlsh %r0, 8\nmid:\nor %r0, %r2\nexit",
         "lddw %r1, 0xfedcba9876543210\nmov %r0, 1\njeq %r0, 1, mid\nmov %r0, %r1\nmid:\nrsh %r0, 12\nxor %r0, %r1\nexit",

@@ -179,10 +179,9 @@ macro_rules! for_each_op {
             /// `x >> n | x << (32 - n)` (hashes, ciphers), 5 slots; `t` is
             /// neither `s` nor `d`.
             Ror32 { d: Reg, t: Reg, s: Reg, n: u8 } = 5, next => {
-                let x = r32!(s);
-                let lo = x.wrapping_shr(n as u32);
+                let (lo, rot) = $crate::fast::table::ror32(r32!(s), n);
                 set32!(t, lo);
-                set32!(d, x.wrapping_shl(32 - n as u32) | lo);
+                set32!(d, rot);
             };
             /// `lddw` (any of its forms, segment base added at translation); the
             /// high half of the value is the [`Kind::Wide`] in the next slot.
@@ -323,15 +322,20 @@ macro_rules! for_each_op {
             BitMaskXor32 { d: Reg, imm: i32, x: Reg } = 4, next => {
                 set32!(d, ((r32!(d) & 1).wrapping_neg() & imm as u32) ^ r32!(x))
             };
-            /// Fused [`Kind::Ror32`] and `xor32 x, d` (SHA-2's Σ and σ: rotates
-            /// xored together), 6 slots; `x` is neither `d` nor `t`.
+            /// Fused [`Kind::Ror32`] and `xor32 x, d` or `xor32 d, x` (SHA-2's Σ
+            /// and σ: rotates xored together), 6 slots; `x` is neither `d` nor
+            /// `t`.
             RorXor32 { d: Reg, t: Reg, s: Reg, n: u8, x: Reg } = 6, next => {
-                let v = r32!(s);
-                let lo = v.wrapping_shr(n as u32);
-                let rot = v.wrapping_shl(32 - n as u32) | lo;
+                let (lo, rot) = $crate::fast::table::ror32(r32!(s), n);
                 set32!(t, lo);
                 set32!(d, rot);
                 set32!(x, r32!(x) ^ rot);
+            };
+            RorXorD32 { d: Reg, t: Reg, s: Reg, n: u8, x: Reg } = 6, next => {
+                let (lo, rot) = $crate::fast::table::ror32(r32!(s), n);
+                let v = r32!(x);
+                set32!(t, lo);
+                set32!(d, rot ^ v);
             };
         }
     };
@@ -525,6 +529,14 @@ macro_rules! stack_access {
     (store $n:literal, $a:expr, $x:ident) => {
         store_stack_at!($n, $a, r!($x), 3)
     };
+}
+
+/// `x >> n` and `x` rotated right by `n` (1 to 31): what a 32-bit rotate
+/// as clang emits it leaves in its temporary and its result.
+#[inline(always)]
+pub(crate) const fn ror32(x: u32, n: u8) -> (u32, u32) {
+    let lo = x.wrapping_shr(n as u32);
+    (lo, x.wrapping_shl(32 - n as u32) | lo)
 }
 
 /// A jump's condition: `x OP y`, or `(x & y) != 0` (`test`).

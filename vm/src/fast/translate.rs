@@ -506,12 +506,18 @@ fn alu_idiom(code: &[u8], pc: usize) -> Option<Kind> {
     }
 }
 
-/// The rotate at `pc` ([`rotate32`]) and the `xor32 x, d` that follows it.
+/// The rotate at `pc` ([`rotate32`]) and the `xor32 x, d` or `xor32 d, x`
+/// that follows it.
 fn rotate_xor(code: &[u8], pc: usize) -> Option<Kind> {
     let [a, b, c, m, e, g] = core::array::from_fn(|i| Insn::at(code, pc + i));
     let Kind::Ror32 { d, t, s, n } = rotate32(&a?, &b?, &c?, &m?, &e?)? else { return None };
-    let (g, x) = (g?, Reg::new(g?.dst));
-    (g.opc == XOR32X && g.off == 0 && Reg::new(g.src) == d && x != d && x != t).then_some(Kind::RorXor32 { d, t, s, n, x })
+    let g = g.filter(|g| g.opc == XOR32X && g.off == 0)?;
+    let (gd, gs) = reg_pair(&g);
+    match (gd, gs) {
+        (x, src) if src == d && x != d && x != t => Some(Kind::RorXor32 { d, t, s, n, x }),
+        (dst, x) if dst == d && x != d && x != t => Some(Kind::RorXorD32 { d, t, s, n, x }),
+        _ => None,
+    }
 }
 
 /// `mov d, a; sh d, k; xor d, b` (`b` not `d`) and `mov d, a; rsh d, k;
@@ -867,7 +873,7 @@ mod tests {
         use crate::isa::Insn;
         let (r0, r1, r2, r3) = (Reg::R0, Reg::R1, Reg::R2, Reg::R3);
         let exit = Insn::new(0x95, 0, 0, 0, 0);
-        let cases: [(&[Insn], Option<Kind>); 16] = [
+        let cases: [(&[Insn], Option<Kind>); 17] = [
             // crc16's `(x << 1) & 0xfffe`, sha256's `x << 16 | y`, prng64's masks
             (&[Insn::new(0x64, 0, 0, 0, 1), Insn::new(0x54, 0, 0, 0, 65534)], Some(Kind::LshAnd32I { d: r0, k: 1, imm: 65534 })),
             (&[Insn::new(0x64, 0, 0, 0, 16), Insn::new(0x4c, 0, 1, 0, 0)], Some(Kind::LshOr32 { d: r0, k: 16, b: r1 })),
@@ -920,6 +926,17 @@ mod tests {
                     Insn::new(0xac, 3, 0, 0, 0),
                 ],
                 Some(Kind::RorXor32 { d: r0, t: r1, s: Reg::R7, n: 6, x: r3 }),
+            ),
+            (
+                &[
+                    Insn::new(0xbc, 1, 7, 0, 0),
+                    Insn::new(0x74, 1, 0, 0, 7),
+                    Insn::new(0xbc, 0, 7, 0, 0),
+                    Insn::new(0x64, 0, 0, 0, 25),
+                    Insn::new(0x4c, 0, 1, 0, 0),
+                    Insn::new(0xac, 0, 3, 0, 0),
+                ],
+                Some(Kind::RorXorD32 { d: r0, t: r1, s: Reg::R7, n: 7, x: r3 }),
             ),
         ];
         for (insns, want) in cases {
