@@ -427,42 +427,39 @@ fn fuse(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
 /// by a shift and an `xor`/`and`; the rotate's own shape is `Ror32`'s and
 /// extends it), so they are tried before the others.
 fn alu_idiom(code: &[u8], pc: usize) -> Option<Kind> {
-    let [a, b, c, e] = core::array::from_fn(|i| Insn::at(code, pc + i));
-    let (a, b) = (a?, b?);
-    // Every instruction of an idiom is a plain ALU op (`off` 0: not `movsx`
-    // nor a signed division) on the same destination.
-    let plain = |i: &Insn| i.off == 0 && matches!(i.class(), class::ALU | class::ALU64);
-    if !plain(&a) {
+    let a = Insn::at(code, pc).filter(|a| a.off == 0)?;
+    // What starts an idiom (the rest of the slots are decoded only then; `off`
+    // 0: not `movsx` nor a signed division).
+    let starts = matches!(a.opc, LSH64K | RSH64K | LSH32K | RSH32K | XOR64X | XOR32X | MUL64K | MUL32K | AND32K);
+    if !starts && a.opc != MOV64X && a.opc != MOV32X {
         return None;
     }
-    let same = |i: &Insn| plain(i) && i.dst == a.dst;
-    if a.opc == MOV32X {
+    // Every idiom's second op (the rotate's too) works on the first's
+    // destination, and so do the later ones but the rotate's.
+    let same = |i: &Insn| i.off == 0 && i.dst == a.dst && matches!(i.class(), class::ALU | class::ALU64);
+    let b = Insn::at(code, pc + 1).filter(same)?;
+    let (d, s) = reg_pair(&a);
+    if !starts || a.opc == AND32K {
         if let Some(kind) = rotate_xor(code, pc) {
             return Some(kind);
         }
-    }
-    let (d, s) = reg_pair(&a);
-    if let Some(c) = c.filter(|c| same(c) && same(&b)) {
+        let c = Insn::at(code, pc + 2).filter(same)?;
         // `and32 d, 1; neg32 d; and32 d, imm` (and `xor32 d, x`).
-        if (a.opc, a.imm, b.opc, c.opc) == (AND32K, 1, NEG32, AND32K) {
-            let imm = c.imm;
-            return Some(match e.filter(|e| e.opc == XOR32X && e.off == 0 && e.dst == a.dst && e.src != a.dst) {
-                Some(e) => Kind::BitMaskXor32 { d, imm, x: Reg::new(e.src) },
-                None => Kind::BitMask32 { d, imm },
+        if a.opc == AND32K {
+            if (a.imm, b.opc, c.opc) != (1, NEG32, AND32K) {
+                return None;
+            }
+            let e = Insn::at(code, pc + 3).filter(|e| e.opc == XOR32X && e.off == 0 && e.dst == a.dst && e.src != a.dst);
+            return Some(match e {
+                Some(e) => Kind::BitMaskXor32 { d, imm: c.imm, x: Reg::new(e.src) },
+                None => Kind::BitMask32 { d, imm: c.imm },
             });
         }
         // `mov d, a; sh d, k; OP d, b`: a 64-bit copy, or a 32-bit one before
         // 32-bit ops.
         let wide = b.class() == class::ALU64;
-        let copy = a.opc == MOV64X || (a.opc == MOV32X && !wide);
-        if copy && c.class() == b.class() && matches!(b.opc & alu::MASK, alu::LSH | alu::RSH) {
-            if let Some(kind) = copy_shift_op(d, s, &b, &c, wide) {
-                return Some(kind);
-            }
-        }
-    }
-    if !same(&b) {
-        return None;
+        let copy = a.opc == MOV64X || !wide;
+        return (copy && c.class() == b.class()).then(|| copy_shift_op(d, s, &b, &c, wide)).flatten();
     }
     let wide = a.class() == class::ALU64;
     let by_reg = b.opc & source::MASK == source::X;
@@ -510,6 +507,9 @@ fn alu_idiom(code: &[u8], pc: usize) -> Option<Kind> {
 /// that follows it.
 fn rotate_xor(code: &[u8], pc: usize) -> Option<Kind> {
     let [a, b, c, m, e, g] = core::array::from_fn(|i| Insn::at(code, pc + i));
+    if a?.opc != MOV32X {
+        return None;
+    }
     let Kind::Ror32 { d, t, s, n } = rotate32(&a?, &b?, &c?, &m?, &e?)? else { return None };
     let g = g.filter(|g| g.opc == XOR32X && g.off == 0)?;
     let (gd, gs) = reg_pair(&g);
@@ -523,7 +523,7 @@ fn rotate_xor(code: &[u8], pc: usize) -> Option<Kind> {
 /// `mov d, a; sh d, k; xor d, b` (`b` not `d`) and `mov d, a; rsh d, k;
 /// and d, imm` as one op, or `None`.
 fn copy_shift_op(d: Reg, a: Reg, sh: &Insn, o: &Insn, wide: bool) -> Option<Kind> {
-    if sh.opc & source::MASK != source::K {
+    if !matches!(sh.opc, LSH64K | RSH64K | LSH32K | RSH32K) {
         return None;
     }
     let k = shift_count(sh.imm, wide)?;
