@@ -288,7 +288,8 @@ pub fn alu_idiom(sel: u8, r: [u8; 4], k: u8, imm: i32) -> Vec<Insn> {
     let [d, s, t, x] = r;
     // 64- or 32-bit, and sometimes a second op of the other width.
     let wide = sel & 0x10 != 0;
-    let (alu_x, alu_k) = if wide { (class::ALU64 | source::X, class::ALU64) } else { (class::ALU | source::X, class::ALU) };
+    let (alu_x, alu_k) =
+        if wide { (class::ALU64 | source::X, class::ALU64) } else { (class::ALU | source::X, class::ALU) };
     let other_x = match (sel & 0x60 == 0x60, wide) {
         (true, true) => class::ALU | source::X,
         (true, false) => class::ALU64 | source::X,
@@ -303,8 +304,16 @@ pub fn alu_idiom(sel: u8, r: [u8; 4], k: u8, imm: i32) -> Vec<Insn> {
             vec![Insn::new(alu_k | sh, d, 0, 0, k), Insn::new(other_x | o, d, x, 0, 0)]
         }
         1 => vec![Insn::new(alu_k | sh, d, 0, 0, k), Insn::new(alu_k | alu::AND, d, 0, 0, imm)],
-        2 => vec![Insn::new(mov, d, s, 0, 0), Insn::new(alu_k | sh, d, 0, 0, k), Insn::new(other_x | alu::XOR, d, x, 0, 0)],
-        3 => vec![Insn::new(mov, d, s, 0, 0), Insn::new(alu_k | alu::RSH, d, 0, 0, k), Insn::new(alu_k | alu::AND, d, 0, 0, imm)],
+        2 => vec![
+            Insn::new(mov, d, s, 0, 0),
+            Insn::new(alu_k | sh, d, 0, 0, k),
+            Insn::new(other_x | alu::XOR, d, x, 0, 0),
+        ],
+        3 => vec![
+            Insn::new(mov, d, s, 0, 0),
+            Insn::new(alu_k | alu::RSH, d, 0, 0, k),
+            Insn::new(alu_k | alu::AND, d, 0, 0, imm),
+        ],
         4 if wide => vec![Insn::new(alu_x | alu::XOR, d, s, 0, 0), Insn::new(other_x | alu::MUL, d, x, 0, 0)],
         4 => vec![Insn::new(alu_x | alu::XOR, d, s, 0, 0), Insn::new(alu_k | alu::MUL, d, 0, 0, imm)],
         5 => vec![Insn::new(alu_k | alu::MUL, d, 0, 0, imm), Insn::new(other_x | alu::ADD, d, x, 0, 0)],

@@ -449,7 +449,8 @@ fn alu_idiom(code: &[u8], pc: usize) -> Option<Kind> {
             if (a.imm, b.opc, c.opc) != (1, NEG32, AND32K) {
                 return None;
             }
-            let e = Insn::at(code, pc + 3).filter(|e| e.opc == XOR32X && e.off == 0 && e.dst == a.dst && e.src != a.dst);
+            let e =
+                Insn::at(code, pc + 3).filter(|e| e.opc == XOR32X && e.off == 0 && e.dst == a.dst && e.src != a.dst);
             return Some(match e {
                 Some(e) => Kind::BitMaskXor32 { d, imm: c.imm, x: Reg::new(e.src) },
                 None => Kind::BitMask32 { d, imm: c.imm },
@@ -491,9 +492,7 @@ fn alu_idiom(code: &[u8], pc: usize) -> Option<Kind> {
             })
         }
         // `xor d, s; mul d, m` (`m` read after the xor: not `d`).
-        (alu::XOR, alu::MUL) if a.opc == XOR64X && b.opc == MUL64X && bs != d => {
-            Some(Kind::XorMul64R { d, s, m: bs })
-        }
+        (alu::XOR, alu::MUL) if a.opc == XOR64X && b.opc == MUL64X && bs != d => Some(Kind::XorMul64R { d, s, m: bs }),
         (alu::XOR, alu::MUL) if a.opc == XOR32X && b.opc == MUL32K => Some(Kind::XorMul32I { d, s, imm }),
         // `mul d, imm; add d, s` (`s` read after the mul: not `d`).
         (alu::MUL, alu::ADD) if !by_reg || bs == d => None,
@@ -875,7 +874,10 @@ mod tests {
         let exit = Insn::new(0x95, 0, 0, 0, 0);
         let cases: [(&[Insn], Option<Kind>); 17] = [
             // crc16's `(x << 1) & 0xfffe`, sha256's `x << 16 | y`, prng64's masks
-            (&[Insn::new(0x64, 0, 0, 0, 1), Insn::new(0x54, 0, 0, 0, 65534)], Some(Kind::LshAnd32I { d: r0, k: 1, imm: 65534 })),
+            (
+                &[Insn::new(0x64, 0, 0, 0, 1), Insn::new(0x54, 0, 0, 0, 65534)],
+                Some(Kind::LshAnd32I { d: r0, k: 1, imm: 65534 }),
+            ),
             (&[Insn::new(0x64, 0, 0, 0, 16), Insn::new(0x4c, 0, 1, 0, 0)], Some(Kind::LshOr32 { d: r0, k: 16, b: r1 })),
             (&[Insn::new(0x77, 0, 0, 0, 2), Insn::new(0x5f, 0, 1, 0, 0)], Some(Kind::RshAnd64 { d: r0, k: 2, b: r1 })),
             (&[Insn::new(0x77, 0, 0, 0, 7), Insn::new(0x0f, 0, 1, 0, 0)], Some(Kind::RshAdd64 { d: r0, k: 7, b: r1 })),
@@ -896,12 +898,18 @@ mod tests {
             ),
             (&[Insn::new(0xbc, 0, 1, 0, 0), Insn::new(0x77, 0, 0, 0, 4), Insn::new(0xaf, 0, 1, 0, 0)], None),
             // FNV-1a and a polynomial hash
-            (&[Insn::new(0xaf, 0, 1, 0, 0), Insn::new(0x2f, 0, 5, 0, 0)], Some(Kind::XorMul64R { d: r0, s: r1, m: Reg::R5 })),
+            (
+                &[Insn::new(0xaf, 0, 1, 0, 0), Insn::new(0x2f, 0, 5, 0, 0)],
+                Some(Kind::XorMul64R { d: r0, s: r1, m: Reg::R5 }),
+            ),
             (
                 &[Insn::new(0xac, 0, 1, 0, 0), Insn::new(0x24, 0, 0, 0, 16777619)],
                 Some(Kind::XorMul32I { d: r0, s: r1, imm: 16777619 }),
             ),
-            (&[Insn::new(0x24, 0, 0, 0, 31), Insn::new(0x0c, 0, 1, 0, 0)], Some(Kind::MulAdd32I { d: r0, imm: 31, s: r1 })),
+            (
+                &[Insn::new(0x24, 0, 0, 0, 31), Insn::new(0x0c, 0, 1, 0, 0)],
+                Some(Kind::MulAdd32I { d: r0, imm: 31, s: r1 }),
+            ),
             // crc32's select, and sha256's rotate-xor
             (
                 &[Insn::new(0x54, 0, 0, 0, 1), Insn::new(0x84, 0, 0, 0, 0), Insn::new(0x54, 0, 0, 0, -306674912)],
