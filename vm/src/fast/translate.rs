@@ -872,6 +872,17 @@ mod tests {
         use crate::isa::Insn;
         let (r0, r1, r2, r3) = (Reg::R0, Reg::R1, Reg::R2, Reg::R3);
         let exit = Insn::new(0x95, 0, 0, 0, 0);
+        // `r0 = r7` rotated right by `n` (through `r1`), then `then`.
+        let rotate_then = |n: i32, then: Insn| {
+            [
+                Insn::new(0xbc, 1, 7, 0, 0),
+                Insn::new(0x74, 1, 0, 0, n),
+                Insn::new(0xbc, 0, 7, 0, 0),
+                Insn::new(0x64, 0, 0, 0, 32 - n),
+                Insn::new(0x4c, 0, 1, 0, 0),
+                then,
+            ]
+        };
         let cases: [(&[Insn], Option<Kind>); 17] = [
             // crc16's `(x << 1) & 0xfffe`, sha256's `x << 16 | y`, prng64's masks
             (
@@ -925,25 +936,11 @@ mod tests {
                 Some(Kind::BitMaskXor32 { d: r0, imm: 4129, x: r3 }),
             ),
             (
-                &[
-                    Insn::new(0xbc, 1, 7, 0, 0),
-                    Insn::new(0x74, 1, 0, 0, 6),
-                    Insn::new(0xbc, 0, 7, 0, 0),
-                    Insn::new(0x64, 0, 0, 0, 26),
-                    Insn::new(0x4c, 0, 1, 0, 0),
-                    Insn::new(0xac, 3, 0, 0, 0),
-                ],
+                &rotate_then(6, Insn::new(0xac, 3, 0, 0, 0)),
                 Some(Kind::RorXor32 { d: r0, t: r1, s: Reg::R7, n: 6, x: r3 }),
             ),
             (
-                &[
-                    Insn::new(0xbc, 1, 7, 0, 0),
-                    Insn::new(0x74, 1, 0, 0, 7),
-                    Insn::new(0xbc, 0, 7, 0, 0),
-                    Insn::new(0x64, 0, 0, 0, 25),
-                    Insn::new(0x4c, 0, 1, 0, 0),
-                    Insn::new(0xac, 0, 3, 0, 0),
-                ],
+                &rotate_then(7, Insn::new(0xac, 0, 3, 0, 0)),
                 Some(Kind::RorXorD32 { d: r0, t: r1, s: Reg::R7, n: 7, x: r3 }),
             ),
         ];
