@@ -280,10 +280,10 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
 /// operand equal to the destination) or the widths disagree: `sh d, k; OP
 /// d, x` and `sh d, k; and d, imm`; `mov d, s; sh d, k; xor d, x` and `mov
 /// d, s; rsh d, k; and d, imm`; `xor d, s; mul d, x` (64-bit) and `xor32 d,
-/// s; mul32 d, imm`; `mul d, imm; add d, x`; `and32 d, 1; neg32 d; and32 d,
-/// imm` with or without `xor32 d, x`; a 32-bit rotate and `xor32 x, d` or
-/// `xor32 d, x`.
-/// For the differential tests (`vm/tests/fast.rs`) and the fuzzer.
+/// s; mul32 d, imm`; `mul d, imm; add d, x` and `mul d, s; add d, x`;
+/// `and32 d, 1; neg32 d; and32 d, imm` with or without `xor32 d, x`; a
+/// 32-bit rotate and `xor32 x, d` or `xor32 d, x`. For the differential
+/// tests (`vm/tests/fast.rs`) and the fuzzer.
 pub fn alu_idiom(sel: u8, r: [u8; 4], k: u8, imm: i32) -> Vec<Insn> {
     let [d, s, t, x] = r;
     // 64- or 32-bit, and sometimes a second op of the other width.
@@ -316,6 +316,9 @@ pub fn alu_idiom(sel: u8, r: [u8; 4], k: u8, imm: i32) -> Vec<Insn> {
         ],
         4 if wide => vec![Insn::new(alu_x | alu::XOR, d, s, 0, 0), Insn::new(other_x | alu::MUL, d, x, 0, 0)],
         4 => vec![Insn::new(alu_x | alu::XOR, d, s, 0, 0), Insn::new(alu_k | alu::MUL, d, 0, 0, imm)],
+        5 if sel & 0x80 != 0 => {
+            vec![Insn::new(alu_x | alu::MUL, d, s, 0, 0), Insn::new(other_x | alu::ADD, d, x, 0, 0)]
+        }
         5 => vec![Insn::new(alu_k | alu::MUL, d, 0, 0, imm), Insn::new(other_x | alu::ADD, d, x, 0, 0)],
         6 => {
             let mut v = vec![

@@ -875,6 +875,12 @@ fn alu_idioms_compute_what_their_parts_do() {
         "lddw %r0, 0xfedcba9876543210\nlddw %r1, 0x0123456789abcdef\nmul %r0, -7\nadd %r0, %r1\nexit",
         "lddw %r0, 0xfedcba9876543210\nlddw %r1, 0x0123456789abcdef\nmul32 %r0, 31\nadd32 %r0, %r1\nexit",
         "lddw %r0, 0xfedcba9876543210\nmul32 %r0, 31\nadd32 %r0, %r0\nexit",
+        // `mul d, m; add d, s` (a multiply-accumulate), m = d; s = d (not fused)
+        "lddw %r0, 0xfedcba9876543210\nlddw %r1, 0x0123456789abcdef\nmov %r2, -3\nmul %r0, %r2\nadd %r0, %r1\nexit",
+        "lddw %r0, 0xfedcba9876543210\nlddw %r1, 0x0123456789abcdef\nmul %r0, %r0\nadd %r0, %r1\nexit",
+        "lddw %r0, 0xfedcba9876543210\nlddw %r1, 0x0123456789abcdef\nlddw %r2, 0xffffffff80000003\nmul32 %r0, %r2\nadd32 %r0, %r1\nexit",
+        "lddw %r0, 0xfedcba9876543210\nmov %r2, 7\nmul32 %r0, %r2\nadd32 %r0, %r0\nexit",
+        "lddw %r0, 0xfedcba9876543210\nlddw %r1, 0x0123456789abcdef\nmov %r2, 7\nmul32 %r0, %r2\nadd %r0, %r1\nexit",
         // `and32 d, 1; neg32 d; and32 d, imm` (and `xor32 d, x`), both values
         // of the low bit; x = d is not fused
         "lddw %r0, 0xfedcba9876543211\nand32 %r0, 1\nneg32 %r0\nand32 %r0, -306674912\nexit",

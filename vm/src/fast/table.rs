@@ -307,12 +307,17 @@ macro_rules! for_each_op {
                 set32!(d, (r32!(d) ^ r32!(s)).wrapping_mul(imm as u32))
             };
             /// Fused `mul d, imm; add d, s` (a polynomial hash's step, `h = h * 31
-            /// + c`), 2 slots; `s` is not `d`.
+            /// + c`) and `mul d, m; add d, s` (a multiply-accumulate: dot
+            /// products, matrix products, filters), 2 slots; `s` is not `d`.
             MulAdd64I { d: Reg, imm: i32, s: Reg } = 2, next => {
                 set!(d, r!(d).wrapping_mul(imm as i64 as u64).wrapping_add(r!(s)))
             };
             MulAdd32I { d: Reg, imm: i32, s: Reg } = 2, next => {
                 set32!(d, r32!(d).wrapping_mul(imm as u32).wrapping_add(r32!(s)))
+            };
+            MulAdd64R { d: Reg, m: Reg, s: Reg } = 2, next => { set!(d, r!(d).wrapping_mul(r!(m)).wrapping_add(r!(s))) };
+            MulAdd32R { d: Reg, m: Reg, s: Reg } = 2, next => {
+                set32!(d, r32!(d).wrapping_mul(r32!(m)).wrapping_add(r32!(s)))
             };
             /// Fused `and32 d, 1; neg32 d; and32 d, imm` (the constant `imm` when the
             /// low bit is set, else 0: the branch-free step of a bitwise CRC or an

@@ -216,6 +216,7 @@ const XOR32X: u8 = class::ALU | alu::XOR | source::X;
 const MUL64X: u8 = class::ALU64 | alu::MUL | source::X;
 const MUL64K: u8 = class::ALU64 | alu::MUL | source::K;
 const MUL32K: u8 = class::ALU | alu::MUL | source::K;
+const MUL32X: u8 = class::ALU | alu::MUL | source::X;
 const AND32K: u8 = class::ALU | alu::AND | source::K;
 const NEG32: u8 = class::ALU | alu::NEG;
 
@@ -430,7 +431,10 @@ fn alu_idiom(code: &[u8], pc: usize) -> Option<Kind> {
     let a = Insn::at(code, pc).filter(|a| a.off == 0)?;
     // What starts an idiom (the rest of the slots are decoded only then; `off`
     // 0: not `movsx` nor a signed division).
-    let starts = matches!(a.opc, LSH64K | RSH64K | LSH32K | RSH32K | XOR64X | XOR32X | MUL64K | MUL32K | AND32K);
+    let starts = matches!(
+        a.opc,
+        LSH64K | RSH64K | LSH32K | RSH32K | XOR64X | XOR32X | MUL64K | MUL32K | MUL64X | MUL32X | AND32K
+    );
     if !starts && a.opc != MOV64X && a.opc != MOV32X {
         return None;
     }
@@ -494,10 +498,16 @@ fn alu_idiom(code: &[u8], pc: usize) -> Option<Kind> {
         // `xor d, s; mul d, m` (`m` read after the xor: not `d`).
         (alu::XOR, alu::MUL) if a.opc == XOR64X && b.opc == MUL64X && bs != d => Some(Kind::XorMul64R { d, s, m: bs }),
         (alu::XOR, alu::MUL) if a.opc == XOR32X && b.opc == MUL32K => Some(Kind::XorMul32I { d, s, imm }),
-        // `mul d, imm; add d, s` (`s` read after the mul: not `d`).
+        // `mul d, imm; add d, s` and `mul d, m; add d, s` (`s` read after the
+        // mul: not `d`).
         (alu::MUL, alu::ADD) if !by_reg || bs == d => None,
-        (alu::MUL, alu::ADD) if a.opc == MUL64K && b.opc == ADD64X => Some(Kind::MulAdd64I { d, imm: a.imm, s: bs }),
-        (alu::MUL, alu::ADD) if a.opc == MUL32K && b.opc == ADD32X => Some(Kind::MulAdd32I { d, imm: a.imm, s: bs }),
+        (alu::MUL, alu::ADD) => match (a.opc, b.opc) {
+            (MUL64K, ADD64X) => Some(Kind::MulAdd64I { d, imm: a.imm, s: bs }),
+            (MUL32K, ADD32X) => Some(Kind::MulAdd32I { d, imm: a.imm, s: bs }),
+            (MUL64X, ADD64X) => Some(Kind::MulAdd64R { d, m: s, s: bs }),
+            (MUL32X, ADD32X) => Some(Kind::MulAdd32R { d, m: s, s: bs }),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -883,7 +893,7 @@ mod tests {
                 then,
             ]
         };
-        let cases: [(&[Insn], Option<Kind>); 17] = [
+        let cases: [(&[Insn], Option<Kind>); 18] = [
             // crc16's `(x << 1) & 0xfffe`, sha256's `x << 16 | y`, prng64's masks
             (
                 &[Insn::new(0x64, 0, 0, 0, 1), Insn::new(0x54, 0, 0, 0, 65534)],
@@ -920,6 +930,11 @@ mod tests {
             (
                 &[Insn::new(0x24, 0, 0, 0, 31), Insn::new(0x0c, 0, 1, 0, 0)],
                 Some(Kind::MulAdd32I { d: r0, imm: 31, s: r1 }),
+            ),
+            // matmul16's multiply-accumulate
+            (
+                &[Insn::new(0x2c, 0, 4, 0, 0), Insn::new(0x0c, 0, 5, 0, 0)],
+                Some(Kind::MulAdd32R { d: r0, m: Reg::R4, s: Reg::R5 }),
             ),
             // crc32's select, and sha256's rotate-xor
             (
