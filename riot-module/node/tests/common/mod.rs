@@ -304,11 +304,12 @@ pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 /// A raw UDP socket for hand-made datagrams, and the protocol crate's
-/// client (the CLI's) for well-formed requests.
+/// client (the CLI's) for well-formed requests: its `Reply` gives the
+/// code (`code_text`) and the text (`text`) as the CLI prints them.
 pub struct Raw {
     pub socket: UdpSocket,
     pub node: SocketAddr,
-    client: Client,
+    pub client: Client,
 }
 
 impl Raw {
@@ -339,21 +340,9 @@ impl Raw {
         self.socket.set_nonblocking(false).unwrap();
     }
 
-    /// A CON request through the client; returns the response packet.
-    pub fn request(
-        &mut self,
-        method: RequestType,
-        path: &str,
-        options: &[(CoapOption, Vec<u8>)],
-        payload: &[u8],
-    ) -> Packet {
-        self.client.request(method, path, options, payload).unwrap_or_else(|e| panic!("{method:?} {path}: {e}")).packet
-    }
-
     /// Whether the node answers a GET /apps with 2.05.
     pub fn alive(&mut self) -> bool {
-        let r = self.request(RequestType::Get, "apps", &[], b"");
-        u8::from(r.header.code) == 0x45
+        self.client.request(RequestType::Get, "apps", &[], b"").is_ok_and(|r| r.code == 0x45)
     }
 }
 
