@@ -152,10 +152,7 @@ fn text_ends_with_a_newline_sensors_carry_an_etag_and_result_fails_after_a_trap(
         ],
     );
     let mut raw = Raw::new(node.addr);
-    let r = raw
-        .client
-        .request(RequestType::Put, "apps/loop", &[], &install("loop", 1, &asm_container("ja -1\nexit"), Some(&key)))
-        .unwrap();
+    let r = raw.install("loop", 1, "ja -1\nexit", &key);
     assert_eq!(r.packet.payload, b"installed loop version 1\n");
     let r = raw.client.request(RequestType::Get, "apps/nothing", &[], b"").unwrap();
     assert!(r.packet.payload.ends_with(b")\n"), "{:?}", r.text());

@@ -259,10 +259,7 @@ fn the_last_sequence_number_and_other_small_findings() {
     let (node, key) = (trusted.start(&[]), trusted.key);
     let mut raw = Raw::new(node.addr);
     // u32::MAX is the delete's: an install at it would freeze the app.
-    let r = raw
-        .client
-        .request(RequestType::Put, "apps/app", &[], &install("app", u32::MAX, &asm_container(COUNTER_ASM), Some(&key)))
-        .unwrap();
+    let r = raw.install("app", u32::MAX, COUNTER_ASM, &key);
     assert_eq!(
         (r.code_text(), r.text()),
         ("4.00".into(), "sequence 4294967295 is reserved for deleting the app".into())

@@ -192,15 +192,7 @@ fn apps_survive_a_restart() {
     let (_tmp, trusted) = Trusted::new(3);
     let mut node = trusted.start(&[]);
     let mut raw = Raw::new(node.addr);
-    let r = raw
-        .client
-        .request(
-            coap_lite::RequestType::Put,
-            "apps/c",
-            &[],
-            &install("c", 1, &asm_container(COUNTER_ASM), Some(&trusted.key)),
-        )
-        .unwrap();
+    let r = raw.install("c", 1, COUNTER_ASM, &trusted.key);
     assert_eq!(r.code_text(), "2.01", "{}", r.text());
     for _ in 0..3 {
         raw.client.request(coap_lite::RequestType::Post, "apps/c/run", &[], b"").unwrap();

@@ -94,15 +94,7 @@ fn kill9_story(trusted: &Trusted) {
             assert!(n > counted.load(Ordering::SeqCst), "round {round}: counter went back to {n}");
             counted.store(n, Ordering::SeqCst);
         } else {
-            let r = raw
-                .client
-                .request(
-                    RequestType::Put,
-                    "apps/count",
-                    &[],
-                    &install("count", 1, &asm_container(COUNTER_ASM), Some(&trusted.key)),
-                )
-                .unwrap();
+            let r = raw.install("count", 1, COUNTER_ASM, &trusted.key);
             assert_eq!(r.code_text(), "2.01");
         }
         // Upload new versions back to back (block-wise), increment the

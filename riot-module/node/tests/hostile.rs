@@ -32,10 +32,7 @@ impl Fixture {
         let node = trusted.start(&["--budget", "100000"]);
         let Trusted { key, store, .. } = trusted;
         let mut raw = Raw::new(node.addr);
-        let r = raw
-            .client
-            .request(RequestType::Put, "apps/app", &[], &install("app", 1, &asm_container(COUNTER_ASM), Some(&key)))
-            .unwrap();
+        let r = raw.install("app", 1, COUNTER_ASM, &key);
         assert_eq!(r.code_text(), "2.01", "{}", r.text());
         Fixture { _tmp: tmp, store, key, node, raw }
     }

@@ -18,10 +18,7 @@ fn oversized_datagrams_get_4_13_and_do_not_run() {
     let (_tmp, trusted) = Trusted::new(7);
     let (node, key) = (trusted.start(&[]), trusted.key);
     let mut raw = Raw::new(node.addr);
-    let r = raw
-        .client
-        .request(RequestType::Put, "apps/app", &[], &install("app", 1, &asm_container(COUNTER_ASM), Some(&key)))
-        .unwrap();
+    let r = raw.install("app", 1, COUNTER_ASM, &key);
     assert_eq!(r.code_text(), "2.01", "{}", r.text());
 
     for (mid, len, confirmable) in [(0x7001u16, 3000usize, true), (0x7002, 10_000, true), (0x7003, 3000, false)] {

@@ -12,7 +12,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use alkyl_protocol::client::{self, Client};
+use alkyl_protocol::client::{self, Client, Reply};
 use alkyl_protocol::envelope::{EnvelopeRepr, Operation, PayloadKind, TriggerRepr};
 use alkyl_protocol::AppName;
 use alkyl_testkit::clang::compile_bpf;
@@ -338,6 +338,13 @@ impl Raw {
         let mut buf = [0u8; 2048];
         while self.socket.recv_from(&mut buf).is_ok() {}
         self.socket.set_nonblocking(false).unwrap();
+    }
+
+    /// Installs `asm`, assembled, as app `name` at `version`, signed with
+    /// `key`: a PUT of the envelope to `apps/NAME` through the client.
+    pub fn install(&mut self, name: &str, version: u32, asm: &str, key: &SigningKey) -> Reply {
+        let envelope = install(name, version, &asm_container(asm), Some(key));
+        self.client.request(RequestType::Put, &format!("apps/{name}"), &[], &envelope).unwrap()
     }
 
     /// Whether the node answers a GET /apps with 2.05.
