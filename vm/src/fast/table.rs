@@ -46,7 +46,11 @@
 //! adds the three-address kinds: the same with `a` another register, `mov d,
 //! a; OP d, b`), `jcc I64 R64 I32 R32 => OP;` and `jcc_imm I64
 //! I32 => OP;` (jump to `t` when `d OP imm` / `a OP b`; `jcc signed` and
-//! `jcc_imm signed` compare as signed integers, `jcc test` tests `&`), and the memory
+//! `jcc_imm signed` compare as signed integers, `jcc test` tests `&`),
+//! `shift_op L64 R64 L32 R32 => |x, b| EXPR;` (`sh d, k; OP d, b`: `d =
+//! EXPR` with `x` = `d` shifted left or right by the constant `k`; `shift_op
+//! imm` with `b` an immediate, `shift_op mov` after a copy `mov d, a`, 3
+//! slots), and the memory
 //! families `load`, `store`, `store_imm`, `load_fp`, `store_fp`,
 //! `add_load`, `mov_add_load` of four sizes (1, 2, 4, 8 bytes); a family
 //! of other sizes is spelled `@sized FAMILY (NAME BYTES) ..;` (the stack
