@@ -115,22 +115,12 @@ pub(crate) fn alu(op: u8, off: i16, a: u64, b: u64, imm: i32, wide: bool, by_reg
             (false, true) => umod64(a, b),
             (false, false) => umod32(a as u32, b as u32) as u64,
         },
-        alu::DIV | alu::MOD if b == 0 => {
-            if op == alu::DIV {
-                0
-            } else {
-                a
-            }
-        }
-        alu::DIV | alu::MOD => {
-            let (q, r) = sdivmod64(signed(a), signed(b));
-            let (q, r) = (q as u64, r as u64);
-            if op == alu::DIV {
-                q
-            } else {
-                r
-            }
-        }
+        alu::DIV | alu::MOD => match (op == alu::DIV, wide) {
+            (true, true) => sdiv64(a as i64, b as i64) as u64,
+            (true, false) => sdiv32(a as i32, b as i32) as u32 as u64,
+            (false, true) => smod64(a as i64, b as i64) as u64,
+            (false, false) => smod32(a as i32, b as i32) as u32 as u64,
+        },
         alu::OR => a | b,
         alu::AND => a & b,
         alu::LSH => a << shift,
@@ -192,6 +182,79 @@ pub(crate) fn udiv32(a: u32, b: u32) -> u32 {
 #[inline]
 pub(crate) fn umod32(a: u32, b: u32) -> u32 {
     a.checked_rem(b).unwrap_or(a)
+}
+
+/// Signed 64-bit division (RFC 9669, `sdiv`): by zero gives 0, `INT_MIN /
+/// -1` is `INT_MIN`.
+#[inline]
+pub(crate) fn sdiv64(a: i64, b: i64) -> i64 {
+    if b == 0 {
+        0
+    } else {
+        sdivmod64(a, b).0
+    }
+}
+
+/// Signed 64-bit remainder (RFC 9669, `smod`): by zero leaves the dividend,
+/// `INT_MIN % -1` is 0, the result takes the dividend's sign.
+#[inline]
+pub(crate) fn smod64(a: i64, b: i64) -> i64 {
+    if b == 0 {
+        a
+    } else {
+        sdivmod64(a, b).1
+    }
+}
+
+/// Signed 32-bit division (RFC 9669): by zero gives 0, `INT_MIN / -1` is
+/// `INT_MIN` (the core's divider on a 32-bit core).
+#[inline]
+pub(crate) fn sdiv32(a: i32, b: i32) -> i32 {
+    if b == 0 {
+        0
+    } else {
+        a.wrapping_div(b)
+    }
+}
+
+/// Signed 32-bit remainder (RFC 9669): by zero leaves the dividend,
+/// `INT_MIN % -1` is 0.
+#[inline]
+pub(crate) fn smod32(a: i32, b: i32) -> i32 {
+    if b == 0 {
+        a
+    } else {
+        a.wrapping_rem(b)
+    }
+}
+
+/// Signed division and remainder of a register's bits as either width
+/// reads them (`u64` or `u32`), by [`sdiv64`], [`smod64`], [`sdiv32`],
+/// [`smod32`]: the fast engine's `alu` rows write one expression for both.
+#[cfg(feature = "fast")]
+pub(crate) trait SignedDivision: Sized {
+    fn sdiv(self, b: Self) -> Self;
+    fn smod(self, b: Self) -> Self;
+}
+
+#[cfg(feature = "fast")]
+impl SignedDivision for u64 {
+    fn sdiv(self, b: u64) -> u64 {
+        sdiv64(self as i64, b as i64) as u64
+    }
+    fn smod(self, b: u64) -> u64 {
+        smod64(self as i64, b as i64) as u64
+    }
+}
+
+#[cfg(feature = "fast")]
+impl SignedDivision for u32 {
+    fn sdiv(self, b: u32) -> u32 {
+        sdiv32(self as i32, b as i32) as u32
+    }
+    fn smod(self, b: u32) -> u32 {
+        smod32(self as i32, b as i32) as u32
+    }
 }
 
 /// Unsigned 64-bit quotient and remainder; `b` must not be zero.

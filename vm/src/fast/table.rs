@@ -277,6 +277,35 @@ macro_rules! for_each_op {
             Generic = 1, decoded => {};
             /// A slot that no verified program can execute.
             Illegal = 1, trap => {};
+            // Round 6, memory and branch idioms.
+            // Signed division and remainder (v4 `sdiv`/`smod`), both widths,
+            // by an immediate or a register, with RFC 9669's results for a
+            // zero divisor and for `INT_MIN / -1` (the reference
+            // interpreter's functions, `semantics::sdiv64`...).
+            alu SDiv64I SDiv64R SDiv32I SDiv32R => |a, b| a.sdiv(b);
+            alu SMod64I SMod64R SMod32I SMod32R => |a, b| a.smod(b);
+            // Sign-extending loads (v4 `ldxsb/ldxsh/ldxsw`): to 64 bits.
+            load_sx LdxSB LdxSH LdxSW;
+            // Fused `mov d, v; jcc32 a, k`: a value set before a branch
+            // (clang's select by branching: a state, a class, a flag; the
+            // jump chains of a `switch`), 2 slots, the copy first. `v` as
+            // `mov` (64-bit) writes it, or `mov32` for `0 <= v < 128`.
+            mov_jcc MovIJeq32I => ==;
+            mov_jcc MovIJne32I => !=;
+            mov_jcc MovIJlt32I => <;
+            mov_jcc MovIJgt32I => >;
+            /// Fused `mov d, s; mov e, u` (both widths: the parallel copies a
+            /// register allocator places on a loop's back edge), 2 slots, in
+            /// order; `ws`/`wu` are 0 for a 64-bit copy, 32 for a 32-bit one.
+            MovMov { d: Reg, s: Reg, ws: u8, e: Reg, u: Reg, wu: u8 } = 2, next => {
+                set!(d, r!(s) & (u64::MAX >> ws));
+                set!(e, r!(u) & (u64::MAX >> wu));
+            };
+            /// Fused `mov d, s; jne32 a, imm` (`Mov32RJne32I`'s 64-bit copy), 2 slots.
+            Mov64RJne32I { d: Reg, s: Reg, a: Reg, imm: i16, t: u16 } = 2, branch(t) => {
+                set!(d, r!(s));
+                r32!(a) != imm as i32 as u32
+            };
         }
     };
 }
@@ -350,6 +379,23 @@ macro_rules! expand {
         $crate::fast::table::expand! { $m [$($done)*
             $i64 { d: Reg, imm: i32, t: u16 } = 1, branch(t) => { (r!(d) as $w) $op (imm as i64 as $w) };
             $i32 { d: Reg, imm: i32, t: u16 } = 1, branch(t) => { (r32!(d) as $n) $op (imm as $n) };
+        ] $($rest)* }
+    };
+    // `mov d, v; jcc32 a, k` (see the row).
+    ($m:ident [$($done:tt)*] mov_jcc $name:ident => $op:tt; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*
+            $name { d: Reg, v: i8, a: Reg, k: i16, t: u16 } = 2, branch(t) => {
+                set!(d, v as i64 as u64);
+                r32!(a) $op k as i32 as u32
+            };
+        ] $($rest)* }
+    };
+    // The sign-extending loads, 1, 2 and 4 bytes.
+    ($m:ident [$($done:tt)*] load_sx $b:ident $h:ident $w:ident; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*
+            $b { d: Reg, s: Reg, off: i16 } = 1, next => { set!(d, sign_extend(load!(1, addr!(s, off)), size::B)) };
+            $h { d: Reg, s: Reg, off: i16 } = 1, next => { set!(d, sign_extend(load!(2, addr!(s, off)), size::H)) };
+            $w { d: Reg, s: Reg, off: i16 } = 1, next => { set!(d, sign_extend(load!(4, addr!(s, off)), size::W)) };
         ] $($rest)* }
     };
     // The memory families: one kind per access size, 1, 2, 4 and 8 bytes.
