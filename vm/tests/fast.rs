@@ -1010,3 +1010,67 @@ fn copies_agree() {
         }
     }
 }
+
+/// The read-only window: a table in a shared region (a script's
+/// `.rodata`) looked up while the input is read and written and the stack
+/// used, as base64 does; a write to the table faults at its own slot, a
+/// lookup past its end at its own, a helper call in between gives every
+/// window back, and a jump lands between the table's reads.
+#[test]
+fn a_shared_table_and_the_input_stay_open_together() {
+    use alkyl_vm::abi::segment_vaddr;
+    let table = "lddw %r3, 0x300000000";
+    let programs = [
+        format!("mov %r0, 0\nmov %r6, 6\nloop:\nldxb %r2, [%r1+0]\n{table}\nadd %r3, %r2\nldxb %r2, [%r3+0]\nadd %r0, %r2\nstxb [%r1+1], %r2\nldxb %r4, [%r1+1]\nldxh %r5, [%r3+2]\nadd %r0, %r5\nstxdw [%r10-8], %r0\nadd %r1, 1\nsub %r6, 1\njne %r6, 0, loop\nexit"),
+        format!("{table}\nldxb %r0, [%r3+5]\nldxb %r2, [%r1+0]\nstb [%r3+1], 9\nexit"),
+        format!("{table}\nldxb %r0, [%r1+0]\nldxw %r2, [%r3+6]\nexit"),
+        format!("{table}\nldxb %r0, [%r3+0]\nldxb %r2, [%r1+0]\nstxb [%r1+2], %r2\nldxb %r4, [%r3-1]\nexit"),
+        format!("{table}\nldxb %r0, [%r3+1]\nstb [%r10-1], 4\nmov %r6, %r1\nmov %r1, %r10\nadd %r1, -1\nmov %r2, 1\ncall 1\nldxb %r2, [%r3+2]\nadd %r0, %r2\nldxb %r2, [%r6+0]\nadd %r0, %r2\nexit"),
+        format!("{table}\nmov %r0, 0\nmov %r2, 3\nja mid\nldxb %r0, [%r3+0]\nmid:\nldxb %r4, [%r1+0]\nadd %r3, %r2\nldxb %r0, [%r3+0]\nsub %r0, %r4\nexit"),
+        format!("{table}\nmov %r0, 0\nmov %r4, 0\nmov %r2, 5\nmov %r5, %r3\nadd %r5, %r2\nldxb %r0, [%r5+0]\nstxb [%r1+0], %r0\nexit"),
+    ];
+    for src in &programs {
+        let code = asm(src);
+        let program = verify(&code, &TestHelpers).unwrap();
+        let mut results = Vec::new();
+        for fast in [false, true] {
+            let mut input: Vec<u8> = (0..32).collect();
+            let other: Vec<u8> = (0..8).map(|i| 0x40 + i).collect();
+            let mut stack = vec![0u8; STACK_SIZE];
+            let result = {
+                let mut mem = MemoryMap::new();
+                mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).unwrap();
+                mem.map(INPUT_VADDR, &mut input, AccessPolicy::ReadWrite).unwrap();
+                mem.map_read_only(segment_vaddr(3), &other).unwrap();
+                let args = [INPUT_VADDR, 32];
+                if fast {
+                    let mut storage = vec![Op::EMPTY; storage_len(&program)];
+                    let translated = translate(&program, &mut storage).unwrap();
+                    run_fast(&translated, program.main(), &args, &mut mem, &mut TestHelpers, 1000)
+                } else {
+                    run(&program, program.main(), &args, &mut mem, &mut TestHelpers, 1000)
+                }
+            };
+            results.push((result, input, stack));
+        }
+        assert_eq!(results[0], results[1], "{src}");
+    }
+    let trap_at = |src: &str| {
+        let code = asm(src);
+        let program = verify(&code, &TestHelpers).unwrap();
+        let mut input: Vec<u8> = (0..32).collect();
+        let other = [0u8; 8];
+        let mut stack = vec![0u8; STACK_SIZE];
+        let mut mem = MemoryMap::new();
+        mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).unwrap();
+        mem.map(INPUT_VADDR, &mut input, AccessPolicy::ReadWrite).unwrap();
+        mem.map_read_only(segment_vaddr(3), &other).unwrap();
+        let mut storage = vec![Op::EMPTY; storage_len(&program)];
+        let translated = translate(&program, &mut storage).unwrap();
+        run_fast(&translated, program.main(), &[INPUT_VADDR, 32], &mut mem, &mut TestHelpers, 1000).unwrap_err().pc
+    };
+    // The write to the table (slot 4: `lddw` is two), the read past its end.
+    assert_eq!(trap_at(&programs[1]), 4);
+    assert_eq!(trap_at(&programs[2]), 3);
+    assert_eq!(trap_at(&programs[3]), 5);
+}

@@ -3,10 +3,12 @@
 //! compare and a bounds check instead of a table lookup.
 //!
 //! The **stack window** holds the region at [`STACK_VADDR`] when it is
-//! mapped read-write; the **data window** holds whichever other region was
-//! touched last (a shared read-only slice, or a read-write exclusive one).
-//! An access outside both windows takes the slow path: it lends the region
-//! it names to the data window (giving the previous one back) or, for
+//! mapped read-write; the **data window** holds whichever other read-write
+//! region was touched last (an exclusive slice), and the **read-only
+//! window** whichever shared read-only region was (a script's `.rodata`:
+//! a table looked up while the input is read keeps both open). An access
+//! outside the windows takes the slow path: it lends the region it names
+//! to the data or read-only window (giving the previous one back) or, for
 //! regions that are not lent (write-only, read-only exclusive, unmapped),
 //! goes through the map.
 //!
@@ -53,6 +55,9 @@ pub(crate) struct Windows<'m, 'a> {
     data: View<'a>,
     stack_seg: u32,
     stack: &'a mut [u8],
+    /// The read-only window (0 and empty: none).
+    ro_seg: u32,
+    ro: &'a [u8],
 }
 
 const STACK_SEG: u32 = (STACK_VADDR >> 32) as u32;
@@ -60,7 +65,8 @@ const STACK_SEG: u32 = (STACK_VADDR >> 32) as u32;
 impl<'m, 'a> Windows<'m, 'a> {
     /// Windows over `map`, with the stack lent when it is read-write.
     pub(crate) fn new(map: &'m mut MemoryMap<'a>) -> Self {
-        let mut w = Windows { map, data_seg: 0, data: View::Shared(&[]), stack_seg: 0, stack: &mut [] };
+        let mut w =
+            Windows { map, data_seg: 0, data: View::Shared(&[]), stack_seg: 0, stack: &mut [], ro_seg: 0, ro: &[] };
         w.lend_stack();
         w
     }
@@ -86,6 +92,7 @@ impl<'m, 'a> Windows<'m, 'a> {
             self.map.give_back(self.stack_seg, stack);
         }
         self.stack_seg = 0;
+        (self.ro_seg, self.ro) = (0, &[]);
     }
 
     /// The whole map, windows given back (for helpers and local calls);
@@ -109,6 +116,8 @@ impl<'m, 'a> Windows<'m, 'a> {
             }
         } else if seg == self.stack_seg {
             self.stack
+        } else if seg == self.ro_seg {
+            self.ro
         } else {
             return None;
         };
@@ -201,22 +210,24 @@ impl<'m, 'a> Windows<'m, 'a> {
         self.data_seg
     }
 
-    /// Moves the data window to segment `seg` (when it is not already in a
-    /// window and the map lends it).
+    /// Moves the data window (a read-write region) or the read-only window
+    /// (a shared one) to segment `seg` (when it is not already in a window
+    /// and the map lends it).
     pub(crate) fn lend_data(&mut self, seg: u32) {
-        if seg == self.data_seg || seg == self.stack_seg {
+        if seg == self.data_seg || seg == self.stack_seg || seg == self.ro_seg {
             return;
         }
-        if let View::Exclusive(s) = core::mem::replace(&mut self.data, View::Shared(&[])) {
-            self.map.give_back(self.data_seg, s);
-        }
-        self.data_seg = 0;
         match self.map.lend(seg) {
-            Some(Lent::Shared(s)) => self.data = View::Shared(s),
-            Some(Lent::Exclusive(s)) => self.data = View::Exclusive(s),
-            None => return,
+            // Shared slices are not given back (the map keeps them).
+            Some(Lent::Shared(s)) => (self.ro_seg, self.ro) = (seg, s),
+            Some(Lent::Exclusive(s)) => {
+                if let View::Exclusive(old) = core::mem::replace(&mut self.data, View::Exclusive(s)) {
+                    self.map.give_back(self.data_seg, old);
+                }
+                self.data_seg = seg;
+            }
+            None => {}
         }
-        self.data_seg = seg;
     }
 
     /// A load that missed the data window: lend its region and retry, else
@@ -227,11 +238,9 @@ impl<'m, 'a> Windows<'m, 'a> {
         self.lend_data((addr >> 32) as u32);
         let seg = (addr >> 32) as u32;
         // `data_seg` 0 is "no window" (segment 0 is never lent).
-        if seg == self.data_seg && seg != 0 {
-            if let View::Shared(s) = &self.data {
-                let off = addr as u32 as usize;
-                return s.get(off..off.wrapping_add(n as usize)).map(le_value);
-            }
+        if seg == self.ro_seg && seg != 0 {
+            let off = addr as u32 as usize;
+            return self.ro.get(off..off.wrapping_add(n as usize)).map(le_value);
         }
         match self.window_bytes(addr, n) {
             Some(b) => Some(le_value(b)),
@@ -246,7 +255,7 @@ impl<'m, 'a> Windows<'m, 'a> {
     pub(crate) fn store_slow(&mut self, addr: u64, n: u8, v: u64) -> bool {
         self.lend_data((addr >> 32) as u32);
         let seg = (addr >> 32) as u32;
-        let shared = seg == self.data_seg && matches!(self.data, View::Shared(_));
+        let shared = seg == self.ro_seg && seg != 0;
         let target = if shared { None } else { self.window_bytes(addr, n) };
         match target {
             Some(b) => {
