@@ -972,7 +972,7 @@ fn values_set_before_a_compare_agree() {
     }
 }
 
-/// `mov d, s; mov e, u` of every width pair, with `e == d`, `u == d` (the
+/// `mov d, s; mov e, u` of every width pair (64-bit ones fused), with `e == d`, `u == d` (the
 /// second copy reads the first's result), `e == s`; a jump to the second
 /// copy; `mov d, s; jne32 a, imm` with `a == d` (the compare reads the
 /// copy) and `a == s`.
@@ -988,7 +988,8 @@ fn copies_agree() {
                     regs[d], regs[s], regs[e], regs[u]
                 );
                 let code = asm(&src);
-                assert!(translated(&code).contains("MovMov"), "{src}");
+                // 64-bit copies only (a 32-bit one zero-extends: not fused).
+                assert_eq!(translated(&code).contains("MovMov"), first == "mov" && second == "mov", "{src}");
                 agree(&code, &[], 100);
             }
         }

@@ -294,12 +294,11 @@ macro_rules! for_each_op {
             mov_jcc MovIJne32I => !=;
             mov_jcc MovIJlt32I => <;
             mov_jcc MovIJgt32I => >;
-            /// Fused `mov d, s; mov e, u` (both widths: the parallel copies a
-            /// register allocator places on a loop's back edge), 2 slots, in
-            /// order; `ws`/`wu` are 0 for a 64-bit copy, 32 for a 32-bit one.
-            MovMov { d: Reg, s: Reg, ws: u8, e: Reg, u: Reg, wu: u8 } = 2, next => {
-                set!(d, r!(s) & (u64::MAX >> ws));
-                set!(e, r!(u) & (u64::MAX >> wu));
+            /// Fused `mov d, s; mov e, u` (the parallel copies a register
+            /// allocator places on a loop's back edge), 2 slots, in order.
+            MovMov { d: Reg, s: Reg, e: Reg, u: Reg } = 2, next => {
+                set!(d, r!(s));
+                set!(e, r!(u));
             };
             /// Fused `mov d, s; jne32 a, imm` (`Mov32RJne32I`'s 64-bit copy), 2 slots.
             Mov64RJne32I { d: Reg, s: Reg, a: Reg, imm: i16, t: u16 } = 2, branch(t) => {

@@ -488,14 +488,12 @@ fn memory_and_branch(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
     const MOV64K: u8 = class::ALU64 | alu::MOV | source::K;
     const MOV32K: u8 = class::ALU | alu::MOV | source::K;
     let (d, s) = reg_pair(a);
-    let copy = |i: &Insn| matches!(i.opc, MOV64X | MOV32X) && i.off == 0;
-    // A register copy's width as `MovMov` masks it.
-    let width = |i: &Insn| if i.opc == MOV32X { 32 } else { 0 };
+    let copy = |i: &Insn| i.opc == MOV64X && i.off == 0;
     if let Some(b) = b {
         let (e, u) = reg_pair(b);
         let t = target(pc + 1, b.off as i64);
         if copy(a) && copy(b) {
-            return Some(Kind::MovMov { d, s, ws: width(a), e, u, wu: width(b) });
+            return Some(Kind::MovMov { d, s, e, u });
         }
         if a.opc == MOV64X && a.off == 0 && b.opc == JNE32K {
             return Some(Kind::Mov64RJne32I { d, s, a: e, imm: i16::try_from(b.imm).ok()?, t });

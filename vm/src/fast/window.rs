@@ -3,14 +3,14 @@
 //! compare and a bounds check instead of a table lookup.
 //!
 //! The **stack window** holds the region at [`STACK_VADDR`] when it is
-//! mapped read-write; the **data window** holds whichever other read-write
-//! region was touched last (an exclusive slice), and the **read-only
-//! window** whichever shared read-only region was (a script's `.rodata`:
-//! a table looked up while the input is read keeps both open). An access
-//! outside the windows takes the slow path: it lends the region it names
-//! to the data or read-only window (giving the previous one back) or, for
-//! regions that are not lent (write-only, read-only exclusive, unmapped),
-//! goes through the map.
+//! mapped read-write; the **data window** holds whichever other region was
+//! touched last (a shared read-only slice, or a read-write exclusive one),
+//! except that a shared region touched while the data window holds another
+//! region goes to the **read-only window** (a script's `.rodata` table
+//! looked up while the input is read: both stay open). An access outside
+//! the windows takes the slow path: it lends the region it names (giving
+//! the previous one back) or, for regions that are not lent (write-only,
+//! read-only exclusive, unmapped), goes through the map.
 //!
 //! # Invariants
 //! - A window's key is the segment of the region it holds, or 0 when it
@@ -217,17 +217,23 @@ impl<'m, 'a> Windows<'m, 'a> {
         if seg == self.data_seg || seg == self.stack_seg || seg == self.ro_seg {
             return;
         }
-        match self.map.lend(seg) {
-            // Shared slices are not given back (the map keeps them).
-            Some(Lent::Shared(s)) => (self.ro_seg, self.ro) = (seg, s),
-            Some(Lent::Exclusive(s)) => {
-                if let View::Exclusive(old) = core::mem::replace(&mut self.data, View::Exclusive(s)) {
-                    self.map.give_back(self.data_seg, old);
-                }
-                self.data_seg = seg;
+        // Shared slices are not given back (the map keeps them): one that
+        // leaves the data window moves to the read-only window.
+        let new = match self.map.lend(seg) {
+            Some(Lent::Shared(s)) if self.data_seg != 0 => {
+                (self.ro_seg, self.ro) = (seg, s);
+                return;
             }
-            None => {}
+            Some(Lent::Shared(s)) => View::Shared(s),
+            Some(Lent::Exclusive(s)) => View::Exclusive(s),
+            None => return,
+        };
+        match core::mem::replace(&mut self.data, new) {
+            View::Exclusive(old) => self.map.give_back(self.data_seg, old),
+            View::Shared(old) if self.data_seg != 0 => (self.ro_seg, self.ro) = (self.data_seg, old),
+            View::Shared(_) => {}
         }
+        self.data_seg = seg;
     }
 
     /// A load that missed the data window: lend its region and retry, else
@@ -238,9 +244,15 @@ impl<'m, 'a> Windows<'m, 'a> {
         self.lend_data((addr >> 32) as u32);
         let seg = (addr >> 32) as u32;
         // `data_seg` 0 is "no window" (segment 0 is never lent).
-        if seg == self.ro_seg && seg != 0 {
+        if seg != 0 {
             let off = addr as u32 as usize;
-            return self.ro.get(off..off.wrapping_add(n as usize)).map(le_value);
+            match &self.data {
+                View::Shared(s) if seg == self.data_seg => {
+                    return s.get(off..off.wrapping_add(n as usize)).map(le_value)
+                }
+                _ if seg == self.ro_seg => return self.ro.get(off..off.wrapping_add(n as usize)).map(le_value),
+                _ => {}
+            }
         }
         match self.window_bytes(addr, n) {
             Some(b) => Some(le_value(b)),
@@ -255,7 +267,7 @@ impl<'m, 'a> Windows<'m, 'a> {
     pub(crate) fn store_slow(&mut self, addr: u64, n: u8, v: u64) -> bool {
         self.lend_data((addr >> 32) as u32);
         let seg = (addr >> 32) as u32;
-        let shared = seg == self.ro_seg && seg != 0;
+        let shared = seg != 0 && (seg == self.ro_seg || seg == self.data_seg && matches!(self.data, View::Shared(_)));
         let target = if shared { None } else { self.window_bytes(addr, n) };
         match target {
             Some(b) => {
