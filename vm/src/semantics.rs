@@ -297,7 +297,9 @@ fn soft_udivmod64(a: u64, b: u64) -> (u64, u64) {
 
 /// Signed 64-bit quotient and remainder (RFC 9669: `INT_MIN / -1 =
 /// INT_MIN`, `INT_MIN % -1 = 0`, the remainder takes the dividend's sign);
-/// `b` must not be zero.
+/// `b` must not be zero. Out of line: the fast engine's signed division
+/// rows call it from four arms (flash).
+#[inline(never)]
 pub(crate) fn sdivmod64(a: i64, b: i64) -> (i64, i64) {
     let (q, r) = udivmod64(a.unsigned_abs(), b.unsigned_abs());
     let q = if (a < 0) != (b < 0) { (q as i64).wrapping_neg() } else { q as i64 };

@@ -507,12 +507,9 @@ fn memory_and_branch(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
         if let (Some(v), Ok(k), 0) = (small, i16::try_from(b.imm), a.off) {
             const JEQ32K: u8 = class::JMP32 | jmp::JEQ | source::K;
             const JLT32K: u8 = class::JMP32 | jmp::JLT | source::K;
-            const JGT32K: u8 = class::JMP32 | jmp::JGT | source::K;
             match b.opc {
                 JEQ32K => return Some(Kind::MovIJeq32I { d, v, a: e, k, t }),
-                JNE32K => return Some(Kind::MovIJne32I { d, v, a: e, k, t }),
                 JLT32K => return Some(Kind::MovIJlt32I { d, v, a: e, k, t }),
-                JGT32K => return Some(Kind::MovIJgt32I { d, v, a: e, k, t }),
                 _ => {}
             }
         }
