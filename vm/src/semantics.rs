@@ -228,32 +228,18 @@ pub(crate) fn smod32(a: i32, b: i32) -> i32 {
     }
 }
 
-/// Signed division and remainder of a register's bits as either width
-/// reads them (`u64` or `u32`), by [`sdiv64`], [`smod64`], [`sdiv32`],
-/// [`smod32`]: the fast engine's `alu` rows write one expression for both.
+/// `sdiv` (`how` 0), `smod` (1), `sdiv32` (2) or `smod32` (3) of `a` by
+/// `b` (32-bit: their low halves; the result zero-extended), by [`sdiv64`],
+/// [`smod64`], [`sdiv32`], [`smod32`]: the fast engine's two signed
+/// division rows call this, out of line (flash: signed division is rare).
 #[cfg(feature = "fast")]
-pub(crate) trait SignedDivision: Sized {
-    fn sdiv(self, b: Self) -> Self;
-    fn smod(self, b: Self) -> Self;
-}
-
-#[cfg(feature = "fast")]
-impl SignedDivision for u64 {
-    fn sdiv(self, b: u64) -> u64 {
-        sdiv64(self as i64, b as i64) as u64
-    }
-    fn smod(self, b: u64) -> u64 {
-        smod64(self as i64, b as i64) as u64
-    }
-}
-
-#[cfg(feature = "fast")]
-impl SignedDivision for u32 {
-    fn sdiv(self, b: u32) -> u32 {
-        sdiv32(self as i32, b as i32) as u32
-    }
-    fn smod(self, b: u32) -> u32 {
-        smod32(self as i32, b as i32) as u32
+#[inline(never)]
+pub(crate) fn signed_division(how: u8, a: u64, b: u64) -> u64 {
+    match how {
+        0 => sdiv64(a as i64, b as i64) as u64,
+        1 => smod64(a as i64, b as i64) as u64,
+        2 => sdiv32(a as i32, b as i32) as u32 as u64,
+        _ => smod32(a as i32, b as i32) as u32 as u64,
     }
 }
 
@@ -297,8 +283,8 @@ fn soft_udivmod64(a: u64, b: u64) -> (u64, u64) {
 
 /// Signed 64-bit quotient and remainder (RFC 9669: `INT_MIN / -1 =
 /// INT_MIN`, `INT_MIN % -1 = 0`, the remainder takes the dividend's sign);
-/// `b` must not be zero. Out of line: the fast engine's signed division
-/// rows call it from four arms (flash).
+/// `b` must not be zero. Out of line: the reference interpreter's `alu`
+/// and the fast engine's `signed_division` share it (flash).
 #[inline(never)]
 pub(crate) fn sdivmod64(a: i64, b: i64) -> (i64, i64) {
     let (q, r) = udivmod64(a.unsigned_abs(), b.unsigned_abs());

@@ -278,12 +278,14 @@ macro_rules! for_each_op {
             /// A slot that no verified program can execute.
             Illegal = 1, trap => {};
             // Round 6, memory and branch idioms.
-            // Signed division and remainder (v4 `sdiv`/`smod`), both widths,
-            // by an immediate or a register, with RFC 9669's results for a
-            // zero divisor and for `INT_MIN / -1` (the reference
-            // interpreter's functions, `semantics::sdiv64`...).
-            alu SDiv64I SDiv64R SDiv32I SDiv32R => |a, b| a.sdiv(b);
-            alu SMod64I SMod64R SMod32I SMod32R => |a, b| a.smod(b);
+            /// Signed division and remainder (v4 `sdiv`/`smod`), both widths
+            /// (`how`: see `semantics::signed_division`), by an immediate (as
+            /// 64 bits, sign-extended) or a register, with RFC 9669's results
+            /// for a zero divisor and for `INT_MIN / -1` (the reference
+            /// interpreter's functions, `semantics::sdiv64`...). Two kinds,
+            /// one call each: signed division is rare, flash is not.
+            SDivModI { d: Reg, imm: i32, how: u8 } = 1, next => { set!(d, signed_division(how, r!(d), imm as i64 as u64)) };
+            SDivModR { d: Reg, s: Reg, how: u8 } = 1, next => { set!(d, signed_division(how, r!(d), r!(s))) };
             // Sign-extending loads (v4 `ldxsb/ldxsh/ldxsw`): to 64 bits.
             load_sx LdxSB LdxSH LdxSW;
             // Fused `mov d, v; jcc32 a, k`: a value set before a branch

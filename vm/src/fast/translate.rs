@@ -516,15 +516,11 @@ fn memory_and_branch(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
     }
     let (imm, wide, by_reg) = (a.imm, a.class() == class::ALU64, a.opc & source::MASK == source::X);
     match a.class() {
-        class::ALU64 | class::ALU if a.off == 1 => match a.opc & alu::MASK {
-            alu::DIV => {
-                Some(member!(wide, by_reg, SDiv64I { d, imm }, SDiv64R { d, s }, SDiv32I { d, imm }, SDiv32R { d, s }))
-            }
-            alu::MOD => {
-                Some(member!(wide, by_reg, SMod64I { d, imm }, SMod64R { d, s }, SMod32I { d, imm }, SMod32R { d, s }))
-            }
-            _ => None,
-        },
+        // `how`: `semantics::signed_division`'s operation.
+        class::ALU64 | class::ALU if a.off == 1 && matches!(a.opc & alu::MASK, alu::DIV | alu::MOD) => {
+            let how = u8::from(a.opc & alu::MASK == alu::MOD) | u8::from(!wide) << 1;
+            Some(if by_reg { Kind::SDivModR { d, s, how } } else { Kind::SDivModI { d, imm, how } })
+        }
         class::LDX if a.opc & mode::MASK == mode::MEMSX => match a.opc & size::MASK {
             size::B => Some(Kind::LdxSB { d, s, off: a.off }),
             size::H => Some(Kind::LdxSH { d, s, off: a.off }),
