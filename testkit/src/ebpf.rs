@@ -261,8 +261,8 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
             }
             // round 6: a small value set before a 32-bit compare with an
             // immediate (`mov` or `mov32`, the value at and past the edges
-            // of what fuses), two register copies of either width, a 64-bit
-            // copy before `jne32`
+            // of what fuses), two register copies of either width, a copy
+            // before `jne32` or `ja`
             24 => vec![
                 Insn::new(
                     if b[7] & 1 == 0 { 0xb7 } else { 0xb4 },
@@ -283,7 +283,13 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
                 Insn::new(if b[7] & 1 == 0 { 0xbf } else { 0xbc }, d, s, 0, 0),
                 Insn::new(if b[7] & 2 == 0 { 0xbf } else { 0xbc }, acc, if b[7] & 4 == 0 { x } else { d }, 0, 0),
             ],
-            26 => vec![Insn::new(0xbf, d, s, 0, 0), Insn::new(0x56, x, 0, rel(pc + 1) as i16, off as i32)],
+            26 => vec![
+                Insn::new(if b[7] & 1 == 0 { 0xbf } else { 0xbc }, d, s, 0, 0),
+                match b[7] >> 1 & 1 {
+                    0 => Insn::new(0x56, x, 0, rel(pc + 1) as i16, off as i32),
+                    _ => Insn::new(0x05, 0, 0, rel(pc + 1) as i16, 0),
+                },
+            ],
             _ => Vec::new(),
         };
         let fits = pc + seq.len() <= n

@@ -770,7 +770,7 @@ fn random_program(rng: &mut Rng, n: usize) -> Vec<u8> {
                 insns.extend([Insn::new(mov, d, s, 0, 0), Insn::new(op, d, b, 0, k * 9)])
             }
             // round 6: a small value set before a 32-bit compare with an
-            // immediate, two register copies, a 64-bit copy before `jne32`
+            // immediate, two register copies, a copy before `jne32` or `ja`
             21 => insns.extend([
                 Insn::new([0xb7, 0xb4][rng.below(2) as usize], d, 0, 0, rng.below(300) as i32 - 150),
                 Insn::new([0x16, 0x56, 0xa6, 0x26][rng.below(4) as usize], s.min(9), 0, rel - 1, k * 40),
@@ -785,7 +785,13 @@ fn random_program(rng: &mut Rng, n: usize) -> Vec<u8> {
                     0,
                 ),
             ]),
-            23 => insns.extend([Insn::new(0xbf, d, s, 0, 0), Insn::new(0x56, rng.below(11) as u8, 0, rel - 1, k)]),
+            23 => insns.extend([
+                Insn::new([0xbf, 0xbc][rng.below(2) as usize], d, s, 0, 0),
+                match rng.below(2) {
+                    0 => Insn::new(0x56, rng.below(11) as u8, 0, rel - 1, k),
+                    _ => Insn::new(0x05, 0, 0, rel - 1, 0),
+                },
+            ]),
             18 => {
                 let (t, n) = (rng.below(10) as u8, 1 + rng.below(32) as i32);
                 insns.extend([
@@ -1076,4 +1082,30 @@ fn a_shared_table_and_the_input_stay_open_together() {
     assert_eq!(trap_at(&programs[1]), 4);
     assert_eq!(trap_at(&programs[2]), 3);
     assert_eq!(trap_at(&programs[3]), 5);
+}
+
+/// `mov d, s; ja t` and `mov32 d, s; ja t`: both widths (the 32-bit copy
+/// zero-extends), `d == s`, backwards in a loop with every budget up to its
+/// end, and a jump into the middle (to the `ja`, the copy skipped).
+#[test]
+fn copies_before_a_jump_agree() {
+    for mov in ["mov", "mov32"] {
+        for (d, s) in [("%r0", "%r1"), ("%r1", "%r1"), ("%r2", "%r1")] {
+            let src = format!(
+                "lddw %r1, 0x8123456789abcdef\nmov %r0, 0\nmov %r2, 0\n{mov} {d}, {s}\nja out\nmov %r0, 1\nout:\nadd %r0, %r2\nexit"
+            );
+            let code = asm(&src);
+            assert!(translated(&code).contains("RJa"), "{src}");
+            agree(&code, &[], 100);
+        }
+    }
+    let code = asm("mov %r0, 0\nmov %r1, 0\nloop:\nadd %r1, 1\nadd %r0, %r1\njgt %r1, 6, out\nmov32 %r3, %r1\nja loop\nout:\nadd %r0, %r3\nexit");
+    assert!(translated(&code).contains("Mov32RJa"));
+    let full = agree(&code, &[], 1000).result.unwrap();
+    assert_eq!(full.r0, 28 + 6);
+    for budget in 0..=full.executed {
+        agree(&code, &[], budget);
+    }
+    let code = asm("mov %r0, 5\nmov %r1, 1\nja mid\nmov %r0, %r1\nmid:\nja out\nmov %r0, 9\nout:\nexit");
+    assert_eq!(agree(&code, &[], 100).result.unwrap().r0, 5);
 }

@@ -303,6 +303,11 @@ macro_rules! for_each_op {
                 set!(d, r!(s));
                 set!(e, r!(u));
             };
+            /// Fused `mov d, s; ja t` and `mov32 d, s; ja t` (the copy a
+            /// register allocator places before a jump back to a loop's head
+            /// or to a join: 13 sites in 11 of the 18 kernels), 2 slots.
+            Mov64RJa { d: Reg, s: Reg, t: u16 } = 2, jump(t) => { set!(d, r!(s)) };
+            Mov32RJa { d: Reg, s: Reg, t: u16 } = 2, jump(t) => { set32!(d, r32!(s)) };
             /// Fused `mov d, s; jne32 a, imm` (`Mov32RJne32I`'s 64-bit copy), 2 slots.
             Mov64RJne32I { d: Reg, s: Reg, a: Reg, imm: i16, t: u16 } = 2, branch(t) => {
                 set!(d, r!(s));

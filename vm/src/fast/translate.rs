@@ -495,6 +495,12 @@ fn memory_and_branch(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
         if copy(a) && copy(b) {
             return Some(Kind::MovMov { d, s, e, u });
         }
+        if copy(a) && b.opc == op::JA {
+            return Some(Kind::Mov64RJa { d, s, t });
+        }
+        if a.opc == MOV32X && a.off == 0 && b.opc == op::JA {
+            return Some(Kind::Mov32RJa { d, s, t });
+        }
         if a.opc == MOV64X && a.off == 0 && b.opc == JNE32K {
             return Some(Kind::Mov64RJne32I { d, s, a: e, imm: i16::try_from(b.imm).ok()?, t });
         }
