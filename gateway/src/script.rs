@@ -10,7 +10,7 @@
 //! call the device syscalls, which run on a simulated platform, as they did
 //! on the reference interpreter.
 //!
-//! The reference interpreter of Alkyl IR (`Instance::call_gateway`) runs
+//! The reference interpreter of Alkyl IR (`Instance::call`) runs
 //! the same module with the same [`Host`] ([`run_reference`]): the tests
 //! compare the two.
 
@@ -104,7 +104,7 @@ pub fn run_reference(bytes: &[u8], name: &str, args: &[u64], host: &mut Host<'_>
     let mut inst = alkyl_translator::ir::Instance::new(&valid, 0);
     let mut platform = std::mem::take(&mut host.platform);
     let input = call_input(args, &[]);
-    let r = inst.call_gateway(&valid, index, &input, &mut platform, ORACLE_FUEL, &mut |sc, a| host.syscall(sc, a));
+    let r = inst.call(&valid, index, &input, &mut platform, ORACLE_FUEL, &mut |sc, a| host.syscall(sc, a));
     host.platform = platform;
     match r {
         Ok(c) => Ok(Some(c.value)),

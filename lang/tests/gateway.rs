@@ -3,6 +3,7 @@
 //! gateway module; a device refuses to translate it; the reference
 //! interpreter, which has no gateway runtime, traps on the first one.
 
+use alkyl_translator::ir::interp::no_gateway;
 use alkyl_translator::ir::module::GATEWAY_MAGIC;
 use alkyl_translator::ir::syscall::{fnv1a32, gateway_by_name};
 use alkyl_translator::ir::{
@@ -57,7 +58,7 @@ fn the_interpreter_has_no_gateway_runtime() {
     let mut instance = Instance::new(&valid, 0);
     let input = alkyl_translator::ir::call_input(&[0x1234, 5], &[]);
     let mut platform = alkyl_bindings::SimPlatform::new();
-    let r = instance.call(&valid, 0, &input, &mut platform, 1000);
+    let r = instance.call(&valid, 0, &input, &mut platform, 1000, &mut no_gateway);
     let decrypt = gateway_by_name("gw_decrypt").unwrap().id;
     assert_eq!(r, Err(IrTrap::Syscall { id: decrypt }));
 }
@@ -79,7 +80,7 @@ fn contract_calls_are_transactions() {
     let mut platform = alkyl_bindings::SimPlatform::new();
     let input = alkyl_translator::ir::call_input(&[1_900_000_000], &[]);
     instance
-        .call_gateway(&valid, index, &input, &mut platform, 100_000, &mut |sc, a| {
+        .call(&valid, index, &input, &mut platform, 100_000, &mut |sc, a| {
             seen.push((sc.name, a.first().copied().unwrap_or(0)));
             Ok(0) // no devices; calls are asynchronous
         })
@@ -103,7 +104,7 @@ fn named_devices() {
     let mut platform = alkyl_bindings::SimPlatform::new();
     let input = alkyl_translator::ir::call_input(&[0, 10], &[]);
     instance
-        .call_gateway(&valid, 0, &input, &mut platform, 100_000, &mut |sc, a| {
+        .call(&valid, 0, &input, &mut platform, 100_000, &mut |sc, a| {
             seen.push((sc.name, a.to_vec()));
             Ok(match sc.name {
                 "gw_device" => 1,

@@ -265,6 +265,44 @@ macro_rules! error_by_texts {
     };
 }
 
+/// Declares an error type that says which rule was broken (`kind`) and
+/// where (a byte offset, an instruction, a line: the `usize` field named
+/// first): public fields, [`Describe`] as `prefix`, the position, `": "`
+/// and the kind's text, and [`error_by_describe!`]'s `Display` and
+/// `core::error::Error`. Derives are the caller's.
+///
+/// ```
+/// alkyl_vm::error_by_texts! {
+///     pub enum Rule {
+///         Odd => "odd length",
+///     }
+/// }
+/// alkyl_vm::error_at! {
+///     /// A rejected frame.
+///     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+///     pub struct FrameError { offset: usize, kind: Rule } => "frame byte "
+/// }
+/// assert_eq!(FrameError { offset: 3, kind: Rule::Odd }.to_string(), "frame byte 3: odd length");
+/// ```
+#[macro_export]
+macro_rules! error_at {
+    ($(#[$meta:meta])* $vis:vis struct $t:ident { $at:ident: usize, kind: $kind:ty } => $prefix:literal) => {
+        $(#[$meta])*
+        $vis struct $t {
+            pub $at: usize,
+            pub kind: $kind,
+        }
+
+        impl $crate::describe::Describe for $t {
+            fn describe(&self, out: &mut dyn $crate::describe::Sink) {
+                $crate::describe::Describe::describe(&($prefix, self.$at, ": ", &self.kind), out);
+            }
+        }
+
+        $crate::error_by_describe!($t);
+    };
+}
+
 /// [`display_by_describe!`] and an empty `core::error::Error` (no source)
 /// for each type: what every error type without a cause needs.
 #[macro_export]

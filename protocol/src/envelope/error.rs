@@ -105,18 +105,11 @@ alkyl_vm::error_by_texts! {
     }
 }
 
-/// A rejected envelope: the rule broken and the byte offset where it was
-/// detected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct EnvelopeError {
-    pub offset: usize,
-    pub kind: EnvelopeErrorKind,
+alkyl_vm::error_at! {
+    /// A rejected envelope: the rule broken and the byte offset where it
+    /// was detected.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct EnvelopeError { offset: usize, kind: EnvelopeErrorKind } => "envelope byte "
 }
 
-impl Describe for EnvelopeError {
-    fn describe(&self, out: &mut dyn Sink) {
-        ("envelope byte ", self.offset, ": ", self.kind).describe(out);
-    }
-}
-
-alkyl_vm::error_by_describe!(EnvelopeErrorKind, EnvelopeError);
+alkyl_vm::error_by_describe!(EnvelopeErrorKind);

@@ -152,21 +152,20 @@ fn text_ends_with_a_newline_sensors_carry_an_etag_and_result_fails_after_a_trap(
         ],
     );
     let mut raw = Raw::new(node.addr);
-    let r =
-        raw.request(RequestType::Put, "apps/loop", &[], &install("loop", 1, &asm_container("ja -1\nexit"), Some(&key)));
-    assert_eq!(r.payload, b"installed loop version 1\n");
-    let r = raw.request(RequestType::Get, "apps/nothing", &[], b"");
-    assert!(r.payload.ends_with(b")\n"), "{:?}", payload_text(&r));
+    let r = raw.install("loop", 1, "ja -1\nexit", &key);
+    assert_eq!(r.packet.payload, b"installed loop version 1\n");
+    let r = raw.client.request(RequestType::Get, "apps/nothing", &[], b"").unwrap();
+    assert!(r.packet.payload.ends_with(b")\n"), "{:?}", r.text());
     // /sensors in 16-byte blocks: every block has a 4-byte ETag.
     for num in 0..3u32 {
         let (v, n) = alkyl_protocol::Block { num, more: false, szx: 0 }.encode();
-        let r = raw.request(RequestType::Get, "sensors", &[(CoapOption::Block2, v[..n].to_vec())], b"");
-        let tag = r.get_first_option(CoapOption::ETag).cloned();
+        let r = raw.client.request(RequestType::Get, "sensors", &[(CoapOption::Block2, v[..n].to_vec())], b"").unwrap();
+        let tag = r.packet.get_first_option(CoapOption::ETag).cloned();
         assert_eq!(tag.map(|t| t.len()), Some(4), "block {num}");
     }
     // A trap: the run says so, `alkyl result` exits non-zero, `info` shows it.
-    let r = raw.request(RequestType::Post, "apps/loop/run", &[], b"");
-    assert!(payload_text(&r).contains("instruction budget exhausted"), "{}", payload_text(&r));
+    let r = raw.client.request(RequestType::Post, "apps/loop/run", &[], b"").unwrap();
+    assert!(r.text().contains("instruction budget exhausted"), "{}", r.text());
     let dev = node.uri();
     let o = alkyl(&["result", "loop", "--device", &dev]);
     assert!(!o.status.success(), "{}", text(&o));
@@ -194,7 +193,7 @@ fn text_ends_with_a_newline_sensors_carry_an_etag_and_result_fails_after_a_trap(
     ]);
     assert!(o.status.success(), "{}", text(&o));
     let sample = std::fs::read(repo().join("apps/data/sample-361.bin")).unwrap();
-    raw.request(RequestType::Post, "apps/ok/run", &[], &sample);
+    raw.client.request(RequestType::Post, "apps/ok/run", &[], &sample).unwrap();
     let o = alkyl(&["result", "ok", "--device", &dev]);
     assert!(o.status.success(), "{}", text(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout), "0xd4ce696f\n");

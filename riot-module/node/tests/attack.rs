@@ -26,8 +26,8 @@ fn timers(n: usize) -> Vec<TriggerRepr> {
 }
 
 fn put(raw: &mut Raw, name: &str, envelope: &[u8]) {
-    let r = raw.request(RequestType::Put, &format!("apps/{name}"), &[], envelope);
-    assert!(matches!(code(&r).as_str(), "2.01" | "2.04"), "{name}: {} {}", code(&r), payload_text(&r));
+    let r = raw.client.request(RequestType::Put, &format!("apps/{name}"), &[], envelope).unwrap();
+    assert!(matches!(r.code_text().as_str(), "2.01" | "2.04"), "{name}: {} {}", r.code_text(), r.text());
 }
 
 /// One Block1 PUT sent by hand from `raw`'s own endpoint.
@@ -60,10 +60,10 @@ fn a_waiting_script_stops_at_its_wall_time_limit() {
     let mut raw = Raw::new(node.addr);
     put(&mut raw, "sleeper", &install("sleeper", 1, &asm_container(SLEEPER_ASM), Some(&key)));
     let start = Instant::now();
-    let r = raw.request(RequestType::Post, "apps/sleeper/run", &[], b"");
+    let r = raw.client.request(RequestType::Post, "apps/sleeper/run", &[], b"").unwrap();
     let took = start.elapsed();
-    assert_eq!(code(&r), "5.00");
-    assert!(payload_text(&r).ends_with("wall-time limit exceeded"), "{}", payload_text(&r));
+    assert_eq!(r.code_text(), "5.00");
+    assert!(r.text().ends_with("wall-time limit exceeded"), "{}", r.text());
     eprintln!("a sleeping run answered after {took:?} (limit 50 ms; ~28 minutes before)");
     assert!(took < Duration::from_secs(2), "{took:?}");
 }
@@ -97,8 +97,8 @@ fn requests_are_served_while_hostile_apps_run() {
             let mut runs = 0;
             while !stop.load(Ordering::Relaxed) {
                 for app in ["sleeper", "spin1"] {
-                    let r = peer.request(RequestType::Post, &format!("apps/{app}/run"), &[], b"");
-                    assert_eq!(code(&r), "5.00", "{}", payload_text(&r));
+                    let r = peer.client.request(RequestType::Post, &format!("apps/{app}/run"), &[], b"").unwrap();
+                    assert_eq!(r.code_text(), "5.00", "{}", r.text());
                     runs += 1;
                 }
             }
@@ -130,8 +130,8 @@ fn requests_are_served_while_hostile_apps_run() {
     // reader may lag behind the node on a loaded machine).
     assert!(node.wait_for_line("trigger runs throttled", Duration::from_secs(10)), "{:?}", node.log());
     // A signed delete gets through.
-    let r = raw.request(RequestType::Delete, "apps/spin1", &[], &delete("spin1", 2, Some(&key)));
-    assert_eq!(code(&r), "2.02", "{}", payload_text(&r));
+    let r = raw.client.request(RequestType::Delete, "apps/spin1", &[], &delete("spin1", 2, Some(&key))).unwrap();
+    assert_eq!(r.code_text(), "2.02", "{}", r.text());
     // Triggers persist: after a restart the node serves requests too.
     assert!(node.stop());
     let node = trusted.start(&args);
@@ -140,8 +140,8 @@ fn requests_are_served_while_hostile_apps_run() {
     let start = Instant::now();
     assert!(raw.alive());
     eprintln!("after a restart: GET /apps in {:?}", start.elapsed());
-    let r = raw.request(RequestType::Delete, "apps/sleeper", &[], &delete("sleeper", 2, Some(&key)));
-    assert_eq!(code(&r), "2.02", "{}", payload_text(&r));
+    let r = raw.client.request(RequestType::Delete, "apps/sleeper", &[], &delete("sleeper", 2, Some(&key))).unwrap();
+    assert_eq!(r.code_text(), "2.02", "{}", r.text());
 }
 
 #[test]
@@ -204,7 +204,7 @@ fn a_foreign_block_changes_nothing() {
     assert_ne!(snapshot(&store), before);
     // What was installed is the owner's counter.
     let mut raw = Raw::new(node.addr);
-    assert_eq!(payload_text(&raw.request(RequestType::Post, "apps/app/run", &[], b"")), "0x1");
+    assert_eq!(raw.client.request(RequestType::Post, "apps/app/run", &[], b"").unwrap().text(), "0x1");
 }
 
 /// Sum of the record files' sizes (what the quota counts).
@@ -221,8 +221,8 @@ fn a_full_store_loses_no_acknowledged_write() {
     put(&mut raw, "counter", &install("counter", 1, &asm_container(COUNTER_ASM), Some(&key)));
     put(&mut raw, "ballast", &install("ballast", 1, &asm_container(SPIN_ASM), Some(&key)));
     for n in 1..=3 {
-        let r = raw.request(RequestType::Post, "apps/counter/run", &[], b"");
-        assert_eq!(payload_text(&r), format!("{n:#x}"));
+        let r = raw.client.request(RequestType::Post, "apps/counter/run", &[], b"").unwrap();
+        assert_eq!(r.text(), format!("{n:#x}"));
     }
     assert!(node.stop());
     // The store is now one byte short of what it holds: every save that
@@ -232,25 +232,25 @@ fn a_full_store_loses_no_acknowledged_write() {
     let mut node = trusted.start(&args);
     let mut raw = Raw::new(node.addr);
     for _ in 0..3 {
-        let r = raw.request(RequestType::Post, "apps/counter/run", &[], b"");
-        assert_eq!(code(&r), "5.00", "{}", payload_text(&r));
-        assert_eq!(payload_text(&r), "storage full; nothing changed");
+        let r = raw.client.request(RequestType::Post, "apps/counter/run", &[], b"").unwrap();
+        assert_eq!(r.code_text(), "5.00", "{}", r.text());
+        assert_eq!(r.text(), "storage full; nothing changed");
     }
     // Nothing was acknowledged, nothing counted: after a crash the counter
     // goes on from 3.
     node.kill9();
     let mut node = trusted.start(&args);
     let mut raw = Raw::new(node.addr);
-    assert_eq!(code(&raw.request(RequestType::Post, "apps/counter/run", &[], b"")), "5.00");
+    assert_eq!(raw.client.request(RequestType::Post, "apps/counter/run", &[], b"").unwrap().code_text(), "5.00");
     // A signed delete works on the full store, and frees space.
-    let r = raw.request(RequestType::Delete, "apps/ballast", &[], &delete("ballast", 2, Some(&key)));
-    assert_eq!(code(&r), "2.02", "{}", payload_text(&r));
-    let r = raw.request(RequestType::Post, "apps/counter/run", &[], b"");
-    assert_eq!(payload_text(&r), "0x4");
+    let r = raw.client.request(RequestType::Delete, "apps/ballast", &[], &delete("ballast", 2, Some(&key))).unwrap();
+    assert_eq!(r.code_text(), "2.02", "{}", r.text());
+    let r = raw.client.request(RequestType::Post, "apps/counter/run", &[], b"").unwrap();
+    assert_eq!(r.text(), "0x4");
     node.kill9();
     let node = trusted.start(&args);
     let mut raw = Raw::new(node.addr);
-    assert_eq!(payload_text(&raw.request(RequestType::Post, "apps/counter/run", &[], b"")), "0x5");
+    assert_eq!(raw.client.request(RequestType::Post, "apps/counter/run", &[], b"").unwrap().text(), "0x5");
 }
 
 #[test]
@@ -259,23 +259,18 @@ fn the_last_sequence_number_and_other_small_findings() {
     let (node, key) = (trusted.start(&[]), trusted.key);
     let mut raw = Raw::new(node.addr);
     // u32::MAX is the delete's: an install at it would freeze the app.
-    let r = raw.request(
-        RequestType::Put,
-        "apps/app",
-        &[],
-        &install("app", u32::MAX, &asm_container(COUNTER_ASM), Some(&key)),
-    );
+    let r = raw.install("app", u32::MAX, COUNTER_ASM, &key);
     assert_eq!(
-        (code(&r), payload_text(&r)),
+        (r.code_text(), r.text()),
         ("4.00".into(), "sequence 4294967295 is reserved for deleting the app".into())
     );
     put(&mut raw, "app", &install("app", u32::MAX - 1, &asm_container(COUNTER_ASM), Some(&key)));
-    let r = raw.request(RequestType::Delete, "apps/app", &[], &delete("app", u32::MAX, Some(&key)));
-    assert_eq!(code(&r), "2.02", "{}", payload_text(&r));
+    let r = raw.client.request(RequestType::Delete, "apps/app", &[], &delete("app", u32::MAX, Some(&key))).unwrap();
+    assert_eq!(r.code_text(), "2.02", "{}", r.text());
     // POST to a missing app says so, whatever the entry segment.
     for path in ["apps/nope/run/.odd", "apps/nope/run/ok", "apps/nope/run"] {
-        let r = raw.request(RequestType::Post, path, &[], b"");
-        assert_eq!((code(&r), payload_text(&r)), ("4.04".into(), "no such app (sequence 0)".into()), "{path}");
+        let r = raw.client.request(RequestType::Post, path, &[], b"").unwrap();
+        assert_eq!((r.code_text(), r.text()), ("4.04".into(), "no such app (sequence 0)".into()), "{path}");
     }
     // A misaligned atomic is reported as such.
     put(
@@ -283,8 +278,8 @@ fn the_last_sequence_number_and_other_small_findings() {
         "atomic",
         &install("atomic", 1, &asm_container("mov %r1, 1\nlock add32 [%r10-6], %r1\nexit"), Some(&key)),
     );
-    let r = raw.request(RequestType::Post, "apps/atomic/run", &[], b"");
-    assert_eq!(code(&r), "5.00");
-    let text = payload_text(&r);
+    let r = raw.client.request(RequestType::Post, "apps/atomic/run", &[], b"").unwrap();
+    assert_eq!(r.code_text(), "5.00");
+    let text = r.text();
     assert!(text.contains("misaligned atomic access of 4 bytes") && !text.contains("write"), "{text}");
 }

@@ -192,23 +192,18 @@ fn apps_survive_a_restart() {
     let (_tmp, trusted) = Trusted::new(3);
     let mut node = trusted.start(&[]);
     let mut raw = Raw::new(node.addr);
-    let r = raw.request(
-        coap_lite::RequestType::Put,
-        "apps/c",
-        &[],
-        &install("c", 1, &asm_container(COUNTER_ASM), Some(&trusted.key)),
-    );
-    assert_eq!(code(&r), "2.01", "{}", payload_text(&r));
+    let r = raw.install("c", 1, COUNTER_ASM, &trusted.key);
+    assert_eq!(r.code_text(), "2.01", "{}", r.text());
     for _ in 0..3 {
-        raw.request(coap_lite::RequestType::Post, "apps/c/run", &[], b"");
+        raw.client.request(coap_lite::RequestType::Post, "apps/c/run", &[], b"").unwrap();
     }
     assert!(node.stop(), "no clean exit: {:?}", node.log());
     assert!(node.wait_for_line("stopped: ", Duration::from_secs(5)), "{:?}", node.log());
     let node = trusted.start(&[]);
     assert!(node.wait_for_line("1 app(s) loaded", Duration::from_secs(5)), "{:?}", node.log());
     let mut raw = Raw::new(node.addr);
-    let r = raw.request(coap_lite::RequestType::Post, "apps/c/run", &[], b"");
-    assert_eq!(payload_text(&r), "0x4");
+    let r = raw.client.request(coap_lite::RequestType::Post, "apps/c/run", &[], b"").unwrap();
+    assert_eq!(r.text(), "0x4");
 }
 
 #[test]

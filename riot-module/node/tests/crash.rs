@@ -69,38 +69,33 @@ fn kill9_story(trusted: &Trusted) {
         if round > 0 {
             // The app is one of the two versions, in full, at least as new as
             // the last acknowledged upload.
-            let r = raw.request(RequestType::Get, "apps/flip", &[], b"");
-            if code(&r) == "4.04" {
+            let r = raw.client.request(RequestType::Get, "apps/flip", &[], b"").unwrap();
+            if r.code_text() == "4.04" {
                 // Killed before any upload completed (possible on a loaded
                 // machine): then none may have been acknowledged.
                 assert_eq!(acked.load(Ordering::SeqCst), 0, "round {round}: an acknowledged upload was lost");
             } else {
-                assert_eq!(code(&r), "2.05", "round {round}: {}", payload_text(&r));
-                let meta: serde_json::Value = serde_json::from_slice(&r.payload).unwrap();
+                assert_eq!(r.code_text(), "2.05", "round {round}: {}", r.text());
+                let meta: serde_json::Value = serde_json::from_slice(&r.packet.payload).unwrap();
                 let version = meta["version"].as_u64().unwrap() as u32;
                 assert!(version >= acked.load(Ordering::SeqCst), "round {round}: acknowledged upload lost");
                 let hash = hex::decode(meta["sha256"].as_str().unwrap()).unwrap();
                 let which =
                     hashes.iter().position(|h| h[..] == hash[..]).expect("a mixed or unknown container") as u64 + 1;
-                let r = raw.request(RequestType::Post, "apps/flip/run", &[], b"");
-                assert_eq!(payload_text(&r), format!("{which:#x}"), "round {round}");
+                let r = raw.client.request(RequestType::Post, "apps/flip/run", &[], b"").unwrap();
+                assert_eq!(r.text(), format!("{which:#x}"), "round {round}");
                 // Versions alternate between the two variants: odd = 1, even = 2.
                 assert_eq!(which, if version % 2 == 1 { 1 } else { 2 }, "round {round}: version {version}");
                 next_version = meta["sequence"].as_u64().unwrap() as u32 + 1;
             }
             // The counter kept every acknowledged increment.
-            let r = raw.request(RequestType::Post, "apps/count/run", &[], b"");
-            let n = u32::from_str_radix(payload_text(&r).trim_start_matches("0x"), 16).unwrap();
+            let r = raw.client.request(RequestType::Post, "apps/count/run", &[], b"").unwrap();
+            let n = u32::from_str_radix(r.text().trim_start_matches("0x"), 16).unwrap();
             assert!(n > counted.load(Ordering::SeqCst), "round {round}: counter went back to {n}");
             counted.store(n, Ordering::SeqCst);
         } else {
-            let r = raw.request(
-                RequestType::Put,
-                "apps/count",
-                &[],
-                &install("count", 1, &asm_container(COUNTER_ASM), Some(&trusted.key)),
-            );
-            assert_eq!(code(&r), "2.01");
+            let r = raw.install("count", 1, COUNTER_ASM, &trusted.key);
+            assert_eq!(r.code_text(), "2.01");
         }
         // Upload new versions back to back (block-wise), increment the
         // counter, and kill -9 the node at a varying moment.

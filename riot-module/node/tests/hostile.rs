@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use alkyl_protocol::client::block_option;
+use alkyl_protocol::client::{block_option, Reply};
 use alkyl_protocol::Block;
 use coap_lite::{CoapOption, MessageType, Packet, RequestType};
 use common::*;
@@ -32,9 +32,8 @@ impl Fixture {
         let node = trusted.start(&["--budget", "100000"]);
         let Trusted { key, store, .. } = trusted;
         let mut raw = Raw::new(node.addr);
-        let r =
-            raw.request(RequestType::Put, "apps/app", &[], &install("app", 1, &asm_container(COUNTER_ASM), Some(&key)));
-        assert_eq!(code(&r), "2.01", "{}", payload_text(&r));
+        let r = raw.install("app", 1, COUNTER_ASM, &key);
+        assert_eq!(r.code_text(), "2.01", "{}", r.text());
         Fixture { _tmp: tmp, store, key, node, raw }
     }
 
@@ -47,8 +46,8 @@ impl Fixture {
         assert_eq!(snapshot(&self.store), before, "{what}: the store changed");
     }
 
-    fn put(&mut self, path: &str, body: &[u8]) -> Packet {
-        self.raw.request(RequestType::Put, path, &[], body)
+    fn put(&mut self, path: &str, body: &[u8]) -> Reply {
+        self.raw.client.request(RequestType::Put, path, &[], body).unwrap()
     }
 }
 
@@ -76,8 +75,9 @@ fn hostile_datagrams() {
         assert_eq!(f.raw.send_bytes(&[0x50, 0x01, 0x00, 0x01, 0xf0], Duration::from_millis(300)), None);
         assert_eq!(f.raw.send_bytes(&[0x80, 0x01, 0x00, 0x01], Duration::from_millis(300)), None);
         // An unknown critical option.
-        let r = f.raw.request(RequestType::Get, "apps", &[(CoapOption::Unknown(2053 + 2), vec![1])], b"");
-        assert_eq!(code(&r), "4.02");
+        let r =
+            f.raw.client.request(RequestType::Get, "apps", &[(CoapOption::Unknown(2053 + 2), vec![1])], b"").unwrap();
+        assert_eq!(r.code_text(), "4.02");
     });
 }
 
@@ -89,39 +89,43 @@ fn hostile_block_sequences() {
     let env = install("app", 2, &asm_container(&format!("{filler}{COUNTER_ASM}")), Some(&f.key));
     assert!(env.len() > 4 * 64);
     f.check("truncated Block1", |f| {
-        let r = f.raw.request(RequestType::Put, "apps/app", &[block1(0, true, 2)], &env[..64]);
-        assert_eq!(code(&r), "2.31");
-        let r = f.raw.request(RequestType::Put, "apps/app", &[block1(1, true, 2)], &env[64..128]);
-        assert_eq!(code(&r), "2.31");
+        let r = f.raw.client.request(RequestType::Put, "apps/app", &[block1(0, true, 2)], &env[..64]).unwrap();
+        assert_eq!(r.code_text(), "2.31");
+        let r = f.raw.client.request(RequestType::Put, "apps/app", &[block1(1, true, 2)], &env[64..128]).unwrap();
+        assert_eq!(r.code_text(), "2.31");
         // ...and the rest never comes.
     });
     f.check("out-of-order Block1", |f| {
-        let r = f.raw.request(RequestType::Put, "apps/app", &[block1(0, true, 2)], &env[..64]);
-        assert_eq!(code(&r), "2.31");
-        let r = f.raw.request(RequestType::Put, "apps/app", &[block1(2, true, 2)], &env[128..192]);
-        assert_eq!(code(&r), "4.08", "{}", payload_text(&r));
+        let r = f.raw.client.request(RequestType::Put, "apps/app", &[block1(0, true, 2)], &env[..64]).unwrap();
+        assert_eq!(r.code_text(), "2.31");
+        let r = f.raw.client.request(RequestType::Put, "apps/app", &[block1(2, true, 2)], &env[128..192]).unwrap();
+        assert_eq!(r.code_text(), "4.08", "{}", r.text());
         // The transfer is abandoned: the missing block does not resume it.
-        let r = f.raw.request(RequestType::Put, "apps/app", &[block1(1, true, 2)], &env[64..128]);
-        assert_eq!(code(&r), "4.08");
+        let r = f.raw.client.request(RequestType::Put, "apps/app", &[block1(1, true, 2)], &env[64..128]).unwrap();
+        assert_eq!(r.code_text(), "4.08");
         let last = (env.len() - 1) / 64;
-        let r = f.raw.request(RequestType::Put, "apps/app", &[block1(last as u32, false, 2)], &env[last * 64..]);
-        assert_eq!(code(&r), "4.08");
+        let r = f
+            .raw
+            .client
+            .request(RequestType::Put, "apps/app", &[block1(last as u32, false, 2)], &env[last * 64..])
+            .unwrap();
+        assert_eq!(r.code_text(), "4.08");
     });
     f.check("short middle block", |f| {
-        let r = f.raw.request(RequestType::Put, "apps/app", &[block1(0, true, 2)], &env[..10]);
-        assert_eq!(code(&r), "4.00");
+        let r = f.raw.client.request(RequestType::Put, "apps/app", &[block1(0, true, 2)], &env[..10]).unwrap();
+        assert_eq!(r.code_text(), "4.00");
     });
     f.check("oversize", |f| {
         let size1 = (CoapOption::Size1, 1_000_000u32.to_be_bytes().to_vec());
-        let r = f.raw.request(RequestType::Put, "apps/app", &[block1(0, true, 2), size1], &env[..64]);
-        assert_eq!(code(&r), "4.13");
-        assert!(r.get_first_option(CoapOption::Size1).is_some());
+        let r = f.raw.client.request(RequestType::Put, "apps/app", &[block1(0, true, 2), size1], &env[..64]).unwrap();
+        assert_eq!(r.code_text(), "4.13");
+        assert!(r.packet.get_first_option(CoapOption::Size1).is_some());
     });
     // A complete in-order transfer still works after all this.
     for (i, chunk) in env.chunks(64).enumerate() {
         let more = (i + 1) * 64 < env.len();
-        let r = f.raw.request(RequestType::Put, "apps/app", &[block1(i as u32, more, 2)], chunk);
-        assert_eq!(code(&r), if more { "2.31" } else { "2.04" }, "{}", payload_text(&r));
+        let r = f.raw.client.request(RequestType::Put, "apps/app", &[block1(i as u32, more, 2)], chunk).unwrap();
+        assert_eq!(r.code_text(), if more { "2.31" } else { "2.04" }, "{}", r.text());
     }
 }
 
@@ -167,18 +171,18 @@ fn hostile_uploads() {
     f.check("foreign key", |f| {
         let other = ed25519_dalek::SigningKey::from_bytes(&[77; 32]);
         let r = f.put("apps/app", &install("app", 2, &v2, Some(&other)));
-        assert_eq!(code(&r), "4.01");
-        assert!(payload_text(&r).starts_with("unknown key "));
+        assert_eq!(r.code_text(), "4.01");
+        assert!(r.text().starts_with("unknown key "));
     });
     f.check("old version", |f| {
         let r = f.put("apps/app", &install("app", 1, &v2, Some(&f.key)));
-        assert_eq!((code(&r), payload_text(&r)), ("4.09".into(), "version 1 is not newer than 1".into()));
+        assert_eq!((r.code_text(), r.text()), ("4.09".into(), "version 1 is not newer than 1".into()));
     });
     f.check("verification failure", |f| {
         let bad = asm_container("ja +5\nexit");
         let r = f.put("apps/app", &install("app", 2, &bad, Some(&f.key)));
-        assert_eq!(code(&r), "4.22");
-        assert!(payload_text(&r).starts_with("verification failed: instruction 0: "), "{}", payload_text(&r));
+        assert_eq!(r.code_text(), "4.22");
+        assert!(r.text().starts_with("verification failed: instruction 0: "), "{}", r.text());
     });
     f.check("decompression bomb", |f| {
         use alkyl_protocol::envelope::{Envelope, EnvelopeRepr};
@@ -187,23 +191,23 @@ fn hostile_uploads() {
         repr.raw_len = 100_000_000;
         let bomb = seal(repr, Some(&f.key));
         let r = f.put("apps/app", &bomb);
-        assert_eq!(code(&r), "4.13", "{}", payload_text(&r));
+        assert_eq!(r.code_text(), "4.13", "{}", r.text());
     });
     f.check("malformed envelope", |f| {
         let r = f.put("apps/app", b"ALKE\x01\x01\x01\x00 not an envelope");
-        assert_eq!(code(&r), "4.00");
+        assert_eq!(r.code_text(), "4.00");
     });
     f.check("envelope for another app", |f| {
         let r = f.put("apps/app", &install("other", 2, &v2, Some(&f.key)));
-        assert_eq!(code(&r), "4.00");
+        assert_eq!(r.code_text(), "4.00");
     });
     f.check("unsigned delete", |f| {
-        let r = f.raw.request(RequestType::Delete, "apps/app", &[], &delete("app", 9, None));
-        assert_eq!(code(&r), "4.01");
+        let r = f.raw.client.request(RequestType::Delete, "apps/app", &[], &delete("app", 9, None)).unwrap();
+        assert_eq!(r.code_text(), "4.01");
     });
     // The original still runs.
-    let r = f.raw.request(RequestType::Post, "apps/app/run", &[], b"");
-    assert_eq!(payload_text(&r), "0x1");
+    let r = f.raw.client.request(RequestType::Post, "apps/app/run", &[], b"").unwrap();
+    assert_eq!(r.text(), "0x1");
 }
 
 #[test]
@@ -211,35 +215,35 @@ fn hostile_scripts() {
     let mut f = Fixture::new();
     let r =
         f.put("apps/loop", &install("loop", 1, &asm_container("mov %r0, 0\nl:\nadd %r0, 1\nja l\nexit"), Some(&f.key)));
-    assert_eq!(code(&r), "2.01");
+    assert_eq!(r.code_text(), "2.01");
     let bad = "mov %r1, 1\nmov %r2, 0x1234\ncall 0x13\nmov %r1, 0\nexit";
     let r = f.put("apps/bad", &install("bad", 1, &asm_container(bad), Some(&f.key)));
-    assert_eq!(code(&r), "2.01");
+    assert_eq!(r.code_text(), "2.01");
     let oob = "mov %r1, 0x10\nlsh %r1, 32\nldxdw %r0, [%r1]\nexit";
     let r = f.put("apps/oob", &install("oob", 1, &asm_container(oob), Some(&f.key)));
-    assert_eq!(code(&r), "2.01");
+    assert_eq!(r.code_text(), "2.01");
     f.check("infinite loop", |f| {
-        let r = f.raw.request(RequestType::Post, "apps/loop/run", &[], b"");
-        assert_eq!(code(&r), "5.00");
+        let r = f.raw.client.request(RequestType::Post, "apps/loop/run", &[], b"").unwrap();
+        assert_eq!(r.code_text(), "5.00");
         // The fast engine traps at the first slot of the run it cannot pay
         // for: the loop's `add` (docs/isa.md, "Budget").
-        assert_eq!(payload_text(&r), "trap at instruction 1: instruction budget exhausted");
-        let r = f.raw.request(RequestType::Get, "apps/loop", &[], b"");
-        assert!(payload_text(&r).contains(r#""last_error":{"at_ms":"#), "{}", payload_text(&r));
+        assert_eq!(r.text(), "trap at instruction 1: instruction budget exhausted");
+        let r = f.raw.client.request(RequestType::Get, "apps/loop", &[], b"").unwrap();
+        assert!(r.text().contains(r#""last_error":{"at_ms":"#), "{}", r.text());
     });
     f.check("bad helper pointer", |f| {
-        let r = f.raw.request(RequestType::Post, "apps/bad/run", &[], b"");
-        assert_eq!(code(&r), "5.00");
-        assert!(payload_text(&r).starts_with("trap at instruction 2: helper 0x13: "), "{}", payload_text(&r));
+        let r = f.raw.client.request(RequestType::Post, "apps/bad/run", &[], b"").unwrap();
+        assert_eq!(r.code_text(), "5.00");
+        assert!(r.text().starts_with("trap at instruction 2: helper 0x13: "), "{}", r.text());
     });
     f.check("wild load", |f| {
-        let r = f.raw.request(RequestType::Post, "apps/oob/run", &[], b"");
-        assert_eq!(code(&r), "5.00");
-        assert!(payload_text(&r).starts_with("trap at instruction 2: memory fault"), "{}", payload_text(&r));
+        let r = f.raw.client.request(RequestType::Post, "apps/oob/run", &[], b"").unwrap();
+        assert_eq!(r.code_text(), "5.00");
+        assert!(r.text().starts_with("trap at instruction 2: memory fault"), "{}", r.text());
     });
     // Others keep running.
-    let r = f.raw.request(RequestType::Post, "apps/app/run", &[], b"");
-    assert_eq!(payload_text(&r), "0x1");
+    let r = f.raw.client.request(RequestType::Post, "apps/app/run", &[], b"").unwrap();
+    assert_eq!(r.text(), "0x1");
 }
 
 #[test]
@@ -254,8 +258,8 @@ fn message_layer() {
     let r = Packet::from_bytes(&a).unwrap();
     assert_eq!((r.header.get_type(), payload_text(&r)), (MessageType::Acknowledgement, "0x1".into()));
     assert_eq!(r.get_token(), p.get_token());
-    let r = f.raw.request(RequestType::Post, "apps/app/run", &[], b"");
-    assert_eq!(payload_text(&r), "0x2");
+    let r = f.raw.client.request(RequestType::Post, "apps/app/run", &[], b"").unwrap();
+    assert_eq!(r.text(), "0x2");
     // NON gets NON, with its own message id.
     let mut non = request_packet(0x1000, RequestType::Get, "apps/app/result", &[], b"");
     non.header.set_type(MessageType::NonConfirmable);
@@ -265,6 +269,6 @@ fn message_layer() {
     assert_eq!((r.get_token(), payload_text(&r).as_str()), (non.get_token(), "0x2"));
     // Uri-Host and Uri-Port are ignored.
     let opts = [(CoapOption::UriHost, b"example.org".to_vec()), (CoapOption::UriPort, vec![0x16, 0x33])];
-    let r = f.raw.request(RequestType::Get, "apps/app/result", &opts, b"");
-    assert_eq!(code(&r), "2.05");
+    let r = f.raw.client.request(RequestType::Get, "apps/app/result", &opts, b"").unwrap();
+    assert_eq!(r.code_text(), "2.05");
 }

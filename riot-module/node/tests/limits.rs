@@ -18,8 +18,8 @@ fn oversized_datagrams_get_4_13_and_do_not_run() {
     let (_tmp, trusted) = Trusted::new(7);
     let (node, key) = (trusted.start(&[]), trusted.key);
     let mut raw = Raw::new(node.addr);
-    let r = raw.request(RequestType::Put, "apps/app", &[], &install("app", 1, &asm_container(COUNTER_ASM), Some(&key)));
-    assert_eq!(code(&r), "2.01", "{}", payload_text(&r));
+    let r = raw.install("app", 1, COUNTER_ASM, &key);
+    assert_eq!(r.code_text(), "2.01", "{}", r.text());
 
     for (mid, len, confirmable) in [(0x7001u16, 3000usize, true), (0x7002, 10_000, true), (0x7003, 3000, false)] {
         let mut p = request_packet(mid, RequestType::Post, "apps/app/run", &[], b"Z");
@@ -43,8 +43,8 @@ fn oversized_datagrams_get_4_13_and_do_not_run() {
         assert_eq!(size1.iter().fold(0usize, |n, &b| n << 8 | usize::from(b)), MAX_DATAGRAM);
     }
     // None of them ran: the counter's first run counts 1.
-    let r = raw.request(RequestType::Post, "apps/app/run", &[], b"");
-    assert_eq!(payload_text(&r), "0x1");
+    let r = raw.client.request(RequestType::Post, "apps/app/run", &[], b"").unwrap();
+    assert_eq!(r.text(), "0x1");
     // A datagram of exactly the limit is served.
     let mut bytes = request_packet(0x7004, RequestType::Post, "apps/app/run", &[], b"Z").to_bytes().unwrap();
     bytes.resize(MAX_DATAGRAM, 0);
@@ -63,8 +63,8 @@ fn busy_timer_triggers_do_not_starve_requests() {
     let timer = || TriggerRepr { kind: TriggerKind::Timer, sensor: 0, period_ms: 10, value: 0, entry: None };
     for name in ["spin1", "spin2", "spin3"] {
         let envelope = install_with(name, 1, &spin, (0..4).map(|_| timer()).collect(), Some(&key));
-        let r = raw.request(RequestType::Put, &format!("apps/{name}"), &[], &envelope);
-        assert_eq!(code(&r), "2.01", "{name}: {}", payload_text(&r));
+        let r = raw.client.request(RequestType::Put, &format!("apps/{name}"), &[], &envelope).unwrap();
+        assert_eq!(r.code_text(), "2.01", "{name}: {}", r.text());
     }
     std::thread::sleep(Duration::from_millis(300));
     let mut worst = Duration::ZERO;
@@ -75,6 +75,6 @@ fn busy_timer_triggers_do_not_starve_requests() {
     }
     eprintln!("GET /apps while 12 busy timer triggers fire: worst of 10 {worst:?}");
     // And a signed delete gets through.
-    let r = raw.request(RequestType::Delete, "apps/spin1", &[], &delete("spin1", 2, Some(&key)));
-    assert_eq!(code(&r), "2.02", "{}", payload_text(&r));
+    let r = raw.client.request(RequestType::Delete, "apps/spin1", &[], &delete("spin1", 2, Some(&key))).unwrap();
+    assert_eq!(r.code_text(), "2.02", "{}", r.text());
 }

@@ -17,6 +17,7 @@ use alkyl_bindings::{AlkylHelpers, SimPlatform, ALL_HELPERS};
 use alkyl_vm::container::Script;
 
 use crate::ir::exec::{run_entry, Ended};
+use crate::ir::interp::no_gateway;
 use crate::ir::{call_input, compile_validated, validate, Instance, IrTrap, Module, Validated};
 
 /// IR instructions the interpreter may execute per call.
@@ -101,7 +102,7 @@ impl<'m> Pair<'m> {
     ) -> Result<Result<u64, IrTrap>, String> {
         let input = call_input(args, rest);
         let (index, _) = self.valid.module.function(name).ok_or(format!("no function {name}"))?;
-        let expected = self.instance.call(&self.valid, index, &input, &mut self.oracle, fuel);
+        let expected = self.instance.call(&self.valid, index, &input, &mut self.oracle, fuel, &mut no_gateway);
         if expected == Err(IrTrap::OutOfFuel) {
             return Ok(Err(IrTrap::OutOfFuel));
         }

@@ -163,20 +163,13 @@ impl Describe for IrErrorKind {
     }
 }
 
-/// A malformed module: what, and at which byte.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct IrError {
-    pub offset: usize,
-    pub kind: IrErrorKind,
+alkyl_vm::error_at! {
+    /// A malformed module: what, and at which byte.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct IrError { offset: usize, kind: IrErrorKind } => "byte "
 }
 
-impl Describe for IrError {
-    fn describe(&self, out: &mut dyn Sink) {
-        ("byte ", self.offset, ": ", self.kind).describe(out);
-    }
-}
-
-alkyl_vm::error_by_describe!(IrErrorKind, IrError);
+alkyl_vm::error_by_describe!(IrErrorKind);
 
 /// True for `[A-Za-z_][A-Za-z0-9_]*`.
 pub fn is_identifier(s: &str) -> bool {

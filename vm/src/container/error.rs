@@ -79,12 +79,11 @@ pub enum ContainerErrorKind {
     StackTooLarge { size: u32 },
 }
 
-/// A rejected container: the rule broken and the byte offset where it was
-/// detected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ContainerError {
-    pub offset: usize,
-    pub kind: ContainerErrorKind,
+crate::error_at! {
+    /// A rejected container: the rule broken and the byte offset where it
+    /// was detected.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub struct ContainerError { offset: usize, kind: ContainerErrorKind } => "container byte "
 }
 
 impl Describe for ContainerErrorKind {
@@ -140,12 +139,6 @@ impl Describe for ContainerErrorKind {
     }
 }
 
-impl Describe for ContainerError {
-    fn describe(&self, out: &mut dyn Sink) {
-        ("container byte ", self.offset, ": ", self.kind).describe(out);
-    }
-}
-
 /// Why a container could not be loaded as a runnable script.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LoadError {
@@ -171,4 +164,4 @@ impl Describe for LoadError {
 }
 
 crate::display_by_describe!(Field, ContainerErrorKind);
-crate::error_by_describe!(ContainerError, LoadError);
+crate::error_by_describe!(LoadError);

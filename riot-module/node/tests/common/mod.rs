@@ -12,7 +12,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{mpsc, Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use alkyl_protocol::client::{self, Client};
+use alkyl_protocol::client::{self, Client, Reply};
 use alkyl_protocol::envelope::{EnvelopeRepr, Operation, PayloadKind, TriggerRepr};
 use alkyl_protocol::AppName;
 use alkyl_testkit::clang::compile_bpf;
@@ -304,11 +304,12 @@ pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 /// A raw UDP socket for hand-made datagrams, and the protocol crate's
-/// client (the CLI's) for well-formed requests.
+/// client (the CLI's) for well-formed requests: its `Reply` gives the
+/// code (`code_text`) and the text (`text`) as the CLI prints them.
 pub struct Raw {
     pub socket: UdpSocket,
     pub node: SocketAddr,
-    client: Client,
+    pub client: Client,
 }
 
 impl Raw {
@@ -339,21 +340,16 @@ impl Raw {
         self.socket.set_nonblocking(false).unwrap();
     }
 
-    /// A CON request through the client; returns the response packet.
-    pub fn request(
-        &mut self,
-        method: RequestType,
-        path: &str,
-        options: &[(CoapOption, Vec<u8>)],
-        payload: &[u8],
-    ) -> Packet {
-        self.client.request(method, path, options, payload).unwrap_or_else(|e| panic!("{method:?} {path}: {e}")).packet
+    /// Installs `asm`, assembled, as app `name` at `version`, signed with
+    /// `key`: a PUT of the envelope to `apps/NAME` through the client.
+    pub fn install(&mut self, name: &str, version: u32, asm: &str, key: &SigningKey) -> Reply {
+        let envelope = install(name, version, &asm_container(asm), Some(key));
+        self.client.request(RequestType::Put, &format!("apps/{name}"), &[], &envelope).unwrap()
     }
 
     /// Whether the node answers a GET /apps with 2.05.
     pub fn alive(&mut self) -> bool {
-        let r = self.request(RequestType::Get, "apps", &[], b"");
-        u8::from(r.header.code) == 0x45
+        self.client.request(RequestType::Get, "apps", &[], b"").is_ok_and(|r| r.code == 0x45)
     }
 }
 

@@ -30,9 +30,18 @@ use super::trap::IrTrap;
 use super::validate::Validated;
 use super::width::Width;
 
-/// The gateway's runtime of its syscalls ([`Instance::call_gateway`]): the
+/// The gateway's runtime of its syscalls ([`Instance::call`]): the
 /// syscall and its arguments (first first) to its result or a trap.
 pub type GatewayRuntime<'a> = dyn FnMut(&syscall::GatewaySyscall, &[u64]) -> Result<u64, IrTrap> + 'a;
+
+/// The runtime of a caller without a gateway (a device, a test of device
+/// code): every gateway syscall traps.
+///
+/// # Errors
+/// Always [`IrTrap::Syscall`].
+pub fn no_gateway(syscall: &syscall::GatewaySyscall, _args: &[u64]) -> Result<u64, IrTrap> {
+    Err(IrTrap::Syscall { id: syscall.id })
+}
 
 /// A word on the stack: its width and its canonical value.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,7 +96,11 @@ impl Instance {
 
     /// Calls function `function` over the call input `input` (its
     /// arguments first: [`super::call`]) on `platform`, executing at most
-    /// `fuel` instructions.
+    /// `fuel` instructions. `gateway` runs the gateway syscalls (the
+    /// gateway's runtime): it gets the syscall and its arguments (first
+    /// first, each at its width) and returns the result (ignored when the
+    /// syscall has none) or the trap that ends the call; a device module's
+    /// caller passes [`no_gateway`].
     ///
     /// # Errors
     /// The [`IrTrap`] that ended the call. Effects before it (memory,
@@ -96,25 +109,6 @@ impl Instance {
     /// # Panics
     /// Never.
     pub fn call<P: Platform + ?Sized>(
-        &mut self,
-        module: &Validated<'_>,
-        function: usize,
-        input: &[u8],
-        platform: &mut P,
-        fuel: u64,
-    ) -> Result<Completion, IrTrap> {
-        // No gateway here: its syscalls trap.
-        self.call_gateway(module, function, input, platform, fuel, &mut |sc, _| Err(IrTrap::Syscall { id: sc.id }))
-    }
-
-    /// [`Instance::call`] with a runtime for the gateway syscalls (the
-    /// gateway's): `gateway` gets the syscall and its arguments (first
-    /// first, each at its width) and returns the result (ignored when the
-    /// syscall has none) or the trap that ends the call.
-    ///
-    /// # Errors
-    /// As [`Instance::call`].
-    pub fn call_gateway<P: Platform + ?Sized>(
         &mut self,
         module: &Validated<'_>,
         function: usize,

@@ -44,17 +44,10 @@ pub use disasm::disassemble;
 
 use alloc::string::String;
 
-/// Why a text could not be assembled, and on which line (1-based).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AsmError {
-    pub line: usize,
-    pub kind: AsmErrorKind,
-}
-
-impl Describe for AsmError {
-    fn describe(&self, out: &mut dyn Sink) {
-        ("line ", self.line, ": ", &self.kind).describe(out);
-    }
+alkyl_vm::error_at! {
+    /// Why a text could not be assembled, and on which line (1-based).
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub struct AsmError { line: usize, kind: AsmErrorKind } => "line "
 }
 
 /// What is wrong with a line.
@@ -107,4 +100,4 @@ impl Describe for AsmErrorKind {
     }
 }
 
-alkyl_vm::error_by_describe!(AsmError, AsmErrorKind);
+alkyl_vm::error_by_describe!(AsmErrorKind);
