@@ -27,15 +27,27 @@ fn run_on(program: &Program<'_>, fast: bool, input: &[u8], budget: u64) -> Outco
         mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).unwrap();
         mem.map(INPUT_VADDR, &mut input, AccessPolicy::ReadWrite).unwrap();
         let args = [INPUT_VADDR, len];
-        if fast {
-            let mut storage = vec![Op::EMPTY; storage_len(program)];
-            let translated = translate(program, &mut storage).unwrap();
-            run_fast(&translated, program.main(), &args, &mut mem, &mut TestHelpers, budget)
-        } else {
-            run(program, program.main(), &args, &mut mem, &mut TestHelpers, budget)
-        }
+        run_engine(program, fast, &args, &mut mem, budget)
     };
     Outcome { result, input, stack }
+}
+
+/// `program` from its main entry on the fast engine (translated here) or
+/// on the reference interpreter.
+fn run_engine(
+    program: &Program<'_>,
+    fast: bool,
+    args: &[u64],
+    mem: &mut MemoryMap<'_>,
+    budget: u64,
+) -> Result<Exit, Trap> {
+    if fast {
+        let mut storage = vec![Op::EMPTY; storage_len(program)];
+        let translated = translate(program, &mut storage).unwrap();
+        run_fast(&translated, program.main(), args, mem, &mut TestHelpers, budget)
+    } else {
+        run(program, program.main(), args, mem, &mut TestHelpers, budget)
+    }
 }
 
 /// Runs `code` on both engines and checks they agree: same result and the
@@ -320,6 +332,31 @@ fn has_generic(code: &[u8]) -> bool {
     format!("{translated:?}").contains("Generic")
 }
 
+/// `op %r0, b` for each `op` of `ops`, `r0` loaded with each of `values` and
+/// `b` each of them in `r1` and, where it fits, as an immediate; and `op
+/// %r0, %r0`.
+fn division_programs(values: &[i64], ops: &[&str], mut each: impl FnMut(String)) {
+    for &a in values {
+        for op in ops {
+            for &b in values {
+                each(format!("lddw %r0, {a}\nlddw %r1, {b}\n{op} %r0, %r1\nexit"));
+                if let Ok(b) = i32::try_from(b) {
+                    each(format!("lddw %r0, {a}\n{op} %r0, {b}\nexit"));
+                }
+            }
+            each(format!("lddw %r0, {a}\n{op} %r0, %r0\nexit"));
+        }
+    }
+}
+
+/// Checks that `src` leaves no op generic and runs as on the reference
+/// interpreter.
+fn specialised_and_agreeing(src: &str) {
+    let code = asm(src);
+    assert!(!has_generic(&code), "generic op in {src:?}");
+    agree(&code, &[], 100);
+}
+
 /// Byte swaps, unsigned division and remainder by an immediate and by a
 /// register (both widths, zero divisors, `d == s`) and sign-extending
 /// moves: specialised (not generic) and as the reference interpreter
@@ -345,9 +382,7 @@ fn swaps_divisions_and_sign_extensions_agree_at_the_edges() {
     ];
     let mut count = 0;
     let mut check = |src: String| {
-        let code = asm(&src);
-        assert!(!has_generic(&code), "generic op in {src:?}");
-        agree(&code, &[], 100);
+        specialised_and_agreeing(&src);
         count += 1;
     };
     for &a in &values {
@@ -359,16 +394,10 @@ fn swaps_divisions_and_sign_extensions_agree_at_the_edges() {
             check(format!("lddw %r0, {a}\n{movsx} %r0, %r0\nexit"));
         }
         for op in ["div", "mod", "div32", "mod32"] {
-            for &b in &values {
-                check(format!("lddw %r0, {a}\nlddw %r1, {b}\n{op} %r0, %r1\nexit"));
-                if let Ok(b) = i32::try_from(b) {
-                    check(format!("lddw %r0, {a}\n{op} %r0, {b}\nexit"));
-                }
-            }
-            check(format!("lddw %r0, {a}\n{op} %r0, %r0\nexit"));
             check(format!("lddw %r0, {a}\n{op} %r0, {}\nexit", i32::MIN));
         }
     }
+    division_programs(&values, &["div", "mod", "div32", "mod32"], &mut check);
     assert_eq!(count, 15 * (9 + 10 + 4 * (15 + 9 + 2)));
     // (The atomics are still generic: the check sees them. v4's signed
     // division, generic here before round 6, is not: see
@@ -504,13 +533,7 @@ fn memory_windows_agree_with_the_map_on_every_policy() {
                             mem.map(INPUT_VADDR, &mut input, input_policy).unwrap();
                             mem.map(segment_vaddr(3), &mut other, other_policy).unwrap();
                             let args = [INPUT_VADDR, 32];
-                            if fast {
-                                let mut storage = vec![Op::EMPTY; storage_len(&program)];
-                                let translated = translate(&program, &mut storage).unwrap();
-                                run_fast(&translated, program.main(), &args, &mut mem, &mut TestHelpers, 1000)
-                            } else {
-                                run(&program, program.main(), &args, &mut mem, &mut TestHelpers, 1000)
-                            }
+                            run_engine(&program, fast, &args, &mut mem, 1000)
                         };
                         results.push((result, input, other, stack));
                     }
@@ -530,13 +553,7 @@ fn memory_windows_agree_with_the_map_on_every_policy() {
         mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).unwrap();
         mem.map_read_only(INPUT_VADDR, &input).unwrap();
         let args = [INPUT_VADDR, 4];
-        results.push(if fast {
-            let mut storage = vec![Op::EMPTY; storage_len(&program)];
-            let translated = translate(&program, &mut storage).unwrap();
-            run_fast(&translated, program.main(), &args, &mut mem, &mut TestHelpers, 100)
-        } else {
-            run(&program, program.main(), &args, &mut mem, &mut TestHelpers, 100)
-        });
+        results.push(run_engine(&program, fast, &args, &mut mem, 100));
     }
     assert_eq!(results[0], results[1]);
     assert!(matches!(results[0], Err(Trap { pc: 1, kind: TrapKind::Memory(_) })));
@@ -879,22 +896,10 @@ fn signed_divisions_sign_extending_loads_and_ja32_agree_at_the_edges() {
     ];
     let mut count = 0;
     let mut check = |src: String| {
-        let code = asm(&src);
-        assert!(!has_generic(&code), "generic op in {src:?}");
-        agree(&code, &[], 100);
+        specialised_and_agreeing(&src);
         count += 1;
     };
-    for &a in &values {
-        for op in ["sdiv", "smod", "sdiv32", "smod32"] {
-            for &b in &values {
-                check(format!("lddw %r0, {a}\nlddw %r1, {b}\n{op} %r0, %r1\nexit"));
-                if let Ok(b) = i32::try_from(b) {
-                    check(format!("lddw %r0, {a}\n{op} %r0, {b}\nexit"));
-                }
-            }
-            check(format!("lddw %r0, {a}\n{op} %r0, %r0\nexit"));
-        }
-    }
+    division_programs(&values, &["sdiv", "smod", "sdiv32", "smod32"], &mut check);
     assert_eq!(count, 14 * 4 * (14 + 9 + 1));
     // RFC 9669's values, spelled out.
     let result = |src: &str| agree(&asm(src), &[], 100).result.unwrap().r0;
@@ -1038,6 +1043,7 @@ fn a_shared_table_and_the_input_stay_open_together() {
         format!("{table}\nmov %r0, 0\nmov %r2, 3\nja mid\nldxb %r0, [%r3+0]\nmid:\nldxb %r4, [%r1+0]\nadd %r3, %r2\nldxb %r0, [%r3+0]\nsub %r0, %r4\nexit"),
         format!("{table}\nmov %r0, 0\nmov %r4, 0\nmov %r2, 5\nmov %r5, %r3\nadd %r5, %r2\nldxb %r0, [%r5+0]\nstxb [%r1+0], %r0\nexit"),
     ];
+    let mut outcomes = Vec::new();
     for src in &programs {
         let code = asm(src);
         let program = verify(&code, &TestHelpers).unwrap();
@@ -1052,36 +1058,16 @@ fn a_shared_table_and_the_input_stay_open_together() {
                 mem.map(INPUT_VADDR, &mut input, AccessPolicy::ReadWrite).unwrap();
                 mem.map_read_only(segment_vaddr(3), &other).unwrap();
                 let args = [INPUT_VADDR, 32];
-                if fast {
-                    let mut storage = vec![Op::EMPTY; storage_len(&program)];
-                    let translated = translate(&program, &mut storage).unwrap();
-                    run_fast(&translated, program.main(), &args, &mut mem, &mut TestHelpers, 1000)
-                } else {
-                    run(&program, program.main(), &args, &mut mem, &mut TestHelpers, 1000)
-                }
+                run_engine(&program, fast, &args, &mut mem, 1000)
             };
             results.push((result, input, stack));
         }
         assert_eq!(results[0], results[1], "{src}");
+        outcomes.push(results[0].0);
     }
-    let trap_at = |src: &str| {
-        let code = asm(src);
-        let program = verify(&code, &TestHelpers).unwrap();
-        let mut input: Vec<u8> = (0..32).collect();
-        let other = [0u8; 8];
-        let mut stack = vec![0u8; STACK_SIZE];
-        let mut mem = MemoryMap::new();
-        mem.map(STACK_VADDR, &mut stack, AccessPolicy::ReadWrite).unwrap();
-        mem.map(INPUT_VADDR, &mut input, AccessPolicy::ReadWrite).unwrap();
-        mem.map_read_only(segment_vaddr(3), &other).unwrap();
-        let mut storage = vec![Op::EMPTY; storage_len(&program)];
-        let translated = translate(&program, &mut storage).unwrap();
-        run_fast(&translated, program.main(), &[INPUT_VADDR, 32], &mut mem, &mut TestHelpers, 1000).unwrap_err().pc
-    };
     // The write to the table (slot 4: `lddw` is two), the read past its end.
-    assert_eq!(trap_at(&programs[1]), 4);
-    assert_eq!(trap_at(&programs[2]), 3);
-    assert_eq!(trap_at(&programs[3]), 5);
+    let trap_at = |i: usize| outcomes[i].as_ref().map_err(|t| t.pc).unwrap_err();
+    assert_eq!((trap_at(1), trap_at(2), trap_at(3)), (4, 3, 5));
 }
 
 /// `mov d, s; ja t` and `mov32 d, s; ja t`: both widths (the 32-bit copy
