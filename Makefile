@@ -220,7 +220,8 @@ bench-lang: deps
 # benches/kernels, or of BENCH_KERNELS=DIR (your own, following the kernel
 # convention of docs/benchmarks.md, "Your own kernels").
 ifdef BENCH_KERNELS
-export BENCH_KERNELS := $(abspath $(BENCH_KERNELS))
+override BENCH_KERNELS := $(abspath $(BENCH_KERNELS))
+export BENCH_KERNELS
 endif
 
 # Host benchmark suite: every kernel on native, Alkyl (fast and reference),

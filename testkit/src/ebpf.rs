@@ -148,7 +148,7 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
         let rel = |at: usize| (b[6] as usize % total) as i64 - at as i64 - 1;
         let off = (b[7] % 8) as i16 - 2;
         let ldx = if b[7] & 0x80 != 0 { 0x71 } else { 0x69 };
-        let seq: Vec<Insn> = match sel % 25 {
+        let seq: Vec<Insn> = match sel % 29 {
             0 => vec![
                 Insn::new(ldx, d, s, off, 0),
                 Insn::new(0x0c, acc, d, 0, 0),
@@ -259,8 +259,39 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
                 let mov = if b[7] & 8 != 0 { 0xbf } else { 0xbc };
                 vec![Insn::new(mov, d, s, 0, 0), Insn::new(op, d, src, 0, off as i32 * 13)]
             }
-            // the ALU chains of round 6 (issue 16)
-            24 => alu_idiom(b[6], [d, s, acc, x], b[7], i32::from_le_bytes([b[4], b[5], b[6], b[7]])),
+            // round 6: a small value set before a 32-bit compare with an
+            // immediate (`mov` or `mov32`, the value at and past the edges
+            // of what fuses), two register copies of either width, a copy
+            // before `jne32` or `ja`
+            24 => vec![
+                Insn::new(
+                    if b[7] & 1 == 0 { 0xb7 } else { 0xb4 },
+                    d,
+                    0,
+                    0,
+                    (b[6] as i8 as i32) * (1 + (b[7] >> 7) as i32),
+                ),
+                Insn::new(
+                    [0x16, 0x56, 0xa6, 0x26][(b[7] >> 1) as usize % 4],
+                    x,
+                    0,
+                    rel(pc + 1) as i16,
+                    off as i32 * 50,
+                ),
+            ],
+            25 => vec![
+                Insn::new(if b[7] & 1 == 0 { 0xbf } else { 0xbc }, d, s, 0, 0),
+                Insn::new(if b[7] & 2 == 0 { 0xbf } else { 0xbc }, acc, if b[7] & 4 == 0 { x } else { d }, 0, 0),
+            ],
+            26 => vec![
+                Insn::new(if b[7] & 1 == 0 { 0xbf } else { 0xbc }, d, s, 0, 0),
+                match b[7] >> 1 & 1 {
+                    0 => Insn::new(0x56, x, 0, rel(pc + 1) as i16, off as i32),
+                    _ => Insn::new(0x05, 0, 0, rel(pc + 1) as i16, 0),
+                },
+            ],
+            // the ALU chains of round 6a (issue 16)
+            27 => alu_idiom(b[6], [d, s, acc, x], b[7], i32::from_le_bytes([b[4], b[5], b[6], b[7]])),
             _ => Vec::new(),
         };
         let fits = pc + seq.len() <= n

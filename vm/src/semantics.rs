@@ -115,22 +115,12 @@ pub(crate) fn alu(op: u8, off: i16, a: u64, b: u64, imm: i32, wide: bool, by_reg
             (false, true) => umod64(a, b),
             (false, false) => umod32(a as u32, b as u32) as u64,
         },
-        alu::DIV | alu::MOD if b == 0 => {
-            if op == alu::DIV {
-                0
-            } else {
-                a
-            }
-        }
-        alu::DIV | alu::MOD => {
-            let (q, r) = sdivmod64(signed(a), signed(b));
-            let (q, r) = (q as u64, r as u64);
-            if op == alu::DIV {
-                q
-            } else {
-                r
-            }
-        }
+        alu::DIV | alu::MOD => match (op == alu::DIV, wide) {
+            (true, true) => sdiv64(a as i64, b as i64) as u64,
+            (true, false) => sdiv32(a as i32, b as i32) as u32 as u64,
+            (false, true) => smod64(a as i64, b as i64) as u64,
+            (false, false) => smod32(a as i32, b as i32) as u32 as u64,
+        },
         alu::OR => a | b,
         alu::AND => a & b,
         alu::LSH => a << shift,
@@ -194,6 +184,65 @@ pub(crate) fn umod32(a: u32, b: u32) -> u32 {
     a.checked_rem(b).unwrap_or(a)
 }
 
+/// Signed 64-bit division (RFC 9669, `sdiv`): by zero gives 0, `INT_MIN /
+/// -1` is `INT_MIN`.
+#[inline]
+pub(crate) fn sdiv64(a: i64, b: i64) -> i64 {
+    if b == 0 {
+        0
+    } else {
+        sdivmod64(a, b).0
+    }
+}
+
+/// Signed 64-bit remainder (RFC 9669, `smod`): by zero leaves the dividend,
+/// `INT_MIN % -1` is 0, the result takes the dividend's sign.
+#[inline]
+pub(crate) fn smod64(a: i64, b: i64) -> i64 {
+    if b == 0 {
+        a
+    } else {
+        sdivmod64(a, b).1
+    }
+}
+
+/// Signed 32-bit division (RFC 9669): by zero gives 0, `INT_MIN / -1` is
+/// `INT_MIN` (the core's divider on a 32-bit core).
+#[inline]
+pub(crate) fn sdiv32(a: i32, b: i32) -> i32 {
+    if b == 0 {
+        0
+    } else {
+        a.wrapping_div(b)
+    }
+}
+
+/// Signed 32-bit remainder (RFC 9669): by zero leaves the dividend,
+/// `INT_MIN % -1` is 0.
+#[inline]
+pub(crate) fn smod32(a: i32, b: i32) -> i32 {
+    if b == 0 {
+        a
+    } else {
+        a.wrapping_rem(b)
+    }
+}
+
+/// `sdiv` (`how` 0), `smod` (1), `sdiv32` (2) or `smod32` (3) of `a` by
+/// `b` (32-bit: their low halves; the result zero-extended), by [`sdiv64`],
+/// [`smod64`], [`sdiv32`], [`smod32`]: the fast engine's two signed
+/// division rows call this, out of line (flash: signed division is rare).
+#[cfg(feature = "fast")]
+#[inline(never)]
+pub(crate) fn signed_division(how: u8, a: u64, b: u64) -> u64 {
+    match how {
+        0 => sdiv64(a as i64, b as i64) as u64,
+        1 => smod64(a as i64, b as i64) as u64,
+        2 => sdiv32(a as i32, b as i32) as u32 as u64,
+        _ => smod32(a as i32, b as i32) as u32 as u64,
+    }
+}
+
 /// Unsigned 64-bit quotient and remainder; `b` must not be zero.
 ///
 /// On 64-bit hosts this is the hardware division. On 32-bit cores (the
@@ -234,7 +283,9 @@ fn soft_udivmod64(a: u64, b: u64) -> (u64, u64) {
 
 /// Signed 64-bit quotient and remainder (RFC 9669: `INT_MIN / -1 =
 /// INT_MIN`, `INT_MIN % -1 = 0`, the remainder takes the dividend's sign);
-/// `b` must not be zero.
+/// `b` must not be zero. Out of line: the reference interpreter's `alu`
+/// and the fast engine's `signed_division` share it (flash).
+#[inline(never)]
 pub(crate) fn sdivmod64(a: i64, b: i64) -> (i64, i64) {
     let (q, r) = udivmod64(a.unsigned_abs(), b.unsigned_abs());
     let q = if (a < 0) != (b < 0) { (q as i64).wrapping_neg() } else { q as i64 };

@@ -21,7 +21,7 @@ use crate::isa::{class, jmp, mode, op, size, source, Insn};
 use crate::memory::{Access, MemoryMap};
 use crate::semantics::{
     alu32, alu64, atomic_op, atomic_writes, compare32, compare64, initial_frame_pointer, pop_frame, push_frame,
-    sign_extend, swap16, swap32, swap64, udiv32, udiv64, umod32, umod64,
+    sign_extend, signed_division, swap16, swap32, swap64, udiv32, udiv64, umod32, umod64,
 };
 use crate::trap::{Exit, Trap, TrapKind};
 use crate::verify::Entry;

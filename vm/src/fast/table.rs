@@ -346,6 +346,42 @@ macro_rules! for_each_op {
                 set32!(t, lo);
                 set32!(d, rot ^ v);
             };
+            // Round 6, memory and branch idioms.
+            /// Signed division and remainder (v4 `sdiv`/`smod`), both widths
+            /// (`how`: see `semantics::signed_division`), by an immediate (as
+            /// 64 bits, sign-extended) or a register, with RFC 9669's results
+            /// for a zero divisor and for `INT_MIN / -1` (the reference
+            /// interpreter's functions, `semantics::sdiv64`...). Two kinds,
+            /// one call each: signed division is rare, flash is not.
+            SDivModI { d: Reg, imm: i32, how: u8 } = 1, next => { set!(d, signed_division(how, r!(d), imm as i64 as u64)) };
+            SDivModR { d: Reg, s: Reg, how: u8 } = 1, next => { set!(d, signed_division(how, r!(d), r!(s))) };
+            // Sign-extending loads (v4 `ldxsb/ldxsh/ldxsw`): to 64 bits.
+            load_sx LdxSB LdxSH LdxSW;
+            // Fused `mov d, v; jcc32 a, k`: a value set before a branch
+            // (clang's select by branching: a state, a class, a flag; the
+            // jump chains of a `switch`), 2 slots, the copy first. `v` as
+            // `mov` (64-bit) writes it, or `mov32` for `0 <= v < 128`.
+            // The two conditions clang emits after such a copy (`<` at 12
+            // sites in 9 of the 18 kernels of `benches/kernels` and
+            // `benches/extra`, `==` at 9 in 7; `!=` and signed `>` once each).
+            mov_jcc MovIJeq32I => ==;
+            mov_jcc MovIJlt32I => <;
+            /// Fused `mov d, s; mov e, u` (the parallel copies a register
+            /// allocator places on a loop's back edge), 2 slots, in order.
+            MovMov { d: Reg, s: Reg, e: Reg, u: Reg } = 2, next => {
+                set!(d, r!(s));
+                set!(e, r!(u));
+            };
+            /// Fused `mov d, s; ja t` and `mov32 d, s; ja t` (the copy a
+            /// register allocator places before a jump back to a loop's head
+            /// or to a join: 13 sites in 11 of the 18 kernels), 2 slots.
+            Mov64RJa { d: Reg, s: Reg, t: u16 } = 2, jump(t) => { set!(d, r!(s)) };
+            Mov32RJa { d: Reg, s: Reg, t: u16 } = 2, jump(t) => { set32!(d, r32!(s)) };
+            /// Fused `mov d, s; jne32 a, imm` (`Mov32RJne32I`'s 64-bit copy), 2 slots.
+            Mov64RJne32I { d: Reg, s: Reg, a: Reg, imm: i16, t: u16 } = 2, branch(t) => {
+                set!(d, r!(s));
+                r32!(a) != imm as i32 as u32
+            };
         }
     };
 }
@@ -449,6 +485,23 @@ macro_rules! expand {
         $crate::fast::table::expand! { $m [$($done)*
             $i64 { d: Reg, imm: i32, t: u16 } = 1, branch(t) => { (r!(d) as $w) $op (imm as i64 as $w) };
             $i32 { d: Reg, imm: i32, t: u16 } = 1, branch(t) => { (r32!(d) as $n) $op (imm as $n) };
+        ] $($rest)* }
+    };
+    // `mov d, v; jcc32 a, k` (see the row).
+    ($m:ident [$($done:tt)*] mov_jcc $name:ident => $op:tt; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*
+            $name { d: Reg, v: i8, a: Reg, k: i16, t: u16 } = 2, branch(t) => {
+                set!(d, v as i64 as u64);
+                r32!(a) $op k as i32 as u32
+            };
+        ] $($rest)* }
+    };
+    // The sign-extending loads, 1, 2 and 4 bytes.
+    ($m:ident [$($done:tt)*] load_sx $b:ident $h:ident $w:ident; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)*
+            $b { d: Reg, s: Reg, off: i16 } = 1, next => { set!(d, sign_extend(load!(1, addr!(s, off)), size::B)) };
+            $h { d: Reg, s: Reg, off: i16 } = 1, next => { set!(d, sign_extend(load!(2, addr!(s, off)), size::H)) };
+            $w { d: Reg, s: Reg, off: i16 } = 1, next => { set!(d, sign_extend(load!(4, addr!(s, off)), size::W)) };
         ] $($rest)* }
     };
     // The memory families: one kind per access size, 1, 2, 4 and 8 bytes.

@@ -82,6 +82,10 @@ fn each_slot(
     // Cost of the straight-line run starting at the slot after `pc` (for
     // the second slot of an `lddw`: at the slot after it), and the largest.
     let (mut next_cost, mut max_run) = (0u32, 0u32);
+    // Slots of the op that starts at the slot after `pc`: round 6's pairs
+    // leave the start of a wider op alone (a copy before a rotate or a
+    // three-address op would cost that op its fusion for none).
+    let mut next_width = 1;
     for pc in (0..program.slots()).rev() {
         let Some(insn) = Insn::at(code, pc) else { continue };
         if let Some(prev) = pc.checked_sub(1).and_then(|p| Insn::at(code, p)).filter(|p| op::is_wide(p.opc)) {
@@ -96,7 +100,9 @@ fn each_slot(
             .or_else(|| fuse4(code, pc).filter(fusion_on))
             .or_else(|| fuse3(&insn, next.as_ref(), Insn::at(code, pc + 2).as_ref(), pc).filter(fusion_on))
             .or_else(|| fuse(&insn, next.as_ref(), pc).filter(fusion_on))
+            .or_else(|| memory_and_branch(&insn, next.as_ref().filter(|_| next_width == 1), pc).filter(fusion_on))
             .unwrap_or_else(|| single(&insn, code, pc));
+        next_width = kind.width();
         local_calls |= is_local_call(&insn);
         // The run from here ends at a control transfer, else continues
         // with the instruction after this one.
@@ -616,6 +622,65 @@ fn three_address(m: &Insn, o: &Insn) -> Option<Kind> {
         };
     }
     by_alu_op!(o.opc & alu::MASK, alu3, None)
+}
+
+/// Round 6's memory and branch idioms: the two-slot copies before a
+/// branch and between loop iterations (`b`, the next instruction, is
+/// `None` when it starts a fused op of its own), and the single instructions
+/// [`single`] would leave generic (signed division and remainder,
+/// sign-extending loads, `ja32`).
+fn memory_and_branch(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
+    const MOV64K: u8 = class::ALU64 | alu::MOV | source::K;
+    const MOV32K: u8 = class::ALU | alu::MOV | source::K;
+    let (d, s) = reg_pair(a);
+    let copy = |i: &Insn| i.opc == MOV64X && i.off == 0;
+    if let Some(b) = b {
+        let (e, u) = reg_pair(b);
+        let t = target(pc + 1, b.off as i64);
+        if copy(a) && copy(b) {
+            return Some(Kind::MovMov { d, s, e, u });
+        }
+        if copy(a) && b.opc == op::JA {
+            return Some(Kind::Mov64RJa { d, s, t });
+        }
+        if a.opc == MOV32X && a.off == 0 && b.opc == op::JA {
+            return Some(Kind::Mov32RJa { d, s, t });
+        }
+        if a.opc == MOV64X && a.off == 0 && b.opc == JNE32K {
+            return Some(Kind::Mov64RJne32I { d, s, a: e, imm: i16::try_from(b.imm).ok()?, t });
+        }
+        // `mov d, v` writes the same 64 bits as `mov32 d, v` for `0 <= v < 128`.
+        let small = match a.opc {
+            MOV64K => i8::try_from(a.imm).ok(),
+            MOV32K => i8::try_from(a.imm).ok().filter(|v| *v >= 0),
+            _ => None,
+        };
+        if let (Some(v), Ok(k), 0) = (small, i16::try_from(b.imm), a.off) {
+            const JEQ32K: u8 = class::JMP32 | jmp::JEQ | source::K;
+            const JLT32K: u8 = class::JMP32 | jmp::JLT | source::K;
+            match b.opc {
+                JEQ32K => return Some(Kind::MovIJeq32I { d, v, a: e, k, t }),
+                JLT32K => return Some(Kind::MovIJlt32I { d, v, a: e, k, t }),
+                _ => {}
+            }
+        }
+    }
+    let (imm, wide, by_reg) = (a.imm, a.class() == class::ALU64, a.opc & source::MASK == source::X);
+    match a.class() {
+        // `how`: `semantics::signed_division`'s operation.
+        class::ALU64 | class::ALU if a.off == 1 && matches!(a.opc & alu::MASK, alu::DIV | alu::MOD) => {
+            let how = u8::from(a.opc & alu::MASK == alu::MOD) | u8::from(!wide) << 1;
+            Some(if by_reg { Kind::SDivModR { d, s, how } } else { Kind::SDivModI { d, imm, how } })
+        }
+        class::LDX if a.opc & mode::MASK == mode::MEMSX => match a.opc & size::MASK {
+            size::B => Some(Kind::LdxSB { d, s, off: a.off }),
+            size::H => Some(Kind::LdxSH { d, s, off: a.off }),
+            size::W => Some(Kind::LdxSW { d, s, off: a.off }),
+            _ => None,
+        },
+        class::JMP32 if a.opc == op::JA32 => Some(Kind::Ja { t: target(pc, imm as i64) }),
+        _ => None,
+    }
 }
 
 /// The specialised form of one instruction, or [`Kind::Generic`].

@@ -4,11 +4,13 @@
 //!
 //! The **stack window** holds the region at [`STACK_VADDR`] when it is
 //! mapped read-write; the **data window** holds whichever other region was
-//! touched last (a shared read-only slice, or a read-write exclusive one).
-//! An access outside both windows takes the slow path: it lends the region
-//! it names to the data window (giving the previous one back) or, for
-//! regions that are not lent (write-only, read-only exclusive, unmapped),
-//! goes through the map.
+//! touched last (a shared read-only slice, or a read-write exclusive one),
+//! except that a shared region touched while the data window holds another
+//! region goes to the **read-only window** (a script's `.rodata` table
+//! looked up while the input is read: both stay open). An access outside
+//! the windows takes the slow path: it lends the region it names (giving
+//! the previous one back) or, for regions that are not lent (write-only,
+//! read-only exclusive, unmapped), goes through the map.
 //!
 //! # Invariants
 //! - A window's key is the segment of the region it holds, or 0 when it
@@ -60,6 +62,9 @@ pub(crate) struct Windows<'m, 'a> {
     data: View<'a>,
     stack_seg: u32,
     stack: &'a mut [u8],
+    /// The read-only window (0 and empty: none).
+    ro_seg: u32,
+    ro: &'a [u8],
 }
 
 const STACK_SEG: u32 = (STACK_VADDR >> 32) as u32;
@@ -67,7 +72,8 @@ const STACK_SEG: u32 = (STACK_VADDR >> 32) as u32;
 impl<'m, 'a> Windows<'m, 'a> {
     /// Windows over `map`, with the stack lent when it is read-write.
     pub(crate) fn new(map: &'m mut MemoryMap<'a>) -> Self {
-        let mut w = Windows { map, data_seg: 0, data: View::Shared(&[]), stack_seg: 0, stack: &mut [] };
+        let mut w =
+            Windows { map, data_seg: 0, data: View::Shared(&[]), stack_seg: 0, stack: &mut [], ro_seg: 0, ro: &[] };
         w.lend_stack();
         w
     }
@@ -93,6 +99,7 @@ impl<'m, 'a> Windows<'m, 'a> {
             self.map.give_back(self.stack_seg, stack);
         }
         self.stack_seg = 0;
+        (self.ro_seg, self.ro) = (0, &[]);
     }
 
     /// The whole map, windows given back (for helpers and local calls);
@@ -116,6 +123,8 @@ impl<'m, 'a> Windows<'m, 'a> {
             }
         } else if seg == self.stack_seg {
             self.stack
+        } else if seg == self.ro_seg {
+            self.ro
         } else {
             return None;
         };
@@ -211,20 +220,28 @@ impl<'m, 'a> Windows<'m, 'a> {
         self.data_seg
     }
 
-    /// Moves the data window to segment `seg` (when it is not already in a
-    /// window and the map lends it).
+    /// Moves the data window (a read-write region) or the read-only window
+    /// (a shared one) to segment `seg` (when it is not already in a window
+    /// and the map lends it).
     pub(crate) fn lend_data(&mut self, seg: u32) {
-        if seg == self.data_seg || seg == self.stack_seg {
+        if seg == self.data_seg || seg == self.stack_seg || seg == self.ro_seg {
             return;
         }
-        if let View::Exclusive(s) = core::mem::replace(&mut self.data, View::Shared(&[])) {
-            self.map.give_back(self.data_seg, s);
-        }
-        self.data_seg = 0;
-        match self.map.lend(seg) {
-            Some(Lent::Shared(s)) => self.data = View::Shared(s),
-            Some(Lent::Exclusive(s)) => self.data = View::Exclusive(s),
+        // Shared slices are not given back (the map keeps them): one that
+        // leaves the data window moves to the read-only window.
+        let new = match self.map.lend(seg) {
+            Some(Lent::Shared(s)) if self.data_seg != 0 => {
+                (self.ro_seg, self.ro) = (seg, s);
+                return;
+            }
+            Some(Lent::Shared(s)) => View::Shared(s),
+            Some(Lent::Exclusive(s)) => View::Exclusive(s),
             None => return,
+        };
+        match core::mem::replace(&mut self.data, new) {
+            View::Exclusive(old) => self.map.give_back(self.data_seg, old),
+            View::Shared(old) if self.data_seg != 0 => (self.ro_seg, self.ro) = (self.data_seg, old),
+            View::Shared(_) => {}
         }
         self.data_seg = seg;
     }
@@ -237,10 +254,14 @@ impl<'m, 'a> Windows<'m, 'a> {
         self.lend_data((addr >> 32) as u32);
         let seg = (addr >> 32) as u32;
         // `data_seg` 0 is "no window" (segment 0 is never lent).
-        if seg == self.data_seg && seg != 0 {
-            if let View::Shared(s) = &self.data {
-                let off = addr as u32 as usize;
-                return s.get(off..off.wrapping_add(n as usize)).map(le_value);
+        if seg != 0 {
+            let off = addr as u32 as usize;
+            match &self.data {
+                View::Shared(s) if seg == self.data_seg => {
+                    return s.get(off..off.wrapping_add(n as usize)).map(le_value)
+                }
+                _ if seg == self.ro_seg => return self.ro.get(off..off.wrapping_add(n as usize)).map(le_value),
+                _ => {}
             }
         }
         match self.window_bytes(addr, n) {
@@ -256,7 +277,7 @@ impl<'m, 'a> Windows<'m, 'a> {
     pub(crate) fn store_slow(&mut self, addr: u64, n: u8, v: u64) -> bool {
         self.lend_data((addr >> 32) as u32);
         let seg = (addr >> 32) as u32;
-        let shared = seg == self.data_seg && matches!(self.data, View::Shared(_));
+        let shared = seg != 0 && (seg == self.ro_seg || seg == self.data_seg && matches!(self.data, View::Shared(_)));
         let target = if shared { None } else { self.window_bytes(addr, n) };
         match target {
             Some(b) => {
