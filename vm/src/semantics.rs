@@ -151,81 +151,39 @@ pub(crate) fn alu32(op: u8, off: i16, a: u64, b: u32, imm: i32, by_reg: bool) ->
     alu(op, off, a, b as u64, imm, false, by_reg)
 }
 
-/// Unsigned 64-bit division (RFC 9669): by zero gives 0.
-#[inline]
-pub(crate) fn udiv64(a: u64, b: u64) -> u64 {
-    if b == 0 {
-        0
-    } else {
-        udivmod64(a, b).0
-    }
+/// Defines the division and remainder functions of one signedness and
+/// width, with RFC 9669's results for a zero divisor written once: the
+/// quotient is 0 and the remainder is the dividend. Otherwise the quotient
+/// and the remainder are `$q` and `$r` of `a` and `b`.
+macro_rules! division {
+    ($($(#[$doc:meta])* $div:ident $rem:ident ($t:ty) => |$a:ident, $b:ident| $q:expr, $r:expr;)*) => {$(
+        $(#[$doc])*
+        #[inline]
+        pub(crate) fn $div($a: $t, $b: $t) -> $t {
+            if $b == 0 { 0 } else { $q }
+        }
+
+        $(#[$doc])*
+        #[inline]
+        pub(crate) fn $rem($a: $t, $b: $t) -> $t {
+            if $b == 0 { $a } else { $r }
+        }
+    )*};
 }
 
-/// Unsigned 64-bit remainder (RFC 9669): by zero leaves the dividend.
-#[inline]
-pub(crate) fn umod64(a: u64, b: u64) -> u64 {
-    if b == 0 {
-        a
-    } else {
-        udivmod64(a, b).1
-    }
-}
-
-/// Unsigned 32-bit division (RFC 9669): by zero gives 0 (the core's
-/// divider on a 32-bit core).
-#[inline]
-pub(crate) fn udiv32(a: u32, b: u32) -> u32 {
-    a.checked_div(b).unwrap_or(0)
-}
-
-/// Unsigned 32-bit remainder (RFC 9669): by zero leaves the dividend.
-#[inline]
-pub(crate) fn umod32(a: u32, b: u32) -> u32 {
-    a.checked_rem(b).unwrap_or(a)
-}
-
-/// Signed 64-bit division (RFC 9669, `sdiv`): by zero gives 0, `INT_MIN /
-/// -1` is `INT_MIN`.
-#[inline]
-pub(crate) fn sdiv64(a: i64, b: i64) -> i64 {
-    if b == 0 {
-        0
-    } else {
-        sdivmod64(a, b).0
-    }
-}
-
-/// Signed 64-bit remainder (RFC 9669, `smod`): by zero leaves the dividend,
-/// `INT_MIN % -1` is 0, the result takes the dividend's sign.
-#[inline]
-pub(crate) fn smod64(a: i64, b: i64) -> i64 {
-    if b == 0 {
-        a
-    } else {
-        sdivmod64(a, b).1
-    }
-}
-
-/// Signed 32-bit division (RFC 9669): by zero gives 0, `INT_MIN / -1` is
-/// `INT_MIN` (the core's divider on a 32-bit core).
-#[inline]
-pub(crate) fn sdiv32(a: i32, b: i32) -> i32 {
-    if b == 0 {
-        0
-    } else {
-        a.wrapping_div(b)
-    }
-}
-
-/// Signed 32-bit remainder (RFC 9669): by zero leaves the dividend,
-/// `INT_MIN % -1` is 0.
-#[inline]
-pub(crate) fn smod32(a: i32, b: i32) -> i32 {
-    if b == 0 {
-        a
-    } else {
-        a.wrapping_rem(b)
-    }
+division! {
+    /// Unsigned 64-bit division and remainder (RFC 9669), through
+    /// [`udivmod64`] (no 64-bit division routine on a 32-bit core).
+    udiv64 umod64 (u64) => |a, b| udivmod64(a, b).0, udivmod64(a, b).1;
+    /// Unsigned 32-bit division and remainder (RFC 9669): the core's divider
+    /// on a 32-bit core.
+    udiv32 umod32 (u32) => |a, b| a / b, a % b;
+    /// Signed 64-bit division and remainder (RFC 9669, `sdiv` and `smod`):
+    /// `INT_MIN / -1` is `INT_MIN` and `INT_MIN % -1` is 0; the remainder
+    /// takes the dividend's sign.
+    sdiv64 smod64 (i64) => |a, b| sdivmod64(a, b).0, sdivmod64(a, b).1;
+    /// Signed 32-bit division and remainder (RFC 9669), as the 64-bit ones.
+    sdiv32 smod32 (i32) => |a, b| a.wrapping_div(b), a.wrapping_rem(b);
 }
 
 /// `sdiv` (`how` 0), `smod` (1), `sdiv32` (2) or `smod32` (3) of `a` by
