@@ -225,6 +225,10 @@ const MUL32K: u8 = class::ALU | alu::MUL | source::K;
 const MUL32X: u8 = class::ALU | alu::MUL | source::X;
 const AND32K: u8 = class::ALU | alu::AND | source::K;
 const NEG32: u8 = class::ALU | alu::NEG;
+const MOV64K: u8 = class::ALU64 | alu::MOV | source::K;
+const MOV32K: u8 = class::ALU | alu::MOV | source::K;
+const JEQ32K: u8 = class::JMP32 | jmp::JEQ | source::K;
+const JLT32K: u8 = class::JMP32 | jmp::JLT | source::K;
 
 /// The operands `(x, y)` of a 64-bit register `jlt`/`jgt` as the jump
 /// condition `x < y` (`jgt d, s` is `s < d`).
@@ -428,6 +432,20 @@ fn fuse(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
     Some(kind)
 }
 
+/// The member of a `shift_op` family (`super::table`) for a `left` or
+/// right shift of a 64-bit (`wide`) or 32-bit register, with the fields
+/// `{ .. }`.
+macro_rules! by_shift {
+    ($left:expr, $wide:expr, $l64:ident $r64:ident $l32:ident $r32:ident { $($f:tt)* }) => {
+        match ($left, $wide) {
+            (true, true) => Kind::$l64 { $($f)* },
+            (false, true) => Kind::$r64 { $($f)* },
+            (true, false) => Kind::$l32 { $($f)* },
+            (false, false) => Kind::$r32 { $($f)* },
+        }
+    };
+}
+
 /// Round 6's ALU idioms (`super::table`, "Round 6"): clang's chains of
 /// two-address ALU ops on one register, longest first. None of them starts
 /// like another fusion (a shift, `xor`, `mul` or `and`, or a copy followed
@@ -480,24 +498,14 @@ fn alu_idiom(code: &[u8], pc: usize) -> Option<Kind> {
         (alu::LSH | alu::RSH, _) if a.opc & source::MASK == source::K && b.class() == a.class() => {
             let k = shift_count(a.imm, wide)?;
             let left = a.opc & alu::MASK == alu::LSH;
-            macro_rules! pick {
-                ($l64:ident $r64:ident $l32:ident $r32:ident { $($f:tt)* }) => {
-                    match (left, wide) {
-                        (true, true) => Kind::$l64 { $($f)* },
-                        (false, true) => Kind::$r64 { $($f)* },
-                        (true, false) => Kind::$l32 { $($f)* },
-                        (false, false) => Kind::$r32 { $($f)* },
-                    }
-                };
-            }
             Some(match (b.opc & alu::MASK, by_reg) {
-                (alu::AND, false) => pick!(LshAnd64I RshAnd64I LshAnd32I RshAnd32I { d, k, imm }),
+                (alu::AND, false) => by_shift!(left, wide, LshAnd64I RshAnd64I LshAnd32I RshAnd32I { d, k, imm }),
                 // `b` is read after the shift: not `d`.
                 (_, true) if bs == d => return None,
-                (alu::OR, true) => pick!(LshOr64 RshOr64 LshOr32 RshOr32 { d, k, b: bs }),
-                (alu::XOR, true) => pick!(LshXor64 RshXor64 LshXor32 RshXor32 { d, k, b: bs }),
-                (alu::ADD, true) => pick!(LshAdd64 RshAdd64 LshAdd32 RshAdd32 { d, k, b: bs }),
-                (alu::AND, true) => pick!(LshAnd64 RshAnd64 LshAnd32 RshAnd32 { d, k, b: bs }),
+                (alu::OR, true) => by_shift!(left, wide, LshOr64 RshOr64 LshOr32 RshOr32 { d, k, b: bs }),
+                (alu::XOR, true) => by_shift!(left, wide, LshXor64 RshXor64 LshXor32 RshXor32 { d, k, b: bs }),
+                (alu::ADD, true) => by_shift!(left, wide, LshAdd64 RshAdd64 LshAdd32 RshAdd32 { d, k, b: bs }),
+                (alu::AND, true) => by_shift!(left, wide, LshAnd64 RshAnd64 LshAnd32 RshAnd32 { d, k, b: bs }),
                 _ => return None,
             })
         }
@@ -545,12 +553,9 @@ fn copy_shift_op(d: Reg, a: Reg, sh: &Insn, o: &Insn, wide: bool) -> Option<Kind
     let left = sh.opc & alu::MASK == alu::LSH;
     let b = Reg::new(o.src);
     match (o.opc & alu::MASK, o.opc & source::MASK == source::X) {
-        (alu::XOR, true) if b != d => Some(match (left, wide) {
-            (true, true) => Kind::MovLshXor64 { d, a, k, b },
-            (false, true) => Kind::MovRshXor64 { d, a, k, b },
-            (true, false) => Kind::MovLshXor32 { d, a, k, b },
-            (false, false) => Kind::MovRshXor32 { d, a, k, b },
-        }),
+        (alu::XOR, true) if b != d => {
+            Some(by_shift!(left, wide, MovLshXor64 MovRshXor64 MovLshXor32 MovRshXor32 { d, a, k, b }))
+        }
         (alu::AND, false) if !left && wide => Some(Kind::MovRshAnd64I { d, a, k, imm: o.imm }),
         (alu::AND, false) if !left => Some(Kind::MovRshAnd32I { d, a, k, imm: o.imm }),
         _ => None,
@@ -630,8 +635,6 @@ fn three_address(m: &Insn, o: &Insn) -> Option<Kind> {
 /// [`single`] would leave generic (signed division and remainder,
 /// sign-extending loads, `ja32`).
 fn memory_and_branch(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
-    const MOV64K: u8 = class::ALU64 | alu::MOV | source::K;
-    const MOV32K: u8 = class::ALU | alu::MOV | source::K;
     let (d, s) = reg_pair(a);
     let copy = |i: &Insn| i.opc == MOV64X && i.off == 0;
     if let Some(b) = b {
@@ -646,7 +649,7 @@ fn memory_and_branch(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
         if a.opc == MOV32X && a.off == 0 && b.opc == op::JA {
             return Some(Kind::Mov32RJa { d, s, t });
         }
-        if a.opc == MOV64X && a.off == 0 && b.opc == JNE32K {
+        if copy(a) && b.opc == JNE32K {
             return Some(Kind::Mov64RJne32I { d, s, a: e, imm: i16::try_from(b.imm).ok()?, t });
         }
         // `mov d, v` writes the same 64 bits as `mov32 d, v` for `0 <= v < 128`.
@@ -656,8 +659,6 @@ fn memory_and_branch(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
             _ => None,
         };
         if let (Some(v), Ok(k), 0) = (small, i16::try_from(b.imm), a.off) {
-            const JEQ32K: u8 = class::JMP32 | jmp::JEQ | source::K;
-            const JLT32K: u8 = class::JMP32 | jmp::JLT | source::K;
             match b.opc {
                 JEQ32K => return Some(Kind::MovIJeq32I { d, v, a: e, k, t }),
                 JLT32K => return Some(Kind::MovIJlt32I { d, v, a: e, k, t }),
