@@ -323,13 +323,17 @@ fn every_alu_and_jump_form_agrees() {
     }
 }
 
+/// The translation of `code`, as text (the kinds it picked).
+fn translated(code: &[u8]) -> String {
+    let program = verify(code, &TestHelpers).unwrap();
+    let mut storage = vec![Op::EMPTY; storage_len(&program)];
+    format!("{:?}", translate(&program, &mut storage).unwrap())
+}
+
 /// Whether the translation of `code` left any op generic (decoded again
 /// at every execution).
 fn has_generic(code: &[u8]) -> bool {
-    let program = verify(code, &TestHelpers).unwrap();
-    let mut storage = vec![Op::EMPTY; storage_len(&program)];
-    let translated = translate(&program, &mut storage).unwrap();
-    format!("{translated:?}").contains("Generic")
+    translated(code).contains("Generic")
 }
 
 /// `op %r0, b` for each `op` of `ops`, `r0` loaded with each of `values` and
@@ -998,13 +1002,6 @@ fn random_alu_idioms_agree() {
 // Round 6: the memory and branch idioms, and the instructions that were
 // generic before (signed division and remainder, sign-extending loads,
 // `ja32`).
-
-/// The translation of `code`, as text (the kinds it picked).
-fn translated(code: &[u8]) -> String {
-    let program = verify(code, &TestHelpers).unwrap();
-    let mut storage = vec![Op::EMPTY; storage_len(&program)];
-    format!("{:?}", translate(&program, &mut storage).unwrap())
-}
 
 /// `sdiv`/`smod`, both widths, by a register and an immediate, including
 /// zero divisors, `INT_MIN / -1` of both widths and `d == s`; `ldxsb/h/w`
