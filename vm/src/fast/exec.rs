@@ -339,6 +339,16 @@ fn exec<H: Helpers + ?Sized>(
                     }
                 }};
             }
+            // A store in slot `pc + $slot` of a fused op (a fault names it).
+            macro_rules! store_at {
+                ($n:literal, $a:expr, $v:expr, $slot:expr) => {{
+                    let (a, v) = ($a, $v);
+                    if !win.store::<$n>(a, v) && !win.store_slow(a, $n, v) {
+                        at = ahead!($slot);
+                        break 'run win.fault(a, $n, Access::Write);
+                    }
+                }};
+            }
             macro_rules! store {
                 ($n:literal, $a:expr, $v:expr) => {{
                     let (a, v) = ($a, $v);

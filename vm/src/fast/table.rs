@@ -31,7 +31,7 @@
 //!
 //! A branch's run ends at its last slot, `pc + WIDTH - 1`. Bodies are
 //! written in the interpreter's vocabulary (`r!`, `r32!`, `set!`, `set32!`,
-//! `addr!`, `load!`, `load_at!`, `load_stack_at!`, `store!`,
+//! `addr!`, `load!`, `load_at!`, `load_stack_at!`, `store!`, `store_at!`,
 //! `store_stack_at!`, `load_fp!`, `store_fp!`, `lddw!`, `call_helper!`: see
 //! `exec.rs`), so they read as the op's semantics. A body cannot move `pc`
 //! (macro hygiene hides the interpreter's locals from it): only the flow
@@ -382,6 +382,24 @@ macro_rules! for_each_op {
                 set!(d, r!(s));
                 r32!(a) != imm as i32 as u32
             };
+            // Round 7a, frames and stack arrays (issue 16).
+            // Fused `[mov t, s;] lsh t, 32; rsh t, 32; lsh t, sh; mov d, r10;
+            // add d, k; add d, t` and the access `ldx x, [d]` / `stx [d], x`:
+            // an element of a stack array indexed by a 32-bit `int` or
+            // `unsigned` (`a[i]`: clang extends the index with a shift pair,
+            // `arsh` for a signed one, scales it, and rematerialises `&a[0]`
+            // from `r10`), 8 slots with the copy, 7 without (`s` is then `t`).
+            // `how` is the scale `sh` (0 to 7), plus 0x80 when the index is
+            // sign-extended. `t`, then `d`, are written as the slots do; the
+            // access, in the last slot, tries the stack window first and is
+            // checked as every access is; a fault names its slot.
+            @stack_index (StkIdxLdxH 2 load 7) (StkIdxLdxW 4 load 7) (StkIdxStxH 2 store 7)
+                (StkIdxStxW 4 store 7) (StkMovIdxLdxH 2 load 8) (StkMovIdxLdxW 4 load 8);
+            // Fused `stx [b + o1], x; stx [b + o2], y`: two stores of one size
+            // through one base register (a swap's two halves, a structure's
+            // fields written in a row; `b` is not `r10`, whose single stores
+            // are cheaper), 2 slots. A fault of the second store names its slot.
+            @sized store_pair (StxPairB 1) (StxPairH 2) (StxPairW 4) (StxPairDw 8);
         }
     };
 }
@@ -572,6 +590,29 @@ macro_rules! expand {
             $name { s: Reg, off: i16 } = 1, next => { store_fp!($n, off, r!(s)) };
         )*] $($rest)* }
     };
+    // Round 7a: a stack array's element at an extended, scaled 32-bit
+    // index (see the rows): `s` is the copy's source (`t` itself when
+    // there is none), the access in slot `$w - 1`.
+    ($m:ident [$($done:tt)*] @stack_index $(($name:ident $n:literal $how:ident $w:literal))*;
+        $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)* $(
+            $name { x: Reg, d: Reg, t: Reg, s: Reg, k: i16, how: u8 } = $w, next => {
+                let i = $crate::fast::table::extended_index(r!(s), how);
+                set!(t, i);
+                let at = r!(Reg::R10).wrapping_add(k as i64 as u64).wrapping_add(i);
+                set!(d, at);
+                $crate::fast::table::stack_access!($how $n, at, x, $w - 1)
+            };
+        )*] $($rest)* }
+    };
+    ($m:ident [$($done:tt)*] @sized store_pair $(($name:ident $n:literal))*; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)* $(
+            $name { b: Reg, o1: i16, x: Reg, o2: i16, y: Reg } = 2, next => {
+                store!($n, addr!(b, o1), r!(x));
+                store_at!($n, addr!(b, o2), r!(y), 1)
+            };
+        )*] $($rest)* }
+    };
     // A plain row.
     ($m:ident [$($done:tt)*]
         $(#[$attr:meta])* $name:ident $({ $($f:ident : $ty:ty),* $(,)? })? = $w:literal, $flow:ident $(($t:ident))?
@@ -585,12 +626,25 @@ macro_rules! expand {
 /// A stack-array element's access in the fourth slot: `x = [a]` or `[a] =
 /// x`, the stack window first.
 macro_rules! stack_access {
-    (load $n:literal, $a:expr, $x:ident) => {
-        set!($x, load_stack_at!($n, $a, 3))
+    ($how:ident $n:literal, $a:expr, $x:ident) => {
+        $crate::fast::table::stack_access!($how $n, $a, $x, 3)
     };
-    (store $n:literal, $a:expr, $x:ident) => {
-        store_stack_at!($n, $a, r!($x), 3)
+    (load $n:literal, $a:expr, $x:ident, $slot:expr) => {
+        set!($x, load_stack_at!($n, $a, $slot))
     };
+    (store $n:literal, $a:expr, $x:ident, $slot:expr) => {
+        store_stack_at!($n, $a, r!($x), $slot)
+    };
+}
+
+/// A 32-bit index as clang extends and scales it (round 7a's
+/// `@stack_index` rows): the low half of `v`, zero-extended (`lsh 32; rsh
+/// 32`) or, with bit 7 of `how` set, sign-extended (`lsh 32; arsh 32`), then
+/// shifted left by `how & 7`.
+#[inline(always)]
+pub(crate) const fn extended_index(v: u64, how: u8) -> u64 {
+    let e = if how & 0x80 != 0 { v as i32 as i64 as u64 } else { v as u32 as u64 };
+    e << (how & 7)
 }
 
 /// `x >> n` and `x` rotated right by `n` (1 to 31): what a 32-bit rotate
@@ -622,7 +676,7 @@ mod tests {
     use crate::{AccessPolicy, MemoryMap, NoHelpers, TrapKind, STACK_SIZE, STACK_VADDR};
 
     /// Slots of the test programs; every jump and call targets `TARGET`.
-    const SLOTS: usize = 8;
+    const SLOTS: usize = 10;
     const TARGET: usize = 6;
 
     /// One op of every kind, operands numbered so that the registers are
@@ -656,8 +710,9 @@ mod tests {
         for kind in kinds().into_iter().flatten() {
             count += 1;
             let w = kind.width();
-            // The widest: `RorXor32` (a rotate and its `xor`).
-            assert!((1..=6).contains(&w), "{kind:?}: width {w}");
+            // The widest: `StkMovIdxLdxH`/`W` (a stack array's element at an
+            // extended index, round 7a).
+            assert!((1..=8).contains(&w), "{kind:?}: width {w}");
             let (next, to) = kind.successors(&[], 10);
             assert!(next.is_none() || next == Some(10 + w), "{kind:?}: falls through to {next:?}");
             assert!(to.is_none() || to == Some(TARGET), "{kind:?}: jumps to {to:?}");
@@ -671,7 +726,7 @@ mod tests {
     }
 
     /// The fused indexed loads and stack-array accesses, whose access is
-    /// their last slot.
+    /// their last slot (a store pair's: its second store).
     fn indexed_access(kind: Kind) -> bool {
         use Kind::*;
         matches!(
@@ -690,6 +745,16 @@ mod tests {
                 | MovAddLdxH { .. }
                 | MovAddLdxW { .. }
                 | MovAddLdxDw { .. }
+                | StkIdxLdxH { .. }
+                | StkIdxLdxW { .. }
+                | StkIdxStxH { .. }
+                | StkIdxStxW { .. }
+                | StkMovIdxLdxH { .. }
+                | StkMovIdxLdxW { .. }
+                | StxPairB { .. }
+                | StxPairH { .. }
+                | StxPairW { .. }
+                | StxPairDw { .. }
         )
     }
 

@@ -94,8 +94,9 @@ fn each_slot(
             continue;
         }
         let next = Insn::at(code, pc + 1);
-        let kind = alu_idiom(code, pc)
+        let kind = stack_memory(code, pc)
             .filter(fusion_on)
+            .or_else(|| alu_idiom(code, pc).filter(fusion_on))
             .or_else(|| fuse5(code, pc).filter(fusion_on))
             .or_else(|| fuse4(code, pc).filter(fusion_on))
             .or_else(|| fuse3(&insn, next.as_ref(), Insn::at(code, pc + 2).as_ref(), pc).filter(fusion_on))
@@ -217,6 +218,7 @@ const ARSH32K: u8 = class::ALU | alu::ARSH | source::K;
 const STXB: u8 = class::STX | mode::MEM | size::B;
 const STXH: u8 = class::STX | mode::MEM | size::H;
 const STXW: u8 = class::STX | mode::MEM | size::W;
+const STXDW: u8 = class::STX | mode::MEM | size::DW;
 const XOR64X: u8 = class::ALU64 | alu::XOR | source::X;
 const XOR32X: u8 = class::ALU | alu::XOR | source::X;
 const MUL64X: u8 = class::ALU64 | alu::MUL | source::X;
@@ -684,6 +686,71 @@ fn memory_and_branch(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
     }
 }
 
+/// Round 7a's memory idioms (`super::table`, "Round 7a"): a stack array's
+/// element at an extended 32-bit index ([`stack_index`]) and two stores in
+/// a row through one base register other than `r10`. Neither starts like another fusion
+/// (a copy or a shift followed by a shift pair, two stores), so they are
+/// tried first.
+fn stack_memory(code: &[u8], pc: usize) -> Option<Kind> {
+    let a = Insn::at(code, pc)?;
+    match a.opc {
+        MOV64X | LSH64K => stack_index(code, pc, &a),
+        STXB | STXH | STXW | STXDW => {
+            // Not through `r10`: single frame stores go straight to the
+            // stack window, cheaper than a pair's two checked stores.
+            let b = Insn::at(code, pc + 1).filter(|b| b.opc == a.opc && b.dst == a.dst && a.dst != 10)?;
+            let (base, o1, x, o2, y) = (Reg::new(a.dst), a.off, Reg::new(a.src), b.off, Reg::new(b.src));
+            Some(match a.opc & size::MASK {
+                size::B => Kind::StxPairB { b: base, o1, x, o2, y },
+                size::H => Kind::StxPairH { b: base, o1, x, o2, y },
+                size::W => Kind::StxPairW { b: base, o1, x, o2, y },
+                _ => Kind::StxPairDw { b: base, o1, x, o2, y },
+            })
+        }
+        _ => None,
+    }
+}
+
+/// `[mov t, s;] lsh t, 32; rsh t, 32 (or arsh); lsh t, sh; mov d, r10; add
+/// d, k; add d, t` and `ldx x, [d + 0]` or `stx [d + 0], x` (16- and 32-bit
+/// elements): `a[i]` for a stack array `a` and a 32-bit index `i`, as clang
+/// emits it. `t` and `d` are distinct and neither is `r10` (the op writes
+/// `t` before it reads it for `d`, as the slots do); `sh` below 8.
+fn stack_index(code: &[u8], pc: usize, a: &Insn) -> Option<Kind> {
+    const ARSH64K: u8 = class::ALU64 | alu::ARSH | source::K;
+    let copy = a.opc == MOV64X;
+    let [l, r, sc, m, ak, ai, acc] = core::array::from_fn(|i| Insn::at(code, pc + usize::from(copy) + i));
+    let (l, r, sc, m, ak, ai, acc) = (l?, r?, sc?, m?, ak?, ai?, acc?);
+    let (t, d) = (Reg::new(l.dst), Reg::new(m.dst));
+    let s = if copy { Reg::new(a.src) } else { t };
+    let shape = (!copy || (a.dst == l.dst && a.off == 0))
+        && (l.opc, l.imm, sc.opc, m.opc, m.src, ak.opc, ai.opc) == (LSH64K, 32, LSH64K, MOV64X, 10, ADD64K, ADD64X)
+        && matches!(r.opc, RSH64K | ARSH64K)
+        && r.imm == 32
+        && (0..8).contains(&sc.imm)
+        && [r.dst, sc.dst, ai.src] == [l.dst; 3]
+        && [ak.dst, ai.dst] == [m.dst; 2]
+        && [l.off, r.off, sc.off, m.off, ak.off, ai.off, acc.off] == [0; 7]
+        && t != d
+        && t != Reg::R10
+        && d != Reg::R10;
+    if !shape {
+        return None;
+    }
+    let k = i16::try_from(ak.imm).ok()?;
+    let how = sc.imm as u8 | if r.opc == ARSH64K { 0x80 } else { 0 };
+    let (load, store) = (Reg::new(acc.src) == d, Reg::new(acc.dst) == d);
+    Some(match (acc.opc, copy) {
+        (LDXH, false) if load => Kind::StkIdxLdxH { x: Reg::new(acc.dst), d, t, s, k, how },
+        (LDXW, false) if load => Kind::StkIdxLdxW { x: Reg::new(acc.dst), d, t, s, k, how },
+        (STXH, false) if store => Kind::StkIdxStxH { x: Reg::new(acc.src), d, t, s, k, how },
+        (STXW, false) if store => Kind::StkIdxStxW { x: Reg::new(acc.src), d, t, s, k, how },
+        (LDXH, true) if load => Kind::StkMovIdxLdxH { x: Reg::new(acc.dst), d, t, s, k, how },
+        (LDXW, true) if load => Kind::StkMovIdxLdxW { x: Reg::new(acc.dst), d, t, s, k, how },
+        _ => return None,
+    })
+}
+
 /// The specialised form of one instruction, or [`Kind::Generic`].
 fn single(i: &Insn, code: &[u8], pc: usize) -> Kind {
     let (d, s) = reg_pair(i);
@@ -871,11 +938,12 @@ mod tests {
 
     /// insertion_sort's `a[j - 1]` as clang emits it: the 32-bit index
     /// zero-extended and scaled, the array's address rematerialised from
-    /// `r10`, and the load: two ops.
+    /// `r10`, and the load: one op since round 7a; two ops when the load
+    /// has an offset (round 7a's op needs `[d + 0]`).
     #[test]
     fn stack_array_elements_and_scaled_indexes_fuse() {
         use crate::isa::Insn;
-        let insns = [
+        let mut insns = [
             Insn::new(0xbf, 7, 6, 0, 0),
             Insn::new(0x67, 7, 0, 0, 32),
             Insn::new(0x77, 7, 0, 0, 32),
@@ -886,11 +954,16 @@ mod tests {
             Insn::new(0x69, 9, 9, 0, 0),
             Insn::new(0x95, 0, 0, 0, 0),
         ];
-        let kinds = kinds_of(&insns);
         let (r6, r7, r9) = (Reg::R6, Reg::R7, Reg::R9);
+        let kinds = kinds_of(&insns);
+        assert_eq!(kinds[0], Kind::StkMovIdxLdxH { x: r9, d: r9, t: r7, s: r6, k: -240, how: 1 });
+        assert_eq!(kinds[1], Kind::StkIdxLdxH { x: r9, d: r9, t: r7, s: r7, k: -240, how: 1 });
+        assert_eq!(kinds[4], Kind::StkLdxH { d: r9, k: -240, i: r7, x: r9, off: 0 });
+        insns[7] = Insn::new(0x69, 9, 9, 2, 0);
+        let kinds = kinds_of(&insns);
         assert_eq!(kinds[0], Kind::MovZextLsh { d: r7, s: r6, imm: 1 });
         assert_eq!(kinds[1], Kind::ZextLsh { d: r7, imm: 1 });
-        assert_eq!(kinds[4], Kind::StkLdxH { d: r9, k: -240, i: r7, x: r9, off: 0 });
+        assert_eq!(kinds[4], Kind::StkLdxH { d: r9, k: -240, i: r7, x: r9, off: 2 });
     }
 
     /// `mov d, a; OP d, b` of every operation, width and operand form is
