@@ -1227,3 +1227,204 @@ fn copies_before_a_jump_agree() {
     let code = asm("mov %r0, 5\nmov %r1, 1\nja mid\nmov %r0, %r1\nmid:\nja out\nmov %r0, 9\nout:\nexit");
     assert_eq!(agree(&code, &[], 100).result.unwrap().r0, 5);
 }
+
+// Round 7a: frames and stack arrays (a stack array's element at an
+// extended 32-bit index, two stores through one base register).
+
+/// The slot of line `n` of `lines` (`lddw` takes two).
+fn slot_of(lines: &[String], n: usize) -> usize {
+    lines[..n].iter().map(|l| if l.starts_with("lddw") { 2 } else { 1 }).sum()
+}
+
+/// `[mov t, s;] lsh t, 32; rsh/arsh t, 32; lsh t, sh; mov d, r10; add d, k;
+/// add d, t` and a 16- or 32-bit load or store at `[d + 0]`, for indexes
+/// whose high half is set or not, whose low half is negative or not, at the
+/// edges of the stack (the last element in it, the first past its top, the
+/// first element at its bottom and the one below, both through a negative
+/// sign-extended index), and with the value register `t` or `d` itself: one
+/// op where the shape is one the kernels have, as the reference interpreter
+/// computes it, a fault at the access's own slot; and in a local call's
+/// frame (`r10` moved), at the depth limit, with every budget in a loop, and
+/// with a jump into the middle.
+#[test]
+fn stack_array_elements_at_extended_indexes_agree() {
+    let mut fused = 0;
+    let mut faults = 0;
+    for (access, n) in [("ldxh", 2i64), ("ldxw", 4), ("stxh", 2), ("stxw", 4)] {
+        let store = access.starts_with("stx");
+        for copy in [false, true] {
+            // The shapes the kernels have (insertion sort's 16-bit load with
+            // the copy and store without, binary search's 32-bit load); the
+            // others stay two ops.
+            let fuses = matches!((access, copy), ("ldxh", true) | ("stxh", false) | ("ldxw", false));
+            for ext in ["rsh", "arsh"] {
+                for sh in [0i64, 1, 2, 3] {
+                    for k in [-8i64, -240, -512] {
+                        // Element offsets from `r10`, the edges first.
+                        let mut wanted = vec![-n, 0, -512, -512 - (1 << sh), k, k + (1 << sh)];
+                        wanted.retain(|o| (o - k) % (1 << sh) == 0);
+                        for o in wanted {
+                            let i = (o - k) >> sh;
+                            for high in [0i64, 0x7fff_0000_0000] {
+                                for x in ["%r2", "%r6", "%r9"] {
+                                    let (t, src) = if copy { ("%r7", "mov %r7, %r6\n") } else { ("%r6", "") };
+                                    let last = if store {
+                                        format!("{access} [%r9+0], {x}\nldxdw %r0, [%r10-8]")
+                                    } else {
+                                        format!("{access} {x}, [%r9+0]\nmov %r0, {x}")
+                                    };
+                                    let lines: Vec<String> = format!(
+                                        "lddw %r2, 0x0123456789abcdef\nstxdw [%r10-8], %r2\nstxdw [%r10-512], %r2\nstxdw [%r10-240], %r2\n\
+                                         lddw %r6, {}\n{src}lsh {t}, 32\n{ext} {t}, 32\nlsh {t}, {sh}\nmov %r9, %r10\nadd %r9, {k}\nadd %r9, {t}\n{last}\nexit",
+                                        (i & 0xffff_ffff) | high
+                                    )
+                                    .lines()
+                                    .map(str::to_string)
+                                    .collect();
+                                    let code = asm(&lines.join("\n"));
+                                    // The extension reads the low half only;
+                                    // a zero-extended negative index is huge.
+                                    let index = if ext == "arsh" { i } else { i & 0xffff_ffff };
+                                    let at = k + (index << sh);
+                                    let inside = at >= -512 && at + n <= 0;
+                                    let kinds = translated(&code);
+                                    // (Without the copy's kind, the slot after the
+                                    // copy may still start one without a copy.)
+                                    let fused_here = kinds.contains(if copy { "StkMovIdx" } else { "StkIdx" });
+                                    assert_eq!(fused_here, fuses, "{lines:?}: {kinds}");
+                                    fused += usize::from(fuses);
+                                    let out = agree(&code, &[], 100);
+                                    assert_eq!(out.result.is_ok(), inside, "{lines:?}: {:?}", out.result);
+                                    if !inside {
+                                        let access_line = lines.len() - 3;
+                                        assert_eq!(
+                                            out.result.unwrap_err().pc,
+                                            slot_of(&lines, access_line),
+                                            "{lines:?}"
+                                        );
+                                        faults += usize::from(fuses);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(fused > 700 && faults > 250, "{fused} fused, {faults} faults");
+    // In a local call's frame (frame size 240: the callee's `r10` is 272
+    // below the caller's): an element of the callee's array, one in the save
+    // area and the caller's frame reached through the same shape; and calls
+    // nested to the depth limit.
+    for (i, deep) in [(0i64, 0), (100, 0), (119, 0), (135, 0), (136, 0), (255, 0), (0, 1), (-1, 1)] {
+        let src = format!(
+            "stdw [%r10-240], 7\nmov %r6, {i}\ncall local f\nexit\nf:\nstdw [%r10-240], 5\nstdw [%r10-8], 3\nmov %r1, {deep}\njeq %r1, 0, body\nmov %r6, 0\ncall local g\nbody:\nmov %r0, 0\nmov %r7, %r6\nlsh %r7, 32\narsh %r7, 32\nlsh %r7, 1\nmov %r9, %r10\nadd %r9, -240\nadd %r9, %r7\nldxh %r0, [%r9+0]\nexit\ng:\nstdw [%r10-240], 1\ncall local g\nexit"
+        );
+        let code = asm(&src);
+        assert!(translated(&code).contains("StkMovIdxLdxH"), "{src}");
+        agree(&code, &[], 10_000);
+    }
+    // Every budget through a loop over an array, and a jump into the middle
+    // (to the address's `mov`, the extension skipped).
+    let code = asm("mov %r0, 0\nmov %r6, 0\nstdw [%r10-8], 9\nstdw [%r10-16], 4\nloop:\nmov %r7, %r6\nlsh %r7, 32\nrsh %r7, 32\nlsh %r7, 1\nmov %r9, %r10\nadd %r9, -16\nadd %r9, %r7\nldxh %r2, [%r9+0]\nadd %r0, %r2\nadd %r6, 1\njlt %r6, 8, loop\nexit");
+    assert!(translated(&code).contains("StkMovIdxLdxH"));
+    let full = agree(&code, &[], 1000).result.unwrap();
+    assert_eq!(full.r0, 4 + 9);
+    for budget in 0..=full.executed {
+        agree(&code, &[], budget);
+    }
+    let code = asm("mov %r7, 4\nja mid\nmov %r7, 1\nlsh %r7, 32\nrsh %r7, 32\nlsh %r7, 1\nmid:\nmov %r9, %r10\nadd %r9, -16\nadd %r9, %r7\nldxh %r0, [%r9+0]\nexit");
+    agree(&code, &[], 100);
+}
+
+/// What must not fuse into a stack array's element: an offset on the
+/// access, `t == d`, a shift pair other than 32, a scale of 8, a byte or
+/// 64-bit element, the address from a register other than `r10`, a copy
+/// into another register than the one extended; each still agrees with the
+/// reference interpreter.
+#[test]
+fn near_misses_of_a_stack_array_element_do_not_fuse() {
+    let base = [
+        "lsh %r6, 32",
+        "arsh %r6, 32",
+        "lsh %r6, 2",
+        "mov %r9, %r10",
+        "add %r9, -16",
+        "add %r9, %r6",
+        "ldxw %r0, [%r9+0]",
+    ];
+    let variants: [(usize, &str); 8] = [
+        (6, "ldxw %r0, [%r9+2]"),
+        (3, "mov %r6, %r10"),
+        (1, "arsh %r6, 31"),
+        (2, "lsh %r6, 8"),
+        (6, "ldxb %r0, [%r9+0]"),
+        (6, "ldxdw %r0, [%r9+0]"),
+        (3, "mov %r9, %r1"),
+        (0, "lsh %r6, 31"),
+    ];
+    let whole = format!("mov %r6, 3\n{}\nexit", base.join("\n"));
+    assert!(translated(&asm(&whole)).contains("StkIdxLdxW"));
+    for (at, insn) in variants {
+        let mut lines = base.to_vec();
+        lines[at] = insn;
+        let src = format!("mov %r0, 0\nmov %r6, 3\n{}\nexit", lines.join("\n"));
+        let code = asm(&src);
+        assert!(!translated(&code).contains("Idx"), "{src}");
+        agree(&code, &[0; 16], 100);
+    }
+    let src = "mov %r0, 0\nmov %r6, 3\nmov %r7, %r6\nlsh %r6, 32\nrsh %r6, 32\nlsh %r6, 1\nmov %r9, %r10\nadd %r9, -16\nadd %r9, %r6\nldxh %r0, [%r9+0]\nexit";
+    let kinds = translated(&asm(src));
+    assert!(!kinds.contains("Idx"), "{kinds}");
+    agree(&asm(src), &[], 100);
+}
+
+/// Two stores of one size through one base register: bytes and words
+/// fused (16- and 64-bit pairs stay two ops), the second at, before, past
+/// and over the first, the value register the base itself; the second store
+/// past the input's end faults at its own slot with the first one done, the
+/// first past it at the first's; not fused through `r10`, across sizes or
+/// bases.
+#[test]
+fn store_pairs_agree() {
+    let input: Vec<u8> = (0..16).collect();
+    for (st, n) in [("stxb", 1i16), ("stxh", 2), ("stxw", 4), ("stxdw", 8)] {
+        for (o1, o2) in [(0i16, n), (n, 0), (0, 0), (2, 3), (16 - n, 0), (0, 16 - n), (0, 17 - n), (17 - n, 0), (-1, 0)]
+        {
+            for y in ["%r2", "%r1"] {
+                let src = format!("lddw %r2, 0x8877665544332211\n{st} [%r1{o1:+}], %r2\n{st} [%r1{o2:+}], {y}\nldxdw %r0, [%r1+0]\nexit");
+                let code = asm(&src);
+                assert_eq!(translated(&code).contains("StxPair"), n == 1 || n == 4, "{src}");
+                let out = agree(&code, &input, 100);
+                let fits = |o: i16| o >= 0 && o + n <= 16;
+                match (fits(o1), fits(o2)) {
+                    (true, true) => assert!(out.result.is_ok(), "{src}"),
+                    (false, _) => assert_eq!(out.result.unwrap_err().pc, 2, "{src}"),
+                    (true, false) => {
+                        assert_eq!(out.result.unwrap_err().pc, 3, "{src}");
+                        assert_ne!(out.input, input, "{src}: the first store is done");
+                    }
+                }
+            }
+        }
+    }
+    for src in [
+        "mov %r2, 1\nstxw [%r10-8], %r2\nstxw [%r10-4], %r2\nldxdw %r0, [%r10-8]\nexit",
+        "mov %r2, 1\nstxw [%r1+0], %r2\nstxb [%r1+4], %r2\nldxdw %r0, [%r1+0]\nexit",
+        "mov %r2, 1\nmov %r3, %r1\nstxw [%r1+0], %r2\nstxw [%r3+4], %r2\nldxdw %r0, [%r1+0]\nexit",
+    ] {
+        let code = asm(src);
+        assert!(!translated(&code).contains("StxPair"), "{src}");
+        agree(&code, &input, 100);
+    }
+    // A swap in a loop (bubble sort's), with every budget.
+    let code = asm("mov %r6, 0\nloop:\nmov %r9, %r1\nadd %r9, %r6\nldxb %r4, [%r9+1]\nldxb %r3, [%r9+0]\njle %r3, %r4, next\nstxb [%r9+0], %r4\nstxb [%r9+1], %r3\nnext:\nadd %r6, 1\njlt %r6, 15, loop\nldxb %r0, [%r1+15]\nexit");
+    assert!(translated(&code).contains("StxPairB"));
+    let input: Vec<u8> = (0..16).rev().collect();
+    let full = agree(&code, &input, 10_000).result.unwrap();
+    assert_eq!(full.r0, 15);
+    for budget in 0..=full.executed {
+        agree(&code, &input, budget);
+    }
+}

@@ -393,13 +393,12 @@ macro_rules! for_each_op {
             // sign-extended. `t`, then `d`, are written as the slots do; the
             // access, in the last slot, tries the stack window first and is
             // checked as every access is; a fault names its slot.
-            @stack_index (StkIdxLdxH 2 load 7) (StkIdxLdxW 4 load 7) (StkIdxStxH 2 store 7)
-                (StkIdxStxW 4 store 7) (StkMovIdxLdxH 2 load 8) (StkMovIdxLdxW 4 load 8);
+            @stack_index (StkIdxLdxW 4 load 7) (StkIdxStxH 2 store 7) (StkMovIdxLdxH 2 load 8);
             // Fused `stx [b + o1], x; stx [b + o2], y`: two stores of one size
             // through one base register (a swap's two halves, a structure's
             // fields written in a row; `b` is not `r10`, whose single stores
             // are cheaper), 2 slots. A fault of the second store names its slot.
-            @sized store_pair (StxPairB 1) (StxPairH 2) (StxPairW 4) (StxPairDw 8);
+            @sized store_pair (StxPairB 1) (StxPairW 4);
         }
     };
 }
@@ -745,16 +744,11 @@ mod tests {
                 | MovAddLdxH { .. }
                 | MovAddLdxW { .. }
                 | MovAddLdxDw { .. }
-                | StkIdxLdxH { .. }
                 | StkIdxLdxW { .. }
                 | StkIdxStxH { .. }
-                | StkIdxStxW { .. }
                 | StkMovIdxLdxH { .. }
-                | StkMovIdxLdxW { .. }
                 | StxPairB { .. }
-                | StxPairH { .. }
                 | StxPairW { .. }
-                | StxPairDw { .. }
         )
     }
 

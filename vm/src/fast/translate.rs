@@ -218,7 +218,6 @@ const ARSH32K: u8 = class::ALU | alu::ARSH | source::K;
 const STXB: u8 = class::STX | mode::MEM | size::B;
 const STXH: u8 = class::STX | mode::MEM | size::H;
 const STXW: u8 = class::STX | mode::MEM | size::W;
-const STXDW: u8 = class::STX | mode::MEM | size::DW;
 const XOR64X: u8 = class::ALU64 | alu::XOR | source::X;
 const XOR32X: u8 = class::ALU | alu::XOR | source::X;
 const MUL64X: u8 = class::ALU64 | alu::MUL | source::X;
@@ -695,16 +694,15 @@ fn stack_memory(code: &[u8], pc: usize) -> Option<Kind> {
     let a = Insn::at(code, pc)?;
     match a.opc {
         MOV64X | LSH64K => stack_index(code, pc, &a),
-        STXB | STXH | STXW | STXDW => {
+        STXB | STXW => {
             // Not through `r10`: single frame stores go straight to the
             // stack window, cheaper than a pair's two checked stores.
             let b = Insn::at(code, pc + 1).filter(|b| b.opc == a.opc && b.dst == a.dst && a.dst != 10)?;
             let (base, o1, x, o2, y) = (Reg::new(a.dst), a.off, Reg::new(a.src), b.off, Reg::new(b.src));
-            Some(match a.opc & size::MASK {
-                size::B => Kind::StxPairB { b: base, o1, x, o2, y },
-                size::H => Kind::StxPairH { b: base, o1, x, o2, y },
-                size::W => Kind::StxPairW { b: base, o1, x, o2, y },
-                _ => Kind::StxPairDw { b: base, o1, x, o2, y },
+            Some(if a.opc == STXB {
+                Kind::StxPairB { b: base, o1, x, o2, y }
+            } else {
+                Kind::StxPairW { b: base, o1, x, o2, y }
             })
         }
         _ => None,
@@ -741,12 +739,9 @@ fn stack_index(code: &[u8], pc: usize, a: &Insn) -> Option<Kind> {
     let how = sc.imm as u8 | if r.opc == ARSH64K { 0x80 } else { 0 };
     let (load, store) = (Reg::new(acc.src) == d, Reg::new(acc.dst) == d);
     Some(match (acc.opc, copy) {
-        (LDXH, false) if load => Kind::StkIdxLdxH { x: Reg::new(acc.dst), d, t, s, k, how },
         (LDXW, false) if load => Kind::StkIdxLdxW { x: Reg::new(acc.dst), d, t, s, k, how },
         (STXH, false) if store => Kind::StkIdxStxH { x: Reg::new(acc.src), d, t, s, k, how },
-        (STXW, false) if store => Kind::StkIdxStxW { x: Reg::new(acc.src), d, t, s, k, how },
         (LDXH, true) if load => Kind::StkMovIdxLdxH { x: Reg::new(acc.dst), d, t, s, k, how },
-        (LDXW, true) if load => Kind::StkMovIdxLdxW { x: Reg::new(acc.dst), d, t, s, k, how },
         _ => return None,
     })
 }
@@ -957,7 +952,7 @@ mod tests {
         let (r6, r7, r9) = (Reg::R6, Reg::R7, Reg::R9);
         let kinds = kinds_of(&insns);
         assert_eq!(kinds[0], Kind::StkMovIdxLdxH { x: r9, d: r9, t: r7, s: r6, k: -240, how: 1 });
-        assert_eq!(kinds[1], Kind::StkIdxLdxH { x: r9, d: r9, t: r7, s: r7, k: -240, how: 1 });
+        assert_eq!(kinds[1], Kind::ZextLsh { d: r7, imm: 1 });
         assert_eq!(kinds[4], Kind::StkLdxH { d: r9, k: -240, i: r7, x: r9, off: 0 });
         insns[7] = Insn::new(0x69, 9, 9, 2, 0);
         let kinds = kinds_of(&insns);
