@@ -292,6 +292,9 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
             ],
             // the ALU chains of round 6a (issue 16)
             27 => alu_idiom(b[6], [d, s, acc, x], b[7], i32::from_le_bytes([b[4], b[5], b[6], b[7]])),
+            // round 7a: a stack array's element at an extended index, two
+            // stores through one base register
+            28 => stack_memory(b[6], [d, s, acc, x], b[7], i32::from_le_bytes([b[4], b[5], b[6], b[7]])),
             _ => Vec::new(),
         };
         let fits = pc + seq.len() <= n
@@ -303,6 +306,57 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
             pc += 1;
         }
     }
+}
+
+/// One of the fast engine's round 7a memory shapes (issue 16; shape `sel`,
+/// registers `r = [d, s, t, x]`, scale from `k`, offsets from `imm`), or a
+/// near miss of one (a shift pair of 31, a scale of 8, an offset on the
+/// access, `t == d` when the registers collide, a pair of different sizes
+/// or through `r10`): `[mov t, s;] lsh t, 32; rsh/arsh t, 32; lsh t, sh; mov
+/// d, r10; add d, k; add d, t` and a 16- or 32-bit load or store at `[d +
+/// 0]`, the index sometimes set small first; and `stx [d + o1], x; stx [d +
+/// o2], s` of one size. For the differential tests (`vm/tests/fast.rs`) and
+/// the fuzzer.
+pub fn stack_memory(sel: u8, r: [u8; 4], k: u8, imm: i32) -> Vec<Insn> {
+    let [d, s, t, x] = r;
+    let mut seq = Vec::new();
+    if sel & 1 == 0 {
+        let copy = sel & 2 != 0;
+        let (t, s) = if copy { (t, s) } else { (t, t) };
+        if sel & 0x80 != 0 {
+            // A small index, sometimes negative.
+            seq.push(Insn::new(0xb4, s, 0, 0, (imm >> 8) % 40));
+        }
+        if copy {
+            seq.push(Insn::new(0xbf, t, s, 0, 0));
+        }
+        let pair = if k & 0x80 != 0 && k & 0x40 != 0 { 31 } else { 32 };
+        let ext = if sel & 4 != 0 { class::ALU64 | alu::ARSH } else { class::ALU64 | alu::RSH };
+        let off = if sel & 0x40 != 0 && k & 0x20 != 0 { 2 } else { 0 };
+        let access = match sel >> 3 & 3 {
+            0 => Insn::new(0x69, x, d, off, 0),
+            1 => Insn::new(0x61, x, d, off, 0),
+            2 => Insn::new(0x6b, d, x, off, 0),
+            _ => Insn::new(0x63, d, x, off, 0),
+        };
+        seq.extend([
+            Insn::new(0x67, t, 0, 0, pair),
+            Insn::new(ext, t, 0, 0, 32),
+            Insn::new(0x67, t, 0, 0, (k % 9) as i32),
+            Insn::new(0xbf, d, 10, 0, 0),
+            Insn::new(0x07, d, 0, 0, -8 * (1 + imm.rem_euclid(64))),
+            Insn::new(0x0f, d, t, 0, 0),
+            access,
+        ]);
+    } else {
+        let st = [0x73, 0x6b, 0x63, 0x7b][(sel >> 1 & 3) as usize];
+        let other = if sel & 0x20 != 0 { [0x73, 0x63][(sel >> 6 & 1) as usize] } else { st };
+        let base = if sel & 0x08 != 0 && sel & 0x10 != 0 { 10 } else { d };
+        let (o1, o2) = ((imm % 24) as i16 - 8, (imm >> 8 & 31) as i16 - 8);
+        let (o1, o2) = if base == 10 { (-8 - o1.abs(), -8 - o2.abs()) } else { (o1, o2) };
+        seq.extend([Insn::new(st, base, x, o1, 0), Insn::new(other, base, s, o2, 0)]);
+    }
+    seq
 }
 
 /// One of the fast engine's fused ALU chains (round 6 of issue 16; shape
