@@ -66,6 +66,16 @@ fn agree(code: &[u8], input: &[u8], budget: u64) -> Outcome {
     reference
 }
 
+/// Runs `code` to its end on both engines (they agree), then with every
+/// budget up to what it executed; its exit.
+fn agree_with_every_budget(code: &[u8], input: &[u8]) -> Exit {
+    let full = agree(code, input, 10_000).result.unwrap();
+    for budget in 0..=full.executed {
+        agree(code, input, budget);
+    }
+    full
+}
+
 fn asm(src: &str) -> Vec<u8> {
     assemble(src).unwrap_or_else(|e| panic!("assembling {src:?}: {e}"))
 }
@@ -1110,11 +1120,8 @@ fn values_set_before_a_compare_agree() {
     // A tokenizer's class chain in a loop, with every budget up to its end.
     let code = asm("mov %r3, 0\nmov %r0, 0\nloop:\nmov32 %r4, 1\njlt32 %r3, 3, next\nmov32 %r4, 2\njlt32 %r3, 6, next\nmov32 %r4, 3\nnext:\nadd32 %r0, %r4\nadd %r3, 1\njne32 %r3, 9, loop\nexit");
     assert!(translated(&code).contains("MovIJlt32I"));
-    let full = agree(&code, &[], 1000).result.unwrap();
+    let full = agree_with_every_budget(&code, &[]);
     assert_eq!(full.r0, 3 + 6 + 9);
-    for budget in 0..=full.executed {
-        agree(&code, &[], budget);
-    }
 }
 
 /// `mov d, s; mov e, u` of every width pair (64-bit ones fused), with `e == d`, `u == d` (the
@@ -1219,11 +1226,8 @@ fn copies_before_a_jump_agree() {
     }
     let code = asm("mov %r0, 0\nmov %r1, 0\nloop:\nadd %r1, 1\nadd %r0, %r1\njgt %r1, 6, out\nmov32 %r3, %r1\nja loop\nout:\nadd %r0, %r3\nexit");
     assert!(translated(&code).contains("Mov32RJa"));
-    let full = agree(&code, &[], 1000).result.unwrap();
+    let full = agree_with_every_budget(&code, &[]);
     assert_eq!(full.r0, 28 + 6);
-    for budget in 0..=full.executed {
-        agree(&code, &[], budget);
-    }
     let code = asm("mov %r0, 5\nmov %r1, 1\nja mid\nmov %r0, %r1\nmid:\nja out\nmov %r0, 9\nout:\nexit");
     assert_eq!(agree(&code, &[], 100).result.unwrap().r0, 5);
 }
@@ -1329,11 +1333,8 @@ fn stack_array_elements_at_extended_indexes_agree() {
     // (to the address's `mov`, the extension skipped).
     let code = asm("mov %r0, 0\nmov %r6, 0\nstdw [%r10-8], 9\nstdw [%r10-16], 4\nloop:\nmov %r7, %r6\nlsh %r7, 32\nrsh %r7, 32\nlsh %r7, 1\nmov %r9, %r10\nadd %r9, -16\nadd %r9, %r7\nldxh %r2, [%r9+0]\nadd %r0, %r2\nadd %r6, 1\njlt %r6, 8, loop\nexit");
     assert!(translated(&code).contains("StkMovIdxLdxH"));
-    let full = agree(&code, &[], 1000).result.unwrap();
+    let full = agree_with_every_budget(&code, &[]);
     assert_eq!(full.r0, 4 + 9);
-    for budget in 0..=full.executed {
-        agree(&code, &[], budget);
-    }
     let code = asm("mov %r7, 4\nja mid\nmov %r7, 1\nlsh %r7, 32\nrsh %r7, 32\nlsh %r7, 1\nmid:\nmov %r9, %r10\nadd %r9, -16\nadd %r9, %r7\nldxh %r0, [%r9+0]\nexit");
     agree(&code, &[], 100);
 }
@@ -1422,11 +1423,8 @@ fn store_pairs_agree() {
     let code = asm("mov %r6, 0\nloop:\nmov %r9, %r1\nadd %r9, %r6\nldxb %r4, [%r9+1]\nldxb %r3, [%r9+0]\njle %r3, %r4, next\nstxb [%r9+0], %r4\nstxb [%r9+1], %r3\nnext:\nadd %r6, 1\njlt %r6, 15, loop\nldxb %r0, [%r1+15]\nexit");
     assert!(translated(&code).contains("StxPairB"));
     let input: Vec<u8> = (0..16).rev().collect();
-    let full = agree(&code, &input, 10_000).result.unwrap();
+    let full = agree_with_every_budget(&code, &input);
     assert_eq!(full.r0, 15);
-    for budget in 0..=full.executed {
-        agree(&code, &input, budget);
-    }
 }
 
 /// Random programs full of round 7a's memory shapes and their near misses

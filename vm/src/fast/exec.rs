@@ -330,20 +330,22 @@ fn exec<H: Helpers + ?Sized>(
                     }
                 }};
             }
+            // The stores in slot `pc + $slot` of a fused op (a fault names
+            // it), through the stack window first or the data window first.
             macro_rules! store_stack_at {
-                ($n:literal, $a:expr, $v:expr, $slot:expr) => {{
-                    let (a, v) = ($a, $v);
-                    if !win.store_stack::<$n>(a, v) && !win.store_slow(a, $n, v) {
-                        at = ahead!($slot);
-                        break 'run win.fault(a, $n, Access::Write);
-                    }
-                }};
+                ($n:literal, $a:expr, $v:expr, $slot:expr) => {
+                    store_via!(store_stack, $n, $a, $v, $slot)
+                };
             }
-            // A store in slot `pc + $slot` of a fused op (a fault names it).
             macro_rules! store_at {
-                ($n:literal, $a:expr, $v:expr, $slot:expr) => {{
+                ($n:literal, $a:expr, $v:expr, $slot:expr) => {
+                    store_via!(store, $n, $a, $v, $slot)
+                };
+            }
+            macro_rules! store_via {
+                ($window:ident, $n:literal, $a:expr, $v:expr, $slot:expr) => {{
                     let (a, v) = ($a, $v);
-                    if !win.store::<$n>(a, v) && !win.store_slow(a, $n, v) {
+                    if !win.$window::<$n>(a, v) && !win.store_slow(a, $n, v) {
                         at = ahead!($slot);
                         break 'run win.fault(a, $n, Access::Write);
                     }
