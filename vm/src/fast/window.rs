@@ -138,15 +138,14 @@ impl<'m, 'a> Windows<'m, 'a> {
     pub(crate) fn store<const N: usize>(&mut self, addr: u64, v: u64) -> bool {
         let seg = (addr >> 32) as u32;
         let off = addr as u32 as usize;
-        let bytes: &mut [u8] = if seg == self.data_seg {
+        // Each window's bounds check and write on its own path (round 7a:
+        // merged, LLVM selected the slice's fields through two extra
+        // registers on every store).
+        if seg == self.data_seg {
             let View::Exclusive(bytes) = &mut self.data else { return false };
-            bytes
-        } else if seg == self.stack_seg {
-            self.stack
-        } else {
-            return false;
-        };
-        put_le_n::<N>(bytes.get_mut(off..off.wrapping_add(N)), v)
+            return put_le_n::<N>(bytes.get_mut(off..off.wrapping_add(N)), v);
+        }
+        seg == self.stack_seg && put_le_n::<N>(self.stack.get_mut(off..off.wrapping_add(N)), v)
     }
 
     /// Reads `N` bytes at `addr` if they lie in the stack window (tried
