@@ -116,19 +116,21 @@ impl<'m, 'a> Windows<'m, 'a> {
     pub(crate) fn load<const N: usize>(&self, addr: u64) -> Option<u64> {
         let seg = (addr >> 32) as u32;
         let off = addr as u32 as usize;
-        let bytes: &[u8] = if seg == self.data_seg {
-            match &self.data {
+        // Each window on its own path, as in `store`.
+        if seg == self.data_seg {
+            let bytes: &[u8] = match &self.data {
                 View::Shared(s) => s,
                 View::Exclusive(s) => s,
-            }
-        } else if seg == self.stack_seg {
-            self.stack
-        } else if seg == self.ro_seg {
-            self.ro
-        } else {
-            return None;
-        };
-        Some(le_value_n::<N>(bytes.get(off..off.wrapping_add(N))?))
+            };
+            return Some(le_value_n::<N>(bytes.get(off..off.wrapping_add(N))?));
+        }
+        if seg == self.stack_seg {
+            return Some(le_value_n::<N>(self.stack.get(off..off.wrapping_add(N))?));
+        }
+        if seg == self.ro_seg {
+            return Some(le_value_n::<N>(self.ro.get(off..off.wrapping_add(N))?));
+        }
+        None
     }
 
     /// Writes the low `N` bytes of `v` at `addr` if they lie in the data
