@@ -186,7 +186,11 @@ impl<'m, 'a> Windows<'m, 'a> {
     /// offset, and no other sum wraps. On a 64-bit host the offset plus `N`
     /// then cannot overflow, so the check is one compare (round 6 of issue
     /// 16: two host instructions of each of sha256's 6,800 frame accesses
-    /// per run).
+    /// per run). Round 7a kept it: an access the translation proves inside
+    /// the frame would still need the frame as a fixed-size array to drop
+    /// the compare in safe code, which is a second borrow of the lent stack
+    /// slice, and no constant size fits every program's frames at every
+    /// depth (`docs/benchmarks.md`, "Round 7a").
     #[inline(always)]
     pub(crate) fn load_fp<const N: usize>(&self, fp: u64, off: i16) -> Option<u64> {
         let at = fp_offset(fp, off);
