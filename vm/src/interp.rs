@@ -101,6 +101,11 @@ impl Machine<'_> {
         let insn = Insn::at(self.code, self.pc).ok_or(illegal)?;
         self.pc += 1;
         let (d, s) = (insn.dst, insn.src);
+        // Verification keeps both register fields of every instruction in
+        // range; checked once here, so that no access below checks again.
+        if d as usize >= REG_COUNT || s as usize >= REG_COUNT {
+            return Err(illegal);
+        }
         let by_reg = insn.opc & source::MASK == source::X;
         let b = if by_reg { self.get(s) } else { insn.imm as i64 as u64 };
         let addr = |base: u64| base.wrapping_add(insn.off as i64 as u64);
