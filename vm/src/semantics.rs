@@ -109,18 +109,28 @@ pub(crate) fn alu(op: u8, off: i16, a: u64, b: u64, imm: i32, wide: bool, by_reg
         alu::ADD => a.wrapping_add(b),
         alu::SUB => a.wrapping_sub(b),
         alu::MUL => a.wrapping_mul(b),
-        alu::DIV | alu::MOD if off != 1 => match (op == alu::DIV, wide) {
-            (true, true) => udiv64(a, b),
-            (true, false) => udiv32(a as u32, b as u32) as u64,
-            (false, true) => umod64(a, b),
-            (false, false) => umod32(a as u32, b as u32) as u64,
-        },
-        alu::DIV | alu::MOD => match (op == alu::DIV, wide) {
-            (true, true) => sdiv64(a as i64, b as i64) as u64,
-            (true, false) => sdiv32(a as i32, b as i32) as u32 as u64,
-            (false, true) => smod64(a as i64, b as i64) as u64,
-            (false, false) => smod32(a as i32, b as i32) as u32 as u64,
-        },
+        // Both widths and signednesses by one 64-bit quotient and remainder
+        // (flash: one call of each division routine): a 32-bit operation
+        // divides its operands zero-extended, or for `sdiv`/`smod` (`off`
+        // 1) sign-extended, and its result is masked, which wraps
+        // `INT_MIN / -1` as the 32-bit division does. A zero divisor gives
+        // the quotient 0 and the remainder `a` (RFC 9669, as `division!`).
+        alu::DIV | alu::MOD => {
+            let (a, b) = if off == 1 { (signed(a) as u64, signed(b) as u64) } else { (a, b) };
+            let (q, r) = match (b, off == 1) {
+                (0, _) => (0, a),
+                (_, true) => {
+                    let (q, r) = sdivmod64(a as i64, b as i64);
+                    (q as u64, r as u64)
+                }
+                (_, false) => udivmod64(a, b),
+            };
+            if op == alu::DIV {
+                q
+            } else {
+                r
+            }
+        }
         alu::OR => a | b,
         alu::AND => a & b,
         alu::LSH => a << shift,
@@ -159,12 +169,14 @@ macro_rules! division {
     ($($(#[$doc:meta])* $div:ident $rem:ident ($t:ty) => |$a:ident, $b:ident| $q:expr, $r:expr;)*) => {$(
         $(#[$doc])*
         #[inline]
+        #[cfg_attr(not(feature = "fast"), allow(dead_code))] // the fast engine's division rows
         pub(crate) fn $div($a: $t, $b: $t) -> $t {
             if $b == 0 { 0 } else { $q }
         }
 
         $(#[$doc])*
         #[inline]
+        #[cfg_attr(not(feature = "fast"), allow(dead_code))] // the fast engine's division rows
         pub(crate) fn $rem($a: $t, $b: $t) -> $t {
             if $b == 0 { $a } else { $r }
         }
@@ -427,6 +439,31 @@ mod division_tests {
     fn soft_division_matches_hardware_on_a_sweep() {
         for (a, b) in sweep().filter(|&(_, b)| b != 0) {
             assert_eq!(soft_udivmod64(a, b), (a / b, a % b), "{a:#x} / {b:#x}");
+        }
+    }
+
+    /// `alu`'s division (both widths through the 64-bit quotient and
+    /// remainder, 32-bit operands widened) against the division functions
+    /// of each width and signedness, edges and a sweep.
+    #[test]
+    fn alu_division_matches_each_width() {
+        let edges = [0u64, 1, 2, 3, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff, 1 << 32, i64::MAX as u64, 1 << 63, u64::MAX];
+        let pairs = edges.iter().flat_map(|&a| edges.iter().map(move |&b| (a, b))).chain(sweep());
+        for (a, b) in pairs {
+            let (a32, b32) = (a as u32, b as u32);
+            let cases = [
+                (alu::DIV, 0, true, udiv64(a, b)),
+                (alu::MOD, 0, true, umod64(a, b)),
+                (alu::DIV, 1, true, sdiv64(a as i64, b as i64) as u64),
+                (alu::MOD, 1, true, smod64(a as i64, b as i64) as u64),
+                (alu::DIV, 0, false, udiv32(a32, b32) as u64),
+                (alu::MOD, 0, false, umod32(a32, b32) as u64),
+                (alu::DIV, 1, false, sdiv32(a32 as i32, b32 as i32) as u32 as u64),
+                (alu::MOD, 1, false, smod32(a32 as i32, b32 as i32) as u32 as u64),
+            ];
+            for (op, off, wide, expected) in cases {
+                assert_eq!(alu(op, off, a, b, 0, wide, false), Some(expected), "{op:#x} {off} {wide} {a:#x} {b:#x}");
+            }
         }
     }
 
