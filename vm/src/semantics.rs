@@ -109,28 +109,7 @@ pub(crate) fn alu(op: u8, off: i16, a: u64, b: u64, imm: i32, wide: bool, by_reg
         alu::ADD => a.wrapping_add(b),
         alu::SUB => a.wrapping_sub(b),
         alu::MUL => a.wrapping_mul(b),
-        // Both widths and signednesses by one 64-bit quotient and remainder
-        // (flash: one call of each division routine): a 32-bit operation
-        // divides its operands zero-extended, or for `sdiv`/`smod` (`off`
-        // 1) sign-extended, and its result is masked, which wraps
-        // `INT_MIN / -1` as the 32-bit division does. A zero divisor gives
-        // the quotient 0 and the remainder `a` (RFC 9669, as `division!`).
-        alu::DIV | alu::MOD => {
-            let (a, b) = if off == 1 { (signed(a) as u64, signed(b) as u64) } else { (a, b) };
-            let (q, r) = match (b, off == 1) {
-                (0, _) => (0, a),
-                (_, true) => {
-                    let (q, r) = sdivmod64(a as i64, b as i64);
-                    (q as u64, r as u64)
-                }
-                (_, false) => udivmod64(a, b),
-            };
-            if op == alu::DIV {
-                q
-            } else {
-                r
-            }
-        }
+        alu::DIV | alu::MOD => divide(a, b, wide, off == 1, op == alu::MOD),
         alu::OR => a | b,
         alu::AND => a & b,
         alu::LSH => a << shift,
@@ -147,6 +126,30 @@ pub(crate) fn alu(op: u8, off: i16, a: u64, b: u64, imm: i32, wide: bool, by_reg
         _ => return None,
     };
     Some(r & mask)
+}
+
+/// Division (`rem` false) or remainder (RFC 9669 `div`/`mod`, with
+/// `signed` `sdiv`/`smod`) of ALU width `wide`, else of the low halves
+/// with the result zero-extended. Both widths and signednesses divide by
+/// one 64-bit quotient and remainder ([`divmod64`]; flash): 32-bit
+/// operands zero-extended, or sign-extended when signed, which wraps
+/// `INT_MIN / -1` as the 32-bit division does. A zero divisor gives the
+/// quotient 0 and the remainder `a`.
+#[inline]
+pub(crate) fn divide(a: u64, b: u64, wide: bool, signed: bool, rem: bool) -> u64 {
+    let widen = |v: u64| match (wide, signed) {
+        (true, _) => v,
+        (false, false) => v as u32 as u64,
+        (false, true) => v as i32 as u64,
+    };
+    let (a, b) = (widen(a), widen(b));
+    let (q, r) = if b == 0 { (0, a) } else { divmod64(a, b, signed) };
+    let v = if rem { r } else { q };
+    if wide {
+        v
+    } else {
+        v as u32 as u64
+    }
 }
 
 /// 64-bit ALU semantics: [`alu`] with `wide`.
@@ -190,27 +193,17 @@ division! {
     /// Unsigned 32-bit division and remainder (RFC 9669): the core's divider
     /// on a 32-bit core.
     udiv32 umod32 (u32) => |a, b| a / b, a % b;
-    /// Signed 64-bit division and remainder (RFC 9669, `sdiv` and `smod`):
-    /// `INT_MIN / -1` is `INT_MIN` and `INT_MIN % -1` is 0; the remainder
-    /// takes the dividend's sign.
-    sdiv64 smod64 (i64) => |a, b| sdivmod64(a, b).0, sdivmod64(a, b).1;
-    /// Signed 32-bit division and remainder (RFC 9669), as the 64-bit ones.
-    sdiv32 smod32 (i32) => |a, b| a.wrapping_div(b), a.wrapping_rem(b);
 }
 
 /// `sdiv` (`how` 0), `smod` (1), `sdiv32` (2) or `smod32` (3) of `a` by
-/// `b` (32-bit: their low halves; the result zero-extended), by [`sdiv64`],
-/// [`smod64`], [`sdiv32`], [`smod32`]: the fast engine's two signed
-/// division rows call this, out of line (flash: signed division is rare).
+/// `b` (32-bit: their low halves; the result zero-extended): [`divide`],
+/// as the reference interpreter's `alu` divides. The fast engine's two
+/// signed division rows call this, out of line (flash: signed division is
+/// rare).
 #[cfg(feature = "fast")]
 #[inline(never)]
 pub(crate) fn signed_division(how: u8, a: u64, b: u64) -> u64 {
-    match how {
-        0 => sdiv64(a as i64, b as i64) as u64,
-        1 => smod64(a as i64, b as i64) as u64,
-        2 => sdiv32(a as i32, b as i32) as u32 as u64,
-        _ => smod32(a as i32, b as i32) as u32 as u64,
-    }
+    divide(a, b, how < 2, true, how & 1 != 0)
 }
 
 /// Unsigned 64-bit quotient and remainder; `b` must not be zero.
@@ -251,16 +244,18 @@ fn soft_udivmod64(a: u64, b: u64) -> (u64, u64) {
     (q, r)
 }
 
-/// Signed 64-bit quotient and remainder (RFC 9669: `INT_MIN / -1 =
-/// INT_MIN`, `INT_MIN % -1 = 0`, the remainder takes the dividend's sign);
-/// `b` must not be zero. Out of line: the reference interpreter's `alu`
-/// and the fast engine's `signed_division` share it (flash).
+/// Quotient and remainder of `a` by `b` (not zero), unsigned or, with
+/// `signed`, as two's complement values: the quotient of the magnitudes,
+/// negated when the signs differ, and the remainder taking the dividend's
+/// sign (so `INT_MIN / -1` wraps to `INT_MIN` and `INT_MIN % -1` is 0).
+/// Out of line: [`divide`] calls it for both signednesses and widths
+/// (flash).
 #[inline(never)]
-pub(crate) fn sdivmod64(a: i64, b: i64) -> (i64, i64) {
-    let (q, r) = udivmod64(a.unsigned_abs(), b.unsigned_abs());
-    let q = if (a < 0) != (b < 0) { (q as i64).wrapping_neg() } else { q as i64 };
-    let r = if a < 0 { (r as i64).wrapping_neg() } else { r as i64 };
-    (q, r)
+pub(crate) fn divmod64(a: u64, b: u64, signed: bool) -> (u64, u64) {
+    let (neg_a, neg_b) = (signed && (a as i64) < 0, signed && (b as i64) < 0);
+    let negate = |v: u64, neg: bool| if neg { v.wrapping_neg() } else { v };
+    let (q, r) = udivmod64(negate(a, neg_a), negate(b, neg_b));
+    (negate(q, neg_a != neg_b), negate(r, neg_a))
 }
 
 /// Converts to big endian (`be16/32/64`, `bswap16/32/64`): the VM is
@@ -414,7 +409,9 @@ mod division_tests {
                 assert_eq!(soft_udivmod64(a, b), (a / b, a % b), "{a:#x} / {b:#x}");
                 assert_eq!(udivmod64(a, b), (a / b, a % b));
                 let (sa, sb) = (a as i64, b as i64);
-                assert_eq!(sdivmod64(sa, sb), (sa.wrapping_div(sb), sa.wrapping_rem(sb)), "{sa} / {sb}");
+                let signed = (sa.wrapping_div(sb) as u64, sa.wrapping_rem(sb) as u64);
+                assert_eq!(divmod64(a, b, true), signed, "{sa} / {sb}");
+                assert_eq!(divmod64(a, b, false), (a / b, a % b));
             }
         }
     }
@@ -442,27 +439,48 @@ mod division_tests {
         }
     }
 
-    /// `alu`'s division (both widths through the 64-bit quotient and
-    /// remainder, 32-bit operands widened) against the division functions
-    /// of each width and signedness, edges and a sweep.
+    /// `alu`'s division (both widths and signednesses through one 64-bit
+    /// quotient and remainder, 32-bit operands widened) against the plain
+    /// definition of each width and signedness (RFC 9669: a zero divisor
+    /// gives the quotient 0 and the remainder the dividend; `INT_MIN / -1`
+    /// wraps), edges and a sweep.
     #[test]
     fn alu_division_matches_each_width() {
+        fn model(rem: bool, signed: bool, wide: bool, a: u64, b: u64) -> u64 {
+            match (signed, wide) {
+                _ if (wide && b == 0) || (!wide && b as u32 == 0) => {
+                    if !rem {
+                        0
+                    } else if wide {
+                        a
+                    } else {
+                        a as u32 as u64
+                    }
+                }
+                (false, true) if rem => a % b,
+                (false, true) => a / b,
+                (false, false) if rem => (a as u32 % b as u32) as u64,
+                (false, false) => (a as u32 / b as u32) as u64,
+                (true, true) if rem => (a as i64).wrapping_rem(b as i64) as u64,
+                (true, true) => (a as i64).wrapping_div(b as i64) as u64,
+                (true, false) if rem => (a as i32).wrapping_rem(b as i32) as u32 as u64,
+                (true, false) => (a as i32).wrapping_div(b as i32) as u32 as u64,
+            }
+        }
         let edges = [0u64, 1, 2, 3, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff, 1 << 32, i64::MAX as u64, 1 << 63, u64::MAX];
         let pairs = edges.iter().flat_map(|&a| edges.iter().map(move |&b| (a, b))).chain(sweep());
-        for (a, b) in pairs {
-            let (a32, b32) = (a as u32, b as u32);
-            let cases = [
-                (alu::DIV, 0, true, udiv64(a, b)),
-                (alu::MOD, 0, true, umod64(a, b)),
-                (alu::DIV, 1, true, sdiv64(a as i64, b as i64) as u64),
-                (alu::MOD, 1, true, smod64(a as i64, b as i64) as u64),
-                (alu::DIV, 0, false, udiv32(a32, b32) as u64),
-                (alu::MOD, 0, false, umod32(a32, b32) as u64),
-                (alu::DIV, 1, false, sdiv32(a32 as i32, b32 as i32) as u32 as u64),
-                (alu::MOD, 1, false, smod32(a32 as i32, b32 as i32) as u32 as u64),
-            ];
-            for (op, off, wide, expected) in cases {
-                assert_eq!(alu(op, off, a, b, 0, wide, false), Some(expected), "{op:#x} {off} {wide} {a:#x} {b:#x}");
+        for (a, b) in pairs.chain([(7u64.wrapping_neg(), 2), (7, 2u64.wrapping_neg())]) {
+            for (op, rem) in [(alu::DIV, false), (alu::MOD, true)] {
+                for (off, signed) in [(0, false), (1, true)] {
+                    for wide in [true, false] {
+                        let expected = model(rem, signed, wide, a, b);
+                        assert_eq!(
+                            alu(op, off, a, b, 0, wide, false),
+                            Some(expected),
+                            "{op:#x} {off} {wide} {a:#x} {b:#x}"
+                        );
+                    }
+                }
             }
         }
     }
