@@ -107,7 +107,10 @@ impl Machine<'_> {
             return Err(illegal);
         }
         let by_reg = insn.opc & source::MASK == source::X;
-        let b = if by_reg { self.get(s) } else { insn.imm as i64 as u64 };
+        // The values of `dst` and `src`, read once for every form that
+        // uses them.
+        let (dv, sv) = (self.get(d), self.get(s));
+        let b = if by_reg { sv } else { insn.imm as i64 as u64 };
         let addr = |base: u64| base.wrapping_add(insn.off as i64 as u64);
         let sz = insn.opc & size::MASK;
         let n = size::bytes(sz);
@@ -115,7 +118,7 @@ impl Machine<'_> {
         let class = insn.class();
         match class {
             class::ALU | class::ALU64 => {
-                let v = alu(op, insn.off, self.get(d), b, insn.imm, class == class::ALU64, by_reg).ok_or(illegal)?;
+                let v = alu(op, insn.off, dv, b, insn.imm, class == class::ALU64, by_reg).ok_or(illegal)?;
                 self.set(d, v);
             }
             class::JMP | class::JMP32 => match op {
@@ -145,7 +148,7 @@ impl Machine<'_> {
                 }
                 jmp::CALL => {
                     // `call imm`, or `callx` with the id in `dst`, checked here.
-                    let id = if by_reg { self.get(d) } else { insn.imm as u32 as u64 };
+                    let id = if by_reg { dv } else { insn.imm as u32 as u64 };
                     let id = match u32::try_from(id) {
                         Ok(i) if !by_reg || helpers.contains(i) => i,
                         _ => return Err(TrapKind::HelperNotAllowed { id }),
@@ -155,25 +158,25 @@ impl Machine<'_> {
                     self.set(0, r0);
                 }
                 cond => {
-                    if compare(cond, self.get(d), b, class == class::JMP).ok_or(illegal)? {
+                    if compare(cond, dv, b, class == class::JMP).ok_or(illegal)? {
                         self.pc = (self.pc as i64 + insn.off as i64) as usize;
                     }
                 }
             },
             class::LDX => {
-                let v = load_le(mem, addr(self.get(s)), n)?;
+                let v = load_le(mem, addr(sv), n)?;
                 self.set(d, if insn.opc & mode::MASK == mode::MEMSX { sign_extend(v, sz) } else { v });
             }
             class::ST | class::STX if insn.opc & mode::MASK == mode::ATOMIC => {
-                let old = atomic_op(insn.imm, sz, addr(self.get(d)), self.get(s), self.get(0), mem)?;
+                let old = atomic_op(insn.imm, sz, addr(dv), sv, self.get(0), mem)?;
                 if let Some(r) = atomic_writes(insn.imm, s) {
                     self.set(r, old);
                 }
             }
             class::ST | class::STX => {
                 // (The source bit is part of the size field here.)
-                let v = if class == class::ST { insn.imm as i64 as u64 } else { self.get(s) };
-                store_le(mem, addr(self.get(d)), n, v)?;
+                let v = if class == class::ST { insn.imm as i64 as u64 } else { sv };
+                store_le(mem, addr(dv), n, v)?;
             }
             _ => {
                 // `lddw` and its segment-relative forms: two slots.
