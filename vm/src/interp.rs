@@ -16,7 +16,7 @@ use crate::helper::Helpers;
 use crate::isa::{alu, call, class, jmp, mode, op, size, source, Insn, FRAME_REG, REG_COUNT};
 use crate::memory::MemoryMap;
 use crate::semantics::{
-    alu, atomic_op, atomic_writes, compare, initial_frame_pointer, load_le, pop_frame, push_frame, sign_extend,
+    alu, atomic_op, atomic_writes, compare, initial_frame_pointer, load_le, pop_frame, push_frame, shared_sign_extend,
     store_le,
 };
 use crate::trap::{Exit, Trap, TrapKind};
@@ -165,7 +165,7 @@ impl Machine<'_> {
             },
             class::LDX => {
                 let v = load_le(mem, addr(sv), n)?;
-                self.set(d, if insn.opc & mode::MASK == mode::MEMSX { sign_extend(v, sz) } else { v });
+                self.set(d, if insn.opc & mode::MASK == mode::MEMSX { shared_sign_extend(v, sz) } else { v });
             }
             class::ST | class::STX if insn.opc & mode::MASK == mode::ATOMIC => {
                 let old = atomic_op(insn.imm, sz, addr(dv), sv, self.get(0), mem)?;

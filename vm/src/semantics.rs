@@ -79,6 +79,13 @@ pub(crate) fn initial_frame_pointer(mem: &MemoryMap<'_>) -> u64 {
     STACK_VADDR + mem.region_len(STACK_VADDR).unwrap_or(0) as u64
 }
 
+/// [`sign_extend`] out of line: the reference interpreter's one copy, for
+/// `ldxs*` and `movs*` (flash; the fast engine's ops inline their own).
+#[inline(never)]
+pub(crate) fn shared_sign_extend(v: u64, sz: u8) -> u64 {
+    sign_extend(v, sz)
+}
+
 /// Sign-extends the low `size` bytes of `v`.
 pub(crate) fn sign_extend(v: u64, sz: u8) -> u64 {
     match sz {
@@ -117,9 +124,9 @@ pub(crate) fn alu(op: u8, off: i16, a: u64, b: u64, imm: i32, wide: bool, by_reg
         alu::NEG => a.wrapping_neg(),
         alu::XOR => a ^ b,
         alu::MOV => match off {
-            8 => sign_extend(b, size::B),
-            16 => sign_extend(b, size::H),
-            32 => sign_extend(b, size::W),
+            8 => shared_sign_extend(b, size::B),
+            16 => shared_sign_extend(b, size::H),
+            32 => shared_sign_extend(b, size::W),
             _ => b,
         },
         alu::ARSH => (signed(a) >> shift) as u64,
