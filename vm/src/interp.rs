@@ -195,3 +195,42 @@ impl Machine<'_> {
         Ok(None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::helper::NoHelpers;
+    use crate::isa::{op, Insn};
+    use crate::Invocation;
+
+    /// Runs `insns` (at most 8) as if verified: the defensive paths are
+    /// reached only by code the verifier rejects.
+    fn run_unverified(insns: &[Insn]) -> Result<Exit, Trap> {
+        let mut code = [0u8; 64];
+        for (slot, insn) in code.chunks_mut(8).zip(insns) {
+            slot.copy_from_slice(&insn.encode());
+        }
+        let program = Program::verified(&code[..8 * insns.len()], 0);
+        let mut stack = [0u8; 64];
+        let mut inv = Invocation::<3>::sized(&mut stack, &[]).unwrap();
+        let args = inv.args();
+        run(&program, program.main(), &args, inv.memory_mut(), &mut NoHelpers, 100)
+    }
+
+    /// A register field above `r10` in any instruction, used or not, is an
+    /// illegal instruction at that pc: the one check at decode, which
+    /// verification makes unreachable.
+    #[test]
+    fn register_fields_out_of_range_trap_at_decode() {
+        let mov = Insn { opc: 0xb7, dst: 0, imm: 1, ..Insn::default() }; // mov r0, 1
+        let exit = Insn { opc: op::EXIT, ..Insn::default() };
+        let illegal = |pc| Err(Trap { pc, kind: TrapKind::IllegalInstruction });
+        assert_eq!(run_unverified(&[mov, exit]).map(|e| e.r0), Ok(1));
+        for reg in [11, 15] {
+            assert_eq!(run_unverified(&[mov, Insn { dst: reg, ..mov }, exit]), illegal(1));
+            assert_eq!(run_unverified(&[mov, Insn { src: reg, ..mov }, exit]), illegal(1));
+            assert_eq!(run_unverified(&[mov, Insn { dst: reg, ..exit }]), illegal(1));
+            assert_eq!(run_unverified(&[Insn { src: reg, ..exit }]), illegal(0));
+        }
+    }
+}
