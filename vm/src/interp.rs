@@ -16,7 +16,7 @@ use crate::helper::Helpers;
 use crate::isa::{alu, call, class, jmp, mode, op, size, source, Insn, FRAME_REG, REG_COUNT};
 use crate::memory::MemoryMap;
 use crate::semantics::{
-    alu, atomic_op, atomic_writes, compare, initial_frame_pointer, load_le, pop_frame, push_frame, sign_extend,
+    alu, atomic_op, atomic_writes, compare, initial_frame_pointer, load_le, pop_frame, push_frame, shared_sign_extend,
     store_le,
 };
 use crate::trap::{Exit, Trap, TrapKind};
@@ -101,8 +101,16 @@ impl Machine<'_> {
         let insn = Insn::at(self.code, self.pc).ok_or(illegal)?;
         self.pc += 1;
         let (d, s) = (insn.dst, insn.src);
+        // Verification keeps both register fields of every instruction in
+        // range; checked once here, so that no access below checks again.
+        if d as usize >= REG_COUNT || s as usize >= REG_COUNT {
+            return Err(illegal);
+        }
         let by_reg = insn.opc & source::MASK == source::X;
-        let b = if by_reg { self.get(s) } else { insn.imm as i64 as u64 };
+        // The values of `dst` and `src`, read once for every form that
+        // uses them.
+        let (dv, sv) = (self.get(d), self.get(s));
+        let b = if by_reg { sv } else { insn.imm as i64 as u64 };
         let addr = |base: u64| base.wrapping_add(insn.off as i64 as u64);
         let sz = insn.opc & size::MASK;
         let n = size::bytes(sz);
@@ -110,7 +118,7 @@ impl Machine<'_> {
         let class = insn.class();
         match class {
             class::ALU | class::ALU64 => {
-                let v = alu(op, insn.off, self.get(d), b, insn.imm, class == class::ALU64, by_reg).ok_or(illegal)?;
+                let v = alu(op, insn.off, dv, b, insn.imm, class == class::ALU64, by_reg).ok_or(illegal)?;
                 self.set(d, v);
             }
             class::JMP | class::JMP32 => match op {
@@ -140,7 +148,7 @@ impl Machine<'_> {
                 }
                 jmp::CALL => {
                     // `call imm`, or `callx` with the id in `dst`, checked here.
-                    let id = if by_reg { self.get(d) } else { insn.imm as u32 as u64 };
+                    let id = if by_reg { dv } else { insn.imm as u32 as u64 };
                     let id = match u32::try_from(id) {
                         Ok(i) if !by_reg || helpers.contains(i) => i,
                         _ => return Err(TrapKind::HelperNotAllowed { id }),
@@ -150,25 +158,25 @@ impl Machine<'_> {
                     self.set(0, r0);
                 }
                 cond => {
-                    if compare(cond, self.get(d), b, class == class::JMP).ok_or(illegal)? {
+                    if compare(cond, dv, b, class == class::JMP).ok_or(illegal)? {
                         self.pc = (self.pc as i64 + insn.off as i64) as usize;
                     }
                 }
             },
             class::LDX => {
-                let v = load_le(mem, addr(self.get(s)), n)?;
-                self.set(d, if insn.opc & mode::MASK == mode::MEMSX { sign_extend(v, sz) } else { v });
+                let v = load_le(mem, addr(sv), n)?;
+                self.set(d, if insn.opc & mode::MASK == mode::MEMSX { shared_sign_extend(v, sz) } else { v });
             }
             class::ST | class::STX if insn.opc & mode::MASK == mode::ATOMIC => {
-                let old = atomic_op(insn.imm, sz, addr(self.get(d)), self.get(s), self.get(0), mem)?;
+                let old = atomic_op(insn.imm, sz, addr(dv), sv, self.get(0), mem)?;
                 if let Some(r) = atomic_writes(insn.imm, s) {
                     self.set(r, old);
                 }
             }
             class::ST | class::STX => {
                 // (The source bit is part of the size field here.)
-                let v = if class == class::ST { insn.imm as i64 as u64 } else { self.get(s) };
-                store_le(mem, addr(self.get(d)), n, v)?;
+                let v = if class == class::ST { insn.imm as i64 as u64 } else { sv };
+                store_le(mem, addr(dv), n, v)?;
             }
             _ => {
                 // `lddw` and its segment-relative forms: two slots.
@@ -185,5 +193,44 @@ impl Machine<'_> {
             }
         }
         Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::helper::NoHelpers;
+    use crate::isa::{op, Insn};
+    use crate::Invocation;
+
+    /// Runs `insns` (at most 8) as if verified: the defensive paths are
+    /// reached only by code the verifier rejects.
+    fn run_unverified(insns: &[Insn]) -> Result<Exit, Trap> {
+        let mut code = [0u8; 64];
+        for (slot, insn) in code.chunks_mut(8).zip(insns) {
+            slot.copy_from_slice(&insn.encode());
+        }
+        let program = Program::verified(&code[..8 * insns.len()], 0);
+        let mut stack = [0u8; 64];
+        let mut inv = Invocation::<3>::sized(&mut stack, &[]).unwrap();
+        let args = inv.args();
+        run(&program, program.main(), &args, inv.memory_mut(), &mut NoHelpers, 100)
+    }
+
+    /// A register field above `r10` in any instruction, used or not, is an
+    /// illegal instruction at that pc: the one check at decode, which
+    /// verification makes unreachable.
+    #[test]
+    fn register_fields_out_of_range_trap_at_decode() {
+        let mov = Insn { opc: 0xb7, dst: 0, imm: 1, ..Insn::default() }; // mov r0, 1
+        let exit = Insn { opc: op::EXIT, ..Insn::default() };
+        let illegal = |pc| Err(Trap { pc, kind: TrapKind::IllegalInstruction });
+        assert_eq!(run_unverified(&[mov, exit]).map(|e| e.r0), Ok(1));
+        for reg in [11, 15] {
+            assert_eq!(run_unverified(&[mov, Insn { dst: reg, ..mov }, exit]), illegal(1));
+            assert_eq!(run_unverified(&[mov, Insn { src: reg, ..mov }, exit]), illegal(1));
+            assert_eq!(run_unverified(&[mov, Insn { dst: reg, ..exit }]), illegal(1));
+            assert_eq!(run_unverified(&[Insn { src: reg, ..exit }]), illegal(0));
+        }
     }
 }

@@ -43,7 +43,10 @@ use crate::verify::{Entry, Program};
 #[derive(Debug)]
 pub struct Invocation<'m, const N: usize = SLOTS> {
     mem: MemoryMap<'m, [Slot<'m>; N]>,
-    args: [u64; 5],
+    /// `r1..=r3` (`r4` and `r5` start at 0). Three, not five: on a 32-bit
+    /// core zeroing five 8-aligned words pulled in `__aeabi_memclr8` (174
+    /// bytes of flash on the Cortex-M4), and it saves 16 bytes per run.
+    args: [u64; 3],
 }
 
 impl<'m> Invocation<'m> {
@@ -81,7 +84,7 @@ impl<'m, const N: usize> Invocation<'m, N> {
         let mut mem = MemoryMap::with_slots();
         mem.map(STACK_VADDR, stack, AccessPolicy::ReadWrite)?;
         mem.map_read_only(INPUT_VADDR, input)?;
-        Ok(Invocation { mem, args: [INPUT_VADDR, len, 0, 0, 0] })
+        Ok(Invocation { mem, args: [INPUT_VADDR, len, 0] })
     }
 
     /// [`Invocation::with_writable_input`] with a region table of `N`
@@ -95,7 +98,7 @@ impl<'m, const N: usize> Invocation<'m, N> {
         let mut mem = MemoryMap::with_slots();
         mem.map(STACK_VADDR, stack, AccessPolicy::ReadWrite)?;
         mem.map(INPUT_VADDR, input, AccessPolicy::ReadWrite)?;
-        Ok(Invocation { mem, args: [INPUT_VADDR, len, 0, 0, 0] })
+        Ok(Invocation { mem, args: [INPUT_VADDR, len, 0] })
     }
 
     /// Maps the host's copy of `.data` read-write at [`DATA_VADDR`].
@@ -184,7 +187,8 @@ impl<'m, const N: usize> Invocation<'m, N> {
     /// `r1..=r5` at the start of the run.
     #[inline]
     pub fn args(&self) -> [u64; 5] {
-        self.args
+        let [r1, r2, r3] = self.args;
+        [r1, r2, r3, 0, 0]
     }
 
     /// The regions mapped so far.

@@ -79,6 +79,13 @@ pub(crate) fn initial_frame_pointer(mem: &MemoryMap<'_>) -> u64 {
     STACK_VADDR + mem.region_len(STACK_VADDR).unwrap_or(0) as u64
 }
 
+/// [`sign_extend`] out of line: the reference interpreter's one copy, for
+/// `ldxs*` and `movs*` (flash; the fast engine's ops inline their own).
+#[inline(never)]
+pub(crate) fn shared_sign_extend(v: u64, sz: u8) -> u64 {
+    sign_extend(v, sz)
+}
+
 /// Sign-extends the low `size` bytes of `v`.
 pub(crate) fn sign_extend(v: u64, sz: u8) -> u64 {
     match sz {
@@ -109,18 +116,7 @@ pub(crate) fn alu(op: u8, off: i16, a: u64, b: u64, imm: i32, wide: bool, by_reg
         alu::ADD => a.wrapping_add(b),
         alu::SUB => a.wrapping_sub(b),
         alu::MUL => a.wrapping_mul(b),
-        alu::DIV | alu::MOD if off != 1 => match (op == alu::DIV, wide) {
-            (true, true) => udiv64(a, b),
-            (true, false) => udiv32(a as u32, b as u32) as u64,
-            (false, true) => umod64(a, b),
-            (false, false) => umod32(a as u32, b as u32) as u64,
-        },
-        alu::DIV | alu::MOD => match (op == alu::DIV, wide) {
-            (true, true) => sdiv64(a as i64, b as i64) as u64,
-            (true, false) => sdiv32(a as i32, b as i32) as u32 as u64,
-            (false, true) => smod64(a as i64, b as i64) as u64,
-            (false, false) => smod32(a as i32, b as i32) as u32 as u64,
-        },
+        alu::DIV | alu::MOD => divide(a, b, wide, off == 1, op == alu::MOD),
         alu::OR => a | b,
         alu::AND => a & b,
         alu::LSH => a << shift,
@@ -128,15 +124,39 @@ pub(crate) fn alu(op: u8, off: i16, a: u64, b: u64, imm: i32, wide: bool, by_reg
         alu::NEG => a.wrapping_neg(),
         alu::XOR => a ^ b,
         alu::MOV => match off {
-            8 => sign_extend(b, size::B),
-            16 => sign_extend(b, size::H),
-            32 => sign_extend(b, size::W),
+            8 => shared_sign_extend(b, size::B),
+            16 => shared_sign_extend(b, size::H),
+            32 => shared_sign_extend(b, size::W),
             _ => b,
         },
         alu::ARSH => (signed(a) >> shift) as u64,
         _ => return None,
     };
     Some(r & mask)
+}
+
+/// Division (`rem` false) or remainder (RFC 9669 `div`/`mod`, with
+/// `signed` `sdiv`/`smod`) of ALU width `wide`, else of the low halves
+/// with the result zero-extended. Both widths and signednesses divide by
+/// one 64-bit quotient and remainder ([`divmod64`]; flash): 32-bit
+/// operands zero-extended, or sign-extended when signed, which wraps
+/// `INT_MIN / -1` as the 32-bit division does. A zero divisor gives the
+/// quotient 0 and the remainder `a`.
+#[inline]
+pub(crate) fn divide(a: u64, b: u64, wide: bool, signed: bool, rem: bool) -> u64 {
+    let widen = |v: u64| match (wide, signed) {
+        (true, _) => v,
+        (false, false) => v as u32 as u64,
+        (false, true) => v as i32 as u64,
+    };
+    let (a, b) = (widen(a), widen(b));
+    let (q, r) = if b == 0 { (0, a) } else { divmod64(a, b, signed) };
+    let v = if rem { r } else { q };
+    if wide {
+        v
+    } else {
+        v as u32 as u64
+    }
 }
 
 /// 64-bit ALU semantics: [`alu`] with `wide`.
@@ -159,12 +179,14 @@ macro_rules! division {
     ($($(#[$doc:meta])* $div:ident $rem:ident ($t:ty) => |$a:ident, $b:ident| $q:expr, $r:expr;)*) => {$(
         $(#[$doc])*
         #[inline]
+        #[cfg_attr(not(feature = "fast"), allow(dead_code))] // the fast engine's division rows
         pub(crate) fn $div($a: $t, $b: $t) -> $t {
             if $b == 0 { 0 } else { $q }
         }
 
         $(#[$doc])*
         #[inline]
+        #[cfg_attr(not(feature = "fast"), allow(dead_code))] // the fast engine's division rows
         pub(crate) fn $rem($a: $t, $b: $t) -> $t {
             if $b == 0 { $a } else { $r }
         }
@@ -178,27 +200,17 @@ division! {
     /// Unsigned 32-bit division and remainder (RFC 9669): the core's divider
     /// on a 32-bit core.
     udiv32 umod32 (u32) => |a, b| a / b, a % b;
-    /// Signed 64-bit division and remainder (RFC 9669, `sdiv` and `smod`):
-    /// `INT_MIN / -1` is `INT_MIN` and `INT_MIN % -1` is 0; the remainder
-    /// takes the dividend's sign.
-    sdiv64 smod64 (i64) => |a, b| sdivmod64(a, b).0, sdivmod64(a, b).1;
-    /// Signed 32-bit division and remainder (RFC 9669), as the 64-bit ones.
-    sdiv32 smod32 (i32) => |a, b| a.wrapping_div(b), a.wrapping_rem(b);
 }
 
 /// `sdiv` (`how` 0), `smod` (1), `sdiv32` (2) or `smod32` (3) of `a` by
-/// `b` (32-bit: their low halves; the result zero-extended), by [`sdiv64`],
-/// [`smod64`], [`sdiv32`], [`smod32`]: the fast engine's two signed
-/// division rows call this, out of line (flash: signed division is rare).
+/// `b` (32-bit: their low halves; the result zero-extended): [`divide`],
+/// as the reference interpreter's `alu` divides. The fast engine's two
+/// signed division rows call this, out of line (flash: signed division is
+/// rare).
 #[cfg(feature = "fast")]
 #[inline(never)]
 pub(crate) fn signed_division(how: u8, a: u64, b: u64) -> u64 {
-    match how {
-        0 => sdiv64(a as i64, b as i64) as u64,
-        1 => smod64(a as i64, b as i64) as u64,
-        2 => sdiv32(a as i32, b as i32) as u32 as u64,
-        _ => smod32(a as i32, b as i32) as u32 as u64,
-    }
+    divide(a, b, how < 2, true, how & 1 != 0)
 }
 
 /// Unsigned 64-bit quotient and remainder; `b` must not be zero.
@@ -239,16 +251,18 @@ fn soft_udivmod64(a: u64, b: u64) -> (u64, u64) {
     (q, r)
 }
 
-/// Signed 64-bit quotient and remainder (RFC 9669: `INT_MIN / -1 =
-/// INT_MIN`, `INT_MIN % -1 = 0`, the remainder takes the dividend's sign);
-/// `b` must not be zero. Out of line: the reference interpreter's `alu`
-/// and the fast engine's `signed_division` share it (flash).
+/// Quotient and remainder of `a` by `b` (not zero), unsigned or, with
+/// `signed`, as two's complement values: the quotient of the magnitudes,
+/// negated when the signs differ, and the remainder taking the dividend's
+/// sign (so `INT_MIN / -1` wraps to `INT_MIN` and `INT_MIN % -1` is 0).
+/// Out of line: [`divide`] calls it for both signednesses and widths
+/// (flash).
 #[inline(never)]
-pub(crate) fn sdivmod64(a: i64, b: i64) -> (i64, i64) {
-    let (q, r) = udivmod64(a.unsigned_abs(), b.unsigned_abs());
-    let q = if (a < 0) != (b < 0) { (q as i64).wrapping_neg() } else { q as i64 };
-    let r = if a < 0 { (r as i64).wrapping_neg() } else { r as i64 };
-    (q, r)
+pub(crate) fn divmod64(a: u64, b: u64, signed: bool) -> (u64, u64) {
+    let (neg_a, neg_b) = (signed && (a as i64) < 0, signed && (b as i64) < 0);
+    let negate = |v: u64, neg: bool| if neg { v.wrapping_neg() } else { v };
+    let (q, r) = udivmod64(negate(a, neg_a), negate(b, neg_b));
+    (negate(q, neg_a != neg_b), negate(r, neg_a))
 }
 
 /// Converts to big endian (`be16/32/64`, `bswap16/32/64`): the VM is
@@ -402,7 +416,9 @@ mod division_tests {
                 assert_eq!(soft_udivmod64(a, b), (a / b, a % b), "{a:#x} / {b:#x}");
                 assert_eq!(udivmod64(a, b), (a / b, a % b));
                 let (sa, sb) = (a as i64, b as i64);
-                assert_eq!(sdivmod64(sa, sb), (sa.wrapping_div(sb), sa.wrapping_rem(sb)), "{sa} / {sb}");
+                let signed = (sa.wrapping_div(sb) as u64, sa.wrapping_rem(sb) as u64);
+                assert_eq!(divmod64(a, b, true), signed, "{sa} / {sb}");
+                assert_eq!(divmod64(a, b, false), (a / b, a % b));
             }
         }
     }
@@ -427,6 +443,52 @@ mod division_tests {
     fn soft_division_matches_hardware_on_a_sweep() {
         for (a, b) in sweep().filter(|&(_, b)| b != 0) {
             assert_eq!(soft_udivmod64(a, b), (a / b, a % b), "{a:#x} / {b:#x}");
+        }
+    }
+
+    /// `alu`'s division (both widths and signednesses through one 64-bit
+    /// quotient and remainder, 32-bit operands widened) against the plain
+    /// definition of each width and signedness (RFC 9669: a zero divisor
+    /// gives the quotient 0 and the remainder the dividend; `INT_MIN / -1`
+    /// wraps), edges and a sweep.
+    #[test]
+    fn alu_division_matches_each_width() {
+        fn model(rem: bool, signed: bool, wide: bool, a: u64, b: u64) -> u64 {
+            match (signed, wide) {
+                _ if (wide && b == 0) || (!wide && b as u32 == 0) => {
+                    if !rem {
+                        0
+                    } else if wide {
+                        a
+                    } else {
+                        a as u32 as u64
+                    }
+                }
+                (false, true) if rem => a % b,
+                (false, true) => a / b,
+                (false, false) if rem => (a as u32 % b as u32) as u64,
+                (false, false) => (a as u32 / b as u32) as u64,
+                (true, true) if rem => (a as i64).wrapping_rem(b as i64) as u64,
+                (true, true) => (a as i64).wrapping_div(b as i64) as u64,
+                (true, false) if rem => (a as i32).wrapping_rem(b as i32) as u32 as u64,
+                (true, false) => (a as i32).wrapping_div(b as i32) as u32 as u64,
+            }
+        }
+        let edges = [0u64, 1, 2, 3, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff, 1 << 32, i64::MAX as u64, 1 << 63, u64::MAX];
+        let pairs = edges.iter().flat_map(|&a| edges.iter().map(move |&b| (a, b))).chain(sweep());
+        for (a, b) in pairs.chain([(7u64.wrapping_neg(), 2), (7, 2u64.wrapping_neg())]) {
+            for (op, rem) in [(alu::DIV, false), (alu::MOD, true)] {
+                for (off, signed) in [(0, false), (1, true)] {
+                    for wide in [true, false] {
+                        let expected = model(rem, signed, wide, a, b);
+                        assert_eq!(
+                            alu(op, off, a, b, 0, wide, false),
+                            Some(expected),
+                            "{op:#x} {off} {wide} {a:#x} {b:#x}"
+                        );
+                    }
+                }
+            }
         }
     }
 
