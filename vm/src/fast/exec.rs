@@ -376,7 +376,13 @@ fn exec<H: Helpers + ?Sized>(
             // `lddw`: the high half is the `Wide` op in the next slot.
             macro_rules! lddw {
                 ($d:expr, $lo:expr) => {{
-                    let Some(Op { kind: Kind::Wide { hi } }) = ops.get(pc!() + 1) else {
+                    // SAFETY: `Lddw`'s row is 2 slots wide, so its fallthrough
+                    // `pc + 2` lies inside `ops` (`first_escape`, as for the
+                    // fetch above) and so does `pc + 1`. Read through the op
+                    // pointer: no slot number, no bounds check (round 7b:
+                    // 22 -> 16 host instructions an `lddw`).
+                    #[allow(unsafe_code)]
+                    let Op { kind: Kind::Wide { hi } } = (unsafe { &*ahead!(1) }) else {
                         break 'run TrapKind::IllegalInstruction;
                     };
                     set!($d, ($lo as u32 as u64) | ((*hi as u32 as u64) << 32));
