@@ -813,6 +813,16 @@ fn random_program(rng: &mut Rng, n: usize) -> Vec<u8> {
                     _ => Insn::new(0x05, 0, 0, rel - 1, 0),
                 },
             ]),
+            // round 7b: a switch's jump chain (`jeq32; jeq32/jne32` on one
+            // register, sometimes two, the constants at and past `i8`'s edges)
+            24 => {
+                let k = [0, 1, -1, 3, 127, 128, -128, -129];
+                let e = if rng.below(4) == 0 { s.min(9) } else { d };
+                insns.extend([
+                    Insn::new(0x16, d, 0, rel, k[rng.below(8) as usize]),
+                    Insn::new([0x16, 0x56][rng.below(2) as usize], e, 0, rel - 1, k[rng.below(8) as usize]),
+                ])
+            }
             18 => {
                 let (t, n) = (rng.below(10) as u8, 1 + rng.below(32) as i32);
                 insns.extend([
@@ -1226,4 +1236,92 @@ fn copies_before_a_jump_agree() {
     }
     let code = asm("mov %r0, 5\nmov %r1, 1\nja mid\nmov %r0, %r1\nmid:\nja out\nmov %r0, 9\nout:\nexit");
     assert_eq!(agree(&code, &[], 100).result.unwrap().r0, 5);
+}
+
+// Round 7b of issue 16: branches and 64-bit chains, against the reference
+// interpreter.
+
+/// `jeq32 d, j; jeq32 d, k` and `jeq32 d, j; jne32 d, k` (a `switch`'s jump
+/// chain) are one two-way branch: the register equal to either constant, to
+/// both, to neither, with its high half set; the constants at and past the
+/// edges of `i8` (past them: not fused); the near misses (two registers, a
+/// 64-bit compare, a first `jne32`, a second `jlt32`); a jump to the second
+/// compare; the first compare's target the second compare itself.
+#[test]
+fn switch_chains_agree() {
+    let mut fused = 0;
+    for first in ["jeq32", "jne32", "jeq"] {
+        for second in ["jeq32", "jne32", "jeq", "jlt32"] {
+            for (j, k) in [(0, 1), (127, -128), (128, 1), (1, -129), (5, 5), (-1, 0)] {
+                for reg in ["%r1", "%r2"] {
+                    for x in [0i64, 1, 5, 127, -128, 128, -1, 0x1_0000_0005, 0x7fff_ffff_0000_0000] {
+                        let src = format!(
+                            "lddw %r1, {x}\nmov %r2, 1\nmov %r0, 9\n{first} %r1, {j}, a\n{second} {reg}, {k}, b\nmov %r0, 1\nexit\na:\nmov %r0, 2\nexit\nb:\nmov %r0, 3\nexit"
+                        );
+                        let code = asm(&src);
+                        agree(&code, &[], 100);
+                        let fuses = first == "jeq32"
+                            && matches!(second, "jeq32" | "jne32")
+                            && reg == "%r1"
+                            && (-128..128).contains(&j)
+                            && (-128..128).contains(&k);
+                        assert_eq!(translated(&code).contains("JeqJ"), fuses, "{src}");
+                        fused += fuses as usize;
+                    }
+                }
+            }
+        }
+    }
+    assert!(fused >= 72, "{fused}");
+    // A jump to the second compare (the first one skipped), both ways.
+    for x in [2, 3] {
+        let src = format!("mov %r1, {x}\nmov %r0, 1\nja second\njeq32 %r1, 2, out\nsecond:\njne32 %r1, 3, out\nmov %r0, 5\nout:\nexit");
+        let code = asm(&src);
+        assert!(translated(&code).contains("JeqJne32I"));
+        assert_eq!(agree(&code, &[], 100).result.unwrap().r0, if x == 3 { 5 } else { 1 });
+    }
+    // The first compare jumping to the second: taken, the second runs as its
+    // own op, with its own charge.
+    let code = asm("mov %r1, 4\nmov %r0, 0\njeq32 %r1, 4, +0\njeq32 %r1, 4, out\nmov %r0, 1\nout:\nexit");
+    assert!(translated(&code).contains("JeqJeq32I"));
+    assert_eq!(agree(&code, &[], 100).result.unwrap(), Exit { r0: 0, executed: 5 });
+    for budget in 0..6 {
+        agree(&code, &[], budget);
+    }
+}
+
+/// A `switch` in a loop and a loop of only the two-way branch (its second
+/// compare jumping back to its first), with every budget up to their ends:
+/// each compare is charged as a branch of its own, so the budget trap lands
+/// at the first slot of the unpaid run, at either compare.
+#[test]
+fn switch_chains_charge_each_compare() {
+    let code = asm("mov %r3, 0\nmov %r0, 0\nloop:\njeq32 %r3, 1, one\njne32 %r3, 2, other\nadd %r0, 20\nja next\none:\nadd %r0, 10\nja next\nother:\nadd %r0, 1\nnext:\nadd %r3, 1\njne32 %r3, 5, loop\nexit");
+    assert!(translated(&code).contains("JeqJne32I"));
+    let full = agree(&code, &[], 1000).result.unwrap();
+    assert_eq!(full.r0, 1 + 10 + 20 + 1 + 1);
+    for budget in 0..=full.executed + 1 {
+        let out = agree(&code, &[], budget);
+        if let Err(trap) = out.result {
+            assert_eq!(trap.kind, TrapKind::BudgetExhausted);
+        }
+    }
+    // A loop of only the pair: its second compare jumps back to its first,
+    // and no budget ends it; the fast engine traps at the start of the run
+    // it cannot pay for: a compare of the pair (slots 2 and 3) or the entry.
+    let code = asm("mov %r1, 5\nmov %r0, 0\nhead:\njeq32 %r1, 1, out\njne32 %r1, 0, head\nout:\nexit");
+    assert!(translated(&code).contains("JeqJne32I"));
+    let program = verify(&code, &TestHelpers).unwrap();
+    for budget in 0..40 {
+        let fast = run_on(&program, true, &[], budget).result.unwrap_err();
+        let reference = run_on(&program, false, &[], budget).result.unwrap_err();
+        assert_eq!((fast.kind, reference.kind), (TrapKind::BudgetExhausted, TrapKind::BudgetExhausted));
+        assert!([0, 2, 3].contains(&fast.pc), "budget {budget}: {fast:?}");
+        // Past the entry's run (two copies and the first compare), runs of
+        // one compare each: the fast engine stops exactly where the
+        // reference interpreter does.
+        if budget >= 3 {
+            assert_eq!(fast.pc, reference.pc, "budget {budget}");
+        }
+    }
 }

@@ -415,6 +415,25 @@ fn exec<H: Helpers + ?Sized>(
                     let taken: bool = $body;
                     (ahead!($w - 1), if taken { slot!($t) } else { ahead!($w) })
                 }};
+                // Two compares (width 2). The first one's run ends at `pc`;
+                // not taken, the second compare is a run of its own from
+                // `pc + 1`. While the fuel left after the first run is at
+                // least `max_run` (the charge is not negative) that run is
+                // paid for and `mark` is what `goto!` would set for it (the
+                // charge plus the address of `pc + 1`), so the second compare
+                // runs here and its transfer charges both; otherwise control
+                // moves to the second compare's own op, through `goto!`,
+                // which checks its run exactly.
+                (branch2 $t:ident $u:ident, $w:literal, $body:block) => {{
+                    let (first, second): (bool, bool) = $body;
+                    if first {
+                        (at, slot!($t))
+                    } else if (charge!(at) as i32) < 0 {
+                        (at, ahead!(1))
+                    } else {
+                        (ahead!(1), if second { slot!($u) } else { ahead!(2) })
+                    }
+                }};
                 (jump $t:ident, $w:literal, $body:block) => {{
                     $body;
                     (ahead!($w - 1), slot!($t))
@@ -458,12 +477,12 @@ fn exec<H: Helpers + ?Sized>(
             macro_rules! dispatch {
                 ($(
                     $(#[$attr:meta])* $name:ident $({ $($f:ident : $ty:ty),* })? = $w:literal,
-                    $flow:ident $(($t:ident))? => $body:block;
+                    $flow:ident $(($t:ident $(, $u:ident)?))? => $body:block;
                 )*) => {
                     match op.kind {
                         $(
                             #[allow(unused_variables)]
-                            Kind::$name $({ $($f),* })? => flow!($flow $($t)?, $w, $body),
+                            Kind::$name $({ $($f),* })? => flow!($flow $($t $($u)?)?, $w, $body),
                         )*
                     }
                 };

@@ -23,13 +23,16 @@
 //! |--------------|------------------------------|-------------------------------|
 //! | `next`       | `pc + WIDTH`                 | statements                    |
 //! | `branch(t)`  | `pc + WIDTH` or the slot `t` | statements, then whether to take the jump (`bool`) |
+//! | `branch2(t, u)` | the slot `t`; `pc + 1`; the slot `u` or `pc + 2` (WIDTH 2: two compares) | whether each compare jumps (`(bool, bool)`) |
 //! | `jump(t)`    | the slot `t`                 | empty                         |
 //! | `call(t)`    | the slot `t`; `pc + WIDTH` when the callee returns | empty   |
 //! | `exit`       | none (returns, or the fallthrough of the call it returns from) | empty |
 //! | `trap`       | none                         | empty                         |
 //! | `decoded`    | decoded again from the bytecode (a generic op) | empty       |
 //!
-//! A branch's run ends at its last slot, `pc + WIDTH - 1`. Bodies are
+//! A branch's run ends at its last slot, `pc + WIDTH - 1`; a `branch2`'s
+//! first compare ends a run at `pc` and its second one at `pc + 1`, each
+//! charged as a branch of its own (see `flow!` in `exec.rs`). Bodies are
 //! written in the interpreter's vocabulary (`r!`, `r32!`, `set!`, `set32!`,
 //! `addr!`, `load!`, `load_at!`, `load_stack_at!`, `store!`,
 //! `store_stack_at!`, `load_fp!`, `store_fp!`, `lddw!`, `call_helper!`: see
@@ -382,6 +385,18 @@ macro_rules! for_each_op {
                 set!(d, r!(s));
                 r32!(a) != imm as i32 as u32
             };
+
+            // Round 7b, branches and 64-bit chains (issue 16).
+            /// Fused `jeq32 d, j → t; jeq32 d, k → u` and `jeq32 d, j → t; jne32
+            /// d, k → u` (a `switch`'s jump chain on one register: its cases
+            /// compared in turn, the last one often inverted to reach the
+            /// default), 2 slots, each compare charged as its own branch.
+            JeqJeq32I { d: Reg, j: i8, k: i8, t: u16, u: u16 } = 2, branch2(t, u) => {
+                (r32!(d) == j as i32 as u32, r32!(d) == k as i32 as u32)
+            };
+            JeqJne32I { d: Reg, j: i8, k: i8, t: u16, u: u16 } = 2, branch2(t, u) => {
+                (r32!(d) == j as i32 as u32, r32!(d) != k as i32 as u32)
+            };
         }
     };
 }
@@ -574,10 +589,10 @@ macro_rules! expand {
     };
     // A plain row.
     ($m:ident [$($done:tt)*]
-        $(#[$attr:meta])* $name:ident $({ $($f:ident : $ty:ty),* $(,)? })? = $w:literal, $flow:ident $(($t:ident))?
-        => $body:block; $($rest:tt)*) => {
+        $(#[$attr:meta])* $name:ident $({ $($f:ident : $ty:ty),* $(,)? })? = $w:literal,
+        $flow:ident $(($t:ident $(, $u:ident)?))? => $body:block; $($rest:tt)*) => {
         $crate::fast::table::expand! { $m [$($done)*
-            $(#[$attr])* $name $({ $($f: $ty),* })? = $w, $flow $(($t))? => $body;
+            $(#[$attr])* $name $({ $($f: $ty),* })? = $w, $flow $(($t $(, $u)?))? => $body;
         ] $($rest)* }
     };
 }
@@ -632,7 +647,7 @@ mod tests {
         let mut n = 0;
         every_kind(
             |field| match field {
-                "t" => TARGET as i64,
+                "t" | "u" => TARGET as i64,
                 "off" => -8,
                 "d" => 1,
                 "s" | "a" => 2,
@@ -661,6 +676,8 @@ mod tests {
             let (next, to) = kind.successors(&[], 10);
             assert!(next.is_none() || next == Some(10 + w), "{kind:?}: falls through to {next:?}");
             assert!(to.is_none() || to == Some(TARGET), "{kind:?}: jumps to {to:?}");
+            let second = kind.second_target();
+            assert!(second.is_none() || (second == Some(TARGET) && w == 2), "{kind:?}: jumps to {second:?}");
             // Whatever is jumped to, the op says where (a generic op is
             // decoded: here, from no code at all).
             if matches!(kind, Kind::Generic | Kind::Exit | Kind::Illegal | Kind::Wide { .. }) {
@@ -714,7 +731,10 @@ mod tests {
                 Some(Trap { pc: 0, kind: k }) => k != TrapKind::BudgetExhausted,
                 // A fused indexed access faults at its access's slot, the last.
                 Some(Trap { pc, kind: TrapKind::Memory(_) }) if indexed_access(kind) => pc + 1 == kind.width(),
-                Some(Trap { pc, kind: k }) => k == TrapKind::IllegalInstruction && (Some(pc) == next || Some(pc) == to),
+                Some(Trap { pc, kind: k }) => {
+                    let second = kind.second_target();
+                    k == TrapKind::IllegalInstruction && (Some(pc) == next || Some(pc) == to || Some(pc) == second)
+                }
             }
         };
         let mut moved = 0;

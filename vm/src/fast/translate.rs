@@ -101,6 +101,7 @@ fn each_slot(
             .or_else(|| fuse3(&insn, next.as_ref(), Insn::at(code, pc + 2).as_ref(), pc).filter(fusion_on))
             .or_else(|| fuse(&insn, next.as_ref(), pc).filter(fusion_on))
             .or_else(|| memory_and_branch(&insn, next.as_ref().filter(|_| next_width == 1), pc).filter(fusion_on))
+            .or_else(|| branch_pair(&insn, next.as_ref(), pc).filter(fusion_on))
             .unwrap_or_else(|| single(&insn, code, pc));
         next_width = kind.width();
         local_calls |= is_local_call(&insn);
@@ -141,7 +142,7 @@ pub(crate) fn first_escape(ops: &[Op], code: &[u8]) -> Option<usize> {
     let inside = |s: Option<usize>| s.map_or(true, |s| s < ops.len());
     ops.iter().enumerate().position(|(pc, op)| {
         let (next, target) = op.kind.successors(code, pc);
-        !(inside(next) && inside(target))
+        !(inside(next) && inside(target) && inside(op.kind.second_target()))
     })
 }
 
@@ -682,6 +683,16 @@ fn memory_and_branch(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
         class::JMP32 if a.opc == op::JA32 => Some(Kind::Ja { t: target(pc, imm as i64) }),
         _ => None,
     }
+}
+
+/// Round 7b's branches: `jeq32 d, j; jeq32 d, k` and `jeq32 d, j; jne32 d,
+/// k` (a `switch`'s jump chain, `j` and `k` signed 8-bit) as one two-way
+/// branch (`super::table`, flow `branch2`).
+fn branch_pair(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
+    let b = b.filter(|b| a.opc == JEQ32K && b.dst == a.dst && matches!(b.opc, JEQ32K | JNE32K))?;
+    let (d, j, k) = (Reg::new(a.dst), i8::try_from(a.imm).ok()?, i8::try_from(b.imm).ok()?);
+    let (t, u) = (target(pc, a.off as i64), target(pc + 1, b.off as i64));
+    Some(if b.opc == JEQ32K { Kind::JeqJeq32I { d, j, k, t, u } } else { Kind::JeqJne32I { d, j, k, t, u } })
 }
 
 /// The specialised form of one instruction, or [`Kind::Generic`].
