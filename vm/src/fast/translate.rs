@@ -685,14 +685,14 @@ fn memory_and_branch(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
     }
 }
 
-/// Round 7b's branches: `jeq32 d, j; jeq32 d, k` and `jeq32 d, j; jne32 d,
-/// k` (a `switch`'s jump chain, `j` and `k` signed 8-bit) as one two-way
-/// branch (`super::table`, flow `branch2`).
+/// Round 7b's branches: `jeq32 d, j; jeq32 d, k` (a `switch`'s jump chain,
+/// `j` and `k` signed 8-bit) as one two-way branch (`super::table`, flow
+/// `branch2`).
 fn branch_pair(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
-    let b = b.filter(|b| a.opc == JEQ32K && b.dst == a.dst && matches!(b.opc, JEQ32K | JNE32K))?;
+    let b = b.filter(|b| (a.opc, b.opc) == (JEQ32K, JEQ32K) && b.dst == a.dst)?;
     let (d, j, k) = (Reg::new(a.dst), i8::try_from(a.imm).ok()?, i8::try_from(b.imm).ok()?);
     let (t, u) = (target(pc, a.off as i64), target(pc + 1, b.off as i64));
-    Some(if b.opc == JEQ32K { Kind::JeqJeq32I { d, j, k, t, u } } else { Kind::JeqJne32I { d, j, k, t, u } })
+    Some(Kind::JeqJeq32I { d, j, k, t, u })
 }
 
 /// The specialised form of one instruction, or [`Kind::Generic`].
