@@ -1325,3 +1325,76 @@ fn switch_chains_charge_each_compare() {
         }
     }
 }
+
+/// `add d, imm; jlt d, b` and `jgt b, d` (a latch comparing the counter it
+/// advances): `imm` negative, the counter wrapping past `u64::MAX`, `b ==
+/// d` (the sum compared with itself), and the near misses that stay
+/// `AddJlt64R` (the compare on another register); a jump to the compare;
+/// a loop with every budget up to its end.
+#[test]
+fn latches_on_their_counter_agree() {
+    for (init, imm, bound) in [(0i64, 1, 5i64), (-2, 1, 1), (5, -1, 7), (10, -3, 2), (-1, 1, 0), (3, 0, 3)] {
+        for jcc in ["jlt %r1, %r2", "jgt %r2, %r1", "jlt %r1, %r1", "jlt %r3, %r2", "jgt %r2, %r3"] {
+            let src = format!(
+                "lddw %r1, {init}\nlddw %r2, {bound}\nmov %r3, 2\nmov %r0, 0\nloop:\nadd %r0, 1\njgt %r0, 20, out\nadd %r1, {imm}\n{jcc}, loop\nout:\nexit"
+            );
+            let code = asm(&src);
+            agree(&code, &[], 1000);
+            // On the counter (`jlt %r1, %r1` too): not the compares of `r3`.
+            assert_eq!(translated(&code).contains("AddJltD64R"), !jcc.contains("%r3"), "{src}");
+        }
+    }
+    // A jump to the compare (the add skipped).
+    let code =
+        asm("mov %r1, 4\nmov %r2, 5\nmov %r0, 1\nja cmp\nadd %r1, 1\ncmp:\njlt %r1, %r2, out\nmov %r0, 2\nout:\nexit");
+    assert!(translated(&code).contains("AddJltD64R"));
+    assert_eq!(agree(&code, &[], 100).result.unwrap().r0, 1);
+    let code = asm("mov %r1, 0\nmov %r2, 6\nmov %r0, 0\nloop:\nadd %r0, %r1\nadd %r1, 1\njlt %r1, %r2, loop\nexit");
+    let full = agree(&code, &[], 1000).result.unwrap();
+    assert_eq!(full.r0, 15);
+    for budget in 0..=full.executed {
+        agree(&code, &[], budget);
+    }
+}
+
+/// `mov d, a; add d, b; ldxb/ldxw d, [d + off]` (an indexed load into its
+/// address register) at and past the input's edges (the fault names the
+/// load's slot, the third), `a == d`, the near misses that keep their
+/// `MovAddLdx*` form (the value into another register; halfword and double
+/// word loads), a jump to the add and to the load.
+#[test]
+fn indexed_loads_into_their_address_agree() {
+    let input: Vec<u8> = (0..16).map(|i| (i * 37 + 5) as u8).collect();
+    for (load, n) in [("ldxb", 1i64), ("ldxw", 4), ("ldxh", 2), ("ldxdw", 8)] {
+        for i in [0i64, 1, 15 - n + 1, 16 - n, 17 - n, 16, -1, 1 << 40] {
+            for off in [0i16, -1, 1] {
+                for (dst, copy) in [("%r4", "mov %r4, %r1"), ("%r5", "mov %r4, %r1"), ("%r1", "mov %r1, %r1")] {
+                    let d = if copy.starts_with("mov %r1") { "%r1" } else { "%r4" };
+                    let dst = if dst == "%r1" { d } else { dst };
+                    let src = format!(
+                        "lddw %r3, {i}\nmov %r5, 7\n{copy}\nadd {d}, %r3\n{load} {dst}, [{d}{off:+}]\nmov %r0, {dst}\nexit"
+                    );
+                    let code = asm(&src);
+                    let out = agree(&code, &input, 100);
+                    let inside = (0..=16 - n).contains(&(i + off as i64));
+                    assert_eq!(out.result.is_ok(), inside, "{src}: {:?}", out.result);
+                    if !inside {
+                        assert_eq!(out.result.unwrap_err().pc, 5, "{src}: the load's slot");
+                    }
+                    let into = dst == d && matches!(load, "ldxb" | "ldxw");
+                    assert_eq!(translated(&code).contains("MovAddLdxInto"), into, "{src}");
+                }
+            }
+        }
+    }
+    // Jumps to the add and to the load.
+    for to in ["add", "ld"] {
+        let src = format!(
+            "mov %r3, 2\nmov %r4, %r1\nmov %r5, %r1\nja {to}\nmov %r4, %r5\nadd:\nadd %r4, %r3\nld:\nldxb %r4, [%r4+0]\nmov %r0, %r4\nexit"
+        );
+        let code = asm(&src);
+        assert!(translated(&code).contains("MovAddLdxIntoB"));
+        let want = if to == "add" { input[2] } else { input[0] };
+        assert_eq!(agree(&code, &input, 100).result.unwrap().r0, want as u64);
+    }
+}

@@ -55,7 +55,7 @@
 //! imm` with `b` an immediate, `shift_op mov` after a copy `mov d, a`, 3
 //! slots), and the memory
 //! families `load`, `store`, `store_imm`, `load_fp`, `store_fp`,
-//! `add_load`, `mov_add_load` of four sizes (1, 2, 4, 8 bytes); a family
+//! `add_load`, `mov_add_load`, `mov_add_load_into` of four sizes (1, 2, 4, 8 bytes); a family
 //! of other sizes is spelled `@sized FAMILY (NAME BYTES) ..;` (the stack
 //! arrays' `stack_load`, `stack_store`).
 
@@ -396,6 +396,20 @@ macro_rules! for_each_op {
             JeqJeq32I { d: Reg, j: i8, k: i8, t: u16, u: u16 } = 2, branch2(t, u) => {
                 (r32!(d) == j as i32 as u32, r32!(d) == k as i32 as u32)
             };
+            /// [`Kind::AddJlt64R`] comparing the counter it advances (`add d,
+            /// imm; jlt d, b` or `jgt b, d`: `i += 1; if i < n`, a loop's latch),
+            /// 2 slots: the sum compared as computed, one register fewer to
+            /// decode and reload.
+            AddJltD64R { d: Reg, imm: i16, b: Reg, t: u16 } = 2, branch(t) => {
+                let v = r!(d).wrapping_add(imm as i64 as u64);
+                set!(d, v);
+                v < r!(b)
+            };
+            // `MovAddLdxB`.. loading into the address register itself (`mov d,
+            // a; add d, b; ldx d, [d + off]`: `x = p[i]` with the element's
+            // address dead after the load), 3 slots, the load in the third:
+            // the address is never written to `d`.
+            @sized mov_add_load_into (MovAddLdxIntoB 1) (MovAddLdxIntoW 4);
         }
     };
 }
@@ -547,6 +561,14 @@ macro_rules! expand {
     ($m:ident [$($done:tt)*] @sized mov_add_load $($sized:tt)*) => {
         $crate::fast::table::expand! { $m [$($done)*]
             @indexed { d: Reg, a: Reg, b: Reg, x: Reg, off: i16 } = 3, (d = a + b; x = [off]) $($sized)* }
+    };
+    ($m:ident [$($done:tt)*] @sized mov_add_load_into $(($name:ident $n:literal))*; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)* $(
+            $name { d: Reg, a: Reg, b: Reg, off: i16 } = 3, next => {
+                let at = r!(a).wrapping_add(r!(b)).wrapping_add(off as i64 as u64);
+                set!(d, load_at!($n, at, 2))
+            };
+        )*] $($rest)* }
     };
     ($m:ident [$($done:tt)*] @indexed $fields:tt = $w:literal,
         ($d:ident = $a:ident + $b:ident; $x:ident = [$off:ident])
@@ -706,6 +728,8 @@ mod tests {
                 | MovAddLdxH { .. }
                 | MovAddLdxW { .. }
                 | MovAddLdxDw { .. }
+                | MovAddLdxIntoB { .. }
+                | MovAddLdxIntoW { .. }
         )
     }
 

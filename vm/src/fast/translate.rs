@@ -103,6 +103,7 @@ fn each_slot(
             .or_else(|| memory_and_branch(&insn, next.as_ref().filter(|_| next_width == 1), pc).filter(fusion_on))
             .or_else(|| branch_pair(&insn, next.as_ref(), pc).filter(fusion_on))
             .unwrap_or_else(|| single(&insn, code, pc));
+        let kind = specialise(kind).filter(fusion_on).unwrap_or(kind);
         next_width = kind.width();
         local_calls |= is_local_call(&insn);
         // The run from here ends at a control transfer, else continues
@@ -683,6 +684,19 @@ fn memory_and_branch(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
         class::JMP32 if a.opc == op::JA32 => Some(Kind::Ja { t: target(pc, imm as i64) }),
         _ => None,
     }
+}
+
+/// Round 7b: the forms of a fused op whose operands coincide the way
+/// clang's loops have them, with less to decode and write: a latch
+/// comparing the counter it advances ([`Kind::AddJltD64R`]), an indexed
+/// load into its address register ([`Kind::MovAddLdxIntoB`]..).
+fn specialise(kind: Kind) -> Option<Kind> {
+    Some(match kind {
+        Kind::AddJlt64R { d, imm, a, b, t } if a == d => Kind::AddJltD64R { d, imm, b, t },
+        Kind::MovAddLdxB { d, a, b, x, off } if x == d => Kind::MovAddLdxIntoB { d, a, b, off },
+        Kind::MovAddLdxW { d, a, b, x, off } if x == d => Kind::MovAddLdxIntoW { d, a, b, off },
+        _ => return None,
+    })
 }
 
 /// Round 7b's branches: `jeq32 d, j; jeq32 d, k` (a `switch`'s jump chain,
