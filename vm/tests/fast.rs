@@ -823,6 +823,13 @@ fn random_program(rng: &mut Rng, n: usize) -> Vec<u8> {
                     Insn::new([0x16, 0x56][rng.below(2) as usize], e, 0, rel - 1, k[rng.below(8) as usize]),
                 ])
             }
+            // round 7b: a table's element address, `lddw d, k; add d, s` (s
+            // sometimes d)
+            25 => insns.extend([
+                Insn::new(0x18, d, 0, 0, rng.next() as i32),
+                Insn::new(0, 0, 0, 0, rng.below(3) as i32 - 1),
+                Insn::new(0x0f, d, [s, d][rng.below(2) as usize], 0, 0),
+            ]),
             18 => {
                 let (t, n) = (rng.below(10) as u8, 1 + rng.below(32) as i32);
                 insns.extend([
@@ -1396,5 +1403,47 @@ fn indexed_loads_into_their_address_agree() {
         assert!(translated(&code).contains("MovAddLdxIntoB"));
         let want = if to == "add" { input[2] } else { input[0] };
         assert_eq!(agree(&code, &input, 100).result.unwrap().r0, want as u64);
+    }
+}
+
+/// `lddw d, k; add d, s` (a `.rodata` table's element address): `k` with
+/// its high half set, the sum wrapping, a data-segment `lddw` (the segment's
+/// address in the value), the near misses that stay two ops (`add d, d`,
+/// `add32`, the sum into another register), a jump to the add, and a loop
+/// of them with every budget (the `lddw` is one instruction of the two
+/// slots it covers).
+#[test]
+fn table_addresses_agree() {
+    for k in ["0", "-1", "0x123456789abcdef0", "0x7fffffffffffffff"] {
+        for s in [0i64, 1, -1, 0x10] {
+            for add in ["add %r1, %r2", "add %r1, %r1", "add32 %r1, %r2", "add %r3, %r2"] {
+                let src = format!("lddw %r2, {s}\nmov %r3, 5\nlddw %r1, {k}\n{add}\nmov %r0, %r1\nxor %r0, %r3\nexit");
+                let code = asm(&src);
+                agree(&code, &[], 100);
+                assert_eq!(translated(&code).contains("LddwAdd64R"), add == "add %r1, %r2", "{src}");
+            }
+        }
+    }
+    // Segment-relative: the value is the segment's address plus the offset.
+    let insns = [
+        Insn::new(0xb7, 2, 0, 0, 3),
+        Insn::new(alkyl_vm::isa::op::LDDW_DATA, 1, 0, 0, 8),
+        Insn::new(0, 0, 0, 0, 0),
+        Insn::new(0x0f, 1, 2, 0, 0),
+        Insn::new(0xbf, 0, 1, 0, 0),
+        Insn::new(0x95, 0, 0, 0, 0),
+    ];
+    let code: Vec<u8> = insns.iter().flat_map(|i| i.encode()).collect();
+    assert!(translated(&code).contains("LddwAdd64R"));
+    assert_eq!(agree(&code, &[], 100).result.unwrap().r0, alkyl_vm::DATA_VADDR + 11);
+    // A jump to the add (the `lddw` skipped).
+    let code = asm("mov %r1, 7\nmov %r2, 2\nja add\nlddw %r1, 0x100000000\nadd:\nadd %r1, %r2\nmov %r0, %r1\nexit");
+    assert!(translated(&code).contains("LddwAdd64R"));
+    assert_eq!(agree(&code, &[], 100).result.unwrap(), Exit { r0: 9, executed: 6 });
+    let code = asm("mov %r3, 0\nmov %r0, 0\nloop:\nlddw %r1, 0x100000003\nadd %r1, %r3\nadd %r0, %r1\nadd %r3, 1\njlt %r3, 4, loop\nexit");
+    let full = agree(&code, &[], 1000).result.unwrap();
+    assert_eq!(full, Exit { r0: 4 * 0x1_0000_0003 + 6, executed: 2 + 4 * 5 + 1 });
+    for budget in 0..=full.executed {
+        agree(&code, &[], budget);
     }
 }

@@ -410,6 +410,14 @@ macro_rules! for_each_op {
             // address dead after the load), 3 slots, the load in the third:
             // the address is never written to `d`.
             @sized mov_add_load_into (MovAddLdxIntoB 1) (MovAddLdxIntoW 4);
+            /// Fused `lddw d, k; add d, s` (a constant's or a `.rodata`
+            /// table's address plus an index or offset, `&table[i]`: clang loads
+            /// the address with `lddw` where it is used), 3 slots, `s` not `d`;
+            /// the high half is the `Wide` op in the second slot, as for `Lddw`.
+            LddwAdd64R { d: Reg, s: Reg, lo: i32 } = 3, next => {
+                lddw!(d, lo);
+                set!(d, r!(d).wrapping_add(r!(s)))
+            };
         }
     };
 }
@@ -764,7 +772,7 @@ mod tests {
         for kind in kinds().into_iter().flatten() {
             let mut ops = [Op::EMPTY; SLOTS];
             ops[0] = Op { kind };
-            if let Kind::Lddw { .. } = kind {
+            if let Kind::Lddw { .. } | Kind::LddwAdd64R { .. } = kind {
                 ops[1] = Op { kind: Kind::Wide { hi: 0 } };
             }
             assert_eq!(first_escape(&ops, &code), None, "{kind:?}");

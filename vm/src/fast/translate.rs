@@ -102,6 +102,7 @@ fn each_slot(
             .or_else(|| fuse(&insn, next.as_ref(), pc).filter(fusion_on))
             .or_else(|| memory_and_branch(&insn, next.as_ref().filter(|_| next_width == 1), pc).filter(fusion_on))
             .or_else(|| branch_pair(&insn, next.as_ref(), pc).filter(fusion_on))
+            .or_else(|| lddw_add(&insn, code, pc).filter(fusion_on))
             .unwrap_or_else(|| single(&insn, code, pc));
         let kind = specialise(kind).filter(fusion_on).unwrap_or(kind);
         next_width = kind.width();
@@ -697,6 +698,15 @@ fn specialise(kind: Kind) -> Option<Kind> {
         Kind::MovAddLdxW { d, a, b, x, off } if x == d => Kind::MovAddLdxIntoW { d, a, b, off },
         _ => return None,
     })
+}
+
+/// Round 7b: `lddw d, k; add d, s` (`s` not `d`) as [`Kind::LddwAdd64R`],
+/// the address of a `.rodata` table's element.
+fn lddw_add(a: &Insn, code: &[u8], pc: usize) -> Option<Kind> {
+    let b = Insn::at(code, pc + 2).filter(|b| op::is_wide(a.opc) && b.opc == ADD64X && b.off == 0)?;
+    let (d, s) = reg_pair(&b);
+    let lo = lddw_value(a, code, pc) as u32 as i32;
+    (b.dst == a.dst && s != d).then_some(Kind::LddwAdd64R { d, s, lo })
 }
 
 /// Round 7b's branches: `jeq32 d, j; jeq32 d, k` (a `switch`'s jump chain,
