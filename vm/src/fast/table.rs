@@ -354,7 +354,7 @@ macro_rules! for_each_op {
             /// (`how`: see `semantics::signed_division`), by an immediate (as
             /// 64 bits, sign-extended) or a register, with RFC 9669's results
             /// for a zero divisor and for `INT_MIN / -1` (the reference
-            /// interpreter's functions, `semantics::sdiv64`...). Two kinds,
+            /// interpreter's function, `semantics::divide`). Two kinds,
             /// one call each: signed division is rare, flash is not.
             SDivModI { d: Reg, imm: i32, how: u8 } = 1, next => { set!(d, signed_division(how, r!(d), imm as i64 as u64)) };
             SDivModR { d: Reg, s: Reg, how: u8 } = 1, next => { set!(d, signed_division(how, r!(d), r!(s))) };
