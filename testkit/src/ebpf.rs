@@ -148,7 +148,7 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
         let rel = |at: usize| (b[6] as usize % total) as i64 - at as i64 - 1;
         let off = (b[7] % 8) as i16 - 2;
         let ldx = if b[7] & 0x80 != 0 { 0x71 } else { 0x69 };
-        let seq: Vec<Insn> = match sel % 29 {
+        let seq: Vec<Insn> = match sel % 31 {
             0 => vec![
                 Insn::new(ldx, d, s, off, 0),
                 Insn::new(0x0c, acc, d, 0, 0),
@@ -292,9 +292,28 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
             ],
             // the ALU chains of round 6a (issue 16)
             27 => alu_idiom(b[6], [d, s, acc, x], b[7], i32::from_le_bytes([b[4], b[5], b[6], b[7]])),
+            // round 7b: a table's element address, `lddw d, k; add d, s` (s
+            // sometimes d)
+            29 => vec![
+                Insn::new(0x18, d, 0, 0, i32::from_le_bytes([b[4], b[5], b[6], b[7]])),
+                Insn::new(0, 0, 0, 0, (b[6] % 3) as i32 - 1),
+                Insn::new(0x0f, d, if b[7] & 1 == 0 { s } else { d }, 0, 0),
+            ],
+            // round 7b: a switch's jump chain, `jeq32 d, j; jeq32/jne32 d, k`
+            // (sometimes on two registers), the constants at and past `i8`
+            28 => vec![
+                Insn::new(0x16, d, 0, rel(pc) as i16, (b[4] as i8 as i32) * (1 + (b[7] & 1) as i32)),
+                Insn::new(
+                    if b[7] & 2 == 0 { 0x16 } else { 0x56 },
+                    if b[7] & 4 == 0 { d } else { x },
+                    0,
+                    rel(pc + 1) as i16,
+                    b[5] as i8 as i32,
+                ),
+            ],
             // round 7a: a stack array's element at an extended index, two
             // stores through one base register
-            28 => stack_memory(b[6], [d, s, acc, x], b[7], i32::from_le_bytes([b[4], b[5], b[6], b[7]])),
+            30 => stack_memory(b[6], [d, s, acc, x], b[7], i32::from_le_bytes([b[4], b[5], b[6], b[7]])),
             _ => Vec::new(),
         };
         let fits = pc + seq.len() <= n

@@ -823,6 +823,23 @@ fn random_program(rng: &mut Rng, n: usize) -> Vec<u8> {
                     _ => Insn::new(0x05, 0, 0, rel - 1, 0),
                 },
             ]),
+            // round 7b: a switch's jump chain (`jeq32; jeq32/jne32` on one
+            // register, sometimes two, the constants at and past `i8`'s edges)
+            24 => {
+                let k = [0, 1, -1, 3, 127, 128, -128, -129];
+                let e = if rng.below(4) == 0 { s.min(9) } else { d };
+                insns.extend([
+                    Insn::new(0x16, d, 0, rel, k[rng.below(8) as usize]),
+                    Insn::new([0x16, 0x56][rng.below(2) as usize], e, 0, rel - 1, k[rng.below(8) as usize]),
+                ])
+            }
+            // round 7b: a table's element address, `lddw d, k; add d, s` (s
+            // sometimes d)
+            25 => insns.extend([
+                Insn::new(0x18, d, 0, 0, rng.next() as i32),
+                Insn::new(0, 0, 0, 0, rng.below(3) as i32 - 1),
+                Insn::new(0x0f, d, [s, d][rng.below(2) as usize], 0, 0),
+            ]),
             18 => {
                 let (t, n) = (rng.below(10) as u8, 1 + rng.below(32) as i32);
                 insns.extend([
@@ -1230,6 +1247,203 @@ fn copies_before_a_jump_agree() {
     assert_eq!(full.r0, 28 + 6);
     let code = asm("mov %r0, 5\nmov %r1, 1\nja mid\nmov %r0, %r1\nmid:\nja out\nmov %r0, 9\nout:\nexit");
     assert_eq!(agree(&code, &[], 100).result.unwrap().r0, 5);
+}
+
+// Round 7b of issue 16: branches and 64-bit chains, against the reference
+// interpreter.
+
+/// `jeq32 d, j; jeq32 d, k` (a `switch`'s jump chain) is one two-way branch:
+/// the register equal to either constant, to both, to neither, with its high
+/// half set; the constants at and past the edges of `i8` (past them: not
+/// fused); the near misses (two registers, a 64-bit compare, a first or
+/// second `jne32`, a second `jlt32`); a jump to the second compare; the
+/// first compare's target the second compare itself.
+#[test]
+fn switch_chains_agree() {
+    let mut fused = 0;
+    for first in ["jeq32", "jne32", "jeq"] {
+        for second in ["jeq32", "jne32", "jeq", "jlt32"] {
+            for (j, k) in [(0, 1), (127, -128), (128, 1), (1, -129), (5, 5), (-1, 0)] {
+                for reg in ["%r1", "%r2"] {
+                    for x in [0i64, 1, 5, 127, -128, 128, -1, 0x1_0000_0005, 0x7fff_ffff_0000_0000] {
+                        let src = format!(
+                            "lddw %r1, {x}\nmov %r2, 1\nmov %r0, 9\n{first} %r1, {j}, a\n{second} {reg}, {k}, b\nmov %r0, 1\nexit\na:\nmov %r0, 2\nexit\nb:\nmov %r0, 3\nexit"
+                        );
+                        let code = asm(&src);
+                        agree(&code, &[], 100);
+                        let fuses = first == "jeq32"
+                            && second == "jeq32"
+                            && reg == "%r1"
+                            && (-128..128).contains(&j)
+                            && (-128..128).contains(&k);
+                        assert_eq!(translated(&code).contains("JeqJ"), fuses, "{src}");
+                        fused += fuses as usize;
+                    }
+                }
+            }
+        }
+    }
+    assert!(fused >= 36, "{fused}");
+    // A jump to the second compare (the first one skipped), both ways.
+    for x in [2, 3] {
+        let src = format!("mov %r1, {x}\nmov %r0, 1\nja second\njeq32 %r1, 2, out\nsecond:\njeq32 %r1, 3, out\nmov %r0, 5\nout:\nexit");
+        let code = asm(&src);
+        assert!(translated(&code).contains("JeqJeq32I"));
+        assert_eq!(agree(&code, &[], 100).result.unwrap().r0, if x == 3 { 1 } else { 5 });
+    }
+    // The first compare jumping to the second: taken, the second runs as its
+    // own op, with its own charge.
+    let code = asm("mov %r1, 4\nmov %r0, 0\njeq32 %r1, 4, +0\njeq32 %r1, 4, out\nmov %r0, 1\nout:\nexit");
+    assert!(translated(&code).contains("JeqJeq32I"));
+    assert_eq!(agree(&code, &[], 100).result.unwrap(), Exit { r0: 0, executed: 5 });
+    for budget in 0..6 {
+        agree(&code, &[], budget);
+    }
+}
+
+/// A `switch` in a loop and a loop of only the two-way branch (its second
+/// compare jumping back to its first), with every budget up to their ends:
+/// each compare is charged as a branch of its own, so the budget trap lands
+/// at the first slot of the unpaid run, at either compare.
+#[test]
+fn switch_chains_charge_each_compare() {
+    let code = asm("mov %r3, 0\nmov %r0, 0\nloop:\njeq32 %r3, 1, one\njeq32 %r3, 2, two\nadd %r0, 1\nja next\none:\nadd %r0, 10\nja next\ntwo:\nadd %r0, 20\nnext:\nadd %r3, 1\njne32 %r3, 5, loop\nexit");
+    assert!(translated(&code).contains("JeqJeq32I"));
+    let full = agree(&code, &[], 1000).result.unwrap();
+    assert_eq!(full.r0, 1 + 10 + 20 + 1 + 1);
+    for budget in 0..=full.executed + 1 {
+        let out = agree(&code, &[], budget);
+        if let Err(trap) = out.result {
+            assert_eq!(trap.kind, TrapKind::BudgetExhausted);
+        }
+    }
+    // A loop of only the pair: its second compare jumps back to its first,
+    // and no budget ends it; the fast engine traps at the start of the run
+    // it cannot pay for: a compare of the pair (slots 2 and 3) or the entry.
+    let code = asm("mov %r1, 5\nmov %r0, 0\nhead:\njeq32 %r1, 1, out\njeq32 %r1, 5, head\nout:\nexit");
+    assert!(translated(&code).contains("JeqJeq32I"));
+    let program = verify(&code, &TestHelpers).unwrap();
+    for budget in 0..40 {
+        let fast = run_on(&program, true, &[], budget).result.unwrap_err();
+        let reference = run_on(&program, false, &[], budget).result.unwrap_err();
+        assert_eq!((fast.kind, reference.kind), (TrapKind::BudgetExhausted, TrapKind::BudgetExhausted));
+        assert!([0, 2, 3].contains(&fast.pc), "budget {budget}: {fast:?}");
+        // Past the entry's run (two copies and the first compare), runs of
+        // one compare each: the fast engine stops exactly where the
+        // reference interpreter does.
+        if budget >= 3 {
+            assert_eq!(fast.pc, reference.pc, "budget {budget}");
+        }
+    }
+}
+
+/// `add d, imm; jlt d, b` and `jgt b, d` (a latch comparing the counter it
+/// advances): `imm` negative, the counter wrapping past `u64::MAX`, `b ==
+/// d` (the sum compared with itself), and the near misses that stay
+/// `AddJlt64R` (the compare on another register); a jump to the compare;
+/// a loop with every budget up to its end.
+#[test]
+fn latches_on_their_counter_agree() {
+    for (init, imm, bound) in [(0i64, 1, 5i64), (-2, 1, 1), (5, -1, 7), (10, -3, 2), (-1, 1, 0), (3, 0, 3)] {
+        for jcc in ["jlt %r1, %r2", "jgt %r2, %r1", "jlt %r1, %r1", "jlt %r3, %r2", "jgt %r2, %r3"] {
+            let src = format!(
+                "lddw %r1, {init}\nlddw %r2, {bound}\nmov %r3, 2\nmov %r0, 0\nloop:\nadd %r0, 1\njgt %r0, 20, out\nadd %r1, {imm}\n{jcc}, loop\nout:\nexit"
+            );
+            let code = asm(&src);
+            agree(&code, &[], 1000);
+            // On the counter (`jlt %r1, %r1` too): not the compares of `r3`.
+            assert_eq!(translated(&code).contains("AddJltD64R"), !jcc.contains("%r3"), "{src}");
+        }
+    }
+    // A jump to the compare (the add skipped).
+    let code =
+        asm("mov %r1, 4\nmov %r2, 5\nmov %r0, 1\nja cmp\nadd %r1, 1\ncmp:\njlt %r1, %r2, out\nmov %r0, 2\nout:\nexit");
+    assert!(translated(&code).contains("AddJltD64R"));
+    assert_eq!(agree(&code, &[], 100).result.unwrap().r0, 1);
+    let code = asm("mov %r1, 0\nmov %r2, 6\nmov %r0, 0\nloop:\nadd %r0, %r1\nadd %r1, 1\njlt %r1, %r2, loop\nexit");
+    let full = agree_with_every_budget(&code, &[]);
+    assert_eq!(full.r0, 15);
+}
+
+/// `mov d, a; add d, b; ldxb/ldxw d, [d + off]` (an indexed load into its
+/// address register) at and past the input's edges (the fault names the
+/// load's slot, the third), `a == d`, the near misses that keep their
+/// `MovAddLdx*` form (the value into another register; halfword and double
+/// word loads), a jump to the add and to the load.
+#[test]
+fn indexed_loads_into_their_address_agree() {
+    let input: Vec<u8> = (0..16).map(|i| (i * 37 + 5) as u8).collect();
+    for (load, n) in [("ldxb", 1i64), ("ldxw", 4), ("ldxh", 2), ("ldxdw", 8)] {
+        for i in [0i64, 1, 15 - n + 1, 16 - n, 17 - n, 16, -1, 1 << 40] {
+            for off in [0i16, -1, 1] {
+                for (dst, copy) in [("%r4", "mov %r4, %r1"), ("%r5", "mov %r4, %r1"), ("%r1", "mov %r1, %r1")] {
+                    let d = if copy.starts_with("mov %r1") { "%r1" } else { "%r4" };
+                    let dst = if dst == "%r1" { d } else { dst };
+                    let src = format!(
+                        "lddw %r3, {i}\nmov %r5, 7\n{copy}\nadd {d}, %r3\n{load} {dst}, [{d}{off:+}]\nmov %r0, {dst}\nexit"
+                    );
+                    let code = asm(&src);
+                    let out = agree(&code, &input, 100);
+                    let inside = (0..=16 - n).contains(&(i + off as i64));
+                    assert_eq!(out.result.is_ok(), inside, "{src}: {:?}", out.result);
+                    if !inside {
+                        assert_eq!(out.result.unwrap_err().pc, 5, "{src}: the load's slot");
+                    }
+                    let into = dst == d && matches!(load, "ldxb" | "ldxw");
+                    assert_eq!(translated(&code).contains("MovAddLdxInto"), into, "{src}");
+                }
+            }
+        }
+    }
+    // Jumps to the add and to the load.
+    for to in ["add", "ld"] {
+        let src = format!(
+            "mov %r3, 2\nmov %r4, %r1\nmov %r5, %r1\nja {to}\nmov %r4, %r5\nadd:\nadd %r4, %r3\nld:\nldxb %r4, [%r4+0]\nmov %r0, %r4\nexit"
+        );
+        let code = asm(&src);
+        assert!(translated(&code).contains("MovAddLdxIntoB"));
+        let want = if to == "add" { input[2] } else { input[0] };
+        assert_eq!(agree(&code, &input, 100).result.unwrap().r0, want as u64);
+    }
+}
+
+/// `lddw d, k; add d, s` (a `.rodata` table's element address): `k` with
+/// its high half set, the sum wrapping, a data-segment `lddw` (the segment's
+/// address in the value), the near misses that stay two ops (`add d, d`,
+/// `add32`, the sum into another register), a jump to the add, and a loop
+/// of them with every budget (the `lddw` is one instruction of the two
+/// slots it covers).
+#[test]
+fn table_addresses_agree() {
+    for k in ["0", "-1", "0x123456789abcdef0", "0x7fffffffffffffff"] {
+        for s in [0i64, 1, -1, 0x10] {
+            for add in ["add %r1, %r2", "add %r1, %r1", "add32 %r1, %r2", "add %r3, %r2"] {
+                let src = format!("lddw %r2, {s}\nmov %r3, 5\nlddw %r1, {k}\n{add}\nmov %r0, %r1\nxor %r0, %r3\nexit");
+                let code = asm(&src);
+                agree(&code, &[], 100);
+                assert_eq!(translated(&code).contains("LddwAdd64R"), add == "add %r1, %r2", "{src}");
+            }
+        }
+    }
+    // Segment-relative: the value is the segment's address plus the offset.
+    let insns = [
+        Insn::new(0xb7, 2, 0, 0, 3),
+        Insn::new(alkyl_vm::isa::op::LDDW_DATA, 1, 0, 0, 8),
+        Insn::new(0, 0, 0, 0, 0),
+        Insn::new(0x0f, 1, 2, 0, 0),
+        Insn::new(0xbf, 0, 1, 0, 0),
+        Insn::new(0x95, 0, 0, 0, 0),
+    ];
+    let code: Vec<u8> = insns.iter().flat_map(|i| i.encode()).collect();
+    assert!(translated(&code).contains("LddwAdd64R"));
+    assert_eq!(agree(&code, &[], 100).result.unwrap().r0, alkyl_vm::DATA_VADDR + 11);
+    // A jump to the add (the `lddw` skipped).
+    let code = asm("mov %r1, 7\nmov %r2, 2\nja add\nlddw %r1, 0x100000000\nadd:\nadd %r1, %r2\nmov %r0, %r1\nexit");
+    assert!(translated(&code).contains("LddwAdd64R"));
+    assert_eq!(agree(&code, &[], 100).result.unwrap(), Exit { r0: 9, executed: 6 });
+    let code = asm("mov %r3, 0\nmov %r0, 0\nloop:\nlddw %r1, 0x100000003\nadd %r1, %r3\nadd %r0, %r1\nadd %r3, 1\njlt %r3, 4, loop\nexit");
+    let full = agree_with_every_budget(&code, &[]);
+    assert_eq!(full, Exit { r0: 4 * 0x1_0000_0003 + 6, executed: 2 + 4 * 5 + 1 });
 }
 
 // Round 7a: frames and stack arrays (a stack array's element at an

@@ -388,7 +388,13 @@ fn exec<H: Helpers + ?Sized>(
             // `lddw`: the high half is the `Wide` op in the next slot.
             macro_rules! lddw {
                 ($d:expr, $lo:expr) => {{
-                    let Some(Op { kind: Kind::Wide { hi } }) = ops.get(pc!() + 1) else {
+                    // SAFETY: `Lddw`'s row is 2 slots wide, so its fallthrough
+                    // `pc + 2` lies inside `ops` (`first_escape`, as for the
+                    // fetch above) and so does `pc + 1`. Read through the op
+                    // pointer: no slot number, no bounds check (round 7b:
+                    // 22 -> 16 host instructions an `lddw`).
+                    #[allow(unsafe_code)]
+                    let Op { kind: Kind::Wide { hi } } = (unsafe { &*ahead!(1) }) else {
                         break 'run TrapKind::IllegalInstruction;
                     };
                     set!($d, ($lo as u32 as u64) | ((*hi as u32 as u64) << 32));
@@ -420,6 +426,25 @@ fn exec<H: Helpers + ?Sized>(
                 (branch $t:ident, $w:literal, $body:block) => {{
                     let taken: bool = $body;
                     (ahead!($w - 1), if taken { slot!($t) } else { ahead!($w) })
+                }};
+                // Two compares (width 2). The first one's run ends at `pc`;
+                // not taken, the second compare is a run of its own from
+                // `pc + 1`. While the fuel left after the first run is at
+                // least `max_run` (the charge is not negative) that run is
+                // paid for and `mark` is what `goto!` would set for it (the
+                // charge plus the address of `pc + 1`), so the second compare
+                // runs here and its transfer charges both; otherwise control
+                // moves to the second compare's own op, through `goto!`,
+                // which checks its run exactly.
+                (branch2 $t:ident $u:ident, $w:literal, $body:block) => {{
+                    let (first, second): (bool, bool) = $body;
+                    if first {
+                        (at, slot!($t))
+                    } else if (charge!(at) as i32) < 0 {
+                        (at, ahead!(1))
+                    } else {
+                        (ahead!(1), if second { slot!($u) } else { ahead!(2) })
+                    }
                 }};
                 (jump $t:ident, $w:literal, $body:block) => {{
                     $body;
@@ -464,12 +489,12 @@ fn exec<H: Helpers + ?Sized>(
             macro_rules! dispatch {
                 ($(
                     $(#[$attr:meta])* $name:ident $({ $($f:ident : $ty:ty),* })? = $w:literal,
-                    $flow:ident $(($t:ident))? => $body:block;
+                    $flow:ident $(($t:ident $(, $u:ident)?))? => $body:block;
                 )*) => {
                     match op.kind {
                         $(
                             #[allow(unused_variables)]
-                            Kind::$name $({ $($f),* })? => flow!($flow $($t)?, $w, $body),
+                            Kind::$name $({ $($f),* })? => flow!($flow $($t $($u)?)?, $w, $body),
                         )*
                     }
                 };

@@ -61,8 +61,8 @@ impl Default for Op {
 /// rows of `for_each_op!` (grammar and flows: [`super::table`]).
 macro_rules! define_kinds {
     ($(
-        $(#[$attr:meta])* $name:ident $({ $($f:ident : $ty:ty),* })? = $w:literal, $flow:ident $(($t:ident))?
-        => $body:block;
+        $(#[$attr:meta])* $name:ident $({ $($f:ident : $ty:ty),* })? = $w:literal,
+        $flow:ident $(($t:ident $(, $u:ident)?))? => $body:block;
     )*) => {
         /// The operations. Specialised forms for what compilers emit in hot code;
         /// everything else is [`Kind::Generic`], which decodes its slot again and
@@ -104,11 +104,24 @@ macro_rules! define_kinds {
             /// `exit`, a trap) and the slot it may jump or call to. A local call
             /// continues at `pc + width` when its callee returns. Generic ops are
             /// decoded from `code`. From the op's row in [`super::table`], as
-            /// the interpreter's dispatch is.
+            /// the interpreter's dispatch is. A two-way branch's second
+            /// target is [`Kind::second_target`].
             pub(crate) fn successors(self, code: &[u8], pc: usize) -> (Option<usize>, Option<usize>) {
                 let next = Some(pc + self.width());
                 match self {
                     $(Kind::$name { $($t,)? .. } => successors!($flow $($t)?, next, code, pc),)*
+                }
+            }
+
+            /// The slot a two-way branch (flow `branch2(t, u)`) jumps to when
+            /// its second compare is taken, `u`; `None` for every other op.
+            /// Its first compare's fallthrough, `pc + 1`, lies before its own
+            /// fallthrough `pc + width`.
+            pub(crate) fn second_target(self) -> Option<usize> {
+                match self {
+                    $($(Kind::$name { $t: _, $($u,)? .. } => None $(.or(Some($u as usize)))?,)?)*
+                    #[allow(unreachable_patterns)]
+                    _ => None,
                 }
             }
         }
@@ -128,6 +141,9 @@ macro_rules! successors {
         ($next, None)
     };
     (branch $t:ident, $next:ident, $code:ident, $pc:ident) => {
+        ($next, Some($t as usize))
+    };
+    (branch2 $t:ident, $next:ident, $code:ident, $pc:ident) => {
         ($next, Some($t as usize))
     };
     (call $t:ident, $next:ident, $code:ident, $pc:ident) => {

@@ -23,13 +23,16 @@
 //! |--------------|------------------------------|-------------------------------|
 //! | `next`       | `pc + WIDTH`                 | statements                    |
 //! | `branch(t)`  | `pc + WIDTH` or the slot `t` | statements, then whether to take the jump (`bool`) |
+//! | `branch2(t, u)` | the slot `t`; `pc + 1`; the slot `u` or `pc + 2` (WIDTH 2: two compares) | whether each compare jumps (`(bool, bool)`) |
 //! | `jump(t)`    | the slot `t`                 | empty                         |
 //! | `call(t)`    | the slot `t`; `pc + WIDTH` when the callee returns | empty   |
 //! | `exit`       | none (returns, or the fallthrough of the call it returns from) | empty |
 //! | `trap`       | none                         | empty                         |
 //! | `decoded`    | decoded again from the bytecode (a generic op) | empty       |
 //!
-//! A branch's run ends at its last slot, `pc + WIDTH - 1`. Bodies are
+//! A branch's run ends at its last slot, `pc + WIDTH - 1`; a `branch2`'s
+//! first compare ends a run at `pc` and its second one at `pc + 1`, each
+//! charged as a branch of its own (see `flow!` in `exec.rs`). Bodies are
 //! written in the interpreter's vocabulary (`r!`, `r32!`, `set!`, `set32!`,
 //! `addr!`, `load!`, `load_at!`, `load_stack_at!`, `store!`, `store_at!`,
 //! `store_stack_at!`, `load_fp!`, `store_fp!`, `lddw!`, `call_helper!`: see
@@ -52,7 +55,7 @@
 //! imm` with `b` an immediate, `shift_op mov` after a copy `mov d, a`, 3
 //! slots), and the memory
 //! families `load`, `store`, `store_imm`, `load_fp`, `store_fp`,
-//! `add_load`, `mov_add_load` of four sizes (1, 2, 4, 8 bytes); a family
+//! `add_load`, `mov_add_load`, `mov_add_load_into` of four sizes (1, 2, 4, 8 bytes); a family
 //! of other sizes is spelled `@sized FAMILY (NAME BYTES) ..;` (the stack
 //! arrays' `stack_load`, `stack_store`).
 
@@ -351,7 +354,7 @@ macro_rules! for_each_op {
             /// (`how`: see `semantics::signed_division`), by an immediate (as
             /// 64 bits, sign-extended) or a register, with RFC 9669's results
             /// for a zero divisor and for `INT_MIN / -1` (the reference
-            /// interpreter's functions, `semantics::sdiv64`...). Two kinds,
+            /// interpreter's function, `semantics::divide`). Two kinds,
             /// one call each: signed division is rare, flash is not.
             SDivModI { d: Reg, imm: i32, how: u8 } = 1, next => { set!(d, signed_division(how, r!(d), imm as i64 as u64)) };
             SDivModR { d: Reg, s: Reg, how: u8 } = 1, next => { set!(d, signed_division(how, r!(d), r!(s))) };
@@ -399,6 +402,39 @@ macro_rules! for_each_op {
             // fields written in a row; `b` is not `r10`, whose single stores
             // are cheaper), 2 slots. A fault of the second store names its slot.
             @sized store_pair (StxPairB 1) (StxPairW 4);
+
+            // Round 7b, branches and 64-bit chains (issue 16).
+            /// Fused `jeq32 d, j → t; jeq32 d, k → u` (a `switch`'s jump chain on
+            /// one register: its cases compared in turn), 2 slots, each compare
+            /// charged as its own branch. The chain's other pairs (`jeq32;
+            /// jne32`, to the default; `jsgt32; jeq32`, a range split) cost
+            /// flash and moved other kernels on the Cortex-M4 for a fifth as
+            /// many executions (docs/benchmarks.md, round 7b).
+            JeqJeq32I { d: Reg, j: i8, k: i8, t: u16, u: u16 } = 2, branch2(t, u) => {
+                (r32!(d) == j as i32 as u32, r32!(d) == k as i32 as u32)
+            };
+            /// [`Kind::AddJlt64R`] comparing the counter it advances (`add d,
+            /// imm; jlt d, b` or `jgt b, d`: `i += 1; if i < n`, a loop's latch),
+            /// 2 slots: the sum compared as computed, one register fewer to
+            /// decode and reload.
+            AddJltD64R { d: Reg, imm: i16, b: Reg, t: u16 } = 2, branch(t) => {
+                let v = r!(d).wrapping_add(imm as i64 as u64);
+                set!(d, v);
+                v < r!(b)
+            };
+            // `MovAddLdxB`.. loading into the address register itself (`mov d,
+            // a; add d, b; ldx d, [d + off]`: `x = p[i]` with the element's
+            // address dead after the load), 3 slots, the load in the third:
+            // the address is never written to `d`.
+            @sized mov_add_load_into (MovAddLdxIntoB 1) (MovAddLdxIntoW 4);
+            /// Fused `lddw d, k; add d, s` (a constant's or a `.rodata`
+            /// table's address plus an index or offset, `&table[i]`: clang loads
+            /// the address with `lddw` where it is used), 3 slots, `s` not `d`;
+            /// the high half is the `Wide` op in the second slot, as for `Lddw`.
+            LddwAdd64R { d: Reg, s: Reg, lo: i32 } = 3, next => {
+                lddw!(d, lo);
+                set!(d, r!(d).wrapping_add(r!(s)))
+            };
         }
     };
 }
@@ -551,6 +587,14 @@ macro_rules! expand {
         $crate::fast::table::expand! { $m [$($done)*]
             @indexed { d: Reg, a: Reg, b: Reg, x: Reg, off: i16 } = 3, (d = a + b; x = [off]) $($sized)* }
     };
+    ($m:ident [$($done:tt)*] @sized mov_add_load_into $(($name:ident $n:literal))*; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)* $(
+            $name { d: Reg, a: Reg, b: Reg, off: i16 } = 3, next => {
+                let at = r!(a).wrapping_add(r!(b)).wrapping_add(off as i64 as u64);
+                set!(d, load_at!($n, at, 2))
+            };
+        )*] $($rest)* }
+    };
     ($m:ident [$($done:tt)*] @indexed $fields:tt = $w:literal,
         ($d:ident = $a:ident + $b:ident; $x:ident = [$off:ident])
         $(($name:ident $n:literal))*; $($rest:tt)*) => {
@@ -614,10 +658,10 @@ macro_rules! expand {
     };
     // A plain row.
     ($m:ident [$($done:tt)*]
-        $(#[$attr:meta])* $name:ident $({ $($f:ident : $ty:ty),* $(,)? })? = $w:literal, $flow:ident $(($t:ident))?
-        => $body:block; $($rest:tt)*) => {
+        $(#[$attr:meta])* $name:ident $({ $($f:ident : $ty:ty),* $(,)? })? = $w:literal,
+        $flow:ident $(($t:ident $(, $u:ident)?))? => $body:block; $($rest:tt)*) => {
         $crate::fast::table::expand! { $m [$($done)*
-            $(#[$attr])* $name $({ $($f: $ty),* })? = $w, $flow $(($t))? => $body;
+            $(#[$attr])* $name $({ $($f: $ty),* })? = $w, $flow $(($t $(, $u)?))? => $body;
         ] $($rest)* }
     };
 }
@@ -685,7 +729,7 @@ mod tests {
         let mut n = 0;
         every_kind(
             |field| match field {
-                "t" => TARGET as i64,
+                "t" | "u" => TARGET as i64,
                 "off" => -8,
                 "d" => 1,
                 "s" | "a" => 2,
@@ -715,6 +759,8 @@ mod tests {
             let (next, to) = kind.successors(&[], 10);
             assert!(next.is_none() || next == Some(10 + w), "{kind:?}: falls through to {next:?}");
             assert!(to.is_none() || to == Some(TARGET), "{kind:?}: jumps to {to:?}");
+            let second = kind.second_target();
+            assert!(second.is_none() || (second == Some(TARGET) && w == 2), "{kind:?}: jumps to {second:?}");
             // Whatever is jumped to, the op says where (a generic op is
             // decoded: here, from no code at all).
             if matches!(kind, Kind::Generic | Kind::Exit | Kind::Illegal | Kind::Wide { .. }) {
@@ -749,6 +795,8 @@ mod tests {
                 | StkMovIdxLdxH { .. }
                 | StxPairB { .. }
                 | StxPairW { .. }
+                | MovAddLdxIntoB { .. }
+                | MovAddLdxIntoW { .. }
         )
     }
 
@@ -773,14 +821,17 @@ mod tests {
                 Some(Trap { pc: 0, kind: k }) => k != TrapKind::BudgetExhausted,
                 // A fused indexed access faults at its access's slot, the last.
                 Some(Trap { pc, kind: TrapKind::Memory(_) }) if indexed_access(kind) => pc + 1 == kind.width(),
-                Some(Trap { pc, kind: k }) => k == TrapKind::IllegalInstruction && (Some(pc) == next || Some(pc) == to),
+                Some(Trap { pc, kind: k }) => {
+                    let second = kind.second_target();
+                    k == TrapKind::IllegalInstruction && (Some(pc) == next || Some(pc) == to || Some(pc) == second)
+                }
             }
         };
         let mut moved = 0;
         for kind in kinds().into_iter().flatten() {
             let mut ops = [Op::EMPTY; SLOTS];
             ops[0] = Op { kind };
-            if let Kind::Lddw { .. } = kind {
+            if let Kind::Lddw { .. } | Kind::LddwAdd64R { .. } = kind {
                 ops[1] = Op { kind: Kind::Wide { hi: 0 } };
             }
             assert_eq!(first_escape(&ops, &code), None, "{kind:?}");

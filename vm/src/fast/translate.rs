@@ -102,7 +102,10 @@ fn each_slot(
             .or_else(|| fuse3(&insn, next.as_ref(), Insn::at(code, pc + 2).as_ref(), pc).filter(fusion_on))
             .or_else(|| fuse(&insn, next.as_ref(), pc).filter(fusion_on))
             .or_else(|| memory_and_branch(&insn, next.as_ref().filter(|_| next_width == 1), pc).filter(fusion_on))
+            .or_else(|| branch_pair(&insn, next.as_ref(), pc).filter(fusion_on))
+            .or_else(|| lddw_add(&insn, code, pc).filter(fusion_on))
             .unwrap_or_else(|| single(&insn, code, pc));
+        let kind = specialise(kind).filter(fusion_on).unwrap_or(kind);
         next_width = kind.width();
         local_calls |= is_local_call(&insn);
         // The run from here ends at a control transfer, else continues
@@ -142,7 +145,7 @@ pub(crate) fn first_escape(ops: &[Op], code: &[u8]) -> Option<usize> {
     let inside = |s: Option<usize>| s.map_or(true, |s| s < ops.len());
     ops.iter().enumerate().position(|(pc, op)| {
         let (next, target) = op.kind.successors(code, pc);
-        !(inside(next) && inside(target))
+        !(inside(next) && inside(target) && inside(op.kind.second_target()))
     })
 }
 
@@ -744,6 +747,38 @@ fn stack_index(code: &[u8], pc: usize, a: &Insn) -> Option<Kind> {
         (LDXH, true) if load => Kind::StkMovIdxLdxH { x: Reg::new(acc.dst), d, t, s, k, how },
         _ => return None,
     })
+}
+
+/// Round 7b: the forms of a fused op whose operands coincide the way
+/// clang's loops have them, with less to decode and write: a latch
+/// comparing the counter it advances ([`Kind::AddJltD64R`]), an indexed
+/// load into its address register ([`Kind::MovAddLdxIntoB`]..).
+fn specialise(kind: Kind) -> Option<Kind> {
+    Some(match kind {
+        Kind::AddJlt64R { d, imm, a, b, t } if a == d => Kind::AddJltD64R { d, imm, b, t },
+        Kind::MovAddLdxB { d, a, b, x, off } if x == d => Kind::MovAddLdxIntoB { d, a, b, off },
+        Kind::MovAddLdxW { d, a, b, x, off } if x == d => Kind::MovAddLdxIntoW { d, a, b, off },
+        _ => return None,
+    })
+}
+
+/// Round 7b: `lddw d, k; add d, s` (`s` not `d`) as [`Kind::LddwAdd64R`],
+/// the address of a `.rodata` table's element.
+fn lddw_add(a: &Insn, code: &[u8], pc: usize) -> Option<Kind> {
+    let b = Insn::at(code, pc + 2).filter(|b| op::is_wide(a.opc) && b.opc == ADD64X && b.off == 0)?;
+    let (d, s) = reg_pair(&b);
+    let lo = lddw_value(a, code, pc) as u32 as i32;
+    (b.dst == a.dst && s != d).then_some(Kind::LddwAdd64R { d, s, lo })
+}
+
+/// Round 7b's branches: `jeq32 d, j; jeq32 d, k` (a `switch`'s jump chain,
+/// `j` and `k` signed 8-bit) as one two-way branch (`super::table`, flow
+/// `branch2`).
+fn branch_pair(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
+    let b = b.filter(|b| (a.opc, b.opc) == (JEQ32K, JEQ32K) && b.dst == a.dst)?;
+    let (d, j, k) = (Reg::new(a.dst), i8::try_from(a.imm).ok()?, i8::try_from(b.imm).ok()?);
+    let (t, u) = (target(pc, a.off as i64), target(pc + 1, b.off as i64));
+    Some(Kind::JeqJeq32I { d, j, k, t, u })
 }
 
 /// The specialised form of one instruction, or [`Kind::Generic`].
