@@ -29,11 +29,17 @@ use crate::abi::STACK_VADDR;
 use crate::memory::{le_value, le_value_n, put_le, Access, Lent, MemoryMap};
 use crate::trap::TrapKind;
 
-/// Writes the low `N` bytes of `v` into `b` when it is `Some`; whether it
-/// was.
+/// The `N` bytes at `off` in a window, little endian, if they lie in it.
 #[inline(always)]
-fn put_le_n<const N: usize>(b: Option<&mut [u8]>, v: u64) -> bool {
-    match b.and_then(|b| b.get_mut(..N)) {
+fn read_n<const N: usize>(bytes: &[u8], off: usize) -> Option<u64> {
+    Some(le_value_n::<N>(bytes.get(off..off.wrapping_add(N))?))
+}
+
+/// Writes the low `N` bytes of `v` at `off` in a window if they lie in it;
+/// whether they did (nothing written otherwise).
+#[inline(always)]
+fn write_n<const N: usize>(bytes: &mut [u8], off: usize, v: u64) -> bool {
+    match bytes.get_mut(off..off.wrapping_add(N)) {
         Some(b) => {
             b.copy_from_slice(&v.to_le_bytes()[..N]);
             true
@@ -122,13 +128,13 @@ impl<'m, 'a> Windows<'m, 'a> {
                 View::Shared(s) => s,
                 View::Exclusive(s) => s,
             };
-            return Some(le_value_n::<N>(bytes.get(off..off.wrapping_add(N))?));
+            return read_n::<N>(bytes, off);
         }
         if seg == self.stack_seg {
-            return Some(le_value_n::<N>(self.stack.get(off..off.wrapping_add(N))?));
+            return read_n::<N>(self.stack, off);
         }
         if seg == self.ro_seg {
-            return Some(le_value_n::<N>(self.ro.get(off..off.wrapping_add(N))?));
+            return read_n::<N>(self.ro, off);
         }
         None
     }
@@ -145,9 +151,9 @@ impl<'m, 'a> Windows<'m, 'a> {
         // registers on every store).
         if seg == self.data_seg {
             let View::Exclusive(bytes) = &mut self.data else { return false };
-            return put_le_n::<N>(bytes.get_mut(off..off.wrapping_add(N)), v);
+            return write_n::<N>(bytes, off, v);
         }
-        seg == self.stack_seg && put_le_n::<N>(self.stack.get_mut(off..off.wrapping_add(N)), v)
+        seg == self.stack_seg && write_n::<N>(self.stack, off, v)
     }
 
     /// Reads `N` bytes at `addr` if they lie in the stack window (tried
@@ -159,7 +165,7 @@ impl<'m, 'a> Windows<'m, 'a> {
             return None;
         }
         let off = addr as u32 as usize;
-        Some(le_value_n::<N>(self.stack.get(off..off.wrapping_add(N))?))
+        read_n::<N>(self.stack, off)
     }
 
     /// Writes the low `N` bytes of `v` at `addr` if they lie in the stack
@@ -171,7 +177,7 @@ impl<'m, 'a> Windows<'m, 'a> {
             return false;
         }
         let off = addr as u32 as usize;
-        put_le_n::<N>(self.stack.get_mut(off..off.wrapping_add(N)), v)
+        write_n::<N>(self.stack, off, v)
     }
 
     /// Reads `N` bytes at `fp + off`, `fp` being the frame pointer `r10`,
@@ -194,7 +200,7 @@ impl<'m, 'a> Windows<'m, 'a> {
     #[inline(always)]
     pub(crate) fn load_fp<const N: usize>(&self, fp: u64, off: i16) -> Option<u64> {
         let at = fp_offset(fp, off);
-        Some(le_value_n::<N>(self.stack.get(at..at.wrapping_add(N))?))
+        read_n::<N>(self.stack, at)
     }
 
     /// Writes `N` bytes at `fp + off` if they lie in the stack window; see
@@ -202,7 +208,7 @@ impl<'m, 'a> Windows<'m, 'a> {
     #[inline(always)]
     pub(crate) fn store_fp<const N: usize>(&mut self, fp: u64, off: i16, v: u64) -> bool {
         let at = fp_offset(fp, off);
-        put_le_n::<N>(self.stack.get_mut(at..at.wrapping_add(N)), v)
+        write_n::<N>(self.stack, at, v)
     }
 
     /// The bytes of a read-write window (the stack's, or an exclusive data
