@@ -292,13 +292,6 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
             ],
             // the ALU chains of round 6a (issue 16)
             27 => alu_idiom(b[6], [d, s, acc, x], b[7], i32::from_le_bytes([b[4], b[5], b[6], b[7]])),
-            // round 7b: a table's element address, `lddw d, k; add d, s` (s
-            // sometimes d)
-            29 => vec![
-                Insn::new(0x18, d, 0, 0, i32::from_le_bytes([b[4], b[5], b[6], b[7]])),
-                Insn::new(0, 0, 0, 0, (b[6] % 3) as i32 - 1),
-                Insn::new(0x0f, d, if b[7] & 1 == 0 { s } else { d }, 0, 0),
-            ],
             // round 7b: a switch's jump chain, `jeq32 d, j; jeq32/jne32 d, k`
             // (sometimes on two registers), the constants at and past `i8`
             28 => vec![
@@ -310,6 +303,13 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
                     rel(pc + 1) as i16,
                     b[5] as i8 as i32,
                 ),
+            ],
+            // round 7b: a table's element address, `lddw d, k; add d, s` (s
+            // sometimes d)
+            29 => vec![
+                Insn::new(0x18, d, 0, 0, i32::from_le_bytes([b[4], b[5], b[6], b[7]])),
+                Insn::new(0, 0, 0, 0, (b[6] % 3) as i32 - 1),
+                Insn::new(0x0f, d, if b[7] & 1 == 0 { s } else { d }, 0, 0),
             ],
             // round 7a: a stack array's element at an extended index, two
             // stores through one base register
