@@ -147,8 +147,8 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
         let (d, s, acc, x) = (r(0), r(1), r(2), r(3));
         let rel = |at: usize| (b[6] as usize % total) as i64 - at as i64 - 1;
         let off = (b[7] % 8) as i16 - 2;
-        let ldx = if b[7] & 0x80 != 0 { 0x71 } else { 0x69 };
-        let seq: Vec<Insn> = match sel % 31 {
+        let ldx = [0x71, 0x69, 0x61, 0x69][(b[7] >> 6) as usize];
+        let seq: Vec<Insn> = match sel % 32 {
             0 => vec![
                 Insn::new(ldx, d, s, off, 0),
                 Insn::new(0x0c, acc, d, 0, 0),
@@ -314,6 +314,9 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
             // round 7a: a stack array's element at an extended index, two
             // stores through one base register
             30 => stack_memory(b[6], [d, s, acc, x], b[7], i32::from_le_bytes([b[4], b[5], b[6], b[7]])),
+            // a word reloaded from the frame into a 32-bit sum (the frame
+            // offset may leave the frame: a fault at the load's slot)
+            31 => vec![Insn::new(0x61, d, 10, -4 * (b[6] % 40) as i16, 0), Insn::new(0x0c, acc, d, 0, 0)],
             _ => Vec::new(),
         };
         let fits = pc + seq.len() <= n

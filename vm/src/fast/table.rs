@@ -139,6 +139,20 @@ macro_rules! for_each_op {
                 set!(d, v);
                 set32!(acc, r32!(acc).wrapping_add(v as u32));
             };
+            /// Fused `ldxw d, [s + off]; add32 acc, d` and, from the frame,
+            /// `ldxw d, [r10 + off]; add32 acc, d` (a word loaded and added to
+            /// a 32-bit sum: SHA-2's `t1 += w[i]`, `t1 += k[i]`, spilled
+            /// sums reloaded into one), 2 slots.
+            LdxWAdd32 { d: Reg, s: Reg, off: i16, acc: Reg } = 2, next => {
+                let v = load!(4, addr!(s, off));
+                set!(d, v);
+                set32!(acc, r32!(acc).wrapping_add(v as u32));
+            };
+            LdxWFpAdd32 { d: Reg, off: i16, acc: Reg } = 2, next => {
+                let v = load_fp!(4, off);
+                set!(d, v);
+                set32!(acc, r32!(acc).wrapping_add(v as u32));
+            };
             /// Fused `ldxb/ldxh d, [s + off]; add32 acc, d; add s, inc` (load,
             /// accumulate, advance the pointer: a reduction loop's body), 3 slots.
             LdxBAdd32Inc { d: Reg, s: Reg, off: i16, acc: Reg, inc: i8 } = 3, next => {

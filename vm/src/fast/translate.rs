@@ -415,6 +415,8 @@ fn fuse(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
         }
         (LDXB, ADD32X) if bs == d => Kind::LdxBAdd32 { d, s, off: a.off, acc: bd },
         (LDXH, ADD32X) if bs == d => Kind::LdxHAdd32 { d, s, off: a.off, acc: bd },
+        (LDXW, ADD32X) if bs == d && s == Reg::R10 => Kind::LdxWFpAdd32 { d, off: a.off, acc: bd },
+        (LDXW, ADD32X) if bs == d => Kind::LdxWAdd32 { d, s, off: a.off, acc: bd },
         (ADD32K, JNE32K) if bd == d && b.imm == 0 => {
             Kind::Add32IJne0 { d, imm: a.imm, t: target(pc + 1, b.off as i64) }
         }
@@ -964,6 +966,26 @@ mod tests {
         let mut storage = [Op::EMPTY; 16];
         translate(&program, &mut storage).unwrap();
         storage.map(|op| op.kind)
+    }
+
+    /// A word loaded and added to a 32-bit sum (SHA-256's round) is one
+    /// op, from a pointer or from the frame; a 64-bit add of it is not.
+    #[test]
+    fn word_load_and_add_fuses() {
+        use crate::isa::Insn;
+        let (r1, r2, r3) = (Reg::R1, Reg::R2, Reg::R3);
+        let kinds = kinds_of(&[
+            Insn::new(0x61, 3, 2, 4, 0),
+            Insn::new(0x0c, 1, 3, 0, 0),
+            Insn::new(0x61, 2, 10, -104, 0),
+            Insn::new(0x0c, 1, 2, 0, 0),
+            Insn::new(0x61, 2, 10, -8, 0),
+            Insn::new(0x0f, 1, 2, 0, 0),
+            Insn::new(0x95, 0, 0, 0, 0),
+        ]);
+        assert_eq!(kinds[0], Kind::LdxWAdd32 { d: r3, s: r2, off: 4, acc: r1 });
+        assert_eq!(kinds[2], Kind::LdxWFpAdd32 { d: r2, off: -104, acc: r1 });
+        assert_eq!(kinds[4], Kind::LdxWFp { d: r2, off: -8 });
     }
 
     /// insertion_sort's `a[j - 1]` as clang emits it: the 32-bit index
