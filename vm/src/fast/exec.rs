@@ -274,10 +274,9 @@ fn exec<H: Helpers + ?Sized>(
         // `own_dispatch!`) as the pair the `match` evaluates to.
         #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
         macro_rules! leave {
-            ($name:ident, $end:expr, $target:expr) => {{
-                let (end, target) = ($end, $target);
-                goto!(end, target, $name)
-            }};
+            ($name:ident, $end:expr, $target:expr) => {
+                goto!($end, $target, $name)
+            };
         }
         #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
         macro_rules! leave {
