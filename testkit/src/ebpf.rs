@@ -320,7 +320,7 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
             // a copy through a register, one size (the store's base may be
             // the copied register: it is read after the load)
             32 => {
-                let ldx = [0x71, 0x69, 0x61, 0x79][b[6] as usize % 4];
+                let ldx = [0x71, 0x61, 0x69, 0x79][b[6] as usize % 4];
                 vec![Insn::new(ldx, x, s, off, 0), Insn::new(ldx + 2, d, x, (b[7] % 8) as i16 - 1, 0)]
             }
             _ => Vec::new(),

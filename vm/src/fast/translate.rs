@@ -417,15 +417,12 @@ fn fuse(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
         (LDXH, ADD32X) if bs == d => Kind::LdxHAdd32 { d, s, off: a.off, acc: bd },
         (LDXW, ADD32X) if bs == d && s == Reg::R10 => Kind::LdxWFpAdd32 { d, off: a.off, acc: bd },
         (LDXW, ADD32X) if bs == d => Kind::LdxWAdd32 { d, s, off: a.off, acc: bd },
-        (LDXB | LDXH | LDXW | LDXDW, _)
-            if b.opc == a.opc - class::LDX + class::STX && bs == d && s != Reg::R10 && bd != Reg::R10 =>
-        {
+        (LDXB | LDXW, _) if b.opc == a.opc - class::LDX + class::STX && bs == d && s != Reg::R10 && bd != Reg::R10 => {
             let (x, o1, o2) = (d, a.off, b.off);
-            match a.opc & size::MASK {
-                size::B => Kind::CopyB { x, s, o1, d: bd, o2 },
-                size::H => Kind::CopyH { x, s, o1, d: bd, o2 },
-                size::W => Kind::CopyW { x, s, o1, d: bd, o2 },
-                _ => Kind::CopyDw { x, s, o1, d: bd, o2 },
+            if a.opc == LDXB {
+                Kind::CopyB { x, s, o1, d: bd, o2 }
+            } else {
+                Kind::CopyW { x, s, o1, d: bd, o2 }
             }
         }
         (ADD32K, JNE32K) if bd == d && b.imm == 0 => {
@@ -999,9 +996,9 @@ mod tests {
         assert_eq!(kinds[4], Kind::LdxWFp { d: r2, off: -8 });
     }
 
-    /// A load stored at once through another register is one copy op of
-    /// its size; a copy from or to the frame is not (its single accesses
-    /// are cheaper), nor a store of another size.
+    /// A byte or a word loaded and stored at once through another register
+    /// is one copy op; a double word, a copy from or to the frame (its
+    /// single accesses are cheaper) or a store of another size is not.
     #[test]
     fn copies_through_a_register_fuse() {
         use crate::isa::Insn;
@@ -1015,12 +1012,15 @@ mod tests {
             Insn::new(0x63, 1, 3, 0, 0),
             Insn::new(0x69, 3, 1, 0, 0),
             Insn::new(0x73, 1, 3, 0, 0),
+            Insn::new(0x61, 3, 2, 4, 0),
+            Insn::new(0x63, 3, 3, 0, 0),
             Insn::new(0x95, 0, 0, 0, 0),
         ]);
         assert_eq!(kinds[0], Kind::CopyB { x: r3, s: r2, o1: 5, d: r1, o2: 2 });
-        assert_eq!(kinds[2], Kind::CopyDw { x: r3, s: r2, o1: 0, d: r3, o2: -8 });
+        assert_eq!(kinds[8], Kind::CopyW { x: r3, s: r2, o1: 4, d: r3, o2: 0 });
+        assert!(!matches!(kinds[2], Kind::CopyB { .. } | Kind::CopyW { .. }));
         assert_eq!(kinds[4], Kind::LdxWFp { d: r3, off: -8 });
-        assert!(!matches!(kinds[6], Kind::CopyH { .. } | Kind::CopyB { .. }));
+        assert!(!matches!(kinds[6], Kind::CopyB { .. } | Kind::CopyW { .. }));
     }
 
     /// insertion_sort's `a[j - 1]` as clang emits it: the 32-bit index
