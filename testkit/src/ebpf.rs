@@ -148,7 +148,7 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
         let rel = |at: usize| (b[6] as usize % total) as i64 - at as i64 - 1;
         let off = (b[7] % 8) as i16 - 2;
         let ldx = [0x71, 0x69, 0x61, 0x69][(b[7] >> 6) as usize];
-        let seq: Vec<Insn> = match sel % 33 {
+        let seq: Vec<Insn> = match sel % 32 {
             0 => vec![
                 Insn::new(ldx, d, s, off, 0),
                 Insn::new(0x0c, acc, d, 0, 0),
@@ -317,12 +317,6 @@ fn plant_fusions(raw: &[u8], insns: &mut [Insn], total: usize) {
             // a word reloaded from the frame into a 32-bit sum (the frame
             // offset may leave the frame: a fault at the load's slot)
             31 => vec![Insn::new(0x61, d, 10, -4 * (b[6] % 40) as i16, 0), Insn::new(0x0c, acc, d, 0, 0)],
-            // a copy through a register, one size (the store's base may be
-            // the copied register: it is read after the load)
-            32 => {
-                let ldx = [0x71, 0x61, 0x69, 0x79][b[6] as usize % 4];
-                vec![Insn::new(ldx, x, s, off, 0), Insn::new(ldx + 2, d, x, (b[7] % 8) as i16 - 1, 0)]
-            }
             _ => Vec::new(),
         };
         let fits = pc + seq.len() <= n

@@ -416,13 +416,6 @@ macro_rules! for_each_op {
             // fields written in a row; `b` is not `r10`, whose single stores
             // are cheaper), 2 slots. A fault of the second store names its slot.
             @sized store_pair (StxPairB 1) (StxPairW 4);
-            // Fused `ldxb x, [s + o1]; stxb [d + o2], x` and the same of words
-            // (a copy through a register: a table lookup stored to an output
-            // buffer, an array copied), 2 slots. `x` is written before `d` is
-            // read (`d` may be `x`); a fault of the store names its slot.
-            // Halves and double words stay two ops: each size's arm costs
-            // the Cortex-M4 ~375 B of flash.
-            @sized copy (CopyB 1) (CopyW 4);
 
             // Round 7b, branches and 64-bit chains (issue 16).
             /// Fused `jeq32 d, j → t; jeq32 d, k → u` (a `switch`'s jump chain on
@@ -669,15 +662,6 @@ macro_rules! expand {
             };
         )*] $($rest)* }
     };
-    ($m:ident [$($done:tt)*] @sized copy $(($name:ident $n:literal))*; $($rest:tt)*) => {
-        $crate::fast::table::expand! { $m [$($done)* $(
-            $name { x: Reg, s: Reg, o1: i16, d: Reg, o2: i16 } = 2, next => {
-                let v = load!($n, addr!(s, o1));
-                set!(x, v);
-                store_at!($n, addr!(d, o2), v, 1)
-            };
-        )*] $($rest)* }
-    };
     ($m:ident [$($done:tt)*] @sized store_pair $(($name:ident $n:literal))*; $($rest:tt)*) => {
         $crate::fast::table::expand! { $m [$($done)* $(
             $name { b: Reg, o1: i16, x: Reg, o2: i16, y: Reg } = 2, next => {
@@ -825,8 +809,6 @@ mod tests {
                 | StkMovIdxLdxH { .. }
                 | StxPairB { .. }
                 | StxPairW { .. }
-                | CopyB { .. }
-                | CopyW { .. }
                 | MovAddLdxIntoB { .. }
                 | MovAddLdxIntoW { .. }
         )

@@ -417,14 +417,6 @@ fn fuse(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
         (LDXH, ADD32X) if bs == d => Kind::LdxHAdd32 { d, s, off: a.off, acc: bd },
         (LDXW, ADD32X) if bs == d && s == Reg::R10 => Kind::LdxWFpAdd32 { d, off: a.off, acc: bd },
         (LDXW, ADD32X) if bs == d => Kind::LdxWAdd32 { d, s, off: a.off, acc: bd },
-        (LDXB | LDXW, _) if b.opc == a.opc - class::LDX + class::STX && bs == d && s != Reg::R10 && bd != Reg::R10 => {
-            let (x, o1, o2) = (d, a.off, b.off);
-            if a.opc == LDXB {
-                Kind::CopyB { x, s, o1, d: bd, o2 }
-            } else {
-                Kind::CopyW { x, s, o1, d: bd, o2 }
-            }
-        }
         (ADD32K, JNE32K) if bd == d && b.imm == 0 => {
             Kind::Add32IJne0 { d, imm: a.imm, t: target(pc + 1, b.off as i64) }
         }
@@ -994,33 +986,6 @@ mod tests {
         assert_eq!(kinds[0], Kind::LdxWAdd32 { d: r3, s: r2, off: 4, acc: r1 });
         assert_eq!(kinds[2], Kind::LdxWFpAdd32 { d: r2, off: -104, acc: r1 });
         assert_eq!(kinds[4], Kind::LdxWFp { d: r2, off: -8 });
-    }
-
-    /// A byte or a word loaded and stored at once through another register
-    /// is one copy op; a double word, a copy from or to the frame (its
-    /// single accesses are cheaper) or a store of another size is not.
-    #[test]
-    fn copies_through_a_register_fuse() {
-        use crate::isa::Insn;
-        let (r1, r2, r3) = (Reg::R1, Reg::R2, Reg::R3);
-        let kinds = kinds_of(&[
-            Insn::new(0x71, 3, 2, 5, 0),
-            Insn::new(0x73, 1, 3, 2, 0),
-            Insn::new(0x79, 3, 2, 0, 0),
-            Insn::new(0x7b, 3, 3, -8, 0),
-            Insn::new(0x61, 3, 10, -8, 0),
-            Insn::new(0x63, 1, 3, 0, 0),
-            Insn::new(0x69, 3, 1, 0, 0),
-            Insn::new(0x73, 1, 3, 0, 0),
-            Insn::new(0x61, 3, 2, 4, 0),
-            Insn::new(0x63, 3, 3, 0, 0),
-            Insn::new(0x95, 0, 0, 0, 0),
-        ]);
-        assert_eq!(kinds[0], Kind::CopyB { x: r3, s: r2, o1: 5, d: r1, o2: 2 });
-        assert_eq!(kinds[8], Kind::CopyW { x: r3, s: r2, o1: 4, d: r3, o2: 0 });
-        assert!(!matches!(kinds[2], Kind::CopyB { .. } | Kind::CopyW { .. }));
-        assert_eq!(kinds[4], Kind::LdxWFp { d: r3, off: -8 });
-        assert!(!matches!(kinds[6], Kind::CopyB { .. } | Kind::CopyW { .. }));
     }
 
     /// insertion_sort's `a[j - 1]` as clang emits it: the 32-bit index
