@@ -599,6 +599,39 @@ fn local_call_frames_and_save_areas_are_where_the_isa_says() {
     assert!(matches!(t, Trap { pc: 3, kind: TrapKind::Memory(_) }), "{t:?}");
 }
 
+/// Jumps are relative to their op (an `i16` of slots): one further away
+/// stays generic and still lands where the reference interpreter's does,
+/// forward and backward, plain, conditional and `ja32`, at the edges of the
+/// range.
+#[test]
+fn jumps_of_any_distance_agree() {
+    // `first` at slot 0 jumps forward `f` slots to `mov r0, 5`; fillers
+    // (`mov r0, 1`) run up to `last`, `b` slots after slot 1, which it
+    // jumps back to: `mov r0, 9; exit`.
+    let program = |f: usize, b: usize, first: Insn, last: Insn| {
+        let mut insns = vec![first, Insn::new(0xb7, 0, 0, 0, 9), Insn::new(0x95, 0, 0, 0, 0)];
+        insns.resize(f, Insn::new(0xb7, 0, 0, 0, 1));
+        insns.push(Insn::new(0xb7, 0, 0, 0, 5));
+        insns.resize(b + 1, Insn::new(0xb7, 0, 0, 0, 1));
+        insns.extend([last, Insn::new(0x95, 0, 0, 0, 0)]);
+        insns.iter().flat_map(|i| i.encode()).collect::<Vec<u8>>()
+    };
+    for (f, b) in [(32_766usize, 32_767usize), (32_767, 32_768), (32_768, 32_769)] {
+        let off = (f - 1) as i16;
+        // `jeq r2, 0`: the input is empty, so it is taken.
+        for first in [Insn::new(0x05, 0, 0, off, 0), Insn::new(0x15, 2, 0, off, 0)] {
+            let ja32 = Insn::new(0x06, 0, 0, 0, -(b as i32) - 1);
+            let jeq = i16::try_from(-(b as i64) - 1).ok().map(|off| Insn::new(0x15, 0, 0, off, 1));
+            for last in [Some(ja32), jeq].into_iter().flatten() {
+                let code = program(f, b, first, last);
+                let exit = agree(&code, &[], 100_000).result.unwrap();
+                assert_eq!((exit.r0, exit.executed), (9, (b + 1 - f) as u64 + 4), "{f} {b}");
+                assert_eq!(has_generic(&code), f > 32_767 || b > 32_768, "{f} {b}");
+            }
+        }
+    }
+}
+
 /// An entry point of another (longer) program is refused, not followed:
 /// the fast engine's op fetch relies on the entry being inside the ops.
 #[test]

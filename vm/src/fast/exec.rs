@@ -251,8 +251,10 @@ fn exec<H: Helpers + ?Sized>(
         // last instructions and the dispatch into one shared tail reached
         // by a `jmp` (round 8 of issue 16: one host instruction per op,
         // the dispatch's one indirect branch site shared by many ops), and
-        // a transfer charges the run in its own arm (`leave!`). On the
-        // Cortex-M4 that costs flash (+1.7 KB for 0.8 % fewer
+        // a transfer charges the run in its own arm (`leave!`): 3.3 % of
+        // the suite's x86-64 instructions (docs/benchmarks.md, round 9;
+        // aarch64 builds the same, not measured). On the
+        // Cortex-M4 that costs flash (the markers alone: +1.7 KB for 0.8 % fewer
         // instructions), so arms share their tails there, and transfers
         // one copy of the charge after the `match`.
         #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
@@ -284,10 +286,17 @@ fn exec<H: Helpers + ?Sized>(
                 ($end, $target)
             };
         }
-        // The op of slot `t`, and the op `n` slots after this one.
+        // The op of slot `t`; the op `t` slots from this one (a jump's
+        // target: relative, so that `base` is needed only on cold paths);
+        // the op `n` slots after this one.
         macro_rules! slot {
             ($t:expr) => {
                 base.wrapping_add($t as usize)
+            };
+        }
+        macro_rules! rel {
+            ($t:expr) => {
+                at.wrapping_offset($t as isize)
             };
         }
         macro_rules! ahead {
@@ -454,9 +463,11 @@ fn exec<H: Helpers + ?Sized>(
             // but `next` and `branch`), then `pc` moves to a successor as its
             // flow says (the ones `Kind::successors` names: both come from
             // the op's row in `super::table`).
-            // A transfer's arm evaluates to the op of its last slot and the
-            // op control moves to, for the one `goto!` after the `match`
-            // (one copy of the budget charge for all of them: flash).
+            // A transfer's arm leaves through `leave!` with the op of its
+            // last slot and the op control moves to: into its own `goto!`
+            // on 64-bit hosts, else as the pair the `match` evaluates to,
+            // for the one `goto!` after it (one copy of the budget charge
+            // for all of them: flash). See `own_dispatch!`.
             macro_rules! flow {
                 (next, $name:ident, $w:literal, $body:block) => {{
                     $body;
@@ -467,7 +478,7 @@ fn exec<H: Helpers + ?Sized>(
                 // The run ends at the branch's last slot.
                 (branch $t:ident, $name:ident, $w:literal, $body:block) => {{
                     let taken: bool = $body;
-                    leave!($name, ahead!($w - 1), if taken { slot!($t) } else { ahead!($w) })
+                    leave!($name, ahead!($w - 1), if taken { rel!($t) } else { ahead!($w) })
                 }};
                 // Two compares (width 2). The first one's run ends at `pc`;
                 // not taken, the second compare is a run of its own from
@@ -481,16 +492,16 @@ fn exec<H: Helpers + ?Sized>(
                 (branch2 $t:ident $u:ident, $name:ident, $w:literal, $body:block) => {{
                     let (first, second): (bool, bool) = $body;
                     if first {
-                        leave!($name, at, slot!($t))
+                        leave!($name, at, rel!($t))
                     } else if (charge!(at) as i32) < 0 {
                         leave!($name, at, ahead!(1))
                     } else {
-                        leave!($name, ahead!(1), if second { slot!($u) } else { ahead!(2) })
+                        leave!($name, ahead!(1), if second { rel!($u) } else { ahead!(2) })
                     }
                 }};
                 (jump $t:ident, $name:ident, $w:literal, $body:block) => {{
                     $body;
-                    leave!($name, ahead!($w - 1), slot!($t))
+                    leave!($name, ahead!($w - 1), rel!($t))
                 }};
                 (call $t:ident, $name:ident, $w:literal, $body:block) => {{
                     $body;
@@ -654,6 +665,8 @@ fn generic(insn: &Insn, r: &mut Regs, win: &mut Windows<'_, '_>) -> Result<Flow,
             r.set(d, v);
         }
         class::JMP32 if insn.opc == op::JA32 => return Ok(Flow::Jump(insn.imm as i64)),
+        // A `ja` too far for a relative target (`translate`'s `rel_target`).
+        class::JMP if insn.opc == op::JA => return Ok(Flow::Jump(insn.off as i64)),
         class::JMP | class::JMP32 => {
             let cond = insn.opc & jmp::MASK;
             let taken = if insn.class() == class::JMP32 {

@@ -113,13 +113,14 @@ macro_rules! define_kinds {
                 }
             }
 
-            /// The slot a two-way branch (flow `branch2(t, u)`) jumps to when
-            /// its second compare is taken, `u`; `None` for every other op.
+            /// The slot a two-way branch (flow `branch2(t, u)`) at slot `pc`
+            /// jumps to when its second compare is taken, `pc + u`; `None`
+            /// for every other op.
             /// Its first compare's fallthrough, `pc + 1`, lies before its own
             /// fallthrough `pc + width`.
-            pub(crate) fn second_target(self) -> Option<usize> {
+            pub(crate) fn second_target(self, pc: usize) -> Option<usize> {
                 match self {
-                    $($(Kind::$name { $t: _, $($u,)? .. } => None $(.or(Some($u as usize)))?,)?)*
+                    $($(Kind::$name { $t: _, $($u,)? .. } => None $(.or(Some((pc as i64 + $u as i64) as usize)))?,)?)*
                     #[allow(unreachable_patterns)]
                     _ => None,
                 }
@@ -141,16 +142,16 @@ macro_rules! successors {
         ($next, None)
     };
     (branch $t:ident, $next:ident, $code:ident, $pc:ident) => {
-        ($next, Some($t as usize))
+        ($next, Some(($pc as i64 + $t as i64) as usize))
     };
     (branch2 $t:ident, $next:ident, $code:ident, $pc:ident) => {
-        ($next, Some($t as usize))
+        ($next, Some(($pc as i64 + $t as i64) as usize))
     };
     (call $t:ident, $next:ident, $code:ident, $pc:ident) => {
         ($next, Some($t as usize))
     };
     (jump $t:ident, $next:ident, $code:ident, $pc:ident) => {
-        (None, Some($t as usize))
+        (None, Some(($pc as i64 + $t as i64) as usize))
     };
     (exit, $next:ident, $code:ident, $pc:ident) => {
         (None, None)
@@ -161,6 +162,7 @@ macro_rules! successors {
     (decoded, $next:ident, $code:ident, $pc:ident) => {
         match crate::isa::Insn::at($code, $pc) {
             Some(i) if i.opc == crate::isa::op::JA32 => (None, Some(($pc as i64 + 1 + i.imm as i64) as usize)),
+            Some(i) if i.opc == crate::isa::op::JA => (None, Some(($pc as i64 + 1 + i.off as i64) as usize)),
             Some(i) if matches!(i.class(), crate::isa::class::JMP | crate::isa::class::JMP32) => {
                 ($next, Some(($pc as i64 + 1 + i.off as i64) as usize))
             }

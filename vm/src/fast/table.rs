@@ -22,13 +22,19 @@
 //! | flow         | successors at `pc`           | the body                      |
 //! |--------------|------------------------------|-------------------------------|
 //! | `next`       | `pc + WIDTH`                 | statements                    |
-//! | `branch(t)`  | `pc + WIDTH` or the slot `t` | statements, then whether to take the jump (`bool`) |
-//! | `branch2(t, u)` | the slot `t`; `pc + 1`; the slot `u` or `pc + 2` (WIDTH 2: two compares) | whether each compare jumps (`(bool, bool)`) |
-//! | `jump(t)`    | the slot `t`                 | empty                         |
+//! | `branch(t)`  | `pc + WIDTH` or `pc + t`     | statements, then whether to take the jump (`bool`) |
+//! | `branch2(t, u)` | `pc + t`; `pc + 1`; `pc + u` or `pc + 2` (WIDTH 2: two compares) | whether each compare jumps (`(bool, bool)`) |
+//! | `jump(t)`    | `pc + t`                     | empty                         |
 //! | `call(t)`    | the slot `t`; `pc + WIDTH` when the callee returns | empty   |
 //! | `exit`       | none (returns, or the fallthrough of the call it returns from) | empty |
 //! | `trap`       | none                         | empty                         |
 //! | `decoded`    | decoded again from the bytecode (a generic op) | empty       |
+//!
+//! A jump's target is relative to the op's own slot (`t: i16`: the op
+//! pointer moves by it, and the table's base need not live in a register
+//! through the loop); translation leaves a jump generic when its target is
+//! further (`rel_target` in `translate.rs`). A call's `t` is the callee's
+//! slot (calls are rare, and a callee can be anywhere in the program).
 //!
 //! A branch's run ends at its last slot, `pc + WIDTH - 1`; a `branch2`'s
 //! first compare ends a run at `pc` and its second one at `pc + 1`, each
@@ -234,7 +240,7 @@ macro_rules! for_each_op {
             StDwFp { off: i16, imm: i32 } = 1, next => { store_fp!(8, off, imm as i64 as u64) };
             // Control transfer. `t` is the target slot. The register forms of
             // `jgt`/`jge` swap their operands into `jlt`/`jle`.
-            Ja { t: u16 } = 1, jump(t) => {};
+            Ja { t: i16 } = 1, jump(t) => {};
             jcc Jeq64I Jeq64R Jeq32I Jeq32R => ==;
             jcc Jne64I Jne64R Jne32I Jne32R => !=;
             jcc Jlt64I Jlt64R Jlt32I Jlt32R => <;
@@ -250,7 +256,7 @@ macro_rules! for_each_op {
             jcc_imm signed Jsge64I Jsge32I => >=;
             jcc test Jset64I Jset64R Jset32I Jset32R => &;
             /// Fused `add32 d, imm; jne32 d, 0` (counted loop latch), 2 slots.
-            Add32IJne0 { d: Reg, imm: i32, t: u16 } = 2, branch(t) => {
+            Add32IJne0 { d: Reg, imm: i32, t: i16 } = 2, branch(t) => {
                 let v = r32!(d).wrapping_add(imm as u32);
                 set!(d, v as u64);
                 v != 0
@@ -258,7 +264,7 @@ macro_rules! for_each_op {
             /// Fused `add32 d, imm; mov32 x, y; jne32 d, 0` (a counted loop's
             /// latch with the copy clang places before it), 3 slots; `d`, `x`, `y`
             /// are distinct.
-            Add32IMovJne0 { d: Reg, imm: i16, x: Reg, y: Reg, t: u16 } = 3, branch(t) => {
+            Add32IMovJne0 { d: Reg, imm: i16, x: Reg, y: Reg, t: i16 } = 3, branch(t) => {
                 let v = r32!(d).wrapping_add(imm as i32 as u32);
                 set!(d, v as u64);
                 set32!(x, r32!(y));
@@ -267,25 +273,25 @@ macro_rules! for_each_op {
             /// Fused `add d, imm; jlt a, b` (a loop's latch with a bound in a
             /// register: `i += 1; if i < n`; `a` or `b` is usually `d`), 2
             /// slots. The add happens before the compare, as in the bytecode.
-            AddJlt64R { d: Reg, imm: i16, a: Reg, b: Reg, t: u16 } = 2, branch(t) => {
+            AddJlt64R { d: Reg, imm: i16, a: Reg, b: Reg, t: i16 } = 2, branch(t) => {
                 set!(d, r!(d).wrapping_add(imm as i64 as u64));
                 r!(a) < r!(b)
             };
             /// Fused `mov32 d, s; jlt a, b` (the copy clang puts before such a
             /// latch), 2 slots; the copy happens first.
-            Mov32RJlt64R { d: Reg, s: Reg, a: Reg, b: Reg, t: u16 } = 2, branch(t) => {
+            Mov32RJlt64R { d: Reg, s: Reg, a: Reg, b: Reg, t: i16 } = 2, branch(t) => {
                 set32!(d, r32!(s));
                 r!(a) < r!(b)
             };
             /// Fused `add d, imm; mov32 x, y; jlt d, b` (both), 3 slots, in order.
-            AddMovJlt64R { d: Reg, imm: i8, x: Reg, y: Reg, b: Reg, t: u16 } = 3, branch(t) => {
+            AddMovJlt64R { d: Reg, imm: i8, x: Reg, y: Reg, b: Reg, t: i16 } = 3, branch(t) => {
                 set!(d, r!(d).wrapping_add(imm as i64 as u64));
                 set32!(x, r32!(y));
                 r!(d) < r!(b)
             };
             /// Fused `mov32 d, s; jne32 a, imm` (the copy clang puts before a loop's
             /// back edge), 2 slots.
-            Mov32RJne32I { d: Reg, s: Reg, a: Reg, imm: i16, t: u16 } = 2, branch(t) => {
+            Mov32RJne32I { d: Reg, s: Reg, a: Reg, imm: i16, t: i16 } = 2, branch(t) => {
                 set32!(d, r32!(s));
                 r32!(a) != imm as i32 as u32
             };
@@ -392,10 +398,10 @@ macro_rules! for_each_op {
             /// Fused `mov d, s; ja t` and `mov32 d, s; ja t` (the copy a
             /// register allocator places before a jump back to a loop's head
             /// or to a join: 13 sites in 11 of the 18 kernels), 2 slots.
-            Mov64RJa { d: Reg, s: Reg, t: u16 } = 2, jump(t) => { set!(d, r!(s)) };
-            Mov32RJa { d: Reg, s: Reg, t: u16 } = 2, jump(t) => { set32!(d, r32!(s)) };
+            Mov64RJa { d: Reg, s: Reg, t: i16 } = 2, jump(t) => { set!(d, r!(s)) };
+            Mov32RJa { d: Reg, s: Reg, t: i16 } = 2, jump(t) => { set32!(d, r32!(s)) };
             /// Fused `mov d, s; jne32 a, imm` (`Mov32RJne32I`'s 64-bit copy), 2 slots.
-            Mov64RJne32I { d: Reg, s: Reg, a: Reg, imm: i16, t: u16 } = 2, branch(t) => {
+            Mov64RJne32I { d: Reg, s: Reg, a: Reg, imm: i16, t: i16 } = 2, branch(t) => {
                 set!(d, r!(s));
                 r32!(a) != imm as i32 as u32
             };
@@ -424,14 +430,14 @@ macro_rules! for_each_op {
             /// jne32`, to the default; `jsgt32; jeq32`, a range split) cost
             /// flash and moved other kernels on the Cortex-M4 for a fifth as
             /// many executions (docs/benchmarks.md, round 7b).
-            JeqJeq32I { d: Reg, j: i8, k: i8, t: u16, u: u16 } = 2, branch2(t, u) => {
+            JeqJeq32I { d: Reg, j: i8, k: i8, t: i16, u: i16 } = 2, branch2(t, u) => {
                 (r32!(d) == j as i32 as u32, r32!(d) == k as i32 as u32)
             };
             /// [`Kind::AddJlt64R`] comparing the counter it advances (`add d,
             /// imm; jlt d, b` or `jgt b, d`: `i += 1; if i < n`, a loop's latch),
             /// 2 slots: the sum compared as computed, one register fewer to
             /// decode and reload.
-            AddJltD64R { d: Reg, imm: i16, b: Reg, t: u16 } = 2, branch(t) => {
+            AddJltD64R { d: Reg, imm: i16, b: Reg, t: i16 } = 2, branch(t) => {
                 let v = r!(d).wrapping_add(imm as i64 as u64);
                 set!(d, v);
                 v < r!(b)
@@ -534,30 +540,30 @@ macro_rules! expand {
     ($m:ident [$($done:tt)*] jcc ($w:ident $n:ident $how:ident)
         $i64:ident $r64:ident $i32:ident $r32:ident => $op:tt; $($rest:tt)*) => {
         $crate::fast::table::expand! { $m [$($done)*
-            $i64 { d: Reg, imm: i32, t: u16 } = 1, branch(t) => {
+            $i64 { d: Reg, imm: i32, t: i16 } = 1, branch(t) => {
                 $crate::fast::table::cond!($how, r!(d) as $w, $op, imm as i64 as $w)
             };
-            $r64 { a: Reg, b: Reg, t: u16 } = 1, branch(t) => {
+            $r64 { a: Reg, b: Reg, t: i16 } = 1, branch(t) => {
                 $crate::fast::table::cond!($how, r!(a) as $w, $op, r!(b) as $w)
             };
-            $i32 { d: Reg, imm: i32, t: u16 } = 1, branch(t) => {
+            $i32 { d: Reg, imm: i32, t: i16 } = 1, branch(t) => {
                 $crate::fast::table::cond!($how, r32!(d) as $n, $op, imm as $n)
             };
-            $r32 { a: Reg, b: Reg, t: u16 } = 1, branch(t) => {
+            $r32 { a: Reg, b: Reg, t: i16 } = 1, branch(t) => {
                 $crate::fast::table::cond!($how, r32!(a) as $n, $op, r32!(b) as $n)
             };
         ] $($rest)* }
     };
     ($m:ident [$($done:tt)*] jcc_imm ($w:ident $n:ident) $i64:ident $i32:ident => $op:tt; $($rest:tt)*) => {
         $crate::fast::table::expand! { $m [$($done)*
-            $i64 { d: Reg, imm: i32, t: u16 } = 1, branch(t) => { (r!(d) as $w) $op (imm as i64 as $w) };
-            $i32 { d: Reg, imm: i32, t: u16 } = 1, branch(t) => { (r32!(d) as $n) $op (imm as $n) };
+            $i64 { d: Reg, imm: i32, t: i16 } = 1, branch(t) => { (r!(d) as $w) $op (imm as i64 as $w) };
+            $i32 { d: Reg, imm: i32, t: i16 } = 1, branch(t) => { (r32!(d) as $n) $op (imm as $n) };
         ] $($rest)* }
     };
     // `mov d, v; jcc32 a, k` (see the row).
     ($m:ident [$($done:tt)*] mov_jcc $name:ident => $op:tt; $($rest:tt)*) => {
         $crate::fast::table::expand! { $m [$($done)*
-            $name { d: Reg, v: i8, a: Reg, k: i16, t: u16 } = 2, branch(t) => {
+            $name { d: Reg, v: i8, a: Reg, k: i16, t: i16 } = 2, branch(t) => {
                 set!(d, v as i64 as u64);
                 r32!(a) $op k as i32 as u32
             };
@@ -772,9 +778,11 @@ mod tests {
             assert!((1..=8).contains(&w), "{kind:?}: width {w}");
             let (next, to) = kind.successors(&[], 10);
             assert!(next.is_none() || next == Some(10 + w), "{kind:?}: falls through to {next:?}");
-            assert!(to.is_none() || to == Some(TARGET), "{kind:?}: jumps to {to:?}");
-            let second = kind.second_target();
-            assert!(second.is_none() || (second == Some(TARGET) && w == 2), "{kind:?}: jumps to {second:?}");
+            // A call names its callee's slot; a jump is relative to its op.
+            let target = if matches!(kind, Kind::CallLocal { .. }) { TARGET } else { 10 + TARGET };
+            assert!(to.is_none() || to == Some(target), "{kind:?}: jumps to {to:?}");
+            let second = kind.second_target(10);
+            assert!(second.is_none() || (second == Some(10 + TARGET) && w == 2), "{kind:?}: jumps to {second:?}");
             // Whatever is jumped to, the op says where (a generic op is
             // decoded: here, from no code at all).
             if matches!(kind, Kind::Generic | Kind::Exit | Kind::Illegal | Kind::Wide { .. }) {
@@ -836,7 +844,7 @@ mod tests {
                 // A fused indexed access faults at its access's slot, the last.
                 Some(Trap { pc, kind: TrapKind::Memory(_) }) if indexed_access(kind) => pc + 1 == kind.width(),
                 Some(Trap { pc, kind: k }) => {
-                    let second = kind.second_target();
+                    let second = kind.second_target(0);
                     k == TrapKind::IllegalInstruction && (Some(pc) == next || Some(pc) == to || Some(pc) == second)
                 }
             }

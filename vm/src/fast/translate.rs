@@ -145,7 +145,7 @@ pub(crate) fn first_escape(ops: &[Op], code: &[u8]) -> Option<usize> {
     let inside = |s: Option<usize>| s.map_or(true, |s| s < ops.len());
     ops.iter().enumerate().position(|(pc, op)| {
         let (next, target) = op.kind.successors(code, pc);
-        !(inside(next) && inside(target) && inside(op.kind.second_target()))
+        !(inside(next) && inside(target) && inside(op.kind.second_target(pc)))
     })
 }
 
@@ -192,6 +192,13 @@ fn lddw_value(i: &Insn, code: &[u8], pc: usize) -> u64 {
 /// `u16` (the verifier keeps programs within 2^16 slots and targets inside).
 fn target(pc: usize, rel: i64) -> u16 {
     (pc as i64 + 1 + rel) as u16
+}
+
+/// The target of the jump at slot `pc` with offset `rel`, relative to the
+/// op at slot `op` that holds it (see `super::table`: jumps are relative),
+/// if it is within an `i16` of it; `None` leaves the jump generic.
+fn rel_target(op: usize, pc: usize, rel: i64) -> Option<i16> {
+    i16::try_from(pc as i64 + 1 + rel - op as i64).ok()
 }
 
 fn reg_pair(i: &Insn) -> (Reg, Reg) {
@@ -382,13 +389,13 @@ fn fuse3(a: &Insn, b: Option<&Insn>, c: Option<&Insn>, pc: usize) -> Option<Kind
         // `add d, imm; mov32 x, y; if d < b` (or `if b > d`), in order.
         (ADD64K, MOV32X, JLT64X | JGT64X) if a.off == 0 && b.off == 0 && jlt_operands(c).0 == d => {
             let imm = i8::try_from(a.imm).ok()?;
-            Kind::AddMovJlt64R { d, imm, x: bd, y: bs, b: jlt_operands(c).1, t: target(pc + 2, c.off as i64) }
+            Kind::AddMovJlt64R { d, imm, x: bd, y: bs, b: jlt_operands(c).1, t: rel_target(pc, pc + 2, c.off as i64)? }
         }
         // The copy must not touch the counter the branch tests (the
         // interpreter reads both operands before it writes).
         (ADD32K, MOV32X, JNE32K) if b.off == 0 && bd != d && bs != d && bd != bs && cd == d && c.imm == 0 => {
             let imm = i16::try_from(a.imm).ok()?;
-            Kind::Add32IMovJne0 { d, imm, x: bd, y: bs, t: target(pc + 2, c.off as i64) }
+            Kind::Add32IMovJne0 { d, imm, x: bd, y: bs, t: rel_target(pc, pc + 2, c.off as i64)? }
         }
         _ => return None,
     })
@@ -418,20 +425,20 @@ fn fuse(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
         (LDXW, ADD32X) if bs == d && s == Reg::R10 => Kind::LdxWFpAdd32 { d, off: a.off, acc: bd },
         (LDXW, ADD32X) if bs == d => Kind::LdxWAdd32 { d, s, off: a.off, acc: bd },
         (ADD32K, JNE32K) if bd == d && b.imm == 0 => {
-            Kind::Add32IJne0 { d, imm: a.imm, t: target(pc + 1, b.off as i64) }
+            Kind::Add32IJne0 { d, imm: a.imm, t: rel_target(pc, pc + 1, b.off as i64)? }
         }
         (ADD64K, JLT64X | JGT64X) if a.off == 0 => {
             let (lo, hi) = jlt_operands(b);
             let imm = i16::try_from(a.imm).ok()?;
-            Kind::AddJlt64R { d, imm, a: lo, b: hi, t: target(pc + 1, b.off as i64) }
+            Kind::AddJlt64R { d, imm, a: lo, b: hi, t: rel_target(pc, pc + 1, b.off as i64)? }
         }
         (MOV32X, JLT64X | JGT64X) if a.off == 0 => {
             let (lo, hi) = jlt_operands(b);
-            Kind::Mov32RJlt64R { d, s, a: lo, b: hi, t: target(pc + 1, b.off as i64) }
+            Kind::Mov32RJlt64R { d, s, a: lo, b: hi, t: rel_target(pc, pc + 1, b.off as i64)? }
         }
         (MOV32X, JNE32K) if a.off == 0 => {
             let imm = i16::try_from(b.imm).ok()?;
-            Kind::Mov32RJne32I { d, s, a: bd, imm, t: target(pc + 1, b.off as i64) }
+            Kind::Mov32RJne32I { d, s, a: bd, imm, t: rel_target(pc, pc + 1, b.off as i64)? }
         }
         _ => return None,
     };
@@ -645,18 +652,18 @@ fn memory_and_branch(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
     let copy = |i: &Insn| i.opc == MOV64X && i.off == 0;
     if let Some(b) = b {
         let (e, u) = reg_pair(b);
-        let t = target(pc + 1, b.off as i64);
+        let t = rel_target(pc, pc + 1, b.off as i64);
         if copy(a) && copy(b) {
             return Some(Kind::MovMov { d, s, e, u });
         }
         if copy(a) && b.opc == op::JA {
-            return Some(Kind::Mov64RJa { d, s, t });
+            return Some(Kind::Mov64RJa { d, s, t: t? });
         }
         if a.opc == MOV32X && a.off == 0 && b.opc == op::JA {
-            return Some(Kind::Mov32RJa { d, s, t });
+            return Some(Kind::Mov32RJa { d, s, t: t? });
         }
         if copy(a) && b.opc == JNE32K {
-            return Some(Kind::Mov64RJne32I { d, s, a: e, imm: i16::try_from(b.imm).ok()?, t });
+            return Some(Kind::Mov64RJne32I { d, s, a: e, imm: i16::try_from(b.imm).ok()?, t: t? });
         }
         // `mov d, v` writes the same 64 bits as `mov32 d, v` for `0 <= v < 128`.
         let small = match a.opc {
@@ -666,8 +673,8 @@ fn memory_and_branch(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
         };
         if let (Some(v), Ok(k), 0) = (small, i16::try_from(b.imm), a.off) {
             match b.opc {
-                JEQ32K => return Some(Kind::MovIJeq32I { d, v, a: e, k, t }),
-                JLT32K => return Some(Kind::MovIJlt32I { d, v, a: e, k, t }),
+                JEQ32K => return Some(Kind::MovIJeq32I { d, v, a: e, k, t: t? }),
+                JLT32K => return Some(Kind::MovIJlt32I { d, v, a: e, k, t: t? }),
                 _ => {}
             }
         }
@@ -685,7 +692,7 @@ fn memory_and_branch(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
             size::W => Some(Kind::LdxSW { d, s, off: a.off }),
             _ => None,
         },
-        class::JMP32 if a.opc == op::JA32 => Some(Kind::Ja { t: target(pc, imm as i64) }),
+        class::JMP32 if a.opc == op::JA32 => Some(Kind::Ja { t: rel_target(pc, pc, imm as i64)? }),
         _ => None,
     }
 }
@@ -779,7 +786,7 @@ fn lddw_add(a: &Insn, code: &[u8], pc: usize) -> Option<Kind> {
 fn branch_pair(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
     let b = b.filter(|b| (a.opc, b.opc) == (JEQ32K, JEQ32K) && b.dst == a.dst)?;
     let (d, j, k) = (Reg::new(a.dst), i8::try_from(a.imm).ok()?, i8::try_from(b.imm).ok()?);
-    let (t, u) = (target(pc, a.off as i64), target(pc + 1, b.off as i64));
+    let (t, u) = (rel_target(pc, pc, a.off as i64)?, rel_target(pc, pc + 1, b.off as i64)?);
     Some(Kind::JeqJeq32I { d, j, k, t, u })
 }
 
@@ -787,7 +794,9 @@ fn branch_pair(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
 fn single(i: &Insn, code: &[u8], pc: usize) -> Kind {
     let (d, s) = reg_pair(i);
     let (imm, off) = (i.imm, i.off);
-    let t = target(pc, off as i64);
+    // A jump's relative target (`jcc!` reads `t`; `None`: too far, generic).
+    let rel = rel_target(pc, pc, off as i64);
+    let t = rel.unwrap_or(0);
     let by_reg = i.opc & source::MASK == source::X;
     let wide = matches!(i.class(), class::ALU64 | class::JMP);
     // The member of a family (`super::table`) for this width and operand.
@@ -844,28 +853,33 @@ fn single(i: &Insn, code: &[u8], pc: usize) -> Kind {
             (false, 16) => Kind::MovSx16To32 { d, s },
             _ => Kind::Generic,
         },
-        class::JMP if i.opc == op::JA => Kind::Ja { t },
+        class::JMP if i.opc == op::JA => rel.map_or(Kind::Generic, |t| Kind::Ja { t }),
         class::JMP if i.opc == op::EXIT => Kind::Exit,
         class::JMP if i.opc == op::CALL && i.src == crate::isa::call::LOCAL => {
             Kind::CallLocal { t: target(pc, imm as i64) }
         }
         class::JMP if i.opc == op::CALL => Kind::CallHelper { id: imm as u32 },
         class::JMP if i.opc == op::CALLX => Kind::CallX { d },
-        class::JMP | class::JMP32 => match op {
-            jmp::JEQ => jcc!(Jeq64I Jeq32I, Jeq64R Jeq32R (d, s)),
-            jmp::JNE => jcc!(Jne64I Jne32I, Jne64R Jne32R (d, s)),
-            jmp::JLT => jcc!(Jlt64I Jlt32I, Jlt64R Jlt32R (d, s)),
-            jmp::JLE => jcc!(Jle64I Jle32I, Jle64R Jle32R (d, s)),
-            jmp::JGT => jcc!(Jgt64I Jgt32I, Jlt64R Jlt32R (s, d)),
-            jmp::JGE => jcc!(Jge64I Jge32I, Jle64R Jle32R (s, d)),
-            jmp::JSLT => jcc!(Jslt64I Jslt32I, Jslt64R Jslt32R (d, s)),
-            jmp::JSLE => jcc!(Jsle64I Jsle32I, Jsle64R Jsle32R (d, s)),
-            jmp::JSGT => jcc!(Jsgt64I Jsgt32I, Jslt64R Jslt32R (s, d)),
-            jmp::JSGE => jcc!(Jsge64I Jsge32I, Jsle64R Jsle32R (s, d)),
-            jmp::JSET => jcc!(Jset64I Jset32I, Jset64R Jset32R (d, s)),
-            // ja32.
-            _ => Kind::Generic,
-        },
+        class::JMP | class::JMP32 => {
+            if rel.is_none() {
+                return Kind::Generic;
+            }
+            match op {
+                jmp::JEQ => jcc!(Jeq64I Jeq32I, Jeq64R Jeq32R (d, s)),
+                jmp::JNE => jcc!(Jne64I Jne32I, Jne64R Jne32R (d, s)),
+                jmp::JLT => jcc!(Jlt64I Jlt32I, Jlt64R Jlt32R (d, s)),
+                jmp::JLE => jcc!(Jle64I Jle32I, Jle64R Jle32R (d, s)),
+                jmp::JGT => jcc!(Jgt64I Jgt32I, Jlt64R Jlt32R (s, d)),
+                jmp::JGE => jcc!(Jge64I Jge32I, Jle64R Jle32R (s, d)),
+                jmp::JSLT => jcc!(Jslt64I Jslt32I, Jslt64R Jslt32R (d, s)),
+                jmp::JSLE => jcc!(Jsle64I Jsle32I, Jsle64R Jsle32R (d, s)),
+                jmp::JSGT => jcc!(Jsgt64I Jsgt32I, Jslt64R Jslt32R (s, d)),
+                jmp::JSGE => jcc!(Jsge64I Jsge32I, Jsle64R Jsle32R (s, d)),
+                jmp::JSET => jcc!(Jset64I Jset32I, Jset64R Jset32R (d, s)),
+                // ja32.
+                _ => Kind::Generic,
+            }
+        }
         class::LDX if i.opc & mode::MASK == mode::MEM && s == Reg::R10 => match i.opc & size::MASK {
             size::B => Kind::LdxBFp { d, off },
             size::H => Kind::LdxHFp { d, off },
