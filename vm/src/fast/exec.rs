@@ -251,10 +251,10 @@ fn exec<H: Helpers + ?Sized>(
         // last instructions and the dispatch into one shared tail reached
         // by a `jmp` (round 8 of issue 16: one host instruction per op,
         // the dispatch's one indirect branch site shared by many ops), and
-        // a transfer charges the run in its own arm (`leave!`): 3.3 % of
+        // a transfer charges the run in its own arm (`leave!`): 3.4 % of
         // the suite's x86-64 instructions (docs/benchmarks.md, round 9;
-        // aarch64 builds the same, not measured). On the
-        // Cortex-M4 that costs flash (the markers alone: +1.7 KB for 0.8 % fewer
+        // aarch64 builds the same, not measured). On the Cortex-M4 that
+        // costs flash (the markers alone: +1.7 KB for 0.8 % fewer
         // instructions), so arms share their tails there, and transfers
         // one copy of the charge after the `match`.
         #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
@@ -552,7 +552,6 @@ fn exec<H: Helpers + ?Sized>(
                     }
                 };
             }
-            #[allow(unreachable_code)]
             let (end, target): (*const Op, *const Op) = super::table::for_each_op!(dispatch);
             goto!(end, target)
         }
