@@ -63,7 +63,7 @@
 //! families `load`, `store`, `store_imm`, `load_fp`, `store_fp`,
 //! `add_load`, `mov_add_load`, `mov_add_load_into` of four sizes (1, 2, 4, 8 bytes); a family
 //! of other sizes is spelled `@sized FAMILY (NAME BYTES) ..;` (the stack
-//! arrays' `stack_load`, `stack_store`).
+//! arrays' `stack_load`, `stack_store`; `load_add32`).
 
 /// Calls `$m! { rows }` with the whole instruction set in the row grammar
 /// of the module docs, families expanded (see [`self`]).
@@ -133,27 +133,11 @@ macro_rules! for_each_op {
                 set!(d, (r32!(s) as u64).wrapping_shl(imm as u32))
             };
             ZextLsh { d: Reg, imm: i32 } = 3, next => { set!(d, (r32!(d) as u64).wrapping_shl(imm as u32)) };
-            /// Fused `ldxb/ldxh d, [s + off]; add32 acc, d` (load and accumulate,
-            /// as checksum loops do), 2 slots.
-            LdxBAdd32 { d: Reg, s: Reg, off: i16, acc: Reg } = 2, next => {
-                let v = load!(1, addr!(s, off));
-                set!(d, v);
-                set32!(acc, r32!(acc).wrapping_add(v as u32));
-            };
-            LdxHAdd32 { d: Reg, s: Reg, off: i16, acc: Reg } = 2, next => {
-                let v = load!(2, addr!(s, off));
-                set!(d, v);
-                set32!(acc, r32!(acc).wrapping_add(v as u32));
-            };
-            /// Fused `ldxw d, [s + off]; add32 acc, d` and, from the frame,
-            /// `ldxw d, [r10 + off]; add32 acc, d` (a word loaded and added to
-            /// a 32-bit sum: SHA-2's `t1 += w[i]`, `t1 += k[i]`, spilled
-            /// sums reloaded into one), 2 slots.
-            LdxWAdd32 { d: Reg, s: Reg, off: i16, acc: Reg } = 2, next => {
-                let v = load!(4, addr!(s, off));
-                set!(d, v);
-                set32!(acc, r32!(acc).wrapping_add(v as u32));
-            };
+            // Fused `ldxb/ldxh/ldxw d, [s + off]; add32 acc, d` (load and
+            // accumulate, as checksum loops do; SHA-2's `t1 += w[i]`, `t1 +=
+            // k[i]`), 2 slots; from the frame, the word's `LdxWFpAdd32` (spilled
+            // sums reloaded into one).
+            @sized load_add32 (LdxBAdd32 1) (LdxHAdd32 2) (LdxWAdd32 4);
             LdxWFpAdd32 { d: Reg, off: i16, acc: Reg } = 2, next => {
                 let v = load_fp!(4, off);
                 set!(d, v);
@@ -238,8 +222,9 @@ macro_rules! for_each_op {
             store_fp StxBFp StxHFp StxWFp StxDwFp;
             StWFp { off: i16, imm: i32 } = 1, next => { store_fp!(4, off, imm as i64 as u64) };
             StDwFp { off: i16, imm: i32 } = 1, next => { store_fp!(8, off, imm as i64 as u64) };
-            // Control transfer. `t` is the target slot. The register forms of
-            // `jgt`/`jge` swap their operands into `jlt`/`jle`.
+            // Control transfer. `t` is the target's distance from the op's
+            // slot (module docs). The register forms of `jgt`/`jge` swap their
+            // operands into `jlt`/`jle`.
             Ja { t: i16 } = 1, jump(t) => {};
             jcc Jeq64I Jeq64R Jeq32I Jeq32R => ==;
             jcc Jne64I Jne64R Jne32I Jne32R => !=;
@@ -665,6 +650,15 @@ macro_rules! expand {
                 let at = r!(Reg::R10).wrapping_add(k as i64 as u64).wrapping_add(i);
                 set!(d, at);
                 $crate::fast::table::stack_access!($how $n, at, x, $w - 1)
+            };
+        )*] $($rest)* }
+    };
+    ($m:ident [$($done:tt)*] @sized load_add32 $(($name:ident $n:literal))*; $($rest:tt)*) => {
+        $crate::fast::table::expand! { $m [$($done)* $(
+            $name { d: Reg, s: Reg, off: i16, acc: Reg } = 2, next => {
+                let v = load!($n, addr!(s, off));
+                set!(d, v);
+                set32!(acc, r32!(acc).wrapping_add(v as u32));
             };
         )*] $($rest)* }
     };

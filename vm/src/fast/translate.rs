@@ -188,8 +188,9 @@ fn lddw_value(i: &Insn, code: &[u8], pc: usize) -> u64 {
     }
 }
 
-/// The absolute target of a jump with relative offset `rel` at `pc`, as a
-/// `u16` (the verifier keeps programs within 2^16 slots and targets inside).
+/// The absolute target of a local call with relative offset `rel` at `pc`,
+/// as a `u16` (the verifier keeps programs within 2^16 slots and targets
+/// inside). Jumps keep theirs relative: [`rel_target`].
 fn target(pc: usize, rel: i64) -> u16 {
     (pc as i64 + 1 + rel) as u16
 }
@@ -794,9 +795,8 @@ fn branch_pair(a: &Insn, b: Option<&Insn>, pc: usize) -> Option<Kind> {
 fn single(i: &Insn, code: &[u8], pc: usize) -> Kind {
     let (d, s) = reg_pair(i);
     let (imm, off) = (i.imm, i.off);
-    // A jump's relative target (`jcc!` reads `t`; `None`: too far, generic).
+    // A jump's relative target (`None`: too far, generic).
     let rel = rel_target(pc, pc, off as i64);
-    let t = rel.unwrap_or(0);
     let by_reg = i.opc & source::MASK == source::X;
     let wide = matches!(i.class(), class::ALU64 | class::JMP);
     // The member of a family (`super::table`) for this width and operand.
@@ -808,14 +808,14 @@ fn single(i: &Insn, code: &[u8], pc: usize) -> Kind {
     // The register forms compare `x` with `y`: `(d, s)`, or `(s, d)` for
     // `>`/`>=`, which become `<`/`<=`.
     macro_rules! jcc {
-        ($i64:ident $i32:ident, $r64:ident $r32:ident ($x:ident, $y:ident)) => {
+        ($t:ident: $i64:ident $i32:ident, $r64:ident $r32:ident ($x:ident, $y:ident)) => {
             member!(
                 wide,
                 by_reg,
-                $i64 { d, imm, t },
-                $r64 { a: $x, b: $y, t },
-                $i32 { d, imm, t },
-                $r32 { a: $x, b: $y, t }
+                $i64 { d, imm, t: $t },
+                $r64 { a: $x, b: $y, t: $t },
+                $i32 { d, imm, t: $t },
+                $r32 { a: $x, b: $y, t: $t }
             )
         };
     }
@@ -861,21 +861,19 @@ fn single(i: &Insn, code: &[u8], pc: usize) -> Kind {
         class::JMP if i.opc == op::CALL => Kind::CallHelper { id: imm as u32 },
         class::JMP if i.opc == op::CALLX => Kind::CallX { d },
         class::JMP | class::JMP32 => {
-            if rel.is_none() {
-                return Kind::Generic;
-            }
+            let Some(t) = rel else { return Kind::Generic };
             match op {
-                jmp::JEQ => jcc!(Jeq64I Jeq32I, Jeq64R Jeq32R (d, s)),
-                jmp::JNE => jcc!(Jne64I Jne32I, Jne64R Jne32R (d, s)),
-                jmp::JLT => jcc!(Jlt64I Jlt32I, Jlt64R Jlt32R (d, s)),
-                jmp::JLE => jcc!(Jle64I Jle32I, Jle64R Jle32R (d, s)),
-                jmp::JGT => jcc!(Jgt64I Jgt32I, Jlt64R Jlt32R (s, d)),
-                jmp::JGE => jcc!(Jge64I Jge32I, Jle64R Jle32R (s, d)),
-                jmp::JSLT => jcc!(Jslt64I Jslt32I, Jslt64R Jslt32R (d, s)),
-                jmp::JSLE => jcc!(Jsle64I Jsle32I, Jsle64R Jsle32R (d, s)),
-                jmp::JSGT => jcc!(Jsgt64I Jsgt32I, Jslt64R Jslt32R (s, d)),
-                jmp::JSGE => jcc!(Jsge64I Jsge32I, Jsle64R Jsle32R (s, d)),
-                jmp::JSET => jcc!(Jset64I Jset32I, Jset64R Jset32R (d, s)),
+                jmp::JEQ => jcc!(t: Jeq64I Jeq32I, Jeq64R Jeq32R (d, s)),
+                jmp::JNE => jcc!(t: Jne64I Jne32I, Jne64R Jne32R (d, s)),
+                jmp::JLT => jcc!(t: Jlt64I Jlt32I, Jlt64R Jlt32R (d, s)),
+                jmp::JLE => jcc!(t: Jle64I Jle32I, Jle64R Jle32R (d, s)),
+                jmp::JGT => jcc!(t: Jgt64I Jgt32I, Jlt64R Jlt32R (s, d)),
+                jmp::JGE => jcc!(t: Jge64I Jge32I, Jle64R Jle32R (s, d)),
+                jmp::JSLT => jcc!(t: Jslt64I Jslt32I, Jslt64R Jslt32R (d, s)),
+                jmp::JSLE => jcc!(t: Jsle64I Jsle32I, Jsle64R Jsle32R (d, s)),
+                jmp::JSGT => jcc!(t: Jsgt64I Jsgt32I, Jslt64R Jslt32R (s, d)),
+                jmp::JSGE => jcc!(t: Jsge64I Jsge32I, Jsle64R Jsle32R (s, d)),
+                jmp::JSET => jcc!(t: Jset64I Jset32I, Jset64R Jset32R (d, s)),
                 // ja32.
                 _ => Kind::Generic,
             }
